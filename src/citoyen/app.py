@@ -1,0 +1,142 @@
+"""The application factory: one FastAPI app per Settings, with each domain's routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from citoyen.config import Settings
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
+from citoyen.migrations import upgrade_engine
+from citoyen.people import pages as people_pages
+from citoyen.people import service as people_service
+from citoyen.people.registry import PersonalDataRegistry
+from citoyen.territory import api as territory_api
+from citoyen.territory import pages as territory_pages
+from citoyen.territory.service import TerritoryIndexCache
+from citoyen.web import pages as web_pages
+from citoyen.web.security import LoginRequired, ensure_csrf_token
+from citoyen.web.templating import make_templates, render
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+# Paths answered in JSON (machines); everything else gets HTML pages.
+API_PREFIXES = ("/api/", "/healthz", "/sta/", "/open311/")
+
+
+def build_personal_data_registry() -> PersonalDataRegistry:
+    """Each domain that stores personal data adds its exporter and eraser here."""
+    registry = PersonalDataRegistry()
+    people_service.register_personal_data(registry)
+    return registry
+
+
+def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
+    """Build the app. `engine` lets tests share a connection; otherwise one is made from the settings."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_engine = engine is None
+        app_engine = engine or make_engine(settings.database_url)
+        if owns_engine and settings.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
+        app.state.engine = app_engine
+        app.state.sessionmaker = make_sessionmaker(app_engine)
+        yield
+        if owns_engine:
+            await app_engine.dispose()
+
+    app = FastAPI(
+        title="Citoyen",
+        description="Citizen-centred smart-city platform: territory, people and their data rights.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    app.state.personal_data = build_personal_data_registry()
+    app.state.territory_index = TerritoryIndexCache()
+    if engine is not None:
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+
+    @app.middleware("http")
+    async def choose_language(request: Request, call_next: Any) -> Response:
+        request.state.locale = negotiate_locale(
+            request.cookies.get(LOCALE_COOKIE),
+            request.headers.get("accept-language"),
+            settings.default_locale,
+        )
+        ensure_csrf_token(request)
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Language", request.state.locale)
+        return response
+
+    # Added last so it runs first: the session is ready for the language middleware.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="citoyen_session",
+        same_site="lax",
+        https_only=settings.cookie_secure,
+        max_age=14 * 24 * 3600,
+    )
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(web_pages.router)
+    app.include_router(territory_api.router)
+    app.include_router(territory_pages.router)
+    app.include_router(people_pages.router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:  # any database failure means "not healthy"
+            log.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith(API_PREFIXES)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": {"status": exc.status_code, "message": exc.detail}}, exc.status_code)
+        return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"location": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        if wants_json(request):
+            return JSONResponse(
+                {"error": {"status": 400, "message": "invalid request", "problems": problems}},
+                status_code=400,
+            )
+        return render(request, "error.html", {"status": 400, "detail": problems[0]["message"]}, 400)
+
+    return app

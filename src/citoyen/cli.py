@@ -1,0 +1,247 @@
+"""The `citoyen` command: serve, demo, migrate, import-territory, create-admin, token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.migrations import upgrade_database_async
+
+app = typer.Typer(help="Citoyen: the citizen-centred smart-city platform.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+err = Console(stderr=True)
+T = TypeVar("T")
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where the embedded database lives (env CITOYEN_DATA_DIR).")
+]
+
+
+def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Migrate the database, then run `work` in one transaction: all of it is stored, or none."""
+    await upgrade_database_async(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    return asyncio.run(_in_transaction(settings, work))
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from citoyen.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the platform (the embedded SQLite database is migrated on start)."""
+    settings = load_settings(data_dir)
+    if not settings.is_sqlite:
+        run(settings, _noop)  # production databases are migrated explicitly; check it answers
+    _serve(settings, host, port)
+
+
+async def _noop(_session: AsyncSession) -> None:
+    return None
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDirOption = None,
+    build_only: Annotated[bool, typer.Option("--build-only", help="Build the demo city and exit.")] = False,
+) -> None:
+    """Build the demo city (Paris) on first run, then serve it. Later runs reuse the data."""
+    from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo, demo_is_built
+
+    settings = load_settings(data_dir, demo_mode=True)
+    console = Console()
+
+    async def build(session: AsyncSession) -> bool:
+        if await demo_is_built(session):
+            return False
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            tasks: dict[str, Any] = {}
+
+            def report(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = progress.add_task(f"Building the demo city: {step}", total=total)
+                progress.update(tasks[step], completed=done)
+
+            await build_demo(session, settings, report)
+        return True
+
+    built = run(settings, build)
+    console.print("Demo city built." if built else f"Reusing the demo city in {settings.data_dir}.")
+    console.print(f"\n[bold]Citoyen is at http://{host}:{port}[/]\n\nDemo accounts (e-mail / password):")
+    for account in DEMO_ACCOUNTS:
+        console.print(f"  {account.role.value:<10} {account.email:<40} {account.password}")
+    console.print("\nMail is not sent in demo mode: administrators read it at /admin/outbox.\n")
+    if not build_only:
+        _serve(settings, host, port)
+
+
+@app.command()
+def migrate(data_dir: DataDirOption = None) -> None:
+    """Bring the database schema up to date (run this before starting a new version in production)."""
+    settings = load_settings(data_dir)
+    asyncio.run(upgrade_database_async(settings.database_url))
+    typer.echo("database is up to date")
+
+
+@app.command("import-territory")
+def import_territory(
+    file: Annotated[Path, typer.Argument(help="A GeoJSON FeatureCollection of Polygon/MultiPolygon features.")],
+    name_field: Annotated[str, typer.Option("--name-field", help="Property holding each neighbourhood's name.")],
+    code_field: Annotated[str | None, typer.Option("--code-field", help="Property holding its official code.")] = None,
+    city_name: Annotated[str | None, typer.Option("--city-name", help="Defaults to CITOYEN_CITY_NAME.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replace the city's neighbourhoods with those of FILE (all or nothing)."""
+    from citoyen.territory import service as territory
+
+    settings = load_settings(data_dir)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"{file} is not GeoJSON (not valid JSON: {exc})")
+    try:
+        neighbourhoods = territory.parse_neighbourhoods(data, name_field, code_field)
+    except territory.TerritoryImportError as exc:
+        fail(f"{file}: {exc}; nothing was changed")
+
+    async def replace(session: AsyncSession) -> None:
+        await territory.replace_neighbourhoods(
+            session, city_name or settings.city_name, neighbourhoods, source=file.name
+        )
+
+    run(settings, replace)
+    typer.echo(f"{len(neighbourhoods)} neighbourhoods imported from {file.name}")
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Argument(help="The administrator's e-mail address.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Defaults to a generated password, printed once.", envvar="CITOYEN_ADMIN_PASSWORD"),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create an administrator account (or make an existing account administrator)."""
+    from citoyen.people import service as people
+    from citoyen.people.models import Role
+
+    settings = load_settings(data_dir)
+    generated = password is None
+    secret = password if password is not None else secrets.token_urlsafe(12)
+
+    async def create(session: AsyncSession) -> str:
+        existing = await people.find_person_by_email(session, email)
+        if existing is not None:
+            existing.role = Role.ADMIN
+            return "existing account is now administrator"
+        await people.create_person(session, email, secret, role=Role.ADMIN)
+        return "administrator created"
+
+    try:
+        outcome = run(settings, create)
+    except people.PeopleError as exc:
+        fail("; ".join(exc.problems))
+    typer.echo(outcome)
+    if generated and outcome == "administrator created":
+        typer.echo(f"password: {secret}")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the token.")],
+    scope: Annotated[list[str], typer.Option("--scope", help="Repeat for several: sensing:write, open311, ...")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create a token and print it alone on stdout (it is stored hashed: save it now)."""
+    from citoyen.people import service as people
+
+    async def create(session: AsyncSession) -> str:
+        _token, secret = await people.create_api_token(session, name, scope)
+        return secret
+
+    try:
+        secret = run(load_settings(data_dir), create)
+    except people.PeopleError as exc:
+        fail("; ".join(exc.problems))
+    sys.stdout.write(secret + "\n")
+
+
+@token_app.command("list")
+def token_list(data_dir: DataDirOption = None) -> None:
+    """List tokens (never their secrets)."""
+    from citoyen.people import service as people
+
+    for token in run(load_settings(data_dir), people.list_api_tokens):
+        state = "revoked" if token.revoked_at else "active"
+        typer.echo(f"{token.id}\t{token.name}\t{token.scopes}\t{token.prefix}…\t{state}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument()], data_dir: DataDirOption = None) -> None:
+    """Revoke a token by its id (see `citoyen token list`)."""
+    from citoyen.people import service as people
+
+    async def revoke(session: AsyncSession) -> None:
+        await people.revoke_api_token(session, token_id)
+
+    try:
+        run(load_settings(data_dir), revoke)
+    except people.PeopleError as exc:
+        fail("; ".join(exc.problems))
+    typer.echo(f"token {token_id} revoked")
+
+
+def main() -> None:
+    app()

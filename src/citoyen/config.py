@@ -1,0 +1,80 @@
+"""Configuration: one `Settings` object, read from `CITOYEN_*` environment variables and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("fr", "en")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITOYEN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("citoyen-data"), description="Where the embedded database lives.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means SQLite in data_dir. "
+        "Production: postgresql+asyncpg://user:pass@host/db",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs session cookies; empty means a random key kept in data_dir/secret_key.",
+    )
+    city_name: str = "Paris"
+    default_locale: Literal["fr", "en"] = "fr"
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Map: the city's own layers are always drawn; a raster tile layer is an optional extra.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
+
+    # Mail: with no SMTP host, messages go to the outbox page (demo and development).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    mail_from: str = "Citoyen <no-reply@citoyen.local>"
+
+    demo_mode: bool = False
+    demo_seed: int = 2026
+    demo_citizens: int = 3000
+
+    # Login throttling: failures allowed per account (and per client address) in the window.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    password_reset_hours: int = 2
+    cookie_secure: bool = False
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'citoyen.sqlite3'}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def mail_to_outbox(self) -> bool:
+        return not self.smtp_host
+
+    def resolved_secret_key(self) -> str:
+        """The configured key, or one generated once and kept beside the embedded database."""
+        if self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        import secrets
+
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

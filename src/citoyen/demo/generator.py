@@ -1,0 +1,221 @@
+"""The demo city: Paris and its 80 quartiers, the city's departments, four demo accounts to log in
+with, and a few thousand pseudonymous residents so that later features have volume.
+
+Deterministic: the same seed gives the same city (only dates are relative to the day it is built)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import utcnow
+from citoyen.people import service as people
+from citoyen.people.models import ConsentRecord, Department, Person, Role
+from citoyen.territory import service as territory
+
+DATA_DIR = Path(__file__).parent / "data"
+QUARTIERS_FILE = DATA_DIR / "paris-quartiers.geojson"
+DEMO_DOMAIN = "demo.citoyen.example"
+
+# (code, name): the departments of a French city's technical services.
+DEPARTMENTS = [
+    ("voirie", "Voirie et déplacements"),
+    ("proprete", "Propreté et eau"),
+    ("espaces-verts", "Espaces verts et environnement"),
+    ("eclairage", "Éclairage public"),
+    ("mobilite", "Mobilités et stationnement"),
+    ("energie", "Énergie et bâtiments"),
+    ("participation", "Démocratie participative"),
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: Role
+    email: str
+    password: str
+    display_name: str
+    department: str | None = None
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount(Role.CITIZEN, f"citoyenne@{DEMO_DOMAIN}", "velo-marche-quartier", "Camille du 11e"),
+    DemoAccount(Role.MODERATOR, f"moderation@{DEMO_DOMAIN}", "moderer-debat-calme", "Modération"),
+    DemoAccount(Role.STAFF, f"voirie@{DEMO_DOMAIN}", "nid-de-poule-rebouche", "Service voirie", "voirie"),
+    DemoAccount(Role.ADMIN, f"admin@{DEMO_DOMAIN}", "mairie-ville-lumiere", "Administration"),
+]
+
+# First names common in France across generations and origins, for realistic pseudonyms.
+FIRST_NAMES = [
+    "Camille",
+    "Léa",
+    "Manon",
+    "Chloé",
+    "Inès",
+    "Jade",
+    "Louise",
+    "Emma",
+    "Alice",
+    "Lina",
+    "Zoé",
+    "Sarah",
+    "Yasmine",
+    "Amina",
+    "Fatou",
+    "Nour",
+    "Clara",
+    "Anaïs",
+    "Hugo",
+    "Lucas",
+    "Louis",
+    "Gabriel",
+    "Jules",
+    "Adam",
+    "Nathan",
+    "Arthur",
+    "Noah",
+    "Mohamed",
+    "Rayan",
+    "Karim",
+    "Malik",
+    "Thomas",
+    "Paul",
+    "Sacha",
+    "Théo",
+    "Maxime",
+    "Yanis",
+    "Ibrahim",
+    "Mamadou",
+    "Omar",
+    "Élise",
+    "Margaux",
+    "Juliette",
+    "Océane",
+    "Marie",
+    "Jeanne",
+    "Sophie",
+    "Nadia",
+    "Leïla",
+    "Bernard",
+    "Michel",
+    "Françoise",
+    "Monique",
+    "Jacques",
+    "Christiane",
+    "Alain",
+    "Martine",
+    "Philippe",
+    "Sylvie",
+    "Pascal",
+    "Nathalie",
+]
+PSEUDONYM_STYLES = (
+    "{first}{initial}",
+    "{first}_{quartier}",
+    "{first}.{initial}{number}",
+    "{first}-du-{arrondissement}e",
+    "{first}{number}",
+)
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    return None
+
+
+async def demo_is_built(session: AsyncSession) -> bool:
+    admin_email = DEMO_ACCOUNTS[-1].email
+    return (await session.execute(select(Person.id).where(Person.email == admin_email))).first() is not None
+
+
+async def build_demo(session: AsyncSession, settings: Settings, progress: ProgressCallback = _no_progress) -> None:
+    """Fill an empty database with the demo city (the caller commits)."""
+    rng = random.Random(settings.demo_seed)
+    now = utcnow()
+
+    progress("territory", 0, 1)
+    features = territory.parse_neighbourhoods(
+        json.loads(QUARTIERS_FILE.read_text(encoding="utf-8")), name_field="l_qu", code_field="c_quinsee"
+    )
+    await territory.replace_neighbourhoods(session, "Paris", features, source="Ville de Paris open data (ODbL)")
+    progress("territory", 1, 1)
+
+    departments: dict[str, Department] = {}
+    for code, name in DEPARTMENTS:
+        departments[code] = await people.create_department(session, code, name, f"{code}@{DEMO_DOMAIN}")
+
+    for account in DEMO_ACCOUNTS:
+        person = await people.create_person(
+            session, account.email, account.password, account.display_name, role=account.role
+        )
+        if account.department:
+            person.department_id = departments[account.department].id
+        person.created_at = now - timedelta(days=400)
+    await session.flush()
+
+    quartier_names = [feature.name for feature in features]
+    total = settings.demo_citizens
+    used_names: set[str] = set()
+    batch: list[dict[str, object]] = []
+    consent_rows: list[dict[str, object]] = []
+    for index in range(1, total + 1):
+        first = rng.choice(FIRST_NAMES)
+        quartier = rng.choice(quartier_names).split("-")[0].split(" ")[-1]
+        name = rng.choice(PSEUDONYM_STYLES).format(
+            first=first,
+            initial=chr(ord("A") + rng.randrange(26)),
+            number=rng.randrange(1, 99),
+            quartier=quartier,
+            arrondissement=rng.randrange(1, 21),
+        )
+        while name in used_names:
+            name = f"{name}{rng.randrange(10)}"
+        used_names.add(name)
+        created_at = now - timedelta(days=rng.randrange(1, 730), minutes=rng.randrange(1440))
+        batch.append(
+            {
+                "email": f"resident{index:05d}@{DEMO_DOMAIN}",
+                "display_name": name,
+                "password_hash": None,  # generated residents cannot log in; the demo accounts can
+                "role": Role.CITIZEN,
+                "locale": "fr" if rng.random() < 0.85 else "en",
+                "is_active": True,
+                "created_at": created_at,
+            }
+        )
+        if len(batch) == 500 or index == total:
+            ids = (await session.execute(insert(Person).returning(Person.id), batch)).scalars().all()
+            for person_id, row in zip(ids, batch, strict=True):
+                consent_rows += _demo_consents(rng, int(person_id), row["created_at"])
+            batch = []
+            progress("residents", index, total)
+    if consent_rows:
+        await session.execute(insert(ConsentRecord), consent_rows)
+    await session.flush()
+
+
+def _demo_consents(rng: random.Random, person_id: int, since: object) -> list[dict[str, object]]:
+    """Roughly what opt-in rates look like: a third want e-mail news, fewer allow research use."""
+    rows: list[dict[str, object]] = []
+    for purpose, rate in (("email_notifications", 0.35), ("research", 0.15)):
+        if rng.random() < rate:
+            rows.append(
+                {
+                    "person_id": person_id,
+                    "purpose": purpose,
+                    "granted": True,
+                    "text_version": people.CONSENT_PURPOSES[purpose].version,
+                    "recorded_at": since,
+                }
+            )
+    return rows

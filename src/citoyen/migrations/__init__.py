@@ -1,0 +1,51 @@
+"""Alembic migrations; `upgrade_database` is what `citoyen migrate`, the app start and the tests call."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from citoyen.db import make_engine
+
+MIGRATIONS_DIR = Path(__file__).parent
+
+
+def alembic_config(database_url: str = "") -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _upgrade_on(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade_on, revision)
+
+
+async def upgrade_database_async(database_url: str, revision: str = "head") -> None:
+    if database_url.startswith("sqlite"):
+        path = database_url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(database_url)
+    try:
+        await upgrade_engine(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    asyncio.run(upgrade_database_async(database_url, revision))

@@ -1,0 +1,341 @@
+"""People pages: sign-up, login, password reset, the account page (data rights), administration."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from citoyen.db import DbSession
+from citoyen.i18n import N_
+from citoyen.people import mail
+from citoyen.people import service as people
+from citoyen.people.models import Role
+from citoyen.people.security import verify_password
+from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson, sign_in, sign_out
+from citoyen.web.templating import flash, gettext_for, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths, so the login form cannot be used to send people elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/account"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- sign-up, login, logout -------------------------------------------------------------------
+
+
+@router.get("/signup")
+async def signup_form(request: Request, person: CurrentPerson) -> Response:
+    return render(request, "people/signup.html", {"values": {}, "errors": []})
+
+
+@router.post("/signup")
+async def signup(request: Request, session: DbSession, form: Form) -> Response:
+    values = {"email": _field(form, "email"), "display_name": _field(form, "display_name")}
+    password = str(form.get("password") or "")
+    try:
+        person = await people.create_person(
+            session, values["email"], password, values["display_name"] or None, locale=request.state.locale
+        )
+    except people.PeopleError as error:
+        return render(request, "people/signup.html", {"values": values, "errors": error.problems}, 400)
+    sign_in(request, person)
+    flash(request, N_("Welcome! Your account is ready."), "success")
+    return _see_other("/account")
+
+
+@router.get("/login")
+async def login_form(request: Request, person: CurrentPerson, next: str = "/account") -> Response:
+    return render(request, "people/login.html", {"values": {}, "errors": [], "next": _safe_next(next)})
+
+
+@router.post("/login")
+async def login(request: Request, session: DbSession, form: Form) -> Response:
+    email = _field(form, "email")
+    target = _safe_next(_field(form, "next"))
+    client = request.client.host if request.client else "unknown"
+    try:
+        person = await people.authenticate(
+            session, request.app.state.settings, email, str(form.get("password") or ""), client
+        )
+    except people.LoginThrottled as error:
+        context = {"values": {"email": email}, "errors": error.problems, "next": target}
+        return render(request, "people/login.html", context, 429)
+    except people.PeopleError as error:
+        context = {"values": {"email": email}, "errors": error.problems, "next": target}
+        return render(request, "people/login.html", context, 400)
+    sign_in(request, person)
+    return _see_other(target)
+
+
+@router.post("/logout")
+async def logout(request: Request, form: Form) -> Response:
+    sign_out(request)
+    return _see_other("/")
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+
+@router.get("/password/forgot")
+async def forgot_form(request: Request, person: CurrentPerson) -> Response:
+    return render(request, "people/forgot.html", {"values": {}, "sent": False})
+
+
+@router.post("/password/forgot")
+async def forgot(request: Request, session: DbSession, form: Form) -> Response:
+    email = _field(form, "email")
+    _ = gettext_for(request)
+    await people.start_password_reset(
+        session,
+        request.app.state.settings,
+        email,
+        subject=_("Reset your Citoyen password"),
+        body_template=_(
+            "Someone (hopefully you) asked to reset the password of your Citoyen account.\n\n"
+            "Open this link within 2 hours to choose a new password:\n{link}\n\n"
+            "If you did not ask for it, ignore this message: your password stays as it is."
+        ),
+    )
+    return render(request, "people/forgot.html", {"values": {"email": email}, "sent": True})
+
+
+@router.get("/password/reset/{token}")
+async def reset_form(request: Request, session: DbSession, token: str) -> Response:
+    valid = await people.reset_token_is_valid(session, token)
+    return render(request, "people/reset.html", {"token": token, "valid": valid, "errors": []})
+
+
+@router.post("/password/reset/{token}")
+async def reset(request: Request, session: DbSession, token: str, form: Form) -> Response:
+    try:
+        person = await people.complete_password_reset(session, token, str(form.get("password") or ""))
+    except people.PeopleError as error:
+        valid = await people.reset_token_is_valid(session, token)
+        return render(request, "people/reset.html", {"token": token, "valid": valid, "errors": error.problems}, 400)
+    sign_in(request, person)
+    flash(request, N_("Your password has been changed."), "success")
+    return _see_other("/account")
+
+
+# --- the account page: data rights ------------------------------------------------------------
+
+
+@router.get("/account")
+async def account(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+    context = {
+        "consents": await people.current_consents(session, person),
+        "purposes": people.CONSENT_PURPOSES,
+        "access_log": await people.access_log(session, person),
+        "providers": request.app.state.personal_data.providers,
+        "errors": [],
+    }
+    return render(request, "people/account.html", context)
+
+
+@router.post("/account/consents")
+async def update_consents(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
+    current = await people.current_consents(session, person)
+    for purpose in people.CONSENT_PURPOSES:
+        wanted = form.get(f"consent_{purpose}") == "on"
+        record = current[purpose]
+        if record is None or record.granted != wanted:
+            await people.record_consent(session, person, purpose, wanted)
+    flash(request, N_("Your choices have been saved."), "success")
+    return _see_other("/account#consent")
+
+
+@router.get("/account/export.json")
+async def export_json(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+    data = await people.export_personal_data(session, request.app.state.personal_data, person)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="citoyen-my-data.json"'},
+    )
+
+
+@router.get("/account/export.zip")
+async def export_zip(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+    data = await people.export_personal_data(session, request.app.state.personal_data, person)
+    return Response(
+        people.export_as_csv_zip(data),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="citoyen-my-data.zip"'},
+    )
+
+
+@router.post("/account/erase")
+async def erase(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
+    if not verify_password(person.password_hash, str(form.get("password") or "")):
+        context = {
+            "consents": await people.current_consents(session, person),
+            "purposes": people.CONSENT_PURPOSES,
+            "access_log": await people.access_log(session, person),
+            "providers": request.app.state.personal_data.providers,
+            "errors": [N_("Enter your current password to confirm.")],
+        }
+        return render(request, "people/account.html", context, 400)
+    await people.erase_person(session, request.app.state.personal_data, person)
+    sign_out(request)
+    flash(request, N_("Your account and your personal data have been erased."), "success")
+    return _see_other("/")
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+@router.get("/admin")
+async def admin_people(
+    request: Request, session: DbSession, admin: AdminPerson, q: str = "", role: str = "", page: int = 1
+) -> Response:
+    role_filter = Role(role) if role in Role._value2member_map_ else None
+    found, total = await people.search_people(session, q, role_filter, max(page, 1))
+    context = {
+        "people": found,
+        "total": total,
+        "q": q,
+        "role": role,
+        "page": max(page, 1),
+        "roles": list(Role),
+    }
+    return render(request, "people/admin_people.html", context)
+
+
+@router.get("/admin/people/{person_id}")
+async def admin_person(request: Request, session: DbSession, admin: AdminPerson, person_id: int) -> Response:
+    person = await people.get_person(session, person_id)
+    if person is None:
+        raise HTTPException(404, "Unknown account.")
+    await people.log_access(session, admin, person.id, "account_viewed", "admin account page")
+    context = {
+        "person": person,
+        "roles": list(Role),
+        "departments": await people.list_departments(session),
+        "errors": [],
+    }
+    return render(request, "people/admin_person.html", context)
+
+
+@router.post("/admin/people/{person_id}/role")
+async def admin_set_role(
+    request: Request, session: DbSession, admin: AdminPerson, person_id: int, form: Form
+) -> Response:
+    person = await people.get_person(session, person_id)
+    if person is None:
+        raise HTTPException(404, "Unknown account.")
+    role_value = _field(form, "role")
+    department = _field(form, "department_id")
+    try:
+        if role_value not in Role._value2member_map_:
+            raise people.PeopleError(N_("Unknown role."))
+        await people.set_role(session, admin, person, Role(role_value), int(department) if department else None)
+    except (people.PeopleError, ValueError) as error:
+        problems = error.problems if isinstance(error, people.PeopleError) else [N_("Unknown department.")]
+        context = {
+            "person": person,
+            "roles": list(Role),
+            "departments": await people.list_departments(session),
+            "errors": problems,
+        }
+        return render(request, "people/admin_person.html", context, 400)
+    flash(request, N_("The role has been changed."), "success")
+    return _see_other(f"/admin/people/{person_id}")
+
+
+@router.get("/admin/departments")
+async def admin_departments(request: Request, session: DbSession, admin: AdminPerson) -> Response:
+    context = {"departments": await people.list_departments(session), "values": {}, "errors": []}
+    return render(request, "people/admin_departments.html", context)
+
+
+@router.post("/admin/departments")
+async def admin_create_department(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
+    values = {"code": _field(form, "code"), "name": _field(form, "name"), "email": _field(form, "email")}
+    try:
+        await people.create_department(session, values["code"], values["name"], values["email"] or None)
+    except people.PeopleError as error:
+        context = {
+            "departments": await people.list_departments(session),
+            "values": values,
+            "errors": error.problems,
+        }
+        return render(request, "people/admin_departments.html", context, 400)
+    flash(request, N_("The department has been created."), "success")
+    return _see_other("/admin/departments")
+
+
+@router.post("/admin/departments/{department_id}/delete")
+async def admin_delete_department(
+    request: Request, session: DbSession, admin: AdminPerson, department_id: int, form: Form
+) -> Response:
+    try:
+        await people.delete_department(session, department_id)
+    except people.PeopleError as error:
+        raise HTTPException(404, error.problems[0]) from error
+    flash(request, N_("The department has been deleted."), "success")
+    return _see_other("/admin/departments")
+
+
+@router.get("/admin/tokens")
+async def admin_tokens(request: Request, session: DbSession, admin: AdminPerson) -> Response:
+    context = {"tokens": await people.list_api_tokens(session), "scopes": people.API_SCOPES, "values": {}}
+    return render(request, "people/admin_tokens.html", context | {"errors": [], "new_secret": None})
+
+
+@router.post("/admin/tokens")
+async def admin_create_token(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
+    name = _field(form, "name")
+    scopes = [str(scope) for scope in form.getlist("scopes")]
+    context: dict[str, Any] = {"scopes": people.API_SCOPES, "values": {"name": name, "scopes": scopes}}
+    try:
+        _token, secret = await people.create_api_token(session, name, scopes, admin)
+    except people.PeopleError as error:
+        context |= {
+            "tokens": await people.list_api_tokens(session),
+            "errors": error.problems,
+            "new_secret": None,
+        }
+        return render(request, "people/admin_tokens.html", context, 400)
+    # The secret is shown once, on this response only.
+    context |= {
+        "tokens": await people.list_api_tokens(session),
+        "errors": [],
+        "new_secret": secret,
+        "values": {},
+    }
+    return render(request, "people/admin_tokens.html", context, 201)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+async def admin_revoke_token(
+    request: Request, session: DbSession, admin: AdminPerson, token_id: int, form: Form
+) -> Response:
+    try:
+        await people.revoke_api_token(session, token_id)
+    except people.PeopleError as error:
+        raise HTTPException(404, error.problems[0]) from error
+    flash(request, N_("The token has been revoked."), "success")
+    return _see_other("/admin/tokens")
+
+
+@router.get("/admin/outbox")
+async def admin_outbox(request: Request, session: DbSession, admin: AdminPerson) -> Response:
+    settings = request.app.state.settings
+    messages = await mail.list_outbox(session) if settings.mail_to_outbox else []
+    for person_id in {message.person_id for message in messages if message.person_id is not None}:
+        await people.log_access(session, admin, person_id, "mail_viewed", "admin mail outbox")
+    return render(request, "people/admin_outbox.html", {"messages": messages})

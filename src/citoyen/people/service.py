@@ -1,0 +1,480 @@
+"""People rules: sign-up, login and its throttling, password reset, consent, the access log,
+export and erasure through the personal-data registry, administration of accounts and tokens."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import utcnow
+from citoyen.i18n import N_
+from citoyen.people.mail import send_mail
+from citoyen.people.models import (
+    AccessLogEntry,
+    ApiToken,
+    ConsentRecord,
+    Department,
+    LoginFailure,
+    OutboxMessage,
+    PasswordResetToken,
+    Person,
+    Role,
+)
+from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.security import hash_password, hash_token, new_token, password_problems, verify_password
+
+
+class PeopleError(ValueError):
+    """A rule was broken; `problems` are English msgids, translated where they are shown."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+class LoginThrottled(PeopleError):
+    pass
+
+
+@dataclass(frozen=True)
+class ConsentPurpose:
+    key: str
+    title: str  # msgid
+    description: str  # msgid
+    version: str
+
+
+CONSENT_PURPOSES: dict[str, ConsentPurpose] = {
+    purpose.key: purpose
+    for purpose in (
+        ConsentPurpose(
+            "email_notifications",
+            N_("E-mail notifications"),
+            N_("Receive by e-mail, at most once a day, news of what you follow (proposals, reports, processes)."),
+            "2026-11",
+        ),
+        ConsentPurpose(
+            "research",
+            N_("Research use"),
+            N_(
+                "Allow researchers working with the city to use your contributions, pseudonymised, "
+                "in studies of participation. Withdrawing stops any new use."
+            ),
+            "2026-11",
+        ),
+    )
+}
+
+API_SCOPES = ("sensing:write", "open311", "opendata:write", "admin")
+
+ROLE_LABELS = {
+    Role.CITIZEN.value: N_("citizen"),
+    Role.MODERATOR.value: N_("moderator"),
+    Role.STAFF.value: N_("staff member"),
+    Role.ADMIN.value: N_("administrator"),
+}
+ACCESS_ACTION_LABELS = {
+    "account_viewed": N_("viewed your account"),
+    "role_changed": N_("changed your role"),
+    "mail_viewed": N_("read mail sent to you"),
+}
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    """Validated and normalised (lower-case domain); raises PeopleError with a translatable message."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise PeopleError(N_("This e-mail address is not valid.")) from exc
+
+
+async def get_person(session: AsyncSession, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def find_person_by_email(session: AsyncSession, email: str) -> Person | None:
+    query = select(Person).where(Person.email == email.strip().lower())
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def create_person(
+    session: AsyncSession,
+    email: str,
+    password: str | None,
+    display_name: str | None = None,
+    role: Role = Role.CITIZEN,
+    locale: str = "fr",
+    check_password: bool = True,
+) -> Person:
+    """Create an account. With check_password, the password must pass the strength rules."""
+    normalized = normalize_email(email)
+    problems: list[str] = []
+    if password is not None and check_password:
+        problems += password_problems(password, normalized)
+    if await find_person_by_email(session, normalized) is not None:
+        problems.insert(0, N_("An account already exists with this e-mail address."))
+    name = (display_name or "").strip() or await _free_pseudonym(session, normalized)
+    if len(name) > 80:
+        problems.append(N_("The display name must have at most 80 characters."))
+    if problems:
+        raise PeopleError(*problems)
+    person = Person(
+        email=normalized,
+        display_name=name,
+        password_hash=hash_password(password) if password is not None else None,
+        role=role,
+        locale=locale,
+    )
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def _free_pseudonym(session: AsyncSession, email: str) -> str:
+    """A public name that reveals nothing of the e-mail: 'Citoyen-' plus a short random code."""
+    import secrets
+
+    while True:
+        candidate = f"Citoyen-{secrets.token_hex(3)}"
+        taken = await session.execute(select(Person.id).where(Person.display_name == candidate))
+        if taken.first() is None:
+            return candidate
+
+
+async def _count_recent_failures(session: AsyncSession, key_hash: str, since: datetime) -> int:
+    query = select(func.count()).where(LoginFailure.key_hash == key_hash, LoginFailure.at >= since)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, email: str, password: str, client_address: str
+) -> Person:
+    """The person whose credentials these are; failures are counted per account and per client address,
+    and too many in the window refuse further attempts before any password is checked."""
+    account_key = hash_token("account:" + email.strip().lower())
+    client_key = hash_token("client:" + client_address)
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    if (
+        await _count_recent_failures(session, account_key, since) >= settings.login_max_failures
+        or await _count_recent_failures(session, client_key, since) >= settings.login_max_failures * 4
+    ):
+        raise LoginThrottled(N_("Too many failed attempts. Please wait 15 minutes before trying again."))
+    person = await find_person_by_email(session, email)
+    if person is None or not person.is_active or not verify_password(person.password_hash, password):
+        session.add_all([LoginFailure(key_hash=account_key), LoginFailure(key_hash=client_key)])
+        await session.flush()
+        raise PeopleError(N_("Wrong e-mail address or password."))
+    await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == account_key))
+    person.last_login_at = utcnow()
+    await session.flush()
+    return person
+
+
+async def prune_login_failures(session: AsyncSession, settings: Settings) -> None:
+    cutoff = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
+
+
+async def start_password_reset(
+    session: AsyncSession, settings: Settings, email: str, subject: str, body_template: str
+) -> None:
+    """Mail a one-time reset link if the account exists. Says nothing either way (no account probing).
+    `body_template` is the translated text with a `{link}` placeholder."""
+    person = await find_person_by_email(session, email)
+    if person is None or not person.is_active:
+        return
+    token = new_token()
+    session.add(
+        PasswordResetToken(
+            person_id=person.id,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + timedelta(hours=settings.password_reset_hours),
+        )
+    )
+    link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
+    await send_mail(session, settings, person.email, subject, body_template.format(link=link), person.id)
+
+
+async def _valid_reset_token(session: AsyncSession, token: str) -> PasswordResetToken | None:
+    query = select(PasswordResetToken).where(PasswordResetToken.token_hash == hash_token(token))
+    reset = (await session.execute(query)).scalar_one_or_none()
+    if reset is None or reset.used_at is not None or reset.expires_at < utcnow():
+        return None
+    return reset
+
+
+async def reset_token_is_valid(session: AsyncSession, token: str) -> bool:
+    return await _valid_reset_token(session, token) is not None
+
+
+async def complete_password_reset(session: AsyncSession, token: str, password: str) -> Person:
+    reset = await _valid_reset_token(session, token)
+    if reset is None:
+        raise PeopleError(N_("This reset link is invalid or has expired. Ask for a new one."))
+    person = await session.get(Person, reset.person_id)
+    assert person is not None  # the foreign key cascades
+    problems = password_problems(password, person.email)
+    if problems:
+        raise PeopleError(*problems)
+    person.password_hash = hash_password(password)
+    reset.used_at = utcnow()
+    await session.flush()
+    return person
+
+
+async def change_locale(session: AsyncSession, person: Person, locale: str) -> None:
+    person.locale = locale
+    await session.flush()
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+
+async def current_consents(session: AsyncSession, person: Person) -> dict[str, ConsentRecord | None]:
+    """The decision in force for each purpose (None: never asked, which counts as not given)."""
+    query = select(ConsentRecord).where(ConsentRecord.person_id == person.id).order_by(ConsentRecord.id)
+    latest: dict[str, ConsentRecord | None] = dict.fromkeys(CONSENT_PURPOSES)
+    for record in (await session.execute(query)).scalars():
+        latest[record.purpose] = record
+    return latest
+
+
+async def has_consent(session: AsyncSession, person: Person, purpose: str) -> bool:
+    record = (await current_consents(session, person)).get(purpose)
+    return bool(record and record.granted)
+
+
+async def record_consent(session: AsyncSession, person: Person, purpose: str, granted: bool) -> ConsentRecord:
+    if purpose not in CONSENT_PURPOSES:
+        raise PeopleError(N_("Unknown purpose."))
+    record = ConsentRecord(
+        person_id=person.id, purpose=purpose, granted=granted, text_version=CONSENT_PURPOSES[purpose].version
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+# --- access log -------------------------------------------------------------------------------
+
+
+async def log_access(session: AsyncSession, actor: Person, subject_id: int, action: str, detail: str = "") -> None:
+    """Record that staff saw or changed someone's personal data (not logged when people act on their own)."""
+    if actor.id == subject_id:
+        return
+    session.add(
+        AccessLogEntry(
+            subject_id=subject_id,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            action=action,
+            detail=detail[:300],
+        )
+    )
+    await session.flush()
+
+
+async def access_log(session: AsyncSession, person: Person) -> list[AccessLogEntry]:
+    query = select(AccessLogEntry).where(AccessLogEntry.subject_id == person.id).order_by(AccessLogEntry.id.desc())
+    return list((await session.execute(query)).scalars())
+
+
+# --- export and erasure -----------------------------------------------------------------------
+
+
+def _record(obj: Any, *fields: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+async def _export_people(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:
+    consents = (
+        await session.execute(
+            select(ConsentRecord).where(ConsentRecord.person_id == person.id).order_by(ConsentRecord.id)
+        )
+    ).scalars()
+    log_entries = await access_log(session, person)
+    outbox = (await session.execute(select(OutboxMessage).where(OutboxMessage.person_id == person.id))).scalars()
+    account = _record(person, "id", "email", "display_name", "locale", "created_at", "last_login_at")
+    account["role"] = person.role.value
+    return {
+        "account": [account],
+        "consents": [_record(c, "purpose", "granted", "text_version", "recorded_at") for c in consents],
+        "access_log": [_record(e, "at", "actor_role", "action", "detail") for e in log_entries],
+        "mail_sent": [_record(m, "created_at", "recipient", "subject", "body") for m in outbox],
+    }
+
+
+async def _erase_people(session: AsyncSession, person: Person) -> None:
+    # Rows keyed by the person cascade with the account; these are keyed by data derived from it.
+    account_key = hash_token("account:" + person.email)
+    await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == account_key))
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == person.email))
+
+
+def register_personal_data(registry: PersonalDataRegistry) -> None:
+    registry.register(
+        PersonalDataProvider(
+            domain="people",
+            description="account, consent decisions, staff accesses to your data, mail sent to you",
+            export=_export_people,
+            erase=_erase_people,
+        )
+    )
+
+
+async def export_personal_data(session: AsyncSession, registry: PersonalDataRegistry, person: Person) -> dict[str, Any]:
+    """Everything the platform holds about a person (GDPR Art. 15 and 20), by domain and table."""
+    data: dict[str, Any] = {"exported_at": utcnow().isoformat(), "domains": {}}
+    for provider in registry.providers:
+        data["domains"][provider.domain] = {
+            "description": provider.description,
+            "tables": await provider.export(session, person),
+        }
+    return data
+
+
+def export_as_csv_zip(export: dict[str, Any]) -> bytes:
+    """The same export as one CSV file per table, in a zip, plus the JSON for completeness."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export.json", json.dumps(export, ensure_ascii=False, indent=2))
+        for domain, content in export["domains"].items():
+            for table, rows in content["tables"].items():
+                text = io.StringIO()
+                columns = sorted({key for row in rows for key in row})
+                writer = csv.DictWriter(text, fieldnames=columns)
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+                archive.writestr(f"{domain}/{table}.csv", text.getvalue())
+    return buffer.getvalue()
+
+
+async def erase_person(session: AsyncSession, registry: PersonalDataRegistry, person: Person) -> None:
+    """Erase an account (GDPR Art. 17): each domain detaches or deletes what it holds, then the account
+    goes; contributions stay, signed by no one."""
+    for provider in registry.providers:
+        await provider.erase(session, person)
+    await session.delete(person)
+    await session.flush()
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+async def search_people(
+    session: AsyncSession, text: str = "", role: Role | None = None, page: int = 1, per_page: int = 50
+) -> tuple[list[Person], int]:
+    query = select(Person)
+    if text:
+        pattern = f"%{text.strip().lower()}%"
+        query = query.where(or_(func.lower(Person.display_name).like(pattern), Person.email == text.strip().lower()))
+    if role is not None:
+        query = query.where(Person.role == role)
+    total = int((await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one())
+    rows = await session.execute(query.order_by(Person.id).offset((page - 1) * per_page).limit(per_page))
+    return list(rows.scalars()), total
+
+
+async def set_role(session: AsyncSession, actor: Person, person: Person, role: Role, department_id: int | None) -> None:
+    if role == Role.STAFF and department_id is None:
+        raise PeopleError(N_("Staff members belong to a department: choose one."))
+    if department_id is not None and await session.get(Department, department_id) is None:
+        raise PeopleError(N_("Unknown department."))
+    if person.id == actor.id and role != Role.ADMIN:
+        raise PeopleError(N_("You cannot remove your own administrator role."))
+    person.role = role
+    person.department_id = department_id if role in (Role.STAFF, Role.ADMIN) else None
+    await log_access(session, actor, person.id, "role_changed", f"{role.value}")
+    await session.flush()
+
+
+async def list_departments(session: AsyncSession) -> list[Department]:
+    return list((await session.execute(select(Department).order_by(Department.name))).scalars())
+
+
+async def create_department(session: AsyncSession, code: str, name: str, email: str | None = None) -> Department:
+    code = code.strip().lower()
+    if not code or not name.strip():
+        raise PeopleError(N_("A department needs a code and a name."))
+    if not code.replace("-", "").replace("_", "").isalnum() or len(code) > 40:
+        raise PeopleError(N_("The code may only contain letters, digits, '-' and '_' (at most 40)."))
+    if (await session.execute(select(Department).where(Department.code == code))).first() is not None:
+        raise PeopleError(N_("A department with this code already exists."))
+    department = Department(code=code, name=name.strip(), email=normalize_email(email) if email else None)
+    session.add(department)
+    await session.flush()
+    return department
+
+
+async def delete_department(session: AsyncSession, department_id: int) -> None:
+    department = await session.get(Department, department_id)
+    if department is None:
+        raise PeopleError(N_("Unknown department."))
+    await session.delete(department)
+    await session.flush()
+
+
+async def create_api_token(
+    session: AsyncSession, name: str, scopes: list[str], created_by: Person | None = None
+) -> tuple[ApiToken, str]:
+    """A new token; the secret is returned once and only its hash is kept."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise PeopleError(N_("A token needs a name (at most 100 characters)."))
+    unknown = [scope for scope in scopes if scope not in API_SCOPES]
+    if not scopes or unknown:
+        raise PeopleError(N_("Unknown scope. Known scopes: ") + ", ".join(API_SCOPES))
+    secret = new_token("cit_")
+    token = ApiToken(
+        name=name,
+        scopes=" ".join(sorted(set(scopes))),
+        token_hash=hash_token(secret),
+        prefix=secret[:10],
+        created_by_id=created_by.id if created_by else None,
+    )
+    session.add(token)
+    await session.flush()
+    return token, secret
+
+
+async def list_api_tokens(session: AsyncSession) -> list[ApiToken]:
+    return list((await session.execute(select(ApiToken).order_by(ApiToken.id))).scalars())
+
+
+async def revoke_api_token(session: AsyncSession, token_id: int) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise PeopleError(N_("Unknown token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.flush()
+    return token
+
+
+async def verify_api_token(session: AsyncSession, secret: str, scope: str) -> ApiToken | None:
+    """The live token with this secret and scope, or None. Other domains call this to authenticate machines."""
+    query = select(ApiToken).where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
+    token = (await session.execute(query)).scalar_one_or_none()
+    if token is None or (scope not in token.scope_list and "admin" not in token.scope_list):
+        return None
+    token.last_used_at = utcnow()
+    await session.flush()
+    return token

@@ -1,0 +1,205 @@
+"""Territory rules: importing neighbourhoods, point -> neighbourhood lookup (STRtree), H3 cells."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import h3
+import shapely
+from shapely.geometry import Point, mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import transform
+from shapely.strtree import STRtree
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.db import utcnow
+from citoyen.territory.models import City, Neighbourhood
+
+# Resolutions used for aggregation: ~36 km² (city-wide heat maps), ~0.7 km² (quartier scale),
+# ~15,000 m² (block scale).
+H3_RESOLUTIONS = (6, 8, 10)
+EARTH_RADIUS_M = 6_371_008.8
+
+
+class TerritoryImportError(ValueError):
+    """The file cannot become the city's neighbourhoods; the message says why."""
+
+
+@dataclass(frozen=True)
+class NeighbourhoodInput:
+    name: str
+    code: str | None
+    geometry: BaseGeometry
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_neighbourhoods(data: Any, name_field: str, code_field: str | None = None) -> list[NeighbourhoodInput]:
+    """Validate a GeoJSON FeatureCollection of (multi)polygons and turn it into neighbourhoods."""
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise TerritoryImportError("the file is not a GeoJSON FeatureCollection")
+    features = data.get("features")
+    if not isinstance(features, list) or not features:
+        raise TerritoryImportError("the FeatureCollection has no features")
+    result: list[NeighbourhoodInput] = []
+    for position, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise TerritoryImportError(f"feature {position} is not a GeoJSON Feature")
+        geometry = feature.get("geometry") or {}
+        if geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            raise TerritoryImportError(
+                f"feature {position} has a {geometry.get('type') or 'missing'} geometry; "
+                "neighbourhoods must be Polygon or MultiPolygon"
+            )
+        properties = feature.get("properties") or {}
+        name = properties.get(name_field)
+        if name is None or not str(name).strip():
+            available = ", ".join(sorted(properties)) or "none"
+            raise TerritoryImportError(
+                f"feature {position} has no '{name_field}' property (its properties: {available})"
+            )
+        code = None
+        if code_field:
+            if properties.get(code_field) is None:
+                raise TerritoryImportError(f"feature {position} has no '{code_field}' property")
+            code = str(properties[code_field])
+        try:
+            geom = shape(geometry)
+        except Exception as exc:  # shapely raises several types for malformed coordinates
+            raise TerritoryImportError(f"feature {position} has invalid coordinates: {exc}") from exc
+        if geom.is_empty:
+            raise TerritoryImportError(f"feature {position} has an empty geometry")
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise TerritoryImportError(
+                f"feature {position} is not in WGS84 longitude/latitude (RFC 7946); reproject it first"
+            )
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        kept = {k: v for k, v in properties.items() if isinstance(v, str | int | float | bool)}
+        result.append(NeighbourhoodInput(str(name).strip(), code, geom, kept))
+    return result
+
+
+def area_m2(geom: BaseGeometry) -> float:
+    """Area on the sphere, from a local equal-area (sinusoidal) projection: exact enough at city scale."""
+    lat0 = geom.centroid.y
+
+    def project(x: Any, y: Any) -> tuple[Any, Any]:
+        return (
+            x * math.cos(math.radians(lat0)) * math.pi / 180 * EARTH_RADIUS_M,
+            y * math.pi / 180 * EARTH_RADIUS_M,
+        )
+
+    return float(transform(project, geom).area)
+
+
+async def get_city(session: AsyncSession) -> City | None:
+    return (await session.execute(select(City).order_by(City.id).limit(1))).scalar_one_or_none()
+
+
+async def replace_neighbourhoods(
+    session: AsyncSession, city_name: str, neighbourhoods: list[NeighbourhoodInput], source: str = ""
+) -> City:
+    """Replace all of the city's neighbourhoods (the caller's transaction makes it all or nothing)."""
+    city = await get_city(session)
+    if city is None:
+        city = City(name=city_name, revision=str(uuid.uuid4()), source=source)
+        session.add(city)
+        await session.flush()
+    else:
+        await session.execute(delete(Neighbourhood).where(Neighbourhood.city_id == city.id))
+        city.name = city_name
+        city.revision = str(uuid.uuid4())
+        city.source = source
+        city.imported_at = utcnow()
+    for position, item in enumerate(neighbourhoods):
+        minx, miny, maxx, maxy = item.geometry.bounds
+        centroid = item.geometry.representative_point()
+        session.add(
+            Neighbourhood(
+                city_id=city.id,
+                name=item.name,
+                code=item.code,
+                geometry=mapping(item.geometry),
+                min_lon=minx,
+                min_lat=miny,
+                max_lon=maxx,
+                max_lat=maxy,
+                centroid_lon=centroid.x,
+                centroid_lat=centroid.y,
+                area_m2=area_m2(item.geometry),
+                properties=item.properties,
+                position=position,
+            )
+        )
+    await session.flush()
+    return city
+
+
+async def list_neighbourhoods(session: AsyncSession) -> list[Neighbourhood]:
+    return list((await session.execute(select(Neighbourhood).order_by(Neighbourhood.position))).scalars())
+
+
+async def get_neighbourhood(session: AsyncSession, neighbourhood_id: int) -> Neighbourhood | None:
+    return await session.get(Neighbourhood, neighbourhood_id)
+
+
+class TerritoryIndex:
+    """An STRtree over the neighbourhoods: which neighbourhood contains a point."""
+
+    def __init__(self, revision: str, items: list[tuple[int, BaseGeometry]]) -> None:
+        self.revision = revision
+        self._ids = [item_id for item_id, _ in items]
+        self._geoms = [geom for _, geom in items]
+        for geom in self._geoms:
+            shapely.prepare(geom)
+        self._tree = STRtree(self._geoms)
+
+    def locate(self, lon: float, lat: float) -> int | None:
+        point = Point(lon, lat)
+        for index in self._tree.query(point, predicate="intersects"):
+            return self._ids[int(index)]
+        return None
+
+
+class TerritoryIndexCache:
+    """Holds the index for one app; rebuilt when the city's revision changes (e.g. after an import)."""
+
+    def __init__(self) -> None:
+        self._index: TerritoryIndex | None = None
+
+    async def get(self, session: AsyncSession) -> TerritoryIndex | None:
+        city = await get_city(session)
+        if city is None:
+            return None
+        if self._index is None or self._index.revision != city.revision:
+            rows = (await session.execute(select(Neighbourhood.id, Neighbourhood.geometry))).all()
+            self._index = TerritoryIndex(city.revision, [(row.id, shape(row.geometry)) for row in rows])
+        return self._index
+
+
+async def locate(session: AsyncSession, cache: TerritoryIndexCache, lon: float, lat: float) -> Neighbourhood | None:
+    """The neighbourhood containing the point (lon, lat), or None when it is outside the city."""
+    index = await cache.get(session)
+    if index is None:
+        return None
+    neighbourhood_id = index.locate(lon, lat)
+    return None if neighbourhood_id is None else await session.get(Neighbourhood, neighbourhood_id)
+
+
+def h3_cells(lon: float, lat: float) -> dict[int, str]:
+    """H3 cell ids of a point at the aggregation resolutions, for storing beside geolocated rows."""
+    return {resolution: h3.latlng_to_cell(lat, lon, resolution) for resolution in H3_RESOLUTIONS}
+
+
+def neighbourhood_feature(neighbourhood: Neighbourhood) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": neighbourhood.id,
+        "geometry": neighbourhood.geometry,
+        "properties": {"id": neighbourhood.id, "name": neighbourhood.name, "code": neighbourhood.code},
+    }

@@ -1,0 +1,77 @@
+"""Who is asking: the signed-in person (signed session cookie), CSRF checks on forms, role guards."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import FormData
+
+from citoyen.db import DbSession
+from citoyen.people import service as people
+from citoyen.people.models import Person
+
+CSRF_FIELD = "csrf_token"
+
+
+class LoginRequired(Exception):
+    """Raised by page guards; the app turns it into a redirect to the login page."""
+
+
+def ensure_csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def csrf_form(request: Request) -> FormData:
+    """The submitted form, once its CSRF token matches the session's; 403 otherwise."""
+    form = await request.form()
+    expected = request.session.get("csrf")
+    submitted = form.get(CSRF_FIELD)
+    if not expected or not isinstance(submitted, str) or not secrets.compare_digest(expected, submitted):
+        raise HTTPException(403, "CSRF check failed: reload the page and try again.")
+    return form
+
+
+async def current_person(request: Request, session: DbSession) -> Person | None:
+    person_id = request.session.get("person_id")
+    person = await people.get_person(session, int(person_id)) if person_id else None
+    if person is None or not person.is_active:
+        if person_id:
+            request.session.pop("person_id", None)
+        person = None
+    request.state.person = person
+    return person
+
+
+async def require_person(person: Annotated[Person | None, Depends(current_person)]) -> Person:
+    if person is None:
+        raise LoginRequired()
+    return person
+
+
+async def require_admin(person: Annotated[Person, Depends(require_person)]) -> Person:
+    if not person.is_admin:
+        raise HTTPException(403, "Administrators only.")
+    return person
+
+
+def sign_in(request: Request, person: Person) -> None:
+    # A new CSRF token at login, so a token seen before authentication is worthless after it.
+    request.session.clear()
+    request.session["person_id"] = person.id
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+Form = Annotated[FormData, Depends(csrf_form)]
+CurrentPerson = Annotated[Person | None, Depends(current_person)]
+SignedInPerson = Annotated[Person, Depends(require_person)]
+AdminPerson = Annotated[Person, Depends(require_admin)]

@@ -1,0 +1,64 @@
+"""Rendering pages: one Jinja2 environment per app, the request's language, flash messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from citoyen.i18n import get_translations
+from citoyen.people import service as people_service
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATE_DIRS = [
+    PACKAGE_DIR / "web" / "templates",
+    PACKAGE_DIR / "people" / "templates",
+    PACKAGE_DIR / "territory" / "templates",
+]
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=TEMPLATE_DIRS)
+    templates.env.autoescape = True
+    templates.env.globals["role_labels"] = people_service.ROLE_LABELS
+    templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
+    return templates
+
+
+def locale_of(request: Request) -> str:
+    return str(getattr(request.state, "locale", "fr"))
+
+
+def gettext_for(request: Request) -> Callable[..., str]:
+    """The request's gettext; keyword arguments fill %(name)s placeholders after translation."""
+    translations = get_translations(locale_of(request))
+
+    def gettext(message: str, **values: Any) -> str:
+        translated = translations.gettext(message)
+        return translated % values if values else translated
+
+    return gettext
+
+
+def flash(request: Request, message: str, category: str = "info") -> None:
+    """A message shown once on the next page (the message is a msgid, translated when shown)."""
+    request.session.setdefault("flash", []).append([category, message])
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    full_context = {
+        "request": request,
+        "_": gettext_for(request),
+        "locale": locale_of(request),
+        "current_person": getattr(request.state, "person", None),
+        "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
+        "settings": request.app.state.settings,
+        "flashes": request.session.pop("flash", []) if "session" in request.scope else [],
+    }
+    full_context.update(context or {})
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, full_context, status_code=status_code)
