@@ -1,0 +1,3 @@
+from citoyen.cli import main
+
+main()
