@@ -152,7 +152,7 @@ async def update_consents(request: Request, session: DbSession, person: SignedIn
     for purpose in people.CONSENT_PURPOSES:
         wanted = form.get(f"consent_{purpose}") == "on"
         record = current[purpose]
-        if record is None or record.granted != wanted:
+        if (record.granted if record else False) != wanted:
             await people.record_consent(session, person, purpose, wanted)
     flash(request, N_("Your choices have been saved."), "success")
     return _see_other("/account#consent")

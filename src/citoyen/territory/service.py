@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import h3
+import numpy as np
 import shapely
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 from shapely.strtree import STRtree
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,14 +87,9 @@ def parse_neighbourhoods(data: Any, name_field: str, code_field: str | None = No
 def area_m2(geom: BaseGeometry) -> float:
     """Area on the sphere, from a local equal-area (sinusoidal) projection: exact enough at city scale."""
     lat0 = geom.centroid.y
-
-    def project(x: Any, y: Any) -> tuple[Any, Any]:
-        return (
-            x * math.cos(math.radians(lat0)) * math.pi / 180 * EARTH_RADIUS_M,
-            y * math.pi / 180 * EARTH_RADIUS_M,
-        )
-
-    return float(transform(project, geom).area)
+    metres_per_degree = math.pi / 180 * EARTH_RADIUS_M
+    scale = np.array([math.cos(math.radians(lat0)) * metres_per_degree, metres_per_degree])
+    return float(shapely.transform(geom, lambda coords: coords * scale).area)
 
 
 async def get_city(session: AsyncSession) -> City | None:

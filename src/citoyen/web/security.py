@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -10,9 +11,28 @@ from starlette.datastructures import FormData
 
 from citoyen.db import DbSession
 from citoyen.people import service as people
-from citoyen.people.models import Person
+from citoyen.people.models import Person, Role
 
 CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What pages show of the signed-in person: a copy, valid even after the request's session has
+    rolled back (error pages render then)."""
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @classmethod
+    def of(cls, person: Person) -> Viewer:
+        return cls(person.id, person.email, person.display_name, person.role)
 
 
 class LoginRequired(Exception):
@@ -44,7 +64,7 @@ async def current_person(request: Request, session: DbSession) -> Person | None:
         if person_id:
             request.session.pop("person_id", None)
         person = None
-    request.state.person = person
+    request.state.viewer = Viewer.of(person) if person else None
     return person
 
 
@@ -63,12 +83,14 @@ async def require_admin(person: Annotated[Person, Depends(require_person)]) -> P
 def sign_in(request: Request, person: Person) -> None:
     # A new CSRF token at login, so a token seen before authentication is worthless after it.
     request.session.clear()
+    request.state.viewer = Viewer.of(person)
     request.session["person_id"] = person.id
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
 def sign_out(request: Request) -> None:
     request.session.clear()
+    request.state.viewer = None
 
 
 Form = Annotated[FormData, Depends(csrf_form)]

@@ -54,7 +54,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "request": request,
         "_": gettext_for(request),
         "locale": locale_of(request),
-        "current_person": getattr(request.state, "person", None),
+        "current_person": getattr(request.state, "viewer", None),
         "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
         "settings": request.app.state.settings,
         "flashes": request.session.pop("flash", []) if "session" in request.scope else [],

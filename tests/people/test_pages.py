@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.people.models import OutboxMessage, Person, Role
+from tests.conftest import csrf_token
+from tests.factories import STRONG_PASSWORD, create_person, log_in
+
+
+async def sign_up(
+    client: httpx.AsyncClient, email: str, password: str = STRONG_PASSWORD, **headers: str
+) -> httpx.Response:
+    token = await csrf_token(client, "/signup")
+    return await client.post(
+        "/signup", data={"email": email, "password": password, "display_name": "", "csrf_token": token}, headers=headers
+    )
+
+
+async def test_sign_up_logs_in_and_shows_the_account(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    response = await sign_up(client, "nouvelle@example.org")
+    assert response.status_code == 303 and response.headers["location"] == "/account"
+    account = await client.get("/account")
+    assert account.status_code == 200
+    assert "nouvelle@example.org" in account.text
+    assert (await session.execute(select(Person).where(Person.email == "nouvelle@example.org"))).scalar_one()
+
+
+async def test_sign_up_errors_are_in_the_chosen_language_and_keep_what_was_typed(client: httpx.AsyncClient) -> None:
+    token = await csrf_token(client, "/signup")
+    form = {"email": "pas-un-email", "password": "123", "display_name": "Léon", "csrf_token": token}
+    french = await client.post("/signup", data=form, headers={"Accept-Language": "fr"})
+    assert french.status_code == 400
+    assert "adresse" in french.text.lower() and 'value="pas-un-email"' in french.text and 'value="Léon"' in french.text
+    english = await client.post("/signup", data=form, headers={"Accept-Language": "en"})
+    assert "This e-mail address is not valid." in english.text
+
+
+async def test_weak_password_and_existing_email_are_refused(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    await create_person(session, "deja@example.org")
+    await session.commit()
+    taken = await sign_up(client, "deja@example.org", **{"Accept-Language": "en"})
+    assert taken.status_code == 400 and "already exists" in taken.text
+    weak = await sign_up(client, "autre@example.org", "motdepasse1", **{"Accept-Language": "en"})
+    assert weak.status_code == 400 and "too easy to guess" in weak.text
+    assert (await session.execute(select(Person).where(Person.email == "autre@example.org"))).first() is None
+
+
+async def test_forms_without_the_csrf_token_are_refused(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    await client.get("/signup")
+    response = await client.post("/signup", data={"email": "x@example.org", "password": STRONG_PASSWORD})
+    assert response.status_code == 403
+    forged = await client.post(
+        "/signup", data={"email": "x@example.org", "password": STRONG_PASSWORD, "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403
+    assert (await session.execute(select(Person))).first() is None
+
+
+async def test_session_cookie_is_httponly_and_samesite_lax(client: httpx.AsyncClient) -> None:
+    response = await client.get("/login")
+    cookie = response.headers["set-cookie"].lower()
+    assert "citoyen_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+async def test_login_logout_and_wrong_password(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    person = await create_person(session)
+    await session.commit()
+    token = await csrf_token(client, "/login")
+    wrong = await client.post(
+        "/login",
+        data={"email": person.email, "password": "nope-nope-nope", "csrf_token": token},
+        headers={"Accept-Language": "en"},
+    )
+    assert wrong.status_code == 400 and "Wrong e-mail address or password" in wrong.text
+    await log_in(client, person.email)
+    assert (await client.get("/account")).status_code == 200
+    token = await csrf_token(client, "/account")
+    assert (await client.post("/logout", data={"csrf_token": token})).status_code == 303
+    anonymous = await client.get("/account")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+async def test_language_switch_is_remembered(client: httpx.AsyncClient) -> None:
+    assert "Se connecter" in (await client.get("/login")).text  # French by default
+    token = await csrf_token(client, "/login")
+    switched = await client.post("/language", data={"locale": "en", "next": "/login", "csrf_token": token})
+    assert switched.status_code == 303 and switched.headers["location"] == "/login"
+    page = await client.get("/login")
+    assert "Log in" in page.text and page.headers["content-language"] == "en"
+
+
+async def test_forgot_password_puts_a_mail_in_the_outbox_and_the_link_works(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    person = await create_person(session)
+    await session.commit()
+    token = await csrf_token(client, "/password/forgot")
+    sent = await client.post("/password/forgot", data={"email": person.email, "csrf_token": token})
+    assert sent.status_code == 200
+    message = (await session.execute(select(OutboxMessage))).scalar_one()
+    link = message.body.split("http://127.0.0.1:8000")[1].split()[0]
+    token = await csrf_token(client, link)
+    reset = await client.post(link, data={"password": "nouveau-depart-a-belleville", "csrf_token": token})
+    assert reset.status_code == 303
+    assert (await client.get("/account")).status_code == 200
+
+
+async def test_account_exports_and_consents(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    person = await create_person(session)
+    await session.commit()
+    await log_in(client, person.email)
+    token = await csrf_token(client, "/account")
+    await client.post("/account/consents", data={"consent_research": "on", "csrf_token": token})
+    exported = await client.get("/account/export.json")
+    assert exported.headers["content-disposition"].startswith("attachment")
+    data = json.loads(exported.content)
+    people_tables = data["domains"]["people"]["tables"]
+    assert people_tables["account"][0]["email"] == person.email
+    assert [(c["purpose"], c["granted"]) for c in people_tables["consents"]] == [("research", True)]
+    archive = zipfile.ZipFile(io.BytesIO((await client.get("/account/export.zip")).content))
+    assert "people/consents.csv" in archive.namelist()
+    token = await csrf_token(client, "/account")
+    await client.post("/account/consents", data={"csrf_token": token})  # unchecked: withdrawn
+    again = json.loads((await client.get("/account/export.json")).content)
+    assert [c["granted"] for c in again["domains"]["people"]["tables"]["consents"]] == [True, False]
+
+
+async def test_erasing_the_account_needs_the_password_then_logs_out(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    person = await create_person(session)
+    await session.commit()
+    person_id = person.id
+    await log_in(client, person.email)
+    token = await csrf_token(client, "/account")
+    refused = await client.post("/account/erase", data={"password": "wrong", "csrf_token": token})
+    assert refused.status_code == 400
+    erased = await client.post("/account/erase", data={"password": STRONG_PASSWORD, "csrf_token": token})
+    assert erased.status_code == 303
+    session.expunge_all()
+    assert await session.get(Person, person_id) is None
+    assert (await client.get("/account")).status_code == 303
+
+
+async def test_administration_is_for_admins_and_their_look_is_logged(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    citizen = await create_person(session)
+    admin = await create_person(session, role=Role.ADMIN)
+    await session.commit()
+    await log_in(client, citizen.email)
+    assert (await client.get("/admin")).status_code == 403
+    client.cookies.clear()
+    await log_in(client, admin.email)
+    listing = await client.get("/admin")
+    assert citizen.display_name in listing.text and citizen.email not in listing.text
+    detail = await client.get(f"/admin/people/{citizen.id}")
+    assert citizen.email in detail.text
+    client.cookies.clear()
+    await log_in(client, citizen.email)
+    account = await client.get("/account", headers={"Accept-Language": "en"})
+    assert "viewed your account" in account.text
+
+
+async def test_admin_manages_departments_roles_and_tokens(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    citizen = await create_person(session)
+    await session.commit()
+    await log_in(client, admin.email)
+    token = await csrf_token(client, "/admin/departments")
+    created = await client.post("/admin/departments", data={"code": "eau", "name": "Eau", "csrf_token": token})
+    assert created.status_code == 303
+    duplicate = await client.post("/admin/departments", data={"code": "eau", "name": "Eau 2", "csrf_token": token})
+    assert duplicate.status_code == 400
+    page = await client.get("/admin/departments")
+    assert "Eau" in page.text
+    department_id = page.text.split("/admin/departments/")[1].split("/")[0]
+    role = await client.post(
+        f"/admin/people/{citizen.id}/role", data={"role": "staff", "department_id": department_id, "csrf_token": token}
+    )
+    assert role.status_code == 303
+    await session.refresh(citizen)
+    assert citizen.role == Role.STAFF
+    made = await client.post(
+        "/admin/tokens", data={"name": "capteurs", "scopes": ["sensing:write"], "csrf_token": token}
+    )
+    assert made.status_code == 201
+    secret = made.text.split('id="new-token">')[1].split("<")[0]
+    assert secret.startswith("cit_")
+    listing = await client.get("/admin/tokens")
+    assert secret not in listing.text and "capteurs" in listing.text
+    bad = await client.post("/admin/tokens", data={"name": "", "csrf_token": token})
+    assert bad.status_code == 400
+
+
+async def test_privacy_page_says_what_is_stored_and_why(client: httpx.AsyncClient) -> None:
+    page = await client.get("/privacy", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "What we store and why" in page.text and "Argon2" in page.text

@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import utcnow
+from citoyen.people import service as people
+from citoyen.people.models import AccessLogEntry, OutboxMessage, PasswordResetToken, Person, Role
+from citoyen.people.registry import PersonalDataRegistry
+from citoyen.people.security import hash_token
+from tests.factories import STRONG_PASSWORD, create_person
+
+
+@pytest.fixture
+def registry() -> PersonalDataRegistry:
+    from citoyen.app import build_personal_data_registry
+
+    return build_personal_data_registry()
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "problem"),
+    [
+        ("not-an-email", STRONG_PASSWORD, "This e-mail address is not valid."),
+        ("ok@example.org", "short", "The password must have at least 10 characters."),
+        ("ok@example.org", "password1234", "too easy to guess"),
+        ("ok@example.org", "azertyuiop", "too easy to guess"),
+        ("jeanne.martin@example.org", "jeanne.martin-2026!", "must not contain your e-mail"),
+    ],
+)
+async def test_sign_up_refuses_bad_email_and_weak_passwords(
+    session: AsyncSession, email: str, password: str, problem: str
+) -> None:
+    with pytest.raises(people.PeopleError) as refused:
+        await people.create_person(session, email, password)
+    assert any(problem in message for message in refused.value.problems)
+    assert (await session.execute(select(Person))).first() is None
+
+
+async def test_sign_up_refuses_an_existing_email_whatever_its_case(session: AsyncSession) -> None:
+    await create_person(session, "Lea@Example.org")
+    with pytest.raises(people.PeopleError, match="already exists"):
+        await people.create_person(session, "lea@example.ORG", STRONG_PASSWORD)
+
+
+async def test_new_accounts_get_a_pseudonym_that_reveals_nothing_of_the_email(session: AsyncSession) -> None:
+    person = await create_person(session, "marie.dupont@example.org")
+    assert person.display_name.startswith("Citoyen-")
+    assert "marie" not in person.display_name.lower()
+    assert person.password_hash is not None and person.password_hash.startswith("$argon2")
+
+
+async def test_login_checks_the_password_and_throttles_repeated_failures(
+    session: AsyncSession, settings: Settings
+) -> None:
+    person = await create_person(session)
+    assert (await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.1")).id == person.id
+    for _ in range(settings.login_max_failures):
+        with pytest.raises(people.PeopleError, match="Wrong e-mail address or password"):
+            await people.authenticate(session, settings, person.email, "wrong-password", "10.0.0.1")
+    # Now even the right password is refused until the window has passed.
+    with pytest.raises(people.LoginThrottled):
+        await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.2")
+
+
+async def test_password_reset_mails_a_one_time_link_that_sets_a_new_password(
+    session: AsyncSession, settings: Settings
+) -> None:
+    person = await create_person(session)
+    await people.start_password_reset(session, settings, person.email, "Reset", "Open {link}")
+    message = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert message.recipient == person.email
+    token = message.body.split("/password/reset/")[1].strip()
+    assert await people.reset_token_is_valid(session, token)
+    with pytest.raises(people.PeopleError, match="too easy"):
+        await people.complete_password_reset(session, token, "1234567890")
+    await people.complete_password_reset(session, token, "un-nouveau-mot-de-passe-solide")
+    assert (await people.authenticate(session, settings, person.email, "un-nouveau-mot-de-passe-solide", "x")).id
+    with pytest.raises(people.PeopleError, match="invalid or has expired"):
+        await people.complete_password_reset(session, token, "encore-un-autre-mot-de-passe")
+
+
+async def test_password_reset_for_an_unknown_email_sends_nothing(session: AsyncSession, settings: Settings) -> None:
+    await people.start_password_reset(session, settings, "nobody@example.org", "Reset", "{link}")
+    assert (await session.execute(select(OutboxMessage))).first() is None
+
+
+async def test_expired_reset_links_are_refused(session: AsyncSession, settings: Settings) -> None:
+    person = await create_person(session)
+    session.add(
+        PasswordResetToken(
+            person_id=person.id, token_hash=hash_token("old"), expires_at=utcnow() - timedelta(minutes=1)
+        )
+    )
+    await session.flush()
+    assert not await people.reset_token_is_valid(session, "old")
+
+
+async def test_consent_is_recorded_per_purpose_with_history_and_can_be_withdrawn(session: AsyncSession) -> None:
+    person = await create_person(session)
+    assert not await people.has_consent(session, person, "research")
+    await people.record_consent(session, person, "research", True)
+    assert await people.has_consent(session, person, "research")
+    assert not await people.has_consent(session, person, "email_notifications")
+    await people.record_consent(session, person, "research", False)
+    assert not await people.has_consent(session, person, "research")
+    current = await people.current_consents(session, person)
+    record = current["research"]
+    assert record is not None and record.text_version == people.CONSENT_PURPOSES["research"].version
+    with pytest.raises(people.PeopleError):
+        await people.record_consent(session, person, "advertising", True)
+
+
+async def test_staff_access_is_logged_for_the_person_but_not_their_own(session: AsyncSession) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    citizen = await create_person(session)
+    await people.log_access(session, admin, citizen.id, "account_viewed", "admin account page")
+    await people.log_access(session, citizen, citizen.id, "account_viewed")
+    entries = await people.access_log(session, citizen)
+    assert [(e.actor_role, e.action) for e in entries] == [("admin", "account_viewed")]
+
+
+async def test_export_contains_everything_held_about_the_person(
+    session: AsyncSession, settings: Settings, registry: PersonalDataRegistry
+) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    person = await create_person(session, display_name="Léa du canal")
+    await people.record_consent(session, person, "email_notifications", True)
+    await people.log_access(session, admin, person.id, "account_viewed")
+    await people.start_password_reset(session, settings, person.email, "Reset", "{link}")
+    export = await people.export_personal_data(session, registry, person)
+    tables = export["domains"]["people"]["tables"]
+    assert tables["account"][0]["email"] == person.email
+    assert tables["account"][0]["display_name"] == "Léa du canal"
+    assert "password_hash" not in tables["account"][0]
+    assert tables["consents"][0]["purpose"] == "email_notifications"
+    assert tables["access_log"][0]["action"] == "account_viewed"
+    assert tables["mail_sent"][0]["recipient"] == person.email
+
+
+async def test_export_as_zip_has_one_csv_per_table(session: AsyncSession, registry: PersonalDataRegistry) -> None:
+    import io
+    import zipfile
+
+    person = await create_person(session)
+    archive = zipfile.ZipFile(
+        io.BytesIO(people.export_as_csv_zip(await people.export_personal_data(session, registry, person)))
+    )
+    assert {"export.json", "people/account.csv", "people/consents.csv"} <= set(archive.namelist())
+    assert person.email in archive.read("people/account.csv").decode()
+
+
+async def _all_text_in_database(session: AsyncSession) -> str:
+    """Every value of every table, as one string, to look for leftovers of a person."""
+    from citoyen.models import metadata
+
+    chunks: list[str] = []
+    for table in metadata.sorted_tables:
+        rows = await session.execute(text(f"SELECT * FROM {table.name}"))  # noqa: S608 - our own table names
+        chunks.extend(str(tuple(row)) for row in rows)
+    return "\n".join(chunks)
+
+
+async def test_erasure_leaves_no_personal_data_anywhere(
+    session: AsyncSession, settings: Settings, registry: PersonalDataRegistry
+) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    person = await create_person(session, "erase.me@example.org", display_name="Pseudo-à-effacer")
+    await people.record_consent(session, person, "research", True)
+    await people.log_access(session, admin, person.id, "account_viewed")
+    await people.start_password_reset(session, settings, person.email, "Reset", "{link}")
+    with pytest.raises(people.PeopleError):
+        await people.authenticate(session, settings, person.email, "wrong-password", "10.1.1.1")
+    await people.create_api_token(session, "made by admin", ["open311"], admin)
+    await session.flush()
+    assert "erase.me@example.org" in await _all_text_in_database(session)
+
+    person_id = person.id
+    await people.erase_person(session, registry, person)
+    await session.flush()
+
+    everything = await _all_text_in_database(session)
+    assert "erase.me@example.org" not in everything
+    assert "Pseudo-à-effacer" not in everything
+    assert hash_token("account:erase.me@example.org") not in everything
+    assert await session.get(Person, person_id) is None
+    assert (await session.execute(select(AccessLogEntry).where(AccessLogEntry.subject_id == person_id))).first() is None
+
+
+async def test_erasing_a_staff_member_keeps_the_access_log_of_others_meaningful(
+    session: AsyncSession, registry: PersonalDataRegistry
+) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    citizen = await create_person(session)
+    await people.log_access(session, admin, citizen.id, "account_viewed")
+    await people.erase_person(session, registry, admin)
+    await session.flush()
+    entries = await people.access_log(session, citizen)
+    assert len(entries) == 1 and entries[0].actor_role == "admin"
+
+
+async def test_api_tokens_are_stored_hashed_checked_by_scope_and_revocable(session: AsyncSession) -> None:
+    token, secret = await people.create_api_token(session, "capteurs", ["sensing:write"])
+    assert secret not in token.token_hash and token.token_hash == hash_token(secret)
+    assert await people.verify_api_token(session, secret, "sensing:write") is not None
+    assert await people.verify_api_token(session, secret, "open311") is None
+    assert await people.verify_api_token(session, secret + "x", "sensing:write") is None
+    await people.revoke_api_token(session, token.id)
+    assert await people.verify_api_token(session, secret, "sensing:write") is None
+    with pytest.raises(people.PeopleError, match="Unknown scope"):
+        await people.create_api_token(session, "bad", ["everything"])
+
+
+async def test_roles_staff_needs_a_department_and_admins_cannot_demote_themselves(session: AsyncSession) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    citizen = await create_person(session)
+    with pytest.raises(people.PeopleError, match="belong to a department"):
+        await people.set_role(session, admin, citizen, Role.STAFF, None)
+    department = await people.create_department(session, "voirie", "Voirie")
+    await people.set_role(session, admin, citizen, Role.STAFF, department.id)
+    assert citizen.role == Role.STAFF and citizen.department_id == department.id
+    with pytest.raises(people.PeopleError, match="your own administrator role"):
+        await people.set_role(session, admin, admin, Role.CITIZEN, None)
+    log = await people.access_log(session, citizen)
+    assert log[0].action == "role_changed"
+
+
+async def test_department_codes_are_unique_and_well_formed(session: AsyncSession) -> None:
+    await people.create_department(session, "Eau", "Eau et assainissement")
+    with pytest.raises(people.PeopleError, match="already exists"):
+        await people.create_department(session, "eau", "Autre")
+    with pytest.raises(people.PeopleError, match="may only contain"):
+        await people.create_department(session, "eau potable!", "Autre")
