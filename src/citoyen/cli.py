@@ -22,7 +22,6 @@ from citoyen.migrations import upgrade_database_async
 app = typer.Typer(help="Citoyen: the citizen-centred smart-city platform.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-err = Console(stderr=True)
 T = TypeVar("T")
 
 DataDirOption = Annotated[
@@ -37,7 +36,7 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 

@@ -1,0 +1,184 @@
+"""The `citoyen` command as an operator uses it: real commits, a database of its own per test."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from citoyen.cli import app
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.people import service as people
+from citoyen.territory.models import Neighbourhood
+from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.territory.helpers import feature_collection
+
+runner = CliRunner()
+
+
+@pytest.fixture(params=BACKENDS)
+def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for one CLI run: SQLite in a temp dir, or a new PostgreSQL database dropped afterwards."""
+    env = {"CITOYEN_DATA_DIR": str(tmp_path), "CITOYEN_SECRET_KEY": "cli-test-secret"}
+    if request.param == "sqlite":
+        env["CITOYEN_DATABASE_URL"] = ""
+        yield env
+        return
+    name = f"citoyen_cli_{uuid.uuid4().hex[:10]}"
+    admin_url = POSTGRES_URL
+
+    async def execute(statement: str) -> None:
+        engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    env["CITOYEN_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + name
+    yield env
+    asyncio.run(execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def database_url(env: dict[str, str]) -> str:
+    return (
+        env["CITOYEN_DATABASE_URL"] or f"sqlite+aiosqlite:///{Path(env['CITOYEN_DATA_DIR']).resolve()}/citoyen.sqlite3"
+    )
+
+
+def neighbourhood_names(env: dict[str, str]) -> list[str]:
+    async def read() -> list[str]:
+        engine = make_engine(database_url(env))
+        async with make_sessionmaker(engine)() as session:
+            names = list((await session.execute(select(Neighbourhood.name).order_by(Neighbourhood.position))).scalars())
+        await engine.dispose()
+        return names
+
+    return asyncio.run(read())
+
+
+def write(path: Path, content: object) -> Path:
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def test_import_territory_replaces_the_neighbourhoods(cli_env: dict[str, str], tmp_path: Path) -> None:
+    source = write(tmp_path / "city.geojson", feature_collection())
+    result = runner.invoke(
+        app, ["import-territory", str(source), "--name-field", "nom", "--code-field", "code"], env=cli_env
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 neighbourhoods imported" in result.output
+    assert neighbourhood_names(cli_env) == ["Ouest", "Est"]
+    smaller = feature_collection()
+    smaller["features"] = smaller["features"][1:]
+    result = runner.invoke(
+        app, ["import-territory", str(write(tmp_path / "b.geojson", smaller)), "--name-field", "nom"], env=cli_env
+    )
+    assert result.exit_code == 0
+    assert neighbourhood_names(cli_env) == ["Est"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("this is not json", "not GeoJSON"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": {"type": "Point", "coordinates": [2, 48]},
+                        "properties": {"nom": "x"},
+                    }
+                ],
+            },
+            "Polygon or MultiPolygon",
+        ),
+        (
+            feature_collection() | {"features": [feature_collection()["features"][0] | {"properties": {"name": "x"}}]},
+            "no 'nom' property",
+        ),
+    ],
+)
+def test_import_territory_refuses_bad_files_and_keeps_the_existing_neighbourhoods(
+    cli_env: dict[str, str], tmp_path: Path, content: object, message: str
+) -> None:
+    good = write(tmp_path / "good.geojson", feature_collection())
+    assert runner.invoke(app, ["import-territory", str(good), "--name-field", "nom"], env=cli_env).exit_code == 0
+    bad = write(tmp_path / "bad.geojson", content)
+    result = runner.invoke(app, ["import-territory", str(bad), "--name-field", "nom"], env=cli_env)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert neighbourhood_names(cli_env) == ["Ouest", "Est"]
+
+
+def test_import_territory_of_a_missing_file_exits_2(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["import-territory", str(tmp_path / "nope.geojson"), "--name-field", "nom"], env=cli_env
+    )
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_token_create_prints_only_the_token_which_then_works(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["token", "create", "--name", "capteurs", "--scope", "sensing:write"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    secret = result.stdout.strip()
+    assert secret.startswith("cit_") and "\n" not in secret
+
+    async def check() -> bool:
+        engine = make_engine(database_url(cli_env))
+        async with make_sessionmaker(engine)() as session:
+            found = await people.verify_api_token(session, secret, "sensing:write")
+        await engine.dispose()
+        return found is not None
+
+    assert asyncio.run(check())
+    listing = runner.invoke(app, ["token", "list"], env=cli_env)
+    assert "capteurs" in listing.output and secret not in listing.output
+    token_id = listing.output.split("\t")[0]
+    assert runner.invoke(app, ["token", "revoke", token_id], env=cli_env).exit_code == 0
+    assert not asyncio.run(check())
+
+
+def test_token_create_with_an_unknown_scope_exits_2(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["token", "create", "--name", "x", "--scope", "root"], env=cli_env)
+    assert result.exit_code == 2 and "Unknown scope" in result.output
+
+
+def test_create_admin_prints_a_generated_password_that_logs_in(cli_env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["create-admin", "maire@example.org"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    password = result.output.split("password: ")[1].strip()
+
+    async def check() -> str:
+        from citoyen.config import Settings
+
+        engine = make_engine(database_url(cli_env))
+        async with make_sessionmaker(engine)() as session:
+            settings = Settings(database_url=database_url(cli_env))
+            person = await people.authenticate(session, settings, "maire@example.org", password, "cli")
+        await engine.dispose()
+        return person.role.value
+
+    assert asyncio.run(check()) == "admin"
+    invalid = runner.invoke(app, ["create-admin", "not-an-email"], env=cli_env)
+    assert invalid.exit_code == 2
+
+
+def test_demo_builds_once_then_reuses_the_data(cli_env: dict[str, str]) -> None:
+    env = cli_env | {"CITOYEN_DEMO_CITIZENS": "40"}
+    first = runner.invoke(app, ["demo", "--build-only"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "Demo city built" in first.output
+    for email in ("citoyenne@", "moderation@", "voirie@", "admin@"):
+        assert email in first.output
+    assert len(neighbourhood_names(cli_env)) == 80
+    second = runner.invoke(app, ["demo", "--build-only"], env=env)
+    assert "Reusing the demo city" in second.output
