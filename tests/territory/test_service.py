@@ -57,6 +57,15 @@ async def test_locate_finds_the_neighbourhood_containing_a_point(session: AsyncS
     assert await service.locate(session, cache, 2.5, 48.5) is None
 
 
+def test_batch_locate_agrees_with_single_locate_including_borders_and_outside() -> None:
+    items = service.parse_neighbourhoods(feature_collection(), "nom", "code")
+    index = service.TerritoryIndex("r", [(10, items[0].geometry), (20, items[1].geometry)])
+    lons = [2.305, 2.315, 2.30 + 0.01, 2.5]  # west, east, on the shared border, outside
+    lats = [48.855, 48.855, 48.855, 48.5]
+    assert index.locate_many(lons, lats) == [index.locate(x, y) for x, y in zip(lons, lats, strict=True)]
+    assert index.locate_many(lons, lats) == [10, 20, 10, None]
+
+
 async def test_locate_sees_a_reimported_territory(session: AsyncSession) -> None:
     await create_territory(session)
     cache = service.TerritoryIndexCache()

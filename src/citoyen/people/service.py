@@ -167,6 +167,7 @@ async def authenticate(
     account_key = hash_token("account:" + email.strip().lower())
     client_key = hash_token("client:" + client_address)
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < since))  # kept no longer than needed
     if (
         await _count_recent_failures(session, account_key, since) >= settings.login_max_failures
         or await _count_recent_failures(session, client_key, since) >= settings.login_max_failures * 4
@@ -181,11 +182,6 @@ async def authenticate(
     person.last_login_at = utcnow()
     await session.flush()
     return person
-
-
-async def prune_login_failures(session: AsyncSession, settings: Settings) -> None:
-    cutoff = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
 
 
 async def start_password_reset(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,10 +156,17 @@ class TerritoryIndex:
         self._tree = STRtree(self._geoms)
 
     def locate(self, lon: float, lat: float) -> int | None:
-        point = Point(lon, lat)
-        for index in self._tree.query(point, predicate="intersects"):
-            return self._ids[int(index)]
-        return None
+        hits = self._tree.query(Point(lon, lat), predicate="intersects")
+        # On a shared border the earliest neighbourhood wins, the same in `locate_many`.
+        return self._ids[int(hits.min())] if len(hits) else None
+
+    def locate_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[int | None]:
+        """Vectorised `locate` for batches (imports, ingest): one tree query for all the points."""
+        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+        point_indexes, geom_indexes = self._tree.query(points, predicate="intersects")
+        best = np.full(len(points), len(self._ids), dtype=np.int64)
+        np.minimum.at(best, point_indexes, geom_indexes)
+        return [self._ids[int(i)] if i < len(self._ids) else None for i in best]
 
 
 class TerritoryIndexCache:
