@@ -66,7 +66,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the platform (the embedded SQLite database is migrated on start)."""
@@ -83,7 +83,7 @@ async def _noop(_session: AsyncSession) -> None:
 @app.command()
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     data_dir: DataDirOption = None,
     build_only: Annotated[bool, typer.Option("--build-only", help="Build the demo city and exit.")] = False,
 ) -> None:

@@ -203,3 +203,26 @@ async def test_privacy_page_says_what_is_stored_and_why(client: httpx.AsyncClien
     page = await client.get("/privacy", headers={"Accept-Language": "en"})
     assert page.status_code == 200
     assert "What we store and why" in page.text and "Argon2" in page.text
+
+
+async def test_a_suspended_account_cannot_log_in_and_is_signed_out(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    citizen = await create_person(session)
+    await session.commit()
+    citizen_client = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    await log_in(citizen_client, citizen.email)
+    await log_in(client, admin.email)
+    token = await csrf_token(client, f"/admin/people/{citizen.id}")
+    own = await client.post(f"/admin/people/{admin.id}/active", data={"active": "0", "csrf_token": token})
+    assert own.status_code == 400
+    suspended = await client.post(f"/admin/people/{citizen.id}/active", data={"active": "0", "csrf_token": token})
+    assert suspended.status_code == 303
+    assert (await citizen_client.get("/account")).status_code == 303
+    token = await csrf_token(citizen_client, "/login")
+    refused = await citizen_client.post(
+        "/login", data={"email": citizen.email, "password": STRONG_PASSWORD, "csrf_token": token}
+    )
+    assert refused.status_code == 400
+    await citizen_client.aclose()

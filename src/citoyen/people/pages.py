@@ -256,6 +256,27 @@ async def admin_set_role(
     return _see_other(f"/admin/people/{person_id}")
 
 
+@router.post("/admin/people/{person_id}/active")
+async def admin_set_active(
+    request: Request, session: DbSession, admin: AdminPerson, person_id: int, form: Form
+) -> Response:
+    person = await people.get_person(session, person_id)
+    if person is None:
+        raise HTTPException(404, "Unknown account.")
+    try:
+        await people.set_active(session, admin, person, form.get("active") == "1")
+    except people.PeopleError as error:
+        context = {
+            "person": person,
+            "roles": list(Role),
+            "departments": await people.list_departments(session),
+            "errors": error.problems,
+        }
+        return render(request, "people/admin_person.html", context, 400)
+    flash(request, N_("The account has been restored.") if person.is_active else N_("The account has been suspended."))
+    return _see_other(f"/admin/people/{person_id}")
+
+
 @router.get("/admin/departments")
 async def admin_departments(request: Request, session: DbSession, admin: AdminPerson) -> Response:
     context = {"departments": await people.list_departments(session), "values": {}, "errors": []}

@@ -87,6 +87,8 @@ ACCESS_ACTION_LABELS = {
     "account_viewed": N_("viewed your account"),
     "role_changed": N_("changed your role"),
     "mail_viewed": N_("read mail sent to you"),
+    "account_suspended": N_("suspended your account"),
+    "account_restored": N_("restored your account"),
 }
 
 
@@ -399,6 +401,15 @@ async def set_role(session: AsyncSession, actor: Person, person: Person, role: R
     person.role = role
     person.department_id = department_id if role in (Role.STAFF, Role.ADMIN) else None
     await log_access(session, actor, person.id, "role_changed", f"{role.value}")
+    await session.flush()
+
+
+async def set_active(session: AsyncSession, actor: Person, person: Person, active: bool) -> None:
+    """Suspend or restore an account: a suspended person cannot log in and is signed out everywhere."""
+    if person.id == actor.id:
+        raise PeopleError(N_("You cannot suspend your own account."))
+    person.is_active = active
+    await log_access(session, actor, person.id, "account_restored" if active else "account_suspended")
     await session.flush()
 
 

@@ -15,6 +15,11 @@ from citoyen.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+@router.get("/favicon.ico")
+async def favicon() -> RedirectResponse:
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/privacy")
 async def privacy(request: Request, person: CurrentPerson) -> Response:
     providers = request.app.state.personal_data.providers

@@ -1,0 +1,209 @@
+"""Fixtures of the browser tests: a demo city served by a real server, and Debian's Chromium driven by Playwright.
+
+Playwright's sync API marks its own event loop as "running" in the thread that uses it, for as long as the
+session lives, and pytest runs with pytest-asyncio (asyncio_mode=auto, one event loop for the session).
+To keep the two apart, every Playwright call runs in one dedicated thread (`PlaywrightThread`): the
+fixtures create and close browser objects there, and `pytest_pyfunc_call` below runs the body of each
+test that uses them there too. Tests are plain functions using the sync API, as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DEMO_CITIZENS = "50"
+BUILD_TIMEOUT_S = 300
+STARTUP_TIMEOUT_S = 60
+# Playwright waits at most this long for any single action or expectation.
+ACTION_TIMEOUT_MS = 15_000
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class PlaywrightThread:
+    """One worker thread that owns the sync Playwright session: everything touching it runs there."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
+        self._thread: threading.Thread | None = None
+        self.call(self._remember_thread)
+
+    def _remember_thread(self) -> None:
+        self._thread = threading.current_thread()
+
+    def call(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `function` in the Playwright thread and return its result (or raise its error here)."""
+        if threading.current_thread() is self._thread:
+            return function(*args, **kwargs)
+        return self._executor.submit(function, *args, **kwargs).result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+def _strip_citoyen_env() -> dict[str, str]:
+    """The caller's environment without CITOYEN_* settings (a production database URL, a tile server…)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def e2e_enabled() -> None:
+    """Skip on request (CITOYEN_SKIP_E2E=1); otherwise a missing Chromium is a failure, never a silent skip."""
+    if os.environ.get("CITOYEN_SKIP_E2E") == "1":
+        pytest.skip("browser tests skipped: CITOYEN_SKIP_E2E=1")
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"the browser tests need Debian's Chromium at {CHROMIUM}: install it with `apt-get install -y chromium`, "
+            "or set CITOYEN_SKIP_E2E=1 to skip these tests on purpose",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Build a small demo city in a temporary directory, serve it, and yield its base URL."""
+    data_dir = tmp_path_factory.mktemp("demo-city")
+    env = {**_strip_citoyen_env(), "CITOYEN_DEMO_CITIZENS": DEMO_CITIZENS}
+    command = [sys.executable, "-m", "citoyen", "demo", "--data-dir", str(data_dir), "--host", "127.0.0.1"]
+    # The working directory is the data directory, so that no stray .env file is read.
+    build = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [*command, "--build-only"],
+        cwd=data_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    if build.returncode != 0:
+        pytest.fail(f"building the demo city failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*command, "--port", str(port)], cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_healthy(server, base_url, log_path)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+def _wait_until_healthy(server: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last_problem = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            last_problem = f"the server exited with code {server.returncode}"
+            break
+        try:
+            response = httpx.get(f"{base_url}/healthz", timeout=2)
+        except httpx.HTTPError as exc:
+            last_problem = repr(exc)
+        else:
+            if response.status_code == 200:
+                return
+            last_problem = f"/healthz answered {response.status_code}: {response.text}"
+        time.sleep(0.25)
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    pytest.fail(f"the demo server did not become healthy at {base_url} ({last_problem}). Its output:\n{output}")
+
+
+@pytest.fixture(scope="session")
+def playwright_thread(e2e_enabled: None) -> Iterator[PlaywrightThread]:
+    worker = PlaywrightThread()
+    try:
+        yield worker
+    finally:
+        worker.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_thread: PlaywrightThread) -> Iterator[Browser]:
+    playwright: Playwright = playwright_thread.call(lambda: sync_playwright().start())
+    try:
+        chromium = playwright_thread.call(
+            playwright.chromium.launch, executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            playwright_thread.call(chromium.close)
+    finally:
+        playwright_thread.call(playwright.stop)
+
+
+NewPage = Callable[[str], Page]
+
+
+@pytest.fixture
+def new_page(browser: Browser, playwright_thread: PlaywrightThread, live_server: str) -> Iterator[NewPage]:
+    """A factory of pages, each in a fresh browser context (own cookies) for the given browser locale.
+
+    The locale sets the browser's Accept-Language ("fr-FR", "en-GB"…); relative URLs go to the demo server.
+    An uncaught JavaScript error in any of the pages fails the test.
+    """
+    contexts: list[BrowserContext] = []
+    page_errors: list[str] = []
+
+    def make(locale: str) -> Page:
+        context = browser.new_context(
+            base_url=live_server, locale=locale, accept_downloads=True, viewport={"width": 1280, "height": 900}
+        )
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error}"))
+        return page
+
+    def make_in_thread(locale: str) -> Page:
+        return playwright_thread.call(make, locale)
+
+    yield make_in_thread
+    for context in contexts:
+        playwright_thread.call(context.close)
+    if page_errors:
+        pytest.fail("uncaught JavaScript errors in the pages:\n" + "\n".join(page_errors))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run the body of tests that use Playwright in the Playwright thread (see the module docstring)."""
+    if "playwright_thread" not in pyfuncitem.fixturenames:
+        return None
+    worker = pyfuncitem.funcargs["playwright_thread"]
+    assert isinstance(worker, PlaywrightThread)
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    worker.call(pyfuncitem.obj, **arguments)
+    return True
