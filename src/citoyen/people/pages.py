@@ -12,7 +12,7 @@ from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.people import mail
 from citoyen.people import service as people
-from citoyen.people.models import Role
+from citoyen.people.models import Person, Role
 from citoyen.people.security import verify_password
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson, sign_in, sign_out
 from citoyen.web.templating import flash, gettext_for, render
@@ -134,16 +134,22 @@ async def reset(request: Request, session: DbSession, token: str, form: Form) ->
 # --- the account page: data rights ------------------------------------------------------------
 
 
-@router.get("/account")
-async def account(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+async def _render_account(
+    request: Request, session: DbSession, person: Person, errors: list[str] | None = None, status_code: int = 200
+) -> Response:
     context = {
         "consents": await people.current_consents(session, person),
         "purposes": people.CONSENT_PURPOSES,
         "access_log": await people.access_log(session, person),
         "providers": request.app.state.personal_data.providers,
-        "errors": [],
+        "errors": errors or [],
     }
-    return render(request, "people/account.html", context)
+    return render(request, "people/account.html", context, status_code)
+
+
+@router.get("/account")
+async def account(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+    return await _render_account(request, session, person)
 
 
 @router.post("/account/consents")
@@ -181,14 +187,7 @@ async def export_zip(request: Request, session: DbSession, person: SignedInPerso
 @router.post("/account/erase")
 async def erase(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
     if not verify_password(person.password_hash, str(form.get("password") or "")):
-        context = {
-            "consents": await people.current_consents(session, person),
-            "purposes": people.CONSENT_PURPOSES,
-            "access_log": await people.access_log(session, person),
-            "providers": request.app.state.personal_data.providers,
-            "errors": [N_("Enter your current password to confirm.")],
-        }
-        return render(request, "people/account.html", context, 400)
+        return await _render_account(request, session, person, [N_("Enter your current password to confirm.")], 400)
     await people.erase_person(session, request.app.state.personal_data, person)
     sign_out(request)
     flash(request, N_("Your account and your personal data have been erased."), "success")
@@ -215,28 +214,37 @@ async def admin_people(
     return render(request, "people/admin_people.html", context)
 
 
-@router.get("/admin/people/{person_id}")
-async def admin_person(request: Request, session: DbSession, admin: AdminPerson, person_id: int) -> Response:
-    person = await people.get_person(session, person_id)
-    if person is None:
-        raise HTTPException(404, "Unknown account.")
-    await people.log_access(session, admin, person.id, "account_viewed", "admin account page")
+async def _render_admin_person(
+    request: Request, session: DbSession, person: Person, errors: list[str] | None = None, status_code: int = 200
+) -> Response:
     context = {
         "person": person,
         "roles": list(Role),
         "departments": await people.list_departments(session),
-        "errors": [],
+        "errors": errors or [],
     }
-    return render(request, "people/admin_person.html", context)
+    return render(request, "people/admin_person.html", context, status_code)
+
+
+async def _person_or_404(session: DbSession, person_id: int) -> Person:
+    person = await people.get_person(session, person_id)
+    if person is None:
+        raise HTTPException(404, "Unknown account.")
+    return person
+
+
+@router.get("/admin/people/{person_id}")
+async def admin_person(request: Request, session: DbSession, admin: AdminPerson, person_id: int) -> Response:
+    person = await _person_or_404(session, person_id)
+    await people.log_access(session, admin, person.id, "account_viewed", "admin account page")
+    return await _render_admin_person(request, session, person)
 
 
 @router.post("/admin/people/{person_id}/role")
 async def admin_set_role(
     request: Request, session: DbSession, admin: AdminPerson, person_id: int, form: Form
 ) -> Response:
-    person = await people.get_person(session, person_id)
-    if person is None:
-        raise HTTPException(404, "Unknown account.")
+    person = await _person_or_404(session, person_id)
     role_value = _field(form, "role")
     department = _field(form, "department_id")
     try:
@@ -245,13 +253,7 @@ async def admin_set_role(
         await people.set_role(session, admin, person, Role(role_value), int(department) if department else None)
     except (people.PeopleError, ValueError) as error:
         problems = error.problems if isinstance(error, people.PeopleError) else [N_("Unknown department.")]
-        context = {
-            "person": person,
-            "roles": list(Role),
-            "departments": await people.list_departments(session),
-            "errors": problems,
-        }
-        return render(request, "people/admin_person.html", context, 400)
+        return await _render_admin_person(request, session, person, problems, 400)
     flash(request, N_("The role has been changed."), "success")
     return _see_other(f"/admin/people/{person_id}")
 
@@ -260,19 +262,11 @@ async def admin_set_role(
 async def admin_set_active(
     request: Request, session: DbSession, admin: AdminPerson, person_id: int, form: Form
 ) -> Response:
-    person = await people.get_person(session, person_id)
-    if person is None:
-        raise HTTPException(404, "Unknown account.")
+    person = await _person_or_404(session, person_id)
     try:
         await people.set_active(session, admin, person, form.get("active") == "1")
     except people.PeopleError as error:
-        context = {
-            "person": person,
-            "roles": list(Role),
-            "departments": await people.list_departments(session),
-            "errors": error.problems,
-        }
-        return render(request, "people/admin_person.html", context, 400)
+        return await _render_admin_person(request, session, person, error.problems, 400)
     flash(request, N_("The account has been restored.") if person.is_active else N_("The account has been suspended."))
     return _see_other(f"/admin/people/{person_id}")
 
