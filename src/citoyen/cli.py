@@ -213,7 +213,7 @@ def token_create(
     try:
         secret = run(load_settings(data_dir), create)
     except people.PeopleError as exc:
-        fail("; ".join(exc.problems))
+        fail("; ".join(exc.problems) + " Known scopes: " + ", ".join(people.API_SCOPES))
     sys.stdout.write(secret + "\n")
 
 

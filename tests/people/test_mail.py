@@ -23,7 +23,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -53,6 +53,7 @@ async def test_reset_mail_is_sent_through_the_configured_smtp_server(
     await people.start_password_reset(session, smtp_settings, person.email, "Réinitialisation", "Lien : {link}")
     assert len(inbox.messages) == 1
     sender, recipients, content = inbox.messages[0]
+    assert sender == "no-reply@citoyen.local"
     assert recipients == [person.email]
     message = message_from_bytes(content, policy=policy.default)
     assert message["Subject"] == "Réinitialisation"

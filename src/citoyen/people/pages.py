@@ -106,8 +106,9 @@ async def forgot(request: Request, session: DbSession, form: Form) -> Response:
         subject=_("Reset your Citoyen password"),
         body_template=_(
             "Someone (hopefully you) asked to reset the password of your Citoyen account.\n\n"
-            "Open this link within 2 hours to choose a new password:\n{link}\n\n"
-            "If you did not ask for it, ignore this message: your password stays as it is."
+            "Open this link within %(hours)d hours to choose a new password:\n{link}\n\n"
+            "If you did not ask for it, ignore this message: your password stays as it is.",
+            hours=request.app.state.settings.password_reset_hours,
         ),
     )
     return render(request, "people/forgot.html", {"values": {"email": email}, "sent": True})

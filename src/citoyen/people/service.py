@@ -174,7 +174,7 @@ async def authenticate(
         await _count_recent_failures(session, account_key, since) >= settings.login_max_failures
         or await _count_recent_failures(session, client_key, since) >= settings.login_max_failures * 4
     ):
-        raise LoginThrottled(N_("Too many failed attempts. Please wait 15 minutes before trying again."))
+        raise LoginThrottled(N_("Too many failed attempts. Please wait a few minutes before trying again."))
     person = await find_person_by_email(session, email)
     if person is None or not person.is_active or not verify_password(person.password_hash, password):
         session.add_all([LoginFailure(key_hash=account_key), LoginFailure(key_hash=client_key)])
@@ -330,7 +330,7 @@ def register_personal_data(registry: PersonalDataRegistry) -> None:
     registry.register(
         PersonalDataProvider(
             domain="people",
-            description="account, consent decisions, staff accesses to your data, mail sent to you",
+            description=N_("account, consent decisions, staff accesses to your data, mail sent to you"),
             export=_export_people,
             erase=_erase_people,
         )
@@ -448,7 +448,7 @@ async def create_api_token(
         raise PeopleError(N_("A token needs a name (at most 100 characters)."))
     unknown = [scope for scope in scopes if scope not in API_SCOPES]
     if not scopes or unknown:
-        raise PeopleError(N_("Unknown scope. Known scopes: ") + ", ".join(API_SCOPES))
+        raise PeopleError(N_("Unknown scope."))
     secret = new_token("cit_")
     token = ApiToken(
         name=name,

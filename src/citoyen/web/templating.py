@@ -44,6 +44,16 @@ def gettext_for(request: Request) -> Callable[..., str]:
     return gettext
 
 
+def ngettext_for(request: Request) -> Callable[..., str]:
+    """The request's ngettext; `%(num)d` in the chosen form is filled with n (Jinja's convention)."""
+    translations = get_translations(locale_of(request))
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return translations.ngettext(singular, plural, n) % {"num": n, **values}
+
+    return ngettext
+
+
 def flash(request: Request, message: str, category: str = "info") -> None:
     """A message shown once on the next page (the message is a msgid, translated when shown)."""
     request.session.setdefault("flash", []).append([category, message])
@@ -53,6 +63,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     full_context = {
         "request": request,
         "_": gettext_for(request),
+        "ngettext": ngettext_for(request),
         "locale": locale_of(request),
         "current_person": getattr(request.state, "viewer", None),
         "csrf_token": request.session.get("csrf", "") if "session" in request.scope else "",
