@@ -21,9 +21,11 @@ from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
+from citoyen.notifications import service as notifications_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
+from citoyen.reports import service as reports_service
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
 from citoyen.territory.service import TerritoryIndexCache
@@ -41,6 +43,8 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     """Each domain that stores personal data adds its exporter and eraser here."""
     registry = PersonalDataRegistry()
     people_service.register_personal_data(registry)
+    notifications_service.register_personal_data(registry)
+    reports_service.register_personal_data(registry)
     return registry
 
 

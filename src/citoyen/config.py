@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     password_reset_hours: int = 2
     cookie_secure: bool = False
 
+    # Reports: abuse limits (Open311 per API key, the web form per client address) and Open311 identity.
+    open311_requests_per_minute: int = 6000
+    anonymous_reports_per_hour: int = 10
+    open311_jurisdiction_id: str = ""
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:

@@ -1,9 +1,12 @@
 """Every domain's tables, imported once so Alembic and the tests see the whole schema."""
 
+from citoyen import throttle
 from citoyen.db import Base
+from citoyen.notifications import models as notifications_models
 from citoyen.people import models as people_models
+from citoyen.reports import models as reports_models
 from citoyen.territory import models as territory_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "people_models", "territory_models"]
+__all__ = ["metadata", "notifications_models", "people_models", "reports_models", "territory_models", "throttle"]

@@ -80,6 +80,12 @@ async def require_admin(person: Annotated[Person, Depends(require_person)]) -> P
     return person
 
 
+async def require_staff(person: Annotated[Person, Depends(require_person)]) -> Person:
+    if not person.is_staff:
+        raise HTTPException(403, "Staff only.")
+    return person
+
+
 def sign_in(request: Request, person: Person) -> None:
     # A new CSRF token at login, so a token seen before authentication is worthless after it.
     request.session.clear()
@@ -97,3 +103,4 @@ Form = Annotated[FormData, Depends(csrf_form)]
 CurrentPerson = Annotated[Person | None, Depends(current_person)]
 SignedInPerson = Annotated[Person, Depends(require_person)]
 AdminPerson = Annotated[Person, Depends(require_admin)]
+StaffPerson = Annotated[Person, Depends(require_staff)]
