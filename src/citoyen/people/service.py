@@ -482,6 +482,9 @@ async def verify_api_token(session: AsyncSession, secret: str, scope: str) -> Ap
     token = (await session.execute(query)).scalar_one_or_none()
     if token is None or (scope not in token.scope_list and "admin" not in token.scope_list):
         return None
-    token.last_used_at = utcnow()
-    await session.flush()
+    now = utcnow()
+    # Recorded to the minute: writing the row on every call would serialise a busy client's requests.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+        await session.flush()
     return token

@@ -358,12 +358,12 @@ async def create_report(
         lon, lat = float(new.lon), float(new.lat)
         if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not (math.isfinite(lon) and math.isfinite(lat)):
             raise ReportError(N_("These coordinates are not valid."), field="location")
-        neighbourhood = await territory.locate(session, index, lon, lat)
-        if neighbourhood is None:
+        located = await territory.locate_id(session, index, lon, lat)
+        if located is None:
             raise ReportError(N_("This place is outside the city."), field="location")
-        neighbourhood_id = neighbourhood.id
+        neighbourhood_id = located
     answers = validate_answers((await attributes_of(session, [category.id]))[category.id], new.answers)
-    email = people.normalize_email(new.email) if new.email.strip() else ""
+    email = _checked_email(new.email) if new.email.strip() else ""
     cells = territory.h3_cells(lon, lat)
     moment = now or utcnow()
     report = Report(
@@ -419,6 +419,13 @@ async def create_report(
         )
     await session.flush()
     return report
+
+
+def _checked_email(email: str) -> str:
+    try:
+        return people.normalize_email(email)
+    except people.PeopleError as error:
+        raise ReportError(error.problems[0], field="email") from error
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -515,7 +522,7 @@ async def follow(session: AsyncSession, report: Report, person_id: int | None = 
     """Ask for news of a report (idempotent)."""
     if person_id is None and not email.strip():
         raise ReportError(N_("Give an e-mail address to be told of updates."), field="email")
-    email = people.normalize_email(email) if person_id is None else ""
+    email = _checked_email(email) if person_id is None else ""
     condition = ReportFollower.person_id == person_id if person_id is not None else ReportFollower.email == email
     exists = await session.execute(select(ReportFollower.id).where(ReportFollower.report_id == report.id, condition))
     if exists.first() is None:

@@ -185,12 +185,15 @@ class TerritoryIndexCache:
         return self._index
 
 
+async def locate_id(session: AsyncSession, cache: TerritoryIndexCache, lon: float, lat: float) -> int | None:
+    """The id of the neighbourhood containing the point (lon, lat), or None outside the city (no row loaded)."""
+    index = await cache.get(session)
+    return None if index is None else index.locate(lon, lat)
+
+
 async def locate(session: AsyncSession, cache: TerritoryIndexCache, lon: float, lat: float) -> Neighbourhood | None:
     """The neighbourhood containing the point (lon, lat), or None when it is outside the city."""
-    index = await cache.get(session)
-    if index is None:
-        return None
-    neighbourhood_id = index.locate(lon, lat)
+    neighbourhood_id = await locate_id(session, cache, lon, lat)
     return None if neighbourhood_id is None else await session.get(Neighbourhood, neighbourhood_id)
 
 
