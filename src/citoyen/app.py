@@ -21,11 +21,17 @@ from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
+from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
+from citoyen.reports import admin_pages as reports_admin_pages
+from citoyen.reports import api as reports_api
+from citoyen.reports import open311 as reports_open311
+from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
+from citoyen.reports import staff_pages as reports_staff_pages
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
 from citoyen.territory.service import TerritoryIndexCache
@@ -106,6 +112,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(territory_api.router)
     app.include_router(territory_pages.router)
     app.include_router(people_pages.router)
+    app.include_router(reports_api.router)
+    app.include_router(reports_pages.router)
+    app.include_router(reports_staff_pages.router)
+    app.include_router(notifications_pages.router)
+    app.include_router(reports_admin_pages.router)
+    app.include_router(reports_open311.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     demo_seed: int = 2026
     demo_citizens: int = 3000
+    demo_reports: int = 3000
 
     # Login throttling: failures allowed per account (and per client address) in the window.
     login_max_failures: int = 5

@@ -207,3 +207,85 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     worker.call(pyfuncitem.obj, **arguments)
     return True
+
+
+# --- Reports (test_reports.py): a demo city of its own, with a report category routed to "voirie" ---------------
+
+E2E_REPORT_CATEGORY = "e2e-nid-de-poule"
+
+
+async def _add_report_category(database_url: str) -> None:
+    """A category with one required question, routed to the demo's "voirie" department, through the services."""
+    from citoyen.db import make_engine, make_sessionmaker
+    from citoyen.people import service as people
+    from citoyen.reports import service as reports
+    from citoyen.reports.models import AttributeType
+
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            roads = next(item for item in await people.list_departments(session) if item.code == "voirie")
+            size = reports.AttributeInput(
+                code="size",
+                datatype=AttributeType.SINGLE,
+                description="Taille du trou",
+                description_en="Size of the hole",
+                required=True,
+                values=[
+                    {"key": "small", "name": "Petit", "name_en": "Small"},
+                    {"key": "large", "name": "Grand", "name_en": "Large"},
+                ],
+            )
+            category = await reports.save_category(
+                session,
+                reports.CategoryInput(
+                    code=E2E_REPORT_CATEGORY, name="Nid-de-poule (essai)", name_en="Pothole (test)", attributes=[size]
+                ),
+            )
+            await reports.set_routing_rule(session, category.id, roads.id)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def reports_live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Like `live_server`, in its own directory, with the report category above added before serving."""
+    import asyncio
+
+    data_dir = tmp_path_factory.mktemp("demo-city-reports")
+    env = {**_strip_citoyen_env(), "CITOYEN_DEMO_CITIZENS": DEMO_CITIZENS}
+    command = [sys.executable, "-m", "citoyen", "demo", "--data-dir", str(data_dir), "--host", "127.0.0.1"]
+    build = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [*command, "--build-only"],
+        cwd=data_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    if build.returncode != 0:
+        pytest.fail(f"building the demo city failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
+    database_url = f"sqlite+aiosqlite:///{data_dir.resolve() / 'citoyen.sqlite3'}"
+    # Its own event loop in its own thread: pytest-asyncio's loop belongs to the tests.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, _add_report_category(database_url)).result()
+
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [*command, "--port", str(port)], cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_healthy(server, base_url, log_path)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)

@@ -203,6 +203,11 @@ async def build_demo(session: AsyncSession, settings: Settings, progress: Progre
         await session.execute(insert(ConsentRecord), consent_rows)
     await session.flush()
 
+    # Imported here: the reports module uses this module's accounts and departments.
+    from citoyen.demo.reports import build_demo_reports
+
+    await build_demo_reports(session, settings, now, progress)
+
 
 def _demo_consents(rng: random.Random, person_id: int, since: object) -> list[dict[str, object]]:
     """Roughly what opt-in rates look like: a third want e-mail news, fewer allow research use."""

@@ -417,6 +417,12 @@ async def list_departments(session: AsyncSession) -> list[Department]:
     return list((await session.execute(select(Department).order_by(Department.name))).scalars())
 
 
+async def department_names(session: AsyncSession) -> dict[int, str]:
+    """Each department's name by id (one query), for domains that show who handles what."""
+    rows = (await session.execute(select(Department.id, Department.name))).all()
+    return {int(department_id): name for department_id, name in rows}
+
+
 async def create_department(session: AsyncSession, code: str, name: str, email: str | None = None) -> Department:
     code = code.strip().lower()
     if not code or not name.strip():

@@ -475,6 +475,12 @@ async def get_report_by_token(session: AsyncSession, token: str) -> Report:
     return report
 
 
+async def contact_of(session: AsyncSession, report_id: int) -> ReportContact | None:
+    """Personal data: who filed a report, for the staff who handle it (the caller logs the access)."""
+    query = select(ReportContact).where(ReportContact.report_id == report_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def photos_of(session: AsyncSession, report_id: int) -> list[ReportPhoto]:
     query = select(ReportPhoto).where(ReportPhoto.report_id == report_id).order_by(ReportPhoto.position)
     return list((await session.execute(query)).scalars())

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import FormData
 
 from citoyen.db import DbSession
+from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 
@@ -25,6 +26,7 @@ class Viewer:
     email: str
     display_name: str
     role: Role
+    unread_notifications: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -64,7 +66,12 @@ async def current_person(request: Request, session: DbSession) -> Person | None:
         if person_id:
             request.session.pop("person_id", None)
         person = None
-    request.state.viewer = Viewer.of(person) if person else None
+    if person is None:
+        request.state.viewer = None
+    else:
+        # For the nav's "Notifications (n)": one indexed count per page.
+        unread = await notifications.unread_count(session, person.id)
+        request.state.viewer = replace(Viewer.of(person), unread_notifications=unread)
     return person
 
 

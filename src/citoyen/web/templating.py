@@ -18,6 +18,8 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "web" / "templates",
     PACKAGE_DIR / "people" / "templates",
     PACKAGE_DIR / "territory" / "templates",
+    PACKAGE_DIR / "reports" / "templates",
+    PACKAGE_DIR / "notifications" / "templates",
 ]
 
 

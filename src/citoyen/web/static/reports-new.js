@@ -1,0 +1,94 @@
+// "Report a problem": a tap or click on the map (or Enter on the focused map, at its centre) places the
+// pin and fills the longitude/latitude fields, which can also be typed; "Use my location" asks the
+// browser. With a category and a pin, the reports of the same kind nearby are loaded with htmx.
+(function () {
+  "use strict";
+  var element = document.getElementById("report-map");
+  if (!element) return;
+  var lonInput = document.getElementById("lon");
+  var latInput = document.getElementById("lat");
+  var category = document.getElementById("category");
+  var statusLine = document.getElementById("location-status");
+  var locateButton = document.getElementById("use-location");
+  var base = CitoyenReports.baseMap(element);
+  var map = base.map;
+  var pin = null;
+  var viewSet = false;  // the map has no view until the neighbourhoods are drawn
+
+  function say(text) { statusLine.textContent = text || ""; }
+
+  function number(input) {
+    var value = parseFloat(String(input.value).replace(",", "."));
+    return isFinite(value) ? value : null;
+  }
+
+  function showPin(latlng) {
+    if (pin) pin.setLatLng(latlng);
+    else {
+      pin = L.circleMarker(latlng, {
+        radius: 11, color: "#a4161a", weight: 4, fillColor: "#f5a300", fillOpacity: 0.9, interactive: false
+      }).addTo(map);
+    }
+    element.dataset.pin = latlng.lng.toFixed(6) + "," + latlng.lat.toFixed(6);
+  }
+
+  function checkDuplicates() {
+    var target = document.getElementById("duplicates");
+    var lon = number(lonInput), lat = number(latInput);
+    if (!category.value || lon === null || lat === null) { target.innerHTML = ""; return; }
+    var query = new URLSearchParams({ category: category.value, lon: String(lon), lat: String(lat) });
+    htmx.ajax("GET", "/reports/new/duplicates?" + query.toString(), { target: "#duplicates", swap: "innerHTML" });
+  }
+
+  function place(latlng) {
+    showPin(latlng);
+    // With street tiles, come closer so that the pin can be moved precisely.
+    if (element.dataset.tileUrl && map.getZoom() < 16) map.setView(latlng, 17);
+    lonInput.value = latlng.lng.toFixed(6);
+    latInput.value = latlng.lat.toFixed(6);
+    say(element.dataset.placedText);
+    checkDuplicates();
+  }
+
+  function typedPlace() {
+    var lon = number(lonInput), lat = number(latInput);
+    if (lon === null || lat === null || Math.abs(lon) > 180 || Math.abs(lat) > 90) return false;
+    var latlng = L.latLng(lat, lon);
+    showPin(latlng);
+    map.setView(latlng, viewSet ? Math.max(map.getZoom(), 16) : 16);
+    return true;
+  }
+
+  map.on("click", function (event) { place(event.latlng); });
+  element.addEventListener("keydown", function (event) {
+    if (!viewSet || event.target !== element || (event.key !== "Enter" && event.key !== " ")) return;
+    event.preventDefault();
+    place(map.getCenter());
+  });
+  [lonInput, latInput].forEach(function (input) {
+    input.addEventListener("change", function () { if (typedPlace()) checkDuplicates(); });
+  });
+  category.addEventListener("change", checkDuplicates);
+
+  locateButton.addEventListener("click", function () {
+    if (!navigator.geolocation) { say(element.dataset.unsupportedText); return; }
+    say(element.dataset.locatingText);
+    navigator.geolocation.getCurrentPosition(
+      function (position) {
+        var latlng = L.latLng(position.coords.latitude, position.coords.longitude);
+        map.setView(latlng, viewSet ? Math.max(map.getZoom(), 17) : 17);
+        place(latlng);
+      },
+      function () { say(element.dataset.refusedText); },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+    );
+  });
+
+  base.ready.then(function (layer) {
+    // After an error the form comes back with the typed coordinates: show them.
+    if (!pin && !typedPlace()) CitoyenReports.fitCity(map, layer);
+    else checkDuplicates();
+    viewSet = true;
+    element.dataset.loaded = "true";
+  });
+})();
