@@ -89,6 +89,7 @@ ACCESS_ACTION_LABELS = {
     "mail_viewed": N_("read mail sent to you"),
     "account_suspended": N_("suspended your account"),
     "account_restored": N_("restored your account"),
+    "report_contact_viewed": N_("viewed your contact details on a report"),
 }
 
 
