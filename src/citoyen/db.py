@@ -51,6 +51,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+SQLITE_IMMEDIATE = "citoyen_sqlite_immediate"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
@@ -68,7 +72,10 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # A transaction that will write takes the write lock up front: a plain BEGIN that reads, then
+            # writes while another connection writes, fails at once with "database is locked".
+            immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -81,6 +88,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session: commits when the route returns, rolls back when it raises."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
+        if (
+            request.method not in READ_ONLY_METHODS
+            and session.bind is not None
+            and session.bind.dialect.name == "sqlite"
+        ):
+            await session.connection(execution_options={SQLITE_IMMEDIATE: True})
         try:
             yield session
             await session.commit()
