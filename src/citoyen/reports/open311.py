@@ -379,13 +379,26 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
         if token is None:
             raise Open311Error(403, "api_key is not valid.")
         limit = settings.open311_requests_per_minute
-        if not await throttle.hit(session, f"open311:{token.id}", limit, timedelta(minutes=1)):
-            raise Open311Error(429, f"Too many requests: at most {limit} a minute for this api_key.")
-        _check_jurisdiction(settings, field("jurisdiction_id"))
-        new = await _new_report(session, field, answers)
+        rate_key, window = f"open311:{token.id}", timedelta(minutes=1)
+        too_many = Open311Error(429, f"Too many requests: at most {limit} a minute for this api_key.")
+        # Read first (no lock) to refuse early; the counter is incremented last, so its row stays locked
+        # only until this request's commit and a partner's concurrent requests don't queue behind each other.
+        if await throttle.current_hits(session, rate_key, window) >= limit:
+            raise too_many
         # A savepoint: a refused report leaves nothing behind, while the request is still counted.
-        async with session.begin_nested():
+        savepoint = await session.begin_nested()
+        try:
+            _check_jurisdiction(settings, field("jurisdiction_id"))
+            new = await _new_report(session, field, answers)
             report = await reports.create_report(session, request.app.state.territory_index, new)
+        except REFUSED:
+            await savepoint.rollback()
+            await throttle.hit(session, rate_key, limit, window)
+            raise
+        if not await throttle.hit(session, rate_key, limit, window):
+            await savepoint.rollback()
+            raise too_many from None
+        await savepoint.commit()
         return formats.document(kind, "service_requests", [formats.created(report)])
     except REFUSED as error:
         return _error_response(fmt, error)
