@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, delete, func, select
@@ -29,30 +30,45 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
 
 
-async def hit(session: AsyncSession, key: str, limit: int, window: timedelta) -> bool:
-    """Count one use of `key`; False when it is over `limit` uses in the current window."""
-    now = utcnow()
-    start = _window_start(now, window)
-    values = {"key_hash": hash_token(key), "window_start": start, "hits": 1}
+# A busy key's count is spread over several rows, so that concurrent requests don't all wait on one row's
+# lock until their transactions commit; reads add the shards up.
+SHARDS = 8
+
+
+def _shard_hashes(key: str) -> list[str]:
+    return [hash_token(f"{key}#{shard}") for shard in range(SHARDS)]
+
+
+async def record(session: AsyncSession, key: str, window: timedelta) -> None:
+    """Count one use of `key` in the current window."""
+    values = {
+        "key_hash": _shard_hashes(key)[secrets.randbelow(SHARDS)],
+        "window_start": _window_start(utcnow(), window),
+        "hits": 1,
+    }
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         insert(RateCounter)
         .values(**values)
         .on_conflict_do_update(index_elements=["key_hash", "window_start"], set_={"hits": RateCounter.hits + 1})
-        .returning(RateCounter.hits)
     )
-    hits = int((await session.execute(statement)).scalar_one())
-    return hits <= limit
+    await session.execute(statement)
+
+
+async def current_hits(session: AsyncSession, key: str, window: timedelta) -> int:
+    """How many uses of `key` the current window has counted."""
+    query = select(func.coalesce(func.sum(RateCounter.hits), 0)).where(
+        RateCounter.key_hash.in_(_shard_hashes(key)), RateCounter.window_start == _window_start(utcnow(), window)
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def hit(session: AsyncSession, key: str, limit: int, window: timedelta) -> bool:
+    """Count one use of `key`; False when that makes more than `limit` uses in the current window."""
+    await record(session, key, window)
+    return await current_hits(session, key, window) <= limit
 
 
 async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=1)) -> None:
     await session.execute(delete(RateCounter).where(RateCounter.window_start < utcnow() - older_than))
-
-
-async def current_hits(session: AsyncSession, key: str, window: timedelta) -> int:
-    start = _window_start(utcnow(), window)
-    query = select(func.coalesce(func.sum(RateCounter.hits), 0)).where(
-        RateCounter.key_hash == hash_token(key), RateCounter.window_start == start
-    )
-    return int((await session.execute(query)).scalar_one())

@@ -381,8 +381,8 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
         limit = settings.open311_requests_per_minute
         rate_key, window = f"open311:{token.id}", timedelta(minutes=1)
         too_many = Open311Error(429, f"Too many requests: at most {limit} a minute for this api_key.")
-        # Read first (no lock) to refuse early; the counter is incremented last, so its row stays locked
-        # only until this request's commit and a partner's concurrent requests don't queue behind each other.
+        # Read first to refuse early; the use is recorded last (on one of the key's counter rows), so the row
+        # stays locked only until this request's commit and a partner's requests don't queue on it.
         if await throttle.current_hits(session, rate_key, window) >= limit:
             raise too_many
         # A savepoint: a refused report leaves nothing behind, while the request is still counted.
@@ -393,12 +393,10 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
             report = await reports.create_report(session, request.app.state.territory_index, new)
         except REFUSED:
             await savepoint.rollback()
-            await throttle.hit(session, rate_key, limit, window)
+            await throttle.record(session, rate_key, window)
             raise
-        if not await throttle.hit(session, rate_key, limit, window):
-            await savepoint.rollback()
-            raise too_many from None
         await savepoint.commit()
+        await throttle.record(session, rate_key, window)
         return formats.document(kind, "service_requests", [formats.created(report)])
     except REFUSED as error:
         return _error_response(fmt, error)
