@@ -582,73 +582,39 @@ async def update_report(
     """Apply a staff update, record it in the history, and tell followers of every public change."""
     _require_handler(actor, report)
     now = utcnow()
-    public_events: list[ReportEvent] = []
     new_status = change.status or report.status
     if new_status == ReportStatus.CLOSED and report.status != ReportStatus.CLOSED and change.close_reason is None:
         raise ReportError(N_("Say why the report is closed."), field="close_reason")
+    events: list[ReportEvent] = []
+
+    def record(kind: EventKind, text: str, public: bool = True) -> None:
+        events.append(
+            ReportEvent(
+                report_id=report.id, at=now, kind=kind, status=new_status, public=public, actor_id=actor.id, text=text
+            )
+        )
+
     if change.department_id is not None and change.department_id != report.department_id:
         report.department_id = change.department_id
-        session.add(
-            ReportEvent(
-                report_id=report.id,
-                at=now,
-                kind=EventKind.REASSIGNED,
-                status=new_status,
-                public=False,
-                actor_id=actor.id,
-                text=str(change.department_id),
-            )
-        )
+        record(EventKind.REASSIGNED, str(change.department_id), public=False)
     if change.status is not None and change.status != report.status:
+        closing = change.status == ReportStatus.CLOSED
         report.status = change.status
-        report.close_reason = change.close_reason if change.status == ReportStatus.CLOSED else None
-        report.closed_at = now if change.status == ReportStatus.CLOSED else None
-        text = change.close_reason.value if change.status == ReportStatus.CLOSED and change.close_reason else ""
-        public_events.append(
-            ReportEvent(
-                report_id=report.id, at=now, kind=EventKind.STATUS, status=change.status, actor_id=actor.id, text=text
-            )
-        )
+        report.close_reason = change.close_reason if closing else None
+        report.closed_at = now if closing else None
+        record(EventKind.STATUS, change.close_reason.value if closing and change.close_reason else "")
     if change.public_answer.strip():
         report.status_notes = change.public_answer.strip()[:4000]
-        public_events.append(
-            ReportEvent(
-                report_id=report.id,
-                at=now,
-                kind=EventKind.ANSWER,
-                status=new_status,
-                actor_id=actor.id,
-                text=report.status_notes,
-            )
-        )
+        record(EventKind.ANSWER, report.status_notes)
     if change.expected_at is not None and change.expected_at != report.expected_at:
         report.expected_at = change.expected_at
-        public_events.append(
-            ReportEvent(
-                report_id=report.id,
-                at=now,
-                kind=EventKind.EXPECTED,
-                status=new_status,
-                actor_id=actor.id,
-                text=change.expected_at.isoformat(),
-            )
-        )
+        record(EventKind.EXPECTED, change.expected_at.isoformat())
     if change.internal_note.strip():
-        session.add(
-            ReportEvent(
-                report_id=report.id,
-                at=now,
-                kind=EventKind.NOTE,
-                status=new_status,
-                public=False,
-                actor_id=actor.id,
-                text=change.internal_note.strip()[:4000],
-            )
-        )
-    session.add_all(public_events)
+        record(EventKind.NOTE, change.internal_note.strip()[:4000], public=False)
+    session.add_all(events)
     report.updated_at = now
     await session.flush()
-    if public_events:
+    if any(event.public for event in events):
         await notify_followers(session, settings, report)
 
 
