@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     password_reset_hours: int = 2
+    # Days the outbox (mail kept when no SMTP server is configured) keeps a message.
+    outbox_retention_days: int = 14
     cookie_secure: bool = False
 
     # Reports: abuse limits (Open311 per API key, the web form per client address) and Open311 identity.

@@ -9,11 +9,18 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from starlette.responses import Response
 
 from citoyen.config import SUPPORTED_LOCALES
 
 TRANSLATIONS_DIR = Path(__file__).parent / "web" / "translations"
 LOCALE_COOKIE = "citoyen_lang"
+
+
+def remember_locale(response: Response, locale: str) -> None:
+    """Keep the chosen language for a year in the browser (a choice, not tracking)."""
+    if locale in SUPPORTED_LOCALES:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
 
 
 def N_(message: str) -> str:

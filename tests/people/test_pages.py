@@ -5,6 +5,7 @@ import json
 import zipfile
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,6 +112,36 @@ async def test_forgot_password_puts_a_mail_in_the_outbox_and_the_link_works(
     assert (await client.get("/account")).status_code == 200
 
 
+async def test_a_password_reset_signs_out_the_other_devices(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    person = await create_person(session)
+    await session.commit()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as other:
+        await log_in(other, person.email)
+        assert (await other.get("/account")).status_code == 200
+        token = await csrf_token(client, "/password/forgot")
+        await client.post("/password/forgot", data={"email": person.email, "csrf_token": token})
+        message = (await session.execute(select(OutboxMessage))).scalar_one()
+        link = message.body.split("http://127.0.0.1:8000")[1].split()[0]
+        token = await csrf_token(client, link)
+        await client.post(link, data={"password": "nouveau-depart-a-belleville", "csrf_token": token})
+        # The device that reset the password stays signed in; the one opened with the old password does not.
+        assert (await client.get("/account")).status_code == 200
+        stale = await other.get("/account")
+        assert stale.status_code == 303 and stale.headers["location"].startswith("/login")
+
+
+async def test_logging_in_brings_back_the_account_language(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    person = await create_person(session)
+    person.locale = "en"
+    await session.commit()
+    assert "Se connecter" in (await client.get("/login")).text  # a new device starts in the city's language
+    await log_in(client, person.email)
+    page = await client.get("/account")
+    assert page.headers["content-language"] == "en"
+
+
 async def test_account_exports_and_consents(client: httpx.AsyncClient, session: AsyncSession) -> None:
     person = await create_person(session)
     await session.commit()
@@ -152,6 +183,7 @@ async def test_administration_is_for_admins_and_their_look_is_logged(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     citizen = await create_person(session)
+    citizen.locale = "en"
     admin = await create_person(session, role=Role.ADMIN)
     await session.commit()
     await log_in(client, citizen.email)
@@ -164,7 +196,7 @@ async def test_administration_is_for_admins_and_their_look_is_logged(
     assert citizen.email in detail.text
     client.cookies.clear()
     await log_in(client, citizen.email)
-    account = await client.get("/account", headers={"Accept-Language": "en"})
+    account = await client.get("/account")
     assert "viewed your account" in account.text
 
 

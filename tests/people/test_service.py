@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.people import service as people
+from citoyen.people.mail import send_mail
 from citoyen.people.models import AccessLogEntry, OutboxMessage, PasswordResetToken, Person, Role
 from citoyen.people.registry import PersonalDataRegistry
 from citoyen.people.security import hash_token
@@ -98,6 +99,31 @@ async def test_expired_reset_links_are_refused(session: AsyncSession, settings: 
     )
     await session.flush()
     assert not await people.reset_token_is_valid(session, "old")
+
+
+async def test_spent_and_expired_reset_tokens_are_deleted_when_a_new_reset_starts(
+    session: AsyncSession, settings: Settings
+) -> None:
+    person = await create_person(session)
+    session.add_all(
+        [
+            PasswordResetToken(person_id=person.id, token_hash=hash_token("old"), expires_at=utcnow() - timedelta(1)),
+            PasswordResetToken(
+                person_id=person.id, token_hash=hash_token("used"), expires_at=utcnow() + timedelta(1), used_at=utcnow()
+            ),
+        ]
+    )
+    await session.flush()
+    await people.start_password_reset(session, settings, person.email, "Reset", "Open {link}")
+    remaining = (await session.execute(select(PasswordResetToken.token_hash))).scalars().all()
+    assert len(remaining) == 1 and hash_token("old") not in remaining and hash_token("used") not in remaining
+
+
+async def test_the_outbox_forgets_messages_older_than_its_retention(session: AsyncSession, settings: Settings) -> None:
+    session.add(OutboxMessage(recipient="a@example.org", subject="Old", body="x", created_at=utcnow() - timedelta(30)))
+    await session.flush()
+    await send_mail(session, settings, "b@example.org", "New", "y")
+    assert (await session.execute(select(OutboxMessage.subject))).scalars().all() == ["New"]
 
 
 async def test_consent_is_recorded_per_purpose_with_history_and_can_be_withdrawn(session: AsyncSession) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
+from citoyen.db import utcnow
 from citoyen.people.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ async def send_mail(
 ) -> None:
     """Send one plain-text message. Without an SMTP host it is stored in the outbox admins can read."""
     if settings.mail_to_outbox:
+        # The outbox holds personal data (addresses, reset links): it keeps only the last few days.
+        cutoff = utcnow() - timedelta(days=settings.outbox_retention_days)
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff))
         session.add(OutboxMessage(person_id=person_id, recipient=recipient, subject=subject, body=body))
         await session.flush()
         return

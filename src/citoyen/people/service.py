@@ -192,6 +192,13 @@ async def start_password_reset(
 ) -> None:
     """Mail a one-time reset link if the account exists. Says nothing either way (no account probing).
     `body_template` is the translated text with a `{link}` placeholder."""
+    # Spent and expired tokens are useless; delete them rather than keep them forever.
+    now = utcnow()
+    await session.execute(
+        delete(PasswordResetToken).where(
+            or_(PasswordResetToken.expires_at < now, PasswordResetToken.used_at.is_not(None))
+        )
+    )
     person = await find_person_by_email(session, email)
     if person is None or not person.is_active:
         return

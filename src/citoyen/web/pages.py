@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from citoyen.config import SUPPORTED_LOCALES
 from citoyen.db import DbSession
-from citoyen.i18n import LOCALE_COOKIE
+from citoyen.i18n import remember_locale
 from citoyen.people import service as people
 from citoyen.web.security import CurrentPerson, Form
 from citoyen.web.templating import render
@@ -35,7 +35,7 @@ async def switch_language(request: Request, session: DbSession, person: CurrentP
         back = "/"
     response = RedirectResponse(back, status_code=303)
     if locale in SUPPORTED_LOCALES:
-        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        remember_locale(response, locale)
         if person is not None:
             await people.change_locale(session, person, locale)
     return response

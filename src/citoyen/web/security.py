@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from typing import Annotated
@@ -59,10 +60,20 @@ async def csrf_form(request: Request) -> FormData:
     return form
 
 
+def credential_stamp(person: Person) -> str:
+    """Changes whenever the password does (each hash has its own salt), so a session opened with an
+    old password stops working everywhere once the password is reset."""
+    return hashlib.sha256((person.password_hash or "").encode()).hexdigest()[:16]
+
+
 async def current_person(request: Request, session: DbSession) -> Person | None:
     person_id = request.session.get("person_id")
     person = await people.get_person(session, int(person_id)) if person_id else None
-    if person is None or not person.is_active:
+    if (
+        person is None
+        or not person.is_active
+        or not secrets.compare_digest(str(request.session.get("stamp", "")), credential_stamp(person))
+    ):
         if person_id:
             request.session.pop("person_id", None)
         person = None
@@ -98,6 +109,7 @@ def sign_in(request: Request, person: Person) -> None:
     request.session.clear()
     request.state.viewer = Viewer.of(person)
     request.session["person_id"] = person.id
+    request.session["stamp"] = credential_stamp(person)
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
