@@ -9,11 +9,13 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVarTuple
 
 import h3
-from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Date, Select, String, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
@@ -34,6 +36,8 @@ from citoyen.reports.models import (
     ReportContact,
     ReportEvent,
     ReportFollower,
+    ReportMapCount,
+    ReportMapTotal,
     ReportPhoto,
     ReportStatus,
     ReportSupport,
@@ -389,6 +393,7 @@ async def create_report(
     )
     session.add(report)
     await session.flush()
+    await _count_in_map(session, report, ReportStatus.OPEN, 1)
     if new.person_id or email or new.first_name or new.last_name or new.phone or new.device_id:
         session.add(
             ReportContact(
@@ -599,6 +604,8 @@ async def update_report(
         record(EventKind.REASSIGNED, str(change.department_id), public=False)
     if change.status is not None and change.status != report.status:
         closing = change.status == ReportStatus.CLOSED
+        await _count_in_map(session, report, report.status, -1)
+        await _count_in_map(session, report, change.status, 1)
         report.status = change.status
         report.close_reason = change.close_reason if closing else None
         report.closed_at = now if closing else None
@@ -751,10 +758,146 @@ async def categories_by_id(session: AsyncSession) -> dict[int, Category]:
 
 POINTS_FROM_ZOOM = 16
 MAX_POINTS = 5000
+# Average H3 edge lengths in degrees of latitude (about 3.7 km and 0.53 km): a cell is drawn when its
+# centre lies within the view widened by this much, so that cells cut by the view's edge still show.
+CELL_MARGIN_DEG = {6: 3.72 / 111.32, 8: 0.53 / 111.32}
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of `moment`'s month (UTC): the time bucket of the map counts."""
+    moment = moment.astimezone(UTC)
+    return date(moment.year, moment.month, 1)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _month_start(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    bind = session.bind
+    return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def _count_in_map(session: AsyncSession, report: Report, status: ReportStatus, delta: int) -> None:
+    """Add `delta` to the map counts (of its month, and of all time) of the report's cell, neighbourhood,
+    category and `status`. Upserts: concurrent filings wait for each other only on the same cell's rows."""
+    key: dict[str, Any] = {
+        "h3_r8": report.h3_r8,
+        "neighbourhood_id": report.neighbourhood_id or 0,
+        "category_id": report.category_id,
+        "status": status,
+    }
+    insert_into = _insert_for(session)
+    for table, table_key in (
+        (ReportMapTotal, key),
+        (ReportMapCount, {**key, "month": month_of(report.requested_at)}),
+    ):
+        statement = (
+            insert_into(table)
+            .values(**table_key, h3_r6=report.h3_r6, count=delta)
+            .on_conflict_do_update(index_elements=list(table_key), set_={"count": table.count + delta})
+        )
+        await session.execute(statement)
+
+
+async def rebuild_map_counts(session: AsyncSession) -> int:
+    """Recompute every map count from the reports (after a bulk load that bypassed `create_report`).
+    Returns the number of monthly count rows."""
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        month: ColumnElement[Any] = cast(func.date_trunc("month", func.timezone("UTC", Report.requested_at)), Date)
+    else:  # SQLite keeps naive UTC text, "YYYY-MM-DD HH:MM:SS..."
+        month = func.substr(cast(Report.requested_at, String), 1, 7).concat("-01")
+    key = (Report.h3_r8, func.coalesce(Report.neighbourhood_id, 0), Report.category_id, Report.status)
+    columns = ["h3_r8", "neighbourhood_id", "category_id", "status", "h3_r6", "count"]
+    await session.execute(delete(ReportMapCount))
+    await session.execute(delete(ReportMapTotal))
+    monthly = select(month, *key, func.min(Report.h3_r6), func.count()).group_by(month, *key)
+    await session.execute(insert(ReportMapCount).from_select(["month", *columns], monthly))
+    summed = (
+        ReportMapCount.h3_r8,
+        ReportMapCount.neighbourhood_id,
+        ReportMapCount.category_id,
+        ReportMapCount.status,
+    )
+    totals = select(*summed, func.min(ReportMapCount.h3_r6), func.sum(ReportMapCount.count)).group_by(*summed)
+    await session.execute(insert(ReportMapTotal).from_select(columns, totals))
+    return int((await session.execute(select(func.count()).select_from(ReportMapCount))).scalar_one())
+
+
+def _counted_filters(filters: ReportFilters) -> bool:
+    """Whether the map counts can answer: they know cells, neighbourhoods, categories, statuses and months."""
+    return filters.ids is None and filters.department_id is None and not filters.text.strip()
+
+
+async def _cell_counts(session: AsyncSession, filters: ReportFilters, resolution: int) -> dict[str, int]:
+    """Reports per H3 cell: whole months from the map counts, the days of a partial month at either end of
+    the period from the reports themselves (the requested_at index keeps those small)."""
+    if not _counted_filters(filters):
+        column = Report.h3_r6 if resolution == 6 else Report.h3_r8
+        unbounded = ReportFilters(**{**filters.__dict__, "bbox": None})
+        rows = (await session.execute(_filtered(select(column, func.count()), unbounded).group_by(column))).all()
+        return {cell: int(count) for cell, count in rows}
+    first_full = None
+    if filters.start is not None:
+        first_full = month_of(filters.start)
+        if _month_start(first_full) != filters.start:
+            first_full = _next_month(first_full)
+    after_full = month_of(filters.end) if filters.end is not None else None
+    edges: list[tuple[datetime | None, datetime | None, bool]] = []  # [start, end] or [start, end)
+    if first_full is not None and after_full is not None and first_full >= after_full:
+        edges.append((filters.start, filters.end, True))
+        first_full = after_full = None
+    else:
+        if first_full is not None and filters.start is not None and _month_start(first_full) != filters.start:
+            edges.append((filters.start, _month_start(first_full), False))
+        if after_full is not None and filters.end is not None:
+            edges.append((_month_start(after_full), filters.end, True))
+
+    counts: dict[str, int] = {}
+    undated = filters.start is None and filters.end is None
+    if first_full is not None or after_full is not None or undated:
+        table: type[ReportMapCount] | type[ReportMapTotal] = ReportMapTotal if undated else ReportMapCount
+        column = table.h3_r6 if resolution == 6 else table.h3_r8
+        query = select(column, func.sum(table.count)).group_by(column)
+        if filters.category_codes:
+            query = query.where(
+                table.category_id.in_(select(Category.id).where(Category.code.in_(filters.category_codes)))
+            )
+        if filters.statuses:
+            query = query.where(table.status.in_(filters.statuses))
+        if filters.neighbourhood_id is not None:
+            query = query.where(table.neighbourhood_id == filters.neighbourhood_id)
+        if first_full is not None:
+            query = query.where(ReportMapCount.month >= first_full)
+        if after_full is not None:
+            query = query.where(ReportMapCount.month < after_full)
+        for cell, count in (await session.execute(query)).all():
+            counts[cell] = int(count)
+    for start, end, end_included in edges:
+        column = Report.h3_r6 if resolution == 6 else Report.h3_r8
+        edge = ReportFilters(
+            category_codes=filters.category_codes,
+            statuses=filters.statuses,
+            neighbourhood_id=filters.neighbourhood_id,
+            start=start,
+            end=end if end_included else None,
+        )
+        query = _filtered(select(column, func.count()), edge).group_by(column)
+        if end is not None and not end_included:
+            query = query.where(Report.requested_at < end)
+        for cell, count in (await session.execute(query)).all():
+            counts[cell] = counts.get(cell, 0) + int(count)
+    return {cell: count for cell, count in counts.items() if count > 0}
 
 
 async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) -> dict[str, Any]:
-    """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close."""
+    """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close.
+    Cells count all their reports and are drawn when they reach into the view (`bbox`)."""
     if zoom >= POINTS_FROM_ZOOM:
         query = _filtered(select(Report.id, Report.lon, Report.lat, Report.status, Report.category_id), filters)
         rows = (await session.execute(query.order_by(Report.requested_at.desc()).limit(MAX_POINTS))).all()
@@ -765,13 +908,20 @@ async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) ->
                 for r in rows
             ],
         }
-    column = Report.h3_r6 if zoom < 12 else Report.h3_r8
-    cell_query = _filtered(select(column, func.count()), filters).group_by(column)
+    resolution = 6 if zoom < 12 else 8
     cells = []
-    for cell, count in (await session.execute(cell_query)).all():
+    for cell, count in (await _cell_counts(session, filters, resolution)).items():
         lat, lon = h3.cell_to_latlng(cell)
-        cells.append({"cell": cell, "count": int(count), "lon": lon, "lat": lat})
-    return {"kind": "cells", "resolution": 6 if zoom < 12 else 8, "cells": cells}
+        if filters.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = filters.bbox
+            margin = CELL_MARGIN_DEG[resolution]
+            lon_margin = margin / max(math.cos(math.radians(lat)), 0.01)
+            if not (
+                min_lon - lon_margin <= lon <= max_lon + lon_margin and min_lat - margin <= lat <= max_lat + margin
+            ):
+                continue
+        cells.append({"cell": cell, "count": count, "lon": lon, "lat": lat})
+    return {"kind": "cells", "resolution": resolution, "cells": cells}
 
 
 # --- personal data ----------------------------------------------------------------------------
