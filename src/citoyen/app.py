@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,6 +68,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
         app.state.engine = app_engine
         app.state.sessionmaker = make_sessionmaker(app_engine)
+        if owns_engine:  # a served app, not a test's (which shares the test's engine)
+            # What startup built (modules, templates, the app) lives as long as the process: kept out of
+            # the garbage collector's scans, whose pauses otherwise set the tail latency of requests.
+            gc.collect()
+            gc.freeze()
         yield
         if owns_engine:
             await app_engine.dispose()
@@ -81,6 +87,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.templates = make_templates()
     app.state.personal_data = build_personal_data_registry()
     app.state.territory_index = TerritoryIndexCache()
+    app.state.report_catalog = reports_service.CatalogCache()
+    app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)

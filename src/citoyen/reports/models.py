@@ -129,6 +129,8 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_requested_at", "requested_at"),
+        # The latest change: part of what tells a cached Open311 answer that it is still current.
+        Index("ix_reports_updated_at", "updated_at"),
         Index("ix_reports_category_requested", "category_id", "requested_at"),
         Index("ix_reports_status_requested", "status", "requested_at"),
         Index("ix_reports_neighbourhood_requested", "neighbourhood_id", "requested_at"),
@@ -284,3 +286,13 @@ class ReportMapTotal(Base):
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), primary_key=True)
     h3_r6: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogRevision(Base):
+    """One row: bumped by every change to categories, their questions or routing, so that each app process
+    knows when its cached copy of them (`service.CatalogCache`) is out of date."""
+
+    __tablename__ = "report_catalog_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,10 +10,24 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 import h3
-from sqlalchemy import ColumnElement, Date, Select, String, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +42,7 @@ from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.reports.models import (
     AttributeType,
+    CatalogRevision,
     Category,
     CategoryAttribute,
     CloseReason,
@@ -48,6 +63,7 @@ from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
 Columns = TypeVarTuple("Columns")
+Cataloged = TypeVar("Cataloged", Category, CategoryAttribute)
 
 MAX_DESCRIPTION = 4000
 DUPLICATE_RADIUS_M = 50
@@ -188,12 +204,14 @@ async def save_category(session: AsyncSession, data: CategoryInput, category: Ca
             )
         )
     await session.flush()
+    await _catalog_changed(session)
     return category
 
 
 async def set_category_active(session: AsyncSession, category: Category, active: bool) -> None:
     category.active = active
     await session.flush()
+    await _catalog_changed(session)
 
 
 async def set_routing_rule(
@@ -211,6 +229,7 @@ async def set_routing_rule(
         session.add(rule)
     rule.department_id = department_id
     await session.flush()
+    await _catalog_changed(session)
     return rule
 
 
@@ -220,6 +239,7 @@ async def list_routing_rules(session: AsyncSession) -> list[RoutingRule]:
 
 async def delete_routing_rule(session: AsyncSession, rule_id: int) -> None:
     await session.execute(delete(RoutingRule).where(RoutingRule.id == rule_id))
+    await _catalog_changed(session)
 
 
 async def route(session: AsyncSession, category_id: int, neighbourhood_id: int | None) -> int | None:
@@ -232,6 +252,86 @@ async def route(session: AsyncSession, category_id: int, neighbourhood_id: int |
     specific = [rule for rule in rules if rule.neighbourhood_id is not None]
     chosen = specific[0] if specific else (rules[0] if rules else None)
     return chosen.department_id if chosen else None
+
+
+# --- the catalog: categories, questions and routing, cached per process ----------------------
+
+
+async def _catalog_changed(session: AsyncSession) -> None:
+    """Bump the catalog revision, in the transaction of the change: every process reloads its copy."""
+    statement = (
+        _insert_for(session)(CatalogRevision)
+        .values(id=1, revision=1)
+        .on_conflict_do_update(index_elements=["id"], set_={"revision": CatalogRevision.revision + 1})
+    )
+    await session.execute(statement)
+
+
+async def catalog_revision(session: AsyncSession) -> int:
+    query = select(CatalogRevision.revision).where(CatalogRevision.id == 1)
+    return int((await session.execute(query)).scalar_one_or_none() or 0)
+
+
+def _detached_copy(item: Cataloged) -> Cataloged:
+    """A copy outside any session, safe to share between requests (the session's own object stays its)."""
+    columns = sa_inspect(type(item)).column_attrs
+    return type(item)(**{column.key: getattr(item, column.key) for column in columns})
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every category (active or not) with its questions, and the routing rules, as of one revision."""
+
+    revision: int
+    by_code: dict[str, Category]
+    by_id: dict[int, Category]
+    questions: dict[int, list[CategoryAttribute]]
+    rules: dict[tuple[int, int | None], int]  # (category, neighbourhood or None for all) -> department
+
+    def active_category(self, code: str) -> Category:
+        category = self.by_code.get(code)
+        if category is None or not category.active:
+            raise ReportError(N_("Unknown category: %(code)s."), "not_found", "service_code", code=code)
+        return category
+
+    def route(self, category_id: int, neighbourhood_id: int | None) -> int | None:
+        """A rule for the neighbourhood wins over the category's general rule (as `route`)."""
+        specific = self.rules.get((category_id, neighbourhood_id)) if neighbourhood_id is not None else None
+        return specific if specific is not None else self.rules.get((category_id, None))
+
+
+async def load_catalog(session: AsyncSession, revision: int | None = None) -> Catalog:
+    revision = await catalog_revision(session) if revision is None else revision
+    categories = [_detached_copy(c) for c in (await session.execute(select(Category))).scalars()]
+    questions = {
+        category_id: [_detached_copy(question) for question in asked]
+        for category_id, asked in (await attributes_of(session, [c.id for c in categories])).items()
+    }
+    rules = (
+        await session.execute(select(RoutingRule.category_id, RoutingRule.neighbourhood_id, RoutingRule.department_id))
+    ).all()
+    return Catalog(
+        revision,
+        {category.code: category for category in categories},
+        {category.id: category for category in categories},
+        questions,
+        {(rule.category_id, rule.neighbourhood_id): rule.department_id for rule in rules},
+    )
+
+
+class CatalogCache:
+    """The catalog for one app process: one small query per use checks its revision; a change made by any
+    process (an admin's edit) makes the next use reload it. Filing a report then reads no category,
+    question or rule."""
+
+    def __init__(self) -> None:
+        self._catalog: Catalog | None = None
+
+    async def get(self, session: AsyncSession) -> Catalog:
+        revision = await catalog_revision(session)
+        if self._catalog is None or self._catalog.revision != revision:
+            self._catalog = await load_catalog(session, revision)
+        return self._catalog
 
 
 # --- answers to a category's questions --------------------------------------------------------
@@ -339,12 +439,17 @@ async def place_from_text(session: AsyncSession, text: str) -> tuple[float, floa
 
 
 async def create_report(
-    session: AsyncSession, index: territory.TerritoryIndexCache, new: NewReport, now: datetime | None = None
+    session: AsyncSession,
+    index: territory.TerritoryIndexCache,
+    new: NewReport,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
 ) -> Report:
-    """File a report: validate, place it in a neighbourhood, route it, keep the reporter's contact apart."""
-    category = await get_category(session, new.category_code)
-    if not category.active:
-        raise ReportError(N_("Unknown category: %(code)s."), "not_found", "service_code", code=new.category_code)
+    """File a report: validate, place it in a neighbourhood, route it, keep the reporter's contact apart.
+    Everything is checked before anything is written, so a refused report leaves nothing behind.
+    `catalog`: the app's cached one (`CatalogCache`); read from the database when not given."""
+    catalog = catalog or await load_catalog(session)
+    category = catalog.active_category(new.category_code)
     description = new.description.strip()
     if len(description) > MAX_DESCRIPTION:
         raise ReportError(N_("The description may be at most 4000 characters."), field="description")
@@ -366,7 +471,7 @@ async def create_report(
         if located is None:
             raise ReportError(N_("This place is outside the city."), field="location")
         neighbourhood_id = located
-    answers = validate_answers((await attributes_of(session, [category.id]))[category.id], new.answers)
+    answers = validate_answers(catalog.questions.get(category.id, []), new.answers)
     email = _checked_email(new.email) if new.email.strip() else ""
     cells = territory.h3_cells(lon, lat)
     moment = now or utcnow()
@@ -383,7 +488,7 @@ async def create_report(
         h3_r6=cells[6],
         h3_r8=cells[8],
         h3_r10=cells[10],
-        department_id=await route(session, category.id, neighbourhood_id),
+        department_id=catalog.route(category.id, neighbourhood_id),
         attributes=answers,
         media_url=new.media_url[:500],
         source=new.source,
@@ -696,6 +801,7 @@ async def notify_followers(session: AsyncSession, settings: Settings, report: Re
 class ReportFilters:
     ids: list[int] | None = None
     category_codes: list[str] | None = None
+    category_ids: list[int] | None = None
     statuses: list[ReportStatus] | None = None
     neighbourhood_id: int | None = None
     department_id: int | None = None
@@ -712,6 +818,8 @@ def _filtered(query: Select[*Columns], filters: ReportFilters) -> Select[*Column
         query = query.where(
             Report.category_id.in_(select(Category.id).where(Category.code.in_(filters.category_codes)))
         )
+    if filters.category_ids is not None:
+        query = query.where(Report.category_id.in_(filters.category_ids))
     if filters.statuses:
         query = query.where(Report.status.in_(filters.statuses))
     if filters.neighbourhood_id is not None:
@@ -743,6 +851,45 @@ async def search_reports(
 ) -> list[Report]:
     query = _filtered(select(Report), filters).order_by(*SORTS.get(sort, SORTS["newest"])).offset(offset).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+# What an Open311 service request shows of a report, read as plain rows: a thousand ORM objects (and
+# their JSON attributes, which Open311 does not show) cost more than the query itself.
+REQUEST_COLUMNS = (
+    Report.id,
+    Report.status,
+    Report.status_notes,
+    Report.category_id,
+    Report.description,
+    Report.department_id,
+    Report.requested_at,
+    Report.updated_at,
+    Report.expected_at,
+    Report.address,
+    Report.address_id,
+    Report.zipcode,
+    Report.lat,
+    Report.lon,
+    Report.media_url,
+)
+
+
+async def request_rows(session: AsyncSession, filters: ReportFilters, limit: int) -> Sequence[Any]:
+    """Newest first: the columns of `REQUEST_COLUMNS` and `has_photo`."""
+    has_photo = select(ReportPhoto.id).where(ReportPhoto.report_id == Report.id).exists().label("has_photo")
+    query = _filtered(select(*REQUEST_COLUMNS, has_photo), filters).order_by(*SORTS["newest"]).limit(limit)
+    return (await session.execute(query)).all()
+
+
+async def data_version(session: AsyncSession) -> tuple[Any, ...]:
+    """Changes whenever a report is filed or updated, or the catalog changes: what a cached answer checks
+    (two index look-ups and one row)."""
+    query = select(
+        select(func.max(Report.id)).scalar_subquery(),
+        select(func.max(Report.updated_at)).scalar_subquery(),
+        select(CatalogRevision.revision).where(CatalogRevision.id == 1).scalar_subquery(),
+    )
+    return tuple((await session.execute(query)).one())
 
 
 async def count_reports(session: AsyncSession, filters: ReportFilters) -> int:
