@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from citoyen import throttle
 from citoyen.config import SUPPORTED_LOCALES, Settings
@@ -33,6 +34,7 @@ from citoyen.reports import service as reports
 from citoyen.reports.models import Category, ReportStatus
 from citoyen.reports.service import ReportError
 
+PREFIX = "/open311/"
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 # The spec's response volume: the last 90 days when no dates are given, and at most 1000 requests.
@@ -69,6 +71,21 @@ def _error_response(fmt: str, error: Exception) -> Response:
 
 
 REFUSED = (Open311Error, ReportError, PeopleError)
+
+
+def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """Errors raised before a route answers (a path without a format, a wrong method) in the spec's format
+    too: XML when the path asks for it, JSON otherwise."""
+    fmt = "xml" if request.url.path.endswith(".xml") else "json"
+    if error.status_code == 404:
+        description = "Not found: resources end in .json or .xml; see /open311/v2/discovery.json."
+    elif error.status_code == 405:
+        description = f"Method {request.method} is not allowed here."
+    else:
+        description = str(error.detail)
+    response = formats.errors(fmt, error.status_code, description)
+    response.headers.update(error.headers or {})  # e.g. Allow, with a 405
+    return response
 
 
 def _format(fmt: str) -> str:
