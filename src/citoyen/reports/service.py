@@ -89,12 +89,25 @@ class ReportError(ValueError):
     """A refused request. `message` is an English msgid (translated on pages); `kind` maps to HTTP:
     invalid -> 400, not_found -> 404, forbidden -> 403, throttled -> 429."""
 
-    def __init__(self, message: str, kind: str = "invalid", field: str = "", **values: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        kind: str = "invalid",
+        field: str = "",
+        localized: dict[str, dict[str, Any]] | None = None,
+        **values: Any,
+    ) -> None:
         super().__init__(message % values if values else message)
         self.message = message
         self.kind = kind
         self.field = field
         self.values = values
+        # Values that exist in other languages (a question's English wording): {locale: {name: value}}.
+        self.localized = localized or {}
+
+    def values_in(self, locale: str) -> dict[str, Any]:
+        """The placeholders' values for a page in `locale`."""
+        return {**self.values, **self.localized.get(locale, {})}
 
 
 # --- categories and routing -------------------------------------------------------------------
@@ -348,7 +361,12 @@ def validate_answers(attributes: list[CategoryAttribute], raw: dict[str, list[st
         given = [value.strip() for value in raw.get(attribute.code, []) if value.strip()]
         if not given:
             if attribute.required:
-                raise ReportError(N_("Please answer: %(question)s"), field="attribute", question=attribute.description)
+                raise ReportError(
+                    N_("Please answer: %(question)s"),
+                    field="attribute",
+                    localized={"en": {"question": attribute.question("en")}},
+                    question=attribute.description,
+                )
             continue
         keys = {value["key"] for value in attribute.values}
         match attribute.datatype:
