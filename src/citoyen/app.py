@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,8 +14,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
@@ -54,6 +56,66 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     return registry
 
 
+SESSION_COOKIE = "citoyen_session"
+
+
+class LanguageMiddleware:
+    """Chooses the request's language (cookie, then Accept-Language) and gives pages a CSRF token.
+
+    Plain ASGI rather than `@app.middleware("http")`, whose wrapping of every response in streams cost
+    about a millisecond a request. APIs get no CSRF token: they have no forms, and a token would make the
+    session (and its cookie) for every API client."""
+
+    def __init__(self, app: ASGIApp, default_locale: str) -> None:
+        self.app = app
+        self.default_locale = default_locale
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        locale = negotiate_locale(
+            request.cookies.get(LOCALE_COOKIE), request.headers.get("accept-language"), self.default_locale
+        )
+        request.state.locale = locale
+        if not scope["path"].startswith(API_PREFIXES):
+            ensure_csrf_token(request)
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Language", locale)
+            await send(message)
+
+        await self.app(scope, receive, send_with_language)
+
+
+class NoSessionCookieOnApis:
+    """API answers never set the session cookie: a browser's session (the map's requests carry it) is
+    refreshed by its pages, and clients of the APIs have no use for one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        session_cookie = SESSION_COOKIE.encode() + b"="
+
+        async def send_without_session_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if not (name.lower() == b"set-cookie" and value.startswith(session_cookie))
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_without_session_cookie)
+
+
 def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
     """Build the app. `engine` lets tests share a connection; otherwise one is made from the settings."""
     settings = settings or Settings()
@@ -67,6 +129,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
         app.state.engine = app_engine
         app.state.sessionmaker = make_sessionmaker(app_engine)
+        if owns_engine:  # a served app, not a test's (which shares the test's engine)
+            # What startup built (modules, templates, the app) lives as long as the process: kept out of
+            # the garbage collector's scans, whose pauses otherwise set the tail latency of requests.
+            gc.collect()
+            gc.freeze()
         yield
         if owns_engine:
             await app_engine.dispose()
@@ -81,31 +148,23 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.templates = make_templates()
     app.state.personal_data = build_personal_data_registry()
     app.state.territory_index = TerritoryIndexCache()
+    app.state.report_catalog = reports_service.CatalogCache()
+    app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
 
-    @app.middleware("http")
-    async def choose_language(request: Request, call_next: Any) -> Response:
-        request.state.locale = negotiate_locale(
-            request.cookies.get(LOCALE_COOKIE),
-            request.headers.get("accept-language"),
-            settings.default_locale,
-        )
-        ensure_csrf_token(request)
-        response: Response = await call_next(request)
-        response.headers.setdefault("Content-Language", request.state.locale)
-        return response
-
-    # Added last so it runs first: the session is ready for the language middleware.
+    app.add_middleware(LanguageMiddleware, default_locale=settings.default_locale)
+    # Added after (so it runs before) the language middleware: the session is ready for it.
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),
-        session_cookie="citoyen_session",
+        session_cookie=SESSION_COOKIE,
         same_site="lax",
         https_only=settings.cookie_secure,
         max_age=14 * 24 * 3600,
     )
+    app.add_middleware(NoSessionCookieOnApis)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(web_pages.router)
@@ -138,6 +197,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(reports_open311.PREFIX):
+            return reports_open311.http_error(request, exc)
         if wants_json(request):
             return JSONResponse({"error": {"status": exc.status_code, "message": exc.detail}}, exc.status_code)
         return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     open311_requests_per_minute: int = 6000
     anonymous_reports_per_hour: int = 10
     open311_jurisdiction_id: str = ""
+    # How long an Open311 GET requests answer may be served again while no report changed (0: never).
+    open311_cache_seconds: float = 2.0
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

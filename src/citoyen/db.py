@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -93,7 +94,22 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             and session.bind is not None
             and session.bind.dialect.name == "sqlite"
         ):
-            await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+            # SQLite has one writer at a time. Writers of this process queue here, in order, rather than in
+            # SQLite's busy handler, which polls with growing sleeps and gives up after busy_timeout: under
+            # a burst of writes that meant slow answers, then "database is locked" errors.
+            state = request.app.state
+            lock: asyncio.Lock | None = getattr(state, "sqlite_write_lock", None)
+            if lock is None:
+                lock = state.sqlite_write_lock = asyncio.Lock()
+            async with lock:
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+                try:
+                    yield session
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+            return
         try:
             yield session
             await session.commit()

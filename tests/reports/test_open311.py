@@ -785,3 +785,31 @@ async def test_bad_reads_answer_the_spec_error(
     text: str,
 ) -> None:
     assert_error(await client.get(f"/open311/v2/{path}.{fmt}", params=params), fmt, code, text)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "fmt"),
+    [
+        ("GET", "/open311/v2/requests", 404, "json"),
+        ("GET", "/open311/v2/services", 404, "json"),
+        ("GET", "/open311/v2/nothing.xml", 404, "xml"),
+        ("DELETE", "/open311/v2/requests.json", 405, "json"),
+        ("PUT", "/open311/v2/requests.xml", 405, "xml"),
+    ],
+)
+async def test_paths_without_a_format_and_wrong_methods_answer_in_the_spec_error_format(
+    client: httpx.AsyncClient, method: str, path: str, status: int, fmt: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == status
+    if fmt == "xml":
+        error = parse_xml(response).find("error")
+        assert error is not None and error.findtext("code") == str(status)
+        description = error.findtext("description") or ""
+    else:
+        [error_item] = response.json()
+        assert error_item["code"] == status
+        description = error_item["description"]
+    assert description
+    if status == 405:
+        assert "GET" in response.headers["allow"]

@@ -1682,6 +1682,8 @@ async def _write(
     for table_rows, model in tables:
         for start in range(0, len(table_rows), BATCH):
             await session.execute(insert(model), table_rows[start : start + BATCH])
+    # The rows went in without create_report, so the map's counts are computed once from them.
+    await reports.rebuild_map_counts(session)
     if citizen is not None:
         await _notify_citizen(session, citizen, plans, ids, duplicate_ids)
     await session.flush()

@@ -9,12 +9,13 @@ service.py); `report_events.actor_id` points at staff accounts only.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Enum,
     Float,
     ForeignKey,
@@ -128,6 +129,8 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_requested_at", "requested_at"),
+        # The latest change: part of what tells a cached Open311 answer that it is still current.
+        Index("ix_reports_updated_at", "updated_at"),
         Index("ix_reports_category_requested", "category_id", "requested_at"),
         Index("ix_reports_status_requested", "status", "requested_at"),
         Index("ix_reports_neighbourhood_requested", "neighbourhood_id", "requested_at"),
@@ -248,3 +251,48 @@ class ReportSupport(Base):
     # "person:<id>" or a hash of the visitor's session, so one browser supports once.
     supporter_key: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportMapCount(Base):
+    """How many reports share an H3 cell (resolution 8), neighbourhood, category, status and month of filing.
+
+    Derived data: the map's cell layer for a period sums these rows instead of counting a million reports
+    (`ReportMapTotal` holds the same counts over all time, a twentieth of the rows, for the map without
+    dates). `create_report` and `update_report` keep both exact in their own transaction;
+    `rebuild_map_counts` recomputes them after a bulk load. Reports without a neighbourhood count under
+    neighbourhood 0 (a key column cannot be NULL), hence no foreign keys: nothing here outlives a rebuild.
+    """
+
+    __tablename__ = "report_map_counts"
+    __table_args__ = (Index("ix_report_map_counts_neighbourhood", "neighbourhood_id"),)
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    h3_r8: Mapped[str] = mapped_column(String(16), primary_key=True)
+    neighbourhood_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), primary_key=True)
+    h3_r6: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportMapTotal(Base):
+    """`ReportMapCount` summed over all months: what the map draws when no period is chosen."""
+
+    __tablename__ = "report_map_totals"
+
+    neighbourhood_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    h3_r8: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), primary_key=True)
+    h3_r6: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogRevision(Base):
+    """One row: bumped by every change to categories, their questions or routing, so that each app process
+    knows when its cached copy of them (`service.CatalogCache`) is out of date."""
+
+    __tablename__ = "report_catalog_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)

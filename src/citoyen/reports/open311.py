@@ -13,13 +13,16 @@ report ever leaves through this API: the contact details a client posts are kept
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from citoyen import throttle
 from citoyen.config import SUPPORTED_LOCALES, Settings
@@ -28,9 +31,10 @@ from citoyen.people import service as people
 from citoyen.people.service import PeopleError
 from citoyen.reports import open311_format as formats
 from citoyen.reports import service as reports
-from citoyen.reports.models import Category, Report, ReportStatus
+from citoyen.reports.models import Category, ReportStatus
 from citoyen.reports.service import ReportError
 
+PREFIX = "/open311/"
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 # The spec's response volume: the last 90 days when no dates are given, and at most 1000 requests.
@@ -67,6 +71,21 @@ def _error_response(fmt: str, error: Exception) -> Response:
 
 
 REFUSED = (Open311Error, ReportError, PeopleError)
+
+
+def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """Errors raised before a route answers (a path without a format, a wrong method) in the spec's format
+    too: XML when the path asks for it, JSON otherwise."""
+    fmt = "xml" if request.url.path.endswith(".xml") else "json"
+    if error.status_code == 404:
+        description = "Not found: resources end in .json or .xml; see /open311/v2/discovery.json."
+    elif error.status_code == 405:
+        description = f"Method {request.method} is not allowed here."
+    else:
+        description = str(error.detail)
+    response = formats.errors(fmt, error.status_code, description)
+    response.headers.update(error.headers or {})  # e.g. Allow, with a 405
+    return response
 
 
 def _format(fmt: str) -> str:
@@ -164,20 +183,61 @@ async def _service(session: AsyncSession, code: str) -> Category:
     return category
 
 
-async def _request_items(request: Request, session: AsyncSession, found: list[Report], locale: str) -> list[Any]:
-    settings = _settings(request)
-    categories = await reports.categories_by_id(session)
-    agencies = await people.department_names(session)
-    photos = await reports.photo_counts(session, [report.id for report in found])
-    base_url = settings.base_url.rstrip("/")
-    items = []
-    for report in found:
-        media_url = report.media_url
-        if not media_url and photos.get(report.id):
-            media_url = f"{base_url}/reports/{report.id}/photos/1"
-        agency = agencies.get(report.department_id, "") if report.department_id is not None else ""
-        items.append(formats.service_request(report, categories[report.category_id], agency, media_url, locale))
-    return items
+async def _request_items(
+    request: Request, session: AsyncSession, filters: reports.ReportFilters, locale: str
+) -> list[Any]:
+    """The requests matching `filters`, newest first, at most MAX_REQUESTS, as the spec's items."""
+    catalog = await _catalog(request, session)
+    if filters.category_codes is not None:  # codes become ids here, so the query needs no join
+        known = [catalog.by_code[code].id for code in filters.category_codes if code in catalog.by_code]
+        filters.category_codes, filters.category_ids = None, known
+    found = await reports.request_rows(session, filters, MAX_REQUESTS)
+    agencies = await people.department_names(session) if found else {}
+    base_url = _settings(request).base_url.rstrip("/")
+    return formats.service_requests(found, catalog.by_id, agencies, base_url, locale)
+
+
+async def _catalog(request: Request, session: AsyncSession) -> reports.Catalog:
+    cache: reports.CatalogCache = request.app.state.report_catalog
+    return await cache.get(session)
+
+
+@dataclass
+class _Answer:
+    expires: float
+    version: tuple[Any, ...]
+    body: bytes
+    media_type: str
+
+
+class AnswerCache:
+    """This process's recent answers to `GET requests`, by query. One is served again only while it is
+    younger than `seconds` and no report was filed or updated and the catalog did not change since (one
+    query of two index look-ups checks that): partners polling the same feed, or a burst of identical
+    queries, cost one search a second instead of one each. `seconds` = 0 turns it off."""
+
+    MAX_ENTRIES = 512
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._answers: dict[str, _Answer] = {}
+
+    def get(self, key: str, version: tuple[Any, ...]) -> Response | None:
+        answer = self._answers.get(key)
+        if answer is None or answer.version != version or answer.expires < time.monotonic():
+            return None
+        return Response(answer.body, media_type=answer.media_type)
+
+    def put(self, key: str, version: tuple[Any, ...], response: Response) -> None:
+        if response.status_code != 200 or self.seconds <= 0:
+            return
+        if len(self._answers) >= self.MAX_ENTRIES:
+            now = time.monotonic()
+            self._answers = {k: a for k, a in self._answers.items() if a.expires >= now}
+            while len(self._answers) >= self.MAX_ENTRIES:
+                del self._answers[next(iter(self._answers))]
+        media_type = response.media_type or formats.JSON_TYPE
+        self._answers[key] = _Answer(time.monotonic() + self.seconds, version, bytes(response.body), media_type)
 
 
 # --- OpenAPI ----------------------------------------------------------------------------------
@@ -300,10 +360,18 @@ async def list_requests(
     try:
         kind = _format(fmt)
         _check_jurisdiction(_settings(request), jurisdiction_id)
+        language = _locale(request, locale)
+        cache: AnswerCache = request.app.state.open311_answers
+        key = f"{kind} {language} {request.url.query}"
+        version = await reports.data_version(session) if cache.seconds > 0 else ()
+        cached = cache.get(key, version)
+        if cached is not None:
+            return cached
         filters = _filters(service_request_id, service_code, start_date, end_date, status)
-        found = await reports.search_reports(session, filters, limit=MAX_REQUESTS)
-        items = await _request_items(request, session, found, _locale(request, locale))
-        return formats.document(kind, "service_requests", items)
+        items = await _request_items(request, session, filters, language)
+        response = formats.document(kind, "service_requests", items)
+        cache.put(key, version, response)
+        return response
     except REFUSED as error:
         return _error_response(fmt, error)
 
@@ -385,31 +453,31 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
         # stays locked only until this request's commit and a partner's requests don't queue on it.
         if await throttle.current_hits(session, rate_key, window) >= limit:
             raise too_many
-        # A savepoint: a refused report leaves nothing behind, while the request is still counted.
-        savepoint = await session.begin_nested()
+        # No savepoint is needed for a refused report to leave nothing behind: create_report checks
+        # everything before it writes. The request is counted either way.
         try:
             _check_jurisdiction(settings, field("jurisdiction_id"))
-            new = await _new_report(session, field, answers)
-            report = await reports.create_report(session, request.app.state.territory_index, new)
-        except REFUSED:
-            await savepoint.rollback()
+            catalog = await _catalog(request, session)
+            new = _new_report(catalog, field, answers)
+            index = request.app.state.territory_index
+            report = await reports.create_report(session, index, new, catalog=catalog)
+        finally:
             await throttle.record(session, rate_key, window)
-            raise
-        await savepoint.commit()
-        await throttle.record(session, rate_key, window)
         return formats.document(kind, "service_requests", [formats.created(report)])
     except REFUSED as error:
         return _error_response(fmt, error)
 
 
-async def _new_report(
-    session: AsyncSession, field: Callable[[str], str], answers: dict[str, list[str]]
+def _new_report(
+    catalog: reports.Catalog, field: Callable[[str], str], answers: dict[str, list[str]]
 ) -> reports.NewReport:
     """The report a POST describes, checked for what only Open311 sends (the rest is create_report's)."""
     code = field("service_code")
     if not code:
         raise Open311Error(400, "service_code is required.")
-    category = await _service(session, code)
+    category = catalog.by_code.get(code)
+    if category is None or not category.active:
+        raise Open311Error(404, f"Unknown service_code: {code}.")
     lat_text, lon_text = field("lat"), field("long")
     lat = lon = None
     if lat_text or lon_text:
@@ -426,7 +494,7 @@ async def _new_report(
         raise Open311Error(400, f"media_url must be an http(s) URL of at most {MAX_MEDIA_URL} characters.")
     # Clients such as FixMyStreet add attributes of their own (fixmystreet_id, easting, ...): only the
     # service's own questions are answers; the others are ignored rather than refused.
-    asked = {question.code for question in (await reports.attributes_of(session, [category.id]))[category.id]}
+    asked = {question.code for question in catalog.questions.get(category.id, [])}
     return reports.NewReport(
         category_code=code,
         lon=lon,
@@ -463,11 +531,10 @@ async def get_request(
         kind = _format(fmt)
         _check_jurisdiction(_settings(request), jurisdiction_id)
         report_id = _request_id(service_request_id)
-        try:
-            report = await reports.get_report(session, report_id if report_id is not None else 0)
-        except ReportError:
-            raise Open311Error(404, f"Unknown service_request_id: {service_request_id}.") from None
-        items = await _request_items(request, session, [report], _locale(request, locale))
+        filters = reports.ReportFilters(ids=[report_id if report_id is not None else 0])
+        items = await _request_items(request, session, filters, _locale(request, locale))
+        if not items:
+            raise Open311Error(404, f"Unknown service_request_id: {service_request_id}.")
         return formats.document(kind, "service_requests", items)
     except REFUSED as error:
         return _error_response(fmt, error)

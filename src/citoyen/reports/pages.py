@@ -48,10 +48,10 @@ def labels() -> dict[str, Any]:
     }
 
 
-def problem(error: reports.ReportError | PhotoError) -> dict[str, Any]:
-    """An error for reports/_errors.html: a msgid and the values of its placeholders."""
+def problem(error: reports.ReportError | PhotoError, locale: str) -> dict[str, Any]:
+    """An error for reports/_errors.html: a msgid and the values of its placeholders, in `locale`."""
     if isinstance(error, reports.ReportError):
-        return {"message": error.message, "values": error.values}
+        return {"message": error.message, "values": error.values_in(locale)}
     return {"message": str(error), "values": {}}
 
 
@@ -208,7 +208,7 @@ async def file_report(request: Request, session: DbSession, person: CurrentPerso
         report = await reports.create_report(session, request.app.state.territory_index, new)
     except (reports.ReportError, PhotoError) as error:
         status_code = 429 if isinstance(error, reports.ReportError) and error.kind == "throttled" else 400
-        return await _render_new(request, session, person, values, [problem(error)], status_code)
+        return await _render_new(request, session, person, values, [problem(error, locale_of(request))], status_code)
     flash(request, N_("Thank you! Your report has been filed."), "success")
     return see_other(f"/reports/{report.id}")
 

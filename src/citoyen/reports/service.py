@@ -9,11 +9,27 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVarTuple
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar, TypeVarTuple
 
 import h3
-from sqlalchemy import ColumnElement, Select, String, cast, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
@@ -26,6 +42,7 @@ from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.reports.models import (
     AttributeType,
+    CatalogRevision,
     Category,
     CategoryAttribute,
     CloseReason,
@@ -34,6 +51,8 @@ from citoyen.reports.models import (
     ReportContact,
     ReportEvent,
     ReportFollower,
+    ReportMapCount,
+    ReportMapTotal,
     ReportPhoto,
     ReportStatus,
     ReportSupport,
@@ -44,6 +63,7 @@ from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
 Columns = TypeVarTuple("Columns")
+Cataloged = TypeVar("Cataloged", Category, CategoryAttribute)
 
 MAX_DESCRIPTION = 4000
 DUPLICATE_RADIUS_M = 50
@@ -69,12 +89,25 @@ class ReportError(ValueError):
     """A refused request. `message` is an English msgid (translated on pages); `kind` maps to HTTP:
     invalid -> 400, not_found -> 404, forbidden -> 403, throttled -> 429."""
 
-    def __init__(self, message: str, kind: str = "invalid", field: str = "", **values: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        kind: str = "invalid",
+        field: str = "",
+        localized: dict[str, dict[str, Any]] | None = None,
+        **values: Any,
+    ) -> None:
         super().__init__(message % values if values else message)
         self.message = message
         self.kind = kind
         self.field = field
         self.values = values
+        # Values that exist in other languages (a question's English wording): {locale: {name: value}}.
+        self.localized = localized or {}
+
+    def values_in(self, locale: str) -> dict[str, Any]:
+        """The placeholders' values for a page in `locale`."""
+        return {**self.values, **self.localized.get(locale, {})}
 
 
 # --- categories and routing -------------------------------------------------------------------
@@ -184,12 +217,14 @@ async def save_category(session: AsyncSession, data: CategoryInput, category: Ca
             )
         )
     await session.flush()
+    await _catalog_changed(session)
     return category
 
 
 async def set_category_active(session: AsyncSession, category: Category, active: bool) -> None:
     category.active = active
     await session.flush()
+    await _catalog_changed(session)
 
 
 async def set_routing_rule(
@@ -207,6 +242,7 @@ async def set_routing_rule(
         session.add(rule)
     rule.department_id = department_id
     await session.flush()
+    await _catalog_changed(session)
     return rule
 
 
@@ -216,6 +252,7 @@ async def list_routing_rules(session: AsyncSession) -> list[RoutingRule]:
 
 async def delete_routing_rule(session: AsyncSession, rule_id: int) -> None:
     await session.execute(delete(RoutingRule).where(RoutingRule.id == rule_id))
+    await _catalog_changed(session)
 
 
 async def route(session: AsyncSession, category_id: int, neighbourhood_id: int | None) -> int | None:
@@ -228,6 +265,86 @@ async def route(session: AsyncSession, category_id: int, neighbourhood_id: int |
     specific = [rule for rule in rules if rule.neighbourhood_id is not None]
     chosen = specific[0] if specific else (rules[0] if rules else None)
     return chosen.department_id if chosen else None
+
+
+# --- the catalog: categories, questions and routing, cached per process ----------------------
+
+
+async def _catalog_changed(session: AsyncSession) -> None:
+    """Bump the catalog revision, in the transaction of the change: every process reloads its copy."""
+    statement = (
+        _insert_for(session)(CatalogRevision)
+        .values(id=1, revision=1)
+        .on_conflict_do_update(index_elements=["id"], set_={"revision": CatalogRevision.revision + 1})
+    )
+    await session.execute(statement)
+
+
+async def catalog_revision(session: AsyncSession) -> int:
+    query = select(CatalogRevision.revision).where(CatalogRevision.id == 1)
+    return int((await session.execute(query)).scalar_one_or_none() or 0)
+
+
+def _detached_copy(item: Cataloged) -> Cataloged:
+    """A copy outside any session, safe to share between requests (the session's own object stays its)."""
+    columns = sa_inspect(type(item)).column_attrs
+    return type(item)(**{column.key: getattr(item, column.key) for column in columns})
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every category (active or not) with its questions, and the routing rules, as of one revision."""
+
+    revision: int
+    by_code: dict[str, Category]
+    by_id: dict[int, Category]
+    questions: dict[int, list[CategoryAttribute]]
+    rules: dict[tuple[int, int | None], int]  # (category, neighbourhood or None for all) -> department
+
+    def active_category(self, code: str) -> Category:
+        category = self.by_code.get(code)
+        if category is None or not category.active:
+            raise ReportError(N_("Unknown category: %(code)s."), "not_found", "service_code", code=code)
+        return category
+
+    def route(self, category_id: int, neighbourhood_id: int | None) -> int | None:
+        """A rule for the neighbourhood wins over the category's general rule (as `route`)."""
+        specific = self.rules.get((category_id, neighbourhood_id)) if neighbourhood_id is not None else None
+        return specific if specific is not None else self.rules.get((category_id, None))
+
+
+async def load_catalog(session: AsyncSession, revision: int | None = None) -> Catalog:
+    revision = await catalog_revision(session) if revision is None else revision
+    categories = [_detached_copy(c) for c in (await session.execute(select(Category))).scalars()]
+    questions = {
+        category_id: [_detached_copy(question) for question in asked]
+        for category_id, asked in (await attributes_of(session, [c.id for c in categories])).items()
+    }
+    rules = (
+        await session.execute(select(RoutingRule.category_id, RoutingRule.neighbourhood_id, RoutingRule.department_id))
+    ).all()
+    return Catalog(
+        revision,
+        {category.code: category for category in categories},
+        {category.id: category for category in categories},
+        questions,
+        {(rule.category_id, rule.neighbourhood_id): rule.department_id for rule in rules},
+    )
+
+
+class CatalogCache:
+    """The catalog for one app process: one small query per use checks its revision; a change made by any
+    process (an admin's edit) makes the next use reload it. Filing a report then reads no category,
+    question or rule."""
+
+    def __init__(self) -> None:
+        self._catalog: Catalog | None = None
+
+    async def get(self, session: AsyncSession) -> Catalog:
+        revision = await catalog_revision(session)
+        if self._catalog is None or self._catalog.revision != revision:
+            self._catalog = await load_catalog(session, revision)
+        return self._catalog
 
 
 # --- answers to a category's questions --------------------------------------------------------
@@ -244,7 +361,12 @@ def validate_answers(attributes: list[CategoryAttribute], raw: dict[str, list[st
         given = [value.strip() for value in raw.get(attribute.code, []) if value.strip()]
         if not given:
             if attribute.required:
-                raise ReportError(N_("Please answer: %(question)s"), field="attribute", question=attribute.description)
+                raise ReportError(
+                    N_("Please answer: %(question)s"),
+                    field="attribute",
+                    localized={"en": {"question": attribute.question("en")}},
+                    question=attribute.description,
+                )
             continue
         keys = {value["key"] for value in attribute.values}
         match attribute.datatype:
@@ -335,12 +457,17 @@ async def place_from_text(session: AsyncSession, text: str) -> tuple[float, floa
 
 
 async def create_report(
-    session: AsyncSession, index: territory.TerritoryIndexCache, new: NewReport, now: datetime | None = None
+    session: AsyncSession,
+    index: territory.TerritoryIndexCache,
+    new: NewReport,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
 ) -> Report:
-    """File a report: validate, place it in a neighbourhood, route it, keep the reporter's contact apart."""
-    category = await get_category(session, new.category_code)
-    if not category.active:
-        raise ReportError(N_("Unknown category: %(code)s."), "not_found", "service_code", code=new.category_code)
+    """File a report: validate, place it in a neighbourhood, route it, keep the reporter's contact apart.
+    Everything is checked before anything is written, so a refused report leaves nothing behind.
+    `catalog`: the app's cached one (`CatalogCache`); read from the database when not given."""
+    catalog = catalog or await load_catalog(session)
+    category = catalog.active_category(new.category_code)
     description = new.description.strip()
     if len(description) > MAX_DESCRIPTION:
         raise ReportError(N_("The description may be at most 4000 characters."), field="description")
@@ -362,7 +489,7 @@ async def create_report(
         if located is None:
             raise ReportError(N_("This place is outside the city."), field="location")
         neighbourhood_id = located
-    answers = validate_answers((await attributes_of(session, [category.id]))[category.id], new.answers)
+    answers = validate_answers(catalog.questions.get(category.id, []), new.answers)
     email = _checked_email(new.email) if new.email.strip() else ""
     cells = territory.h3_cells(lon, lat)
     moment = now or utcnow()
@@ -379,7 +506,7 @@ async def create_report(
         h3_r6=cells[6],
         h3_r8=cells[8],
         h3_r10=cells[10],
-        department_id=await route(session, category.id, neighbourhood_id),
+        department_id=catalog.route(category.id, neighbourhood_id),
         attributes=answers,
         media_url=new.media_url[:500],
         source=new.source,
@@ -389,6 +516,7 @@ async def create_report(
     )
     session.add(report)
     await session.flush()
+    await _count_in_map(session, report, ReportStatus.OPEN, 1)
     if new.person_id or email or new.first_name or new.last_name or new.phone or new.device_id:
         session.add(
             ReportContact(
@@ -599,6 +727,8 @@ async def update_report(
         record(EventKind.REASSIGNED, str(change.department_id), public=False)
     if change.status is not None and change.status != report.status:
         closing = change.status == ReportStatus.CLOSED
+        await _count_in_map(session, report, report.status, -1)
+        await _count_in_map(session, report, change.status, 1)
         report.status = change.status
         report.close_reason = change.close_reason if closing else None
         report.closed_at = now if closing else None
@@ -689,6 +819,7 @@ async def notify_followers(session: AsyncSession, settings: Settings, report: Re
 class ReportFilters:
     ids: list[int] | None = None
     category_codes: list[str] | None = None
+    category_ids: list[int] | None = None
     statuses: list[ReportStatus] | None = None
     neighbourhood_id: int | None = None
     department_id: int | None = None
@@ -705,6 +836,8 @@ def _filtered(query: Select[*Columns], filters: ReportFilters) -> Select[*Column
         query = query.where(
             Report.category_id.in_(select(Category.id).where(Category.code.in_(filters.category_codes)))
         )
+    if filters.category_ids is not None:
+        query = query.where(Report.category_id.in_(filters.category_ids))
     if filters.statuses:
         query = query.where(Report.status.in_(filters.statuses))
     if filters.neighbourhood_id is not None:
@@ -738,6 +871,45 @@ async def search_reports(
     return list((await session.execute(query)).scalars())
 
 
+# What an Open311 service request shows of a report, read as plain rows: a thousand ORM objects (and
+# their JSON attributes, which Open311 does not show) cost more than the query itself.
+REQUEST_COLUMNS = (
+    Report.id,
+    Report.status,
+    Report.status_notes,
+    Report.category_id,
+    Report.description,
+    Report.department_id,
+    Report.requested_at,
+    Report.updated_at,
+    Report.expected_at,
+    Report.address,
+    Report.address_id,
+    Report.zipcode,
+    Report.lat,
+    Report.lon,
+    Report.media_url,
+)
+
+
+async def request_rows(session: AsyncSession, filters: ReportFilters, limit: int) -> Sequence[Any]:
+    """Newest first: the columns of `REQUEST_COLUMNS` and `has_photo`."""
+    has_photo = select(ReportPhoto.id).where(ReportPhoto.report_id == Report.id).exists().label("has_photo")
+    query = _filtered(select(*REQUEST_COLUMNS, has_photo), filters).order_by(*SORTS["newest"]).limit(limit)
+    return (await session.execute(query)).all()
+
+
+async def data_version(session: AsyncSession) -> tuple[Any, ...]:
+    """Changes whenever a report is filed or updated, or the catalog changes: what a cached answer checks
+    (two index look-ups and one row)."""
+    query = select(
+        select(func.max(Report.id)).scalar_subquery(),
+        select(func.max(Report.updated_at)).scalar_subquery(),
+        select(CatalogRevision.revision).where(CatalogRevision.id == 1).scalar_subquery(),
+    )
+    return tuple((await session.execute(query)).one())
+
+
 async def count_reports(session: AsyncSession, filters: ReportFilters) -> int:
     query = _filtered(select(func.count()).select_from(Report), filters)
     return int((await session.execute(query)).scalar_one())
@@ -751,10 +923,146 @@ async def categories_by_id(session: AsyncSession) -> dict[int, Category]:
 
 POINTS_FROM_ZOOM = 16
 MAX_POINTS = 5000
+# Average H3 edge lengths in degrees of latitude (about 3.7 km and 0.53 km): a cell is drawn when its
+# centre lies within the view widened by this much, so that cells cut by the view's edge still show.
+CELL_MARGIN_DEG = {6: 3.72 / 111.32, 8: 0.53 / 111.32}
+
+
+def month_of(moment: datetime) -> date:
+    """The first day of `moment`'s month (UTC): the time bucket of the map counts."""
+    moment = moment.astimezone(UTC)
+    return date(moment.year, moment.month, 1)
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def _month_start(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    bind = session.bind
+    return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def _count_in_map(session: AsyncSession, report: Report, status: ReportStatus, delta: int) -> None:
+    """Add `delta` to the map counts (of its month, and of all time) of the report's cell, neighbourhood,
+    category and `status`. Upserts: concurrent filings wait for each other only on the same cell's rows."""
+    key: dict[str, Any] = {
+        "h3_r8": report.h3_r8,
+        "neighbourhood_id": report.neighbourhood_id or 0,
+        "category_id": report.category_id,
+        "status": status,
+    }
+    insert_into = _insert_for(session)
+    for table, table_key in (
+        (ReportMapTotal, key),
+        (ReportMapCount, {**key, "month": month_of(report.requested_at)}),
+    ):
+        statement = (
+            insert_into(table)
+            .values(**table_key, h3_r6=report.h3_r6, count=delta)
+            .on_conflict_do_update(index_elements=list(table_key), set_={"count": table.count + delta})
+        )
+        await session.execute(statement)
+
+
+async def rebuild_map_counts(session: AsyncSession) -> int:
+    """Recompute every map count from the reports (after a bulk load that bypassed `create_report`).
+    Returns the number of monthly count rows."""
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        month: ColumnElement[Any] = cast(func.date_trunc("month", func.timezone("UTC", Report.requested_at)), Date)
+    else:  # SQLite keeps naive UTC text, "YYYY-MM-DD HH:MM:SS..."
+        month = func.substr(cast(Report.requested_at, String), 1, 7).concat("-01")
+    key = (Report.h3_r8, func.coalesce(Report.neighbourhood_id, 0), Report.category_id, Report.status)
+    columns = ["h3_r8", "neighbourhood_id", "category_id", "status", "h3_r6", "count"]
+    await session.execute(delete(ReportMapCount))
+    await session.execute(delete(ReportMapTotal))
+    monthly = select(month, *key, func.min(Report.h3_r6), func.count()).group_by(month, *key)
+    await session.execute(insert(ReportMapCount).from_select(["month", *columns], monthly))
+    summed = (
+        ReportMapCount.h3_r8,
+        ReportMapCount.neighbourhood_id,
+        ReportMapCount.category_id,
+        ReportMapCount.status,
+    )
+    totals = select(*summed, func.min(ReportMapCount.h3_r6), func.sum(ReportMapCount.count)).group_by(*summed)
+    await session.execute(insert(ReportMapTotal).from_select(columns, totals))
+    return int((await session.execute(select(func.count()).select_from(ReportMapCount))).scalar_one())
+
+
+def _counted_filters(filters: ReportFilters) -> bool:
+    """Whether the map counts can answer: they know cells, neighbourhoods, categories, statuses and months."""
+    return filters.ids is None and filters.department_id is None and not filters.text.strip()
+
+
+async def _cell_counts(session: AsyncSession, filters: ReportFilters, resolution: int) -> dict[str, int]:
+    """Reports per H3 cell: whole months from the map counts, the days of a partial month at either end of
+    the period from the reports themselves (the requested_at index keeps those small)."""
+    if not _counted_filters(filters):
+        column = Report.h3_r6 if resolution == 6 else Report.h3_r8
+        unbounded = ReportFilters(**{**filters.__dict__, "bbox": None})
+        rows = (await session.execute(_filtered(select(column, func.count()), unbounded).group_by(column))).all()
+        return {cell: int(count) for cell, count in rows}
+    first_full = None
+    if filters.start is not None:
+        first_full = month_of(filters.start)
+        if _month_start(first_full) != filters.start:
+            first_full = _next_month(first_full)
+    after_full = month_of(filters.end) if filters.end is not None else None
+    edges: list[tuple[datetime | None, datetime | None, bool]] = []  # [start, end] or [start, end)
+    if first_full is not None and after_full is not None and first_full >= after_full:
+        edges.append((filters.start, filters.end, True))
+        first_full = after_full = None
+    else:
+        if first_full is not None and filters.start is not None and _month_start(first_full) != filters.start:
+            edges.append((filters.start, _month_start(first_full), False))
+        if after_full is not None and filters.end is not None:
+            edges.append((_month_start(after_full), filters.end, True))
+
+    counts: dict[str, int] = {}
+    undated = filters.start is None and filters.end is None
+    if first_full is not None or after_full is not None or undated:
+        table: type[ReportMapCount] | type[ReportMapTotal] = ReportMapTotal if undated else ReportMapCount
+        column = table.h3_r6 if resolution == 6 else table.h3_r8
+        query = select(column, func.sum(table.count)).group_by(column)
+        if filters.category_codes:
+            query = query.where(
+                table.category_id.in_(select(Category.id).where(Category.code.in_(filters.category_codes)))
+            )
+        if filters.statuses:
+            query = query.where(table.status.in_(filters.statuses))
+        if filters.neighbourhood_id is not None:
+            query = query.where(table.neighbourhood_id == filters.neighbourhood_id)
+        if first_full is not None:
+            query = query.where(ReportMapCount.month >= first_full)
+        if after_full is not None:
+            query = query.where(ReportMapCount.month < after_full)
+        for cell, count in (await session.execute(query)).all():
+            counts[cell] = int(count)
+    for start, end, end_included in edges:
+        column = Report.h3_r6 if resolution == 6 else Report.h3_r8
+        edge = ReportFilters(
+            category_codes=filters.category_codes,
+            statuses=filters.statuses,
+            neighbourhood_id=filters.neighbourhood_id,
+            start=start,
+            end=end if end_included else None,
+        )
+        query = _filtered(select(column, func.count()), edge).group_by(column)
+        if end is not None and not end_included:
+            query = query.where(Report.requested_at < end)
+        for cell, count in (await session.execute(query)).all():
+            counts[cell] = counts.get(cell, 0) + int(count)
+    return {cell: count for cell, count in counts.items() if count > 0}
 
 
 async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) -> dict[str, Any]:
-    """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close."""
+    """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close.
+    Cells count all their reports and are drawn when they reach into the view (`bbox`)."""
     if zoom >= POINTS_FROM_ZOOM:
         query = _filtered(select(Report.id, Report.lon, Report.lat, Report.status, Report.category_id), filters)
         rows = (await session.execute(query.order_by(Report.requested_at.desc()).limit(MAX_POINTS))).all()
@@ -765,13 +1073,20 @@ async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) ->
                 for r in rows
             ],
         }
-    column = Report.h3_r6 if zoom < 12 else Report.h3_r8
-    cell_query = _filtered(select(column, func.count()), filters).group_by(column)
+    resolution = 6 if zoom < 12 else 8
     cells = []
-    for cell, count in (await session.execute(cell_query)).all():
+    for cell, count in (await _cell_counts(session, filters, resolution)).items():
         lat, lon = h3.cell_to_latlng(cell)
-        cells.append({"cell": cell, "count": int(count), "lon": lon, "lat": lat})
-    return {"kind": "cells", "resolution": 6 if zoom < 12 else 8, "cells": cells}
+        if filters.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = filters.bbox
+            margin = CELL_MARGIN_DEG[resolution]
+            lon_margin = margin / max(math.cos(math.radians(lat)), 0.01)
+            if not (
+                min_lon - lon_margin <= lon <= max_lon + lon_margin and min_lat - margin <= lat <= max_lat + margin
+            ):
+                continue
+        cells.append({"cell": cell, "count": count, "lon": lon, "lat": lat})
+    return {"kind": "cells", "resolution": resolution, "cells": cells}
 
 
 # --- personal data ----------------------------------------------------------------------------

@@ -200,7 +200,7 @@ async def update_report(
     except reports.ReportError as error:
         if error.kind == "forbidden":
             raise _forbidden(error) from error
-        return await _render_report(request, session, actor, report, values, [problem(error)], 400)
+        return await _render_report(request, session, actor, report, values, [problem(error, locale_of(request))], 400)
     if not reports.can_handle(actor, report):
         flash(request, N_("The report has been passed to the chosen department."), "success")
         return see_other("/staff/reports")
@@ -223,7 +223,7 @@ async def merge_report(
     except reports.ReportError as error:
         if error.kind == "forbidden":
             raise _forbidden(error) from error
-        errors = [problem(error)]
+        errors = [problem(error, locale_of(request))]
         return await _render_report(request, session, actor, duplicate, {"original": typed}, errors, 400)
     flash(request, N_("The report has been closed as a duplicate."), "success")
     return see_other(f"/staff/reports/{duplicate.id}")
