@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     anonymous_reports_per_hour: int = 10
     open311_jurisdiction_id: str = ""
 
+    # SensorThings API: the page size when $top is absent, and the largest $top honoured.
+    sta_default_top: int = Field(default=100, ge=1)
+    sta_max_top: int = Field(default=10_000, ge=1)
+    # The MQTT endpoint announced in the SensorThings service root, e.g. mqtt://broker.example:1883.
+    mqtt_url: str = ""
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
