@@ -32,6 +32,7 @@ from citoyen.reports import open311 as reports_open311
 from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
+from citoyen.sensing import api as sensing_api
 from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(reports_pages.router)
     app.include_router(reports_staff_pages.router)
     app.include_router(notifications_pages.router)
+    app.include_router(sensing_api.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
 
