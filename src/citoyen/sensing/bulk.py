@@ -27,9 +27,10 @@ from citoyen.sensing.service import (
     OBSERVATIONS,
     THINGS,
     Context,
+    Span,
     StaError,
-    extend_datastream,
-    feature_for_thing_location,
+    extend_datastreams,
+    features_for_thing_locations,
     parse_time,
     parse_time_or_interval,
     typed_result,
@@ -93,13 +94,12 @@ async def insert_observations(session: AsyncSession, ctx: Context, rows: Sequenc
     their Datastreams' time ranges and areas current, queue their events; returns the new ids in order."""
     if not rows:
         return []
-    features: dict[int, int | None] = {}
+    without_feature = sorted({row.datastream_id for row in rows if row.feature_of_interest_id is None})
+    features = await features_for_thing_locations(session, without_feature) if without_feature else {}
     prepared: list[tuple[Any, ...]] = []
     for row in rows:
         feature_id = row.feature_of_interest_id
         if feature_id is None:
-            if row.datastream_id not in features:
-                features[row.datastream_id] = await feature_for_thing_location(session, row.datastream_id)
             feature_id = features[row.datastream_id]
             if feature_id is None:
                 raise StaError(
@@ -187,22 +187,16 @@ async def insert_observations(session: AsyncSession, ctx: Context, rows: Sequenc
 
 
 async def _extend_datastreams(session: AsyncSession, prepared: list[tuple[Any, ...]]) -> None:
-    spans: dict[int, list[Any]] = {}
+    spans: dict[int, Span] = {}
     for values in prepared:
         datastream_id, start, end, result_time, feature_id = values[0], values[1], values[2], values[3], values[13]
         end = end or start
         span = spans.get(datastream_id)
         if span is None:
-            spans[datastream_id] = [start, end, result_time, result_time, {feature_id}]
-            continue
-        span[0] = min(span[0], start)
-        span[1] = max(span[1], end)
-        if result_time is not None:
-            span[2] = result_time if span[2] is None else min(span[2], result_time)
-            span[3] = result_time if span[3] is None else max(span[3], result_time)
-        span[4].add(feature_id)
-    for datastream_id, (start, end, result_start, result_end, feature_ids) in sorted(spans.items()):
-        await extend_datastream(session, datastream_id, start, end, result_start, result_end, feature_ids)
+            spans[datastream_id] = Span(start, end, result_time, result_time, {feature_id})
+        else:
+            span.add(start, end, result_time, feature_id)
+    await extend_datastreams(session, spans)
 
 
 async def _queue_observation_events(
