@@ -34,6 +34,9 @@ from citoyen.reports import open311 as reports_open311
 from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
+from citoyen.sensing import api as sensing_api
+from citoyen.sensing import service as sensing_service
+from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
 from citoyen.territory.service import TerritoryIndexCache
@@ -53,6 +56,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     people_service.register_personal_data(registry)
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
+    sensing_service.register_personal_data(registry)
     return registry
 
 
@@ -150,6 +154,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.territory_index = TerritoryIndexCache()
     app.state.report_catalog = reports_service.CatalogCache()
     app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
+    app.state.sensing_events = SensingEventBus()
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
@@ -175,6 +180,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(reports_pages.router)
     app.include_router(reports_staff_pages.router)
     app.include_router(notifications_pages.router)
+    app.include_router(sensing_api.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
 

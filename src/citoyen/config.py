@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # How long an Open311 GET requests answer may be served again while no report changed (0: never).
     open311_cache_seconds: float = 2.0
 
+    # SensorThings API: the page size when $top is absent, and the largest $top honoured.
+    sta_default_top: int = Field(default=100, ge=1)
+    sta_max_top: int = Field(default=10_000, ge=1)
+    # The MQTT endpoint announced in the SensorThings service root, e.g. mqtt://broker.example:1883.
+    mqtt_url: str = ""
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
