@@ -1,0 +1,297 @@
+"""SensorThings over MQTT (OGC 18-088 v1.1, "MQTT extension"), against an external broker.
+
+Devices create Observations by publishing to `v1.1/Datastreams(id)/Observations`, `v1.1/Observations` or
+`v1.1/FeaturesOfInterest(id)/Observations`; clients subscribe to the same kind of topics to receive new and
+changed entities. Citoyen is a client of the city's broker (Mosquitto, EMQX): the bridge below subscribes to the
+create topics and stores what arrives through the sensing service, then publishes what the event bus reports.
+
+Guarantees:
+- QoS 1 messages are acknowledged (PUBACK) only once their batch is committed: paho's manual acknowledgement.
+  If storing fails, the bridge drops the connection without acknowledging and resumes its broker session, so
+  the broker delivers the messages again (at least once, never lost).
+- Who may publish where is the broker's job: its ACL (e.g. Mosquitto's `acl_file` with one user per device)
+  decides which device may publish to which Datastream's topic. The bridge trusts what the broker delivers.
+- Our own notifications carry an MQTT v5 user property, and the bridge skips them when they come back on a
+  create topic (a notification about a new Observation uses the very topic a device publishes to).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from citoyen.config import Settings
+
+log = logging.getLogger(__name__)
+
+STA_VERSION = "v1.1"
+ORIGIN_PROPERTY = ("citoyen-origin", "server")
+# `Datastreams(+)` is not an MQTT wildcard (a `+` must fill a whole level): subscribe one level wider and filter.
+CREATE_FILTERS = (f"{STA_VERSION}/Observations", f"{STA_VERSION}/+/Observations")
+CREATE_TOPIC = re.compile(
+    rf"^{re.escape(STA_VERSION)}/(?:(?P<parent>Datastreams|FeaturesOfInterest)\((?P<id>\d+)\)/)?Observations$"
+)
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class MqttPayloadError(ValueError):
+    """A published message that cannot be an Observation to create (acknowledged and not stored)."""
+
+
+@dataclass(frozen=True)
+class ObservationCreate:
+    """One Observation a device published: the topic gives its Datastream or FeatureOfInterest, or the body does."""
+
+    topic: str
+    datastream_id: int | None
+    feature_of_interest_id: int | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Publication:
+    """An entity to announce: the JSON the HTTP API would return, on every topic that concerns it."""
+
+    topics: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+# Stores a batch in one transaction; for each item, None when stored or the reason it was refused.
+StoreBatch = Callable[[Sequence[ObservationCreate]], Awaitable[list[str | None]]]
+
+
+def parse_create(topic: str, payload: bytes) -> ObservationCreate:
+    """The Observation a message on a create topic asks for (`topic` without the configured prefix)."""
+    match = CREATE_TOPIC.match(topic)
+    if match is None:
+        raise MqttPayloadError(f"not a topic to create Observations on: {topic}")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MqttPayloadError(f"the payload is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise MqttPayloadError("the payload must be a JSON object (one Observation)")
+    parent, parent_id = match.group("parent"), match.group("id")
+    return ObservationCreate(
+        topic=topic,
+        datastream_id=int(parent_id) if parent == "Datastreams" else None,
+        feature_of_interest_id=int(parent_id) if parent == "FeaturesOfInterest" else None,
+        body=body,
+    )
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"CITOYEN_MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883, not {url!r}")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            hostname=parts.hostname,
+            port=parts.port or (8883 if tls else 1883),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+    def __str__(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.hostname}:{self.port}"
+
+
+@dataclass
+class BridgeCounters:
+    stored: int = 0
+    refused: int = 0
+    published: int = 0
+    connections: int = 0
+
+
+@dataclass
+class MqttBridge:
+    """Keeps a connection to the broker alive (retrying with backoff), ingests creates, publishes notifications."""
+
+    settings: Settings
+    store: StoreBatch
+    publications: asyncio.Queue[Publication] = field(default_factory=lambda: asyncio.Queue(maxsize=10_000))
+    counters: BridgeCounters = field(default_factory=BridgeCounters)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.mqtt_topic_prefix
+
+    def announce(self, publication: Publication) -> None:
+        """Queue a notification; when the broker is away for long, the oldest ones give way."""
+        while True:
+            try:
+                self.publications.put_nowait(publication)
+                return
+            except asyncio.QueueFull:
+                self.publications.get_nowait()
+                log.warning("MQTT notifications queue full: the oldest notification was dropped")
+
+    async def run(self) -> None:
+        address = BrokerAddress.parse(self.settings.mqtt_url)
+        backoff = 1.0
+        while True:
+            connections_before = self.counters.connections
+            try:
+                await self._session(address)
+            except* aiomqtt.MqttError as group:
+                log.warning(
+                    "MQTT broker %s unreachable or lost (%s); retrying in %.0f s", address, group.exceptions[0], backoff
+                )
+            except* StorageFailed as group:
+                log.error(
+                    "MQTT: storing observations failed (%s); they stay unacknowledged, reconnecting in %.0f s",
+                    group.exceptions[0],
+                    backoff,
+                )
+            self.connected.clear()
+            if self.counters.connections > connections_before:
+                backoff = 1.0  # it was connected: a fresh outage starts with a short wait
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _client(self, address: BrokerAddress) -> aiomqtt.Client:
+        connect_properties = Properties(PacketTypes.CONNECT)
+        connect_properties.SessionExpiryInterval = self.settings.mqtt_session_expiry_seconds
+        # How many unacknowledged messages the broker may send at once: a batch can only be this big.
+        connect_properties.ReceiveMaximum = max(1, min(self.settings.mqtt_batch_size, 65_535))
+        client = aiomqtt.Client(
+            address.hostname,
+            address.port,
+            username=address.username,
+            password=address.password,
+            identifier=self.settings.mqtt_client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,  # resume the session: unacknowledged messages come again
+            properties=connect_properties,
+            tls_context=ssl.create_default_context() if address.tls else None,
+            logger=log,
+        )
+        # aiomqtt has no switch for it: paho's own, set before connecting so that no message is auto-acknowledged.
+        client._client.manual_ack_set(True)  # noqa: SLF001
+        return client
+
+    async def _session(self, address: BrokerAddress) -> None:
+        async with self._client(address) as client:
+            self.counters.connections += 1
+            for topic_filter in CREATE_FILTERS:
+                await client.subscribe(self._subscription(topic_filter), options=self._subscribe_options())
+            log.info("MQTT connected to %s; ingesting %s", address, ", ".join(self.prefix + f for f in CREATE_FILTERS))
+            self.connected.set()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._publish_loop(client))
+                tasks.create_task(self._ingest_loop(client))
+
+    def _subscription(self, topic_filter: str) -> str:
+        topic = self.prefix + topic_filter
+        return f"$share/{self.settings.mqtt_shared_group}/{topic}" if self.settings.mqtt_shared_group else topic
+
+    def _subscribe_options(self) -> SubscribeOptions:
+        # "No local" keeps our own notifications away; MQTT 5 forbids it on shared subscriptions.
+        return SubscribeOptions(qos=1, noLocal=not self.settings.mqtt_shared_group)
+
+    async def _ingest_loop(self, client: aiomqtt.Client) -> None:
+        messages = aiter(client.messages)
+        while True:
+            batch = [await anext(messages)]
+            while len(client.messages) and len(batch) < self.settings.mqtt_batch_size:
+                batch.append(await anext(messages))
+            await self._handle_batch(batch)
+            for message in batch:
+                if message.qos > 0:
+                    client._client.ack(message.mid, message.qos)  # noqa: SLF001
+
+    async def _handle_batch(self, batch: Sequence[aiomqtt.Message]) -> None:
+        creates: list[ObservationCreate] = []
+        for message in batch:
+            topic = message.topic.value
+            if _is_our_notification(message) or not topic.startswith(self.prefix):
+                continue
+            try:
+                creates.append(parse_create(topic[len(self.prefix) :], _payload_bytes(message.payload)))
+            except MqttPayloadError as exc:
+                self.counters.refused += 1
+                log.warning("MQTT message on %s refused: %s", topic, exc)
+        if not creates:
+            return
+        try:
+            outcomes = await self.store(creates)
+        except Exception as exc:  # the database is away or broken: do not acknowledge anything
+            raise StorageFailed(str(exc)) from exc
+        for create, problem in zip(creates, outcomes, strict=True):
+            if problem is None:
+                self.counters.stored += 1
+            else:
+                self.counters.refused += 1
+                log.warning("MQTT Observation on %s refused: %s", self.prefix + create.topic, problem)
+
+    async def _publish_loop(self, client: aiomqtt.Client) -> None:
+        properties = Properties(PacketTypes.PUBLISH)
+        properties.UserProperty = [ORIGIN_PROPERTY]
+        while True:
+            publication = await self.publications.get()
+            payload = json.dumps(publication.payload, separators=(",", ":"), default=str)
+            await asyncio.gather(
+                *(
+                    client.publish(self.prefix + topic, payload, qos=1, properties=properties)
+                    for topic in publication.topics
+                )
+            )
+            self.counters.published += 1
+
+
+class StorageFailed(Exception):
+    """Storing a batch raised: the messages stay unacknowledged and the session is resumed."""
+
+
+def _is_our_notification(message: aiomqtt.Message) -> bool:
+    user_properties = getattr(message.properties, "UserProperty", None) or []
+    return ORIGIN_PROPERTY in [tuple(item) for item in user_properties]
+
+
+def _payload_bytes(payload: Any) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode()
+    return json.dumps(payload).encode()
+
+
+@contextlib.asynccontextmanager
+async def running_bridge(bridge: MqttBridge | None) -> AsyncIterator[None]:
+    """Run the bridge beside the app; the app starts and serves HTTP whatever the broker does."""
+    if bridge is None:
+        log.info("MQTT is off (CITOYEN_MQTT_URL is empty): SensorThings works over HTTP only")
+        yield
+        return
+    task = asyncio.create_task(bridge.run(), name="citoyen-mqtt-bridge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
