@@ -32,6 +32,7 @@ from citoyen.reports import open311 as reports_open311
 from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
+from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
 from citoyen.territory.service import TerritoryIndexCache
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.templates = make_templates()
     app.state.personal_data = build_personal_data_registry()
     app.state.territory_index = TerritoryIndexCache()
+    app.state.sensing_events = SensingEventBus()
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)

@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     anonymous_reports_per_hour: int = 10
     open311_jurisdiction_id: str = ""
 
+    # SensorThings API: the page size when $top is absent, and the largest $top honoured.
+    sta_default_top: int = Field(default=100, ge=1)
+    sta_max_top: int = Field(default=10_000, ge=1)
     # Sensing over MQTT (OGC SensorThings MQTT extension): empty URL means MQTT is off, HTTP still works.
+    # Also announced in the SensorThings service root.
     mqtt_url: str = Field(default="", description="mqtt://[user:password@]host[:port] of the broker; empty: off.")
     mqtt_topic_prefix: str = Field(default="", description="Put before every SensorThings topic (e.g. 'city/').")
     mqtt_client_id: str = Field(default="citoyen", description="Unique per worker: the broker keeps its session.")

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from citoyen.db import make_engine
+from citoyen.migrations import include_object
 from citoyen.models import metadata
 
 config = context.config
@@ -19,6 +20,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
