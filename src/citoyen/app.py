@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.demo.sensing import running_demo_feed
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
@@ -32,6 +33,9 @@ from citoyen.reports import open311 as reports_open311
 from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
+from citoyen.sensing import admin_pages as sensing_admin_pages
+from citoyen.sensing import mqtt as sensing_mqtt
+from citoyen.sensing import pages as sensing_pages
 from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
@@ -68,7 +72,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
         app.state.engine = app_engine
         app.state.sessionmaker = make_sessionmaker(app_engine)
-        yield
+        async with sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)), running_demo_feed(app.state):
+            yield
         if owns_engine:
             await app_engine.dispose()
 
@@ -120,6 +125,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(notifications_pages.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
+    app.include_router(sensing_pages.router)
+    app.include_router(sensing_admin_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -34,6 +34,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from citoyen.config import Settings
+from citoyen.sensing.events import SensingEvent, get_bus
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class MqttBridge:
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def _client(self, address: BrokerAddress) -> aiomqtt.Client:
-        connect_properties = Properties(PacketTypes.CONNECT)
+        connect_properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         connect_properties.SessionExpiryInterval = self.settings.mqtt_session_expiry_seconds
         # How many unacknowledged messages the broker may send at once: a batch can only be this big.
         connect_properties.ReceiveMaximum = max(1, min(self.settings.mqtt_batch_size, 65_535))
@@ -192,7 +193,7 @@ class MqttBridge:
             logger=log,
         )
         # aiomqtt has no switch for it: paho's own, set before connecting so that no message is auto-acknowledged.
-        client._client.manual_ack_set(True)  # noqa: SLF001
+        client._client.manual_ack_set(True)
         return client
 
     async def _session(self, address: BrokerAddress) -> None:
@@ -223,7 +224,7 @@ class MqttBridge:
             await self._handle_batch(batch)
             for message in batch:
                 if message.qos > 0:
-                    client._client.ack(message.mid, message.qos)  # noqa: SLF001
+                    client._client.ack(message.mid, message.qos)
 
     async def _handle_batch(self, batch: Sequence[aiomqtt.Message]) -> None:
         creates: list[ObservationCreate] = []
@@ -250,7 +251,7 @@ class MqttBridge:
                 log.warning("MQTT Observation on %s refused: %s", self.prefix + create.topic, problem)
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
-        properties = Properties(PacketTypes.PUBLISH)
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         properties.UserProperty = [ORIGIN_PROPERTY]
         while True:
             publication = await self.publications.get()
@@ -295,3 +296,108 @@ async def running_bridge(bridge: MqttBridge | None) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+# --- Wiring to the app: storing through the sensing service, announcing the event bus's changes --------------
+
+
+def create_path(create: ObservationCreate) -> str:
+    """The SensorThings path an HTTP client would POST the same Observation to."""
+    if create.datastream_id is not None:
+        return f"Datastreams({create.datastream_id})/Observations"
+    if create.feature_of_interest_id is not None:
+        return f"FeaturesOfInterest({create.feature_of_interest_id})/Observations"
+    return "Observations"
+
+
+async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -> list[str | None]:
+    """Create the batch in one transaction, each in a savepoint so one bad Observation does not sink the rest.
+
+    The same service and validation as `POST /sta/v1.1/...`; the access is staff's, because the broker's ACL
+    already decided that this device may publish on this topic."""
+    from citoyen.db import SQLITE_IMMEDIATE
+    from citoyen.sensing import service
+
+    settings: Settings = state.settings
+    context = service.Context(
+        access=service.Access(is_staff=True),
+        base_url=settings.base_url.rstrip("/"),
+        default_top=settings.sta_default_top,
+        max_top=settings.sta_max_top,
+        bus=get_bus(state),
+        territory=getattr(state, "territory_index", None),
+    )
+    outcomes: list[str | None] = []
+    async with state.sessionmaker() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        for create in creates:
+            try:
+                async with session.begin_nested():
+                    await service.create_at(session, context, create_path(create), create.body)
+            except service.StaError as error:
+                outcomes.append(error.message)
+            else:
+                outcomes.append(None)
+        await session.commit()
+    return outcomes
+
+
+async def topics_for(state: Any, event: SensingEvent) -> tuple[str, ...]:
+    """The topics of OGC 18-088 §14.2 that this change concerns (without the configured prefix).
+
+    A new entity goes to its collection (`v1.1/Observations`) and to the navigation collections of its parents
+    (`v1.1/Datastreams(7)/Observations`, `v1.1/Things(3)/Datastreams`); a changed entity to its own topic
+    (`v1.1/Things(3)`). Deletions have no topic in the standard."""
+    entity_set, entity_id = event.entity_set, event.entity_id
+    if event.kind == "update":
+        return (f"{STA_VERSION}/{entity_set}({entity_id})",)
+    if event.kind != "create":
+        return ()
+    topics = [f"{STA_VERSION}/{entity_set}"]
+    if entity_set == "Observations" and event.datastream_id is not None:
+        topics.append(f"{STA_VERSION}/Datastreams({event.datastream_id})/Observations")
+    elif entity_set == "Datastreams":
+        from sqlalchemy import select
+
+        from citoyen.sensing.models import Datastream
+
+        async with state.sessionmaker() as session:
+            parents = (
+                await session.execute(
+                    select(Datastream.thing_id, Datastream.sensor_id, Datastream.observed_property_id).where(
+                        Datastream.id == entity_id
+                    )
+                )
+            ).first()
+        if parents is not None:
+            thing_id, sensor_id, property_id = parents
+            topics += [
+                f"{STA_VERSION}/Things({thing_id})/Datastreams",
+                f"{STA_VERSION}/Sensors({sensor_id})/Datastreams",
+                f"{STA_VERSION}/ObservedProperties({property_id})/Datastreams",
+            ]
+    return tuple(topics)
+
+
+def make_bridge(state: Any) -> MqttBridge | None:
+    """The app's bridge when CITOYEN_MQTT_URL is set: it ingests creates and announces public changes."""
+    settings: Settings = state.settings
+    if not settings.mqtt_url:
+        return None
+
+    async def store(creates: Sequence[ObservationCreate]) -> list[str | None]:
+        return await store_observations(state, creates)
+
+    bridge = MqttBridge(settings, store)
+
+    async def announce(event: SensingEvent) -> None:
+        # Only public Things: a restricted one publishes hourly means elsewhere, a personal one nothing at all.
+        if event.access != "public":
+            return
+        topics = await topics_for(state, event)
+        if topics:
+            bridge.announce(Publication(topics, event.payload))
+
+    get_bus(state).add_listener(announce)
+    return bridge

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from citoyen.db import DbSession
+from citoyen.people import service as people
 from citoyen.sensing import portal
 from citoyen.sensing.events import SensingEvent, get_bus
 from citoyen.sensing.models import ThingAccess
@@ -74,7 +75,7 @@ async def datastream_live(request: Request, session: DbSession, person: CurrentP
     if not portal.may_see_raw(thing, person):
         raise HTTPException(403, gettext_for(request)("This sensor publishes hourly means only, not live readings."))
     if thing.access == ThingAccess.PERSONAL and person is not None and thing.owner_person_id != person.id:
-        await portal.people.log_access(session, person, thing.owner_person_id or person.id, "sensing_live", thing.name)
+        await people.log_access(session, person, thing.owner_person_id or person.id, "sensing_live", thing.name)
     heartbeat = request.app.state.settings.sensing_live_heartbeat_seconds
     return StreamingResponse(
         _observation_events(request, datastream_id, heartbeat),

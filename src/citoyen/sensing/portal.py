@@ -221,7 +221,7 @@ async def _latest(session: AsyncSession, datastream_id: int, raw_allowed: bool) 
                 .limit(1)
             )
         ).first()
-        return LatestValue(row[0], float(row[1]), False) if row is not None else None
+        return LatestValue(row[0], float(row[1]), False) if row is not None and row[1] is not None else None
     # The last full hour that has readings: a mean over an hour in progress would leak its few readings.
     end = utcnow().replace(minute=0, second=0, microsecond=0)
     points = await _bucketed(session, datastream_id, end - timedelta(days=2), end, HOUR)
@@ -286,7 +286,7 @@ async def series(
             )
             .order_by(Observation.phenomenon_time_start)
         )
-        points = [(time, float(value)) for time, value in rows.all()]
+        points = [(time, float(value)) for time, value in rows.all() if value is not None]
     else:
         points = await _bucketed(session, datastream_id, start, now, bucket)
     return Series(datastream_id, span, bucket, points)
@@ -345,9 +345,7 @@ async def list_things(session: AsyncSession) -> list[ThingRow]:
     return [ThingRow(thing, email, int(datastreams)) for thing, email, datastreams in rows.all()]
 
 
-async def set_access(
-    session: AsyncSession, admin: Person, thing_id: int, access: str, owner_email: str
-) -> Thing:
+async def set_access(session: AsyncSession, admin: Person, thing_id: int, access: str, owner_email: str) -> Thing:
     """Change who sees a Thing. A personal Thing needs an owner (whose data it is); others may keep one."""
     thing = await session.get(Thing, thing_id)
     if thing is None:
