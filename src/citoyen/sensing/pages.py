@@ -26,7 +26,7 @@ def _refuse(request: Request, error: portal.PortalError) -> HTTPException:
     return HTTPException(error.status, gettext_for(request)(error.message))
 
 
-@router.get("/sensing/things.geojson")
+@router.get("/api/sensing/things.geojson")
 async def map_layer(session: DbSession) -> Response:
     """The sensors of the map (public and restricted ones), with their kind."""
     return JSONResponse(await portal.map_features(session), media_type="application/geo+json")
@@ -37,7 +37,7 @@ async def thing_page(request: Request, session: DbSession, person: CurrentPerson
     try:
         page = await portal.thing_page(session, thing_id, person)
         first = page.datastreams[0] if page.datastreams else None
-        table = await portal.series(session, first.id, portal.Span.DAY, person) if first else None
+        table = await portal.series(session, first.id, portal.Span.DAY, person, log_reading=False) if first else None
     except portal.PortalError as error:
         raise _refuse(request, error) from None
     context = {
@@ -51,7 +51,7 @@ async def thing_page(request: Request, session: DbSession, person: CurrentPerson
     return render(request, "sensing/thing.html", context)
 
 
-@router.get("/sensing/datastreams/{datastream_id}/series")
+@router.get("/api/sensing/datastreams/{datastream_id}/series")
 async def datastream_series(
     request: Request, session: DbSession, person: CurrentPerson, datastream_id: int, span: portal.Span = portal.Span.DAY
 ) -> Response:
@@ -63,7 +63,7 @@ async def datastream_series(
     return JSONResponse(result.as_json(), headers={"Cache-Control": "no-store"})
 
 
-@router.get("/sensing/datastreams/{datastream_id}/live")
+@router.get("/api/sensing/datastreams/{datastream_id}/live")
 async def datastream_live(request: Request, session: DbSession, person: CurrentPerson, datastream_id: int) -> Response:
     """New readings of one Datastream as server-sent events (`event: observation`, data `{"time", "result"}`).
 

@@ -82,7 +82,7 @@
 
   function load() {
     var mine = ++request;
-    var url = "/sensing/datastreams/" + select.value + "/series?span=" + span();
+    var url = "/api/sensing/datastreams/" + select.value + "/series?span=" + span();
     fetch(url, { headers: { Accept: "application/json" } })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -128,7 +128,7 @@
     if (app.dataset.live !== "true" || !window.EventSource) return;
     if (source && source.datastream === select.value) return;
     if (source) source.close();
-    source = new EventSource("/sensing/datastreams/" + select.value + "/live");
+    source = new EventSource("/api/sensing/datastreams/" + select.value + "/live");
     source.datastream = select.value;
     source.addEventListener("observation", function (event) {
       addReading(JSON.parse(event.data));
