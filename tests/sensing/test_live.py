@@ -34,7 +34,9 @@ async def server(app: FastAPI) -> AsyncIterator[str]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     instance = uvicorn.Server(config)
     task = asyncio.create_task(instance.serve())
-    while not instance.started:
+    for _ in range(500):
+        if instance.started:
+            break
         await asyncio.sleep(0.02)
     yield f"http://127.0.0.1:{port}"
     instance.should_exit = True
@@ -77,26 +79,30 @@ async def test_new_readings_of_the_datastream_arrive_as_events(
     other = await create_sensor(session)
     await session.commit()
     bus = get_bus(app.state)
-    async with httpx.AsyncClient(base_url=server, timeout=10) as client:
-        async with client.stream("GET", f"/api/sensing/datastreams/{world.datastream_id}/live") as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"].startswith("text/event-stream")
+    async with (
+        httpx.AsyncClient(base_url=server, timeout=10) as client,
+        client.stream("GET", f"/api/sensing/datastreams/{world.datastream_id}/live") as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
 
-            async def publish_later() -> None:
-                while not bus.has_subscribers:
-                    await asyncio.sleep(0.01)
-                await asyncio.sleep(0.5)  # some heartbeats first
-                bus.publish_nowait(
-                    [
-                        observation_event(other.datastream_id, 1, 99.0),  # another Datastream: not sent
-                        observation_event(world.datastream_id, 2, "text"),  # not a number: the chart skips it
-                        observation_event(world.datastream_id, 3, 41.5),
-                    ]
-                )
+        async def publish_later() -> None:
+            for _ in range(500):
+                if bus.has_subscribers:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5)  # some heartbeats first
+            bus.publish_nowait(
+                [
+                    observation_event(other.datastream_id, 1, 99.0),  # another Datastream: not sent
+                    observation_event(world.datastream_id, 2, "text"),  # not a number: the chart skips it
+                    observation_event(world.datastream_id, 3, 41.5),
+                ]
+            )
 
-            publisher = asyncio.create_task(publish_later())
-            events, heartbeats = await asyncio.wait_for(read_events(response, 1), timeout=10)
-            await publisher
+        publisher = asyncio.create_task(publish_later())
+        events, heartbeats = await asyncio.wait_for(read_events(response, 1), timeout=10)
+        await publisher
     assert events == [{"id": 3, "time": "2026-11-26T01:02:03Z", "result": 41.5}]
     assert heartbeats >= 1
     # The browser went away: the stream notices at its next heartbeat and lets go of its subscription.
