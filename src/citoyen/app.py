@@ -34,6 +34,7 @@ from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
 from citoyen.sensing import admin_pages as sensing_admin_pages
+from citoyen.sensing import api as sensing_api
 from citoyen.sensing import mqtt as sensing_mqtt
 from citoyen.sensing import pages as sensing_pages
 from citoyen.sensing.events import SensingEventBus
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(reports_pages.router)
     app.include_router(reports_staff_pages.router)
     app.include_router(notifications_pages.router)
+    app.include_router(sensing_api.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
     app.include_router(sensing_pages.router)

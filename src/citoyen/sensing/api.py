@@ -1,0 +1,225 @@
+"""OGC SensorThings API v1.1 at /sta/v1.1/: thin routes over `sensing.service` and `sensing.bulk`.
+
+Reading is public (within the access rules of personal and restricted Things); writing needs an API
+token with the `sensing:write` scope (`citoyen token create --name NAME --scope sensing:write`), sent
+as `Authorization: Bearer TOKEN` or as the password of HTTP Basic (any user name), which is how
+FROST-Server's clients send credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import DbSession
+from citoyen.people import service as people
+from citoyen.sensing import bulk, service
+from citoyen.sensing.entities import API_PATH, ENTITY_SETS, self_link
+from citoyen.sensing.events import get_bus
+from citoyen.sensing.query import QueryError, parse_query_options
+from citoyen.sensing.service import Access, Context, StaError
+
+router = APIRouter(prefix=API_PATH, tags=["SensorThings API"])
+
+WRITE_SCOPE = "sensing:write"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/resource-path-to-entities",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+]
+MQTT_CONFORMANCE = [
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates",
+]
+AUTHENTICATE = 'Bearer realm="citoyen-sensorthings", Basic realm="citoyen-sensorthings"'
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": status, "type": "error", "message": message}, status_code=status, headers=headers)
+
+
+class Unauthorized(StaError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, message)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def _access(request: Request, session: AsyncSession) -> Access:
+    """The signed-in person, if any (owners see their personal Things, staff see everything)."""
+    person_id = request.session.get("person_id") if "session" in request.scope else None
+    if not person_id:
+        return Access()
+    person = await people.get_person(session, int(person_id))
+    if person is None or not person.is_active:
+        return Access()
+    return Access(person.id, person.is_staff)
+
+
+async def _context(request: Request, session: AsyncSession, *, writer: bool = False) -> Context:
+    """A writer (holder of a sensing:write token) reaches every Thing it may write to, personal ones too."""
+    settings = _settings(request)
+    return Context(
+        access=Access(is_staff=True) if writer else await _access(request, session),
+        base_url=_base_url(request),
+        default_top=min(settings.sta_default_top, settings.sta_max_top),
+        max_top=settings.sta_max_top,
+        bus=get_bus(request.app.state),
+        territory=getattr(request.app.state, "territory_index", None),
+    )
+
+
+def _credential(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if not header:
+        raise Unauthorized(f"writing needs an API token with the {WRITE_SCOPE} scope (Authorization: Bearer TOKEN)")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("malformed Basic credentials") from None
+        _, _, password = decoded.partition(":")
+        if password:
+            return password
+    raise Unauthorized("send the API token as Authorization: Bearer TOKEN, or as the Basic password")
+
+
+async def _require_writer(request: Request, session: AsyncSession) -> None:
+    secret = _credential(request)
+    if await people.verify_api_token(session, secret, WRITE_SCOPE) is not None:
+        return
+    for scope in people.API_SCOPES:
+        if await people.verify_api_token(session, secret, scope) is not None:
+            raise StaError(403, f"this API token does not have the {WRITE_SCOPE} scope")
+    raise Unauthorized("the API token is not valid (unknown or revoked)")
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        raise StaError(400, "the request has no body")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise StaError(400, f"the body is not valid JSON: {error}") from None
+
+
+async def _failed(session: AsyncSession, error: Exception) -> JSONResponse:
+    """Nothing of a failed request is kept: roll back before answering."""
+    await session.rollback()
+    if isinstance(error, QueryError):
+        return error_response(400, str(error))
+    assert isinstance(error, StaError)
+    headers = {"WWW-Authenticate": AUTHENTICATE} if error.status == 401 else None
+    return error_response(error.status, error.message, headers)
+
+
+@router.get("", include_in_schema=False)
+@router.get("/", summary="Service root: the entity sets and the server's conformance classes")
+async def service_root(request: Request) -> JSONResponse:
+    base = f"{_base_url(request)}{API_PATH}"
+    settings = _settings(request)
+    conformance = list(CONFORMANCE)
+    server_settings: dict[str, Any] = {"conformance": conformance}
+    if settings.mqtt_url:
+        conformance.extend(MQTT_CONFORMANCE)
+        for uri in MQTT_CONFORMANCE:
+            server_settings[uri] = {"endpoints": [settings.mqtt_url]}
+    return JSONResponse(
+        {
+            "value": [{"name": name, "url": f"{base}/{name}"} for name in ENTITY_SETS],
+            "serverSettings": server_settings,
+        }
+    )
+
+
+@router.post("/CreateObservations", summary="Data Array extension: many Observations in one request")
+async def create_observations(request: Request, session: DbSession) -> Response:
+    try:
+        await _require_writer(request, session)
+        body = await _json_body(request)
+        ctx = await _context(request, session, writer=True)
+        links = await bulk.create_observations(session, ctx, body)
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    return Response(json.dumps(links), status_code=201, media_type="application/json")
+
+
+@router.get("/{path:path}", summary="Read entities, collections, properties and $value")
+async def get_resource(path: str, request: Request, session: DbSession) -> Response:
+    try:
+        ctx = await _context(request, session)
+        params = dict(request.query_params)
+        options = parse_query_options(params)
+        result = await service.read(session, ctx, path, options, params)
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    if isinstance(result, service.RawValue):
+        return PlainTextResponse(result.text())
+    return Response(json.dumps(result, separators=(",", ":")), media_type="application/json")
+
+
+@router.post("/{path:path}", summary="Create an entity (deep insert allowed)", status_code=201)
+async def post_resource(path: str, request: Request, session: DbSession) -> Response:
+    try:
+        await _require_writer(request, session)
+        body = await _json_body(request)
+        ctx = await _context(request, session, writer=True)
+        entity_set, entity_id = await service.create_at(session, ctx, path, body)
+        document = await service.created_document(session, ctx, entity_set, entity_id)
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    return JSONResponse(document, status_code=201, headers={"Location": self_link(ctx.base_url, entity_set, entity_id)})
+
+
+@router.patch("/{path:path}", summary="Update: JSON merge, or JSON Patch (application/json-patch+json)")
+async def patch_resource(path: str, request: Request, session: DbSession) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    mode = "json-patch" if content_type == "application/json-patch+json" else "merge"
+    return await _update(path, request, session, mode)
+
+
+@router.put("/{path:path}", summary="Replace an entity's properties")
+async def put_resource(path: str, request: Request, session: DbSession) -> Response:
+    return await _update(path, request, session, "replace")
+
+
+async def _update(path: str, request: Request, session: AsyncSession, mode: str) -> Response:
+    try:
+        await _require_writer(request, session)
+        body = await _json_body(request)
+        ctx = await _context(request, session, writer=True)
+        document = await service.update_entity(session, ctx, path, body, mode=mode)
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    return JSONResponse(document)
+
+
+@router.delete("/{path:path}", summary="Delete an entity and what depends on it")
+async def delete_resource(path: str, request: Request, session: DbSession) -> Response:
+    try:
+        await _require_writer(request, session)
+        ctx = await _context(request, session, writer=True)
+        await service.delete_entity(session, ctx, path)
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    return Response(status_code=200)

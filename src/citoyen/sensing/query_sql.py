@@ -1,0 +1,709 @@
+"""Compilation of `$filter` and `$orderby` expressions to SQLAlchemy, on SQLite and PostgreSQL.
+
+Every sub-expression compiles to an operand with one or more *forms*: SQL expressions of a kind
+(number, string, boolean, datetime, date, time, duration, geometry, json). Literals and most functions
+have one form; a property whose type varies per row (an Observation's `result`) or a value inside JSON
+(`properties/owner`) has several, and each operator picks the form that fits its other operand, so
+`result gt 3` reads the numeric column and `result eq 'on'` the string one. Operands with no kind in
+common are a `QueryError` (`name gt 3`), as are functions given the wrong kind of argument.
+
+Backend differences handled here:
+- datetimes: values are UTC; date parts use `strftime` on SQLite and `EXTRACT(... FROM t AT TIME ZONE
+  'UTC')` on PostgreSQL; `now()` is the server's clock when the query is compiled;
+- numbers: `div` and `mod` by zero give NULL (PostgreSQL would raise); `mod` of decimals follows the
+  dividend's sign on both; `round` halves away from zero on both; `floor`/`ceiling` are CASE/CAST
+  expressions on SQLite, whose math functions are a compile-time option many builds lack;
+- strings: `instr` vs `strpos`; `tolower`/`toupper` fold ASCII only on SQLite;
+- JSON: `json_type`/`json_extract` vs `jsonb_typeof`/`jsonb_extract_path`;
+- geometry: PostGIS on PostgreSQL (`ST_GeomFromGeoJSON` of the stored GeoJSON, `ST_GeomFromText(wkt, 4326)`
+  of literals), the shapely functions of `sqlite_functions` on SQLite. `geo.distance` and `geo.length`
+  are planar, in degrees of WGS84 as FROST-Server computes them, identical on both backends.
+
+Time comparisons follow 18-088 (section 9.3.3.5.1 and the interval functions of Table 23): intervals
+are half-open (`start <= t < end`); `X lt Y` is "X before Y" (X's end, or X itself if an instant, at or
+before Y's start, strictly before it for an instant); `X gt Y` is "X after Y"; `le`/`ge` compare both
+starts and both ends; `eq` means same start and same end; an instant compared with an interval is the
+interval [t, t]. `before after meets during overlaps starts finishes` are implemented as the table
+defines them. A column that holds intervals in some rows and instants in others (`interval_end` NULL)
+is decided row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time
+from typing import Any, Final, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import ColumnElement
+
+from citoyen.db import UTCDateTime, utcnow
+from citoyen.sensing.query_ast import (
+    Arithmetic,
+    BooleanLiteral,
+    Comparison,
+    DateLiteral,
+    DateTimeLiteral,
+    DurationLiteral,
+    Expression,
+    FunctionCall,
+    GeometryLiteral,
+    IntervalLiteral,
+    Logical,
+    Not,
+    NullLiteral,
+    NumberLiteral,
+    OrderBy,
+    PropertyPath,
+    PropertyResolver,
+    QueryError,
+    StringLiteral,
+    TimeLiteral,
+)
+
+DialectName = Literal["sqlite", "postgresql"]
+Kind = Literal["number", "string", "boolean", "datetime", "date", "time", "duration", "geometry", "json"]
+Interval = Literal["no", "yes", "maybe"]
+
+# When two multi-form operands share several kinds, the first of these wins.
+_PREFERENCE: Final[tuple[Kind, ...]] = (
+    "number",
+    "datetime",
+    "date",
+    "time",
+    "string",
+    "boolean",
+    "duration",
+    "geometry",
+    "json",
+)
+_SORTABLE: Final = frozenset({"number", "datetime", "date", "time", "string", "boolean"})
+_KIND_WORDS: Final[Mapping[str, str]] = {
+    "number": "a number",
+    "string": "a string",
+    "boolean": "a boolean",
+    "datetime": "a datetime",
+    "date": "a date",
+    "time": "a time",
+    "duration": "a duration",
+    "geometry": "a geometry",
+    "json": "a JSON object",
+}
+MIN_DATETIME: Final = datetime(1, 1, 1, tzinfo=UTC)
+MAX_DATETIME: Final = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+_NO_VALUE: Final = object()
+
+
+@dataclass(frozen=True)
+class _Operand:
+    """A compiled sub-expression: its SQL in each kind it can be read as."""
+
+    forms: dict[str, ColumnElement[Any]]
+    label: str
+    # Extra forms only used when no natural form fits (a numeric-looking string literal as a number,
+    # a date literal as midnight UTC).
+    coerced: dict[str, ColumnElement[Any]] = field(default_factory=dict)
+    value: Any = _NO_VALUE  # the Python value of a literal, for constant folding
+    interval: Interval = "no"
+    interval_end: ColumnElement[Any] | None = None
+    is_null: bool = False
+
+    @property
+    def kinds(self) -> str:
+        return " or ".join(_KIND_WORDS[kind] for kind in self.forms) or "null"
+
+
+def _describe(operand: _Operand) -> str:
+    return operand.label
+
+
+class _Compiler:
+    def __init__(self, resolver: PropertyResolver, dialect: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported SQL dialect {dialect!r}")
+        self.resolver = resolver
+        self.postgres = dialect == "postgresql"
+        self.now = utcnow()
+
+    # --- Literals ----------------------------------------------------------------------------------------
+
+    def text(self, value: str) -> ColumnElement[Any]:
+        bound = sa.literal(value, sa.Text())
+        return sa.cast(bound, sa.Text()) if self.postgres else bound
+
+    def number(self, value: int | float) -> ColumnElement[Any]:
+        type_: sa.types.TypeEngine[Any] = sa.BigInteger() if isinstance(value, int) else sa.Float()
+        return sa.literal(value, type_)
+
+    def instant(self, value: datetime) -> ColumnElement[Any]:
+        return sa.literal(value.astimezone(UTC), UTCDateTime())
+
+    def time_of_day(self, value: time) -> ColumnElement[Any]:
+        if self.postgres:
+            return sa.literal(value, sa.Time())
+        # The text SQLite's strftime('%H:%M:%f') gives, so that time(t) compares with it.
+        return sa.literal(f"{value:%H:%M:%S}.{value.microsecond // 1000:03d}", sa.Text())
+
+    def datetime_operand(self, value: datetime, label: str) -> _Operand:
+        return _Operand({"datetime": self.instant(value)}, label, value=value)
+
+    def literal(self, expression: Expression) -> _Operand:
+        match expression:
+            case NumberLiteral(value=value):
+                return _Operand({"number": self.number(value)}, "a number", value=value)
+            case StringLiteral(value=value):
+                coerced: dict[str, ColumnElement[Any]] = {}
+                try:
+                    number = float(value)
+                except ValueError:
+                    pass
+                else:
+                    coerced["number"] = self.number(int(number) if number.is_integer() else number)
+                return _Operand({"string": self.text(value)}, "a string", coerced=coerced, value=value)
+            case BooleanLiteral(value=value):
+                return _Operand({"boolean": sa.literal(value, sa.Boolean())}, "a boolean", value=value)
+            case NullLiteral():
+                return _Operand({}, "null", value=None, is_null=True)
+            case DateTimeLiteral(value=value):
+                return self.datetime_operand(value, "a datetime")
+            case DateLiteral(value=value):
+                midnight = datetime(value.year, value.month, value.day, tzinfo=UTC)
+                return _Operand(
+                    {"date": sa.literal(value, sa.Date())},
+                    "a date",
+                    coerced={"datetime": self.instant(midnight)},
+                    value=value,
+                )
+            case TimeLiteral(value=value):
+                return _Operand({"time": self.time_of_day(value)}, "a time", value=value)
+            case DurationLiteral(value=value):
+                form = sa.literal(value, sa.Interval()) if self.postgres else self.number(value.total_seconds())
+                return _Operand({"duration": form}, "a duration", value=value)
+            case IntervalLiteral(start=start, end=end):
+                return _Operand(
+                    {"datetime": self.instant(start)},
+                    "a time interval",
+                    value=(start, end),
+                    interval="yes",
+                    interval_end=self.instant(end),
+                )
+            case GeometryLiteral(wkt=wkt):
+                form = sa.func.ST_GeomFromText(self.text(wkt), 4326) if self.postgres else sa.literal(wkt, sa.Text())
+                return _Operand({"geometry": form}, "a geometry", value=wkt)
+        raise AssertionError(f"not a literal: {expression!r}")
+
+    # --- Properties ---------------------------------------------------------------------------------------
+
+    def property(self, path: PropertyPath) -> _Operand:
+        try:
+            resolved = self.resolver.resolve(path.segments)
+        except QueryError as error:
+            raise QueryError(error.message, error.position or path.position, error.option) from None
+        name = str(path)
+        if resolved.kind == "json" and resolved.json_path:
+            return _Operand(self.json_forms(resolved.expression, resolved.json_path), f"{name} (a JSON value)")
+        forms: dict[str, ColumnElement[Any]] = {resolved.kind: self.stored_form(resolved.kind, resolved.expression)}
+        for kind, expression in resolved.alternatives.items():
+            forms.setdefault(kind, self.stored_form(kind, expression))
+        interval: Interval = "maybe" if resolved.interval_end is not None else "no"
+        label = f"{name} ({_KIND_WORDS[resolved.kind]})" if len(forms) == 1 else name
+        return _Operand(forms, label, interval=interval, interval_end=resolved.interval_end)
+
+    def stored_form(self, kind: str, expression: ColumnElement[Any]) -> ColumnElement[Any]:
+        if kind == "json":
+            # JSON null reads as SQL NULL, so `properties eq null` holds for both.
+            if self.postgres:
+                document = self.jsonb(expression)
+                return sa.case((sa.func.jsonb_typeof(document) != self.text("null"), document))
+            return sa.case((sa.func.json_type(expression) != "null", expression))
+        if kind == "geometry" and self.postgres:
+            # Stored GeoJSON may be a Feature (a Location's `location`): take its geometry.
+            document = self.jsonb(expression)
+            return sa.func.ST_GeomFromGeoJSON(sa.func.coalesce(document.op("->")(self.text("geometry")), document))
+        return expression
+
+    def jsonb(self, expression: ColumnElement[Any]) -> ColumnElement[Any]:
+        if isinstance(expression.type, postgresql.JSONB):
+            return expression
+        return sa.cast(sa.cast(expression, sa.Text()), postgresql.JSONB())
+
+    def json_forms(self, column: ColumnElement[Any], path: tuple[str | int, ...]) -> dict[str, ColumnElement[Any]]:
+        if self.postgres:
+            document = self.jsonb(column)
+            keys = [self.text(str(key)) for key in path]
+            value_type = sa.func.jsonb_typeof(sa.func.jsonb_extract_path(document, *keys))
+            text = sa.func.jsonb_extract_path_text(document, *keys)
+            return {
+                "number": sa.case((value_type == self.text("number"), sa.cast(text, sa.Float()))),
+                "string": sa.case((value_type == self.text("string"), text)),
+                "boolean": sa.case((value_type == self.text("boolean"), sa.cast(text, sa.Boolean()))),
+            }
+        json_path = "$" + "".join(f"[{key}]" if isinstance(key, int) else f'."{key}"' for key in path)
+        bound_path = sa.literal(json_path, sa.Text())
+        value_type = sa.func.json_type(column, bound_path)
+        value = sa.func.json_extract(column, bound_path)
+        return {
+            "number": sa.case((value_type.in_(["integer", "real"]), value)),
+            "string": sa.case((value_type == "text", value)),
+            "boolean": sa.case((value_type == "true", sa.literal(True)), (value_type == "false", sa.literal(False))),
+        }
+
+    # --- Expressions ----------------------------------------------------------------------------------------
+
+    def operand(self, expression: Expression) -> _Operand:
+        match expression:
+            case PropertyPath():
+                return self.property(expression)
+            case FunctionCall():
+                return self.function(expression)
+            case Comparison(operator=operator, left=left, right=right, position=position):
+                condition = self.compare(operator, self.operand(left), self.operand(right), position)
+                return _Operand({"boolean": condition}, "a comparison")
+            case Logical(operator=operator, left=left, right=right, position=position):
+                a = self.condition(self.operand(left), operator, position)
+                b = self.condition(self.operand(right), operator, position)
+                return _Operand({"boolean": sa.and_(a, b) if operator == "and" else sa.or_(a, b)}, "a condition")
+            case Not(operand=inner, position=position):
+                return _Operand(
+                    {"boolean": sa.not_(self.condition(self.operand(inner), "not", position))}, "a condition"
+                )
+            case Arithmetic():
+                return self.arithmetic(expression)
+        return self.literal(expression)
+
+    def condition(self, operand: _Operand, operator: str, position: int) -> ColumnElement[Any]:
+        form = operand.forms.get("boolean")
+        if form is None:
+            raise QueryError(f"'{operator}' needs conditions, but got {_describe(operand)}", position)
+        return form
+
+    def common_kind(self, left: _Operand, right: _Operand, verb: str, position: int) -> tuple[str, _Operand, _Operand]:
+        for kind in _PREFERENCE:
+            if kind in left.forms and kind in right.forms:
+                return kind, left, right
+        for kind in _PREFERENCE:
+            if kind in left.coerced and kind in right.forms:
+                return kind, replace(left, forms={kind: left.coerced[kind]}), right
+            if kind in left.forms and kind in right.coerced:
+                return kind, left, replace(right, forms={kind: right.coerced[kind]})
+        hint = ""
+        if {"datetime"} <= (left.forms.keys() | right.forms.keys()) and "string" in (
+            left.forms.keys() | right.forms.keys()
+        ):
+            hint = "; write datetimes without quotes, e.g. 2024-05-01T12:00:00Z"
+        raise QueryError(f"cannot {verb} {_describe(left)} with {_describe(right)}{hint}", position)
+
+    def compare(self, operator: str, left: _Operand, right: _Operand, position: int) -> ColumnElement[Any]:
+        if left.is_null or right.is_null:
+            other = right if left.is_null else left
+            if operator not in ("eq", "ne"):
+                raise QueryError(f"'{operator}' cannot compare with null; use eq null or ne null", position)
+            if other.is_null:
+                return sa.literal(operator == "eq", sa.Boolean())
+            if operator == "eq":
+                return sa.and_(*(form.is_(None) for form in other.forms.values()))
+            return sa.or_(*(form.is_not(None) for form in other.forms.values()))
+        kind, left, right = self.common_kind(left, right, "compare", position)
+        if kind == "datetime":
+            return self.compare_times(operator, left, right)
+        if kind == "geometry":
+            raise QueryError(
+                f"geometries cannot be compared with '{operator}'; use st_equals or geo.distance", position
+            )
+        if kind == "json":
+            raise QueryError(f"JSON objects cannot be compared with '{operator}'; compare a member", position)
+        a, b = left.forms[kind], right.forms[kind]
+        match operator:
+            case "eq":
+                return a == b
+            case "ne":
+                return a.is_distinct_from(b)
+            case "gt":
+                return a > b
+            case "ge":
+                return a >= b
+            case "lt":
+                return a < b
+            case "le":
+                return a <= b
+        raise AssertionError(operator)
+
+    # --- Time ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def start(operand: _Operand) -> ColumnElement[Any]:
+        return operand.forms["datetime"]
+
+    @staticmethod
+    def end(operand: _Operand) -> ColumnElement[Any]:
+        """The interval's end, or the instant itself (an instant is the interval [t, t])."""
+        start = operand.forms["datetime"]
+        if operand.interval == "no" or operand.interval_end is None:
+            return start
+        if operand.interval == "yes":
+            return operand.interval_end
+        return sa.func.coalesce(operand.interval_end, start)
+
+    def before(self, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+        if x.interval == "no" or x.interval_end is None:
+            return self.start(x) < self.start(y)
+        if x.interval == "yes":
+            return x.interval_end <= self.start(y)
+        return sa.or_(
+            sa.and_(x.interval_end.is_(None), self.start(x) < self.start(y)),
+            sa.and_(x.interval_end.is_not(None), x.interval_end <= self.start(y)),
+        )
+
+    def after(self, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+        if y.interval == "no" or y.interval_end is None:
+            return self.start(x) > self.start(y)
+        if y.interval == "yes":
+            return self.start(x) >= y.interval_end
+        return sa.or_(
+            sa.and_(y.interval_end.is_(None), self.start(x) > self.start(y)),
+            sa.and_(y.interval_end.is_not(None), self.start(x) >= y.interval_end),
+        )
+
+    def compare_times(self, operator: str, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+        instants = x.interval == "no" and y.interval == "no"
+        xs, ys = self.start(x), self.start(y)
+        match operator:
+            case "lt":
+                return self.before(x, y)
+            case "gt":
+                return self.after(x, y)
+            case "le":
+                return xs <= ys if instants else sa.and_(xs <= ys, self.end(x) <= self.end(y))
+            case "ge":
+                return xs >= ys if instants else sa.and_(xs >= ys, self.end(x) >= self.end(y))
+            case "eq":
+                return xs == ys if instants else sa.and_(xs == ys, self.end(x) == self.end(y))
+            case "ne":
+                if instants:
+                    return xs.is_distinct_from(ys)
+                return sa.or_(xs.is_distinct_from(ys), self.end(x).is_distinct_from(self.end(y)))
+        raise AssertionError(operator)
+
+    def temporal_function(self, name: str, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+        xs, ys = self.start(x), self.start(y)
+        match name:
+            case "before":
+                return self.before(x, y)
+            case "after":
+                return self.after(x, y)
+            case "meets":
+                return sa.or_(self.end(x) == ys, self.end(y) == xs)
+            case "during":
+                return sa.and_(xs >= ys, xs < self.end(y), self.end(x) <= self.end(y))
+            case "overlaps":
+                return sa.or_(
+                    xs == ys,
+                    sa.and_(xs > ys, xs < self.end(y)),
+                    sa.and_(ys > xs, ys < self.end(x)),
+                )
+            case "starts":
+                return xs == ys
+            case "finishes":
+                return self.end(x) == self.end(y)
+        raise AssertionError(name)
+
+    def utc_timestamp(self, expression: ColumnElement[Any], kind: str) -> ColumnElement[Any]:
+        """On PostgreSQL, a timestamptz read in UTC (EXTRACT and casts otherwise use the session's zone)."""
+        if self.postgres and kind == "datetime":
+            return sa.func.timezone(self.text("UTC"), expression)
+        return expression
+
+    def shift(self, operand: _Operand, duration: _Operand, sign: int, position: int) -> _Operand:
+        """A datetime (or interval) moved by a duration."""
+        if operand.value is not _NO_VALUE and duration.value is not _NO_VALUE:
+            if operand.interval == "yes":
+                start, end = operand.value
+                moved = (start + sign * duration.value, end + sign * duration.value)
+                return replace(self.literal(IntervalLiteral(*moved, position)), label=operand.label)
+            return self.datetime_operand(operand.value + sign * duration.value, operand.label)
+
+        def move(expression: ColumnElement[Any]) -> ColumnElement[Any]:
+            step = duration.forms["duration"]
+            if self.postgres:
+                return expression + step if sign > 0 else expression - step
+            modifier = (
+                sa.literal("+" if sign > 0 else "-", sa.Text())
+                .concat(sa.cast(step, sa.Text()))
+                .concat(sa.literal(" seconds", sa.Text()))
+            )
+            # The text SQLAlchemy stores SQLite datetimes as (microseconds; strftime gives milliseconds).
+            return sa.func.strftime("%Y-%m-%d %H:%M:%f000", expression, modifier)
+
+        end = move(operand.interval_end) if operand.interval_end is not None else None
+        return _Operand(
+            {"datetime": move(operand.forms["datetime"])},
+            operand.label,
+            interval=operand.interval,
+            interval_end=end,
+        )
+
+    # --- Arithmetic -------------------------------------------------------------------------------------------
+
+    def arithmetic(self, expression: Arithmetic) -> _Operand:
+        operator, position = expression.operator, expression.position
+        left, right = self.operand(expression.left), self.operand(expression.right)
+        if operator in ("add", "sub"):
+            if "datetime" in left.forms and "duration" in right.forms:
+                return self.shift(left, right, 1 if operator == "add" else -1, position)
+            if operator == "add" and "duration" in left.forms and "datetime" in right.forms:
+                return self.shift(right, left, 1, position)
+        a = self.argument(left, "number", f"'{operator}'", position)
+        b = self.argument(right, "number", f"'{operator}'", position)
+        if operator == "add":
+            result = a + b
+        elif operator == "sub":
+            result = a - b
+        elif operator == "mul":
+            result = a * b
+        elif operator == "div":
+            result = a / sa.func.nullif(b, 0)
+        elif self.postgres:
+            result = sa.func.mod(sa.cast(a, sa.Numeric()), sa.func.nullif(sa.cast(b, sa.Numeric()), 0))
+        else:
+            result = a - b * sa.cast(a / sa.func.nullif(b, 0), sa.BigInteger())
+        return _Operand({"number": result}, "a number")
+
+    def argument(self, operand: _Operand, kind: str, where: str, position: int) -> ColumnElement[Any]:
+        form = operand.forms.get(kind)
+        if form is None:
+            form = operand.coerced.get(kind) if kind == "number" and "string" not in operand.forms else None
+        if form is None:
+            raise QueryError(f"{where} expects {_KIND_WORDS[kind]}, but got {_describe(operand)}", position)
+        return form
+
+    # --- Functions ----------------------------------------------------------------------------------------------
+
+    def function(self, call: FunctionCall) -> _Operand:
+        name, position = call.name, call.position
+        if name == "now":
+            return self.datetime_operand(self.now, "now()")
+        if name == "mindatetime":
+            return self.datetime_operand(MIN_DATETIME, "mindatetime()")
+        if name == "maxdatetime":
+            return self.datetime_operand(MAX_DATETIME, "maxdatetime()")
+        arguments = [self.operand(argument) for argument in call.arguments]
+        where = f"{name}()"
+
+        def arg(index: int, kind: str) -> ColumnElement[Any]:
+            return self.argument(arguments[index], kind, f"{where} argument {index + 1}", position)
+
+        handler = _STRING_FUNCTIONS.get(name)
+        if handler is not None:
+            kinds, result_kind, build = handler
+            values = [arg(index, kind) for index, kind in enumerate(kinds[: len(arguments)])]
+            return _Operand({result_kind: build(self, *values)}, f"{where} ({_KIND_WORDS[result_kind]})")
+        if name in _DATE_PARTS:
+            return self.date_part(name, arguments[0], where, position)
+        if name in ("date", "time"):
+            value = arg(0, "datetime")
+            moment = self.utc_timestamp(value, "datetime")
+            result: ColumnElement[Any]
+            if name == "date":
+                result = sa.cast(moment, sa.Date()) if self.postgres else sa.func.date(value)
+            else:
+                result = sa.cast(moment, sa.Time()) if self.postgres else sa.func.strftime("%H:%M:%f", value)
+            return _Operand({name: result}, f"{where} (a {name})")
+        if name == "totaloffsetminutes":
+            # Stored datetimes are UTC; a literal keeps the offset the client wrote.
+            value = arguments[0].value
+            if isinstance(value, datetime):
+                minutes = int(value.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+                return _Operand({"number": self.number(minutes)}, f"{where} (a number)", value=minutes)
+            stored = arg(0, "datetime")
+            return _Operand({"number": sa.case((stored.is_not(None), self.number(0)))}, f"{where} (a number)")
+        if name in ("round", "floor", "ceiling"):
+            return _Operand({"number": self.rounding(name, arg(0, "number"))}, f"{where} (a number)")
+        if name in _TEMPORAL_FUNCTIONS:
+            x, y = arguments
+            for index, operand in enumerate(arguments):
+                if "datetime" not in operand.forms:
+                    raise QueryError(
+                        f"{where} argument {index + 1} expects a datetime or interval, but got {_describe(operand)}",
+                        position,
+                    )
+            return _Operand({"boolean": self.temporal_function(name, x, y)}, f"{where} (a boolean)")
+        return self.spatial(name, arguments, arg)
+
+    def date_part(self, name: str, operand: _Operand, where: str, position: int) -> _Operand:
+        accepted = ("datetime", "date") if name in ("year", "month", "day") else ("datetime", "time")
+        kind = next((kind for kind in accepted if kind in operand.forms), None)
+        if kind is None:
+            expected = " or ".join(_KIND_WORDS[kind] for kind in accepted)
+            raise QueryError(f"{where} expects {expected}, but got {_describe(operand)}", position)
+        value = operand.forms[kind]
+        if self.postgres:
+            moment = self.utc_timestamp(value, kind)
+            seconds = sa.extract("second", moment)
+            if name == "fractionalseconds":
+                result: ColumnElement[Any] = sa.cast(seconds - sa.func.floor(seconds), sa.Float())
+            elif name == "second":
+                result = sa.cast(sa.func.floor(seconds), sa.Integer())
+            else:
+                result = sa.cast(sa.extract(name, moment), sa.Integer())
+        elif name == "fractionalseconds":
+            fraction = sa.cast(sa.func.strftime("%f", value), sa.Float()) - sa.cast(
+                sa.func.strftime("%S", value), sa.Integer()
+            )
+            result = sa.func.round(fraction, 3)
+        else:
+            result = sa.cast(sa.func.strftime(_DATE_PARTS[name], value), sa.Integer())
+        return _Operand({"number": result}, f"{where} (a number)")
+
+    def rounding(self, name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        if self.postgres:
+            if name == "round":
+                # round(double precision) rounds halves to even; numeric rounds them away from zero, like SQLite.
+                return sa.cast(sa.func.round(sa.cast(value, sa.Numeric())), sa.Float())
+            return sa.func.floor(value) if name == "floor" else sa.func.ceiling(value)
+        if name == "round":
+            return sa.func.round(value)
+        truncated = sa.cast(value, sa.BigInteger())
+        if name == "floor":
+            return sa.case((value < truncated, truncated - 1), else_=truncated)
+        return sa.case((value > truncated, truncated + 1), else_=truncated)
+
+    def spatial(self, name: str, arguments: list[_Operand], arg: Callable[[int, str], ColumnElement[Any]]) -> _Operand:
+        where = f"{name}()"
+        if name == "geo.length":
+            (geometry,) = (arg(0, "geometry"),)
+            result = sa.func.ST_Length(geometry) if self.postgres else sa.func.citoyen_geo_length(geometry)
+            return _Operand({"number": sa.type_coerce(result, sa.Float())}, f"{where} (a number)")
+        a, b = arg(0, "geometry"), arg(1, "geometry")
+        if name == "geo.distance":
+            result = sa.func.ST_Distance(a, b) if self.postgres else sa.func.citoyen_geo_distance(a, b)
+            return _Operand({"number": sa.type_coerce(result, sa.Float())}, f"{where} (a number)")
+        predicate = "st_intersects" if name == "geo.intersects" else name
+        if predicate == "st_relate":
+            pattern = arg(2, "string")
+            test = sa.func.ST_Relate(a, b, pattern) if self.postgres else sa.func.citoyen_st_relate(a, b, pattern)
+        elif self.postgres:
+            test = getattr(sa.func, _POSTGIS_NAMES[predicate])(a, b)
+        else:
+            test = getattr(sa.func, f"citoyen_{predicate}")(a, b)
+        return _Operand({"boolean": sa.type_coerce(test, sa.Boolean())}, f"{where} (a boolean)")
+
+
+# --- Function tables -------------------------------------------------------------------------------------------
+
+
+def _instr(compiler: _Compiler, haystack: ColumnElement[Any], needle: ColumnElement[Any]) -> ColumnElement[Any]:
+    return sa.func.strpos(haystack, needle) if compiler.postgres else sa.func.instr(haystack, needle)
+
+
+def _startswith(_: _Compiler, text: ColumnElement[Any], prefix: ColumnElement[Any]) -> ColumnElement[Any]:
+    return sa.func.substr(text, 1, sa.func.length(prefix)) == prefix
+
+
+def _endswith(_: _Compiler, text: ColumnElement[Any], suffix: ColumnElement[Any]) -> ColumnElement[Any]:
+    # substr from length(text) - length(suffix) + 1: an empty suffix gives '' (true), a longer one never matches.
+    return sa.func.substr(text, sa.func.length(text) - sa.func.length(suffix) + 1) == suffix
+
+
+def _substring(
+    _: _Compiler, text: ColumnElement[Any], start: ColumnElement[Any], length: ColumnElement[Any] | None = None
+) -> ColumnElement[Any]:
+    first = sa.cast(start, sa.Integer()) + 1  # OData counts from 0, SQL from 1
+    if length is None:
+        return sa.func.substr(text, first)
+    return sa.func.substr(text, first, sa.cast(length, sa.Integer()))
+
+
+def _concat(_: _Compiler, first: ColumnElement[Any], second: ColumnElement[Any]) -> ColumnElement[Any]:
+    return sa.type_coerce(first, sa.Text()).concat(second)
+
+
+_StringBuilder = Callable[..., ColumnElement[Any]]
+_STRING_FUNCTIONS: Final[Mapping[str, tuple[tuple[str, ...], str, _StringBuilder]]] = {
+    "substringof": (("string", "string"), "boolean", lambda c, needle, text: _instr(c, text, needle) > 0),
+    "contains": (("string", "string"), "boolean", lambda c, text, needle: _instr(c, text, needle) > 0),
+    "startswith": (("string", "string"), "boolean", _startswith),
+    "endswith": (("string", "string"), "boolean", _endswith),
+    "length": (("string",), "number", lambda _, text: sa.func.length(text)),
+    "indexof": (("string", "string"), "number", lambda c, text, needle: _instr(c, text, needle) - 1),
+    "substring": (("string", "number", "number"), "string", _substring),
+    "tolower": (("string",), "string", lambda _, text: sa.func.lower(text)),
+    "toupper": (("string",), "string", lambda _, text: sa.func.upper(text)),
+    "trim": (("string",), "string", lambda _, text: sa.func.trim(text)),
+    "concat": (("string", "string"), "string", _concat),
+}
+_DATE_PARTS: Final[Mapping[str, str]] = {
+    "year": "%Y",
+    "month": "%m",
+    "day": "%d",
+    "hour": "%H",
+    "minute": "%M",
+    "second": "%S",
+    "fractionalseconds": "%f",
+}
+_TEMPORAL_FUNCTIONS: Final = frozenset({"before", "after", "meets", "during", "overlaps", "starts", "finishes"})
+_POSTGIS_NAMES: Final[Mapping[str, str]] = {
+    "st_equals": "ST_Equals",
+    "st_disjoint": "ST_Disjoint",
+    "st_touches": "ST_Touches",
+    "st_within": "ST_Within",
+    "st_overlaps": "ST_Overlaps",
+    "st_crosses": "ST_Crosses",
+    "st_intersects": "ST_Intersects",
+    "st_contains": "ST_Contains",
+}
+
+
+# --- Public API -------------------------------------------------------------------------------------------------------
+
+
+def compile_expression(expression: Expression, resolver: PropertyResolver, dialect_name: str) -> ColumnElement[Any]:
+    """The SQL of an expression, in its first form (a number for `result`, the value for a JSON path)."""
+    operand = _Compiler(resolver, dialect_name).operand(expression)
+    if not operand.forms:
+        return sa.null()
+    return next(iter(operand.forms.values()))
+
+
+def compile_filter(
+    expression: Expression, resolver: PropertyResolver, dialect_name: str, option: str = "$filter"
+) -> ColumnElement[bool]:
+    """The WHERE condition of a `$filter`; errors name `option` (pass "$expand" for a nested filter)."""
+    try:
+        operand = _Compiler(resolver, dialect_name).operand(expression)
+        condition = operand.forms.get("boolean")
+        if condition is None:
+            raise QueryError(
+                f"the filter must be a condition (a comparison or a boolean function), not {_describe(operand)}",
+                getattr(expression, "position", None),
+            )
+    except QueryError as error:
+        raise error.in_option(option) from None
+    return condition
+
+
+def compile_order_by(
+    orderby: tuple[OrderBy, ...] | list[OrderBy],
+    resolver: PropertyResolver,
+    dialect_name: str,
+    option: str = "$orderby",
+) -> list[ColumnElement[Any]]:
+    """ORDER BY clauses: nulls first ascending and last descending (18-088), on every backend.
+
+    A property with several forms (`result`) sorts by each sortable form in turn, so numbers come in
+    numeric order and strings in string order.
+    """
+    compiler = _Compiler(resolver, dialect_name)
+    clauses: list[ColumnElement[Any]] = []
+    try:
+        for item in orderby:
+            operand = compiler.operand(item.expression)
+            forms = [form for kind, form in operand.forms.items() if kind in _SORTABLE]
+            if not forms:
+                raise QueryError(f"cannot sort by {_describe(operand)}", getattr(item.expression, "position", None))
+            for form in forms:
+                clauses.append(form.desc().nulls_last() if item.descending else form.asc().nulls_first())
+    except QueryError as error:
+        raise error.in_option(option) from None
+    return clauses
