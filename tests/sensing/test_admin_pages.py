@@ -51,11 +51,13 @@ async def test_an_administrator_makes_a_meter_personal_then_public(
         path, data={"access": "personal", "owner_email": "household@example.org", "csrf_token": token}
     )
     assert saved.status_code == 303
-    await session.refresh(thing)
+    thing = await session.get(Thing, world.thing_id, populate_existing=True)
+    assert thing is not None
     assert thing.access == ThingAccess.PERSONAL and thing.owner_person_id == owner.id
     assert (await client.post(path, data={"access": "public", "owner_email": ""})).status_code == 403  # no CSRF
     await client.post(path, data={"access": "public", "owner_email": "", "csrf_token": token})
-    await session.refresh(thing)
+    thing = await session.get(Thing, world.thing_id, populate_existing=True)
+    assert thing is not None
     assert thing.access == ThingAccess.PUBLIC and thing.owner_person_id is None
     assert (
         await client.post("/admin/sensing/things/999999", data={"access": "public", "csrf_token": token})

@@ -37,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.demo.generator import DEMO_ACCOUNTS, ProgressCallback
 from citoyen.people import service as people
+from citoyen.sensing import service as sensing_service
+from citoyen.sensing.events import get_bus
 from citoyen.sensing.models import (
     Datastream,
     FeatureOfInterest,
@@ -580,13 +582,10 @@ async def demo_datastreams(session: AsyncSession) -> list[tuple[Datastream, Valu
 # --- The live feed -------------------------------------------------------------------------------------------
 
 
-def _feed_context(state: Any) -> Any:
-    from citoyen.sensing import service
-    from citoyen.sensing.events import get_bus
-
+def _feed_context(state: Any) -> sensing_service.Context:
     settings: Settings = state.settings
-    return service.Context(
-        access=service.Access(is_staff=True),
+    return sensing_service.Context(
+        access=sensing_service.Access(is_staff=True),
         base_url=settings.base_url.rstrip("/"),
         bus=get_bus(state),
         territory=getattr(state, "territory_index", None),
@@ -631,8 +630,6 @@ async def _feature_of(session: AsyncSession, datastream_id: int) -> int | None:
 async def feed_once(state: Any, now: datetime) -> int:
     """One reading per demo Datastream at `now`, created through the SensorThings service (so the live pages
     and MQTT subscribers hear of them), in one transaction."""
-    from citoyen.sensing import service
-
     context = _feed_context(state)
     created = 0
     async with state.sessionmaker() as session:
@@ -642,7 +639,7 @@ async def feed_once(state: Any, now: datetime) -> int:
                 continue
             decimals = int((datastream.properties or {}).get("decimals", 2))
             body = {"phenomenonTime": now.isoformat().replace("+00:00", "Z"), "result": round(value, decimals)}
-            await service.create_at(session, context, f"Datastreams({datastream.id})/Observations", body)
+            await sensing_service.create_at(session, context, f"Datastreams({datastream.id})/Observations", body)
             created += 1
         await session.commit()
     return created

@@ -25,6 +25,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -310,13 +311,77 @@ def create_path(create: ObservationCreate) -> str:
     return "Observations"
 
 
-async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -> list[str | None]:
-    """Create the batch in one transaction, each in a savepoint so one bad Observation does not sink the rest.
+FAST_KEYS = frozenset({"phenomenonTime", "result", "resultTime", "resultQuality", "validTime", "parameters"})
 
-    The same service and validation as `POST /sta/v1.1/...`; the access is staff's, because the broker's ACL
-    already decided that this device may publish on this topic."""
-    from citoyen.db import SQLITE_IMMEDIATE
+
+def _linked_id(value: Any) -> int | None:
+    """n for `{"@iot.id": n}` (a link to an existing entity), None for anything else."""
+    if isinstance(value, dict) and set(value) == {"@iot.id"}:
+        linked = value["@iot.id"]
+        if isinstance(linked, int) and not isinstance(linked, bool):
+            return linked
+    return None
+
+
+def observation_row(create: ObservationCreate) -> Any:
+    """The Observation as a row for the bulk insert, or None when it needs the general path (an inline
+    FeatureOfInterest or Datastream, unknown keys: the service then explains what is wrong)."""
     from citoyen.sensing import service
+    from citoyen.sensing.bulk import ObservationRow
+
+    body = create.body
+    extra = set(body) - FAST_KEYS
+    datastream_id = create.datastream_id
+    feature_id = create.feature_of_interest_id
+    if "Datastream" in extra:
+        datastream_id = datastream_id if datastream_id is not None else _linked_id(body["Datastream"])
+        if datastream_id is None or create.datastream_id is not None:
+            return None
+        extra.discard("Datastream")
+    if "FeatureOfInterest" in extra:
+        feature_id = feature_id if feature_id is not None else _linked_id(body["FeatureOfInterest"])
+        if feature_id is None or create.feature_of_interest_id is not None:
+            return None
+        extra.discard("FeatureOfInterest")
+    if extra or datastream_id is None or "result" not in body:
+        return None
+    phenomenon = body.get("phenomenonTime")
+    start, end = (
+        service.parse_time_or_interval(phenomenon, "phenomenonTime")
+        if phenomenon is not None
+        else (datetime.now(UTC), None)
+    )
+    result_time = body.get("resultTime")
+    valid = body.get("validTime")
+    valid_start, valid_end = service.parse_time_or_interval(valid, "validTime") if valid is not None else (None, None)
+    parameters = body.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise service.StaError(400, "parameters must be a JSON object")
+    return ObservationRow(
+        datastream_id,
+        start,
+        end,
+        None if result_time is None else service.parse_time(result_time, "resultTime"),
+        body["result"],
+        body.get("resultQuality"),
+        valid_start,
+        valid_end,
+        parameters,
+        feature_id,
+    )
+
+
+async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -> list[str | None]:
+    """Create the batch in one transaction; what goes wrong with one Observation does not sink the rest.
+
+    Plain Observations (the usual device message) are checked here and written with the bulk insert that
+    `CreateObservations` uses; anything else goes through the same service call as `POST .../Observations`.
+    The access is staff's: the broker's ACL already decided that this device may publish on this topic."""
+    from sqlalchemy import select
+
+    from citoyen.db import SQLITE_IMMEDIATE
+    from citoyen.sensing import bulk, service
+    from citoyen.sensing.models import Datastream, FeatureOfInterest
 
     settings: Settings = state.settings
     context = service.Context(
@@ -327,18 +392,60 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
         bus=get_bus(state),
         territory=getattr(state, "territory_index", None),
     )
-    outcomes: list[str | None] = []
+    outcomes: list[str | None] = [None] * len(creates)
+    fast: list[tuple[int, Any]] = []
+    slow: list[int] = []
+    for index, create in enumerate(creates):
+        try:
+            row = observation_row(create)
+        except service.StaError as error:
+            outcomes[index] = error.message
+            continue
+        if row is None:
+            slow.append(index)
+        else:
+            fast.append((index, row))
+
     async with state.sessionmaker() as session:
         if session.get_bind().dialect.name == "sqlite":
             await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-        for create in creates:
+        if fast:
+            wanted_streams = {row.datastream_id for _index, row in fast}
+            wanted_features = {row.feature_of_interest_id for _index, row in fast} - {None}
+            streams = set(
+                (await session.execute(select(Datastream.id).where(Datastream.id.in_(wanted_streams)))).scalars()
+            )
+            features = set(
+                (
+                    await session.execute(select(FeatureOfInterest.id).where(FeatureOfInterest.id.in_(wanted_features)))
+                ).scalars()
+            )
+            ready = []
+            for index, row in fast:
+                if row.datastream_id not in streams:
+                    outcomes[index] = f"Datastream({row.datastream_id}) does not exist"
+                elif row.feature_of_interest_id is not None and row.feature_of_interest_id not in features:
+                    outcomes[index] = f"FeatureOfInterest({row.feature_of_interest_id}) does not exist"
+                else:
+                    ready.append((index, row))
+            try:
+                async with session.begin_nested():
+                    await bulk.insert_observations(session, context, [row for _index, row in ready])
+            except service.StaError:
+                # One of them cannot be stored (a Thing without Location for its feature): find which, one by one.
+                for index, row in ready:
+                    try:
+                        async with session.begin_nested():
+                            await bulk.insert_observations(session, context, [row])
+                    except service.StaError as error:
+                        outcomes[index] = error.message
+        for index in slow:
+            create = creates[index]
             try:
                 async with session.begin_nested():
                     await service.create_at(session, context, create_path(create), create.body)
             except service.StaError as error:
-                outcomes.append(error.message)
-            else:
-                outcomes.append(None)
+                outcomes[index] = error.message
         await session.commit()
     return outcomes
 
