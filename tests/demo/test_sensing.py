@@ -3,16 +3,19 @@ weekly cycles, and a demo that builds them (quickly) on every backend."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen.config import Settings
 from citoyen.demo import sensing as demo
 from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo
 from citoyen.people import service as people
+from citoyen.sensing.events import SensingEventBus
 from citoyen.sensing.models import Datastream, Observation, Thing, ThingAccess, ThingKind
 
 NOW = datetime(2026, 11, 25, 14, 37, tzinfo=UTC)  # a Wednesday afternoon
@@ -135,3 +138,32 @@ async def test_the_feed_catches_up_after_a_pause(session: AsyncSession, settings
     after = (await session.execute(select(func.count()).select_from(Observation))).scalar_one()
     assert after == before + filled
     assert await demo.catch_up(session, later) == 0  # nothing twice
+
+
+async def test_the_live_feed_adds_one_reading_per_sensor_through_the_service(
+    session: AsyncSession, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await build_demo(session, settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}))
+    await session.commit()
+    bus = SensingEventBus()
+    state = SimpleNamespace(settings=settings, sessionmaker=sessionmaker, sensing_events=bus)
+    listening = bus.subscribe()
+    tick = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    created = await demo.feed_once(state, tick)
+    streams = await demo.demo_datastreams(session)
+    expected = [(ds, spec.value_at(tick)) for ds, spec in streams]
+    assert created == sum(1 for _ds, value in expected if value is not None) > 0
+    await asyncio.sleep(0)  # events are delivered once the commit is done
+    events = [listening.queue.get_nowait() for _ in range(listening.queue.qsize())]
+    assert len(events) == created and {event.entity_set for event in events} == {"Observations"}
+    datastream, value = next((ds, value) for ds, value in expected if value is not None)
+    latest = (
+        await session.execute(
+            select(Observation.result_number, Observation.phenomenon_time_start)
+            .where(Observation.datastream_id == datastream.id)
+            .order_by(Observation.phenomenon_time_start.desc())
+            .limit(1)
+        )
+    ).one()
+    decimals = int((datastream.properties or {})["decimals"])
+    assert latest == (round(value, decimals), tick)

@@ -201,7 +201,7 @@ async def next_notifications(
 
     async def collect() -> None:
         async for message in client.messages:
-            payload = json.loads(bytes(message.payload))  # type: ignore[arg-type]
+            payload = json.loads(bytes(message.payload))
             if "@iot.id" in payload:
                 received.append((message.topic.value, payload))
                 if len(received) == count:
