@@ -47,6 +47,9 @@ CREATE_TOPIC = re.compile(
     rf"^{re.escape(STA_VERSION)}/(?:(?P<parent>Datastreams|FeaturesOfInterest)\((?P<id>\d+)\)/)?Observations$"
 )
 MAX_BACKOFF_SECONDS = 60.0
+BATCH_LINGER_SECONDS = 0.01
+# paho's own chatter (every packet at DEBUG) stays apart from the bridge's log.
+CLIENT_LOG = logging.getLogger("citoyen.sensing.mqtt.client")
 
 
 class MqttPayloadError(ValueError):
@@ -191,8 +194,10 @@ class MqttBridge:
             clean_start=False,  # resume the session: unacknowledged messages come again
             properties=connect_properties,
             tls_context=ssl.create_default_context() if address.tls else None,
-            logger=log,
+            logger=CLIENT_LOG,
         )
+        # aiomqtt warns about "pending calls" past a small number; thousands in flight are normal here.
+        client.pending_calls_threshold = 1_000_000
         # aiomqtt has no switch for it: paho's own, set before connecting so that no message is auto-acknowledged.
         client._client.manual_ack_set(True)
         return client
@@ -218,9 +223,13 @@ class MqttBridge:
 
     async def _ingest_loop(self, client: aiomqtt.Client) -> None:
         messages = aiter(client.messages)
+        size = self.settings.mqtt_batch_size
         while True:
             batch = [await anext(messages)]
-            while len(client.messages) and len(batch) < self.settings.mqtt_batch_size:
+            if len(client.messages) < size - 1:
+                # A moment for more to arrive: one transaction for many messages is what makes ingest fast.
+                await asyncio.sleep(BATCH_LINGER_SECONDS)
+            while len(client.messages) and len(batch) < size:
                 batch.append(await anext(messages))
             await self._handle_batch(batch)
             for message in batch:
@@ -252,17 +261,22 @@ class MqttBridge:
                 log.warning("MQTT Observation on %s refused: %s", self.prefix + create.topic, problem)
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
-        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-        properties.UserProperty = [ORIGIN_PROPERTY]
+        """Notifications go out at QoS 0: live news, not records (the records are in the API). They are handed
+        to paho directly, without waiting for each to leave, so a busy broker never holds up the ingest."""
+        # Marked as ours only where "no local" cannot keep them from coming back (shared subscriptions):
+        # packing the property costs as much as the rest of the message.
+        properties: Properties | None = None
+        if self.settings.mqtt_shared_group:
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.UserProperty = [ORIGIN_PROPERTY]
+        paho_client = client._client
         while True:
             publication = await self.publications.get()
             payload = json.dumps(publication.payload, separators=(",", ":"), default=str)
-            await asyncio.gather(
-                *(
-                    client.publish(self.prefix + topic, payload, qos=1, properties=properties)
-                    for topic in publication.topics
-                )
-            )
+            for topic in publication.topics:
+                info = paho_client.publish(self.prefix + topic, payload, qos=0, properties=properties)
+                if info.rc != 0:
+                    log.warning("MQTT: a notification on %s was not sent (code %s)", topic, info.rc)
             self.counters.published += 1
 
 
