@@ -357,7 +357,11 @@ def serialize(
         document["@iot.selfLink"] = link
     for prop in entity_set.properties:
         if everything or prop.name in selected:
-            document[prop.name] = property_value(entity_set, prop, row)
+            value = property_value(entity_set, prop, row)
+            # Unset optional properties are left out, as FROST-Server does (its clients expect that);
+            # an Observation's result is always written, null included.
+            if value is not None or prop.name == "result":
+                document[prop.name] = value
     for nav in entity_set.navigations:
         if everything or nav.name in selected:
             document[f"{nav.name}@iot.navigationLink"] = f"{link}/{nav.name}"

@@ -45,6 +45,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.i18n import N_
+from citoyen.people.models import Person
+from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.sensing.entities import (
     API_PATH,
     ENTITY_SETS,
@@ -56,6 +59,7 @@ from citoyen.sensing.entities import (
     Resolver,
     base_select,
     check_select,
+    format_interval,
     format_time,
     property_value,
     result_value,
@@ -330,6 +334,7 @@ async def read(session: AsyncSession, ctx: Context, path: str, options: QueryOpt
     entity_set = target.entity_set
     dialect = session.get_bind().dialect.name
     check_select(entity_set, options.select)
+    check_expand(entity_set, options.expand)
     if target.single:
         row = (await session.execute(base_select(entity_set).where(*target.conditions))).mappings().one()
         if target.prop is not None:
@@ -410,6 +415,17 @@ def data_array(ctx: Context, rows: Sequence[RowMapping], select_paths: tuple[tup
         }
         for datastream_id, arrays in blocks.items()
     ]
+
+
+def check_expand(entity_set: EntitySet, items: tuple[ExpandItem, ...]) -> None:
+    """Refuse unknown navigation properties and $select names at every level, even when nothing is found."""
+    for item in items:
+        nav = entity_set.navigation_by_name.get(item.navigation)
+        if nav is None:
+            raise QueryError(f"{entity_set.singular} has no navigation property {item.navigation!r}", None, "$expand")
+        target = ENTITY_SETS[nav.target]
+        check_select(target, item.options.select)
+        check_expand(target, item.options.expand)
 
 
 async def expand(
@@ -715,8 +731,9 @@ def _check_keys(entity_set: EntitySet, body: Mapping[str, Any]) -> None:
 
 
 def _link_id(value: Any) -> int | None:
-    """The id when `value` only links an existing entity: {"@iot.id": 3}."""
-    if isinstance(value, dict) and "@iot.id" in value and len(value.keys() - {"@iot.selfLink"}) == 1:
+    """The id when `value` links an existing entity: {"@iot.id": 3}. Like FROST-Server, other properties
+    sent beside the id (a client echoing the whole entity) are ignored: a link never edits."""
+    if isinstance(value, dict) and "@iot.id" in value:
         entity_id = value["@iot.id"]
         if not isinstance(entity_id, int) or isinstance(entity_id, bool):
             raise StaError(400, "@iot.id must be an integer")
@@ -746,8 +763,6 @@ async def create(
     existing = _link_id(body)
     if existing is not None:
         return await _linked(session, ctx, entity_set, existing)
-    if "@iot.id" in body:
-        raise StaError(400, "@iot.id is assigned by the server; to link an existing entity send only its @iot.id")
     _check_keys(entity_set, body)
     fixed = dict(fixed or {})
     if entity_set.name == "Observations":
@@ -1203,6 +1218,8 @@ async def create_at(session: AsyncSession, ctx: Context, path: str, body: Any) -
             fixed["link:thing_locations:thing_id:location_id"] = source_id
         else:
             raise StaError(405, f"entities cannot be created under {source.singular}/{nav.name}")
+    if isinstance(body, dict) and "@iot.id" in body:
+        raise StaError(400, "@iot.id is assigned by the server")
     entity_id = await create(session, ctx, target.entity_set, body, fixed)
     return target.entity_set, entity_id
 
@@ -1225,3 +1242,119 @@ __all__ = [
     "typed_result",
     "update_entity",
 ]
+
+
+# --- Personal data -------------------------------------------------------------------------------------------
+
+
+def _record_time(value: datetime | None) -> str | None:
+    return format_time(value)
+
+
+async def export_personal_data(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:
+    """A person's personal Things (a household meter...), where they are, their Datastreams and readings."""
+    things = (
+        (
+            await session.execute(
+                select(THINGS).where(
+                    THINGS.c.owner_person_id == person.id, THINGS.c.access == ThingAccess.PERSONAL.value
+                )
+            )
+        )
+        .mappings()
+        .all()
+    )
+    thing_ids = [thing["id"] for thing in things]
+    locations = (
+        (
+            await session.execute(
+                select(LOCATIONS, THING_LOCATIONS.c.thing_id)
+                .join(THING_LOCATIONS, THING_LOCATIONS.c.location_id == LOCATIONS.c.id)
+                .where(THING_LOCATIONS.c.thing_id.in_(thing_ids))
+            )
+        )
+        .mappings()
+        .all()
+    )
+    datastreams = (
+        (await session.execute(select(DATASTREAMS).where(DATASTREAMS.c.thing_id.in_(thing_ids)))).mappings().all()
+    )
+    datastream_ids = [datastream["id"] for datastream in datastreams]
+    observations = (
+        (
+            await session.execute(
+                select(OBSERVATIONS)
+                .where(OBSERVATIONS.c.datastream_id.in_(datastream_ids))
+                .order_by(OBSERVATIONS.c.datastream_id, OBSERVATIONS.c.phenomenon_time_start)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return {
+        "sensing_things": [
+            {
+                "id": thing["id"],
+                "name": thing["name"],
+                "description": thing["description"],
+                "kind": str(thing["kind"]),
+                "properties": thing["properties"],
+            }
+            for thing in things
+        ],
+        "sensing_locations": [
+            {"thing_id": row["thing_id"], "name": row["name"], "location": row["location"]} for row in locations
+        ],
+        "sensing_datastreams": [
+            {
+                "id": datastream["id"],
+                "thing_id": datastream["thing_id"],
+                "name": datastream["name"],
+                "unit": datastream["unit_of_measurement"],
+            }
+            for datastream in datastreams
+        ],
+        "sensing_observations": [
+            {
+                "datastream_id": row["datastream_id"],
+                "phenomenon_time": format_interval(row["phenomenon_time_start"], row["phenomenon_time_end"]),
+                "result_time": _record_time(row["result_time"]),
+                "result": result_value(row),
+            }
+            for row in observations
+        ],
+    }
+
+
+async def erase_personal_data(session: AsyncSession, person: Person) -> None:
+    """Delete a person's personal Things with everything under them (Datastreams, Observations, the
+    Locations only they used and the features made from those); other Things they owned are detached."""
+    thing_ids = select(THINGS.c.id).where(
+        THINGS.c.owner_person_id == person.id, THINGS.c.access == ThingAccess.PERSONAL.value
+    )
+    shared = select(THING_LOCATIONS.c.location_id).where(THING_LOCATIONS.c.thing_id.not_in(thing_ids))
+    own_locations = list(
+        (
+            await session.execute(
+                select(THING_LOCATIONS.c.location_id).where(
+                    THING_LOCATIONS.c.thing_id.in_(thing_ids), THING_LOCATIONS.c.location_id.not_in(shared)
+                )
+            )
+        ).scalars()
+    )
+    await session.execute(delete(THINGS).where(THINGS.c.id.in_(thing_ids)))
+    if own_locations:
+        await session.execute(delete(FEATURES).where(FEATURES.c.generated_from_location_id.in_(own_locations)))
+        await session.execute(delete(LOCATIONS).where(LOCATIONS.c.id.in_(own_locations)))
+    await session.execute(update(THINGS).where(THINGS.c.owner_person_id == person.id).values(owner_person_id=None))
+
+
+def register_personal_data(registry: PersonalDataRegistry) -> None:
+    registry.register(
+        PersonalDataProvider(
+            domain="sensing",
+            description=N_("your personal sensors (such as a home energy meter), where they are and their readings"),
+            export=export_personal_data,
+            erase=erase_personal_data,
+        )
+    )

@@ -1,0 +1,223 @@
+"""FROST-Server's Python client (frost-sta-client), unchanged, against a running Citoyen server: deep
+insert, reading, queries with filter/expand/orderby and nextLink paging, JSON Patch, delete, dataArray.
+
+The server runs in a thread (uvicorn) on a free port with its own database: a fresh SQLite file, or on
+PostgreSQL a database created beside the test database and dropped afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import frost_sta_client as fsc  # type: ignore[import-untyped]
+import httpx
+import pytest
+import requests
+import uvicorn
+from sqlalchemy import make_url, text
+
+from citoyen.app import create_app
+from citoyen.config import Settings
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.migrations import upgrade_database_async
+from citoyen.people import service as people
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str  # the SensorThings service root, http://127.0.0.1:PORT/sta/v1.1
+    token: str
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _prepare(database_url: str) -> str:
+    await upgrade_database_async(database_url)
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            _token, secret = await people.create_api_token(session, "frost client", ["sensing:write"])
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return secret
+
+
+def _run(coroutine: object) -> object:
+    """Run a coroutine to completion in a fresh thread (the test session's loop must stay untouched)."""
+    result: list[object] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coroutine))  # type: ignore[arg-type]
+        except BaseException as error:  # re-raised below, in the caller's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0] if result else None
+
+
+@pytest.fixture(scope="module")
+def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir: Path = tmp_path_factory.mktemp("frost-live")
+    dropped: str | None = None
+    if database_url.startswith("sqlite"):
+        server_url = f"sqlite+aiosqlite:///{data_dir / 'live.sqlite3'}"
+    else:
+        parsed = make_url(database_url)
+        name = f"{parsed.database}_frost"
+        admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+        _run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}"'))
+        _run(_admin(admin, f'CREATE DATABASE "{name}"'))
+        server_url = parsed.set(database=name).render_as_string(hide_password=False)
+        dropped = name
+    token = str(_run(_prepare(server_url)))
+    settings = Settings(data_dir=data_dir, database_url=server_url, secret_key="frost-live-" + "x" * 40)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the live server did not start")
+    try:
+        yield LiveServer(f"{base}/sta/v1.1", token)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        if dropped is not None:
+            parsed = make_url(database_url)
+            admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+            _run(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
+
+
+def _service(live: LiveServer) -> fsc.SensorThingsService:
+    return fsc.SensorThingsService(live.url, auth_handler=fsc.AuthHandler(username="gateway", password=live.token))
+
+
+def _station(name: str) -> fsc.Thing:
+    location = fsc.Location(
+        name=f"{name} site",
+        description="On the pavement",
+        encoding_type="application/geo+json",
+        location={"type": "Point", "coordinates": [2.3522, 48.8566]},
+    )
+    datastream = fsc.Datastream(
+        name=f"{name} PM10",
+        description="Particulate matter",
+        observation_type="http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+        unit_of_measurement=fsc.UnitOfMeasurement(
+            name="microgram per cubic metre", symbol="µg/m³", definition="ucum:ug/m3"
+        ),
+        sensor=fsc.Sensor(
+            name="PM sensor", description="Optical", encoding_type="text/html", metadata="https://example.org"
+        ),
+        observed_property=fsc.ObservedProperty(name="PM10", definition="https://example.org/pm10", description="PM10"),
+    )
+    return fsc.Thing(
+        name=name,
+        description="Air quality station",
+        properties={"district": "4e"},
+        locations=[location],
+        datastreams=[datastream],
+    )
+
+
+def test_deep_insert_read_query_patch_delete(live: LiveServer) -> None:
+    service = _service(live)
+    for number in range(3):
+        service.create(_station(f"Client station {number}"))
+    things = service.things().query().filter("startswith(name, 'Client station')").orderby("name", "ASC").top(2).list()
+    names = [thing.name for thing in things]  # iterating follows @iot.nextLink
+    assert names == ["Client station 0", "Client station 1", "Client station 2"]
+
+    thing = service.things().find(things.get(0).id)
+    assert thing.name == "Client station 0"
+    assert thing.properties["district"] == "4e"
+    expanded = (
+        service.things().query().filter(f"id eq {thing.id}").expand("Datastreams($expand=Sensor),Locations").list()
+    )
+    first = expanded.get(0)
+    assert first.datastreams.get(0).name == "Client station 0 PM10"
+    assert first.datastreams.get(0).sensor.name == "PM sensor"
+    assert first.locations.get(0).location["coordinates"] == [2.3522, 48.8566]
+
+    service.patch(thing, [{"op": "replace", "path": "/description", "value": "Moved to a roof"}])
+    assert service.things().find(thing.id).description == "Moved to a roof"
+
+    service.delete(thing)
+    with pytest.raises(requests.exceptions.HTTPError) as missing:
+        service.things().find(thing.id)
+    assert missing.value.response is not None
+    assert missing.value.response.status_code == 404
+
+
+def test_observations_and_data_array(live: LiveServer) -> None:
+    service = _service(live)
+    service.create(_station("Array station"))
+    datastream = service.datastreams().query().filter("name eq 'Array station PM10'").list().get(0)
+
+    single = fsc.Observation(result=12.5, phenomenon_time="2026-11-25T08:00:00Z", datastream=datastream)
+    service.create(single)
+    assert service.observations().find(single.id).result == 12.5
+
+    array = fsc.DataArrayValue()
+    array.datastream = datastream
+    array.components = {fsc.DataArrayValue.Property.PHENOMENON_TIME, fsc.DataArrayValue.Property.RESULT}
+    for minute in range(5):
+        array.add_observation(
+            fsc.Observation(phenomenon_time=f"2026-11-25T09:0{minute}:00Z", result=20 + minute, datastream=datastream)
+        )
+    document = fsc.DataArrayDocument()
+    document.add_data_array_value(array)
+    created = service.observations().create(document)
+    assert len(created) == 5
+    assert all(observation.self_link.startswith(live.url + "/Observations(") for observation in created)
+
+    observations = (
+        service.observations()
+        .query()
+        .filter(f"Datastream/id eq {datastream.id}")
+        .orderby("phenomenonTime", "ASC")
+        .list()
+    )
+    assert [observation.result for observation in observations] == [12.5, 20, 21, 22, 23, 24]
+    latest = (
+        service.datastreams()
+        .query()
+        .filter(f"id eq {datastream.id}")
+        .expand("Observations($top=1;$orderby=phenomenonTime desc)")
+        .list()
+    )
+    assert latest.get(0).observations.get(0).result == 24
