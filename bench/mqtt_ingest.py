@@ -132,7 +132,7 @@ async def measure(backend: str, database_url: str, messages: int, streams: int, 
     work = Path(tempfile.mkdtemp(prefix="citoyen-bench-mqtt-"))
     port = _free_port()
     (work / "mosquitto.conf").write_text(BROKER_CONFIG.format(port=port))
-    broker = subprocess.Popen(  # noqa: S603, ASYNC220 - our mosquitto; Popen does not wait
+    broker = subprocess.Popen(  # noqa: ASYNC220 - our mosquitto; Popen does not wait
         [shutil.which("mosquitto") or "mosquitto", "-c", str(work / "mosquitto.conf")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -176,7 +176,7 @@ async def measure(backend: str, database_url: str, messages: int, streams: int, 
         for datastream_id, path in files:
             with path.open("rb") as lines:
                 publishers.append(
-                    subprocess.Popen(  # noqa: S603, ASYNC220 - mosquitto_pub; Popen does not wait
+                    subprocess.Popen(  # noqa: ASYNC220 - mosquitto_pub; Popen does not wait
                         [
                             shutil.which("mosquitto_pub") or "mosquitto_pub",
                             *("-h", "127.0.0.1", "-p", str(port), "-q", "1", "-M", "1000", "-l"),

@@ -35,12 +35,9 @@ from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
 from citoyen.sensing import admin_pages as sensing_admin_pages
 from citoyen.sensing import api as sensing_api
-<<<<<<< HEAD
 from citoyen.sensing import mqtt as sensing_mqtt
 from citoyen.sensing import pages as sensing_pages
-=======
 from citoyen.sensing import service as sensing_service
->>>>>>> sensing-api
 from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
