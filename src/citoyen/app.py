@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.demo.sensing import running_demo_feed
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
@@ -34,7 +35,10 @@ from citoyen.reports import open311 as reports_open311
 from citoyen.reports import pages as reports_pages
 from citoyen.reports import service as reports_service
 from citoyen.reports import staff_pages as reports_staff_pages
+from citoyen.sensing import admin_pages as sensing_admin_pages
 from citoyen.sensing import api as sensing_api
+from citoyen.sensing import mqtt as sensing_mqtt
+from citoyen.sensing import pages as sensing_pages
 from citoyen.sensing import service as sensing_service
 from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
@@ -138,7 +142,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             # the garbage collector's scans, whose pauses otherwise set the tail latency of requests.
             gc.collect()
             gc.freeze()
-        yield
+        async with sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)), running_demo_feed(app.state):
+            yield
         if owns_engine:
             await app_engine.dispose()
 
@@ -183,6 +188,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(sensing_api.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
+    app.include_router(sensing_pages.router)
+    app.include_router(sensing_admin_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

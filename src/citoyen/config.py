@@ -63,8 +63,18 @@ class Settings(BaseSettings):
     # SensorThings API: the page size when $top is absent, and the largest $top honoured.
     sta_default_top: int = Field(default=100, ge=1)
     sta_max_top: int = Field(default=10_000, ge=1)
-    # The MQTT endpoint announced in the SensorThings service root, e.g. mqtt://broker.example:1883.
-    mqtt_url: str = ""
+    # Sensing over MQTT (OGC SensorThings MQTT extension): empty URL means MQTT is off, HTTP still works.
+    # Also announced in the SensorThings service root.
+    mqtt_url: str = Field(default="", description="mqtt://[user:password@]host[:port] of the broker; empty: off.")
+    mqtt_topic_prefix: str = Field(default="", description="Put before every SensorThings topic (e.g. 'city/').")
+    mqtt_client_id: str = Field(default="citoyen", description="Unique per worker: the broker keeps its session.")
+    mqtt_shared_group: str = Field(default="", description="Several workers share the ingest via $share/<group>/.")
+    mqtt_session_expiry_seconds: int = 3600
+    mqtt_batch_size: int = 500
+    # Live sensor pages (server-sent events): a comment line this often keeps proxies from closing the stream.
+    sensing_live_heartbeat_seconds: float = 15.0
+    # The demo keeps its sensors reading: one value per sensor every this many seconds.
+    demo_sensor_interval_seconds: float = 60.0
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -208,6 +208,10 @@ async def build_demo(session: AsyncSession, settings: Settings, progress: Progre
 
     await build_demo_reports(session, settings, now, progress)
 
+    from citoyen.demo.sensing import build_demo_sensors
+
+    await build_demo_sensors(session, settings, now, progress)
+
 
 def _demo_consents(rng: random.Random, person_id: int, since: object) -> list[dict[str, object]]:
     """Roughly what opt-in rates look like: a third want e-mail news, fewer allow research use."""

@@ -47,4 +47,67 @@
       else map.setView([48.8566, 2.3522], 12);
       element.dataset.loaded = String(collection.features.length);
     });
+
+  // The sensors layer: one group per kind, each with its own shape and symbol (not colour alone), switched on and
+  // off by the checkboxes of the legend. Personal sensors (a household's meter) are never on the map.
+  var sensorsUrl = element.dataset.sensorsUrl;
+  var toggles = document.getElementById("sensor-toggles");
+  if (!sensorsUrl || !toggles) return;
+  var groups = {};
+  function iconFor(kind, access) {
+    return L.divIcon({
+      className: "sensor-marker",
+      html: '<span class="sensor-icon sensor-' + kind + (access === "restricted" ? " sensor-restricted" : "") +
+        '" aria-hidden="true"></span>',
+      iconSize: [28, 28],
+      iconAnchor: [14, 14],
+      popupAnchor: [0, -14]
+    });
+  }
+  function showGroup(kind, visible) {
+    if (!groups[kind]) return;
+    if (visible) groups[kind].addTo(map); else map.removeLayer(groups[kind]);
+  }
+  fetch(sensorsUrl, { headers: { Accept: "application/geo+json" } })
+    .then(function (response) { return response.json(); })
+    .then(function (collection) {
+      var kindLabels = {};
+      toggles.querySelectorAll("input[data-kind]").forEach(function (input) {
+        kindLabels[input.dataset.kind] = input.dataset.label;
+      });
+      collection.features.forEach(function (feature) {
+        var p = feature.properties;
+        var kind = kindLabels[p.kind] ? p.kind : "other";
+        if (!groups[kind]) groups[kind] = L.layerGroup();
+        var label = (kindLabels[kind] || "") + " : " + p.name;
+        var marker = L.marker([feature.geometry.coordinates[1], feature.geometry.coordinates[0]], {
+          icon: iconFor(kind, p.access), title: label, alt: label, keyboard: true
+        });
+        var popup = document.createElement("div");
+        var heading = document.createElement("strong");
+        heading.textContent = p.name;
+        var link = document.createElement("a");
+        link.href = p.url;
+        link.className = "sensor-link";
+        link.textContent = toggles.dataset.openLabel;
+        popup.appendChild(heading);
+        popup.appendChild(document.createElement("br"));
+        popup.appendChild(link);
+        marker.bindPopup(popup);
+        marker.on("add", function () {
+          var icon = marker.getElement();
+          if (icon) { icon.setAttribute("data-sensor-id", p.id); icon.setAttribute("data-kind", kind); }
+        });
+        groups[kind].addLayer(marker);
+      });
+      toggles.querySelectorAll("input[data-kind]").forEach(function (input) {
+        var count = groups[input.dataset.kind] ? groups[input.dataset.kind].getLayers().length : 0;
+        var counter = toggles.querySelector("[data-count='" + input.dataset.kind + "']");
+        if (counter) counter.textContent = String(count);
+        input.disabled = count === 0;
+        showGroup(input.dataset.kind, input.checked);
+        input.addEventListener("change", function () { showGroup(input.dataset.kind, input.checked); });
+      });
+      element.dataset.sensorsLoaded = String(collection.features.length);
+    });
 })();

@@ -1,0 +1,118 @@
+"""Citizens' sensor pages: the sensors layer of the city map, a sensor's page with its charts, and the live
+stream of new readings (server-sent events) that keeps those charts moving."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from citoyen.db import DbSession
+from citoyen.people import service as people
+from citoyen.sensing import portal
+from citoyen.sensing.events import SensingEvent, get_bus
+from citoyen.sensing.models import ThingAccess
+from citoyen.web.security import CurrentPerson
+from citoyen.web.templating import gettext_for, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _refuse(request: Request, error: portal.PortalError) -> HTTPException:
+    return HTTPException(error.status, gettext_for(request)(error.message))
+
+
+@router.get("/api/sensing/things.geojson")
+async def map_layer(session: DbSession) -> Response:
+    """The sensors of the map (public and restricted ones), with their kind."""
+    return JSONResponse(await portal.map_features(session), media_type="application/geo+json")
+
+
+@router.get("/sensing/things/{thing_id}")
+async def thing_page(request: Request, session: DbSession, person: CurrentPerson, thing_id: int) -> Response:
+    try:
+        page = await portal.thing_page(session, thing_id, person)
+        first = page.datastreams[0] if page.datastreams else None
+        table = await portal.series(session, first.id, portal.Span.DAY, person, log_reading=False) if first else None
+    except portal.PortalError as error:
+        raise _refuse(request, error) from None
+    context = {
+        "page": page,
+        "table": table,
+        "kind_labels": portal.KIND_LABELS,
+        "access_labels": portal.ACCESS_LABELS,
+        "spans": list(portal.Span),
+        "live": page.raw_allowed,
+    }
+    return render(request, "sensing/thing.html", context)
+
+
+@router.get("/api/sensing/datastreams/{datastream_id}/series")
+async def datastream_series(
+    request: Request, session: DbSession, person: CurrentPerson, datastream_id: int, span: portal.Span = portal.Span.DAY
+) -> Response:
+    """The chart's points, downsampled on the server (JSON: `points` are `[unix seconds, value]`)."""
+    try:
+        result = await portal.series(session, datastream_id, span, person)
+    except portal.PortalError as error:
+        raise _refuse(request, error) from None
+    return JSONResponse(result.as_json(), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/sensing/datastreams/{datastream_id}/live")
+async def datastream_live(request: Request, session: DbSession, person: CurrentPerson, datastream_id: int) -> Response:
+    """New readings of one Datastream as server-sent events (`event: observation`, data `{"time", "result"}`).
+
+    Only for viewers allowed raw readings: a restricted sensor publishes hourly means, not a live feed."""
+    try:
+        thing = await portal.datastream_thing(session, datastream_id, person)
+    except portal.PortalError as error:
+        raise _refuse(request, error) from None
+    if not portal.may_see_raw(thing, person):
+        raise HTTPException(403, gettext_for(request)("This sensor publishes hourly means only, not live readings."))
+    if thing.access == ThingAccess.PERSONAL and person is not None and thing.owner_person_id != person.id:
+        await people.log_access(session, person, thing.owner_person_id or person.id, "sensing_live", thing.name)
+    heartbeat = request.app.state.settings.sensing_live_heartbeat_seconds
+    return StreamingResponse(
+        _observation_events(request, datastream_id, heartbeat),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _observation_events(request: Request, datastream_id: int, heartbeat: float) -> AsyncIterator[str]:
+    subscription = get_bus(request.app.state).subscribe(maxsize=1000)
+    try:
+        # Tells the browser how long to wait before reconnecting, and that the stream is open.
+        yield "retry: 5000\n: connected\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(subscription.get(), timeout=heartbeat)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": heartbeat\n\n"
+                continue
+            message = _observation_message(event, datastream_id)
+            if message is not None:
+                yield message
+    finally:
+        subscription.close()
+
+
+def _observation_message(event: SensingEvent, datastream_id: int) -> str | None:
+    if event.entity_set != "Observations" or event.kind != "create" or event.datastream_id != datastream_id:
+        return None
+    result = event.payload.get("result")
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        return None  # the charts draw numbers
+    data: dict[str, Any] = {
+        "id": event.entity_id,
+        "time": str(event.payload.get("phenomenonTime", "")).split("/")[0],
+        "result": result,
+    }
+    return f"event: observation\nid: {event.entity_id}\ndata: {json.dumps(data)}\n\n"
