@@ -54,7 +54,10 @@ async def create_process(
         description="Proposez, soutenez, débattez.",
         starts_at=now - timedelta(days=20),
         ends_at=now + timedelta(days=60),
-        categories=[participation.CategoryInput("Mobilité", "Mobility"), participation.CategoryInput("Nature en ville")],
+        categories=[
+            participation.CategoryInput("Mobilité", "Mobility"),
+            participation.CategoryInput("Nature en ville"),
+        ],
         phases=phases if phases is not None else open_phases(now),
         **fields,  # type: ignore[arg-type]
     )

@@ -89,7 +89,10 @@ async def test_the_author_may_edit_only_within_the_window(session: AsyncSession,
     proposal = await submit(session, process, author)
     cache = TerritoryIndexCache()
     changed = participation.ProposalInput(
-        title="Une rue scolaire rue Lepic", body="Fermer la rue Lepic aux voitures devant l'école.", lon=EAST[0], lat=EAST[1]
+        title="Une rue scolaire rue Lepic",
+        body="Fermer la rue Lepic aux voitures devant l'école.",
+        lon=EAST[0],
+        lat=EAST[1],
     )
     await participation.edit_proposal(session, cache, process, proposal, author, changed)
     assert proposal.title == "Une rue scolaire rue Lepic" and proposal.neighbourhood_id == places["Est"]
@@ -171,7 +174,7 @@ async def test_reaching_the_threshold_requires_an_answer(session: AsyncSession, 
     assert proposal.answer_required is False
     await participation.support(session, proposal, await create_person(session))
     assert proposal.answer_required is True
-    assert [p.id for p in await participation.answer_queue(session)][0] == proposal.id
+    assert (await participation.answer_queue(session))[0].id == proposal.id
     assert await participation.count_answer_required(session) == 1
 
     staff = await create_person(session, role=Role.STAFF)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -751,7 +751,7 @@ def _order(sort: str, seed: int) -> tuple[ColumnElement[Any], ...]:
     if sort == "comments":
         return (Proposal.comment_count.desc(), Proposal.id.desc())
     if sort == "random":
-        return (((Proposal.id * RANDOM_MULTIPLIER + seed) % RANDOM_MODULUS).asc(), Proposal.id.asc())
+        return (((cast(Proposal.id, BigInteger) * RANDOM_MULTIPLIER + seed) % RANDOM_MODULUS).asc(), Proposal.id.asc())
     return (Proposal.created_at.desc(), Proposal.id.desc())
 
 
