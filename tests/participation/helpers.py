@@ -32,7 +32,11 @@ def open_phases(now: datetime | None = None, **flags: bool) -> list[participatio
     return [
         participation.PhaseInput(PhaseKind.INFORMATION, now - timedelta(days=20), now - timedelta(days=10)),
         participation.PhaseInput(
-            PhaseKind.PROPOSALS, now - timedelta(days=10), now + timedelta(days=10), title="Propositions", **running
+            PhaseKind.PROPOSALS,
+            now - timedelta(days=10),
+            now + timedelta(days=10),
+            title="Propositions",
+            **running,  # type: ignore[arg-type]
         ),
         participation.PhaseInput(
             PhaseKind.VOTING, now + timedelta(days=10), now + timedelta(days=20), allows_votes=True
