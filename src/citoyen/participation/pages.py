@@ -123,6 +123,15 @@ async def image(session: DbSession, image_id: int) -> Response:
     return Response(found.content, media_type=found.media_type, headers=headers)
 
 
+def _centre(text: str) -> str:
+    """A valid "lon,lat" for the map to open at, or "" (malformed values are ignored)."""
+    try:
+        lon, lat = (float(part) for part in text.split(","))
+    except ValueError:
+        return ""
+    return f"{lon:.6f},{lat:.6f}" if -180 <= lon <= 180 and -90 <= lat <= 90 else ""
+
+
 def _chosen(neighbourhood: str, category: str, status: str, q: str, sort: str, seed: str) -> dict[str, str]:
     sort = sort if sort in SORT_LABELS else "recent"
     if sort == "random" and not seed.isdigit():
@@ -150,7 +159,9 @@ async def process_page(
     sort: str = "recent",
     seed: str = "",
     page: int = 1,
+    at: str = "",
 ) -> Response:
+    """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
     process = await process_or_404(session, slug, person)
     gettext = gettext_for(request)
     (view,) = await participation.overview(session, [process])
@@ -186,6 +197,7 @@ async def process_page(
         "api_query": urlencode(api_query),
         "neighbourhoods": neighbourhoods,
         "neighbourhood_names": names,
+        "map_centre": _centre(at),
         "category_labels": {c.id: c.label(locale_of(request)) for c in view.categories},
         "authors": await participation.author_names(session, [p.author_id for p in found]),
         "supported": await participation.supported_ids(session, person, [p.id for p in found]),
