@@ -325,12 +325,13 @@ class ProcessOverview:
 
 
 async def overview(
-    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None
+    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None, with_counts: bool = True
 ) -> list[ProcessOverview]:
-    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all)."""
+    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all).
+    Pages that count the proposals themselves pass `with_counts=False` (a count scans the process's rows)."""
     ids = [process.id for process in processes]
     phases = await phases_of(session, ids)
-    counts = await process_summaries(session, ids)
+    counts = await process_summaries(session, ids) if with_counts else {}
     categories: dict[int, list[ProcessCategory]] = {process_id: [] for process_id in ids}
     scopes: dict[int, list[int]] = {process_id: [] for process_id in ids}
     if ids:
