@@ -26,6 +26,10 @@ from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
+from citoyen.participation import admin_pages as participation_admin_pages
+from citoyen.participation import api as participation_api
+from citoyen.participation import pages as participation_pages
+from citoyen.participation import service as participation_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -61,6 +65,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
     sensing_service.register_personal_data(registry)
+    participation_service.register_personal_data(registry)
     return registry
 
 
@@ -190,6 +195,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(reports_open311.router)
     app.include_router(sensing_pages.router)
     app.include_router(sensing_admin_pages.router)
+    app.include_router(participation_api.router)
+    app.include_router(participation_pages.router)
+    app.include_router(participation_admin_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -21,6 +21,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "reports" / "templates",
     PACKAGE_DIR / "notifications" / "templates",
     PACKAGE_DIR / "sensing" / "templates",
+    PACKAGE_DIR / "participation" / "templates",
 ]
 
 
