@@ -3,10 +3,19 @@
 from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
+from citoyen.participation import models as participation_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models
 from citoyen.territory import models as territory_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "notifications_models", "people_models", "reports_models", "territory_models", "throttle"]
+__all__ = [
+    "metadata",
+    "notifications_models",
+    "participation_models",
+    "people_models",
+    "reports_models",
+    "territory_models",
+    "throttle",
+]
