@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +24,13 @@ from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
+from citoyen.participation.debate import pages as debate_pages
+from citoyen.participation.debate import service as debate_service
+from citoyen.participation.follows import pages as follows_pages
+from citoyen.participation.follows import service as follows_service
+from citoyen.participation.follows import tasks as follows_tasks
+from citoyen.participation.moderation import pages as moderation_pages
+from citoyen.participation.moderation import service as moderation_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -51,6 +59,9 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     people_service.register_personal_data(registry)
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
+    debate_service.register_personal_data(registry)
+    moderation_service.register_personal_data(registry)
+    follows_service.register_personal_data(registry)
     return registry
 
 
@@ -67,7 +78,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
         app.state.engine = app_engine
         app.state.sessionmaker = make_sessionmaker(app_engine)
+        digests = (
+            asyncio.create_task(follows_tasks.digest_loop(app.state.sessionmaker, settings))
+            if settings.digest_task_enabled
+            else None
+        )
         yield
+        if digests is not None:
+            digests.cancel()
         if owns_engine:
             await app_engine.dispose()
 
@@ -118,6 +136,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(notifications_pages.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
+    app.include_router(debate_pages.router)
+    app.include_router(moderation_pages.router)
+    app.include_router(follows_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

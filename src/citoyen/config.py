@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     anonymous_reports_per_hour: int = 10
     open311_jurisdiction_id: str = ""
 
+    # Participation: the daily e-mail digest of followed news (only to people who consented).
+    digest_hour_utc: int = Field(default=6, ge=0, le=23)
+    digest_task_enabled: bool = Field(default=True, description="Send the daily digests from the running app.")
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
@@ -80,3 +80,15 @@ class CommentVote(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     value: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DebateSettings(Base):
+    """How a process runs its debates (absent: the defaults)."""
+
+    __tablename__ = "participation_debate_settings"
+
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("participation_processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Commenters say whether they are for, against or neutral (Decidim's "alignment").
+    alignment_enabled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.i18n import N_
-from citoyen.participation.debate.models import Alignment, Comment, CommentVote
+from citoyen.participation.debate.models import Alignment, Comment, CommentVote, DebateSettings
 from citoyen.participation.models import Phase, Process, Proposal
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
@@ -120,8 +120,19 @@ async def commenting_phase(session: AsyncSession, process_id: int, now: datetime
     return (await session.execute(query)).scalars().first()
 
 
-def alignment_enabled(process: Process) -> bool:
-    return bool(getattr(process, "comment_alignment", False))
+async def alignment_enabled(session: AsyncSession, process_id: int) -> bool:
+    found = await session.get(DebateSettings, process_id)
+    return found is not None and found.alignment_enabled
+
+
+async def set_alignment(session: AsyncSession, process_id: int, enabled: bool) -> None:
+    """Ask commenters of a process whether they are for, against or neutral (or stop asking)."""
+    found = await session.get(DebateSettings, process_id)
+    if found is None:
+        session.add(DebateSettings(process_id=process_id, alignment_enabled=enabled))
+    else:
+        found.alignment_enabled = enabled
+    await session.flush()
 
 
 def why_closed(target: Target, phase: Phase | None) -> str | None:
@@ -174,15 +185,17 @@ async def add_comment(
     """Post a comment or a reply; keeps the proposal's comment count and the thread's reply count, and
     tells the parent's author and the proposal's followers."""
     text = clean_body(body)
-    stance = parse_alignment(alignment) if alignment_enabled(target.process) else None
+    stance = parse_alignment(alignment) if await alignment_enabled(session, target.process.id) else None
     closed = why_closed(target, await commenting_phase(session, target.process.id))
     if closed:
         raise DebateError(closed, "closed")
     parent: Comment | None = None
     if parent_id is not None:
         parent = await session.get(Comment, parent_id)
-        if parent is None or parent.process_id != target.process.id or parent.proposal_id != (
-            target.proposal.id if target.proposal else None
+        if (
+            parent is None
+            or parent.process_id != target.process.id
+            or parent.proposal_id != (target.proposal.id if target.proposal else None)
         ):
             raise DebateError(N_("The comment you reply to does not exist."), "not_found")
         if parent.is_hidden:
@@ -356,6 +369,29 @@ async def debate_page(
         )
         result.my_votes = {int(row.comment_id): int(row.value) for row in votes}
     return result
+
+
+async def page_of(session: AsyncSession, comment: Comment, sort: str = "oldest") -> int:
+    """The page of the debate, in the given order, where a comment's thread is."""
+    root = await session.get(Comment, comment.thread_id) if comment.thread_id else comment
+    if root is None:
+        return 1
+    conditions = (
+        (Comment.proposal_id == root.proposal_id, Comment.depth == 0)
+        if root.proposal_id is not None
+        else (Comment.process_id == root.process_id, Comment.proposal_id.is_(None), Comment.depth == 0)
+    )
+    before = {
+        "oldest": or_(
+            Comment.created_at < root.created_at, and_(Comment.created_at == root.created_at, Comment.id < root.id)
+        ),
+        "newest": or_(
+            Comment.created_at > root.created_at, and_(Comment.created_at == root.created_at, Comment.id > root.id)
+        ),
+        "best": or_(Comment.score > root.score, and_(Comment.score == root.score, Comment.id > root.id)),
+    }[sort if sort in SORTS else "oldest"]
+    ahead = int((await session.execute(select(func.count()).where(*conditions, before))).scalar_one())
+    return ahead // THREADS_PER_PAGE + 1
 
 
 async def comments_by_ids(session: AsyncSession, ids: list[int]) -> dict[int, Comment]:

@@ -86,7 +86,9 @@ async def follows_of(session: AsyncSession, person_id: int) -> list[Follow]:
 
 
 async def _followers(session: AsyncSession, kind: str, target_id: int) -> set[int]:
-    rows = await session.execute(select(Follow.person_id).where(Follow.target_kind == kind, Follow.target_id == target_id))
+    rows = await session.execute(
+        select(Follow.person_id).where(Follow.target_kind == kind, Follow.target_id == target_id)
+    )
     return {int(row.person_id) for row in rows}
 
 
@@ -114,18 +116,14 @@ async def _consenting(session: AsyncSession, person_ids: Iterable[int]) -> set[i
     return {person_id for person_id, granted in latest.items() if granted}
 
 
-async def tell(
-    session: AsyncSession, person_ids: Iterable[int], wording: Callable[[Translate], str], link: str
-) -> int:
+async def tell(session: AsyncSession, person_ids: Iterable[int], wording: Callable[[Translate], str], link: str) -> int:
     """Notify each person in the app, in their language, now; queue the event for the daily e-mail of
     those who consented. Returns how many were told."""
     ids = sorted(set(person_ids))
     if not ids:
         return 0
     people = (
-        await session.execute(
-            select(Person.id, Person.locale).where(Person.id.in_(ids), Person.is_active.is_(True))
-        )
+        await session.execute(select(Person.id, Person.locale).where(Person.id.in_(ids), Person.is_active.is_(True)))
     ).all()
     consenting = await _consenting(session, [int(row.id) for row in people])
     for row in people:

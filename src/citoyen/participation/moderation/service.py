@@ -175,7 +175,15 @@ async def queue(session: AsyncSession, limit: int = 100) -> list[FlaggedItem]:
                 else f"/participation/comments/{comment.id}"
             )
             items.append(
-                FlaggedItem(case, case.target_kind, proposal.title if proposal else "", comment.body, link, reasons[case.id], details[case.id])
+                FlaggedItem(
+                    case,
+                    case.target_kind,
+                    proposal.title if proposal else "",
+                    comment.body,
+                    link,
+                    reasons[case.id],
+                    details[case.id],
+                )
             )
         else:
             found_proposal = proposals.get(case.target_id)
@@ -211,7 +219,9 @@ async def hide(session: AsyncSession, moderator: Person, case_id: int, reason: s
         raise DebateError(N_("Give the public reason shown in place of the hidden content."))
     if len(reason) > MAX_REASON_LENGTH:
         raise DebateError(
-            N_("The reason is too long: %(length)d characters, at most %(max)d."), length=len(reason), max=MAX_REASON_LENGTH
+            N_("The reason is too long: %(length)d characters, at most %(max)d."),
+            length=len(reason),
+            max=MAX_REASON_LENGTH,
         )
     case = await _pending_case(session, case_id)
     item = await _target(session, case.target_kind, case.target_id)
