@@ -61,7 +61,7 @@ async def debate_context(
             if person
             else set(),
             "errors": errors or {},
-            "values": values or {},
+            "typed": values or {},
             "focus": focus,
             "sorts": debate.SORTS,
             "alignment_labels": debate.ALIGNMENT_LABELS,
@@ -130,8 +130,8 @@ async def post_comment(
             field(form, "alignment"),
         )
     except DebateError as error:
-        # Nothing was stored; the form comes back with the text as typed.
-        await session.rollback()
+        # The rules are checked before anything is written: nothing was stored. The form comes back
+        # with the text as typed.
         key = str(parent_id) if parent_id else "new"
         errors = {key: {"message": error.message, "values": error.values}}
         values = {key: field(form, "body"), "alignment": field(form, "alignment")}

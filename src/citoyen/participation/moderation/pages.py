@@ -39,7 +39,6 @@ async def flag(request: Request, session: DbSession, person: SignedInPerson, for
             raise DebateError(N_("Only proposals and comments can be flagged."), "not_found")
         await moderation.flag(session, person, kind, int(target), values["reason"], values["details"])
     except DebateError as error:
-        await session.rollback()
         context = {
             "kind": kind,
             "target_id": target,
@@ -64,7 +63,6 @@ async def hide(request: Request, session: DbSession, person: ModeratorPerson, ca
     try:
         await moderation.hide(session, person, case_id, field(form, "reason"))
     except DebateError as error:
-        await session.rollback()
         if error.kind == "not_found":
             raise HTTPException(404, error.message) from error
         items = await moderation.queue(session)

@@ -115,6 +115,7 @@ async def flag(
             )
             .execution_options(synchronize_session=False)
         )
+        await session.refresh(case)
     await session.flush()
     return new_flag
 
