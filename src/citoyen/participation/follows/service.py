@@ -116,7 +116,9 @@ async def _consenting(session: AsyncSession, person_ids: Iterable[int]) -> set[i
     return {person_id for person_id, granted in latest.items() if granted}
 
 
-async def tell(session: AsyncSession, person_ids: Iterable[int], wording: Callable[[Translate], str], link: str) -> int:
+async def tell(
+    session: AsyncSession, person_ids: Iterable[int], wording: Callable[[Translate], str], link: str, body: str = ""
+) -> int:
     """Notify each person in the app, in their language, now; queue the event for the daily e-mail of
     those who consented. Returns how many were told."""
     ids = sorted(set(person_ids))
@@ -128,7 +130,7 @@ async def tell(session: AsyncSession, person_ids: Iterable[int], wording: Callab
     consenting = await _consenting(session, [int(row.id) for row in people])
     for row in people:
         title = wording(get_translations(row.locale).gettext)
-        await notifications.notify(session, int(row.id), title, link=link)
+        await notifications.notify(session, int(row.id), title, body, link)
         if row.id in consenting:
             session.add(DigestEntry(person_id=int(row.id), title=title[:300], link=link[:500]))
     await session.flush()
@@ -188,17 +190,15 @@ async def proposal_published(session: AsyncSession, proposal: Proposal) -> None:
     )
 
 
-async def proposal_answered(session: AsyncSession, proposal: Proposal, answered_by_id: int | None = None) -> None:
-    """An official answer tells the proposal's followers."""
+async def proposal_changed(
+    session: AsyncSession, proposal: Proposal, wording: Callable[[Translate], str], body: str
+) -> None:
+    """An official answer or a milestone tells the proposal's author and followers (in the app, and in
+    the digest of those who consented)."""
     followers = await proposal_followers(session, proposal.id)
-    followers.discard(answered_by_id or 0)
-    title = _quoted(proposal.title)
-    await tell(
-        session,
-        followers,
-        lambda _: _("The city answered “%(title)s”") % {"title": title},
-        f"/participation/proposals/{proposal.id}",
-    )
+    if proposal.author_id is not None:
+        followers.add(proposal.author_id)
+    await tell(session, followers, wording, f"/participation/proposals/{proposal.id}", body)
 
 
 # --- the daily digest ------------------------------------------------------------------------
