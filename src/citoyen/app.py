@@ -24,7 +24,10 @@ from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
-<<<<<<< HEAD
+from citoyen.participation import admin_pages as participation_admin_pages
+from citoyen.participation import api as participation_api
+from citoyen.participation import pages as participation_pages
+from citoyen.participation import service as participation_service
 from citoyen.participation.debate import pages as debate_pages
 from citoyen.participation.debate import service as debate_service
 from citoyen.participation.follows import pages as follows_pages
@@ -32,12 +35,6 @@ from citoyen.participation.follows import service as follows_service
 from citoyen.participation.follows import tasks as follows_tasks
 from citoyen.participation.moderation import pages as moderation_pages
 from citoyen.participation.moderation import service as moderation_service
-=======
-from citoyen.participation import admin_pages as participation_admin_pages
-from citoyen.participation import api as participation_api
-from citoyen.participation import pages as participation_pages
-from citoyen.participation import service as participation_service
->>>>>>> participation-core
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -66,13 +63,10 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     people_service.register_personal_data(registry)
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
-<<<<<<< HEAD
+    participation_service.register_personal_data(registry)
     debate_service.register_personal_data(registry)
     moderation_service.register_personal_data(registry)
     follows_service.register_personal_data(registry)
-=======
-    participation_service.register_personal_data(registry)
->>>>>>> participation-core
     return registry
 
 
@@ -147,15 +141,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(notifications_pages.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
-<<<<<<< HEAD
-    app.include_router(debate_pages.router)
-    app.include_router(moderation_pages.router)
-    app.include_router(follows_pages.router)
-=======
     app.include_router(participation_api.router)
     app.include_router(participation_pages.router)
     app.include_router(participation_admin_pages.router)
->>>>>>> participation-core
+    app.include_router(debate_pages.router)
+    app.include_router(moderation_pages.router)
+    app.include_router(follows_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

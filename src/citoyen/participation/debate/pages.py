@@ -68,7 +68,7 @@ async def debate_context(
             "flag_reasons": moderation.REASON_LABELS,
             "max_length": debate.MAX_BODY_LENGTH,
             "max_depth": debate.MAX_DEPTH,
-            "base": target.link + "/comments",
+            "base": target.comments_url,
         }
     }
 
@@ -158,7 +158,7 @@ async def comment_link(session: DbSession, comment_id: int) -> Response:
     page = await debate.page_of(session, comment, "oldest")
     if page == 1:
         return RedirectResponse(f"{target.link}#comment-{comment.id}", status_code=303)
-    return RedirectResponse(f"{target.link}/comments?page={page}#comment-{comment.id}", status_code=303)
+    return RedirectResponse(f"{target.comments_url}?page={page}#comment-{comment.id}", status_code=303)
 
 
 @router.post("/participation/comments/{comment_id:int}/vote")

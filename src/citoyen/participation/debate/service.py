@@ -63,6 +63,11 @@ class Target:
         return f"/participation/processes/{self.process.slug}"
 
     @property
+    def comments_url(self) -> str:
+        kind = "proposals" if self.proposal is not None else "processes"
+        return f"/participation/{kind}/{self.id}/comments"
+
+    @property
     def kind(self) -> str:
         return "proposal" if self.proposal is not None else "process"
 

@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # debate imports this module at call time
 
 log = logging.getLogger(__name__)
 EMAIL_PURPOSE = "email_notifications"
+# Proposals are followed in the participation domain's own table (their authors follow them from the start).
+PROPOSAL = "proposal"
 Translate = Callable[[str], str]
 
 
@@ -45,7 +47,11 @@ async def _check_target(session: AsyncSession, kind: str, target_id: int) -> Non
     # Imported here: territory is a neighbouring domain, reached through its service only.
     from citoyen.territory import service as territory
 
-    if kind == FollowKind.PROCESS.value:
+    if kind == PROPOSAL:
+        proposal = await session.get(Proposal, target_id)
+        if proposal is None or proposal.hidden_at is not None:
+            raise FollowError(N_("This proposal does not exist."))
+    elif kind == FollowKind.PROCESS.value:
         process = await session.get(Process, target_id)
         if process is None or not process.published:
             raise FollowError(N_("This process does not exist."))
@@ -53,7 +59,7 @@ async def _check_target(session: AsyncSession, kind: str, target_id: int) -> Non
         if await territory.get_neighbourhood(session, target_id) is None:
             raise FollowError(N_("This neighbourhood does not exist."))
     else:
-        raise FollowError(N_("Only processes and neighbourhoods can be followed here."))
+        raise FollowError(N_("Only processes, proposals and neighbourhoods can be followed."))
 
 
 async def follow(session: AsyncSession, person: Person, kind: str, target_id: int) -> None:
@@ -61,19 +67,32 @@ async def follow(session: AsyncSession, person: Person, kind: str, target_id: in
     if not await is_following(session, person.id, kind, target_id):
         try:
             async with session.begin_nested():
-                session.add(Follow(person_id=person.id, target_kind=kind, target_id=target_id))
+                if kind == PROPOSAL:
+                    session.add(ProposalFollow(proposal_id=target_id, person_id=person.id))
+                else:
+                    session.add(Follow(person_id=person.id, target_kind=kind, target_id=target_id))
                 await session.flush()
         except IntegrityError:  # followed twice at once: once is what they wanted
             pass
 
 
 async def unfollow(session: AsyncSession, person: Person, kind: str, target_id: int) -> None:
+    if kind == PROPOSAL:
+        await session.execute(
+            delete(ProposalFollow).where(ProposalFollow.person_id == person.id, ProposalFollow.proposal_id == target_id)
+        )
+        return
     await session.execute(
         delete(Follow).where(Follow.person_id == person.id, Follow.target_kind == kind, Follow.target_id == target_id)
     )
 
 
 async def is_following(session: AsyncSession, person_id: int, kind: str, target_id: int) -> bool:
+    if kind == PROPOSAL:
+        found = select(ProposalFollow.id).where(
+            ProposalFollow.person_id == person_id, ProposalFollow.proposal_id == target_id
+        )
+        return (await session.execute(found)).first() is not None
     query = select(Follow.id).where(
         Follow.person_id == person_id, Follow.target_kind == kind, Follow.target_id == target_id
     )
