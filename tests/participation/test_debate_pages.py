@@ -153,3 +153,34 @@ async def test_process_debates_and_unknown_targets(
     assert response.status_code == 200 and "Sur le processus" in response.text
     assert (await client.get("/participation/proposals/999999/comments")).status_code == 404
     assert (await client.get("/participation/comments/999999")).status_code == 404
+
+
+async def test_the_proposal_page_carries_its_debate_follow_and_flag(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, world: DebateWorld
+) -> None:
+    await debate.add_comment(session, settings, world.bruno, Target(world.process, world.proposal), "Sous la page")
+    await session.commit()
+    await log_in(client, world.alice.email)
+    page = await client.get(f"/participation/proposals/{world.proposal.id}", headers=EN)
+    assert page.status_code == 200
+    assert 'id="debate"' in page.text and "Sous la page" in page.text
+    assert 'action="/follows"' in page.text and 'name="kind" value="proposal"' in page.text
+    assert 'action="/participation/flags"' in page.text
+    process_page = await client.get(f"/participation/processes/{world.process.slug}", headers=EN)
+    assert process_page.status_code == 200
+    assert 'id="debate"' in process_page.text and 'name="kind" value="process"' in process_page.text
+
+
+async def test_a_hidden_proposal_shows_only_the_reason_to_the_public(
+    client: httpx.AsyncClient, session: AsyncSession, world: DebateWorld
+) -> None:
+    from citoyen.participation.moderation import service as moderation
+
+    await moderation.flag(session, world.alice, "proposal", world.proposal.id, "spam")
+    case = (await moderation.queue(session))[0].case
+    await moderation.hide(session, world.moderator, case.id, "publicité déguisée")
+    await session.commit()
+    page = await client.get(f"/participation/proposals/{world.proposal.id}", headers=EN)
+    assert page.status_code == 410
+    assert "Hidden by moderation: publicité déguisée" in page.text
+    assert world.proposal.body not in page.text
