@@ -28,6 +28,7 @@ from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation_service
+from citoyen.participation.debate import api as debate_api
 from citoyen.participation.debate import pages as debate_pages
 from citoyen.participation.debate import service as debate_service
 from citoyen.participation.follows import pages as follows_pages
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(participation_api.router)
     app.include_router(participation_pages.router)
     app.include_router(participation_admin_pages.router)
+    app.include_router(debate_api.router)
     app.include_router(debate_pages.router)
     app.include_router(moderation_pages.router)
     app.include_router(follows_pages.router)
