@@ -493,6 +493,33 @@ def debate_scenarios(comments: LoadedComments) -> dict[str, Callable[[random.Ran
     return {"proposal page with its first 50 comments": busy_proposal_page}
 
 
+async def measure_debate_page_queries(url: str, comments: LoadedComments, calls: int = 300) -> Measurement:
+    """The debate's part of that page alone, without HTTP and templates: `debate.debate_page` (threads, their
+    replies, the viewer's votes, authors' names) called one at a time, as the page calls it."""
+    from citoyen.participation.debate import service as debate
+
+    rng = random.Random(SEED + 2)
+    result = Measurement()
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            for number in range(calls + 20):
+                proposal_id = rng.choice(comments.busy_proposals)
+                sort = ("oldest", "newest", "best")[number % 3]
+                tick = time.perf_counter()
+                target = await debate.proposal_target(session, proposal_id)
+                listing = await debate.debate_page(session, target, sort, 1, viewer_id=1)
+                elapsed = time.perf_counter() - tick
+                assert len(listing.threads) == debate.THREADS_PER_PAGE
+                session.expunge_all()
+                if number >= 20:  # the first calls warm the connection and the caches
+                    result.latencies.setdefault(f"{sort} first", []).append(elapsed)
+    finally:
+        await engine.dispose()
+    result.seconds = sum(result.all)
+    return result
+
+
 # --- the server -------------------------------------------------------------------------------
 
 
@@ -723,6 +750,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--comments", type=int, default=None, help="comments to load (default: 1,800,000 times --scale)"
     )
+    parser.add_argument("--only", default="", help="measure only the operations whose name contains this")
     args = parser.parse_args()
     if not 0 < args.scale <= 1:
         parser.error("--scale must be in (0, 1]")
@@ -765,6 +793,8 @@ async def run(args: argparse.Namespace) -> None:
             serve(url, args.workers, Path(data_dir)) as base_url,
         ):
             for name, make in (scenarios(loaded) | debate_scenarios(comments)).items():
+                if args.only and args.only not in name:
+                    continue
                 print(f"measuring {name} …", flush=True)
                 result = await measure(
                     base_url,
@@ -796,6 +826,35 @@ async def run(args: argparse.Namespace) -> None:
                             f"{len(values):,}",
                             f"{result.p(50, label):.1f}",
                             f"{result.p(95, label):.1f}",
+                            "",
+                            "",
+                            "",
+                        )
+                    )
+            if not args.only or args.only in "proposal page with its first 50 comments":
+                print("measuring the debate's queries alone …", flush=True)
+                alone = await measure_debate_page_queries(url, comments)
+                table.append(
+                    (
+                        "first 50 comments, service call alone",
+                        f"{comment_total:,}",
+                        f"{len(alone.all):,}",
+                        f"{alone.p(50):.1f}",
+                        f"{alone.p(95):.1f}",
+                        "",
+                        "(part of the page)",
+                        "0",
+                    )
+                )
+                for label in sorted(alone.latencies):
+                    values = alone.latencies[label]
+                    table.append(
+                        (
+                            f"  · {label}",
+                            "",
+                            f"{len(values):,}",
+                            f"{alone.p(50, label):.1f}",
+                            f"{alone.p(95, label):.1f}",
                             "",
                             "",
                             "",
