@@ -1,7 +1,8 @@
 """Participation at Grand-Débat scale in PostgreSQL: 500,000 accounts, 200,000 proposals over the Paris
 quartiers and 10,000,000 supports (times `--scale`), loaded with COPY; then the real server under
-concurrent clients: the proposal list page (filters and sorts), the proposals map, a proposal's page, and
-supporting a proposal (signed-in clients, the real form POST).
+concurrent clients: the proposal list page (filters and sorts), the proposals map, a proposal's page,
+supporting a proposal (signed-in clients, the real form POST), and the page of a proposal with its first
+50 comments among 1,800,000 (`--comments` sets that number on its own).
 
 Run: `uv run python bench/participation.py` (`--scale 0.05` for a quick run; `--help`). PostgreSQL must
 answer at 127.0.0.1; the script drops and recreates its own database (`citoyen_bench_participation`) and
@@ -327,20 +328,6 @@ async def load(url: str, scale: float) -> Loaded:
     )
 
 
-async def debate_tables(url: str) -> list[str]:
-    """Comment tables of the debate module, when this branch has it."""
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            query = text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename LIKE 'participation%comment%'"
-            )
-            return [row[0] for row in (await conn.execute(query)).all()]
-    finally:
-        await engine.dispose()
-
-
 async def create_voters(url: str, count: int) -> list[str]:
     """Accounts that can log in, for the support scenario (the loaded ones have no password)."""
     engine = make_engine(url)
@@ -355,6 +342,182 @@ async def create_voters(url: str, count: int) -> list[str]:
         return emails
     finally:
         await engine.dispose()
+
+
+# --- debate: comments (the debate module) -------------------------------------------------------
+
+COMMENT_TEXTS = (
+    "Très bonne idée, je passe là tous les jours et c'est exactement ce qui manque.",
+    "Je soutiens, mais il faudra penser à l'entretien : qui s'en occupe une fois installé ?",
+    "Attention au bruit le soir, les riverains se plaignent déjà.",
+    "Pourquoi pas, mais le budget serait mieux utilisé pour rénover l'école d'à côté.",
+    "Great idea, I walk past there every day and this is exactly what is missing.",
+)
+# A proposal is "busy" when its debate fills at least the first page of the proposal page.
+BUSY_COMMENTS = 50
+
+
+@dataclass
+class LoadedComments:
+    total: int
+    busy_proposals: list[int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+async def load_comments(url: str, loaded: Loaded, total: int) -> LoadedComments:
+    """`total` comments over the loaded proposals, very unevenly (most have a few, some thousands), 70 %
+    top-level and 30 % replies, with votes; each proposal's comment_count is set to what it really has."""
+    rng = np.random.default_rng(SEED + 1)
+    timings: dict[str, float] = {}
+    low, high = loaded.proposals
+    n = high - low + 1
+    weights = rng.pareto(1.1, n) + 0.02
+    counts = np.floor(weights / weights.sum() * total).astype(np.int64)
+    counts[: total - int(counts.sum())] += 1
+    roots_per = np.ceil(counts * 0.7).astype(np.int64)
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        tick = time.perf_counter()
+        first_person, last_person = await raw.fetchrow("SELECT min(id), max(id) FROM people")
+        definitions = await raw.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+            "AND tablename = 'participation_comments' AND indexname NOT LIKE 'pk_%'"
+        )
+        constraints = await raw.fetch(
+            "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+            "WHERE conrelid = 'participation_comments'::regclass AND contype = 'f'"
+        )
+        for row in constraints:
+            await raw.execute(f'ALTER TABLE participation_comments DROP CONSTRAINT "{row["conname"]}"')
+        for row in definitions:
+            await raw.execute(f'DROP INDEX IF EXISTS "{row["indexname"]}"')
+        first_id = int(await raw.fetchval("SELECT coalesce(max(id), 0) + 1 FROM participation_comments"))
+        proposal_of = np.repeat(np.arange(low, high + 1), counts)
+        starts = np.cumsum(counts) - counts  # index of each proposal's first comment
+        within = np.arange(total) - np.repeat(starts, counts)
+        is_root = within < np.repeat(roots_per, counts)
+        # A reply answers one of its proposal's top-level comments (whose ids precede it).
+        chosen_root = (rng.random(total) * np.repeat(np.maximum(roots_per, 1), counts)).astype(np.int64)
+        thread = np.where(is_root, 0, first_id + np.repeat(starts, counts) + chosen_root)
+        reply_counts = np.bincount(thread[~is_root] - first_id, minlength=total) if (~is_root).any() else None
+        authors = rng.integers(first_person, last_person + 1, total)
+        ups = rng.poisson(2.0, total)
+        downs = rng.poisson(0.5, total)
+        texts = rng.integers(0, len(COMMENT_TEXTS), total)
+        now = datetime.now(UTC)
+        base = now - timedelta(days=50)
+        process_id = loaded.process_id
+        for start in range(0, total, CHUNK):
+            stop = min(start + CHUNK, total)
+            records = [
+                (
+                    first_id + i,
+                    process_id,
+                    int(proposal_of[i]),
+                    None if is_root[i] else int(thread[i]),
+                    None if is_root[i] else int(thread[i]),
+                    0 if is_root[i] else 1,
+                    int(authors[i]),
+                    COMMENT_TEXTS[texts[i]],
+                    int(ups[i]),
+                    int(downs[i]),
+                    int(ups[i] - downs[i]),
+                    int(reply_counts[i]) if reply_counts is not None and is_root[i] else 0,
+                    base + timedelta(seconds=int(within[i]) * 37),
+                    "",
+                )
+                for i in range(start, stop)
+            ]
+            await raw.copy_records_to_table(
+                "participation_comments",
+                records=records,
+                columns=[
+                    "id",
+                    "process_id",
+                    "proposal_id",
+                    "parent_id",
+                    "thread_id",
+                    "depth",
+                    "author_id",
+                    "body",
+                    "up_votes",
+                    "down_votes",
+                    "score",
+                    "reply_count",
+                    "created_at",
+                    "hidden_reason",
+                ],
+            )
+        timings["comments"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        await raw.execute("CREATE TEMP TABLE bench_comment_counts (id integer, n integer)")
+        await raw.copy_records_to_table(
+            "bench_comment_counts",
+            records=[(low + i, int(c)) for i, c in enumerate(counts.tolist())],
+            columns=["id", "n"],
+        )
+        await raw.execute(
+            "UPDATE participation_proposals p SET comment_count = c.n FROM bench_comment_counts c WHERE p.id = c.id"
+        )
+        for row in definitions:
+            await raw.execute(row["indexdef"])
+        for row in constraints:
+            await raw.execute(f'ALTER TABLE participation_comments ADD CONSTRAINT "{row["conname"]}" {row["def"]}')
+        await raw.execute(
+            "SELECT setval(pg_get_serial_sequence('participation_comments', 'id'), "
+            "(SELECT max(id) FROM participation_comments))"
+        )
+        await raw.execute("VACUUM (ANALYZE) participation_comments")
+        await raw.execute("VACUUM (ANALYZE) participation_proposals")
+        timings["comment indexes, constraints, analyze"] = time.perf_counter() - tick
+    await engine.dispose()
+    busy = [low + i for i, c in enumerate(counts.tolist()) if c >= BUSY_COMMENTS]
+    return LoadedComments(total, busy, timings)
+
+
+def debate_scenarios(comments: LoadedComments) -> dict[str, Callable[[random.Random, dict[str, Any]], Call]]:
+    """The proposal page of a proposal whose debate fills the first page (50 top-level comments, their
+    replies, the viewer's votes), in each order."""
+
+    def busy_proposal_page(rng: random.Random, _: dict[str, Any]) -> Call:
+        proposal = rng.choice(comments.busy_proposals)
+        sort = rng.choice(("oldest", "newest", "best"))
+        if sort == "oldest":
+            return Call("proposal page (oldest first)", "GET", f"/participation/proposals/{proposal}")
+        return Call(
+            f"comments only, {sort} first", "GET", f"/participation/proposals/{proposal}/comments", {"sort": sort}
+        )
+
+    return {"proposal page with its first 50 comments": busy_proposal_page}
+
+
+async def measure_debate_page_queries(url: str, comments: LoadedComments, calls: int = 300) -> Measurement:
+    """The debate's part of that page alone, without HTTP and templates: `debate.debate_page` (threads, their
+    replies, the viewer's votes, authors' names) called one at a time, as the page calls it."""
+    from citoyen.participation.debate import service as debate
+
+    rng = random.Random(SEED + 2)
+    result = Measurement()
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            for number in range(calls + 20):
+                proposal_id = rng.choice(comments.busy_proposals)
+                sort = ("oldest", "newest", "best")[number % 3]
+                tick = time.perf_counter()
+                target = await debate.proposal_target(session, proposal_id)
+                listing = await debate.debate_page(session, target, sort, 1, viewer_id=1)
+                elapsed = time.perf_counter() - tick
+                assert len(listing.threads) == debate.THREADS_PER_PAGE
+                session.expunge_all()
+                if number >= 20:  # the first calls warm the connection and the caches
+                    result.latencies.setdefault(f"{sort} first", []).append(elapsed)
+    finally:
+        await engine.dispose()
+    result.seconds = sum(result.all)
+    return result
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -584,6 +747,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds measured per operation")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted before each")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--comments", type=int, default=None, help="comments to load (default: 1,800,000 times --scale)"
+    )
+    parser.add_argument("--only", default="", help="measure only the operations whose name contains this")
     args = parser.parse_args()
     if not 0 < args.scale <= 1:
         parser.error("--scale must be in (0, 1]")
@@ -598,14 +765,11 @@ async def run(args: argparse.Namespace) -> None:
         loaded = await load(url, args.scale)
         for step, seconds in loaded.seconds.items():
             print(f"  {step:<32} {seconds:7.1f} s")
-        comment_tables = await debate_tables(url)
-        if comment_tables:
-            print(f"  comments: debate tables {comment_tables} exist but this script does not load them yet")
-        else:
-            print(
-                f"  comments: skipped ({loaded.counts['comments']:,} wanted) — no debate tables in this branch; "
-                "comment_count is filled so the 'most commented' sort has data"
-            )
+        comment_total = args.comments if args.comments is not None else loaded.counts["comments"]
+        comments = await load_comments(url, loaded, comment_total)
+        for step, seconds in comments.seconds.items():
+            print(f"  {step:<32} {seconds:7.1f} s")
+        print(f"  {comment_total:,} comments; {len(comments.busy_proposals):,} proposals with ≥ {BUSY_COMMENTS}")
         voters = await create_voters(url, args.concurrency)
         rows = {
             "proposal list page": loaded.counts["proposals"],
@@ -613,6 +777,7 @@ async def run(args: argparse.Namespace) -> None:
             "proposals map": loaded.counts["proposals"],
             "proposal page": loaded.counts["proposals"],
             "support a proposal": loaded.counts["supports"],
+            "proposal page with its first 50 comments": comment_total,
         }
         targets = {
             "proposal list page": "p95 < 150 ms",
@@ -620,13 +785,16 @@ async def run(args: argparse.Namespace) -> None:
             "proposals map": "p95 < 150 ms",
             "proposal page": "p95 < 150 ms",
             "support a proposal": "≥ 1,000/s",
+            "proposal page with its first 50 comments": "p95 < 150 ms",
         }
         table: list[tuple[str, ...]] = []
         with (
             tempfile.TemporaryDirectory(prefix="citoyen-bench-participation-") as data_dir,
             serve(url, args.workers, Path(data_dir)) as base_url,
         ):
-            for name, make in scenarios(loaded).items():
+            for name, make in (scenarios(loaded) | debate_scenarios(comments)).items():
+                if args.only and args.only not in name:
+                    continue
                 print(f"measuring {name} …", flush=True)
                 result = await measure(
                     base_url,
@@ -658,6 +826,35 @@ async def run(args: argparse.Namespace) -> None:
                             f"{len(values):,}",
                             f"{result.p(50, label):.1f}",
                             f"{result.p(95, label):.1f}",
+                            "",
+                            "",
+                            "",
+                        )
+                    )
+            if not args.only or args.only in "proposal page with its first 50 comments":
+                print("measuring the debate's queries alone …", flush=True)
+                alone = await measure_debate_page_queries(url, comments)
+                table.append(
+                    (
+                        "first 50 comments, service call alone",
+                        f"{comment_total:,}",
+                        f"{len(alone.all):,}",
+                        f"{alone.p(50):.1f}",
+                        f"{alone.p(95):.1f}",
+                        "",
+                        "(part of the page)",
+                        "0",
+                    )
+                )
+                for label in sorted(alone.latencies):
+                    values = alone.latencies[label]
+                    table.append(
+                        (
+                            f"  · {label}",
+                            "",
+                            f"{len(values):,}",
+                            f"{alone.p(50, label):.1f}",
+                            f"{alone.p(95, label):.1f}",
                             "",
                             "",
                             "",

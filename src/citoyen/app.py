@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -30,6 +31,14 @@ from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation_service
+from citoyen.participation.debate import api as debate_api
+from citoyen.participation.debate import pages as debate_pages
+from citoyen.participation.debate import service as debate_service
+from citoyen.participation.follows import pages as follows_pages
+from citoyen.participation.follows import service as follows_service
+from citoyen.participation.follows import tasks as follows_tasks
+from citoyen.participation.moderation import pages as moderation_pages
+from citoyen.participation.moderation import service as moderation_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -66,6 +75,9 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     reports_service.register_personal_data(registry)
     sensing_service.register_personal_data(registry)
     participation_service.register_personal_data(registry)
+    debate_service.register_personal_data(registry)
+    moderation_service.register_personal_data(registry)
+    follows_service.register_personal_data(registry)
     return registry
 
 
@@ -147,8 +159,15 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             # the garbage collector's scans, whose pauses otherwise set the tail latency of requests.
             gc.collect()
             gc.freeze()
+        digests = (
+            asyncio.create_task(follows_tasks.digest_loop(app.state.sessionmaker, settings))
+            if settings.digest_task_enabled
+            else None
+        )
         async with sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)), running_demo_feed(app.state):
             yield
+        if digests is not None:
+            digests.cancel()
         if owns_engine:
             await app_engine.dispose()
 
@@ -198,6 +217,10 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(participation_api.router)
     app.include_router(participation_pages.router)
     app.include_router(participation_admin_pages.router)
+    app.include_router(debate_api.router)
+    app.include_router(debate_pages.router)
+    app.include_router(moderation_pages.router)
+    app.include_router(follows_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

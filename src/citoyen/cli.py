@@ -1,4 +1,4 @@
-"""The `citoyen` command: serve, demo, migrate, import-territory, create-admin, token."""
+"""The `citoyen` command: serve, demo, migrate, import-territory, create-admin, token, send-digests."""
 
 from __future__ import annotations
 
@@ -240,6 +240,25 @@ def token_revoke(token_id: Annotated[int, typer.Argument()], data_dir: DataDirOp
     except people.PeopleError as exc:
         fail("; ".join(exc.problems))
     typer.echo(f"token {token_id} revoked")
+
+
+@app.command("send-digests")
+def send_digests(data_dir: DataDirOption = None) -> None:
+    """Send today's e-mail digests of followed news (to people who consented); safe to run again."""
+    from citoyen.participation.follows import service as follows
+
+    settings = load_settings(data_dir)
+
+    async def send(session: AsyncSession) -> follows.DigestRun:
+        return await follows.send_digests(session, settings)
+
+    result = run(settings, send)
+    typer.echo(
+        f"digests sent: {result.sent}; already sent today: {result.already_sent}; "
+        f"consent withdrawn: {result.without_consent}; failed: {result.failed}"
+    )
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

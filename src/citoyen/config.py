@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # The demo keeps its sensors reading: one value per sensor every this many seconds.
     demo_sensor_interval_seconds: float = 60.0
 
+    # Participation: the daily e-mail digest of followed news (only to people who consented).
+    digest_hour_utc: int = Field(default=6, ge=0, le=23)
+    digest_task_enabled: bool = Field(default=True, description="Send the daily digests from the running app.")
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:

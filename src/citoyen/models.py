@@ -4,6 +4,9 @@ from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
 from citoyen.participation import models as participation_models
+from citoyen.participation.debate import models as debate_models
+from citoyen.participation.follows import models as follows_models
+from citoyen.participation.moderation import models as moderation_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models
 from citoyen.sensing import models as sensing_models
@@ -12,7 +15,10 @@ from citoyen.territory import models as territory_models
 metadata = Base.metadata
 
 __all__ = [
+    "debate_models",
+    "follows_models",
     "metadata",
+    "moderation_models",
     "notifications_models",
     "participation_models",
     "people_models",

@@ -18,7 +18,11 @@ from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.images import MAX_PHOTO_BYTES, PhotoError, PreparedPhoto, prepare_photo
 from citoyen.participation import service as participation
+from citoyen.participation.debate.pages import debate_context
+from citoyen.participation.debate.service import Target
+from citoyen.participation.follows import service as follows
 from citoyen.participation.models import Process, Proposal, ProposalStatus
+from citoyen.participation.moderation import service as moderation
 from citoyen.people.models import Person
 from citoyen.territory import service as territory
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson
@@ -204,6 +208,8 @@ async def process_page(
         "sorts": SORT_LABELS,
         "statuses": list(ProposalStatus),
         "status_label_texts": {s.value: gettext(label) for s, label in participation.STATUS_LABELS.items()},
+        "following": await follows.is_following(session, person.id, "process", process.id) if person else False,
+        **await debate_context(session, person, Target(process)),
         **labels(),
     }
     return render(request, "participation/process.html", context)
@@ -360,12 +366,21 @@ async def proposal_context(
         "can_edit": participation.can_edit(process, proposal, person),
         "edit_deadline": participation.edit_deadline(process, proposal),
         "is_author": person is not None and proposal.author_id == person.id,
+        "following": await follows.is_following(session, person.id, "proposal", proposal.id) if person else False,
+        "hidden_reason": (await moderation.hidden_reasons(session, "proposal", [proposal.id])).get(proposal.id, "")
+        if proposal.hidden_at
+        else "",
+        **await debate_context(session, person, Target(process, proposal)),
         **labels(),
     }
 
 
 @router.get("/participation/proposals/{proposal_id:int}")
 async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: int) -> Response:
+    hidden = await moderation.hidden_reasons(session, "proposal", [proposal_id])
+    if proposal_id in hidden and not (person and person.is_staff):
+        # Only the moderators' public reason remains of a hidden proposal.
+        return render(request, "moderation/hidden.html", {"reason": hidden[proposal_id]}, 410)
     proposal = await proposal_or_404(session, proposal_id, person)
     return render(request, "participation/proposal.html", await proposal_context(request, session, proposal, person))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVarTuple
@@ -18,9 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from citoyen.db import utcnow
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_
 from citoyen.images import PreparedPhoto
-from citoyen.notifications import service as notifications
 from citoyen.participation.models import (
     Milestone,
     ParticipationImage,
@@ -453,6 +452,10 @@ async def submit_proposal(
     await session.flush()
     session.add(ProposalFollow(proposal_id=proposal.id, person_id=author.id, created_at=now))
     await session.flush()
+    # Imported here: following (debate module) tells the followers of the process and neighbourhood.
+    from citoyen.participation.follows import service as follows
+
+    await follows.proposal_published(session, proposal)
     return proposal
 
 
@@ -722,17 +725,16 @@ async def milestones_of(session: AsyncSession, proposal_id: int) -> list[Milesto
 
 async def notify_followers(session: AsyncSession, proposal: Proposal, body: str) -> None:
     """Tell the author and every follower, each in their language, that the proposal's status changed."""
-    followers = select(ProposalFollow.person_id).where(ProposalFollow.proposal_id == proposal.id)
-    query = select(Person).where(
-        or_(Person.id.in_(followers), Person.id == proposal.author_id), Person.is_active.is_(True)
-    )
-    for person in (await session.execute(query)).scalars():
-        _ = get_translations(person.locale).gettext
-        title = _("Your followed proposal “%(title)s” is now: %(status)s") % {
+    # Imported here: following (debate module) words the news and queues it for e-mail digests.
+    from citoyen.participation.follows import service as follows
+
+    def wording(_: Callable[[str], str]) -> str:
+        return _("Your followed proposal “%(title)s” is now: %(status)s") % {
             "title": proposal.title,
             "status": _(STATUS_LABELS[proposal.status]),
         }
-        await notifications.notify(session, person.id, title, body, f"/participation/proposals/{proposal.id}")
+
+    await follows.proposal_changed(session, proposal, wording, body)
 
 
 async def answer_queue(session: AsyncSession, limit: int = 200) -> list[Proposal]:

@@ -22,6 +22,9 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "notifications" / "templates",
     PACKAGE_DIR / "sensing" / "templates",
     PACKAGE_DIR / "participation" / "templates",
+    PACKAGE_DIR / "participation" / "debate" / "templates",
+    PACKAGE_DIR / "participation" / "moderation" / "templates",
+    PACKAGE_DIR / "participation" / "follows" / "templates",
 ]
 
 
@@ -30,6 +33,10 @@ def make_templates() -> Jinja2Templates:
     templates.env.autoescape = True
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
+    # Imported here: moderation's service reaches notifications, which this module must not load early.
+    from citoyen.participation.moderation.service import REASON_LABELS
+
+    templates.env.globals["flag_reason_labels"] = REASON_LABELS
     return templates
 
 

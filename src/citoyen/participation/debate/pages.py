@@ -1,0 +1,184 @@
+"""Debate pages: the comments section under proposals and processes (post, reply, vote with htmx, or
+plain forms without JavaScript), a debate's own page for other sorts and pages, links to a comment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from citoyen.db import DbSession
+from citoyen.i18n import N_
+from citoyen.participation.debate import service as debate
+from citoyen.participation.debate.service import DebateError, Target
+from citoyen.participation.moderation import service as moderation
+from citoyen.people.models import Person
+from citoyen.web.security import CurrentPerson, Form, SignedInPerson
+from citoyen.web.templating import flash, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def safe_next(url: str, fallback: str) -> str:
+    """A local path to go back to (never another site)."""
+    return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else fallback
+
+
+async def debate_context(
+    session: AsyncSession,
+    person: Person | None,
+    target: Target,
+    sort: str = "oldest",
+    page: int = 1,
+    errors: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
+    focus: int | None = None,
+) -> dict[str, Any]:
+    """What `debate/_section.html` needs; pages that show a debate (proposal, process) add this to
+    their context as `debate`."""
+    listing = await debate.debate_page(session, target, sort, page, person.id if person else None)
+    everyone = listing.threads + [reply for replies in listing.replies.values() for reply in replies]
+    phase = await debate.commenting_phase(session, target.process.id)
+    return {
+        "debate": {
+            "target": target,
+            "listing": listing,
+            "closed": debate.why_closed(target, phase),
+            "alignment": await debate.alignment_enabled(session, target.process.id),
+            "flagged": await moderation.flagged_by(session, person.id, "comment", [c.id for c in everyone])
+            if person
+            else set(),
+            "errors": errors or {},
+            "typed": values or {},
+            "focus": focus,
+            "sorts": debate.SORTS,
+            "alignment_labels": debate.ALIGNMENT_LABELS,
+            "flag_reasons": moderation.REASON_LABELS,
+            "max_length": debate.MAX_BODY_LENGTH,
+            "max_depth": debate.MAX_DEPTH,
+            "base": target.comments_url,
+        }
+    }
+
+
+async def _target(session: AsyncSession, kind: str, target_id: int) -> Target:
+    try:
+        if kind == "proposals":
+            return await debate.proposal_target(session, target_id)
+        return await debate.process_target(session, target_id)
+    except DebateError as error:
+        raise HTTPException(404, error.message) from error
+
+
+def _title(target: Target, locale: str) -> str:
+    return target.proposal.title if target.proposal else target.process.label(locale)
+
+
+@router.get("/participation/{kind:str}/{target_id:int}/comments")
+async def show_debate(
+    request: Request,
+    session: DbSession,
+    person: CurrentPerson,
+    kind: str,
+    target_id: int,
+    sort: str = "oldest",
+    page: int = 1,
+) -> Response:
+    """A debate sorted and paged: the section alone for htmx, a page of its own otherwise."""
+    if kind not in ("proposals", "processes"):
+        raise HTTPException(404, "Unknown page.")
+    target = await _target(session, kind, target_id)
+    if target.proposal is not None and target.proposal.hidden_at is not None:
+        raise HTTPException(404, "This proposal was hidden by moderation.")
+    context = await debate_context(session, person, target, sort, page)
+    if is_htmx(request):
+        return render(request, "debate/_section.html", context)
+    context["title"] = _title(target, str(getattr(request.state, "locale", "fr")))
+    return render(request, "debate/page.html", context)
+
+
+@router.post("/participation/{kind:str}/{target_id:int}/comments")
+async def post_comment(
+    request: Request, session: DbSession, person: SignedInPerson, kind: str, target_id: int, form: Form
+) -> Response:
+    if kind not in ("proposals", "processes"):
+        raise HTTPException(404, "Unknown page.")
+    target = await _target(session, kind, target_id)
+    parent = field(form, "parent_id")
+    parent_id = int(parent) if parent.isdigit() else None
+    sort = field(form, "sort") or "oldest"
+    try:
+        comment = await debate.add_comment(
+            session,
+            request.app.state.settings,
+            person,
+            target,
+            field(form, "body"),
+            parent_id,
+            field(form, "alignment"),
+        )
+    except DebateError as error:
+        # The rules are checked before anything is written: nothing was stored. The form comes back
+        # with the text as typed.
+        key = str(parent_id) if parent_id else "new"
+        errors = {key: {"message": error.message, "values": error.values}}
+        values = {key: field(form, "body"), "alignment": field(form, "alignment")}
+        context = await debate_context(session, person, target, sort, 1, errors, values)
+        template = "debate/_section.html" if is_htmx(request) else "debate/page.html"
+        context["title"] = _title(target, str(getattr(request.state, "locale", "fr")))
+        return render(request, template, context, error.status_code)
+    if is_htmx(request):
+        page = await debate.page_of(session, comment, sort)
+        context = await debate_context(session, person, target, sort, page, focus=comment.id)
+        return render(request, "debate/_section.html", context)
+    flash(request, N_("Your comment is published."), "success")
+    return RedirectResponse(f"/participation/comments/{comment.id}", status_code=303)
+
+
+@router.get("/participation/comments/{comment_id:int}")
+async def comment_link(session: DbSession, comment_id: int) -> Response:
+    """A stable link to a comment (notifications use it): the page of the debate where it is."""
+    try:
+        comment = await debate.get_comment(session, comment_id)
+        target = await debate.target_of(session, comment)
+    except DebateError as error:
+        raise HTTPException(404, error.message) from error
+    page = await debate.page_of(session, comment, "oldest")
+    if page == 1:
+        return RedirectResponse(f"{target.link}#comment-{comment.id}", status_code=303)
+    return RedirectResponse(f"{target.comments_url}?page={page}#comment-{comment.id}", status_code=303)
+
+
+@router.post("/participation/comments/{comment_id:int}/vote")
+async def vote_comment(
+    request: Request, session: DbSession, person: SignedInPerson, comment_id: int, form: Form
+) -> Response:
+    try:
+        comment = await debate.get_comment(session, comment_id)
+    except DebateError as error:
+        raise HTTPException(404, error.message) from error
+    error_message: dict[str, Any] | None = None
+    try:
+        mine = await debate.vote(session, person, comment, field(form, "value"))
+    except DebateError as error:
+        mine = 0
+        error_message = {"message": error.message, "values": error.values}
+        if not is_htmx(request):
+            flash(request, error.message, "error")
+    if is_htmx(request):
+        context = {"comment": comment, "mine": mine, "vote_error": error_message, "signed_in": True}
+        return render(request, "debate/_votes.html", context, 200)
+    back = safe_next(field(form, "next"), f"/participation/comments/{comment.id}")
+    return RedirectResponse(f"{back}#comment-{comment.id}", status_code=303)

@@ -1,0 +1,65 @@
+"""Following pages: follow or stop following a process or a neighbourhood, and the list of what one
+follows (with where e-mail digests stand)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from citoyen.db import DbSession
+from citoyen.i18n import N_
+from citoyen.participation.debate.pages import field, safe_next
+from citoyen.participation.follows import service as follows
+from citoyen.participation.follows.models import FollowKind
+from citoyen.participation.models import Process
+from citoyen.people import service as people
+from citoyen.territory import service as territory
+from citoyen.web.security import Form, SignedInPerson
+from citoyen.web.templating import flash, locale_of, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/follows")
+async def change_follow(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
+    kind, target = field(form, "kind"), field(form, "target_id")
+    back = safe_next(field(form, "next"), "/account/follows")
+    try:
+        if not target.isdigit():
+            raise follows.FollowError(N_("Choose what to follow."))
+        if field(form, "action") == "unfollow":
+            await follows.unfollow(session, person, kind, int(target))
+            flash(request, N_("You no longer follow it."), "success")
+        else:
+            await follows.follow(session, person, kind, int(target))
+            flash(request, N_("You follow it: news will appear in your notifications."), "success")
+    except follows.FollowError as error:
+        flash(request, error.message, "error")
+    return RedirectResponse(back, status_code=303)
+
+
+@router.get("/account/follows")
+async def my_follows(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+    followed = await follows.follows_of(session, person.id)
+    neighbourhoods = await territory.list_neighbourhoods(session)
+    neighbourhood_names = {item.id: item.name for item in neighbourhoods}
+    process_ids = [f.target_id for f in followed if f.target_kind == FollowKind.PROCESS.value]
+    locale = locale_of(request)
+    process_names: dict[int, str] = {}
+    if process_ids:
+        found = (await session.execute(select(Process).where(Process.id.in_(process_ids)))).scalars()
+        process_names = {process.id: process.label(locale) for process in found}
+    rows = []
+    for item in followed:
+        if item.target_kind == FollowKind.PROCESS.value and item.target_id in process_names:
+            rows.append((item, process_names[item.target_id], f"/participation/processes/{item.target_id}"))
+        elif item.target_kind == FollowKind.NEIGHBOURHOOD.value and item.target_id in neighbourhood_names:
+            rows.append((item, neighbourhood_names[item.target_id], ""))
+    followed_neighbourhoods = {f.target_id for f in followed if f.target_kind == FollowKind.NEIGHBOURHOOD.value}
+    context = {
+        "rows": rows,
+        "neighbourhoods": [n for n in neighbourhoods if n.id not in followed_neighbourhoods],
+        "email_digest": await people.has_consent(session, person, follows.EMAIL_PURPOSE),
+    }
+    return render(request, "follows/list.html", context)

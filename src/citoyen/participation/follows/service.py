@@ -1,0 +1,360 @@
+"""Following and what it brings: in-app notifications at once for events where a person follows,
+and, for people who consented to e-mail, at most one digest e-mail a day (never one per event)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import utcnow
+from citoyen.i18n import N_, get_translations
+from citoyen.notifications import service as notifications
+from citoyen.participation.debate.models import Comment
+from citoyen.participation.follows.models import DigestDelivery, DigestEntry, Follow, FollowKind
+from citoyen.participation.models import Process, Proposal, ProposalFollow
+from citoyen.people.mail import MailError, send_mail
+from citoyen.people.models import ConsentRecord, Person
+from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+
+if TYPE_CHECKING:  # debate imports this module at call time
+    from citoyen.participation.debate.service import Target
+
+log = logging.getLogger(__name__)
+EMAIL_PURPOSE = "email_notifications"
+# Proposals are followed in the participation domain's own table (their authors follow them from the start).
+PROPOSAL = "proposal"
+Translate = Callable[[str], str]
+
+
+class FollowError(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- following -------------------------------------------------------------------------------
+
+
+async def _check_target(session: AsyncSession, kind: str, target_id: int) -> None:
+    # Imported here: territory is a neighbouring domain, reached through its service only.
+    from citoyen.territory import service as territory
+
+    if kind == PROPOSAL:
+        proposal = await session.get(Proposal, target_id)
+        if proposal is None or proposal.hidden_at is not None:
+            raise FollowError(N_("This proposal does not exist."))
+    elif kind == FollowKind.PROCESS.value:
+        process = await session.get(Process, target_id)
+        if process is None or not process.published:
+            raise FollowError(N_("This process does not exist."))
+    elif kind == FollowKind.NEIGHBOURHOOD.value:
+        if await territory.get_neighbourhood(session, target_id) is None:
+            raise FollowError(N_("This neighbourhood does not exist."))
+    else:
+        raise FollowError(N_("Only processes, proposals and neighbourhoods can be followed."))
+
+
+async def follow(session: AsyncSession, person: Person, kind: str, target_id: int) -> None:
+    await _check_target(session, kind, target_id)
+    if not await is_following(session, person.id, kind, target_id):
+        try:
+            async with session.begin_nested():
+                if kind == PROPOSAL:
+                    session.add(ProposalFollow(proposal_id=target_id, person_id=person.id))
+                else:
+                    session.add(Follow(person_id=person.id, target_kind=kind, target_id=target_id))
+                await session.flush()
+        except IntegrityError:  # followed twice at once: once is what they wanted
+            pass
+
+
+async def unfollow(session: AsyncSession, person: Person, kind: str, target_id: int) -> None:
+    if kind == PROPOSAL:
+        await session.execute(
+            delete(ProposalFollow).where(ProposalFollow.person_id == person.id, ProposalFollow.proposal_id == target_id)
+        )
+        return
+    await session.execute(
+        delete(Follow).where(Follow.person_id == person.id, Follow.target_kind == kind, Follow.target_id == target_id)
+    )
+
+
+async def is_following(session: AsyncSession, person_id: int, kind: str, target_id: int) -> bool:
+    if kind == PROPOSAL:
+        found = select(ProposalFollow.id).where(
+            ProposalFollow.person_id == person_id, ProposalFollow.proposal_id == target_id
+        )
+        return (await session.execute(found)).first() is not None
+    query = select(Follow.id).where(
+        Follow.person_id == person_id, Follow.target_kind == kind, Follow.target_id == target_id
+    )
+    return (await session.execute(query)).first() is not None
+
+
+async def follows_of(session: AsyncSession, person_id: int) -> list[Follow]:
+    query = select(Follow).where(Follow.person_id == person_id).order_by(Follow.created_at.desc())
+    return list((await session.execute(query)).scalars())
+
+
+async def _followers(session: AsyncSession, kind: str, target_id: int) -> set[int]:
+    rows = await session.execute(
+        select(Follow.person_id).where(Follow.target_kind == kind, Follow.target_id == target_id)
+    )
+    return {int(row.person_id) for row in rows}
+
+
+async def proposal_followers(session: AsyncSession, proposal_id: int) -> set[int]:
+    rows = await session.execute(select(ProposalFollow.person_id).where(ProposalFollow.proposal_id == proposal_id))
+    return {int(row.person_id) for row in rows}
+
+
+# --- telling people --------------------------------------------------------------------------
+
+
+async def _consenting(session: AsyncSession, person_ids: Iterable[int]) -> set[int]:
+    """Who has e-mail consent in force (the latest decision per person counts)."""
+    ids = list(person_ids)
+    if not ids:
+        return set()
+    rows = await session.execute(
+        select(ConsentRecord.person_id, ConsentRecord.granted)
+        .where(ConsentRecord.person_id.in_(ids), ConsentRecord.purpose == EMAIL_PURPOSE)
+        .order_by(ConsentRecord.id)
+    )
+    latest: dict[int, bool] = {}
+    for row in rows:
+        latest[int(row.person_id)] = bool(row.granted)
+    return {person_id for person_id, granted in latest.items() if granted}
+
+
+async def tell(
+    session: AsyncSession, person_ids: Iterable[int], wording: Callable[[Translate], str], link: str, body: str = ""
+) -> int:
+    """Notify each person in the app, in their language, now; queue the event for the daily e-mail of
+    those who consented. Returns how many were told."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return 0
+    people = (
+        await session.execute(select(Person.id, Person.locale).where(Person.id.in_(ids), Person.is_active.is_(True)))
+    ).all()
+    consenting = await _consenting(session, [int(row.id) for row in people])
+    for row in people:
+        title = wording(get_translations(row.locale).gettext)
+        await notifications.notify(session, int(row.id), title, body, link)
+        if row.id in consenting:
+            session.add(DigestEntry(person_id=int(row.id), title=title[:300], link=link[:500]))
+    await session.flush()
+    return len(people)
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def comment_posted(
+    session: AsyncSession,
+    settings: Settings,
+    target: Target,
+    comment: Comment,
+    parent: Comment | None,
+    author: Person,
+) -> None:
+    """A reply tells the author of the comment replied to; any comment tells the proposal's (or the
+    process's) followers."""
+    link = f"/participation/comments/{comment.id}"
+    name = author.display_name
+    subject = _quoted(target.proposal.title if target.proposal else target.process.title)
+    told: set[int] = {author.id}
+    if parent is not None and parent.author_id is not None and parent.author_id not in told:
+        await tell(
+            session,
+            [parent.author_id],
+            lambda _: _("%(name)s replied to your comment on “%(title)s”") % {"name": name, "title": subject},
+            link,
+        )
+        told.add(parent.author_id)
+    if target.proposal is not None:
+        followers = await proposal_followers(session, target.proposal.id)
+    else:
+        followers = await _followers(session, FollowKind.PROCESS.value, target.process.id)
+    await tell(
+        session,
+        followers - told,
+        lambda _: _("New comment by %(name)s on “%(title)s”") % {"name": name, "title": subject},
+        link,
+    )
+
+
+async def proposal_published(session: AsyncSession, proposal: Proposal) -> None:
+    """A new proposal tells the followers of its process and of its neighbourhood."""
+    followers = await _followers(session, FollowKind.PROCESS.value, proposal.process_id)
+    if proposal.neighbourhood_id is not None:
+        followers |= await _followers(session, FollowKind.NEIGHBOURHOOD.value, proposal.neighbourhood_id)
+    followers.discard(proposal.author_id or 0)
+    title = _quoted(proposal.title)
+    await tell(
+        session,
+        followers,
+        lambda _: _("New proposal: “%(title)s”") % {"title": title},
+        f"/participation/proposals/{proposal.id}",
+    )
+
+
+async def proposal_changed(
+    session: AsyncSession, proposal: Proposal, wording: Callable[[Translate], str], body: str
+) -> None:
+    """An official answer or a milestone tells the proposal's author and followers (in the app, and in
+    the digest of those who consented)."""
+    followers = await proposal_followers(session, proposal.id)
+    if proposal.author_id is not None:
+        followers.add(proposal.author_id)
+    await tell(session, followers, wording, f"/participation/proposals/{proposal.id}", body)
+
+
+# --- the daily digest ------------------------------------------------------------------------
+
+
+@dataclass
+class DigestRun:
+    sent: int = 0
+    already_sent: int = 0
+    without_consent: int = 0
+    failed: int = 0
+
+
+def _digest_text(settings: Settings, person: Person, entries: list[DigestEntry]) -> tuple[str, str]:
+    translations = get_translations(person.locale)
+    base = settings.base_url.rstrip("/")
+    subject = translations.ngettext(
+        "%(num)d piece of news about what you follow", "%(num)d pieces of news about what you follow", len(entries)
+    ) % {"num": len(entries)}
+    lines = [translations.gettext("Hello %(name)s,") % {"name": person.display_name}, ""]
+    lines.append(translations.gettext("Here is what happened where you take part:"))
+    lines.append("")
+    for entry in entries:
+        lines.append(f"- {entry.title}")
+        if entry.link:
+            lines.append(f"  {base}{entry.link}")
+    lines += [
+        "",
+        translations.gettext(
+            "You receive this e-mail at most once a day because you asked for it. To stop, withdraw your "
+            "consent to e-mail notifications on your account page:"
+        ),
+        f"{base}/account",
+    ]
+    return subject, "\n".join(lines)
+
+
+async def send_digests(session: AsyncSession, settings: Settings, today: date | None = None) -> DigestRun:
+    """One e-mail per person with news, once a day; running it again the same day sends nothing more.
+
+    The day's delivery row is written before the mail goes: a second worker running at the same
+    time fails on its unique key and sends nothing."""
+    today = today or utcnow().date()
+    run = DigestRun()
+    pending = (
+        await session.execute(select(DigestEntry.person_id).where(DigestEntry.sent_on.is_(None)).distinct())
+    ).all()
+    person_ids = sorted(int(row.person_id) for row in pending)
+    consenting = await _consenting(session, person_ids)
+    for person_id in person_ids:
+        if person_id not in consenting:
+            # Consent withdrawn since: the queued news is dropped, nothing is mailed.
+            await session.execute(
+                delete(DigestEntry).where(DigestEntry.person_id == person_id, DigestEntry.sent_on.is_(None))
+            )
+            run.without_consent += 1
+            continue
+        delivered = await session.execute(
+            select(DigestDelivery.id).where(DigestDelivery.person_id == person_id, DigestDelivery.day == today)
+        )
+        if delivered.first() is not None:
+            run.already_sent += 1
+            continue
+        person = await session.get(Person, person_id)
+        if person is None or not person.is_active:
+            continue
+        entries = list(
+            (
+                await session.execute(
+                    select(DigestEntry)
+                    .where(DigestEntry.person_id == person_id, DigestEntry.sent_on.is_(None))
+                    .order_by(DigestEntry.created_at, DigestEntry.id)
+                )
+            ).scalars()
+        )
+        subject, body = _digest_text(settings, person, entries)
+        try:
+            async with session.begin_nested():
+                session.add(DigestDelivery(person_id=person_id, day=today, entry_count=len(entries)))
+                for entry in entries:
+                    entry.sent_on = today
+                await session.flush()
+                await send_mail(session, settings, person.email, subject, body, person.id)
+        except IntegrityError:
+            run.already_sent += 1
+            continue
+        except MailError:
+            log.warning("digest for person %s not sent; it will be tried again", person_id)
+            run.failed += 1
+            continue
+        run.sent += 1
+    await session.flush()
+    return run
+
+
+# --- personal data ---------------------------------------------------------------------------
+
+
+async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:
+    follows = await follows_of(session, person.id)
+    entries = (
+        await session.execute(select(DigestEntry).where(DigestEntry.person_id == person.id).order_by(DigestEntry.id))
+    ).scalars()
+    deliveries = (
+        await session.execute(
+            select(DigestDelivery).where(DigestDelivery.person_id == person.id).order_by(DigestDelivery.id)
+        )
+    ).scalars()
+    return {
+        "follows": [
+            {"target": f.target_kind, "target_id": f.target_id, "created_at": f.created_at.isoformat()} for f in follows
+        ],
+        "digest_news": [
+            {
+                "title": e.title,
+                "link": e.link,
+                "created_at": e.created_at.isoformat(),
+                "sent_on": e.sent_on.isoformat() if e.sent_on else None,
+            }
+            for e in entries
+        ],
+        "digests_sent": [{"day": d.day.isoformat(), "news": d.entry_count} for d in deliveries],
+    }
+
+
+async def _erase(session: AsyncSession, person: Person) -> None:
+    await session.execute(delete(Follow).where(Follow.person_id == person.id))
+    await session.execute(delete(DigestEntry).where(DigestEntry.person_id == person.id))
+    await session.execute(delete(DigestDelivery).where(DigestDelivery.person_id == person.id))
+
+
+def register_personal_data(registry: PersonalDataRegistry) -> None:
+    registry.register(
+        PersonalDataProvider(
+            domain="follows",
+            description=N_("the processes and neighbourhoods you follow, and the daily e-mails of news you asked for"),
+            export=_export,
+            erase=_erase,
+        )
+    )
