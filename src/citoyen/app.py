@@ -35,6 +35,8 @@ from citoyen.reports import staff_pages as reports_staff_pages
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
 from citoyen.territory.service import TerritoryIndexCache
+from citoyen.verification import pages as verification_pages
+from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
 from citoyen.web.security import LoginRequired, ensure_csrf_token
 from citoyen.web.templating import make_templates, render
@@ -51,6 +53,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     people_service.register_personal_data(registry)
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
+    verification_service.register_personal_data(registry)
     return registry
 
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(notifications_pages.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
+    app.include_router(verification_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

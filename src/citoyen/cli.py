@@ -197,6 +197,36 @@ def create_admin(
         typer.echo(f"password: {secret}")
 
 
+@app.command("import-residents")
+def import_residents(
+    file: Annotated[Path, typer.Argument(help="A CSV file with the columns document_number and birth_date.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name of the list (defaults to the file name).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import a residents' list for verification (one person, one vote): only keyed hashes are stored."""
+    from citoyen.verification import service as verification
+
+    settings = load_settings(data_dir)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except IsADirectoryError:
+        fail(f"{file} is a directory")
+    try:
+        parsed = verification.parse_resident_csv(data)
+    except verification.ResidentListError as exc:
+        fail(f"{file}: " + "; ".join(exc.problems) + "; nothing was imported")
+    del data
+
+    async def store(session: AsyncSession) -> int:
+        imported = await verification.import_resident_list(session, settings, name or file.name, parsed)
+        return imported.id
+
+    list_id = run(settings, store)
+    typer.echo(f"{len(parsed.identifiers)} residents imported from {file.name} (list {list_id}, hashed)")
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses the token.")],

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     anonymous_reports_per_hour: int = 10
     open311_jurisdiction_id: str = ""
 
+    # Residents' verification: the key of the identifiers' hashes (never stored in the database; empty means a
+    # random one kept in data_dir/verification_pepper), and guesses allowed per account per hour.
+    verification_pepper: SecretStr = SecretStr("")
+    verification_attempts_per_hour: int = 5
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:

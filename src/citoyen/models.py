@@ -6,7 +6,16 @@ from citoyen.notifications import models as notifications_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models
 from citoyen.territory import models as territory_models
+from citoyen.verification import models as verification_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata", "notifications_models", "people_models", "reports_models", "territory_models", "throttle"]
+__all__ = [
+    "metadata",
+    "notifications_models",
+    "people_models",
+    "reports_models",
+    "territory_models",
+    "throttle",
+    "verification_models",
+]

@@ -20,6 +20,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "territory" / "templates",
     PACKAGE_DIR / "reports" / "templates",
     PACKAGE_DIR / "notifications" / "templates",
+    PACKAGE_DIR / "verification" / "templates",
 ]
 
 
