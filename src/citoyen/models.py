@@ -3,6 +3,7 @@
 from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
+from citoyen.participation import models as participation_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models
 from citoyen.territory import models as territory_models
@@ -13,6 +14,7 @@ metadata = Base.metadata
 __all__ = [
     "metadata",
     "notifications_models",
+    "participation_models",
     "people_models",
     "reports_models",
     "territory_models",
