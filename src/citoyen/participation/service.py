@@ -1,0 +1,890 @@
+"""Participation rules: processes and their phases, proposals (submit, edit window, withdraw), supports
+(one per person, only while a phase allows them, threshold -> answer required), official answers and
+milestones, searching and the map, and the personal-data provider."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVarTuple
+
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.db import utcnow
+from citoyen.i18n import N_, get_translations
+from citoyen.images import PreparedPhoto
+from citoyen.notifications import service as notifications
+from citoyen.participation.models import (
+    Milestone,
+    ParticipationImage,
+    Phase,
+    PhaseKind,
+    Process,
+    ProcessCategory,
+    ProcessNeighbourhood,
+    Proposal,
+    ProposalAnswer,
+    ProposalFollow,
+    ProposalStatus,
+    Support,
+)
+from citoyen.people.models import Person
+from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.territory import maplayer
+from citoyen.territory import service as territory
+
+Columns = TypeVarTuple("Columns")
+
+PHASE_KIND_LABELS = {
+    PhaseKind.INFORMATION: N_("Information"),
+    PhaseKind.PROPOSALS: N_("Proposals"),
+    PhaseKind.DEBATE: N_("Debate"),
+    PhaseKind.VOTING: N_("Voting"),
+    PhaseKind.IMPLEMENTATION: N_("Implementation"),
+}
+STATUS_LABELS = {
+    ProposalStatus.PUBLISHED: N_("awaiting an answer"),
+    ProposalStatus.EVALUATING: N_("under evaluation"),
+    ProposalStatus.ACCEPTED: N_("accepted"),
+    ProposalStatus.REJECTED: N_("rejected"),
+    ProposalStatus.IN_PROGRESS: N_("in progress"),
+    ProposalStatus.DONE: N_("done"),
+}
+ANSWER_STATUSES = tuple(status for status in ProposalStatus if status is not ProposalStatus.PUBLISHED)
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TITLE_MIN, TITLE_MAX = 5, 150
+BODY_MIN, BODY_MAX = 15, 10_000
+
+
+class ParticipationError(ValueError):
+    """A refused request. `message` is an English msgid (translated on pages); `kind` maps to HTTP:
+    invalid -> 400, not_found -> 404, forbidden -> 403, conflict -> 409."""
+
+    def __init__(self, message: str, kind: str = "invalid", field: str = "", **values: Any) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.kind = kind
+        self.field = field
+        self.values = values
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    bind = session.bind
+    return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
+
+
+# --- processes and phases ---------------------------------------------------------------------
+
+
+@dataclass
+class PhaseInput:
+    kind: PhaseKind
+    starts_at: datetime
+    ends_at: datetime
+    title: str = ""
+    title_en: str = ""
+    description: str = ""
+    description_en: str = ""
+    allows_proposals: bool = False
+    allows_comments: bool = False
+    allows_supports: bool = False
+    allows_votes: bool = False
+
+
+@dataclass
+class CategoryInput:
+    name: str
+    name_en: str = ""
+
+
+@dataclass
+class ProcessInput:
+    slug: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    title_en: str = ""
+    description: str = ""
+    description_en: str = ""
+    whole_city: bool = True
+    neighbourhood_ids: list[int] = field(default_factory=list)
+    edit_window_minutes: int = 30
+    support_threshold: int | None = None
+    published: bool = True
+    categories: list[CategoryInput] = field(default_factory=list)
+    phases: list[PhaseInput] = field(default_factory=list)
+
+
+def slugify(text: str) -> str:
+    """A URL slug from a title: lower-case ASCII words joined by hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:120]
+
+
+async def _check_process(session: AsyncSession, data: ProcessInput, process_id: int | None) -> None:
+    if not data.title.strip():
+        raise ParticipationError(N_("A process needs a title."), field="title")
+    if not SLUG_PATTERN.match(data.slug):
+        raise ParticipationError(
+            N_("The address name may hold only lower-case letters, digits and hyphens."), field="slug"
+        )
+    taken = await session.scalar(select(Process.id).where(Process.slug == data.slug))
+    if taken is not None and taken != process_id:
+        raise ParticipationError(N_("Another process already uses this address name."), field="slug")
+    if data.ends_at <= data.starts_at:
+        raise ParticipationError(N_("A process must end after it starts."), field="ends_at")
+    if not 0 <= data.edit_window_minutes <= 7 * 24 * 60:
+        raise ParticipationError(N_("The editing window must be between 0 minutes and 7 days."), field="edit_window")
+    if data.support_threshold is not None and data.support_threshold < 1:
+        raise ParticipationError(N_("The support threshold must be a positive number."), field="support_threshold")
+    if not data.whole_city:
+        if not data.neighbourhood_ids:
+            raise ParticipationError(
+                N_("Choose the neighbourhoods of the process, or make it city-wide."), field="neighbourhoods"
+            )
+        known = {neighbourhood.id for neighbourhood in await territory.list_neighbourhoods(session)}
+        if not set(data.neighbourhood_ids) <= known:
+            raise ParticipationError(N_("Unknown neighbourhood."), field="neighbourhoods")
+    names = [category.name.strip() for category in data.categories]
+    if any(not name for name in names) or len(set(names)) != len(names):
+        raise ParticipationError(N_("Each category needs a distinct name."), field="categories")
+    for position, phase in enumerate(data.phases, start=1):
+        if phase.ends_at <= phase.starts_at:
+            raise ParticipationError(
+                N_("Phase %(position)d must end after it starts."), field="phases", position=position
+            )
+
+
+async def save_process(
+    session: AsyncSession, data: ProcessInput, image: PreparedPhoto | None = None, process_id: int | None = None
+) -> Process:
+    """Create a process (or replace an existing one's settings, categories kept by name, and phases)."""
+    data.slug = data.slug.strip() or slugify(data.title)
+    await _check_process(session, data, process_id)
+    if process_id is None:
+        process = Process(slug=data.slug, title=data.title, starts_at=data.starts_at, ends_at=data.ends_at)
+        session.add(process)
+    else:
+        found = await session.get(Process, process_id)
+        if found is None:
+            raise ParticipationError(N_("Unknown process."), kind="not_found")
+        process = found
+    process.slug = data.slug
+    process.title = data.title.strip()
+    process.title_en = data.title_en.strip()
+    process.description = data.description.strip()
+    process.description_en = data.description_en.strip()
+    process.whole_city = data.whole_city
+    process.starts_at = data.starts_at
+    process.ends_at = data.ends_at
+    process.edit_window_minutes = data.edit_window_minutes
+    process.support_threshold = data.support_threshold
+    process.published = data.published
+    process.updated_at = utcnow()
+    if image is not None:
+        stored = ParticipationImage(
+            content=image.content, media_type=image.media_type, width=image.width, height=image.height
+        )
+        session.add(stored)
+        await session.flush()
+        process.image_id = stored.id
+    await session.flush()
+
+    await session.execute(delete(ProcessNeighbourhood).where(ProcessNeighbourhood.process_id == process.id))
+    if not data.whole_city:
+        session.add_all(
+            ProcessNeighbourhood(process_id=process.id, neighbourhood_id=nid)
+            for nid in sorted(set(data.neighbourhood_ids))
+        )
+    existing = {
+        c.name: c
+        for c in (
+            await session.execute(select(ProcessCategory).where(ProcessCategory.process_id == process.id))
+        ).scalars()
+    }
+    wanted = {category.name.strip(): category for category in data.categories}
+    for name, category in existing.items():
+        if name not in wanted:
+            await session.delete(category)
+    for position, (name, item) in enumerate(wanted.items()):
+        category = existing.get(name) or ProcessCategory(process_id=process.id, name=name)
+        category.name_en = item.name_en.strip()
+        category.position = position
+        session.add(category)
+    await session.execute(delete(Phase).where(Phase.process_id == process.id))
+    for position, phase in enumerate(data.phases):
+        session.add(
+            Phase(
+                process_id=process.id,
+                kind=phase.kind,
+                title=phase.title.strip(),
+                title_en=phase.title_en.strip(),
+                description=phase.description.strip(),
+                description_en=phase.description_en.strip(),
+                position=position,
+                starts_at=phase.starts_at,
+                ends_at=phase.ends_at,
+                allows_proposals=phase.allows_proposals,
+                allows_comments=phase.allows_comments,
+                allows_supports=phase.allows_supports,
+                allows_votes=phase.allows_votes,
+            )
+        )
+    await session.flush()
+    return process
+
+
+async def list_processes(session: AsyncSession, include_unpublished: bool = False) -> list[Process]:
+    query = select(Process).order_by(Process.position, Process.starts_at.desc(), Process.id.desc())
+    if not include_unpublished:
+        query = query.where(Process.published.is_(True))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_process(session: AsyncSession, process_id: int, include_unpublished: bool = False) -> Process:
+    process = await session.get(Process, process_id)
+    if process is None or not (process.published or include_unpublished):
+        raise ParticipationError(N_("Unknown process."), kind="not_found")
+    return process
+
+
+async def get_process_by_slug(session: AsyncSession, slug: str, include_unpublished: bool = False) -> Process:
+    process = (await session.execute(select(Process).where(Process.slug == slug))).scalar_one_or_none()
+    if process is None or not (process.published or include_unpublished):
+        raise ParticipationError(N_("Unknown process."), kind="not_found")
+    return process
+
+
+async def phases_of(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, list[Phase]]:
+    result: dict[int, list[Phase]] = {process_id: [] for process_id in process_ids}
+    if process_ids:
+        query = select(Phase).where(Phase.process_id.in_(process_ids)).order_by(Phase.process_id, Phase.position)
+        for phase in (await session.execute(query)).scalars():
+            result[phase.process_id].append(phase)
+    return result
+
+
+async def categories_of(session: AsyncSession, process_id: int) -> list[ProcessCategory]:
+    query = select(ProcessCategory).where(ProcessCategory.process_id == process_id).order_by(ProcessCategory.position)
+    return list((await session.execute(query)).scalars())
+
+
+async def scope_of(session: AsyncSession, process: Process) -> list[int]:
+    """The neighbourhood ids a process is limited to; empty for a city-wide process."""
+    if process.whole_city:
+        return []
+    query = select(ProcessNeighbourhood.neighbourhood_id).where(ProcessNeighbourhood.process_id == process.id)
+    return sorted((await session.execute(query)).scalars())
+
+
+def active_phase(phases: Sequence[Phase], now: datetime | None = None) -> Phase | None:
+    """The phase running at `now` (the earliest-placed one if several overlap)."""
+    now = now or utcnow()
+    return next((phase for phase in phases if phase.starts_at <= now < phase.ends_at), None)
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What citizens may do in a process right now (from its running phase)."""
+
+    phase: Phase | None
+    proposals: bool = False
+    comments: bool = False
+    supports: bool = False
+    votes: bool = False
+
+    @classmethod
+    def of(cls, phase: Phase | None) -> Abilities:
+        if phase is None:
+            return cls(None)
+        return cls(phase, phase.allows_proposals, phase.allows_comments, phase.allows_supports, phase.allows_votes)
+
+
+async def abilities(session: AsyncSession, process: Process, now: datetime | None = None) -> Abilities:
+    phases = (await phases_of(session, [process.id]))[process.id]
+    return Abilities.of(active_phase(phases, now))
+
+
+# --- proposals --------------------------------------------------------------------------------
+
+
+@dataclass
+class ProposalInput:
+    title: str
+    body: str
+    category_id: int | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    locale: str = "fr"
+
+
+async def _place(
+    session: AsyncSession, cache: territory.TerritoryIndexCache, process: Process, data: ProposalInput
+) -> tuple[int | None, dict[int, str] | None]:
+    """The neighbourhood and H3 cells of the proposal's place, checked against the process's scope."""
+    if (data.lon is None) != (data.lat is None):
+        raise ParticipationError(N_("Give both the longitude and the latitude of the place."), field="place")
+    if data.lon is None or data.lat is None:
+        return None, None
+    if not (-180 <= data.lon <= 180 and -90 <= data.lat <= 90):
+        raise ParticipationError(N_("This place is not a valid position."), field="place")
+    neighbourhood_id = await territory.locate_id(session, cache, data.lon, data.lat)
+    if neighbourhood_id is None:
+        raise ParticipationError(N_("This place is outside the city."), field="place")
+    scope = await scope_of(session, process)
+    if scope and neighbourhood_id not in scope:
+        raise ParticipationError(N_("This place is outside the neighbourhoods this process is about."), field="place")
+    return neighbourhood_id, territory.h3_cells(data.lon, data.lat)
+
+
+async def _check_proposal(session: AsyncSession, process: Process, data: ProposalInput) -> None:
+    data.title = " ".join(data.title.split())
+    data.body = data.body.strip()
+    if not TITLE_MIN <= len(data.title) <= TITLE_MAX:
+        raise ParticipationError(
+            N_("The title must be %(low)d to %(high)d characters long."), field="title", low=TITLE_MIN, high=TITLE_MAX
+        )
+    if not BODY_MIN <= len(data.body) <= BODY_MAX:
+        raise ParticipationError(
+            N_("The proposal must be %(low)d to %(high)d characters long."), field="body", low=BODY_MIN, high=BODY_MAX
+        )
+    if data.category_id is not None:
+        owner = await session.scalar(select(ProcessCategory.process_id).where(ProcessCategory.id == data.category_id))
+        if owner != process.id:
+            raise ParticipationError(N_("Choose one of the categories of this process."), field="category")
+
+
+async def submit_proposal(
+    session: AsyncSession,
+    cache: territory.TerritoryIndexCache,
+    process: Process,
+    author: Person,
+    data: ProposalInput,
+    image: PreparedPhoto | None = None,
+    now: datetime | None = None,
+) -> Proposal:
+    """A citizen's new proposal, only while a phase of the process accepts them; the author follows it."""
+    now = now or utcnow()
+    if not (await abilities(session, process, now)).proposals:
+        raise ParticipationError(N_("This process does not accept proposals at the moment."), kind="forbidden")
+    await _check_proposal(session, process, data)
+    neighbourhood_id, cells = await _place(session, cache, process, data)
+    proposal = Proposal(
+        process_id=process.id,
+        author_id=author.id,
+        category_id=data.category_id,
+        title=data.title,
+        body=data.body,
+        locale=data.locale if data.locale in ("fr", "en") else "fr",
+        lon=data.lon,
+        lat=data.lat,
+        address=data.address.strip()[:300],
+        neighbourhood_id=neighbourhood_id,
+        h3_r6=cells[6] if cells else None,
+        h3_r8=cells[8] if cells else None,
+        h3_r10=cells[10] if cells else None,
+        created_at=now,
+        updated_at=now,
+        support_count=0,
+        comment_count=0,
+    )
+    if image is not None:
+        proposal.image_id = await _store_image(session, image)
+    session.add(proposal)
+    await session.flush()
+    session.add(ProposalFollow(proposal_id=proposal.id, person_id=author.id, created_at=now))
+    await session.flush()
+    return proposal
+
+
+async def _store_image(session: AsyncSession, image: PreparedPhoto) -> int:
+    stored = ParticipationImage(
+        content=image.content, media_type=image.media_type, width=image.width, height=image.height
+    )
+    session.add(stored)
+    await session.flush()
+    return stored.id
+
+
+async def get_image(session: AsyncSession, image_id: int) -> ParticipationImage:
+    image = await session.get(ParticipationImage, image_id)
+    if image is None:
+        raise ParticipationError(N_("Unknown image."), kind="not_found")
+    return image
+
+
+async def get_proposal(session: AsyncSession, proposal_id: int, include_hidden: bool = False) -> Proposal:
+    proposal = await session.get(Proposal, proposal_id)
+    if proposal is None or (proposal.hidden_at is not None and not include_hidden):
+        raise ParticipationError(N_("Unknown proposal."), kind="not_found")
+    return proposal
+
+
+def edit_deadline(process: Process, proposal: Proposal) -> datetime:
+    return proposal.created_at + timedelta(minutes=process.edit_window_minutes)
+
+
+def can_edit(process: Process, proposal: Proposal, person: Person | None, now: datetime | None = None) -> bool:
+    return (
+        person is not None
+        and proposal.author_id == person.id
+        and proposal.withdrawn_at is None
+        and proposal.status is ProposalStatus.PUBLISHED
+        and (now or utcnow()) <= edit_deadline(process, proposal)
+    )
+
+
+async def edit_proposal(
+    session: AsyncSession,
+    cache: territory.TerritoryIndexCache,
+    process: Process,
+    proposal: Proposal,
+    person: Person,
+    data: ProposalInput,
+    image: PreparedPhoto | None = None,
+    now: datetime | None = None,
+) -> Proposal:
+    """The author changes their proposal, only within the process's editing window after submitting."""
+    now = now or utcnow()
+    if proposal.author_id != person.id:
+        raise ParticipationError(N_("Only the author may change a proposal."), kind="forbidden")
+    if proposal.withdrawn_at is not None:
+        raise ParticipationError(N_("This proposal was withdrawn."), kind="conflict")
+    if not can_edit(process, proposal, person, now):
+        raise ParticipationError(
+            N_("A proposal can be changed only during the %(minutes)d minutes after it was submitted."),
+            kind="forbidden",
+            minutes=process.edit_window_minutes,
+        )
+    await _check_proposal(session, process, data)
+    neighbourhood_id, cells = await _place(session, cache, process, data)
+    proposal.title = data.title
+    proposal.body = data.body
+    proposal.category_id = data.category_id
+    proposal.lon, proposal.lat = data.lon, data.lat
+    proposal.address = data.address.strip()[:300]
+    proposal.neighbourhood_id = neighbourhood_id
+    proposal.h3_r6 = cells[6] if cells else None
+    proposal.h3_r8 = cells[8] if cells else None
+    proposal.h3_r10 = cells[10] if cells else None
+    if image is not None:
+        proposal.image_id = await _store_image(session, image)
+    proposal.updated_at = now
+    await session.flush()
+    return proposal
+
+
+async def withdraw_proposal(session: AsyncSession, proposal: Proposal, person: Person) -> None:
+    """The author takes their proposal back: it stays readable, marked withdrawn, and takes no more supports."""
+    if proposal.author_id != person.id:
+        raise ParticipationError(N_("Only the author may withdraw a proposal."), kind="forbidden")
+    if proposal.withdrawn_at is not None:
+        raise ParticipationError(N_("This proposal was already withdrawn."), kind="conflict")
+    proposal.withdrawn_at = utcnow()
+    proposal.updated_at = proposal.withdrawn_at
+    await session.flush()
+
+
+# --- supports ---------------------------------------------------------------------------------
+
+
+async def _check_supportable(session: AsyncSession, proposal: Proposal, now: datetime | None) -> Process:
+    if proposal.withdrawn_at is not None or proposal.hidden_at is not None:
+        raise ParticipationError(N_("This proposal can no longer be supported."), kind="conflict")
+    process = await session.get(Process, proposal.process_id)
+    assert process is not None  # a foreign key guarantees it
+    if not (await abilities(session, process, now)).supports:
+        raise ParticipationError(N_("Supports are not open in this process at the moment."), kind="forbidden")
+    return process
+
+
+async def support(session: AsyncSession, proposal: Proposal, person: Person, now: datetime | None = None) -> int:
+    """Record a person's support and return the new count. The insert is refused by the unique
+    constraint for a second support; the count moves in one atomic UPDATE, so concurrent supports
+    never lose an increment, and reaching the process's threshold marks the proposal for an answer."""
+    process = await _check_supportable(session, proposal, now)
+    inserted = await session.scalar(
+        _insert_for(session)(Support)
+        .values(proposal_id=proposal.id, person_id=person.id, created_at=now or utcnow())
+        .on_conflict_do_nothing(index_elements=["proposal_id", "person_id"])
+        .returning(Support.id)
+    )
+    if inserted is None:
+        raise ParticipationError(N_("You already support this proposal."), kind="conflict")
+    threshold = process.support_threshold
+    values: dict[str, Any] = {"support_count": Proposal.support_count + 1}
+    if threshold is not None:
+        values["answer_required"] = case(
+            (
+                and_(Proposal.support_count + 1 >= threshold, Proposal.status == ProposalStatus.PUBLISHED),
+                True,
+            ),
+            else_=Proposal.answer_required,
+        )
+    count = await session.scalar(
+        update(Proposal)
+        .where(Proposal.id == proposal.id)
+        .values(**values)
+        .returning(Proposal.support_count)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(proposal, ["support_count", "answer_required"])
+    return int(count or 0)
+
+
+async def withdraw_support(
+    session: AsyncSession, proposal: Proposal, person: Person, now: datetime | None = None
+) -> int:
+    """Take a support back, while the phase still allows supports; returns the new count."""
+    await _check_supportable(session, proposal, now)
+    removed = await session.scalar(
+        delete(Support).where(Support.proposal_id == proposal.id, Support.person_id == person.id).returning(Support.id)
+    )
+    if removed is None:
+        raise ParticipationError(N_("You do not support this proposal."), kind="conflict")
+    count = await session.scalar(
+        update(Proposal)
+        .where(Proposal.id == proposal.id)
+        .values(support_count=Proposal.support_count - 1)
+        .returning(Proposal.support_count)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(proposal, ["support_count"])
+    return int(count or 0)
+
+
+async def supported_ids(session: AsyncSession, person: Person | None, proposal_ids: Sequence[int]) -> set[int]:
+    """Which of these proposals the person supports (for the buttons on lists and pages)."""
+    if person is None or not proposal_ids:
+        return set()
+    query = select(Support.proposal_id).where(Support.person_id == person.id, Support.proposal_id.in_(proposal_ids))
+    return set((await session.execute(query)).scalars())
+
+
+# --- official answers and accountability ------------------------------------------------------
+
+
+async def answer_proposal(
+    session: AsyncSession,
+    staff: Person,
+    proposal: Proposal,
+    status: ProposalStatus,
+    text: str = "",
+    progress: int | None = None,
+) -> ProposalAnswer:
+    """Staff answer a proposal officially; the author and followers are told in the app."""
+    if not staff.is_staff:
+        raise ParticipationError(N_("Only staff may answer proposals."), kind="forbidden")
+    if status not in ANSWER_STATUSES:
+        raise ParticipationError(N_("Choose the status of the answer."), field="status")
+    text = text.strip()
+    if status is ProposalStatus.REJECTED and not text:
+        raise ParticipationError(N_("Say why the proposal is rejected."), field="text")
+    if progress is not None and not 0 <= progress <= 100:
+        raise ParticipationError(N_("The progress is a percentage between 0 and 100."), field="progress")
+    if status is ProposalStatus.DONE:
+        progress = 100
+    elif status is ProposalStatus.IN_PROGRESS and progress is None:
+        progress = proposal.progress or 0
+    elif status not in (ProposalStatus.IN_PROGRESS, ProposalStatus.DONE):
+        progress = None
+    now = utcnow()
+    answer = ProposalAnswer(
+        proposal_id=proposal.id, status=status, text=text, progress=progress, answered_by_id=staff.id, created_at=now
+    )
+    session.add(answer)
+    proposal.status = status
+    proposal.progress = progress
+    proposal.answer_required = False
+    proposal.answered_at = now
+    proposal.updated_at = now
+    await session.flush()
+    await notify_followers(session, proposal, text)
+    return answer
+
+
+async def add_milestone(
+    session: AsyncSession,
+    staff: Person,
+    proposal: Proposal,
+    title: str,
+    progress: int,
+    description: str = "",
+    happened_on: datetime | None = None,
+) -> Milestone:
+    """A step in carrying out an accepted proposal; it moves the proposal's progress (and to in progress)."""
+    if not staff.is_staff:
+        raise ParticipationError(N_("Only staff may record milestones."), kind="forbidden")
+    if proposal.status not in (ProposalStatus.ACCEPTED, ProposalStatus.IN_PROGRESS, ProposalStatus.DONE):
+        raise ParticipationError(N_("Milestones are for accepted proposals."), kind="conflict")
+    if not title.strip():
+        raise ParticipationError(N_("A milestone needs a title."), field="milestone_title")
+    if not 0 <= progress <= 100:
+        raise ParticipationError(N_("The progress is a percentage between 0 and 100."), field="milestone_progress")
+    milestone = Milestone(
+        proposal_id=proposal.id,
+        title=title.strip()[:200],
+        description=description.strip(),
+        progress=progress,
+        happened_on=happened_on or utcnow(),
+        created_by_id=staff.id,
+    )
+    session.add(milestone)
+    proposal.progress = progress
+    if progress >= 100:
+        proposal.status = ProposalStatus.DONE
+    elif proposal.status is ProposalStatus.ACCEPTED:
+        proposal.status = ProposalStatus.IN_PROGRESS
+    proposal.updated_at = utcnow()
+    await session.flush()
+    await notify_followers(session, proposal, milestone.title)
+    return milestone
+
+
+async def answers_of(session: AsyncSession, proposal_id: int) -> list[ProposalAnswer]:
+    query = select(ProposalAnswer).where(ProposalAnswer.proposal_id == proposal_id).order_by(ProposalAnswer.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def milestones_of(session: AsyncSession, proposal_id: int) -> list[Milestone]:
+    query = select(Milestone).where(Milestone.proposal_id == proposal_id).order_by(Milestone.happened_on, Milestone.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def notify_followers(session: AsyncSession, proposal: Proposal, body: str) -> None:
+    """Tell the author and every follower, each in their language, that the proposal's status changed."""
+    followers = select(ProposalFollow.person_id).where(ProposalFollow.proposal_id == proposal.id)
+    query = select(Person).where(
+        or_(Person.id.in_(followers), Person.id == proposal.author_id), Person.is_active.is_(True)
+    )
+    for person in (await session.execute(query)).scalars():
+        _ = get_translations(person.locale).gettext
+        title = _("Your followed proposal “%(title)s” is now: %(status)s") % {
+            "title": proposal.title,
+            "status": _(STATUS_LABELS[proposal.status]),
+        }
+        await notifications.notify(session, person.id, title, body, f"/participation/proposals/{proposal.id}")
+
+
+async def answer_queue(session: AsyncSession, limit: int = 200) -> list[Proposal]:
+    """Proposals waiting for an official answer: those over their threshold first, then the most supported
+    unanswered ones of processes whose proposals phase has started."""
+    query = (
+        select(Proposal)
+        .where(
+            Proposal.status == ProposalStatus.PUBLISHED,
+            Proposal.withdrawn_at.is_(None),
+            Proposal.hidden_at.is_(None),
+        )
+        .order_by(Proposal.answer_required.desc(), Proposal.support_count.desc(), Proposal.id)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def count_answer_required(session: AsyncSession) -> int:
+    query = select(func.count()).where(
+        Proposal.answer_required.is_(True), Proposal.withdrawn_at.is_(None), Proposal.hidden_at.is_(None)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+# --- searching and the map --------------------------------------------------------------------
+
+
+@dataclass
+class ProposalFilters:
+    process_id: int | None = None
+    neighbourhood_id: int | None = None
+    category_id: int | None = None
+    statuses: list[ProposalStatus] | None = None
+    text: str = ""
+    include_withdrawn: bool = False
+    bbox: tuple[float, float, float, float] | None = None
+    answer_required: bool | None = None
+
+
+SORTS = ("recent", "supports", "comments", "random")
+# Stable pseudo-random order: a multiplicative hash of the id, salted by the seed carried in the URL.
+RANDOM_MULTIPLIER = 1_103_515_245
+RANDOM_MODULUS = 2_147_483_647
+
+
+def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Columns]:
+    query = query.where(Proposal.hidden_at.is_(None))
+    if filters.process_id is not None:
+        query = query.where(Proposal.process_id == filters.process_id)
+    if not filters.include_withdrawn:
+        query = query.where(Proposal.withdrawn_at.is_(None))
+    if filters.neighbourhood_id is not None:
+        query = query.where(Proposal.neighbourhood_id == filters.neighbourhood_id)
+    if filters.category_id is not None:
+        query = query.where(Proposal.category_id == filters.category_id)
+    if filters.statuses:
+        query = query.where(Proposal.status.in_(filters.statuses))
+    if filters.answer_required is not None:
+        query = query.where(Proposal.answer_required.is_(filters.answer_required))
+    if filters.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = filters.bbox
+        query = query.where(Proposal.lon.between(min_lon, max_lon), Proposal.lat.between(min_lat, max_lat))
+    words = filters.text.strip().lower()
+    if words:
+        query = query.where(
+            or_(
+                func.lower(Proposal.title).contains(words, autoescape=True),
+                func.lower(Proposal.body).contains(words, autoescape=True),
+            )
+        )
+    return query
+
+
+def _order(sort: str, seed: int) -> tuple[ColumnElement[Any], ...]:
+    if sort == "supports":
+        return (Proposal.support_count.desc(), Proposal.id.desc())
+    if sort == "comments":
+        return (Proposal.comment_count.desc(), Proposal.id.desc())
+    if sort == "random":
+        return (((cast(Proposal.id, BigInteger) * RANDOM_MULTIPLIER + seed) % RANDOM_MODULUS).asc(), Proposal.id.asc())
+    return (Proposal.created_at.desc(), Proposal.id.desc())
+
+
+async def search_proposals(
+    session: AsyncSession,
+    filters: ProposalFilters,
+    sort: str = "recent",
+    seed: int = 0,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[Proposal]:
+    query = _filtered(select(Proposal), filters).order_by(*_order(sort, seed)).limit(limit).offset(offset)
+    return list((await session.execute(query)).scalars())
+
+
+async def count_proposals(session: AsyncSession, filters: ProposalFilters) -> int:
+    return int(await session.scalar(_filtered(select(func.count()).select_from(Proposal), filters)) or 0)
+
+
+async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) -> dict[str, Any]:
+    """What the map draws: proposal counts per H3 cell when zoomed out (grouped in the database, so the
+    answer stays small with 100,000 proposals), each placed proposal when zoomed in."""
+    if zoom >= maplayer.POINTS_FROM_ZOOM:
+        query = _filtered(
+            select(Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, Proposal.support_count),
+            filters,
+        ).where(Proposal.lon.is_not(None))
+        rows = (await session.execute(query.order_by(Proposal.id.desc()).limit(maplayer.MAX_POINTS))).all()
+        return maplayer.points_layer(
+            [
+                {
+                    "id": row.id,
+                    "lon": row.lon,
+                    "lat": row.lat,
+                    "status": row.status.value,
+                    "title": row.title,
+                    "supports": row.support_count,
+                    "url": f"/participation/proposals/{row.id}",
+                }
+                for row in rows
+            ]
+        )
+    resolution = maplayer.cell_resolution(zoom)
+    column = Proposal.h3_r6 if resolution == 6 else Proposal.h3_r8
+    cell_query = _filtered(select(column, func.count()), filters).where(column.is_not(None)).group_by(column)
+    return maplayer.cells_layer(((row[0], row[1]) for row in (await session.execute(cell_query)).all()), resolution)
+
+
+async def neighbourhood_names(session: AsyncSession) -> dict[int, str]:
+    return {n.id: n.name for n in await territory.list_neighbourhoods(session)}
+
+
+async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) -> dict[int, str]:
+    """Public pseudonyms of authors (display names are public by design)."""
+    ids = {author_id for author_id in author_ids if author_id is not None}
+    if not ids:
+        return {}
+    return dict(
+        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).tuples().all()
+    )
+
+
+async def process_summaries(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, int]:
+    """How many visible proposals each process has."""
+    if not process_ids:
+        return {}
+    query = (
+        select(Proposal.process_id, func.count())
+        .where(Proposal.process_id.in_(process_ids), Proposal.withdrawn_at.is_(None), Proposal.hidden_at.is_(None))
+        .group_by(Proposal.process_id)
+    )
+    return dict((await session.execute(query)).tuples().all())
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+
+async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:
+    proposals = (
+        await session.execute(select(Proposal).where(Proposal.author_id == person.id).order_by(Proposal.id))
+    ).scalars()
+    supports = (
+        await session.execute(select(Support).where(Support.person_id == person.id).order_by(Support.id))
+    ).scalars()
+    follows = (await session.execute(select(ProposalFollow).where(ProposalFollow.person_id == person.id))).scalars()
+    return {
+        "proposals_written": [
+            {
+                "proposal_id": p.id,
+                "process_id": p.process_id,
+                "title": p.title,
+                "body": p.body,
+                "lon": p.lon,
+                "lat": p.lat,
+                "address": p.address,
+                "created_at": p.created_at.isoformat(),
+                "withdrawn_at": p.withdrawn_at.isoformat() if p.withdrawn_at else None,
+            }
+            for p in proposals
+        ],
+        "proposals_supported": [{"proposal_id": s.proposal_id, "at": s.created_at.isoformat()} for s in supports],
+        "proposals_followed": [{"proposal_id": f.proposal_id, "since": f.created_at.isoformat()} for f in follows],
+    }
+
+
+async def _erase(session: AsyncSession, person: Person) -> None:
+    """Proposals stay (the debate needs them) but no longer say who wrote them; supports go, and with them
+    the counts they made."""
+    supported = select(Support.proposal_id).where(Support.person_id == person.id)
+    await session.execute(
+        update(Proposal)
+        .where(Proposal.id.in_(supported))
+        .values(support_count=Proposal.support_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(Support).where(Support.person_id == person.id))
+    await session.execute(delete(ProposalFollow).where(ProposalFollow.person_id == person.id))
+    await session.execute(
+        update(Proposal)
+        .where(Proposal.author_id == person.id)
+        .values(author_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def register_personal_data(registry: PersonalDataRegistry) -> None:
+    registry.register(
+        PersonalDataProvider(
+            domain="participation",
+            description=N_(
+                "the proposals you wrote (kept, signed “deleted participant” after erasure), supported and followed"
+            ),
+            export=_export,
+            erase=_erase,
+        )
+    )

@@ -1,0 +1,39 @@
+"""Map layers that stay fast with many rows: counts per H3 cell when zoomed out, points when zoomed in.
+
+Domains with geolocated rows (reports, proposals) store the H3 cells of each row (`h3_cells`) and let the
+database group by the cell column of the resolution `cell_resolution(zoom)` gives; these helpers turn
+the counts into what the shared `cell-map.js` draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import h3
+
+# From this zoom (streets readable) the map draws each row; below, counts per cell.
+POINTS_FROM_ZOOM = 16
+# A view never gets more points than this (the newest first); beyond, zoom in further.
+MAX_POINTS = 5000
+
+
+def cell_resolution(zoom: int) -> int:
+    """The H3 resolution counted at a zoom level: ~36 km² cells for the whole city, ~0.7 km² closer."""
+    return 6 if zoom < 12 else 8
+
+
+def cells_layer(counts: Iterable[tuple[str | None, int]], resolution: int) -> dict[str, Any]:
+    """The `cells` layer from (cell id, count) rows; rows without a cell (no place) are left out."""
+    cells = []
+    for cell, count in counts:
+        if cell is None:
+            continue
+        lat, lon = h3.cell_to_latlng(cell)
+        cells.append({"cell": cell, "count": int(count), "lon": lon, "lat": lat})
+    return {"kind": "cells", "resolution": resolution, "cells": cells}
+
+
+def points_layer(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The `points` layer: each point has at least id, lon, lat and status."""
+    return {"kind": "points", "points": points}
