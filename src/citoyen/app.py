@@ -23,6 +23,8 @@ from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
+from citoyen.participation.budgets import pages as budgets_pages
+from citoyen.participation.budgets import service as budgets_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -54,6 +56,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
     verification_service.register_personal_data(registry)
+    budgets_service.register_personal_data(registry)
     return registry
 
 
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
     app.include_router(verification_pages.router)
+    app.include_router(budgets_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -4,6 +4,8 @@ from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
 from citoyen.participation import models as participation_models
+from citoyen.participation.budgets import models as budgets_models
+from citoyen.participation.surveys import models as surveys_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models
 from citoyen.territory import models as territory_models
@@ -12,11 +14,13 @@ from citoyen.verification import models as verification_models
 metadata = Base.metadata
 
 __all__ = [
+    "budgets_models",
     "metadata",
     "notifications_models",
     "participation_models",
     "people_models",
     "reports_models",
+    "surveys_models",
     "territory_models",
     "throttle",
     "verification_models",

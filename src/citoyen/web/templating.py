@@ -21,6 +21,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "reports" / "templates",
     PACKAGE_DIR / "notifications" / "templates",
     PACKAGE_DIR / "verification" / "templates",
+    PACKAGE_DIR / "participation" / "budgets" / "templates",
 ]
 
 

@@ -54,13 +54,13 @@ class _Budgets:
         self.class_of = np.zeros(rows, dtype=np.int64)
         self.amounts = [share]
 
-    def held(self, rows: npt.NDArray[np.int64], weights: npt.NDArray[np.float64]) -> tuple[
-        npt.NDArray[np.float64], npt.NDArray[np.float64]
-    ]:
+    def held(
+        self, rows: npt.NDArray[np.int64], weights: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The amounts held by these ballots' classes, and the voters of each class among them."""
         voters = np.bincount(self.class_of[rows], weights=weights, minlength=len(self.amounts))
         present = np.flatnonzero(voters)
-        return np.asarray(self.amounts)[present], voters[present]
+        return np.asarray(self.amounts, dtype=np.float64)[present], voters[present].astype(np.float64)
 
     def pay(self, rows: npt.NDArray[np.int64], price: float) -> None:
         """Each voter of these ballots pays `price`, or all they have left."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
@@ -100,4 +100,3 @@ class BallotChoice(Base):
     project_id: Mapped[int] = mapped_column(
         ForeignKey("participation_budget_projects.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-

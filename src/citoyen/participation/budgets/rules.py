@@ -23,8 +23,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pabutools.election import ApprovalMultiProfile, Cost_Sat, FrozenApprovalBallot, Instance, Project
-from pabutools.rules import greedy_utilitarian_welfare
+from pabutools.election import (  # type: ignore[import-untyped]
+    ApprovalMultiProfile,
+    Cost_Sat,
+    FrozenApprovalBallot,
+    Instance,
+    Project,
+)
+from pabutools.rules import greedy_utilitarian_welfare  # type: ignore[import-untyped]
 
 from citoyen.i18n import N_
 from citoyen.participation.budgets.equal_shares import method_of_equal_shares
@@ -101,7 +107,7 @@ def ballot_problems(rules: BallotRules, costs: dict[int, int], chosen: Iterable[
     if spent < rules.min_spend_cents:
         problems.append(
             BallotProblem(
-                N_("Your selection costs %(spent_cents)s: a ballot must spend at least %(min_cents)s (%(percent)d%% of the budget)."),
+                N_("Your selection costs %(spent_cents)s: spend at least %(min_cents)s (%(percent)d%% of the budget)."),
                 {"spent_cents": spent, "min_cents": rules.min_spend_cents, "percent": rules.min_spend_percent or 0},
             )
         )
