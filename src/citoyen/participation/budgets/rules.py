@@ -23,14 +23,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pabutools.election import (  # type: ignore[import-untyped]
+from pabutools.election import (
     ApprovalMultiProfile,
     Cost_Sat,
     FrozenApprovalBallot,
     Instance,
     Project,
 )
-from pabutools.rules import greedy_utilitarian_welfare  # type: ignore[import-untyped]
+from pabutools.rules import greedy_utilitarian_welfare
 
 from citoyen.i18n import N_
 from citoyen.participation.budgets.equal_shares import method_of_equal_shares
