@@ -25,6 +25,8 @@ from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.participation.budgets import pages as budgets_pages
 from citoyen.participation.budgets import service as budgets_service
+from citoyen.participation.surveys import pages as surveys_pages
+from citoyen.participation.surveys import service as surveys_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -57,6 +59,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     reports_service.register_personal_data(registry)
     verification_service.register_personal_data(registry)
     budgets_service.register_personal_data(registry)
+    surveys_service.register_personal_data(registry)
     return registry
 
 
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(reports_open311.router)
     app.include_router(verification_pages.router)
     app.include_router(budgets_pages.router)
+    app.include_router(surveys_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -23,7 +23,7 @@ EN = {"Accept-Language": "en"}
 async def test_the_ballot_page_shows_projects_costs_and_the_rules(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    budget, (a, b, c) = await create_budget(session, min_spend_percent=50)
+    budget, _ = await create_budget(session, min_spend_percent=50)
     await session.commit()
     page = await client.get(f"/participation/budgets/{budget.id}", headers=EN)
     assert page.status_code == 200

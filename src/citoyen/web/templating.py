@@ -22,6 +22,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "notifications" / "templates",
     PACKAGE_DIR / "verification" / "templates",
     PACKAGE_DIR / "participation" / "budgets" / "templates",
+    PACKAGE_DIR / "participation" / "surveys" / "templates",
 ]
 
 
