@@ -91,13 +91,13 @@ async def test_results_count_choices_scales_and_rank_by_borda(session: AsyncSess
     # Three people. Rankings: (Bus, Vélo, Marche), (Bus, Vélo, Marche), (Marche, Vélo, Bus).
     # Borda with 3 options (2, 1, 0 points): Bus 2+2+0 = 4, Vélo 1+1+1 = 3, Marche 0+0+2 = 2.
     # Average rank: Bus (1+1+3)/3 = 1.67, Vélo 2, Marche (3+3+1)/3 = 2.33.
-    for single, scale, ranking in (
+    for main_mode, satisfaction, priorities in (
         ("1", "4", ["2", "1", "3"]),
         ("1", "5", ["2", "1", "3"]),
         ("3", "2", ["3", "1", "2"]),
     ):
         await surveys.submit_response(
-            session, survey, await create_person(session), full_answer(ids, single, scale, ranking)
+            session, survey, await create_person(session), full_answer(ids, main_mode, satisfaction, priorities)
         )
     responses, results = await surveys.results(session, survey, include_texts=True)
     assert responses == 3
