@@ -23,6 +23,10 @@ from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
+from citoyen.participation import admin_pages as participation_admin_pages
+from citoyen.participation import api as participation_api
+from citoyen.participation import pages as participation_pages
+from citoyen.participation import service as participation_service
 from citoyen.participation.budgets import pages as budgets_pages
 from citoyen.participation.budgets import service as budgets_service
 from citoyen.participation.surveys import pages as surveys_pages
@@ -57,6 +61,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     people_service.register_personal_data(registry)
     notifications_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
+    participation_service.register_personal_data(registry)
     verification_service.register_personal_data(registry)
     budgets_service.register_personal_data(registry)
     surveys_service.register_personal_data(registry)
@@ -127,6 +132,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(notifications_pages.router)
     app.include_router(reports_admin_pages.router)
     app.include_router(reports_open311.router)
+    app.include_router(participation_api.router)
+    app.include_router(participation_pages.router)
+    app.include_router(participation_admin_pages.router)
     app.include_router(verification_pages.router)
     app.include_router(budgets_pages.router)
     app.include_router(surveys_pages.router)

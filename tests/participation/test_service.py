@@ -305,3 +305,24 @@ async def test_process_rules(session: AsyncSession, places: dict[str, int]) -> N
         await create_process(session, slug="backwards", phases=backwards)
     assert refused.value.values == {"position": 1}
     assert participation.slugify("Budget participatif 2027 : à vous !") == "budget-participatif-2027-a-vous"
+
+
+async def test_erasing_an_account_through_the_app_registry(session: AsyncSession, places: dict[str, int]) -> None:
+    from citoyen.app import build_personal_data_registry
+    from citoyen.participation.models import ProposalFollow
+
+    process = await create_process(session)
+    author = await create_person(session)
+    proposal = await submit(session, process, author)
+    other = await submit(session, process, await create_person(session))
+    await participation.support(session, other, author)
+    exported = await people.export_personal_data(session, build_personal_data_registry(), author)
+    assert "participation" in str(exported.keys()) or "proposals_written" in str(exported)
+    author_id = author.id
+    await people.erase_person(session, build_personal_data_registry(), author)
+    await session.flush()
+    await session.refresh(proposal)
+    await session.refresh(other)
+    assert proposal.author_id is None and other.support_count == 0
+    for table in (Support, ProposalFollow):
+        assert await session.scalar(select(func.count()).where(table.person_id == author_id)) == 0

@@ -303,7 +303,7 @@ async def test_the_public_list_filters_and_pages(
     page = await client.get("/reports", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and "2 reports" in page.text
     assert f"/reports/{light.id}" in page.text and f"/reports/{pothole.id}" in page.text
-    assert 'id="reports-map"' in page.text and "/static/reports-map.js" in page.text
+    assert 'id="reports-map"' in page.text and "/static/cell-map.js" in page.text
     filtered = await client.get("/reports", params={"category": "pothole", "status": "open", "sort": "supports"})
     assert f"/reports/{pothole.id}" in filtered.text and f'href="/reports/{light.id}"' not in filtered.text
     assert 'data-api-query="category=pothole&amp;status=open"' in filtered.text

@@ -208,6 +208,12 @@ async def build_demo(session: AsyncSession, settings: Settings, progress: Progre
 
     await build_demo_reports(session, settings, now, progress)
 
+    from citoyen.demo.participation import build_demo_participation
+
+    progress("participation", 0, 1)
+    await build_demo_participation(session, settings, now)
+    progress("participation", 1, 1)
+
 
 def _demo_consents(rng: random.Random, person_id: int, since: object) -> list[dict[str, object]]:
     """Roughly what opt-in rates look like: a third want e-mail news, fewer allow research use."""

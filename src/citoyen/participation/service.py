@@ -311,6 +311,53 @@ async def abilities(session: AsyncSession, process: Process, now: datetime | Non
     return Abilities.of(active_phase(phases, now))
 
 
+@dataclass(frozen=True)
+class ProcessOverview:
+    """A process with what its pages and the API show about it."""
+
+    process: Process
+    phases: list[Phase]
+    abilities: Abilities
+    categories: list[ProcessCategory]
+    scope: list[int]
+    proposal_count: int
+
+
+async def overview(
+    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None
+) -> list[ProcessOverview]:
+    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all)."""
+    ids = [process.id for process in processes]
+    phases = await phases_of(session, ids)
+    counts = await process_summaries(session, ids)
+    categories: dict[int, list[ProcessCategory]] = {process_id: [] for process_id in ids}
+    scopes: dict[int, list[int]] = {process_id: [] for process_id in ids}
+    if ids:
+        category_query = (
+            select(ProcessCategory).where(ProcessCategory.process_id.in_(ids)).order_by(ProcessCategory.position)
+        )
+        for category in (await session.execute(category_query)).scalars():
+            categories[category.process_id].append(category)
+        scope_query = (
+            select(ProcessNeighbourhood)
+            .where(ProcessNeighbourhood.process_id.in_(ids))
+            .order_by(ProcessNeighbourhood.neighbourhood_id)
+        )
+        for row in (await session.execute(scope_query)).scalars():
+            scopes[row.process_id].append(row.neighbourhood_id)
+    return [
+        ProcessOverview(
+            process,
+            phases[process.id],
+            Abilities.of(active_phase(phases[process.id], now)),
+            categories[process.id],
+            [] if process.whole_city else scopes[process.id],
+            counts.get(process.id, 0),
+        )
+        for process in processes
+    ]
+
+
 # --- proposals --------------------------------------------------------------------------------
 
 
@@ -762,8 +809,11 @@ async def search_proposals(
     seed: int = 0,
     limit: int = 20,
     offset: int = 0,
+    placed_only: bool = False,
 ) -> list[Proposal]:
     query = _filtered(select(Proposal), filters).order_by(*_order(sort, seed)).limit(limit).offset(offset)
+    if placed_only:
+        query = query.where(Proposal.lon.is_not(None))
     return list((await session.execute(query)).scalars())
 
 
@@ -809,9 +859,8 @@ async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) 
     ids = {author_id for author_id in author_ids if author_id is not None}
     if not ids:
         return {}
-    return dict(
-        (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).tuples().all()
-    )
+    rows = (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
+    return {row[0]: row[1] for row in rows}
 
 
 async def process_summaries(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, int]:
@@ -823,7 +872,7 @@ async def process_summaries(session: AsyncSession, process_ids: Sequence[int]) -
         .where(Proposal.process_id.in_(process_ids), Proposal.withdrawn_at.is_(None), Proposal.hidden_at.is_(None))
         .group_by(Proposal.process_id)
     )
-    return dict((await session.execute(query)).tuples().all())
+    return {row[0]: row[1] for row in (await session.execute(query)).all()}
 
 
 # --- personal data ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "territory" / "templates",
     PACKAGE_DIR / "reports" / "templates",
     PACKAGE_DIR / "notifications" / "templates",
+    PACKAGE_DIR / "participation" / "templates",
     PACKAGE_DIR / "verification" / "templates",
     PACKAGE_DIR / "participation" / "budgets" / "templates",
     PACKAGE_DIR / "participation" / "surveys" / "templates",

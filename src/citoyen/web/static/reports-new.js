@@ -1,9 +1,10 @@
 // "Report a problem": a tap or click on the map (or Enter on the focused map, at its centre) places the
 // pin and fills the longitude/latitude fields, which can also be typed; "Use my location" asks the
 // browser. With a category and a pin, the reports of the same kind nearby are loaded with htmx.
+// Forms without a category (a proposal's optional place) use the same place picker.
 (function () {
   "use strict";
-  var element = document.getElementById("report-map");
+  var element = document.querySelector("[data-place-picker]");
   if (!element) return;
   var lonInput = document.getElementById("lon");
   var latInput = document.getElementById("lat");
@@ -34,6 +35,7 @@
 
   function checkDuplicates() {
     var target = document.getElementById("duplicates");
+    if (!category || !target) return;
     var lon = number(lonInput), lat = number(latInput);
     if (!category.value || lon === null || lat === null) { target.innerHTML = ""; return; }
     var query = new URLSearchParams({ category: category.value, lon: String(lon), lat: String(lat) });
@@ -68,7 +70,7 @@
   [lonInput, latInput].forEach(function (input) {
     input.addEventListener("change", function () { if (typedPlace()) checkDuplicates(); });
   });
-  category.addEventListener("change", checkDuplicates);
+  if (category) category.addEventListener("change", checkDuplicates);
 
   locateButton.addEventListener("click", function () {
     if (!navigator.geolocation) { say(element.dataset.unsupportedText); return; }

@@ -1,0 +1,387 @@
+"""Citizen pages of participation: the processes (with what one can do now), a process with its proposals
+as a list and a map, submitting / editing / withdrawing a proposal, a proposal's page with its support
+button, official answer and milestones."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from citoyen.db import DbSession
+from citoyen.i18n import N_
+from citoyen.images import MAX_PHOTO_BYTES, PhotoError, PreparedPhoto, prepare_photo
+from citoyen.participation import service as participation
+from citoyen.participation.models import Process, Proposal, ProposalStatus
+from citoyen.people.models import Person
+from citoyen.territory import service as territory
+from citoyen.web.security import CurrentPerson, Form, SignedInPerson
+from citoyen.web.templating import flash, gettext_for, locale_of, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 20
+SORT_LABELS = {
+    "recent": N_("Most recent"),
+    "supports": N_("Most supported"),
+    "comments": N_("Most commented"),
+    "random": N_("Random"),
+}
+# Marker colours on the map, one per status (the legend repeats them in words).
+STATUS_COLOURS = {
+    "published": "#4a4a55",
+    "evaluating": "#8a4b00",
+    "accepted": "#0b4f9c",
+    "rejected": "#a4161a",
+    "in_progress": "#6a1b9a",
+    "done": "#1e6b34",
+}
+HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
+
+
+def labels() -> dict[str, Any]:
+    return {
+        "status_labels": {status.value: label for status, label in participation.STATUS_LABELS.items()},
+        "phase_labels": {kind.value: label for kind, label in participation.PHASE_KIND_LABELS.items()},
+        "status_colours": STATUS_COLOURS,
+    }
+
+
+def problem(error: participation.ParticipationError | PhotoError) -> dict[str, Any]:
+    if isinstance(error, participation.ParticipationError):
+        return {"message": error.message, "values": error.values, "field": error.field}
+    return {"message": str(error), "values": {}, "field": "image"}
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def number(text: str) -> float | None:
+    """A typed coordinate (a decimal comma is fine); None when empty."""
+    if not text:
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise participation.ParticipationError(N_("These coordinates are not valid."), field="place") from None
+
+
+async def upload(form: FormData, name: str = "image") -> PreparedPhoto | None:
+    """The form's image, re-encoded without metadata; None when no file was chosen."""
+    item = form.get(name)
+    if not isinstance(item, UploadFile) or not (item.filename or item.size):
+        return None
+    data = await item.read(MAX_PHOTO_BYTES + 1)  # one byte more than allowed is enough to refuse
+    return await run_in_threadpool(prepare_photo, data)
+
+
+async def process_or_404(session: AsyncSession, slug: str, person: Person | None = None) -> Process:
+    try:
+        return await participation.get_process_by_slug(
+            session, slug, include_unpublished=bool(person and person.is_staff)
+        )
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown process.") from error
+
+
+async def proposal_or_404(session: AsyncSession, proposal_id: int, person: Person | None = None) -> Proposal:
+    try:
+        return await participation.get_proposal(session, proposal_id, include_hidden=bool(person and person.is_staff))
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown proposal.") from error
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+@router.get("/participation")
+async def processes(request: Request, session: DbSession, person: CurrentPerson) -> Response:
+    found = await participation.overview(session, await participation.list_processes(session))
+    return render(request, "participation/processes.html", {"overviews": found, **labels()})
+
+
+@router.get("/participation/images/{image_id:int}")
+async def image(session: DbSession, image_id: int) -> Response:
+    """An image of a process or proposal, re-encoded without metadata when uploaded; it never changes."""
+    try:
+        found = await participation.get_image(session, image_id)
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown image.") from error
+    headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
+    return Response(found.content, media_type=found.media_type, headers=headers)
+
+
+def _chosen(neighbourhood: str, category: str, status: str, q: str, sort: str, seed: str) -> dict[str, str]:
+    sort = sort if sort in SORT_LABELS else "recent"
+    if sort == "random" and not seed.isdigit():
+        seed = str(secrets.randbelow(2**31 - 1))  # carried in the URL so that pages keep one order
+    return {
+        "neighbourhood": neighbourhood if neighbourhood.isdigit() else "",
+        "category": category if category.isdigit() else "",
+        "status": status if status in ProposalStatus._value2member_map_ else "",
+        "q": q.strip()[:200],
+        "sort": sort,
+        "seed": seed if sort == "random" else "",
+    }
+
+
+@router.get("/participation/processes/{slug}")
+async def process_page(
+    request: Request,
+    session: DbSession,
+    person: CurrentPerson,
+    slug: str,
+    neighbourhood: str = "",
+    category: str = "",
+    status: str = "",
+    q: str = "",
+    sort: str = "recent",
+    seed: str = "",
+    page: int = 1,
+) -> Response:
+    process = await process_or_404(session, slug, person)
+    gettext = gettext_for(request)
+    (view,) = await participation.overview(session, [process])
+    chosen = _chosen(neighbourhood, category, status, q, sort, seed)
+    if sort == "random" and chosen["seed"] != seed:
+        return see_other(f"/participation/processes/{slug}?" + urlencode({k: v for k, v in chosen.items() if v}))
+    filters = participation.ProposalFilters(
+        process_id=process.id,
+        neighbourhood_id=int(chosen["neighbourhood"]) if chosen["neighbourhood"] else None,
+        category_id=int(chosen["category"]) if chosen["category"] else None,
+        statuses=[ProposalStatus(chosen["status"])] if chosen["status"] else None,
+        text=chosen["q"],
+    )
+    page = max(page, 1)
+    found = await participation.search_proposals(
+        session, filters, chosen["sort"], int(chosen["seed"] or 0), PAGE_SIZE, (page - 1) * PAGE_SIZE
+    )
+    total = await participation.count_proposals(session, filters)
+    neighbourhoods = await territory.list_neighbourhoods(session)
+    if view.scope:
+        neighbourhoods = [n for n in neighbourhoods if n.id in view.scope]
+    api_query = {"process": str(process.id)} | {
+        name: chosen[name] for name in ("neighbourhood", "category", "status", "q") if chosen[name]
+    }
+    context = {
+        "view": view,
+        "process": process,
+        "proposals": found,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PAGE_SIZE)),
+        "chosen": chosen,
+        "query": urlencode({name: value for name, value in chosen.items() if value}),
+        "api_query": urlencode(api_query),
+        "neighbourhoods": neighbourhoods,
+        "neighbourhood_names": {n.id: n.name for n in await territory.list_neighbourhoods(session)},
+        "category_labels": {c.id: c.label(locale_of(request)) for c in view.categories},
+        "authors": await participation.author_names(session, [p.author_id for p in found]),
+        "supported": await participation.supported_ids(session, person, [p.id for p in found]),
+        "sorts": SORT_LABELS,
+        "statuses": list(ProposalStatus),
+        "status_label_texts": {s.value: gettext(label) for s, label in participation.STATUS_LABELS.items()},
+        **labels(),
+    }
+    return render(request, "participation/process.html", context)
+
+
+# --- submitting and editing -------------------------------------------------------------------
+
+
+def _typed(form: FormData) -> dict[str, str]:
+    return {name: field(form, name) for name in ("title", "body", "category", "lon", "lat", "address")}
+
+
+def _proposal_input(values: dict[str, str], locale: str) -> participation.ProposalInput:
+    return participation.ProposalInput(
+        title=values["title"],
+        body=values["body"],
+        category_id=int(values["category"]) if values["category"].isdigit() else None,
+        lon=number(values["lon"]),
+        lat=number(values["lat"]),
+        address=values["address"],
+        locale=locale,
+    )
+
+
+async def _render_form(
+    request: Request,
+    session: AsyncSession,
+    process: Process,
+    values: dict[str, str],
+    proposal: Proposal | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "process": process,
+        "proposal": proposal,
+        "categories": await participation.categories_of(session, process.id),
+        "values": values,
+        "errors": errors or [],
+        "abilities": await participation.abilities(session, process),
+    }
+    return render(request, "participation/proposal_form.html", context, status_code)
+
+
+@router.get("/participation/processes/{slug}/proposals/new")
+async def new_proposal(request: Request, session: DbSession, person: SignedInPerson, slug: str) -> Response:
+    process = await process_or_404(session, slug, person)
+    return await _render_form(request, session, process, {})
+
+
+@router.post("/participation/processes/{slug}/proposals")
+async def submit_proposal(
+    request: Request, session: DbSession, person: SignedInPerson, slug: str, form: Form
+) -> Response:
+    process = await process_or_404(session, slug, person)
+    values = _typed(form)
+    try:
+        image = await upload(form)
+        proposal = await participation.submit_proposal(
+            session,
+            request.app.state.territory_index,
+            process,
+            person,
+            _proposal_input(values, locale_of(request)),
+            image,
+        )
+    except (participation.ParticipationError, PhotoError) as error:
+        code = HTTP_STATUS.get(getattr(error, "kind", "invalid"), 400)
+        return await _render_form(request, session, process, values, None, [problem(error)], code)
+    flash(request, N_("Thank you! Your proposal is published."), "success")
+    return see_other(f"/participation/proposals/{proposal.id}")
+
+
+@router.get("/participation/proposals/{proposal_id:int}/edit")
+async def edit_form(request: Request, session: DbSession, person: SignedInPerson, proposal_id: int) -> Response:
+    proposal = await proposal_or_404(session, proposal_id, person)
+    process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
+    if not participation.can_edit(process, proposal, person):
+        flash(request, N_("This proposal can no longer be changed."), "error")
+        return see_other(f"/participation/proposals/{proposal.id}")
+    values = {
+        "title": proposal.title,
+        "body": proposal.body,
+        "category": str(proposal.category_id or ""),
+        "lon": "" if proposal.lon is None else f"{proposal.lon:.6f}",
+        "lat": "" if proposal.lat is None else f"{proposal.lat:.6f}",
+        "address": proposal.address,
+    }
+    return await _render_form(request, session, process, values, proposal)
+
+
+@router.post("/participation/proposals/{proposal_id:int}/edit")
+async def edit_proposal(
+    request: Request, session: DbSession, person: SignedInPerson, proposal_id: int, form: Form
+) -> Response:
+    proposal = await proposal_or_404(session, proposal_id, person)
+    process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
+    values = _typed(form)
+    try:
+        image = await upload(form)
+        await participation.edit_proposal(
+            session,
+            request.app.state.territory_index,
+            process,
+            proposal,
+            person,
+            _proposal_input(values, proposal.locale),
+            image,
+        )
+    except (participation.ParticipationError, PhotoError) as error:
+        code = HTTP_STATUS.get(getattr(error, "kind", "invalid"), 400)
+        return await _render_form(request, session, process, values, proposal, [problem(error)], code)
+    flash(request, N_("Your changes are saved."), "success")
+    return see_other(f"/participation/proposals/{proposal.id}")
+
+
+@router.post("/participation/proposals/{proposal_id:int}/withdraw")
+async def withdraw_proposal(
+    request: Request, session: DbSession, person: SignedInPerson, proposal_id: int, form: Form
+) -> Response:
+    proposal = await proposal_or_404(session, proposal_id, person)
+    try:
+        await participation.withdraw_proposal(session, proposal, person)
+    except participation.ParticipationError as error:
+        flash(request, error.message, "error")
+    else:
+        flash(request, N_("Your proposal is withdrawn."), "success")
+    return see_other(f"/participation/proposals/{proposal.id}")
+
+
+# --- a proposal's page and supports -----------------------------------------------------------
+
+
+async def proposal_context(
+    request: Request, session: AsyncSession, proposal: Proposal, person: Person | None
+) -> dict[str, Any]:
+    """What the public page shows of a proposal (the staff page shows it too)."""
+    locale = locale_of(request)
+    process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
+    categories = {c.id: c for c in await participation.categories_of(session, process.id)}
+    category = categories.get(proposal.category_id) if proposal.category_id else None
+    neighbourhood = (
+        await territory.get_neighbourhood(session, proposal.neighbourhood_id) if proposal.neighbourhood_id else None
+    )
+    authors = await participation.author_names(session, [proposal.author_id])
+    return {
+        "proposal": proposal,
+        "process": process,
+        "abilities": await participation.abilities(session, process),
+        "category_label": category.label(locale) if category else "",
+        "neighbourhood_name": neighbourhood.name if neighbourhood else "",
+        "author_name": authors.get(proposal.author_id) if proposal.author_id else None,
+        "answers": await participation.answers_of(session, proposal.id),
+        "milestones": await participation.milestones_of(session, proposal.id),
+        "supported": bool(await participation.supported_ids(session, person, [proposal.id])),
+        "can_edit": participation.can_edit(process, proposal, person),
+        "edit_deadline": participation.edit_deadline(process, proposal),
+        "is_author": person is not None and proposal.author_id == person.id,
+        **labels(),
+    }
+
+
+@router.get("/participation/proposals/{proposal_id:int}")
+async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: int) -> Response:
+    proposal = await proposal_or_404(session, proposal_id, person)
+    return render(request, "participation/proposal.html", await proposal_context(request, session, proposal, person))
+
+
+@router.post("/participation/proposals/{proposal_id:int}/support")
+async def support_proposal(
+    request: Request, session: DbSession, person: SignedInPerson, proposal_id: int, form: Form
+) -> Response:
+    """Support (or, with action=withdraw, stop supporting). With htmx, answers the button's fragment."""
+    proposal = await proposal_or_404(session, proposal_id, person)
+    error_message: dict[str, Any] | None = None
+    try:
+        if field(form, "action") == "withdraw":
+            await participation.withdraw_support(session, proposal, person)
+            message = N_("Your support is withdrawn.")
+        else:
+            await participation.support(session, proposal, person)
+            message = N_("Thank you: your support has been counted.")
+    except participation.ParticipationError as error:
+        error_message = problem(error)
+        message = error.message
+    if request.headers.get("HX-Request"):
+        context = await proposal_context(request, session, proposal, person)
+        context["support_message"] = message
+        context["support_error"] = error_message is not None
+        return render(request, "participation/_support.html", context)
+    flash(request, message, "error" if error_message else "success")
+    return see_other(f"/participation/proposals/{proposal.id}")

@@ -1,0 +1,237 @@
+"""Participation pages: processes and what one can do now, submitting (with the typed values kept on
+errors), supporting with htmx, the author's edit window, staff answers, the admin process form."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.participation import service as participation
+from citoyen.participation.models import Process, Proposal, ProposalStatus, Support
+from citoyen.people.models import Person, Role
+from tests.conftest import csrf_token
+from tests.factories import create_person, log_in
+from tests.participation.helpers import EAST, OUTSIDE, WEST, create_process, open_phases, setup_territory, submit
+
+
+@pytest.fixture
+async def process(session: AsyncSession) -> Process:
+    await setup_territory(session)
+    process = await create_process(session, support_threshold=1)
+    await session.commit()
+    return process
+
+
+async def signed_in(client: httpx.AsyncClient, session: AsyncSession, role: Role = Role.CITIZEN) -> int:
+    person = await create_person(session, role=role)
+    await session.commit()
+    await log_in(client, person.email)
+    return person.id
+
+
+async def test_processes_say_what_one_can_do_now(client: httpx.AsyncClient, process: Process) -> None:
+    page = await client.get("/participation")
+    assert page.status_code == 200
+    assert "Des idées pour nos quartiers" in page.text
+    assert "submit proposals" in page.text or "déposer des propositions" in page.text
+    english = await client.get("/participation", headers={"Accept-Language": "en"})
+    assert "Ideas for our neighbourhoods" in english.text and "submit proposals" in english.text
+    detail = await client.get(f"/participation/processes/{process.slug}", headers={"Accept-Language": "en"})
+    assert detail.status_code == 200 and 'data-map-api="/api/participation/map"' in detail.text
+    assert (await client.get("/participation/processes/unknown")).status_code == 404
+
+
+async def test_submitting_a_proposal_with_a_place(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/processes/{process.slug}/proposals/new")
+    form = {
+        "csrf_token": token,
+        "title": "Un jardin partagé",
+        "body": "Transformer le terrain vague en jardin partagé.",
+        "lon": str(EAST[0]),
+        "lat": str(EAST[1]),
+        "address": "",
+        "category": "",
+    }
+    sent = await client.post(f"/participation/processes/{process.slug}/proposals", data=form)
+    assert sent.status_code == 303
+    page = await client.get(sent.headers["location"], headers={"Accept-Language": "en"})
+    assert "Un jardin partagé" in page.text and "Est" in page.text
+    assert "Thank you! Your proposal is published." in page.text
+
+
+async def test_a_refused_proposal_keeps_what_was_typed(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/processes/{process.slug}/proposals/new")
+    form = {
+        "csrf_token": token,
+        "title": "Loin d'ici",
+        "body": "Une idée pour un endroit hors de la ville.",
+        "lon": str(OUTSIDE[0]),
+        "lat": str(OUTSIDE[1]),
+    }
+    sent = await client.post(
+        f"/participation/processes/{process.slug}/proposals", data=form, headers={"Accept-Language": "en"}
+    )
+    assert sent.status_code == 400
+    assert "This place is outside the city." in sent.text
+    assert 'value="Loin d&#39;ici"' in sent.text and "Une idée pour un endroit hors de la ville." in sent.text
+    assert await session.scalar(select(func.count()).select_from(Proposal)) == 0
+
+
+async def test_supporting_with_htmx_and_the_staff_queue(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    author = await create_person(session)
+    proposal = await submit(session, process, author, WEST)
+    await session.commit()
+    await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/proposals/{proposal.id}")
+    url = f"/participation/proposals/{proposal.id}/support"
+    headers = {"HX-Request": "true", "Accept-Language": "en"}
+    first = await client.post(url, data={"csrf_token": token}, headers=headers)
+    assert first.status_code == 200 and "1 person supports this proposal." in first.text
+    assert "Withdraw my support" in first.text
+    again = await client.post(url, data={"csrf_token": token}, headers=headers)
+    assert "You already support this proposal." in again.text
+    assert await session.scalar(select(func.count()).where(Support.proposal_id == proposal.id)) == 1
+
+    staff_client = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with staff_client:
+        await signed_in(staff_client, session, Role.STAFF)
+        queue = await staff_client.get("/staff/participation", headers={"Accept-Language": "en"})
+        assert "Une rue scolaire devant l&#39;école" in queue.text and "1 proposal reached" in queue.text
+        staff_token = await csrf_token(staff_client, f"/staff/participation/proposals/{proposal.id}")
+        answer_url = f"/staff/participation/proposals/{proposal.id}/answer"
+        refused = await staff_client.post(
+            answer_url,
+            data={"csrf_token": staff_token, "status": "rejected", "text": ""},
+            headers={"Accept-Language": "en"},
+        )
+        assert refused.status_code == 400 and "Say why the proposal is rejected." in refused.text
+        answered = await staff_client.post(
+            answer_url, data={"csrf_token": staff_token, "status": "accepted", "text": "Bonne idée, nous la réalisons."}
+        )
+        assert answered.status_code == 303
+    page = await client.get(f"/participation/proposals/{proposal.id}", headers={"Accept-Language": "en"})
+    assert "The city&#39;s answer" in page.text and "Bonne idée, nous la réalisons." in page.text
+
+
+async def test_supports_refused_outside_the_phase_with_a_clear_message(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await setup_territory(session)
+    closed = await create_process(session, slug="ferme", phases=open_phases(allows_supports=False))
+    proposal = await submit(session, closed, await create_person(session))
+    await session.commit()
+    await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/proposals/{proposal.id}")
+    sent = await client.post(f"/participation/proposals/{proposal.id}/support", data={"csrf_token": token})
+    assert sent.status_code == 303
+    page = await client.get(sent.headers["location"], headers={"Accept-Language": "en"})
+    assert "Supports are not open in this process at the moment." in page.text
+    assert await session.scalar(select(func.count()).select_from(Support)) == 0
+
+
+async def test_the_author_edits_then_the_window_closes(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    person_id = await signed_in(client, session)
+    author = await session.get(Person, person_id)
+    assert author is not None
+    proposal = await submit(session, process, author)
+    await session.commit()
+    token = await csrf_token(client, f"/participation/proposals/{proposal.id}/edit")
+    form = {
+        "csrf_token": token,
+        "title": "Une rue scolaire rue Lepic",
+        "body": "Fermer la rue Lepic aux voitures.",
+        "lon": "",
+        "lat": "",
+    }
+    assert (await client.post(f"/participation/proposals/{proposal.id}/edit", data=form)).status_code == 303
+    await session.refresh(proposal)
+    assert proposal.title == "Une rue scolaire rue Lepic" and proposal.lon is None
+
+    proposal.created_at = proposal.created_at - timedelta(minutes=31)
+    await session.commit()
+    form["title"] = "Trop tard pour ce titre"
+    late = await client.post(
+        f"/participation/proposals/{proposal.id}/edit", data=form, headers={"Accept-Language": "en"}
+    )
+    assert late.status_code == 403
+    assert "only during the 30 minutes after it was submitted" in late.text
+    assert 'value="Trop tard pour ce titre"' in late.text
+    await session.refresh(proposal)
+    assert proposal.title == "Une rue scolaire rue Lepic"
+
+
+async def test_an_admin_creates_a_process_with_phases(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    ids = await setup_territory(session)
+    await session.commit()
+    await signed_in(client, session, Role.ADMIN)
+    token = await csrf_token(client, "/admin/participation/processes/new")
+    today = date.today()
+    form = {
+        "csrf_token": token,
+        "title": "Budget participatif 2027",
+        "title_en": "Participatory budget 2027",
+        "slug": "",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=90)).isoformat(),
+        "scope": "neighbourhoods",
+        "neighbourhoods": [str(ids["Est"])],
+        "categories": "Mobilité | Mobility\nNature en ville",
+        "edit_window": "15",
+        "support_threshold": "",
+        "published": "1",
+        "phase_rows": "3",
+        "phase0_kind": "proposals",
+        "phase0_starts_on": today.isoformat(),
+        "phase0_ends_on": (today + timedelta(days=30)).isoformat(),
+        "phase0_allows_proposals": "1",
+        "phase1_kind": "voting",
+        "phase1_starts_on": (today + timedelta(days=31)).isoformat(),
+        "phase1_ends_on": (today + timedelta(days=60)).isoformat(),
+        "phase1_allows_votes": "1",
+    }
+    sent = await client.post("/admin/participation/processes", data=form)
+    assert sent.status_code == 303, sent.text
+    process = await participation.get_process_by_slug(session, "budget-participatif-2027")
+    (view,) = await participation.overview(session, [process])
+    assert view.scope == [ids["Est"]] and process.edit_window_minutes == 15
+    assert [phase.kind.value for phase in view.phases] == ["proposals", "voting"]
+    assert [c.label("en") for c in view.categories] == ["Mobility", "Nature en ville"]
+    assert view.abilities.proposals
+
+    form["phase1_ends_on"] = (today + timedelta(days=20)).isoformat()
+    form["title"] = "Un autre titre"
+    again = await client.post(
+        f"/admin/participation/processes/{process.id}", data=form, headers={"Accept-Language": "en"}
+    )
+    assert again.status_code == 400 and "Phase 2 must end after it starts." in again.text
+    assert 'value="Un autre titre"' in again.text
+    await session.refresh(process)
+    assert process.title == "Budget participatif 2027"
+
+
+async def test_only_admins_manage_processes_and_staff_answer(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    await signed_in(client, session)
+    assert (await client.get("/admin/participation/processes")).status_code == 403
+    assert (await client.get("/staff/participation")).status_code == 403
+
+
+def test_status_labels_cover_every_status() -> None:
+    assert set(participation.STATUS_LABELS) == set(ProposalStatus)
+    assert re.match(r"^[a-z]", participation.STATUS_LABELS[ProposalStatus.DONE])
