@@ -118,6 +118,13 @@ def demo(
     console.print(f"\n[bold]Citoyen is at http://{host}:{port}[/]\n\nDemo accounts (e-mail / password):")
     for account in DEMO_ACCOUNTS:
         console.print(f"  {account.role.value:<10} {account.email:<40} {account.password}")
+    from citoyen.demo.budgets import DEMO_CITIZEN_IDENTIFIERS
+
+    console.print(
+        "\nTo vote in the participatory budget, the demo citizen verifies their residence at /account/verification "
+        f"with the (fake) document number {DEMO_CITIZEN_IDENTIFIERS.document_number} "
+        f"and birth date {DEMO_CITIZEN_IDENTIFIERS.birth_date}."
+    )
     console.print("\nMail is not sent in demo mode: administrators read it at /admin/outbox.\n")
     if not build_only:
         _serve(settings, host, port)
