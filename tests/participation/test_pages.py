@@ -235,3 +235,37 @@ async def test_only_admins_manage_processes_and_staff_answer(
 def test_status_labels_cover_every_status() -> None:
     assert set(participation.STATUS_LABELS) == set(ProposalStatus)
     assert re.match(r"^[a-z]", participation.STATUS_LABELS[ProposalStatus.DONE])
+
+
+async def test_a_proposal_image_is_served_without_its_metadata(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    upload = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(upload, format="JPEG", exif=exif)
+    await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/processes/{process.slug}/proposals/new")
+    form = {"csrf_token": token, "title": "Un mur végétal", "body": "Un mur végétal sur le pignon nu de l'école."}
+    files = {"image": ("mur.jpg", upload.getvalue(), "image/jpeg")}
+    sent = await client.post(f"/participation/processes/{process.slug}/proposals", data=form, files=files)
+    assert sent.status_code == 303
+    page = await client.get(sent.headers["location"])
+    match = re.search(r'src="(/participation/images/\d+)"', page.text)
+    assert match
+    served = await client.get(match.group(1))
+    assert served.headers["content-type"] == "image/jpeg"
+    assert b"PhoneMaker" not in served.content and Image.open(io.BytesIO(served.content)).size == (64, 48)
+
+    not_a_photo = {"image": ("notes.txt", b"not a photo", "text/plain")}
+    refused = await client.post(
+        f"/participation/processes/{process.slug}/proposals",
+        data=form,
+        files=not_a_photo,
+        headers={"Accept-Language": "en"},
+    )
+    assert refused.status_code == 400 and "This file is not a photo" in refused.text

@@ -233,7 +233,7 @@ async def _render_process_form(
         "phase_kinds": list(PhaseKind),
         "kind_defaults": {kind.value: list(flags) for kind, flags in KIND_DEFAULTS.items()},
         "flags": FLAGS,
-        "neighbourhoods": await territory.list_neighbourhoods(session),
+        "neighbourhoods": list((await territory.neighbourhood_names(session)).items()),
         "errors": errors or [],
         **labels(),
     }

@@ -123,6 +123,15 @@ async def image(session: DbSession, image_id: int) -> Response:
     return Response(found.content, media_type=found.media_type, headers=headers)
 
 
+def _centre(text: str) -> str:
+    """A valid "lon,lat" for the map to open at, or "" (malformed values are ignored)."""
+    try:
+        lon, lat = (float(part) for part in text.split(","))
+    except ValueError:
+        return ""
+    return f"{lon:.6f},{lat:.6f}" if -180 <= lon <= 180 and -90 <= lat <= 90 else ""
+
+
 def _chosen(neighbourhood: str, category: str, status: str, q: str, sort: str, seed: str) -> dict[str, str]:
     sort = sort if sort in SORT_LABELS else "recent"
     if sort == "random" and not seed.isdigit():
@@ -150,7 +159,9 @@ async def process_page(
     sort: str = "recent",
     seed: str = "",
     page: int = 1,
+    at: str = "",
 ) -> Response:
+    """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
     process = await process_or_404(session, slug, person)
     gettext = gettext_for(request)
     (view,) = await participation.overview(session, [process])
@@ -169,9 +180,8 @@ async def process_page(
         session, filters, chosen["sort"], int(chosen["seed"] or 0), PAGE_SIZE, (page - 1) * PAGE_SIZE
     )
     total = await participation.count_proposals(session, filters)
-    neighbourhoods = await territory.list_neighbourhoods(session)
-    if view.scope:
-        neighbourhoods = [n for n in neighbourhoods if n.id in view.scope]
+    names = await territory.neighbourhood_names(session)
+    neighbourhoods = [(nid, name) for nid, name in names.items() if not view.scope or nid in view.scope]
     api_query = {"process": str(process.id)} | {
         name: chosen[name] for name in ("neighbourhood", "category", "status", "q") if chosen[name]
     }
@@ -186,7 +196,8 @@ async def process_page(
         "query": urlencode({name: value for name, value in chosen.items() if value}),
         "api_query": urlencode(api_query),
         "neighbourhoods": neighbourhoods,
-        "neighbourhood_names": {n.id: n.name for n in await territory.list_neighbourhoods(session)},
+        "neighbourhood_names": names,
+        "map_centre": _centre(at),
         "category_labels": {c.id: c.label(locale_of(request)) for c in view.categories},
         "authors": await participation.author_names(session, [p.author_id for p in found]),
         "supported": await participation.supported_ids(session, person, [p.id for p in found]),
@@ -334,16 +345,14 @@ async def proposal_context(
     process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
     categories = {c.id: c for c in await participation.categories_of(session, process.id)}
     category = categories.get(proposal.category_id) if proposal.category_id else None
-    neighbourhood = (
-        await territory.get_neighbourhood(session, proposal.neighbourhood_id) if proposal.neighbourhood_id else None
-    )
+    names = await territory.neighbourhood_names(session) if proposal.neighbourhood_id else {}
     authors = await participation.author_names(session, [proposal.author_id])
     return {
         "proposal": proposal,
         "process": process,
         "abilities": await participation.abilities(session, process),
         "category_label": category.label(locale) if category else "",
-        "neighbourhood_name": neighbourhood.name if neighbourhood else "",
+        "neighbourhood_name": names.get(proposal.neighbourhood_id or 0, ""),
         "author_name": authors.get(proposal.author_id) if proposal.author_id else None,
         "answers": await participation.answers_of(session, proposal.id),
         "milestones": await participation.milestones_of(session, proposal.id),

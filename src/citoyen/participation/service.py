@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, dele
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from citoyen.db import utcnow
 from citoyen.i18n import N_, get_translations
@@ -148,7 +149,7 @@ async def _check_process(session: AsyncSession, data: ProcessInput, process_id: 
             raise ParticipationError(
                 N_("Choose the neighbourhoods of the process, or make it city-wide."), field="neighbourhoods"
             )
-        known = {neighbourhood.id for neighbourhood in await territory.list_neighbourhoods(session)}
+        known = set(await territory.neighbourhood_names(session))
         if not set(data.neighbourhood_ids) <= known:
             raise ParticipationError(N_("Unknown neighbourhood."), field="neighbourhoods")
     names = [category.name.strip() for category in data.categories]
@@ -542,21 +543,28 @@ async def withdraw_proposal(session: AsyncSession, proposal: Proposal, person: P
 # --- supports ---------------------------------------------------------------------------------
 
 
-async def _check_supportable(session: AsyncSession, proposal: Proposal, now: datetime | None) -> Process:
+async def _check_supportable(session: AsyncSession, proposal: Proposal, now: datetime | None) -> int | None:
+    """Refuses unless the proposal takes supports now; returns its process's support threshold.
+    One query loads the phases with the threshold: this runs on every support."""
     if proposal.withdrawn_at is not None or proposal.hidden_at is not None:
         raise ParticipationError(N_("This proposal can no longer be supported."), kind="conflict")
-    process = await session.get(Process, proposal.process_id)
-    assert process is not None  # a foreign key guarantees it
-    if not (await abilities(session, process, now)).supports:
+    query = (
+        select(Phase, Process.support_threshold)
+        .join(Process, Process.id == Phase.process_id)
+        .where(Phase.process_id == proposal.process_id)
+        .order_by(Phase.position)
+    )
+    rows = (await session.execute(query)).all()
+    if not Abilities.of(active_phase([row[0] for row in rows], now)).supports:
         raise ParticipationError(N_("Supports are not open in this process at the moment."), kind="forbidden")
-    return process
+    return rows[0][1]
 
 
 async def support(session: AsyncSession, proposal: Proposal, person: Person, now: datetime | None = None) -> int:
     """Record a person's support and return the new count. The insert is refused by the unique
     constraint for a second support; the count moves in one atomic UPDATE, so concurrent supports
     never lose an increment, and reaching the process's threshold marks the proposal for an answer."""
-    process = await _check_supportable(session, proposal, now)
+    threshold = await _check_supportable(session, proposal, now)
     inserted = await session.scalar(
         _insert_for(session)(Support)
         .values(proposal_id=proposal.id, person_id=person.id, created_at=now or utcnow())
@@ -565,7 +573,6 @@ async def support(session: AsyncSession, proposal: Proposal, person: Person, now
     )
     if inserted is None:
         raise ParticipationError(N_("You already support this proposal."), kind="conflict")
-    threshold = process.support_threshold
     values: dict[str, Any] = {"support_count": Proposal.support_count + 1}
     if threshold is not None:
         values["answer_required"] = case(
@@ -575,15 +582,19 @@ async def support(session: AsyncSession, proposal: Proposal, person: Person, now
             ),
             else_=Proposal.answer_required,
         )
-    count = await session.scalar(
-        update(Proposal)
-        .where(Proposal.id == proposal.id)
-        .values(**values)
-        .returning(Proposal.support_count)
-        .execution_options(synchronize_session=False)
-    )
-    await session.refresh(proposal, ["support_count", "answer_required"])
-    return int(count or 0)
+    row = (
+        await session.execute(
+            update(Proposal)
+            .where(Proposal.id == proposal.id)
+            .values(**values)
+            .returning(Proposal.support_count, Proposal.answer_required)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    # The loaded object learns the database's values without another query (and without becoming dirty).
+    set_committed_value(proposal, "support_count", row[0])
+    set_committed_value(proposal, "answer_required", row[1])
+    return int(row[0])
 
 
 async def withdraw_support(
@@ -603,7 +614,7 @@ async def withdraw_support(
         .returning(Proposal.support_count)
         .execution_options(synchronize_session=False)
     )
-    await session.refresh(proposal, ["support_count"])
+    set_committed_value(proposal, "support_count", count)
     return int(count or 0)
 
 
@@ -851,7 +862,7 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
 
 
 async def neighbourhood_names(session: AsyncSession) -> dict[int, str]:
-    return {n.id: n.name for n in await territory.list_neighbourhoods(session)}
+    return await territory.neighbourhood_names(session)
 
 
 async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) -> dict[int, str]:

@@ -140,6 +140,12 @@ async def list_neighbourhoods(session: AsyncSession) -> list[Neighbourhood]:
     return list((await session.execute(select(Neighbourhood).order_by(Neighbourhood.position))).scalars())
 
 
+async def neighbourhood_names(session: AsyncSession) -> dict[int, str]:
+    """Id -> name of every neighbourhood, in their order, without loading the geometries (for lists and forms)."""
+    query = select(Neighbourhood.id, Neighbourhood.name).order_by(Neighbourhood.position)
+    return {row.id: row.name for row in (await session.execute(query)).all()}
+
+
 async def get_neighbourhood(session: AsyncSession, neighbourhood_id: int) -> Neighbourhood | None:
     return await session.get(Neighbourhood, neighbourhood_id)
 

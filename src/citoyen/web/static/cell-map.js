@@ -1,7 +1,8 @@
 // A map layer that stays fast with many rows (reports, proposals): on every move it asks the element's
 // `data-map-api` for the view (bbox and zoom, with the page's filters in `data-api-query`). Zoomed out
 // it draws one circle per H3 cell, sized and labelled by its count (a click zooms in); zoomed in it
-// draws each row as a point coloured by its status (`data-colours`) that opens its page.
+// draws each row as a point coloured by its status (`data-colours`) that opens its page. `data-centre`
+// ("lon,lat") opens the map close to one place, where the points show.
 (function () {
   "use strict";
   var elements = document.querySelectorAll("[data-map-api]");
@@ -78,7 +79,9 @@
           if (String(shape.feature.properties.id) === chosen) focus = shape;
         });
       }
-      if (focus) map.fitBounds(focus.getBounds(), { padding: [10, 10] });
+      var centre = (element.dataset.centre || "").split(",").map(Number);
+      if (centre.length === 2 && centre.every(isFinite)) map.setView([centre[1], centre[0]], 17);
+      else if (focus) map.fitBounds(focus.getBounds(), { padding: [10, 10] });
       else CitoyenReports.fitCity(map, neighbourhoods);
       map.on("moveend", refresh);
       refresh();

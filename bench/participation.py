@@ -1,0 +1,688 @@
+"""Participation at Grand-Débat scale in PostgreSQL: 500,000 accounts, 200,000 proposals over the Paris
+quartiers and 10,000,000 supports (times `--scale`), loaded with COPY; then the real server under
+concurrent clients: the proposal list page (filters and sorts), the proposals map, a proposal's page, and
+supporting a proposal (signed-in clients, the real form POST).
+
+Run: `uv run python bench/participation.py` (`--scale 0.05` for a quick run; `--help`). PostgreSQL must
+answer at 127.0.0.1; the script drops and recreates its own database (`citoyen_bench_participation`) and
+drops it afterwards unless `--keep`. Clients and server share the machine (and, on a shared box, other
+people's work): read the figures as what this machine gave at that moment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import h3
+import httpx
+import numpy as np
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.demo.generator import QUARTIERS_FILE
+from citoyen.migrations import upgrade_database_async
+from citoyen.participation import service as participation
+from citoyen.participation.models import PhaseKind
+from citoyen.people import service as people
+from citoyen.territory import service as territory
+
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_participation"
+FULL = {"accounts": 500_000, "proposals": 200_000, "comments": 1_800_000, "supports": 10_000_000}
+SEED = 2026
+CHUNK = 250_000
+BENCH_PASSWORD = "banc-d-essai-participation"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+async def recreate_database(url: str, drop_only: bool = False) -> None:
+    database = make_url(url).database
+    if not database or database in ("postgres", "test", "template0", "template1"):
+        sys.exit(f"error: refusing to drop the database {database!r}; give the benchmark its own (--pg-url)")
+    if make_url(url).host not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("error: this benchmark only talks to a PostgreSQL on the loopback interface")
+    maintenance = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    engine = make_engine(maintenance, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            if not drop_only:
+                await conn.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Loaded:
+    process_id: int
+    process_slug: str
+    proposals: tuple[int, int]  # first and last id
+    neighbourhoods: list[tuple[int, tuple[float, float, float, float]]]
+    category_ids: list[int]
+    city_bbox: tuple[float, float, float, float]
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def random_points(geoms: list[Any], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n points inside the quartiers (some quartiers busier than others), with the index of their quartier."""
+    weights = rng.gamma(2.0, 1.0, len(geoms))
+    chosen = rng.choice(len(geoms), size=n, p=weights / weights.sum())
+    lons, lats = np.empty(n), np.empty(n)
+    for index, geom in enumerate(geoms):
+        wanted = np.flatnonzero(chosen == index)
+        minx, miny, maxx, maxy = geom.bounds
+        got_x: list[float] = []
+        got_y: list[float] = []
+        while len(got_x) < len(wanted):
+            xs = rng.uniform(minx, maxx, 2 * len(wanted) + 16)
+            ys = rng.uniform(miny, maxy, 2 * len(wanted) + 16)
+            inside = shapely.contains_xy(geom, xs, ys)
+            got_x += xs[inside].tolist()
+            got_y += ys[inside].tolist()
+        lons[wanted] = got_x[: len(wanted)]
+        lats[wanted] = got_y[: len(wanted)]
+    return lons, lats, chosen
+
+
+async def load(url: str, scale: float) -> Loaded:
+    counts = {name: max(1, int(value * scale)) for name, value in FULL.items()}
+    rng = np.random.default_rng(SEED)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    await upgrade_database_async(url)
+    engine = make_engine(url)
+    sessionmaker = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    async with sessionmaker() as session, session.begin():
+        features = territory.parse_neighbourhoods(
+            json.loads(QUARTIERS_FILE.read_text(encoding="utf-8")), name_field="l_qu", code_field="c_quinsee"
+        )
+        await territory.replace_neighbourhoods(session, "Paris", features, source="bench")
+        process = await participation.save_process(
+            session,
+            participation.ProcessInput(
+                slug="grand-debat",
+                title="Grand débat",
+                starts_at=now - timedelta(days=60),
+                ends_at=now + timedelta(days=60),
+                categories=[participation.CategoryInput(name) for name in ("Mobilité", "Nature", "Vivre", "Propreté")],
+                phases=[
+                    participation.PhaseInput(
+                        PhaseKind.PROPOSALS,
+                        now - timedelta(days=60),
+                        now + timedelta(days=60),
+                        allows_proposals=True,
+                        allows_comments=True,
+                        allows_supports=True,
+                    )
+                ],
+            ),
+        )
+        neighbourhoods = await territory.list_neighbourhoods(session)
+        category_ids = [c.id for c in await participation.categories_of(session, process.id)]
+        process_id, slug = process.id, process.slug
+    index = territory.TerritoryIndex("bench", [(n.id, shape(n.geometry)) for n in neighbourhoods])
+    geoms = [shape(n.geometry) for n in neighbourhoods]
+    timings["schema and city"] = time.perf_counter() - started
+
+    raw_engine = make_engine(url)
+    async with raw_engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+
+        # Secondary indexes and constraints go during the load and come back once, after it.
+        tables = ("people", "participation_proposals", "participation_supports")
+        definitions = await raw.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1) "
+            "AND indexname NOT LIKE 'pk_%' AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            list(tables),
+        )
+        constraints = await raw.fetch(
+            "SELECT conrelid::regclass::text AS tab, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+            "WHERE conrelid::regclass::text = ANY($1) AND contype IN ('u', 'f')",
+            list(tables),
+        )
+        for row in constraints:
+            await raw.execute(f'ALTER TABLE {row["tab"]} DROP CONSTRAINT "{row["conname"]}"')
+        for row in definitions:
+            await raw.execute(f'DROP INDEX IF EXISTS "{row["indexname"]}"')
+
+        tick = time.perf_counter()
+        first_person = int(await raw.fetchval("SELECT coalesce(max(id), 0) + 1 FROM people"))
+        for start in range(0, counts["accounts"], CHUNK):
+            stop = min(start + CHUNK, counts["accounts"])
+            records = [
+                (
+                    first_person + i,
+                    f"bench{i:07d}@bench.example.org",
+                    f"Habitant{i:07d}",
+                    None,
+                    "citizen",
+                    "fr",
+                    True,
+                    now,
+                )
+                for i in range(start, stop)
+            ]
+            await raw.copy_records_to_table(
+                "people",
+                records=records,
+                columns=[
+                    "id",
+                    "email",
+                    "display_name",
+                    "password_hash",
+                    "role",
+                    "locale",
+                    "is_active",
+                    "created_at",
+                ],
+            )
+        timings["accounts"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        n = counts["proposals"]
+        lons, lats, _ = random_points(geoms, n, rng)
+        located = index.locate_many(lons.tolist(), lats.tolist())
+        # Supports per proposal: very uneven (a few proposals gather most), summing to the target.
+        raw_weights = rng.pareto(1.2, n) + 0.05
+        supports = np.floor(raw_weights / raw_weights.sum() * counts["supports"]).astype(np.int64)
+        supports = np.minimum(supports, counts["accounts"] - 1)
+        supports[: counts["supports"] - int(supports.sum())] += 1
+        comments = rng.poisson(counts["comments"] / n, n)
+        ages = rng.uniform(1, 59 * 86400, n).tolist()
+        statuses = rng.choice(
+            ["published", "evaluating", "accepted", "rejected", "in_progress", "done"],
+            size=n,
+            p=[0.86, 0.04, 0.03, 0.04, 0.02, 0.01],
+        )
+        first_proposal = int(await raw.fetchval("SELECT coalesce(max(id), 0) + 1 FROM participation_proposals"))
+        titles = ("Une rue scolaire", "Un jardin partagé", "Des arbres", "Une piste cyclable", "Des bancs")
+        proposal_records: list[tuple[Any, ...]] = []
+        for i in range(n):
+            lon, lat = float(lons[i]), float(lats[i])
+            proposal_records.append(
+                (
+                    first_proposal + i,
+                    process_id,
+                    first_person + int(rng.integers(counts["accounts"])),
+                    category_ids[i % len(category_ids)],
+                    f"{titles[i % len(titles)]} n°{i}",
+                    "Proposition de test pour mesurer la plateforme à grande échelle.",
+                    "fr",
+                    lon,
+                    lat,
+                    "",
+                    located[i],
+                    h3.latlng_to_cell(lat, lon, 6),
+                    h3.latlng_to_cell(lat, lon, 8),
+                    h3.latlng_to_cell(lat, lon, 10),
+                    str(statuses[i]),
+                    False,
+                    int(supports[i]),
+                    int(comments[i]),
+                    now - timedelta(seconds=ages[i]),
+                    now,
+                )
+            )
+        await raw.copy_records_to_table(
+            "participation_proposals",
+            records=proposal_records,
+            columns=[
+                "id",
+                "process_id",
+                "author_id",
+                "category_id",
+                "title",
+                "body",
+                "locale",
+                "lon",
+                "lat",
+                "address",
+                "neighbourhood_id",
+                "h3_r6",
+                "h3_r8",
+                "h3_r10",
+                "status",
+                "answer_required",
+                "support_count",
+                "comment_count",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        timings["proposals"] = time.perf_counter() - tick
+
+        # Distinct supporters per proposal: start + k * stride (mod accounts) with a stride coprime with it.
+        tick = time.perf_counter()
+        accounts = counts["accounts"]
+        stride = next(s for s in range(7919, accounts + 7919) if np.gcd(s, accounts) == 1) % accounts or 1
+        proposal_ids = np.repeat(np.arange(first_proposal, first_proposal + n), supports)
+        offsets = rng.integers(0, accounts, n)
+        within = np.arange(len(proposal_ids)) - np.repeat(np.cumsum(supports) - supports, supports)
+        persons = first_person + (np.repeat(offsets, supports) + within * stride) % accounts
+        moment = now - timedelta(days=1)
+        for start in range(0, len(proposal_ids), CHUNK * 2):
+            stop = start + CHUNK * 2
+            chunk = [
+                (int(p), int(q), moment)
+                for p, q in zip(proposal_ids[start:stop].tolist(), persons[start:stop].tolist(), strict=True)
+            ]
+            await raw.copy_records_to_table(
+                "participation_supports", records=chunk, columns=["proposal_id", "person_id", "created_at"]
+            )
+        timings["supports"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        for row in definitions:
+            await raw.execute(row["indexdef"])
+        for row in constraints:
+            await raw.execute(f'ALTER TABLE {row["tab"]} ADD CONSTRAINT "{row["conname"]}" {row["def"]}')
+        for table in tables:
+            await raw.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        await raw.execute("VACUUM (ANALYZE)")
+        timings["indexes, constraints, analyze"] = time.perf_counter() - tick
+    await raw_engine.dispose()
+    await engine.dispose()
+    bounds = [n.min_lon for n in neighbourhoods], [n.min_lat for n in neighbourhoods]
+    city_bbox = (
+        min(bounds[0]),
+        min(bounds[1]),
+        max(n.max_lon for n in neighbourhoods),
+        max(n.max_lat for n in neighbourhoods),
+    )
+    return Loaded(
+        process_id,
+        slug,
+        (first_proposal, first_proposal + n - 1),
+        [(n.id, (n.min_lon, n.min_lat, n.max_lon, n.max_lat)) for n in neighbourhoods],
+        category_ids,
+        city_bbox,
+        counts,
+        timings,
+    )
+
+
+async def debate_tables(url: str) -> list[str]:
+    """Comment tables of the debate module, when this branch has it."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename LIKE 'participation%comment%'"
+            )
+            return [row[0] for row in (await conn.execute(query)).all()]
+    finally:
+        await engine.dispose()
+
+
+async def create_voters(url: str, count: int) -> list[str]:
+    """Accounts that can log in, for the support scenario (the loaded ones have no password)."""
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            emails = []
+            for i in range(count):
+                person = await people.create_person(
+                    session, f"voter{i}@bench.example.org", BENCH_PASSWORD, f"Votant{i}"
+                )
+                emails.append(person.email)
+        return emails
+    finally:
+        await engine.dispose()
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(url: str, workers: int, data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "citoyen.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
+    env |= {
+        "CITOYEN_DATABASE_URL": url,
+        "CITOYEN_DATA_DIR": str(data_dir),
+        "CITOYEN_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    log = data_dir / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=data_dir, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server stopped:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(base_url + "/healthz", timeout=2, trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        for _ in range(8 * workers):  # each worker builds its territory index on first use
+            httpx.get(base_url + "/api/territory/locate?lon=2.35&lat=48.85", timeout=30, trust_env=False)
+        yield base_url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait(timeout=10)
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    label: str
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    form: dict[str, str] | None = None
+    ok: tuple[int, ...] = (200,)
+
+
+@dataclass
+class Measurement:
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def all(self) -> list[float]:
+        return [v for values in self.latencies.values() for v in values]
+
+    def p(self, q: float, label: str | None = None) -> float:
+        values = self.all if label is None else self.latencies.get(label, [])
+        return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+async def measure(
+    base_url: str,
+    make: Callable[[random.Random, dict[str, Any]], Call],
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    log_in: list[str] | None = None,
+) -> Measurement:
+    """Closed-loop clients (each sends its next request once the previous one is answered); with `log_in`,
+    each client signs in as one of those accounts first and keeps its own cookies and CSRF token."""
+    result = Measurement()
+    ready = asyncio.Event()
+    signed_in: list[int] = []
+    start = time.perf_counter() + (warmup if log_in is None else 0)
+    state: dict[str, float] = {"from": start, "end": start + duration}
+
+    async def one(index: int) -> None:
+        rng = random.Random(SEED + index)
+        context: dict[str, Any] = {"supported": set()}
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, trust_env=False) as client:
+            if log_in is not None:
+                page = await client.get("/login")
+                token = CSRF.search(page.text)
+                assert token, "no CSRF token on /login"
+                form = {"email": log_in[index], "password": BENCH_PASSWORD, "csrf_token": token.group(1)}
+                answer = await client.post("/login", data=form)
+                assert answer.status_code == 303, answer.text[:300]
+                page = await client.get("/participation")
+                context["csrf"] = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+                signed_in.append(index)
+                if len(signed_in) == concurrency:
+                    ready.set()
+                await ready.wait()
+            await asyncio.sleep(index * 0.01)
+            while (now := time.perf_counter()) < state["end"]:
+                call = make(rng, context)
+                tick = time.perf_counter()
+                try:
+                    response = await client.request(call.method, call.path, params=call.params, data=call.form)
+                    problem = "" if response.status_code in call.ok else f"HTTP {response.status_code}"
+                except httpx.HTTPError as exc:
+                    problem = type(exc).__name__
+                if now >= state["from"]:
+                    if problem:
+                        result.errors[problem] += 1
+                    else:
+                        result.latencies.setdefault(call.label, []).append(time.perf_counter() - tick)
+
+    if log_in is not None:
+        # Sign-ins (Argon2) happen before the window: it opens once every client is signed in.
+        state["end"] = time.perf_counter() + 3600
+        clients = [asyncio.create_task(one(i)) for i in range(concurrency)]
+        await ready.wait()
+        state["from"] = time.perf_counter() + warmup
+        state["end"] = state["from"] + duration
+        await asyncio.gather(*clients)
+    else:
+        await asyncio.gather(*(one(i) for i in range(concurrency)))
+    result.seconds = duration
+    return result
+
+
+def scenarios(loaded: Loaded) -> dict[str, Callable[[random.Random, dict[str, Any]], Call]]:
+    low, high = loaded.proposals
+    page = f"/participation/processes/{loaded.process_slug}"
+    minx, miny, maxx, maxy = loaded.city_bbox
+    city_bbox = f"{minx:.5f},{miny:.5f},{maxx:.5f},{maxy:.5f}"
+
+    def list_page(rng: random.Random, _: dict[str, Any]) -> Call:
+        neighbourhood = str(rng.choice(loaded.neighbourhoods)[0])
+        match rng.randrange(5):
+            case 0:
+                return Call("most supported", "GET", page, {"sort": "supports"})
+            case 1:
+                return Call("recent, one neighbourhood", "GET", page, {"neighbourhood": neighbourhood})
+            case 2:
+                params = {"category": str(rng.choice(loaded.category_ids)), "sort": "comments", "page": "3"}
+                return Call("one category, most commented, page 3", "GET", page, params)
+            case 3:
+                params = {"status": "accepted", "neighbourhood": neighbourhood, "sort": "supports"}
+                return Call("accepted in a neighbourhood, most supported", "GET", page, params)
+            case _:
+                return Call("random order (seed)", "GET", page, {"sort": "random", "seed": str(rng.randrange(10**6))})
+
+    def text_search(rng: random.Random, _: dict[str, Any]) -> Call:
+        word = rng.choice(("jardin", "arbres", "piste", "bancs"))
+        return Call(f"words ({word})", "GET", page, {"q": word})
+
+    def map_layer(rng: random.Random, _: dict[str, Any]) -> Call:
+        base = {"process": str(loaded.process_id)}
+        if rng.random() < 0.5:
+            zoom = rng.choice((11, 12, 13))
+            return Call(
+                "whole city, H3 cells", "GET", "/api/participation/map", base | {"zoom": str(zoom), "bbox": city_bbox}
+            )
+        neighbourhood, bounds = rng.choice(loaded.neighbourhoods)
+        bbox = ",".join(f"{v:.5f}" for v in bounds)
+        params = base | {"zoom": "16", "bbox": bbox, "neighbourhood": str(neighbourhood)}
+        return Call("one neighbourhood, points", "GET", "/api/participation/map", params)
+
+    def proposal_page(rng: random.Random, _: dict[str, Any]) -> Call:
+        return Call("random proposal", "GET", f"/participation/proposals/{rng.randint(low, high)}")
+
+    def support(rng: random.Random, context: dict[str, Any]) -> Call:
+        while (proposal := rng.randint(low, high)) in context["supported"]:
+            pass
+        context["supported"].add(proposal)
+        form = {"csrf_token": context["csrf"]}
+        return Call(
+            "form POST, new support", "POST", f"/participation/proposals/{proposal}/support", form=form, ok=(303,)
+        )
+
+    return {
+        "proposal list page": list_page,
+        "proposal list page, text search": text_search,
+        "proposals map": map_layer,
+        "proposal page": proposal_page,
+        "support a proposal": support,
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="its own database, dropped and recreated")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the Grand-Débat volumes (default 1)")
+    parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients per operation")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds measured per operation")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted before each")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    if not 0 < args.scale <= 1:
+        parser.error("--scale must be in (0, 1]")
+    return args
+
+
+async def run(args: argparse.Namespace) -> None:
+    url = args.pg_url
+    await recreate_database(url)
+    try:
+        print(f"loading (scale {args.scale}) into {make_url(url).database} …", flush=True)
+        loaded = await load(url, args.scale)
+        for step, seconds in loaded.seconds.items():
+            print(f"  {step:<32} {seconds:7.1f} s")
+        comment_tables = await debate_tables(url)
+        if comment_tables:
+            print(f"  comments: debate tables {comment_tables} exist but this script does not load them yet")
+        else:
+            print(
+                f"  comments: skipped ({loaded.counts['comments']:,} wanted) — no debate tables in this branch; "
+                "comment_count is filled so the 'most commented' sort has data"
+            )
+        voters = await create_voters(url, args.concurrency)
+        rows = {
+            "proposal list page": loaded.counts["proposals"],
+            "proposal list page, text search": loaded.counts["proposals"],
+            "proposals map": loaded.counts["proposals"],
+            "proposal page": loaded.counts["proposals"],
+            "support a proposal": loaded.counts["supports"],
+        }
+        targets = {
+            "proposal list page": "p95 < 150 ms",
+            "proposal list page, text search": "(no target)",
+            "proposals map": "p95 < 150 ms",
+            "proposal page": "p95 < 150 ms",
+            "support a proposal": "≥ 1,000/s",
+        }
+        table: list[tuple[str, ...]] = []
+        with (
+            tempfile.TemporaryDirectory(prefix="citoyen-bench-participation-") as data_dir,
+            serve(url, args.workers, Path(data_dir)) as base_url,
+        ):
+            for name, make in scenarios(loaded).items():
+                print(f"measuring {name} …", flush=True)
+                result = await measure(
+                    base_url,
+                    make,
+                    args.concurrency,
+                    args.duration,
+                    args.warmup,
+                    voters if name == "support a proposal" else None,
+                )
+                done = len(result.all)
+                table.append(
+                    (
+                        name,
+                        f"{rows[name]:,}",
+                        f"{done:,}",
+                        f"{result.p(50):.1f}",
+                        f"{result.p(95):.1f}",
+                        f"{done / result.seconds:.0f}/s",
+                        targets[name],
+                        ", ".join(f"{k}×{v}" for k, v in result.errors.most_common(3)) or "0",
+                    )
+                )
+                for label in sorted(result.latencies):
+                    values = result.latencies[label]
+                    table.append(
+                        (
+                            f"  · {label}",
+                            "",
+                            f"{len(values):,}",
+                            f"{result.p(50, label):.1f}",
+                            f"{result.p(95, label):.1f}",
+                            "",
+                            "",
+                            "",
+                        )
+                    )
+            # PB-RESULTS: the participatory-budgeting module adds its row here (computing the results of a
+            # budget vote at this scale); keep this marker where the row goes.
+        print_table(args, table)
+    finally:
+        if not args.keep:
+            await recreate_database(url, drop_only=True)
+
+
+def print_table(args: argparse.Namespace, table: list[tuple[str, ...]]) -> None:
+    header = ("operation", "rows", "requests", "p50 ms", "p95 ms", "throughput", "target", "errors")
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
+    print()
+    print(
+        f"participation benchmark — scale {args.scale}, {args.concurrency} clients, {args.workers} workers, "
+        f"{args.duration:.0f} s per operation, {os.cpu_count()} CPUs shared with the clients"
+    )
+    for row in [header, tuple("-" * w for w in widths), *table]:
+        print("  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+    print(f"\ncommand: uv run python bench/participation.py {' '.join(sys.argv[1:])}")
+
+
+if __name__ == "__main__":
+    asyncio.run(run(parse_args()))
