@@ -8,12 +8,13 @@ answer at 127.0.0.1; the script drops and recreates its own database (`citoyen_b
 drops it afterwards unless `--keep`. Clients and server share the machine (and, on a shared box, other
 people's work): read the figures as what this machine gave at that moment.
 
-The last rows time the results of a participatory budget: 100,000 synthetic knapsack ballots over 50 projects
-(`--pb-ballots`), generated from a fixed seed (project popularity is Pareto-distributed, each voter picks
-projects in a random popularity-weighted order until they hold 2 to 10 or the budget is spent), counted by
-the greedy rule and the Method of Equal Shares with its completion (citoyen.participation.budgets.rules), three
-times (the p50 and p95 columns show the median and the slowest of the three runs); and, for reference, pabutools' own MES on a 5,000-ballot sample, checked to give the same outcome as
-the vectorised implementation. `--pb-only` runs just these rows (no database needed).
+The last rows time the results of a participatory budget: 100,000 synthetic knapsack ballots over 50
+projects (`--pb-ballots`), generated from a fixed seed (project popularity is Pareto-distributed, each
+voter picks projects in a random popularity-weighted order until they hold 2 to 10 or the budget is
+spent), counted by the greedy rule and the Method of Equal Shares with its completion
+(citoyen.participation.budgets.rules), three times: the p50 and p95 columns show the median and the
+slowest run. For reference, pabutools' own MES runs on a 5,000-ballot sample, checked to give the same
+outcome as the vectorised implementation. `--pb-only` runs just these rows (no database needed).
 """
 
 from __future__ import annotations
