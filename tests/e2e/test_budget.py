@@ -27,7 +27,7 @@ def log_in(page: Page) -> None:
     page.locator("#email").fill(CITIZEN_EMAIL)
     page.locator("#password").fill(CITIZEN_PASSWORD)
     page.locator("form[action='/login'] button[type=submit]").click()
-    expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expect(page.get_by_role("heading", name="My account", exact=True)).to_be_visible()
 
 
 def open_budget(page: Page) -> None:
