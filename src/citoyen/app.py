@@ -39,6 +39,10 @@ from citoyen.participation.follows import service as follows_service
 from citoyen.participation.follows import tasks as follows_tasks
 from citoyen.participation.moderation import pages as moderation_pages
 from citoyen.participation.moderation import service as moderation_service
+from citoyen.participation.budgets import pages as budgets_pages
+from citoyen.participation.budgets import service as budgets_service
+from citoyen.participation.surveys import pages as surveys_pages
+from citoyen.participation.surveys import service as surveys_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people.registry import PersonalDataRegistry
@@ -57,6 +61,8 @@ from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
 from citoyen.territory.service import TerritoryIndexCache
+from citoyen.verification import pages as verification_pages
+from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
 from citoyen.web.security import LoginRequired, ensure_csrf_token
 from citoyen.web.templating import make_templates, render
@@ -78,6 +84,9 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     debate_service.register_personal_data(registry)
     moderation_service.register_personal_data(registry)
     follows_service.register_personal_data(registry)
+    verification_service.register_personal_data(registry)
+    budgets_service.register_personal_data(registry)
+    surveys_service.register_personal_data(registry)
     return registry
 
 
@@ -221,6 +230,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.include_router(debate_pages.router)
     app.include_router(moderation_pages.router)
     app.include_router(follows_pages.router)
+    app.include_router(verification_pages.router)
+    app.include_router(budgets_pages.router)
+    app.include_router(surveys_pages.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

@@ -118,6 +118,13 @@ def demo(
     console.print(f"\n[bold]Citoyen is at http://{host}:{port}[/]\n\nDemo accounts (e-mail / password):")
     for account in DEMO_ACCOUNTS:
         console.print(f"  {account.role.value:<10} {account.email:<40} {account.password}")
+    from citoyen.demo.budgets import DEMO_CITIZEN_IDENTIFIERS
+
+    console.print(
+        "\nTo vote in the participatory budget, the demo citizen verifies their residence at /account/verification "
+        f"with the (fake) document number {DEMO_CITIZEN_IDENTIFIERS.document_number} "
+        f"and birth date {DEMO_CITIZEN_IDENTIFIERS.birth_date}."
+    )
     console.print("\nMail is not sent in demo mode: administrators read it at /admin/outbox.\n")
     if not build_only:
         _serve(settings, host, port)
@@ -195,6 +202,36 @@ def create_admin(
     typer.echo(outcome)
     if generated and outcome == "administrator created":
         typer.echo(f"password: {secret}")
+
+
+@app.command("import-residents")
+def import_residents(
+    file: Annotated[Path, typer.Argument(help="A CSV file with the columns document_number and birth_date.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name of the list (defaults to the file name).")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import a residents' list for verification (one person, one vote): only keyed hashes are stored."""
+    from citoyen.verification import service as verification
+
+    settings = load_settings(data_dir)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except IsADirectoryError:
+        fail(f"{file} is a directory")
+    try:
+        parsed = verification.parse_resident_csv(data)
+    except verification.ResidentListError as exc:
+        fail(f"{file}: " + "; ".join(exc.problems) + "; nothing was imported")
+    del data
+
+    async def store(session: AsyncSession) -> int:
+        imported = await verification.import_resident_list(session, settings, name or file.name, parsed)
+        return imported.id
+
+    list_id = run(settings, store)
+    typer.echo(f"{len(parsed.identifiers)} residents imported from {file.name} (list {list_id}, hashed)")
 
 
 @token_app.command("create")

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     digest_hour_utc: int = Field(default=6, ge=0, le=23)
     digest_task_enabled: bool = Field(default=True, description="Send the daily digests from the running app.")
 
+    # Residents' verification: the key of the identifiers' hashes (never stored in the database; empty means a
+    # random one kept in data_dir/verification_pepper), and guesses allowed per account per hour.
+    verification_pepper: SecretStr = SecretStr("")
+    verification_attempts_per_hour: int = 5
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:

@@ -7,14 +7,18 @@ from citoyen.participation import models as participation_models
 from citoyen.participation.debate import models as debate_models
 from citoyen.participation.follows import models as follows_models
 from citoyen.participation.moderation import models as moderation_models
+from citoyen.participation.budgets import models as budgets_models
+from citoyen.participation.surveys import models as surveys_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models
 from citoyen.sensing import models as sensing_models
 from citoyen.territory import models as territory_models
+from citoyen.verification import models as verification_models
 
 metadata = Base.metadata
 
 __all__ = [
+    "budgets_models",
     "debate_models",
     "follows_models",
     "metadata",
@@ -24,6 +28,8 @@ __all__ = [
     "people_models",
     "reports_models",
     "sensing_models",
+    "surveys_models",
     "territory_models",
     "throttle",
+    "verification_models",
 ]

@@ -224,6 +224,12 @@ async def build_demo(session: AsyncSession, settings: Settings, progress: Progre
     await build_demo_debate(session, settings, now)
     progress("debate", 1, 1)
 
+    from citoyen.demo.budgets import build_demo_budgets
+
+    progress("participatory budget", 0, 1)
+    await build_demo_budgets(session, settings, now)
+    progress("participatory budget", 1, 1)
+
 
 def _demo_consents(rng: random.Random, person_id: int, since: object) -> list[dict[str, object]]:
     """Roughly what opt-in rates look like: a third want e-mail news, fewer allow research use."""

@@ -25,6 +25,9 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "participation" / "debate" / "templates",
     PACKAGE_DIR / "participation" / "moderation" / "templates",
     PACKAGE_DIR / "participation" / "follows" / "templates",
+    PACKAGE_DIR / "verification" / "templates",
+    PACKAGE_DIR / "participation" / "budgets" / "templates",
+    PACKAGE_DIR / "participation" / "surveys" / "templates",
 ]
 
 

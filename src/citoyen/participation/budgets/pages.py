@@ -1,0 +1,348 @@
+"""Budget pages: the list of budgets, a resident's ballot (phone first, with the running total), the
+results of both counting methods with a CSV export, and the administrators' pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.db import DbSession
+from citoyen.i18n import N_
+from citoyen.participation import service as participation
+from citoyen.participation.budgets import service as budgets
+from citoyen.participation.budgets.models import Budget
+from citoyen.participation.budgets.rules import BallotRule, ResultMethod
+from citoyen.people.models import Person
+from citoyen.territory import service as territory
+from citoyen.verification import service as verification
+from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
+from citoyen.web.templating import flash, locale_of, render
+
+router = APIRouter(include_in_schema=False)
+STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "not_verified": 403}
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _problems(error: budgets.BudgetError, locale: str) -> list[dict[str, Any]]:
+    """For _errors.html: msgids with their values, amounts already formatted for the reader."""
+    return [
+        {"message": problem.message, "values": budgets.problem_values(problem, locale)} for problem in error.problems
+    ]
+
+
+async def _budget_or_404(session: AsyncSession, budget_id: int) -> Budget:
+    try:
+        return await budgets.get_budget(session, budget_id)
+    except budgets.BudgetError as error:
+        raise HTTPException(404, "Unknown budget.") from error
+
+
+def _money(locale: str) -> Any:
+    return lambda cents: budgets.format_money(int(cents), locale)
+
+
+# --- citizens ---------------------------------------------------------------------------------
+
+
+@router.get("/participation/budgets")
+async def list_budgets(request: Request, session: DbSession, person: CurrentPerson) -> Response:
+    items = []
+    for budget in await budgets.list_budgets(session):
+        phase = await budgets.phase_of(session, budget)
+        items.append(
+            {
+                "budget": budget,
+                "phase": phase,
+                "open": budgets.is_open(phase),
+                "results": budgets.results_are_public(phase),
+            }
+        )
+    return render(request, "budgets/list.html", {"items": items, "money": _money(locale_of(request))})
+
+
+async def _render_ballot(
+    request: Request,
+    session: AsyncSession,
+    budget: Budget,
+    person: Person | None,
+    selection: set[int] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    locale = locale_of(request)
+    phase = await budgets.phase_of(session, budget)
+    process = await budgets.process_of(session, budget)
+    saved = await budgets.ballot_of(session, budget, person) if person else None
+    verified = await verification.is_verified(session, person.id) if person else False
+    neighbourhoods = await participation.neighbourhood_names(session)
+    context = {
+        "budget": budget,
+        "phase": phase,
+        "process": process,
+        "projects": await budgets.projects_of(session, budget.id),
+        "open": budgets.is_open(phase),
+        "results_public": budgets.results_are_public(phase),
+        "verified": verified,
+        "saved": saved,
+        "selection": selection if selection is not None else (saved or set()),
+        "errors": errors or [],
+        "money": _money(locale),
+        "neighbourhoods": neighbourhoods,
+        "rule_labels": budgets.RULE_LABELS,
+        "min_spend_cents": budget.rules.min_spend_cents,
+    }
+    return render(request, "budgets/ballot.html", context, status_code)
+
+
+@router.get("/participation/budgets/{budget_id:int}")
+async def show_ballot(request: Request, session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    return await _render_ballot(request, session, budget, person)
+
+
+@router.post("/participation/budgets/{budget_id:int}/ballot")
+async def cast_ballot(
+    request: Request, session: DbSession, person: SignedInPerson, budget_id: int, form: Form
+) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    try:
+        chosen = [int(value) for value in form.getlist("project") if isinstance(value, str)]
+    except ValueError:
+        chosen = [-1]  # not a project id: refused below as a project outside this budget
+    try:
+        await budgets.cast_ballot(session, budget, person, chosen)
+    except budgets.BudgetError as error:
+        problems = _problems(error, locale_of(request))
+        status_code = STATUS_OF_KIND.get(error.kind, 400)
+        return await _render_ballot(request, session, budget, person, set(chosen), problems, status_code)
+    flash(request, N_("Your ballot has been recorded. You can change it until voting closes."), "success")
+    return _see_other(f"/participation/budgets/{budget.id}#ballot")
+
+
+async def _render_results(request: Request, session: AsyncSession, budget: Budget) -> Response:
+    phase = await budgets.phase_of(session, budget)
+    projects, outcome = await budgets.results(session, budget)
+    most_votes = max(outcome.votes.values(), default=0) or 1
+    rows = sorted(projects, key=lambda project: (-outcome.votes.get(project.id, 0), project.position))
+    context = {
+        "budget": budget,
+        "phase": phase,
+        "process": await budgets.process_of(session, budget),
+        "rows": rows,
+        "outcome": outcome,
+        "greedy": set(outcome.greedy.selected),
+        "equal_shares": set(outcome.equal_shares.selected),
+        "official": budget.official_method.value,
+        "most_votes": most_votes,
+        "final": budgets.results_are_public(phase),
+        "money": _money(locale_of(request)),
+        "method_labels": {method.value: label for method, label in budgets.METHOD_LABELS.items()},
+    }
+    return render(request, "budgets/results.html", context)
+
+
+async def _results_visible(session: AsyncSession, budget: Budget, person: Person | None) -> None:
+    if person is not None and person.is_staff:
+        return
+    if not budgets.results_are_public(await budgets.phase_of(session, budget)):
+        raise HTTPException(403, "The results are published when voting closes.")
+
+
+@router.get("/participation/budgets/{budget_id:int}/results")
+async def show_results(request: Request, session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    await _results_visible(session, budget, person)
+    return await _render_results(request, session, budget)
+
+
+@router.get("/participation/budgets/{budget_id:int}/results.csv")
+async def results_csv(session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    await _results_visible(session, budget, person)
+    projects, outcome = await budgets.results(session, budget)
+    return Response(
+        budgets.results_csv(projects, outcome, budget.official_method),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="budget-{budget.id}-results.csv"'},
+    )
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+def _cents(text: str) -> int:
+    """Euros typed in a form ("250 000", "1234,50") as cents; -1 when it is not an amount."""
+    cleaned = text.replace("\u00a0", "").replace(" ", "").replace("€", "").replace(",", ".")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return -1
+    return int((amount * 100).to_integral_value()) if amount.is_finite() else -1
+
+
+def _optional_int(text: str) -> int | None:
+    try:
+        return int(text) if text else None
+    except ValueError:
+        return -1
+
+
+def _budget_input(form: Any) -> budgets.BudgetInput:
+    rule = BallotRule.APPROVAL if _field(form, "rule") == "approval" else BallotRule.KNAPSACK
+    method = ResultMethod.GREEDY if _field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES
+    return budgets.BudgetInput(
+        phase_id=_optional_int(_field(form, "phase_id")) or 0,
+        title=_field(form, "title"),
+        title_en=_field(form, "title_en"),
+        description=_field(form, "description"),
+        description_en=_field(form, "description_en"),
+        total_cents=_cents(_field(form, "total")),
+        rule=rule,
+        min_spend_percent=_optional_int(_field(form, "min_spend_percent")),
+        min_projects=_optional_int(_field(form, "min_projects")) or 0,
+        max_projects=_optional_int(_field(form, "max_projects")),
+        official_method=method,
+    )
+
+
+async def _render_admin_list(
+    request: Request, session: AsyncSession, errors: list[dict[str, Any]] | None = None, status_code: int = 200
+) -> Response:
+    context = {
+        "budgets": await budgets.list_budgets(session),
+        "phases": await budgets.voting_phases(session),
+        "errors": errors or [],
+        "values": {},
+        "money": _money(locale_of(request)),
+        "method_labels": {method.value: label for method, label in budgets.METHOD_LABELS.items()},
+    }
+    return render(request, "budgets/admin_list.html", context, status_code)
+
+
+@router.get("/admin/participation/budgets")
+async def admin_budgets(request: Request, session: DbSession, admin: AdminPerson) -> Response:
+    return await _render_admin_list(request, session)
+
+
+@router.post("/admin/participation/budgets")
+async def admin_create_budget(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
+    try:
+        budget = await budgets.save_budget(session, _budget_input(form))
+    except budgets.BudgetError as error:
+        return await _render_admin_list(request, session, _problems(error, locale_of(request)), 400)
+    flash(request, N_("The budget has been created: add its projects."), "success")
+    return _see_other(f"/admin/participation/budgets/{budget.id}")
+
+
+async def _render_admin_budget(
+    request: Request,
+    session: AsyncSession,
+    budget: Budget,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "budget": budget,
+        "phase": await budgets.phase_of(session, budget),
+        "process": await budgets.process_of(session, budget),
+        "phases": await budgets.voting_phases(session),
+        "projects": await budgets.projects_of(session, budget.id),
+        "proposals": await budgets.fundable_proposals(session, budget),
+        "ballots": await budgets.ballot_count(session, budget.id),
+        "neighbourhoods": await territory.list_neighbourhoods(session),
+        "errors": errors or [],
+        "money": _money(locale_of(request)),
+        "method_labels": {method.value: label for method, label in budgets.METHOD_LABELS.items()},
+    }
+    return render(request, "budgets/admin_budget.html", context, status_code)
+
+
+@router.get("/admin/participation/budgets/{budget_id:int}")
+async def admin_budget(request: Request, session: DbSession, admin: AdminPerson, budget_id: int) -> Response:
+    return await _render_admin_budget(request, session, await _budget_or_404(session, budget_id))
+
+
+@router.post("/admin/participation/budgets/{budget_id:int}")
+async def admin_update_budget(
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    try:
+        await budgets.save_budget(session, _budget_input(form), budget)
+    except budgets.BudgetError as error:
+        await session.refresh(budget)
+        return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 400)
+    flash(request, N_("The budget has been saved."), "success")
+    return _see_other(f"/admin/participation/budgets/{budget.id}")
+
+
+@router.post("/admin/participation/budgets/{budget_id:int}/projects")
+async def admin_add_project(
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    neighbourhood_id = _optional_int(_field(form, "neighbourhood_id"))
+    data = budgets.ProjectInput(
+        title=_field(form, "title"),
+        title_en=_field(form, "title_en"),
+        description=_field(form, "description"),
+        description_en=_field(form, "description_en"),
+        cost_cents=_cents(_field(form, "cost")),
+        place=_field(form, "place"),
+        neighbourhood_id=neighbourhood_id if neighbourhood_id and neighbourhood_id > 0 else None,
+    )
+    try:
+        await budgets.save_project(session, budget, data)
+    except budgets.BudgetError as error:
+        return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 400)
+    flash(request, N_("The project has been added."), "success")
+    return _see_other(f"/admin/participation/budgets/{budget.id}#projects")
+
+
+@router.post("/admin/participation/budgets/{budget_id:int}/from-proposal")
+async def admin_project_from_proposal(
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    try:
+        proposal_id = _optional_int(_field(form, "proposal_id")) or 0
+        await budgets.project_from_proposal(session, budget, proposal_id, _cents(_field(form, "cost")))
+    except budgets.BudgetError as error:
+        return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 400)
+    flash(request, N_("The project has been added."), "success")
+    return _see_other(f"/admin/participation/budgets/{budget.id}#projects")
+
+
+@router.post("/admin/participation/budgets/{budget_id:int}/projects/{project_id:int}/delete")
+async def admin_delete_project(
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, project_id: int, form: Form
+) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    try:
+        await budgets.delete_project(session, budget, project_id)
+    except budgets.BudgetError as error:
+        return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 409)
+    return _see_other(f"/admin/participation/budgets/{budget.id}#projects")
+
+
+@router.post("/admin/participation/budgets/{budget_id:int}/method")
+async def admin_official_method(
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+) -> Response:
+    budget = await _budget_or_404(session, budget_id)
+    method = ResultMethod.GREEDY if _field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES
+    await budgets.set_official_method(session, budget, method)
+    flash(request, N_("The official counting method has been saved."), "success")
+    return _see_other(f"/participation/budgets/{budget.id}/results")

@@ -1,0 +1,227 @@
+"""Survey pages: answering a survey, its results (bars), and the administrators' survey builder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from citoyen.db import DbSession
+from citoyen.i18n import N_
+from citoyen.participation import service as participation
+from citoyen.participation.surveys import service as surveys
+from citoyen.participation.surveys.models import QuestionKind, Survey
+from citoyen.people.models import Person
+from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
+from citoyen.web.templating import flash, render
+
+router = APIRouter(include_in_schema=False)
+STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "answered": 409}
+EMPTY_QUESTION_BLOCKS = 3
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def _survey_or_404(session: AsyncSession, survey_id: int) -> Survey:
+    try:
+        return await surveys.get_survey(session, survey_id)
+    except surveys.SurveyError as error:
+        raise HTTPException(404, "Unknown survey.") from error
+
+
+def _problem(error: surveys.SurveyError) -> dict[str, Any]:
+    return {"message": error.message, "values": error.values}
+
+
+# --- answering --------------------------------------------------------------------------------
+
+
+async def _render_survey(
+    request: Request,
+    session: AsyncSession,
+    survey: Survey,
+    person: Person | None,
+    given: dict[int, list[str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "survey": survey,
+        "process": await participation.get_process(session, survey.process_id, include_unpublished=True),
+        "questions": await surveys.questions_of(session, survey.id),
+        "open": surveys.is_open(survey),
+        "answered": await surveys.has_answered(session, survey, person) if person else False,
+        "can_see_results": surveys.can_see_results(survey, person),
+        "given": given or {},
+        "errors": errors or [],
+        "option_label": surveys.option_label,
+    }
+    return render(request, "surveys/survey.html", context, status_code)
+
+
+@router.get("/participation/surveys/{survey_id:int}")
+async def show_survey(request: Request, session: DbSession, person: CurrentPerson, survey_id: int) -> Response:
+    return await _render_survey(request, session, await _survey_or_404(session, survey_id), person)
+
+
+def _given(form: FormData, questions: list[Any]) -> dict[int, list[str]]:
+    given: dict[int, list[str]] = {}
+    for question in questions:
+        name = f"q{question.id}"
+        if question.kind == QuestionKind.RANKING:
+            keys = [option["key"] for option in question.options]
+            ranks = {key: _field(form, f"{name}_{key}") for key in keys}
+            given[question.id] = surveys.ranking_from_form(keys, ranks)
+        else:
+            given[question.id] = [value for value in form.getlist(name) if isinstance(value, str)]
+    return given
+
+
+@router.post("/participation/surveys/{survey_id:int}")
+async def answer_survey(
+    request: Request, session: DbSession, person: SignedInPerson, survey_id: int, form: Form
+) -> Response:
+    survey = await _survey_or_404(session, survey_id)
+    given = _given(form, await surveys.questions_of(session, survey.id))
+    try:
+        await surveys.submit_response(session, survey, person, given)
+    except surveys.SurveyError as error:
+        status_code = STATUS_OF_KIND.get(error.kind, 400)
+        return await _render_survey(request, session, survey, person, given, [_problem(error)], status_code)
+    flash(request, N_("Thank you! Your answers have been recorded."), "success")
+    return RedirectResponse(f"/participation/surveys/{survey.id}", status_code=303)
+
+
+@router.get("/participation/surveys/{survey_id:int}/results")
+async def survey_results(request: Request, session: DbSession, person: CurrentPerson, survey_id: int) -> Response:
+    survey = await _survey_or_404(session, survey_id)
+    if not surveys.can_see_results(survey, person):
+        raise HTTPException(403, "The results of this survey are not public.")
+    staff = person is not None and person.is_staff
+    responses, per_question = await surveys.results(session, survey, include_texts=staff)
+    context = {
+        "survey": survey,
+        "responses": responses,
+        "results": per_question,
+        "staff": staff,
+        "option_label": surveys.option_label,
+    }
+    return render(request, "surveys/results.html", context)
+
+
+# --- administration ---------------------------------------------------------------------------
+
+
+def _moment(text: str) -> datetime | None:
+    """A date and time typed in a form (UTC)."""
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+    except ValueError:
+        return None
+
+
+def _survey_input(form: FormData) -> surveys.SurveyInput:
+    questions = []
+    for index in range(int(_field(form, "question_blocks") or 0)):
+        prefix = f"question_{index}_"
+        prompt = _field(form, prefix + "prompt")
+        if not prompt:
+            continue
+        try:
+            kind = QuestionKind(_field(form, prefix + "kind"))
+        except ValueError:
+            kind = QuestionKind.SHORT_TEXT
+        options = []
+        for line in _field(form, prefix + "options").splitlines():
+            label, _, label_en = line.partition("|")
+            options.append((label.strip(), label_en.strip()))
+        questions.append(
+            surveys.QuestionInput(
+                kind=kind,
+                prompt=prompt,
+                prompt_en=_field(form, prefix + "prompt_en"),
+                required=form.get(prefix + "required") == "on",
+                options=options,
+            )
+        )
+    opens_at = _moment(_field(form, "opens_at"))
+    closes_at = _moment(_field(form, "closes_at"))
+    if opens_at is None or closes_at is None:
+        raise surveys.SurveyError(N_("Give the opening and closing dates."))
+    try:
+        process_id = int(_field(form, "process_id"))
+    except ValueError:
+        process_id = 0
+    return surveys.SurveyInput(
+        process_id=process_id,
+        title=_field(form, "title"),
+        title_en=_field(form, "title_en"),
+        description=_field(form, "description"),
+        description_en=_field(form, "description_en"),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        public_results=form.get("public_results") == "on",
+        questions=questions,
+    )
+
+
+async def _render_admin(
+    request: Request,
+    session: AsyncSession,
+    survey: Survey | None,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    questions = await surveys.questions_of(session, survey.id) if survey else []
+    context = {
+        "survey": survey,
+        "surveys": await surveys.list_surveys(session),
+        "processes": await participation.list_processes(session, include_unpublished=True),
+        "questions": questions,
+        "blocks": len(questions) + EMPTY_QUESTION_BLOCKS,
+        "responses": await surveys.response_count(session, survey.id) if survey else 0,
+        "kind_labels": {kind.value: label for kind, label in surveys.KIND_LABELS.items()},
+        "errors": errors or [],
+    }
+    return render(request, "surveys/admin.html", context, status_code)
+
+
+@router.get("/admin/participation/surveys")
+async def admin_surveys(request: Request, session: DbSession, admin: AdminPerson) -> Response:
+    return await _render_admin(request, session, None)
+
+
+@router.post("/admin/participation/surveys")
+async def admin_create_survey(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
+    try:
+        survey = await surveys.save_survey(session, _survey_input(form))
+    except surveys.SurveyError as error:
+        return await _render_admin(request, session, None, [_problem(error)], 400)
+    flash(request, N_("The survey has been saved."), "success")
+    return RedirectResponse(f"/admin/participation/surveys/{survey.id}", status_code=303)
+
+
+@router.get("/admin/participation/surveys/{survey_id:int}")
+async def admin_survey(request: Request, session: DbSession, admin: AdminPerson, survey_id: int) -> Response:
+    return await _render_admin(request, session, await _survey_or_404(session, survey_id))
+
+
+@router.post("/admin/participation/surveys/{survey_id:int}")
+async def admin_update_survey(
+    request: Request, session: DbSession, admin: AdminPerson, survey_id: int, form: Form
+) -> Response:
+    survey = await _survey_or_404(session, survey_id)
+    try:
+        await surveys.save_survey(session, _survey_input(form), survey)
+    except surveys.SurveyError as error:
+        await session.refresh(survey)
+        return await _render_admin(request, session, survey, [_problem(error)], STATUS_OF_KIND.get(error.kind, 400))
+    flash(request, N_("The survey has been saved."), "success")
+    return RedirectResponse(f"/admin/participation/surveys/{survey.id}", status_code=303)
