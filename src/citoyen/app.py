@@ -31,6 +31,8 @@ from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation_service
+from citoyen.participation.budgets import pages as budgets_pages
+from citoyen.participation.budgets import service as budgets_service
 from citoyen.participation.debate import api as debate_api
 from citoyen.participation.debate import pages as debate_pages
 from citoyen.participation.debate import service as debate_service
@@ -39,8 +41,6 @@ from citoyen.participation.follows import service as follows_service
 from citoyen.participation.follows import tasks as follows_tasks
 from citoyen.participation.moderation import pages as moderation_pages
 from citoyen.participation.moderation import service as moderation_service
-from citoyen.participation.budgets import pages as budgets_pages
-from citoyen.participation.budgets import service as budgets_service
 from citoyen.participation.surveys import pages as surveys_pages
 from citoyen.participation.surveys import service as surveys_service
 from citoyen.people import pages as people_pages

@@ -4,10 +4,10 @@ from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
 from citoyen.participation import models as participation_models
+from citoyen.participation.budgets import models as budgets_models
 from citoyen.participation.debate import models as debate_models
 from citoyen.participation.follows import models as follows_models
 from citoyen.participation.moderation import models as moderation_models
-from citoyen.participation.budgets import models as budgets_models
 from citoyen.participation.surveys import models as surveys_models
 from citoyen.people import models as people_models
 from citoyen.reports import models as reports_models

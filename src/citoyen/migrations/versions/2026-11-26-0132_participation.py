@@ -1,7 +1,7 @@
 """participation
 
 Revision ID: 407fa4220a82
-Revises: 150e967b2d81
+Revises: 3902159cb4ac
 Create Date: 2026-11-26 01:32:44.242499
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import citoyen.db
 
 revision: str = "407fa4220a82"
-down_revision: str | None = "150e967b2d81"
+down_revision: str | None = "3902159cb4ac"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

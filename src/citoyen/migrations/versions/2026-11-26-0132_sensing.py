@@ -1,7 +1,7 @@
 """sensing: the SensorThings API tables; on PostgreSQL, PostGIS and Observations partitioned by month
 
 Revision ID: 3902159cb4ac
-Revises: 150e967b2d81
+Revises: b21806da529c
 Create Date: 2026-11-26 01:32:57.905976
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import citoyen.db
 
 revision: str = "3902159cb4ac"
-down_revision: str | None = "150e967b2d81"
+down_revision: str | None = "b21806da529c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

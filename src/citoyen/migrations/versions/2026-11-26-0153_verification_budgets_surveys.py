@@ -1,7 +1,7 @@
 """verification budgets surveys
 
 Revision ID: 5fc0a8ae752f
-Revises: 407fa4220a82
+Revises: e72be83bd0b7
 Create Date: 2026-11-26 01:53:20.463025
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import citoyen.db
 
 revision: str = "5fc0a8ae752f"
-down_revision: str | None = "407fa4220a82"
+down_revision: str | None = "e72be83bd0b7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
