@@ -49,12 +49,12 @@ class PhaseOut(BaseModel):
         )
 
 
-class CategoryOut(BaseModel):
+class ProcessCategoryOut(BaseModel):
     id: int
     name: str
 
     @classmethod
-    def of(cls, category: ProcessCategory, locale: str) -> CategoryOut:
+    def of(cls, category: ProcessCategory, locale: str) -> ProcessCategoryOut:
         return cls(id=category.id, name=category.label(locale))
 
 
@@ -73,7 +73,7 @@ class ProcessOut(BaseModel):
     edit_window_minutes: int
     active_phase: PhaseOut | None = Field(description="The phase running now, if any.")
     phases: list[PhaseOut]
-    categories: list[CategoryOut]
+    categories: list[ProcessCategoryOut]
     proposal_count: int
     image_url: str | None
     url: str
@@ -102,7 +102,7 @@ class ProcessOut(BaseModel):
             edit_window_minutes=process.edit_window_minutes,
             active_phase=PhaseOut.of(active, locale) if active else None,
             phases=[PhaseOut.of(phase, locale) for phase in phases],
-            categories=[CategoryOut.of(category, locale) for category in categories],
+            categories=[ProcessCategoryOut.of(category, locale) for category in categories],
             proposal_count=proposal_count,
             image_url=f"/participation/images/{process.image_id}" if process.image_id else None,
             url=f"/participation/processes/{process.slug}",
@@ -178,7 +178,7 @@ class MapPoint(BaseModel):
     url: str
 
 
-class MapPoints(BaseModel):
+class ProposalMapPoints(BaseModel):
     """At high zoom: one point per placed proposal (the newest first, at most 5000)."""
 
     kind: Literal["points"]
@@ -192,7 +192,7 @@ class MapCell(BaseModel):
     lat: float
 
 
-class MapCells(BaseModel):
+class ProposalMapCells(BaseModel):
     """At low zoom: the number of proposals per H3 cell (resolution 6 below zoom 12, 8 below 16)."""
 
     kind: Literal["cells"]
@@ -200,7 +200,7 @@ class MapCells(BaseModel):
     cells: list[MapCell]
 
 
-MapLayer = Annotated[MapPoints | MapCells, Field(discriminator="kind")]
+MapLayer = Annotated[ProposalMapPoints | ProposalMapCells, Field(discriminator="kind")]
 
 
 class PointGeometry(BaseModel):
