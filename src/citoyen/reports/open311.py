@@ -214,7 +214,8 @@ class AnswerCache:
     """This process's recent answers to `GET requests`, by query. One is served again only while it is
     younger than `seconds` and no report was filed or updated and the catalog did not change since (one
     query of two index look-ups checks that): partners polling the same feed, or a burst of identical
-    queries, cost one search a second instead of one each. `seconds` = 0 turns it off."""
+    queries, cost one search a second instead of one each. A department's new name (agency_responsible)
+    shows within `seconds`. `seconds` = 0 turns it off."""
 
     MAX_ENTRIES = 512
 
@@ -461,8 +462,10 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
             new = _new_report(catalog, field, answers)
             index = request.app.state.territory_index
             report = await reports.create_report(session, index, new, catalog=catalog)
-        finally:
+        except REFUSED:
             await throttle.record(session, rate_key, window)
+            raise
+        await throttle.record(session, rate_key, window)
         return formats.document(kind, "service_requests", [formats.created(report)])
     except REFUSED as error:
         return _error_response(fmt, error)

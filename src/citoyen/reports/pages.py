@@ -205,7 +205,8 @@ async def file_report(request: Request, session: DbSession, person: CurrentPerso
             photos=photos,
             source="web",
         )
-        report = await reports.create_report(session, request.app.state.territory_index, new)
+        catalog = await request.app.state.report_catalog.get(session)
+        report = await reports.create_report(session, request.app.state.territory_index, new, catalog=catalog)
     except (reports.ReportError, PhotoError) as error:
         status_code = 429 if isinstance(error, reports.ReportError) and error.kind == "throttled" else 400
         return await _render_new(request, session, person, values, [problem(error, locale_of(request))], status_code)
