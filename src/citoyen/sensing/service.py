@@ -27,10 +27,12 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    DateTime,
     Select,
     Table,
     and_,
     case,
+    cast,
     column,
     delete,
     func,
@@ -44,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.db import utcnow
+from citoyen.db import UTCDateTime, utcnow
 from citoyen.i18n import N_
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
@@ -847,54 +849,52 @@ async def _record_historical_location(session: AsyncSession, ctx: Context, thing
 
 async def feature_for_thing_location(session: AsyncSession, datastream_id: int) -> int | None:
     """The FeatureOfInterest made from the Location of the Datastream's Thing (made once, then reused)."""
-    location = (
-        (
-            await session.execute(
-                select(
-                    LOCATIONS.c.id,
-                    LOCATIONS.c.name,
-                    LOCATIONS.c.description,
-                    LOCATIONS.c.location,
-                    LOCATIONS.c.encoding_type,
-                    LOCATIONS.c.lon,
-                    LOCATIONS.c.lat,
-                )
-                .join(THING_LOCATIONS, THING_LOCATIONS.c.location_id == LOCATIONS.c.id)
-                .join(DATASTREAMS, DATASTREAMS.c.thing_id == THING_LOCATIONS.c.thing_id)
-                .where(DATASTREAMS.c.id == datastream_id)
-                .order_by(LOCATIONS.c.id)
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
+    return (await features_for_thing_locations(session, [datastream_id]))[datastream_id]
+
+
+async def features_for_thing_locations(session: AsyncSession, datastream_ids: Sequence[int]) -> dict[int, int | None]:
+    """For each Datastream, the FeatureOfInterest made from its Thing's (first) Location, made on first use:
+    two queries for any number of Datastreams, plus one insert per Location never used before."""
+    first_location = (
+        select(DATASTREAMS.c.id.label("datastream_id"), func.min(THING_LOCATIONS.c.location_id).label("location_id"))
+        .join(THING_LOCATIONS, THING_LOCATIONS.c.thing_id == DATASTREAMS.c.thing_id)
+        .where(DATASTREAMS.c.id.in_(set(datastream_ids)))
+        .group_by(DATASTREAMS.c.id)
     )
-    if location is None:
-        return None
-    found = (
-        await session.execute(
-            select(FEATURES.c.id).where(FEATURES.c.generated_from_location_id == location["id"]).limit(1)
-        )
-    ).scalar()
-    if found is not None:
-        return int(found)
-    return int(
-        (
+    locations = {row.datastream_id: row.location_id for row in (await session.execute(first_location)).all()}
+    made = {
+        row.generated_from_location_id: row.id
+        for row in (
             await session.execute(
-                insert(FEATURES)
-                .values(
-                    name=location["name"],
-                    description=location["description"],
-                    encoding_type=location["encoding_type"],
-                    feature=location["location"],
-                    lon=location["lon"],
-                    lat=location["lat"],
-                    generated_from_location_id=location["id"],
-                )
-                .returning(FEATURES.c.id)
+                select(FEATURES.c.generated_from_location_id, func.min(FEATURES.c.id).label("id"))
+                .where(FEATURES.c.generated_from_location_id.in_(set(locations.values())))
+                .group_by(FEATURES.c.generated_from_location_id)
             )
-        ).scalar_one()
-    )
+        ).all()
+    }
+    for location_id in sorted(set(locations.values()) - made.keys()):
+        location = (await session.execute(select(LOCATIONS).where(LOCATIONS.c.id == location_id))).mappings().one()
+        made[location_id] = int(
+            (
+                await session.execute(
+                    insert(FEATURES)
+                    .values(
+                        name=location["name"],
+                        description=location["description"],
+                        encoding_type=location["encoding_type"],
+                        feature=location["location"],
+                        lon=location["lon"],
+                        lat=location["lat"],
+                        generated_from_location_id=location_id,
+                    )
+                    .returning(FEATURES.c.id)
+                )
+            ).scalar_one()
+        )
+    return {
+        datastream_id: made[locations[datastream_id]] if datastream_id in locations else None
+        for datastream_id in datastream_ids
+    }
 
 
 async def _create_observation(
@@ -939,16 +939,35 @@ async def _create_observation(
     return entity_id
 
 
-def _earlier(current: Any, candidate: datetime | None) -> Any:
-    if candidate is None:
-        return current
-    return case((current.is_(None), candidate), (current > candidate, candidate), else_=current)
+@dataclass
+class Span:
+    """What a batch of Observations adds to its Datastream: times covered and features observed."""
+
+    phenomenon_start: datetime
+    phenomenon_end: datetime
+    result_start: datetime | None
+    result_end: datetime | None
+    feature_ids: set[int]
+
+    def add(self, start: datetime, end: datetime, result_time: datetime | None, feature_id: int) -> None:
+        self.phenomenon_start = min(self.phenomenon_start, start)
+        self.phenomenon_end = max(self.phenomenon_end, end)
+        if result_time is not None:
+            self.result_start = result_time if self.result_start is None else min(self.result_start, result_time)
+            self.result_end = result_time if self.result_end is None else max(self.result_end, result_time)
+        self.feature_ids.add(feature_id)
 
 
-def _later(current: Any, candidate: datetime | None) -> Any:
-    if candidate is None:
-        return current
-    return case((current.is_(None), candidate), (current < candidate, candidate), else_=current)
+def _earlier(current: Any, candidate: Any) -> Any:
+    return case(
+        (candidate.is_(None), current), (current.is_(None), candidate), (current > candidate, candidate), else_=current
+    )
+
+
+def _later(current: Any, candidate: Any) -> Any:
+    return case(
+        (candidate.is_(None), current), (current.is_(None), candidate), (current < candidate, candidate), else_=current
+    )
 
 
 async def extend_datastream(
@@ -961,39 +980,97 @@ async def extend_datastream(
     feature_ids: set[int],
 ) -> None:
     """Keep a Datastream's phenomenonTime, resultTime and observedArea covering its Observations."""
-    await session.execute(
-        update(DATASTREAMS)
-        .where(DATASTREAMS.c.id == datastream_id)
-        .values(
-            phenomenon_time_start=_earlier(DATASTREAMS.c.phenomenon_time_start, phenomenon_start),
-            phenomenon_time_end=_later(DATASTREAMS.c.phenomenon_time_end, phenomenon_end),
-            result_time_start=_earlier(DATASTREAMS.c.result_time_start, result_start),
-            result_time_end=_later(DATASTREAMS.c.result_time_end, result_end),
+    span = Span(phenomenon_start, phenomenon_end, result_start, result_end, set(feature_ids))
+    await extend_datastreams(session, {datastream_id: span})
+
+
+async def extend_datastreams(session: AsyncSession, spans: Mapping[int, Span]) -> None:
+    """`extend_datastream` for many Datastreams: one UPDATE for the times, two reads for the areas, and
+    one UPDATE per Datastream whose observedArea grew."""
+    if not spans:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole batch (PostgreSQL names the columns of a VALUES list; SQLite cannot).
+        batch = values(
+            column("datastream_id", BigInteger),
+            column("phenomenon_start", UTCDateTime),
+            column("phenomenon_end", UTCDateTime),
+            column("result_start", UTCDateTime),
+            column("result_end", UTCDateTime),
+            name="batch",
+        ).data(
+            [
+                (datastream_id, span.phenomenon_start, span.phenomenon_end, span.result_start, span.result_end)
+                for datastream_id, span in sorted(spans.items())
+            ]
         )
-    )
-    if not feature_ids:
-        return
-    area = (
-        await session.execute(select(DATASTREAMS.c.observed_area).where(DATASTREAMS.c.id == datastream_id))
-    ).scalar()
-    features = (await session.execute(select(FEATURES.c.feature).where(FEATURES.c.id.in_(feature_ids)))).scalars()
-    geometries = []
-    for text in [area, *features]:
-        if text is None:
-            continue
-        document = json.loads(text)
-        try:
-            geometries.append(shape(document.get("geometry") if document.get("type") == "Feature" else document))
-        except Exception:  # noqa: S112 - a feature in another encoding simply does not count
-            continue
-    if not geometries:
-        return
-    hull = shapely.union_all(geometries).convex_hull
-    new_area = json.dumps(mapping(hull))
-    if new_area != area:
+
+        def moment(name: str) -> Any:
+            # A column of NULLs in a VALUES list has no type of its own: say it is a timestamp.
+            return cast(batch.c[name], DateTime(timezone=True))
+
         await session.execute(
-            update(DATASTREAMS).where(DATASTREAMS.c.id == datastream_id).values(observed_area=new_area)
+            update(DATASTREAMS)
+            .where(DATASTREAMS.c.id == batch.c.datastream_id)
+            .values(
+                phenomenon_time_start=_earlier(DATASTREAMS.c.phenomenon_time_start, moment("phenomenon_start")),
+                phenomenon_time_end=_later(DATASTREAMS.c.phenomenon_time_end, moment("phenomenon_end")),
+                result_time_start=_earlier(DATASTREAMS.c.result_time_start, moment("result_start")),
+                result_time_end=_later(DATASTREAMS.c.result_time_end, moment("result_end")),
+            )
         )
+    else:
+        for datastream_id, span in sorted(spans.items()):
+
+            def bound(value: datetime | None) -> Any:
+                return literal(value, UTCDateTime)
+
+            await session.execute(
+                update(DATASTREAMS)
+                .where(DATASTREAMS.c.id == datastream_id)
+                .values(
+                    phenomenon_time_start=_earlier(DATASTREAMS.c.phenomenon_time_start, bound(span.phenomenon_start)),
+                    phenomenon_time_end=_later(DATASTREAMS.c.phenomenon_time_end, bound(span.phenomenon_end)),
+                    result_time_start=_earlier(DATASTREAMS.c.result_time_start, bound(span.result_start)),
+                    result_time_end=_later(DATASTREAMS.c.result_time_end, bound(span.result_end)),
+                )
+            )
+    feature_ids = set().union(*(span.feature_ids for span in spans.values()))
+    features = {
+        row.id: _shape(row.feature)
+        for row in (
+            await session.execute(select(FEATURES.c.id, FEATURES.c.feature).where(FEATURES.c.id.in_(feature_ids)))
+        )
+    }
+    areas = {
+        row.id: row.observed_area
+        for row in await session.execute(
+            select(DATASTREAMS.c.id, DATASTREAMS.c.observed_area).where(DATASTREAMS.c.id.in_(spans.keys()))
+        )
+    }
+    for datastream_id, span in sorted(spans.items()):
+        area = areas.get(datastream_id)
+        current = _shape(area)
+        geometries = [geometry for geometry in [current, *(features.get(f) for f in span.feature_ids)] if geometry]
+        if not geometries:
+            continue
+        if current is not None and all(current.covers(g) for g in geometries[1:]):
+            continue
+        hull = shapely.union_all(geometries).convex_hull
+        await session.execute(
+            update(DATASTREAMS).where(DATASTREAMS.c.id == datastream_id).values(observed_area=json.dumps(mapping(hull)))
+        )
+
+
+def _shape(text: str | None) -> Any:
+    """The shapely geometry of stored GeoJSON (a geometry or a Feature), or None when it is not GeoJSON."""
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+        return shape(document.get("geometry") if document.get("type") == "Feature" else document)
+    except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException):
+        return None
 
 
 # --- Writing: update and delete -----------------------------------------------------------------------------------

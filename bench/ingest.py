@@ -1,0 +1,161 @@
+"""Observation ingest: how close HTTP `CreateObservations` gets to a raw COPY.
+
+One run, on PostgreSQL (default) or SQLite (`--backend sqlite`):
+1. baseline (PostgreSQL only): COPY of N observations (asyncpg, binary) into a bare table with the same
+   columns and no index, key or constraint;
+2. the same N observations through the real server: `POST /sta/v1.1/CreateObservations` in batches of
+   `--batch` rows, `--concurrency` clients at once, into the partitioned `sta_observations` with its
+   indexes and foreign keys.
+Prints rows/s and the ratio to the baseline. The database `citoyen_bench_sensing` is dropped at the end.
+
+Run: `uv run python bench/ingest.py [--rows 1000000] [--backend postgresql|sqlite]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sensing_common import (
+    create_database,
+    create_stations,
+    drop_database,
+    print_table,
+    running_server,
+)
+
+from citoyen.db import make_engine
+
+DATASTREAMS = 100
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def observations(rows: int, datastream_ids: list[int]) -> list[tuple[int, datetime, float]]:
+    rng = random.Random(2026)
+    per_stream = rows // len(datastream_ids) + 1
+    result = []
+    for index in range(rows):
+        stream = datastream_ids[index % len(datastream_ids)]
+        step = index // len(datastream_ids)
+        assert step < per_stream
+        result.append((stream, START + timedelta(seconds=10 * step), round(rng.uniform(5, 80), 2)))
+    return result
+
+
+async def raw_copy(url: str, rows: list[tuple[int, datetime, float]]) -> float:
+    """Seconds to COPY the rows into a bare table (no index, no key, no constraint)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            await driver.execute("DROP TABLE IF EXISTS bare_observations")
+            await driver.execute(
+                "CREATE TABLE bare_observations (id bigint, datastream_id bigint, phenomenon_time_start timestamptz, "
+                "phenomenon_time_end timestamptz, result_time timestamptz, result_type smallint, "
+                "result_number double precision, result_string text, result_boolean boolean, result_json json, "
+                "result_quality json, valid_time_start timestamptz, valid_time_end timestamptz, parameters json, "
+                "feature_of_interest_id bigint)"
+            )
+            records = [
+                (n, stream, when, None, None, 1, value, None, None, None, None, None, None, None, 1)
+                for n, (stream, when, value) in enumerate(rows, 1)
+            ]
+            started = time.perf_counter()
+            await driver.copy_records_to_table("bare_observations", records=records)
+            elapsed = time.perf_counter() - started
+            await driver.execute("DROP TABLE bare_observations")
+    finally:
+        await engine.dispose()
+    return elapsed
+
+
+async def http_ingest(
+    base: str, token: str, rows: list[tuple[int, datetime, float]], batch: int, concurrency: int
+) -> tuple[float, int]:
+    """Seconds to send every row through CreateObservations, and the number of rows the server refused."""
+    bodies: list[bytes] = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        groups: dict[int, list[list[Any]]] = {}
+        for stream, when, value in chunk:
+            groups.setdefault(stream, []).append([when.isoformat().replace("+00:00", "Z"), value])
+        document = [
+            {"Datastream": {"@iot.id": stream}, "components": ["phenomenonTime", "result"], "dataArray": data}
+            for stream, data in groups.items()
+        ]
+        bodies.append(json.dumps(document).encode())
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    refused = 0
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def client() -> None:
+        nonlocal refused
+        async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+            while not queue.empty():
+                body = queue.get_nowait()
+                response = await http.post("/sta/v1.1/CreateObservations", content=body, headers=headers)
+                response.raise_for_status()
+                refused += sum(1 for link in response.json() if link.startswith("error"))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - started, refused
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=10_000, help="observations per CreateObservations request")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="uvicorn workers (2 on PostgreSQL, 1 on SQLite)")
+    args = parser.parse_args()
+    workers = args.workers or (2 if args.backend == "postgresql" else 1)
+
+    url = asyncio.run(create_database(args.backend))
+    try:
+        datastream_ids, token = asyncio.run(create_stations(url, DATASTREAMS // 2, 2))
+        rows = observations(args.rows, datastream_ids)
+        table: list[list[Any]] = []
+        baseline = None
+        if args.backend == "postgresql":
+            baseline = args.rows / asyncio.run(raw_copy(url, rows))
+            table.append(
+                [
+                    "raw COPY, bare table (baseline)",
+                    f"{args.rows:,}",
+                    f"{args.rows / baseline:.2f}",
+                    f"{baseline:,.0f}",
+                    "100 %",
+                ]
+            )
+        with running_server(url, workers) as base:
+            elapsed, refused = asyncio.run(http_ingest(base, token, rows, args.batch, args.concurrency))
+        rate = (args.rows - refused) / elapsed
+        ratio = f"{100 * rate / baseline:.0f} %" if baseline else "n/a"
+        label = f"HTTP CreateObservations ({args.batch:,}/request, {args.concurrency} clients, {workers} workers)"
+        table.append([label, f"{args.rows - refused:,}", f"{elapsed:.2f}", f"{rate:,.0f}", ratio])
+        # --- MQTT ingest row: sensing-live adds its measurement here (same rows, same database). ---
+        print(f"\nIngest of {args.rows:,} observations into {args.backend} ({DATASTREAMS} datastreams)\n")
+        print_table(["path", "observations", "seconds", "obs/s", "vs raw COPY"], table)
+    finally:
+        asyncio.run(drop_database(args.backend))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""What the SensorThings benchmarks share: their own database, stations made through the API's service, the
+real server in a subprocess, and a plain-text table printer. Everything talks to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.migrations import upgrade_database_async
+from citoyen.people import service as people
+from citoyen.sensing.service import Access, Context, create
+
+BENCH_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_sensing"
+SQLITE_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-sensing"
+PROTECTED = {"postgres", "test", "template0", "template1"}
+
+
+def database_url(backend: str) -> str:
+    if backend == "postgresql":
+        return BENCH_PG_URL
+    return f"sqlite+aiosqlite:///{SQLITE_DIR / 'bench.sqlite3'}"
+
+
+async def _admin(statement: str) -> None:
+    admin = make_url(BENCH_PG_URL).set(database="postgres").render_as_string(hide_password=False)
+    engine = make_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def create_database(backend: str) -> str:
+    """A new, migrated bench database (the previous one is dropped); returns its URL."""
+    url = database_url(backend)
+    if backend == "postgresql":
+        name = make_url(url).database
+        assert name and name not in PROTECTED
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _admin(f'CREATE DATABASE "{name}"')
+    else:
+        shutil.rmtree(SQLITE_DIR, ignore_errors=True)
+        SQLITE_DIR.mkdir(parents=True)
+    await upgrade_database_async(url)
+    return url
+
+
+async def drop_database(backend: str) -> None:
+    if backend == "postgresql":
+        await _admin(f'DROP DATABASE IF EXISTS "{make_url(BENCH_PG_URL).database}" WITH (FORCE)')
+    else:
+        shutil.rmtree(SQLITE_DIR, ignore_errors=True)
+
+
+def station_body(number: int, datastreams: int) -> dict[str, Any]:
+    lon, lat = 2.25 + (number % 40) * 0.005, 48.82 + (number // 40 % 25) * 0.003
+    return {
+        "name": f"Bench station {number}",
+        "description": "Benchmark station",
+        "properties": {"citoyen": {"access": "public", "kind": "air"}},
+        "Locations": [
+            {
+                "name": f"Bench site {number}",
+                "description": "Benchmark site",
+                "encodingType": "application/geo+json",
+                "location": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        ],
+        "Datastreams": [
+            {
+                "name": f"Bench station {number} series {index}",
+                "description": "Benchmark series",
+                "observationType": "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement",
+                "unitOfMeasurement": {"name": "microgram per cubic metre", "symbol": "µg/m³", "definition": "ucum"},
+                "Sensor": {"@iot.id": 1} if number or index else _sensor(),
+                "ObservedProperty": {"@iot.id": 1} if number or index else _observed_property(),
+            }
+            for index in range(datastreams)
+        ],
+    }
+
+
+def _sensor() -> dict[str, Any]:
+    return {"name": "Bench sensor", "description": "Bench", "encodingType": "text/html", "metadata": "https://x"}
+
+
+def _observed_property() -> dict[str, Any]:
+    return {"name": "NO2", "definition": "https://example.org/no2", "description": "Nitrogen dioxide"}
+
+
+async def create_stations(url: str, stations: int, datastreams_per_station: int) -> tuple[list[int], str]:
+    """Stations made by the API's own deep insert; returns the Datastream ids and a sensing:write token."""
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            ctx = Context(access=Access(is_staff=True), base_url="http://127.0.0.1")
+            from citoyen.sensing.entities import ENTITY_SETS
+
+            for number in range(stations):
+                await create(session, ctx, ENTITY_SETS["Things"], station_body(number, datastreams_per_station))
+            _token, secret = await people.create_api_token(session, "bench", ["sensing:write"])
+            await session.commit()
+            ids = list((await session.execute(text("SELECT id FROM sta_datastreams ORDER BY id"))).scalars())
+    finally:
+        await engine.dispose()
+    return ids, secret
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_server(url: str, workers: int) -> Iterator[str]:
+    """The real app under uvicorn in a subprocess, stopped in every case; yields its base URL."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
+    env |= {
+        "CITOYEN_DATABASE_URL": url,
+        "CITOYEN_DATA_DIR": str(SQLITE_DIR if url.startswith("sqlite") else tempfile.gettempdir()),
+        "CITOYEN_SECRET_KEY": "bench-secret-key-" + "x" * 40,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "citoyen.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError("the server stopped while starting")
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("the server did not start within 240 s")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(header), *(len(row[i]) for row in cells)) for i, header in enumerate(headers)]
+    print("| " + " | ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    for row in cells:
+        print("| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |")
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
