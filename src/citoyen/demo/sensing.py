@@ -656,6 +656,8 @@ async def feed_once(state: Any, now: datetime) -> int:
 async def run_demo_feed(state: Any) -> None:
     """Keep the demo sensors reading every `demo_sensor_interval_seconds`; errors are logged, never fatal."""
     interval = max(1.0, float(state.settings.demo_sensor_interval_seconds))
+    # Reading the CSV files takes a second or two: in a thread, so pages keep being served meanwhile.
+    await asyncio.to_thread(lambda: (air_quality_series(), bike_count_series()))
     try:
         async with state.sessionmaker() as session:
             filled = await catch_up(session, datetime.now(UTC))
