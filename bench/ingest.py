@@ -6,6 +6,8 @@ One run, on PostgreSQL (default) or SQLite (`--backend sqlite`):
 2. the same N observations through the real server: `POST /sta/v1.1/CreateObservations` in batches of
    `--batch` rows, `--concurrency` clients at once, into the partitioned `sta_observations` with its
    indexes and foreign keys.
+3. `--mqtt-messages` Observations published one per MQTT message at QoS 1 (`mqtt_ingest.py`: a private
+   Mosquitto, `mosquitto_pub` devices, the app's bridge; target ≥ 5,000 msg/s with none lost).
 Prints rows/s and the ratio to the baseline. The database `citoyen_bench_sensing` is dropped at the end.
 
 Run: `uv run python bench/ingest.py [--rows 1000000] [--backend postgresql|sqlite]`.
@@ -27,6 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import mqtt_ingest
 from sensing_common import (
     create_database,
     create_stations,
@@ -124,6 +127,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000, help="observations per CreateObservations request")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="uvicorn workers (2 on PostgreSQL, 1 on SQLite)")
+    parser.add_argument(
+        "--mqtt-messages", type=int, default=50_000, help="Observations published over MQTT (0: no MQTT row)"
+    )
     args = parser.parse_args()
     workers = args.workers or (2 if args.backend == "postgresql" else 1)
 
@@ -150,7 +156,22 @@ def main() -> None:
         ratio = f"{100 * rate / baseline:.0f} %" if baseline else "n/a"
         label = f"HTTP CreateObservations ({args.batch:,}/request, {args.concurrency} clients, {workers} workers)"
         table.append([label, f"{args.rows - refused:,}", f"{elapsed:.2f}", f"{rate:,.0f}", ratio])
-        # --- MQTT ingest row: sensing-live adds its measurement here (same rows, same database). ---
+        if args.mqtt_messages:
+            # Its own database and private broker (mqtt_ingest.py): devices publish one message per Observation.
+            mqtt = asyncio.run(
+                mqtt_ingest.measure(args.backend, mqtt_ingest.database_url(args.backend), args.mqtt_messages, 10, 1000)
+            )
+            lost = mqtt.messages - mqtt.stored
+            mqtt_ratio = f"{100 * mqtt.rate / baseline:.0f} %" if baseline else "n/a"
+            table.append(
+                [
+                    f"MQTT QoS 1, acked once stored ({mqtt.messages:,} messages, {lost:,} not stored)",
+                    f"{mqtt.stored:,}",
+                    f"{mqtt.seconds:.2f}",
+                    f"{mqtt.rate:,.0f}",
+                    mqtt_ratio,
+                ]
+            )
         print(f"\nIngest of {args.rows:,} observations into {args.backend} ({DATASTREAMS} datastreams)\n")
         print_table(["path", "observations", "seconds", "obs/s", "vs raw COPY"], table)
     finally:

@@ -227,6 +227,12 @@ def print_table(rows: list[Row], command: str) -> None:
         )
 
 
+def database_url(backend: str, pg_url: str = DEFAULT_PG_URL) -> str:
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='citoyen-bench-mqtt-db-')) / 'bench.sqlite3'}"
+    return pg_url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -239,11 +245,7 @@ def main() -> None:
         sys.exit("this benchmark needs mosquitto and mosquitto_pub (apt-get install mosquitto mosquitto-clients)")
     rows = []
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        url = (
-            f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='citoyen-bench-mqtt-db-')) / 'bench.sqlite3'}"
-            if backend == "sqlite"
-            else args.pg_url
-        )
+        url = database_url(backend, args.pg_url)
         rows.append(asyncio.run(measure(backend, url, args.messages, args.streams, args.batch)))
     print_table(rows, "uv run python " + " ".join(sys.argv))
 

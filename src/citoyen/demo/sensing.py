@@ -451,22 +451,20 @@ async def build_demo_sensors(
 
     plan: list[tuple[DemoThing, list[tuple[Measure, ValueSpec]]]] = []
     for number, station in enumerate(AIR_STATIONS):
+        series_names = [str(measure.series) for measure in AIR_MEASURES]
+        offsets = _live_offsets(series_names, anchor, 6 + 9 * number)
         plan.append(
             (
                 station,
                 [
-                    (
-                        measure,
-                        ReplaySpec(str(measure.series), anchor, _offset(str(measure.series), anchor, 6 + 9 * number)),
-                    )
-                    for measure in AIR_MEASURES
+                    (measure, ReplaySpec(name, anchor, offsets[name]))
+                    for measure, name in zip(AIR_MEASURES, series_names, strict=True)
                 ],
             )
         )
     for number, counter in enumerate(BIKE_COUNTERS):
-        plan.append(
-            (counter, [(BIKE_MEASURE, ReplaySpec("bikes", anchor, _offset("bikes", anchor, 10 + 17 * number)))])
-        )
+        offset = _live_offsets(["bikes"], anchor, 10 + 17 * number)["bikes"]
+        plan.append((counter, [(BIKE_MEASURE, ReplaySpec("bikes", anchor, offset))]))
     for number, meter in enumerate(METERS):
         measure = ELECTRICITY_MEASURE if meter.profile == "electricity" else WATER_MEASURE
         plan.append((meter, [(measure, SyntheticSpec(str(meter.profile), meter.scale, settings.demo_seed + number))]))
@@ -540,8 +538,18 @@ async def build_demo_sensors(
     return stored
 
 
-def _offset(series: str, anchor: datetime, weeks_in: int) -> int:
-    return aligned_offset(series_named(series), anchor, weeks_in)
+def _live_offsets(names: Sequence[str], anchor: datetime, weeks_in: int) -> dict[str, int]:
+    """Aligned offsets, the same number of weeks in for every measure of one station, moved on week by week
+    until the last day has readings for all of them: a real outage (the air-quality file has weeks without
+    CO) is replayed when it comes, but a demo should not open on one."""
+    for weeks in range(weeks_in, weeks_in + 26):
+        offsets = {name: aligned_offset(series_named(name), anchor, weeks) for name in names}
+        if all(
+            sum(value is not None for value in series_named(name).values[offset - 23 : offset + 1]) >= 20
+            for name, offset in offsets.items()
+        ):
+            return offsets
+    return {name: aligned_offset(series_named(name), anchor, weeks_in) for name in names}
 
 
 async def insert_readings(
@@ -648,6 +656,8 @@ async def feed_once(state: Any, now: datetime) -> int:
 async def run_demo_feed(state: Any) -> None:
     """Keep the demo sensors reading every `demo_sensor_interval_seconds`; errors are logged, never fatal."""
     interval = max(1.0, float(state.settings.demo_sensor_interval_seconds))
+    # Reading the CSV files takes a second or two: in a thread, so pages keep being served meanwhile.
+    await asyncio.to_thread(lambda: (air_quality_series(), bike_count_series()))
     try:
         async with state.sessionmaker() as session:
             filled = await catch_up(session, datetime.now(UTC))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.sensing.entities import API_PATH, ENTITY_SETS, format_interval, result_value
+from citoyen.sensing.entities import API_PATH, format_interval, result_value
 from citoyen.sensing.events import SensingEvent, queue_events
 from citoyen.sensing.models import ResultType
 from citoyen.sensing.service import (
@@ -31,8 +31,6 @@ from citoyen.sensing.service import (
     StaError,
     extend_datastreams,
     features_for_thing_locations,
-    parse_time,
-    parse_time_or_interval,
     typed_result,
 )
 
@@ -92,40 +90,40 @@ def _sqlite_time(value: datetime | None) -> str | None:
 async def insert_observations(session: AsyncSession, ctx: Context, rows: Sequence[ObservationRow]) -> list[int]:
     """Store checked Observations (FeatureOfInterest made from the Thing's Location when missing), keep
     their Datastreams' time ranges and areas current, queue their events; returns the new ids in order."""
-    if not rows:
-        return []
-    without_feature = sorted({row.datastream_id for row in rows if row.feature_of_interest_id is None})
-    features = await features_for_thing_locations(session, without_feature) if without_feature else {}
-    prepared: list[tuple[Any, ...]] = []
-    for row in rows:
-        feature_id = row.feature_of_interest_id
-        if feature_id is None:
-            feature_id = features[row.datastream_id]
-            if feature_id is None:
-                raise StaError(
-                    400,
-                    f"Datastream({row.datastream_id}): its Observations need a FeatureOfInterest, and its Thing "
-                    "has no Location to make one from",
-                )
-        kind, number, string, boolean, document = typed_result(row.result)
-        prepared.append(
-            (
-                row.datastream_id,
-                row.phenomenon_time_start,
-                row.phenomenon_time_end,
-                row.result_time,
-                int(kind),
-                number,
-                string,
-                boolean,
-                document,
-                row.result_quality,
-                row.valid_time_start,
-                row.valid_time_end,
-                row.parameters,
-                feature_id,
-            )
+    prepared = [
+        (
+            row.datastream_id,
+            row.phenomenon_time_start,
+            row.phenomenon_time_end,
+            row.result_time,
+            *typed_result(row.result),
+            row.result_quality,
+            row.valid_time_start,
+            row.valid_time_end,
+            row.parameters,
+            row.feature_of_interest_id,
         )
+        for row in rows
+    ]
+    return await _store(session, ctx, prepared)
+
+
+async def _store(session: AsyncSession, ctx: Context, prepared: list[tuple[Any, ...]]) -> list[int]:
+    """Write prepared rows: (datastream_id, phenomenon start, end, result time, result type, number, string,
+    boolean, json, quality, valid start, valid end, parameters, feature id or None)."""
+    if not prepared:
+        return []
+    without_feature = sorted({values[0] for values in prepared if values[13] is None})
+    if without_feature:
+        features = await features_for_thing_locations(session, without_feature)
+        lacking = [datastream_id for datastream_id, feature_id in features.items() if feature_id is None]
+        if lacking:
+            raise StaError(
+                400,
+                f"Datastream({lacking[0]}): its Observations need a FeatureOfInterest, and its Thing "
+                "has no Location to make one from",
+            )
+        prepared = [values if values[13] is not None else (*values[:13], features[values[0]]) for values in prepared]
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         ids = list(
@@ -261,35 +259,85 @@ async def _queue_observation_events(
 # --- CreateObservations ----------------------------------------------------------------------------------------
 
 
-def _row(datastream_id: int, components: list[str], values: Any, features: set[int]) -> ObservationRow:
-    if not isinstance(values, list) or len(values) != len(components):
-        raise ValueError(f"expected an array of {len(components)} values ({', '.join(components)})")
-    data = dict(zip(components, values, strict=True))
-    if "phenomenonTime" in data and data["phenomenonTime"] is not None:
-        start, end = parse_time_or_interval(data["phenomenonTime"], "phenomenonTime")
-    else:
-        start, end = datetime.now(UTC), None
-    result_time = data.get("resultTime")
-    valid = data.get("validTime")
-    valid_start, valid_end = parse_time_or_interval(valid, "validTime") if valid is not None else (None, None)
-    parameters = data.get("parameters")
-    if parameters is not None and not isinstance(parameters, dict):
-        raise ValueError("parameters must be a JSON object")
-    feature_id = data.get("FeatureOfInterest/id")
-    if feature_id is not None and (not isinstance(feature_id, int) or feature_id not in features):
-        raise ValueError(f"FeatureOfInterest({feature_id}) does not exist")
-    return ObservationRow(
-        datastream_id,
-        start,
-        end,
-        None if result_time is None else parse_time(result_time, "resultTime"),
-        data["result"],
-        data.get("resultQuality"),
-        valid_start,
-        valid_end,
-        parameters,
-        feature_id,
-    )
+def _moment(value: Any, name: str) -> datetime:
+    # Python 3.11's fromisoformat reads "Z" and offsets; only a missing time zone needs a word.
+    if type(value) is not str:
+        raise ValueError(f"{name} must be an ISO 8601 date-time string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{name}: {value!r} needs a time zone (such as Z or +01:00)")
+    return moment
+
+
+def _span(value: Any, name: str) -> tuple[datetime, datetime | None]:
+    if type(value) is str and "/" in value:
+        first, _, last = value.partition("/")
+        start, end = _moment(first, name), _moment(last, name)
+        if end < start:
+            raise ValueError(f"{name}: the interval ends before it starts")
+        return start, end
+    return _moment(value, name), None
+
+
+def _prepare(
+    datastream_id: int, components: list[str], data: list[Any], features: set[int]
+) -> list[tuple[Any, ...] | str]:
+    """Each dataArray row as a prepared tuple (see `_store`), or the error message for a bad row. This is
+    the hot loop of ingest: plain tuples and type() checks, no per-row objects."""
+    width = len(components)
+    position = {name: index for index, name in enumerate(components)}
+    at_time, at_result = position.get("phenomenonTime"), position["result"]
+    at_result_time, at_quality = position.get("resultTime"), position.get("resultQuality")
+    at_valid, at_parameters = position.get("validTime"), position.get("parameters")
+    at_feature = position.get("FeatureOfInterest/id")
+    now = datetime.now(UTC)
+    prepared: list[tuple[Any, ...] | str] = []
+    append = prepared.append
+    for values in data:
+        try:
+            if type(values) is not list or len(values) != width:
+                raise ValueError(f"expected an array of {width} values ({', '.join(components)})")
+            when = values[at_time] if at_time is not None else None
+            start, end = (now, None) if when is None else _span(when, "phenomenonTime")
+            result = values[at_result]
+            kind = type(result)
+            if kind is float:
+                typed: tuple[Any, ...] = (1, result, None, None, None)
+            elif kind is int and -(2**53) <= result <= 2**53:
+                typed = (2, float(result), None, None, None)
+            else:
+                typed = typed_result(result)
+            result_time = values[at_result_time] if at_result_time is not None else None
+            if result_time is not None:
+                result_time = _moment(result_time, "resultTime")
+            valid = values[at_valid] if at_valid is not None else None
+            valid_start, valid_end = (None, None) if valid is None else _span(valid, "validTime")
+            parameters = values[at_parameters] if at_parameters is not None else None
+            if parameters is not None and type(parameters) is not dict:
+                raise ValueError("parameters must be a JSON object")
+            feature_id = values[at_feature] if at_feature is not None else None
+            if feature_id is not None and feature_id not in features:
+                raise ValueError(f"FeatureOfInterest({feature_id}) does not exist")
+            append(
+                (
+                    datastream_id,
+                    start,
+                    end,
+                    result_time,
+                    *typed,
+                    values[at_quality] if at_quality is not None else None,
+                    valid_start,
+                    valid_end,
+                    parameters,
+                    feature_id,
+                )
+            )
+        except ValueError as error:
+            append(f"error: {error}")
+    return prepared
 
 
 async def create_observations(session: AsyncSession, ctx: Context, body: Any) -> list[str]:
@@ -341,20 +389,12 @@ async def create_observations(session: AsyncSession, ctx: Context, body: Any) ->
         else set()
     )
 
-    replies: list[str | None] = []
-    rows: list[ObservationRow] = []
+    outcomes: list[tuple[Any, ...] | str] = []
     for datastream_id, components, data in groups:
-        for values in data:
-            try:
-                rows.append(_row(datastream_id, components, values, features))
-                replies.append(None)
-            except (ValueError, StaError) as error:
-                message = error.message if isinstance(error, StaError) else str(error)
-                replies.append(f"error: {message}")
-    ids = iter(await insert_observations(session, ctx, rows))
-    observations = ENTITY_SETS["Observations"].name
-    base = f"{ctx.base_url}{API_PATH}/{observations}"
-    return [reply if reply is not None else f"{base}({next(ids)})" for reply in replies]
+        outcomes.extend(_prepare(datastream_id, components, data, features))
+    ids = iter(await _store(session, ctx, [outcome for outcome in outcomes if type(outcome) is tuple]))
+    base = f"{ctx.base_url}{API_PATH}/Observations"
+    return [outcome if type(outcome) is str else f"{base}({next(ids)})" for outcome in outcomes]
 
 
 __all__ = ["ObservationRow", "ResultType", "create_observations", "insert_observations"]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from citoyen.db import DbSession
+from citoyen.i18n import N_
 from citoyen.people import service as people
 from citoyen.sensing import portal
 from citoyen.sensing.events import SensingEvent, get_bus
@@ -73,7 +74,9 @@ async def datastream_live(request: Request, session: DbSession, person: CurrentP
     except portal.PortalError as error:
         raise _refuse(request, error) from None
     if not portal.may_see_raw(thing, person):
-        raise HTTPException(403, gettext_for(request)("This sensor publishes hourly means only, not live readings."))
+        raise HTTPException(
+            403, gettext_for(request)(N_("This sensor publishes hourly means only, not live readings."))
+        )
     if thing.access == ThingAccess.PERSONAL and person is not None and thing.owner_person_id != person.id:
         await people.log_access(session, person, thing.owner_person_id or person.id, "sensing_live", thing.name)
     heartbeat = request.app.state.settings.sensing_live_heartbeat_seconds
