@@ -326,3 +326,20 @@ async def test_erasing_an_account_through_the_app_registry(session: AsyncSession
     assert proposal.author_id is None and other.support_count == 0
     for table in (Support, ProposalFollow):
         assert await session.scalar(select(func.count()).where(table.person_id == author_id)) == 0
+
+
+async def test_changing_a_process_keeps_its_phases_rows(session: AsyncSession, places: dict[str, int]) -> None:
+    process = await create_process(session)
+    before = [phase.id for phase in (await participation.phases_of(session, [process.id]))[process.id]]
+    now = utcnow()
+    data = participation.ProcessInput(
+        slug=process.slug,
+        title="Un nouveau titre",
+        starts_at=process.starts_at,
+        ends_at=process.ends_at,
+        phases=open_phases(now)[:2],
+    )
+    await participation.save_process(session, data, process_id=process.id)
+    after = (await participation.phases_of(session, [process.id]))[process.id]
+    assert [phase.id for phase in after] == before[:2]
+    assert process.title == "Un nouveau titre"

@@ -164,7 +164,7 @@ async def process_page(
     """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
     process = await process_or_404(session, slug, person)
     gettext = gettext_for(request)
-    (view,) = await participation.overview(session, [process])
+    (view,) = await participation.overview(session, [process], with_counts=False)
     chosen = _chosen(neighbourhood, category, status, q, sort, seed)
     if sort == "random" and chosen["seed"] != seed:
         return see_other(f"/participation/processes/{slug}?" + urlencode({k: v for k, v in chosen.items() if v}))

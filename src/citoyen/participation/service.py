@@ -218,25 +218,28 @@ async def save_process(
         category.name_en = item.name_en.strip()
         category.position = position
         session.add(category)
-    await session.execute(delete(Phase).where(Phase.process_id == process.id))
+    # Phases keep their rows (and ids, which other modules such as budgets refer to) position by position;
+    # only rows beyond the new number of phases go.
+    existing_phases = list(
+        (await session.execute(select(Phase).where(Phase.process_id == process.id).order_by(Phase.position))).scalars()
+    )
+    for extra in existing_phases[len(data.phases) :]:
+        await session.delete(extra)
     for position, phase in enumerate(data.phases):
-        session.add(
-            Phase(
-                process_id=process.id,
-                kind=phase.kind,
-                title=phase.title.strip(),
-                title_en=phase.title_en.strip(),
-                description=phase.description.strip(),
-                description_en=phase.description_en.strip(),
-                position=position,
-                starts_at=phase.starts_at,
-                ends_at=phase.ends_at,
-                allows_proposals=phase.allows_proposals,
-                allows_comments=phase.allows_comments,
-                allows_supports=phase.allows_supports,
-                allows_votes=phase.allows_votes,
-            )
-        )
+        row = existing_phases[position] if position < len(existing_phases) else Phase(process_id=process.id)
+        row.kind = phase.kind
+        row.title = phase.title.strip()
+        row.title_en = phase.title_en.strip()
+        row.description = phase.description.strip()
+        row.description_en = phase.description_en.strip()
+        row.position = position
+        row.starts_at = phase.starts_at
+        row.ends_at = phase.ends_at
+        row.allows_proposals = phase.allows_proposals
+        row.allows_comments = phase.allows_comments
+        row.allows_supports = phase.allows_supports
+        row.allows_votes = phase.allows_votes
+        session.add(row)
     await session.flush()
     return process
 
@@ -325,12 +328,13 @@ class ProcessOverview:
 
 
 async def overview(
-    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None
+    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None, with_counts: bool = True
 ) -> list[ProcessOverview]:
-    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all)."""
+    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all).
+    Pages that count the proposals themselves pass `with_counts=False` (a count scans the process's rows)."""
     ids = [process.id for process in processes]
     phases = await phases_of(session, ids)
-    counts = await process_summaries(session, ids)
+    counts = await process_summaries(session, ids) if with_counts else {}
     categories: dict[int, list[ProcessCategory]] = {process_id: [] for process_id in ids}
     scopes: dict[int, list[int]] = {process_id: [] for process_id in ids}
     if ids:
