@@ -14,13 +14,13 @@ PhaseKindValue = Literal["information", "proposals", "debate", "voting", "implem
 ProposalStatusValue = Literal["published", "evaluating", "accepted", "rejected", "in_progress", "done"]
 
 
-class ErrorBody(BaseModel):
+class ParticipationErrorBody(BaseModel):
     status: int
     message: str
 
 
-class ErrorOut(BaseModel):
-    error: ErrorBody
+class ParticipationErrorOut(BaseModel):
+    error: ParticipationErrorBody
 
 
 class PhaseOut(BaseModel):
@@ -49,12 +49,12 @@ class PhaseOut(BaseModel):
         )
 
 
-class CategoryOut(BaseModel):
+class ProcessCategoryOut(BaseModel):
     id: int
     name: str
 
     @classmethod
-    def of(cls, category: ProcessCategory, locale: str) -> CategoryOut:
+    def of(cls, category: ProcessCategory, locale: str) -> ProcessCategoryOut:
         return cls(id=category.id, name=category.label(locale))
 
 
@@ -73,7 +73,7 @@ class ProcessOut(BaseModel):
     edit_window_minutes: int
     active_phase: PhaseOut | None = Field(description="The phase running now, if any.")
     phases: list[PhaseOut]
-    categories: list[CategoryOut]
+    categories: list[ProcessCategoryOut]
     proposal_count: int
     image_url: str | None
     url: str
@@ -102,7 +102,7 @@ class ProcessOut(BaseModel):
             edit_window_minutes=process.edit_window_minutes,
             active_phase=PhaseOut.of(active, locale) if active else None,
             phases=[PhaseOut.of(phase, locale) for phase in phases],
-            categories=[CategoryOut.of(category, locale) for category in categories],
+            categories=[ProcessCategoryOut.of(category, locale) for category in categories],
             proposal_count=proposal_count,
             image_url=f"/participation/images/{process.image_id}" if process.image_id else None,
             url=f"/participation/processes/{process.slug}",
@@ -168,7 +168,7 @@ class ProposalPage(BaseModel):
     proposals: list[ProposalOut]
 
 
-class MapPoint(BaseModel):
+class ProposalMapPoint(BaseModel):
     id: int
     lon: float
     lat: float
@@ -178,29 +178,29 @@ class MapPoint(BaseModel):
     url: str
 
 
-class MapPoints(BaseModel):
+class ProposalMapPoints(BaseModel):
     """At high zoom: one point per placed proposal (the newest first, at most 5000)."""
 
     kind: Literal["points"]
-    points: list[MapPoint]
+    points: list[ProposalMapPoint]
 
 
-class MapCell(BaseModel):
+class ProposalMapCell(BaseModel):
     cell: str = Field(description="The H3 cell id.")
     count: int
     lon: float = Field(description="The cell's centre.")
     lat: float
 
 
-class MapCells(BaseModel):
+class ProposalMapCells(BaseModel):
     """At low zoom: the number of proposals per H3 cell (resolution 6 below zoom 12, 8 below 16)."""
 
     kind: Literal["cells"]
     resolution: int
-    cells: list[MapCell]
+    cells: list[ProposalMapCell]
 
 
-MapLayer = Annotated[MapPoints | MapCells, Field(discriminator="kind")]
+ProposalMapLayer = Annotated[ProposalMapPoints | ProposalMapCells, Field(discriminator="kind")]
 
 
 class PointGeometry(BaseModel):
