@@ -13,10 +13,10 @@ from citoyen.db import DbSession
 from citoyen.participation import service as participation
 from citoyen.participation.models import ProposalStatus
 from citoyen.participation.schemas import (
-    ErrorOut,
-    MapLayer,
+    ParticipationErrorOut,
     ProcessOut,
     ProposalCollection,
+    ProposalMapLayer,
     ProposalOut,
     ProposalPage,
     ProposalStatusValue,
@@ -24,8 +24,8 @@ from citoyen.participation.schemas import (
 from citoyen.web.templating import locale_of
 
 router = APIRouter(prefix="/api/participation", tags=["participation"])
-BAD_REQUEST: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description": "Bad parameters."}}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "Unknown."}}
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {400: {"model": ParticipationErrorOut, "description": "Bad parameters."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ParticipationErrorOut, "description": "Unknown."}}
 GEOJSON_LIMIT = 5000
 
 
@@ -143,7 +143,7 @@ async def get_proposal(session: DbSession, proposal_id: int) -> ProposalOut:
     return ProposalOut.of(proposal, authors.get(proposal.author_id) if proposal.author_id else None)
 
 
-@router.get("/map", response_model=MapLayer, responses=BAD_REQUEST)
+@router.get("/map", response_model=ProposalMapLayer, responses=BAD_REQUEST)
 async def map_layer(
     session: DbSession,
     filters: Filters,

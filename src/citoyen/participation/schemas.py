@@ -14,13 +14,13 @@ PhaseKindValue = Literal["information", "proposals", "debate", "voting", "implem
 ProposalStatusValue = Literal["published", "evaluating", "accepted", "rejected", "in_progress", "done"]
 
 
-class ErrorBody(BaseModel):
+class ParticipationErrorBody(BaseModel):
     status: int
     message: str
 
 
-class ErrorOut(BaseModel):
-    error: ErrorBody
+class ParticipationErrorOut(BaseModel):
+    error: ParticipationErrorBody
 
 
 class PhaseOut(BaseModel):
@@ -168,7 +168,7 @@ class ProposalPage(BaseModel):
     proposals: list[ProposalOut]
 
 
-class MapPoint(BaseModel):
+class ProposalMapPoint(BaseModel):
     id: int
     lon: float
     lat: float
@@ -182,10 +182,10 @@ class ProposalMapPoints(BaseModel):
     """At high zoom: one point per placed proposal (the newest first, at most 5000)."""
 
     kind: Literal["points"]
-    points: list[MapPoint]
+    points: list[ProposalMapPoint]
 
 
-class MapCell(BaseModel):
+class ProposalMapCell(BaseModel):
     cell: str = Field(description="The H3 cell id.")
     count: int
     lon: float = Field(description="The cell's centre.")
@@ -197,10 +197,10 @@ class ProposalMapCells(BaseModel):
 
     kind: Literal["cells"]
     resolution: int
-    cells: list[MapCell]
+    cells: list[ProposalMapCell]
 
 
-MapLayer = Annotated[ProposalMapPoints | ProposalMapCells, Field(discriminator="kind")]
+ProposalMapLayer = Annotated[ProposalMapPoints | ProposalMapCells, Field(discriminator="kind")]
 
 
 class PointGeometry(BaseModel):
