@@ -353,7 +353,7 @@ COMMENT_TEXTS = (
     "Pourquoi pas, mais le budget serait mieux utilisé pour rénover l'école d'à côté.",
     "Great idea, I walk past there every day and this is exactly what is missing.",
 )
-# A proposal is "busy" when its debate fills at least the first page of the proposal page.
+# A proposal is "busy" when its top-level comments fill at least the first page of the proposal page.
 BUSY_COMMENTS = 50
 
 
@@ -473,7 +473,7 @@ async def load_comments(url: str, loaded: Loaded, total: int) -> LoadedComments:
         await raw.execute("VACUUM (ANALYZE) participation_proposals")
         timings["comment indexes, constraints, analyze"] = time.perf_counter() - tick
     await engine.dispose()
-    busy = [low + i for i, c in enumerate(counts.tolist()) if c >= BUSY_COMMENTS]
+    busy = [low + i for i, roots in enumerate(roots_per.tolist()) if roots >= BUSY_COMMENTS]
     return LoadedComments(total, busy, timings)
 
 
