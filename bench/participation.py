@@ -769,7 +769,10 @@ async def run(args: argparse.Namespace) -> None:
         comments = await load_comments(url, loaded, comment_total)
         for step, seconds in comments.seconds.items():
             print(f"  {step:<32} {seconds:7.1f} s")
-        print(f"  {comment_total:,} comments; {len(comments.busy_proposals):,} proposals with ≥ {BUSY_COMMENTS}")
+        print(
+            f"  {comment_total:,} comments; {len(comments.busy_proposals):,} proposals with "
+            f"≥ {BUSY_COMMENTS} top-level comments"
+        )
         voters = await create_voters(url, args.concurrency)
         rows = {
             "proposal list page": loaded.counts["proposals"],
