@@ -361,7 +361,7 @@ COMMENT_TEXTS = (
     "Pourquoi pas, mais le budget serait mieux utilisé pour rénover l'école d'à côté.",
     "Great idea, I walk past there every day and this is exactly what is missing.",
 )
-# A proposal is "busy" when its debate fills at least the first page of the proposal page.
+# A proposal is "busy" when its top-level comments fill at least the first page of the proposal page.
 BUSY_COMMENTS = 50
 
 
@@ -481,7 +481,7 @@ async def load_comments(url: str, loaded: Loaded, total: int) -> LoadedComments:
         await raw.execute("VACUUM (ANALYZE) participation_proposals")
         timings["comment indexes, constraints, analyze"] = time.perf_counter() - tick
     await engine.dispose()
-    busy = [low + i for i, c in enumerate(counts.tolist()) if c >= BUSY_COMMENTS]
+    busy = [low + i for i, roots in enumerate(roots_per.tolist()) if roots >= BUSY_COMMENTS]
     return LoadedComments(total, busy, timings)
 
 
@@ -876,7 +876,10 @@ async def run(args: argparse.Namespace) -> None:
         comments = await load_comments(url, loaded, comment_total)
         for step, seconds in comments.seconds.items():
             print(f"  {step:<32} {seconds:7.1f} s")
-        print(f"  {comment_total:,} comments; {len(comments.busy_proposals):,} proposals with ≥ {BUSY_COMMENTS}")
+        print(
+            f"  {comment_total:,} comments; {len(comments.busy_proposals):,} proposals with "
+            f"≥ {BUSY_COMMENTS} top-level comments"
+        )
         voters = await create_voters(url, args.concurrency)
         rows = {
             "proposal list page": loaded.counts["proposals"],
