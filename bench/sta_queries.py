@@ -126,7 +126,11 @@ async def measure(base: str, measure: Measure, paths: Any, concurrency: int, war
         async with httpx.AsyncClient(base_url=base, timeout=60) as http:
             while time.perf_counter() < stop:
                 sent = time.perf_counter()
-                response = await http.get(paths(rng))
+                try:
+                    response = await http.get(paths(rng))
+                except httpx.TransportError:
+                    measure.errors += 1
+                    continue
                 elapsed = time.perf_counter() - sent
                 if sent >= counted_from:
                     if response.status_code != 200:
@@ -188,6 +192,9 @@ def main() -> None:
             asyncio.run(measure(base, latest, latest_path, args.concurrency, args.warmup, args.duration))
         rows = []
         for item in (last_day, latest):
+            if not item.latencies:
+                rows.append([item.name, args.concurrency, 0, item.errors, "-", "-", "-", "0", "", "NO", ""])
+                continue
             p95 = percentile(item.latencies, 0.95)
             rows.append(
                 [

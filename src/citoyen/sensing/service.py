@@ -26,6 +26,7 @@ import shapely
 from shapely.geometry import mapping, shape
 from sqlalchemy import (
     BigInteger,
+    Column,
     ColumnElement,
     DateTime,
     Select,
@@ -45,6 +46,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from citoyen.db import UTCDateTime, utcnow
 from citoyen.i18n import N_
@@ -311,8 +314,23 @@ def _top(ctx: Context, options: QueryOptions) -> int:
     return min(top, ctx.max_top)
 
 
+def _index_friendly(clause: Any) -> Any:
+    """`x DESC NULLS LAST` on a column that is never NULL is `x DESC`, which an index scanned backwards
+    delivers already sorted (the latest Observation per Datastream is then one index probe, not a sort)."""
+    if isinstance(clause, UnaryExpression) and clause.modifier in (operators.nulls_last_op, operators.nulls_first_op):
+        inner = clause.element
+        target = inner.element if isinstance(inner, UnaryExpression) else inner
+        if isinstance(target, Column) and not target.nullable:
+            return inner
+    return clause
+
+
 def _order(entity_set: EntitySet, table: Any, options: QueryOptions, dialect: str) -> list[Any]:
-    clauses = compile_order_by(options.orderby, Resolver(entity_set, table), dialect) if options.orderby else []
+    clauses = (
+        [_index_friendly(clause) for clause in compile_order_by(options.orderby, Resolver(entity_set, table), dialect)]
+        if options.orderby
+        else []
+    )
     # The id makes the order total, so $skip pages neither repeat nor lose rows.
     clauses.append(table.c.id.desc() if options.orderby and options.orderby[-1].descending else table.c.id.asc())
     return clauses
@@ -322,6 +340,16 @@ def _filtered(query: Select[Any], entity_set: EntitySet, table: Any, options: Qu
     if options.filter is None:
         return query
     return query.where(compile_filter(options.filter, Resolver(entity_set, table), dialect))
+
+
+def _observation_bounds(datastreams: Sequence[Mapping[Any, Any]]) -> tuple[datetime, datetime] | None:
+    """The span of phenomenon times the Datastreams' Observations lie in (kept up to date on every write),
+    so PostgreSQL reads only the monthly partitions concerned; None when they have no Observation."""
+    starts = [row["phenomenon_time_start"] for row in datastreams if row["phenomenon_time_start"] is not None]
+    ends = [row["phenomenon_time_end"] for row in datastreams if row["phenomenon_time_end"] is not None]
+    if not starts or not ends:
+        return None
+    return min(starts), max(ends)
 
 
 def _next_link(ctx: Context, path: str, params: Mapping[str, str], top: int, skip: int) -> str:
@@ -350,6 +378,21 @@ async def read(session: AsyncSession, ctx: Context, path: str, options: QueryOpt
 
     table = entity_set.table
     query = _where_visible(base_select(entity_set).where(*target.conditions), entity_set, table, ctx.access)
+    if entity_set.name == "Observations" and target.parent is not None and target.parent[0].name == "Datastreams":
+        parent = (
+            (
+                await session.execute(
+                    select(DATASTREAMS.c.phenomenon_time_start, DATASTREAMS.c.phenomenon_time_end).where(
+                        DATASTREAMS.c.id == target.parent[1]
+                    )
+                )
+            )
+            .mappings()
+            .one()
+        )
+        bounds = _observation_bounds([parent])
+        if bounds is not None:
+            query = query.where(table.c.phenomenon_time_start.between(*bounds))
     query = _filtered(query, entity_set, table, options, dialect)
     top, skip = _top(ctx, options), options.skip or 0
     page = (
@@ -511,6 +554,15 @@ async def _expand_to_many(
             .join_from(table, nav.link, nav.link.c[nav.link_target] == table.c.id)
         )
     base = _filtered(_where_visible(base, target, table, ctx.access), target, table, options, dialect)
+    if source.name == "Datastreams" and target.name == "Observations":
+        bounds = _observation_bounds(rows)
+        if bounds is None:  # none of these Datastreams has an Observation yet
+            for document in documents:
+                document[nav.name] = []
+                if options.count:
+                    document[f"{nav.name}@iot.count"] = 0
+            return
+        base = base.where(table.c.phenomenon_time_start.between(*bounds))
 
     if dialect == "postgresql":
         # One LATERAL subquery per parent: each reads only its first rows by index (the latest Observation
