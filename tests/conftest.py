@@ -3,6 +3,7 @@ CITOYEN_TEST_DATABASE_URL is set; each test runs in a transaction that is rolled
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -23,11 +24,35 @@ POSTGRES_URL = os.environ.get("CITOYEN_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
+def run_on_postgres_server(statement: str) -> None:
+    """One statement outside any transaction (CREATE/DROP DATABASE), through the test database's server."""
+
+    async def execute() -> None:
+        engine = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(execute())
+
+
+def postgres_database(name: str) -> str:
+    """The URL of another database on the test database's server."""
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    return POSTGRES_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return POSTGRES_URL
+    # Parallel workers (pytest-xdist) each wipe and migrate a database of their own, next to the given one.
+    name = f"{POSTGRES_URL.rsplit('/', 1)[1]}_{worker}"
+    run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_on_postgres_server(f'CREATE DATABASE "{name}"')
+    return postgres_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from citoyen.cli import app
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.people import service as people
 from citoyen.territory.models import Neighbourhood
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.conftest import BACKENDS, postgres_database, run_on_postgres_server
 from tests.territory.helpers import feature_collection
 
 runner = CliRunner()
@@ -31,18 +31,10 @@ def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str
         yield env
         return
     name = f"citoyen_cli_{uuid.uuid4().hex[:10]}"
-    admin_url = POSTGRES_URL
-
-    async def execute(statement: str) -> None:
-        engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    env["CITOYEN_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + name
+    run_on_postgres_server(f'CREATE DATABASE "{name}"')
+    env["CITOYEN_DATABASE_URL"] = postgres_database(name)
     yield env
-    asyncio.run(execute(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    run_on_postgres_server(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def database_url(env: dict[str, str]) -> str:

@@ -36,7 +36,9 @@ async def test_an_administrator_makes_a_meter_personal_then_public(
     token = await csrf_token(client, "/admin/sensing")
     path = f"/admin/sensing/things/{world.thing_id}"
 
-    no_owner = await client.post(path, data={"access": "personal", "owner_email": "", "csrf_token": token})
+    no_owner = await client.post(
+        path, data={"access": "personal", "owner_email": "", "csrf_token": token}, headers={"Accept-Language": "en"}
+    )
     assert no_owner.status_code == 400 and "needs an owner" in no_owner.text
     unknown = await client.post(path, data={"access": "personal", "owner_email": "nobody@x.org", "csrf_token": token})
     assert unknown.status_code == 400

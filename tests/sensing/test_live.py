@@ -118,7 +118,9 @@ async def test_live_streams_follow_the_access_rules(server: str, session: AsyncS
     personal = await create_sensor(session, ThingAccess.PERSONAL)
     await session.commit()
     async with httpx.AsyncClient(base_url=server, timeout=10) as client:
-        refused = await client.get(f"/api/sensing/datastreams/{restricted.datastream_id}/live")
+        refused = await client.get(
+            f"/api/sensing/datastreams/{restricted.datastream_id}/live", headers={"Accept-Language": "en"}
+        )
         assert refused.status_code == 403 and "hourly means" in refused.json()["error"]["message"]
         hidden = await client.get(f"/api/sensing/datastreams/{personal.datastream_id}/live")
         assert hidden.status_code == 404

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from citoyen.db import DbSession
-from citoyen.i18n import N_, remember_locale
+from citoyen.i18n import N_
 from citoyen.people import mail
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
@@ -78,10 +78,7 @@ async def login(request: Request, session: DbSession, form: Form) -> Response:
         context = {"values": {"email": email}, "errors": error.problems, "next": target}
         return render(request, "people/login.html", context, 400)
     sign_in(request, person)
-    response = _see_other(target)
-    if person.locale != request.state.locale:
-        remember_locale(response, person.locale)  # the account's language follows the person to a new device
-    return response
+    return _see_other(target)
 
 
 @router.post("/logout")
