@@ -86,9 +86,19 @@ def e2e_enabled() -> None:
 def live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Build a small demo city in a temporary directory, serve it, and yield its base URL."""
     data_dir = tmp_path_factory.mktemp("demo-city")
+    _build_demo(data_dir)
+    yield from _serve_demo(data_dir)
+
+
+def _demo_command(data_dir: Path) -> tuple[list[str], dict[str, str]]:
     env = {**_strip_citoyen_env(), "CITOYEN_DEMO_CITIZENS": DEMO_CITIZENS}
-    command = [sys.executable, "-m", "citoyen", "demo", "--data-dir", str(data_dir), "--host", "127.0.0.1"]
-    # The working directory is the data directory, so that no stray .env file is read.
+    return [sys.executable, "-m", "citoyen", "demo", "--data-dir", str(data_dir), "--host", "127.0.0.1"], env
+
+
+def _build_demo(data_dir: Path) -> None:
+    """Build a small demo city in `data_dir`; the working directory is the data directory, so that no stray
+    .env file is read."""
+    command, env = _demo_command(data_dir)
     build = subprocess.run(  # noqa: S603 - our own interpreter and arguments
         [*command, "--build-only"],
         cwd=data_dir,
@@ -101,6 +111,10 @@ def live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> 
     if build.returncode != 0:
         pytest.fail(f"building the demo city failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
 
+
+def _serve_demo(data_dir: Path) -> Iterator[str]:
+    """Serve the demo city built in `data_dir` on a free port until the generator is closed."""
+    command, env = _demo_command(data_dir)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = data_dir / "server.log"
@@ -254,38 +268,10 @@ def reports_live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFact
     import asyncio
 
     data_dir = tmp_path_factory.mktemp("demo-city-reports")
-    env = {**_strip_citoyen_env(), "CITOYEN_DEMO_CITIZENS": DEMO_CITIZENS}
-    command = [sys.executable, "-m", "citoyen", "demo", "--data-dir", str(data_dir), "--host", "127.0.0.1"]
-    build = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [*command, "--build-only"],
-        cwd=data_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
-    )
-    if build.returncode != 0:
-        pytest.fail(f"building the demo city failed ({build.returncode}):\n{build.stdout}\n{build.stderr}")
+    _build_demo(data_dir)
     database_url = f"sqlite+aiosqlite:///{data_dir.resolve() / 'citoyen.sqlite3'}"
     # Its own event loop in its own thread: pytest-asyncio's loop belongs to the tests.
     with ThreadPoolExecutor(max_workers=1) as worker:
         worker.submit(asyncio.run, _add_report_category(database_url)).result()
 
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = data_dir / "server.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [*command, "--port", str(port)], cwd=data_dir, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_until_healthy(server, base_url, log_path)
-        yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
+    yield from _serve_demo(data_dir)
