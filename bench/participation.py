@@ -26,24 +26,19 @@ import json
 import os
 import random
 import re
-import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import h3
-import httpx
 import numpy as np
 import shapely
+from loadgen import Client, HttpError, Measurement, serve
 from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -524,74 +519,11 @@ async def measure_debate_page_queries(url: str, comments: LoadedComments, calls:
                     result.latencies.setdefault(f"{sort} first", []).append(elapsed)
     finally:
         await engine.dispose()
-    result.seconds = sum(result.all)
+    result.seconds = sum(result.all_latencies)
     return result
 
 
 # --- the server -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(url: str, workers: int, data_dir: Path) -> Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "citoyen.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
-    env |= {
-        "CITOYEN_DATABASE_URL": url,
-        "CITOYEN_DATA_DIR": str(data_dir),
-        "CITOYEN_SECRET_KEY": secrets.token_urlsafe(32),
-    }
-    log = data_dir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=data_dir, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server stopped:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(base_url + "/healthz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        for _ in range(8 * workers):  # each worker builds its territory index on first use
-            httpx.get(base_url + "/api/territory/locate?lon=2.35&lat=48.85", timeout=30, trust_env=False)
-        yield base_url
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait(timeout=10)
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -605,21 +537,6 @@ class Call:
     params: dict[str, str] | None = None
     form: dict[str, str] | None = None
     ok: tuple[int, ...] = (200,)
-
-
-@dataclass
-class Measurement:
-    latencies: dict[str, list[float]] = field(default_factory=dict)
-    errors: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    @property
-    def all(self) -> list[float]:
-        return [v for values in self.latencies.values() for v in values]
-
-    def p(self, q: float, label: str | None = None) -> float:
-        values = self.all if label is None else self.latencies.get(label, [])
-        return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
 
 async def measure(
@@ -641,14 +558,15 @@ async def measure(
     async def one(index: int) -> None:
         rng = random.Random(SEED + index)
         context: dict[str, Any] = {"supported": set()}
-        async with httpx.AsyncClient(base_url=base_url, timeout=30, trust_env=False) as client:
+        client = Client(base_url)
+        try:
             if log_in is not None:
                 page = await client.get("/login")
                 token = CSRF.search(page.text)
                 assert token, "no CSRF token on /login"
                 form = {"email": log_in[index], "password": BENCH_PASSWORD, "csrf_token": token.group(1)}
-                answer = await client.post("/login", data=form)
-                assert answer.status_code == 303, answer.text[:300]
+                answer = await client.post("/login", form)
+                assert answer.status == 303, answer.text[:300]
                 page = await client.get("/participation")
                 context["csrf"] = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
                 signed_in.append(index)
@@ -660,15 +578,14 @@ async def measure(
                 call = make(rng, context)
                 tick = time.perf_counter()
                 try:
-                    response = await client.request(call.method, call.path, params=call.params, data=call.form)
-                    problem = "" if response.status_code in call.ok else f"HTTP {response.status_code}"
-                except httpx.HTTPError as exc:
-                    problem = type(exc).__name__
+                    response = await client.request(call.method, call.path, call.params, call.form)
+                    problem = "" if response.status in call.ok else f"HTTP {response.status}"
+                except HttpError as exc:
+                    problem = str(exc)[:200]
                 if now >= state["from"]:
-                    if problem:
-                        result.errors[problem] += 1
-                    else:
-                        result.latencies.setdefault(call.label, []).append(time.perf_counter() - tick)
+                    result.record(call.label, time.perf_counter() - tick, problem)
+        finally:
+            await client.close()
 
     if log_in is not None:
         # Sign-ins (Argon2) happen before the window: it opens once every client is signed in.
@@ -900,21 +817,21 @@ async def run(args: argparse.Namespace) -> None:
         table: list[tuple[str, ...]] = []
         with (
             tempfile.TemporaryDirectory(prefix="citoyen-bench-participation-") as data_dir,
-            serve(url, args.workers, Path(data_dir)) as base_url,
+            serve(url, Path(data_dir), args.workers) as server,
         ):
             for name, make in (scenarios(loaded) | debate_scenarios(comments)).items():
                 if args.only and args.only not in name:
                     continue
                 print(f"measuring {name} …", flush=True)
                 result = await measure(
-                    base_url,
+                    server.base_url,
                     make,
                     args.concurrency,
                     args.duration,
                     args.warmup,
                     voters if name == "support a proposal" else None,
                 )
-                done = len(result.all)
+                done = len(result.all_latencies)
                 table.append(
                     (
                         name,
@@ -948,7 +865,7 @@ async def run(args: argparse.Namespace) -> None:
                     (
                         "first 50 comments, service call alone",
                         f"{comment_total:,}",
-                        f"{len(alone.all):,}",
+                        f"{len(alone.all_latencies):,}",
                         f"{alone.p(50):.1f}",
                         f"{alone.p(95):.1f}",
                         "",

@@ -21,25 +21,22 @@ import re
 import secrets
 import shlex
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import h3
-import httpx
 import numpy as np
 import numpy.typing as npt
 import shapely
+from loadgen import Client, HttpError, Measurement, serve
 from shapely.geometry import shape
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -759,89 +756,15 @@ async def create_open311_key(url: str) -> str:
 # --- the server -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    command: str
-    log: Path
-
-
-@contextmanager
-def serve(backend: Backend, workers: int) -> Iterator[Server]:
-    """The real app under uvicorn (the app factory reads CITOYEN_* from the environment), stopped on exit."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "citoyen.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
-    env |= {
-        "CITOYEN_DATABASE_URL": backend.url,
-        "CITOYEN_DATA_DIR": str(backend.data_dir),
-        "CITOYEN_SECRET_KEY": secrets.token_urlsafe(32),
-        "CITOYEN_OPEN311_REQUESTS_PER_MINUTE": "10000000",
-    }
-    log = backend.data_dir / f"server-{port}.log"
-    backend.data_dir.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=backend.data_dir, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    shown = "CITOYEN_DATABASE_URL=" + backend.url + " CITOYEN_OPEN311_REQUESTS_PER_MINUTE=10000000 "
-    server = Server(process, base_url, shown + "python " + shlex.join(command[1:]), log)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server stopped (exit {process.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(base_url + "/healthz", timeout=2, trust_env=False).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not answer /healthz in 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        # Each worker builds its territory index on first use: warm every worker up before measuring.
-        for _ in range(8 * workers):
-            httpx.get(base_url + "/api/territory/locate?lon=2.35&lat=48.85", timeout=10, trust_env=False)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait(timeout=10)
-
-
-def routes_of(base_url: str) -> list[re.Pattern[str]]:
+async def routes_of(base_url: str) -> list[re.Pattern[str]]:
     """The app's routes, from its OpenAPI document, as patterns (`/open311/v2/requests.{fmt}`)."""
+    client = Client(base_url)
     try:
-        spec = httpx.get(base_url + "/openapi.json", timeout=30, trust_env=False).json()
-    except (httpx.HTTPError, ValueError):
+        spec = json.loads((await client.get("/openapi.json")).body)
+    except (HttpError, ValueError):
         return []
+    finally:
+        await client.close()
     return [re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))) for path in spec.get("paths", {})]
 
 
@@ -923,28 +846,6 @@ class Scenario:
     target: str
     make: Callable[[random.Random], Request]
     passes: Callable[[Measurement], bool]
-
-
-@dataclass
-class Measurement:
-    latencies: dict[str, list[float]] = field(default_factory=dict)
-    errors: Counter[str] = field(default_factory=Counter)
-    error_count: int = 0
-    seconds: float = 0.0
-    cpu: dict[str, float] = field(default_factory=dict)
-    waits: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def all_latencies(self) -> list[float]:
-        return [value for values in self.latencies.values() for value in values]
-
-    @property
-    def throughput(self) -> float:
-        return len(self.all_latencies) / self.seconds if self.seconds else 0.0
-
-    def p(self, q: float, label: str | None = None) -> float:
-        values = self.all_latencies if label is None else self.latencies.get(label, [])
-        return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
 
 def iso(moment: datetime) -> str:
@@ -1063,50 +964,45 @@ async def measure(
 ) -> Measurement:
     """`concurrency` clients, each sending its next request as soon as the previous one is answered."""
     result = Measurement()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.perf_counter()
     measure_from = started + warmup
     end = measure_from + duration
     stop_sampling = asyncio.Event()
     sampler: asyncio.Task[None] | None = None
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30, trust_env=False) as client:
 
-        async def one_client(index: int) -> None:
-            rng = random.Random(SEED + index)
-            # Staggered first connections: uvicorn's workers share one listening socket and an idle worker
-            # accepts every pending connection at once, so a burst of connects would all land on one worker.
-            await asyncio.sleep(index * warmup / (2 * concurrency))
+    async def one_client(index: int) -> None:
+        rng = random.Random(SEED + index)
+        client = Client(base_url)
+        # Staggered first connections: uvicorn's workers share one listening socket and an idle worker
+        # accepts every pending connection at once, so a burst of connects would all land on one worker.
+        await asyncio.sleep(index * warmup / (2 * concurrency))
+        try:
             while (now := time.perf_counter()) < end:
                 request = scenario.make(rng)
                 tick = time.perf_counter()
                 try:
-                    response = await client.request(
-                        request.method, request.path, params=request.params, data=request.form
-                    )
-                    ok = response.is_success
-                    problem = "" if ok else f"HTTP {response.status_code}: {response.text[:160]}"
-                except httpx.HTTPError as exc:
-                    ok, problem = False, f"{type(exc).__name__}: {exc}"[:200]
+                    answer = await client.request(request.method, request.path, request.params, request.form)
+                    problem = "" if 200 <= answer.status < 300 else f"HTTP {answer.status}: {answer.text[:160]}"
+                except HttpError as exc:
+                    problem = str(exc)[:200]
                 if now >= measure_from:
-                    if ok:
-                        result.latencies.setdefault(request.label, []).append(time.perf_counter() - tick)
-                    else:
-                        result.error_count += 1
-                        result.errors[problem] += 1
+                    result.record(request.label, time.perf_counter() - tick, problem)
+        finally:
+            await client.close()
 
-        async def measuring_window() -> None:
-            nonlocal sampler
-            await asyncio.sleep(max(measure_from - time.perf_counter(), 0))
-            before = cpu_snapshot()
-            if pg_url is not None:
-                sampler = asyncio.create_task(sample_waits(pg_url, stop_sampling, result.waits))
-            await asyncio.sleep(max(end - time.perf_counter(), 0))
-            stop_sampling.set()
-            result.cpu = cpu_split(before, cpu_snapshot(), server_pid)
+    async def measuring_window() -> None:
+        nonlocal sampler
+        await asyncio.sleep(max(measure_from - time.perf_counter(), 0))
+        before = cpu_snapshot()
+        if pg_url is not None:
+            sampler = asyncio.create_task(sample_waits(pg_url, stop_sampling, result.waits))
+        await asyncio.sleep(max(end - time.perf_counter(), 0))
+        stop_sampling.set()
+        result.cpu = cpu_split(before, cpu_snapshot(), server_pid)
 
-        await asyncio.gather(measuring_window(), *(one_client(i) for i in range(concurrency)))
-        if sampler is not None:
-            await sampler
+    await asyncio.gather(measuring_window(), *(one_client(i) for i in range(concurrency)))
+    if sampler is not None:
+        await sampler
     result.seconds = duration
     return result
 
@@ -1220,9 +1116,10 @@ async def run_backend(backend: Backend, args: argparse.Namespace) -> None:
     notes: list[str] = []
     for workers in args.workers or [DEFAULT_WORKERS[backend.name]]:
         api_keys = [await create_open311_key(backend.url) for _ in range(args.post_keys)]
-        with serve(backend, workers) as server:
+        settings = {"CITOYEN_OPEN311_REQUESTS_PER_MINUTE": "10000000"}
+        with serve(backend.url, backend.data_dir, workers, settings) as server:
             print(f"{backend.name}: server: {server.command}")
-            available = routes_of(server.base_url)
+            available = await routes_of(server.base_url)
             for clients in args.concurrency:
                 for scenario in scenarios(city, api_keys, (int(low), int(high)), post_points):
                     if args.only and args.only.lower() not in scenario.name.lower():

@@ -108,7 +108,9 @@ def test_a_citizen_reports_a_problem_that_staff_close(new_page: NewPage, tmp_pat
     expect(citizen.locator(".report-status")).to_contain_text("open")
     image = citizen.locator(f'img[src="/reports/{report}/photos/1"]')
     expect(image).to_be_visible()
-    assert citizen.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 320
+    # The photo may still be decoding when it becomes visible: wait for it rather than read it once.
+    citizen.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert citizen.evaluate("(img) => img.naturalWidth", image.element_handle()) == 320
     expect(citizen.locator("#report-pin-map")).to_have_attribute("data-loaded", "true")
     problems += axe_problems(citizen, f"/reports/{report} (en)")
 
