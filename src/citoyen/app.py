@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.demo.sensing import running_demo_feed
@@ -157,7 +158,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owns_engine = engine is None
-        app_engine = engine or make_engine(settings.database_url)
+        app_engine = engine or make_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         if owns_engine and settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
@@ -189,9 +194,11 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.personal_data = build_personal_data_registry()
-    app.state.territory_index = TerritoryIndexCache()
-    app.state.report_catalog = reports_service.CatalogCache()
+    app.state.territory_index = TerritoryIndexCache(settings.reference_cache_seconds)
+    app.state.report_catalog = reports_service.CatalogCache(settings.reference_cache_seconds)
     app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
+    app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
+    app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
     app.state.sensing_events = SensingEventBus()
     if engine is not None:
         app.state.engine = engine
@@ -210,23 +217,24 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.add_middleware(NoSessionCookieOnApis)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(web_pages.router)
+    # Machine-facing APIs first: FastAPI tries the routers in order, and partners' calls are the busiest.
+    app.include_router(reports_open311.router)
+    app.include_router(sensing_api.router)
+    app.include_router(reports_api.router)
+    app.include_router(participation_api.router)
+    app.include_router(debate_api.router)
     app.include_router(territory_api.router)
+    app.include_router(web_pages.router)
     app.include_router(territory_pages.router)
     app.include_router(people_pages.router)
-    app.include_router(reports_api.router)
     app.include_router(reports_pages.router)
     app.include_router(reports_staff_pages.router)
     app.include_router(notifications_pages.router)
-    app.include_router(sensing_api.router)
     app.include_router(reports_admin_pages.router)
-    app.include_router(reports_open311.router)
     app.include_router(sensing_pages.router)
     app.include_router(sensing_admin_pages.router)
-    app.include_router(participation_api.router)
     app.include_router(participation_pages.router)
     app.include_router(participation_admin_pages.router)
-    app.include_router(debate_api.router)
     app.include_router(debate_pages.router)
     app.include_router(moderation_pages.router)
     app.include_router(follows_pages.router)

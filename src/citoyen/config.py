@@ -20,6 +20,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; empty means SQLite in data_dir. "
         "Production: postgresql+asyncpg://user:pass@host/db",
     )
+    # Connections each app process keeps open, and the extra ones it may open under bursts (closed again
+    # after use). Kept at least as large as the requests a process serves at once: opening a PostgreSQL
+    # connection costs a backend process start, more than most requests. Budget: processes x (both) must
+    # stay under the server's max_connections (100 by default).
+    database_pool_size: int = Field(default=16, ge=1)
+    database_max_overflow: int = Field(default=8, ge=0)
     secret_key: SecretStr = Field(
         default=SecretStr(""),
         description="Signs session cookies; empty means a random key kept in data_dir/secret_key.",
@@ -59,6 +65,9 @@ class Settings(BaseSettings):
     open311_jurisdiction_id: str = ""
     # How long an Open311 GET requests answer may be served again while no report changed (0: never).
     open311_cache_seconds: float = 2.0
+    # How long a process trusts its copy of the city's neighbourhoods and the report catalog before it asks
+    # the database whether they changed (0: ask on every use). An edit shows in other processes this late.
+    reference_cache_seconds: float = Field(default=1.0, ge=0)
 
     # SensorThings API: the page size when $top is absent, and the largest $top honoured.
     sta_default_top: int = Field(default=100, ge=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, String, delete, func, select
@@ -72,3 +74,48 @@ async def hit(session: AsyncSession, key: str, limit: int, window: timedelta) ->
 
 async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=1)) -> None:
     await session.execute(delete(RateCounter).where(RateCounter.window_start < utcnow() - older_than))
+
+
+@dataclass
+class _View:
+    window_start: datetime
+    hits: int
+    read_at: float
+
+
+class RateGate:
+    """One app process's view of busy keys' counts, so that a key far below its limit is not read back on
+    every request: the count last read from the database plus what this process recorded since. It is read
+    again when older than `revalidate_seconds`, or once it reaches 90 % of the limit (from there on every
+    request reads it: exact where it matters, give or take other processes' uses of the last moment)."""
+
+    NEAR_LIMIT = 0.9
+    MAX_KEYS = 10_000
+
+    def __init__(self, revalidate_seconds: float) -> None:
+        self.revalidate_seconds = revalidate_seconds
+        self._views: dict[str, _View] = {}
+
+    async def over_limit(self, session: AsyncSession, key: str, limit: int, window: timedelta) -> bool:
+        """Whether `key` has already been used `limit` times in the current window."""
+        start = _window_start(utcnow(), window)
+        view = self._views.get(key)
+        if (
+            view is not None
+            and view.window_start == start
+            and time.monotonic() - view.read_at < self.revalidate_seconds
+            and view.hits < limit * self.NEAR_LIMIT
+        ):
+            return False
+        hits = await current_hits(session, key, window)
+        if len(self._views) >= self.MAX_KEYS:
+            self._views.clear()
+        self._views[key] = _View(start, hits, time.monotonic())
+        return hits >= limit
+
+    async def record(self, session: AsyncSession, key: str, window: timedelta) -> None:
+        """Count one use of `key` (in the database, and in this process's view)."""
+        await record(session, key, window)
+        view = self._views.get(key)
+        if view is not None and view.window_start == _window_start(utcnow(), window):
+            view.hits += 1

@@ -344,6 +344,7 @@ async def admin_revoke_token(
         await people.revoke_api_token(session, token_id)
     except people.PeopleError as error:
         raise HTTPException(404, error.problems[0]) from error
+    request.app.state.api_tokens.forget()  # other processes follow within reference_cache_seconds
     flash(request, N_("The token has been revoked."), "success")
     return _see_other("/admin/tokens")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import secrets
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -148,8 +150,6 @@ async def create_person(
 
 async def _free_pseudonym(session: AsyncSession, email: str) -> str:
     """A public name that reveals nothing of the e-mail: 'Citoyen-' plus a short random code."""
-    import secrets
-
     while True:
         candidate = f"Citoyen-{secrets.token_hex(3)}"
         taken = await session.execute(select(Person.id).where(Person.display_name == candidate))
@@ -480,6 +480,38 @@ async def list_api_tokens(session: AsyncSession) -> list[ApiToken]:
     return list((await session.execute(select(ApiToken).order_by(ApiToken.id))).scalars())
 
 
+class ApiTokenCache:
+    """One app process's recently verified tokens, so that a partner's busy client is not looked up on every
+    request. A token is looked up again when its entry is older than `revalidate_seconds`: a revocation
+    made in another process takes effect that late (at once in this one: `forget`). Unknown secrets are
+    never kept."""
+
+    MAX_ENTRIES = 1_000
+
+    def __init__(self, revalidate_seconds: float) -> None:
+        self.revalidate_seconds = revalidate_seconds
+        self._tokens: dict[str, tuple[ApiToken, float]] = {}
+
+    async def verify(self, session: AsyncSession, secret: str, scope: str) -> ApiToken | None:
+        """As `verify_api_token`."""
+        digest = hash_token(secret)
+        cached = self._tokens.get(digest)
+        if cached is not None and time.monotonic() - cached[1] < self.revalidate_seconds:
+            return cached[0] if _allows(cached[0], scope) else None
+        token = await _live_token(session, digest)
+        if token is None:
+            self._tokens.pop(digest, None)
+            return None
+        await _note_use(session, token)
+        if len(self._tokens) >= self.MAX_ENTRIES:
+            self._tokens.clear()
+        self._tokens[digest] = (token, time.monotonic())
+        return token if _allows(token, scope) else None
+
+    def forget(self) -> None:
+        self._tokens.clear()
+
+
 async def revoke_api_token(session: AsyncSession, token_id: int) -> ApiToken:
     token = await session.get(ApiToken, token_id)
     if token is None:
@@ -492,13 +524,25 @@ async def revoke_api_token(session: AsyncSession, token_id: int) -> ApiToken:
 
 async def verify_api_token(session: AsyncSession, secret: str, scope: str) -> ApiToken | None:
     """The live token with this secret and scope, or None. Other domains call this to authenticate machines."""
-    query = select(ApiToken).where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
-    token = (await session.execute(query)).scalar_one_or_none()
-    if token is None or (scope not in token.scope_list and "admin" not in token.scope_list):
+    token = await _live_token(session, hash_token(secret))
+    if token is None or not _allows(token, scope):
         return None
+    await _note_use(session, token)
+    return token
+
+
+def _allows(token: ApiToken, scope: str) -> bool:
+    return scope in token.scope_list or "admin" in token.scope_list
+
+
+async def _live_token(session: AsyncSession, digest: str) -> ApiToken | None:
+    query = select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _note_use(session: AsyncSession, token: ApiToken) -> None:
     now = utcnow()
     # Recorded to the minute: writing the row on every call would serialise a busy client's requests.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         token.last_used_at = now
         await session.flush()
-    return token

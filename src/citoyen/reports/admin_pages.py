@@ -298,6 +298,11 @@ async def admin_categories(request: Request, session: DbSession, admin: AdminPer
     return await _render_categories(request, session)
 
 
+def _catalog_edited(request: Request) -> None:
+    """This process's cached catalog is reloaded on next use rather than after its revalidation delay."""
+    request.app.state.report_catalog.forget()
+
+
 @router.post("/admin/reports/routing")
 async def admin_add_routing_rule(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
     values = {name: _text(form, name) for name in ("category_id", "neighbourhood_id", "department_id")}
@@ -320,6 +325,7 @@ async def admin_add_routing_rule(request: Request, session: DbSession, admin: Ad
         errors = [_("Choose a category, a department and, if the rule is for one neighbourhood only, that one.")]
         return await _render_categories(request, session, values, errors, 400)
     await reports.set_routing_rule(session, category_id, department_id, neighbourhood_id)
+    _catalog_edited(request)
     flash(request, N_("The routing rule has been saved."), "success")
     return _see_other(f"{CATEGORIES_URL}#routing")
 
@@ -329,6 +335,7 @@ async def admin_delete_routing_rule(
     request: Request, session: DbSession, admin: AdminPerson, rule_id: int, form: Form
 ) -> Response:
     await reports.delete_routing_rule(session, rule_id)
+    _catalog_edited(request)
     flash(request, N_("The routing rule has been deleted."), "success")
     return _see_other(f"{CATEGORIES_URL}#routing")
 
@@ -378,6 +385,7 @@ async def _save(request: Request, session: DbSession, form: Any, category: Categ
     except reports.ReportError as error:
         return _render_category(request, typed, category, [error_text(request, error)], 400)
     await reports.set_category_active(session, saved, typed.active)
+    _catalog_edited(request)
     flash(request, N_("The category has been saved."), "success")
     return _see_other(CATEGORIES_URL)
 

@@ -444,7 +444,7 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
 
         if not field("api_key"):
             raise Open311Error(403, "api_key is required.")
-        token = await people.verify_api_token(session, field("api_key"), "open311")
+        token = await request.app.state.api_tokens.verify(session, field("api_key"), "open311")
         if token is None:
             raise Open311Error(403, "api_key is not valid.")
         limit = settings.open311_requests_per_minute
@@ -452,7 +452,8 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
         too_many = Open311Error(429, f"Too many requests: at most {limit} a minute for this api_key.")
         # Read first to refuse early; the use is recorded last (on one of the key's counter rows), so the row
         # stays locked only until this request's commit and a partner's requests don't queue on it.
-        if await throttle.current_hits(session, rate_key, window) >= limit:
+        gate: throttle.RateGate = request.app.state.open311_rate_gate
+        if await gate.over_limit(session, rate_key, limit, window):
             raise too_many
         # No savepoint is needed for a refused report to leave nothing behind: create_report checks
         # everything before it writes. The request is counted either way.
@@ -463,9 +464,9 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
             index = request.app.state.territory_index
             report = await reports.create_report(session, index, new, catalog=catalog)
         except REFUSED:
-            await throttle.record(session, rate_key, window)
+            await gate.record(session, rate_key, window)
             raise
-        await throttle.record(session, rate_key, window)
+        await gate.record(session, rate_key, window)
         return formats.document(kind, "service_requests", [formats.created(report)])
     except REFUSED as error:
         return _error_response(fmt, error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -333,18 +334,27 @@ async def load_catalog(session: AsyncSession, revision: int | None = None) -> Ca
 
 
 class CatalogCache:
-    """The catalog for one app process: one small query per use checks its revision; a change made by any
-    process (an admin's edit) makes the next use reload it. Filing a report then reads no category,
-    question or rule."""
+    """The catalog for one app process. Its revision is checked (one small query) at most every
+    `revalidate_seconds`; a change made by any process (an admin's edit) makes the next check reload it.
+    Filing a report then reads no category, question or rule."""
 
-    def __init__(self) -> None:
+    def __init__(self, revalidate_seconds: float = 0.0) -> None:
+        self.revalidate_seconds = revalidate_seconds
         self._catalog: Catalog | None = None
+        self._checked_at = -math.inf
 
     async def get(self, session: AsyncSession) -> Catalog:
+        if self._catalog is not None and time.monotonic() - self._checked_at < self.revalidate_seconds:
+            return self._catalog
         revision = await catalog_revision(session)
         if self._catalog is None or self._catalog.revision != revision:
             self._catalog = await load_catalog(session, revision)
+        self._checked_at = time.monotonic()
         return self._catalog
+
+    def forget(self) -> None:
+        """Reload on next use (this process just changed the catalog)."""
+        self._catalog = None
 
 
 # --- answers to a category's questions --------------------------------------------------------
@@ -957,16 +967,20 @@ async def _count_in_map(session: AsyncSession, report: Report, status: ReportSta
         "status": status,
     }
     insert_into = _insert_for(session)
-    for table, table_key in (
-        (ReportMapTotal, key),
-        (ReportMapCount, {**key, "month": month_of(report.requested_at)}),
-    ):
-        statement = (
-            insert_into(table)
-            .values(**table_key, h3_r6=report.h3_r6, count=delta)
-            .on_conflict_do_update(index_elements=list(table_key), set_={"count": table.count + delta})
+    upserts = [
+        insert_into(table)
+        .values(**table_key, h3_r6=report.h3_r6, count=delta)
+        .on_conflict_do_update(index_elements=list(table_key), set_={"count": table.count + delta})
+        for table, table_key in (
+            (ReportMapTotal, key),
+            (ReportMapCount, {**key, "month": month_of(report.requested_at)}),
         )
-        await session.execute(statement)
+    ]
+    if insert_into is pg_insert:  # one round trip: the first upsert runs as a data-modifying WITH
+        await session.execute(upserts[1].add_cte(upserts[0].cte("total_upsert")))
+    else:
+        for upsert in upserts:
+            await session.execute(upsert)
 
 
 async def rebuild_map_counts(session: AsyncSession) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -176,19 +177,30 @@ class TerritoryIndex:
 
 
 class TerritoryIndexCache:
-    """Holds the index for one app; rebuilt when the city's revision changes (e.g. after an import)."""
+    """Holds the index for one app; rebuilt when the city's revision changes (e.g. after an import). The
+    revision is checked (one small query) at most every `revalidate_seconds`."""
 
-    def __init__(self) -> None:
+    def __init__(self, revalidate_seconds: float = 0.0) -> None:
+        self.revalidate_seconds = revalidate_seconds
         self._index: TerritoryIndex | None = None
+        self._checked_at = -math.inf
 
     async def get(self, session: AsyncSession) -> TerritoryIndex | None:
-        city = await get_city(session)
-        if city is None:
+        if self._index is not None and time.monotonic() - self._checked_at < self.revalidate_seconds:
+            return self._index
+        revision = (await session.execute(select(City.revision).order_by(City.id).limit(1))).scalar_one_or_none()
+        if revision is None:
+            self._index = None
             return None
-        if self._index is None or self._index.revision != city.revision:
+        if self._index is None or self._index.revision != revision:
             rows = (await session.execute(select(Neighbourhood.id, Neighbourhood.geometry))).all()
-            self._index = TerritoryIndex(city.revision, [(row.id, shape(row.geometry)) for row in rows])
+            self._index = TerritoryIndex(revision, [(row.id, shape(row.geometry)) for row in rows])
+        self._checked_at = time.monotonic()
         return self._index
+
+    def forget(self) -> None:
+        """Rebuild on next use (this process just changed the neighbourhoods)."""
+        self._index = None
 
 
 async def locate_id(session: AsyncSession, cache: TerritoryIndexCache, lon: float, lat: float) -> int | None:
