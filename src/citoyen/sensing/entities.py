@@ -263,13 +263,13 @@ BY_SINGULAR = {entity_set.singular: entity_set for entity_set in ENTITY_SETS.val
 
 
 def format_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z: whole seconds, milliseconds or microseconds, whichever is exact."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond // 1000:03d}" if value.microsecond % 1000 == 0 else f".{value.microsecond:06d}"
-    return text + "Z"
+    microsecond = value.microsecond
+    timespec = "seconds" if not microsecond else "milliseconds" if microsecond % 1000 == 0 else "microseconds"
+    # isoformat ends in +00:00 for UTC; it is much faster than strftime on big collections.
+    return value.astimezone(UTC).isoformat(timespec=timespec)[:-6] + "Z"
 
 
 def format_interval(start: datetime | None, end: datetime | None) -> str | None:

@@ -32,9 +32,8 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
-    cast,
-    column,
     delete,
     func,
     insert,
@@ -42,8 +41,8 @@ from sqlalchemy import (
     select,
     true,
     update,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import operators
@@ -567,7 +566,9 @@ async def _expand_to_many(
     if dialect == "postgresql":
         # One LATERAL subquery per parent: each reads only its first rows by index (the latest Observation
         # of 1,000 Datastreams is 1,000 index probes, not a sort of all their Observations).
-        parents = values(column("parent_id", BigInteger), name="parents").data([(pid,) for pid in parent_ids])
+        # The ids travel as one array parameter: the statement compiles once and stays in the cache.
+        ids = bindparam("parent_ids", parent_ids, type_=ARRAY(BigInteger))
+        parents = func.unnest(ids).table_valued("parent_id").render_derived(name="parents")
         inner = base.where(key == parents.c.parent_id).order_by(*order).offset(skip).limit(top + 1).lateral("page")
         query: Select[Any] = select(inner).select_from(parents.join(inner, true()))
         fetched = (await session.execute(query)).mappings().all()
@@ -1042,24 +1043,23 @@ async def extend_datastreams(session: AsyncSession, spans: Mapping[int, Span]) -
     if not spans:
         return
     if session.get_bind().dialect.name == "postgresql":
-        # One statement for the whole batch (PostgreSQL names the columns of a VALUES list; SQLite cannot).
-        batch = values(
-            column("datastream_id", BigInteger),
-            column("phenomenon_start", UTCDateTime),
-            column("phenomenon_end", UTCDateTime),
-            column("result_start", UTCDateTime),
-            column("result_end", UTCDateTime),
-            name="batch",
-        ).data(
-            [
-                (datastream_id, span.phenomenon_start, span.phenomenon_end, span.result_start, span.result_end)
-                for datastream_id, span in sorted(spans.items())
-            ]
+        # One statement for the whole batch, its columns sent as arrays: it compiles once and stays cached.
+        ordered = sorted(spans.items())
+        moments = ARRAY(DateTime(timezone=True))
+        batch = (
+            func.unnest(
+                bindparam("ids", [datastream_id for datastream_id, _ in ordered], type_=ARRAY(BigInteger)),
+                bindparam("phenomenon_starts", [span.phenomenon_start for _, span in ordered], type_=moments),
+                bindparam("phenomenon_ends", [span.phenomenon_end for _, span in ordered], type_=moments),
+                bindparam("result_starts", [span.result_start for _, span in ordered], type_=moments),
+                bindparam("result_ends", [span.result_end for _, span in ordered], type_=moments),
+            )
+            .table_valued("datastream_id", "phenomenon_start", "phenomenon_end", "result_start", "result_end")
+            .render_derived(name="batch")
         )
 
         def moment(name: str) -> Any:
-            # A column of NULLs in a VALUES list has no type of its own: say it is a timestamp.
-            return cast(batch.c[name], DateTime(timezone=True))
+            return batch.c[name]
 
         await session.execute(
             update(DATASTREAMS)
