@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -28,10 +29,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).parent))
 
+from loadgen import Client, HttpError
 from sensing_common import (
     create_database,
     create_stations,
@@ -123,22 +123,25 @@ async def measure(base: str, measure: Measure, paths: Any, concurrency: int, war
 
     async def client(seed: int) -> None:
         rng = random.Random(seed)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        http = Client(base, timeout=60)
+        try:
             while time.perf_counter() < stop:
                 sent = time.perf_counter()
                 try:
-                    response = await http.get(paths(rng))
-                except httpx.TransportError:
+                    answer = await http.get(paths(rng))
+                except HttpError:
                     measure.errors += 1
                     continue
                 elapsed = time.perf_counter() - sent
                 if sent >= counted_from:
-                    if response.status_code != 200:
+                    if answer.status != 200:
                         measure.errors += 1
                     else:
                         measure.latencies.append(elapsed * 1000)
-                if not measure.checked and response.status_code == 200:
-                    measure.checked = describe(response.json())
+                if not measure.checked and answer.status == 200:
+                    measure.checked = describe(json.loads(answer.body))
+        finally:
+            await http.close()
 
     await asyncio.gather(*(client(seed) for seed in range(concurrency)))
     return duration
