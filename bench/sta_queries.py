@@ -12,7 +12,7 @@ real server under concurrent clients.
      $top=1;$orderby=phenomenonTime desc)`): target p95 < 100 ms.
 The database `citoyen_bench_sensing` is dropped at the end (unless `--keep`).
 
-Run: `uv run python bench/sta_queries.py [--rows 10000000] [--concurrency 4] [--duration 15]`.
+Run: `uv run python bench/sta_queries.py [--rows 10000000] [--concurrency 1,4] [--duration 15]`.
 """
 
 from __future__ import annotations
@@ -124,6 +124,9 @@ async def measure(base: str, measure: Measure, paths: Any, concurrency: int, war
     async def client(seed: int) -> None:
         rng = random.Random(seed)
         http = Client(base, timeout=60)
+        # Staggered first connections: uvicorn's workers share one listening socket and an idle worker
+        # accepts every pending connection at once, so simultaneous connects would all land on one worker.
+        await asyncio.sleep(seed * warmup / (2 * concurrency))
         try:
             while time.perf_counter() < stop:
                 sent = time.perf_counter()
@@ -163,7 +166,12 @@ def percentile(values: list[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--concurrency",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 4],
+        help="closed-loop clients; a comma-separated list measures each (default 1,4)",
+    )
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--workers", type=int, default=2)
@@ -177,8 +185,7 @@ def main() -> None:
         seconds = asyncio.run(load(url, args.rows, datastream_ids, now))
         print(f"loaded {args.rows:,} observations over {len(datastream_ids):,} datastreams in {seconds:.0f} s")
         since = (now - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        last_day = Measure("last 24 h of one datastream (144 obs)", 20)
-        latest = Measure("latest observation of 1,000 datastreams", 100)
+        measures: list[tuple[int, Measure]] = []
         with running_server(url, args.workers) as base:
 
             def day_path(rng: random.Random) -> str:
@@ -191,18 +198,24 @@ def main() -> None:
             def latest_path(_rng: random.Random) -> str:
                 return "/sta/v1.1/Datastreams?$top=1000&$expand=Observations($top=1;$orderby=phenomenonTime%20desc)"
 
-            asyncio.run(measure(base, last_day, day_path, args.concurrency, args.warmup, args.duration))
-            asyncio.run(measure(base, latest, latest_path, args.concurrency, args.warmup, args.duration))
+            for name, target, paths in (
+                ("last 24 h of one datastream (144 obs)", 20, day_path),
+                ("latest observation of 1,000 datastreams", 100, latest_path),
+            ):
+                for clients in args.concurrency:
+                    item = Measure(name, target)
+                    asyncio.run(measure(base, item, paths, clients, args.warmup, args.duration))
+                    measures.append((clients, item))
         rows = []
-        for item in (last_day, latest):
+        for clients, item in measures:
             if not item.latencies:
-                rows.append([item.name, args.concurrency, 0, item.errors, "-", "-", "-", "0", "", "NO", ""])
+                rows.append([item.name, clients, 0, item.errors, "-", "-", "-", "0", "", "NO", ""])
                 continue
             p95 = percentile(item.latencies, 0.95)
             rows.append(
                 [
                     item.name,
-                    args.concurrency,
+                    clients,
                     len(item.latencies),
                     item.errors,
                     f"{statistics.median(item.latencies):.1f}",
