@@ -17,6 +17,9 @@ import aiomqtt
 import httpx
 import pytest
 from fastapi import FastAPI
+from paho.mqtt.exception import MQTTException
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +27,7 @@ from citoyen.config import Settings
 from citoyen.people import service as people
 from citoyen.sensing.models import Observation, ThingAccess
 from citoyen.sensing.mqtt import (
+    ORIGIN_PROPERTY,
     MqttBridge,
     MqttPayloadError,
     ObservationCreate,
@@ -104,6 +108,28 @@ def test_create_topics_and_payloads_are_parsed() -> None:
     ]:
         with pytest.raises(MqttPayloadError):
             parse_create(topic, payload)
+
+
+def _properties(packet_type: int) -> Any:
+    return Properties(packet_type)  # type: ignore[no-untyped-call]
+
+
+def test_mqtt5_properties_still_pack_check_and_unpack_with_shared_tables() -> None:
+    # The bridge makes paho share its property tables between instances (citoyen.sensing.mqtt): the
+    # properties it relies on (its origin marker, session expiry) must still work, and be checked.
+    sent = _properties(PacketTypes.PUBLISH)
+    sent.UserProperty = [ORIGIN_PROPERTY]
+    sent.MessageExpiryInterval = 60
+    received = _properties(PacketTypes.PUBLISH)
+    received.unpack(sent.pack())
+    assert [tuple(item) for item in received.UserProperty] == [ORIGIN_PROPERTY]
+    assert received.MessageExpiryInterval == 60
+    assert received.names is sent.names and received.properties is sent.properties
+    with pytest.raises(MQTTException):
+        received.SessionExpiryInterval = 60  # a CONNECT property: refused on a PUBLISH as before
+    connect = _properties(PacketTypes.CONNECT)
+    connect.SessionExpiryInterval = 3600
+    assert connect.SessionExpiryInterval == 3600
 
 
 @needs_broker
