@@ -55,7 +55,7 @@ from citoyen.territory.models import Neighbourhood
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench"
 DEFAULT_SQLITE_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-sqlite"
 DEFAULT_ROWS = {"postgresql": 1_000_000, "sqlite": 100_000}
-DEFAULT_WORKERS = {"postgresql": 2, "sqlite": 1}
+DEFAULT_WORKERS = {"postgresql": 2, "sqlite": 2}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 YEARS_DAYS = 730
 SEED = 2026
