@@ -343,3 +343,71 @@ async def test_changing_a_process_keeps_its_phases_rows(session: AsyncSession, p
     after = (await participation.phases_of(session, [process.id]))[process.id]
     assert [phase.id for phase in after] == before[:2]
     assert process.title == "Un nouveau titre"
+
+
+async def test_the_counts_table_follows_every_change_to_the_proposals(
+    session: AsyncSession, places: dict[str, int]
+) -> None:
+    # The list's total and the zoomed-out map read triggers-kept counts: after each kind of change they must
+    # agree with a count of the proposals themselves.
+    process = await create_process(session)
+    staff = await create_person(session, role=Role.STAFF)
+    author = await create_person(session)
+    mobility, nature = (category.id for category in await participation.categories_of(session, process.id))
+    index = TerritoryIndexCache()
+
+    async def live_count(filters: participation.ProposalFilters) -> int:
+        query = select(func.count()).select_from(Proposal).where(Proposal.process_id == process.id)
+        query = query.where(Proposal.hidden_at.is_(None), Proposal.withdrawn_at.is_(None))
+        if filters.neighbourhood_id is not None:
+            query = query.where(Proposal.neighbourhood_id == filters.neighbourhood_id)
+        if filters.category_id is not None:
+            query = query.where(Proposal.category_id == filters.category_id)
+        if filters.statuses:
+            query = query.where(Proposal.status.in_(filters.statuses))
+        return int(await session.scalar(query) or 0)
+
+    async def agree() -> None:
+        await session.flush()
+        for filters in (
+            participation.ProposalFilters(process_id=process.id),
+            participation.ProposalFilters(process_id=process.id, neighbourhood_id=places["Ouest"]),
+            participation.ProposalFilters(process_id=process.id, neighbourhood_id=places["Est"]),
+            participation.ProposalFilters(process_id=process.id, category_id=mobility),
+            participation.ProposalFilters(process_id=process.id, category_id=nature),
+            participation.ProposalFilters(process_id=process.id, statuses=[ProposalStatus.ACCEPTED]),
+        ):
+            assert await participation.count_proposals(session, filters) == await live_count(filters), filters
+        cells = await participation.map_layer(session, participation.ProposalFilters(process_id=process.id), 11)
+        placed = (
+            select(func.count())
+            .select_from(Proposal)
+            .where(
+                Proposal.process_id == process.id,
+                Proposal.hidden_at.is_(None),
+                Proposal.withdrawn_at.is_(None),
+                Proposal.lon.is_not(None),
+            )
+        )
+        assert sum(cell["count"] for cell in cells["cells"]) == await session.scalar(placed)
+
+    first = await submit(session, process, author, WEST, category_id=mobility)
+    second = await submit(session, process, author, EAST, category_id=nature)
+    await submit(session, process, author, None)
+    await agree()
+    assert await participation.count_proposals(session, participation.ProposalFilters(process_id=process.id)) == 3
+
+    moved = participation.ProposalInput(
+        title=first.title, body=first.body, lon=EAST[0], lat=EAST[1], category_id=nature
+    )
+    await participation.edit_proposal(session, index, process, first, author, moved)
+    await agree()
+    await participation.answer_proposal(session, staff, second, ProposalStatus.ACCEPTED, "Retenue.")
+    await agree()
+    await participation.withdraw_proposal(session, first, author)
+    await agree()
+    second.hidden_at = utcnow()  # what moderation's hide sets
+    await agree()
+    assert await participation.count_proposals(session, participation.ProposalFilters(process_id=process.id)) == 1
+    await session.delete(second)
+    await agree()

@@ -208,6 +208,25 @@ class Proposal(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
+class ProposalCount(Base):
+    """How many visible proposals (neither hidden nor withdrawn) a process has per neighbourhood, category,
+    status and H3 cell: what the list's total and the zoomed-out map read instead of counting 200,000 rows.
+    Kept by database triggers (migration 7c1e5b2a9d40) on every insert, delete and update of the counted
+    columns, whatever writes them (services, demo, bulk loads). 0 stands for "none" in the keys."""
+
+    __tablename__ = "participation_proposal_counts"
+
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("participation_processes.id", ondelete="CASCADE"), primary_key=True
+    )
+    neighbourhood_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[ProposalStatus] = mapped_column(_enum(ProposalStatus), primary_key=True)
+    h3_r8: Mapped[str] = mapped_column(String(16), primary_key=True)
+    h3_r6: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Support(Base):
     """Personal data: a person supports a proposal, once."""
 

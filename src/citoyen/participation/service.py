@@ -30,6 +30,7 @@ from citoyen.participation.models import (
     ProcessNeighbourhood,
     Proposal,
     ProposalAnswer,
+    ProposalCount,
     ProposalFollow,
     ProposalStatus,
     Support,
@@ -834,7 +835,28 @@ async def search_proposals(
     return list((await session.execute(query)).scalars())
 
 
+def _countable(filters: ProposalFilters) -> bool:
+    """Whether the counts table can answer: it knows visible proposals by process, neighbourhood, category,
+    status and cell (a bounding box is left to the map, which draws the cells it shows)."""
+    return not filters.text.strip() and not filters.include_withdrawn and filters.answer_required is None
+
+
+def _counted(query: Select[*Columns], filters: ProposalFilters) -> Select[*Columns]:
+    if filters.process_id is not None:
+        query = query.where(ProposalCount.process_id == filters.process_id)
+    if filters.neighbourhood_id is not None:
+        query = query.where(ProposalCount.neighbourhood_id == filters.neighbourhood_id)
+    if filters.category_id is not None:
+        query = query.where(ProposalCount.category_id == filters.category_id)
+    if filters.statuses:
+        query = query.where(ProposalCount.status.in_(filters.statuses))
+    return query
+
+
 async def count_proposals(session: AsyncSession, filters: ProposalFilters) -> int:
+    if _countable(filters) and filters.bbox is None:
+        total = _counted(select(func.coalesce(func.sum(ProposalCount.count), 0)), filters)
+        return int(await session.scalar(total) or 0)
     return int(await session.scalar(_filtered(select(func.count()).select_from(Proposal), filters)) or 0)
 
 
@@ -862,8 +884,14 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
             ]
         )
     resolution = maplayer.cell_resolution(zoom)
-    column = Proposal.h3_r6 if resolution == 6 else Proposal.h3_r8
-    cell_query = _filtered(select(column, func.count()), filters).where(column.is_not(None)).group_by(column)
+    cell_query: Select[str | None, int]
+    if _countable(filters):
+        counted = ProposalCount.h3_r6 if resolution == 6 else ProposalCount.h3_r8
+        total = func.sum(ProposalCount.count)
+        cell_query = _counted(select(counted, total), filters).where(counted != "").group_by(counted).having(total > 0)
+    else:
+        column = Proposal.h3_r6 if resolution == 6 else Proposal.h3_r8
+        cell_query = _filtered(select(column, func.count()), filters).where(column.is_not(None)).group_by(column)
     return maplayer.cells_layer(((row[0], row[1]) for row in (await session.execute(cell_query)).all()), resolution)
 
 
@@ -885,11 +913,11 @@ async def process_summaries(session: AsyncSession, process_ids: Sequence[int]) -
     if not process_ids:
         return {}
     query = (
-        select(Proposal.process_id, func.count())
-        .where(Proposal.process_id.in_(process_ids), Proposal.withdrawn_at.is_(None), Proposal.hidden_at.is_(None))
-        .group_by(Proposal.process_id)
+        select(ProposalCount.process_id, func.sum(ProposalCount.count))
+        .where(ProposalCount.process_id.in_(process_ids))
+        .group_by(ProposalCount.process_id)
     )
-    return {row[0]: row[1] for row in (await session.execute(query)).all()}
+    return {row[0]: int(row[1]) for row in (await session.execute(query)).all() if row[1]}
 
 
 # --- personal data ----------------------------------------------------------------------------
