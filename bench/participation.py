@@ -472,7 +472,7 @@ async def load_comments(url: str, loaded: Loaded, total: int) -> LoadedComments:
             "SELECT setval(pg_get_serial_sequence('participation_comments', 'id'), "
             "(SELECT max(id) FROM participation_comments))"
         )
-        await raw.execute("VACUUM (ANALYZE) participation_comments")
+        await raw.execute("VACUUM (ANALYZE) participation_comments, participation_proposals")
         await raw.execute("VACUUM (ANALYZE) participation_proposals")
         timings["comment indexes, constraints, analyze"] = time.perf_counter() - tick
     await engine.dispose()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -166,6 +167,24 @@ class Proposal(Base):
         Index("ix_participation_proposals_process_h3_r8", "process_id", "h3_r8"),
         Index("ix_participation_proposals_lon_lat", "lon", "lat"),
         Index("ix_participation_proposals_answer_required", "answer_required"),
+        # The ids of a process's visible proposals, read without the rows (the random order hashes them all).
+        Index(
+            "ix_participation_proposals_visible_ids",
+            "process_id",
+            "id",
+            postgresql_where=text("hidden_at IS NULL AND withdrawn_at IS NULL"),
+            sqlite_where=text("hidden_at IS NULL AND withdrawn_at IS NULL"),
+        ),
+        # A neighbourhood's points on the map, newest first, read from the index alone on PostgreSQL.
+        Index(
+            "ix_participation_proposals_visible_points",
+            "process_id",
+            "neighbourhood_id",
+            "id",
+            postgresql_include=["lon", "lat", "status", "support_count", "title"],
+            postgresql_where=text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
+            sqlite_where=text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

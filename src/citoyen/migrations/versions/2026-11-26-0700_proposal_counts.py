@@ -1,7 +1,8 @@
 """proposal counts
 
 Pre-aggregated counts of visible proposals, kept by triggers: the list's total and the zoomed-out map of a
-process with 200,000 proposals read a few hundred rows instead of counting them all.
+process with 200,000 proposals read a few hundred rows instead of counting them all. And an index of the
+visible proposals' ids, for the random order, and of their map points per neighbourhood.
 
 Revision ID: 7c1e5b2a9d40
 Revises: 5fc0a8ae752f
@@ -77,6 +78,21 @@ def upgrade() -> None:
             name=op.f("pk_participation_proposal_counts"),
         ),
     )
+    op.create_index(
+        "ix_participation_proposals_visible_ids",
+        "participation_proposals",
+        ["process_id", "id"],
+        postgresql_where=sa.text("hidden_at IS NULL AND withdrawn_at IS NULL"),
+        sqlite_where=sa.text("hidden_at IS NULL AND withdrawn_at IS NULL"),
+    )
+    op.create_index(
+        "ix_participation_proposals_visible_points",
+        "participation_proposals",
+        ["process_id", "neighbourhood_id", "id"],
+        postgresql_include=["lon", "lat", "status", "support_count", "title"],
+        postgresql_where=sa.text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
+        sqlite_where=sa.text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
+    )
     op.execute(
         f"INSERT INTO participation_proposal_counts ({KEY}, h3_r6, count) "  # noqa: S608 (constants)
         "SELECT process_id, coalesce(neighbourhood_id, 0), coalesce(category_id, 0), status, coalesce(h3_r8, ''), "
@@ -125,3 +141,5 @@ def downgrade() -> None:
         for name in ("insert", "delete", "update_old", "update_new"):
             op.execute(f"DROP TRIGGER participation_proposal_counts_{name}")
     op.drop_table("participation_proposal_counts")
+    op.drop_index("ix_participation_proposals_visible_ids", table_name="participation_proposals")
+    op.drop_index("ix_participation_proposals_visible_points", table_name="participation_proposals")
