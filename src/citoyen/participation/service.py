@@ -11,11 +11,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import BindParameter
 
 from citoyen.db import utcnow
 from citoyen.i18n import N_
@@ -797,7 +812,13 @@ def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Colu
     if filters.answer_required is not None:
         query = query.where(Proposal.answer_required.is_(filters.answer_required))
     if filters.bbox is not None:
-        min_lon, min_lat, max_lon, max_lat = filters.bbox
+        # Sent as literals: with parameters, PostgreSQL's generic plan (chosen after a few runs of a prepared
+        # statement) takes any box for a tiny one and walks the lon/lat index of the whole process (100 ms
+        # instead of 4 for a neighbourhood's points).
+        bounds: list[BindParameter[float]] = [
+            bindparam(None, value, Float, literal_execute=True) for value in filters.bbox
+        ]
+        min_lon, min_lat, max_lon, max_lat = bounds
         query = query.where(Proposal.lon.between(min_lon, max_lon), Proposal.lat.between(min_lat, max_lat))
     words = filters.text.strip().lower()
     if words:
