@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
 from citoyen.db import DbSession
+from citoyen.fastjson import FastJSONResponse
 from citoyen.participation import service as participation
 from citoyen.participation.models import ProposalStatus
 from citoyen.participation.schemas import (
@@ -151,6 +152,6 @@ async def map_layer(
         float,
         Query(ge=0, le=24, description="The map's zoom level (rounded down): cells below 16, points from 16."),
     ],
-) -> JSONResponse:
+) -> FastJSONResponse:
     """What the map draws for a view: proposal counts per H3 cell at low zoom, points when close."""
-    return JSONResponse(await participation.map_layer(session, filters, math.floor(zoom)))
+    return FastJSONResponse(await participation.map_layer(session, filters, math.floor(zoom)))

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
 
 from citoyen.db import DbSession
+from citoyen.fastjson import FastJSONResponse
 from citoyen.reports import service as reports
 from citoyen.reports.models import ReportStatus
 from citoyen.reports.schemas import (
@@ -102,10 +102,10 @@ async def map_layer(
         float,
         Query(ge=0, le=24, description="The map's zoom level (rounded down): cells below 16, points from 16."),
     ],
-) -> JSONResponse:
+) -> FastJSONResponse:
     """What the map draws for a view: report counts per H3 cell at low zoom, points when close."""
     # Returned as is (the shape is documented by MapLayer): the layer can hold thousands of points.
-    return JSONResponse(await reports.map_layer(session, filters, math.floor(zoom)))
+    return FastJSONResponse(await reports.map_layer(session, filters, math.floor(zoom)))
 
 
 @router.get("/duplicates", response_model=list[DuplicateOut], responses=BAD_REQUEST)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from fastapi.responses import Response
 
+from citoyen import fastjson
 from citoyen.config import Settings
 from citoyen.reports.models import AttributeType, Category, CategoryAttribute, Report, ReportStatus
 
@@ -219,8 +219,8 @@ def document(fmt: str, root: str, value: Any, status_code: int = 200) -> Respons
     """`value` in the requested format: `root` names the XML root element (JSON has none)."""
     if fmt == "xml":
         return Response(to_xml(root, value), status_code, media_type=XML_TYPE)
-    # orjson: a thousand requests are encoded in a tenth of the time the standard library takes.
-    return Response(orjson.dumps(value), status_code, media_type=JSON_TYPE)
+    # A thousand requests, encoded by orjson in a tenth of the time the standard library takes.
+    return Response(fastjson.dumps(value), status_code, media_type=JSON_TYPE)
 
 
 def errors(fmt: str, code: int, description: str, headers: dict[str, str] | None = None) -> Response:
