@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import FormData
 
-from citoyen.db import DbSession
+from citoyen.db import READ_ONLY_METHODS, DbSession
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
@@ -79,10 +79,13 @@ async def current_person(request: Request, session: DbSession) -> Person | None:
         person = None
     if person is None:
         request.state.viewer = None
-    else:
-        # For the nav's "Notifications (n)": one indexed count per page.
+    elif request.method in READ_ONLY_METHODS:
+        # For the nav's "Notifications (n)": one indexed count per page. Forms answer with a redirect (or,
+        # refused, the same page once without the number): their requests are spared the count.
         unread = await notifications.unread_count(session, person.id)
         request.state.viewer = replace(Viewer.of(person), unread_notifications=unread)
+    else:
+        request.state.viewer = Viewer.of(person)
     return person
 
 
