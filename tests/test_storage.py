@@ -16,8 +16,9 @@ from citoyen.models import metadata
 
 
 def _differences(connection: Connection) -> list[Any]:
-    # Documented exceptions (citoyen.migrations.UNMODELLED_TABLE): PostGIS's spatial_ref_sys and the
-    # monthly partitions of sta_observations on PostgreSQL. The partitioned parent itself is compared.
+    # Documented exceptions (citoyen.migrations.UNMODELLED_TABLE and _INDEX): PostGIS's spatial_ref_sys, the
+    # monthly partitions of sta_observations (the partitioned parent itself is compared) and the trigram
+    # search indexes, all on PostgreSQL only.
     context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": include_object})
     return list(compare_metadata(context, metadata))
 

@@ -18,11 +18,15 @@ MIGRATIONS_DIR = Path(__file__).parent
 # Tables in the database that no model describes, on purpose: PostGIS's catalogue, and the monthly
 # partitions of sta_observations (PostgreSQL), which are the model's table split by time.
 UNMODELLED_TABLE = re.compile(r"spatial_ref_sys|sta_observations_(y\d{4}m\d{2}|default)")
+# PostgreSQL-only expression indexes (trigram search), made by the migrations alone.
+UNMODELLED_INDEX = re.compile(r"ix_participation_proposals_(title|body)_trgm")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Autogenerate (and the models-vs-migrations test) ignore the tables listed in UNMODELLED_TABLE."""
-    return not (type_ == "table" and reflected and compare_to is None and UNMODELLED_TABLE.fullmatch(name or ""))
+    """Autogenerate (and the models-vs-migrations test) ignore the tables listed in UNMODELLED_TABLE and the
+    indexes listed in UNMODELLED_INDEX."""
+    unmodelled = {"table": UNMODELLED_TABLE, "index": UNMODELLED_INDEX}.get(type_)
+    return not (unmodelled and reflected and compare_to is None and unmodelled.fullmatch(name or ""))
 
 
 def alembic_config(database_url: str = "") -> Config:

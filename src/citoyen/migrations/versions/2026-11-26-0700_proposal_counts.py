@@ -2,7 +2,8 @@
 
 Pre-aggregated counts of visible proposals, kept by triggers: the list's total and the zoomed-out map of a
 process with 200,000 proposals read a few hundred rows instead of counting them all. And an index of the
-visible proposals' ids, for the random order, and of their map points per neighbourhood.
+visible proposals' ids, for the random order, and of their map points per neighbourhood; on PostgreSQL,
+trigram indexes for the text search (a substring anywhere in the title or the text).
 
 Revision ID: 7c1e5b2a9d40
 Revises: 5fc0a8ae752f
@@ -101,6 +102,14 @@ def upgrade() -> None:
         "GROUP BY process_id, coalesce(neighbourhood_id, 0), coalesce(category_id, 0), status, coalesce(h3_r8, '')"
     )
     if op.get_bind().dialect.name == "postgresql":
+        # pg_trgm is a trusted extension: the database's owner may create it. Not modelled (PostgreSQL only):
+        # citoyen.migrations.UNMODELLED_INDEX.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for column in ("title", "body"):
+            op.execute(
+                f"CREATE INDEX ix_participation_proposals_{column}_trgm ON participation_proposals "
+                f"USING gin (lower({column}) gin_trgm_ops)"
+            )
         op.execute(
             f"""
             CREATE FUNCTION participation_proposal_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -135,6 +144,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        for column in ("title", "body"):
+            op.execute(f"DROP INDEX ix_participation_proposals_{column}_trgm")
         op.execute("DROP TRIGGER participation_proposal_counts_follow ON participation_proposals")
         op.execute("DROP FUNCTION participation_proposal_counts_follow()")
     else:
