@@ -4,19 +4,14 @@ real server in a subprocess, and a plain-text table printer. Everything talks to
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from loadgen import serve
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -122,62 +117,12 @@ async def create_stations(url: str, stations: int, datastreams_per_station: int)
     return ids, secret
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_server(url: str, workers: int) -> Iterator[str]:
-    """The real app under uvicorn in a subprocess, stopped in every case; yields its base URL."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
-    env |= {
-        "CITOYEN_DATABASE_URL": url,
-        "CITOYEN_DATA_DIR": str(SQLITE_DIR if url.startswith("sqlite") else tempfile.gettempdir()),
-        "CITOYEN_SECRET_KEY": "bench-secret-key-" + "x" * 40,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "citoyen.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise RuntimeError("the server stopped while starting")
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("the server did not start within 240 s")
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
+    """The real app under uvicorn (`loadgen.serve`), stopped in every case; yields its base URL."""
+    data_dir = SQLITE_DIR if url.startswith("sqlite") else Path(tempfile.gettempdir()) / "citoyen-bench-sensing-pg"
+    with serve(url, data_dir, workers) as server:
+        yield server.base_url
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
