@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -38,7 +42,7 @@ from sensing_common import (
     running_server,
 )
 
-from citoyen.db import make_engine
+from citoyen.sensing import bulk
 
 DATASTREAMS = 100
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -56,69 +60,61 @@ def observations(rows: int, datastream_ids: list[int]) -> list[tuple[int, dateti
     return result
 
 
+@contextlib.asynccontextmanager
+async def asyncpg_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection to the benchmark's database (COPY, outside the app)."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 async def raw_copy(url: str, rows: list[tuple[int, datetime, float]]) -> float:
     """Seconds to COPY the rows into a bare table (no index, no key, no constraint)."""
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            await driver.execute("DROP TABLE IF EXISTS bare_observations")
-            await driver.execute(
-                "CREATE TABLE bare_observations (id bigint, datastream_id bigint, phenomenon_time_start timestamptz, "
-                "phenomenon_time_end timestamptz, result_time timestamptz, result_type smallint, "
-                "result_number double precision, result_string text, result_boolean boolean, result_json json, "
-                "result_quality json, valid_time_start timestamptz, valid_time_end timestamptz, parameters json, "
-                "feature_of_interest_id bigint)"
-            )
-            records = [
-                (n, stream, when, None, None, 1, value, None, None, None, None, None, None, None, 1)
-                for n, (stream, when, value) in enumerate(rows, 1)
-            ]
-            started = time.perf_counter()
-            await driver.copy_records_to_table("bare_observations", records=records)
-            elapsed = time.perf_counter() - started
-            await driver.execute("DROP TABLE bare_observations")
-    finally:
-        await engine.dispose()
+    async with asyncpg_connection(url) as driver:
+        await driver.execute("DROP TABLE IF EXISTS bare_observations")
+        await driver.execute(
+            "CREATE TABLE bare_observations (id bigint, datastream_id bigint, phenomenon_time_start timestamptz, "
+            "phenomenon_time_end timestamptz, result_time timestamptz, result_type smallint, "
+            "result_number double precision, result_string text, result_boolean boolean, result_json json, "
+            "result_quality json, valid_time_start timestamptz, valid_time_end timestamptz, parameters json, "
+            "feature_of_interest_id bigint)"
+        )
+        records = [
+            (n, stream, when, None, None, 1, value, None, None, None, None, None, None, None, 1)
+            for n, (stream, when, value) in enumerate(rows, 1)
+        ]
+        started = time.perf_counter()
+        await driver.copy_records_to_table("bare_observations", records=records)
+        elapsed = time.perf_counter() - started
+        await driver.execute("DROP TABLE bare_observations")
     return elapsed
 
 
 async def table_copy(url: str, rows: list[tuple[int, datetime, float]]) -> float:
     """Seconds to COPY the rows straight into `sta_observations` (its partitions, indexes and keys): the
     ceiling for any server, which must at least do this. The rows are deleted again afterwards."""
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            first = await driver.fetchval("SELECT coalesce(max(id), 0) + 1 FROM sta_observations")
-            feature = await driver.fetchval("SELECT min(id) FROM sta_features_of_interest")
-            if feature is None:  # the stations' Things have Locations: one Feature made from each suffices
-                point = '{"type": "Point", "coordinates": [2.35, 48.85]}'
-                feature = await driver.fetchval(
-                    "INSERT INTO sta_features_of_interest (name, description, encoding_type, feature) "
-                    "VALUES ('bench', '', 'application/geo+json', $1) RETURNING id",
-                    point,
-                )
-            records = [
-                (n, stream, when, None, None, 1, value, None, None, None, None, None, None, None, feature)
-                for n, (stream, when, value) in enumerate(rows, first)
-            ]
-            columns = [
-                "id", "datastream_id", "phenomenon_time_start", "phenomenon_time_end", "result_time", "result_type",
-                "result_number", "result_string", "result_boolean", "result_json", "result_quality",
-                "valid_time_start", "valid_time_end", "parameters", "feature_of_interest_id",
-            ]  # fmt: skip
-            started = time.perf_counter()
-            await driver.copy_records_to_table("sta_observations", records=records, columns=columns)
-            elapsed = time.perf_counter() - started
-            await driver.execute("DELETE FROM sta_observations WHERE id >= $1", first)
-            await driver.execute("VACUUM sta_observations")
-    finally:
-        await engine.dispose()
+    async with asyncpg_connection(url) as driver:
+        first = await driver.fetchval("SELECT coalesce(max(id), 0) + 1 FROM sta_observations")
+        feature = await driver.fetchval("SELECT min(id) FROM sta_features_of_interest")
+        if feature is None:  # the stations' Things have Locations: one Feature made from each suffices
+            point = '{"type": "Point", "coordinates": [2.35, 48.85]}'
+            feature = await driver.fetchval(
+                "INSERT INTO sta_features_of_interest (name, description, encoding_type, feature) "
+                "VALUES ('bench', '', 'application/geo+json', $1) RETURNING id",
+                point,
+            )
+        records = [
+            (n, stream, when, None, None, 1, value, None, None, None, None, None, None, None, feature)
+            for n, (stream, when, value) in enumerate(rows, first)
+        ]
+        started = time.perf_counter()
+        await driver.copy_records_to_table("sta_observations", records=records, columns=list(bulk.COLUMNS))
+        elapsed = time.perf_counter() - started
+        await driver.execute("DELETE FROM sta_observations WHERE id >= $1", first)
+        await driver.execute("VACUUM sta_observations")
     return elapsed
 
 

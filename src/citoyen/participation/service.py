@@ -797,18 +797,25 @@ RANDOM_MULTIPLIER = 1_103_515_245
 RANDOM_MODULUS = 2_147_483_647
 
 
-def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Columns]:
-    query = query.where(Proposal.hidden_at.is_(None))
+def _keyed(
+    query: Select[*Columns], filters: ProposalFilters, table: type[Proposal] | type[ProposalCount]
+) -> Select[*Columns]:
+    """The filters both the proposals and their counts know: process, neighbourhood, category, status."""
     if filters.process_id is not None:
-        query = query.where(Proposal.process_id == filters.process_id)
+        query = query.where(table.process_id == filters.process_id)
+    if filters.neighbourhood_id is not None:
+        query = query.where(table.neighbourhood_id == filters.neighbourhood_id)
+    if filters.category_id is not None:
+        query = query.where(table.category_id == filters.category_id)
+    if filters.statuses:
+        query = query.where(table.status.in_(filters.statuses))
+    return query
+
+
+def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Columns]:
+    query = _keyed(query.where(Proposal.hidden_at.is_(None)), filters, Proposal)
     if not filters.include_withdrawn:
         query = query.where(Proposal.withdrawn_at.is_(None))
-    if filters.neighbourhood_id is not None:
-        query = query.where(Proposal.neighbourhood_id == filters.neighbourhood_id)
-    if filters.category_id is not None:
-        query = query.where(Proposal.category_id == filters.category_id)
-    if filters.statuses:
-        query = query.where(Proposal.status.in_(filters.statuses))
     if filters.answer_required is not None:
         query = query.where(Proposal.answer_required.is_(filters.answer_required))
     if filters.bbox is not None:
@@ -871,21 +878,9 @@ def _countable(filters: ProposalFilters) -> bool:
     return not filters.text.strip() and not filters.include_withdrawn and filters.answer_required is None
 
 
-def _counted(query: Select[*Columns], filters: ProposalFilters) -> Select[*Columns]:
-    if filters.process_id is not None:
-        query = query.where(ProposalCount.process_id == filters.process_id)
-    if filters.neighbourhood_id is not None:
-        query = query.where(ProposalCount.neighbourhood_id == filters.neighbourhood_id)
-    if filters.category_id is not None:
-        query = query.where(ProposalCount.category_id == filters.category_id)
-    if filters.statuses:
-        query = query.where(ProposalCount.status.in_(filters.statuses))
-    return query
-
-
 async def count_proposals(session: AsyncSession, filters: ProposalFilters) -> int:
     if _countable(filters) and filters.bbox is None:
-        total = _counted(select(func.coalesce(func.sum(ProposalCount.count), 0)), filters)
+        total = _keyed(select(func.coalesce(func.sum(ProposalCount.count), 0)), filters, ProposalCount)
         return int(await session.scalar(total) or 0)
     return int(await session.scalar(_filtered(select(func.count()).select_from(Proposal), filters)) or 0)
 
@@ -918,7 +913,12 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
     if _countable(filters):
         counted = ProposalCount.h3_r6 if resolution == 6 else ProposalCount.h3_r8
         total = func.sum(ProposalCount.count)
-        cell_query = _counted(select(counted, total), filters).where(counted != "").group_by(counted).having(total > 0)
+        cell_query = (
+            _keyed(select(counted, total), filters, ProposalCount)
+            .where(counted != "")
+            .group_by(counted)
+            .having(total > 0)
+        )
     else:
         column = Proposal.h3_r6 if resolution == 6 else Proposal.h3_r8
         cell_query = _filtered(select(column, func.count()), filters).where(column.is_not(None)).group_by(column)
