@@ -269,3 +269,47 @@ async def test_a_proposal_image_is_served_without_its_metadata(
         headers={"Accept-Language": "en"},
     )
     assert refused.status_code == 400 and "This file is not a photo" in refused.text
+
+
+async def test_saving_a_process_keeps_what_each_phase_says(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    await setup_territory(session)
+    phases = open_phases()
+    phases[1].description = "Déposez vos idées jusqu'au 30."
+    phases[1].description_en = "Send your ideas until the 30th."
+    process = await create_process(session, phases=phases)
+    await session.commit()
+    await signed_in(client, session, Role.ADMIN)
+    page = await client.get(f"/admin/participation/processes/{process.id}")
+    # The edit form carries each phase's text, so that saving sends it back rather than clearing it.
+    assert re.search(
+        r'<textarea[^>]*name="phase1_description"[^>]*>Déposez vos idées jusqu&#39;au 30.</textarea>', page.text
+    )
+    assert re.search(
+        r'<textarea[^>]*name="phase1_description_en"[^>]*>Send your ideas until the 30th.</textarea>', page.text
+    )
+
+    today = date.today()
+    form = {
+        "csrf_token": await csrf_token(client, f"/admin/participation/processes/{process.id}"),
+        "title": "Des idées pour nos quartiers, saison 2",
+        "slug": process.slug,
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=60)).isoformat(),
+        "scope": "city",
+        "categories": "Mobilité | Mobility",
+        "edit_window": "30",
+        "published": "1",
+        "phase_rows": "1",
+        "phase0_kind": "proposals",
+        "phase0_starts_on": today.isoformat(),
+        "phase0_ends_on": (today + timedelta(days=30)).isoformat(),
+        "phase0_allows_proposals": "1",
+        "phase0_description": "Une nouvelle consigne.",
+        "phase0_description_en": "New guidance.",
+    }
+    saved = await client.post(f"/admin/participation/processes/{process.id}", data=form)
+    assert saved.status_code == 303, saved.text
+    slug = form["slug"]
+    session.expire_all()
+    (view,) = await participation.overview(session, [await participation.get_process_by_slug(session, slug)])
+    assert [(p.description, p.description_en) for p in view.phases] == [("Une nouvelle consigne.", "New guidance.")]

@@ -69,6 +69,8 @@ class PhaseRow:
     kind: str = ""
     title: str = ""
     title_en: str = ""
+    description: str = ""
+    description_en: str = ""
     starts_on: str = ""
     ends_on: str = ""
     allows_proposals: bool = False
@@ -88,6 +90,8 @@ def _phase_rows(form: FormData) -> list[PhaseRow]:
             kind=field(form, prefix + "kind"),
             title=field(form, prefix + "title"),
             title_en=field(form, prefix + "title_en"),
+            description=field(form, prefix + "description"),
+            description_en=field(form, prefix + "description_en"),
             starts_on=field(form, prefix + "starts_on"),
             ends_on=field(form, prefix + "ends_on"),
             **{flag: bool(field(form, prefix + flag)) for flag in FLAGS},
@@ -164,6 +168,8 @@ def _process_input(values: dict[str, Any]) -> participation.ProcessInput:
                 ends_at=_end(last),
                 title=row.title,
                 title_en=row.title_en,
+                description=row.description,
+                description_en=row.description_en,
                 **{flag: getattr(row, flag) for flag in FLAGS},
             )
         )
@@ -208,6 +214,8 @@ async def _values_of(session: AsyncSession, process: Process) -> dict[str, Any]:
                 kind=phase.kind.value,
                 title=phase.title,
                 title_en=phase.title_en,
+                description=phase.description,
+                description_en=phase.description_en,
                 starts_on=phase.starts_at.date().isoformat(),
                 ends_on=(phase.ends_at - timedelta(days=1)).date().isoformat(),
                 **{flag: getattr(phase, flag) for flag in FLAGS},
