@@ -23,6 +23,10 @@ async def test_a_citizen_answers_once_over_http(client: httpx.AsyncClient, sessi
     person = await create_person(session)
     await session.commit()
     await log_in(client, person.email)
+    # Citizens find the survey on its process's page.
+    process_page = await client.get("/participation/processes/mobilite", headers=EN)
+    assert f'<a href="/participation/surveys/{survey.id}">How you get around</a>' in process_page.text
+    assert "open: you can answer" in process_page.text
     page = await client.get(f"/participation/surveys/{survey.id}", headers=EN)
     assert "How you get around" in page.text and "Main mode?" in page.text
     token = await csrf_token(client, f"/participation/surveys/{survey.id}")

@@ -23,6 +23,7 @@ from citoyen.participation.debate.service import Target
 from citoyen.participation.follows import service as follows
 from citoyen.participation.models import Process, Proposal, ProposalStatus
 from citoyen.participation.moderation import service as moderation
+from citoyen.participation.surveys import service as surveys
 from citoyen.people.models import Person
 from citoyen.territory import service as territory
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson
@@ -209,6 +210,7 @@ async def process_page(
         "statuses": list(ProposalStatus),
         "status_label_texts": {s.value: gettext(label) for s, label in participation.STATUS_LABELS.items()},
         "following": await follows.is_following(session, person.id, "process", process.id) if person else False,
+        "surveys": [(survey, surveys.is_open(survey)) for survey in await surveys.list_surveys(session, process.id)],
         **await debate_context(session, person, Target(process)),
         **labels(),
     }
