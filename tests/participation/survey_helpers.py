@@ -14,7 +14,9 @@ from tests.participation.helpers import create_process
 OPTIONS = [("Vélo", "Bike"), ("Bus", "Bus"), ("Marche", "Walking")]
 
 
-async def create_survey(session: AsyncSession, public_results: bool = False, slug: str = "mobilite") -> Survey:
+async def create_survey(
+    session: AsyncSession, public_results: bool = False, slug: str = "mobilite", binding: bool = False
+) -> Survey:
     process = await create_process(session, slug=slug)
     now = utcnow()
     data = surveys.SurveyInput(
@@ -24,6 +26,7 @@ async def create_survey(session: AsyncSession, public_results: bool = False, slu
         opens_at=now - timedelta(days=1),
         closes_at=now + timedelta(days=7),
         public_results=public_results,
+        binding=binding,
         questions=[
             surveys.QuestionInput(QuestionKind.SINGLE, "Mode principal ?", "Main mode?", options=OPTIONS),
             surveys.QuestionInput(

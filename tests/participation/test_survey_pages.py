@@ -6,11 +6,13 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.config import Settings
 from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import QuestionKind, Survey
 from citoyen.people.models import Role
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
+from tests.participation.budget_helpers import verified_residents
 from tests.participation.helpers import create_process
 from tests.participation.survey_helpers import create_survey, question_ids
 
@@ -107,3 +109,27 @@ async def test_an_admin_builds_a_survey(client: httpx.AsyncClient, session: Asyn
         "label_en": "Monceau park",
     }
     assert survey.public_results
+
+
+async def test_a_binding_consultation_is_answered_by_verified_residents_only(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    survey = await create_survey(session, binding=True)
+    single, _multiple, _short, _long, scale, ranking = await question_ids(session, survey)
+    (resident,) = await verified_residents(session, settings, 1)
+    visitor = await create_person(session)
+    await session.commit()
+    form = {f"q{single}": "1", f"q{scale}": "3", f"q{ranking}_1": "1", f"q{ranking}_2": "2", f"q{ranking}_3": "3"}
+
+    await log_in(client, visitor.email)
+    page = await client.get(f"/participation/surveys/{survey.id}", headers=EN)
+    assert "only verified residents may answer" in page.text and 'href="/account/verification"' in page.text
+    form["csrf_token"] = await csrf_token(client, f"/participation/surveys/{survey.id}")
+    refused = await client.post(f"/participation/surveys/{survey.id}", data=form, headers=EN)
+    assert refused.status_code == 403 and "Verify your residence first" in refused.text
+    assert await surveys.response_count(session, survey.id) == 0
+
+    await log_in(client, resident.email)
+    form["csrf_token"] = await csrf_token(client, f"/participation/surveys/{survey.id}")
+    assert (await client.post(f"/participation/surveys/{survey.id}", data=form)).status_code == 303
+    assert await surveys.response_count(session, survey.id) == 1

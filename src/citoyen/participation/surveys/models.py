@@ -39,6 +39,8 @@ class Survey(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Whether everyone may see the aggregated results (staff always can).
     public_results: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A binding consultation: only verified residents may answer (one resident, one response).
+    binding: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def label(self, locale: str) -> str:

@@ -16,11 +16,12 @@ from citoyen.participation import service as participation
 from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import QuestionKind, Survey
 from citoyen.people.models import Person
+from citoyen.verification import service as verification
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
-STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "answered": 409}
+STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "answered": 409, "not_verified": 403}
 EMPTY_QUESTION_BLOCKS = 3
 
 
@@ -59,6 +60,7 @@ async def _render_survey(
         "open": surveys.is_open(survey),
         "answered": await surveys.has_answered(session, survey, person) if person else False,
         "can_see_results": surveys.can_see_results(survey, person),
+        "verified": await verification.is_verified(session, person.id) if person and survey.binding else False,
         "given": given or {},
         "errors": errors or [],
         "option_label": surveys.option_label,
@@ -168,6 +170,7 @@ def _survey_input(form: FormData) -> surveys.SurveyInput:
         opens_at=opens_at,
         closes_at=closes_at,
         public_results=form.get("public_results") == "on",
+        binding=form.get("binding") == "on",
         questions=questions,
     )
 

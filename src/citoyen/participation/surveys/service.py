@@ -22,6 +22,7 @@ from citoyen.participation.models import Process
 from citoyen.participation.surveys.models import QuestionKind, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.verification import service as verification
 
 SHORT_TEXT_MAX = 200
 LONG_TEXT_MAX = 5000
@@ -39,7 +40,8 @@ KIND_LABELS = {
 
 
 class SurveyError(ValueError):
-    """A refused request; `message` is an English msgid. `kind`: invalid, not_found, closed, answered."""
+    """A refused request; `message` is an English msgid. `kind`: invalid, not_found, closed, answered,
+    not_verified."""
 
     def __init__(self, message: str, kind: str = "invalid", **values: Any) -> None:
         super().__init__(message % values if values else message)
@@ -68,6 +70,7 @@ class SurveyInput:
     description: str = ""
     description_en: str = ""
     public_results: bool = False
+    binding: bool = False
     questions: list[QuestionInput] = field(default_factory=list)
 
 
@@ -109,6 +112,7 @@ async def save_survey(session: AsyncSession, data: SurveyInput, survey: Survey |
     survey.opens_at = data.opens_at
     survey.closes_at = data.closes_at
     survey.public_results = data.public_results
+    survey.binding = data.binding
     await session.flush()
     if not await response_count(session, survey.id):
         await session.execute(delete(SurveyQuestion).where(SurveyQuestion.survey_id == survey.id))
@@ -222,6 +226,11 @@ async def submit_response(
         raise SurveyError(N_("This survey is not open."), "closed")
     if await has_answered(session, survey, person):
         raise SurveyError(N_("You have already answered this survey: one response per person."), "answered")
+    if survey.binding and not await verification.is_verified(session, person.id):
+        raise SurveyError(
+            N_("This consultation is binding: only verified residents may answer. Verify your residence first."),
+            "not_verified",
+        )
     questions = await questions_of(session, survey.id)
     stored = [
         answer
