@@ -198,6 +198,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.report_catalog = reports_service.CatalogCache(settings.reference_cache_seconds)
     app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
     app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
+    app.state.budget_results = budgets_service.ResultsCache()
     app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
     app.state.sensing_events = SensingEventBus()
     if engine is not None:

@@ -165,3 +165,27 @@ async def test_projects_cannot_be_removed_once_voting_has_started(session: Async
     phase = await voting_phase(session, await budgets.process_of(session, budget))
     await budgets.delete_project(session, budget, a.id, now=phase.starts_at - timedelta(days=1))
     assert a.id not in [p.id for p in await budgets.projects_of(session, budget.id)]
+
+
+async def test_results_are_counted_again_only_when_a_ballot_or_a_cost_changed(
+    session: AsyncSession, settings: Settings
+) -> None:
+    budget, (a, b, c) = await create_budget(session)
+    first, second = await verified_residents(session, settings, 2)
+    await budgets.cast_ballot(session, budget, first, [a.id])
+    cache = budgets.ResultsCache()
+
+    async def votes() -> dict[int, int]:
+        outcome = (await cache.results(session, budget))[1]
+        return {project: count for project, count in outcome.votes.items() if count}
+
+    counted = (await cache.results(session, budget))[1]
+    assert (await cache.results(session, budget))[1] is counted  # nothing changed: not counted again
+    await budgets.cast_ballot(session, budget, second, [c.id])
+    assert await votes() == {a.id: 1, c.id: 1}
+    await budgets.cast_ballot(session, budget, second, [b.id])  # a changed ballot
+    assert await votes() == {a.id: 1, b.id: 1}
+    before = (await cache.results(session, budget))[1]
+    b.cost_cents += 100
+    await session.flush()
+    assert (await cache.results(session, budget))[1] is not before

@@ -133,7 +133,7 @@ async def cast_ballot(
 
 async def _render_results(request: Request, session: AsyncSession, budget: Budget) -> Response:
     phase = await budgets.phase_of(session, budget)
-    projects, outcome = await budgets.results(session, budget)
+    projects, outcome = await request.app.state.budget_results.results(session, budget)
     most_votes = max(outcome.votes.values(), default=0) or 1
     rows = sorted(projects, key=lambda project: (-outcome.votes.get(project.id, 0), project.position))
     context = {
@@ -168,10 +168,10 @@ async def show_results(request: Request, session: DbSession, person: CurrentPers
 
 
 @router.get("/participation/budgets/{budget_id:int}/results.csv")
-async def results_csv(session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+async def results_csv(request: Request, session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
     budget = await _budget_or_404(session, budget_id)
     await _results_visible(session, budget, person)
-    projects, outcome = await budgets.results(session, budget)
+    projects, outcome = await request.app.state.budget_results.results(session, budget)
     return Response(
         budgets.results_csv(projects, outcome, budget.official_method),
         media_type="text/csv; charset=utf-8",
