@@ -1058,17 +1058,14 @@ async def extend_datastreams(session: AsyncSession, spans: Mapping[int, Span]) -
             .render_derived(name="batch")
         )
 
-        def moment(name: str) -> Any:
-            return batch.c[name]
-
         await session.execute(
             update(DATASTREAMS)
             .where(DATASTREAMS.c.id == batch.c.datastream_id)
             .values(
-                phenomenon_time_start=_earlier(DATASTREAMS.c.phenomenon_time_start, moment("phenomenon_start")),
-                phenomenon_time_end=_later(DATASTREAMS.c.phenomenon_time_end, moment("phenomenon_end")),
-                result_time_start=_earlier(DATASTREAMS.c.result_time_start, moment("result_start")),
-                result_time_end=_later(DATASTREAMS.c.result_time_end, moment("result_end")),
+                phenomenon_time_start=_earlier(DATASTREAMS.c.phenomenon_time_start, batch.c.phenomenon_start),
+                phenomenon_time_end=_later(DATASTREAMS.c.phenomenon_time_end, batch.c.phenomenon_end),
+                result_time_start=_earlier(DATASTREAMS.c.result_time_start, batch.c.result_start),
+                result_time_end=_later(DATASTREAMS.c.result_time_end, batch.c.result_end),
             )
         )
     else:

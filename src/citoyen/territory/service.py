@@ -198,10 +198,6 @@ class TerritoryIndexCache:
         self._checked_at = time.monotonic()
         return self._index
 
-    def forget(self) -> None:
-        """Rebuild on next use (this process just changed the neighbourhoods)."""
-        self._index = None
-
 
 async def locate_id(session: AsyncSession, cache: TerritoryIndexCache, lon: float, lat: float) -> int | None:
     """The id of the neighbourhood containing the point (lon, lat), or None outside the city (no row loaded)."""

@@ -39,7 +39,7 @@ class Survey(Base):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Whether everyone may see the aggregated results (staff always can).
     public_results: Mapped[bool] = mapped_column(Boolean, default=False)
-    # A binding consultation: only verified residents may answer (one resident, one response).
+    # A binding consultation: only accounts verified against the residents' list may answer.
     binding: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
