@@ -6,7 +6,8 @@ supporting a proposal (signed-in clients, the real form POST), and the page of a
 
 Run: `uv run python bench/participation.py` (`--scale 0.05` for a quick run; `--help`). PostgreSQL must
 answer at 127.0.0.1; the script drops and recreates its own database (`citoyen_bench_participation`) and
-drops it afterwards unless `--keep`. Clients and server share the machine (and, on a shared box, other
+drops it afterwards unless `--keep`; `--reuse` measures again on what a `--keep` run left, without loading
+(new migrations are applied first). Clients and server share the machine (and, on a shared box, other
 people's work): read the figures as what this machine gave at that moment.
 
 The last rows time the results of a participatory budget: 100,000 synthetic knapsack ballots over 50
@@ -47,7 +48,7 @@ from citoyen.db import make_engine, make_sessionmaker
 from citoyen.demo.generator import QUARTIERS_FILE
 from citoyen.migrations import upgrade_database_async
 from citoyen.participation import service as participation
-from citoyen.participation.models import PhaseKind
+from citoyen.participation.models import RANDOM_KEYS, PhaseKind
 from citoyen.people import service as people
 from citoyen.territory import service as territory
 
@@ -227,6 +228,7 @@ async def load(url: str, scale: float) -> Loaded:
         first_proposal = int(await raw.fetchval("SELECT coalesce(max(id), 0) + 1 FROM participation_proposals"))
         titles = ("Une rue scolaire", "Un jardin partagé", "Des arbres", "Une piste cyclable", "Des bancs")
         proposal_records: list[tuple[Any, ...]] = []
+        random_keys = rng.integers(0, RANDOM_KEYS, n).tolist()
         for i in range(n):
             lon, lat = float(lons[i]), float(lats[i])
             proposal_records.append(
@@ -251,6 +253,7 @@ async def load(url: str, scale: float) -> Loaded:
                     int(comments[i]),
                     now - timedelta(seconds=ages[i]),
                     now,
+                    random_keys[i],
                 )
             )
         await raw.copy_records_to_table(
@@ -277,6 +280,7 @@ async def load(url: str, scale: float) -> Loaded:
                 "comment_count",
                 "created_at",
                 "updated_at",
+                "random_key",
             ],
         )
         timings["proposals"] = time.perf_counter() - tick
@@ -331,17 +335,84 @@ async def load(url: str, scale: float) -> Loaded:
     )
 
 
+async def reopen(url: str) -> tuple[Loaded, LoadedComments]:
+    """What `load` and `load_comments` report, read back from a database a previous `--keep` run left
+    (brought up to the latest migration first)."""
+    await upgrade_database_async(url)
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            process = await participation.get_process_by_slug(session, "grand-debat")
+            neighbourhoods = await territory.list_neighbourhoods(session)
+            category_ids = [c.id for c in await participation.categories_of(session, process.id)]
+            low, high = (
+                await session.execute(
+                    text("SELECT min(id), max(id) FROM participation_proposals WHERE process_id = :p"),
+                    {"p": process.id},
+                )
+            ).one()
+            counts = {
+                name: int((await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+                for name, table in (
+                    ("proposals", "participation_proposals"),
+                    ("supports", "participation_supports"),
+                    ("comments", "participation_comments"),
+                )
+            }
+            busy = (
+                await session.execute(
+                    text(
+                        "SELECT proposal_id FROM participation_comments WHERE parent_id IS NULL "
+                        "AND proposal_id IS NOT NULL GROUP BY proposal_id HAVING count(*) >= :n ORDER BY 1"
+                    ),
+                    {"n": BUSY_COMMENTS},
+                )
+            ).scalars()
+            busy_proposals = list(busy)
+    finally:
+        await engine.dispose()
+    city_bbox = (
+        min(n.min_lon for n in neighbourhoods),
+        min(n.min_lat for n in neighbourhoods),
+        max(n.max_lon for n in neighbourhoods),
+        max(n.max_lat for n in neighbourhoods),
+    )
+    loaded = Loaded(
+        process.id,
+        process.slug,
+        (int(low), int(high)),
+        [(n.id, (n.min_lon, n.min_lat, n.max_lon, n.max_lat)) for n in neighbourhoods],
+        category_ids,
+        city_bbox,
+        counts,
+    )
+    return loaded, LoadedComments(counts["comments"], busy_proposals)
+
+
 async def create_voters(url: str, count: int) -> list[str]:
-    """Accounts that can log in, for the support scenario (the loaded ones have no password)."""
+    """Accounts that can log in, for the support scenario (the loaded ones have no password). On a reused
+    database, the accounts of an earlier run are taken back without their supports, which would refuse
+    the same random picks."""
     engine = make_engine(url)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             emails = []
             for i in range(count):
-                person = await people.create_person(
-                    session, f"voter{i}@bench.example.org", BENCH_PASSWORD, f"Votant{i}"
-                )
-                emails.append(person.email)
+                email = f"voter{i}@bench.example.org"
+                known = await session.scalar(text("SELECT id FROM people WHERE email = :e"), {"e": email})
+                if known is None:
+                    await people.create_person(session, email, BENCH_PASSWORD, f"Votant{i}")
+                else:
+                    withdrawn = await session.execute(
+                        text("DELETE FROM participation_supports WHERE person_id = :p RETURNING proposal_id"),
+                        {"p": known},
+                    )
+                    if given := [{"i": proposal_id} for (proposal_id,) in withdrawn]:
+                        await session.execute(
+                            text("UPDATE participation_proposals SET support_count = support_count - 1 WHERE id = :i"),
+                            given,
+                        )
+                emails.append(email)
         return emails
     finally:
         await engine.dispose()
@@ -673,6 +744,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not counted before each")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
+        "--reuse", action="store_true", help="measure on the database a previous --keep run left (no load; kept)"
+    )
+    parser.add_argument(
         "--comments", type=int, default=None, help="comments to load (default: 1,800,000 times --scale)"
     )
     parser.add_argument("--only", default="", help="measure only the operations whose name contains this")
@@ -783,16 +857,22 @@ async def run(args: argparse.Namespace) -> None:
         print_table(args, pb_results_rows(args.pb_ballots))
         return
     url = args.pg_url
-    await recreate_database(url)
+    if not args.reuse:
+        await recreate_database(url)
     try:
-        print(f"loading (scale {args.scale}) into {make_url(url).database} …", flush=True)
-        loaded = await load(url, args.scale)
-        for step, seconds in loaded.seconds.items():
-            print(f"  {step:<32} {seconds:7.1f} s")
-        comment_total = args.comments if args.comments is not None else loaded.counts["comments"]
-        comments = await load_comments(url, loaded, comment_total)
-        for step, seconds in comments.seconds.items():
-            print(f"  {step:<32} {seconds:7.1f} s")
+        if args.reuse:
+            print(f"reusing {make_url(url).database} as a previous --keep run left it …", flush=True)
+            loaded, comments = await reopen(url)
+            comment_total = comments.total
+        else:
+            print(f"loading (scale {args.scale}) into {make_url(url).database} …", flush=True)
+            loaded = await load(url, args.scale)
+            for step, seconds in loaded.seconds.items():
+                print(f"  {step:<32} {seconds:7.1f} s")
+            comment_total = args.comments if args.comments is not None else loaded.counts["comments"]
+            comments = await load_comments(url, loaded, comment_total)
+            for step, seconds in comments.seconds.items():
+                print(f"  {step:<32} {seconds:7.1f} s")
         print(
             f"  {comment_total:,} comments; {len(comments.busy_proposals):,} proposals with "
             f"≥ {BUSY_COMMENTS} top-level comments"
@@ -891,7 +971,7 @@ async def run(args: argparse.Namespace) -> None:
         table.extend(pb_results_rows(args.pb_ballots))
         print_table(args, table)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             await recreate_database(url, drop_only=True)
 
 

@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.personal_data = build_personal_data_registry()
     app.state.territory_index = TerritoryIndexCache(settings.reference_cache_seconds)
     app.state.report_catalog = reports_service.CatalogCache(settings.reference_cache_seconds)
+    app.state.process_frames = participation_service.ProcessFrames(settings.reference_cache_seconds)
     app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
     app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
     app.state.budget_results = budgets_service.ResultsCache()

@@ -246,6 +246,37 @@ async def test_search_filters_and_sorts(session: AsyncSession, places: dict[str,
     assert shuffled == ids(await participation.search_proposals(session, base, sort="random", seed=42))
 
 
+async def test_random_order_is_one_shuffle_per_seed_across_pages(
+    session: AsyncSession, places: dict[str, int]
+) -> None:
+    """Paging through the random order with one seed shows every visible proposal exactly once, in the
+    same order each time; other seeds start elsewhere; filters and withdrawals are respected."""
+    process = await create_process(session)
+    author = await create_person(session)
+    proposals = [
+        await submit(session, process, author, WEST if n % 3 else EAST, title=f"Proposition numéro {n}")
+        for n in range(25)
+    ]
+    await participation.withdraw_proposal(session, proposals[0], author)
+    visible = {p.id for p in proposals[1:]}
+    base = participation.ProposalFilters(process_id=process.id)
+
+    async def pages(filters: participation.ProposalFilters, seed: int) -> list[int]:
+        found: list[int] = []
+        for offset in range(0, 35, 7):
+            page = await participation.search_proposals(session, filters, "random", seed, limit=7, offset=offset)
+            found += [p.id for p in page]
+        return found
+
+    order = await pages(base, 1234)
+    assert sorted(order) == sorted(visible)
+    assert order == await pages(base, 1234)
+    assert len({tuple(await pages(base, seed))[:7] for seed in (1, 2, 3, 4, 5)}) > 1
+    east = participation.ProposalFilters(process_id=process.id, neighbourhood_id=places["Est"])
+    east_ids = {p.id for p in proposals[3::3]}
+    assert sorted(await pages(east, 99)) == sorted(east_ids)
+
+
 async def test_the_map_counts_per_cell_zoomed_out_and_shows_points_zoomed_in(
     session: AsyncSession, places: dict[str, int]
 ) -> None:

@@ -269,6 +269,7 @@ async def _save(request: Request, session: AsyncSession, form: FormData, process
     except (participation.ParticipationError, PhotoError) as error:
         code = HTTP_STATUS.get(getattr(error, "kind", "invalid"), 400)
         return await _render_process_form(request, session, values, process, [problem(error)], code)
+    request.app.state.process_frames.forget()  # other app processes follow within reference_cache_seconds
     flash(request, N_("The process is saved."), "success")
     return see_other(f"{PROCESSES_URL}/{saved.id}")
 

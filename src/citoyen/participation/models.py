@@ -10,6 +10,7 @@ erase providers are in service.py.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -28,6 +29,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
+
+# Random keys of proposals are drawn in [0, RANDOM_KEYS).
+RANDOM_KEYS = 2**31 - 1
+
+
+def new_random_key() -> int:
+    return secrets.randbelow(RANDOM_KEYS)
 
 
 def _enum(kind: type[enum.StrEnum], length: int = 20) -> Enum:
@@ -167,11 +175,14 @@ class Proposal(Base):
         Index("ix_participation_proposals_process_h3_r8", "process_id", "h3_r8"),
         Index("ix_participation_proposals_lon_lat", "lon", "lat"),
         Index("ix_participation_proposals_answer_required", "answer_required"),
-        # The ids of a process's visible proposals, read without the rows (the random order hashes them all).
+        # The "random" order: a page of it is a short walk along this index (see service.search_proposals),
+        # which holds the filters too on PostgreSQL (no row is read to skip another neighbourhood's).
         Index(
-            "ix_participation_proposals_visible_ids",
+            "ix_participation_proposals_visible_random",
             "process_id",
+            "random_key",
             "id",
+            postgresql_include=["neighbourhood_id", "category_id", "status"],
             postgresql_where=text("hidden_at IS NULL AND withdrawn_at IS NULL"),
             sqlite_where=text("hidden_at IS NULL AND withdrawn_at IS NULL"),
         ),
@@ -219,6 +230,8 @@ class Proposal(Base):
     # Kept in the same transaction as the rows they count (supports here; comments by the debate module).
     support_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Drawn once, at random: the "random" order walks proposals by this key from a point the seed picks.
+    random_key: Mapped[int] = mapped_column(Integer, default=new_random_key)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # Set by moderation (debate module): hidden proposals are shown to nobody but staff.
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

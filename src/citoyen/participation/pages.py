@@ -23,6 +23,7 @@ from citoyen.participation.debate.service import Target
 from citoyen.participation.follows import service as follows
 from citoyen.participation.models import Process, Proposal, ProposalStatus
 from citoyen.participation.moderation import service as moderation
+from citoyen.participation.service import ProcessFrame
 from citoyen.participation.surveys import service as surveys
 from citoyen.people.models import Person
 from citoyen.territory import service as territory
@@ -101,6 +102,19 @@ async def process_or_404(session: AsyncSession, slug: str, person: Person | None
         raise HTTPException(404, "Unknown process.") from error
 
 
+def process_frames(request: Request) -> participation.ProcessFrames:
+    frames: participation.ProcessFrames = request.app.state.process_frames
+    return frames
+
+
+async def frame_or_404(request: Request, session: AsyncSession, slug: str, person: Person | None) -> ProcessFrame:
+    """The cached frame of a process citizens may see (staff see unpublished ones too)."""
+    frame = await process_frames(request).by_slug(session, slug)
+    if frame is None or not (frame.process.published or (person and person.is_staff)):
+        raise HTTPException(404, "Unknown process.")
+    return frame
+
+
 async def proposal_or_404(session: AsyncSession, proposal_id: int, person: Person | None = None) -> Proposal:
     try:
         return await participation.get_proposal(session, proposal_id, include_hidden=bool(person and person.is_staff))
@@ -167,9 +181,10 @@ async def process_page(
     at: str = "",
 ) -> Response:
     """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
-    process = await process_or_404(session, slug, person)
+    frame = await frame_or_404(request, session, slug, person)
+    process = frame.process
     gettext = gettext_for(request)
-    (view,) = await participation.overview(session, [process], with_counts=False)
+    view = frame.overview()
     chosen = _chosen(neighbourhood, category, status, q, sort, seed)
     if sort == "random" and chosen["seed"] != seed:
         return see_other(f"/participation/processes/{slug}?" + urlencode({k: v for k, v in chosen.items() if v}))
@@ -210,8 +225,8 @@ async def process_page(
         "statuses": list(ProposalStatus),
         "status_label_texts": {s.value: gettext(label) for s, label in participation.STATUS_LABELS.items()},
         "following": await follows.is_following(session, person.id, "process", process.id) if person else False,
-        "surveys": [(survey, surveys.is_open(survey)) for survey in await surveys.list_surveys(session, process.id)],
-        **await debate_context(session, person, Target(process)),
+        "surveys": [(survey, surveys.is_open(survey)) for survey in frame.surveys],
+        **await debate_context(session, person, Target(process), frame=frame),
         **labels(),
     }
     return render(request, "participation/process.html", context)
@@ -350,15 +365,17 @@ async def proposal_context(
 ) -> dict[str, Any]:
     """What the public page shows of a proposal (the staff page shows it too)."""
     locale = locale_of(request)
-    process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
-    categories = {c.id: c for c in await participation.categories_of(session, process.id)}
-    category = categories.get(proposal.category_id) if proposal.category_id else None
+    frame = await process_frames(request).get(session, proposal.process_id)
+    if frame is None:  # the proposal's process went away since the proposal was read
+        raise HTTPException(404, "Unknown proposal.")
+    process = frame.process
+    category = next((c for c in frame.categories if c.id == proposal.category_id), None)
     names = await territory.neighbourhood_names(session) if proposal.neighbourhood_id else {}
     authors = await participation.author_names(session, [proposal.author_id])
     return {
         "proposal": proposal,
         "process": process,
-        "abilities": await participation.abilities(session, process),
+        "abilities": frame.abilities(),
         "category_label": category.label(locale) if category else "",
         "neighbourhood_name": names.get(proposal.neighbourhood_id or 0, ""),
         "author_name": authors.get(proposal.author_id) if proposal.author_id else None,
@@ -372,7 +389,7 @@ async def proposal_context(
         "hidden_reason": (await moderation.hidden_reasons(session, "proposal", [proposal.id])).get(proposal.id, "")
         if proposal.hidden_at
         else "",
-        **await debate_context(session, person, Target(process, proposal)),
+        **await debate_context(session, person, Target(process, proposal), frame=frame),
         **labels(),
     }
 
@@ -393,13 +410,14 @@ async def support_proposal(
 ) -> Response:
     """Support (or, with action=withdraw, stop supporting). With htmx, answers the button's fragment."""
     proposal = await proposal_or_404(session, proposal_id, person)
+    frame = await process_frames(request).get(session, proposal.process_id)
     error_message: dict[str, Any] | None = None
     try:
         if field(form, "action") == "withdraw":
-            await participation.withdraw_support(session, proposal, person)
+            await participation.withdraw_support(session, proposal, person, frame=frame)
             message = N_("Your support is withdrawn.")
         else:
-            await participation.support(session, proposal, person)
+            await participation.support(session, proposal, person, frame=frame)
             message = N_("Thank you: your support has been counted.")
     except participation.ParticipationError as error:
         error_message = problem(error)

@@ -5,6 +5,7 @@ milestones, searching and the map, and the personal-data provider."""
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,18 +13,18 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Float,
     Select,
     and_,
     bindparam,
     case,
-    cast,
     delete,
     func,
+    literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -35,7 +36,9 @@ from sqlalchemy.sql.elements import BindParameter
 from citoyen.db import utcnow
 from citoyen.i18n import N_
 from citoyen.images import PreparedPhoto
+from citoyen.participation.debate.models import DebateSettings
 from citoyen.participation.models import (
+    RANDOM_KEYS,
     Milestone,
     ParticipationImage,
     Phase,
@@ -50,6 +53,7 @@ from citoyen.participation.models import (
     ProposalStatus,
     Support,
 )
+from citoyen.participation.surveys.models import Survey
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.territory import maplayer
@@ -342,14 +346,11 @@ class ProcessOverview:
     proposal_count: int
 
 
-async def overview(
-    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None, with_counts: bool = True
-) -> list[ProcessOverview]:
-    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all).
-    Pages that count the proposals themselves pass `with_counts=False` (a count scans the process's rows)."""
-    ids = [process.id for process in processes]
+async def _structure(
+    session: AsyncSession, ids: Sequence[int]
+) -> tuple[dict[int, list[Phase]], dict[int, list[ProcessCategory]], dict[int, list[int]]]:
+    """Phases, categories and neighbourhood scope of these processes (three queries in all)."""
     phases = await phases_of(session, ids)
-    counts = await process_summaries(session, ids) if with_counts else {}
     categories: dict[int, list[ProcessCategory]] = {process_id: [] for process_id in ids}
     scopes: dict[int, list[int]] = {process_id: [] for process_id in ids}
     if ids:
@@ -365,6 +366,17 @@ async def overview(
         )
         for row in (await session.execute(scope_query)).scalars():
             scopes[row.process_id].append(row.neighbourhood_id)
+    return phases, categories, scopes
+
+
+async def overview(
+    session: AsyncSession, processes: Sequence[Process], now: datetime | None = None, with_counts: bool = True
+) -> list[ProcessOverview]:
+    """Phases, running phase, categories, scope and proposal count of each process (a few queries in all).
+    Pages that count the proposals themselves pass `with_counts=False`."""
+    ids = [process.id for process in processes]
+    phases, categories, scopes = await _structure(session, ids)
+    counts = await process_summaries(session, ids) if with_counts else {}
     return [
         ProcessOverview(
             process,
@@ -376,6 +388,99 @@ async def overview(
         )
         for process in processes
     ]
+
+
+@dataclass(frozen=True)
+class ProcessFrame:
+    """What rarely changes about a process: its settings, phases, categories, scope, whether its debate asks
+    for an alignment, and its surveys. The citizen pages, supports and comments read it from
+    `ProcessFrames` rather than with six queries on every request. Its objects are detached copies: read
+    them, never change them."""
+
+    process: Process
+    phases: list[Phase]
+    categories: list[ProcessCategory]
+    scope: list[int]
+    alignment_enabled: bool
+    surveys: list[Survey]
+
+    def abilities(self, now: datetime | None = None) -> Abilities:
+        return Abilities.of(active_phase(self.phases, now))
+
+    def overview(self, proposal_count: int = 0, now: datetime | None = None) -> ProcessOverview:
+        return ProcessOverview(
+            self.process, self.phases, self.abilities(now), self.categories, self.scope, proposal_count
+        )
+
+    def commenting_phase(self, now: datetime | None = None) -> Phase | None:
+        """A running phase that takes comments (not necessarily the first running one), if any."""
+        now = now or utcnow()
+        return next((p for p in self.phases if p.starts_at <= now < p.ends_at and p.allows_comments), None)
+
+
+async def load_frame(session: AsyncSession, process: Process) -> ProcessFrame:
+    phases, categories, scopes = await _structure(session, [process.id])
+    alignment = await session.scalar(
+        select(DebateSettings.alignment_enabled).where(DebateSettings.process_id == process.id)
+    )
+    surveys = (
+        await session.execute(
+            select(Survey).where(Survey.process_id == process.id).order_by(Survey.opens_at.desc(), Survey.id.desc())
+        )
+    ).scalars()
+    return ProcessFrame(
+        process,
+        phases[process.id],
+        categories[process.id],
+        [] if process.whole_city else scopes[process.id],
+        bool(alignment),
+        list(surveys),
+    )
+
+
+class ProcessFrames:
+    """This app process's frames, by process id and slug, each trusted for `revalidate_seconds` after it was
+    loaded: an admin's change applies at once in the process that made it (its page calls `forget`),
+    within that delay in the others. Published or not, the callers decide who may see a process."""
+
+    MAX_ENTRIES = 1_000
+
+    def __init__(self, revalidate_seconds: float = 0.0) -> None:
+        self.revalidate_seconds = revalidate_seconds
+        self._frames: dict[int, tuple[ProcessFrame, float]] = {}
+        self._ids_by_slug: dict[str, int] = {}
+
+    def _fresh(self, process_id: int | None) -> ProcessFrame | None:
+        found = self._frames.get(process_id) if process_id is not None else None
+        if found is not None and time.monotonic() - found[1] < self.revalidate_seconds:
+            return found[0]
+        return None
+
+    async def _load(self, session: AsyncSession, process: Process | None) -> ProcessFrame | None:
+        if process is None:
+            return None
+        frame = await load_frame(session, process)
+        if self.revalidate_seconds > 0:
+            if len(self._frames) >= self.MAX_ENTRIES:
+                self.forget()
+            self._frames[process.id] = (frame, time.monotonic())
+            self._ids_by_slug[process.slug] = process.id
+        return frame
+
+    async def get(self, session: AsyncSession, process_id: int) -> ProcessFrame | None:
+        return self._fresh(process_id) or await self._load(session, await session.get(Process, process_id))
+
+    async def by_slug(self, session: AsyncSession, slug: str) -> ProcessFrame | None:
+        frame = self._fresh(self._ids_by_slug.get(slug))
+        if frame is not None and frame.process.slug == slug:
+            return frame
+        process = (await session.execute(select(Process).where(Process.slug == slug))).scalar_one_or_none()
+        return await self._load(session, process)
+
+    def forget(self) -> None:
+        """Load again on next use (this process just changed a process, its phases, categories or surveys)."""
+        self._frames.clear()
+        self._ids_by_slug.clear()
 
 
 # --- proposals --------------------------------------------------------------------------------
@@ -566,28 +671,31 @@ async def withdraw_proposal(session: AsyncSession, proposal: Proposal, person: P
 # --- supports ---------------------------------------------------------------------------------
 
 
-async def _check_supportable(session: AsyncSession, proposal: Proposal, now: datetime | None) -> int | None:
-    """Refuses unless the proposal takes supports now; returns its process's support threshold.
-    One query loads the phases with the threshold: this runs on every support."""
+async def _check_supportable(
+    session: AsyncSession, proposal: Proposal, now: datetime | None, frame: ProcessFrame | None
+) -> int | None:
+    """Refuses unless the proposal takes supports now; returns its process's support threshold. Pages pass
+    the process's cached frame: this runs on every support."""
     if proposal.withdrawn_at is not None or proposal.hidden_at is not None:
         raise ParticipationError(N_("This proposal can no longer be supported."), kind="conflict")
-    query = (
-        select(Phase, Process.support_threshold)
-        .join(Process, Process.id == Phase.process_id)
-        .where(Phase.process_id == proposal.process_id)
-        .order_by(Phase.position)
-    )
-    rows = (await session.execute(query)).all()
-    if not Abilities.of(active_phase([row[0] for row in rows], now)).supports:
+    if frame is None:
+        frame = await load_frame(session, await get_process(session, proposal.process_id, include_unpublished=True))
+    if not frame.abilities(now).supports:
         raise ParticipationError(N_("Supports are not open in this process at the moment."), kind="forbidden")
-    return rows[0][1]
+    return frame.process.support_threshold
 
 
-async def support(session: AsyncSession, proposal: Proposal, person: Person, now: datetime | None = None) -> int:
+async def support(
+    session: AsyncSession,
+    proposal: Proposal,
+    person: Person,
+    now: datetime | None = None,
+    frame: ProcessFrame | None = None,
+) -> int:
     """Record a person's support and return the new count. The insert is refused by the unique
     constraint for a second support; the count moves in one atomic UPDATE, so concurrent supports
     never lose an increment, and reaching the process's threshold marks the proposal for an answer."""
-    threshold = await _check_supportable(session, proposal, now)
+    threshold = await _check_supportable(session, proposal, now, frame)
     inserted = await session.scalar(
         _insert_for(session)(Support)
         .values(proposal_id=proposal.id, person_id=person.id, created_at=now or utcnow())
@@ -621,10 +729,14 @@ async def support(session: AsyncSession, proposal: Proposal, person: Person, now
 
 
 async def withdraw_support(
-    session: AsyncSession, proposal: Proposal, person: Person, now: datetime | None = None
+    session: AsyncSession,
+    proposal: Proposal,
+    person: Person,
+    now: datetime | None = None,
+    frame: ProcessFrame | None = None,
 ) -> int:
     """Take a support back, while the phase still allows supports; returns the new count."""
-    await _check_supportable(session, proposal, now)
+    await _check_supportable(session, proposal, now, frame)
     removed = await session.scalar(
         delete(Support).where(Support.proposal_id == proposal.id, Support.person_id == person.id).returning(Support.id)
     )
@@ -792,9 +904,6 @@ class ProposalFilters:
 
 
 SORTS = ("recent", "supports", "comments", "random")
-# Stable pseudo-random order: a multiplicative hash of the id, salted by the seed carried in the URL.
-RANDOM_MULTIPLIER = 1_103_515_245
-RANDOM_MODULUS = 2_147_483_647
 
 
 def _keyed(
@@ -843,8 +952,6 @@ def _order(sort: str, seed: int) -> tuple[ColumnElement[Any], ...]:
         return (Proposal.support_count.desc(), Proposal.id.desc())
     if sort == "comments":
         return (Proposal.comment_count.desc(), Proposal.id.desc())
-    if sort == "random":
-        return (((cast(Proposal.id, BigInteger) * RANDOM_MULTIPLIER + seed) % RANDOM_MODULUS).asc(), Proposal.id.asc())
     return (Proposal.created_at.desc(), Proposal.id.desc())
 
 
@@ -858,17 +965,39 @@ async def search_proposals(
     placed_only: bool = False,
 ) -> list[Proposal]:
     if sort == "random":
-        # Every matching id is hashed to find the page: the ids come from an index, then only the page's
-        # rows are read (hashing whole rows read the table, 200,000 proposals with their texts).
-        page = _filtered(select(Proposal.id), filters).order_by(*_order(sort, seed)).limit(limit).offset(offset)
-        if placed_only:
-            page = page.where(Proposal.lon.is_not(None))
-        ids = list((await session.execute(page)).scalars())
-        found = {p.id: p for p in (await session.execute(select(Proposal).where(Proposal.id.in_(ids)))).scalars()}
-        return [found[proposal_id] for proposal_id in ids]
+        return await _shuffled(session, filters, seed, limit, offset, placed_only)
     query = _filtered(select(Proposal), filters).order_by(*_order(sort, seed)).limit(limit).offset(offset)
     if placed_only:
         query = query.where(Proposal.lon.is_not(None))
+    return list((await session.execute(query)).scalars())
+
+
+async def _shuffled(
+    session: AsyncSession, filters: ProposalFilters, seed: int, limit: int, offset: int, placed_only: bool
+) -> list[Proposal]:
+    """The "random" order, the same for a seed on every page: proposals by their random key, from a point
+    the seed picks, wrapping round to the lowest keys. Each half is a walk along the index of visible
+    proposals by key, read no further than the page (a shuffle of all ids would sort the whole process
+    on every page)."""
+    start = (seed * 1_103_515_245 + 12_345) % RANDOM_KEYS
+    wanted = offset + limit
+
+    def half(part: int, condition: ColumnElement[bool]) -> Select[tuple[int, int, int]]:
+        query = _filtered(select(Proposal.id, Proposal.random_key, literal(part).label("part")), filters)
+        if placed_only:
+            query = query.where(Proposal.lon.is_not(None))
+        walked = query.where(condition).order_by(Proposal.random_key, Proposal.id).limit(wanted).subquery()
+        return select(walked)
+
+    both = union_all(half(0, Proposal.random_key >= start), half(1, Proposal.random_key < start)).subquery()
+    page = (
+        select(both.c.id, both.c.part, both.c.random_key)
+        .order_by(both.c.part, both.c.random_key, both.c.id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    query = select(Proposal).join(page, Proposal.id == page.c.id).order_by(page.c.part, page.c.random_key, page.c.id)
     return list((await session.execute(query)).scalars())
 
 

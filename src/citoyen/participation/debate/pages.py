@@ -15,6 +15,7 @@ from citoyen.i18n import N_
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.service import DebateError, Target
 from citoyen.participation.moderation import service as moderation
+from citoyen.participation.service import ProcessFrame
 from citoyen.people.models import Person
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
@@ -45,18 +46,24 @@ async def debate_context(
     errors: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
     focus: int | None = None,
+    frame: ProcessFrame | None = None,
 ) -> dict[str, Any]:
     """What `debate/_section.html` needs; pages that show a debate (proposal, process) add this to
-    their context as `debate`."""
+    their context as `debate`. Those that hold the process's cached frame pass it: its phases and debate
+    setting then cost no query."""
     listing = await debate.debate_page(session, target, sort, page, person.id if person else None)
     everyone = listing.threads + [reply for replies in listing.replies.values() for reply in replies]
-    phase = await debate.commenting_phase(session, target.process.id)
+    if frame is None:
+        phase = await debate.commenting_phase(session, target.process.id)
+        alignment = await debate.alignment_enabled(session, target.process.id)
+    else:
+        phase, alignment = frame.commenting_phase(), frame.alignment_enabled
     return {
         "debate": {
             "target": target,
             "listing": listing,
             "closed": debate.why_closed(target, phase),
-            "alignment": await debate.alignment_enabled(session, target.process.id),
+            "alignment": alignment,
             "flagged": await moderation.flagged_by(session, person.id, "comment", [c.id for c in everyone])
             if person
             else set(),

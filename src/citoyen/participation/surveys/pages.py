@@ -207,6 +207,7 @@ async def admin_create_survey(request: Request, session: DbSession, admin: Admin
         survey = await surveys.save_survey(session, _survey_input(form))
     except surveys.SurveyError as error:
         return await _render_admin(request, session, None, [_problem(error)], 400)
+    request.app.state.process_frames.forget()  # a process's page lists its surveys
     flash(request, N_("The survey has been saved."), "success")
     return RedirectResponse(f"/admin/participation/surveys/{survey.id}", status_code=303)
 
@@ -226,5 +227,6 @@ async def admin_update_survey(
     except surveys.SurveyError as error:
         await session.refresh(survey)
         return await _render_admin(request, session, survey, [_problem(error)], STATUS_OF_KIND.get(error.kind, 400))
+    request.app.state.process_frames.forget()  # a process's page lists its surveys
     flash(request, N_("The survey has been saved."), "success")
     return RedirectResponse(f"/admin/participation/surveys/{survey.id}", status_code=303)
