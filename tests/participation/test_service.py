@@ -246,9 +246,7 @@ async def test_search_filters_and_sorts(session: AsyncSession, places: dict[str,
     assert shuffled == ids(await participation.search_proposals(session, base, sort="random", seed=42))
 
 
-async def test_random_order_is_one_shuffle_per_seed_across_pages(
-    session: AsyncSession, places: dict[str, int]
-) -> None:
+async def test_random_order_is_one_shuffle_per_seed_across_pages(session: AsyncSession, places: dict[str, int]) -> None:
     """Paging through the random order with one seed shows every visible proposal exactly once, in the
     same order each time; other seeds start elsewhere; filters and withdrawals are respected."""
     process = await create_process(session)
