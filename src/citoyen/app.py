@@ -219,30 +219,35 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.add_middleware(NoSessionCookieOnApis)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Machine-facing APIs first: FastAPI tries the routers in order, and partners' calls are the busiest.
-    app.include_router(reports_open311.router)
-    app.include_router(sensing_api.router)
-    app.include_router(reports_api.router)
-    app.include_router(participation_api.router)
-    app.include_router(debate_api.router)
-    app.include_router(territory_api.router)
-    app.include_router(web_pages.router)
-    app.include_router(territory_pages.router)
-    app.include_router(people_pages.router)
-    app.include_router(reports_pages.router)
-    app.include_router(reports_staff_pages.router)
-    app.include_router(notifications_pages.router)
-    app.include_router(reports_admin_pages.router)
-    app.include_router(sensing_pages.router)
-    app.include_router(sensing_admin_pages.router)
-    app.include_router(participation_pages.router)
-    app.include_router(participation_admin_pages.router)
-    app.include_router(debate_pages.router)
-    app.include_router(moderation_pages.router)
-    app.include_router(follows_pages.router)
-    app.include_router(verification_pages.router)
-    app.include_router(budgets_pages.router)
-    app.include_router(surveys_pages.router)
+    # FastAPI tries the routers in order, every route of one before the next (about 2 µs a route, twice per
+    # request): machine-facing APIs first, as partners' calls are the busiest, then the citizens' pages by
+    # traffic, staff and admin pages last.
+    for router in (
+        reports_open311.router,
+        sensing_api.router,
+        reports_api.router,
+        participation_api.router,
+        debate_api.router,
+        territory_api.router,
+        participation_pages.router,
+        debate_pages.router,
+        budgets_pages.router,
+        surveys_pages.router,
+        reports_pages.router,
+        territory_pages.router,
+        sensing_pages.router,
+        web_pages.router,
+        people_pages.router,
+        notifications_pages.router,
+        follows_pages.router,
+        moderation_pages.router,
+        verification_pages.router,
+        reports_staff_pages.router,
+        reports_admin_pages.router,
+        sensing_admin_pages.router,
+        participation_admin_pages.router,
+    ):
+        app.include_router(router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz(request: Request) -> JSONResponse:

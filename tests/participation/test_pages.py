@@ -102,8 +102,12 @@ async def test_supporting_with_htmx_and_the_staff_queue(
     assert first.status_code == 200 and "1 person supports this proposal." in first.text
     assert "Withdraw my support" in first.text
     again = await client.post(url, data={"csrf_token": token}, headers=headers)
-    assert "You already support this proposal." in again.text
+    assert "You already support this proposal." in again.text and "Withdraw my support" in again.text
     assert await session.scalar(select(func.count()).where(Support.proposal_id == proposal.id)) == 1
+    taken_back = await client.post(url, data={"csrf_token": token, "action": "withdraw"}, headers=headers)
+    assert "Your support is withdrawn." in taken_back.text and "0 people support this proposal." in taken_back.text
+    assert "Support this proposal" in taken_back.text
+    await client.post(url, data={"csrf_token": token}, headers=headers)
 
     staff_client = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     async with staff_client:

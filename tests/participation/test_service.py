@@ -16,6 +16,7 @@ from citoyen.participation.models import PhaseKind, Proposal, ProposalStatus, Su
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 from citoyen.people.registry import PersonalDataRegistry
+from citoyen.territory import maplayer
 from citoyen.territory.service import TerritoryIndexCache
 from tests.factories import create_person
 from tests.participation.helpers import EAST, OUTSIDE, WEST, create_process, open_phases, setup_territory, submit
@@ -293,6 +294,25 @@ async def test_the_map_counts_per_cell_zoomed_out_and_shows_points_zoomed_in(
     zoomed_in = await participation.map_layer(session, filters, 17)
     assert zoomed_in["kind"] == "points" and len(zoomed_in["points"]) == 4
     assert {point["status"] for point in zoomed_in["points"]} == {"published"}
+
+
+async def test_a_crowded_close_up_view_counts_per_small_cell_until_zoom_18(
+    session: AsyncSession, places: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(maplayer, "DENSE_POINTS", 3)
+    process = await create_process(session)
+    author = await create_person(session)
+    for _ in range(3):
+        await submit(session, process, author, (2.301, 48.851))
+    filters = participation.ProposalFilters(process_id=process.id)
+    assert (await participation.map_layer(session, filters, 16))["kind"] == "points"  # 3: not crowded
+    await submit(session, process, author, (2.303, 48.852))
+    crowded = await participation.map_layer(session, filters, 16)
+    assert crowded["kind"] == "cells" and crowded["resolution"] == 10
+    assert sorted(cell["count"] for cell in crowded["cells"]) == [1, 3]
+    assert (await participation.map_layer(session, filters, 17))["kind"] == "cells"
+    everything = await participation.map_layer(session, filters, 18)
+    assert everything["kind"] == "points" and len(everything["points"]) == 4
 
 
 async def test_erasure_keeps_the_text_unsigned_and_removes_supports(

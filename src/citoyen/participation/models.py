@@ -186,13 +186,14 @@ class Proposal(Base):
             postgresql_where=text("hidden_at IS NULL AND withdrawn_at IS NULL"),
             sqlite_where=text("hidden_at IS NULL AND withdrawn_at IS NULL"),
         ),
-        # A neighbourhood's points on the map, newest first, read from the index alone on PostgreSQL.
+        # A neighbourhood's points on the map, newest first, or their cells when crowded, read from the index
+        # alone on PostgreSQL.
         Index(
             "ix_participation_proposals_visible_points",
             "process_id",
             "neighbourhood_id",
             "id",
-            postgresql_include=["lon", "lat", "status", "support_count", "title"],
+            postgresql_include=["lon", "lat", "status", "support_count", "title", "h3_r10"],
             postgresql_where=text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
             sqlite_where=text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
         ),

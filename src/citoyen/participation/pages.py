@@ -411,9 +411,10 @@ async def support_proposal(
     """Support (or, with action=withdraw, stop supporting). With htmx, answers the button's fragment."""
     proposal = await proposal_or_404(session, proposal_id, person)
     frame = await process_frames(request).get(session, proposal.process_id)
+    withdraw = field(form, "action") == "withdraw"
     error_message: dict[str, Any] | None = None
     try:
-        if field(form, "action") == "withdraw":
+        if withdraw:
             await participation.withdraw_support(session, proposal, person, frame=frame)
             message = N_("Your support is withdrawn.")
         else:
@@ -422,10 +423,21 @@ async def support_proposal(
     except participation.ParticipationError as error:
         error_message = problem(error)
         message = error.message
-    if request.headers.get("HX-Request"):
-        context = await proposal_context(request, session, proposal, person)
-        context["support_message"] = message
-        context["support_error"] = error_message is not None
+    if request.headers.get("HX-Request") and frame is not None:
+        # The support box alone: what it shows is known here, without the rest of the page's queries.
+        supported = (
+            (not withdraw)
+            if error_message is None
+            else bool(await participation.supported_ids(session, person, [proposal.id]))
+        )
+        context = {
+            "proposal": proposal,
+            "process": frame.process,
+            "abilities": frame.abilities(),
+            "supported": supported,
+            "support_message": message,
+            "support_error": error_message is not None,
+        }
         return render(request, "participation/_support.html", context)
     flash(request, message, "error" if error_message else "success")
     return see_other(f"/participation/proposals/{proposal.id}")

@@ -179,7 +179,8 @@ class ProposalMapPoint(BaseModel):
 
 
 class ProposalMapPoints(BaseModel):
-    """At high zoom: one point per placed proposal (the newest first, at most 5000)."""
+    """At high zoom: one point per placed proposal (the newest first): zoom 16 and 17 when the view holds at
+    most 400 of them, from zoom 18 always (at most 5000)."""
 
     kind: Literal["points"]
     points: list[ProposalMapPoint]
@@ -193,7 +194,8 @@ class ProposalMapCell(BaseModel):
 
 
 class ProposalMapCells(BaseModel):
-    """At low zoom: the number of proposals per H3 cell (resolution 6 below zoom 12, 8 below 16)."""
+    """The number of proposals per H3 cell: resolution 6 below zoom 12, 8 below 16, and 10 (about 100 m)
+    at zoom 16 and 17 when the view holds more than 400 proposals."""
 
     kind: Literal["cells"]
     resolution: int

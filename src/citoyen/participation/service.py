@@ -696,14 +696,12 @@ async def support(
     constraint for a second support; the count moves in one atomic UPDATE, so concurrent supports
     never lose an increment, and reaching the process's threshold marks the proposal for an answer."""
     threshold = await _check_supportable(session, proposal, now, frame)
-    inserted = await session.scalar(
+    added = (
         _insert_for(session)(Support)
         .values(proposal_id=proposal.id, person_id=person.id, created_at=now or utcnow())
         .on_conflict_do_nothing(index_elements=["proposal_id", "person_id"])
-        .returning(Support.id)
+        .returning(Support.proposal_id)
     )
-    if inserted is None:
-        raise ParticipationError(N_("You already support this proposal."), kind="conflict")
     values: dict[str, Any] = {"support_count": Proposal.support_count + 1}
     if threshold is not None:
         values["answer_required"] = case(
@@ -713,15 +711,22 @@ async def support(
             ),
             else_=Proposal.answer_required,
         )
-    row = (
-        await session.execute(
-            update(Proposal)
-            .where(Proposal.id == proposal.id)
-            .values(**values)
-            .returning(Proposal.support_count, Proposal.answer_required)
-            .execution_options(synchronize_session=False)
-        )
-    ).one()
+    count = (
+        update(Proposal)
+        .values(**values)
+        .returning(Proposal.support_count, Proposal.answer_required)
+        .execution_options(synchronize_session=False)
+    )
+    if _insert_for(session) is pg_insert:
+        # One round trip: the count moves only if the insert added a row.
+        added_cte = added.cte("added")
+        row = (await session.execute(count.where(Proposal.id == added_cte.c.proposal_id))).one_or_none()
+    elif await session.scalar(added) is None:
+        row = None
+    else:
+        row = (await session.execute(count.where(Proposal.id == proposal.id))).one()
+    if row is None:
+        raise ParticipationError(N_("You already support this proposal."), kind="conflict")
     # The loaded object learns the database's values without another query (and without becoming dirty).
     set_committed_value(proposal, "support_count", row[0])
     set_committed_value(proposal, "answer_required", row[1])
@@ -1016,12 +1021,20 @@ async def count_proposals(session: AsyncSession, filters: ProposalFilters) -> in
 
 async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) -> dict[str, Any]:
     """What the map draws: proposal counts per H3 cell when zoomed out (grouped in the database, so the
-    answer stays small with 100,000 proposals), each placed proposal when zoomed in."""
+    answer stays small with 100,000 proposals), each placed proposal when zoomed in, or counts per ~100 m
+    cell when a close-up view is crowded."""
     if zoom >= maplayer.POINTS_FROM_ZOOM:
+        placed = Proposal.lon.is_not(None)
+        if zoom < maplayer.ALL_POINTS_ZOOM:
+            # Counted first: a crowded view is answered by this one grouped query.
+            dense = _filtered(select(Proposal.h3_r10, func.count()), filters).where(placed).group_by(Proposal.h3_r10)
+            small_cells = (await session.execute(dense)).all()
+            if sum(row[1] for row in small_cells) > maplayer.DENSE_POINTS:
+                return maplayer.cells_layer(((row[0], row[1]) for row in small_cells), maplayer.DENSE_RESOLUTION)
         query = _filtered(
             select(Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, Proposal.support_count),
             filters,
-        ).where(Proposal.lon.is_not(None))
+        ).where(placed)
         rows = (await session.execute(query.order_by(Proposal.id.desc()).limit(maplayer.MAX_POINTS))).all()
         return maplayer.points_layer(
             [

@@ -16,6 +16,11 @@ import h3
 POINTS_FROM_ZOOM = 16
 # A view never gets more points than this (the newest first); beyond, zoom in further.
 MAX_POINTS = 5000
+# A close-up view holding more rows than this, below ALL_POINTS_ZOOM, gets counts per ~100 m cell
+# (DENSE_RESOLUTION) instead: thousands of markers in one neighbourhood hide each other and slow both ends.
+DENSE_POINTS = 400
+DENSE_RESOLUTION = 10
+ALL_POINTS_ZOOM = 18
 
 
 def cell_resolution(zoom: int) -> int:

@@ -1,8 +1,9 @@
-"""proposal random key
+"""proposal random key, dense map views
 
 The "random" order of proposals walks a random key drawn once per proposal, from a point the seed picks,
 instead of hashing and sorting every proposal of the process on each page. Existing proposals get a key
-hashed from their id.
+hashed from their id. The index of a neighbourhood's map points also holds their ~100 m H3 cell, which a
+crowded close-up view counts instead of drawing every point.
 
 Revision ID: d5a8c3e1f902
 Revises: b3d9e1f27a60
@@ -20,6 +21,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VISIBLE = "hidden_at IS NULL AND withdrawn_at IS NULL"
+
+
+POINTS_INCLUDE = ["lon", "lat", "status", "support_count", "title"]
+
+
+def _points_index(include: list[str]) -> None:
+    op.drop_index("ix_participation_proposals_visible_points", table_name="participation_proposals")
+    op.create_index(
+        "ix_participation_proposals_visible_points",
+        "participation_proposals",
+        ["process_id", "neighbourhood_id", "id"],
+        postgresql_include=include,
+        postgresql_where=sa.text(VISIBLE + " AND lon IS NOT NULL"),
+        sqlite_where=sa.text(VISIBLE + " AND lon IS NOT NULL"),
+    )
 
 
 def upgrade() -> None:
@@ -41,9 +57,13 @@ def upgrade() -> None:
         postgresql_where=sa.text(VISIBLE),
         sqlite_where=sa.text(VISIBLE),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        _points_index([*POINTS_INCLUDE, "h3_r10"])
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _points_index(POINTS_INCLUDE)
     op.drop_index("ix_participation_proposals_visible_random", table_name="participation_proposals")
     op.create_index(
         "ix_participation_proposals_visible_ids",

@@ -7,7 +7,7 @@
   "use strict";
   var elements = document.querySelectorAll("[data-map-api]");
   // About the radius of an H3 cell, in metres, at the resolutions the APIs use.
-  var cellRadius = { 6: 3200, 8: 460 };
+  var cellRadius = { 6: 3200, 8: 460, 10: 66 };
 
   function clamp(value, low, high) { return Math.min(high, Math.max(low, value)); }
 
@@ -46,7 +46,7 @@
           color: "#083a73", weight: 1.5, fillColor: "#0b4f9c", fillOpacity: 0.35
         });
         circle.bindTooltip(String(cell.count), { permanent: true, direction: "center", className: "cell-count" });
-        circle.on("click", function () { map.setView([cell.lat, cell.lon], Math.min(Math.floor(map.getZoom()) + 2, 16)); });
+        circle.on("click", function () { map.setView([cell.lat, cell.lon], Math.min(Math.floor(map.getZoom()) + 2, 18)); });
         circle.addTo(drawn);
       });
     }
