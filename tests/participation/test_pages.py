@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation
 from citoyen.participation.models import Process, Proposal, ProposalStatus, Support
 from citoyen.people.models import Person, Role
@@ -44,6 +45,24 @@ async def test_processes_say_what_one_can_do_now(client: httpx.AsyncClient, proc
     detail = await client.get(f"/participation/processes/{process.slug}", headers={"Accept-Language": "en"})
     assert detail.status_code == 200 and 'data-map-api="/api/participation/map"' in detail.text
     assert (await client.get("/participation/processes/unknown")).status_code == 404
+
+
+async def test_a_search_by_words_counts_up_to_a_limit(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(participation_pages, "COUNTED_AT_MOST", 2)
+    author = await create_person(session)
+    for n in range(3):
+        await submit(session, process, author, WEST, title=f"Des arbres rue {n}")
+    await session.commit()
+    url = f"/participation/processes/{process.slug}"
+    english = {"Accept-Language": "en"}
+    found = await client.get(url, params={"q": "arbres"}, headers=english)
+    assert "More than 2 proposals" in found.text and "Page 1<" in found.text
+    french = await client.get(url, params={"q": "arbres"}, headers={"Accept-Language": "fr"})
+    assert "Plus de 2 propositions" in french.text
+    listed = await client.get(url, headers=english)  # without words, the counts table answers in full
+    assert "3 proposals" in listed.text and "Page 1 of 1" in listed.text
 
 
 async def test_submitting_a_proposal_with_a_place(

@@ -242,6 +242,10 @@ async def test_search_filters_and_sorts(session: AsyncSession, places: dict[str,
     assert ids(await participation.search_proposals(session, rejected)) == [third.id]
     words = participation.ProposalFilters(process_id=process.id, text="ARBRES")
     assert ids(await participation.search_proposals(session, words)) == [first.id]
+    assert await participation.count_proposals(session, words) == 1
+    every_word = participation.ProposalFilters(process_id=process.id, text="e")
+    assert await participation.count_proposals(session, every_word) == 3
+    assert await participation.count_proposals(session, every_word, at_most=1) == 2  # "more than 1"
     shuffled = ids(await participation.search_proposals(session, base, sort="random", seed=42))
     assert sorted(shuffled) == sorted([first.id, second.id, third.id])
     assert shuffled == ids(await participation.search_proposals(session, base, sort="random", seed=42))

@@ -33,6 +33,8 @@ from citoyen.web.templating import flash, gettext_for, locale_of, render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
+# A search by words counts its matches up to this, then says "more than".
+COUNTED_AT_MOST = 1000
 SORT_LABELS = {
     "recent": N_("Most recent"),
     "supports": N_("Most supported"),
@@ -199,7 +201,10 @@ async def process_page(
     found = await participation.search_proposals(
         session, filters, chosen["sort"], int(chosen["seed"] or 0), PAGE_SIZE, (page - 1) * PAGE_SIZE
     )
-    total = await participation.count_proposals(session, filters)
+    at_most = COUNTED_AT_MOST if filters.text else None
+    total = await participation.count_proposals(session, filters, at_most=at_most)
+    more = at_most is not None and total > at_most
+    total = min(total, COUNTED_AT_MOST) if more else total
     names = await territory.neighbourhood_names(session)
     neighbourhoods = [(nid, name) for nid, name in names.items() if not view.scope or nid in view.scope]
     api_query = {"process": str(process.id)} | {
@@ -210,6 +215,7 @@ async def process_page(
         "process": process,
         "proposals": found,
         "total": total,
+        "more": more,
         "page": page,
         "pages": max(1, -(-total // PAGE_SIZE)),
         "chosen": chosen,

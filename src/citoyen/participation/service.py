@@ -1012,10 +1012,16 @@ def _countable(filters: ProposalFilters) -> bool:
     return not filters.text.strip() and not filters.include_withdrawn and filters.answer_required is None
 
 
-async def count_proposals(session: AsyncSession, filters: ProposalFilters) -> int:
+async def count_proposals(session: AsyncSession, filters: ProposalFilters, at_most: int | None = None) -> int:
+    """How many proposals match. The counts table answers the usual filters; others (words) are counted
+    row by row, and with `at_most` no further than one beyond it: a common word matches tens of
+    thousands of proposals, and counting them all read the whole table on every search."""
     if _countable(filters) and filters.bbox is None:
         total = _keyed(select(func.coalesce(func.sum(ProposalCount.count), 0)), filters, ProposalCount)
         return int(await session.scalar(total) or 0)
+    if at_most is not None:
+        matching = _filtered(select(Proposal.id), filters).limit(at_most + 1).subquery()
+        return int(await session.scalar(select(func.count()).select_from(matching)) or 0)
     return int(await session.scalar(_filtered(select(func.count()).select_from(Proposal), filters)) or 0)
 
 
