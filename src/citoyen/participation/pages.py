@@ -205,7 +205,7 @@ async def process_page(
     total = await participation.count_proposals(session, filters, at_most=at_most)
     more = at_most is not None and total > at_most
     total = min(total, COUNTED_AT_MOST) if more else total
-    names = await territory.neighbourhood_names(session)
+    names = await territory.neighbourhood_names(session, request.app.state.territory_index)
     neighbourhoods = [(nid, name) for nid, name in names.items() if not view.scope or nid in view.scope]
     api_query = {"process": str(process.id)} | {
         name: chosen[name] for name in ("neighbourhood", "category", "status", "q") if chosen[name]
@@ -225,7 +225,6 @@ async def process_page(
         "neighbourhood_names": names,
         "map_centre": _centre(at),
         "category_labels": {c.id: c.label(locale_of(request)) for c in view.categories},
-        "authors": await participation.author_names(session, [p.author_id for p in found]),
         "supported": await participation.supported_ids(session, person, [p.id for p in found]),
         "sorts": SORT_LABELS,
         "statuses": list(ProposalStatus),
@@ -376,7 +375,7 @@ async def proposal_context(
         raise HTTPException(404, "Unknown proposal.")
     process = frame.process
     category = next((c for c in frame.categories if c.id == proposal.category_id), None)
-    names = await territory.neighbourhood_names(session) if proposal.neighbourhood_id else {}
+    names = await territory.neighbourhood_names(session, request.app.state.territory_index)
     authors = await participation.author_names(session, [proposal.author_id])
     return {
         "proposal": proposal,

@@ -1073,10 +1073,6 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
     return maplayer.cells_layer(((row[0], row[1]) for row in (await session.execute(cell_query)).all()), resolution)
 
 
-async def neighbourhood_names(session: AsyncSession) -> dict[int, str]:
-    return await territory.neighbourhood_names(session)
-
-
 async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) -> dict[int, str]:
     """Public pseudonyms of authors (display names are public by design)."""
     ids = {author_id for author_id in author_ids if author_id is not None}

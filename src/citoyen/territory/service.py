@@ -141,8 +141,12 @@ async def list_neighbourhoods(session: AsyncSession) -> list[Neighbourhood]:
     return list((await session.execute(select(Neighbourhood).order_by(Neighbourhood.position))).scalars())
 
 
-async def neighbourhood_names(session: AsyncSession) -> dict[int, str]:
-    """Id -> name of every neighbourhood, in their order, without loading the geometries (for lists and forms)."""
+async def neighbourhood_names(session: AsyncSession, cache: TerritoryIndexCache | None = None) -> dict[int, str]:
+    """Id -> name of every neighbourhood, in their order, without loading the geometries (for lists and forms).
+    With the app's index cache, from the index (no query while its revision holds)."""
+    index = await cache.get(session) if cache is not None else None
+    if index is not None:
+        return index.names
     query = select(Neighbourhood.id, Neighbourhood.name).order_by(Neighbourhood.position)
     return {row.id: row.name for row in (await session.execute(query)).all()}
 
@@ -154,8 +158,12 @@ async def get_neighbourhood(session: AsyncSession, neighbourhood_id: int) -> Nei
 class TerritoryIndex:
     """An STRtree over the neighbourhoods: which neighbourhood contains a point."""
 
-    def __init__(self, revision: str, items: list[tuple[int, BaseGeometry]]) -> None:
+    def __init__(
+        self, revision: str, items: list[tuple[int, BaseGeometry]], names: dict[int, str] | None = None
+    ) -> None:
         self.revision = revision
+        # Id -> name in the neighbourhoods' order (read-only: shared by every request of the process).
+        self.names = names or {}
         self._ids = [item_id for item_id, _ in items]
         self._geoms = [geom for _, geom in items]
         for geom in self._geoms:
@@ -193,8 +201,10 @@ class TerritoryIndexCache:
             self._index = None
             return None
         if self._index is None or self._index.revision != revision:
-            rows = (await session.execute(select(Neighbourhood.id, Neighbourhood.geometry))).all()
-            self._index = TerritoryIndex(revision, [(row.id, shape(row.geometry)) for row in rows])
+            columns = select(Neighbourhood.id, Neighbourhood.geometry, Neighbourhood.name, Neighbourhood.position)
+            rows = (await session.execute(columns)).all()
+            names = {row.id: row.name for row in sorted(rows, key=lambda row: (row.position, row.id))}
+            self._index = TerritoryIndex(revision, [(row.id, shape(row.geometry)) for row in rows], names)
         self._checked_at = time.monotonic()
         return self._index
 

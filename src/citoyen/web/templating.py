@@ -34,6 +34,9 @@ TEMPLATE_DIRS = [
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=TEMPLATE_DIRS)
     templates.env.autoescape = True
+    # Templates ship with the code: never look at their files again once loaded (with reloading on, every
+    # include, once per comment of a debate page, checked its file's modification time).
+    templates.env.auto_reload = False
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
     # Imported here: moderation's service reaches notifications, which this module must not load early.

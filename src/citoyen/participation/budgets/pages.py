@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
-from citoyen.participation import service as participation
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.budgets.models import Budget
 from citoyen.participation.budgets.rules import BallotRule, ResultMethod
@@ -86,7 +85,7 @@ async def _render_ballot(
     process = await budgets.process_of(session, budget)
     saved = await budgets.ballot_of(session, budget, person) if person else None
     verified = await verification.is_verified(session, person.id) if person else False
-    neighbourhoods = await participation.neighbourhood_names(session)
+    neighbourhoods = await territory.neighbourhood_names(session, request.app.state.territory_index)
     context = {
         "budget": budget,
         "phase": phase,
