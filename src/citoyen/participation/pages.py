@@ -384,8 +384,9 @@ async def proposal_context(
         "category_label": category.label(locale) if category else "",
         "neighbourhood_name": names.get(proposal.neighbourhood_id or 0, ""),
         "author_name": authors.get(proposal.author_id) if proposal.author_id else None,
-        "answers": await participation.answers_of(session, proposal.id),
-        "milestones": await participation.milestones_of(session, proposal.id),
+        # Only an official answer brings answers, then milestones: an unanswered proposal has none to read.
+        "answers": await participation.answers_of(session, proposal.id) if proposal.answered_at else [],
+        "milestones": await participation.milestones_of(session, proposal.id) if proposal.answered_at else [],
         "supported": bool(await participation.supported_ids(session, person, [proposal.id])),
         "can_edit": participation.can_edit(process, proposal, person),
         "edit_deadline": participation.edit_deadline(process, proposal),
@@ -401,11 +402,16 @@ async def proposal_context(
 
 @router.get("/participation/proposals/{proposal_id:int}")
 async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: int) -> Response:
-    hidden = await moderation.hidden_reasons(session, "proposal", [proposal_id])
-    if proposal_id in hidden and not (person and person.is_staff):
+    try:
+        proposal = await participation.get_proposal(session, proposal_id, include_hidden=True)
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown proposal.") from error
+    if proposal.hidden_at is not None and not (person and person.is_staff):
         # Only the moderators' public reason remains of a hidden proposal.
+        hidden = await moderation.hidden_reasons(session, "proposal", [proposal_id])
+        if proposal_id not in hidden:
+            raise HTTPException(404, "Unknown proposal.")
         return render(request, "moderation/hidden.html", {"reason": hidden[proposal_id]}, 410)
-    proposal = await proposal_or_404(session, proposal_id, person)
     return render(request, "participation/proposal.html", await proposal_context(request, session, proposal, person))
 
 
