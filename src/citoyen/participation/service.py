@@ -10,12 +10,14 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVarTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
     Float,
+    Integer,
     Select,
+    Table,
     and_,
     bindparam,
     case,
@@ -685,6 +687,49 @@ async def _check_supportable(
     return frame.process.support_threshold
 
 
+def _support_statements() -> tuple[Any, Any, Any]:
+    """Built once: a support is the busiest write, and building these statements cost as much as running
+    them. Parameters: proposal, person, at, threshold (None: none; `count >= NULL` is never
+    true). The count moves in one atomic UPDATE, so concurrent supports never lose an increment; reaching
+    the threshold marks a proposal still awaiting an answer."""
+    supports, proposals = cast(Table, Support.__table__), cast(Table, Proposal.__table__)
+
+    def added(insert: Any) -> Any:
+        return (
+            insert(supports)
+            .values(
+                proposal_id=bindparam("proposal"),
+                person_id=bindparam("person"),
+                created_at=bindparam("at"),
+            )
+            .on_conflict_do_nothing(index_elements=["proposal_id", "person_id"])
+            .returning(supports.c.proposal_id)
+        )
+
+    reached = and_(
+        proposals.c.support_count + 1 >= bindparam("threshold", type_=Integer),
+        proposals.c.status == ProposalStatus.PUBLISHED.value,
+    )
+    counted = (
+        update(proposals)
+        .values(
+            support_count=proposals.c.support_count + 1,
+            answer_required=case((reached, True), else_=proposals.c.answer_required),
+        )
+        .returning(proposals.c.support_count, proposals.c.answer_required)
+    )
+    # PostgreSQL: one round trip, the count moving only if the insert added a row.
+    both = added(pg_insert).cte("added")
+    return (
+        counted.where(proposals.c.id == both.c.proposal_id),
+        added(sqlite_insert),
+        counted.where(proposals.c.id == bindparam("proposal")),
+    )
+
+
+SUPPORT_IN_ONE, ADD_SUPPORT, COUNT_SUPPORT = _support_statements()
+
+
 async def support(
     session: AsyncSession,
     proposal: Proposal,
@@ -692,39 +737,16 @@ async def support(
     now: datetime | None = None,
     frame: ProcessFrame | None = None,
 ) -> int:
-    """Record a person's support and return the new count. The insert is refused by the unique
-    constraint for a second support; the count moves in one atomic UPDATE, so concurrent supports
-    never lose an increment, and reaching the process's threshold marks the proposal for an answer."""
+    """Record a person's support and return the new count; a second support is refused (by the unique
+    constraint) and reaching the process's threshold marks the proposal for an official answer."""
     threshold = await _check_supportable(session, proposal, now, frame)
-    added = (
-        _insert_for(session)(Support)
-        .values(proposal_id=proposal.id, person_id=person.id, created_at=now or utcnow())
-        .on_conflict_do_nothing(index_elements=["proposal_id", "person_id"])
-        .returning(Support.proposal_id)
-    )
-    values: dict[str, Any] = {"support_count": Proposal.support_count + 1}
-    if threshold is not None:
-        values["answer_required"] = case(
-            (
-                and_(Proposal.support_count + 1 >= threshold, Proposal.status == ProposalStatus.PUBLISHED),
-                True,
-            ),
-            else_=Proposal.answer_required,
-        )
-    count = (
-        update(Proposal)
-        .values(**values)
-        .returning(Proposal.support_count, Proposal.answer_required)
-        .execution_options(synchronize_session=False)
-    )
+    values = {"proposal": proposal.id, "person": person.id, "at": now or utcnow(), "threshold": threshold}
     if _insert_for(session) is pg_insert:
-        # One round trip: the count moves only if the insert added a row.
-        added_cte = added.cte("added")
-        row = (await session.execute(count.where(Proposal.id == added_cte.c.proposal_id))).one_or_none()
-    elif await session.scalar(added) is None:
+        row = (await session.execute(SUPPORT_IN_ONE, values)).one_or_none()
+    elif await session.scalar(ADD_SUPPORT, values) is None:
         row = None
     else:
-        row = (await session.execute(count.where(Proposal.id == proposal.id))).one()
+        row = (await session.execute(COUNT_SUPPORT, values)).one()
     if row is None:
         raise ParticipationError(N_("You already support this proposal."), kind="conflict")
     # The loaded object learns the database's values without another query (and without becoming dirty).
