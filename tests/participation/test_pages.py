@@ -17,7 +17,16 @@ from citoyen.participation.models import Process, Proposal, ProposalStatus, Supp
 from citoyen.people.models import Person, Role
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
-from tests.participation.helpers import EAST, OUTSIDE, WEST, create_process, open_phases, setup_territory, submit
+from tests.participation.helpers import (
+    EAST,
+    OUTSIDE,
+    WEST,
+    create_process,
+    neighbourhood_ids,
+    open_phases,
+    setup_territory,
+    submit,
+)
 
 
 @pytest.fixture
@@ -63,6 +72,17 @@ async def test_a_search_by_words_counts_up_to_a_limit(
     assert "Plus de 2 propositions" in french.text
     listed = await client.get(url, headers=english)  # without words, the counts table answers in full
     assert "3 proposals" in listed.text and "Page 1 of 1" in listed.text
+
+
+async def test_the_chosen_filters_stay_selected(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    east = (await neighbourhood_ids(session))["Est"]
+    page = await client.get(
+        f"/participation/processes/{process.slug}", params={"neighbourhood": east, "status": "accepted"}
+    )
+    assert f'<option value="{east}" selected>Est</option>' in page.text
+    assert '<option value="accepted" selected>' in page.text
 
 
 async def test_submitting_a_proposal_with_a_place(

@@ -206,7 +206,8 @@ async def process_page(
     more = at_most is not None and total > at_most
     total = min(total, COUNTED_AT_MOST) if more else total
     names = await territory.neighbourhood_names(session, request.app.state.territory_index)
-    neighbourhoods = [(nid, name) for nid, name in names.items() if not view.scope or nid in view.scope]
+    # Ids as text, as the chosen one is: the template compares them for each of the city's neighbourhoods.
+    neighbourhoods = [(str(nid), name) for nid, name in names.items() if not view.scope or nid in view.scope]
     api_query = {"process": str(process.id)} | {
         name: chosen[name] for name in ("neighbourhood", "category", "status", "q") if chosen[name]
     }
