@@ -764,20 +764,39 @@ async def withdraw_support(
 ) -> int:
     """Take a support back, while the phase still allows supports; returns the new count."""
     await _check_supportable(session, proposal, now, frame)
-    removed = await session.scalar(
-        delete(Support).where(Support.proposal_id == proposal.id, Support.person_id == person.id).returning(Support.id)
-    )
-    if removed is None:
+    values = {"proposal": proposal.id, "person": person.id}
+    if _insert_for(session) is pg_insert:
+        count = await session.scalar(WITHDRAW_IN_ONE, values)
+    elif await session.scalar(REMOVE_SUPPORT, values) is None:
+        count = None
+    else:
+        count = await session.scalar(UNCOUNT_SUPPORT, values)
+    if count is None:
         raise ParticipationError(N_("You do not support this proposal."), kind="conflict")
-    count = await session.scalar(
-        update(Proposal)
-        .where(Proposal.id == proposal.id)
-        .values(support_count=Proposal.support_count - 1)
-        .returning(Proposal.support_count)
-        .execution_options(synchronize_session=False)
-    )
     set_committed_value(proposal, "support_count", count)
-    return int(count or 0)
+    return int(count)
+
+
+def _withdrawal_statements() -> tuple[Any, Any, Any]:
+    """As `_support_statements`, for taking a support back. Parameters: proposal, person."""
+    supports, proposals = cast(Table, Support.__table__), cast(Table, Proposal.__table__)
+    removed = (
+        delete(supports)
+        .where(supports.c.proposal_id == bindparam("proposal"), supports.c.person_id == bindparam("person"))
+        .returning(supports.c.proposal_id)
+    )
+    uncounted = (
+        update(proposals).values(support_count=proposals.c.support_count - 1).returning(proposals.c.support_count)
+    )
+    both = removed.cte("removed")
+    return (
+        uncounted.where(proposals.c.id == both.c.proposal_id),
+        removed,
+        uncounted.where(proposals.c.id == bindparam("proposal")),
+    )
+
+
+WITHDRAW_IN_ONE, REMOVE_SUPPORT, UNCOUNT_SUPPORT = _withdrawal_statements()
 
 
 async def supported_ids(session: AsyncSession, person: Person | None, proposal_ids: Sequence[int]) -> set[int]:
