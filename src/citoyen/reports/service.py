@@ -60,6 +60,7 @@ from citoyen.reports.models import (
     RoutingRule,
 )
 from citoyen.reports.photos import PreparedPhoto
+from citoyen.territory import maplayer
 from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
@@ -931,8 +932,6 @@ async def categories_by_id(session: AsyncSession) -> dict[int, Category]:
 
 # --- the map ----------------------------------------------------------------------------------
 
-POINTS_FROM_ZOOM = 16
-MAX_POINTS = 5000
 # Average H3 edge lengths in degrees of latitude (about 3.7 km and 0.53 km): a cell is drawn when its
 # centre lies within the view widened by this much, so that cells cut by the view's edge still show.
 CELL_MARGIN_DEG = {6: 3.72 / 111.32, 8: 0.53 / 111.32}
@@ -1077,9 +1076,9 @@ async def _cell_counts(session: AsyncSession, filters: ReportFilters, resolution
 async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) -> dict[str, Any]:
     """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close.
     Cells count all their reports and are drawn when they reach into the view (`bbox`)."""
-    if zoom >= POINTS_FROM_ZOOM:
+    if zoom >= maplayer.POINTS_FROM_ZOOM:
         query = _filtered(select(Report.id, Report.lon, Report.lat, Report.status, Report.category_id), filters)
-        rows = (await session.execute(query.order_by(Report.requested_at.desc()).limit(MAX_POINTS))).all()
+        rows = (await session.execute(query.order_by(Report.requested_at.desc()).limit(maplayer.MAX_POINTS))).all()
         return {
             "kind": "points",
             "points": [
