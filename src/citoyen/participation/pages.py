@@ -232,7 +232,7 @@ async def process_page(
         "status_label_texts": {s.value: gettext(label) for s, label in participation.STATUS_LABELS.items()},
         "following": await follows.is_following(session, person.id, "process", process.id) if person else False,
         "surveys": [(survey, surveys.is_open(survey)) for survey in frame.surveys],
-        **await debate_context(session, person, Target(process), frame=frame),
+        **await debate_context(session, person, Target(process), frame),
         **labels(),
     }
     return render(request, "participation/process.html", context)
@@ -396,7 +396,7 @@ async def proposal_context(
         "hidden_reason": (await moderation.hidden_reasons(session, "proposal", [proposal.id])).get(proposal.id, "")
         if proposal.hidden_at
         else "",
-        **await debate_context(session, person, Target(process, proposal), frame=frame),
+        **await debate_context(session, person, Target(process, proposal), frame),
         **labels(),
     }
 

@@ -993,7 +993,7 @@ def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Colu
     return query
 
 
-def _order(sort: str, seed: int) -> tuple[ColumnElement[Any], ...]:
+def _order(sort: str) -> tuple[ColumnElement[Any], ...]:
     if sort == "supports":
         return (Proposal.support_count.desc(), Proposal.id.desc())
     if sort == "comments":
@@ -1012,7 +1012,7 @@ async def search_proposals(
 ) -> list[Proposal]:
     if sort == "random":
         return await _shuffled(session, filters, seed, limit, offset, placed_only)
-    query = _filtered(select(Proposal), filters).order_by(*_order(sort, seed)).limit(limit).offset(offset)
+    query = _filtered(select(Proposal), filters).order_by(*_order(sort)).limit(limit).offset(offset)
     if placed_only:
         query = query.where(Proposal.lon.is_not(None))
     return list((await session.execute(query)).scalars())

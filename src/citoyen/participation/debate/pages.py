@@ -15,7 +15,7 @@ from citoyen.i18n import N_
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.service import DebateError, Target
 from citoyen.participation.moderation import service as moderation
-from citoyen.participation.service import ProcessFrame
+from citoyen.participation.service import ProcessFrame, ProcessFrames, load_frame
 from citoyen.people.models import Person
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
@@ -41,29 +41,23 @@ async def debate_context(
     session: AsyncSession,
     person: Person | None,
     target: Target,
+    frame: ProcessFrame,
     sort: str = "oldest",
     page: int = 1,
     errors: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
     focus: int | None = None,
-    frame: ProcessFrame | None = None,
 ) -> dict[str, Any]:
     """What `debate/_section.html` needs; pages that show a debate (proposal, process) add this to
-    their context as `debate`. Those that hold the process's cached frame pass it: its phases and debate
-    setting then cost no query."""
+    their context as `debate`. The process's phases and debate setting come from its cached frame."""
     listing = await debate.debate_page(session, target, sort, page, person.id if person else None)
     everyone = listing.threads + [reply for replies in listing.replies.values() for reply in replies]
-    if frame is None:
-        phase = await debate.commenting_phase(session, target.process.id)
-        alignment = await debate.alignment_enabled(session, target.process.id)
-    else:
-        phase, alignment = frame.commenting_phase(), frame.alignment_enabled
     return {
         "debate": {
             "target": target,
             "listing": listing,
-            "closed": debate.why_closed(target, phase),
-            "alignment": alignment,
+            "closed": debate.why_closed(target, frame.commenting_phase()),
+            "alignment": frame.alignment_enabled,
             "flagged": await moderation.flagged_by(session, person.id, "comment", [c.id for c in everyone])
             if person
             else set(),
@@ -89,6 +83,14 @@ async def _target(session: AsyncSession, kind: str, target_id: int) -> Target:
         raise HTTPException(404, error.message) from error
 
 
+async def _frame(request: Request, session: AsyncSession, target: Target) -> ProcessFrame:
+    frames: ProcessFrames = request.app.state.process_frames
+    frame = await frames.get(session, target.process.id)
+    if frame is None:  # the process went away since the target was read
+        raise HTTPException(404, "Unknown process.")
+    return frame
+
+
 def _title(target: Target, locale: str) -> str:
     return target.proposal.title if target.proposal else target.process.label(locale)
 
@@ -109,7 +111,7 @@ async def show_debate(
     target = await _target(session, kind, target_id)
     if target.proposal is not None and target.proposal.hidden_at is not None:
         raise HTTPException(404, "This proposal was hidden by moderation.")
-    context = await debate_context(session, person, target, sort, page)
+    context = await debate_context(session, person, target, await _frame(request, session, target), sort, page)
     if is_htmx(request):
         return render(request, "debate/_section.html", context)
     context["title"] = _title(target, str(getattr(request.state, "locale", "fr")))
@@ -142,13 +144,16 @@ async def post_comment(
         key = str(parent_id) if parent_id else "new"
         errors = {key: {"message": error.message, "values": error.values}}
         values = {key: field(form, "body"), "alignment": field(form, "alignment")}
-        context = await debate_context(session, person, target, sort, 1, errors, values)
+        # Read afresh, not from the cache: the refusal may be the debate closing a moment ago.
+        frame = await load_frame(session, target.process)
+        context = await debate_context(session, person, target, frame, sort, 1, errors, values)
         template = "debate/_section.html" if is_htmx(request) else "debate/page.html"
         context["title"] = _title(target, str(getattr(request.state, "locale", "fr")))
         return render(request, template, context, error.status_code)
     if is_htmx(request):
         page = await debate.page_of(session, comment, sort)
-        context = await debate_context(session, person, target, sort, page, focus=comment.id)
+        frame = await _frame(request, session, target)
+        context = await debate_context(session, person, target, frame, sort, page, focus=comment.id)
         return render(request, "debate/_section.html", context)
     flash(request, N_("Your comment is published."), "success")
     return RedirectResponse(f"/participation/comments/{comment.id}", status_code=303)
