@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -59,6 +60,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+Model = TypeVar("Model", bound=Base)
+
+
+def detached_copy(item: Model) -> Model:
+    """A copy of a loaded row outside any session, safe to keep between requests: the session's own
+    object stays its, and that session's rollback (a refused request) expires its objects, which a
+    cache must not hand to the next requests."""
+    columns = sa_inspect(type(item)).column_attrs
+    return type(item)(**{column.key: getattr(item, column.key) for column in columns})
 
 
 SQLITE_IMMEDIATE = "citoyen_sqlite_immediate"

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -356,3 +357,18 @@ async def test_saving_a_process_keeps_what_each_phase_says(client: httpx.AsyncCl
     session.expire_all()
     (view,) = await participation.overview(session, [await participation.get_process_by_slug(session, slug)])
     assert [(p.description, p.description_en) for p in view.phases] == [("Une nouvelle consigne.", "New guidance.")]
+
+
+async def test_a_request_refused_after_caching_a_frame_leaves_it_usable(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    """A refused request rolls its session back: the process frame it cached on the way must still serve
+    the next requests (here an anonymous 404 on an unpublished process, then a staff member's view)."""
+    process.published = False
+    await session.commit()
+    await signed_in(client, session, Role.STAFF)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as anonymous:
+        assert (await anonymous.get(f"/participation/processes/{process.slug}")).status_code == 404
+    staff_view = await client.get(f"/participation/processes/{process.slug}")
+    assert staff_view.status_code == 200 and process.title in staff_view.text

@@ -421,26 +421,25 @@ async def support_proposal(
     request: Request, session: DbSession, person: SignedInViewer, proposal_id: int, form: Form
 ) -> Response:
     """Support (or, with action=withdraw, stop supporting). With htmx, answers the button's fragment.
-    The busiest form: it reads the person and the proposal without the ORM."""
-    try:
-        proposal = await participation.get_support_target(session, proposal_id, include_hidden=person.is_staff)
-    except participation.ParticipationError as error:
-        raise HTTPException(404, "Unknown proposal.") from error
-    frame = await process_frames(request).get(session, proposal.process_id)
+    The busiest form: it reads who is asking, then one statement checks and writes."""
+    frames = process_frames(request)
     withdraw = field(form, "action") == "withdraw"
     error_message: dict[str, Any] | None = None
     try:
         if withdraw:
-            count = await participation.withdraw_support(session, proposal, person.id, frame=frame)
+            proposal = await participation.withdraw_support(session, proposal_id, person.id, frames=frames)
             message = N_("Your support is withdrawn.")
         else:
-            count = await participation.support(session, proposal, person.id, frame=frame)
+            proposal = await participation.support(session, proposal_id, person.id, frames=frames)
             message = N_("Thank you: your support has been counted.")
-        proposal = proposal._replace(support_count=count)
     except participation.ParticipationError as error:
+        if error.kind == "not_found":
+            raise HTTPException(404, "Unknown proposal.") from error
         error_message = problem(error)
         message = error.message
-    if request.headers.get("HX-Request") and frame is not None:
+        proposal = await participation.get_support_target(session, proposal_id)
+    frame = await frames.get(session, proposal.process_id) if request.headers.get("HX-Request") else None
+    if frame is not None:
         # The support box alone: what it shows is known here, without the rest of the page's queries.
         supported = (
             (not withdraw)

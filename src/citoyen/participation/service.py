@@ -8,7 +8,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVarTuple, cast
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -29,13 +30,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
 
-from citoyen.db import utcnow
+from citoyen.db import UTCDateTime, detached_copy, utcnow
 from citoyen.i18n import N_
 from citoyen.images import PreparedPhoto
 from citoyen.participation.debate.models import DebateSettings
@@ -409,6 +410,15 @@ class ProcessFrame:
     def abilities(self, now: datetime | None = None) -> Abilities:
         return Abilities.of(active_phase(self.phases, now))
 
+    def detached(self) -> ProcessFrame:
+        return replace(
+            self,
+            process=detached_copy(self.process),
+            phases=[detached_copy(phase) for phase in self.phases],
+            categories=[detached_copy(category) for category in self.categories],
+            surveys=[detached_copy(survey) for survey in self.surveys],
+        )
+
     def overview(self, proposal_count: int = 0, now: datetime | None = None) -> ProcessOverview:
         return ProcessOverview(
             self.process, self.phases, self.abilities(now), self.categories, self.scope, proposal_count
@@ -451,6 +461,7 @@ class ProcessFrames:
         self.revalidate_seconds = revalidate_seconds
         self._frames: dict[int, tuple[ProcessFrame, float]] = {}
         self._ids_by_slug: dict[str, int] = {}
+        self._phases: tuple[dict[int, list[Phase]], float] | None = None
 
     def _fresh(self, process_id: int | None) -> ProcessFrame | None:
         found = self._frames.get(process_id) if process_id is not None else None
@@ -463,6 +474,7 @@ class ProcessFrames:
             return None
         frame = await load_frame(session, process)
         if self.revalidate_seconds > 0:
+            frame = frame.detached()
             if len(self._frames) >= self.MAX_ENTRIES:
                 self.forget()
             self._frames[process.id] = (frame, time.monotonic())
@@ -479,10 +491,23 @@ class ProcessFrames:
         process = (await session.execute(select(Process).where(Process.slug == slug))).scalar_one_or_none()
         return await self._load(session, process)
 
+    async def taking_supports(self, session: AsyncSession, now: datetime | None = None) -> list[int]:
+        """The processes whose running phase takes supports at `now`, from every process's phases (one
+        query, kept as frames are): a support checks its proposal's process against them in its one
+        statement, without reading the proposal first."""
+        if self._phases is None or time.monotonic() - self._phases[1] >= self.revalidate_seconds:
+            ids = list((await session.execute(select(Process.id))).scalars())
+            phases = await phases_of(session, ids)
+            detached = {process_id: [detached_copy(phase) for phase in listed] for process_id, listed in phases.items()}
+            self._phases = (detached, time.monotonic())
+        running = ((process_id, active_phase(phases, now)) for process_id, phases in self._phases[0].items())
+        return [process_id for process_id, phase in running if phase is not None and phase.allows_supports]
+
     def forget(self) -> None:
         """Load again on next use (this process just changed a process, its phases, categories or surveys)."""
         self._frames.clear()
         self._ids_by_slug.clear()
+        self._phases = None
 
 
 # --- proposals --------------------------------------------------------------------------------
@@ -692,49 +717,67 @@ def _support_target_statement() -> Any:
 SUPPORT_TARGET = _support_target_statement()
 
 
-async def get_support_target(session: AsyncSession, proposal_id: int, include_hidden: bool = False) -> SupportTarget:
-    """As `get_proposal`, for the support form."""
+async def get_support_target(session: AsyncSession, proposal_id: int) -> SupportTarget:
+    """A proposal as the support box shows it, hidden or not."""
     row = (await session.execute(SUPPORT_TARGET, {"proposal": proposal_id})).one_or_none()
-    if row is None or (row.hidden_at is not None and not include_hidden):
+    if row is None:
         raise ParticipationError(N_("Unknown proposal."), kind="not_found")
     return SupportTarget(*row)
 
 
-async def _check_supportable(
-    session: AsyncSession, proposal: Proposal | SupportTarget, now: datetime | None, frame: ProcessFrame | None
-) -> int | None:
-    """Refuses unless the proposal takes supports now; returns its process's support threshold. Pages pass
-    the process's cached frame: this runs on every support."""
+async def _refusal(
+    session: AsyncSession, proposal_id: int, now: datetime | None, frames: ProcessFrames | None
+) -> ParticipationError | None:
+    """Why a proposal takes no support (or withdrawal) now, if it does not: the support statements check
+    the same rules in the database, and this names the one that refused."""
+    proposal = await get_support_target(session, proposal_id)
     if proposal.withdrawn_at is not None or proposal.hidden_at is not None:
-        raise ParticipationError(N_("This proposal can no longer be supported."), kind="conflict")
-    if frame is None:
-        frame = await load_frame(session, await get_process(session, proposal.process_id, include_unpublished=True))
-    if not frame.abilities(now).supports:
-        raise ParticipationError(N_("Supports are not open in this process at the moment."), kind="forbidden")
-    return frame.process.support_threshold
+        return ParticipationError(N_("This proposal can no longer be supported."), kind="conflict")
+    if proposal.process_id not in await _taking_supports(session, now, frames):
+        return ParticipationError(N_("Supports are not open in this process at the moment."), kind="forbidden")
+    return None
+
+
+async def _taking_supports(session: AsyncSession, now: datetime | None, frames: ProcessFrames | None) -> list[int]:
+    return await (frames or ProcessFrames()).taking_supports(session, now)
+
+
+def _takes_supports(proposals: Table, postgresql: bool) -> tuple[ColumnElement[bool], ...]:
+    """A proposal takes supports (and their withdrawal): visible, not withdrawn, in one of the `open`
+    processes. PostgreSQL receives them as one array, a statement the same for any number of them."""
+    process_id = proposals.c.process_id
+    return (
+        proposals.c.hidden_at.is_(None),
+        proposals.c.withdrawn_at.is_(None),
+        process_id == any_(bindparam("open", type_=ARRAY(Integer)))
+        if postgresql
+        else process_id.in_(bindparam("open", expanding=True)),
+    )
 
 
 def _support_statements() -> tuple[Any, Any, Any]:
     """Built once: a support is the busiest write, and building these statements cost as much as running
-    them. Parameters: proposal, person, at, threshold (None: none; `count >= NULL` is never
-    true). The count moves in one atomic UPDATE, so concurrent supports never lose an increment; reaching
-    the threshold marks a proposal still awaiting an answer."""
+    them. Parameters: proposal, person, at, open (the processes taking supports now). The support is
+    added only to a visible proposal of an open process, so one statement checks and writes; the count
+    moves in one atomic UPDATE, so concurrent supports never lose an increment; reaching the process's
+    threshold marks a proposal still awaiting an answer."""
     supports, proposals = cast(Table, Support.__table__), cast(Table, Proposal.__table__)
+    processes = cast(Table, Process.__table__)
 
     def added(insert: Any) -> Any:
+        supportable = select(
+            proposals.c.id, bindparam("person", type_=Integer), bindparam("at", type_=UTCDateTime())
+        ).where(proposals.c.id == bindparam("proposal"), *_takes_supports(proposals, insert is pg_insert))
         return (
             insert(supports)
-            .values(
-                proposal_id=bindparam("proposal"),
-                person_id=bindparam("person"),
-                created_at=bindparam("at"),
-            )
+            .from_select(["proposal_id", "person_id", "created_at"], supportable)
             .on_conflict_do_nothing(index_elements=["proposal_id", "person_id"])
             .returning(supports.c.proposal_id)
         )
 
+    # `count >= NULL` (a process without threshold) is never true.
     reached = and_(
-        proposals.c.support_count + 1 >= bindparam("threshold", type_=Integer),
+        proposals.c.support_count + 1 >= processes.c.support_threshold,
         proposals.c.status == ProposalStatus.PUBLISHED.value,
     )
     counted = (
@@ -743,7 +786,8 @@ def _support_statements() -> tuple[Any, Any, Any]:
             support_count=proposals.c.support_count + 1,
             answer_required=case((reached, True), else_=proposals.c.answer_required),
         )
-        .returning(proposals.c.support_count, proposals.c.answer_required)
+        .where(processes.c.id == proposals.c.process_id)
+        .returning(*(proposals.c[name] for name in SupportTarget._fields), proposals.c.answer_required)
     )
     # PostgreSQL: one round trip, the count moving only if the insert added a row.
     both = added(pg_insert).cte("added")
@@ -759,15 +803,20 @@ SUPPORT_IN_ONE, ADD_SUPPORT, COUNT_SUPPORT = _support_statements()
 
 async def support(
     session: AsyncSession,
-    proposal: Proposal | SupportTarget,
+    proposal_id: int,
     person_id: int,
     now: datetime | None = None,
-    frame: ProcessFrame | None = None,
-) -> int:
-    """Record a person's support and return the new count; a second support is refused (by the unique
-    constraint) and reaching the process's threshold marks the proposal for an official answer."""
-    threshold = await _check_supportable(session, proposal, now, frame)
-    values = {"proposal": proposal.id, "person": person_id, "at": now or utcnow(), "threshold": threshold}
+    frames: ProcessFrames | None = None,
+) -> SupportTarget:
+    """Record a person's support and return the proposal with its new count; a second support is refused
+    (by the unique constraint) and reaching the process's threshold marks the proposal for an official
+    answer. Pages pass their cached frames: this runs on every support."""
+    values = {
+        "proposal": proposal_id,
+        "person": person_id,
+        "at": now or utcnow(),
+        "open": await _taking_supports(session, now, frames),
+    }
     if _insert_for(session) is pg_insert:
         row = (await session.execute(SUPPORT_IN_ONE, values)).one_or_none()
     elif await session.scalar(ADD_SUPPORT, values) is None:
@@ -775,52 +824,60 @@ async def support(
     else:
         row = (await session.execute(COUNT_SUPPORT, values)).one()
     if row is None:
-        raise ParticipationError(N_("You already support this proposal."), kind="conflict")
-    if isinstance(proposal, Proposal):
-        # A loaded object learns the database's values without another query (and without becoming dirty).
-        set_committed_value(proposal, "support_count", row[0])
-        set_committed_value(proposal, "answer_required", row[1])
-    return int(row[0])
+        raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
+            N_("You already support this proposal."), kind="conflict"
+        )
+    return SupportTarget(*row[: len(SupportTarget._fields)])
 
 
 async def withdraw_support(
     session: AsyncSession,
-    proposal: Proposal | SupportTarget,
+    proposal_id: int,
     person_id: int,
     now: datetime | None = None,
-    frame: ProcessFrame | None = None,
-) -> int:
-    """Take a support back, while the phase still allows supports; returns the new count."""
-    await _check_supportable(session, proposal, now, frame)
-    values = {"proposal": proposal.id, "person": person_id}
+    frames: ProcessFrames | None = None,
+) -> SupportTarget:
+    """Take a support back, while the phase still allows supports; returns the proposal with its new
+    count."""
+    values = {"proposal": proposal_id, "person": person_id, "open": await _taking_supports(session, now, frames)}
     if _insert_for(session) is pg_insert:
-        count = await session.scalar(WITHDRAW_IN_ONE, values)
+        row = (await session.execute(WITHDRAW_IN_ONE, values)).one_or_none()
     elif await session.scalar(REMOVE_SUPPORT, values) is None:
-        count = None
+        row = None
     else:
-        count = await session.scalar(UNCOUNT_SUPPORT, values)
-    if count is None:
-        raise ParticipationError(N_("You do not support this proposal."), kind="conflict")
-    if isinstance(proposal, Proposal):
-        set_committed_value(proposal, "support_count", count)
-    return int(count)
+        row = (await session.execute(UNCOUNT_SUPPORT, values)).one()
+    if row is None:
+        raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
+            N_("You do not support this proposal."), kind="conflict"
+        )
+    return SupportTarget(*row)
 
 
 def _withdrawal_statements() -> tuple[Any, Any, Any]:
-    """As `_support_statements`, for taking a support back. Parameters: proposal, person."""
+    """As `_support_statements`, for taking a support back. Parameters: proposal, person, open."""
     supports, proposals = cast(Table, Support.__table__), cast(Table, Proposal.__table__)
-    removed = (
-        delete(supports)
-        .where(supports.c.proposal_id == bindparam("proposal"), supports.c.person_id == bindparam("person"))
-        .returning(supports.c.proposal_id)
-    )
+
+    def removed(postgresql: bool) -> Any:
+        withdrawable = (
+            select(proposals.c.id)
+            .where(proposals.c.id == bindparam("proposal"), *_takes_supports(proposals, postgresql))
+            .scalar_subquery()
+        )
+        return (
+            delete(supports)
+            .where(supports.c.proposal_id == withdrawable, supports.c.person_id == bindparam("person"))
+            .returning(supports.c.proposal_id)
+        )
+
     uncounted = (
-        update(proposals).values(support_count=proposals.c.support_count - 1).returning(proposals.c.support_count)
+        update(proposals)
+        .values(support_count=proposals.c.support_count - 1)
+        .returning(*(proposals.c[name] for name in SupportTarget._fields))
     )
-    both = removed.cte("removed")
+    both = removed(postgresql=True).cte("removed")
     return (
         uncounted.where(proposals.c.id == both.c.proposal_id),
-        removed,
+        removed(postgresql=False),
         uncounted.where(proposals.c.id == bindparam("proposal")),
     )
 

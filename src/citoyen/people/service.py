@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import detached_copy, utcnow
 from citoyen.i18n import N_
 from citoyen.people.mail import send_mail
 from citoyen.people.models import (
@@ -532,7 +532,7 @@ class ApiTokenCache:
         await _note_use(session, token)
         if len(self._tokens) >= self.MAX_ENTRIES:
             self._tokens.clear()
-        self._tokens[digest] = (token, time.monotonic())
+        self._tokens[digest] = (detached_copy(token), time.monotonic())
         return token if _allows(token, scope) else None
 
     def forget(self) -> None:

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVarTuple
 
 import h3
 from sqlalchemy import (
@@ -28,13 +28,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import detached_copy, utcnow
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
@@ -65,7 +64,6 @@ from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
 Columns = TypeVarTuple("Columns")
-Cataloged = TypeVar("Cataloged", Category, CategoryAttribute)
 
 MAX_DESCRIPTION = 4000
 DUPLICATE_RADIUS_M = 50
@@ -287,12 +285,6 @@ async def catalog_revision(session: AsyncSession) -> int:
     return int((await session.execute(query)).scalar_one_or_none() or 0)
 
 
-def _detached_copy(item: Cataloged) -> Cataloged:
-    """A copy outside any session, safe to share between requests (the session's own object stays its)."""
-    columns = sa_inspect(type(item)).column_attrs
-    return type(item)(**{column.key: getattr(item, column.key) for column in columns})
-
-
 @dataclass(frozen=True)
 class Catalog:
     """Every category (active or not) with its questions, and the routing rules, as of one revision."""
@@ -317,9 +309,9 @@ class Catalog:
 
 async def load_catalog(session: AsyncSession, revision: int | None = None) -> Catalog:
     revision = await catalog_revision(session) if revision is None else revision
-    categories = [_detached_copy(c) for c in (await session.execute(select(Category))).scalars()]
+    categories = [detached_copy(c) for c in (await session.execute(select(Category))).scalars()]
     questions = {
-        category_id: [_detached_copy(question) for question in asked]
+        category_id: [detached_copy(question) for question in asked]
         for category_id, asked in (await attributes_of(session, [c.id for c in categories])).items()
     }
     rules = (
