@@ -801,6 +801,17 @@ def _support_statements() -> tuple[Any, Any, Any]:
 SUPPORT_IN_ONE, ADD_SUPPORT, COUNT_SUPPORT = _support_statements()
 
 
+async def _write_then_count(session: AsyncSession, statements: tuple[Any, Any, Any], values: dict[str, Any]) -> Any:
+    """Run a support's (or withdrawal's) statements: on PostgreSQL the one that writes and counts, elsewhere
+    the write, then the count if it wrote. The count's row, or None when nothing was written."""
+    in_one, write, count = statements
+    if _insert_for(session) is pg_insert:
+        return (await session.execute(in_one, values)).one_or_none()
+    if await session.scalar(write, values) is None:
+        return None
+    return (await session.execute(count, values)).one()
+
+
 async def support(
     session: AsyncSession,
     proposal_id: int,
@@ -817,12 +828,7 @@ async def support(
         "at": now or utcnow(),
         "open": await _taking_supports(session, now, frames),
     }
-    if _insert_for(session) is pg_insert:
-        row = (await session.execute(SUPPORT_IN_ONE, values)).one_or_none()
-    elif await session.scalar(ADD_SUPPORT, values) is None:
-        row = None
-    else:
-        row = (await session.execute(COUNT_SUPPORT, values)).one()
+    row = await _write_then_count(session, (SUPPORT_IN_ONE, ADD_SUPPORT, COUNT_SUPPORT), values)
     if row is None:
         raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
             N_("You already support this proposal."), kind="conflict"
@@ -840,12 +846,7 @@ async def withdraw_support(
     """Take a support back, while the phase still allows supports; returns the proposal with its new
     count."""
     values = {"proposal": proposal_id, "person": person_id, "open": await _taking_supports(session, now, frames)}
-    if _insert_for(session) is pg_insert:
-        row = (await session.execute(WITHDRAW_IN_ONE, values)).one_or_none()
-    elif await session.scalar(REMOVE_SUPPORT, values) is None:
-        row = None
-    else:
-        row = (await session.execute(UNCOUNT_SUPPORT, values)).one()
+    row = await _write_then_count(session, (WITHDRAW_IN_ONE, REMOVE_SUPPORT, UNCOUNT_SUPPORT), values)
     if row is None:
         raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
             N_("You do not support this proposal."), kind="conflict"
