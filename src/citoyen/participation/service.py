@@ -315,6 +315,12 @@ def active_phase(phases: Sequence[Phase], now: datetime | None = None) -> Phase 
     return next((phase for phase in phases if phase.starts_at <= now < phase.ends_at), None)
 
 
+def commenting_phase(phases: Sequence[Phase], now: datetime | None = None) -> Phase | None:
+    """A running phase that takes comments (not necessarily the first running one), if any."""
+    now = now or utcnow()
+    return next((phase for phase in phases if phase.starts_at <= now < phase.ends_at and phase.allows_comments), None)
+
+
 @dataclass(frozen=True)
 class Abilities:
     """What citizens may do in a process right now (from its running phase)."""
@@ -425,9 +431,7 @@ class ProcessFrame:
         )
 
     def commenting_phase(self, now: datetime | None = None) -> Phase | None:
-        """A running phase that takes comments (not necessarily the first running one), if any."""
-        now = now or utcnow()
-        return next((p for p in self.phases if p.starts_at <= now < p.ends_at and p.allows_comments), None)
+        return commenting_phase(self.phases, now)
 
 
 async def load_frame(session: AsyncSession, process: Process) -> ProcessFrame:

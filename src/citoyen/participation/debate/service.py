@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.i18n import N_
+from citoyen.participation import service as participation
 from citoyen.participation.debate.models import Alignment, Comment, CommentVote, DebateSettings
 from citoyen.participation.models import Phase, Process, Proposal
 from citoyen.people.models import Person
@@ -110,19 +111,10 @@ async def get_comment(session: AsyncSession, comment_id: int) -> Comment:
 
 
 async def commenting_phase(session: AsyncSession, process_id: int, now: datetime | None = None) -> Phase | None:
-    """The running phase of the process that allows comments, if any."""
-    now = now or utcnow()
-    query = (
-        select(Phase)
-        .where(
-            Phase.process_id == process_id,
-            Phase.starts_at <= now,
-            Phase.ends_at > now,
-            Phase.allows_comments.is_(True),
-        )
-        .limit(1)
-    )
-    return (await session.execute(query)).scalars().first()
+    """The running phase of the process that allows comments, if any, read afresh (a comment is being
+    posted), by the same rule as the pages' frames."""
+    phases = (await participation.phases_of(session, [process_id]))[process_id]
+    return participation.commenting_phase(phases, now)
 
 
 async def alignment_enabled(session: AsyncSession, process_id: int) -> bool:
