@@ -14,6 +14,7 @@ from citoyen.people.models import OutboxMessage, Role
 from citoyen.people.registry import PersonalDataRegistry
 from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, ReportContact, ReportStatus
+from citoyen.territory import maplayer
 from tests.factories import create_person
 from tests.reports.helpers import EAST, WEST, create_reports_world, file_report
 
@@ -209,3 +210,20 @@ async def test_erasing_a_reporter_keeps_the_report_but_no_link_to_them(
     kept = await reports.search_reports(session, reports.ReportFilters())
     assert {r.id for r in kept} == {report.id, other.id}
     assert other.supports == 1
+
+
+async def test_a_crowded_close_up_of_the_reports_map_counts_per_small_cell_until_zoom_18(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(maplayer, "DENSE_POINTS", 3)
+    world = await create_reports_world(session)
+    for _ in range(3):
+        await file_report(session, world, WEST)
+    assert (await reports.map_layer(session, reports.ReportFilters(), zoom=16))["kind"] == "points"  # 3: not crowded
+    await file_report(session, world, EAST, "pothole")
+    crowded = await reports.map_layer(session, reports.ReportFilters(), zoom=16)
+    assert crowded["kind"] == "cells" and crowded["resolution"] == 10
+    assert sorted(cell["count"] for cell in crowded["cells"]) == [1, 3]
+    assert (await reports.map_layer(session, reports.ReportFilters(), zoom=17))["kind"] == "cells"
+    everything = await reports.map_layer(session, reports.ReportFilters(), zoom=18)
+    assert everything["kind"] == "points" and len(everything["points"]) == 4

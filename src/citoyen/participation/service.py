@@ -1166,9 +1166,9 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
         if zoom < maplayer.ALL_POINTS_ZOOM:
             # Counted first: a crowded view is answered by this one grouped query.
             dense = _filtered(select(Proposal.h3_r10, func.count()), filters).where(placed).group_by(Proposal.h3_r10)
-            small_cells = (await session.execute(dense)).all()
-            if sum(row[1] for row in small_cells) > maplayer.DENSE_POINTS:
-                return maplayer.cells_layer(((row[0], row[1]) for row in small_cells), maplayer.DENSE_RESOLUTION)
+            crowded = maplayer.crowded_cells_layer([(row[0], row[1]) for row in await session.execute(dense)])
+            if crowded is not None:
+                return crowded
         query = _filtered(
             select(Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, Proposal.support_count),
             filters,

@@ -108,7 +108,8 @@ class MapCell(BaseModel):
 
 
 class MapCells(BaseModel):
-    """At low zoom: the number of reports per H3 cell (resolution 6 below zoom 12, 8 below 16)."""
+    """At low zoom: the number of reports per H3 cell (resolution 6 below zoom 12, 8 below 16; 10 at zoom 16
+    and 17 when the view holds more than 400 reports)."""
 
     kind: Literal["cells"]
     resolution: int

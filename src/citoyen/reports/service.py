@@ -1066,9 +1066,16 @@ async def _cell_counts(session: AsyncSession, filters: ReportFilters, resolution
 
 
 async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) -> dict[str, Any]:
-    """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close.
-    Cells count all their reports and are drawn when they reach into the view (`bbox`)."""
+    """What the map draws: counts per H3 cell at low zoom (coarser as the view widens), points when close,
+    or counts per ~100 m cell when a close-up view is crowded (zoom 18 draws every point). Cells count all
+    their reports and are drawn when they reach into the view (`bbox`)."""
     if zoom >= maplayer.POINTS_FROM_ZOOM:
+        if zoom < maplayer.ALL_POINTS_ZOOM:
+            # Counted first: a busy quartier's close-up is answered by this one grouped query.
+            dense = _filtered(select(Report.h3_r10, func.count()), filters).group_by(Report.h3_r10)
+            crowded = maplayer.crowded_cells_layer([(row[0], row[1]) for row in await session.execute(dense)])
+            if crowded is not None:
+                return crowded
         query = _filtered(select(Report.id, Report.lon, Report.lat, Report.status, Report.category_id), filters)
         rows = (await session.execute(query.order_by(Report.requested_at.desc()).limit(maplayer.MAX_POINTS))).all()
         return {

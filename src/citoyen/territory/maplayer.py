@@ -7,7 +7,7 @@ the counts into what the shared `cell-map.js` draws.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import h3
@@ -37,6 +37,14 @@ def cells_layer(counts: Iterable[tuple[str | None, int]], resolution: int) -> di
         lat, lon = h3.cell_to_latlng(cell)
         cells.append({"cell": cell, "count": int(count), "lon": lon, "lat": lat})
     return {"kind": "cells", "resolution": resolution, "cells": cells}
+
+
+def crowded_cells_layer(small_cells: Sequence[tuple[str | None, int]]) -> dict[str, Any] | None:
+    """A close-up view's counts per DENSE_RESOLUTION cell (grouped in the database) as the layer to draw
+    when the view holds more than DENSE_POINTS rows; None when it holds few enough to draw each one."""
+    if sum(count for _cell, count in small_cells) <= DENSE_POINTS:
+        return None
+    return cells_layer(small_cells, DENSE_RESOLUTION)
 
 
 def points_layer(points: list[dict[str, Any]]) -> dict[str, Any]:
