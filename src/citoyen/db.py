@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import ARRAY, ColumnElement, DateTime, Integer, MetaData, any_, bindparam, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 from sqlalchemy.types import TypeDecorator
 
 from citoyen.sensing.sqlite_functions import register_sqlite_functions
@@ -71,6 +71,17 @@ def detached_copy(item: Model) -> Model:
     cache must not hand to the next requests."""
     columns = sa_inspect(type(item)).column_attrs
     return type(item)(**{column.key: getattr(item, column.key) for column in columns})
+
+
+def one_of(
+    session: AsyncSession, column: ColumnElement[Any] | QueryableAttribute[Any], ids: Iterable[int]
+) -> ColumnElement[bool]:
+    """`column IN ids`, sent to PostgreSQL as one array (`= ANY`): the statement is then the same for any
+    number of ids, compiled and prepared once, where an IN list renders and prepares one per length."""
+    values = list(ids)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+    return column.in_(values)
 
 
 SQLITE_IMMEDIATE = "citoyen_sqlite_immediate"

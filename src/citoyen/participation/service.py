@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from citoyen.db import UTCDateTime, detached_copy, utcnow
+from citoyen.db import UTCDateTime, detached_copy, one_of, utcnow
 from citoyen.i18n import N_
 from citoyen.images import PreparedPhoto
 from citoyen.participation.debate.models import DebateSettings
@@ -894,7 +894,9 @@ async def supported_ids(session: AsyncSession, person_id: int | None, proposal_i
     """Which of these proposals the person supports (for the buttons on lists and pages)."""
     if person_id is None or not proposal_ids:
         return set()
-    query = select(Support.proposal_id).where(Support.person_id == person_id, Support.proposal_id.in_(proposal_ids))
+    query = select(Support.proposal_id).where(
+        Support.person_id == person_id, one_of(session, Support.proposal_id, proposal_ids)
+    )
     return set((await session.execute(query)).scalars())
 
 
@@ -1210,7 +1212,7 @@ async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) 
     ids = {author_id for author_id in author_ids if author_id is not None}
     if not ids:
         return {}
-    rows = (await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(ids)))).all()
+    rows = (await session.execute(select(Person.id, Person.display_name).where(one_of(session, Person.id, ids)))).all()
     return {row[0]: row[1] for row in rows}
 
 

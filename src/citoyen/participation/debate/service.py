@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import one_of, utcnow
 from citoyen.i18n import N_
 from citoyen.participation import service as participation
 from citoyen.participation.debate.models import Alignment, Comment, CommentVote, DebateSettings
@@ -345,7 +345,7 @@ async def debate_page(
         found = (
             await session.execute(
                 select(Comment)
-                .where(Comment.thread_id.in_(thread_ids))
+                .where(one_of(session, Comment.thread_id, thread_ids))
                 .order_by(Comment.created_at, Comment.id)
                 .limit(MAX_REPLIES_PER_PAGE)
             )
@@ -354,14 +354,11 @@ async def debate_page(
             replies[reply.thread_id or 0].append(reply)
     everyone = threads + [reply for thread in replies.values() for reply in thread]
     result = DebatePage(threads, dict(replies), total, page, sort)
-    author_ids = {comment.author_id for comment in everyone if comment.author_id is not None}
-    if author_ids:
-        rows = await session.execute(select(Person.id, Person.display_name).where(Person.id.in_(author_ids)))
-        result.author_names = {int(row.id): str(row.display_name) for row in rows}
+    result.author_names = await participation.author_names(session, [comment.author_id for comment in everyone])
     if viewer_id is not None and everyone:
         votes = await session.execute(
             select(CommentVote.comment_id, CommentVote.value).where(
-                CommentVote.person_id == viewer_id, CommentVote.comment_id.in_([c.id for c in everyone])
+                CommentVote.person_id == viewer_id, one_of(session, CommentVote.comment_id, [c.id for c in everyone])
             )
         )
         result.my_votes = {int(row.comment_id): int(row.value) for row in votes}
