@@ -186,6 +186,24 @@ async def test_supports_refused_outside_the_phase_with_a_clear_message(
     assert await session.scalar(select(func.count()).select_from(Support)) == 0
 
 
+async def test_a_support_needs_a_session_still_valid(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    """The support form reads who is asking without the ORM, with the same checks as every page: a session
+    opened before the account was deactivated sends to the login page and records nothing."""
+    proposal = await submit(session, process, await create_person(session), WEST)
+    await session.commit()
+    person_id = await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/proposals/{proposal.id}")
+    person = await session.get(Person, person_id)
+    assert person is not None
+    person.is_active = False
+    await session.commit()
+    sent = await client.post(f"/participation/proposals/{proposal.id}/support", data={"csrf_token": token})
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/login")
+    assert await session.scalar(select(func.count()).select_from(Support)) == 0
+
+
 async def test_the_author_edits_then_the_window_closes(
     client: httpx.AsyncClient, session: AsyncSession, process: Process
 ) -> None:
