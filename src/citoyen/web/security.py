@@ -33,10 +33,6 @@ class Viewer:
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
-    @property
-    def is_staff(self) -> bool:
-        return self.role in (Role.STAFF, Role.ADMIN)
-
     @classmethod
     def of(cls, person: Person | people.Account) -> Viewer:
         return cls(person.id, person.email, person.display_name, person.role)
