@@ -713,12 +713,13 @@ class SupportTarget(NamedTuple):
     support_count: int
 
 
-def _support_target_statement() -> Any:
+def _support_target_columns() -> list[Any]:
+    """The proposal columns a SupportTarget is made of, in its order (read, or returned by the writes)."""
     proposals = cast(Table, Proposal.__table__)
-    return select(*(proposals.c[name] for name in SupportTarget._fields)).where(proposals.c.id == bindparam("proposal"))
+    return [proposals.c[name] for name in SupportTarget._fields]
 
 
-SUPPORT_TARGET = _support_target_statement()
+SUPPORT_TARGET = select(*_support_target_columns()).where(cast(Table, Proposal.__table__).c.id == bindparam("proposal"))
 
 
 async def get_support_target(session: AsyncSession, proposal_id: int) -> SupportTarget:
@@ -791,7 +792,7 @@ def _support_statements() -> tuple[Any, Any, Any]:
             answer_required=case((reached, True), else_=proposals.c.answer_required),
         )
         .where(processes.c.id == proposals.c.process_id)
-        .returning(*(proposals.c[name] for name in SupportTarget._fields), proposals.c.answer_required)
+        .returning(*_support_target_columns())
     )
     # PostgreSQL: one round trip, the count moving only if the insert added a row.
     both = added(pg_insert).cte("added")
@@ -837,7 +838,7 @@ async def support(
         raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
             N_("You already support this proposal."), kind="conflict"
         )
-    return SupportTarget(*row[: len(SupportTarget._fields)])
+    return SupportTarget(*row)
 
 
 async def withdraw_support(
@@ -875,9 +876,7 @@ def _withdrawal_statements() -> tuple[Any, Any, Any]:
         )
 
     uncounted = (
-        update(proposals)
-        .values(support_count=proposals.c.support_count - 1)
-        .returning(*(proposals.c[name] for name in SupportTarget._fields))
+        update(proposals).values(support_count=proposals.c.support_count - 1).returning(*_support_target_columns())
     )
     both = removed(postgresql=True).cte("removed")
     return (
