@@ -51,6 +51,8 @@ def fresh_email() -> str:
 def wait_for_map(page: Page) -> None:
     expect(page.locator("#city-map")).to_have_attribute("data-loaded", str(NEIGHBOURHOOD_COUNT))
     expect(page.locator(SHAPES)).to_have_count(NEIGHBOURHOOD_COUNT)
+    # Sensor markers arrive after the shapes and may cover one; a shape is picked for a click once they are drawn.
+    expect(page.locator("#city-map")).to_have_attribute("data-sensors-loaded", re.compile(r"^\d+$"))
 
 
 def clickable_shape_id(page: Page) -> str:
