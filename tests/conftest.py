@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -66,6 +67,19 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade_engine(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def own_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own, on the test's backend, where commits are real: for what only
+    shows outside the rolled-back transaction of the other tests (PostgreSQL's autocommit routes)."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'own.sqlite3'}"
+        return
+    name = f"citoyen_own_{uuid.uuid4().hex[:10]}"
+    run_on_postgres_server(f'CREATE DATABASE "{name}"')
+    yield postgres_database(name)
+    run_on_postgres_server(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -119,15 +119,34 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def single_statement_writes(endpoint: Endpoint) -> Endpoint:
+    """Marks a route whose every write is one statement, atomic by itself: on PostgreSQL its session runs
+    in autocommit, each statement its own transaction, without the BEGIN and COMMIT round trips (6 % more
+    supports per second, measured with bench/participation.py). Its reads are then each of their moment,
+    which such a route must not mind."""
+    setattr(endpoint, _SINGLE_STATEMENT_WRITES, True)
+    return endpoint
+
+
+_SINGLE_STATEMENT_WRITES = "citoyen_single_statement_writes"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session: commits when the route returns, rolls back when it raises."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
+        dialect = session.bind.dialect.name if session.bind is not None else None
         if (
-            request.method not in READ_ONLY_METHODS
-            and session.bind is not None
-            and session.bind.dialect.name == "sqlite"
+            dialect == "postgresql"
+            # A session joined to its caller's transaction (the tests' savepoints) stays in it.
+            and isinstance(session.bind, AsyncEngine)
+            and getattr(request.scope.get("endpoint"), _SINGLE_STATEMENT_WRITES, False)
         ):
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if request.method not in READ_ONLY_METHODS and dialect == "sqlite":
             # SQLite has one writer at a time. Writers of this process queue here, in order, rather than in
             # SQLite's busy handler, which polls with growing sleeps and gives up after busy_timeout: under
             # a burst of writes that meant slow answers, then "database is locked" errors.

@@ -3,6 +3,7 @@ errors), supporting with htmx, the author's edit window, staff answers, the admi
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, timedelta
 
@@ -12,6 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.app import create_app
+from citoyen.config import Settings
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.migrations import upgrade_engine
 from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation
 from citoyen.participation.models import Process, Proposal, ProposalStatus, Support
@@ -126,6 +131,49 @@ async def test_a_refused_proposal_keeps_what_was_typed(
     assert "This place is outside the city." in sent.text
     assert 'value="Loin d&#39;ici"' in sent.text and "Une idée pour un endroit hors de la ville." in sent.text
     assert await session.scalar(select(func.count()).select_from(Proposal)) == 0
+
+
+async def test_concurrent_supports_on_committing_sessions_are_each_counted_once(
+    own_database_url: str, settings: Settings
+) -> None:
+    """The support form's sessions on a real engine (on PostgreSQL each statement its own transaction):
+    simultaneous supports all count, a second one is refused, and the threshold is reached."""
+    engine = make_engine(own_database_url)
+    await upgrade_engine(engine)
+    try:
+        app = create_app(settings.model_copy(update={"database_url": own_database_url}), engine=engine)
+        async with make_sessionmaker(engine)() as session:
+            await setup_territory(session)
+            process = await create_process(session, support_threshold=8)
+            proposal = await submit(session, process, await create_person(session))
+            emails = [(await create_person(session)).email for _ in range(8)]
+            await session.commit()
+        transport = httpx.ASGITransport(app=app)
+        clients = [httpx.AsyncClient(transport=transport, base_url="http://testserver") for _ in emails]
+        url = f"/participation/proposals/{proposal.id}/support"
+        headers = {"HX-Request": "true", "Accept-Language": "en"}
+        tokens = []
+        for client, email in zip(clients, emails, strict=True):
+            await log_in(client, email)
+            tokens.append(await csrf_token(client, f"/participation/proposals/{proposal.id}"))
+        supports = (
+            client.post(url, data={"csrf_token": token}, headers=headers)
+            for client, token in zip(clients, tokens, strict=True)
+        )
+        answers = await asyncio.gather(*supports)
+        assert [answer.status_code for answer in answers] == [200] * 8
+        again = await clients[0].post(url, data={"csrf_token": tokens[0]}, headers=headers)
+        assert "You already support this proposal." in again.text
+        withdrawn = await clients[1].post(url, data={"csrf_token": tokens[1], "action": "withdraw"}, headers=headers)
+        assert "7 people support this proposal." in withdrawn.text
+        for client in clients:
+            await client.aclose()
+        async with make_sessionmaker(engine)() as session:
+            stored = await session.get_one(Proposal, proposal.id)
+            assert stored.support_count == 7 and stored.answer_required
+            assert await session.scalar(select(func.count()).where(Support.proposal_id == proposal.id)) == 7
+    finally:
+        await engine.dispose()
 
 
 async def test_supporting_with_htmx_and_the_staff_queue(

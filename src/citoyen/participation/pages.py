@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from citoyen.db import DbSession
+from citoyen.db import DbSession, single_statement_writes
 from citoyen.i18n import N_
 from citoyen.images import MAX_PHOTO_BYTES, PhotoError, PreparedPhoto, prepare_photo
 from citoyen.participation import service as participation
@@ -417,6 +417,7 @@ async def proposal_page(request: Request, session: DbSession, person: CurrentPer
 
 
 @router.post("/participation/proposals/{proposal_id:int}/support")
+@single_statement_writes
 async def support_proposal(
     request: Request, session: DbSession, person: SignedInViewer, proposal_id: int, form: Form
 ) -> Response:
