@@ -249,7 +249,6 @@ async def load(url: str, scale: float) -> Loaded:
                     h3.latlng_to_cell(lat, lon, 10),
                     str(statuses[i]),
                     False,
-                    int(supports[i]),
                     int(comments[i]),
                     now - timedelta(seconds=ages[i]),
                     now,
@@ -276,12 +275,16 @@ async def load(url: str, scale: float) -> Loaded:
                 "h3_r10",
                 "status",
                 "answer_required",
-                "support_count",
                 "comment_count",
                 "created_at",
                 "updated_at",
                 "random_key",
             ],
+        )
+        await raw.copy_records_to_table(
+            "participation_support_counts",
+            records=[(first_proposal + i, process_id, int(supports[i])) for i in range(n)],
+            columns=["proposal_id", "process_id", "support_count"],
         )
         timings["proposals"] = time.perf_counter() - tick
 
@@ -412,7 +415,10 @@ async def create_voters(url: str, count: int) -> list[str]:
                     )
                     if given := [{"i": proposal_id} for (proposal_id,) in withdrawn]:
                         await session.execute(
-                            text("UPDATE participation_proposals SET support_count = support_count - 1 WHERE id = :i"),
+                            text(
+                                "UPDATE participation_support_counts SET support_count = support_count - 1 "
+                                "WHERE proposal_id = :i"
+                            ),
                             given,
                         )
                 emails.append(email)

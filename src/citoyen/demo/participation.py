@@ -27,6 +27,7 @@ from citoyen.participation.models import (
     ProposalFollow,
     ProposalStatus,
     Support,
+    SupportCount,
 )
 from citoyen.participation.models import Proposal as ProposalRow
 from citoyen.people.models import Person, Role
@@ -436,15 +437,14 @@ async def _proposals(
                 "h3_r10": cells[10],
                 "status": ProposalStatus.PUBLISHED,
                 "answer_required": False,
-                "support_count": len(chosen),
                 "comment_count": 0,
                 "created_at": created,
                 "updated_at": created,
             }
         )
     threshold = process.support_threshold
-    for row in rows:
-        row["answer_required"] = threshold is not None and row["support_count"] >= threshold
+    for row, supporting in zip(rows, supporters, strict=True):
+        row["answer_required"] = threshold is not None and len(supporting) >= threshold
     ids = list(
         (
             await session.execute(insert(ProposalRow).returning(ProposalRow.id, sort_by_parameter_order=True), rows)
@@ -463,7 +463,11 @@ async def _proposals(
         {"proposal_id": pid, "person_id": row["author_id"], "created_at": row["created_at"]}
         for pid, row in zip(ids, rows, strict=True)
     ]
-    for table, table_rows in ((Support, supports), (ProposalFollow, follows)):
+    counts = [
+        {"proposal_id": pid, "process_id": process.id, "support_count": len(supporting)}
+        for pid, supporting in zip(ids, supporters, strict=True)
+    ]
+    for table, table_rows in ((Support, supports), (ProposalFollow, follows), (SupportCount, counts)):
         for first in range(0, len(table_rows), BATCH):
             await session.execute(insert(table), table_rows[first : first + BATCH])
 
@@ -471,8 +475,8 @@ async def _proposals(
     milestones: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     # The most supported proposals are answered first, as staff work through the queue.
-    ranked = sorted(zip(ids, rows, strict=True), key=lambda pair: -pair[1]["support_count"])
-    for pid, row in ranked[: int(len(ranked) * answered)]:
+    ranked = sorted(zip(ids, rows, supporters, strict=True), key=lambda item: -len(item[2]))
+    for pid, row, _ in ranked[: int(len(ranked) * answered)]:
         status = rng.choices(
             [
                 ProposalStatus.EVALUATING,

@@ -26,7 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citoyen.db import Base, UTCDateTime, utcnow
 
@@ -167,7 +167,6 @@ class Proposal(Base):
     __tablename__ = "participation_proposals"
     __table_args__ = (
         Index("ix_participation_proposals_process_created", "process_id", "created_at"),
-        Index("ix_participation_proposals_process_supports", "process_id", "support_count"),
         Index("ix_participation_proposals_process_comments", "process_id", "comment_count"),
         Index("ix_participation_proposals_process_status", "process_id", "status"),
         Index("ix_participation_proposals_process_neighbourhood", "process_id", "neighbourhood_id"),
@@ -193,7 +192,7 @@ class Proposal(Base):
             "process_id",
             "neighbourhood_id",
             "id",
-            postgresql_include=["lon", "lat", "status", "support_count", "title", "h3_r10"],
+            postgresql_include=["lon", "lat", "status", "title", "h3_r10"],
             postgresql_where=text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
             sqlite_where=text("hidden_at IS NULL AND withdrawn_at IS NULL AND lon IS NOT NULL"),
         ),
@@ -228,9 +227,12 @@ class Proposal(Base):
     answer_required: Mapped[bool] = mapped_column(Boolean, default=False)
     # Implementation progress in percent, from the latest answer or milestone.
     progress: Mapped[int | None] = mapped_column(Integer, default=None)
-    # Kept in the same transaction as the rows they count (supports here; comments by the debate module).
-    support_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept in the same transaction as the comments it counts (by the debate module).
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Its support count, in a row apart (see SupportCount); created with the proposal.
+    supports_counted: Mapped[SupportCount] = relationship(
+        lazy="joined", cascade="all, delete-orphan", passive_deletes=True
+    )
     # Drawn once, at random: the "random" order walks proposals by this key from a point the seed picks.
     random_key: Mapped[int] = mapped_column(Integer, default=new_random_key)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -238,6 +240,11 @@ class Proposal(Base):
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def support_count(self) -> int:
+        return self.supports_counted.support_count
+
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
@@ -258,6 +265,22 @@ class ProposalCount(Base):
     h3_r8: Mapped[str] = mapped_column(String(16), primary_key=True)
     h3_r6: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SupportCount(Base):
+    """How many people support a proposal, kept in the same transaction as the supports. A row apart from
+    the proposal's: a support rewrites this narrow row and its two index entries, where rewriting the
+    proposal's row gave each of its fifteen indexes a new entry (two of them trigram indexes of its
+    text). `process_id` repeats the proposal's, for the "most supported" order of a process."""
+
+    __tablename__ = "participation_support_counts"
+    __table_args__ = (Index("ix_participation_support_counts_ranking", "process_id", "support_count", "proposal_id"),)
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("participation_proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    process_id: Mapped[int] = mapped_column(ForeignKey("participation_processes.id", ondelete="CASCADE"))
+    support_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Support(Base):

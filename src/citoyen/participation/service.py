@@ -18,10 +18,8 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
-    and_,
     any_,
     bindparam,
-    case,
     delete,
     func,
     literal,
@@ -34,6 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql.elements import BindParameter
 
 from citoyen.db import UTCDateTime, detached_copy, one_of, utcnow
@@ -55,6 +54,7 @@ from citoyen.participation.models import (
     ProposalFollow,
     ProposalStatus,
     Support,
+    SupportCount,
 )
 from citoyen.participation.surveys.models import Survey
 from citoyen.people.models import Person
@@ -595,8 +595,8 @@ async def submit_proposal(
         h3_r10=cells[10] if cells else None,
         created_at=now,
         updated_at=now,
-        support_count=0,
         comment_count=0,
+        supports_counted=SupportCount(process_id=process.id, support_count=0),
     )
     if image is not None:
         proposal.image_id = await _store_image(session, image)
@@ -713,13 +713,19 @@ class SupportTarget(NamedTuple):
     support_count: int
 
 
-def _support_target_columns() -> list[Any]:
-    """The proposal columns a SupportTarget is made of, in its order (read, or returned by the writes)."""
-    proposals = cast(Table, Proposal.__table__)
-    return [proposals.c[name] for name in SupportTarget._fields]
+_PROPOSALS, _COUNTS = cast(Table, Proposal.__table__), cast(Table, SupportCount.__table__)
 
 
-SUPPORT_TARGET = select(*_support_target_columns()).where(cast(Table, Proposal.__table__).c.id == bindparam("proposal"))
+def _support_target(count: ColumnElement[int]) -> Select[Any]:
+    """A SupportTarget's columns, in its order, the count taken from `count`."""
+    return select(_PROPOSALS.c.id, _PROPOSALS.c.process_id, _PROPOSALS.c.withdrawn_at, _PROPOSALS.c.hidden_at, count)
+
+
+SUPPORT_TARGET = (
+    _support_target(_COUNTS.c.support_count)
+    .join_from(_PROPOSALS, _COUNTS, _COUNTS.c.proposal_id == _PROPOSALS.c.id)
+    .where(_PROPOSALS.c.id == bindparam("proposal"))
+)
 
 
 async def get_support_target(session: AsyncSession, proposal_id: int) -> SupportTarget:
@@ -747,32 +753,77 @@ async def _taking_supports(session: AsyncSession, now: datetime | None, frames: 
     return await (frames or ProcessFrames()).taking_supports(session, now)
 
 
-def _takes_supports(proposals: Table, postgresql: bool) -> tuple[ColumnElement[bool], ...]:
+def _takes_supports(postgresql: bool) -> tuple[ColumnElement[bool], ...]:
     """A proposal takes supports (and their withdrawal): visible, not withdrawn, in one of the `open`
     processes. PostgreSQL receives them as one array, a statement the same for any number of them."""
-    process_id = proposals.c.process_id
+    process_id = _PROPOSALS.c.process_id
     return (
-        proposals.c.hidden_at.is_(None),
-        proposals.c.withdrawn_at.is_(None),
+        _PROPOSALS.c.hidden_at.is_(None),
+        _PROPOSALS.c.withdrawn_at.is_(None),
         process_id == any_(bindparam("open", type_=ARRAY(Integer)))
         if postgresql
         else process_id.in_(bindparam("open", expanding=True)),
     )
 
 
-def _support_statements() -> tuple[Any, Any, Any]:
-    """Built once: a support is the busiest write, and building these statements cost as much as running
-    them. Parameters: proposal, person, at, open (the processes taking supports now). The support is
-    added only to a visible proposal of an open process, so one statement checks and writes; the count
-    moves in one atomic UPDATE, so concurrent supports never lose an increment; reaching the process's
-    threshold marks a proposal still awaiting an answer."""
-    supports, proposals = cast(Table, Support.__table__), cast(Table, Proposal.__table__)
+class _SupportStatements(NamedTuple):
+    """A support's (or withdrawal's) statements, built once: a support is the busiest write, and building
+    them cost as much as running them. PostgreSQL runs `in_one`, which writes, counts and returns the
+    SupportTarget in one round trip; SQLite runs `write`, then (if it wrote) `count`, then `mark`."""
+
+    in_one: Any
+    write: Any
+    count: Any
+    mark: Any | None
+
+
+def _counted(delta: int, proposal_id: ColumnElement[int]) -> Any:
+    """Moves the proposal's count in one atomic UPDATE, so concurrent supports never lose an increment."""
+    return (
+        update(_COUNTS)
+        .values(support_count=_COUNTS.c.support_count + delta)
+        .where(_COUNTS.c.proposal_id == proposal_id)
+        .returning(_COUNTS.c.proposal_id, _COUNTS.c.support_count)
+    )
+
+
+def _marked(proposal_id: ColumnElement[int], count: ColumnElement[int]) -> Any:
+    """Reaching the process's threshold marks a proposal still awaiting an answer (`count >= NULL`, a
+    process without threshold, is never true)."""
     processes = cast(Table, Process.__table__)
+    threshold = select(processes.c.support_threshold).where(processes.c.id == _PROPOSALS.c.process_id)
+    return (
+        update(_PROPOSALS)
+        .values(answer_required=True)
+        .where(
+            _PROPOSALS.c.id == proposal_id,
+            _PROPOSALS.c.status == ProposalStatus.PUBLISHED.value,
+            _PROPOSALS.c.answer_required.is_(False),
+            count >= threshold.scalar_subquery(),
+        )
+    )
+
+
+def _in_one(written: Any, delta: int, mark: bool) -> Any:
+    """PostgreSQL: the write, the count (moving only if the write took a row), the mark and the answer, in
+    one statement of data-modifying CTEs."""
+    counted = _counted(delta, written.c.proposal_id).cte("counted")
+    answer = _support_target(counted.c.support_count).join_from(
+        _PROPOSALS, counted, counted.c.proposal_id == _PROPOSALS.c.id
+    )
+    return answer.add_cte(_marked(counted.c.proposal_id, counted.c.support_count).cte("marked")) if mark else answer
+
+
+def _support_statements() -> _SupportStatements:
+    """Parameters: proposal, person, at, open (the processes taking supports now); SQLite's `mark` also
+    count. The support is added only to a visible proposal of an open process, so one statement checks
+    and writes."""
+    supports = cast(Table, Support.__table__)
 
     def added(insert: Any) -> Any:
         supportable = select(
-            proposals.c.id, bindparam("person", type_=Integer), bindparam("at", type_=UTCDateTime())
-        ).where(proposals.c.id == bindparam("proposal"), *_takes_supports(proposals, insert is pg_insert))
+            _PROPOSALS.c.id, bindparam("person", type_=Integer), bindparam("at", type_=UTCDateTime())
+        ).where(_PROPOSALS.c.id == bindparam("proposal"), *_takes_supports(insert is pg_insert))
         return (
             insert(supports)
             .from_select(["proposal_id", "person_id", "created_at"], supportable)
@@ -780,41 +831,53 @@ def _support_statements() -> tuple[Any, Any, Any]:
             .returning(supports.c.proposal_id)
         )
 
-    # `count >= NULL` (a process without threshold) is never true.
-    reached = and_(
-        proposals.c.support_count + 1 >= processes.c.support_threshold,
-        proposals.c.status == ProposalStatus.PUBLISHED.value,
+    proposal = bindparam("proposal", type_=Integer)
+    return _SupportStatements(
+        in_one=_in_one(added(pg_insert).cte("added"), 1, mark=True),
+        write=added(sqlite_insert),
+        count=_counted(1, proposal),
+        mark=_marked(proposal, bindparam("count", type_=Integer)),
     )
-    counted = (
-        update(proposals)
-        .values(
-            support_count=proposals.c.support_count + 1,
-            answer_required=case((reached, True), else_=proposals.c.answer_required),
+
+
+def _withdrawal_statements() -> _SupportStatements:
+    """As `_support_statements`, for taking a support back. Parameters: proposal, person, open."""
+    supports = cast(Table, Support.__table__)
+
+    def removed(postgresql: bool) -> Any:
+        withdrawable = (
+            select(_PROPOSALS.c.id)
+            .where(_PROPOSALS.c.id == bindparam("proposal"), *_takes_supports(postgresql))
+            .scalar_subquery()
         )
-        .where(processes.c.id == proposals.c.process_id)
-        .returning(*_support_target_columns())
+        return (
+            delete(supports)
+            .where(supports.c.proposal_id == withdrawable, supports.c.person_id == bindparam("person"))
+            .returning(supports.c.proposal_id)
+        )
+
+    return _SupportStatements(
+        in_one=_in_one(removed(postgresql=True).cte("removed"), -1, mark=False),
+        write=removed(postgresql=False),
+        count=_counted(-1, bindparam("proposal", type_=Integer)),
+        mark=None,
     )
-    # PostgreSQL: one round trip, the count moving only if the insert added a row.
-    both = added(pg_insert).cte("added")
-    return (
-        counted.where(proposals.c.id == both.c.proposal_id),
-        added(sqlite_insert),
-        counted.where(proposals.c.id == bindparam("proposal")),
-    )
 
 
-SUPPORT_IN_ONE, ADD_SUPPORT, COUNT_SUPPORT = _support_statements()
+SUPPORTING, WITHDRAWING = _support_statements(), _withdrawal_statements()
 
 
-async def _write_then_count(session: AsyncSession, statements: tuple[Any, Any, Any], values: dict[str, Any]) -> Any:
-    """Run a support's (or withdrawal's) statements: on PostgreSQL the one that writes and counts, elsewhere
-    the write, then the count if it wrote. The count's row, or None when nothing was written."""
-    in_one, write, count = statements
+async def _write_then_count(session: AsyncSession, statements: _SupportStatements, values: dict[str, Any]) -> Any:
+    """Run a support's (or withdrawal's) statements; the proposal's SupportTarget row, or None when
+    nothing was written."""
     if _insert_for(session) is pg_insert:
-        return (await session.execute(in_one, values)).one_or_none()
-    if await session.scalar(write, values) is None:
+        return (await session.execute(statements.in_one, values)).one_or_none()
+    if await session.scalar(statements.write, values) is None:
         return None
-    return (await session.execute(count, values)).one()
+    _, count = (await session.execute(statements.count, values)).one()
+    if statements.mark is not None:
+        await session.execute(statements.mark, values | {"count": count})
+    return (await session.execute(SUPPORT_TARGET, values)).one()
 
 
 async def support(
@@ -833,7 +896,7 @@ async def support(
         "at": now or utcnow(),
         "open": await _taking_supports(session, now, frames),
     }
-    row = await _write_then_count(session, (SUPPORT_IN_ONE, ADD_SUPPORT, COUNT_SUPPORT), values)
+    row = await _write_then_count(session, SUPPORTING, values)
     if row is None:
         raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
             N_("You already support this proposal."), kind="conflict"
@@ -851,42 +914,12 @@ async def withdraw_support(
     """Take a support back, while the phase still allows supports; returns the proposal with its new
     count."""
     values = {"proposal": proposal_id, "person": person_id, "open": await _taking_supports(session, now, frames)}
-    row = await _write_then_count(session, (WITHDRAW_IN_ONE, REMOVE_SUPPORT, UNCOUNT_SUPPORT), values)
+    row = await _write_then_count(session, WITHDRAWING, values)
     if row is None:
         raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
             N_("You do not support this proposal."), kind="conflict"
         )
     return SupportTarget(*row)
-
-
-def _withdrawal_statements() -> tuple[Any, Any, Any]:
-    """As `_support_statements`, for taking a support back. Parameters: proposal, person, open."""
-    supports, proposals = cast(Table, Support.__table__), cast(Table, Proposal.__table__)
-
-    def removed(postgresql: bool) -> Any:
-        withdrawable = (
-            select(proposals.c.id)
-            .where(proposals.c.id == bindparam("proposal"), *_takes_supports(proposals, postgresql))
-            .scalar_subquery()
-        )
-        return (
-            delete(supports)
-            .where(supports.c.proposal_id == withdrawable, supports.c.person_id == bindparam("person"))
-            .returning(supports.c.proposal_id)
-        )
-
-    uncounted = (
-        update(proposals).values(support_count=proposals.c.support_count - 1).returning(*_support_target_columns())
-    )
-    both = removed(postgresql=True).cte("removed")
-    return (
-        uncounted.where(proposals.c.id == both.c.proposal_id),
-        removed(postgresql=False),
-        uncounted.where(proposals.c.id == bindparam("proposal")),
-    )
-
-
-WITHDRAW_IN_ONE, REMOVE_SUPPORT, UNCOUNT_SUPPORT = _withdrawal_statements()
 
 
 async def supported_ids(session: AsyncSession, person_id: int | None, proposal_ids: Sequence[int]) -> set[int]:
@@ -1007,13 +1040,13 @@ async def answer_queue(session: AsyncSession, limit: int = 200) -> list[Proposal
     """Proposals waiting for an official answer: those over their threshold first, then the most supported
     unanswered ones of processes whose proposals phase has started."""
     query = (
-        select(Proposal)
+        with_support_counts(select(Proposal))
         .where(
             Proposal.status == ProposalStatus.PUBLISHED,
             Proposal.withdrawn_at.is_(None),
             Proposal.hidden_at.is_(None),
         )
-        .order_by(Proposal.answer_required.desc(), Proposal.support_count.desc(), Proposal.id)
+        .order_by(Proposal.answer_required.desc(), SupportCount.support_count.desc(), Proposal.id)
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
@@ -1085,9 +1118,18 @@ def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Colu
     return query
 
 
+def with_support_counts(query: Select[*Columns]) -> Select[*Columns]:
+    """Proposals joined to their support counts, to order or select by them (the proposals loaded take
+    their count from this join rather than from a second one)."""
+    return query.join(SupportCount, SupportCount.proposal_id == Proposal.id).options(
+        contains_eager(Proposal.supports_counted)
+    )
+
+
 def _order(sort: str) -> tuple[ColumnElement[Any], ...]:
     if sort == "supports":
-        return (Proposal.support_count.desc(), Proposal.id.desc())
+        # The counts' own columns: their index gives this order within a process.
+        return (SupportCount.support_count.desc(), SupportCount.proposal_id.desc())
     if sort == "comments":
         return (Proposal.comment_count.desc(), Proposal.id.desc())
     return (Proposal.created_at.desc(), Proposal.id.desc())
@@ -1104,7 +1146,12 @@ async def search_proposals(
 ) -> list[Proposal]:
     if sort == "random":
         return await _shuffled(session, filters, seed, limit, offset, placed_only)
-    query = _filtered(select(Proposal), filters).order_by(*_order(sort)).limit(limit).offset(offset)
+    query = _filtered(select(Proposal), filters)
+    if sort == "supports":
+        query = with_support_counts(query)
+        if filters.process_id is not None:
+            query = query.where(SupportCount.process_id == filters.process_id)
+    query = query.order_by(*_order(sort)).limit(limit).offset(offset)
     if placed_only:
         query = query.where(Proposal.lon.is_not(None))
     return list((await session.execute(query)).scalars())
@@ -1171,7 +1218,9 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
             if crowded is not None:
                 return crowded
         query = _filtered(
-            select(Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, Proposal.support_count),
+            select(
+                Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, SupportCount.support_count
+            ).join_from(Proposal, SupportCount, SupportCount.proposal_id == Proposal.id),
             filters,
         ).where(placed)
         rows = (await session.execute(query.order_by(Proposal.id.desc()).limit(maplayer.MAX_POINTS))).all()
@@ -1263,9 +1312,9 @@ async def _erase(session: AsyncSession, person: Person) -> None:
     the counts they made."""
     supported = select(Support.proposal_id).where(Support.person_id == person.id)
     await session.execute(
-        update(Proposal)
-        .where(Proposal.id.in_(supported))
-        .values(support_count=Proposal.support_count - 1)
+        update(SupportCount)
+        .where(SupportCount.proposal_id.in_(supported))
+        .values(support_count=SupportCount.support_count - 1)
         .execution_options(synchronize_session=False)
     )
     await session.execute(delete(Support).where(Support.person_id == person.id))
