@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
+from citoyen.people.security import credential_stamp
+from citoyen.people.service import Claim
 from tests.conftest import csrf_token
 
 STRONG_PASSWORD = "lanterne-canal-saint-martin"
@@ -31,3 +33,8 @@ async def log_in(client: httpx.AsyncClient, email: str, password: str = STRONG_P
     response = await client.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert response.status_code == 303, response.text
     return response
+
+
+def claim_of(person: Person) -> Claim:
+    """What a session signed in as this person claims (as `web.security.sign_in` records it)."""
+    return Claim(person.id, credential_stamp(person.password_hash))

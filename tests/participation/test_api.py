@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.participation import service as participation
 from citoyen.participation.models import Process, ProposalStatus
 from citoyen.people.models import Role
-from tests.factories import create_person
+from tests.factories import claim_of, create_person
 from tests.participation.helpers import EAST, WEST, create_process, setup_territory, submit
 
 
@@ -22,7 +22,7 @@ async def process(session: AsyncSession) -> Process:
     await submit(session, process, author, WEST, title="Des arbres rue Oberkampf")
     second = await submit(session, process, author, EAST, title="Un marché le dimanche")
     await submit(session, process, author, None, title="Une fête de quartier")
-    await participation.support(session, second.id, (await create_person(session)).id)
+    await participation.support(session, second.id, claim_of(await create_person(session)))
     staff = await create_person(session, role=Role.STAFF)
     await participation.answer_proposal(session, staff, second, ProposalStatus.ACCEPTED, "Oui.")
     await session.commit()

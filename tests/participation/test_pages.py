@@ -21,6 +21,7 @@ from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation
 from citoyen.participation.models import Process, Proposal, ProposalStatus, Support
 from citoyen.people.models import Person, Role
+from citoyen.people.security import hash_password
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
 from tests.participation.helpers import (
@@ -250,6 +251,41 @@ async def test_a_support_needs_a_session_still_valid(
     sent = await client.post(f"/participation/proposals/{proposal.id}/support", data={"csrf_token": token})
     assert sent.status_code == 303 and sent.headers["location"].startswith("/login")
     assert await session.scalar(select(func.count()).select_from(Support)) == 0
+
+
+async def test_a_support_from_a_session_opened_before_a_password_reset_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, process: Process
+) -> None:
+    """The support statement checks the session's password stamp as it writes (in SQL on PostgreSQL):
+    sessions opened with the old password send to the login page, for a withdrawal as for a support, and
+    change nothing."""
+    author = await create_person(session)
+    supported = await submit(session, process, author, WEST)
+    other = await submit(session, process, author, EAST, title="Des bancs au square")
+    await session.commit()
+    person_id = await signed_in(client, session)
+    token = await csrf_token(client, f"/participation/proposals/{supported.id}")
+    assert (
+        await client.post(f"/participation/proposals/{supported.id}/support", data={"csrf_token": token})
+    ).is_redirect
+    second = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    person = await session.get(Person, person_id)
+    assert person is not None
+    async with second:
+        await log_in(second, person.email)
+        second_token = await csrf_token(second, f"/participation/proposals/{other.id}")
+        person.password_hash = hash_password("un-tout-autre-mot-de-passe")
+        await session.commit()
+        attempts = (
+            (client, supported, {"csrf_token": token, "action": "withdraw"}),
+            (second, other, {"csrf_token": second_token}),
+        )
+        for stale, proposal, form in attempts:
+            sent = await stale.post(f"/participation/proposals/{proposal.id}/support", data=form)
+            assert sent.status_code == 303 and sent.headers["location"].startswith("/login")
+    assert (await participation.get_support_target(session, supported.id)).support_count == 1
+    assert (await participation.get_support_target(session, other.id)).support_count == 0
+    assert await session.scalar(select(func.count()).select_from(Support)) == 1
 
 
 async def test_the_author_edits_then_the_window_closes(

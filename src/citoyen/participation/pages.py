@@ -27,7 +27,7 @@ from citoyen.participation.service import ProcessFrame
 from citoyen.participation.surveys import service as surveys
 from citoyen.people.models import Person
 from citoyen.territory import service as territory
-from citoyen.web.security import CurrentPerson, Form, SignedInPerson, SignedInViewer
+from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, signed_out
 from citoyen.web.templating import flash, gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -419,21 +419,23 @@ async def proposal_page(request: Request, session: DbSession, person: CurrentPer
 @router.post("/participation/proposals/{proposal_id:int}/support")
 @single_statement_writes
 async def support_proposal(
-    request: Request, session: DbSession, person: SignedInViewer, proposal_id: int, form: Form
+    request: Request, session: DbSession, claim: SignedClaim, proposal_id: int, form: Form
 ) -> Response:
     """Support (or, with action=withdraw, stop supporting). With htmx, answers the button's fragment.
-    The busiest form: it reads who is asking, then one statement checks and writes."""
+    The busiest form: one statement checks who is asking and the rules, and writes."""
     frames = process_frames(request)
     withdraw = field(form, "action") == "withdraw"
     error_message: dict[str, Any] | None = None
     try:
         if withdraw:
-            proposal = await participation.withdraw_support(session, proposal_id, person.id, frames=frames)
+            proposal = await participation.withdraw_support(session, proposal_id, claim, frames=frames)
             message = N_("Your support is withdrawn.")
         else:
-            proposal = await participation.support(session, proposal_id, person.id, frames=frames)
+            proposal = await participation.support(session, proposal_id, claim, frames=frames)
             message = N_("Thank you: your support has been counted.")
     except participation.ParticipationError as error:
+        if error.kind == "signed_out":
+            raise signed_out(request) from error
         if error.kind == "not_found":
             raise HTTPException(404, "Unknown proposal.") from error
         error_message = problem(error)
@@ -445,13 +447,14 @@ async def support_proposal(
         supported = (
             (not withdraw)
             if error_message is None
-            else bool(await participation.supported_ids(session, person.id, [proposal.id]))
+            else bool(await participation.supported_ids(session, claim.person_id, [proposal.id]))
         )
         context = {
             "proposal": proposal,
             "process": frame.process,
             "abilities": frame.abilities(),
             "supported": supported,
+            "signed_in": True,
             "support_message": message,
             "support_error": error_message is not None,
         }

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
     Table,
     any_,
     bindparam,
@@ -59,6 +60,7 @@ from citoyen.participation.models import (
 from citoyen.participation.surveys.models import Survey
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Claim, claim_holds_in_postgresql, claim_holds_now
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
 
@@ -736,11 +738,16 @@ async def get_support_target(session: AsyncSession, proposal_id: int) -> Support
     return SupportTarget(*row)
 
 
+SIGNED_OUT = N_("Log in to support this proposal")
+
+
 async def _refusal(
-    session: AsyncSession, proposal_id: int, now: datetime | None, frames: ProcessFrames | None
+    session: AsyncSession, proposal_id: int, claim: Claim, now: datetime | None, frames: ProcessFrames | None
 ) -> ParticipationError | None:
-    """Why a proposal takes no support (or withdrawal) now, if it does not: the support statements check
-    the same rules in the database, and this names the one that refused."""
+    """Why a proposal takes no support (or withdrawal) now from this person, if it does not: the support
+    statements check the same rules in the database, and this names the one that refused."""
+    if not await claim_holds_now(session, claim):
+        return ParticipationError(SIGNED_OUT, kind="signed_out")
     proposal = await get_support_target(session, proposal_id)
     if proposal.withdrawn_at is not None or proposal.hidden_at is not None:
         return ParticipationError(N_("This proposal can no longer be supported."), kind="conflict")
@@ -754,22 +761,24 @@ async def _taking_supports(session: AsyncSession, now: datetime | None, frames: 
 
 
 def _takes_supports(postgresql: bool) -> tuple[ColumnElement[bool], ...]:
-    """A proposal takes supports (and their withdrawal): visible, not withdrawn, in one of the `open`
-    processes. PostgreSQL receives them as one array, a statement the same for any number of them."""
-    process_id = _PROPOSALS.c.process_id
+    """A proposal takes supports (and their withdrawal) from the person asking: visible, not withdrawn, in
+    one of the `open` processes. PostgreSQL receives them as one array, a statement the same for any
+    number of them, and checks the person's claim too (SQLite's caller reads the account first)."""
+    visible = (_PROPOSALS.c.hidden_at.is_(None), _PROPOSALS.c.withdrawn_at.is_(None))
+    if not postgresql:
+        return (*visible, _PROPOSALS.c.process_id.in_(bindparam("open", expanding=True)))
     return (
-        _PROPOSALS.c.hidden_at.is_(None),
-        _PROPOSALS.c.withdrawn_at.is_(None),
-        process_id == any_(bindparam("open", type_=ARRAY(Integer)))
-        if postgresql
-        else process_id.in_(bindparam("open", expanding=True)),
+        *visible,
+        _PROPOSALS.c.process_id == any_(bindparam("open", type_=ARRAY(Integer))),
+        claim_holds_in_postgresql(bindparam("person", type_=Integer), bindparam("stamp", type_=String)),
     )
 
 
 class _SupportStatements(NamedTuple):
     """A support's (or withdrawal's) statements, built once: a support is the busiest write, and building
-    them cost as much as running them. PostgreSQL runs `in_one`, which writes, counts and returns the
-    SupportTarget in one round trip; SQLite runs `write`, then (if it wrote) `count`, then `mark`."""
+    them cost as much as running them. PostgreSQL runs `in_one`, which checks who is asking, writes,
+    counts and returns the SupportTarget in one round trip; SQLite reads the account, then runs `write`,
+    then (if it wrote) `count`, then `mark`."""
 
     in_one: Any
     write: Any
@@ -815,9 +824,9 @@ def _in_one(written: Any, delta: int, mark: bool) -> Any:
 
 
 def _support_statements() -> _SupportStatements:
-    """Parameters: proposal, person, at, open (the processes taking supports now); SQLite's `mark` also
-    count. The support is added only to a visible proposal of an open process, so one statement checks
-    and writes."""
+    """Parameters: proposal, person, stamp, at, open (the processes taking supports now); SQLite's `mark`
+    also count. The support is added only to a visible proposal of an open process, so one statement
+    checks and writes."""
     supports = cast(Table, Support.__table__)
 
     def added(insert: Any) -> Any:
@@ -841,7 +850,7 @@ def _support_statements() -> _SupportStatements:
 
 
 def _withdrawal_statements() -> _SupportStatements:
-    """As `_support_statements`, for taking a support back. Parameters: proposal, person, open."""
+    """As `_support_statements`, for taking a support back. Parameters: proposal, person, stamp, open."""
     supports = cast(Table, Support.__table__)
 
     def removed(postgresql: bool) -> Any:
@@ -867,11 +876,16 @@ def _withdrawal_statements() -> _SupportStatements:
 SUPPORTING, WITHDRAWING = _support_statements(), _withdrawal_statements()
 
 
-async def _write_then_count(session: AsyncSession, statements: _SupportStatements, values: dict[str, Any]) -> Any:
+async def _write_then_count(
+    session: AsyncSession, statements: _SupportStatements, claim: Claim, values: dict[str, Any]
+) -> Any:
     """Run a support's (or withdrawal's) statements; the proposal's SupportTarget row, or None when
     nothing was written."""
+    values |= {"person": claim.person_id, "stamp": claim.stamp}
     if _insert_for(session) is pg_insert:
         return (await session.execute(statements.in_one, values)).one_or_none()
+    if not await claim_holds_now(session, claim):
+        return None
     if await session.scalar(statements.write, values) is None:
         return None
     _, count = (await session.execute(statements.count, values)).one()
@@ -883,22 +897,18 @@ async def _write_then_count(session: AsyncSession, statements: _SupportStatement
 async def support(
     session: AsyncSession,
     proposal_id: int,
-    person_id: int,
+    claim: Claim,
     now: datetime | None = None,
     frames: ProcessFrames | None = None,
 ) -> SupportTarget:
-    """Record a person's support and return the proposal with its new count; a second support is refused
-    (by the unique constraint) and reaching the process's threshold marks the proposal for an official
-    answer. Pages pass their cached frames: this runs on every support."""
-    values = {
-        "proposal": proposal_id,
-        "person": person_id,
-        "at": now or utcnow(),
-        "open": await _taking_supports(session, now, frames),
-    }
-    row = await _write_then_count(session, SUPPORTING, values)
+    """Record the support of the person a signed session claims to be, if the claim still holds (else
+    kind "signed_out"), and return the proposal with its new count; a second support is refused (by the
+    unique constraint) and reaching the process's threshold marks the proposal for an official answer.
+    Pages pass their cached frames: this runs on every support."""
+    values = {"proposal": proposal_id, "at": now or utcnow(), "open": await _taking_supports(session, now, frames)}
+    row = await _write_then_count(session, SUPPORTING, claim, values)
     if row is None:
-        raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
+        raise await _refusal(session, proposal_id, claim, now, frames) or ParticipationError(
             N_("You already support this proposal."), kind="conflict"
         )
     return SupportTarget(*row)
@@ -907,16 +917,16 @@ async def support(
 async def withdraw_support(
     session: AsyncSession,
     proposal_id: int,
-    person_id: int,
+    claim: Claim,
     now: datetime | None = None,
     frames: ProcessFrames | None = None,
 ) -> SupportTarget:
-    """Take a support back, while the phase still allows supports; returns the proposal with its new
-    count."""
-    values = {"proposal": proposal_id, "person": person_id, "open": await _taking_supports(session, now, frames)}
-    row = await _write_then_count(session, WITHDRAWING, values)
+    """Take a support back, while the phase still allows supports, as `support` checks who is asking;
+    returns the proposal with its new count."""
+    values = {"proposal": proposal_id, "open": await _taking_supports(session, now, frames)}
+    row = await _write_then_count(session, WITHDRAWING, claim, values)
     if row is None:
-        raise await _refusal(session, proposal_id, now, frames) or ParticipationError(
+        raise await _refusal(session, proposal_id, claim, now, frames) or ParticipationError(
             N_("You do not support this proposal."), kind="conflict"
         )
     return SupportTarget(*row)

@@ -1,4 +1,4 @@
-"""Secrets: Argon2 password hashes, password strength, hashed random tokens."""
+"""Secrets: Argon2 password hashes, password strength, hashed random tokens, credential stamps."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, func
 from zxcvbn import zxcvbn
 
 from citoyen.i18n import N_
@@ -51,3 +52,15 @@ def new_token(prefix: str = "") -> str:
 def hash_token(token: str) -> str:
     """Tokens are random and long, so one SHA-256 is enough (no need for a slow hash)."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def credential_stamp(password_hash: str | None) -> str:
+    """Changes whenever the password does (each hash has its own salt): a signed session keeps the stamp
+    of the password it was opened with, and stops working everywhere once the password is reset."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
+def credential_stamp_in_postgresql(password_hash: ColumnElement[str | None]) -> ColumnElement[str]:
+    """`credential_stamp`, computed by PostgreSQL (the same sixteen hex digits)."""
+    digest = func.sha256(func.convert_to(func.coalesce(password_hash, ""), "UTF8"))
+    return func.left(func.encode(digest, "hex"), 16)

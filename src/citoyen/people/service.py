@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Table, bindparam, delete, func, or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
@@ -33,7 +33,15 @@ from citoyen.people.models import (
     Role,
 )
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
-from citoyen.people.security import hash_password, hash_token, new_token, password_problems, verify_password
+from citoyen.people.security import (
+    credential_stamp,
+    credential_stamp_in_postgresql,
+    hash_password,
+    hash_token,
+    new_token,
+    password_problems,
+    verify_password,
+)
 
 
 class PeopleError(ValueError):
@@ -135,6 +143,37 @@ ACCOUNT = _account_statement()
 async def get_account(session: AsyncSession, person_id: int) -> Account | None:
     row = (await session.execute(ACCOUNT, {"person_id": person_id})).one_or_none()
     return Account(*row) if row else None
+
+
+class Claim(NamedTuple):
+    """Who a signed session says is asking: a person, and the stamp of the password the session was opened
+    with. It holds while that account is active and has that password."""
+
+    person_id: int
+    stamp: str
+
+
+def claim_holds(account: Person | Account | None, stamp: str) -> bool:
+    return (
+        account is not None
+        and account.is_active
+        and secrets.compare_digest(stamp, credential_stamp(account.password_hash))
+    )
+
+
+async def claim_holds_now(session: AsyncSession, claim: Claim) -> bool:
+    return claim_holds(await get_account(session, claim.person_id), claim.stamp)
+
+
+def claim_holds_in_postgresql(person_id: ColumnElement[int], stamp: ColumnElement[str]) -> ColumnElement[bool]:
+    """`claim_holds` as a condition PostgreSQL checks within a write: the busiest form (a support) then
+    checks who is asking and writes in one statement, without reading the account first."""
+    people = cast(Table, Person.__table__)
+    return exists().where(
+        people.c.id == person_id,
+        people.c.is_active.is_(True),
+        credential_stamp_in_postgresql(people.c.password_hash) == stamp,
+    )
 
 
 async def find_person_by_email(session: AsyncSession, email: str) -> Person | None:

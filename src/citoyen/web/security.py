@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from typing import Annotated
@@ -14,6 +13,7 @@ from citoyen.db import READ_ONLY_METHODS, DbSession
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
+from citoyen.people.security import credential_stamp
 
 CSRF_FIELD = "csrf_token"
 
@@ -60,20 +60,10 @@ async def csrf_form(request: Request) -> FormData:
     return form
 
 
-def credential_stamp(password_hash: str | None) -> str:
-    """Changes whenever the password does (each hash has its own salt), so a session opened with an
-    old password stops working everywhere once the password is reset."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
-
-
 def still_signed_in(request: Request, account: Person | people.Account | None) -> bool:
     """The session's account exists, is active and has the password the session was opened with;
     otherwise the session forgets it."""
-    if (
-        account is not None
-        and account.is_active
-        and secrets.compare_digest(str(request.session.get("stamp", "")), credential_stamp(account.password_hash))
-    ):
+    if people.claim_holds(account, str(request.session.get("stamp", ""))):
         return True
     request.session.pop("person_id", None)
     return False
@@ -102,17 +92,21 @@ async def require_person(person: Annotated[Person | None, Depends(current_person
     return person
 
 
-async def require_viewer(request: Request, session: DbSession) -> Viewer:
-    """The signed-in person as a Viewer, read without loading a Person: for the busiest forms (a support),
-    whose rules need only who is asking. Same checks as `current_person`."""
+def require_claim(request: Request) -> people.Claim:
+    """Who the signed session says is asking, not yet checked against the account: for the busiest form
+    (a support), whose statement checks it as it writes (`people.claim_holds_in_postgresql`). A route
+    taking it must check the claim before any write, and call `signed_out` when it does not hold."""
     person_id = request.session.get("person_id")
-    account = await people.get_account(session, int(person_id)) if person_id else None
-    if account is None or not still_signed_in(request, account):
-        request.state.viewer = None
+    if not person_id:
         raise LoginRequired()
-    viewer = Viewer.of(account)
-    request.state.viewer = viewer
-    return viewer
+    return people.Claim(int(person_id), str(request.session.get("stamp", "")))
+
+
+def signed_out(request: Request) -> LoginRequired:
+    """The session's claim no longer holds: it forgets the person, who is sent to log in again."""
+    request.session.pop("person_id", None)
+    request.state.viewer = None
+    return LoginRequired()
 
 
 async def require_admin(person: Annotated[Person, Depends(require_person)]) -> Person:
@@ -144,6 +138,6 @@ def sign_out(request: Request) -> None:
 Form = Annotated[FormData, Depends(csrf_form)]
 CurrentPerson = Annotated[Person | None, Depends(current_person)]
 SignedInPerson = Annotated[Person, Depends(require_person)]
-SignedInViewer = Annotated[Viewer, Depends(require_viewer)]
+SignedClaim = Annotated[people.Claim, Depends(require_claim)]
 AdminPerson = Annotated[Person, Depends(require_admin)]
 StaffPerson = Annotated[Person, Depends(require_staff)]
