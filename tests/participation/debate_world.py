@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.participation.models import Phase, PhaseKind, Process, Proposal, SupportCount
+from citoyen.participation import service as participation
+from citoyen.participation.models import Phase, PhaseKind, Process, Proposal
 from citoyen.people.models import Person, Role
 from tests.factories import create_person
 
@@ -61,11 +62,11 @@ async def create_proposal(
         author_id=author.id if author else None,
         title=title,
         body="Installer des bancs à l'ombre des platanes.",
-        supports_counted=SupportCount(process_id=process.id),
         **fields,
     )
     session.add(proposal)
     await session.flush()
+    await participation.add_support_count(session, proposal)
     return proposal
 
 

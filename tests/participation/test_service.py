@@ -240,9 +240,11 @@ async def test_search_filters_and_sorts(session: AsyncSession, places: dict[str,
 
     base = participation.ProposalFilters(process_id=process.id)
     assert ids(await participation.search_proposals(session, base)) == [third.id, second.id, first.id]
-    assert ids(await participation.search_proposals(session, base, sort="supports"))[0] == second.id
+    # Most supported first, ties newest first: over the whole process, and within a neighbourhood.
+    assert ids(await participation.search_proposals(session, base, sort="supports")) == [second.id, third.id, first.id]
     east = participation.ProposalFilters(process_id=process.id, neighbourhood_id=places["Est"])
     assert set(ids(await participation.search_proposals(session, east))) == {second.id, third.id}
+    assert ids(await participation.search_proposals(session, east, sort="supports")) == [second.id, third.id]
     by_category = participation.ProposalFilters(process_id=process.id, category_id=categories[0].id)
     assert ids(await participation.search_proposals(session, by_category)) == [second.id]
     rejected = participation.ProposalFilters(process_id=process.id, statuses=[ProposalStatus.REJECTED])

@@ -24,9 +24,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
 
@@ -160,6 +161,22 @@ class Phase(Base):
         return self.title_en if locale == "en" and self.title_en else self.title
 
 
+class SupportCount(Base):
+    """How many people support a proposal, kept in the same transaction as the supports. A row apart from
+    the proposal's: a support rewrites this narrow row and its two index entries, where rewriting the
+    proposal's row gave each of its fifteen indexes a new entry (two of them trigram indexes of its
+    text). `process_id` repeats the proposal's, for the "most supported" order of a process."""
+
+    __tablename__ = "participation_support_counts"
+    __table_args__ = (Index("ix_participation_support_counts_ranking", "process_id", "support_count", "proposal_id"),)
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("participation_proposals.id", ondelete="CASCADE"), primary_key=True
+    )
+    process_id: Mapped[int] = mapped_column(ForeignKey("participation_processes.id", ondelete="CASCADE"))
+    support_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Proposal(Base):
     """A citizen's proposal. Public text; `author_id` is personal data (None once the author erased their
     account: the proposal is then signed "deleted participant")."""
@@ -229,9 +246,12 @@ class Proposal(Base):
     progress: Mapped[int | None] = mapped_column(Integer, default=None)
     # Kept in the same transaction as the comments it counts (by the debate module).
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
-    # Its support count, in a row apart (see SupportCount); created with the proposal.
-    supports_counted: Mapped[SupportCount] = relationship(
-        lazy="joined", cascade="all, delete-orphan", passive_deletes=True
+    # Read with the proposal from its row apart (see SupportCount), which is written with the proposal.
+    support_count: Mapped[int] = column_property(
+        select(SupportCount.support_count)
+        .where(SupportCount.proposal_id == id)
+        .correlate_except(SupportCount)
+        .scalar_subquery()
     )
     # Drawn once, at random: the "random" order walks proposals by this key from a point the seed picks.
     random_key: Mapped[int] = mapped_column(Integer, default=new_random_key)
@@ -240,10 +260,6 @@ class Proposal(Base):
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    @property
-    def support_count(self) -> int:
-        return self.supports_counted.support_count
 
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
@@ -265,22 +281,6 @@ class ProposalCount(Base):
     h3_r8: Mapped[str] = mapped_column(String(16), primary_key=True)
     h3_r6: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class SupportCount(Base):
-    """How many people support a proposal, kept in the same transaction as the supports. A row apart from
-    the proposal's: a support rewrites this narrow row and its two index entries, where rewriting the
-    proposal's row gave each of its fifteen indexes a new entry (two of them trigram indexes of its
-    text). `process_id` repeats the proposal's, for the "most supported" order of a process."""
-
-    __tablename__ = "participation_support_counts"
-    __table_args__ = (Index("ix_participation_support_counts_ranking", "process_id", "support_count", "proposal_id"),)
-
-    proposal_id: Mapped[int] = mapped_column(
-        ForeignKey("participation_proposals.id", ondelete="CASCADE"), primary_key=True
-    )
-    process_id: Mapped[int] = mapped_column(ForeignKey("participation_processes.id", ondelete="CASCADE"))
-    support_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Support(Base):

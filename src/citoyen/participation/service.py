@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import BindParameter
 
 from citoyen.db import UTCDateTime, detached_copy, one_of, utcnow
@@ -598,12 +598,12 @@ async def submit_proposal(
         created_at=now,
         updated_at=now,
         comment_count=0,
-        supports_counted=SupportCount(process_id=process.id, support_count=0),
     )
     if image is not None:
         proposal.image_id = await _store_image(session, image)
     session.add(proposal)
     await session.flush()
+    await add_support_count(session, proposal)
     session.add(ProposalFollow(proposal_id=proposal.id, person_id=author.id, created_at=now))
     await session.flush()
     # Imported here: following (debate module) tells the followers of the process and neighbourhood.
@@ -688,6 +688,13 @@ async def edit_proposal(
     proposal.updated_at = now
     await session.flush()
     return proposal
+
+
+async def add_support_count(session: AsyncSession, proposal: Proposal) -> None:
+    """A new proposal's row of support counts (every proposal has one), at zero."""
+    session.add(SupportCount(proposal_id=proposal.id, process_id=proposal.process_id, support_count=0))
+    await session.flush()
+    set_committed_value(proposal, "support_count", 0)
 
 
 async def withdraw_proposal(session: AsyncSession, proposal: Proposal, person: Person) -> None:
@@ -1129,20 +1136,27 @@ def _filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Colu
 
 
 def with_support_counts(query: Select[*Columns]) -> Select[*Columns]:
-    """Proposals joined to their support counts, to order or select by them (the proposals loaded take
-    their count from this join rather than from a second one)."""
-    return query.join(SupportCount, SupportCount.proposal_id == Proposal.id).options(
-        contains_eager(Proposal.supports_counted)
-    )
+    """Proposals joined to their support counts, to order by them."""
+    return query.join(SupportCount, SupportCount.proposal_id == Proposal.id)
 
 
 def _order(sort: str) -> tuple[ColumnElement[Any], ...]:
     if sort == "supports":
-        # The counts' own columns: their index gives this order within a process.
-        return (SupportCount.support_count.desc(), SupportCount.proposal_id.desc())
+        return (Proposal.support_count.desc(), Proposal.id.desc())
     if sort == "comments":
         return (Proposal.comment_count.desc(), Proposal.id.desc())
     return (Proposal.created_at.desc(), Proposal.id.desc())
+
+
+def _whole_process(filters: ProposalFilters, placed_only: bool) -> bool:
+    """Whether the filters keep every visible proposal of one process."""
+    narrowing = (filters.neighbourhood_id, filters.category_id, filters.statuses, filters.bbox, filters.answer_required)
+    return (
+        filters.process_id is not None
+        and not filters.text.strip()
+        and not placed_only
+        and not any(value is not None and value != [] for value in narrowing)
+    )
 
 
 async def search_proposals(
@@ -1157,11 +1171,14 @@ async def search_proposals(
     if sort == "random":
         return await _shuffled(session, filters, seed, limit, offset, placed_only)
     query = _filtered(select(Proposal), filters)
-    if sort == "supports":
-        query = with_support_counts(query)
-        if filters.process_id is not None:
-            query = query.where(SupportCount.process_id == filters.process_id)
-    query = query.order_by(*_order(sort)).limit(limit).offset(offset)
+    order = _order(sort)
+    if sort == "supports" and _whole_process(filters, placed_only):
+        # A walk down the process's ranking index. Narrower filters (a neighbourhood, a status) read their
+        # own index and sort what they found: walking the whole ranking to skip the others read all of it
+        # when few match (168 ms for "accepted in one neighbourhood", against 3).
+        query = with_support_counts(query).where(SupportCount.process_id == filters.process_id)
+        order = (SupportCount.support_count.desc(), SupportCount.proposal_id.desc())
+    query = query.order_by(*order).limit(limit).offset(offset)
     if placed_only:
         query = query.where(Proposal.lon.is_not(None))
     return list((await session.execute(query)).scalars())

@@ -67,6 +67,10 @@ def upgrade() -> None:
     op.create_index("ix_participation_support_counts_ranking", COUNTS, ["process_id", "support_count", "proposal_id"])
     op.drop_index("ix_participation_proposals_process_supports", table_name=PROPOSALS)
     _points_index(POINTS_INCLUDE)
+    if op.get_bind().dialect.name == "postgresql":
+        # Statistics now, not at autovacuum's next pass: until then the planner guesses at the "most supported"
+        # joins (measured: 6 instead of 2.5 ms of database time per list page).
+        op.execute(f"ANALYZE {COUNTS}")
     # SQLite drops the column in place (3.35+): rebuilding the table would drop the proposal-count triggers.
     op.drop_column(PROPOSALS, "support_count")
 
