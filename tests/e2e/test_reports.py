@@ -167,20 +167,19 @@ def test_placing_the_pin_without_a_pointer(new_page: NewPage) -> None:
 
 def test_the_reports_map_counts_then_shows_each_report(new_page: NewPage) -> None:
     page = phone(new_page)
-    file_a_report(page)
+    reference = file_a_report(page)
     page.goto(f"/reports?category={E2E_REPORT_CATEGORY}")
     reports_map = page.locator("#reports-map")
     expect(reports_map).to_have_attribute("data-kind", "cells")
     problems = axe_problems(page, "/reports (en)")
     assert not problems, "axe-core found serious or critical accessibility violations:\n" + "".join(problems)
 
-    # Closer in (the keyboard zooms the focused map), each report is a point that opens its page. A crowded
-    # close-up (zoom 16-17) shows ~100 m cells first: clicking one zooms in on it, as a person would.
-    reports_map.focus()
-    for _ in range(6):
-        page.keyboard.press("+")
-        page.wait_for_timeout(400)  # one zoom animation
-    for _ in range(3):
+    # "See on the map" on the report opens the map close in around it, where each report is a point that
+    # opens its page. A crowded close-up (zoom 16-17) shows ~100 m cells first: clicking one zooms in on it.
+    page.goto(f"/reports/{reference}")
+    page.get_by_role("link", name="See on the map").click()
+    expect(reports_map).to_have_attribute("data-loaded", "true")
+    for _ in range(2):
         page.wait_for_load_state("networkidle")  # the layer of the view reached
         if reports_map.get_attribute("data-kind") == "points":
             break

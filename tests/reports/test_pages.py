@@ -316,3 +316,15 @@ async def test_the_public_list_filters_and_pages(
     assert "start=2000-01-01T00%3A00%3A00%2B00%3A00" in dated.text
     nonsense = await client.get("/reports", params={"status": "lost", "neighbourhood": "x", "start": "hier"})
     assert nonsense.status_code == 200 and f'href="/reports/{light.id}"' in nonsense.text
+
+
+async def test_see_on_the_map_opens_the_map_at_the_report(
+    client: httpx.AsyncClient, session: AsyncSession, world: ReportsWorld
+) -> None:
+    report = await file_report(session, world, EAST)
+    await session.commit()
+    page = (await client.get(f"/reports/{report.id}", headers={"Accept-Language": "en"})).text
+    at = f"{report.lon:.6f},{report.lat:.6f}"
+    assert f'href="/reports?at={at}#reports-map">See on the map</a>' in page
+    assert f'data-centre="{at}"' in (await client.get("/reports", params={"at": at})).text
+    assert 'data-centre=""' in (await client.get("/reports", params={"at": "2.35;48.85"})).text

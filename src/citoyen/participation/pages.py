@@ -26,6 +26,7 @@ from citoyen.participation.moderation import service as moderation
 from citoyen.participation.service import ProcessFrame
 from citoyen.participation.surveys import service as surveys
 from citoyen.people.models import Person
+from citoyen.territory import maplayer
 from citoyen.territory import service as territory
 from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, signed_out
 from citoyen.web.templating import flash, gettext_for, locale_of, render
@@ -144,15 +145,6 @@ async def image(session: DbSession, image_id: int) -> Response:
     return Response(found.content, media_type=found.media_type, headers=headers)
 
 
-def _centre(text: str) -> str:
-    """A valid "lon,lat" for the map to open at, or "" (malformed values are ignored)."""
-    try:
-        lon, lat = (float(part) for part in text.split(","))
-    except ValueError:
-        return ""
-    return f"{lon:.6f},{lat:.6f}" if -180 <= lon <= 180 and -90 <= lat <= 90 else ""
-
-
 def _chosen(neighbourhood: str, category: str, status: str, q: str, sort: str, seed: str) -> dict[str, str]:
     sort = sort if sort in SORT_LABELS else "recent"
     if sort == "random" and not seed.isdigit():
@@ -224,7 +216,7 @@ async def process_page(
         "api_query": urlencode(api_query),
         "neighbourhoods": neighbourhoods,
         "neighbourhood_names": names,
-        "map_centre": _centre(at),
+        "map_centre": maplayer.centre_param(at),
         "category_labels": {c.id: c.label(locale_of(request)) for c in view.categories},
         "supported": await participation.supported_ids(session, person.id if person else None, [p.id for p in found]),
         "sorts": SORT_LABELS,

@@ -25,6 +25,7 @@ from citoyen.reports import service as reports
 from citoyen.reports.models import Category, CategoryAttribute, EventKind, Report, ReportStatus
 from citoyen.reports.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, TOO_MANY_PHOTOS, PhotoError, prepare_photos
 from citoyen.reports.schemas import QuestionOut, value_label
+from citoyen.territory import maplayer
 from citoyen.territory import service as territory
 from citoyen.web.security import CurrentPerson, Form
 from citoyen.web.templating import flash, locale_of, render
@@ -359,6 +360,7 @@ async def list_reports(
     end: str = "",
     sort: str = "newest",
     page: int = 1,
+    at: str = "",
 ) -> Response:
     filters, api_query = public_filters(category, status, neighbourhood, start, end)
     sort = sort if sort in PUBLIC_SORTS else "newest"
@@ -384,6 +386,7 @@ async def list_reports(
         "chosen": chosen,
         "query": urlencode({name: value for name, value in chosen.items() if value}),
         "api_query": urlencode(api_query),
+        "map_centre": maplayer.centre_param(at),
         "categories": [category for category in categories.values() if category.active],
         "category_labels": {item.id: item.label(locale) for item in categories.values()},
         "neighbourhoods": neighbourhoods,

@@ -50,3 +50,12 @@ def crowded_cells_layer(small_cells: Sequence[tuple[str | None, int]]) -> dict[s
 def points_layer(points: list[dict[str, Any]]) -> dict[str, Any]:
     """The `points` layer: each point has at least id, lon, lat and status."""
     return {"kind": "points", "points": points}
+
+
+def centre_param(text: str) -> str:
+    """A valid "lon,lat" for a map to open at, close in (its `?at=`), or "" (malformed values are ignored)."""
+    try:
+        lon, lat = (float(part) for part in text.split(","))
+    except ValueError:
+        return ""
+    return f"{lon:.6f},{lat:.6f}" if -180 <= lon <= 180 and -90 <= lat <= 90 else ""
