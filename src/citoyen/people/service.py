@@ -122,9 +122,6 @@ class Account(NamedTuple):
     """What checking a signed-in session needs of a person, read without the ORM."""
 
     id: int
-    email: str
-    display_name: str
-    role: Role
     is_active: bool
     password_hash: str | None
 

@@ -34,7 +34,7 @@ class Viewer:
         return self.role == Role.ADMIN
 
     @classmethod
-    def of(cls, person: Person | people.Account) -> Viewer:
+    def of(cls, person: Person) -> Viewer:
         return cls(person.id, person.email, person.display_name, person.role)
 
 
@@ -60,7 +60,7 @@ async def csrf_form(request: Request) -> FormData:
     return form
 
 
-def still_signed_in(request: Request, account: Person | people.Account | None) -> bool:
+def still_signed_in(request: Request, account: Person | None) -> bool:
     """The session's account exists, is active and has the password the session was opened with;
     otherwise the session forgets it."""
     if people.claim_holds(account, str(request.session.get("stamp", ""))):
