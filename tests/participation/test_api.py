@@ -69,7 +69,7 @@ async def test_geojson_and_map(client: httpx.AsyncClient, process: Process) -> N
     cells = (await client.get("/api/participation/map", params={"zoom": 11, "process": process.id})).json()
     assert cells["kind"] == "cells" and sum(c["count"] for c in cells["cells"]) == 2
     points = (await client.get("/api/participation/map", params={"zoom": 17, "status": "accepted"})).json()
-    assert [p["status"] for p in points["points"]] == ["accepted"]
+    assert [(p["status"], p["supports"]) for p in points["points"]] == [("accepted", 1)]
 
 
 async def test_openapi_documents_the_api(client: httpx.AsyncClient) -> None:

@@ -21,7 +21,7 @@ from citoyen.participation import service as participation
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.budgets.models import BudgetProject
 from citoyen.participation.budgets.rules import BallotRule, ResultMethod
-from citoyen.participation.models import PhaseKind, ProposalStatus, SupportCount
+from citoyen.participation.models import PhaseKind, ProposalStatus
 from citoyen.participation.models import Proposal as ProposalRow
 from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import QuestionKind
@@ -136,9 +136,8 @@ async def build_demo_budgets(session: AsyncSession, settings: Settings, now: dat
     accepted = (
         await session.execute(
             select(ProposalRow.id)
-            .join(SupportCount, SupportCount.proposal_id == ProposalRow.id)
             .where(ProposalRow.process_id == process.id, ProposalRow.status == ProposalStatus.ACCEPTED)
-            .order_by(SupportCount.support_count.desc(), ProposalRow.id)
+            .order_by(ProposalRow.support_count.desc(), ProposalRow.id)
             .limit(3)
         )
     ).scalars()

@@ -1245,9 +1245,7 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
             if crowded is not None:
                 return crowded
         query = _filtered(
-            select(
-                Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, SupportCount.support_count
-            ).join_from(Proposal, SupportCount, SupportCount.proposal_id == Proposal.id),
+            select(Proposal.id, Proposal.lon, Proposal.lat, Proposal.status, Proposal.title, Proposal.support_count),
             filters,
         ).where(placed)
         rows = (await session.execute(query.order_by(Proposal.id.desc()).limit(maplayer.MAX_POINTS))).all()

@@ -26,8 +26,7 @@ from citoyen.participation.budgets.rules import (
     ballot_problems,
     compute_results,
 )
-from citoyen.participation.models import Phase, PhaseKind, Process, Proposal, ProposalStatus, SupportCount
-from citoyen.participation.service import with_support_counts
+from citoyen.participation.models import Phase, PhaseKind, Process, Proposal, ProposalStatus
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.verification import service as verification
@@ -207,14 +206,14 @@ async def fundable_proposals(session: AsyncSession, budget: Budget) -> list[Prop
         BudgetProject.budget_id == budget.id, BudgetProject.proposal_id.is_not(None)
     )
     query = (
-        with_support_counts(select(Proposal))
+        select(Proposal)
         .where(
             Proposal.process_id == process.id,
             Proposal.status.in_(FUNDABLE_STATUSES),
             Proposal.withdrawn_at.is_(None),
             Proposal.id.not_in(used),
         )
-        .order_by(SupportCount.support_count.desc(), Proposal.id)
+        .order_by(Proposal.support_count.desc(), Proposal.id)
     )
     return list((await session.execute(query)).scalars())
 
