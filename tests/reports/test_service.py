@@ -178,6 +178,23 @@ async def test_merging_a_duplicate_moves_followers_and_supports(session: AsyncSe
     assert export_followers[0].id == original.id
 
 
+async def test_staff_cannot_merge_into_a_report_of_another_department(
+    session: AsyncSession, settings: Settings
+) -> None:
+    world = await create_reports_world(session)
+    cleaning_staff = await create_person(session, role=Role.STAFF)
+    roads_report = await file_report(session, world, EAST, "pothole")  # roads department
+    cleaning_staff.department_id = roads_report.department_id
+    original = await file_report(session, world)  # a street light: lighting department
+    duplicate = await file_report(session, world, EAST, "pothole", email="voisin@example.org")
+    await reports.support(session, duplicate, "session:x")
+    with pytest.raises(reports.ReportError) as refused:
+        await reports.merge_into(session, settings, cleaning_staff, duplicate, original)
+    assert refused.value.kind == "forbidden"
+    assert duplicate.status == ReportStatus.OPEN and duplicate.duplicate_of_id is None
+    assert original.supports == 0 and duplicate.supports == 1
+
+
 async def test_filters_and_the_map_layer(session: AsyncSession) -> None:
     world = await create_reports_world(session)
     for _ in range(3):

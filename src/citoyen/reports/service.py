@@ -754,10 +754,13 @@ async def update_report(
 async def merge_into(
     session: AsyncSession, settings: Settings, actor: Person, duplicate: Report, original: Report
 ) -> None:
-    """Close `duplicate` as a duplicate of `original`, moving its followers and supports over."""
+    """Close `duplicate` as a duplicate of `original`, moving its followers and supports over.
+
+    Both reports change (the original gains followers and supports), so the actor must handle both."""
     if duplicate.id == original.id:
         raise ReportError(N_("A report cannot be a duplicate of itself."))
     _require_handler(actor, duplicate)
+    _require_handler(actor, original)
     followers = (
         await session.execute(select(ReportFollower).where(ReportFollower.report_id == duplicate.id))
     ).scalars()
