@@ -282,6 +282,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             {"location": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
             for error in exc.errors()
         ]
+        if problems and all(error["loc"][0] == "path" for error in exc.errors()):
+            # A path id out of its column's range (citoyen.web.params.PathId) names nothing: not found, as
+            # an id in range that names no row, on SQLite and PostgreSQL alike.
+            if wants_json(request):
+                return JSONResponse({"error": {"status": 404, "message": "not found"}}, status_code=404)
+            return render(request, "error.html", {"status": 404, "detail": "Not Found"}, 404)
         if wants_json(request):
             return JSONResponse(
                 {"error": {"status": 400, "message": "invalid request", "problems": problems}},

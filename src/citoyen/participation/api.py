@@ -22,6 +22,7 @@ from citoyen.participation.schemas import (
     ProposalPage,
     ProposalStatusValue,
 )
+from citoyen.web.params import Offset, PathId, QueryId, QueryText
 from citoyen.web.templating import locale_of
 
 router = APIRouter(prefix="/api/participation", tags=["participation"])
@@ -44,11 +45,11 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def proposal_filters(
-    process: Annotated[int | None, Query(description="A process id.")] = None,
-    neighbourhood: Annotated[int | None, Query(description="A neighbourhood id.")] = None,
-    category: Annotated[int | None, Query(description="A category id (of the process).")] = None,
+    process: Annotated[QueryId, Query(description="A process id.")] = None,
+    neighbourhood: Annotated[QueryId, Query(description="A neighbourhood id.")] = None,
+    category: Annotated[QueryId, Query(description="A category id (of the process).")] = None,
     status: Annotated[list[ProposalStatusValue] | None, Query(description="Statuses (repeatable).")] = None,
-    q: Annotated[str, Query(max_length=200, description="Words in the title or text.")] = "",
+    q: Annotated[QueryText, Query(max_length=200, description="Words in the title or text.")] = "",
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84).")] = None,
 ) -> participation.ProposalFilters:
     """The filters shared by the list, the map and the GeoJSON; 400 on a malformed value."""
@@ -82,7 +83,7 @@ async def list_processes(request: Request, session: DbSession) -> list[ProcessOu
 
 
 @router.get("/processes/{process_id}", response_model=ProcessOut, responses=NOT_FOUND)
-async def get_process(request: Request, session: DbSession, process_id: int) -> ProcessOut:
+async def get_process(request: Request, session: DbSession, process_id: PathId) -> ProcessOut:
     try:
         process = await participation.get_process(session, process_id)
     except participation.ParticipationError as error:
@@ -100,7 +101,7 @@ async def list_proposals(
     sort: Sort = "recent",
     seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="For sort=random: the same seed, the same order.")] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ProposalPage:
     """Visible proposals (not withdrawn, not hidden), filtered and sorted, a page at a time."""
     found = await participation.search_proposals(session, filters, sort, seed, limit, offset)
@@ -115,7 +116,7 @@ async def proposals_geojson(
     session: DbSession,
     filters: Filters,
     limit: Annotated[int, Query(ge=1, le=GEOJSON_LIMIT)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> JSONResponse:
     """Placed proposals as an RFC 7946 FeatureCollection (newest first), for GIS tools."""
     found = await participation.search_proposals(session, filters, "recent", 0, limit, offset, placed_only=True)
@@ -135,7 +136,7 @@ async def proposals_geojson(
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=NOT_FOUND)
-async def get_proposal(session: DbSession, proposal_id: int) -> ProposalOut:
+async def get_proposal(session: DbSession, proposal_id: PathId) -> ProposalOut:
     try:
         proposal = await participation.get_proposal(session, proposal_id)
     except participation.ParticipationError as error:

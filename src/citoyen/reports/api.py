@@ -23,6 +23,7 @@ from citoyen.reports.schemas import (
     ReportPage,
     StatusValue,
 )
+from citoyen.web.params import Offset, PathId, QueryId, QueryText, QueryTexts
 from citoyen.web.templating import locale_of
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -52,9 +53,9 @@ def parse_moment(text: str) -> datetime:
 
 
 def report_filters(
-    category: Annotated[list[str] | None, Query(description="Category codes (repeatable).")] = None,
+    category: Annotated[QueryTexts, Query(description="Category codes (repeatable).")] = None,
     status: Annotated[list[StatusValue] | None, Query(description="Statuses (repeatable).")] = None,
-    neighbourhood: Annotated[int | None, Query(description="A neighbourhood id.")] = None,
+    neighbourhood: Annotated[QueryId, Query(description="A neighbourhood id.")] = None,
     start: Annotated[str | None, Query(description="Filed at or after (ISO 8601; UTC without offset).")] = None,
     end: Annotated[str | None, Query(description="Filed at or before (ISO 8601; UTC without offset).")] = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84).")] = None,
@@ -116,7 +117,7 @@ async def map_layer(
 @router.get("/duplicates", response_model=list[DuplicateOut], responses=BAD_REQUEST)
 async def duplicates(
     session: DbSession,
-    category: Annotated[str, Query(min_length=1, description="The category's code.")],
+    category: Annotated[QueryText, Query(min_length=1, description="The category's code.")],
     lon: Annotated[float, Query(ge=-180, le=180, description="WGS84 longitude")],
     lat: Annotated[float, Query(ge=-90, le=90, description="WGS84 latitude")],
 ) -> list[DuplicateOut]:
@@ -146,10 +147,10 @@ async def list_reports(
     request: Request,
     session: DbSession,
     filters: Filters,
-    q: Annotated[str, Query(max_length=200, description="Words in the description.")] = "",
+    q: Annotated[QueryText, Query(max_length=200, description="Words in the description.")] = "",
     sort: Literal["newest", "oldest", "updated", "supports"] = "newest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ReportPage:
     """Public reports, filtered and sorted, a page at a time."""
     filters.text = q
@@ -165,7 +166,7 @@ async def list_reports(
 
 
 @router.get("/{report_id}", response_model=ReportOut, responses={404: {"model": ErrorOut}})
-async def get_report(request: Request, session: DbSession, report_id: int) -> ReportOut:
+async def get_report(request: Request, session: DbSession, report_id: PathId) -> ReportOut:
     """One report's public fields (never who filed it)."""
     try:
         report = await reports.get_report(session, report_id)

@@ -14,6 +14,7 @@ from citoyen.db import DbSession
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.models import Alignment, Comment
 from citoyen.participation.debate.service import DebateError, DebatePage
+from citoyen.web.params import PathId
 
 router = APIRouter(prefix="/api/participation", tags=["participation"])
 ALIGNMENT_NAMES = {Alignment.FOR.value: "for", Alignment.AGAINST.value: "against", Alignment.NEUTRAL.value: "neutral"}
@@ -85,7 +86,7 @@ def _page(listing: DebatePage) -> CommentPage:
 
 @router.get("/proposals/{proposal_id}/comments", response_model=CommentPage, responses=NOT_FOUND)
 async def proposal_comments(
-    session: DbSession, proposal_id: int, sort: Sort = "oldest", page: PageNumber = 1
+    session: DbSession, proposal_id: PathId, sort: Sort = "oldest", page: PageNumber = 1
 ) -> CommentPage:
     try:
         target = await debate.proposal_target(session, proposal_id)
@@ -98,7 +99,7 @@ async def proposal_comments(
 
 @router.get("/processes/{process_id}/comments", response_model=CommentPage, responses=NOT_FOUND)
 async def process_comments(
-    session: DbSession, process_id: int, sort: Sort = "oldest", page: PageNumber = 1
+    session: DbSession, process_id: PathId, sort: Sort = "oldest", page: PageNumber = 1
 ) -> CommentPage:
     try:
         target = await debate.process_target(session, process_id)
