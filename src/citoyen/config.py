@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     # SensorThings API: the page size when $top is absent, and the largest $top honoured.
     sta_default_top: int = Field(default=100, ge=1)
     sta_max_top: int = Field(default=10_000, ge=1)
+    # SensorThings writes: what one entity may hold, so that a client cannot store a 10 MB description that
+    # every later page then serves. Names are capped by their column (300 characters) as well.
+    sta_max_name_chars: int = Field(default=300, ge=1, le=300)
+    sta_max_text_chars: int = Field(default=10_000, ge=1)  # descriptions, definitions, metadata
+    sta_max_json_bytes: int = Field(default=65_536, ge=1)  # each of properties, parameters, result, ...
+    # Observations one CreateObservations request may carry: SQLite has one writer, and a request holds the
+    # write lock while it stores (330,000 Observations held it 17.6 s). Beyond it the client gets 413.
+    sta_max_observations_per_request: int = Field(default=50_000, ge=1)
+    # How long the answer to a SensorThings POST sent with an Idempotency-Key is kept for the client's retries.
+    sta_idempotency_hours: float = Field(default=24.0, gt=0)
     # Sensing over MQTT (OGC SensorThings MQTT extension): empty URL means MQTT is off, HTTP still works.
     # Also announced in the SensorThings service root.
     mqtt_url: str = Field(default="", description="mqtt://[user:password@]host[:port] of the broker; empty: off.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,11 +21,12 @@ from citoyen import fastjson
 from citoyen.config import Settings
 from citoyen.db import DbSession
 from citoyen.people import service as people
-from citoyen.sensing import bulk, service
+from citoyen.sensing import bulk, idempotency, service
 from citoyen.sensing.entities import API_PATH, ENTITY_SETS, self_link
 from citoyen.sensing.events import get_bus
 from citoyen.sensing.query import QueryError, parse_query_options
 from citoyen.sensing.service import Access, Context, StaError
+from citoyen.sensing.validation import Limits, load_json
 
 router = APIRouter(prefix=API_PATH, tags=["SensorThings API"])
 
@@ -83,6 +84,8 @@ async def _context(request: Request, session: AsyncSession, *, writer: bool = Fa
         max_top=settings.sta_max_top,
         bus=get_bus(request.app.state),
         territory=getattr(request.app.state, "territory_index", None),
+        limits=Limits.of(settings),
+        max_observations=settings.sta_max_observations_per_request,
     )
 
 
@@ -104,10 +107,12 @@ def _credential(request: Request) -> str:
     raise Unauthorized("send the API token as Authorization: Bearer TOKEN, or as the Basic password")
 
 
-async def _require_writer(request: Request, session: AsyncSession) -> None:
+async def _require_writer(request: Request, session: AsyncSession) -> int:
+    """The id of the request's API token, when it may write."""
     secret = _credential(request)
-    if await people.verify_api_token(session, secret, WRITE_SCOPE) is not None:
-        return
+    token = await people.verify_api_token(session, secret, WRITE_SCOPE)
+    if token is not None:
+        return token.id
     for scope in people.API_SCOPES:
         if await people.verify_api_token(session, secret, scope) is not None:
             raise StaError(403, f"this API token does not have the {WRITE_SCOPE} scope")
@@ -119,9 +124,41 @@ async def _json_body(request: Request) -> Any:
     if not raw:
         raise StaError(400, "the request has no body")
     try:
-        return json.loads(raw)
+        return load_json(raw)
     except ValueError as error:
         raise StaError(400, f"the body is not valid JSON: {error}") from None
+
+
+async def _keyed_post(request: Request, session: AsyncSession, create: Any) -> Response:
+    """A POST that creates, answered once per `Idempotency-Key`: a retry gets the kept answer back.
+
+    `create(ctx, body)` does the work and returns (status, JSON text, Location or None)."""
+    try:
+        token_id = await _require_writer(request, session)
+        raw = await request.body()
+        keyed = idempotency.keyed_request(
+            token_id, request.headers.get(idempotency.HEADER), request.method, request.url.path, raw
+        )
+        if keyed is not None:
+            earlier = await idempotency.earlier_answer(session, keyed)
+            if earlier is not None:
+                return _answer(earlier, replayed=True)
+        body = await _json_body(request)
+        ctx = await _context(request, session, writer=True)
+        answer = idempotency.Answer(*await create(ctx, body))
+        if keyed is not None:
+            hours = _settings(request).sta_idempotency_hours
+            await idempotency.keep_answer(session, keyed, answer, timedelta(hours=hours))
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    return _answer(answer, replayed=False)
+
+
+def _answer(answer: idempotency.Answer, *, replayed: bool) -> Response:
+    headers = {"Location": answer.location} if answer.location else {}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(answer.body, status_code=answer.status, media_type="application/json", headers=headers)
 
 
 async def _failed(session: AsyncSession, error: Exception) -> JSONResponse:
@@ -155,14 +192,11 @@ async def service_root(request: Request) -> JSONResponse:
 
 @router.post("/CreateObservations", summary="Data Array extension: many Observations in one request")
 async def create_observations(request: Request, session: DbSession) -> Response:
-    try:
-        await _require_writer(request, session)
-        body = await _json_body(request)
-        ctx = await _context(request, session, writer=True)
+    async def create(ctx: Context, body: Any) -> tuple[int, str, None]:
         links = await bulk.create_observations(session, ctx, body)
-    except (StaError, QueryError) as error:
-        return await _failed(session, error)
-    return Response(fastjson.dumps(links), status_code=201, media_type="application/json")
+        return 201, fastjson.dumps(links).decode(), None
+
+    return await _keyed_post(request, session, create)
 
 
 @router.get("/{path:path}", summary="Read entities, collections, properties and $value")
@@ -181,15 +215,12 @@ async def get_resource(path: str, request: Request, session: DbSession) -> Respo
 
 @router.post("/{path:path}", summary="Create an entity (deep insert allowed)", status_code=201)
 async def post_resource(path: str, request: Request, session: DbSession) -> Response:
-    try:
-        await _require_writer(request, session)
-        body = await _json_body(request)
-        ctx = await _context(request, session, writer=True)
+    async def create(ctx: Context, body: Any) -> tuple[int, str, str]:
         entity_set, entity_id = await service.create_at(session, ctx, path, body)
         document = await service.created_document(session, ctx, entity_set, entity_id)
-    except (StaError, QueryError) as error:
-        return await _failed(session, error)
-    return JSONResponse(document, status_code=201, headers={"Location": self_link(ctx.base_url, entity_set, entity_id)})
+        return 201, fastjson.dumps(document).decode(), self_link(ctx.base_url, entity_set, entity_id)
+
+    return await _keyed_post(request, session, create)
 
 
 @router.patch("/{path:path}", summary="Update: JSON merge, or JSON Patch (application/json-patch+json)")

@@ -33,6 +33,7 @@ from citoyen.sensing.service import (
     features_for_thing_locations,
     typed_result,
 )
+from citoyen.sensing.validation import Limits, check_json_size, id_in_range
 
 COLUMNS = (
     "id",
@@ -282,8 +283,18 @@ def _span(value: Any, name: str) -> tuple[datetime, datetime | None]:
     return _moment(value, name), None
 
 
+def check_values(limits: Limits, result: Any, quality: Any, parameters: Any) -> None:
+    """Size caps on an Observation's JSON values (numbers, the usual result, need no check)."""
+    if type(result) in (str, dict, list):
+        check_json_size(result, "result", limits.json_bytes)
+    if quality is not None:
+        check_json_size(quality, "resultQuality", limits.json_bytes)
+    if parameters is not None:
+        check_json_size(parameters, "parameters", limits.json_bytes)
+
+
 def _prepare(
-    datastream_id: int, components: list[str], data: list[Any], features: set[int]
+    datastream_id: int, components: list[str], data: list[Any], features: set[int], limits: Limits
 ) -> list[tuple[Any, ...] | str]:
     """Each dataArray row as a prepared tuple (see `_store`), or the error message for a bad row. This is
     the hot loop of ingest: plain tuples and type() checks, no per-row objects."""
@@ -321,6 +332,8 @@ def _prepare(
             feature_id = values[at_feature] if at_feature is not None else None
             if feature_id is not None and feature_id not in features:
                 raise ValueError(f"FeatureOfInterest({feature_id}) does not exist")
+            quality = values[at_quality] if at_quality is not None else None
+            check_values(limits, result, quality, parameters)
             append(
                 (
                     datastream_id,
@@ -328,7 +341,7 @@ def _prepare(
                     end,
                     result_time,
                     *typed,
-                    values[at_quality] if at_quality is not None else None,
+                    quality,
                     valid_start,
                     valid_end,
                     parameters,
@@ -357,6 +370,8 @@ async def create_observations(session: AsyncSession, ctx: Context, body: Any) ->
         datastream_id = datastream.get("@iot.id") if isinstance(datastream, dict) else None
         if not isinstance(datastream_id, int) or isinstance(datastream_id, bool):
             raise StaError(400, f'item {index}: Datastream must be {{"@iot.id": n}}')
+        if not id_in_range(datastream_id):
+            raise StaError(400, f"Datastream({datastream_id}) does not exist")
         components, data = group.get("components"), group.get("dataArray")
         if not isinstance(components, list) or not isinstance(data, list):
             raise StaError(400, f"item {index}: components and dataArray must be arrays")
@@ -369,6 +384,13 @@ async def create_observations(session: AsyncSession, ctx: Context, body: Any) ->
         if "result" not in components:
             raise StaError(400, f"item {index}: components must include result")
         groups.append((datastream_id, components, data))
+    count = sum(len(data) for _, _, data in groups)
+    if count > ctx.max_observations:
+        raise StaError(
+            413,
+            f"CreateObservations takes at most {ctx.max_observations:,} Observations per request ({count:,} sent): "
+            "send them in several requests",
+        )
 
     datastream_ids = {datastream_id for datastream_id, _, _ in groups}
     known = set((await session.execute(select(DATASTREAMS.c.id).where(DATASTREAMS.c.id.in_(datastream_ids)))).scalars())
@@ -382,7 +404,7 @@ async def create_observations(session: AsyncSession, ctx: Context, body: Any) ->
         for values in data
         if isinstance(values, list) and len(values) == len(components)
     }
-    wanted_features = {value for value in wanted_features if isinstance(value, int)}
+    wanted_features = {value for value in wanted_features if type(value) is int and id_in_range(value)}
     features = (
         set((await session.execute(select(FEATURES.c.id).where(FEATURES.c.id.in_(wanted_features)))).scalars())
         if wanted_features
@@ -391,7 +413,7 @@ async def create_observations(session: AsyncSession, ctx: Context, body: Any) ->
 
     outcomes: list[tuple[Any, ...] | str] = []
     for datastream_id, components, data in groups:
-        outcomes.extend(_prepare(datastream_id, components, data, features))
+        outcomes.extend(_prepare(datastream_id, components, data, features, ctx.limits))
     ids = iter(await _store(session, ctx, [outcome for outcome in outcomes if type(outcome) is tuple]))
     base = f"{ctx.base_url}{API_PATH}/Observations"
     return [outcome if type(outcome) is str else f"{base}({next(ids)})" for outcome in outcomes]

@@ -29,6 +29,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -218,3 +219,23 @@ class Observation(Base):
     valid_time_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     feature_of_interest_id: Mapped[int] = mapped_column(ForeignKey("sta_features_of_interest.id", ondelete="CASCADE"))
+
+
+class IdempotentAnswer(Base):
+    """The answer to a SensorThings POST sent with an `Idempotency-Key`, kept for the client's retries.
+
+    Written in the same transaction as what the request stored, so after a crash either both are there (a
+    retry gets this answer back) or neither (a retry stores the data once). Keys belong to one API token."""
+
+    __tablename__ = "sta_idempotent_answers"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the method, path and body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    body: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text, default=None)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

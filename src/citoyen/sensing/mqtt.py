@@ -36,6 +36,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from citoyen.config import Settings
 from citoyen.sensing.events import SensingEvent, get_bus
+from citoyen.sensing.validation import Limits, id_in_range, load_json
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,14 @@ def parse_create(topic: str, payload: bytes) -> ObservationCreate:
     if match is None:
         raise MqttPayloadError(f"not a topic to create Observations on: {topic}")
     try:
-        body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = load_json(payload)
+    except ValueError as exc:
         raise MqttPayloadError(f"the payload is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise MqttPayloadError("the payload must be a JSON object (one Observation)")
     parent, parent_id = match.group("parent"), match.group("id")
+    if parent_id is not None and not id_in_range(int(parent_id)):
+        raise MqttPayloadError(f"{parent}({parent_id}) does not exist")
     return ObservationCreate(
         topic=topic,
         datastream_id=int(parent_id) if parent == "Datastreams" else None,
@@ -352,16 +355,16 @@ def _linked_id(value: Any) -> int | None:
     """n for `{"@iot.id": n}` (a link to an existing entity), None for anything else."""
     if isinstance(value, dict) and set(value) == {"@iot.id"}:
         linked = value["@iot.id"]
-        if isinstance(linked, int) and not isinstance(linked, bool):
+        if isinstance(linked, int) and not isinstance(linked, bool) and id_in_range(linked):
             return linked
     return None
 
 
-def observation_row(create: ObservationCreate) -> Any:
+def observation_row(create: ObservationCreate, limits: Limits) -> Any:
     """The Observation as a row for the bulk insert, or None when it needs the general path (an inline
     FeatureOfInterest or Datastream, unknown keys: the service then explains what is wrong)."""
     from citoyen.sensing import service
-    from citoyen.sensing.bulk import ObservationRow
+    from citoyen.sensing.bulk import ObservationRow, check_values
 
     body = create.body
     extra = set(body) - FAST_KEYS
@@ -391,6 +394,10 @@ def observation_row(create: ObservationCreate) -> Any:
     parameters = body.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
         raise service.StaError(400, "parameters must be a JSON object")
+    try:
+        check_values(limits, body["result"], body.get("resultQuality"), parameters)
+    except ValueError as error:
+        raise service.StaError(400, str(error)) from None
     return ObservationRow(
         datastream_id,
         start,
@@ -425,13 +432,14 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
         max_top=settings.sta_max_top,
         bus=get_bus(state),
         territory=getattr(state, "territory_index", None),
+        limits=Limits.of(settings),
     )
     outcomes: list[str | None] = [None] * len(creates)
     fast: list[tuple[int, Any]] = []
     slow: list[int] = []
     for index, create in enumerate(creates):
         try:
-            row = observation_row(create)
+            row = observation_row(create, context.limits)
         except service.StaError as error:
             outcomes[index] = error.message
             continue

@@ -38,6 +38,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     update,
@@ -50,6 +51,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from citoyen.db import UTCDateTime, utcnow
 from citoyen.i18n import N_
+from citoyen.people import service as people
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.sensing.entities import (
@@ -73,6 +75,7 @@ from citoyen.sensing.entities import (
 from citoyen.sensing.events import SensingEvent, SensingEventBus, queue_events
 from citoyen.sensing.models import ResultType, ThingAccess, ThingKind
 from citoyen.sensing.query import ExpandItem, QueryError, QueryOptions, compile_filter, compile_order_by
+from citoyen.sensing.validation import Limits, check_geometry, check_json_size, check_text, id_in_range
 from citoyen.territory.service import TerritoryIndexCache, locate_id
 
 
@@ -104,6 +107,8 @@ class Context:
     bus: SensingEventBus | None = None
     territory: TerritoryIndexCache | None = None
     events: list[SensingEvent] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)  # sizes of what a client may write
+    max_observations: int = 50_000  # Observations one CreateObservations request may carry
 
 
 # --- Visibility -------------------------------------------------------------------------------------------
@@ -124,7 +129,42 @@ def _hidden_things(access: Access) -> Select[Any]:
 
 
 def _hidden_locations(access: Access) -> Select[Any]:
-    return select(THING_LOCATIONS.c.location_id).where(THING_LOCATIONS.c.thing_id.in_(_hidden_things(access)))
+    """Locations of hidden Things that no visible Thing shares (a shared Location is as public as its most
+    open Thing: the public Thing shows it anyway)."""
+    hidden = _hidden_things(access)
+    shared = select(THING_LOCATIONS.c.location_id).where(THING_LOCATIONS.c.thing_id.not_in(hidden))
+    return select(THING_LOCATIONS.c.location_id).where(
+        THING_LOCATIONS.c.thing_id.in_(hidden), THING_LOCATIONS.c.location_id.not_in(shared)
+    )
+
+
+def _used_by_visible_things(table: Table, key: str, access: Access) -> ColumnElement[bool]:
+    """Sensors and ObservedProperties follow their Datastreams' Things: one used only by hidden Things is
+    hidden too (a household meter's Sensor names the household); unused ones stay visible."""
+    hidden = _hidden_things(access)
+    column = DATASTREAMS.c[key]
+    return or_(
+        table.c.id.in_(select(column).where(DATASTREAMS.c.thing_id.not_in(hidden))),
+        table.c.id.not_in(select(column).where(DATASTREAMS.c.thing_id.in_(hidden))),
+    )
+
+
+def _visible_features(table: Table, access: Access) -> ColumnElement[bool]:
+    """A feature made from a Location follows that Location; one a client created follows the Things whose
+    Observations it is the feature of: hidden when all of them are hidden."""
+    hidden_streams = select(DATASTREAMS.c.id).where(DATASTREAMS.c.thing_id.in_(_hidden_things(access)))
+    observed = OBSERVATIONS.c.feature_of_interest_id == table.c.id
+    seen_by_hidden = select(OBSERVATIONS.c.id).where(observed, OBSERVATIONS.c.datastream_id.in_(hidden_streams))
+    seen_by_visible = select(OBSERVATIONS.c.id).where(observed, OBSERVATIONS.c.datastream_id.not_in(hidden_streams))
+    return and_(
+        func.coalesce(table.c.generated_from_location_id, -1).not_in(_hidden_locations(access)),
+        or_(
+            # In this order: a public feature is settled by its first visible Observation, not a scan of all.
+            table.c.generated_from_location_id.is_not(None),
+            seen_by_visible.exists(),
+            ~seen_by_hidden.exists(),
+        ),
+    )
 
 
 def visibility(
@@ -156,7 +196,11 @@ def visibility(
     if name == "Locations":
         return table.c.id.not_in(_hidden_locations(access))
     if name == "FeaturesOfInterest":
-        return func.coalesce(table.c.generated_from_location_id, -1).not_in(_hidden_locations(access))
+        return _visible_features(table, access)
+    if name == "Sensors":
+        return _used_by_visible_things(table, "sensor_id", access)
+    if name == "ObservedProperties":
+        return _used_by_visible_things(table, "observed_property_id", access)
     return None
 
 
@@ -202,9 +246,13 @@ def _parse_id(text: str | None, segment: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise StaError(400, f"{segment!r}: ids are integers, as in Things(1)") from None
+    if not id_in_range(value):
+        # Beyond what a BIGINT holds: no such entity, on either database.
+        raise StaError(404, f"{segment} not found")
+    return value
 
 
 def _related(nav: Navigation, target: EntitySet, source: EntitySet, source_id: int) -> ColumnElement[bool]:
@@ -663,20 +711,15 @@ def _geojson(value: Any, name: str) -> tuple[str, float | None, float | None]:
             value = json.loads(value)
         except ValueError:
             raise StaError(400, f"{name} must be a GeoJSON object") from None
-    if not isinstance(value, dict):
-        raise StaError(400, f"{name} must be a GeoJSON object")
-    geometry = value.get("geometry") if value.get("type") == "Feature" else value
     try:
-        geom = shape(geometry)
-    except Exception:
-        raise StaError(400, f"{name} is not a valid GeoJSON geometry") from None
-    if geom.is_empty:
-        return json.dumps(value), None, None
+        geom = check_geometry(value, name)
+    except ValueError as error:
+        raise StaError(400, str(error)) from None
     point = geom if geom.geom_type == "Point" else geom.representative_point()
     return json.dumps(value), float(point.x), float(point.y)
 
 
-async def _thing_columns(value: Any) -> dict[str, Any]:
+async def _thing_columns(session: AsyncSession, value: Any) -> dict[str, Any]:
     if value is None:
         return {"properties": None}
     if not isinstance(value, dict):
@@ -703,6 +746,8 @@ async def _thing_columns(value: Any) -> dict[str, Any]:
             owner = citoyen["owner"]
             if owner is not None and (not isinstance(owner, int) or isinstance(owner, bool)):
                 raise StaError(400, "properties.citoyen.owner must be a person's id")
+            if owner is not None and (not id_in_range(owner) or await people.get_person(session, owner) is None):
+                raise StaError(400, f"properties.citoyen.owner: there is no person {owner}")
             columns["owner_person_id"] = owner
     columns["properties"] = properties
     return columns
@@ -729,8 +774,9 @@ async def column_values(
             continue  # computed by the server from the Observations (18-088 allows ignoring them)
         if value is None and prop.required and name != "result":
             raise StaError(400, f"{entity_set.singular}.{name} cannot be null")
+        _check_size(entity_set, prop, value, ctx.limits)
         if name == "properties" and entity_set.name == "Things":
-            columns.update(await _thing_columns(value))
+            columns.update(await _thing_columns(session, value))
         elif name == "properties" and value is not None and not isinstance(value, dict):
             raise StaError(400, "properties must be a JSON object")
         elif name == "result":
@@ -774,6 +820,31 @@ async def column_values(
     return columns
 
 
+# Multi-line text may hold tabs and line breaks; every other string property is one line.
+_MULTILINE = frozenset({"description", "metadata"})
+
+
+def _check_size(entity_set: EntitySet, prop: Property, value: Any, limits: Limits) -> None:
+    """Caps on what one property may hold (a 10 MB description would be served by every later page), and
+    no control characters in text."""
+    label = f"{entity_set.singular}.{prop.name}"
+    try:
+        if isinstance(value, str) and prop.kind in ("string", "json"):
+            length = getattr(entity_set.table.c[prop.column].type, "length", None)
+            if prop.name == "name":
+                limit = min(limits.name_chars, length or limits.name_chars)
+            else:
+                limit = length or limits.text_chars
+            if prop.name == "result":
+                check_json_size(value, label, limits.json_bytes)
+            else:
+                check_text(value, label, limit, multiline=prop.name in _MULTILINE)
+        elif value is not None and prop.kind in ("json", "number", "geometry"):
+            check_json_size(value, label, limits.json_bytes)
+    except ValueError as error:
+        raise StaError(400, str(error)) from None
+
+
 def _check_keys(entity_set: EntitySet, body: Mapping[str, Any]) -> None:
     for key in body:
         if key in ("@iot.id", "@iot.selfLink") or key.endswith("@iot.navigationLink"):
@@ -792,6 +863,8 @@ def _link_id(value: Any) -> int | None:
         entity_id = value["@iot.id"]
         if not isinstance(entity_id, int) or isinstance(entity_id, bool):
             raise StaError(400, "@iot.id must be an integer")
+        if not id_in_range(entity_id):
+            raise StaError(400, f"@iot.id {entity_id} names no entity (ids are 64-bit integers)")
         return entity_id
     return None
 
