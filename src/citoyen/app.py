@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citoyen import throttle
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import is_statement_timeout, make_engine, make_sessionmaker, without_statement_timeout
 from citoyen.demo.sensing import running_demo_feed
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
@@ -162,10 +163,12 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            statement_timeout=settings.database_statement_timeout_seconds,
         )
         if owns_engine and settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            await upgrade_engine(app_engine)  # the embedded database keeps itself up to date
+            # The embedded database keeps itself up to date (a migration may run longer than a request may).
+            await upgrade_engine(without_statement_timeout(app_engine))
         app.state.engine = app_engine
         app.state.sessionmaker = make_sessionmaker(app_engine)
         if owns_engine:  # a served app, not a test's (which shares the test's engine)
@@ -275,6 +278,21 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         if wants_json(request):
             return JSONResponse({"error": {"status": exc.status_code, "message": exc.detail}}, exc.status_code)
         return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        """A statement cancelled by the statement timeout is a 503 in the path's format (its transaction was
+        rolled back by the session); any other database error stays a server error."""
+        if not is_statement_timeout(exc):
+            raise exc
+        seconds = settings.database_statement_timeout_seconds
+        detail = (
+            f"the database took longer than {seconds:g} s on this request and stopped it: try again, or ask for less"
+        )
+        headers = {"Retry-After": "5"}
+        if request.url.path.startswith("/sta/"):
+            return sensing_api.error_response(503, detail, headers)
+        return await http_error(request, StarletteHTTPException(503, detail, headers))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # stay under the server's max_connections (100 by default).
     database_pool_size: int = Field(default=16, ge=1)
     database_max_overflow: int = Field(default=8, ge=0)
+    # Seconds one SQL statement of the served app may run before the database cancels it (0: no limit), so
+    # that no request's query can hold a connection and the CPU for long; the request then answers 503. Only
+    # the app's engine has it: migrations, the demo build, the CLI's imports and bench/ loads run long.
+    database_statement_timeout_seconds: float = Field(default=30.0, ge=0)
     secret_key: SecretStr = Field(
         default=SecretStr(""),
         description="Signs session cookies; empty means a random key kept in data_dir/secret_key.",
@@ -72,6 +76,20 @@ class Settings(BaseSettings):
     # SensorThings API: the page size when $top is absent, and the largest $top honoured.
     sta_default_top: int = Field(default=100, ge=1)
     sta_max_top: int = Field(default=10_000, ge=1)
+    # Bounds on what one SensorThings GET may ask for, so that no anonymous request can exhaust the server (a
+    # deep $expand once answered 70 MB and grew the process to 17 GB). Beyond any of them the answer is a 400
+    # that names the limit. Expand depth counts the navigation segments of one path (Datastreams/Thing is 2),
+    # expand items every navigation property expanded, all levels together (as OData's MaxExpandDepth and
+    # MaxExpandCount); entities count the top level and every expanded one; bytes are the JSON answer's.
+    sta_max_expand_depth: int = Field(default=4, ge=1)
+    sta_max_expand_items: int = Field(default=16, ge=1)
+    sta_max_entities: int = Field(default=20_000, ge=1)
+    sta_max_response_bytes: int = Field(default=25_000_000, ge=1)
+    # Characters of one query option's value, and the terms (operands, operators, functions) and nesting depth
+    # of one $filter or $orderby: a 3,000-term $filter exhausted Python's recursion limit.
+    sta_max_option_length: int = Field(default=8_000, ge=1)
+    sta_max_expression_terms: int = Field(default=1_000, ge=1)
+    sta_max_expression_depth: int = Field(default=100, ge=1)
     # SensorThings writes: what one entity may hold, so that a client cannot store a 10 MB description that
     # every later page then serves. Names are capped by their column (300 characters) as well.
     sta_max_name_chars: int = Field(default=300, ge=1, le=300)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -11,9 +13,11 @@ from fastapi import Depends, Request
 from sqlalchemy import ARRAY, ColumnElement, DateTime, Integer, MetaData, any_, bindparam, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 from citoyen.sensing.sqlite_functions import register_sqlite_functions
 
@@ -88,9 +92,25 @@ SQLITE_IMMEDIATE = "citoyen_sqlite_immediate"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+# Execution option: seconds a statement may run on this engine or connection (None: no limit). Set by
+# `make_engine(statement_timeout=...)`; `without_statement_timeout` lifts it (the SQLite app's own migrations).
+STATEMENT_TIMEOUT = "citoyen_statement_timeout"
+# SQLite calls the progress handler every this many virtual-machine instructions (about a millisecond).
+_SQLITE_PROGRESS_STEPS = 50_000
+_POSTGRES_QUERY_CANCELED = "57014"
+
+
+def make_engine(database_url: str, *, statement_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine; with `statement_timeout` (seconds), every statement past it is cancelled by the database
+    (PostgreSQL's statement_timeout) or interrupted (SQLite's progress handler) and raises a `DBAPIError`
+    that `is_statement_timeout` recognises. The served app's engine has one; migrations, imports and
+    benchmark loads, which legitimately run long, make theirs without."""
+    if statement_timeout and database_url.startswith("postgresql"):
+        server_settings = kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
     engine = create_async_engine(database_url, **kwargs)
     if engine.dialect.name == "sqlite":
+        _interruptible_sqlite(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -112,7 +132,62 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
             immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    if statement_timeout:  # a copy of the engine (same pool, same events) whose connections carry the option
+        return engine.execution_options(**{STATEMENT_TIMEOUT: statement_timeout})
     return engine
+
+
+def without_statement_timeout(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (same pool) without a statement timeout on SQLite, for work that legitimately runs long.
+    (On PostgreSQL the timeout is a setting of the connections: make another engine instead.)"""
+    return engine.execution_options(**{STATEMENT_TIMEOUT: None})
+
+
+def _interruptible_sqlite(engine: AsyncEngine) -> None:
+    """Each connection carries a deadline, set when a statement starts, that a progress handler checks while
+    SQLite runs it: past the deadline the statement stops with "interrupted" (and its transaction can be
+    rolled back as usual)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _install(dbapi_connection: Any, record: Any) -> None:
+        deadline = [math.inf]
+        record.info["citoyen_deadline"] = deadline
+
+        def past_deadline() -> int:
+            return 1 if time.monotonic() > deadline[0] else 0
+
+        # The handler runs in aiosqlite's thread, where SQLite runs the statement.
+        await_only(dbapi_connection._connection.set_progress_handler(past_deadline, _SQLITE_PROGRESS_STEPS))
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(connection: Any, _cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: Any) -> None:
+        deadline = connection.connection.info.get("citoyen_deadline")
+        if deadline is not None:
+            timeout = connection.get_execution_options().get(STATEMENT_TIMEOUT)
+            deadline[0] = time.monotonic() + timeout if timeout else math.inf
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _end(connection: Any, _cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: Any) -> None:
+        deadline = connection.connection.info.get("citoyen_deadline")
+        if deadline is not None:
+            deadline[0] = math.inf
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _failed(context: Any) -> None:
+        connection = context.connection
+        deadline = connection.connection.info.get("citoyen_deadline") if connection is not None else None
+        if deadline is not None:  # the rollback that follows must not be interrupted too
+            deadline[0] = math.inf
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """Whether a database error is a statement cancelled by the engine's statement timeout."""
+    if not isinstance(error, DBAPIError):
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) == _POSTGRES_QUERY_CANCELED:
+        return True
+    return "interrupted" in str(original) and "sqlite" in type(original).__module__
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -24,7 +24,7 @@ from citoyen.people import service as people
 from citoyen.sensing import bulk, idempotency, service
 from citoyen.sensing.entities import API_PATH, ENTITY_SETS, self_link
 from citoyen.sensing.events import get_bus
-from citoyen.sensing.query import QueryError, parse_query_options
+from citoyen.sensing.query import QueryError, QueryLimits, parse_query_options
 from citoyen.sensing.service import Access, Context, StaError
 from citoyen.sensing.validation import Limits, load_json
 
@@ -204,13 +204,28 @@ async def get_resource(path: str, request: Request, session: DbSession) -> Respo
     try:
         ctx = await _context(request, session)
         params = dict(request.query_params)
-        options = parse_query_options(params)
-        result = await service.read(session, ctx, path, options, params)
+        settings = _settings(request)
+        options = parse_query_options(params, _query_limits(settings))
+        answer_limits = service.AnswerLimits(settings.sta_max_entities, settings.sta_max_response_bytes)
+        result = await service.read(session, ctx, path, options, params, answer_limits)
+        if isinstance(result, service.RawValue):
+            return PlainTextResponse(result.text())
+        body = fastjson.dumps(result)
+        if len(body) > answer_limits.bytes:  # the budget estimated the size as it went; this is the exact one
+            raise answer_limits.too_large(len(body))
     except (StaError, QueryError) as error:
         return await _failed(session, error)
-    if isinstance(result, service.RawValue):
-        return PlainTextResponse(result.text())
-    return Response(fastjson.dumps(result), media_type="application/json")
+    return Response(body, media_type="application/json")
+
+
+def _query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(
+        option_length=settings.sta_max_option_length,
+        expression_terms=settings.sta_max_expression_terms,
+        expression_depth=settings.sta_max_expression_depth,
+        expand_depth=settings.sta_max_expand_depth,
+        expand_items=settings.sta_max_expand_items,
+    )
 
 
 @router.post("/{path:path}", summary="Create an entity (deep insert allowed)", status_code=201)

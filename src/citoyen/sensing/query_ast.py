@@ -186,6 +186,25 @@ Expression = Literal_ | PropertyPath | FunctionCall | Comparison | Arithmetic | 
 
 
 @dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """What one request may ask for (the `sta_max_*` settings); beyond any, parsing raises a `QueryError`
+    that names the limit, before anything is compiled or run.
+
+    - `option_length`: characters of one option's value;
+    - `expression_terms`, `expression_depth`: nodes (operands, operators, functions) of all the expressions of
+      one option, and how deeply one nests (each `and`/`or` of a chain is one level);
+    - `expand_depth`: navigation segments of one `$expand` path, nested levels included;
+    - `expand_items`: navigation properties expanded, all levels together (after merging repeats).
+    """
+
+    option_length: int = 8_000
+    expression_terms: int = 1_000
+    expression_depth: int = 100
+    expand_depth: int = 4
+    expand_items: int = 16
+
+
+@dataclass(frozen=True, slots=True)
 class OrderBy:
     expression: Expression
     descending: bool = False

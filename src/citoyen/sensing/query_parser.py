@@ -3,12 +3,19 @@
 One LALR grammar (`query_grammar.lark`) with a start symbol per option; the tree is built by a
 transformer run during the parse, so no intermediate parse tree is kept. The parser is built once per
 process (it is immutable) and shared.
+
+Every parse is bounded by `QueryLimits`: the length of the value is checked first, then, while the tree is
+built, its terms, the nesting of expressions and the depth of `$expand` paths, so that a hostile value is
+refused before anything deep (a recursive compile, an expand merge) walks it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -38,6 +45,7 @@ from citoyen.sensing.query_ast import (
     OrderBy,
     PropertyPath,
     QueryError,
+    QueryLimits,
     QueryOptions,
     StringLiteral,
     TimeLiteral,
@@ -173,7 +181,126 @@ def _position(token: Token) -> int:
     return (token.start_pos or 0) + 1
 
 
+# --- Limits ----------------------------------------------------------------------------------------------------
+
+DEFAULT_LIMITS: Final = QueryLimits()
+
+
+@dataclass
+class _Budget:
+    """What the value being parsed has used of its limits; depths are kept by node identity while parsing."""
+
+    limits: QueryLimits
+    terms: int = 0
+    depths: dict[int, int] = field(default_factory=dict)
+
+
+# The budget of the parse running in this context (the shared parser's transformer has no other way to know it).
+_BUDGET: ContextVar[_Budget | None] = ContextVar("citoyen_query_budget", default=None)
+
+
+def _counted(node: Expression, *children: Any, chained: Any = None) -> Expression:
+    """Count one expression node against the terms and nesting limits. A `chained` child (the left side of
+    `a or b or c`, compiled as one flat list) is at the same level as the node."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return node
+    limits = budget.limits
+    budget.terms += 1
+    if budget.terms > limits.expression_terms:
+        raise QueryError(
+            f"more than {limits.expression_terms} terms (operands, operators and functions), the most this server"
+            " accepts in one option",
+            node.position,
+        )
+    depth = 1 + max((budget.depths.get(id(child), 0) for child in children), default=0)
+    if chained is not None:
+        depth = max(depth, budget.depths.get(id(chained), 0))
+    if depth > limits.expression_depth:
+        raise QueryError(
+            f"the expression nests more than {limits.expression_depth} levels deep, the most this server accepts",
+            node.position,
+        )
+    budget.depths[id(node)] = depth
+    return node
+
+
+def _expand_depth(item: ExpandItem) -> int:
+    budget = _BUDGET.get()
+    return 1 if budget is None else budget.depths.get(id(item), 1)
+
+
+def _check_expand_depth(item: ExpandItem, depth: int, position: int) -> None:
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    if depth > budget.limits.expand_depth:
+        raise QueryError(
+            f"more than {budget.limits.expand_depth} navigation properties in one path, the most this server expands",
+            position,
+        )
+    budget.depths[id(item)] = depth
+
+
+def _count_expand_items(items: tuple[ExpandItem, ...], limits: QueryLimits) -> None:
+    count, pending = 0, list(items)
+    while pending:  # not recursive: the count is checked before anything else walks the tree
+        item = pending.pop()
+        count += 1
+        pending.extend(item.options.expand)
+    if count > limits.expand_items:
+        raise QueryError(
+            f"{count} navigation properties expanded, more than the {limits.expand_items} this server accepts"
+        )
+
+
 # --- Tree building -----------------------------------------------------------------------------------------
+
+
+def _number(text: str, position: int) -> NumberLiteral:
+    # SQL integers are 64-bit, and a float beyond double range is infinite: refused here, not by the database.
+    if not any(c in text for c in ".eE"):
+        if len(text.lstrip("-")) > 19 or not -(2**63) <= int(text) < 2**63:
+            raise QueryError(f"the number {text[:30]} is outside the 64-bit integer range", position)
+        return NumberLiteral(int(text), position)
+    value = float(text)
+    if not math.isfinite(value):
+        raise QueryError(f"the number {text[:30]} is too large", position)
+    return NumberLiteral(value, position)
+
+
+def _literal(token: Token) -> Expression:
+    """The literal a token spells (numbers, strings, times, geometries, ...)."""
+    position = _position(token)
+    text = str(token)
+    match token.type:
+        case "NUMBER":
+            return _number(text, position)
+        case "STRING":
+            return StringLiteral(text[1:-1].replace("''", "'"), position)
+        case "TRUE" | "FALSE":
+            return BooleanLiteral(token.type == "TRUE", position)
+        case "NULL":
+            return NullLiteral(position)
+        case "DATETIME":
+            return DateTimeLiteral(_parse_datetime(text, position), position)
+        case "DATE":
+            try:
+                return DateLiteral(date.fromisoformat(text), position)
+            except ValueError:
+                raise QueryError(f"invalid date {text}", position) from None
+        case "TIME":
+            try:
+                return TimeLiteral(time.fromisoformat(text), position)
+            except ValueError:
+                raise QueryError(f"invalid time {text}", position) from None
+        case "DURATION":
+            return DurationLiteral(_parse_duration(text[text.index("'") + 1 : -1], position), position)
+        case "INTERVAL":
+            return _parse_interval(text, position)
+        case "GEOMETRY":
+            return _parse_geometry(text, position)
+    raise AssertionError(f"literal token {token.type} not handled")
 
 
 class _Build(Transformer[Token, Any]):
@@ -181,45 +308,18 @@ class _Build(Transformer[Token, Any]):
 
     def literal(self, children: list[Token]) -> Expression:
         (token,) = children
-        position = _position(token)
-        text = str(token)
-        match token.type:
-            case "NUMBER":
-                return NumberLiteral(float(text) if any(c in text for c in ".eE") else int(text), position)
-            case "STRING":
-                return StringLiteral(text[1:-1].replace("''", "'"), position)
-            case "TRUE" | "FALSE":
-                return BooleanLiteral(token.type == "TRUE", position)
-            case "NULL":
-                return NullLiteral(position)
-            case "DATETIME":
-                return DateTimeLiteral(_parse_datetime(text, position), position)
-            case "DATE":
-                try:
-                    return DateLiteral(date.fromisoformat(text), position)
-                except ValueError:
-                    raise QueryError(f"invalid date {text}", position) from None
-            case "TIME":
-                try:
-                    return TimeLiteral(time.fromisoformat(text), position)
-                except ValueError:
-                    raise QueryError(f"invalid time {text}", position) from None
-            case "DURATION":
-                return DurationLiteral(_parse_duration(text[text.index("'") + 1 : -1], position), position)
-            case "INTERVAL":
-                return _parse_interval(text, position)
-            case "GEOMETRY":
-                return _parse_geometry(text, position)
-        raise AssertionError(f"literal token {token.type} not handled")
+        return _counted(_literal(token))
 
     def index(self, children: list[Token]) -> int:
+        if len(children[0]) > 9:  # no JSON array is that long; the database would overflow on it
+            raise QueryError(f"array index {children[0][:30]} is too large", _position(children[0]))
         return int(children[0])
 
     def property_path(self, children: list[Token | int]) -> PropertyPath:
         first = children[0]
         assert isinstance(first, Token)
         segments = tuple(child if isinstance(child, int) else str(child) for child in children)
-        return PropertyPath(segments, _position(first))
+        return _counted(PropertyPath(segments, _position(first)))  # type: ignore[return-value]
 
     def function_call(self, children: list[Any]) -> FunctionCall:
         name_token: Token = children[0]
@@ -234,23 +334,28 @@ class _Build(Transformer[Token, Any]):
             expected = str(low) if low == high else f"{low} or {high}"
             plural = "" if expected == "1" else "s"
             raise QueryError(f"{name}() takes {expected} argument{plural}, got {len(arguments)}", position)
-        return FunctionCall(name, arguments, position)
+        return _counted(FunctionCall(name, arguments, position), *arguments)  # type: ignore[return-value]
 
     def compare(self, children: list[Any]) -> Comparison:
         left, operator, right = children
-        return Comparison(str(operator).lower(), left, right, _position(operator))  # type: ignore[arg-type]
+        node = Comparison(str(operator).lower(), left, right, _position(operator))  # type: ignore[arg-type]
+        return _counted(node, left, right)  # type: ignore[return-value]
 
     def arithmetic(self, children: list[Any]) -> Arithmetic:
         left, operator, right = children
-        return Arithmetic(str(operator).lower(), left, right, _position(operator))  # type: ignore[arg-type]
+        node = Arithmetic(str(operator).lower(), left, right, _position(operator))  # type: ignore[arg-type]
+        return _counted(node, left, right)  # type: ignore[return-value]
 
     def logical(self, children: list[Any]) -> Logical:
         left, operator, right = children
-        return Logical(str(operator).lower(), left, right, _position(operator))  # type: ignore[arg-type]
+        node = Logical(str(operator).lower(), left, right, _position(operator))  # type: ignore[arg-type]
+        if isinstance(left, Logical) and left.operator == node.operator:
+            return _counted(node, right, chained=left)  # type: ignore[return-value]
+        return _counted(node, left, right)  # type: ignore[return-value]
 
     def negation(self, children: list[Any]) -> Not:
         operator, operand = children
-        return Not(operand, _position(operator))
+        return _counted(Not(operand, _position(operator)), operand)  # type: ignore[return-value]
 
     def filter(self, children: list[Expression]) -> Expression:
         return children[0]
@@ -291,7 +396,8 @@ class _Build(Transformer[Token, Any]):
         return ("count", children[1].type == "TRUE", _position(children[0]))
 
     def expand_item(self, children: list[Any]) -> ExpandItem:
-        names = [str(child) for child in children if isinstance(child, Token)]
+        tokens = [child for child in children if isinstance(child, Token)]
+        names = [str(token) for token in tokens]
         given: dict[str, Any] = {}
         for option in children:
             if isinstance(option, tuple):
@@ -299,13 +405,23 @@ class _Build(Transformer[Token, Any]):
                 if name in given:
                     raise QueryError(f"${name} given twice for {names[-1]}", position)
                 given[name] = value
+        inner = max((_expand_depth(child) for child in given.get("expand", ())), default=0)
         item = ExpandItem(names[-1], QueryOptions(**given))
         for name in reversed(names[:-1]):
             item = ExpandItem(name, QueryOptions(expand=(item,)))
+        _check_expand_depth(item, len(names) + inner, _position(tokens[0]))
         return item
 
     def expand(self, children: list[ExpandItem]) -> tuple[ExpandItem, ...]:
-        return merge_expands(children)
+        depths: dict[str, int] = {}
+        for child in children:
+            depths[child.navigation] = max(depths.get(child.navigation, 0), _expand_depth(child))
+        merged = merge_expands(children)
+        budget = _BUDGET.get()
+        if budget is not None:
+            for item in merged:
+                budget.depths[id(item)] = depths[item.navigation]
+        return merged
 
 
 def _count_value(token: Token, option: str) -> int:
@@ -445,46 +561,58 @@ def _translate(error: UnexpectedInput, text: str) -> QueryError:
     return QueryError("invalid syntax", (error.pos_in_stream or 0) + 1)
 
 
-def _parse(text: str, start: str) -> Any:
+def _check_length(text: str, limits: QueryLimits) -> None:
+    if len(text) > limits.option_length:
+        raise QueryError(f"the value is {len(text)} characters long, more than the {limits.option_length} accepted")
+
+
+def _parse(text: str, start: str, limits: QueryLimits) -> Any:
     if not text.strip():
         raise QueryError("empty value", 1)
+    _check_length(text, limits)
+    token = _BUDGET.set(_Budget(limits))
     try:
         return _parser().parse(text, start=start)
     except UnexpectedInput as error:
         raise _translate(error, text) from None
+    except RecursionError:  # a safety net: the limits above stop what we know to nest deeply
+        raise QueryError("the value nests too deeply") from None
+    finally:
+        _BUDGET.reset(token)
 
 
 # --- Public parsing functions ----------------------------------------------------------------------------------
 
 
-def parse_filter(text: str) -> Expression:
+def parse_filter(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> Expression:
     """The AST of a `$filter` value; raises `QueryError` naming `$filter`."""
     try:
-        result: Expression = _parse(text, "filter")
+        result: Expression = _parse(text, "filter", limits)
     except QueryError as error:
         raise error.in_option("$filter") from None
     return result
 
 
-def parse_orderby(text: str) -> tuple[OrderBy, ...]:
+def parse_orderby(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> tuple[OrderBy, ...]:
     try:
-        result: tuple[OrderBy, ...] = _parse(text, "orderby")
+        result: tuple[OrderBy, ...] = _parse(text, "orderby", limits)
     except QueryError as error:
         raise error.in_option("$orderby") from None
     return result
 
 
-def parse_select(text: str) -> tuple[tuple[str, ...], ...]:
+def parse_select(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> tuple[tuple[str, ...], ...]:
     try:
-        result: tuple[tuple[str, ...], ...] = _parse(text, "select")
+        result: tuple[tuple[str, ...], ...] = _parse(text, "select", limits)
     except QueryError as error:
         raise error.in_option("$select") from None
     return result
 
 
-def parse_expand(text: str) -> tuple[ExpandItem, ...]:
+def parse_expand(text: str, limits: QueryLimits = DEFAULT_LIMITS) -> tuple[ExpandItem, ...]:
     try:
-        result: tuple[ExpandItem, ...] = _parse(text, "expand")
+        result: tuple[ExpandItem, ...] = _parse(text, "expand", limits)
+        _count_expand_items(result, limits)
     except QueryError as error:
         raise error.in_option("$expand") from None
     return result
@@ -514,16 +642,21 @@ def _parse_result_format(text: str) -> str:
     return value
 
 
-def parse_query_options(params: Mapping[str, str]) -> QueryOptions:
+def parse_query_options(params: Mapping[str, str], limits: QueryLimits = DEFAULT_LIMITS) -> QueryOptions:
     """Parse the system query options of a request (`$top`, `$filter`, ...; other parameters are ignored).
 
-    Option names are matched case-insensitively (as FROST-Server and OData 4.01 do). Unknown `$options`
-    and malformed values raise `QueryError` with the option's name and the position in its value.
+    Option names are matched case-insensitively (as FROST-Server and OData 4.01 do). Unknown `$options`,
+    malformed values and values beyond `limits` raise `QueryError` with the option's name and the position
+    in its value.
     """
     values: dict[str, Any] = {}
     for key, text in params.items():
         if not key.startswith("$"):
             continue
+        try:
+            _check_length(text, limits)
+        except QueryError as error:
+            raise error.in_option(key) from None
         match key.lower():
             case "$top":
                 values["top"] = _parse_count_option(text, key)
@@ -532,13 +665,13 @@ def parse_query_options(params: Mapping[str, str]) -> QueryOptions:
             case "$count":
                 values["count"] = _parse_bool_option(text, key)
             case "$select":
-                values["select"] = parse_select(text)
+                values["select"] = parse_select(text, limits)
             case "$orderby":
-                values["orderby"] = parse_orderby(text)
+                values["orderby"] = parse_orderby(text, limits)
             case "$expand":
-                values["expand"] = parse_expand(text)
+                values["expand"] = parse_expand(text, limits)
             case "$filter":
-                values["filter"] = parse_filter(text)
+                values["filter"] = parse_filter(text, limits)
             case "$resultformat":
                 values["result_format"] = _parse_result_format(text)
             case _:

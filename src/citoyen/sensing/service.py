@@ -356,6 +356,58 @@ async def _refuse_restricted_observations(session: AsyncSession, ctx: Context, t
 # --- Reading ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AnswerLimits:
+    """The most one GET may hold: entities (top level and expanded together) and bytes of JSON
+    (settings `sta_max_entities`, `sta_max_response_bytes`)."""
+
+    entities: int = 20_000
+    bytes: int = 25_000_000
+
+    def too_large(self, size: int) -> StaError:
+        return StaError(
+            400,
+            f"the answer would be larger than {self.bytes:,} bytes, the most this server sends in one answer:"
+            " ask for fewer entities ($top, $filter), fewer properties ($select) or a smaller $expand",
+        )
+
+
+# The keys and links (@iot.selfLink, navigation links) that each serialized entity carries besides its values.
+_ENTITY_OVERHEAD_BYTES = 300
+
+
+class _Budget:
+    """What an answer has used of its limits so far, counted while it is built: a request beyond them stops
+    at the first query that crosses one, not once everything is in memory."""
+
+    def __init__(self, limits: AnswerLimits) -> None:
+        self.limits = limits
+        self.entities = 0
+        self.bytes = 0
+
+    @property
+    def entities_left(self) -> int:
+        return max(self.limits.entities - self.entities, 0)
+
+    def refuse_entities(self) -> StaError:
+        return StaError(
+            400,
+            f"the answer would hold more than {self.limits.entities:,} entities (top level and expanded together),"
+            " the most this server sends in one answer: ask for fewer with $top or $filter, or expand less",
+        )
+
+    def take(self, rows: Sequence[Mapping[Any, Any]]) -> None:
+        self.entities += len(rows)
+        if self.entities > self.limits.entities:
+            raise self.refuse_entities()
+        for row in rows:
+            self.bytes += _ENTITY_OVERHEAD_BYTES + sum(
+                len(value) if isinstance(value, str | bytes) else 8 for value in row.values()
+            )
+        if self.bytes > self.limits.bytes:
+            raise self.limits.too_large(self.bytes)
+
+
 def _top(ctx: Context, options: QueryOptions) -> int:
     top = ctx.default_top if options.top is None else options.top
     return min(top, ctx.max_top)
@@ -405,8 +457,18 @@ def _next_link(ctx: Context, path: str, params: Mapping[str, str], top: int, ski
     return f"{ctx.base_url}{API_PATH}/{path.strip('/')}?{urlencode(kept, safe='$(),/:;', quote_via=quote)}"
 
 
-async def read(session: AsyncSession, ctx: Context, path: str, options: QueryOptions, params: Mapping[str, str]) -> Any:
-    """GET: an entity, a collection page, a property ({"name": value}) or a raw value ($value, as text)."""
+async def read(
+    session: AsyncSession,
+    ctx: Context,
+    path: str,
+    options: QueryOptions,
+    params: Mapping[str, str],
+    limits: AnswerLimits = AnswerLimits(),
+) -> Any:
+    """GET: an entity, a collection page, a property ({"name": value}) or a raw value ($value, as text).
+
+    Refuses (400) an answer that would exceed `limits`, as soon as a query brings the rows that exceed them."""
+    budget = _Budget(limits)
     target = await resolve_path(session, ctx, path)
     entity_set = target.entity_set
     dialect = session.get_bind().dialect.name
@@ -419,8 +481,9 @@ async def read(session: AsyncSession, ctx: Context, path: str, options: QueryOpt
             if target.raw_value:
                 return RawValue(value)
             return {target.prop.name: value}
+        budget.take([row])
         document = serialize(ctx.base_url, entity_set, row, options.select)
-        await expand(session, ctx, entity_set, [row], [document], options.expand)
+        await expand(session, ctx, entity_set, [row], [document], options.expand, budget)
         return document
 
     table = entity_set.table
@@ -453,6 +516,7 @@ async def read(session: AsyncSession, ctx: Context, path: str, options: QueryOpt
     )
     more = len(page) > top
     rows = list(page[:top])
+    budget.take(rows)
     result: dict[str, Any] = {}
     if options.count:
         result["@iot.count"] = (
@@ -464,7 +528,7 @@ async def read(session: AsyncSession, ctx: Context, path: str, options: QueryOpt
         result["value"] = data_array(ctx, rows, options.select)
     else:
         documents = [serialize(ctx.base_url, entity_set, row, options.select) for row in rows]
-        await expand(session, ctx, entity_set, rows, documents, options.expand)
+        await expand(session, ctx, entity_set, rows, documents, options.expand, budget)
         result["value"] = documents
     if more:
         result["@iot.nextLink"] = _next_link(ctx, path, params, top, skip)
@@ -527,8 +591,12 @@ async def expand(
     rows: Sequence[Mapping[Any, Any]],
     documents: list[dict[str, Any]],
     items: tuple[ExpandItem, ...],
+    budget: _Budget | None = None,
 ) -> None:
-    """Inline related entities, one query per navigation property and level (never one per entity)."""
+    """Inline related entities, one query per navigation property and level (never one per entity).
+
+    With a `budget`, every expanded entity counts against it, and a query never fetches more rows than
+    the budget has left (plus what it takes to see that it is exceeded)."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -540,9 +608,9 @@ async def expand(
         options = item.options
         check_select(target, options.select)
         if not nav.to_many:
-            await _expand_to_one(session, ctx, nav, target, rows, documents, options, dialect)
+            await _expand_to_one(session, ctx, nav, target, rows, documents, options, dialect, budget)
         else:
-            await _expand_to_many(session, ctx, entity_set, nav, target, rows, documents, options, dialect)
+            await _expand_to_many(session, ctx, entity_set, nav, target, rows, documents, options, dialect, budget)
 
 
 async def _expand_to_one(
@@ -554,6 +622,7 @@ async def _expand_to_one(
     documents: list[dict[str, Any]],
     options: QueryOptions,
     dialect: str,
+    budget: _Budget | None,
 ) -> None:
     assert nav.source_key is not None
     ids = {row[nav.source_key] for row in rows if row[nav.source_key] is not None}
@@ -567,11 +636,13 @@ async def _expand_to_one(
         if child is None:
             document[nav.name] = None
             continue
+        if budget is not None:  # each parent gets its own copy of a shared child
+            budget.take([child])
         child_document = serialize(ctx.base_url, target, child, options.select)
         document[nav.name] = child_document
         children.append(child)
         child_documents.append(child_document)
-    await expand(session, ctx, target, children, child_documents, options.expand)
+    await expand(session, ctx, target, children, child_documents, options.expand, budget)
 
 
 async def _expand_to_many(
@@ -584,6 +655,7 @@ async def _expand_to_many(
     documents: list[dict[str, Any]],
     options: QueryOptions,
     dialect: str,
+    budget: _Budget | None,
 ) -> None:
     table = target.table
     parent_ids = [row["id"] for row in rows]
@@ -619,7 +691,7 @@ async def _expand_to_many(
         parents = func.unnest(ids).table_valued("parent_id").render_derived(name="parents")
         inner = base.where(key == parents.c.parent_id).order_by(*order).offset(skip).limit(top + 1).lateral("page")
         query: Select[Any] = select(inner).select_from(parents.join(inner, true()))
-        fetched = (await session.execute(query)).mappings().all()
+        fetched = (await session.execute(_bounded(query, budget, len(parent_ids)))).mappings().all()
     else:
         numbered = base.where(key.in_(parent_ids)).add_columns(
             func.row_number().over(partition_by=key, order_by=order).label("position_in_parent")
@@ -630,7 +702,9 @@ async def _expand_to_many(
             .where(ranked.c["position_in_parent"] > skip, ranked.c["position_in_parent"] <= skip + top + 1)
             .order_by(ranked.c["parent_key"], ranked.c["position_in_parent"])
         )
-        fetched = (await session.execute(query)).mappings().all()
+        fetched = (await session.execute(_bounded(query, budget, len(parent_ids)))).mappings().all()
+    if budget is not None and len(fetched) > budget.entities_left + len(parent_ids):
+        raise budget.refuse_entities()
 
     grouped: dict[int, list[RowMapping]] = defaultdict(list)
     for child in fetched:
@@ -643,6 +717,8 @@ async def _expand_to_many(
     child_documents: list[dict[str, Any]] = []
     for row, document in zip(rows, documents, strict=True):
         page = grouped.get(row["id"], [])
+        if budget is not None:
+            budget.take(page[:top])
         serialized = []
         for child in page[:top]:
             child_document = serialize(ctx.base_url, target, child, options.select)
@@ -655,7 +731,13 @@ async def _expand_to_many(
         if len(page) > top:
             link = self_link(ctx.base_url, source, row["id"])
             document[f"{nav.name}@iot.nextLink"] = f"{link}/{nav.name}?$top={top}&$skip={skip + top}"
-    await expand(session, ctx, target, children, child_documents, options.expand)
+    await expand(session, ctx, target, children, child_documents, options.expand, budget)
+
+
+def _bounded(query: Select[Any], budget: _Budget | None, parents: int) -> Select[Any]:
+    """At most the rows the budget has left, plus one per parent (the row that tells a page has more) and one
+    more: a query that brings all of them proves the budget exceeded, without fetching the rest."""
+    return query if budget is None else query.limit(budget.entities_left + parents + 1)
 
 
 # --- Writing: values ----------------------------------------------------------------------------------------------
