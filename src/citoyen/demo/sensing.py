@@ -35,6 +35,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
+from citoyen.db import SQLITE_IMMEDIATE
 from citoyen.demo.generator import DEMO_ACCOUNTS, ProgressCallback
 from citoyen.people import service as people
 from citoyen.sensing import service as sensing_service
@@ -52,6 +53,7 @@ from citoyen.sensing.models import (
     ThingKind,
     ThingLocation,
 )
+from citoyen.sensing.retrying import with_retries
 from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
@@ -600,10 +602,13 @@ def _feed_context(state: Any) -> sensing_service.Context:
     )
 
 
-async def catch_up(session: AsyncSession, now: datetime) -> int:
-    """After the demo was stopped for a while, fill the gap with hourly readings (no live events for those)."""
+async def catch_up(session: AsyncSession, now: datetime, only: int | None = None) -> int:
+    """After the demo was stopped for a while, fill the gap with hourly readings (no live events for those);
+    `only` limits it to one Datastream."""
     stored = 0
     for datastream, spec in await demo_datastreams(session):
+        if only is not None and datastream.id != only:
+            continue
         last = datastream.phenomenon_time_end
         if last is None or now - last < HOUR:
             continue
@@ -637,20 +642,54 @@ async def _feature_of(session: AsyncSession, datastream_id: int) -> int | None:
 
 async def feed_once(state: Any, now: datetime) -> int:
     """One reading per demo Datastream at `now`, created through the SensorThings service (so the live pages
-    and MQTT subscribers hear of them), in one transaction."""
-    context = _feed_context(state)
-    created = 0
+    and MQTT subscribers hear of them), in one transaction, tried again while the database is busy (a large
+    CreateObservations holding SQLite's write lock once cost a reading)."""
+
+    async def transaction() -> int:
+        context = _feed_context(state)
+        created = 0
+        async with state.sessionmaker() as session:
+            await _write_transaction(session)
+            for datastream, spec in await demo_datastreams(session):
+                value = spec.value_at(now)
+                if value is None:
+                    continue
+                decimals = int((datastream.properties or {}).get("decimals", 2))
+                body = {"phenomenonTime": now.isoformat().replace("+00:00", "Z"), "result": round(value, decimals)}
+                path = f"Datastreams({datastream.id})/Observations"
+                await sensing_service.create_at(session, context, path, body)
+                created += 1
+            await session.commit()
+        return created
+
+    return await with_retries(transaction, "demo sensors")
+
+
+async def _write_transaction(session: AsyncSession) -> None:
+    """On SQLite, take the write lock at BEGIN: a transaction that reads first and then writes fails at once
+    when another connection wrote meanwhile, where waiting for the lock succeeds."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+
+async def catch_up_in_steps(state: Any, now: datetime) -> int:
+    """`catch_up`, one Datastream per transaction: after a long stop the gap is weeks of readings, and one
+    transaction for all of them held SQLite's write lock against every other writer. Each step is whole
+    (readings and the Datastream's new end together), so stopping between steps loses nothing."""
     async with state.sessionmaker() as session:
-        for datastream, spec in await demo_datastreams(session):
-            value = spec.value_at(now)
-            if value is None:
-                continue
-            decimals = int((datastream.properties or {}).get("decimals", 2))
-            body = {"phenomenonTime": now.isoformat().replace("+00:00", "Z"), "result": round(value, decimals)}
-            await sensing_service.create_at(session, context, f"Datastreams({datastream.id})/Observations", body)
-            created += 1
-        await session.commit()
-    return created
+        ids = [datastream.id for datastream, _spec in await demo_datastreams(session)]
+    stored = 0
+    for datastream_id in ids:
+
+        async def step(datastream_id: int = datastream_id) -> int:
+            async with state.sessionmaker() as session:
+                await _write_transaction(session)
+                filled = await catch_up(session, now, only=datastream_id)
+                await session.commit()
+            return filled
+
+        stored += await with_retries(step, "demo sensors catch-up")
+    return stored
 
 
 async def run_demo_feed(state: Any) -> None:
@@ -659,9 +698,7 @@ async def run_demo_feed(state: Any) -> None:
     # Reading the CSV files takes a second or two: in a thread, so pages keep being served meanwhile.
     await asyncio.to_thread(lambda: (air_quality_series(), bike_count_series()))
     try:
-        async with state.sessionmaker() as session:
-            filled = await catch_up(session, datetime.now(UTC))
-            await session.commit()
+        filled = await catch_up_in_steps(state, datetime.now(UTC))
         if filled:
             log.info("demo sensors: %d hourly readings filled in since the demo last ran", filled)
     except Exception:

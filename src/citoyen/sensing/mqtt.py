@@ -36,6 +36,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from citoyen.config import Settings
 from citoyen.sensing.events import SensingEvent, get_bus
+from citoyen.sensing.retrying import with_retries
 from citoyen.sensing.validation import Limits, id_in_range, load_json
 
 log = logging.getLogger(__name__)
@@ -419,6 +420,7 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
     `CreateObservations` uses; anything else goes through the same service call as `POST .../Observations`.
     The access is staff's: the broker's ACL already decided that this device may publish on this topic."""
     from sqlalchemy import select
+    from sqlalchemy.exc import DataError, IntegrityError
 
     from citoyen.db import SQLITE_IMMEDIATE
     from citoyen.sensing import bulk, service
@@ -448,47 +450,60 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
         else:
             fast.append((index, row))
 
-    async with state.sessionmaker() as session:
-        if session.get_bind().dialect.name == "sqlite":
-            await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-        if fast:
-            wanted_streams = {row.datastream_id for _index, row in fast}
-            wanted_features = {row.feature_of_interest_id for _index, row in fast} - {None}
-            streams = set(
-                (await session.execute(select(Datastream.id).where(Datastream.id.in_(wanted_streams)))).scalars()
-            )
-            features = set(
-                (
-                    await session.execute(select(FeatureOfInterest.id).where(FeatureOfInterest.id.in_(wanted_features)))
-                ).scalars()
-            )
-            ready = []
-            for index, row in fast:
-                if row.datastream_id not in streams:
-                    outcomes[index] = f"Datastream({row.datastream_id}) does not exist"
-                elif row.feature_of_interest_id is not None and row.feature_of_interest_id not in features:
-                    outcomes[index] = f"FeatureOfInterest({row.feature_of_interest_id}) does not exist"
-                else:
-                    ready.append((index, row))
-            try:
-                async with session.begin_nested():
-                    await bulk.insert_observations(session, context, [row for _index, row in ready])
-            except service.StaError:
-                # One of them cannot be stored (a Thing without Location for its feature): find which, one by one.
-                for index, row in ready:
-                    try:
-                        async with session.begin_nested():
-                            await bulk.insert_observations(session, context, [row])
-                    except service.StaError as error:
-                        outcomes[index] = error.message
-        for index in slow:
-            create = creates[index]
-            try:
-                async with session.begin_nested():
-                    await service.create_at(session, context, create_path(create), create.body)
-            except service.StaError as error:
-                outcomes[index] = error.message
-        await session.commit()
+    refused = list(outcomes)
+
+    async def transaction() -> None:
+        # A retry starts again from what was refused before touching the database.
+        outcomes[:] = refused
+        async with state.sessionmaker() as session:
+            if session.get_bind().dialect.name == "sqlite":
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+            if fast:
+                wanted_streams = {row.datastream_id for _index, row in fast}
+                wanted_features = {row.feature_of_interest_id for _index, row in fast} - {None}
+                streams = set(
+                    (await session.execute(select(Datastream.id).where(Datastream.id.in_(wanted_streams)))).scalars()
+                )
+                features = set(
+                    (
+                        await session.execute(
+                            select(FeatureOfInterest.id).where(FeatureOfInterest.id.in_(wanted_features))
+                        )
+                    ).scalars()
+                )
+                ready = []
+                for index, row in fast:
+                    if row.datastream_id not in streams:
+                        outcomes[index] = f"Datastream({row.datastream_id}) does not exist"
+                    elif row.feature_of_interest_id is not None and row.feature_of_interest_id not in features:
+                        outcomes[index] = f"FeatureOfInterest({row.feature_of_interest_id}) does not exist"
+                    else:
+                        ready.append((index, row))
+                try:
+                    async with session.begin_nested():
+                        await bulk.insert_observations(session, context, [row for _index, row in ready])
+                except (service.StaError, DataError, IntegrityError):
+                    # One of them cannot be stored (a Thing without Location for its feature): find which, one by one.
+                    for index, row in ready:
+                        try:
+                            async with session.begin_nested():
+                                await bulk.insert_observations(session, context, [row])
+                        except service.StaError as error:
+                            outcomes[index] = error.message
+                        except (DataError, IntegrityError) as error:
+                            outcomes[index] = f"the database refused it: {error.orig}"
+            for index in slow:
+                create = creates[index]
+                try:
+                    async with session.begin_nested():
+                        await service.create_at(session, context, create_path(create), create.body)
+                except service.StaError as error:
+                    outcomes[index] = error.message
+                except (DataError, IntegrityError) as error:
+                    outcomes[index] = f"the database refused it: {error.orig}"
+            await session.commit()
+
+    await with_retries(transaction, "MQTT ingest")
     return outcomes
 
 
