@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
-from citoyen.people.security import credential_stamp
+from citoyen.people.security import credential_stamp, hash_token
 from citoyen.people.service import Claim
 from tests.conftest import csrf_token
 
@@ -35,6 +35,8 @@ async def log_in(client: httpx.AsyncClient, email: str, password: str = STRONG_P
     return response
 
 
-def claim_of(person: Person) -> Claim:
-    """What a session signed in as this person claims (as `web.security.sign_in` records it)."""
-    return Claim(person.id, credential_stamp(person.password_hash))
+async def claim_of(session: AsyncSession, person: Person) -> Claim:
+    """What a session signed in as this person claims, with its session opened (as `web.security.sign_in`
+    does)."""
+    session_id = await people.open_session(session, person, "")
+    return Claim(person.id, credential_stamp(person.password_hash), hash_token(session_id))

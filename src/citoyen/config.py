@@ -55,9 +55,20 @@ class Settings(BaseSettings):
     demo_citizens: int = 3000
     demo_reports: int = 3000
 
-    # Login throttling: failures allowed per account (and per client address) in the window.
+    # Login throttling, so that guessing is slow and nobody can lock an owner out. Failures from one client
+    # address on one account: from the login_max_failures-th, that client waits login_delay_seconds, doubled
+    # at each further failure (capped at the window). One client address on any accounts: at most
+    # login_client_max_failures. One account from anywhere: past login_account_max_failures its password is
+    # not checked until the window ends, and its owner is mailed a one-time login link instead.
     login_max_failures: int = 5
+    login_delay_seconds: int = 30
+    login_client_max_failures: int = 20
+    login_account_max_failures: int = 20
     login_window_minutes: int = 15
+    # Hours a link mailed to confirm a sign-up, or to log in while an account is under attack, stays valid.
+    login_link_hours: int = 2
+    # A session's "last seen" is written at most this often, so that pages do not write on every request.
+    session_touch_minutes: int = 5
     password_reset_hours: int = 2
     # Days the outbox (mail kept when no SMTP server is configured) keeps a message.
     outbox_retention_days: int = 14

@@ -22,7 +22,7 @@ async def process(session: AsyncSession) -> Process:
     await submit(session, process, author, WEST, title="Des arbres rue Oberkampf")
     second = await submit(session, process, author, EAST, title="Un marché le dimanche")
     await submit(session, process, author, None, title="Une fête de quartier")
-    await participation.support(session, second.id, claim_of(await create_person(session)))
+    await participation.support(session, second.id, await claim_of(session, await create_person(session)))
     staff = await create_person(session, role=Role.STAFF)
     await participation.answer_proposal(session, staff, second, ProposalStatus.ACCEPTED, "Oui.")
     await session.commit()

@@ -128,24 +128,26 @@ async def test_a_withdrawn_proposal_leaves_the_list_and_takes_no_support(
     filters.include_withdrawn = True
     assert await participation.count_proposals(session, filters) == 1
     with pytest.raises(participation.ParticipationError, match="can no longer be supported"):
-        await participation.support(session, proposal.id, claim_of(await create_person(session)))
+        await participation.support(session, proposal.id, await claim_of(session, await create_person(session)))
 
 
 async def test_one_support_per_person_counted_and_withdrawable(session: AsyncSession, places: dict[str, int]) -> None:
     process = await create_process(session)
     proposal = await submit(session, process, await create_person(session))
     alice, bob = await create_person(session), await create_person(session)
-    assert (await participation.support(session, proposal.id, claim_of(alice))).support_count == 1
-    assert (await participation.support(session, proposal.id, claim_of(bob))).support_count == 2
+    assert (await participation.support(session, proposal.id, await claim_of(session, alice))).support_count == 1
+    assert (await participation.support(session, proposal.id, await claim_of(session, bob))).support_count == 2
     with pytest.raises(participation.ParticipationError) as twice:
-        await participation.support(session, proposal.id, claim_of(alice))
+        await participation.support(session, proposal.id, await claim_of(session, alice))
     assert twice.value.message == "You already support this proposal."
     assert await counter(session, proposal) == 2 == await supports_in_db(session, proposal)
     assert await participation.supported_ids(session, alice.id, [proposal.id]) == {proposal.id}
 
-    assert (await participation.withdraw_support(session, proposal.id, claim_of(alice))).support_count == 1
+    assert (
+        await participation.withdraw_support(session, proposal.id, await claim_of(session, alice))
+    ).support_count == 1
     with pytest.raises(participation.ParticipationError, match="do not support"):
-        await participation.withdraw_support(session, proposal.id, claim_of(alice))
+        await participation.withdraw_support(session, proposal.id, await claim_of(session, alice))
     assert await counter(session, proposal) == 1 == await supports_in_db(session, proposal)
 
 
@@ -155,7 +157,7 @@ async def test_supports_are_refused_outside_the_phase_and_nothing_is_recorded(
     process = await create_process(session, phases=open_phases(allows_supports=False))
     proposal = await submit(session, process, await create_person(session))
     with pytest.raises(participation.ParticipationError) as refused:
-        await participation.support(session, proposal.id, claim_of(await create_person(session)))
+        await participation.support(session, proposal.id, await claim_of(session, await create_person(session)))
     assert refused.value.message == "Supports are not open in this process at the moment."
     assert await supports_in_db(session, proposal) == 0 == await counter(session, proposal)
 
@@ -164,22 +166,24 @@ async def test_supports_close_with_their_phase(session: AsyncSession, places: di
     process = await create_process(session)
     proposal = await submit(session, process, await create_person(session))
     alice = await create_person(session)
-    await participation.support(session, proposal.id, claim_of(alice))
+    await participation.support(session, proposal.id, await claim_of(session, alice))
     voting_time = utcnow() + timedelta(days=15)
     with pytest.raises(participation.ParticipationError):
-        await participation.support(session, proposal.id, claim_of(await create_person(session)), now=voting_time)
+        await participation.support(
+            session, proposal.id, await claim_of(session, await create_person(session)), now=voting_time
+        )
     with pytest.raises(participation.ParticipationError):
-        await participation.withdraw_support(session, proposal.id, claim_of(alice), now=voting_time)
+        await participation.withdraw_support(session, proposal.id, await claim_of(session, alice), now=voting_time)
     assert await counter(session, proposal) == 1
 
 
 async def test_reaching_the_threshold_requires_an_answer(session: AsyncSession, places: dict[str, int]) -> None:
     process = await create_process(session, support_threshold=2)
     proposal = await submit(session, process, await create_person(session))
-    await participation.support(session, proposal.id, claim_of(await create_person(session)))
+    await participation.support(session, proposal.id, await claim_of(session, await create_person(session)))
     await session.refresh(proposal)
     assert proposal.answer_required is False
-    await participation.support(session, proposal.id, claim_of(await create_person(session)))
+    await participation.support(session, proposal.id, await claim_of(session, await create_person(session)))
     await session.refresh(proposal)
     assert proposal.answer_required is True
     assert (await participation.answer_queue(session))[0].id == proposal.id
@@ -231,7 +235,7 @@ async def test_search_filters_and_sorts(session: AsyncSession, places: dict[str,
     first = await submit(session, process, author, WEST, title="Plus d'arbres place des Fêtes")
     second = await submit(session, process, author, EAST, title="Des bancs au square", category_id=categories[0].id)
     third = await submit(session, process, author, EAST, title="Une piste cyclable protégée")
-    await participation.support(session, second.id, claim_of(await create_person(session)))
+    await participation.support(session, second.id, await claim_of(session, await create_person(session)))
     staff = await create_person(session, role=Role.STAFF)
     await participation.answer_proposal(session, staff, third, ProposalStatus.REJECTED, "Trop étroit.")
 
@@ -335,8 +339,8 @@ async def test_erasure_keeps_the_text_unsigned_and_removes_supports(
     author = await create_person(session)
     supporter = await create_person(session)
     proposal = await submit(session, process, author)
-    await participation.support(session, proposal.id, claim_of(supporter))
-    await participation.support(session, proposal.id, claim_of(author))
+    await participation.support(session, proposal.id, await claim_of(session, supporter))
+    await participation.support(session, proposal.id, await claim_of(session, author))
     registry = PersonalDataRegistry()
     participation.register_personal_data(registry)
 
@@ -377,7 +381,7 @@ async def test_erasing_an_account_through_the_app_registry(session: AsyncSession
     author = await create_person(session)
     proposal = await submit(session, process, author)
     other = await submit(session, process, await create_person(session))
-    await participation.support(session, other.id, claim_of(author))
+    await participation.support(session, other.id, await claim_of(session, author))
     exported = await people.export_personal_data(session, build_personal_data_registry(), author)
     assert "participation" in str(exported.keys()) or "proposals_written" in str(exported)
     author_id = author.id

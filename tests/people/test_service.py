@@ -10,9 +10,18 @@ from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.people import service as people
 from citoyen.people.mail import send_mail
-from citoyen.people.models import AccessLogEntry, OutboxMessage, PasswordResetToken, Person, Role
+from citoyen.people.models import (
+    AccessLogEntry,
+    EmailLink,
+    LoginFailure,
+    LoginSession,
+    OutboxMessage,
+    PasswordResetToken,
+    Person,
+    Role,
+)
 from citoyen.people.registry import PersonalDataRegistry
-from citoyen.people.security import hash_token
+from citoyen.people.security import credential_stamp, hash_token
 from tests.factories import STRONG_PASSWORD, create_person
 
 
@@ -55,7 +64,14 @@ async def test_new_accounts_get_a_pseudonym_that_reveals_nothing_of_the_email(se
     assert person.password_hash is not None and person.password_hash.startswith("$argon2")
 
 
-async def test_login_checks_the_password_and_throttles_repeated_failures(
+async def _age_failures(session: AsyncSession, seconds: float) -> None:
+    """As if the failures so far had happened `seconds` earlier."""
+    for failure in (await session.execute(select(LoginFailure))).scalars():
+        failure.at -= timedelta(seconds=seconds)
+    await session.flush()
+
+
+async def test_failures_slow_down_the_client_making_them_with_a_growing_delay_but_not_the_owner(
     session: AsyncSession, settings: Settings
 ) -> None:
     person = await create_person(session)
@@ -63,9 +79,129 @@ async def test_login_checks_the_password_and_throttles_repeated_failures(
     for _ in range(settings.login_max_failures):
         with pytest.raises(people.PeopleError, match="Wrong e-mail address or password"):
             await people.authenticate(session, settings, person.email, "wrong-password", "10.0.0.1")
-    # Now even the right password is refused until the window has passed.
+    # That client waits, even with the right password; the owner, elsewhere, logs in.
     with pytest.raises(people.LoginThrottled):
-        await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.2")
+        await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.1")
+    assert (await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.2")).id == person.id
+    # After the delay, one more try; a new failure doubles the wait.
+    await _age_failures(session, settings.login_delay_seconds + 1)
+    with pytest.raises(people.PeopleError, match="Wrong e-mail address or password"):
+        await people.authenticate(session, settings, person.email, "wrong-password", "10.0.0.1")
+    await _age_failures(session, settings.login_delay_seconds + 1)
+    with pytest.raises(people.LoginThrottled):
+        await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.1")
+    await _age_failures(session, settings.login_delay_seconds)
+    assert (await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.1")).id == person.id
+
+
+async def test_one_client_failing_on_many_accounts_is_refused(session: AsyncSession, settings: Settings) -> None:
+    person = await create_person(session)
+    for attempt in range(settings.login_client_max_failures):
+        with pytest.raises(people.PeopleError, match="Wrong e-mail address or password"):
+            await people.authenticate(session, settings, f"cible{attempt}@example.org", "devine-devine", "10.0.0.9")
+    with pytest.raises(people.LoginThrottled):
+        await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.9")
+    assert (await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.8")).id == person.id
+
+
+async def test_an_attacked_account_stops_taking_its_password_the_same_way_whether_it_exists(
+    session: AsyncSession, settings: Settings
+) -> None:
+    """Past the limit of failures from anywhere, the password is not checked for the window; the owner gets
+    one login link, however many attempts follow, and an unknown address gets the same answer."""
+    person = await create_person(session)
+    login_link = people.MailText("Log in", "{link}")
+    refusals = []
+    for email in (person.email, "inconnue@example.org"):
+        for attempt in range(settings.login_account_max_failures):
+            with pytest.raises(people.PeopleError):
+                await people.authenticate(session, settings, email, "devine-devine", f"203.0.113.{attempt}")
+        for _ in range(3):
+            with pytest.raises(people.LoginThrottled) as refused:
+                await people.authenticate(session, settings, email, STRONG_PASSWORD, "192.0.2.1", login_link)
+            refusals.append(refused.value.problems)
+    assert refusals == [[people.ACCOUNT_UNDER_ATTACK]] * 6
+    mails = list((await session.execute(select(OutboxMessage))).scalars())
+    assert [m.recipient for m in mails] == [person.email]
+    assert (await people.follow_email_link(session, mails[0].body.rsplit("/", 1)[1])).id == person.id
+
+
+async def test_login_checks_a_password_hash_even_for_unknown_or_unusable_accounts(
+    session: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So that an answer takes as long whether the account exists (argon2 is the slow part of a login)."""
+    checked: list[str] = []
+    real_verify = people.verify_password
+
+    def verify(password_hash: str | None, password: str) -> bool:
+        checked.append(password_hash or "")
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(people, "verify_password", verify)
+    person = await create_person(session)
+    suspended = await create_person(session)
+    suspended.is_active = False
+    without_password = await people.create_person(session, "demo@example.org", None)
+    problems = []
+    for email in (person.email, "personne@example.org", suspended.email, without_password.email):
+        with pytest.raises(people.PeopleError) as refused:
+            await people.authenticate(session, settings, email, "pas-le-bon-mot", "10.0.0.3")
+        problems.append(refused.value.problems)
+    assert len(checked) == 4 and all(h.startswith("$argon2") for h in checked)
+    assert problems == [["Wrong e-mail address or password."]] * 4
+    with pytest.raises(people.PeopleError):
+        await people.authenticate(session, settings, suspended.email, STRONG_PASSWORD, "10.0.0.4")
+
+
+async def test_sign_up_by_mail_creates_the_account_only_when_the_link_is_followed(
+    session: AsyncSession, settings: Settings
+) -> None:
+    confirm, taken = people.MailText("Confirm", "{link}"), people.MailText("Taken", "{link}")
+    owner = await create_person(session, "prise@example.org")
+    for email in ("Prise@example.org", "neuve@example.org"):
+        await people.request_sign_up(session, settings, email, STRONG_PASSWORD, "", "en", confirm, taken)
+    mails = {m.recipient: m for m in (await session.execute(select(OutboxMessage))).scalars()}
+    assert mails["prise@example.org"].subject == "Taken" and "/password/reset/" in mails["prise@example.org"].body
+    assert mails["neuve@example.org"].subject == "Confirm"
+    assert (await session.execute(select(Person).where(Person.email == "neuve@example.org"))).first() is None
+    # Someone else's sign-up with the same address, then the first link: one account, the first password.
+    await people.request_sign_up(
+        session, settings, "neuve@example.org", "autre-mot-de-passe-long", "", "en", confirm, taken
+    )
+    person = await people.follow_email_link(session, mails["neuve@example.org"].body.rsplit("/", 1)[1])
+    assert person.email == "neuve@example.org" and person.locale == "en"
+    assert (await people.authenticate(session, settings, person.email, STRONG_PASSWORD, "10.0.0.5")).id == person.id
+    assert (await session.execute(select(EmailLink))).first() is None
+    assert owner.password_hash is not None
+
+
+async def test_ended_sessions_stop_holding_their_claim_at_once(session: AsyncSession) -> None:
+    admin = await create_person(session, role=Role.ADMIN)
+    person = await create_person(session)
+
+    async def claim() -> people.Claim:
+        return people.Claim(
+            person.id,
+            credential_stamp(person.password_hash),
+            hash_token(await people.open_session(session, person, "")),
+        )
+
+    ended = await claim()
+    assert await people.claim_holds_now(session, ended)
+    await people.end_session(session, ended.session)
+    assert not await people.claim_holds_now(session, ended)
+    others = [await claim(), await claim()]
+    await people.end_all_sessions(session, person.id)
+    assert not any([await people.claim_holds_now(session, c) for c in others])
+    before_role_change = await claim()
+    await people.set_role(session, admin, person, Role.MODERATOR, None)
+    assert not await people.claim_holds_now(session, before_role_change)
+    before_suspension = await claim()
+    await people.set_active(session, admin, person, False)
+    await people.set_active(session, admin, person, True)
+    assert not await people.claim_holds_now(session, before_suspension)
+    assert await people.claim_holds_now(session, await claim())
+    assert [s.ended_at for s in await people.live_sessions(session, person.id)] == [None]
 
 
 async def test_password_reset_mails_a_one_time_link_that_sets_a_new_password(
@@ -158,6 +294,7 @@ async def test_export_contains_everything_held_about_the_person(
     await people.record_consent(session, person, "email_notifications", True)
     await people.log_access(session, admin, person.id, "account_viewed")
     await people.start_password_reset(session, settings, person.email, "Reset", "{link}")
+    await people.open_session(session, person, "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     export = await people.export_personal_data(session, registry, person)
     tables = export["domains"]["people"]["tables"]
     assert tables["account"][0]["email"] == person.email
@@ -166,6 +303,7 @@ async def test_export_contains_everything_held_about_the_person(
     assert tables["consents"][0]["purpose"] == "email_notifications"
     assert tables["access_log"][0]["action"] == "account_viewed"
     assert tables["mail_sent"][0]["recipient"] == person.email
+    assert tables["sessions"][0]["user_agent"] == "Firefox / Linux" and tables["sessions"][0]["ended_at"] is None
 
 
 async def test_export_as_zip_has_one_csv_per_table(session: AsyncSession, registry: PersonalDataRegistry) -> None:
@@ -202,8 +340,20 @@ async def test_erasure_leaves_no_personal_data_anywhere(
     with pytest.raises(people.PeopleError):
         await people.authenticate(session, settings, person.email, "wrong-password", "10.1.1.1")
     await people.create_api_token(session, "made by admin", ["open311"], admin)
+    session_id = await people.open_session(session, person, "Mozilla/5.0 (Windows NT 10.0) Edg/120.0")
+    link = people.MailText("Log in", "{link}")
+    for attempt in range(settings.login_account_max_failures + 1):
+        with pytest.raises(people.PeopleError):
+            await people.authenticate(session, settings, person.email, "wrong-password", f"10.2.2.{attempt}", link)
+    await people.request_sign_up(
+        session, settings, "erase.me@example.org", STRONG_PASSWORD, "", "fr", link, people.MailText("Taken", "{link}")
+    )
     await session.flush()
-    assert "erase.me@example.org" in await _all_text_in_database(session)
+    everything = await _all_text_in_database(session)
+    assert (
+        "erase.me@example.org" in everything and hash_token(session_id) in everything and "Edge / Windows" in everything
+    )
+    assert (await session.execute(select(EmailLink))).first() is not None
 
     person_id = person.id
     await people.erase_person(session, registry, person)
@@ -213,6 +363,9 @@ async def test_erasure_leaves_no_personal_data_anywhere(
     assert "erase.me@example.org" not in everything
     assert "Pseudo-à-effacer" not in everything
     assert hash_token("account:erase.me@example.org") not in everything
+    assert hash_token(session_id) not in everything and "Edge / Windows" not in everything
+    assert (await session.execute(select(LoginSession))).first() is None
+    assert (await session.execute(select(EmailLink))).first() is None
     assert await session.get(Person, person_id) is None
     assert (await session.execute(select(AccessLogEntry).where(AccessLogEntry.subject_id == person_id))).first() is None
 

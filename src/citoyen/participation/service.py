@@ -777,7 +777,9 @@ def _takes_supports(postgresql: bool) -> tuple[ColumnElement[bool], ...]:
     return (
         *visible,
         _PROPOSALS.c.process_id == any_(bindparam("open", type_=ARRAY(Integer))),
-        claim_holds_in_postgresql(bindparam("person", type_=Integer), bindparam("stamp", type_=String)),
+        claim_holds_in_postgresql(
+            bindparam("person", type_=Integer), bindparam("stamp", type_=String), bindparam("session", type_=String)
+        ),
     )
 
 
@@ -888,7 +890,7 @@ async def _write_then_count(
 ) -> Any:
     """Run a support's (or withdrawal's) statements; the proposal's SupportTarget row, or None when
     nothing was written."""
-    values |= {"person": claim.person_id, "stamp": claim.stamp}
+    values |= {"person": claim.person_id, "stamp": claim.stamp, "session": claim.session}
     if _insert_for(session) is pg_insert:
         return (await session.execute(statements.in_one, values)).one_or_none()
     if not await claim_holds_now(session, claim):

@@ -150,3 +150,37 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginSession(Base):
+    """A signed-in browser. The cookie carries a random id; only its SHA-256 is kept, as the key, so the
+    table alone opens no session. Ended at logout, "log out everywhere", a role change, a suspension or a
+    password reset; the person sees their live ones on the account page."""
+
+    __tablename__ = "login_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most every `session_touch_minutes`, so that pages do not write on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Firefox on Linux": a summary, not the whole User-Agent header.
+    user_agent: Mapped[str] = mapped_column(String(80), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class EmailLink(Base):
+    """A one-time link mailed to an address: to confirm a sign-up (the account is created only when it is
+    followed, with the name and password hash kept here until then) or to log in without the password
+    while an account's password logins are suspended. Only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "email_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # "signup" or "login"
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), default=None)
+    display_name: Mapped[str | None] = mapped_column(String(80), default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    locale: Mapped[str] = mapped_column(String(5), default="fr")
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

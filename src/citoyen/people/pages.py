@@ -1,4 +1,4 @@
-"""People pages: sign-up, login, password reset, the account page (data rights), administration."""
+"""People pages: sign-up, login, password reset, the account page (sessions, data rights), administration."""
 
 from __future__ import annotations
 
@@ -44,16 +44,59 @@ async def signup_form(request: Request, person: CurrentPerson) -> Response:
 
 @router.post("/signup")
 async def signup(request: Request, session: DbSession, form: Form) -> Response:
+    """The same answer whether or not the address has an account: "check your mailbox"."""
     values = {"email": _field(form, "email"), "display_name": _field(form, "display_name")}
     password = str(form.get("password") or "")
+    settings = request.app.state.settings
+    _ = gettext_for(request)
+    confirm = people.MailText(
+        _("Confirm your Citoyen account"),
+        _(
+            "Welcome to Citoyen!\n\nOpen this link within %(hours)d hours to confirm your address and "
+            "create your account:\n{link}\n\nIf you did not sign up, ignore this message: no account is created.",
+            hours=settings.login_link_hours,
+        ),
+    )
+    taken = people.MailText(
+        _("Someone tried to sign up with your address"),
+        _(
+            "Someone (perhaps you) tried to create a Citoyen account with this address, which already has "
+            "one. Nothing has changed.\n\nIf you forgot your password, open this link within %(hours)d hours "
+            "to choose a new one:\n{link}\n\nOtherwise, ignore this message.",
+            hours=settings.password_reset_hours,
+        ),
+    )
     try:
-        person = await people.create_person(
-            session, values["email"], password, values["display_name"] or None, locale=request.state.locale
+        await people.request_sign_up(
+            session,
+            settings,
+            values["email"],
+            password,
+            values["display_name"],
+            request.state.locale,
+            confirm,
+            taken,
         )
     except people.PeopleError as error:
         return render(request, "people/signup.html", {"values": values, "errors": error.problems}, 400)
-    sign_in(request, person)
-    flash(request, N_("Welcome! Your account is ready."), "success")
+    return render(request, "people/signup.html", {"values": values, "errors": [], "sent": True})
+
+
+@router.get("/login/link/{token}")
+async def email_link_form(request: Request, session: DbSession, token: str) -> Response:
+    """A button, not a login on GET: mail scanners that open links must not spend them."""
+    valid = await people.email_link_is_valid(session, token)
+    return render(request, "people/link.html", {"token": token, "valid": valid, "errors": []})
+
+
+@router.post("/login/link/{token}")
+async def follow_email_link(request: Request, session: DbSession, token: str, form: Form) -> Response:
+    try:
+        person = await people.follow_email_link(session, token)
+    except people.PeopleError as error:
+        return render(request, "people/link.html", {"token": token, "valid": False, "errors": error.problems}, 400)
+    await sign_in(request, session, person)
+    flash(request, N_("Welcome! You are logged in."), "success")
     return _see_other("/account")
 
 
@@ -67,9 +110,21 @@ async def login(request: Request, session: DbSession, form: Form) -> Response:
     email = _field(form, "email")
     target = _safe_next(_field(form, "next"))
     client = request.client.host if request.client else "unknown"
+    settings = request.app.state.settings
+    _ = gettext_for(request)
+    login_link = people.MailText(
+        _("Log in to Citoyen"),
+        _(
+            "Many failed attempts to log in to your Citoyen account have been made, so its password cannot be "
+            "used for a while. This is not your fault, and your password is still secret.\n\nOpen this link "
+            "within %(hours)d hours to log in without it:\n{link}\n\nIf the attempts were yours and you forgot "
+            "your password, you can also reset it from the login page.",
+            hours=settings.login_link_hours,
+        ),
+    )
     try:
         person = await people.authenticate(
-            session, request.app.state.settings, email, str(form.get("password") or ""), client
+            session, settings, email, str(form.get("password") or ""), client, login_link
         )
     except people.LoginThrottled as error:
         context = {"values": {"email": email}, "errors": error.problems, "next": target}
@@ -77,13 +132,13 @@ async def login(request: Request, session: DbSession, form: Form) -> Response:
     except people.PeopleError as error:
         context = {"values": {"email": email}, "errors": error.problems, "next": target}
         return render(request, "people/login.html", context, 400)
-    sign_in(request, person)
+    await sign_in(request, session, person)
     return _see_other(target)
 
 
 @router.post("/logout")
-async def logout(request: Request, form: Form) -> Response:
-    sign_out(request)
+async def logout(request: Request, session: DbSession, form: Form) -> Response:
+    await sign_out(request, session)
     return _see_other("/")
 
 
@@ -127,7 +182,7 @@ async def reset(request: Request, session: DbSession, token: str, form: Form) ->
     except people.PeopleError as error:
         valid = await people.reset_token_is_valid(session, token)
         return render(request, "people/reset.html", {"token": token, "valid": valid, "errors": error.problems}, 400)
-    sign_in(request, person)
+    await sign_in(request, session, person)
     flash(request, N_("Your password has been changed."), "success")
     return _see_other("/account")
 
@@ -139,6 +194,8 @@ async def _render_account(
     request: Request, session: DbSession, person: Person, errors: list[str] | None = None, status_code: int = 200
 ) -> Response:
     context = {
+        "sessions": await people.live_sessions(session, person.id),
+        "this_session": request.state.session_hash,
         "consents": await people.current_consents(session, person),
         "purposes": people.CONSENT_PURPOSES,
         "access_log": await people.access_log(session, person),
@@ -151,6 +208,27 @@ async def _render_account(
 @router.get("/account")
 async def account(request: Request, session: DbSession, person: SignedInPerson) -> Response:
     return await _render_account(request, session, person)
+
+
+@router.post("/account/sessions/end")
+async def end_session(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
+    """End one of the person's sessions (this one logs them out)."""
+    which = _field(form, "session")
+    if which == request.state.session_hash:
+        await sign_out(request, session)
+        return _see_other("/")
+    if not await people.end_session(session, which, person.id):
+        return await _render_account(request, session, person, [N_("This session has already ended.")], 400)
+    flash(request, N_("The session has been ended."), "success")
+    return _see_other("/account#sessions")
+
+
+@router.post("/account/sessions/end-all")
+async def end_all_sessions(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
+    await people.end_all_sessions(session, person.id)
+    await sign_out(request, session)
+    flash(request, N_("You have been logged out everywhere."), "success")
+    return _see_other("/login")
 
 
 @router.post("/account/consents")
@@ -190,7 +268,7 @@ async def erase(request: Request, session: DbSession, person: SignedInPerson, fo
     if not verify_password(person.password_hash, str(form.get("password") or "")):
         return await _render_account(request, session, person, [N_("Enter your current password to confirm.")], 400)
     await people.erase_person(session, request.app.state.personal_data, person)
-    sign_out(request)
+    await sign_out(request, session)
     flash(request, N_("Your account and your personal data have been erased."), "success")
     return _see_other("/")
 

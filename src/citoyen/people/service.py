@@ -1,4 +1,4 @@
-"""People rules: sign-up, login and its throttling, password reset, consent, the access log,
+"""People rules: sign-up, login and its throttling, sessions, password reset, consent, the access log,
 export and erasure through the personal-data registry, administration of accounts and tokens."""
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import time
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, NamedTuple, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
@@ -26,7 +28,9 @@ from citoyen.people.models import (
     ApiToken,
     ConsentRecord,
     Department,
+    EmailLink,
     LoginFailure,
+    LoginSession,
     OutboxMessage,
     PasswordResetToken,
     Person,
@@ -128,8 +132,17 @@ class Account(NamedTuple):
 
 def _account_statement() -> Any:
     people = cast(Table, Person.__table__)
+    sessions = cast(Table, LoginSession.__table__)
     columns = [people.c[name] for name in Account._fields]
-    return select(*columns).where(people.c.id == bindparam("person_id"))
+    return (
+        select(*columns)
+        .join_from(people, sessions, sessions.c.person_id == people.c.id)
+        .where(
+            people.c.id == bindparam("person_id"),
+            sessions.c.id_hash == bindparam("session"),
+            sessions.c.ended_at.is_(None),
+        )
+    )
 
 
 # Built once: the busiest forms read who is asking with it, and building a statement costs as much as
@@ -137,17 +150,20 @@ def _account_statement() -> Any:
 ACCOUNT = _account_statement()
 
 
-async def get_account(session: AsyncSession, person_id: int) -> Account | None:
-    row = (await session.execute(ACCOUNT, {"person_id": person_id})).one_or_none()
-    return Account(*row) if row else None
-
-
 class Claim(NamedTuple):
-    """Who a signed session says is asking: a person, and the stamp of the password the session was opened
-    with. It holds while that account is active and has that password."""
+    """Who a signed session says is asking: a person, the stamp of the password the session was opened
+    with, and the hash of the session's id. It holds while that account is active and has that password,
+    and the session has not been ended."""
 
     person_id: int
     stamp: str
+    session: str
+
+
+async def get_account(session: AsyncSession, claim: Claim) -> Account | None:
+    """The claimed account, if the claim's session is live."""
+    row = (await session.execute(ACCOUNT, {"person_id": claim.person_id, "session": claim.session})).one_or_none()
+    return Account(*row) if row else None
 
 
 def claim_holds(account: Person | Account | None, stamp: str) -> bool:
@@ -159,18 +175,139 @@ def claim_holds(account: Person | Account | None, stamp: str) -> bool:
 
 
 async def claim_holds_now(session: AsyncSession, claim: Claim) -> bool:
-    return claim_holds(await get_account(session, claim.person_id), claim.stamp)
+    return claim_holds(await get_account(session, claim), claim.stamp)
 
 
-def claim_holds_in_postgresql(person_id: ColumnElement[int], stamp: ColumnElement[str]) -> ColumnElement[bool]:
-    """`claim_holds` as a condition PostgreSQL checks within a write: the busiest form (a support) then
-    checks who is asking and writes in one statement, without reading the account first."""
+def claim_holds_in_postgresql(
+    person_id: ColumnElement[int], stamp: ColumnElement[str], session_hash: ColumnElement[str]
+) -> ColumnElement[bool]:
+    """`claim_holds_now` as a condition PostgreSQL checks within a write (the account and the live session,
+    each found by its primary key): the busiest form (a support) then checks who is asking and writes in
+    one statement, without reading the account first."""
     people = cast(Table, Person.__table__)
+    sessions = cast(Table, LoginSession.__table__)
     return exists().where(
         people.c.id == person_id,
         people.c.is_active.is_(True),
         credential_stamp_in_postgresql(people.c.password_hash) == stamp,
+        sessions.c.id_hash == session_hash,
+        sessions.c.person_id == people.c.id,
+        sessions.c.ended_at.is_(None),
     )
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+# As the session cookie's max_age (app.py): an older record opens nothing and is deleted.
+SESSION_LIFETIME = timedelta(days=14)
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def user_agent_summary(header: str) -> str:
+    """ "Firefox on Linux": enough for a person to recognise a device, less than the header tells."""
+    browser = next((name for marker, name in _BROWSERS if marker in header), "")
+    system = next((name for marker, name in _SYSTEMS if marker in header), "")
+    if browser and system:
+        return f"{browser} / {system}"
+    return browser or system or header[:40]
+
+
+async def open_session(session: AsyncSession, person: Person, user_agent: str) -> str:
+    """Record a new signed-in browser; returns the session's id, for its cookie only (the table keeps a
+    hash). The person's expired records go at the same time."""
+    now = utcnow()
+    await session.execute(
+        delete(LoginSession).where(
+            LoginSession.person_id == person.id, LoginSession.created_at < now - SESSION_LIFETIME
+        )
+    )
+    session_id = new_token()
+    session.add(
+        LoginSession(
+            id_hash=hash_token(session_id),
+            person_id=person.id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=user_agent_summary(user_agent),
+        )
+    )
+    await session.flush()
+    return session_id
+
+
+async def signed_in_person(session: AsyncSession, settings: Settings, claim: Claim) -> Person | None:
+    """The person a signed session claims to be, if the claim holds (live session, active account, same
+    password); notes that the session was seen, at most every `session_touch_minutes`."""
+    query = (
+        select(Person, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.person_id == Person.id)
+        .where(Person.id == claim.person_id, LoginSession.id_hash == claim.session, LoginSession.ended_at.is_(None))
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None or not claim_holds(row[0], claim.stamp):
+        return None
+    person, last_seen = row
+    now = utcnow()
+    if now - last_seen >= timedelta(minutes=settings.session_touch_minutes):
+        try:
+            async with session.begin_nested():
+                seen = update(LoginSession).where(LoginSession.id_hash == claim.session).values(last_seen_at=now)
+                await session.execute(seen)
+        except OperationalError:
+            pass  # SQLite busy with another writer: the next page notes it
+    return person
+
+
+async def end_session(session: AsyncSession, session_hash: str, person_id: int | None = None) -> bool:
+    """End one session (only if it is this person's, when given); whether one was live."""
+    statement = update(LoginSession).where(LoginSession.id_hash == session_hash, LoginSession.ended_at.is_(None))
+    if person_id is not None:
+        statement = statement.where(LoginSession.person_id == person_id)
+    result = await session.execute(statement.values(ended_at=utcnow()))
+    return bool(cast(Any, result).rowcount)
+
+
+async def end_all_sessions(session: AsyncSession, person_id: int) -> None:
+    """Log a person out everywhere, at once."""
+    await session.execute(
+        update(LoginSession)
+        .where(LoginSession.person_id == person_id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+async def live_sessions(session: AsyncSession, person_id: int) -> list[LoginSession]:
+    """A person's sessions still open, the most recently seen first."""
+    query = (
+        select(LoginSession)
+        .where(
+            LoginSession.person_id == person_id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.created_at >= utcnow() - SESSION_LIFETIME,
+        )
+        .order_by(LoginSession.last_seen_at.desc())
+    )
+    return list((await session.execute(query)).scalars())
+
+
+# --- sign-up ----------------------------------------------------------------------------------
+
+
+class MailText(NamedTuple):
+    """A translated message with a `{link}` placeholder in its body."""
+
+    subject: str
+    body: str
 
 
 async def find_person_by_email(session: AsyncSession, email: str) -> Person | None:
@@ -187,7 +324,8 @@ async def create_person(
     locale: str = "fr",
     check_password: bool = True,
 ) -> Person:
-    """Create an account. With check_password, the password must pass the strength rules."""
+    """Create an account at once (administration, the CLI, the demo). People signing up themselves go
+    through `request_sign_up`. With check_password, the password must pass the strength rules."""
     normalized = normalize_email(email)
     problems: list[str] = []
     if password is not None and check_password:
@@ -211,6 +349,89 @@ async def create_person(
     return person
 
 
+async def request_sign_up(
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    display_name: str,
+    locale: str,
+    confirm: MailText,
+    taken: MailText,
+) -> None:
+    """Mail a link that creates the account when followed, or, when the address already has an account,
+    tell its owner someone tried (with a reset link). The answer and the work are the same either way,
+    so sign-up does not tell whether an address has an account."""
+    normalized = normalize_email(email)
+    problems = password_problems(password, normalized)
+    name = display_name.strip()
+    if len(name) > 80:
+        problems.append(N_("The display name must have at most 80 characters."))
+    if problems:
+        raise PeopleError(*problems)
+    password_hash = hash_password(password)  # in both cases, so both take as long
+    await _delete_spent_links(session)
+    owner = await find_person_by_email(session, normalized)
+    if owner is not None:
+        if owner.is_active:
+            await _mail_reset_link(session, settings, owner, taken)
+        return
+    token = new_token()
+    session.add(
+        EmailLink(
+            token_hash=hash_token(token),
+            purpose="signup",
+            email=normalized,
+            display_name=name or None,
+            password_hash=password_hash,
+            locale=locale,
+            expires_at=utcnow() + timedelta(hours=settings.login_link_hours),
+        )
+    )
+    link = f"{settings.base_url.rstrip('/')}/login/link/{token}"
+    await send_mail(session, settings, normalized, confirm.subject, confirm.body.format(link=link))
+
+
+async def _delete_spent_links(session: AsyncSession) -> None:
+    await session.execute(delete(EmailLink).where(EmailLink.expires_at < utcnow()))
+
+
+async def _valid_link(session: AsyncSession, token: str) -> EmailLink | None:
+    link = await session.get(EmailLink, hash_token(token))
+    return link if link is not None and link.expires_at >= utcnow() else None
+
+
+async def email_link_is_valid(session: AsyncSession, token: str) -> bool:
+    return await _valid_link(session, token) is not None
+
+
+async def follow_email_link(session: AsyncSession, token: str) -> Person:
+    """The person a mailed link lets in, once: a confirmed sign-up creates the account now."""
+    link = await _valid_link(session, token)
+    if link is None:
+        raise PeopleError(N_("This link is invalid, has expired or was already used."))
+    await session.delete(link)
+    if link.purpose == "signup":
+        if await find_person_by_email(session, link.email) is not None:
+            raise PeopleError(N_("This address already has an account: log in."))
+        person = Person(
+            email=link.email,
+            display_name=link.display_name or await _free_pseudonym(session, link.email),
+            password_hash=link.password_hash,
+            locale=link.locale,
+        )
+        session.add(person)
+        await session.execute(delete(EmailLink).where(EmailLink.email == link.email, EmailLink.purpose == "signup"))
+    else:
+        found = await session.get(Person, link.person_id) if link.person_id is not None else None
+        if found is None or not found.is_active:
+            raise PeopleError(N_("This link is invalid, has expired or was already used."))
+        person = found
+    person.last_login_at = utcnow()
+    await session.flush()
+    return person
+
+
 async def _free_pseudonym(session: AsyncSession, email: str) -> str:
     """A public name that reveals nothing of the e-mail: 'Citoyen-' plus a short random code."""
     while True:
@@ -220,34 +441,117 @@ async def _free_pseudonym(session: AsyncSession, email: str) -> str:
             return candidate
 
 
-async def _count_recent_failures(session: AsyncSession, key_hash: str, since: datetime) -> int:
-    query = select(func.count()).where(LoginFailure.key_hash == key_hash, LoginFailure.at >= since)
-    return int((await session.execute(query)).scalar_one())
+# --- login ------------------------------------------------------------------------------------
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when there is no password to check, so that a login takes as long for any address."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+class _Failures(NamedTuple):
+    number: int
+    last: datetime | None
+
+
+async def _recent_failures(session: AsyncSession, keys: list[str], since: datetime) -> dict[str, _Failures]:
+    query = (
+        select(LoginFailure.key_hash, func.count(), func.max(LoginFailure.at))
+        .where(LoginFailure.key_hash.in_(keys), LoginFailure.at >= since)
+        .group_by(LoginFailure.key_hash)
+    )
+    found = {key: _Failures(int(count), last) for key, count, last in (await session.execute(query)).all()}
+    return {key: found.get(key, _Failures(0, None)) for key in keys}
+
+
+def _account_key(email: str) -> str:
+    return hash_token("account:" + email.strip().lower())
+
+
+TOO_MANY_FROM_HERE = N_("Too many failed attempts. Please wait a few minutes before trying again.")
+ACCOUNT_UNDER_ATTACK = N_(
+    "This account has received too many failed attempts: its password cannot be used for a while. "
+    "If it is yours, we have sent you an e-mail with a link to log in."
+)
 
 
 async def authenticate(
-    session: AsyncSession, settings: Settings, email: str, password: str, client_address: str
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    client_address: str,
+    login_link: MailText | None = None,
 ) -> Person:
-    """The person whose credentials these are; failures are counted per account and per client address,
-    and too many in the window refuse further attempts before any password is checked."""
-    account_key = hash_token("account:" + email.strip().lower())
+    """The person whose credentials these are. Answers and timing do not depend on whether the account
+    exists. Failures are counted per client address and account (a growing delay for that client only),
+    per client address, and per account: an account attacked from many addresses stops taking its
+    password for the window, and its owner is mailed a one-time login link (`login_link`), so attackers
+    slow themselves down without locking the owner out."""
+    address = email.strip().lower()
+    pair_key = hash_token(f"pair:{client_address}|{address}")
     client_key = hash_token("client:" + client_address)
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    await session.execute(delete(LoginFailure).where(LoginFailure.at < since))  # kept no longer than needed
-    if (
-        await _count_recent_failures(session, account_key, since) >= settings.login_max_failures
-        or await _count_recent_failures(session, client_key, since) >= settings.login_max_failures * 4
-    ):
-        raise LoginThrottled(N_("Too many failed attempts. Please wait a few minutes before trying again."))
-    person = await find_person_by_email(session, email)
-    if person is None or not person.is_active or not verify_password(person.password_hash, password):
-        session.add_all([LoginFailure(key_hash=account_key), LoginFailure(key_hash=client_key)])
+    account_key = _account_key(address)
+    now = utcnow()
+    window = timedelta(minutes=settings.login_window_minutes)
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < now - window))  # kept no longer than needed
+    failures = await _recent_failures(session, [pair_key, client_key, account_key], now - window)
+    if failures[client_key].number >= settings.login_client_max_failures:
+        raise LoginThrottled(TOO_MANY_FROM_HERE)
+    if failures[account_key].number >= settings.login_account_max_failures:
+        await _mail_login_link(session, settings, address, window, login_link)
+        raise LoginThrottled(ACCOUNT_UNDER_ATTACK)
+    pair = failures[pair_key]
+    if pair.last is not None and pair.number >= settings.login_max_failures:
+        delay = timedelta(seconds=settings.login_delay_seconds * 2 ** (pair.number - settings.login_max_failures))
+        if now < pair.last + min(delay, window):
+            raise LoginThrottled(TOO_MANY_FROM_HERE)
+    person = await find_person_by_email(session, address)
+    usable = person is not None and person.is_active and person.password_hash is not None
+    stored_hash = person.password_hash if person is not None and person.password_hash else _dummy_hash()
+    if not verify_password(stored_hash, password) or not usable or person is None:
+        session.add_all([LoginFailure(key_hash=key) for key in (pair_key, client_key, account_key)])
         await session.flush()
         raise PeopleError(N_("Wrong e-mail address or password."))
-    await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == account_key))
-    person.last_login_at = utcnow()
+    await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == pair_key))
+    person.last_login_at = now
     await session.flush()
     return person
+
+
+async def _mail_login_link(
+    session: AsyncSession, settings: Settings, address: str, window: timedelta, text: MailText | None
+) -> None:
+    """At most one mail per account and window, whatever the number of attempts."""
+    person = await find_person_by_email(session, address)
+    if text is None or person is None or not person.is_active:
+        return
+    link_hours = timedelta(hours=settings.login_link_hours)
+    # A link mailed within the window expires later than this.
+    recent = select(EmailLink.token_hash).where(
+        EmailLink.email == person.email,
+        EmailLink.purpose == "login",
+        EmailLink.expires_at > utcnow() + link_hours - window,
+    )
+    if (await session.execute(recent)).first() is not None:
+        return
+    token = new_token()
+    session.add(
+        EmailLink(
+            token_hash=hash_token(token),
+            purpose="login",
+            email=person.email,
+            person_id=person.id,
+            locale=person.locale,
+            expires_at=utcnow() + timedelta(hours=settings.login_link_hours),
+        )
+    )
+    link = f"{settings.base_url.rstrip('/')}/login/link/{token}"
+    await send_mail(session, settings, person.email, text.subject, text.body.format(link=link), person.id)
+
+
+# --- password reset ---------------------------------------------------------------------------
 
 
 async def start_password_reset(
@@ -265,6 +569,10 @@ async def start_password_reset(
     person = await find_person_by_email(session, email)
     if person is None or not person.is_active:
         return
+    await _mail_reset_link(session, settings, person, MailText(subject, body_template))
+
+
+async def _mail_reset_link(session: AsyncSession, settings: Settings, person: Person, text: MailText) -> None:
     token = new_token()
     session.add(
         PasswordResetToken(
@@ -274,7 +582,7 @@ async def start_password_reset(
         )
     )
     link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
-    await send_mail(session, settings, person.email, subject, body_template.format(link=link), person.id)
+    await send_mail(session, settings, person.email, text.subject, text.body.format(link=link), person.id)
 
 
 async def _valid_reset_token(session: AsyncSession, token: str) -> PasswordResetToken | None:
@@ -300,6 +608,7 @@ async def complete_password_reset(session: AsyncSession, token: str, password: s
         raise PeopleError(*problems)
     person.password_hash = hash_password(password)
     reset.used_at = utcnow()
+    await end_all_sessions(session, person.id)
     await session.flush()
     return person
 
@@ -380,6 +689,11 @@ async def _export_people(session: AsyncSession, person: Person) -> dict[str, lis
     ).scalars()
     log_entries = await access_log(session, person)
     outbox = (await session.execute(select(OutboxMessage).where(OutboxMessage.person_id == person.id))).scalars()
+    sessions = (
+        await session.execute(
+            select(LoginSession).where(LoginSession.person_id == person.id).order_by(LoginSession.created_at)
+        )
+    ).scalars()
     account = _record(person, "id", "email", "display_name", "locale", "created_at", "last_login_at")
     account["role"] = person.role.value
     return {
@@ -387,21 +701,25 @@ async def _export_people(session: AsyncSession, person: Person) -> dict[str, lis
         "consents": [_record(c, "purpose", "granted", "text_version", "recorded_at") for c in consents],
         "access_log": [_record(e, "at", "actor_role", "action", "detail") for e in log_entries],
         "mail_sent": [_record(m, "created_at", "recipient", "subject", "body") for m in outbox],
+        "sessions": [_record(s, "created_at", "last_seen_at", "user_agent", "ended_at") for s in sessions],
     }
 
 
 async def _erase_people(session: AsyncSession, person: Person) -> None:
-    # Rows keyed by the person cascade with the account; these are keyed by data derived from it.
-    account_key = hash_token("account:" + person.email)
-    await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == account_key))
+    # Rows keyed by the person (sessions, login links) cascade with the account; these are keyed by data
+    # derived from it. Failures counted per client address and account stay until the window ends: their
+    # key mixes the address in, so they cannot be found from the account alone, nor traced back to it.
+    await session.execute(delete(LoginFailure).where(LoginFailure.key_hash == _account_key(person.email)))
     await session.execute(delete(OutboxMessage).where(OutboxMessage.recipient == person.email))
+    await session.execute(delete(EmailLink).where(EmailLink.email == person.email))
+    await session.execute(delete(LoginSession).where(LoginSession.person_id == person.id))
 
 
 def register_personal_data(registry: PersonalDataRegistry) -> None:
     registry.register(
         PersonalDataProvider(
             domain="people",
-            description=N_("account, consent decisions, staff accesses to your data, mail sent to you"),
+            description=N_("account, sessions, consent decisions, staff accesses to your data, mail sent to you"),
             export=_export_people,
             erase=_erase_people,
         )
@@ -469,6 +787,9 @@ async def set_role(session: AsyncSession, actor: Person, person: Person, role: R
         raise PeopleError(N_("Unknown department."))
     if person.id == actor.id and role != Role.ADMIN:
         raise PeopleError(N_("You cannot remove your own administrator role."))
+    if person.role != role:
+        # What the sessions opened under the old role may do changes: the person logs in again.
+        await end_all_sessions(session, person.id)
     person.role = role
     person.department_id = department_id if role in (Role.STAFF, Role.ADMIN) else None
     await log_access(session, actor, person.id, "role_changed", f"{role.value}")
@@ -480,6 +801,8 @@ async def set_active(session: AsyncSession, actor: Person, person: Person, activ
     if person.id == actor.id:
         raise PeopleError(N_("You cannot suspend your own account."))
     person.is_active = active
+    if not active:
+        await end_all_sessions(session, person.id)
     await log_access(session, actor, person.id, "account_restored" if active else "account_suspended")
     await session.flush()
 

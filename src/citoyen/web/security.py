@@ -1,4 +1,5 @@
-"""Who is asking: the signed-in person (signed session cookie), CSRF checks on forms, role guards."""
+"""Who is asking: the signed-in person (a signed cookie naming a session recorded in the database), CSRF
+checks on forms, role guards."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from citoyen.db import READ_ONLY_METHODS, DbSession
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
-from citoyen.people.security import credential_stamp
+from citoyen.people.security import credential_stamp, hash_token
 
 CSRF_FIELD = "csrf_token"
 
@@ -60,20 +61,24 @@ async def csrf_form(request: Request) -> FormData:
     return form
 
 
-def still_signed_in(request: Request, account: Person | None) -> bool:
-    """The session's account exists, is active and has the password the session was opened with;
-    otherwise the session forgets it."""
-    if people.claim_holds(account, str(request.session.get("stamp", ""))):
-        return True
-    request.session.pop("person_id", None)
-    return False
+def session_claim(request: Request) -> people.Claim | None:
+    """What the signed cookie says: the person, their password's stamp and the session's id (as a hash,
+    as the database keeps it)."""
+    person_id = request.session.get("person_id")
+    session_id = request.session.get("sid")
+    if not person_id or not isinstance(session_id, str):
+        return None
+    return people.Claim(int(person_id), str(request.session.get("stamp", "")), hash_token(session_id))
 
 
 async def current_person(request: Request, session: DbSession) -> Person | None:
-    person_id = request.session.get("person_id")
-    person = await people.get_person(session, int(person_id)) if person_id else None
-    if not still_signed_in(request, person):
-        person = None
+    claim = session_claim(request)
+    person = await people.signed_in_person(session, request.app.state.settings, claim) if claim else None
+    if person is None and claim is not None:
+        # Ended, or the account changed: the cookie forgets it.
+        request.session.pop("person_id", None)
+        request.session.pop("sid", None)
+    request.state.session_hash = claim.session if person is not None and claim is not None else None
     if person is None:
         request.state.viewer = None
     elif request.method in READ_ONLY_METHODS:
@@ -96,15 +101,16 @@ def require_claim(request: Request) -> people.Claim:
     """Who the signed session says is asking, not yet checked against the account: for the busiest form
     (a support), whose statement checks it as it writes (`people.claim_holds_in_postgresql`). A route
     taking it must check the claim before any write, and call `signed_out` when it does not hold."""
-    person_id = request.session.get("person_id")
-    if not person_id:
+    claim = session_claim(request)
+    if claim is None:
         raise LoginRequired()
-    return people.Claim(int(person_id), str(request.session.get("stamp", "")))
+    return claim
 
 
 def signed_out(request: Request) -> LoginRequired:
     """The session's claim no longer holds: it forgets the person, who is sent to log in again."""
     request.session.pop("person_id", None)
+    request.session.pop("sid", None)
     request.state.viewer = None
     return LoginRequired()
 
@@ -121,18 +127,27 @@ async def require_staff(person: Annotated[Person, Depends(require_person)]) -> P
     return person
 
 
-def sign_in(request: Request, person: Person) -> None:
+async def sign_in(request: Request, session: DbSession, person: Person) -> None:
+    """Open a session for this person: recorded in the database, named by the signed cookie."""
+    session_id = await people.open_session(session, person, request.headers.get("user-agent", ""))
     # A new CSRF token at login, so a token seen before authentication is worthless after it.
     request.session.clear()
     request.state.viewer = Viewer.of(person)
+    request.state.session_hash = hash_token(session_id)
     request.session["person_id"] = person.id
     request.session["stamp"] = credential_stamp(person.password_hash)
+    request.session["sid"] = session_id
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
-def sign_out(request: Request) -> None:
+async def sign_out(request: Request, session: DbSession) -> None:
+    """End this browser's session, in the database too: a copy of the cookie opens nothing after it."""
+    claim = session_claim(request)
+    if claim is not None:
+        await people.end_session(session, claim.session)
     request.session.clear()
     request.state.viewer = None
+    request.state.session_hash = None
 
 
 Form = Annotated[FormData, Depends(csrf_form)]
