@@ -66,6 +66,7 @@ from citoyen.territory.service import TerritoryIndexCache
 from citoyen.verification import pages as verification_pages
 from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
+from citoyen.web.headers import SecurityHeaders
 from citoyen.web.security import LoginRequired, ensure_csrf_token
 from citoyen.web.templating import make_templates, render
 
@@ -220,6 +221,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         max_age=14 * 24 * 3600,
     )
     app.add_middleware(NoSessionCookieOnApis)
+    app.add_middleware(
+        SecurityHeaders,
+        api_prefixes=API_PREFIXES,
+        tile_url=settings.map_tile_url,
+        always_secure_cookies=settings.cookie_secure,
+        hsts_seconds=settings.hsts_seconds,
+    )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -72,7 +72,14 @@ class Settings(BaseSettings):
     password_reset_hours: int = 2
     # Days the outbox (mail kept when no SMTP server is configured) keeps a message.
     outbox_retention_days: int = 14
+    # Cookies are marked Secure whenever a request arrives over HTTPS (directly, or through a trusted proxy's
+    # X-Forwarded-Proto); `cookie_secure` marks them so on every request, for a proxy that does not say.
     cookie_secure: bool = False
+    # Addresses whose X-Forwarded-For/-Proto headers are believed (uvicorn's forwarded_allow_ips): the reverse
+    # proxy in front of the platform. "*" trusts everyone, which only a private network may do.
+    trusted_proxies: str = "127.0.0.1"
+    # How long browsers keep to HTTPS once they saw the platform over it (Strict-Transport-Security); 0: off.
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
 
     # Reports: abuse limits (Open311 per API key, the web form per client address) and Open311 identity.
     open311_requests_per_minute: int = 6000

@@ -186,7 +186,8 @@ def new_page(browser: Browser, playwright_thread: PlaywrightThread, live_server:
     """A factory of pages, each in a fresh browser context (own cookies) for the given browser locale.
 
     The locale sets the browser's Accept-Language ("fr-FR", "en-GB"…); relative URLs go to the demo server.
-    An uncaught JavaScript error in any of the pages fails the test.
+    An uncaught JavaScript error in any of the pages fails the test, and so does anything the pages' Content
+    Security Policy blocked (the console says so).
     """
     contexts: list[BrowserContext] = []
     page_errors: list[str] = []
@@ -199,6 +200,12 @@ def new_page(browser: Browser, playwright_thread: PlaywrightThread, live_server:
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error}"))
+        page.on(
+            "console",
+            lambda message: (
+                page_errors.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+            ),
+        )
         return page
 
     def make_in_thread(locale: str) -> Page:
@@ -208,7 +215,7 @@ def new_page(browser: Browser, playwright_thread: PlaywrightThread, live_server:
     for context in contexts:
         playwright_thread.call(context.close)
     if page_errors:
-        pytest.fail("uncaught JavaScript errors in the pages:\n" + "\n".join(page_errors))
+        pytest.fail("uncaught JavaScript errors or blocked content in the pages:\n" + "\n".join(page_errors))
 
 
 @pytest.hookimpl(tryfirst=True)

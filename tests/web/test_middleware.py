@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
+
+from citoyen.web.headers import tile_source
 
 
 @pytest.mark.parametrize(
@@ -23,3 +26,31 @@ async def test_answers_say_their_language(client: httpx.AsyncClient) -> None:
     assert french.headers["content-language"] == "fr"
     english = await client.get("/open311/v2/services.json", headers={"Accept-Language": "en"})
     assert english.headers["content-language"] == "en"
+
+
+async def test_pages_say_what_they_may_load_and_refuse_to_be_framed(client: httpx.AsyncClient) -> None:
+    page = await client.get("/login")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    api = await client.get("/api/reports/map?zoom=12")
+    assert api.headers["content-security-policy"].startswith("default-src 'none'")
+    # Over plain HTTP (a developer's machine) there is no HSTS and the cookie is not Secure.
+    assert "strict-transport-security" not in page.headers
+    assert "secure" not in page.headers["set-cookie"].lower()
+
+
+async def test_over_https_cookies_are_secure_and_browsers_are_told_to_keep_to_it(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://ville.example") as client:
+        page = await client.get("/login", headers={"Accept-Language": "en"})
+    assert page.headers["strict-transport-security"] == "max-age=31536000"
+    cookies = page.headers.get_list("set-cookie")
+    assert cookies and all(cookie.endswith("; Secure") for cookie in cookies)
+
+
+def test_configured_map_tiles_are_allowed_as_images() -> None:
+    assert tile_source("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png") == " https://*.tile.openstreetmap.org"
+    plan_ign = "https://data.geopf.fr/wmts?layer=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&TileMatrix={z}"
+    assert tile_source(plan_ign) == " https://data.geopf.fr"
+    assert tile_source("") == "" and tile_source("javascript:alert(1)") == ""
