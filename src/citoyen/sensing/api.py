@@ -8,6 +8,7 @@ FROST-Server's clients send credentials.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from datetime import timedelta
@@ -207,15 +208,25 @@ async def get_resource(path: str, request: Request, session: DbSession) -> Respo
         settings = _settings(request)
         options = parse_query_options(params, _query_limits(settings))
         answer_limits = service.AnswerLimits(settings.sta_max_entities, settings.sta_max_response_bytes)
-        result = await service.read(session, ctx, path, options, params, answer_limits)
-        if isinstance(result, service.RawValue):
-            return PlainTextResponse(result.text())
-        body = fastjson.dumps(result)
+        async with _read_slot(request, settings):
+            result = await service.read(session, ctx, path, options, params, answer_limits)
+            if isinstance(result, service.RawValue):
+                return PlainTextResponse(result.text())
+            body = fastjson.dumps(result)
         if len(body) > answer_limits.bytes:  # the budget estimated the size as it went; this is the exact one
             raise answer_limits.too_large(len(body))
     except (StaError, QueryError) as error:
         return await _failed(session, error)
     return Response(body, media_type="application/json")
+
+
+def _read_slot(request: Request, settings: Settings) -> asyncio.Semaphore:
+    """One of the process's `sta_max_concurrent_reads` slots: readings past them wait here, holding neither a
+    database connection nor the event loop, so that a crowd of heavy reads leaves room for every other request."""
+    slots: asyncio.Semaphore | None = getattr(request.app.state, "sta_read_slots", None)
+    if slots is None:
+        slots = request.app.state.sta_read_slots = asyncio.Semaphore(settings.sta_max_concurrent_reads)
+    return slots
 
 
 def _query_limits(settings: Settings) -> QueryLimits:
