@@ -28,6 +28,7 @@ from citoyen.participation.pages import (
     upload,
 )
 from citoyen.territory import service as territory
+from citoyen.web.params import PathId, parse_count, parse_id
 from citoyen.web.security import AdminPerson, Form, StaffPerson
 from citoyen.web.templating import flash, render
 
@@ -35,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 
 PROCESSES_URL = "/admin/participation/processes"
 EMPTY_PHASE_ROWS = 2
+MAX_PHASE_ROWS = 50  # read from a hidden field: a forged count must not make the loop run for ever
 FLAGS = ("allows_proposals", "allows_comments", "allows_supports", "allows_votes")
 # What a new phase of each kind allows unless the administrator says otherwise.
 KIND_DEFAULTS = {
@@ -84,7 +86,7 @@ class PhaseRow:
 
 def _phase_rows(form: FormData) -> list[PhaseRow]:
     rows = []
-    for index in range(int(field(form, "phase_rows") or 0)):
+    for index in range(parse_count(field(form, "phase_rows"), MAX_PHASE_ROWS) or 0):
         prefix = f"phase{index}_"
         row = PhaseRow(
             kind=field(form, prefix + "kind"),
@@ -118,7 +120,9 @@ def _typed(form: FormData) -> dict[str, Any]:
         )
     }
     values["whole_city"] = field(form, "scope") != "neighbourhoods"
-    values["neighbourhood_ids"] = [int(v) for v in form.getlist("neighbourhoods") if isinstance(v, str) and v.isdigit()]
+    values["neighbourhood_ids"] = [
+        number for v in form.getlist("neighbourhoods") if isinstance(v, str) and (number := parse_id(v)) is not None
+    ]
     values["published"] = bool(field(form, "published"))
     values["phases"] = _phase_rows(form)
     return values
@@ -145,9 +149,10 @@ WHOLE_NUMBER_MESSAGES = {
 def _whole_number(text: str, name: str, default: int | None) -> int | None:
     if not text:
         return default
-    if not text.isdigit():
+    number = parse_count(text)
+    if number is None:
         raise participation.ParticipationError(WHOLE_NUMBER_MESSAGES[name], field=name)
-    return int(text)
+    return number
 
 
 def _process_input(values: dict[str, Any]) -> participation.ProcessInput:
@@ -280,14 +285,14 @@ async def create_process(request: Request, session: DbSession, admin: AdminPerso
 
 
 @router.get(PROCESSES_URL + "/{process_id:int}")
-async def edit_process(request: Request, session: DbSession, admin: AdminPerson, process_id: int) -> Response:
+async def edit_process(request: Request, session: DbSession, admin: AdminPerson, process_id: PathId) -> Response:
     process = await _process_or_404(session, process_id)
     return await _render_process_form(request, session, await _values_of(session, process), process)
 
 
 @router.post(PROCESSES_URL + "/{process_id:int}")
 async def update_process(
-    request: Request, session: DbSession, admin: AdminPerson, process_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, process_id: PathId, form: Form
 ) -> Response:
     process = await _process_or_404(session, process_id)
     return await _save(request, session, form, process)
@@ -337,12 +342,12 @@ async def _render_staff(
 
 
 @router.get("/staff/participation/proposals/{proposal_id:int}")
-async def staff_proposal(request: Request, session: DbSession, staff: StaffPerson, proposal_id: int) -> Response:
+async def staff_proposal(request: Request, session: DbSession, staff: StaffPerson, proposal_id: PathId) -> Response:
     return await _render_staff(request, session, staff, proposal_id)
 
 
 @router.post("/staff/participation/proposals/{proposal_id:int}/answer")
-async def answer(request: Request, session: DbSession, staff: StaffPerson, proposal_id: int, form: Form) -> Response:
+async def answer(request: Request, session: DbSession, staff: StaffPerson, proposal_id: PathId, form: Form) -> Response:
     proposal = await proposal_or_404(session, proposal_id, staff)
     values = {name: field(form, name) for name in ("status", "text", "progress")}
     try:
@@ -359,7 +364,9 @@ async def answer(request: Request, session: DbSession, staff: StaffPerson, propo
 
 
 @router.post("/staff/participation/proposals/{proposal_id:int}/milestones")
-async def milestone(request: Request, session: DbSession, staff: StaffPerson, proposal_id: int, form: Form) -> Response:
+async def milestone(
+    request: Request, session: DbSession, staff: StaffPerson, proposal_id: PathId, form: Form
+) -> Response:
     proposal = await proposal_or_404(session, proposal_id, staff)
     values = {
         name: field(form, name)

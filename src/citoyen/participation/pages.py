@@ -28,12 +28,23 @@ from citoyen.participation.surveys import service as surveys
 from citoyen.people.models import Person
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
+from citoyen.web.params import (
+    FORBIDDEN_TEXT,
+    PageNumber,
+    PathId,
+    clean_text,
+    cleaned,
+    form_has_forbidden_characters,
+    parse_count,
+    parse_id,
+)
 from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, signed_out
 from citoyen.web.templating import flash, gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
+MAX_SEED = 2**31 - 1  # the random order's seed, as the API takes it
 # A search by words counts its matches up to this, then says "more than".
 COUNTED_AT_MOST = 1000
 SORT_LABELS = {
@@ -135,7 +146,7 @@ async def processes(request: Request, session: DbSession, person: CurrentPerson)
 
 
 @router.get("/participation/images/{image_id:int}")
-async def image(session: DbSession, image_id: int) -> Response:
+async def image(session: DbSession, image_id: PathId) -> Response:
     """An image of a process or proposal, re-encoded without metadata when uploaded; it never changes."""
     try:
         found = await participation.get_image(session, image_id)
@@ -147,13 +158,13 @@ async def image(session: DbSession, image_id: int) -> Response:
 
 def _chosen(neighbourhood: str, category: str, status: str, q: str, sort: str, seed: str) -> dict[str, str]:
     sort = sort if sort in SORT_LABELS else "recent"
-    if sort == "random" and not seed.isdigit():
-        seed = str(secrets.randbelow(2**31 - 1))  # carried in the URL so that pages keep one order
+    if sort == "random" and parse_count(seed, MAX_SEED) is None:
+        seed = str(secrets.randbelow(MAX_SEED))  # carried in the URL so that pages keep one order
     return {
-        "neighbourhood": neighbourhood if neighbourhood.isdigit() else "",
-        "category": category if category.isdigit() else "",
+        "neighbourhood": neighbourhood if parse_id(neighbourhood) else "",
+        "category": category if parse_id(category) else "",
         "status": status if status in ProposalStatus._value2member_map_ else "",
-        "q": q.strip()[:200],
+        "q": clean_text(q).strip()[:200],
         "sort": sort,
         "seed": seed if sort == "random" else "",
     }
@@ -171,7 +182,7 @@ async def process_page(
     q: str = "",
     sort: str = "recent",
     seed: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
     at: str = "",
 ) -> Response:
     """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
@@ -241,7 +252,7 @@ def _proposal_input(values: dict[str, str], locale: str) -> participation.Propos
     return participation.ProposalInput(
         title=values["title"],
         body=values["body"],
-        category_id=int(values["category"]) if values["category"].isdigit() else None,
+        category_id=parse_id(values["category"]),
         lon=number(values["lon"]),
         lat=number(values["lat"]),
         address=values["address"],
@@ -280,8 +291,10 @@ async def submit_proposal(
     request: Request, session: DbSession, person: SignedInPerson, slug: str, form: Form
 ) -> Response:
     process = await process_or_404(session, slug, person)
-    values = _typed(form)
+    values = cleaned(_typed(form))
     try:
+        if form_has_forbidden_characters(form):
+            raise participation.ParticipationError(FORBIDDEN_TEXT)
         image = await upload(form)
         proposal = await participation.submit_proposal(
             session,
@@ -299,7 +312,7 @@ async def submit_proposal(
 
 
 @router.get("/participation/proposals/{proposal_id:int}/edit")
-async def edit_form(request: Request, session: DbSession, person: SignedInPerson, proposal_id: int) -> Response:
+async def edit_form(request: Request, session: DbSession, person: SignedInPerson, proposal_id: PathId) -> Response:
     proposal = await proposal_or_404(session, proposal_id, person)
     process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
     if not participation.can_edit(process, proposal, person):
@@ -318,12 +331,14 @@ async def edit_form(request: Request, session: DbSession, person: SignedInPerson
 
 @router.post("/participation/proposals/{proposal_id:int}/edit")
 async def edit_proposal(
-    request: Request, session: DbSession, person: SignedInPerson, proposal_id: int, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, proposal_id: PathId, form: Form
 ) -> Response:
     proposal = await proposal_or_404(session, proposal_id, person)
     process = await participation.get_process(session, proposal.process_id, include_unpublished=True)
-    values = _typed(form)
+    values = cleaned(_typed(form))
     try:
+        if form_has_forbidden_characters(form):
+            raise participation.ParticipationError(FORBIDDEN_TEXT)
         image = await upload(form)
         await participation.edit_proposal(
             session,
@@ -343,7 +358,7 @@ async def edit_proposal(
 
 @router.post("/participation/proposals/{proposal_id:int}/withdraw")
 async def withdraw_proposal(
-    request: Request, session: DbSession, person: SignedInPerson, proposal_id: int, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, proposal_id: PathId, form: Form
 ) -> Response:
     proposal = await proposal_or_404(session, proposal_id, person)
     try:
@@ -394,7 +409,7 @@ async def proposal_context(
 
 
 @router.get("/participation/proposals/{proposal_id:int}")
-async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: int) -> Response:
+async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: PathId) -> Response:
     try:
         proposal = await participation.get_proposal(session, proposal_id, include_hidden=True)
     except participation.ParticipationError as error:
@@ -411,7 +426,7 @@ async def proposal_page(request: Request, session: DbSession, person: CurrentPer
 @router.post("/participation/proposals/{proposal_id:int}/support")
 @single_statement_writes
 async def support_proposal(
-    request: Request, session: DbSession, claim: SignedClaim, proposal_id: int, form: Form
+    request: Request, session: DbSession, claim: SignedClaim, proposal_id: PathId, form: Form
 ) -> Response:
     """Support (or, with action=withdraw, stop supporting). With htmx, answers the button's fragment.
     The busiest form: one statement checks who is asking and the rules, and writes."""

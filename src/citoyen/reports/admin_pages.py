@@ -15,6 +15,7 @@ from citoyen.people import service as people
 from citoyen.reports import service as reports
 from citoyen.reports.models import AttributeType, Category
 from citoyen.territory import service as territory
+from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, Form
 from citoyen.web.templating import flash, gettext_for, render
 
@@ -332,7 +333,7 @@ async def admin_add_routing_rule(request: Request, session: DbSession, admin: Ad
 
 @router.post("/admin/reports/routing/{rule_id}/delete")
 async def admin_delete_routing_rule(
-    request: Request, session: DbSession, admin: AdminPerson, rule_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, rule_id: PathId, form: Form
 ) -> Response:
     await reports.delete_routing_rule(session, rule_id)
     _catalog_edited(request)
@@ -367,7 +368,7 @@ async def admin_new_category(request: Request, admin: AdminPerson) -> Response:
 
 
 @router.get(CATEGORIES_URL + "/{category_id}")
-async def admin_category(request: Request, session: DbSession, admin: AdminPerson, category_id: int) -> Response:
+async def admin_category(request: Request, session: DbSession, admin: AdminPerson, category_id: PathId) -> Response:
     category = await _category_or_404(session, category_id)
     attributes = (await reports.attributes_of(session, [category.id]))[category.id]
     typed = form_of(category, attributes)
@@ -397,6 +398,6 @@ async def admin_create_category(request: Request, session: DbSession, admin: Adm
 
 @router.post(CATEGORIES_URL + "/{category_id}")
 async def admin_update_category(
-    request: Request, session: DbSession, admin: AdminPerson, category_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, category_id: PathId, form: Form
 ) -> Response:
     return await _save(request, session, form, await _category_or_404(session, category_id))

@@ -33,6 +33,7 @@ from citoyen.reports import open311_format as formats
 from citoyen.reports import service as reports
 from citoyen.reports.models import Category, ReportStatus
 from citoyen.reports.service import ReportError
+from citoyen.web.params import has_forbidden_characters
 
 PREFIX = "/open311/"
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -476,6 +477,9 @@ def _new_report(
     catalog: reports.Catalog, field: Callable[[str], str], answers: dict[str, list[str]]
 ) -> reports.NewReport:
     """The report a POST describes, checked for what only Open311 sends (the rest is create_report's)."""
+    typed = [field(name) for name in POST_FIELDS] + [value for values in answers.values() for value in values]
+    if any(has_forbidden_characters(text) for text in typed):  # PostgreSQL refuses NUL in text
+        raise Open311Error(400, "Fields must not contain control characters (such as NUL).")
     code = field("service_code")
     if not code:
         raise Open311Error(400, "service_code is required.")

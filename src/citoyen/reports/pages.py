@@ -27,6 +27,7 @@ from citoyen.reports.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, TOO_MANY_PHOTOS,
 from citoyen.reports.schemas import QuestionOut, value_label
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
+from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, cleaned, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form
 from citoyen.web.templating import flash, locale_of, render
 
@@ -182,6 +183,9 @@ async def file_report(request: Request, session: DbSession, person: CurrentPerso
         name: field(form, name) for name in ("category", "lon", "lat", "address", "description", "email")
     }
     values["answers"] = answers
+    if form_has_forbidden_characters(form):  # PostgreSQL refuses NUL: the form comes back, as typed but them
+        error = reports.ReportError(FORBIDDEN_TEXT, field="description")
+        return await _render_new(request, session, person, cleaned(values), [problem(error, locale_of(request))], 400)
     settings = request.app.state.settings
     if person is None:
         client = request.client.host if request.client else "unknown"
@@ -252,7 +256,7 @@ async def report_context(request: Request, session: AsyncSession, report: Report
 
 
 @router.get("/reports/{report_id:int}")
-async def show_report(request: Request, session: DbSession, person: CurrentPerson, report_id: int) -> Response:
+async def show_report(request: Request, session: DbSession, person: CurrentPerson, report_id: PathId) -> Response:
     report = await report_or_404(session, report_id)
     context = await report_context(request, session, report)
     events = [event for event in await reports.history(session, report.id) if event.kind in PUBLIC_EVENTS]
@@ -264,7 +268,7 @@ async def show_report(request: Request, session: DbSession, person: CurrentPerso
 
 
 @router.get("/reports/{report_id:int}/photos/{number:int}")
-async def report_photo(session: DbSession, report_id: int, number: int) -> Response:
+async def report_photo(session: DbSession, report_id: PathId, number: PathId) -> Response:
     """A report's photo (1-based), re-encoded without metadata when it was filed; it never changes."""
     photos = await reports.photos_of(session, report_id)
     if not 1 <= number <= len(photos):
@@ -285,7 +289,7 @@ def _visitor_key(request: Request) -> str:
 
 @router.post("/reports/{report_id:int}/support")
 async def support_report(
-    request: Request, session: DbSession, person: CurrentPerson, report_id: int, form: Form
+    request: Request, session: DbSession, person: CurrentPerson, report_id: PathId, form: Form
 ) -> Response:
     report = await report_or_404(session, report_id)
     key = f"person:{person.id}" if person else _visitor_key(request)
@@ -300,7 +304,7 @@ async def support_report(
 
 @router.post("/reports/{report_id:int}/follow")
 async def follow_report(
-    request: Request, session: DbSession, person: CurrentPerson, report_id: int, form: Form
+    request: Request, session: DbSession, person: CurrentPerson, report_id: PathId, form: Form
 ) -> Response:
     report = await report_or_404(session, report_id)
     try:
@@ -326,7 +330,7 @@ def public_filters(
 ) -> tuple[reports.ReportFilters, dict[str, str]]:
     """Filters from a page's query (malformed values are ignored), and the API query the map uses."""
     statuses = [ReportStatus(status)] if status in ReportStatus._value2member_map_ else None
-    neighbourhood_id = int(neighbourhood) if neighbourhood.isdigit() else None
+    neighbourhood_id = parse_id(neighbourhood)
     first, last = parse_date(start), parse_date(end)
     since = datetime.combine(first, time.min, UTC) if first else None
     # The end date is included: everything before the next day.
@@ -359,7 +363,7 @@ async def list_reports(
     start: str = "",
     end: str = "",
     sort: str = "newest",
-    page: int = 1,
+    page: PageNumber = 1,
     at: str = "",
 ) -> Response:
     filters, api_query = public_filters(category, status, neighbourhood, start, end)

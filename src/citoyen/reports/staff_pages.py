@@ -19,6 +19,7 @@ from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, Report, ReportStatus
 from citoyen.reports.pages import field, labels, parse_date, problem, report_context, report_or_404, see_other
 from citoyen.territory import service as territory
+from citoyen.web.params import PageNumber, PathId, parse_id
 from citoyen.web.security import Form, StaffPerson
 from citoyen.web.templating import flash, locale_of, render
 
@@ -48,7 +49,7 @@ async def queue(
     neighbourhood: str = "",
     department: str = "",
     sort: str = "oldest",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """Reports to handle: the staff member's department's (admins: every department, or the chosen one)."""
     if status == "all":
@@ -60,10 +61,10 @@ async def queue(
     filters = reports.ReportFilters(
         category_codes=[category] if category else None,
         statuses=statuses,
-        neighbourhood_id=int(neighbourhood) if neighbourhood.isdigit() else None,
+        neighbourhood_id=parse_id(neighbourhood),
     )
     if actor.is_admin:
-        filters.department_id = int(department) if department.isdigit() else None
+        filters.department_id = parse_id(department)
     elif actor.department_id is not None:
         filters.department_id = actor.department_id
     else:
@@ -157,7 +158,7 @@ async def _handled_report(session: AsyncSession, actor: Person, report_id: int) 
 
 
 @router.get("/staff/reports/{report_id:int}")
-async def staff_report(request: Request, session: DbSession, actor: StaffPerson, report_id: int) -> Response:
+async def staff_report(request: Request, session: DbSession, actor: StaffPerson, report_id: PathId) -> Response:
     report = await _handled_report(session, actor, report_id)
     return await _render_report(request, session, actor, report)
 
@@ -171,7 +172,7 @@ def _staff_update(values: dict[str, str]) -> reports.StaffUpdate:
     expected = parse_date(values["expected_at"])
     if values["expected_at"] and expected is None:
         raise reports.ReportError(N_("The expected date is not a valid date."), field="expected_at")
-    if values["department_id"] and not values["department_id"].isdigit():
+    if values["department_id"] and parse_id(values["department_id"]) is None:
         raise reports.ReportError(N_("Unknown department."), field="department_id")
     return reports.StaffUpdate(
         status=ReportStatus(values["status"]) if values["status"] else None,
@@ -179,13 +180,13 @@ def _staff_update(values: dict[str, str]) -> reports.StaffUpdate:
         public_answer=values["public_answer"],
         internal_note=values["internal_note"],
         expected_at=datetime.combine(expected, time.min, UTC) if expected else None,
-        department_id=int(values["department_id"]) if values["department_id"] else None,
+        department_id=parse_id(values["department_id"]),
     )
 
 
 @router.post("/staff/reports/{report_id:int}")
 async def update_report(
-    request: Request, session: DbSession, actor: StaffPerson, report_id: int, form: Form
+    request: Request, session: DbSession, actor: StaffPerson, report_id: PathId, form: Form
 ) -> Response:
     report = await _handled_report(session, actor, report_id)
     names = ("status", "close_reason", "public_answer", "internal_note", "expected_at", "department_id")
@@ -210,15 +211,16 @@ async def update_report(
 
 @router.post("/staff/reports/{report_id:int}/merge")
 async def merge_report(
-    request: Request, session: DbSession, actor: StaffPerson, report_id: int, form: Form
+    request: Request, session: DbSession, actor: StaffPerson, report_id: PathId, form: Form
 ) -> Response:
     """Close this report as a duplicate of another one, which gets its followers and supports."""
     duplicate = await _handled_report(session, actor, report_id)
     typed = field(form, "original").lstrip("#").strip()
     try:
-        if not typed.isdigit():
+        original_id = parse_id(typed)
+        if original_id is None:
             raise reports.ReportError(N_("Give the number of the report this one duplicates."), field="original")
-        original = await reports.get_report(session, int(typed))
+        original = await reports.get_report(session, original_id)
         await reports.merge_into(session, request.app.state.settings, actor, duplicate, original)
     except reports.ReportError as error:
         if error.kind == "forbidden":

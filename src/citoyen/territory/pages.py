@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.territory import service
+from citoyen.web.params import PathId
 from citoyen.web.security import CurrentPerson
 from citoyen.web.templating import render
 
@@ -21,7 +22,7 @@ async def home(request: Request, session: DbSession, person: CurrentPerson) -> R
 
 
 @router.get("/neighbourhoods/{neighbourhood_id}/panel")
-async def neighbourhood_panel(request: Request, session: DbSession, neighbourhood_id: int) -> Response:
+async def neighbourhood_panel(request: Request, session: DbSession, neighbourhood_id: PathId) -> Response:
     """What the platform knows about a neighbourhood (an HTMX fragment for the map's side panel)."""
     neighbourhood = await service.get_neighbourhood(session, neighbourhood_id)
     if neighbourhood is None:

@@ -12,6 +12,7 @@ from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.people.models import Person
 from citoyen.verification import service as verification
+from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
@@ -106,7 +107,7 @@ async def admin_import(request: Request, session: DbSession, admin: AdminPerson,
 
 @router.post("/admin/verification/{list_id:int}/active")
 async def admin_set_active(
-    request: Request, session: DbSession, admin: AdminPerson, list_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, list_id: PathId, form: Form
 ) -> Response:
     try:
         await verification.set_list_active(session, list_id, _field(form, "active") == "1")

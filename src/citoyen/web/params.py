@@ -8,10 +8,13 @@ form field beyond them is a bad request."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from pydantic import AfterValidator
+from starlette.datastructures import FormData
+
+from citoyen.i18n import N_
 
 MAX_ID = 2**31 - 1  # the largest value of an Integer column on PostgreSQL
 # Paging goes no further than any listing here holds; OFFSET past it only costs the database a scan.
@@ -29,6 +32,25 @@ def clean_text(value: str) -> str:
 
 def has_forbidden_characters(value: str) -> bool:
     return FORBIDDEN_CHARACTERS.search(value) is not None
+
+
+FORBIDDEN_TEXT = N_("The text contains control characters, which cannot be kept: remove them and send it again.")
+
+
+def form_has_forbidden_characters(form: FormData) -> bool:
+    """Whether a field of the form holds a character nothing may store (files are not text)."""
+    return any(isinstance(value, str) and has_forbidden_characters(value) for _key, value in form.multi_items())
+
+
+def cleaned(values: Any) -> Any:
+    """Typed values (text, lists and dicts of them) without the forbidden characters, to show them back."""
+    if isinstance(values, str):
+        return clean_text(values)
+    if isinstance(values, list):
+        return [cleaned(value) for value in values]
+    if isinstance(values, dict):
+        return {key: cleaned(value) for key, value in values.items()}
+    return values
 
 
 def _plain_text(value: str) -> str:

@@ -18,6 +18,7 @@ from citoyen.participation.budgets.rules import BallotRule, ResultMethod
 from citoyen.people.models import Person
 from citoyen.territory import service as territory
 from citoyen.verification import service as verification
+from citoyen.web.params import MAX_ID, PathId, parse_id
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, locale_of, render
 
@@ -106,20 +107,21 @@ async def _render_ballot(
 
 
 @router.get("/participation/budgets/{budget_id:int}")
-async def show_ballot(request: Request, session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+async def show_ballot(request: Request, session: DbSession, person: CurrentPerson, budget_id: PathId) -> Response:
     budget = await _budget_or_404(session, budget_id)
     return await _render_ballot(request, session, budget, person)
 
 
 @router.post("/participation/budgets/{budget_id:int}/ballot")
 async def cast_ballot(
-    request: Request, session: DbSession, person: SignedInPerson, budget_id: int, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     try:
-        chosen = [int(value) for value in form.getlist("project") if isinstance(value, str)]
+        # Not a project id: -1, refused below as a project outside this budget.
+        chosen = [parse_id(value) or -1 for value in form.getlist("project") if isinstance(value, str)]
     except ValueError:
-        chosen = [-1]  # not a project id: refused below as a project outside this budget
+        chosen = [-1]
     try:
         await budgets.cast_ballot(session, budget, person, chosen)
     except budgets.BudgetError as error:
@@ -160,14 +162,14 @@ async def _results_visible(session: AsyncSession, budget: Budget, person: Person
 
 
 @router.get("/participation/budgets/{budget_id:int}/results")
-async def show_results(request: Request, session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+async def show_results(request: Request, session: DbSession, person: CurrentPerson, budget_id: PathId) -> Response:
     budget = await _budget_or_404(session, budget_id)
     await _results_visible(session, budget, person)
     return await _render_results(request, session, budget)
 
 
 @router.get("/participation/budgets/{budget_id:int}/results.csv")
-async def results_csv(request: Request, session: DbSession, person: CurrentPerson, budget_id: int) -> Response:
+async def results_csv(request: Request, session: DbSession, person: CurrentPerson, budget_id: PathId) -> Response:
     budget = await _budget_or_404(session, budget_id)
     await _results_visible(session, budget, person)
     projects, outcome = await request.app.state.budget_results.results(session, budget)
@@ -188,14 +190,18 @@ def _cents(text: str) -> int:
         amount = Decimal(cleaned)
     except InvalidOperation:
         return -1
-    return int((amount * 100).to_integral_value()) if amount.is_finite() else -1
+    if not amount.is_finite() or abs(amount) > MAX_ID:  # beyond any column, before Decimal builds a huge int
+        return -1
+    cents = int((amount * 100).to_integral_value())
+    return cents if cents <= MAX_ID else -1
 
 
 def _optional_int(text: str) -> int | None:
     try:
-        return int(text) if text else None
+        number = int(text) if text else None
     except ValueError:
         return -1
+    return number if number is None or abs(number) <= MAX_ID else -1
 
 
 def _budget_input(form: Any) -> budgets.BudgetInput:
@@ -269,13 +275,13 @@ async def _render_admin_budget(
 
 
 @router.get("/admin/participation/budgets/{budget_id:int}")
-async def admin_budget(request: Request, session: DbSession, admin: AdminPerson, budget_id: int) -> Response:
+async def admin_budget(request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId) -> Response:
     return await _render_admin_budget(request, session, await _budget_or_404(session, budget_id))
 
 
 @router.post("/admin/participation/budgets/{budget_id:int}")
 async def admin_update_budget(
-    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     try:
@@ -289,7 +295,7 @@ async def admin_update_budget(
 
 @router.post("/admin/participation/budgets/{budget_id:int}/projects")
 async def admin_add_project(
-    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     neighbourhood_id = _optional_int(_field(form, "neighbourhood_id"))
@@ -312,7 +318,7 @@ async def admin_add_project(
 
 @router.post("/admin/participation/budgets/{budget_id:int}/from-proposal")
 async def admin_project_from_proposal(
-    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     try:
@@ -326,7 +332,7 @@ async def admin_project_from_proposal(
 
 @router.post("/admin/participation/budgets/{budget_id:int}/projects/{project_id:int}/delete")
 async def admin_delete_project(
-    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, project_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, project_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     try:
@@ -338,7 +344,7 @@ async def admin_delete_project(
 
 @router.post("/admin/participation/budgets/{budget_id:int}/method")
 async def admin_official_method(
-    request: Request, session: DbSession, admin: AdminPerson, budget_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     method = ResultMethod.GREEDY if _field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES

@@ -17,6 +17,7 @@ from citoyen.participation.debate.service import DebateError, Target
 from citoyen.participation.moderation import service as moderation
 from citoyen.participation.service import ProcessFrame, ProcessFrames, load_frame
 from citoyen.people.models import Person
+from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, clean_text, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
@@ -101,9 +102,9 @@ async def show_debate(
     session: DbSession,
     person: CurrentPerson,
     kind: str,
-    target_id: int,
+    target_id: PathId,
     sort: str = "oldest",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """A debate sorted and paged: the section alone for htmx, a page of its own otherwise."""
     if kind not in ("proposals", "processes"):
@@ -120,15 +121,17 @@ async def show_debate(
 
 @router.post("/participation/{kind:str}/{target_id:int}/comments")
 async def post_comment(
-    request: Request, session: DbSession, person: SignedInPerson, kind: str, target_id: int, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, kind: str, target_id: PathId, form: Form
 ) -> Response:
     if kind not in ("proposals", "processes"):
         raise HTTPException(404, "Unknown page.")
     target = await _target(session, kind, target_id)
     parent = field(form, "parent_id")
-    parent_id = int(parent) if parent.isdigit() else None
+    parent_id = parse_id(parent)
     sort = field(form, "sort") or "oldest"
     try:
+        if form_has_forbidden_characters(form):
+            raise DebateError(FORBIDDEN_TEXT)
         comment = await debate.add_comment(
             session,
             request.app.state.settings,
@@ -143,7 +146,7 @@ async def post_comment(
         # with the text as typed.
         key = str(parent_id) if parent_id else "new"
         errors = {key: {"message": error.message, "values": error.values}}
-        values = {key: field(form, "body"), "alignment": field(form, "alignment")}
+        values = {key: clean_text(field(form, "body")), "alignment": clean_text(field(form, "alignment"))}
         # Read afresh, not from the cache: the refusal may be the debate closing a moment ago.
         frame = await load_frame(session, target.process)
         context = await debate_context(session, person, target, frame, sort, 1, errors, values)
@@ -160,7 +163,7 @@ async def post_comment(
 
 
 @router.get("/participation/comments/{comment_id:int}")
-async def comment_link(session: DbSession, comment_id: int) -> Response:
+async def comment_link(session: DbSession, comment_id: PathId) -> Response:
     """A stable link to a comment (notifications use it): the page of the debate where it is."""
     try:
         comment = await debate.get_comment(session, comment_id)
@@ -175,7 +178,7 @@ async def comment_link(session: DbSession, comment_id: int) -> Response:
 
 @router.post("/participation/comments/{comment_id:int}/vote")
 async def vote_comment(
-    request: Request, session: DbSession, person: SignedInPerson, comment_id: int, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, comment_id: PathId, form: Form
 ) -> Response:
     try:
         comment = await debate.get_comment(session, comment_id)

@@ -15,6 +15,7 @@ from citoyen.participation.follows.models import FollowKind
 from citoyen.participation.models import Process
 from citoyen.people import service as people
 from citoyen.territory import service as territory
+from citoyen.web.params import parse_id
 from citoyen.web.security import Form, SignedInPerson
 from citoyen.web.templating import flash, locale_of, render
 
@@ -26,13 +27,14 @@ async def change_follow(request: Request, session: DbSession, person: SignedInPe
     kind, target = field(form, "kind"), field(form, "target_id")
     back = safe_next(field(form, "next"), "/account/follows")
     try:
-        if not target.isdigit():
+        target_id = parse_id(target)
+        if target_id is None:
             raise follows.FollowError(N_("Choose what to follow."))
         if field(form, "action") == "unfollow":
-            await follows.unfollow(session, person, kind, int(target))
+            await follows.unfollow(session, person, kind, target_id)
             flash(request, N_("You no longer follow it."), "success")
         else:
-            await follows.follow(session, person, kind, int(target))
+            await follows.follow(session, person, kind, target_id)
             flash(request, N_("You follow it: news will appear in your notifications."), "success")
     except follows.FollowError as error:
         flash(request, error.message, "error")

@@ -14,6 +14,7 @@ from citoyen.participation.debate.pages import field, safe_next
 from citoyen.participation.debate.service import DebateError
 from citoyen.participation.moderation import service as moderation
 from citoyen.people.models import Person
+from citoyen.web.params import PathId, parse_id
 from citoyen.web.security import Form, SignedInPerson, require_person
 from citoyen.web.templating import flash, render
 
@@ -35,9 +36,10 @@ async def flag(request: Request, session: DbSession, person: SignedInPerson, for
     back = safe_next(field(form, "next"), "/")
     values = {"reason": field(form, "reason"), "details": field(form, "details")}
     try:
-        if not target.isdigit():
+        target_id = parse_id(target)
+        if target_id is None:
             raise DebateError(N_("Only proposals and comments can be flagged."), "not_found")
-        await moderation.flag(session, person, kind, int(target), values["reason"], values["details"])
+        await moderation.flag(session, person, kind, target_id, values["reason"], values["details"])
     except DebateError as error:
         context = {
             "kind": kind,
@@ -59,7 +61,7 @@ async def moderation_queue(request: Request, session: DbSession, person: Moderat
 
 
 @router.post("/staff/moderation/{case_id:int}/hide")
-async def hide(request: Request, session: DbSession, person: ModeratorPerson, case_id: int, form: Form) -> Response:
+async def hide(request: Request, session: DbSession, person: ModeratorPerson, case_id: PathId, form: Form) -> Response:
     try:
         await moderation.hide(session, person, case_id, field(form, "reason"))
     except DebateError as error:
@@ -78,7 +80,9 @@ async def hide(request: Request, session: DbSession, person: ModeratorPerson, ca
 
 
 @router.post("/staff/moderation/{case_id:int}/dismiss")
-async def dismiss(request: Request, session: DbSession, person: ModeratorPerson, case_id: int, form: Form) -> Response:
+async def dismiss(
+    request: Request, session: DbSession, person: ModeratorPerson, case_id: PathId, form: Form
+) -> Response:
     try:
         await moderation.dismiss(session, person, case_id)
     except DebateError as error:

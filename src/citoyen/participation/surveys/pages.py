@@ -17,12 +17,14 @@ from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import QuestionKind, Survey
 from citoyen.people.models import Person
 from citoyen.verification import service as verification
+from citoyen.web.params import PathId, parse_count, parse_id
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
 STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "answered": 409, "not_verified": 403}
 EMPTY_QUESTION_BLOCKS = 3
+MAX_QUESTION_BLOCKS = 200  # read from a hidden field: a forged count must not make the loop run for ever
 
 
 def _field(form: Any, name: str) -> str:
@@ -69,7 +71,7 @@ async def _render_survey(
 
 
 @router.get("/participation/surveys/{survey_id:int}")
-async def show_survey(request: Request, session: DbSession, person: CurrentPerson, survey_id: int) -> Response:
+async def show_survey(request: Request, session: DbSession, person: CurrentPerson, survey_id: PathId) -> Response:
     return await _render_survey(request, session, await _survey_or_404(session, survey_id), person)
 
 
@@ -88,7 +90,7 @@ def _given(form: FormData, questions: list[Any]) -> dict[int, list[str]]:
 
 @router.post("/participation/surveys/{survey_id:int}")
 async def answer_survey(
-    request: Request, session: DbSession, person: SignedInPerson, survey_id: int, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, survey_id: PathId, form: Form
 ) -> Response:
     survey = await _survey_or_404(session, survey_id)
     given = _given(form, await surveys.questions_of(session, survey.id))
@@ -102,7 +104,7 @@ async def answer_survey(
 
 
 @router.get("/participation/surveys/{survey_id:int}/results")
-async def survey_results(request: Request, session: DbSession, person: CurrentPerson, survey_id: int) -> Response:
+async def survey_results(request: Request, session: DbSession, person: CurrentPerson, survey_id: PathId) -> Response:
     survey = await _survey_or_404(session, survey_id)
     if not surveys.can_see_results(survey, person):
         raise HTTPException(403, "The results of this survey are not public.")
@@ -131,7 +133,7 @@ def _moment(text: str) -> datetime | None:
 
 def _survey_input(form: FormData) -> surveys.SurveyInput:
     questions = []
-    for index in range(int(_field(form, "question_blocks") or 0)):
+    for index in range(parse_count(_field(form, "question_blocks"), MAX_QUESTION_BLOCKS) or 0):
         prefix = f"question_{index}_"
         prompt = _field(form, prefix + "prompt")
         if not prompt:
@@ -157,10 +159,7 @@ def _survey_input(form: FormData) -> surveys.SurveyInput:
     closes_at = _moment(_field(form, "closes_at"))
     if opens_at is None or closes_at is None:
         raise surveys.SurveyError(N_("Give the opening and closing dates."))
-    try:
-        process_id = int(_field(form, "process_id"))
-    except ValueError:
-        process_id = 0
+    process_id = parse_id(_field(form, "process_id")) or 0
     return surveys.SurveyInput(
         process_id=process_id,
         title=_field(form, "title"),
@@ -213,13 +212,13 @@ async def admin_create_survey(request: Request, session: DbSession, admin: Admin
 
 
 @router.get("/admin/participation/surveys/{survey_id:int}")
-async def admin_survey(request: Request, session: DbSession, admin: AdminPerson, survey_id: int) -> Response:
+async def admin_survey(request: Request, session: DbSession, admin: AdminPerson, survey_id: PathId) -> Response:
     return await _render_admin(request, session, await _survey_or_404(session, survey_id))
 
 
 @router.post("/admin/participation/surveys/{survey_id:int}")
 async def admin_update_survey(
-    request: Request, session: DbSession, admin: AdminPerson, survey_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, survey_id: PathId, form: Form
 ) -> Response:
     survey = await _survey_or_404(session, survey_id)
     try:
