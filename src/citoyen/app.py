@@ -283,6 +283,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(reports_open311.PREFIX):
             return reports_open311.http_error(request, exc)
+        if request.url.path.startswith("/sta/"):  # paths no SensorThings route matches (a newline in an id…)
+            return sensing_api.error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
         if wants_json(request):
             return JSONResponse({"error": {"status": exc.status_code, "message": exc.detail}}, exc.status_code)
         return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -24,6 +25,8 @@ NewPage = Callable[[str], Page]
 
 NEIGHBOURHOOD_COUNT = 80
 PASSWORD = "Quai-des-Orfevres-36-Maigret"
+ADMIN_EMAIL = "admin@demo.citoyen.example"
+ADMIN_PASSWORD = "mairie-ville-lumiere"
 AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe-core-4.11.0" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 
@@ -71,7 +74,34 @@ def sign_up(page: Page, email: str, display_name: str) -> None:
     page.locator("#display_name").fill(display_name)
     page.locator("#password").fill(PASSWORD)
     page.locator("form[action='/signup'] button[type=submit]").click()
+    # The account is made when the link mailed to the address is followed; the demo keeps mail in its outbox.
+    expect(page.get_by_role("status")).to_contain_text(email)
+    # The mailed link names the platform's configured address; the test server listens elsewhere.
+    page.goto(urlsplit(mailed_link(page, email)).path)
+    page.locator("form[action^='/login/link/'] button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/account$"))
+
+
+def mailed_link(page: Page, email: str) -> str:
+    """The link of the newest mail to `email`, read in the demo outbox by an administrator in a browser of
+    their own."""
+    browser = page.context.browser
+    assert browser is not None
+    address = urlsplit(page.url)
+    context = browser.new_context(base_url=f"{address.scheme}://{address.netloc}")
+    try:
+        admin = context.new_page()
+        admin.goto("/login")
+        admin.locator("#email").fill(ADMIN_EMAIL)
+        admin.locator("#password").fill(ADMIN_PASSWORD)
+        admin.locator("form[action='/login'] button[type=submit]").click()
+        admin.goto("/admin/outbox")
+        message = admin.locator("article.card", has_text=email).first
+        link = message.locator("a[href*='/login/link/']").first.get_attribute("href")
+        assert link, f"no link mailed to {email}"
+        return link
+    finally:
+        context.close()
 
 
 def test_citizen_journey(new_page: NewPage, tmp_path: Path) -> None:

@@ -11,13 +11,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_journey import axe_problems
+from tests.e2e.test_journey import ADMIN_EMAIL, ADMIN_PASSWORD, axe_problems
 
 pytestmark = pytest.mark.e2e
 
 NewPage = Callable[[str], Page]
-ADMIN_EMAIL = "admin@demo.citoyen.example"
-ADMIN_PASSWORD = "mairie-ville-lumiere"
 
 expect.set_options(timeout=15_000)
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.people import security
 from citoyen.people import service as people
 from citoyen.people.mail import send_mail
 from citoyen.people.models import (
@@ -131,13 +132,13 @@ async def test_login_checks_a_password_hash_even_for_unknown_or_unusable_account
 ) -> None:
     """So that an answer takes as long whether the account exists (argon2 is the slow part of a login)."""
     checked: list[str] = []
-    real_verify = people.verify_password
+    real_verify = security.verify_password
 
     def verify(password_hash: str | None, password: str) -> bool:
         checked.append(password_hash or "")
         return real_verify(password_hash, password)
 
-    monkeypatch.setattr(people, "verify_password", verify)
+    monkeypatch.setattr("citoyen.people.service.verify_password", verify)
     person = await create_person(session)
     suspended = await create_person(session)
     suspended.is_active = False

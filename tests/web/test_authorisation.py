@@ -65,6 +65,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/logout"): "anyone",
     ("POST", "/password/forgot"): "anyone",
     ("POST", "/password/reset/{token}"): "anyone",
+    ("POST", "/login/link/{token}"): "anyone",
     # Signed-in citizens.
     ("POST", "/participation/processes/{slug}/proposals"): "signed_in",
     ("POST", "/participation/proposals/{proposal_id:int}/edit"): "signed_in",
@@ -79,6 +80,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/notifications/read"): "signed_in",
     ("POST", "/account/consents"): "signed_in",
     ("POST", "/account/erase"): "signed_in",
+    ("POST", "/account/sessions/end"): "signed_in",
+    ("POST", "/account/sessions/end-all"): "signed_in",
     ("POST", "/account/verification"): "signed_in",
     # Moderators.
     ("POST", "/staff/moderation/{case_id:int}/hide"): "moderator",
@@ -115,8 +118,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/admin/sensing/tokens"): "admin",
 }
 
-# Tables a refused request may touch: the counters that throttle abuse, and the sessions' last-seen marks.
-VOLATILE_TABLES = {"rate_counters", "people_sessions"}
+# Tables a refused request may touch: the counters that throttle abuse.
+VOLATILE_TABLES = {"rate_counters", "login_failures"}
 
 # A value for each path parameter, so that the request reaches the route (the guards run before the route
 # looks anything up).
