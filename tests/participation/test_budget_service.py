@@ -136,6 +136,21 @@ async def test_a_budget_belongs_to_a_voting_phase_with_sensible_rules(session: A
         await budgets.save_project(session, budget, budgets.ProjectInput(title="Trop cher", cost_cents=100_01))
 
 
+async def test_a_large_citys_budget_and_its_projects_are_kept_to_the_cent(session: AsyncSession) -> None:
+    # Paris's participatory budget is about 75 million euros a year: beyond 32-bit cents.
+    seventy_five_million = 75_000_000_00
+    budget, projects = await create_budget(
+        session, costs=[30_000_000_00, 45_000_000_01], total_cents=seventy_five_million + 1
+    )
+    await session.commit()
+    await session.refresh(budget)
+    assert budget.total_cents == seventy_five_million + 1
+    assert [project.cost_cents for project in projects] == [30_000_000_00, 45_000_000_01]
+    with pytest.raises(budgets.BudgetError, match="above"):
+        data = budgets.BudgetInput(phase_id=budget.phase_id, title="X", total_cents=budgets.MAX_TOTAL_CENTS + 1)
+        await budgets.save_budget(session, data)
+
+
 async def test_a_project_can_come_from_an_accepted_proposal_only(session: AsyncSession) -> None:
     budget, _ = await create_budget(session)
     process = await budgets.process_of(session, budget)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
@@ -31,7 +31,7 @@ class Budget(Base):
     title_en: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
-    total_cents: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(BigInteger)  # a large city's budget exceeds 32-bit cents
     rule: Mapped[BallotRule] = mapped_column(_enum(BallotRule), default=BallotRule.KNAPSACK)
     min_spend_percent: Mapped[int | None] = mapped_column(Integer, default=None)
     min_projects: Mapped[int] = mapped_column(Integer, default=0)
@@ -59,7 +59,7 @@ class BudgetProject(Base):
     title_en: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
-    cost_cents: Mapped[int] = mapped_column(Integer)
+    cost_cents: Mapped[int] = mapped_column(BigInteger)
     place: Mapped[str] = mapped_column(String(300), default="")
     neighbourhood_id: Mapped[int | None] = mapped_column(
         ForeignKey("neighbourhoods.id", ondelete="SET NULL"), default=None

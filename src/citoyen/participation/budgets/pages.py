@@ -190,10 +190,10 @@ def _cents(text: str) -> int:
         amount = Decimal(cleaned)
     except InvalidOperation:
         return -1
-    if not amount.is_finite() or abs(amount) > MAX_ID:  # beyond any column, before Decimal builds a huge int
-        return -1
-    cents = int((amount * 100).to_integral_value())
-    return cents if cents <= MAX_ID else -1
+    # Beyond any budget, before Decimal builds a huge int (the service names the bound to the admin).
+    if not amount.is_finite() or abs(amount) > budgets.MAX_TOTAL_CENTS:
+        return budgets.MAX_TOTAL_CENTS + 1
+    return int((amount * 100).to_integral_value())
 
 
 def _optional_int(text: str) -> int | None:

@@ -109,8 +109,10 @@ async def save_budget(session: AsyncSession, data: BudgetInput, budget: Budget |
         raise BudgetError(N_("A budget belongs to a voting phase."))
     if not data.title.strip():
         raise BudgetError(N_("A budget needs a title."))
-    if not 0 < data.total_cents <= MAX_TOTAL_CENTS:
+    if data.total_cents <= 0:
         raise BudgetError(N_("The amount of the budget must be positive."))
+    if data.total_cents > MAX_TOTAL_CENTS:
+        raise BudgetError(N_("The amount of the budget is above %(max_cents)s: check it."), max_cents=MAX_TOTAL_CENTS)
     if data.min_spend_percent is not None and not 0 <= data.min_spend_percent <= 100:
         raise BudgetError(N_("The minimum share of the budget to spend is a percentage between 0 and 100."))
     if data.min_projects < 0 or (data.max_projects is not None and data.max_projects < 1):
