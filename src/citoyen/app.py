@@ -66,6 +66,7 @@ from citoyen.territory.service import TerritoryIndexCache
 from citoyen.verification import pages as verification_pages
 from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
+from citoyen.web.admission import Admission, AdmissionGates
 from citoyen.web.headers import SecurityHeaders
 from citoyen.web.security import LoginRequired, ensure_csrf_token
 from citoyen.web.templating import make_templates, render
@@ -206,10 +207,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.budget_results = budgets_service.ResultsCache()
     app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
     app.state.sensing_events = SensingEventBus()
+    app.state.admission = AdmissionGates.from_settings(settings)
     if engine is not None:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
 
+    # Innermost: a refusal is rendered like any HTTP error, which needs the session and the language.
+    app.add_middleware(Admission)
     app.add_middleware(LanguageMiddleware, default_locale=settings.default_locale)
     # Added after (so it runs before) the language middleware: the session is ready for it.
     app.add_middleware(
@@ -285,9 +289,13 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             return reports_open311.http_error(request, exc)
         if request.url.path.startswith("/sta/"):  # paths no SensorThings route matches (a newline in an id…)
             return sensing_api.error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        # The exception's headers go out too: Retry-After with a 503, Allow with a 405.
         if wants_json(request):
-            return JSONResponse({"error": {"status": exc.status_code, "message": exc.detail}}, exc.status_code)
-        return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)
+            error = {"error": {"status": exc.status_code, "message": exc.detail}}
+            return JSONResponse(error, exc.status_code, headers=exc.headers)
+        page = render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)
+        page.headers.update(exc.headers or {})
+        return page
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

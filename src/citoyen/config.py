@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     # that no request's query can hold a connection and the CPU for long; the request then answers 503. Only
     # the app's engine has it: migrations, the demo build, the CLI's imports and bench/ loads run long.
     database_statement_timeout_seconds: float = Field(default=30.0, ge=0)
+    # Admission control (citoyen.web.admission): expensive requests (GETs of pages and APIs) one process serves
+    # at once. Past them a request waits, holding no connection, up to admission_max_wait_seconds and with at
+    # most admission_max_waiting others, then gets a 503 with Retry-After. Started all at once, 32 heavy
+    # requests shared the one event loop and the pool, and /healthz waited seconds behind them. SensorThings
+    # reads wait for their own slots (sta_max_concurrent_reads) with the same bounds; writes are never queued.
+    admission_max_concurrent: int = Field(default=8, ge=1)
+    admission_max_waiting: int = Field(default=64, ge=0)
+    admission_max_wait_seconds: float = Field(default=10.0, ge=0)
     secret_key: SecretStr = Field(
         default=SecretStr(""),
         description="Signs session cookies; empty means a random key kept in data_dir/secret_key.",

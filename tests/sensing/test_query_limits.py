@@ -6,6 +6,7 @@ the limit and its value, and nothing is built past the point where it is crossed
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -13,7 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from citoyen.sensing.query import QueryError, QueryLimits, parse_expand, parse_filter
-from tests.sensing.helpers import STA, create_station
+from citoyen.web.admission import Gate
+from tests.sensing.helpers import STA, bearer, create_station, station
 
 
 def refusal(response: httpx.Response) -> str:
@@ -139,3 +141,39 @@ def test_limits_are_checked_while_parsing_before_anything_walks_the_tree() -> No
     with pytest.raises(QueryError, match="nests more than 50 levels deep"):
         parse_filter("not " * 5000 + "true", limits)
     parse_filter(" or ".join(["id eq 1"] * 5000), limits)  # a chain is one level
+
+
+async def test_a_reading_past_the_read_slots_waits_a_bounded_time_then_gets_a_503_error_object(
+    client: httpx.AsyncClient, app: FastAPI, token: str
+) -> None:
+    slots: Gate = app.state.admission.sta_reads
+    slots.wait_seconds = 0.05
+    while slots.in_flight < slots.limit:
+        await slots.enter()
+    response = await client.get(f"{STA}/Observations", params={"$top": "10000"})
+    assert response.status_code == 503, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    body = response.json()
+    assert body["code"] == 503 and body["type"] == "error" and "busy" in body["message"]
+    assert slots.waiting == 0
+    # Neither the health probe nor a write waits behind the readings.
+    assert (await client.get("/healthz")).status_code == 200
+    created = await client.post(f"{STA}/Things", json=station(), headers=bearer(token))
+    assert created.status_code == 201, created.text
+
+
+async def test_a_reading_waits_for_a_read_slot_and_is_served_when_one_comes_free(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    slots: Gate = app.state.admission.sta_reads
+    slots.wait_seconds = 60
+    while slots.in_flight < slots.limit:
+        await slots.enter()
+    reading = asyncio.create_task(client.get(f"{STA}/Things"))
+    while slots.waiting == 0:
+        assert not reading.done(), reading.result().text
+        await asyncio.sleep(0.01)
+    slots.leave()
+    response = await reading
+    assert response.status_code == 200, response.text
+    assert slots.in_flight == slots.limit - 1
