@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     # Observations one CreateObservations request may carry: SQLite has one writer, and a request holds the
     # write lock while it stores (330,000 Observations held it 17.6 s). Beyond it the client gets 413.
     sta_max_observations_per_request: int = Field(default=50_000, ge=1)
+    # A larger CreateObservations is committed in transactions of this many Observations, so that other writers
+    # (MQTT ingest, the demo feed, other clients) get SQLite's write lock in between; with an Idempotency-Key a
+    # retry after a failure halfway resumes where the committed ones stop.
+    sta_observations_per_transaction: int = Field(default=5_000, ge=1)
     # How long the answer to a SensorThings POST sent with an Idempotency-Key is kept for the client's retries.
     sta_idempotency_hours: float = Field(default=24.0, gt=0)
     # Sensing over MQTT (OGC SensorThings MQTT extension): empty URL means MQTT is off, HTTP still works.

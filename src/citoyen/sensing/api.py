@@ -8,8 +8,12 @@ FROST-Server's clients send credentials.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen import fastjson
 from citoyen.config import Settings
-from citoyen.db import DbSession
+from citoyen.db import SQLITE_IMMEDIATE, DbSession
 from citoyen.people import service as people
 from citoyen.sensing import bulk, idempotency, service
 from citoyen.sensing.entities import API_PATH, ENTITY_SETS, self_link
@@ -30,6 +34,7 @@ from citoyen.sensing.validation import Limits, load_json
 from citoyen.web.admission import AdmissionGates, Busy, Gate
 
 router = APIRouter(prefix=API_PATH, tags=["SensorThings API"])
+log = logging.getLogger(__name__)
 
 WRITE_SCOPE = "sensing:write"
 CONFORMANCE = [
@@ -192,12 +197,108 @@ async def service_root(request: Request) -> JSONResponse:
 
 
 @router.post("/CreateObservations", summary="Data Array extension: many Observations in one request")
-async def create_observations(request: Request, session: DbSession) -> Response:
-    async def create(ctx: Context, body: Any) -> tuple[int, str, None]:
-        links = await bulk.create_observations(session, ctx, body)
-        return 201, fastjson.dumps(links).decode(), None
+async def create_observations(request: Request) -> Response:
+    """Stored in transactions of `sta_observations_per_transaction` Observations, each committed before the next
+    starts, so that a large batch does not keep other writers out of SQLite for its whole length.
 
-    return await _keyed_post(request, session, create)
+    With an `Idempotency-Key`, each transaction keeps its part of the answer: a retry after a failure or crash
+    halfway resumes after the stored parts and answers every row once. Without one, a failure halfway is
+    answered with the links of what was stored and an error for each row that was not."""
+    settings = _settings(request)
+    size = settings.sta_observations_per_transaction
+    lifetime = timedelta(hours=settings.sta_idempotency_hours)
+    answered: list[str] = []
+    async with _write_transaction(request) as session:
+        try:
+            token_id = await _require_writer(request, session)
+            raw = await request.body()
+            keyed = idempotency.keyed_request(
+                token_id, request.headers.get(idempotency.HEADER), request.method, request.url.path, raw
+            )
+            if keyed is not None:
+                earlier = await idempotency.earlier_answer(session, keyed)
+                if earlier is not None:
+                    return _answer(earlier, replayed=True)
+            body = await _json_body(request)
+            ctx = await _context(request, session, writer=True)
+            plan = await bulk.plan_observations(session, ctx, body)
+            if len(plan) > size:
+                await bulk.check_features(session, plan)  # a 400 now rather than in a later transaction
+                if keyed is not None:
+                    answered = await idempotency.stored_parts(session, keyed)
+            answered += await _store_part(session, ctx, keyed, plan, answered, size, lifetime)
+        except (StaError, QueryError) as error:
+            return await _failed(session, error)
+    while len(answered) < len(plan):
+        try:
+            async with _write_transaction(request) as session:
+                part = await _store_part(session, ctx, keyed, plan, answered, size, lifetime)
+        except StaError as error:
+            return error_response(error.status, error.message)
+        except Exception as error:  # the database failed halfway: say what is stored, whatever the cause
+            log.exception("CreateObservations stopped after %d of %d rows", len(answered), len(plan))
+            return _partly_stored(answered, len(plan), keyed is not None, error)
+        answered += part
+    return Response(fastjson.dumps(answered), status_code=201, media_type="application/json")
+
+
+async def _store_part(
+    session: AsyncSession,
+    ctx: Context,
+    keyed: idempotency.Request | None,
+    plan: list[bulk.Outcome],
+    answered: list[str],
+    size: int,
+    lifetime: timedelta,
+) -> list[str]:
+    """Store the next part of a plan (after the rows already answered) with, for a keyed request, its part of the
+    answer, or the whole answer when it is the last part."""
+    start = len(answered)
+    rows = await bulk.store_chunk(session, ctx, plan[start : start + size])
+    if keyed is not None:
+        if start + len(rows) < len(plan):
+            await idempotency.keep_part(session, keyed, start, rows, lifetime)
+        else:
+            whole = idempotency.Answer(201, fastjson.dumps([*answered, *rows]).decode(), None)
+            await idempotency.keep_answer(session, keyed, whole, lifetime)
+            if start:
+                await idempotency.forget_parts(session, keyed)
+    return rows
+
+
+def _partly_stored(answered: list[str], total: int, keyed: bool, error: Exception) -> Response:
+    reason = str(getattr(error, "orig", None) or error) or type(error).__name__
+    if keyed:
+        return error_response(
+            503,
+            f"{len(answered):,} of {total:,} rows were stored before the database failed ({reason}): send the same "
+            f"request with the same {idempotency.HEADER} to store the rest",
+        )
+    rows = [*answered, *[f"error: not stored, the database failed ({reason})"] * (total - len(answered))]
+    return Response(fastjson.dumps(rows), status_code=201, media_type="application/json")
+
+
+@contextlib.asynccontextmanager
+async def _write_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction, committed on exit (rolled back if it raised). On SQLite it holds the process's write lock
+    for this transaction only (`get_session` holds it for a whole request), so writers queued on the lock get
+    their turn between two transactions of a large batch."""
+    state = request.app.state
+    async with state.sessionmaker() as session:
+        lock: asyncio.Lock | None = None
+        if session.get_bind().dialect.name == "sqlite":
+            lock = getattr(state, "sqlite_write_lock", None)
+            if lock is None:
+                lock = state.sqlite_write_lock = asyncio.Lock()
+        async with lock or contextlib.nullcontext():
+            if lock is not None:
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
 
 @router.get("/{path:path}", summary="Read entities, collections, properties and $value")

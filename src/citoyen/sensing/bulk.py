@@ -1,5 +1,6 @@
-"""Many Observations at once: the Data Array extension's `CreateObservations`, and the entry point
-other ingest paths (MQTT) use, `insert_observations`.
+"""Many Observations at once: the Data Array extension's `CreateObservations` (`plan_observations`, then
+`store_chunk` for each of the transactions the route commits), and the entry point other ingest paths (MQTT)
+use, `insert_observations`.
 
 Rows are checked in Python, then written in one statement: PostgreSQL receives them by COPY (binary,
 through asyncpg's `copy_records_to_table` on the request's own connection and transaction), SQLite by
@@ -114,16 +115,8 @@ async def _store(session: AsyncSession, ctx: Context, prepared: list[tuple[Any, 
     boolean, json, quality, valid start, valid end, parameters, feature id or None)."""
     if not prepared:
         return []
-    without_feature = sorted({values[0] for values in prepared if values[13] is None})
-    if without_feature:
-        features = await features_for_thing_locations(session, without_feature)
-        lacking = [datastream_id for datastream_id, feature_id in features.items() if feature_id is None]
-        if lacking:
-            raise StaError(
-                400,
-                f"Datastream({lacking[0]}): its Observations need a FeatureOfInterest, and its Thing "
-                "has no Location to make one from",
-            )
+    features = await _features_of(session, prepared)
+    if features:
         prepared = [values if values[13] is not None else (*values[:13], features[values[0]]) for values in prepared]
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
@@ -183,6 +176,22 @@ async def _store(session: AsyncSession, ctx: Context, prepared: list[tuple[Any, 
     await _extend_datastreams(session, prepared)
     await _queue_observation_events(session, ctx, ids, prepared)
     return ids
+
+
+async def _features_of(session: AsyncSession, prepared: Sequence[tuple[Any, ...]]) -> dict[int, int]:
+    """The FeatureOfInterest of each Datastream among rows that name none (made from its Thing's Location)."""
+    without_feature = sorted({values[0] for values in prepared if values[13] is None})
+    if not without_feature:
+        return {}
+    features = await features_for_thing_locations(session, without_feature)
+    lacking = [datastream_id for datastream_id, feature_id in features.items() if feature_id is None]
+    if lacking:
+        raise StaError(
+            400,
+            f"Datastream({lacking[0]}): its Observations need a FeatureOfInterest, and its Thing "
+            "has no Location to make one from",
+        )
+    return {datastream_id: feature_id for datastream_id, feature_id in features.items() if feature_id is not None}
 
 
 async def _extend_datastreams(session: AsyncSession, prepared: list[tuple[Any, ...]]) -> None:
@@ -353,11 +362,13 @@ def _prepare(
     return prepared
 
 
-async def create_observations(session: AsyncSession, ctx: Context, body: Any) -> list[str]:
-    """The reply of `POST CreateObservations`: each row's new self link, or "error: ..." for a bad row.
+Outcome = tuple[Any, ...] | str  # a prepared row (see `_store`) or "error: ..." for a bad row
 
-    A request that cannot be understood as a whole (not a list, unknown Datastream, unknown component)
-    is refused with 400 and stores nothing."""
+
+async def plan_observations(session: AsyncSession, ctx: Context, body: Any) -> list[Outcome]:
+    """Check a `CreateObservations` body and prepare its rows, storing nothing: each row's prepared tuple, or
+    "error: ..." for a bad row. A request that cannot be understood as a whole (not a list, unknown Datastream,
+    unknown component) is refused with 400."""
     if not isinstance(body, list):
         raise StaError(400, "CreateObservations expects a JSON array of {Datastream, components, dataArray}")
     groups: list[tuple[int, list[str], list[Any]]] = []
@@ -411,12 +422,31 @@ async def create_observations(session: AsyncSession, ctx: Context, body: Any) ->
         else set()
     )
 
-    outcomes: list[tuple[Any, ...] | str] = []
+    outcomes: list[Outcome] = []
     for datastream_id, components, data in groups:
         outcomes.extend(_prepare(datastream_id, components, data, features, ctx.limits))
+    return outcomes
+
+
+async def check_features(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Find (or make) now the FeatureOfInterest of every Datastream of a plan, so that a batch written in several
+    transactions is refused at the start (400, nothing stored) rather than failing in a later one."""
+    await _features_of(session, [outcome for outcome in outcomes if type(outcome) is tuple])
+
+
+async def store_chunk(session: AsyncSession, ctx: Context, outcomes: Sequence[Outcome]) -> list[str]:
+    """Store the prepared rows among `outcomes` (a slice of a plan); each row's self link, or its error."""
     ids = iter(await _store(session, ctx, [outcome for outcome in outcomes if type(outcome) is tuple]))
     base = f"{ctx.base_url}{API_PATH}/Observations"
     return [outcome if type(outcome) is str else f"{base}({next(ids)})" for outcome in outcomes]
 
 
-__all__ = ["ObservationRow", "ResultType", "create_observations", "insert_observations"]
+__all__ = [
+    "ObservationRow",
+    "Outcome",
+    "ResultType",
+    "check_features",
+    "insert_observations",
+    "plan_observations",
+    "store_chunk",
+]

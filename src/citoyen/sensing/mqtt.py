@@ -453,55 +453,65 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
     refused = list(outcomes)
 
     async def transaction() -> None:
+        async with state.sessionmaker() as session:
+            if session.get_bind().dialect.name != "sqlite":
+                await write(session)
+                return
+            # In turn with the process's other writers (HTTP requests, each transaction of a large
+            # CreateObservations) on their lock, rather than in SQLite's busy handler, which a writer
+            # that commits and starts again at once can keep out until busy_timeout.
+            lock: asyncio.Lock | None = getattr(state, "sqlite_write_lock", None)
+            if lock is None:
+                lock = state.sqlite_write_lock = asyncio.Lock()
+            async with lock:
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+                await write(session)
+
+    async def write(session: Any) -> None:
         # A retry starts again from what was refused before touching the database.
         outcomes[:] = refused
-        async with state.sessionmaker() as session:
-            if session.get_bind().dialect.name == "sqlite":
-                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-            if fast:
-                wanted_streams = {row.datastream_id for _index, row in fast}
-                wanted_features = {row.feature_of_interest_id for _index, row in fast} - {None}
-                streams = set(
-                    (await session.execute(select(Datastream.id).where(Datastream.id.in_(wanted_streams)))).scalars()
-                )
-                features = set(
-                    (
-                        await session.execute(
-                            select(FeatureOfInterest.id).where(FeatureOfInterest.id.in_(wanted_features))
-                        )
-                    ).scalars()
-                )
-                ready = []
-                for index, row in fast:
-                    if row.datastream_id not in streams:
-                        outcomes[index] = f"Datastream({row.datastream_id}) does not exist"
-                    elif row.feature_of_interest_id is not None and row.feature_of_interest_id not in features:
-                        outcomes[index] = f"FeatureOfInterest({row.feature_of_interest_id}) does not exist"
-                    else:
-                        ready.append((index, row))
-                try:
-                    async with session.begin_nested():
-                        await bulk.insert_observations(session, context, [row for _index, row in ready])
-                except (service.StaError, DataError, IntegrityError):
-                    # One of them cannot be stored (a Thing without Location for its feature): find which, one by one.
-                    for index, row in ready:
-                        try:
-                            async with session.begin_nested():
-                                await bulk.insert_observations(session, context, [row])
-                        except service.StaError as error:
-                            outcomes[index] = error.message
-                        except (DataError, IntegrityError) as error:
-                            outcomes[index] = f"the database refused it: {error.orig}"
-            for index in slow:
-                create = creates[index]
-                try:
-                    async with session.begin_nested():
-                        await service.create_at(session, context, create_path(create), create.body)
-                except service.StaError as error:
-                    outcomes[index] = error.message
-                except (DataError, IntegrityError) as error:
-                    outcomes[index] = f"the database refused it: {error.orig}"
-            await session.commit()
+        if fast:
+            wanted_streams = {row.datastream_id for _index, row in fast}
+            wanted_features = {row.feature_of_interest_id for _index, row in fast} - {None}
+            streams = set(
+                (await session.execute(select(Datastream.id).where(Datastream.id.in_(wanted_streams)))).scalars()
+            )
+            features = set(
+                (
+                    await session.execute(select(FeatureOfInterest.id).where(FeatureOfInterest.id.in_(wanted_features)))
+                ).scalars()
+            )
+            ready = []
+            for index, row in fast:
+                if row.datastream_id not in streams:
+                    outcomes[index] = f"Datastream({row.datastream_id}) does not exist"
+                elif row.feature_of_interest_id is not None and row.feature_of_interest_id not in features:
+                    outcomes[index] = f"FeatureOfInterest({row.feature_of_interest_id}) does not exist"
+                else:
+                    ready.append((index, row))
+            try:
+                async with session.begin_nested():
+                    await bulk.insert_observations(session, context, [row for _index, row in ready])
+            except (service.StaError, DataError, IntegrityError):
+                # One of them cannot be stored (a Thing without Location for its feature): find which, one by one.
+                for index, row in ready:
+                    try:
+                        async with session.begin_nested():
+                            await bulk.insert_observations(session, context, [row])
+                    except service.StaError as error:
+                        outcomes[index] = error.message
+                    except (DataError, IntegrityError) as error:
+                        outcomes[index] = f"the database refused it: {error.orig}"
+        for index in slow:
+            create = creates[index]
+            try:
+                async with session.begin_nested():
+                    await service.create_at(session, context, create_path(create), create.body)
+            except service.StaError as error:
+                outcomes[index] = error.message
+            except (DataError, IntegrityError) as error:
+                outcomes[index] = f"the database refused it: {error.orig}"
+        await session.commit()
 
     await with_retries(transaction, "MQTT ingest")
     return outcomes
