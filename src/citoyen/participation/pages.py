@@ -38,7 +38,7 @@ from citoyen.web.params import (
     parse_count,
     parse_id,
 )
-from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, signed_out
+from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, TypedForm, signed_out
 from citoyen.web.templating import flash, gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -288,7 +288,7 @@ async def new_proposal(request: Request, session: DbSession, person: SignedInPer
 
 @router.post("/participation/processes/{slug}/proposals")
 async def submit_proposal(
-    request: Request, session: DbSession, person: SignedInPerson, slug: str, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, slug: str, form: TypedForm
 ) -> Response:
     process = await process_or_404(session, slug, person)
     values = cleaned(_typed(form))
@@ -331,7 +331,7 @@ async def edit_form(request: Request, session: DbSession, person: SignedInPerson
 
 @router.post("/participation/proposals/{proposal_id:int}/edit")
 async def edit_proposal(
-    request: Request, session: DbSession, person: SignedInPerson, proposal_id: PathId, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, proposal_id: PathId, form: TypedForm
 ) -> Response:
     proposal = await proposal_or_404(session, proposal_id, person)
     process = await participation.get_process(session, proposal.process_id, include_unpublished=True)

@@ -14,6 +14,7 @@ from citoyen.people import mail
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 from citoyen.people.security import verify_password
+from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson, sign_in, sign_out
 from citoyen.web.templating import flash, gettext_for, render
 
@@ -313,7 +314,7 @@ async def _person_or_404(session: DbSession, person_id: int) -> Person:
 
 
 @router.get("/admin/people/{person_id}")
-async def admin_person(request: Request, session: DbSession, admin: AdminPerson, person_id: int) -> Response:
+async def admin_person(request: Request, session: DbSession, admin: AdminPerson, person_id: PathId) -> Response:
     person = await _person_or_404(session, person_id)
     await people.log_access(session, admin, person.id, "account_viewed", "admin account page")
     return await _render_admin_person(request, session, person)
@@ -321,7 +322,7 @@ async def admin_person(request: Request, session: DbSession, admin: AdminPerson,
 
 @router.post("/admin/people/{person_id}/role")
 async def admin_set_role(
-    request: Request, session: DbSession, admin: AdminPerson, person_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, person_id: PathId, form: Form
 ) -> Response:
     person = await _person_or_404(session, person_id)
     role_value = _field(form, "role")
@@ -339,7 +340,7 @@ async def admin_set_role(
 
 @router.post("/admin/people/{person_id}/active")
 async def admin_set_active(
-    request: Request, session: DbSession, admin: AdminPerson, person_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, person_id: PathId, form: Form
 ) -> Response:
     person = await _person_or_404(session, person_id)
     try:
@@ -374,7 +375,7 @@ async def admin_create_department(request: Request, session: DbSession, admin: A
 
 @router.post("/admin/departments/{department_id}/delete")
 async def admin_delete_department(
-    request: Request, session: DbSession, admin: AdminPerson, department_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, department_id: PathId, form: Form
 ) -> Response:
     try:
         await people.delete_department(session, department_id)
@@ -416,7 +417,7 @@ async def admin_create_token(request: Request, session: DbSession, admin: AdminP
 
 @router.post("/admin/tokens/{token_id}/revoke")
 async def admin_revoke_token(
-    request: Request, session: DbSession, admin: AdminPerson, token_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, token_id: PathId, form: Form
 ) -> Response:
     try:
         await people.revoke_api_token(session, token_id)

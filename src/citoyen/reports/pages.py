@@ -28,7 +28,7 @@ from citoyen.reports.schemas import QuestionOut, value_label
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, cleaned, form_has_forbidden_characters, parse_id
-from citoyen.web.security import CurrentPerson, Form
+from citoyen.web.security import CurrentPerson, Form, TypedForm
 from citoyen.web.templating import flash, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -170,7 +170,7 @@ async def _uploads(form: FormData) -> list[bytes]:
 
 
 @router.post("/reports")
-async def file_report(request: Request, session: DbSession, person: CurrentPerson, form: Form) -> Response:
+async def file_report(request: Request, session: DbSession, person: CurrentPerson, form: TypedForm) -> Response:
     if field(form, HONEYPOT):
         # A robot filled the field humans do not see: refuse without saying why.
         return render(request, "error.html", {"status": 400, "detail": ""}, 400)

@@ -13,6 +13,7 @@ from citoyen.i18n import N_
 from citoyen.people import service as people
 from citoyen.sensing import portal
 from citoyen.sensing.models import ThingAccess
+from citoyen.web.params import PathBigId
 from citoyen.web.security import AdminPerson, Form
 from citoyen.web.templating import flash, render
 
@@ -40,7 +41,7 @@ async def admin_sensing(request: Request, session: DbSession, admin: AdminPerson
 
 @router.post("/admin/sensing/things/{thing_id}")
 async def admin_set_access(
-    request: Request, session: DbSession, admin: AdminPerson, thing_id: int, form: Form
+    request: Request, session: DbSession, admin: AdminPerson, thing_id: PathBigId, form: Form
 ) -> Response:
     try:
         await portal.set_access(

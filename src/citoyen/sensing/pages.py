@@ -17,6 +17,7 @@ from citoyen.people import service as people
 from citoyen.sensing import portal
 from citoyen.sensing.events import SensingEvent, get_bus
 from citoyen.sensing.models import ThingAccess
+from citoyen.web.params import PathBigId
 from citoyen.web.security import CurrentPerson
 from citoyen.web.templating import gettext_for, render
 
@@ -34,7 +35,7 @@ async def map_layer(session: DbSession) -> Response:
 
 
 @router.get("/sensing/things/{thing_id}")
-async def thing_page(request: Request, session: DbSession, person: CurrentPerson, thing_id: int) -> Response:
+async def thing_page(request: Request, session: DbSession, person: CurrentPerson, thing_id: PathBigId) -> Response:
     try:
         page = await portal.thing_page(session, thing_id, person)
         first = page.datastreams[0] if page.datastreams else None
@@ -54,7 +55,11 @@ async def thing_page(request: Request, session: DbSession, person: CurrentPerson
 
 @router.get("/api/sensing/datastreams/{datastream_id}/series")
 async def datastream_series(
-    request: Request, session: DbSession, person: CurrentPerson, datastream_id: int, span: portal.Span = portal.Span.DAY
+    request: Request,
+    session: DbSession,
+    person: CurrentPerson,
+    datastream_id: PathBigId,
+    span: portal.Span = portal.Span.DAY,
 ) -> Response:
     """The chart's points, downsampled on the server (JSON: `points` are `[unix seconds, value]`)."""
     try:
@@ -65,7 +70,9 @@ async def datastream_series(
 
 
 @router.get("/api/sensing/datastreams/{datastream_id}/live")
-async def datastream_live(request: Request, session: DbSession, person: CurrentPerson, datastream_id: int) -> Response:
+async def datastream_live(
+    request: Request, session: DbSession, person: CurrentPerson, datastream_id: PathBigId
+) -> Response:
     """New readings of one Datastream as server-sent events (`event: observation`, data `{"time", "result"}`).
 
     Only for viewers allowed raw readings: a restricted sensor publishes hourly means, not a live feed."""

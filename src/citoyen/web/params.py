@@ -83,6 +83,9 @@ def parse_count(text: str, maximum: int = MAX_ID) -> int | None:
 
 # A path id: out of range, the app answers 404 as for an id that names no row.
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# The same for the sensing tables, whose ids are 64-bit (a city's sensors make billions of observations).
+MAX_BIG_ID = 2**63 - 1
+PathBigId = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]
 # An optional filter by id: out of range is a bad request.
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -15,6 +15,7 @@ from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 from citoyen.people.security import credential_stamp, hash_token
+from citoyen.web.params import FORBIDDEN_TEXT, form_has_forbidden_characters
 
 CSRF_FIELD = "csrf_token"
 
@@ -51,13 +52,23 @@ def ensure_csrf_token(request: Request) -> str:
     return str(token)
 
 
-async def csrf_form(request: Request) -> FormData:
-    """The submitted form, once its CSRF token matches the session's; 403 otherwise."""
+async def csrf_form_as_typed(request: Request) -> FormData:
+    """The submitted form, once its CSRF token matches the session's; 403 otherwise. Control characters are
+    left for the route to refuse with the form shown back as typed (`TypedForm`)."""
     form = await request.form()
     expected = request.session.get("csrf")
     submitted = form.get(CSRF_FIELD)
     if not expected or not isinstance(submitted, str) or not secrets.compare_digest(expected, submitted):
         raise HTTPException(403, "CSRF check failed: reload the page and try again.")
+    return form
+
+
+async def csrf_form(request: Request) -> FormData:
+    """The CSRF-checked form, refused (400) when a field holds a character no database may keep (NUL, other
+    control characters, lone surrogates): PostgreSQL would refuse it mid-transaction with a server error."""
+    form = await csrf_form_as_typed(request)
+    if form_has_forbidden_characters(form):
+        raise HTTPException(400, FORBIDDEN_TEXT)
     return form
 
 
@@ -151,6 +162,7 @@ async def sign_out(request: Request, session: DbSession) -> None:
 
 
 Form = Annotated[FormData, Depends(csrf_form)]
+TypedForm = Annotated[FormData, Depends(csrf_form_as_typed)]
 CurrentPerson = Annotated[Person | None, Depends(current_person)]
 SignedInPerson = Annotated[Person, Depends(require_person)]
 SignedClaim = Annotated[people.Claim, Depends(require_claim)]

@@ -18,7 +18,7 @@ from citoyen.participation.moderation import service as moderation
 from citoyen.participation.service import ProcessFrame, ProcessFrames, load_frame
 from citoyen.people.models import Person
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, clean_text, form_has_forbidden_characters, parse_id
-from citoyen.web.security import CurrentPerson, Form, SignedInPerson
+from citoyen.web.security import CurrentPerson, Form, SignedInPerson, TypedForm
 from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
@@ -121,7 +121,7 @@ async def show_debate(
 
 @router.post("/participation/{kind:str}/{target_id:int}/comments")
 async def post_comment(
-    request: Request, session: DbSession, person: SignedInPerson, kind: str, target_id: PathId, form: Form
+    request: Request, session: DbSession, person: SignedInPerson, kind: str, target_id: PathId, form: TypedForm
 ) -> Response:
     if kind not in ("proposals", "processes"):
         raise HTTPException(404, "Unknown page.")
