@@ -174,3 +174,14 @@ def test_demo_builds_once_then_reuses_the_data(cli_env: dict[str, str]) -> None:
     assert len(neighbourhood_names(cli_env)) == 80
     second = runner.invoke(app, ["demo", "--build-only"], env=env)
     assert "Reusing the demo city" in second.output
+
+
+def test_migrate_and_housekeeping_prepare_the_months_ahead(cli_env: dict[str, str]) -> None:
+    migrated = runner.invoke(app, ["migrate"], env=cli_env)
+    assert migrated.exit_code == 0, migrated.output
+    assert "database is up to date" in migrated.output
+    # The migration's partitions reach December 2028; a round made now has nothing left to make.
+    upkeep = runner.invoke(app, ["housekeeping"], env=cli_env)
+    assert upkeep.exit_code == 0, upkeep.output
+    assert "people: expired sessions, links and marks: 0" in upkeep.output
+    assert "sensing: observation partitions ahead: 0" in upkeep.output

@@ -25,6 +25,7 @@ from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import is_statement_timeout, make_engine, make_sessionmaker, without_statement_timeout
 from citoyen.demo.sensing import running_demo_feed
+from citoyen.housekeeping import Housekeeping, run_periodically
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
@@ -47,6 +48,7 @@ from citoyen.participation.surveys import pages as surveys_pages
 from citoyen.participation.surveys import service as surveys_service
 from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
+from citoyen.people import tasks as people_tasks
 from citoyen.people.registry import PersonalDataRegistry
 from citoyen.reports import admin_pages as reports_admin_pages
 from citoyen.reports import api as reports_api
@@ -59,6 +61,7 @@ from citoyen.sensing import api as sensing_api
 from citoyen.sensing import mqtt as sensing_mqtt
 from citoyen.sensing import pages as sensing_pages
 from citoyen.sensing import service as sensing_service
+from citoyen.sensing import tasks as sensing_tasks
 from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
@@ -92,6 +95,15 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     budgets_service.register_personal_data(registry)
     surveys_service.register_personal_data(registry)
     return registry
+
+
+def build_housekeeping(settings: Settings) -> Housekeeping:
+    """Each domain's periodic upkeep, run on a timer by every served process (see citoyen.housekeeping)."""
+    housekeeping = Housekeeping()
+    housekeeping.add("throttle: spent rate counters", throttle.prune)
+    people_tasks.register_housekeeping(housekeeping, settings)
+    sensing_tasks.register_housekeeping(housekeeping)
+    return housekeeping
 
 
 SESSION_COOKIE = "citoyen_session"
@@ -183,10 +195,18 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             if settings.digest_task_enabled
             else None
         )
+        upkeep = (
+            asyncio.create_task(
+                run_periodically(app.state.housekeeping, app.state.sessionmaker, settings.housekeeping_interval_seconds)
+            )
+            if owns_engine and settings.housekeeping_interval_seconds > 0
+            else None
+        )
         async with sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)), running_demo_feed(app.state):
             yield
-        if digests is not None:
-            digests.cancel()
+        for task in (digests, upkeep):
+            if task is not None:
+                task.cancel()
         if owns_engine:
             await app_engine.dispose()
 
@@ -199,6 +219,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.personal_data = build_personal_data_registry()
+    app.state.housekeeping = build_housekeeping(settings)
     app.state.territory_index = TerritoryIndexCache(settings.reference_cache_seconds)
     app.state.report_catalog = reports_service.CatalogCache(settings.reference_cache_seconds)
     app.state.process_frames = participation_service.ProcessFrames(settings.reference_cache_seconds)
@@ -222,7 +243,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         session_cookie=SESSION_COOKIE,
         same_site="lax",
         https_only=settings.cookie_secure,
-        max_age=14 * 24 * 3600,
+        max_age=int(people_service.SESSION_LIFETIME.total_seconds()),
     )
     app.add_middleware(NoSessionCookieOnApis)
     app.add_middleware(

@@ -1,4 +1,4 @@
-"""The `citoyen` command: serve, demo, migrate, import-territory, create-admin, token, send-digests."""
+"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, create-admin, token, send-digests."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import make_engine, make_sessionmaker, utcnow
 from citoyen.migrations import upgrade_database_async
 
 app = typer.Typer(help="Citoyen: the citizen-centred smart-city platform.", no_args_is_help=True)
@@ -139,10 +139,35 @@ def demo(
 
 @app.command()
 def migrate(data_dir: DataDirOption = None) -> None:
-    """Bring the database schema up to date (run this before starting a new version in production)."""
+    """Bring the database schema up to date (run this before starting a new version in production), with the
+    observation partitions of the coming months."""
+    from citoyen.sensing.tasks import partitions_ahead
+
     settings = load_settings(data_dir)
     asyncio.run(upgrade_database_async(settings.database_url))
-    typer.echo("database is up to date")
+    made = run(settings, lambda session: partitions_ahead(session, utcnow()))
+    typer.echo("database is up to date" + (f" ({made} observation partitions made ahead)" if made else ""))
+
+
+@app.command()
+def housekeeping(data_dir: DataDirOption = None) -> None:
+    """One round of housekeeping (expired sessions and links, spent counters, partitions ahead): for a
+    scheduler, when served processes do not run it themselves (CITOYEN_HOUSEKEEPING_INTERVAL_SECONDS=0)."""
+    from citoyen.app import build_housekeeping
+
+    settings = load_settings(data_dir)
+
+    async def one_round() -> dict[str, int]:
+        await upgrade_database_async(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            return await build_housekeeping(settings).run(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(one_round())
+    for name, count in done.items():
+        typer.echo(f"{name}: {count}")
 
 
 @app.command("import-territory")

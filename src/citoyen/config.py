@@ -146,6 +146,10 @@ class Settings(BaseSettings):
     # The demo keeps its sensors reading: one value per sensor every this many seconds.
     demo_sensor_interval_seconds: float = 60.0
 
+    # Housekeeping (expired sessions and links, spent rate counters, observation partitions ahead): every served
+    # process runs a round this often; 0 leaves it to `citoyen housekeeping` run by a scheduler.
+    housekeeping_interval_seconds: float = Field(default=600.0, ge=0)
+
     # Participation: the daily e-mail digest of followed news (only to people who consented).
     digest_hour_utc: int = Field(default=6, ge=0, le=23)
     digest_task_enabled: bool = Field(default=True, description="Send the daily digests from the running app.")

@@ -43,6 +43,8 @@ def _shard_hashes(key: str) -> list[str]:
 
 async def record(session: AsyncSession, key: str, window: timedelta) -> None:
     """Count one use of `key` in the current window."""
+    if window > LONGEST_WINDOW:  # housekeeping would prune a window still counting
+        raise ValueError(f"a rate window longer than {LONGEST_WINDOW} needs LONGEST_WINDOW raised")
     values = {
         "key_hash": _shard_hashes(key)[secrets.randbelow(SHARDS)],
         "window_start": _window_start(utcnow(), window),
@@ -72,8 +74,19 @@ async def hit(session: AsyncSession, key: str, limit: int, window: timedelta) ->
     return await current_hits(session, key, window) <= limit
 
 
-async def prune(session: AsyncSession, older_than: timedelta = timedelta(days=1)) -> None:
-    await session.execute(delete(RateCounter).where(RateCounter.window_start < utcnow() - older_than))
+# The longest window any limit counts in (anonymous reports, residents' verification: one hour). Counters of
+# windows that started earlier count nothing any more and are pruned.
+LONGEST_WINDOW = timedelta(hours=1)
+
+
+async def prune(session: AsyncSession, now: datetime) -> int:
+    """Delete the counters of windows that are over (housekeeping); how many rows went."""
+    result = await session.execute(
+        delete(RateCounter)
+        .where(RateCounter.window_start < now - LONGEST_WINDOW)
+        .execution_options(synchronize_session=False)
+    )
+    return max(getattr(result, "rowcount", 0) or 0, 0)
 
 
 @dataclass
