@@ -5,23 +5,34 @@ its Idempotency-Key, must be stored once.
     uv run python bench/durability.py [--backend sqlite|postgresql] [--seconds 3]
 
 HTTP: CreateObservations batches of 500, each with its own key and phenomenon times no other batch uses.
-MQTT: QoS 1 messages to the broker at 127.0.0.1:1883 (acknowledged = PUBACK from the broker; the server
-acknowledges the broker only after its commit, so the broker delivers again what a killed server had not
-stored; a broker that drops queued messages, as Mosquitto does beyond max_queued_messages (1000 by default),
-shows here as missing: docs/mqtt.md says how to configure it). Prints a table; exits 1 when an acknowledged
+MQTT: QoS 1 messages to a Mosquitto of its own, started on a free port with the settings docs/mqtt.md asks of a
+city's broker (acknowledged = PUBACK from the broker; the server acknowledges the broker only after its commit,
+so the broker delivers again what a killed server had not stored). `--max-queued-messages 1000` (Mosquitto's
+default) shows the loss a default broker causes: it drops QoS 1 messages queued beyond that for a subscriber that
+is behind or dead, and logs "Outgoing messages are being dropped". Prints a table; exits 1 when an acknowledged
 Observation is missing or a keyed batch is doubled.
+
+    uv run python bench/durability.py --backend postgresql --pg-database citoyen_durability
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
+import shutil
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,14 +40,69 @@ import aiomqtt
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+import sensing_common
 from loadgen import serve
-from sensing_common import SQLITE_DIR, create_database, create_stations, print_table
+from sensing_common import create_database, create_stations, print_table
 from sqlalchemy import text
 
 from citoyen.db import make_engine
 
 BATCH = 500
 START = datetime(2026, 1, 1, tzinfo=UTC)
+# docs/mqtt.md: what a broker needs so that no acknowledged QoS 1 message is lost while the ingest is behind or
+# restarting (`max_queued_messages` is the one that matters; 0 = no limit).
+BROKER_CONFIG = """\
+listener {port} 127.0.0.1
+user {user}
+allow_anonymous true
+persistence true
+persistence_location {work}/
+autosave_interval 1
+max_queued_messages {max_queued}
+max_queued_bytes 0
+max_inflight_messages 1000
+log_dest file {work}/mosquitto.log
+"""
+
+
+@dataclass
+class Broker:
+    port: int
+    log: Path
+
+    def dropped(self) -> int:
+        """How many times Mosquitto said it dropped messages queued for a client."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count("Outgoing messages are being dropped")
+
+
+@contextmanager
+def broker(max_queued: int) -> Iterator[Broker]:
+    """A Mosquitto of our own on a free port, stopped on exit."""
+    work = Path(tempfile.mkdtemp(prefix="citoyen-durability-mqtt-"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (work / "mosquitto.conf").write_text(
+        BROKER_CONFIG.format(port=port, work=work, max_queued=max_queued, user=getpass.getuser())
+    )
+    process = subprocess.Popen(
+        [shutil.which("mosquitto") or "mosquitto", "-c", str(work / "mosquitto.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        yield Broker(port, work / "mosquitto.log")
+    finally:
+        process.terminate()
+        process.wait()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def moment(index: int) -> str:
@@ -120,10 +186,17 @@ async def http_phase(url: str, data_dir: Path, datastream_id: int, token: str, s
     ]
 
 
-async def mqtt_phase(url: str, data_dir: Path, datastream_id: int, seconds: float) -> list[str]:
+async def mqtt_phase(url: str, data_dir: Path, datastream_id: int, seconds: float, max_queued: int) -> list[str]:
+    with broker(max_queued) as mosquitto:
+        row = await _mqtt_phase(url, data_dir, datastream_id, seconds, mosquitto.port)
+        row[-1] += f"; broker dropped messages {mosquitto.dropped()} time(s)"
+        return row
+
+
+async def _mqtt_phase(url: str, data_dir: Path, datastream_id: int, seconds: float, port: int) -> list[str]:
     prefix = f"durability-{uuid.uuid4().hex[:8]}/"
     settings = {
-        "CITOYEN_MQTT_URL": "mqtt://127.0.0.1:1883",
+        "CITOYEN_MQTT_URL": f"mqtt://127.0.0.1:{port}",
         "CITOYEN_MQTT_TOPIC_PREFIX": prefix,
         "CITOYEN_MQTT_CLIENT_ID": f"citoyen-{prefix.rstrip('/')}",
     }
@@ -132,7 +205,7 @@ async def mqtt_phase(url: str, data_dir: Path, datastream_id: int, seconds: floa
     offset = 10_000_000  # times apart from the HTTP phase's
     with serve(url, data_dir, 1, settings) as server:
         await asyncio.sleep(1.5)  # the bridge subscribes (its session then lives on in the broker)
-        async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"device-{uuid.uuid4().hex[:8]}") as device:
+        async with aiomqtt.Client("127.0.0.1", port, identifier=f"device-{uuid.uuid4().hex[:8]}") as device:
             deadline = time.monotonic() + seconds
             index = 0
             while time.monotonic() < deadline:
@@ -142,8 +215,8 @@ async def mqtt_phase(url: str, data_dir: Path, datastream_id: int, seconds: floa
                 index += 1
             kill(server)
             # The broker keeps these for the bridge's session while the server is down (Mosquitto keeps at most
-            # max_queued_messages, 1000 by default, per session: docs/mqtt.md says to raise it).
-            for _ in range(200):
+            # max_queued_messages, 1000 by default, per session: docs/mqtt.md says to lift it).
+            for _ in range(2_000):
                 payload = json.dumps({"phenomenonTime": moment(offset + index), "result": float(index)})
                 await device.publish(topic, payload, qos=1)
                 acknowledged.append(index)
@@ -170,15 +243,27 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seconds", type=float, default=3.0, help="ingest time before the kill")
+    parser.add_argument(
+        "--max-queued-messages", type=int, default=0, help="the broker's max_queued_messages (0: no limit, as advised)"
+    )
+    parser.add_argument(
+        "--pg-database", default="citoyen_bench_durability", help="the PostgreSQL database to (re)create"
+    )
     args = parser.parse_args()
+    # A database of its own (the other sensing benchmarks drop and recreate theirs).
+    sensing_common.BENCH_PG_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{args.pg_database}"
+    sensing_common.SQLITE_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-durability"
     url = await create_database(args.backend)
     ids, token = await create_stations(url, 1, 2)
-    data_dir = SQLITE_DIR if args.backend == "sqlite" else Path("/tmp/citoyen-bench-durability-pg")
+    data_dir = sensing_common.SQLITE_DIR if args.backend == "sqlite" else Path("/tmp/citoyen-bench-durability-pg")
     rows = [
         await http_phase(url, data_dir, ids[0], token, args.seconds),
-        await mqtt_phase(url, data_dir, ids[1], args.seconds),
+        await mqtt_phase(url, data_dir, ids[1], args.seconds, args.max_queued_messages),
     ]
-    print(f"backend: {args.backend}; server killed with SIGKILL after {args.seconds} s of ingest")
+    print(
+        f"backend: {args.backend}; server killed with SIGKILL after {args.seconds} s of ingest; "
+        f"broker max_queued_messages {args.max_queued_messages}"
+    )
     print_table(["path", "acknowledged before the kill", "unanswered", "missing", "duplicates"], rows)
     failed = any(row[3] != "0" for row in rows) or rows[0][4] != "0"
     return 1 if failed else 0
