@@ -202,9 +202,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             if owns_engine and settings.housekeeping_interval_seconds > 0
             else None
         )
+        mail_sender = (
+            asyncio.create_task(people_tasks.mail_loop(app.state.sessionmaker, settings))
+            if owns_engine and not settings.mail_to_outbox
+            else None
+        )
         async with sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)), running_demo_feed(app.state):
             yield
-        for task in (digests, upkeep):
+        for task in (digests, upkeep, mail_sender):
             if task is not None:
                 task.cancel()
         if owns_engine:

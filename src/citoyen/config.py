@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = True
     mail_from: str = "Citoyen <no-reply@citoyen.local>"
+    # Mail leaves through the outbox: each served process sends what is due this often.
+    mail_send_interval_seconds: float = Field(default=2.0, gt=0)
 
     demo_mode: bool = False
     demo_seed: int = 2026

@@ -23,6 +23,7 @@ from citoyen.people.models import (
 )
 from citoyen.people.registry import PersonalDataRegistry
 from citoyen.people.security import credential_stamp, hash_token
+from citoyen.people.tasks import prune_expired
 from tests.factories import STRONG_PASSWORD, create_person
 
 
@@ -260,6 +261,7 @@ async def test_the_outbox_forgets_messages_older_than_its_retention(session: Asy
     session.add(OutboxMessage(recipient="a@example.org", subject="Old", body="x", created_at=utcnow() - timedelta(30)))
     await session.flush()
     await send_mail(session, settings, "b@example.org", "New", "y")
+    await prune_expired(session, settings, utcnow())  # housekeeping
     assert (await session.execute(select(OutboxMessage.subject))).scalars().all() == ["New"]
 
 

@@ -1,24 +1,26 @@
-"""Outgoing mail: through the configured SMTP server, or into the outbox when none is configured."""
+"""Outgoing mail, through an outbox: `send_mail` writes the message in the caller's transaction, and the mail
+sender (`people.tasks.send_due_mail`) hands it to the SMTP server after commit, retrying with a growing delay.
+So a rolled-back change sends nothing, a slow or down mail server never slows a request, and an answer takes
+as long whether or not it mailed someone (which would otherwise tell who has an account). With no SMTP host
+configured, messages stay in the outbox that administrators read (demo and development)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import utcnow
 from citoyen.people.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 
 class MailError(RuntimeError):
-    pass
+    """The SMTP server could not be reached or refused the message."""
 
 
 async def send_mail(
@@ -29,22 +31,21 @@ async def send_mail(
     body: str,
     person_id: int | None = None,
 ) -> None:
-    """Send one plain-text message. Without an SMTP host it is stored in the outbox admins can read."""
-    if settings.mail_to_outbox:
-        # The outbox holds personal data (addresses, reset links): it keeps only the last few days.
-        cutoff = utcnow() - timedelta(days=settings.outbox_retention_days)
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.created_at < cutoff))
-        session.add(OutboxMessage(person_id=person_id, recipient=recipient, subject=subject, body=body))
-        await session.flush()
-        return
-    message = EmailMessage()
-    message["From"] = settings.mail_from
-    message["To"] = recipient
-    message["Subject"] = subject
-    message.set_content(body)
+    """Queue one plain-text message; it leaves once the caller's transaction has committed."""
+    session.add(OutboxMessage(person_id=person_id, recipient=recipient, subject=subject, body=body))
+    await session.flush()
+
+
+async def deliver(settings: Settings, message: OutboxMessage) -> None:
+    """Hand one message to the configured SMTP server; MailError if it cannot be."""
+    email = EmailMessage()
+    email["From"] = settings.mail_from
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email.set_content(message.body)
     try:
         await aiosmtplib.send(
-            message,
+            email,
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username or None,
@@ -53,7 +54,6 @@ async def send_mail(
             timeout=20,
         )
     except (aiosmtplib.SMTPException, OSError) as exc:
-        log.error("mail to person %s not sent: %s", person_id, exc)
         raise MailError(str(exc)) from exc
 
 

@@ -139,7 +139,9 @@ class LoginFailure(Base):
 
 
 class OutboxMessage(Base):
-    """Mail kept instead of sent when no SMTP server is configured (demo and development)."""
+    """Mail waiting to leave. Written in the transaction of what it tells about, so a rolled-back change sends
+    nothing; sent after commit by the mail sender (`people.tasks`), which deletes it once the SMTP server took
+    it. With no SMTP server configured (demo, development) it stays, for the administrators' outbox page."""
 
     __tablename__ = "mail_outbox"
 
@@ -150,6 +152,9 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the sender may try (again): a failed attempt puts it off, longer each time.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
 
 
 class LoginSession(Base):

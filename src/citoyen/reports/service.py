@@ -37,7 +37,7 @@ from citoyen.db import detached_copy, utcnow
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
-from citoyen.people.mail import MailError, send_mail
+from citoyen.people.mail import send_mail
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.reports.models import (
@@ -812,10 +812,7 @@ async def notify_followers(session: AsyncSession, settings: Settings, report: Re
         recipient = person.email if person else follower.email
         if recipient:
             text = "\n\n".join(part for part in (title, body, settings.base_url.rstrip("/") + link) if part)
-            try:
-                await send_mail(session, settings, recipient, title, text, person.id if person else None)
-            except MailError:
-                log.warning("could not mail a follower of report %s", report.id)
+            await send_mail(session, settings, recipient, title, text, person.id if person else None)
 
 
 # --- searching --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from citoyen.notifications import service as notifications
 from citoyen.participation.debate.models import Comment
 from citoyen.participation.follows.models import DigestDelivery, DigestEntry, Follow, FollowKind
 from citoyen.participation.models import Process, Proposal, ProposalFollow
-from citoyen.people.mail import MailError, send_mail
+from citoyen.people.mail import send_mail
 from citoyen.people.models import ConsentRecord, Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 
@@ -228,7 +228,6 @@ class DigestRun:
     sent: int = 0
     already_sent: int = 0
     without_consent: int = 0
-    failed: int = 0
 
 
 def _digest_text(settings: Settings, person: Person, entries: list[DigestEntry]) -> tuple[str, str]:
@@ -303,10 +302,6 @@ async def send_digests(session: AsyncSession, settings: Settings, today: date | 
                 await send_mail(session, settings, person.email, subject, body, person.id)
         except IntegrityError:
             run.already_sent += 1
-            continue
-        except MailError:
-            log.warning("digest for person %s not sent; it will be tried again", person_id)
-            run.failed += 1
             continue
         run.sent += 1
     await session.flush()
