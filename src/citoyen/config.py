@@ -118,9 +118,11 @@ class Settings(BaseSettings):
     sta_max_option_length: int = Field(default=8_000, ge=1)
     sta_max_expression_terms: int = Field(default=1_000, ge=1)
     sta_max_expression_depth: int = Field(default=100, ge=1)
-    # SensorThings GETs one process serves at once; more wait their turn. Each may take a database connection
-    # and much CPU, so a crowd of them would otherwise take every pooled connection (/healthz waited for one).
-    sta_max_concurrent_reads: int = Field(default=4, ge=1)
+    # SensorThings GETs one process serves at once; more wait their turn (as long as admission allows, then 503).
+    # Each may take a database connection and much CPU, so a crowd of them would otherwise take every pooled
+    # connection (/healthz waited for one). Building a big answer holds the event loop: under 32 clients,
+    # 1, 2 and 4 slots served as many reads, but /healthz waited 0.3, 0.5-0.7 and 1.2 s at most (bench/abuse.py).
+    sta_max_concurrent_reads: int = Field(default=2, ge=1)
     # SensorThings writes: what one entity may hold, so that a client cannot store a 10 MB description that
     # every later page then serves. Names are capped by their column (300 characters) as well.
     sta_max_name_chars: int = Field(default=300, ge=1, le=300)

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from citoyen.sensing.query import QueryError, QueryLimits, parse_expand, parse_filter
+from citoyen.sensing.entities import ENTITY_SETS, Resolver
+from citoyen.sensing.query import QueryError, QueryLimits, compile_filter, parse_expand, parse_filter
 from citoyen.web.admission import Gate
 from tests.sensing.helpers import STA, bearer, create_station, station
 
@@ -177,3 +178,38 @@ async def test_a_reading_waits_for_a_read_slot_and_is_served_when_one_comes_free
     response = await reading
     assert response.status_code == 200, response.text
     assert slots.in_flight == slots.limit - 1
+
+
+async def test_a_filter_through_a_to_one_navigation_selects_the_same_observations_read_once(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    bastille = await create_station(client, token)
+    nation = await create_station(client, token, name="Station Nation", lon=2.3958, lat=48.8483)
+    for thing, values in ((bastille, [10, 60]), (nation, [20, 70])):
+        body = [
+            {
+                "Datastream": {"@iot.id": thing["Datastreams"][0]["@iot.id"]},
+                "components": ["phenomenonTime", "result"],
+                "dataArray": [[f"2026-11-25T{hour:02d}:00:00Z", value] for hour, value in enumerate(values)],
+            }
+        ]
+        assert (await client.post(f"{STA}/CreateObservations", json=body, headers=bearer(token))).status_code == 201
+
+    async def results(condition: str) -> list[float]:
+        response = await client.get(f"{STA}/Observations", params={"$filter": condition, "$orderby": "result"})
+        assert response.status_code == 200, response.text
+        return [observation["result"] for observation in response.json()["value"]]
+
+    names = " or ".join(f"substringof('{word}', Datastream/Thing/name)" for word in ("Zut", "Bastille", "Lyon"))
+    assert await results(names) == [10, 60]
+    assert await results("not substringof('Bastille', Datastream/Thing/name)") == [20, 70]
+    assert await results("substringof('Nation', Datastream/Thing/name) or result gt 50") == [20, 60, 70]
+    assert await results("not (substringof('Bastille', Datastream/Thing/name) or result gt 50)") == [20]
+    both = "Datastream/Thing/name eq 'Station Nation' and Datastream/name eq 'Station Nation NO2'"
+    assert await results(both) == [20, 70]
+    assert await results("Datastream/Thing/name eq Datastream/name") == []
+
+    # However many terms, the Things are read in one subquery, not one per Observation and term.
+    chain = parse_filter(" or ".join(f"substringof('{n}', Datastream/Thing/name)" for n in range(90)))
+    sql = str(compile_filter(chain, Resolver(ENTITY_SETS["Observations"]), "sqlite"))
+    assert sql.count("SELECT") == 2 and sql.count("sta_observations.") == 1

@@ -27,6 +27,7 @@ from citoyen.sensing.models import (
     ThingLocation,
 )
 from citoyen.sensing.query import QueryError, ResolvedProperty
+from citoyen.sensing.query_sql import Navigated
 
 API_PATH = "/sta/v1.1"
 
@@ -409,6 +410,18 @@ class Resolver:
     def __init__(self, entity_set: EntitySet, table: Any = None) -> None:
         self.entity_set = entity_set
         self.table = table if table is not None else entity_set.table
+
+    def navigate(self, head: str) -> Navigated | None:
+        """A to-one navigation property whose key is NOT NULL, for `$filter` to read as a semi-join."""
+        nav = self.entity_set.navigation_by_name.get(head)
+        if nav is None or nav.to_many or nav.source_key is None:
+            return None
+        key = self.table.c[nav.source_key]
+        if key.nullable:
+            return None
+        target = ENTITY_SETS[nav.target]
+        inner = target.table.alias()
+        return Navigated(key, inner.c.id, Resolver(target, inner))
 
     def resolve(self, path: tuple[str | int, ...]) -> ResolvedProperty:
         if not path or not isinstance(path[0], str):

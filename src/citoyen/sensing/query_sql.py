@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -64,6 +64,26 @@ from citoyen.sensing.query_ast import (
 )
 
 DialectName = Literal["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True)
+class Navigated:
+    """A mandatory to-one navigation property seen as a semi-join: `key` is the foreign key column of the
+    filtered table (NOT NULL), `target_id` the id column of the target's table, `resolver` reads the target's
+    properties on that table."""
+
+    key: ColumnElement[Any]
+    target_id: ColumnElement[Any]
+    resolver: PropertyResolver
+
+
+class NavigatingResolver(PropertyResolver, Protocol):
+    """A resolver that can also hand out a to-one navigation property as a semi-join (`None` when `head` is no
+    mandatory to-one navigation). Optional: with a plain resolver every path stays a correlated subquery."""
+
+    def navigate(self, head: str) -> Navigated | None: ...
+
+
 Kind = Literal["number", "string", "boolean", "datetime", "date", "time", "duration", "geometry", "json"]
 Interval = Literal["no", "yes", "maybe"]
 
@@ -272,6 +292,39 @@ class _Compiler:
             case Arithmetic():
                 return self.arithmetic(expression)
         return self.literal(expression)
+
+    def filter_condition(self, expression: Expression, operator: str, position: int | None) -> ColumnElement[Any]:
+        """A condition in a positive place of `$filter` (under `and`/`or` only, no `not` above it).
+
+        A part whose every property goes through the same mandatory to-one navigation property (`or` chains of
+        `substringof('x', Datastream/Thing/name)` over Observations) becomes `key IN (SELECT id FROM target
+        WHERE part)`, evaluated once, instead of a correlated subquery per row and term: 90 such terms over
+        45,000 Observations took 6.5 s. Where the part is true for a row the two agree; where it is false or
+        NULL both leave the row out, which is all that matters here: under `not`, NULL and false would differ,
+        so negated parts keep the correlated form."""
+        head = _navigation_head(expression)
+        navigated: Navigated | None = None
+        if head is not None and hasattr(self.resolver, "navigate"):
+            navigated = self.resolver.navigate(head)
+        if navigated is not None:
+            inner = _Compiler(navigated.resolver, "postgresql" if self.postgres else "sqlite")
+            inner.now = self.now
+            condition = inner.filter_condition(_strip_head(expression), operator, position)
+            return navigated.key.in_(sa.select(navigated.target_id).where(condition))
+        if isinstance(expression, Logical):
+            a = self.filter_condition(expression.left, expression.operator, expression.position)
+            b = self.filter_condition(expression.right, expression.operator, expression.position)
+            return sa.and_(a, b) if expression.operator == "and" else sa.or_(a, b)
+        operand = self.operand(expression)
+        if operator == "$filter":
+            form = operand.forms.get("boolean")
+            if form is None:
+                raise QueryError(
+                    f"the filter must be a condition (a comparison or a boolean function), not {_describe(operand)}",
+                    getattr(expression, "position", None),
+                )
+            return form
+        return self.condition(operand, operator, position or 0)
 
     def condition(self, operand: _Operand, operator: str, position: int) -> ColumnElement[Any]:
         form = operand.forms.get("boolean")
@@ -655,6 +708,51 @@ _POSTGIS_NAMES: Final[Mapping[str, str]] = {
 }
 
 
+# --- Semi-joins ---------------------------------------------------------------------------------------------------
+
+
+def _navigation_head(expression: Expression) -> str | None:
+    """The first segment shared by every property path of the expression, if they all go further than it (so it
+    can only be a navigation property); None when there is no path or they differ. Iterative: an `or` chain
+    may be a thousand terms deep."""
+    head: str | None = None
+    pending: list[Expression] = [expression]
+    while pending:
+        node = pending.pop()
+        match node:
+            case PropertyPath(segments=segments):
+                if len(segments) < 2 or not isinstance(segments[0], str) or head not in (None, segments[0]):
+                    return None
+                head = segments[0]
+            case FunctionCall(arguments=arguments):
+                pending.extend(arguments)
+            case Comparison(left=left, right=right) | Arithmetic(left=left, right=right):
+                pending += [left, right]
+            case Logical(left=left, right=right):
+                pending += [left, right]
+            case Not(operand=inner):
+                pending.append(inner)
+    return head
+
+
+def _strip_head(expression: Expression) -> Expression:
+    """The expression with the first segment of every property path removed (seen from the navigated entity)."""
+    match expression:
+        case PropertyPath(segments=segments, position=position):
+            return PropertyPath(segments[1:], position)
+        case FunctionCall(name=name, arguments=arguments, position=position):
+            return FunctionCall(name, tuple(_strip_head(argument) for argument in arguments), position)
+        case Comparison(operator=operator, left=left, right=right, position=position):
+            return Comparison(operator, _strip_head(left), _strip_head(right), position)
+        case Arithmetic(operator=arithmetic, left=left, right=right, position=position):
+            return Arithmetic(arithmetic, _strip_head(left), _strip_head(right), position)
+        case Logical(operator=logical, left=left, right=right, position=position):
+            return Logical(logical, _strip_head(left), _strip_head(right), position)
+        case Not(operand=inner, position=position):
+            return Not(_strip_head(inner), position)
+    return expression
+
+
 # --- Public API -------------------------------------------------------------------------------------------------------
 
 
@@ -671,13 +769,7 @@ def compile_filter(
 ) -> ColumnElement[bool]:
     """The WHERE condition of a `$filter`; errors name `option` (pass "$expand" for a nested filter)."""
     try:
-        operand = _Compiler(resolver, dialect_name).operand(expression)
-        condition = operand.forms.get("boolean")
-        if condition is None:
-            raise QueryError(
-                f"the filter must be a condition (a comparison or a boolean function), not {_describe(operand)}",
-                getattr(expression, "position", None),
-            )
+        condition = _Compiler(resolver, dialect_name).filter_condition(expression, "$filter", None)
     except QueryError as error:
         raise error.in_option(option) from None
     return condition
