@@ -7,12 +7,18 @@ process and its children). The table shows, per API: requests answered by class 
 answer in 60 s), `/healthz` latency p50/p95/max (target < 1 s), and the server's peak RSS (target under
 `--rss-budget-mb`, 1 GB by default). Targets: no 5xx, no failure, healthz max < 1 s, RSS under budget.
 
-Data: the demo city (`citoyen demo --build-only`: 15 Things, 35 Datastreams, ~45,000 Observations, 3,000
-reports, 750 proposals) in SQLite, and in PostgreSQL too when `--postgres URL` names a server (its database
-`citoyen_bench_abuse` is created, then dropped at the end). The server runs with its default settings
-(statement timeout 30 s, sta_max_* limits), one worker.
+5xx answers are shown apart: "shed" are the deliberate 503s of admission control (with `Retry-After`, saying the
+server is busy), "5xx" every other server error (a statement timeout's 503 included), which the targets forbid.
 
-Run: `uv run python bench/abuse.py [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432] [--duration 20]`.
+Data: the demo city (`citoyen demo --build-only`: 15 Things, 35 Datastreams, ~45,000 Observations, 3,000
+reports, 750 proposals) in SQLite, and in PostgreSQL too when `--postgres URL` names a server and a database
+(created, then dropped at the end; `citoyen_bench_abuse` when the URL names none). The server runs with its
+default settings, with each of `--workers` (e.g. `1,2`). With `--baseline REF` the same runs are made against
+the code of that commit too (its `src/` from `git archive`, its own demo database), alternating before and after
+on the same machine in the same command, so that the noise of a shared machine weighs on both alike.
+
+Run: `uv run python bench/abuse.py [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/mydb] [--duration 20]
+[--workers 1,2] [--baseline dd4d709]`.
 """
 
 from __future__ import annotations
@@ -90,8 +96,9 @@ STA_REQUESTS: list[tuple[str, dict[str, str]]] = [
     ),
     (f"{STA}/Observations", {"$filter": _or_chain(90, "substringof('{0}', Datastream/Thing/name)"), "$top": "10000"}),
     (f"{STA}/Observations", {"$top": "10000", "$resultFormat": "dataArray", "$skip": "999999999999"}),
-    # Past the limits: refused before any query.
+    # Past the limits: refused before any query (the last: each term a subquery per row, 86 s when it was served).
     (f"{STA}/Things", {"$expand": "/".join(["Datastreams", "Thing"] * 6)}),
+    (f"{STA}/Observations", {"$filter": _or_chain(160, "Datastream/Thing/name eq result"), "$top": "10000"}),
     (f"{STA}/Things", {"$filter": _or_chain(3000, "id eq {0}")[:60_000]}),
 ]
 
@@ -178,6 +185,8 @@ async def _clients(
                     outcome.examples.setdefault("failed", f"{path}: {error}")
                     continue
                 kind = f"{answer.status // 100}xx"
+                if answer.status == 503 and "retry-after" in answer.headers and b"busy" in answer.body:
+                    kind = "shed"
                 outcome.statuses[kind] += 1
                 if answer.status >= 500:
                     outcome.examples.setdefault(kind, f"{path} -> {answer.status} {answer.body[:200]!r}")
@@ -218,9 +227,9 @@ async def _run_api(
     return outcome
 
 
-def _build_demo(database_url: str, data_dir: Path) -> None:
+def _build_demo(database_url: str, data_dir: Path, code: dict[str, str]) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CITOYEN_")}
-    env |= {"CITOYEN_DATABASE_URL": database_url, "CITOYEN_DATA_DIR": str(data_dir)}
+    env |= {"CITOYEN_DATABASE_URL": database_url, "CITOYEN_DATA_DIR": str(data_dir), **code}
     command = [sys.executable, "-m", "citoyen", "demo", "--build-only", "--data-dir", str(data_dir)]
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
 
@@ -234,82 +243,126 @@ async def _admin(server_url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def _measure(name: str, database_url: str, data_dir: Path, clients: int, duration: float) -> list[list[str]]:
+def _measure(
+    name: str, database_url: str, data_dir: Path, clients: int, duration: float, workers: int, code: dict[str, str]
+) -> list[list[str]]:
     apis: list[tuple[str, list[tuple[str, dict[str, str]]]]] = [
         ("SensorThings", STA_REQUESTS),
         ("participation", PARTICIPATION_REQUESTS),
         ("reports + Open311", REPORTS_REQUESTS),
     ]
     rows = []
-    with serve(database_url, data_dir, 1, {"CITOYEN_DEMO_MODE": "true"}) as server:
+    with serve(database_url, data_dir, workers, {"CITOYEN_DEMO_MODE": "true", **code}) as server:
         for api, requests in apis:
             outcome = asyncio.run(_run_api(server.base_url, server.process.pid, api, requests, clients, duration))
             latencies = sorted(outcome.healthz) or [float("nan")]
             p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+            statuses = outcome.statuses
             rows.append(
                 [
                     name,
+                    str(workers),
                     api,
-                    str(sum(outcome.statuses.values())),
-                    str(outcome.statuses["2xx"]),
-                    str(outcome.statuses["4xx"]),
-                    str(outcome.statuses["5xx"]),
-                    str(outcome.statuses["failed"]),
+                    str(sum(statuses.values())),
+                    str(statuses["2xx"]),
+                    str(statuses["4xx"]),
+                    str(statuses["shed"]),
+                    str(statuses["5xx"]),
+                    str(statuses["failed"]),
                     f"{statistics.median(latencies) * 1000:.0f}",
                     f"{p95 * 1000:.0f}",
                     f"{latencies[-1] * 1000:.0f}",
                     str(outcome.healthz_failed),
                     f"{outcome.peak_rss_mb:.0f}",
+                    f"{os.getloadavg()[0]:.1f}",
                 ]
             )
             for kind, example in outcome.examples.items():
-                print(f"  {name} {api}: first {kind}: {example}")
-            print(f"  {name} {api}: done", flush=True)
+                print(f"  {name} {workers}w {api}: first {kind}: {example}")
+            print(f"  {name} {workers}w {api}: done", flush=True)
     return rows
+
+
+def _baseline_code(ref: str) -> dict[str, str]:
+    """The `src/` of commit `ref`, put first on the server's PYTHONPATH (ahead of the editable install)."""
+    root = WORK_DIR / "baseline"
+    root.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", ref, "src"], cwd=repo, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return {"PYTHONPATH": str(root / "src")}
+
+
+def _database_name(url: str) -> str:
+    name = make_url(url).database or DATABASE
+    if name in ("test", "postgres"):
+        raise SystemExit(f"refusing to use the database {name!r}: name a database of your own in --postgres")
+    return name
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default="", help="A PostgreSQL server URL (postgresql+asyncpg://user@host:port)")
+    parser.add_argument("--postgres", default="", help="postgresql+asyncpg://user@host:port/db (made, dropped)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0, help="Seconds per API")
     parser.add_argument("--rss-budget-mb", type=float, default=1024.0)
+    parser.add_argument("--workers", default="1", help="Worker counts to run, comma-separated (e.g. 1,2)")
+    parser.add_argument("--baseline", default="", help="A commit to measure too, before the working tree's code")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
+    worker_counts = [int(part) for part in args.workers.split(",")]
 
     shutil.rmtree(WORK_DIR, ignore_errors=True)
+    codes: list[tuple[str, dict[str, str]]] = []
+    if args.baseline:
+        codes.append((f"before ({args.baseline})", _baseline_code(args.baseline)))
+    codes.append(("after" if args.baseline else "", {}))
+    print(f"load average at start: {' '.join(f'{value:.1f}' for value in os.getloadavg())}", flush=True)
     rows: list[list[str]] = []
-    sqlite_dir = WORK_DIR / "sqlite"
-    sqlite_url = f"sqlite+aiosqlite:///{sqlite_dir / 'citoyen.sqlite3'}"
-    print("SQLite: building the demo city", flush=True)
-    _build_demo(sqlite_url, sqlite_dir)
-    rows += _measure("SQLite", sqlite_url, sqlite_dir, args.clients, args.duration)
+
+    def measure_all(database: str, urls: list[str], dirs: list[Path]) -> None:
+        for workers in worker_counts:
+            for (label, code), url, data_dir in zip(codes, urls, dirs, strict=True):
+                name = f"{database} {label}".strip()
+                rows.extend(_measure(name, url, data_dir, args.clients, args.duration, workers, code))
+
+    if not args.skip_sqlite:
+        dirs = [WORK_DIR / f"sqlite-{index}" for index in range(len(codes))]
+        urls = [f"sqlite+aiosqlite:///{data_dir / 'citoyen.sqlite3'}" for data_dir in dirs]
+        for (label, code), url, data_dir in zip(codes, urls, dirs, strict=True):
+            print(f"SQLite {label}: building the demo city", flush=True)
+            _build_demo(url, data_dir, code)
+        measure_all("SQLite", urls, dirs)
     if args.postgres:
+        base_name = _database_name(args.postgres)
         server_url = make_url(args.postgres).set(database="postgres").render_as_string(hide_password=False)
-        database_url = make_url(args.postgres).set(database=DATABASE).render_as_string(hide_password=False)
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        asyncio.run(_admin(server_url, f'CREATE DATABASE "{DATABASE}"'))
+        names = [base_name if not code else f"{base_name}_before" for _, code in codes]
+        urls = [make_url(args.postgres).set(database=name).render_as_string(hide_password=False) for name in names]
+        dirs = [WORK_DIR / f"postgresql-{index}" for index in range(len(codes))]
         try:
-            from citoyen.migrations import upgrade_database
-
-            upgrade_database(database_url)
-            print("PostgreSQL: building the demo city", flush=True)
-            _build_demo(database_url, WORK_DIR / "postgresql")
-            rows += _measure("PostgreSQL", database_url, WORK_DIR / "postgresql", args.clients, args.duration)
+            for (label, code), name, url, data_dir in zip(codes, names, urls, dirs, strict=True):
+                asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+                print(f"PostgreSQL {label}: building the demo city", flush=True)
+                _build_demo(url, data_dir, code)  # the demo build migrates its database first
+            measure_all("PostgreSQL", urls, dirs)
         finally:
-            asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+            for name in names:
+                asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    print(f"\n{args.clients} clients, {args.duration:g} s per API; healthz probed every 0.1 s\n")
-    headers = ["database", "API", "requests", "2xx", "4xx", "5xx", "failed"]
-    headers += ["healthz p50 ms", "p95 ms", "max ms", "healthz failed", "peak RSS MB"]
+    print(f"\n{args.clients} clients, {args.duration:g} s per API; healthz probed every 0.1 s")
+    print(f"load average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}\n")
+    headers = ["run", "workers", "API", "requests", "2xx", "4xx", "shed 503", "5xx", "failed"]
+    headers += ["healthz p50 ms", "p95 ms", "max ms", "healthz failed", "peak RSS MB", "load"]
     print_table(headers, rows)
     verdict: Callable[[list[str]], bool] = lambda row: (  # noqa: E731
-        row[5] == "0"
-        and row[6] == "0"
-        and row[10] == "0"
-        and float(row[9]) < 1000
-        and float(row[11]) < args.rss_budget_mb
+        row[7] == "0"
+        and row[8] == "0"
+        and row[12] == "0"
+        and float(row[11]) < 1000
+        and float(row[13]) < args.rss_budget_mb
     )
-    failed = [f"{row[0]} {row[1]}" for row in rows if not verdict(row)]
+    failed = [f"{row[0]} {row[1]}w {row[2]}" for row in rows if not verdict(row)]
     print(
         f"\ntargets (no 5xx, no failure, healthz < 1 s, RSS < {args.rss_budget_mb:g} MB): "
         + ("met" if not failed else "missed by " + ", ".join(failed))
