@@ -121,8 +121,9 @@ class Settings(BaseSettings):
     # SensorThings GETs one process serves at once; more wait their turn (as long as admission allows, then 503).
     # Each may take a database connection and much CPU, so a crowd of them would otherwise take every pooled
     # connection (/healthz waited for one). Building a big answer holds the event loop: under 32 clients,
-    # 1, 2 and 4 slots served as many reads, but /healthz waited 0.3, 0.5-0.7 and 1.2 s at most (bench/abuse.py).
-    sta_max_concurrent_reads: int = Field(default=2, ge=1)
+    # 1, 2 and 4 slots served as many reads, but /healthz waited 0.3, 0.5-0.7 and 1.2 s at most on SQLite, and
+    # 0.45-0.6 against 0.7-0.8 s for 1 and 2 slots on PostgreSQL (bench/abuse.py, bench/README.md).
+    sta_max_concurrent_reads: int = Field(default=1, ge=1)
     # SensorThings writes: what one entity may hold, so that a client cannot store a 10 MB description that
     # every later page then serves. Names are capped by their column (300 characters) as well.
     sta_max_name_chars: int = Field(default=300, ge=1, le=300)
