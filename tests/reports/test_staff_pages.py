@@ -210,3 +210,22 @@ async def test_merging_a_duplicate(client: httpx.AsyncClient, session: AsyncSess
     assert duplicate.status == ReportStatus.CLOSED and duplicate.duplicate_of_id == original.id
     public = await client.get(f"/reports/{duplicate.id}", headers={"Accept-Language": "en"})
     assert f'href="/reports/{original.id}"' in public.text and "duplicate of another report" in public.text
+
+
+async def test_staff_cannot_merge_their_report_into_another_department_s(
+    client: httpx.AsyncClient, session: AsyncSession, world: ReportsWorld
+) -> None:
+    roads = await staff_of(session, world.roads.id)
+    lights_report = await file_report(session, world)  # a street light: the lighting department's
+    duplicate = await file_report(session, world, EAST, "pothole", email="voisine@example.org")
+    await session.commit()
+    await log_in(client, roads.email)
+    token = await csrf_token(client, f"/staff/reports/{duplicate.id}")
+    refused = await client.post(
+        f"/staff/reports/{duplicate.id}/merge", data={"csrf_token": token, "original": str(lights_report.id)}
+    )
+    assert refused.status_code == 403
+    await session.refresh(duplicate)
+    await session.refresh(lights_report)
+    assert duplicate.status == ReportStatus.OPEN and duplicate.duplicate_of_id is None
+    assert lights_report.supports == 0
