@@ -283,6 +283,19 @@ def _measure(
     return rows
 
 
+def _drop(server_url: str, name: str) -> None:
+    """Drop a benchmark database, retrying while the stopped server's backends end (a cancelled query may take a
+    moment); a database left behind is said, not raised, so that the figures are still printed."""
+    for attempt in range(10):
+        try:
+            asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except Exception as error:  # any failure: try again, then say so
+            if attempt == 9:
+                print(f"  could not drop the database {name}: {error}", flush=True)
+            time.sleep(2)
+
+
 def _baseline_code(ref: str) -> dict[str, str]:
     """The `src/` of commit `ref`, put first on the server's PYTHONPATH (ahead of the editable install)."""
     root = WORK_DIR / "baseline"
@@ -341,14 +354,14 @@ def main() -> None:
         dirs = [WORK_DIR / f"postgresql-{index}" for index in range(len(codes))]
         try:
             for (label, code), name, url, data_dir in zip(codes, names, urls, dirs, strict=True):
-                asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                _drop(server_url, name)
                 asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
                 print(f"PostgreSQL {label}: building the demo city", flush=True)
                 _build_demo(url, data_dir, code)  # the demo build migrates its database first
             measure_all("PostgreSQL", urls, dirs)
         finally:
             for name in names:
-                asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                _drop(server_url, name)
 
     print(f"\n{args.clients} clients, {args.duration:g} s per API; healthz probed every 0.1 s")
     print(f"load average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}\n")
