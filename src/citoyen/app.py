@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import is_statement_timeout, make_engine, make_sessionmaker, without_statement_timeout
-from citoyen.demo.sensing import running_demo_feed
+from citoyen.events import EventHub
 from citoyen.housekeeping import Housekeeping, run_periodically
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
@@ -97,6 +98,16 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     return registry
 
 
+def build_event_hub() -> EventHub:
+    """Each domain that hears another's events subscribes here (citoyen.events); the live sensor pages
+    listen while a browser reads them."""
+    return EventHub()
+
+
+# Work that runs beside a served app for its lifetime, given the app's state (the demo's sensor feed).
+Companion = Callable[[Any], AbstractAsyncContextManager[None]]
+
+
 def build_housekeeping(settings: Settings) -> Housekeeping:
     """Each domain's periodic upkeep, run on a timer by every served process (see citoyen.housekeeping)."""
     housekeeping = Housekeeping()
@@ -166,8 +177,11 @@ class NoSessionCookieOnApis:
         await self.app(scope, receive, send_without_session_cookie)
 
 
-def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> FastAPI:
-    """Build the app. `engine` lets tests share a connection; otherwise one is made from the settings."""
+def create_app(
+    settings: Settings | None = None, engine: AsyncEngine | None = None, companions: Sequence[Companion] = ()
+) -> FastAPI:
+    """Build the app. `engine` lets tests share a connection; otherwise one is made from the settings.
+    `companions` run beside it while it serves (the CLI passes the demo's sensor feed)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -207,8 +221,14 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             if owns_engine and not settings.mail_to_outbox
             else None
         )
-        async with sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)), running_demo_feed(app.state):
+        if settings.events_across_workers:
+            await app.state.events.start_transport(settings.database_url)
+        async with AsyncExitStack() as beside:
+            await beside.enter_async_context(sensing_mqtt.running_bridge(sensing_mqtt.make_bridge(app.state)))
+            for companion in companions:
+                await beside.enter_async_context(companion(app.state))
             yield
+        await app.state.events.stop_transport()
         for task in (digests, upkeep, mail_sender):
             if task is not None:
                 task.cancel()
@@ -223,6 +243,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.templates.env.globals["flag_reason_labels"] = moderation_service.REASON_LABELS
     app.state.personal_data = build_personal_data_registry()
     app.state.housekeeping = build_housekeeping(settings)
     app.state.territory_index = TerritoryIndexCache(settings.reference_cache_seconds)
@@ -232,7 +253,8 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
     app.state.budget_results = budgets_service.ResultsCache()
     app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
-    app.state.sensing_events = SensingEventBus()
+    app.state.events = build_event_hub()
+    app.state.sensing_events = SensingEventBus(app.state.events)
     app.state.admission = AdmissionGates.from_settings(settings)
     if engine is not None:
         app.state.engine = engine

@@ -59,9 +59,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from citoyen.app import create_app
+    from citoyen.demo.sensing import running_demo_feed
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, companions=[running_demo_feed]),
         host=host,
         port=port,
         log_level="info",

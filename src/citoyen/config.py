@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     mqtt_batch_size: int = 500
     # Live sensor pages (server-sent events): a comment line this often keeps proxies from closing the stream.
     sensing_live_heartbeat_seconds: float = 15.0
+    # Domain events cross the served processes of one PostgreSQL database (LISTEN/NOTIFY, one connection per
+    # process), so a live chart sees readings stored through another worker; no effect on SQLite (one process).
+    events_across_workers: bool = True
     # The demo keeps its sensors reading: one value per sensor every this many seconds.
     demo_sensor_interval_seconds: float = 60.0
 

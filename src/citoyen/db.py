@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 
+from citoyen.events import EventHub, attach
 from citoyen.sensing.sqlite_functions import register_sqlite_functions
 
 # Explicit constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
@@ -210,9 +211,13 @@ _SINGLE_STATEMENT_WRITES = "citoyen_single_statement_writes"
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: commits when the route returns, rolls back when it raises."""
+    """The request's session: commits when the route returns, rolls back when it raises. The domain events
+    its services publish are delivered through the app's hub once it commits (citoyen.events)."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
+        hub: EventHub | None = getattr(request.app.state, "events", None)
+        if hub is not None:
+            attach(session, hub)
         dialect = session.bind.dialect.name if session.bind is not None else None
         if (
             dialect == "postgresql"

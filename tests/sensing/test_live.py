@@ -14,7 +14,8 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.sensing.events import SensingEvent, get_bus
+from citoyen.events import EventHub, ObservationsStored
+from citoyen.sensing.events import SensingEvent, get_bus, queue_events
 from citoyen.sensing.models import ThingAccess
 from tests.sensing.live_helpers import create_sensor
 
@@ -72,13 +73,21 @@ async def read_events(response: httpx.Response, wanted: int) -> tuple[list[dict[
     return events, heartbeats
 
 
+async def wait_for_listener(app: FastAPI) -> None:
+    hub: EventHub = app.state.events
+    for _ in range(500):
+        if hub.listeners(ObservationsStored):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the live stream never listened")
+
+
 async def test_new_readings_of_the_datastream_arrive_as_events(
     server: str, app: FastAPI, session: AsyncSession
 ) -> None:
     world = await create_sensor(session)
     other = await create_sensor(session)
     await session.commit()
-    bus = get_bus(app.state)
     async with (
         httpx.AsyncClient(base_url=server, timeout=10) as client,
         client.stream("GET", f"/api/sensing/datastreams/{world.datastream_id}/live") as response,
@@ -86,31 +95,54 @@ async def test_new_readings_of_the_datastream_arrive_as_events(
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
 
-        async def publish_later() -> None:
-            for _ in range(500):
-                if bus.has_subscribers:
-                    break
-                await asyncio.sleep(0.01)
+        async def store_later() -> None:
+            await wait_for_listener(app)
             await asyncio.sleep(0.5)  # some heartbeats first
-            bus.publish_nowait(
+            queue_events(
+                session,
+                get_bus(app.state),
                 [
                     observation_event(other.datastream_id, 1, 99.0),  # another Datastream: not sent
                     observation_event(world.datastream_id, 2, "text"),  # not a number: the chart skips it
                     observation_event(world.datastream_id, 3, 41.5),
-                ]
+                ],
             )
+            await session.commit()
 
-        publisher = asyncio.create_task(publish_later())
+        writer = asyncio.create_task(store_later())
         events, heartbeats = await asyncio.wait_for(read_events(response, 1), timeout=10)
-        await publisher
+        await writer
     assert events == [{"id": 3, "time": "2026-11-26T01:02:03Z", "result": 41.5}]
     assert heartbeats >= 1
-    # The browser went away: the stream notices at its next heartbeat and lets go of its subscription.
+    # The browser went away: the stream notices at its next heartbeat and stops listening.
     for _ in range(50):
-        if not bus.has_subscribers:
+        if not app.state.events.listeners(ObservationsStored):
             break
         await asyncio.sleep(0.05)
-    assert not bus.has_subscribers
+    assert not app.state.events.listeners(ObservationsStored)
+
+
+async def test_readings_of_a_rolled_back_transaction_never_reach_the_chart(
+    server: str, app: FastAPI, session: AsyncSession
+) -> None:
+    world = await create_sensor(session)
+    await session.commit()
+    async with (
+        httpx.AsyncClient(base_url=server, timeout=10) as client,
+        client.stream("GET", f"/api/sensing/datastreams/{world.datastream_id}/live") as response,
+    ):
+
+        async def store_later() -> None:
+            await wait_for_listener(app)
+            queue_events(session, get_bus(app.state), [observation_event(world.datastream_id, 10, 1.0)])
+            await session.rollback()
+            queue_events(session, get_bus(app.state), [observation_event(world.datastream_id, 11, 2.0)])
+            await session.commit()
+
+        writer = asyncio.create_task(store_later())
+        events, _heartbeats = await asyncio.wait_for(read_events(response, 1), timeout=10)
+        await writer
+    assert events == [{"id": 11, "time": "2026-11-26T01:02:03Z", "result": 2.0}]
 
 
 async def test_live_streams_follow_the_access_rules(server: str, session: AsyncSession) -> None:

@@ -1,13 +1,11 @@
-"""In-process bus of SensorThings changes: every create and update, published once its transaction commits.
+"""SensorThings changes (every create, update and delete), published on the domain-events seam
+(`citoyen.events`): delivered once their transaction commits, dropped on rollback.
 
-The API queues events on the request's session (`queue_event`); they reach subscribers only after the
-commit succeeds, and are dropped on rollback, so nobody is told about data that was never stored.
-MQTT publishing and the live pages (server-sent events) subscribe on `app.state.sensing_events`.
-
-Subscribers are either queues (`subscribe()`, an async iterator: a slow reader loses its oldest events
-rather than slowing ingest) or listeners (`add_listener(callback)`, awaited in order in a task).
-Across several workers each process has its own bus; the scale-out path (PostgreSQL NOTIFY or Redis)
-plugs in as a listener that forwards.
+Writers queue events on their session (`queue_events`). Two kinds go out:
+- `SensingChanges`, the entities' JSON as SensorThings serves it, for this process only: the MQTT bridge
+  announces them (`add_listener`), once, from the process that stored them;
+- `ObservationsStored` (ids and plain values), which crosses workers: the live pages of every process
+  subscribe to it, so a chart sees readings stored through another worker.
 """
 
 from __future__ import annotations
@@ -17,16 +15,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+
+from citoyen import events
+from citoyen.events import DomainEvent, EventHub, ObservationsStored
 
 log = logging.getLogger(__name__)
 
 EventKind = Literal["create", "update", "delete"]
-PENDING_KEY = "citoyen_sensing_events"
+# Readings per ObservationsStored event: a PostgreSQL NOTIFY carries less than 8000 bytes.
+READINGS_PER_EVENT = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,17 +78,19 @@ class Subscription:
 
 
 class SensingEventBus:
-    """Fan-out of committed changes to the subscribers of one process."""
+    """This process's subscribers to SensorThings changes, fed by the app's event hub."""
 
-    def __init__(self) -> None:
+    def __init__(self, hub: EventHub | None = None) -> None:
+        self.hub = hub or EventHub()
         self._subscriptions: list[Subscription] = []
         self._listeners: list[Listener] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self.hub.subscribe(SensingChanges, self._changed)
 
     @property
     def has_subscribers(self) -> bool:
-        """False lets bulk ingest skip building payloads nobody will read."""
-        return bool(self._subscriptions or self._listeners)
+        """False lets writers skip building payloads nobody will read (here, or in another worker)."""
+        return bool(self._subscriptions or self._listeners) or self.hub.wants(ObservationsStored)
 
     def subscribe(self, maxsize: int = 10_000) -> Subscription:
         subscription = Subscription(self, asyncio.Queue(maxsize=maxsize))
@@ -105,6 +107,9 @@ class SensingEventBus:
     def remove_listener(self, listener: Listener) -> None:
         with contextlib.suppress(ValueError):
             self._listeners.remove(listener)
+
+    def _changed(self, changes: SensingChanges) -> None:
+        self.publish_nowait(list(changes.events))
 
     def publish_nowait(self, events: list[SensingEvent]) -> None:
         """Deliver committed events: queues at once, listeners in a background task."""
@@ -124,6 +129,7 @@ class SensingEventBus:
 
     async def drain(self) -> None:
         """Wait until the listeners have seen everything published so far (tests, shutdown)."""
+        await self.hub.drain()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -136,40 +142,51 @@ class SensingEventBus:
                     log.exception("sensing event listener %r failed on %s %s", listener, item.kind, item.path)
 
 
+@dataclass(frozen=True, slots=True)
+class SensingChanges(DomainEvent):
+    """The SensorThings changes of one transaction, with their JSON: for the process that stored them."""
+
+    crosses_workers: ClassVar[bool] = False
+    events: tuple[SensingEvent, ...]
+
+
 def queue_event(session: AsyncSession, bus: SensingEventBus, item: SensingEvent) -> None:
-    """Publish `item` on `bus` after `session` commits; forget it if the session rolls back."""
+    """Publish `item` after `session` commits; forget it if the session rolls back."""
     queue_events(session, bus, [item])
 
 
 def queue_events(session: AsyncSession, bus: SensingEventBus, items: list[SensingEvent]) -> None:
-    sync_session = session.sync_session
-    pending: list[SensingEvent] | None = sync_session.info.get(PENDING_KEY)
-    if pending is None:
-        pending = []
-        sync_session.info[PENDING_KEY] = pending
-        if not sync_session.info.get(PENDING_KEY + "_hooked"):
-            # Hooked once per session (sessions live for one request); the hooks find nothing after use.
-            sync_session.info[PENDING_KEY + "_hooked"] = True
-            loop = asyncio.get_running_loop()
+    if not items:
+        return
+    if events.attached_hub(session) is None:  # a writer's own session (MQTT ingest, the demo feed)
+        events.attach(session, bus.hub)
+    events.publish(session, SensingChanges(tuple(items)))
+    for stored in observations_stored(items):
+        events.publish(session, stored)
 
-            def _after_commit(committed: Session) -> None:
-                ready = committed.info.pop(PENDING_KEY, None)
-                if ready:
-                    loop.call_soon(bus.publish_nowait, ready)
 
-            def _after_rollback(rolled_back: Session, previous: SessionTransaction) -> None:
-                if not previous.nested:
-                    rolled_back.info.pop(PENDING_KEY, None)
-
-            sa_event.listen(sync_session, "after_commit", _after_commit)
-            sa_event.listen(sync_session, "after_soft_rollback", _after_rollback)
-    pending.extend(items)
+def observations_stored(items: list[SensingEvent]) -> list[ObservationsStored]:
+    """The created Observations among `items`, as ObservationsStored events (by Datastream, in chunks)."""
+    readings: dict[int, list[tuple[int, str, float | None]]] = {}
+    for item in items:
+        if item.entity_set != "Observations" or item.kind != "create" or item.datastream_id is None:
+            continue
+        result = item.payload.get("result")
+        number = None if isinstance(result, bool) or not isinstance(result, int | float) else result
+        time = str(item.payload.get("phenomenonTime", "")).split("/")[0]
+        readings.setdefault(item.datastream_id, []).append((item.entity_id, time, number))
+    stored = []
+    for datastream_id, rows in readings.items():
+        for start in range(0, len(rows), READINGS_PER_EVENT):
+            ids, times, results = zip(*rows[start : start + READINGS_PER_EVENT], strict=True)
+            stored.append(ObservationsStored(datastream_id, ids, times, results))
+    return stored
 
 
 def get_bus(state: Any) -> SensingEventBus:
     """The app's bus (`app.state.sensing_events`), created on first use."""
     bus: SensingEventBus | None = getattr(state, "sensing_events", None)
     if bus is None:
-        bus = SensingEventBus()
+        bus = SensingEventBus(getattr(state, "events", None))
         state.sensing_events = bus
     return bus

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from citoyen.db import DbSession
+from citoyen.events import EventHub, ObservationsStored
 from citoyen.i18n import N_
 from citoyen.people import service as people
 from citoyen.sensing import portal
-from citoyen.sensing.events import SensingEvent, get_bus
 from citoyen.sensing.models import ThingAccess
 from citoyen.web.params import PathBigId
 from citoyen.web.security import CurrentPerson
@@ -95,34 +94,34 @@ async def datastream_live(
 
 
 async def _observation_events(request: Request, datastream_id: int, heartbeat: float) -> AsyncIterator[str]:
-    subscription = get_bus(request.app.state).subscribe(maxsize=1000)
+    # Readings stored by any worker reach every worker's hub (citoyen.events): this one's stream hears them.
+    hub: EventHub = request.app.state.events
+    listening = hub.listen(ObservationsStored, maxsize=1000)
     try:
         # Tells the browser how long to wait before reconnecting, and that the stream is open.
         yield "retry: 5000\n: connected\n\n"
         while True:
             try:
-                event = await asyncio.wait_for(subscription.get(), timeout=heartbeat)
+                stored = await asyncio.wait_for(listening.get(), timeout=heartbeat)
             except TimeoutError:
                 if await request.is_disconnected():
                     return
                 yield ": heartbeat\n\n"
                 continue
-            message = _observation_message(event, datastream_id)
-            if message is not None:
-                yield message
+            messages = _observation_messages(stored) if stored.datastream_id == datastream_id else ""
+            if messages:
+                yield messages
     finally:
-        subscription.close()
+        listening.close()
 
 
-def _observation_message(event: SensingEvent, datastream_id: int) -> str | None:
-    if event.entity_set != "Observations" or event.kind != "create" or event.datastream_id != datastream_id:
-        return None
-    result = event.payload.get("result")
-    if isinstance(result, bool) or not isinstance(result, int | float):
-        return None  # the charts draw numbers
-    data: dict[str, Any] = {
-        "id": event.entity_id,
-        "time": str(event.payload.get("phenomenonTime", "")).split("/")[0],
-        "result": result,
-    }
-    return f"event: observation\nid: {event.entity_id}\ndata: {json.dumps(data)}\n\n"
+def _observation_messages(stored: ObservationsStored) -> str:
+    """One `observation` event per numeric reading (the charts draw numbers; others are skipped)."""
+    messages = []
+    for observation_id, time, result in zip(
+        stored.observation_ids, stored.phenomenon_times, stored.results, strict=True
+    ):
+        if result is not None:
+            data = {"id": observation_id, "time": time, "result": result}
+            messages.append(f"event: observation\nid: {observation_id}\ndata: {json.dumps(data)}\n\n")
+    return "".join(messages)

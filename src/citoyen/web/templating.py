@@ -39,10 +39,8 @@ def make_templates() -> Jinja2Templates:
     templates.env.auto_reload = False
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
-    # Imported here: moderation's service reaches notifications, which this module must not load early.
-    from citoyen.participation.moderation.service import REASON_LABELS
-
-    templates.env.globals["flag_reason_labels"] = REASON_LABELS
+    # Domains add their own labels when the app is built (citoyen.app.create_app): the web layer below
+    # them does not import them.
     return templates
 
 

@@ -1,0 +1,399 @@
+"""Domain events: how one domain hears what happened in another without importing it.
+
+A service publishes a typed event inside its transaction (`publish(session, ReportFiled(report_id=...))`): the
+event waits on the session, is dropped if the transaction rolls back, and is delivered once it commits, to
+the subscribers registered when the app is built (`EventHub.subscribe`) and to the live listeners of the
+moment (`EventHub.listen`, e.g. a page's server-sent events). Whoever commits delivers: a hook on the
+session's commit hands the events to the session's hub (`attach`; the request's session dependency attaches
+the app's), so requests, the MQTT ingest, the demo feed and background tasks all deliver without each having
+to remember to. A subscriber that fails is logged; the change it heard of stays committed.
+
+Across workers: on PostgreSQL each served process keeps one connection that LISTENs on a channel, and
+sends every committed event there (`pg_notify`) after delivering it at home; the other processes deliver it
+to their own subscribers. On SQLite (one process) delivery stays in-process.
+
+What a crash can lose: the events of a transaction that committed just before its process died, and events
+sent while a process's listening connection was down. Today's subscribers (live charts) only show what is
+new, so a lost event is a chart that misses a point until reloaded; a subscriber that must never miss one
+(mail, follows) keeps its own outbox in the same transaction, as mail already does (`people.mail`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import asyncpg
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """Something that happened and was committed: ids and plain values only (it crosses processes as JSON)."""
+
+    # False for events that only make sense in the process that made them (they hold what JSON cannot carry).
+    crosses_workers: ClassVar[bool] = True
+
+
+E = TypeVar("E", bound=DomainEvent)
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+"""Every event type by class name, so that an event read from another process finds its class."""
+
+
+def event_type(cls: type[E]) -> type[E]:
+    """Registers an event class (decorator): its name must be unique."""
+    if cls.__name__ in EVENT_TYPES and EVENT_TYPES[cls.__name__] is not cls:
+        raise ValueError(f"two domain events named {cls.__name__}")
+    EVENT_TYPES[cls.__name__] = cls
+    return cls
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class ReportFiled(DomainEvent):
+    report_id: int
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class ReportUpdated(DomainEvent):
+    report_id: int
+    status: str
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class ProposalPublished(DomainEvent):
+    proposal_id: int
+    process_id: int
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class ProposalAnswered(DomainEvent):
+    proposal_id: int
+    answer: str
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class CommentPosted(DomainEvent):
+    comment_id: int
+    proposal_id: int
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class ObservationsStored(DomainEvent):
+    """New Observations of one Datastream, column by column (the same index in each tuple is one reading).
+
+    `results` holds the numeric results (None for others: text, objects), which is what charts draw;
+    `phenomenon_times` are ISO 8601 strings (the start of an interval)."""
+
+    datastream_id: int
+    observation_ids: tuple[int, ...]
+    phenomenon_times: tuple[str, ...]
+    results: tuple[float | None, ...]
+
+
+def encode(event: DomainEvent) -> dict[str, Any]:
+    return {"type": type(event).__name__, "fields": {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}}
+
+
+def decode(message: dict[str, Any]) -> DomainEvent:
+    """The event `encode` wrote (lists come back as the tuples they were); KeyError or TypeError if unknown."""
+    cls = EVENT_TYPES[message["type"]]
+    fields = {name: tuple(value) if isinstance(value, list) else value for name, value in message["fields"].items()}
+    return cls(**fields)
+
+
+# --- Publishing: events wait on the session until it commits ---
+
+_PENDING = "citoyen_domain_events"
+_HUB = "citoyen_event_hub"
+_HOOKED = "citoyen_domain_events_hooked"
+_SAVEPOINTS = "citoyen_domain_events_savepoints"
+
+
+def attach(session: AsyncSession, hub: EventHub) -> None:
+    """Events this session publishes are delivered through `hub` once it commits."""
+    session.sync_session.info[_HUB] = hub
+
+
+def attached_hub(session: AsyncSession) -> EventHub | None:
+    hub: EventHub | None = session.sync_session.info.get(_HUB)
+    return hub
+
+
+def publish(session: AsyncSession, event: DomainEvent) -> None:
+    """Delivers `event` after `session` commits; forgets it if the transaction (or its savepoint) rolls back."""
+    sync_session = session.sync_session
+    pending: list[DomainEvent] = sync_session.info.setdefault(_PENDING, [])
+    if not sync_session.info.get(_HOOKED):
+        sync_session.info[_HOOKED] = True
+        _hook(sync_session, asyncio.get_running_loop())
+    if not sync_session.in_transaction():
+        # An event belongs to a transaction even before anything is written (beginning one does no I/O), so
+        # that a rollback forgets it.
+        sync_session.begin()
+    pending.append(event)
+
+
+def _hook(sync_session: Session, loop: asyncio.AbstractEventLoop) -> None:
+    # Hooked once per session; after use the hooks find nothing to do. A savepoint remembers how many events
+    # were pending when it began, so rolling it back forgets only what was published inside it.
+    def _begun(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.nested:
+            session.info.setdefault(_SAVEPOINTS, {})[id(transaction)] = len(session.info.get(_PENDING, []))
+
+    def _committed(session: Session) -> None:
+        ready: list[DomainEvent] = session.info.pop(_PENDING, [])
+        session.info.pop(_SAVEPOINTS, None)
+        hub: EventHub | None = session.info.get(_HUB)
+        if ready and hub is not None:
+            loop.call_soon(hub.deliver, ready)
+        elif ready:
+            log.debug("%d domain events committed by a session without a hub: nobody listens", len(ready))
+
+    def _rolled_back(session: Session, previous: SessionTransaction) -> None:
+        marks: dict[int, int] = session.info.get(_SAVEPOINTS, {})
+        if previous.nested:
+            mark = marks.pop(id(previous), None)
+            if mark is not None:
+                del session.info.get(_PENDING, [])[mark:]
+        else:
+            session.info.pop(_PENDING, None)
+            session.info.pop(_SAVEPOINTS, None)
+
+    sa_event.listen(sync_session, "after_transaction_create", _begun)
+    sa_event.listen(sync_session, "after_commit", _committed)
+    sa_event.listen(sync_session, "after_soft_rollback", _rolled_back)
+
+
+# --- Delivering: subscribers registered at app build, listeners of the moment, other workers ---
+
+Handler = Callable[[Any], Awaitable[None] | None]
+
+
+class Listening(Generic[E]):
+    """A bounded queue of one event type, for a reader of the moment: a slow reader loses its oldest events
+    rather than slowing anyone. Iterate it or `get()`; `close()` when done."""
+
+    def __init__(self, hub: EventHub, event_class: type[E], maxsize: int) -> None:
+        self.hub = hub
+        self.event_class = event_class
+        self.queue: asyncio.Queue[E] = asyncio.Queue(maxsize=maxsize)
+        self.dropped = 0
+
+    def offer(self, event: E) -> None:
+        if self.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(event)
+
+    async def get(self) -> E:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self.hub._unlisten(self)
+
+    def __aiter__(self) -> AsyncIterator[E]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[E]:
+        while True:
+            yield await self.queue.get()
+
+
+class EventHub:
+    """One app's delivery of committed events: to its subscribers, its listeners and, when a transport is
+    started, to the other processes of the same database."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[type[DomainEvent], list[Handler]] = {}
+        self._listening: dict[type[DomainEvent], list[Listening[Any]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.transport: PostgresTransport | None = None
+
+    def subscribe(self, event_class: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
+        """Calls `handler(event)` for each committed `event_class` event (a coroutine runs in a task)."""
+        self._handlers.setdefault(event_class, []).append(handler)
+
+    def unsubscribe(self, event_class: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._handlers.get(event_class, []).remove(handler)
+
+    def listen(self, event_class: type[E], maxsize: int = 1000) -> Listening[E]:
+        listening = Listening(self, event_class, maxsize)
+        self._listening.setdefault(event_class, []).append(listening)
+        return listening
+
+    def _unlisten(self, listening: Listening[Any]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listening.get(listening.event_class, []).remove(listening)
+
+    def listeners(self, event_class: type[DomainEvent]) -> int:
+        return len(self._listening.get(event_class, []))
+
+    def wants(self, event_class: type[DomainEvent]) -> bool:
+        """Whether an event of this class would reach anyone (here, or another process): False lets a
+        publisher skip building events nobody reads."""
+        if self._handlers.get(event_class) or self._listening.get(event_class):
+            return True
+        return self.transport is not None and event_class.crosses_workers
+
+    def deliver(self, events: list[DomainEvent]) -> None:
+        """Hands committed events to this process's subscribers, then to the other processes."""
+        self._deliver_here(events)
+        if self.transport is not None:
+            crossing = [item for item in events if item.crosses_workers]
+            if crossing:
+                self._in_task(self.transport.send(crossing))
+
+    def received(self, events: list[DomainEvent]) -> None:
+        """Events another process committed."""
+        self._deliver_here(events)
+
+    def _deliver_here(self, events: list[DomainEvent]) -> None:
+        waiting: list[Awaitable[None]] = []
+        for item in events:
+            for listening in self._listening.get(type(item), []):
+                listening.offer(item)
+            for handler in list(self._handlers.get(type(item), [])):
+                try:
+                    result = handler(item)
+                except Exception:
+                    log.exception("domain event subscriber %r failed on %r", handler, item)
+                    continue
+                if inspect.isawaitable(result):
+                    waiting.append(_logged(result, handler, item))
+        if waiting:
+            self._in_task(_in_order(waiting))
+
+    def _in_task(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Waits until what was delivered so far has been handled and sent (tests, shutdown)."""
+        await asyncio.sleep(0)  # a commit hands its events over at the loop's next turn
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def start_transport(self, database_url: str) -> None:
+        """Crosses workers through PostgreSQL LISTEN/NOTIFY (a no-op on other databases)."""
+        if not database_url.startswith("postgresql") or self.transport is not None:
+            return
+        transport = PostgresTransport(self, database_url)
+        await transport.start()
+        self.transport = transport
+
+    async def stop_transport(self) -> None:
+        await self.drain()
+        if self.transport is not None:
+            await self.transport.stop()
+            self.transport = None
+
+
+async def _logged(work: Awaitable[None], handler: Handler, item: DomainEvent) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("domain event subscriber %r failed on %r", handler, item)
+
+
+async def _in_order(works: list[Awaitable[None]]) -> None:
+    for work in works:
+        await work
+
+
+# --- Across workers: PostgreSQL LISTEN/NOTIFY ---
+
+CHANNEL = "citoyen_events"
+# PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
+MAX_PAYLOAD = 7900
+_RECONNECT_SECONDS = 2.0
+
+
+class PostgresTransport:
+    """One asyncpg connection per process that listens on `CHANNEL` and sends this process's events there;
+    each message names its process, which ignores its own (delivered at home already)."""
+
+    def __init__(self, hub: EventHub, database_url: str) -> None:
+        self.hub = hub
+        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.origin = uuid.uuid4().hex
+        self._connection: Any = None
+        self._lock = asyncio.Lock()
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._connect()
+        self._watch = asyncio.create_task(self._keep_connected())
+
+    async def _connect(self) -> None:
+        connection = await asyncpg.connect(self.dsn)
+        await connection.add_listener(CHANNEL, self._on_message)
+        self._connection = connection
+
+    async def _keep_connected(self) -> None:
+        # A dropped connection (database restart, network) stops hearing other workers: reconnect.
+        while True:
+            await asyncio.sleep(_RECONNECT_SECONDS)
+            if self._connection is None or self._connection.is_closed():
+                try:
+                    async with self._lock:
+                        await self._connect()
+                    log.info("domain events: listening again on %s", CHANNEL)
+                except Exception as error:  # the database is still away: try again later
+                    log.warning("domain events: cannot listen on %s yet: %s", CHANNEL, error)
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        if self._connection is not None and not self._connection.is_closed():
+            await self._connection.close()
+
+    async def send(self, events: list[DomainEvent]) -> None:
+        payloads = []
+        for item in events:
+            payload = json.dumps({"origin": self.origin, **encode(item)}, separators=(",", ":"))
+            if len(payload.encode()) > MAX_PAYLOAD:
+                log.error("domain event too large to cross workers (%d bytes): %r", len(payload), type(item))
+                continue
+            payloads.append(payload)
+        try:
+            async with self._lock:  # one asyncpg connection runs one statement at a time
+                for payload in payloads:
+                    await self._connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        except Exception:
+            log.exception("domain events: %d events not sent to the other workers", len(payloads))
+
+    def _on_message(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            message = json.loads(payload)
+            if message.get("origin") == self.origin:
+                return
+            item = decode(message)
+        except (ValueError, KeyError, TypeError):
+            log.exception("domain events: unreadable message %.200s", payload)
+            return
+        self.hub.received([item])

@@ -1,0 +1,134 @@
+"""Domain events (citoyen.events): delivered once their transaction commits, never for a rolled-back one, to
+subscribers of this process and, on PostgreSQL, of the other processes of the same database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen import events
+from citoyen.app import create_app
+from citoyen.config import Settings
+from citoyen.events import CommentPosted, EventHub, ObservationsStored, ReportFiled, ReportUpdated
+
+
+async def test_an_event_is_delivered_once_its_transaction_commits(session: AsyncSession) -> None:
+    hub = EventHub()
+    heard: list[events.DomainEvent] = []
+    hub.subscribe(ReportFiled, heard.append)
+    events.attach(session, hub)
+    events.publish(session, ReportFiled(report_id=7))
+    await asyncio.sleep(0.01)
+    assert heard == []  # not before the commit
+    await session.commit()
+    await asyncio.sleep(0)
+    assert heard == [ReportFiled(report_id=7)]
+
+
+async def test_a_rolled_back_transaction_delivers_nothing(session: AsyncSession) -> None:
+    hub = EventHub()
+    heard: list[events.DomainEvent] = []
+    hub.subscribe(ReportFiled, heard.append)
+    events.attach(session, hub)
+    events.publish(session, ReportFiled(report_id=1))
+    await session.rollback()
+    events.publish(session, ReportFiled(report_id=2))
+    await session.commit()
+    await hub.drain()
+    assert heard == [ReportFiled(report_id=2)]
+
+
+async def test_a_rolled_back_savepoint_forgets_only_what_it_published(session: AsyncSession) -> None:
+    hub = EventHub()
+    heard: list[events.DomainEvent] = []
+    hub.subscribe(ReportFiled, heard.append)
+    events.attach(session, hub)
+    events.publish(session, ReportFiled(report_id=1))
+    savepoint = await session.begin_nested()
+    events.publish(session, ReportFiled(report_id=2))
+    await savepoint.rollback()
+    events.publish(session, ReportFiled(report_id=3))
+    await session.commit()
+    await hub.drain()
+    assert heard == [ReportFiled(report_id=1), ReportFiled(report_id=3)]
+
+
+async def test_a_failing_subscriber_is_logged_and_the_others_still_hear(
+    session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = EventHub()
+    heard: list[events.DomainEvent] = []
+
+    async def broken(_event: ReportUpdated) -> None:
+        raise RuntimeError("subscriber down")
+
+    def also_broken(_event: ReportUpdated) -> None:
+        raise RuntimeError("subscriber down too")
+
+    async def working(event: ReportUpdated) -> None:
+        heard.append(event)
+
+    for handler in (broken, also_broken, working):
+        hub.subscribe(ReportUpdated, handler)
+    events.attach(session, hub)
+    events.publish(session, ReportUpdated(report_id=3, status="closed"))
+    with caplog.at_level(logging.ERROR, logger="citoyen.events"):
+        await session.commit()  # the commit itself never fails for a subscriber
+        await asyncio.sleep(0)
+        await hub.drain()
+    assert heard == [ReportUpdated(report_id=3, status="closed")]
+    failures = [record for record in caplog.records if "failed" in record.getMessage()]
+    assert len(failures) == 2
+
+
+def test_events_read_back_from_json_are_the_events_written() -> None:
+    stored = ObservationsStored(4, (1, 2), ("2026-11-26T01:02:03Z", "2026-11-26T01:03:03Z"), (1.5, None))
+    for item in (stored, CommentPosted(comment_id=5, proposal_id=6)):
+        assert events.decode(events.encode(item)) == item
+
+
+@asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app with its own engine and its lifespan running, as one served process is."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_an_event_committed_in_one_process_reaches_a_subscriber_of_another(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    if not own_database_url.startswith("postgresql"):
+        pytest.skip("several processes share a PostgreSQL database; SQLite serves one process")
+
+    def settings(name: str) -> Settings:
+        return Settings(
+            data_dir=tmp_path / name,
+            database_url=own_database_url,
+            secret_key="test-secret-key-" + "x" * 32,
+            housekeeping_interval_seconds=0,
+            digest_task_enabled=False,
+        )
+
+    async with served(settings("one")) as one, served(settings("two")) as two:
+        hearing = two.state.events.listen(ReportFiled)
+        heard_at_home: list[events.DomainEvent] = []
+        one.state.events.subscribe(ReportFiled, heard_at_home.append)
+        async with one.state.sessionmaker() as session:
+            events.attach(session, one.state.events)
+            events.publish(session, ReportFiled(report_id=1))
+            await session.rollback()  # never delivered, here or there
+            events.publish(session, ReportFiled(report_id=2))
+            await session.commit()
+        assert await asyncio.wait_for(hearing.get(), timeout=10) == ReportFiled(report_id=2)
+        await one.state.events.drain()
+        assert heard_at_home == [ReportFiled(report_id=2)]  # once: its own message is not delivered again
+        await asyncio.sleep(0.2)
+        assert hearing.queue.empty()
