@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -678,8 +678,3 @@ def parse_query_options(params: Mapping[str, str], limits: QueryLimits = DEFAULT
                 known = "$top, $skip, $count, $select, $orderby, $expand, $filter, $resultFormat"
                 raise QueryError(f"unknown query option {key!r} (supported: {known})")
     return QueryOptions(**values)
-
-
-def utc(value: datetime) -> datetime:
-    """The same instant in UTC (literals keep the client's offset until compiled)."""
-    return value.astimezone(UTC)

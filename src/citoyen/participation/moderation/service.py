@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,11 +118,6 @@ async def flag(
         await session.refresh(case)
     await session.flush()
     return new_flag
-
-
-async def pending_count(session: AsyncSession) -> int:
-    query = select(func.count()).where(ModerationCase.status == CaseStatus.PENDING.value)
-    return int((await session.execute(query)).scalar_one())
 
 
 async def queue(session: AsyncSession, limit: int = 100) -> list[FlaggedItem]:
