@@ -33,9 +33,15 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError
 
 from citoyen.config import Settings
+from citoyen.db import SQLITE_IMMEDIATE
+from citoyen.sensing import bulk, service
+from citoyen.sensing.bulk import ObservationRow, check_values
 from citoyen.sensing.events import SensingEvent, get_bus
+from citoyen.sensing.models import Datastream, FeatureOfInterest
 from citoyen.sensing.retrying import with_retries
 from citoyen.sensing.validation import Limits, id_in_range, load_json
 
@@ -364,9 +370,6 @@ def _linked_id(value: Any) -> int | None:
 def observation_row(create: ObservationCreate, limits: Limits) -> Any:
     """The Observation as a row for the bulk insert, or None when it needs the general path (an inline
     FeatureOfInterest or Datastream, unknown keys: the service then explains what is wrong)."""
-    from citoyen.sensing import service
-    from citoyen.sensing.bulk import ObservationRow, check_values
-
     body = create.body
     extra = set(body) - FAST_KEYS
     datastream_id = create.datastream_id
@@ -419,13 +422,6 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
     Plain Observations (the usual device message) are checked here and written with the bulk insert that
     `CreateObservations` uses; anything else goes through the same service call as `POST .../Observations`.
     The access is staff's: the broker's ACL already decided that this device may publish on this topic."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import DataError, IntegrityError
-
-    from citoyen.db import SQLITE_IMMEDIATE
-    from citoyen.sensing import bulk, service
-    from citoyen.sensing.models import Datastream, FeatureOfInterest
-
     settings: Settings = state.settings
     context = service.Context(
         access=service.Access(is_staff=True),
@@ -532,10 +528,6 @@ async def topics_for(state: Any, event: SensingEvent) -> tuple[str, ...]:
     if entity_set == "Observations" and event.datastream_id is not None:
         topics.append(f"{STA_VERSION}/Datastreams({event.datastream_id})/Observations")
     elif entity_set == "Datastreams":
-        from sqlalchemy import select
-
-        from citoyen.sensing.models import Datastream
-
         async with state.sessionmaker() as session:
             parents = (
                 await session.execute(

@@ -1,0 +1,143 @@
+"""PATCH (JSON merge or JSON Patch), PUT and DELETE of a single entity, with the cascades of 18-088."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonpatch
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.sensing.addressing import resolve_path
+from citoyen.sensing.context import Context, StaError
+from citoyen.sensing.create import (
+    change_event,
+    check_linked,
+    create,
+    link_id,
+    publish_changes,
+    queue_change,
+    record_historical_location,
+)
+from citoyen.sensing.entities import ENTITY_SETS, HISTORICAL_LOCATION_LOCATIONS, THING_LOCATIONS
+from citoyen.sensing.read import current_document
+from citoyen.sensing.repository import HISTORICAL_LOCATIONS, OBSERVATIONS, extend_datastream, observation_datastream_id
+from citoyen.sensing.values import check_keys, column_values
+
+
+async def update_entity(session: AsyncSession, ctx: Context, path: str, body: Any, *, mode: str) -> dict[str, Any]:
+    """PATCH (JSON merge, mode "merge"), PATCH with a JSON Patch document ("json-patch") or PUT ("replace")."""
+    target = await resolve_path(session, ctx, path)
+    if not target.single or target.prop is not None:
+        raise StaError(405, "only a single entity can be updated, as in Things(1)")
+    entity_set, entity_id = target.entity_set, target.entity_id
+    assert entity_id is not None
+    if mode == "json-patch":
+        current = await current_document(session, ctx, entity_set, entity_id)
+        try:
+            patched = jsonpatch.apply_patch(current, body)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, ValueError) as error:
+            raise StaError(400, f"the JSON Patch cannot be applied: {error}") from None
+        body = {key: value for key, value in patched.items() if current.get(key, _MISSING) != value}
+        for key in current.keys() - patched.keys():
+            body[key] = None
+        body = {key: value for key, value in body.items() if not key.startswith("@iot.") and "@iot." not in key}
+    if not isinstance(body, dict):
+        raise StaError(400, f"the update of a {entity_set.singular} must be a JSON object")
+    check_keys(entity_set, body)
+    if mode == "replace":
+        for prop in entity_set.properties:
+            if not prop.read_only and prop.name not in body and not prop.required:
+                body[prop.name] = None
+    columns = await column_values(session, ctx, entity_set, body, creating=mode == "replace")
+    if entity_set.name == "Things" and "properties" in body and body["properties"] is not None:
+        citoyen = body["properties"].get("citoyen")
+        if citoyen is None:
+            for key in ("access", "kind", "owner_person_id"):
+                columns.pop(key, None)
+    for nav in entity_set.navigations:
+        value = body.get(nav.name)
+        if value is None:
+            continue
+        target_set = ENTITY_SETS[nav.target]
+        if not nav.to_many:
+            assert nav.source_key is not None
+            linked = link_id(value)
+            columns[nav.source_key] = (
+                await check_linked(session, ctx, target_set, linked)
+                if linked is not None
+                else await create(session, ctx, target_set, value)
+            )
+        elif entity_set.name == "Things" and nav.name == "Locations":
+            await _replace_thing_locations(session, ctx, entity_id, value)
+        else:
+            fixed = {nav.target_key: entity_id} if nav.target_key else {}
+            if not isinstance(value, list):
+                raise StaError(400, f"{entity_set.singular}.{nav.name} must be a list")
+            for child in value:
+                await create(session, ctx, target_set, child, fixed)
+    if columns:
+        await session.execute(update(entity_set.table).where(entity_set.table.c.id == entity_id).values(**columns))
+    datastream_id = None
+    if entity_set.name == "Observations":
+        datastream_id = await observation_datastream_id(session, entity_id)
+        row = (
+            await session.execute(
+                select(
+                    OBSERVATIONS.c.phenomenon_time_start,
+                    OBSERVATIONS.c.phenomenon_time_end,
+                    OBSERVATIONS.c.result_time,
+                    OBSERVATIONS.c.feature_of_interest_id,
+                ).where(OBSERVATIONS.c.id == entity_id)
+            )
+        ).one()
+        assert datastream_id is not None
+        await extend_datastream(session, datastream_id, row[0], row[1] or row[0], row[2], row[2], {row[3]})
+    await queue_change(session, ctx, entity_set, entity_id, "update", datastream_id=datastream_id)
+    return await current_document(session, ctx, entity_set, entity_id)
+
+
+_MISSING = object()
+
+
+async def _replace_thing_locations(session: AsyncSession, ctx: Context, thing_id: int, value: Any) -> None:
+    if not isinstance(value, list):
+        raise StaError(400, "Thing.Locations must be a list")
+    location_ids = []
+    for item in value:
+        linked = link_id(item)
+        location_ids.append(
+            await check_linked(session, ctx, ENTITY_SETS["Locations"], linked)
+            if linked is not None
+            else await create(session, ctx, ENTITY_SETS["Locations"], item)
+        )
+    await session.execute(delete(THING_LOCATIONS).where(THING_LOCATIONS.c.thing_id == thing_id))
+    if location_ids:
+        await session.execute(
+            insert(THING_LOCATIONS), [{"thing_id": thing_id, "location_id": lid} for lid in dict.fromkeys(location_ids)]
+        )
+    await record_historical_location(session, ctx, thing_id)
+
+
+async def delete_entity(session: AsyncSession, ctx: Context, path: str) -> None:
+    """DELETE with the cascades of 18-088: a Thing takes its Datastreams (and their Observations) and
+    HistoricalLocations, a Datastream its Observations, a Sensor or ObservedProperty its Datastreams, a
+    FeatureOfInterest its Observations, a Location the HistoricalLocations that pointed at it."""
+    target = await resolve_path(session, ctx, path)
+    if not target.single or target.prop is not None:
+        raise StaError(405, "only a single entity can be deleted, as in Things(1)")
+    entity_set, entity_id = target.entity_set, target.entity_id
+    assert entity_id is not None
+    event = await change_event(session, ctx, entity_set, entity_id, "delete")
+    if entity_set.name == "Locations":
+        await session.execute(
+            delete(HISTORICAL_LOCATIONS).where(
+                HISTORICAL_LOCATIONS.c.id.in_(
+                    select(HISTORICAL_LOCATION_LOCATIONS.c.historical_location_id).where(
+                        HISTORICAL_LOCATION_LOCATIONS.c.location_id == entity_id
+                    )
+                )
+            )
+        )
+    await session.execute(delete(entity_set.table).where(entity_set.table.c.id == entity_id))
+    publish_changes(session, ctx, [event])
