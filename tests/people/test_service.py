@@ -139,7 +139,7 @@ async def test_login_checks_a_password_hash_even_for_unknown_or_unusable_account
         checked.append(password_hash or "")
         return real_verify(password_hash, password)
 
-    monkeypatch.setattr("citoyen.people.service.verify_password", verify)
+    monkeypatch.setattr("citoyen.people.login.verify_password", verify)
     person = await create_person(session)
     suspended = await create_person(session)
     suspended.is_active = False
