@@ -6,10 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
-from citoyen.people.models import (
-    AccessLogEntry,
-    Person,
-)
+from citoyen.people.models import AccessLogEntry, Person
 
 ACCESS_ACTION_LABELS = {
     "account_viewed": N_("viewed your account"),

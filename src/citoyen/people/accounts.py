@@ -13,17 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
 from citoyen.people.errors import PeopleError
-from citoyen.people.models import (
-    LoginSession,
-    Person,
-    Role,
-)
-from citoyen.people.security import (
-    credential_stamp,
-    credential_stamp_in_postgresql,
-    hash_password,
-    password_problems,
-)
+from citoyen.people.models import LoginSession, Person, Role
+from citoyen.people.security import credential_stamp, credential_stamp_in_postgresql, hash_password, password_problems
 
 ROLE_LABELS = {
     Role.CITIZEN.value: N_("citizen"),

@@ -10,11 +10,7 @@ from citoyen.i18n import N_
 from citoyen.people.access_log import log_access
 from citoyen.people.accounts import normalize_email
 from citoyen.people.errors import PeopleError
-from citoyen.people.models import (
-    Department,
-    Person,
-    Role,
-)
+from citoyen.people.models import Department, Person, Role
 from citoyen.people.sessions import end_all_sessions
 
 

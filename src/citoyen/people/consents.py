@@ -9,10 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
 from citoyen.people.errors import PeopleError
-from citoyen.people.models import (
-    ConsentRecord,
-    Person,
-)
+from citoyen.people.models import ConsentRecord, Person
 
 
 @dataclass(frozen=True)

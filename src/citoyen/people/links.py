@@ -15,17 +15,8 @@ from citoyen.i18n import N_
 from citoyen.people.accounts import find_person_by_email, free_pseudonym, normalize_email
 from citoyen.people.errors import PeopleError
 from citoyen.people.mail import send_mail
-from citoyen.people.models import (
-    EmailLink,
-    PasswordResetToken,
-    Person,
-)
-from citoyen.people.security import (
-    hash_password,
-    hash_token,
-    new_token,
-    password_problems,
-)
+from citoyen.people.models import EmailLink, PasswordResetToken, Person
+from citoyen.people.security import hash_password, hash_token, new_token, password_problems
 from citoyen.people.sessions import end_all_sessions
 
 

@@ -18,17 +18,8 @@ from citoyen.people.accounts import find_person_by_email
 from citoyen.people.errors import LoginThrottled, PeopleError
 from citoyen.people.links import MailText
 from citoyen.people.mail import send_mail
-from citoyen.people.models import (
-    EmailLink,
-    LoginFailure,
-    Person,
-)
-from citoyen.people.security import (
-    hash_password,
-    hash_token,
-    new_token,
-    verify_password,
-)
+from citoyen.people.models import EmailLink, LoginFailure, Person
+from citoyen.people.security import hash_password, hash_token, new_token, verify_password
 
 
 @cache

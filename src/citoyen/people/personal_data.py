@@ -17,14 +17,7 @@ from citoyen.db import utcnow
 from citoyen.i18n import N_
 from citoyen.people.access_log import access_log
 from citoyen.people.login import account_failures_key
-from citoyen.people.models import (
-    ConsentRecord,
-    EmailLink,
-    LoginFailure,
-    LoginSession,
-    OutboxMessage,
-    Person,
-)
+from citoyen.people.models import ConsentRecord, EmailLink, LoginFailure, LoginSession, OutboxMessage, Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 
 

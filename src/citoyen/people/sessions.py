@@ -13,14 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.people.accounts import Claim, claim_holds
-from citoyen.people.models import (
-    LoginSession,
-    Person,
-)
-from citoyen.people.security import (
-    hash_token,
-    new_token,
-)
+from citoyen.people.models import LoginSession, Person
+from citoyen.people.security import hash_token, new_token
 
 # As the session cookie's max_age (app.py): an older record opens nothing and is deleted.
 SESSION_LIFETIME = timedelta(days=14)

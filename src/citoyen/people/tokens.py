@@ -12,14 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.db import detached_copy, utcnow
 from citoyen.i18n import N_
 from citoyen.people.errors import PeopleError
-from citoyen.people.models import (
-    ApiToken,
-    Person,
-)
-from citoyen.people.security import (
-    hash_token,
-    new_token,
-)
+from citoyen.people.models import ApiToken, Person
+from citoyen.people.security import hash_token, new_token
 
 API_SCOPES = ("sensing:write", "open311", "opendata:write", "admin")
 

@@ -11,23 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    delete,
-    or_,
-    select,
-)
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import detached_copy
 from citoyen.i18n import N_
 from citoyen.reports.errors import ReportError
-from citoyen.reports.models import (
-    AttributeType,
-    CatalogRevision,
-    Category,
-    CategoryAttribute,
-    RoutingRule,
-)
+from citoyen.reports.models import AttributeType, CatalogRevision, Category, CategoryAttribute, RoutingRule
 from citoyen.reports.repository import insert_for
 
 

@@ -8,18 +8,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import h3
-from sqlalchemy import (
-    func,
-    select,
-)
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.reports.models import (
-    Category,
-    Report,
-    ReportMapCount,
-    ReportMapTotal,
-)
+from citoyen.reports.models import Category, Report, ReportMapCount, ReportMapTotal
 from citoyen.reports.repository import ReportFilters, filtered, month_of
 from citoyen.territory import maplayer
 

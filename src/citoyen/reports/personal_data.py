@@ -5,25 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    String,
-    cast,
-    delete,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import String, cast, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
-from citoyen.reports.models import (
-    ReportContact,
-    ReportFollower,
-    ReportSupport,
-)
+from citoyen.reports.models import ReportContact, ReportFollower, ReportSupport
 
 
 async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:

@@ -3,22 +3,13 @@ of a report's public changes)."""
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
 from citoyen.reports.errors import ReportError
 from citoyen.reports.filing import checked_email
-from citoyen.reports.models import (
-    Report,
-    ReportFollower,
-    ReportStatus,
-    ReportSupport,
-)
+from citoyen.reports.models import Report, ReportFollower, ReportStatus, ReportSupport
 
 
 async def support(session: AsyncSession, report: Report, supporter_key: str, person_id: int | None = None) -> None:
