@@ -7,6 +7,7 @@ partition bounds from the Datastreams' times): change them with `bench/sta_queri
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -212,7 +213,11 @@ async def read(
             raise QueryError("only Observations can be served as a dataArray", None, "$resultFormat")
         result["value"] = data_array(ctx, rows, options.select)
     else:
-        documents = [serialize(ctx.base_url, entity_set, row, options.select) for row in rows]
+        documents: list[dict[str, Any]] = []
+        pacer = _Pacer()
+        for row in rows:
+            await pacer.built(len(documents))
+            documents.append(serialize(ctx.base_url, entity_set, row, options.select))
         await expand(session, ctx, entity_set, rows, documents, options.expand, budget)
         result["value"] = documents
     if more:
@@ -229,6 +234,23 @@ class RawValue:
 
 
 DATA_ARRAY_COMPONENTS = ("id", "phenomenonTime", "result", "resultTime", "resultQuality", "validTime", "parameters")
+
+
+# Building a large answer is pure Python on the event loop: every this many entities it lets the loop serve
+# the other requests (the health probe above all) instead of holding it for the whole answer.
+ENTITIES_BETWEEN_YIELDS = 256
+
+
+class _Pacer:
+    """Counts the entities built and yields to the event loop every ENTITIES_BETWEEN_YIELDS of them."""
+
+    def __init__(self) -> None:
+        self.next_yield = ENTITIES_BETWEEN_YIELDS
+
+    async def built(self, count: int) -> None:
+        if count >= self.next_yield:
+            self.next_yield = count + ENTITIES_BETWEEN_YIELDS
+            await asyncio.sleep(0)
 
 
 def data_array(ctx: Context, rows: Sequence[RowMapping], select_paths: tuple[tuple[str, ...], ...]) -> list[Any]:
@@ -400,11 +422,14 @@ async def _expand_to_many(
         counts = {parent: count for parent, count in (await session.execute(count_query)).all()}
     children: list[Mapping[Any, Any]] = []
     child_documents: list[dict[str, Any]] = []
+    pacer = _Pacer()
+    pacer = _Pacer()
     for row, document in zip(rows, documents, strict=True):
         page = grouped.get(row["id"], [])
         if budget is not None:
             budget.take(page[:top])
         serialized = []
+        await pacer.built(len(child_documents))
         for child in page[:top]:
             child_document = serialize(ctx.base_url, target, child, options.select)
             serialized.append(child_document)
