@@ -27,7 +27,7 @@ from citoyen.participation.models import (
     ProcessCategory,
     ProcessNeighbourhood,
 )
-from citoyen.participation.search import process_summaries
+from citoyen.participation.repository import phases_of, process_structure, process_summaries
 from citoyen.participation.surveys.models import Survey
 from citoyen.territory import service as territory
 
@@ -223,28 +223,6 @@ async def get_process_by_slug(session: AsyncSession, slug: str, include_unpublis
     return process
 
 
-async def phases_of(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, list[Phase]]:
-    result: dict[int, list[Phase]] = {process_id: [] for process_id in process_ids}
-    if process_ids:
-        query = select(Phase).where(Phase.process_id.in_(process_ids)).order_by(Phase.process_id, Phase.position)
-        for phase in (await session.execute(query)).scalars():
-            result[phase.process_id].append(phase)
-    return result
-
-
-async def categories_of(session: AsyncSession, process_id: int) -> list[ProcessCategory]:
-    query = select(ProcessCategory).where(ProcessCategory.process_id == process_id).order_by(ProcessCategory.position)
-    return list((await session.execute(query)).scalars())
-
-
-async def scope_of(session: AsyncSession, process: Process) -> list[int]:
-    """The neighbourhood ids a process is limited to; empty for a city-wide process."""
-    if process.whole_city:
-        return []
-    query = select(ProcessNeighbourhood.neighbourhood_id).where(ProcessNeighbourhood.process_id == process.id)
-    return sorted((await session.execute(query)).scalars())
-
-
 def active_phase(phases: Sequence[Phase], now: datetime | None = None) -> Phase | None:
     """The phase running at `now` (the earliest-placed one if several overlap)."""
     now = now or utcnow()
@@ -291,36 +269,13 @@ class ProcessOverview:
     proposal_count: int
 
 
-async def _structure(
-    session: AsyncSession, ids: Sequence[int]
-) -> tuple[dict[int, list[Phase]], dict[int, list[ProcessCategory]], dict[int, list[int]]]:
-    """Phases, categories and neighbourhood scope of these processes (three queries in all)."""
-    phases = await phases_of(session, ids)
-    categories: dict[int, list[ProcessCategory]] = {process_id: [] for process_id in ids}
-    scopes: dict[int, list[int]] = {process_id: [] for process_id in ids}
-    if ids:
-        category_query = (
-            select(ProcessCategory).where(ProcessCategory.process_id.in_(ids)).order_by(ProcessCategory.position)
-        )
-        for category in (await session.execute(category_query)).scalars():
-            categories[category.process_id].append(category)
-        scope_query = (
-            select(ProcessNeighbourhood)
-            .where(ProcessNeighbourhood.process_id.in_(ids))
-            .order_by(ProcessNeighbourhood.neighbourhood_id)
-        )
-        for row in (await session.execute(scope_query)).scalars():
-            scopes[row.process_id].append(row.neighbourhood_id)
-    return phases, categories, scopes
-
-
 async def overview(
     session: AsyncSession, processes: Sequence[Process], now: datetime | None = None, with_counts: bool = True
 ) -> list[ProcessOverview]:
     """Phases, running phase, categories, scope and proposal count of each process (a few queries in all).
     Pages that count the proposals themselves pass `with_counts=False`."""
     ids = [process.id for process in processes]
-    phases, categories, scopes = await _structure(session, ids)
+    phases, categories, scopes = await process_structure(session, ids)
     counts = await process_summaries(session, ids) if with_counts else {}
     return [
         ProcessOverview(
@@ -371,7 +326,7 @@ class ProcessFrame:
 
 
 async def load_frame(session: AsyncSession, process: Process) -> ProcessFrame:
-    phases, categories, scopes = await _structure(session, [process.id])
+    phases, categories, scopes = await process_structure(session, [process.id])
     alignment = await session.scalar(
         select(DebateSettings.alignment_enabled).where(DebateSettings.process_id == process.id)
     )

@@ -23,7 +23,8 @@ from citoyen.participation.models import (
     ProposalStatus,
     SupportCount,
 )
-from citoyen.participation.processes import abilities, scope_of
+from citoyen.participation.processes import abilities
+from citoyen.participation.repository import scope_of
 from citoyen.people.models import Person
 from citoyen.territory import service as territory
 

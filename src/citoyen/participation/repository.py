@@ -1,10 +1,12 @@
-"""The participation queries that are tuned for speed, apart from the rules that use them: the statements of
-a support and its withdrawal (built once at import, the busiest write), and the filters, orderings and
-shuffled walk that proposal searches, counts and the map compose. Functions take the session (or a
-statement) and return rows, models or statements; the refusals stay in the service modules."""
+"""Participation's queries, apart from the rules that use them: a process's phases, categories, scope and
+proposal counts (what its frame and overview read), the statements of a support and its withdrawal (built
+once at import, the busiest write), and the filters, orderings and shuffled walk that proposal searches,
+counts and the map compose. Functions take the session (or a statement) and return rows, models or
+statements; the refusals stay in the service modules."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVarTuple, cast
@@ -35,7 +37,10 @@ from sqlalchemy.sql.elements import BindParameter
 from citoyen.db import UTCDateTime
 from citoyen.participation.models import (
     RANDOM_KEYS,
+    Phase,
     Process,
+    ProcessCategory,
+    ProcessNeighbourhood,
     Proposal,
     ProposalCount,
     ProposalStatus,
@@ -50,6 +55,66 @@ Columns = TypeVarTuple("Columns")
 def _insert_for(session: AsyncSession) -> Any:
     bind = session.bind
     return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+async def phases_of(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, list[Phase]]:
+    result: dict[int, list[Phase]] = {process_id: [] for process_id in process_ids}
+    if process_ids:
+        query = select(Phase).where(Phase.process_id.in_(process_ids)).order_by(Phase.process_id, Phase.position)
+        for phase in (await session.execute(query)).scalars():
+            result[phase.process_id].append(phase)
+    return result
+
+
+async def categories_of(session: AsyncSession, process_id: int) -> list[ProcessCategory]:
+    query = select(ProcessCategory).where(ProcessCategory.process_id == process_id).order_by(ProcessCategory.position)
+    return list((await session.execute(query)).scalars())
+
+
+async def scope_of(session: AsyncSession, process: Process) -> list[int]:
+    """The neighbourhood ids a process is limited to; empty for a city-wide process."""
+    if process.whole_city:
+        return []
+    query = select(ProcessNeighbourhood.neighbourhood_id).where(ProcessNeighbourhood.process_id == process.id)
+    return sorted((await session.execute(query)).scalars())
+
+
+async def process_structure(
+    session: AsyncSession, ids: Sequence[int]
+) -> tuple[dict[int, list[Phase]], dict[int, list[ProcessCategory]], dict[int, list[int]]]:
+    """Phases, categories and neighbourhood scope of these processes (three queries in all)."""
+    phases = await phases_of(session, ids)
+    categories: dict[int, list[ProcessCategory]] = {process_id: [] for process_id in ids}
+    scopes: dict[int, list[int]] = {process_id: [] for process_id in ids}
+    if ids:
+        category_query = (
+            select(ProcessCategory).where(ProcessCategory.process_id.in_(ids)).order_by(ProcessCategory.position)
+        )
+        for category in (await session.execute(category_query)).scalars():
+            categories[category.process_id].append(category)
+        scope_query = (
+            select(ProcessNeighbourhood)
+            .where(ProcessNeighbourhood.process_id.in_(ids))
+            .order_by(ProcessNeighbourhood.neighbourhood_id)
+        )
+        for row in (await session.execute(scope_query)).scalars():
+            scopes[row.process_id].append(row.neighbourhood_id)
+    return phases, categories, scopes
+
+
+async def process_summaries(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, int]:
+    """How many visible proposals each process has."""
+    if not process_ids:
+        return {}
+    query = (
+        select(ProposalCount.process_id, func.sum(ProposalCount.count))
+        .where(ProposalCount.process_id.in_(process_ids))
+        .group_by(ProposalCount.process_id)
+    )
+    return {row[0]: int(row[1]) for row in (await session.execute(query)).all() if row[1]}
 
 
 # --- supports ---------------------------------------------------------------------------------

@@ -129,15 +129,3 @@ async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) 
         return {}
     rows = (await session.execute(select(Person.id, Person.display_name).where(one_of(session, Person.id, ids)))).all()
     return {row[0]: row[1] for row in rows}
-
-
-async def process_summaries(session: AsyncSession, process_ids: Sequence[int]) -> dict[int, int]:
-    """How many visible proposals each process has."""
-    if not process_ids:
-        return {}
-    query = (
-        select(ProposalCount.process_id, func.sum(ProposalCount.count))
-        .where(ProposalCount.process_id.in_(process_ids))
-        .group_by(ProposalCount.process_id)
-    )
-    return {row[0]: int(row[1]) for row in (await session.execute(query)).all() if row[1]}

@@ -1,8 +1,8 @@
 """The public front of participation's rules: other domains, pages, the API, the demo and the tests import
 from here. The rules live in one module per subject, named after the banners they had here: `processes`
 (processes, phases and their frames), `proposals`, `supports`, `answers` (official answers and
-accountability), `search` (searching and the map) and `personal_data`; the speed-tuned queries they use are
-in `repository`, the refusal in `errors`. Modules inside participation may import those directly."""
+accountability), `search` (searching and the map) and `personal_data`; the queries they share or that are tuned
+for speed are in `repository`, the refusal in `errors`. Modules inside participation may import those directly."""
 
 from citoyen.participation.answers import (
     ANSWER_STATUSES,
@@ -29,16 +29,13 @@ from citoyen.participation.processes import (
     ProcessOverview,
     abilities,
     active_phase,
-    categories_of,
     commenting_phase,
     get_process,
     get_process_by_slug,
     list_processes,
     load_frame,
     overview,
-    phases_of,
     save_process,
-    scope_of,
     slugify,
 )
 from citoyen.participation.proposals import (
@@ -62,6 +59,10 @@ from citoyen.participation.repository import (
     WITHDRAWING,
     ProposalFilters,
     SupportTarget,
+    categories_of,
+    phases_of,
+    process_summaries,
+    scope_of,
     with_support_counts,
 )
 from citoyen.participation.search import (
@@ -69,7 +70,6 @@ from citoyen.participation.search import (
     author_names,
     count_proposals,
     map_layer,
-    process_summaries,
     search_proposals,
 )
 from citoyen.participation.supports import (
