@@ -247,3 +247,23 @@ async def test_events_are_published_after_commit_only(client: httpx.AsyncClient,
     await bus.drain()
     assert received == []
     bus.remove_listener(listen)
+
+
+async def test_a_personal_things_new_sensor_is_announced_as_personal(
+    client: httpx.AsyncClient, token: str, app: object
+) -> None:
+    """A deep insert makes the Sensor before the Datastream that ties it to the Thing: its announcement (MQTT,
+    live pages) must still follow the Thing's access, or a household's meter would be told to everyone."""
+    bus = app.state.sensing_events  # type: ignore[attr-defined]
+    received: list[SensingEvent] = []
+
+    async def listen(event: SensingEvent) -> None:
+        received.append(event)
+
+    bus.add_listener(listen)
+    home = station(name="Mon logement", access="personal")
+    assert (await client.post(f"{STA}/Things", json=home, headers=bearer(token))).status_code == 201
+    await bus.drain()
+    bus.remove_listener(listen)
+    by_set = {event.entity_set: event.access for event in received}
+    assert by_set["Sensors"] == by_set["ObservedProperties"] == by_set["Things"] == "personal"

@@ -193,6 +193,9 @@ async def _create_observation(
 # --- Events ----------------------------------------------------------------------------------------------------
 
 
+DEFERRED_CHANGES = "citoyen.sensing.deferred_changes"
+
+
 async def change_event(
     session: AsyncSession,
     ctx: Context,
@@ -227,6 +230,10 @@ async def queue_change(
 ) -> None:
     if ctx.bus is None or not ctx.bus.has_subscribers:
         return
+    deferred = session.info.get(DEFERRED_CHANGES)
+    if deferred is not None:  # inside a deep insert: its links decide who may hear (see create_at)
+        deferred.append((entity_set, entity_id, kind, datastream_id))
+        return
     publish_changes(session, ctx, [await change_event(session, ctx, entity_set, entity_id, kind, datastream_id)])
 
 
@@ -257,5 +264,14 @@ async def create_at(session: AsyncSession, ctx: Context, path: str, body: Any) -
             raise StaError(405, f"entities cannot be created under {source.singular}/{nav.name}")
     if isinstance(body, dict) and "@iot.id" in body:
         raise StaError(400, "@iot.id is assigned by the server")
-    entity_id = await create(session, ctx, target.entity_set, body, fixed)
+    # A deep insert creates a Sensor before the Datastream that links it to its Thing: the changes are told once
+    # the whole insert is made, so that a personal Thing's Sensor is announced as personal, not as public.
+    deferred: list[tuple[EntitySet, int, str, int | None]] = []
+    session.info[DEFERRED_CHANGES] = deferred
+    try:
+        entity_id = await create(session, ctx, target.entity_set, body, fixed)
+    finally:
+        session.info.pop(DEFERRED_CHANGES, None)
+    changes = [await change_event(session, ctx, *change) for change in deferred]
+    publish_changes(session, ctx, changes)
     return target.entity_set, entity_id

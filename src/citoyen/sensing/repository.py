@@ -52,8 +52,10 @@ async def thing_access_of_datastream(session: AsyncSession, datastream_id: int) 
 
 
 async def thing_access_of(session: AsyncSession, entity_set: EntitySet, entity_id: int) -> tuple[str, int | None]:
-    """The access of the Thing an entity belongs to (the most closed one for a shared Location)."""
+    """The access of the Thing an entity belongs to (the most closed one for a shared Location, the most open one
+    for a shared Sensor or ObservedProperty, as reading them allows)."""
     thing_ids: Any
+    most_open = False
     if entity_set.name == "Things":
         thing_ids = select(literal(entity_id))
     elif entity_set.name in ("Datastreams", "HistoricalLocations"):
@@ -66,6 +68,11 @@ async def thing_access_of(session: AsyncSession, entity_set: EntitySet, entity_i
         )
     elif entity_set.name == "Locations":
         thing_ids = select(THING_LOCATIONS.c.thing_id).where(THING_LOCATIONS.c.location_id == entity_id)
+    elif entity_set.name in ("Sensors", "ObservedProperties"):
+        # Shared across Things: as readable as the most open Thing using it (see access.visibility).
+        column = DATASTREAMS.c.sensor_id if entity_set.name == "Sensors" else DATASTREAMS.c.observed_property_id
+        thing_ids = select(DATASTREAMS.c.thing_id).where(column == entity_id)
+        most_open = True
     else:
         return ThingAccess.PUBLIC.value, None
     rows = (
@@ -74,7 +81,8 @@ async def thing_access_of(session: AsyncSession, entity_set: EntitySet, entity_i
     rank = {ThingAccess.PUBLIC.value: 0, ThingAccess.RESTRICTED.value: 1, ThingAccess.PERSONAL.value: 2}
     if not rows:
         return ThingAccess.PUBLIC.value, None
-    access, owner = max(((str(a), o) for a, o in rows), key=lambda item: rank[item[0]])
+    pick = min if most_open else max
+    access, owner = pick(((str(a), o) for a, o in rows), key=lambda item: rank[item[0]])
     return access, owner
 
 
