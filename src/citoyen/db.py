@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -210,6 +211,31 @@ def single_statement_writes(endpoint: Endpoint) -> Endpoint:
 _SINGLE_STATEMENT_WRITES = "citoyen_single_statement_writes"
 
 
+def affected_rows(result: Any) -> int:
+    """How many rows an UPDATE or DELETE touched (0 where the driver cannot tell)."""
+    return max(getattr(result, "rowcount", 0) or 0, 0)
+
+
+@contextlib.asynccontextmanager
+async def sqlite_write_turn(state: Any, session: AsyncSession) -> AsyncIterator[None]:
+    """On SQLite, the process's writers (requests, each transaction of a large batch, the MQTT ingest) take turns
+    on one lock kept on `state` (the app's), and their transaction takes SQLite's write lock up front. They queue
+    here, in order, rather than in SQLite's busy handler, which polls with growing sleeps and gives up after
+    busy_timeout ("database is locked"). Elsewhere it does nothing."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    lock: asyncio.Lock | None = getattr(state, "sqlite_write_lock", None)
+    if lock is None:
+        lock = state.sqlite_write_lock = asyncio.Lock()
+    async with lock:
+        await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        yield
+
+
+_NO_TURN = contextlib.nullcontext()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session: commits when the route returns, rolls back when it raises. The domain events
     its services publish are delivered through the app's hub once it commits (citoyen.events)."""
@@ -226,29 +252,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             and getattr(request.scope.get("endpoint"), _SINGLE_STATEMENT_WRITES, False)
         ):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        if request.method not in READ_ONLY_METHODS and dialect == "sqlite":
-            # SQLite has one writer at a time. Writers of this process queue here, in order, rather than in
-            # SQLite's busy handler, which polls with growing sleeps and gives up after busy_timeout: under
-            # a burst of writes that meant slow answers, then "database is locked" errors.
-            state = request.app.state
-            lock: asyncio.Lock | None = getattr(state, "sqlite_write_lock", None)
-            if lock is None:
-                lock = state.sqlite_write_lock = asyncio.Lock()
-            async with lock:
-                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-                try:
-                    yield session
-                    await session.commit()
-                except BaseException:
-                    await session.rollback()
-                    raise
-            return
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+        # SQLite has one writer at a time: a request that may write waits for its turn (sqlite_write_turn).
+        writing = request.method not in READ_ONLY_METHODS and dialect == "sqlite"
+        async with sqlite_write_turn(request.app.state, session) if writing else _NO_TURN:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
 
 # scope="function": commit before the response leaves, so a redirect never races its own write.

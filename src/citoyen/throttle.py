@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citoyen.db import Base, UTCDateTime, utcnow
+from citoyen.db import Base, UTCDateTime, affected_rows, utcnow
 from citoyen.people.security import hash_token
 
 
@@ -86,7 +86,7 @@ async def prune(session: AsyncSession, now: datetime) -> int:
         .where(RateCounter.window_start < now - LONGEST_WINDOW)
         .execution_options(synchronize_session=False)
     )
-    return max(getattr(result, "rowcount", 0) or 0, 0)
+    return affected_rows(result)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import affected_rows, utcnow
 from citoyen.housekeeping import Housekeeping
 from citoyen.people.mail import MailError, deliver
 from citoyen.people.models import EmailLink, LoginFailure, LoginSession, OutboxMessage, PasswordResetToken
@@ -34,7 +34,7 @@ async def prune_expired(session: AsyncSession, settings: Settings, now: datetime
     removed = 0
     for statement in statements:
         result = await session.execute(statement.execution_options(synchronize_session=False))
-        removed += max(getattr(result, "rowcount", 0) or 0, 0)
+        removed += affected_rows(result)
     return removed
 
 

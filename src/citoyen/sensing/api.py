@@ -8,7 +8,6 @@ FROST-Server's clients send credentials.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen import fastjson
 from citoyen.config import Settings
-from citoyen.db import SQLITE_IMMEDIATE, DbSession
+from citoyen.db import DbSession, sqlite_write_turn
 from citoyen.people import service as people
 from citoyen.sensing import bulk, idempotency, service
 from citoyen.sensing.entities import API_PATH, ENTITY_SETS, self_link
@@ -140,15 +139,9 @@ async def _keyed_post(request: Request, session: AsyncSession, create: Any) -> R
 
     `create(ctx, body)` does the work and returns (status, JSON text, Location or None)."""
     try:
-        token_id = await _require_writer(request, session)
-        raw = await request.body()
-        keyed = idempotency.keyed_request(
-            token_id, request.headers.get(idempotency.HEADER), request.method, request.url.path, raw
-        )
-        if keyed is not None:
-            earlier = await idempotency.earlier_answer(session, keyed)
-            if earlier is not None:
-                return _answer(earlier, replayed=True)
+        keyed, replay = await _writer_and_key(request, session)
+        if replay is not None:
+            return replay
         body = await _json_body(request)
         ctx = await _context(request, session, writer=True)
         answer = idempotency.Answer(*await create(ctx, body))
@@ -158,6 +151,23 @@ async def _keyed_post(request: Request, session: AsyncSession, create: Any) -> R
     except (StaError, QueryError) as error:
         return await _failed(session, error)
     return _answer(answer, replayed=False)
+
+
+async def _writer_and_key(
+    request: Request, session: AsyncSession
+) -> tuple[idempotency.Request | None, Response | None]:
+    """Check the writer's token; then the request's `Idempotency-Key` (None without one) and, when this request was
+    answered before, that answer to send again."""
+    token_id = await _require_writer(request, session)
+    raw = await request.body()
+    keyed = idempotency.keyed_request(
+        token_id, request.headers.get(idempotency.HEADER), request.method, request.url.path, raw
+    )
+    if keyed is not None:
+        earlier = await idempotency.earlier_answer(session, keyed)
+        if earlier is not None:
+            return keyed, _answer(earlier, replayed=True)
+    return keyed, None
 
 
 def _answer(answer: idempotency.Answer, *, replayed: bool) -> Response:
@@ -210,15 +220,9 @@ async def create_observations(request: Request) -> Response:
     answered: list[str] = []
     async with _write_transaction(request) as session:
         try:
-            token_id = await _require_writer(request, session)
-            raw = await request.body()
-            keyed = idempotency.keyed_request(
-                token_id, request.headers.get(idempotency.HEADER), request.method, request.url.path, raw
-            )
-            if keyed is not None:
-                earlier = await idempotency.earlier_answer(session, keyed)
-                if earlier is not None:
-                    return _answer(earlier, replayed=True)
+            keyed, replay = await _writer_and_key(request, session)
+            if replay is not None:
+                return replay
             body = await _json_body(request)
             ctx = await _context(request, session, writer=True)
             plan = await bulk.plan_observations(session, ctx, body)
@@ -284,21 +288,13 @@ async def _write_transaction(request: Request) -> AsyncIterator[AsyncSession]:
     for this transaction only (`get_session` holds it for a whole request), so writers queued on the lock get
     their turn between two transactions of a large batch."""
     state = request.app.state
-    async with state.sessionmaker() as session:
-        lock: asyncio.Lock | None = None
-        if session.get_bind().dialect.name == "sqlite":
-            lock = getattr(state, "sqlite_write_lock", None)
-            if lock is None:
-                lock = state.sqlite_write_lock = asyncio.Lock()
-        async with lock or contextlib.nullcontext():
-            if lock is not None:
-                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+    async with state.sessionmaker() as session, sqlite_write_turn(state, session):
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 @router.get("/{path:path}", summary="Read entities, collections, properties and $value")

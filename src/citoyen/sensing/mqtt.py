@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from citoyen.config import Settings
-from citoyen.db import SQLITE_IMMEDIATE
+from citoyen.db import sqlite_write_turn
 from citoyen.sensing import bulk, service
 from citoyen.sensing.bulk import ObservationRow, check_values
 from citoyen.sensing.events import SensingEvent, get_bus
@@ -449,19 +449,10 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
     refused = list(outcomes)
 
     async def transaction() -> None:
-        async with state.sessionmaker() as session:
-            if session.get_bind().dialect.name != "sqlite":
-                await write(session)
-                return
-            # In turn with the process's other writers (HTTP requests, each transaction of a large
-            # CreateObservations) on their lock, rather than in SQLite's busy handler, which a writer
-            # that commits and starts again at once can keep out until busy_timeout.
-            lock: asyncio.Lock | None = getattr(state, "sqlite_write_lock", None)
-            if lock is None:
-                lock = state.sqlite_write_lock = asyncio.Lock()
-            async with lock:
-                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-                await write(session)
+        # In turn with the process's other writers (HTTP requests, each transaction of a large CreateObservations),
+        # rather than in SQLite's busy handler, which a writer that commits and starts again at once can keep out.
+        async with state.sessionmaker() as session, sqlite_write_turn(state, session):
+            await write(session)
 
     async def write(session: Any) -> None:
         # A retry starts again from what was refused before touching the database.

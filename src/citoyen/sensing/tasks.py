@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.db import affected_rows
 from citoyen.housekeeping import Housekeeping
 from citoyen.sensing.models import IdempotentAnswer
 from citoyen.sensing.partitions import ensure_observation_partitions
@@ -22,7 +23,7 @@ async def prune_idempotent_answers(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         delete(IdempotentAnswer).where(IdempotentAnswer.expires_at < now).execution_options(synchronize_session=False)
     )
-    return max(getattr(result, "rowcount", 0) or 0, 0)
+    return affected_rows(result)
 
 
 async def partitions_ahead(session: AsyncSession, now: datetime) -> int:
