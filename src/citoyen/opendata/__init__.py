@@ -1,0 +1,1 @@
+"""Open data: the catalogue of datasets the city publishes, and the privacy layer on counts about people."""
