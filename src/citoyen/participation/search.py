@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.db import one_of
 from citoyen.participation.models import Proposal, ProposalCount, SupportCount
 from citoyen.participation.repository import ProposalFilters, filtered, keyed, shuffled, sort_order, with_support_counts
-from citoyen.people.models import Person
+from citoyen.people import service as people
 from citoyen.territory import maplayer
 
 SORTS = ("recent", "supports", "comments", "random")
@@ -123,9 +122,5 @@ async def map_layer(session: AsyncSession, filters: ProposalFilters, zoom: int) 
 
 
 async def author_names(session: AsyncSession, author_ids: Sequence[int | None]) -> dict[int, str]:
-    """Public pseudonyms of authors (display names are public by design)."""
-    ids = {author_id for author_id in author_ids if author_id is not None}
-    if not ids:
-        return {}
-    rows = (await session.execute(select(Person.id, Person.display_name).where(one_of(session, Person.id, ids)))).all()
-    return {row[0]: row[1] for row in rows}
+    """Public pseudonyms of authors (display names are public by design), from people in one statement."""
+    return await people.display_names(session, author_ids)

@@ -1,7 +1,11 @@
 """The people domain's public front: routes, other domains and tests import from here. The rules live by
 subject beside it: `accounts` (accounts and session claims), `sessions`, `login` (and its throttling),
 `links` (sign-up, login links, password reset), `consents`, `access_log`, `personal_data` (export and
-erasure), `admin` (roles, suspension, departments) and `tokens` (API tokens)."""
+erasure), `admin` (roles, suspension, departments), `tokens` (API tokens) and `directory` (what other
+domains may know of many people at once: display names, e-mail addresses, recipients, consents).
+
+Other domains never read people's tables: they call these functions, and take the `Person`, `Role` and
+`Department` types from here too (import-linter forbids them `citoyen.people.models`)."""
 
 from __future__ import annotations
 
@@ -41,6 +45,13 @@ from citoyen.people.consents import (
     has_consent,
     record_consent,
 )
+from citoyen.people.directory import (
+    Recipient,
+    active_recipients,
+    consenting,
+    display_names,
+    emails,
+)
 from citoyen.people.errors import (
     LoginThrottled,
     PeopleError,
@@ -58,6 +69,11 @@ from citoyen.people.login import (
     ACCOUNT_UNDER_ATTACK,
     TOO_MANY_FROM_HERE,
     authenticate,
+)
+from citoyen.people.models import (
+    Department,
+    Person,
+    Role,
 )
 from citoyen.people.personal_data import (
     erase_person,
@@ -96,23 +112,31 @@ __all__ = [
     "ApiTokenCache",
     "Claim",
     "ConsentPurpose",
+    "Department",
     "LoginThrottled",
     "MailText",
     "PeopleError",
+    "Person",
+    "Recipient",
+    "Role",
     "access_log",
+    "active_recipients",
     "authenticate",
     "change_locale",
     "claim_holds",
     "claim_holds_in_postgresql",
     "claim_holds_now",
     "complete_password_reset",
+    "consenting",
     "create_api_token",
     "create_department",
     "create_person",
     "current_consents",
     "delete_department",
     "department_names",
+    "display_names",
     "email_link_is_valid",
+    "emails",
     "end_all_sessions",
     "end_session",
     "erase_person",

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from citoyen.db import utcnow
 from citoyen.i18n import N_
 from citoyen.people import service as people
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.sensing.models import (
     Datastream,
     Location,
@@ -343,12 +343,12 @@ async def list_things(session: AsyncSession) -> list[ThingRow]:
     count = (
         select(func.count()).select_from(Datastream).where(Datastream.thing_id == Thing.id).scalar_subquery()
     ).label("datastreams")
-    rows = await session.execute(
-        select(Thing, Person.email, count)
-        .outerjoin(Person, Person.id == Thing.owner_person_id)
-        .order_by(Thing.kind, Thing.name, Thing.id)
-    )
-    return [ThingRow(thing, email, int(datastreams)) for thing, email, datastreams in rows.all()]
+    rows = (await session.execute(select(Thing, count).order_by(Thing.kind, Thing.name, Thing.id))).all()
+    owners = await people.emails(session, [thing.owner_person_id for thing, _ in rows])
+    return [
+        ThingRow(thing, owners.get(thing.owner_person_id) if thing.owner_person_id else None, int(datastreams))
+        for thing, datastreams in rows
+    ]
 
 
 async def set_access(session: AsyncSession, admin: Person, thing_id: int, access: str, owner_email: str) -> Thing:
