@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     # The demo keeps its sensors reading: one value per sensor every this many seconds.
     demo_sensor_interval_seconds: float = 60.0
 
+    # Open data: where uploaded resource files are kept (content-addressed by SHA-256; empty: data_dir/opendata),
+    # and the largest file one upload may bring (a bigger one is refused and nothing is stored).
+    opendata_dir: Path | None = None
+    opendata_max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+
     # Housekeeping (expired sessions and links, spent rate counters, observation partitions ahead): every served
     # process runs a round this often; 0 leaves it to `citoyen housekeeping` run by a scheduler.
     housekeeping_interval_seconds: float = Field(default=600.0, ge=0)
@@ -176,6 +181,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def opendata_path(self) -> Path:
+        """The directory of the open-data files."""
+        return self.opendata_dir or self.data_dir / "opendata"
 
     @property
     def mail_to_outbox(self) -> bool:

@@ -3,6 +3,7 @@
 from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
+from citoyen.opendata import models as opendata_models
 from citoyen.participation import models as participation_models
 from citoyen.participation.budgets import models as budgets_models
 from citoyen.participation.debate import models as debate_models
@@ -24,6 +25,7 @@ __all__ = [
     "metadata",
     "moderation_models",
     "notifications_models",
+    "opendata_models",
     "participation_models",
     "people_models",
     "reports_models",

@@ -15,11 +15,14 @@ from citoyen.db import make_engine
 
 MIGRATIONS_DIR = Path(__file__).parent
 
-# Tables in the database that no model describes, on purpose: PostGIS's catalogue, and the monthly
-# partitions of sta_observations (PostgreSQL), which are the model's table split by time.
-UNMODELLED_TABLE = re.compile(r"spatial_ref_sys|sta_observations_(y\d{4}m\d{2}|default)")
-# PostgreSQL-only expression indexes (trigram search), made by the migrations alone.
-UNMODELLED_INDEX = re.compile(r"ix_participation_proposals_(title|body)_trgm")
+# Tables in the database that no model describes, on purpose: PostGIS's catalogue, the monthly
+# partitions of sta_observations (PostgreSQL), which are the model's table split by time, and the open-data
+# full-text index on SQLite (an FTS5 table and its shadow tables).
+UNMODELLED_TABLE = re.compile(
+    r"spatial_ref_sys|sta_observations_(y\d{4}m\d{2}|default)|opendata_datasets_fts(_data|_idx|_docsize|_config)?"
+)
+# PostgreSQL-only expression indexes (trigram and full-text search), made by the migrations alone.
+UNMODELLED_INDEX = re.compile(r"ix_participation_proposals_(title|body)_trgm|ix_opendata_datasets_fts")
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

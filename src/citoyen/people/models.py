@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     CITIZEN = "citizen"
     MODERATOR = "moderator"
     STAFF = "staff"
+    # Publishes datasets in the open-data catalogue.
+    PUBLISHER = "publisher"
     ADMIN = "admin"
 
 
@@ -65,6 +67,11 @@ class Person(Base):
     @property
     def is_moderator(self) -> bool:
         return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def can_publish(self) -> bool:
+        """Whether the person may create and change open-data datasets."""
+        return self.role in (Role.PUBLISHER, Role.ADMIN)
 
 
 class ConsentRecord(Base):
