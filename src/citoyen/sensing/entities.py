@@ -27,7 +27,7 @@ from citoyen.sensing.models import (
     ThingLocation,
 )
 from citoyen.sensing.query import QueryError, ResolvedProperty
-from citoyen.sensing.query_sql import Navigated
+from citoyen.sensing.query_navigation import Navigated
 
 API_PATH = "/sta/v1.1"
 

@@ -56,6 +56,7 @@ from citoyen.sensing.query_ast import (
     StringLiteral,
     TimeLiteral,
 )
+from citoyen.sensing.query_operands import MAX_DATETIME, MIN_DATETIME
 from citoyen.sensing.query_parser import (
     FUNCTION_ARITY,
     parse_expand,
@@ -64,7 +65,7 @@ from citoyen.sensing.query_parser import (
     parse_query_options,
     parse_select,
 )
-from citoyen.sensing.query_sql import MAX_DATETIME, MIN_DATETIME, compile_expression, compile_filter, compile_order_by
+from citoyen.sensing.query_sql import compile_expression, compile_filter, compile_order_by
 from citoyen.sensing.sqlite_functions import register_sqlite_functions
 
 __all__ = [

@@ -1,4 +1,6 @@
-"""Compilation of `$filter` and `$orderby` expressions to SQLAlchemy, on SQLite and PostgreSQL.
+"""Compilation of `$filter` and `$orderby` expressions to SQLAlchemy, on SQLite and PostgreSQL. The compiler is
+here; what it compiles to (operands and their kinds) is in `query_operands`, the functions in `query_functions`,
+the rewriting of a condition on a related entity into a semi-join in `query_navigation`.
 
 Every sub-expression compiles to an operand with one or more *forms*: SQL expressions of a kind
 (number, string, boolean, datetime, date, time, duration, geometry, json). Literals and most functions
@@ -30,10 +32,9 @@ is decided row by row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, time
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -63,88 +64,20 @@ from citoyen.sensing.query_ast import (
     StringLiteral,
     TimeLiteral,
 )
+from citoyen.sensing.query_functions import compile_function
+from citoyen.sensing.query_navigation import Navigated, navigation_head, push_not_down, strip_head
+from citoyen.sensing.query_operands import KIND_WORDS, NO_VALUE, PREFERENCE, SORTABLE, Interval, Operand, describe
 
 DialectName = Literal["sqlite", "postgresql"]
 
 
-@dataclass(frozen=True)
-class Navigated:
-    """A mandatory to-one navigation property seen as a semi-join: `key` is the foreign key column of the
-    filtered table (NOT NULL), `target_id` the id column of the target's table, `resolver` reads the target's
-    properties on that table."""
-
-    key: ColumnElement[Any]
-    target_id: ColumnElement[Any]
-    resolver: PropertyResolver
-
-
-class NavigatingResolver(PropertyResolver, Protocol):
-    """A resolver that can also hand out a to-one navigation property as a semi-join (`None` when `head` is no
-    mandatory to-one navigation). Optional: with a plain resolver every path stays a correlated subquery."""
-
-    def navigate(self, head: str) -> Navigated | None: ...
-
-
-Kind = Literal["number", "string", "boolean", "datetime", "date", "time", "duration", "geometry", "json"]
-Interval = Literal["no", "yes", "maybe"]
-
-# When two multi-form operands share several kinds, the first of these wins.
-_PREFERENCE: Final[tuple[Kind, ...]] = (
-    "number",
-    "datetime",
-    "date",
-    "time",
-    "string",
-    "boolean",
-    "duration",
-    "geometry",
-    "json",
-)
-_SORTABLE: Final = frozenset({"number", "datetime", "date", "time", "string", "boolean"})
-_KIND_WORDS: Final[Mapping[str, str]] = {
-    "number": "a number",
-    "string": "a string",
-    "boolean": "a boolean",
-    "datetime": "a datetime",
-    "date": "a date",
-    "time": "a time",
-    "duration": "a duration",
-    "geometry": "a geometry",
-    "json": "a JSON object",
-}
 # Terms of one `$filter` that compare a related entity's property with the entity's own (`Datastream/Thing/name eq
 # result`): each is a correlated subquery per row, which no semi-join replaces. 160 of them over the demo's 45,000
 # Observations took 86 s on SQLite; 10 take about as long as a page of 10,000 Observations.
 MAX_CORRELATED_PATHS: Final = 10
-MIN_DATETIME: Final = datetime(1, 1, 1, tzinfo=UTC)
-MAX_DATETIME: Final = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-_NO_VALUE: Final = object()
 
 
-@dataclass(frozen=True)
-class _Operand:
-    """A compiled sub-expression: its SQL in each kind it can be read as."""
-
-    forms: dict[str, ColumnElement[Any]]
-    label: str
-    # Extra forms only used when no natural form fits (a numeric-looking string literal as a number,
-    # a date literal as midnight UTC).
-    coerced: dict[str, ColumnElement[Any]] = field(default_factory=dict)
-    value: Any = _NO_VALUE  # the Python value of a literal, for constant folding
-    interval: Interval = "no"
-    interval_end: ColumnElement[Any] | None = None
-    is_null: bool = False
-
-    @property
-    def kinds(self) -> str:
-        return " or ".join(_KIND_WORDS[kind] for kind in self.forms) or "null"
-
-
-def _describe(operand: _Operand) -> str:
-    return operand.label
-
-
-class _Compiler:
+class Compiler:
     def __init__(self, resolver: PropertyResolver, dialect: str) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported SQL dialect {dialect!r}")
@@ -172,13 +105,13 @@ class _Compiler:
         # The text SQLite's strftime('%H:%M:%f') gives, so that time(t) compares with it.
         return sa.literal(f"{value:%H:%M:%S}.{value.microsecond // 1000:03d}", sa.Text())
 
-    def datetime_operand(self, value: datetime, label: str) -> _Operand:
-        return _Operand({"datetime": self.instant(value)}, label, value=value)
+    def datetime_operand(self, value: datetime, label: str) -> Operand:
+        return Operand({"datetime": self.instant(value)}, label, value=value)
 
-    def literal(self, expression: Expression) -> _Operand:
+    def literal(self, expression: Expression) -> Operand:
         match expression:
             case NumberLiteral(value=value):
-                return _Operand({"number": self.number(value)}, "a number", value=value)
+                return Operand({"number": self.number(value)}, "a number", value=value)
             case StringLiteral(value=value):
                 coerced: dict[str, ColumnElement[Any]] = {}
                 try:
@@ -187,28 +120,28 @@ class _Compiler:
                     pass
                 else:
                     coerced["number"] = self.number(int(number) if number.is_integer() else number)
-                return _Operand({"string": self.text(value)}, "a string", coerced=coerced, value=value)
+                return Operand({"string": self.text(value)}, "a string", coerced=coerced, value=value)
             case BooleanLiteral(value=value):
-                return _Operand({"boolean": sa.literal(value, sa.Boolean())}, "a boolean", value=value)
+                return Operand({"boolean": sa.literal(value, sa.Boolean())}, "a boolean", value=value)
             case NullLiteral():
-                return _Operand({}, "null", value=None, is_null=True)
+                return Operand({}, "null", value=None, is_null=True)
             case DateTimeLiteral(value=value):
                 return self.datetime_operand(value, "a datetime")
             case DateLiteral(value=value):
                 midnight = datetime(value.year, value.month, value.day, tzinfo=UTC)
-                return _Operand(
+                return Operand(
                     {"date": sa.literal(value, sa.Date())},
                     "a date",
                     coerced={"datetime": self.instant(midnight)},
                     value=value,
                 )
             case TimeLiteral(value=value):
-                return _Operand({"time": self.time_of_day(value)}, "a time", value=value)
+                return Operand({"time": self.time_of_day(value)}, "a time", value=value)
             case DurationLiteral(value=value):
                 form = sa.literal(value, sa.Interval()) if self.postgres else self.number(value.total_seconds())
-                return _Operand({"duration": form}, "a duration", value=value)
+                return Operand({"duration": form}, "a duration", value=value)
             case IntervalLiteral(start=start, end=end):
-                return _Operand(
+                return Operand(
                     {"datetime": self.instant(start)},
                     "a time interval",
                     value=(start, end),
@@ -217,12 +150,12 @@ class _Compiler:
                 )
             case GeometryLiteral(wkt=wkt):
                 form = sa.func.ST_GeomFromText(self.text(wkt), 4326) if self.postgres else sa.literal(wkt, sa.Text())
-                return _Operand({"geometry": form}, "a geometry", value=wkt)
+                return Operand({"geometry": form}, "a geometry", value=wkt)
         raise AssertionError(f"not a literal: {expression!r}")
 
     # --- Properties ---------------------------------------------------------------------------------------
 
-    def property(self, path: PropertyPath) -> _Operand:
+    def property(self, path: PropertyPath) -> Operand:
         try:
             resolved = self.resolver.resolve(path.segments)
         except QueryError as error:
@@ -231,13 +164,13 @@ class _Compiler:
         if isinstance(resolved.expression, ScalarSelect):
             self.correlated += 1
         if resolved.kind == "json" and resolved.json_path:
-            return _Operand(self.json_forms(resolved.expression, resolved.json_path), f"{name} (a JSON value)")
+            return Operand(self.json_forms(resolved.expression, resolved.json_path), f"{name} (a JSON value)")
         forms: dict[str, ColumnElement[Any]] = {resolved.kind: self.stored_form(resolved.kind, resolved.expression)}
         for kind, expression in resolved.alternatives.items():
             forms.setdefault(kind, self.stored_form(kind, expression))
         interval: Interval = "maybe" if resolved.interval_end is not None else "no"
-        label = f"{name} ({_KIND_WORDS[resolved.kind]})" if len(forms) == 1 else name
-        return _Operand(forms, label, interval=interval, interval_end=resolved.interval_end)
+        label = f"{name} ({KIND_WORDS[resolved.kind]})" if len(forms) == 1 else name
+        return Operand(forms, label, interval=interval, interval_end=resolved.interval_end)
 
     def stored_form(self, kind: str, expression: ColumnElement[Any]) -> ColumnElement[Any]:
         if kind == "json":
@@ -280,21 +213,21 @@ class _Compiler:
 
     # --- Expressions ----------------------------------------------------------------------------------------
 
-    def operand(self, expression: Expression) -> _Operand:
+    def operand(self, expression: Expression) -> Operand:
         match expression:
             case PropertyPath():
                 return self.property(expression)
             case FunctionCall():
-                return self.function(expression)
+                return compile_function(self, expression)
             case Comparison(operator=operator, left=left, right=right, position=position):
                 condition = self.compare(operator, self.operand(left), self.operand(right), position)
-                return _Operand({"boolean": condition}, "a comparison")
+                return Operand({"boolean": condition}, "a comparison")
             case Logical(operator=operator, left=left, right=right, position=position):
                 a = self.condition(self.operand(left), operator, position)
                 b = self.condition(self.operand(right), operator, position)
-                return _Operand({"boolean": sa.and_(a, b) if operator == "and" else sa.or_(a, b)}, "a condition")
+                return Operand({"boolean": sa.and_(a, b) if operator == "and" else sa.or_(a, b)}, "a condition")
             case Not(operand=inner, position=position):
-                return _Operand(
+                return Operand(
                     {"boolean": sa.not_(self.condition(self.operand(inner), "not", position))}, "a condition"
                 )
             case Arithmetic():
@@ -311,15 +244,15 @@ class _Compiler:
         NULL both leave the row out, which is all that matters here. Under `not` NULL and false would differ, so
         a `not` over `and`/`or` is first pushed down to the terms (De Morgan's laws hold in SQL's three-valued
         logic), and a `not` over one term goes inside the semi-join with it."""
-        expression = _push_not_down(expression)
-        head = _navigation_head(expression)
+        expression = push_not_down(expression)
+        head = navigation_head(expression)
         navigated: Navigated | None = None
         if head is not None and hasattr(self.resolver, "navigate"):
             navigated = self.resolver.navigate(head)
         if navigated is not None:
-            inner = _Compiler(navigated.resolver, "postgresql" if self.postgres else "sqlite")
+            inner = Compiler(navigated.resolver, "postgresql" if self.postgres else "sqlite")
             inner.now = self.now
-            condition = inner.filter_condition(_strip_head(expression), operator, position)
+            condition = inner.filter_condition(strip_head(expression), operator, position)
             return navigated.key.in_(sa.select(navigated.target_id).where(condition))
         if isinstance(expression, Logical):
             a = self.filter_condition(expression.left, expression.operator, expression.position)
@@ -330,23 +263,23 @@ class _Compiler:
             form = operand.forms.get("boolean")
             if form is None:
                 raise QueryError(
-                    f"the filter must be a condition (a comparison or a boolean function), not {_describe(operand)}",
+                    f"the filter must be a condition (a comparison or a boolean function), not {describe(operand)}",
                     getattr(expression, "position", None),
                 )
             return form
         return self.condition(operand, operator, position or 0)
 
-    def condition(self, operand: _Operand, operator: str, position: int) -> ColumnElement[Any]:
+    def condition(self, operand: Operand, operator: str, position: int) -> ColumnElement[Any]:
         form = operand.forms.get("boolean")
         if form is None:
-            raise QueryError(f"'{operator}' needs conditions, but got {_describe(operand)}", position)
+            raise QueryError(f"'{operator}' needs conditions, but got {describe(operand)}", position)
         return form
 
-    def common_kind(self, left: _Operand, right: _Operand, verb: str, position: int) -> tuple[str, _Operand, _Operand]:
-        for kind in _PREFERENCE:
+    def common_kind(self, left: Operand, right: Operand, verb: str, position: int) -> tuple[str, Operand, Operand]:
+        for kind in PREFERENCE:
             if kind in left.forms and kind in right.forms:
                 return kind, left, right
-        for kind in _PREFERENCE:
+        for kind in PREFERENCE:
             if kind in left.coerced and kind in right.forms:
                 return kind, replace(left, forms={kind: left.coerced[kind]}), right
             if kind in left.forms and kind in right.coerced:
@@ -356,9 +289,9 @@ class _Compiler:
             left.forms.keys() | right.forms.keys()
         ):
             hint = "; write datetimes without quotes, e.g. 2024-05-01T12:00:00Z"
-        raise QueryError(f"cannot {verb} {_describe(left)} with {_describe(right)}{hint}", position)
+        raise QueryError(f"cannot {verb} {describe(left)} with {describe(right)}{hint}", position)
 
-    def compare(self, operator: str, left: _Operand, right: _Operand, position: int) -> ColumnElement[Any]:
+    def compare(self, operator: str, left: Operand, right: Operand, position: int) -> ColumnElement[Any]:
         if left.is_null or right.is_null:
             other = right if left.is_null else left
             if operator not in ("eq", "ne"):
@@ -396,11 +329,11 @@ class _Compiler:
     # --- Time ---------------------------------------------------------------------------------------------
 
     @staticmethod
-    def start(operand: _Operand) -> ColumnElement[Any]:
+    def start(operand: Operand) -> ColumnElement[Any]:
         return operand.forms["datetime"]
 
     @staticmethod
-    def end(operand: _Operand) -> ColumnElement[Any]:
+    def end(operand: Operand) -> ColumnElement[Any]:
         """The interval's end, or the instant itself (an instant is the interval [t, t])."""
         start = operand.forms["datetime"]
         if operand.interval == "no" or operand.interval_end is None:
@@ -409,7 +342,7 @@ class _Compiler:
             return operand.interval_end
         return sa.func.coalesce(operand.interval_end, start)
 
-    def before(self, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+    def before(self, x: Operand, y: Operand) -> ColumnElement[Any]:
         if x.interval == "no" or x.interval_end is None:
             return self.start(x) < self.start(y)
         if x.interval == "yes":
@@ -419,7 +352,7 @@ class _Compiler:
             sa.and_(x.interval_end.is_not(None), x.interval_end <= self.start(y)),
         )
 
-    def after(self, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+    def after(self, x: Operand, y: Operand) -> ColumnElement[Any]:
         if y.interval == "no" or y.interval_end is None:
             return self.start(x) > self.start(y)
         if y.interval == "yes":
@@ -429,7 +362,7 @@ class _Compiler:
             sa.and_(y.interval_end.is_not(None), self.start(x) >= y.interval_end),
         )
 
-    def compare_times(self, operator: str, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+    def compare_times(self, operator: str, x: Operand, y: Operand) -> ColumnElement[Any]:
         instants = x.interval == "no" and y.interval == "no"
         xs, ys = self.start(x), self.start(y)
         match operator:
@@ -449,7 +382,7 @@ class _Compiler:
                 return sa.or_(xs.is_distinct_from(ys), self.end(x).is_distinct_from(self.end(y)))
         raise AssertionError(operator)
 
-    def temporal_function(self, name: str, x: _Operand, y: _Operand) -> ColumnElement[Any]:
+    def temporal_function(self, name: str, x: Operand, y: Operand) -> ColumnElement[Any]:
         xs, ys = self.start(x), self.start(y)
         match name:
             case "before":
@@ -478,9 +411,9 @@ class _Compiler:
             return sa.func.timezone(self.text("UTC"), expression)
         return expression
 
-    def shift(self, operand: _Operand, duration: _Operand, sign: int, position: int) -> _Operand:
+    def shift(self, operand: Operand, duration: Operand, sign: int, position: int) -> Operand:
         """A datetime (or interval) moved by a duration."""
-        if operand.value is not _NO_VALUE and duration.value is not _NO_VALUE:
+        if operand.value is not NO_VALUE and duration.value is not NO_VALUE:
             if operand.interval == "yes":
                 start, end = operand.value
                 moved = (start + sign * duration.value, end + sign * duration.value)
@@ -500,7 +433,7 @@ class _Compiler:
             return sa.func.strftime("%Y-%m-%d %H:%M:%f000", expression, modifier)
 
         end = move(operand.interval_end) if operand.interval_end is not None else None
-        return _Operand(
+        return Operand(
             {"datetime": move(operand.forms["datetime"])},
             operand.label,
             interval=operand.interval,
@@ -509,7 +442,7 @@ class _Compiler:
 
     # --- Arithmetic -------------------------------------------------------------------------------------------
 
-    def arithmetic(self, expression: Arithmetic) -> _Operand:
+    def arithmetic(self, expression: Arithmetic) -> Operand:
         operator, position = expression.operator, expression.position
         left, right = self.operand(expression.left), self.operand(expression.right)
         if operator in ("add", "sub"):
@@ -531,251 +464,15 @@ class _Compiler:
             result = sa.func.mod(sa.cast(a, sa.Numeric()), sa.func.nullif(sa.cast(b, sa.Numeric()), 0))
         else:
             result = a - b * sa.cast(a / sa.func.nullif(b, 0), sa.BigInteger())
-        return _Operand({"number": result}, "a number")
+        return Operand({"number": result}, "a number")
 
-    def argument(self, operand: _Operand, kind: str, where: str, position: int) -> ColumnElement[Any]:
+    def argument(self, operand: Operand, kind: str, where: str, position: int) -> ColumnElement[Any]:
         form = operand.forms.get(kind)
         if form is None:
             form = operand.coerced.get(kind) if kind == "number" and "string" not in operand.forms else None
         if form is None:
-            raise QueryError(f"{where} expects {_KIND_WORDS[kind]}, but got {_describe(operand)}", position)
+            raise QueryError(f"{where} expects {KIND_WORDS[kind]}, but got {describe(operand)}", position)
         return form
-
-    # --- Functions ----------------------------------------------------------------------------------------------
-
-    def function(self, call: FunctionCall) -> _Operand:
-        name, position = call.name, call.position
-        if name == "now":
-            return self.datetime_operand(self.now, "now()")
-        if name == "mindatetime":
-            return self.datetime_operand(MIN_DATETIME, "mindatetime()")
-        if name == "maxdatetime":
-            return self.datetime_operand(MAX_DATETIME, "maxdatetime()")
-        arguments = [self.operand(argument) for argument in call.arguments]
-        where = f"{name}()"
-
-        def arg(index: int, kind: str) -> ColumnElement[Any]:
-            return self.argument(arguments[index], kind, f"{where} argument {index + 1}", position)
-
-        handler = _STRING_FUNCTIONS.get(name)
-        if handler is not None:
-            kinds, result_kind, build = handler
-            values = [arg(index, kind) for index, kind in enumerate(kinds[: len(arguments)])]
-            return _Operand({result_kind: build(self, *values)}, f"{where} ({_KIND_WORDS[result_kind]})")
-        if name in _DATE_PARTS:
-            return self.date_part(name, arguments[0], where, position)
-        if name in ("date", "time"):
-            value = arg(0, "datetime")
-            moment = self.utc_timestamp(value, "datetime")
-            result: ColumnElement[Any]
-            if name == "date":
-                result = sa.cast(moment, sa.Date()) if self.postgres else sa.func.date(value)
-            else:
-                result = sa.cast(moment, sa.Time()) if self.postgres else sa.func.strftime("%H:%M:%f", value)
-            return _Operand({name: result}, f"{where} (a {name})")
-        if name == "totaloffsetminutes":
-            # Stored datetimes are UTC; a literal keeps the offset the client wrote.
-            value = arguments[0].value
-            if isinstance(value, datetime):
-                minutes = int(value.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
-                return _Operand({"number": self.number(minutes)}, f"{where} (a number)", value=minutes)
-            stored = arg(0, "datetime")
-            return _Operand({"number": sa.case((stored.is_not(None), self.number(0)))}, f"{where} (a number)")
-        if name in ("round", "floor", "ceiling"):
-            return _Operand({"number": self.rounding(name, arg(0, "number"))}, f"{where} (a number)")
-        if name in _TEMPORAL_FUNCTIONS:
-            x, y = arguments
-            for index, operand in enumerate(arguments):
-                if "datetime" not in operand.forms:
-                    raise QueryError(
-                        f"{where} argument {index + 1} expects a datetime or interval, but got {_describe(operand)}",
-                        position,
-                    )
-            return _Operand({"boolean": self.temporal_function(name, x, y)}, f"{where} (a boolean)")
-        return self.spatial(name, arguments, arg)
-
-    def date_part(self, name: str, operand: _Operand, where: str, position: int) -> _Operand:
-        accepted = ("datetime", "date") if name in ("year", "month", "day") else ("datetime", "time")
-        kind = next((kind for kind in accepted if kind in operand.forms), None)
-        if kind is None:
-            expected = " or ".join(_KIND_WORDS[kind] for kind in accepted)
-            raise QueryError(f"{where} expects {expected}, but got {_describe(operand)}", position)
-        value = operand.forms[kind]
-        if self.postgres:
-            moment = self.utc_timestamp(value, kind)
-            seconds = sa.extract("second", moment)
-            if name == "fractionalseconds":
-                result: ColumnElement[Any] = sa.cast(seconds - sa.func.floor(seconds), sa.Float())
-            elif name == "second":
-                result = sa.cast(sa.func.floor(seconds), sa.Integer())
-            else:
-                result = sa.cast(sa.extract(name, moment), sa.Integer())
-        elif name == "fractionalseconds":
-            fraction = sa.cast(sa.func.strftime("%f", value), sa.Float()) - sa.cast(
-                sa.func.strftime("%S", value), sa.Integer()
-            )
-            result = sa.func.round(fraction, 3)
-        else:
-            result = sa.cast(sa.func.strftime(_DATE_PARTS[name], value), sa.Integer())
-        return _Operand({"number": result}, f"{where} (a number)")
-
-    def rounding(self, name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        if self.postgres:
-            if name == "round":
-                # round(double precision) rounds halves to even; numeric rounds them away from zero, like SQLite.
-                return sa.cast(sa.func.round(sa.cast(value, sa.Numeric())), sa.Float())
-            return sa.func.floor(value) if name == "floor" else sa.func.ceiling(value)
-        if name == "round":
-            return sa.func.round(value)
-        truncated = sa.cast(value, sa.BigInteger())
-        if name == "floor":
-            return sa.case((value < truncated, truncated - 1), else_=truncated)
-        return sa.case((value > truncated, truncated + 1), else_=truncated)
-
-    def spatial(self, name: str, arguments: list[_Operand], arg: Callable[[int, str], ColumnElement[Any]]) -> _Operand:
-        where = f"{name}()"
-        if name == "geo.length":
-            (geometry,) = (arg(0, "geometry"),)
-            result = sa.func.ST_Length(geometry) if self.postgres else sa.func.citoyen_geo_length(geometry)
-            return _Operand({"number": sa.type_coerce(result, sa.Float())}, f"{where} (a number)")
-        a, b = arg(0, "geometry"), arg(1, "geometry")
-        if name == "geo.distance":
-            result = sa.func.ST_Distance(a, b) if self.postgres else sa.func.citoyen_geo_distance(a, b)
-            return _Operand({"number": sa.type_coerce(result, sa.Float())}, f"{where} (a number)")
-        predicate = "st_intersects" if name == "geo.intersects" else name
-        if predicate == "st_relate":
-            pattern = arg(2, "string")
-            test = sa.func.ST_Relate(a, b, pattern) if self.postgres else sa.func.citoyen_st_relate(a, b, pattern)
-        elif self.postgres:
-            test = getattr(sa.func, _POSTGIS_NAMES[predicate])(a, b)
-        else:
-            test = getattr(sa.func, f"citoyen_{predicate}")(a, b)
-        return _Operand({"boolean": sa.type_coerce(test, sa.Boolean())}, f"{where} (a boolean)")
-
-
-# --- Function tables -------------------------------------------------------------------------------------------
-
-
-def _instr(compiler: _Compiler, haystack: ColumnElement[Any], needle: ColumnElement[Any]) -> ColumnElement[Any]:
-    return sa.func.strpos(haystack, needle) if compiler.postgres else sa.func.instr(haystack, needle)
-
-
-def _startswith(_: _Compiler, text: ColumnElement[Any], prefix: ColumnElement[Any]) -> ColumnElement[Any]:
-    return sa.func.substr(text, 1, sa.func.length(prefix)) == prefix
-
-
-def _endswith(_: _Compiler, text: ColumnElement[Any], suffix: ColumnElement[Any]) -> ColumnElement[Any]:
-    # substr from length(text) - length(suffix) + 1: an empty suffix gives '' (true), a longer one never matches.
-    return sa.func.substr(text, sa.func.length(text) - sa.func.length(suffix) + 1) == suffix
-
-
-def _substring(
-    _: _Compiler, text: ColumnElement[Any], start: ColumnElement[Any], length: ColumnElement[Any] | None = None
-) -> ColumnElement[Any]:
-    first = sa.cast(start, sa.Integer()) + 1  # OData counts from 0, SQL from 1
-    if length is None:
-        return sa.func.substr(text, first)
-    return sa.func.substr(text, first, sa.cast(length, sa.Integer()))
-
-
-def _concat(_: _Compiler, first: ColumnElement[Any], second: ColumnElement[Any]) -> ColumnElement[Any]:
-    return sa.type_coerce(first, sa.Text()).concat(second)
-
-
-_StringBuilder = Callable[..., ColumnElement[Any]]
-_STRING_FUNCTIONS: Final[Mapping[str, tuple[tuple[str, ...], str, _StringBuilder]]] = {
-    "substringof": (("string", "string"), "boolean", lambda c, needle, text: _instr(c, text, needle) > 0),
-    "contains": (("string", "string"), "boolean", lambda c, text, needle: _instr(c, text, needle) > 0),
-    "startswith": (("string", "string"), "boolean", _startswith),
-    "endswith": (("string", "string"), "boolean", _endswith),
-    "length": (("string",), "number", lambda _, text: sa.func.length(text)),
-    "indexof": (("string", "string"), "number", lambda c, text, needle: _instr(c, text, needle) - 1),
-    "substring": (("string", "number", "number"), "string", _substring),
-    "tolower": (("string",), "string", lambda _, text: sa.func.lower(text)),
-    "toupper": (("string",), "string", lambda _, text: sa.func.upper(text)),
-    "trim": (("string",), "string", lambda _, text: sa.func.trim(text)),
-    "concat": (("string", "string"), "string", _concat),
-}
-_DATE_PARTS: Final[Mapping[str, str]] = {
-    "year": "%Y",
-    "month": "%m",
-    "day": "%d",
-    "hour": "%H",
-    "minute": "%M",
-    "second": "%S",
-    "fractionalseconds": "%f",
-}
-_TEMPORAL_FUNCTIONS: Final = frozenset({"before", "after", "meets", "during", "overlaps", "starts", "finishes"})
-_POSTGIS_NAMES: Final[Mapping[str, str]] = {
-    "st_equals": "ST_Equals",
-    "st_disjoint": "ST_Disjoint",
-    "st_touches": "ST_Touches",
-    "st_within": "ST_Within",
-    "st_overlaps": "ST_Overlaps",
-    "st_crosses": "ST_Crosses",
-    "st_intersects": "ST_Intersects",
-    "st_contains": "ST_Contains",
-}
-
-
-# --- Semi-joins ---------------------------------------------------------------------------------------------------
-
-
-def _navigation_head(expression: Expression) -> str | None:
-    """The first segment shared by every property path of the expression, if they all go further than it (so it
-    can only be a navigation property); None when there is no path or they differ. Iterative: an `or` chain
-    may be a thousand terms deep."""
-    head: str | None = None
-    pending: list[Expression] = [expression]
-    while pending:
-        node = pending.pop()
-        match node:
-            case PropertyPath(segments=segments):
-                if len(segments) < 2 or not isinstance(segments[0], str) or head not in (None, segments[0]):
-                    return None
-                head = segments[0]
-            case FunctionCall(arguments=arguments):
-                pending.extend(arguments)
-            case Comparison(left=left, right=right) | Arithmetic(left=left, right=right):
-                pending += [left, right]
-            case Logical(left=left, right=right):
-                pending += [left, right]
-            case Not(operand=inner):
-                pending.append(inner)
-    return head
-
-
-def _push_not_down(expression: Expression) -> Expression:
-    """`not (a or b)` as `not a and not b`, `not (a and b)` as `not a or not b`, `not not a` as `a`: one level,
-    the callers go down the tree."""
-    if not isinstance(expression, Not):
-        return expression
-    inner = expression.operand
-    if isinstance(inner, Not):
-        return _push_not_down(inner.operand)
-    if isinstance(inner, Logical):
-        flipped: Literal["and", "or"] = "and" if inner.operator == "or" else "or"
-        left, right = Not(inner.left, expression.position), Not(inner.right, expression.position)
-        return Logical(flipped, left, right, inner.position)
-    return expression
-
-
-def _strip_head(expression: Expression) -> Expression:
-    """The expression with the first segment of every property path removed (seen from the navigated entity)."""
-    match expression:
-        case PropertyPath(segments=segments, position=position):
-            return PropertyPath(segments[1:], position)
-        case FunctionCall(name=name, arguments=arguments, position=position):
-            return FunctionCall(name, tuple(_strip_head(argument) for argument in arguments), position)
-        case Comparison(operator=operator, left=left, right=right, position=position):
-            return Comparison(operator, _strip_head(left), _strip_head(right), position)
-        case Arithmetic(operator=arithmetic, left=left, right=right, position=position):
-            return Arithmetic(arithmetic, _strip_head(left), _strip_head(right), position)
-        case Logical(operator=logical, left=left, right=right, position=position):
-            return Logical(logical, _strip_head(left), _strip_head(right), position)
-        case Not(operand=inner, position=position):
-            return Not(_strip_head(inner), position)
-    return expression
 
 
 # --- Public API -------------------------------------------------------------------------------------------------------
@@ -783,7 +480,7 @@ def _strip_head(expression: Expression) -> Expression:
 
 def compile_expression(expression: Expression, resolver: PropertyResolver, dialect_name: str) -> ColumnElement[Any]:
     """The SQL of an expression, in its first form (a number for `result`, the value for a JSON path)."""
-    operand = _Compiler(resolver, dialect_name).operand(expression)
+    operand = Compiler(resolver, dialect_name).operand(expression)
     if not operand.forms:
         return sa.null()
     return next(iter(operand.forms.values()))
@@ -794,7 +491,7 @@ def compile_filter(
 ) -> ColumnElement[bool]:
     """The WHERE condition of a `$filter`; errors name `option` (pass "$expand" for a nested filter)."""
     try:
-        compiler = _Compiler(resolver, dialect_name)
+        compiler = Compiler(resolver, dialect_name)
         condition = compiler.filter_condition(expression, "$filter", None)
         if compiler.correlated > MAX_CORRELATED_PATHS:
             raise QueryError(
@@ -818,14 +515,14 @@ def compile_order_by(
     A property with several forms (`result`) sorts by each sortable form in turn, so numbers come in
     numeric order and strings in string order.
     """
-    compiler = _Compiler(resolver, dialect_name)
+    compiler = Compiler(resolver, dialect_name)
     clauses: list[ColumnElement[Any]] = []
     try:
         for item in orderby:
             operand = compiler.operand(item.expression)
-            forms = [form for kind, form in operand.forms.items() if kind in _SORTABLE]
+            forms = [form for kind, form in operand.forms.items() if kind in SORTABLE]
             if not forms:
-                raise QueryError(f"cannot sort by {_describe(operand)}", getattr(item.expression, "position", None))
+                raise QueryError(f"cannot sort by {describe(operand)}", getattr(item.expression, "position", None))
             for form in forms:
                 clauses.append(form.desc().nulls_last() if item.descending else form.asc().nulls_first())
     except QueryError as error:
