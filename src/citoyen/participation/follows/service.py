@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.errors import Refusal
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
 from citoyen.participation.debate.models import Comment
@@ -34,10 +35,8 @@ PROPOSAL = "proposal"
 Translate = Callable[[str], str]
 
 
-class FollowError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class FollowError(Refusal):
+    """A refused follow (`citoyen.errors.Refusal`); the message is an English msgid."""
 
 
 # --- following -------------------------------------------------------------------------------
