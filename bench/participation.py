@@ -44,6 +44,7 @@ from shapely.geometry import shape
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from citoyen.app import build_event_hub
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.demo.generator import QUARTIERS_FILE
 from citoyen.migrations import upgrade_database_async
@@ -120,7 +121,7 @@ async def load(url: str, scale: float) -> Loaded:
     started = time.perf_counter()
     await upgrade_database_async(url)
     engine = make_engine(url)
-    sessionmaker = make_sessionmaker(engine)
+    sessionmaker = make_sessionmaker(engine, build_event_hub())
     now = datetime.now(UTC)
     async with sessionmaker() as session, session.begin():
         features = territory.parse_neighbourhoods(
@@ -347,7 +348,7 @@ async def reopen(url: str) -> tuple[Loaded, LoadedComments]:
     await upgrade_database_async(url)
     engine = make_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             process = await participation.get_process_by_slug(session, "grand-debat")
             neighbourhoods = await territory.list_neighbourhoods(session)
             category_ids = [c.id for c in await participation.categories_of(session, process.id)]
@@ -401,7 +402,7 @@ async def create_voters(url: str, count: int) -> list[str]:
     the same random picks."""
     engine = make_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
+        async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
             emails = []
             for i in range(count):
                 email = f"voter{i}@bench.example.org"
@@ -585,7 +586,7 @@ async def measure_debate_page_queries(url: str, comments: LoadedComments, calls:
     result = Measurement()
     engine = make_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             for number in range(calls + 20):
                 proposal_id = rng.choice(comments.busy_proposals)
                 sort = ("oldest", "newest", "best")[number % 3]

@@ -42,6 +42,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from citoyen.app import build_event_hub
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.demo.generator import build_demo
@@ -259,7 +260,7 @@ async def build_city(backend: Backend) -> None:
     settings = Settings(database_url=backend.url, data_dir=backend.data_dir, **overrides)
     engine = make_engine(backend.url)
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
+        async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
             await build_demo(session, settings)
             departments = {d.code: d.id for d in await people.list_departments(session)}
             neighbourhoods = await territory.list_neighbourhoods(session)
@@ -293,7 +294,7 @@ async def build_city(backend: Backend) -> None:
 
 
 async def read_city(engine: AsyncEngine) -> City:
-    async with make_sessionmaker(engine)() as session:
+    async with make_sessionmaker(engine, build_event_hub())() as session:
         specs = {spec.code: spec for spec in CATEGORIES}
         categories = [
             LoadedCategory(c.id, specs[c.code])
@@ -686,7 +687,7 @@ SELECT (SELECT count(*) FROM reports r WHERE r.neighbourhood_id IS NULL OR r.dep
 
 async def check_loaded(engine: AsyncEngine, expected_last_week: int) -> None:
     """The app's own search must see what was written (dates, statuses and ids in the right format)."""
-    async with make_sessionmaker(engine)() as session:
+    async with make_sessionmaker(engine, build_event_hub())() as session:
         week = await reports.count_reports(
             session, reports.ReportFilters(start=datetime.now(UTC) - timedelta(days=7) + timedelta(minutes=5))
         )
@@ -730,7 +731,7 @@ async def prepare(backend: Backend, keep: bool) -> tuple[City, LoadResult | None
         loader = load_postgresql if backend.is_pg else load_sqlite
         result = await loader(backend, city, engine)
         tick = time.perf_counter()
-        async with make_sessionmaker(engine)() as session, session.begin():
+        async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
             await reports.rebuild_map_counts(session)
             for table in ("report_map_counts", "report_map_totals"):
                 await session.execute(text(f"ANALYZE {table}"))
@@ -746,7 +747,7 @@ async def prepare(backend: Backend, keep: bool) -> tuple[City, LoadResult | None
 async def create_open311_key(url: str) -> str:
     engine = make_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
+        async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
             _token, secret = await people.create_api_token(session, f"bench {secrets.token_hex(3)}", ["open311"])
         return secret
     finally:

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from citoyen.app import create_app
+from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
-from citoyen.db import make_engine
+from citoyen.db import make_engine, make_sessionmaker
 from citoyen.migrations import upgrade_engine
 
 POSTGRES_URL = os.environ.get("CITOYEN_TEST_DATABASE_URL", "")
@@ -93,7 +93,7 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 @pytest.fixture
 def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     """Sessions on the test's connection: their commits become savepoints, all undone after the test."""
-    return async_sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return make_sessionmaker(connection, build_event_hub(), join_transaction_mode="create_savepoint")
 
 
 @pytest.fixture

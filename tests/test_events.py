@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from citoyen import events
 from citoyen.app import create_app
 from citoyen.config import Settings
+from citoyen.db import make_sessionmaker
 from citoyen.events import CommentPosted, EventHub, ObservationsStored, ReportFiled, ReportUpdated
 
 
@@ -88,9 +89,64 @@ async def test_a_failing_subscriber_is_logged_and_the_others_still_hear(
     assert len(failures) == 2
 
 
+async def test_an_in_transaction_subscriber_writes_with_the_change_and_is_undone_with_it(
+    session: AsyncSession,
+) -> None:
+    hub = EventHub()
+    written: list[int] = []
+
+    async def rule(session_heard: AsyncSession, event: ReportFiled) -> None:
+        assert session_heard is session  # the publisher's own transaction
+        written.append(event.report_id)
+
+    hub.subscribe_in_transaction(ReportFiled, rule)
+    after_commit: list[events.DomainEvent] = []
+    hub.subscribe(ReportFiled, after_commit.append)
+    events.attach(session, hub)
+    await events.announce(session, ReportFiled(report_id=4))
+    assert written == [4]  # at once, before any commit
+    await session.rollback()
+    await hub.drain()
+    assert after_commit == []  # a rolled-back change is delivered to nobody after commit
+    await events.announce(session, ReportFiled(report_id=5))
+    await session.commit()
+    await hub.drain()
+    assert after_commit == [ReportFiled(report_id=5)]
+
+
+async def test_a_failing_in_transaction_subscriber_fails_the_change(session: AsyncSession) -> None:
+    hub = EventHub()
+
+    async def broken(_session: AsyncSession, _event: ReportFiled) -> None:
+        raise LookupError("the rule could not be applied")
+
+    hub.subscribe_in_transaction(ReportFiled, broken)
+    events.attach(session, hub)
+    with pytest.raises(LookupError):
+        await events.announce(session, ReportFiled(report_id=1))
+
+
+async def test_an_event_with_in_transaction_subscribers_cannot_skip_them(session: AsyncSession) -> None:
+    hub = EventHub()
+
+    async def rule(_session: AsyncSession, _event: ReportFiled) -> None:
+        return None
+
+    hub.subscribe_in_transaction(ReportFiled, rule)
+    events.attach(session, hub)
+    with pytest.raises(RuntimeError, match="announce"):
+        events.publish(session, ReportFiled(report_id=1))
+
+
+async def test_announcing_needs_a_session_made_with_a_hub(engine: AsyncEngine) -> None:
+    async with make_sessionmaker(engine)() as bare:
+        with pytest.raises(RuntimeError, match="without an event hub"):
+            await events.announce(bare, ReportFiled(report_id=1))
+
+
 def test_events_read_back_from_json_are_the_events_written() -> None:
     stored = ObservationsStored(4, (1, 2), ("2026-11-26T01:02:03Z", "2026-11-26T01:03:03Z"), (1.5, None))
-    for item in (stored, CommentPosted(comment_id=5, proposal_id=6)):
+    for item in (stored, CommentPosted(comment_id=5, process_id=3, proposal_id=None)):
         assert events.decode(events.encode(item)) == item
 
 

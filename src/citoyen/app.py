@@ -25,7 +25,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import is_statement_timeout, make_engine, make_sessionmaker, without_statement_timeout
-from citoyen.errors import Kind, Refusal
 from citoyen.events import EventHub
 from citoyen.housekeeping import Housekeeping, run_periodically
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
@@ -73,8 +72,8 @@ from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
 from citoyen.web.admission import Admission, AdmissionGates
 from citoyen.web.headers import SecurityHeaders
-from citoyen.web.security import LoginRequired, ensure_csrf_token, signed_out
-from citoyen.web.templating import locale_of, make_templates, render
+from citoyen.web.security import LoginRequired, ensure_csrf_token
+from citoyen.web.templating import make_templates, render
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -102,7 +101,9 @@ def build_personal_data_registry() -> PersonalDataRegistry:
 def build_event_hub() -> EventHub:
     """Each domain that hears another's events subscribes here (citoyen.events); the live sensor pages
     listen while a browser reads them."""
-    return EventHub()
+    hub = EventHub()
+    follows_service.register_subscribers(hub)
+    return hub
 
 
 # Work that runs beside a served app for its lifetime, given the app's state (the demo's sensor feed).
@@ -199,7 +200,7 @@ def create_app(
             # The embedded database keeps itself up to date (a migration may run longer than a request may).
             await upgrade_engine(without_statement_timeout(app_engine))
         app.state.engine = app_engine
-        app.state.sessionmaker = make_sessionmaker(app_engine)
+        app.state.sessionmaker = make_sessionmaker(app_engine, app.state.events)
         if owns_engine:  # a served app, not a test's (which shares the test's engine)
             # What startup built (modules, templates, the app) lives as long as the process: kept out of
             # the garbage collector's scans, whose pauses otherwise set the tail latency of requests.
@@ -259,7 +260,7 @@ def create_app(
     app.state.admission = AdmissionGates.from_settings(settings)
     if engine is not None:
         app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.sessionmaker = make_sessionmaker(engine, app.state.events)
 
     # Innermost: a refusal is rendered like any HTTP error, which needs the session and the language.
     app.add_middleware(Admission)
@@ -345,22 +346,6 @@ def create_app(
         page = render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)
         page.headers.update(exc.headers or {})
         return page
-
-    @app.exception_handler(Refusal)
-    async def refused(request: Request, error: Refusal) -> Response:
-        """A rule's refusal no route turned into its own answer: the kind's status, in the path's format (Open311's
-        and SensorThings' own; `{"error": …}` for our JSON; the error page, translated, for pages)."""
-        if request.url.path.startswith(reports_open311.PREFIX):
-            return reports_open311.refused(request, error)
-        if request.url.path.startswith("/sta/"):
-            return sensing_api.error_response(error.status_code, str(error), {})
-        if wants_json(request):
-            body = {"error": {"status": error.status_code, "message": str(error)}}
-            return JSONResponse(body, error.status_code)
-        if error.kind == Kind.SIGNED_OUT:
-            return await login_required(request, signed_out(request))
-        context = {"status": error.status_code, "detail": error.message, "values": error.values_in(locale_of(request))}
-        return render(request, "error.html", context, error.status_code)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

@@ -42,10 +42,13 @@ def fail(message: str, code: int = 2) -> None:
 
 async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Migrate the database, then run `work` in one transaction: all of it is stored, or none."""
+    from citoyen.app import build_event_hub
+
     await upgrade_database_async(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        async with make_sessionmaker(engine)() as session, session.begin():
+        # The app's event hub: the rules other domains subscribe in the transaction (following) run here too.
+        async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
             return await work(session)
     finally:
         await engine.dispose()
@@ -154,7 +157,7 @@ def migrate(data_dir: DataDirOption = None) -> None:
 def housekeeping(data_dir: DataDirOption = None) -> None:
     """One round of housekeeping (expired sessions and links, spent counters, partitions ahead): for a
     scheduler, when served processes do not run it themselves (CITOYEN_HOUSEKEEPING_INTERVAL_SECONDS=0)."""
-    from citoyen.app import build_housekeeping
+    from citoyen.app import build_event_hub, build_housekeeping
 
     settings = load_settings(data_dir)
 
@@ -162,7 +165,7 @@ def housekeeping(data_dir: DataDirOption = None) -> None:
         await upgrade_database_async(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
-            return await build_housekeeping(settings).run(make_sessionmaker(engine))
+            return await build_housekeeping(settings).run(make_sessionmaker(engine, build_event_hub()))
         finally:
             await engine.dispose()
 

@@ -15,12 +15,12 @@ from sqlalchemy import ARRAY, ColumnElement, DateTime, Integer, MetaData, any_, 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 
-from citoyen.events import EventHub, attach
+from citoyen.events import HUB_KEY, EventHub, attach
 from citoyen.sensing.sqlite_functions import register_sqlite_functions
 
 # Explicit constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
@@ -192,8 +192,14 @@ def is_statement_timeout(error: BaseException) -> bool:
     return "interrupted" in str(original) and "sqlite" in type(original).__module__
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(
+    bind: AsyncEngine | AsyncConnection, hub: EventHub | None = None, **options: Any
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose domain events go through `hub` (citoyen.events): the app's, the CLI's and the tests' carry
+    one, so that the rules subscribed in the transaction (a follower's notification) run wherever a change is
+    made."""
+    info = {HUB_KEY: hub} if hub is not None else {}
+    return async_sessionmaker(bind, expire_on_commit=False, info=info, **options)
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

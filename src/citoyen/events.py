@@ -13,9 +13,15 @@ sends every committed event there (`pg_notify`) after delivering it at home; the
 to their own subscribers. On SQLite (one process) delivery stays in-process.
 
 What a crash can lose: the events of a transaction that committed just before its process died, and events
-sent while a process's listening connection was down. Today's subscribers (live charts) only show what is
-new, so a lost event is a chart that misses a point until reloaded; a subscriber that must never miss one
-(mail, follows) keeps its own outbox in the same transaction, as mail already does (`people.mail`).
+sent while a process's listening connection was down. Live charts only show what is new, so a lost event is a
+chart that misses a point until reloaded. Work that must never be lost (a follower's notification, the mail
+that goes with it) subscribes *in the transaction* instead (`EventHub.subscribe_in_transaction`): the
+publisher then calls `await announce(session, event)`, which runs those subscribers at once, in its own
+transaction, so that what they write commits or rolls back with the change, and then publishes the event for
+after-commit delivery as usual. A failing in-transaction subscriber fails the change: it is part of it.
+
+Every session that may announce carries a hub: the app's sessionmaker, the CLI's and the tests' are made with
+`db.make_sessionmaker(engine, hub)`; `announce` refuses a session without one rather than skip a rule.
 """
 
 from __future__ import annotations
@@ -91,9 +97,19 @@ class ProposalAnswered(DomainEvent):
 
 @event_type
 @dataclass(frozen=True, slots=True)
-class CommentPosted(DomainEvent):
-    comment_id: int
+class MilestoneRecorded(DomainEvent):
     proposal_id: int
+    milestone_id: int
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class CommentPosted(DomainEvent):
+    """A comment or a reply, on a proposal (`proposal_id`) or on the process itself (None)."""
+
+    comment_id: int
+    process_id: int
+    proposal_id: int | None
 
 
 @event_type
@@ -124,23 +140,46 @@ def decode(message: dict[str, Any]) -> DomainEvent:
 # --- Publishing: events wait on the session until it commits ---
 
 _PENDING = "citoyen_domain_events"
-_HUB = "citoyen_event_hub"
+HUB_KEY = "citoyen_event_hub"
 _HOOKED = "citoyen_domain_events_hooked"
 _SAVEPOINTS = "citoyen_domain_events_savepoints"
 
 
 def attach(session: AsyncSession, hub: EventHub) -> None:
     """Events this session publishes are delivered through `hub` once it commits."""
-    session.sync_session.info[_HUB] = hub
+    session.sync_session.info[HUB_KEY] = hub
 
 
 def attached_hub(session: AsyncSession) -> EventHub | None:
-    hub: EventHub | None = session.sync_session.info.get(_HUB)
+    hub: EventHub | None = session.sync_session.info.get(HUB_KEY)
     return hub
 
 
 def publish(session: AsyncSession, event: DomainEvent) -> None:
-    """Delivers `event` after `session` commits; forgets it if the transaction (or its savepoint) rolls back."""
+    """Delivers `event` after `session` commits; forgets it if the transaction (or its savepoint) rolls back.
+
+    For an event with in-transaction subscribers use `announce`: publishing it here would skip them, so it is
+    refused."""
+    hub = attached_hub(session)
+    if hub is not None and hub.has_transaction_subscribers(type(event)):
+        raise RuntimeError(f"{type(event).__name__} has in-transaction subscribers: use `await announce(...)`")
+    _queue(session, event)
+
+
+async def announce(session: AsyncSession, event: DomainEvent) -> None:
+    """Runs the in-transaction subscribers of `event` now, in `session`'s transaction (what they write commits
+    or rolls back with the change; their failure is the change's), then publishes it for after-commit delivery."""
+    hub = attached_hub(session)
+    if hub is None:
+        raise RuntimeError(
+            f"{type(event).__name__} announced on a session without an event hub: make the sessionmaker with "
+            "citoyen.db.make_sessionmaker(engine, hub)"
+        )
+    await hub.run_in_transaction(session, event)
+    _queue(session, event)
+
+
+def _queue(session: AsyncSession, event: DomainEvent) -> None:
     sync_session = session.sync_session
     pending: list[DomainEvent] = sync_session.info.setdefault(_PENDING, [])
     if not sync_session.info.get(_HOOKED):
@@ -163,7 +202,7 @@ def _hook(sync_session: Session, loop: asyncio.AbstractEventLoop) -> None:
     def _committed(session: Session) -> None:
         ready: list[DomainEvent] = session.info.pop(_PENDING, [])
         session.info.pop(_SAVEPOINTS, None)
-        hub: EventHub | None = session.info.get(_HUB)
+        hub: EventHub | None = session.info.get(HUB_KEY)
         if ready and hub is not None:
             loop.call_soon(hub.deliver, ready)
         elif ready:
@@ -187,6 +226,7 @@ def _hook(sync_session: Session, loop: asyncio.AbstractEventLoop) -> None:
 # --- Delivering: subscribers registered at app build, listeners of the moment, other workers ---
 
 Handler = Callable[[Any], Awaitable[None] | None]
+TransactionHandler = Callable[[AsyncSession, Any], Awaitable[None]]
 
 
 class Listening(Generic[E]):
@@ -226,6 +266,7 @@ class EventHub:
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[Handler]] = {}
+        self._in_transaction: dict[type[DomainEvent], list[TransactionHandler]] = {}
         self._listening: dict[type[DomainEvent], list[Listening[Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.transport: PostgresTransport | None = None
@@ -233,6 +274,20 @@ class EventHub:
     def subscribe(self, event_class: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
         """Calls `handler(event)` for each committed `event_class` event (a coroutine runs in a task)."""
         self._handlers.setdefault(event_class, []).append(handler)
+
+    def subscribe_in_transaction(
+        self, event_class: type[E], handler: Callable[[AsyncSession, E], Awaitable[None]]
+    ) -> None:
+        """Calls `await handler(session, event)` when `event_class` is announced, inside the publisher's
+        transaction: for work that must happen with the change or not at all (see the module's docstring)."""
+        self._in_transaction.setdefault(event_class, []).append(handler)
+
+    def has_transaction_subscribers(self, event_class: type[DomainEvent]) -> bool:
+        return bool(self._in_transaction.get(event_class))
+
+    async def run_in_transaction(self, session: AsyncSession, event: DomainEvent) -> None:
+        for handler in self._in_transaction.get(type(event), []):
+            await handler(session, event)
 
     def unsubscribe(self, event_class: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
         with contextlib.suppress(ValueError):

@@ -237,6 +237,7 @@ E2E_REPORT_CATEGORY = "e2e-nid-de-poule"
 
 async def _add_report_category(database_url: str) -> None:
     """A category with one required question, routed to the demo's "voirie" department, through the services."""
+    from citoyen.app import build_event_hub
     from citoyen.db import make_engine, make_sessionmaker
     from citoyen.people import service as people
     from citoyen.reports import service as reports
@@ -244,7 +245,7 @@ async def _add_report_category(database_url: str) -> None:
 
     engine = make_engine(database_url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             roads = next(item for item in await people.list_departments(session) if item.code == "voirie")
             size = reports.AttributeInput(
                 code="size",

@@ -13,13 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.app import build_personal_data_registry
 from citoyen.config import Settings
 from citoyen.notifications import service as notifications
+from citoyen.participation import service as participation
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.service import Target
 from citoyen.participation.follows import service as follows
 from citoyen.participation.follows.models import DigestEntry, Follow
 from citoyen.participation.follows.tasks import next_run
+from citoyen.participation.models import ProposalStatus
 from citoyen.people import service as people
-from citoyen.people.models import OutboxMessage
+from citoyen.people.models import OutboxMessage, Role
 from citoyen.territory import service as territory
 from tests.conftest import csrf_token
 from tests.factories import log_in
@@ -120,6 +122,37 @@ async def test_comments_reach_the_digest_of_consenting_followers(
     await debate.add_comment(session, settings, world.bruno, Target(world.process, world.proposal), "Oui", first.id)
     assert (await follows.send_digests(session, settings, DAY)).sent == 1
     assert world.bruno.display_name in (await outbox(session))[0].body
+
+
+async def test_a_comment_rolled_back_tells_nobody(
+    session: AsyncSession, settings: Settings, world: DebateWorld
+) -> None:
+    await follows.follow(session, world.alice, "process", world.process.id)
+    savepoint = await session.begin_nested()
+    await debate.add_comment(session, settings, world.bruno, Target(world.process), "Et si on plantait des arbres ?")
+    assert len(await notifications.list_notifications(session, world.alice)) == 1  # told with the change...
+    await savepoint.rollback()
+    assert await notifications.list_notifications(session, world.alice) == []  # ...and undone with it
+    await debate.add_comment(session, settings, world.bruno, Target(world.process), "Des arbres, vraiment.")
+    assert len(await notifications.list_notifications(session, world.alice)) == 1
+
+
+async def test_an_answer_and_a_milestone_tell_the_author_and_followers(
+    session: AsyncSession, world: DebateWorld
+) -> None:
+    await follows.follow(session, world.alice, "proposal", world.proposal.id)
+    world.alice.locale = "en"
+    staff = await people.create_person(session, "staff-follows@example.org", None, "Agent", role=Role.STAFF)
+    await participation.answer_proposal(session, staff, world.proposal, ProposalStatus.ACCEPTED, "Bonne idée.")
+    await participation.add_milestone(session, staff, world.proposal, "Bancs commandés", 40)
+    news = await notifications.list_notifications(session, world.alice)
+    assert sorted(n.title for n in news) == sorted(
+        [
+            f"Your followed proposal “{world.proposal.title}” is now: accepted",
+            f"Your followed proposal “{world.proposal.title}” is now: in progress",
+        ]
+    )
+    assert {n.body for n in news} == {"Bonne idée.", "Bancs commandés"}
 
 
 async def test_follows_and_digests_are_exported_and_erased(

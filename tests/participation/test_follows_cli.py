@@ -8,6 +8,7 @@ import asyncio
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from citoyen.app import build_event_hub
 from citoyen.cli import app
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.migrations import upgrade_database_async
@@ -26,7 +27,7 @@ def prepare(env: dict[str, str]) -> None:
         url = database_url(env)
         await upgrade_database_async(url)
         engine = make_engine(url)
-        async with make_sessionmaker(engine)() as session, session.begin():
+        async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
             person = await people.create_person(session, "digest@example.org", None, "Lectrice")
             await people.record_consent(session, person, "email_notifications", True)
             await follows.tell(
@@ -40,7 +41,7 @@ def prepare(env: dict[str, str]) -> None:
 def outbox_count(env: dict[str, str]) -> int:
     async def read() -> int:
         engine = make_engine(database_url(env))
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             count = (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
         await engine.dispose()
         return int(count)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.app import create_app
+from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.migrations import upgrade_engine
@@ -143,7 +143,7 @@ async def test_concurrent_supports_on_committing_sessions_are_each_counted_once(
     await upgrade_engine(engine)
     try:
         app = create_app(settings.model_copy(update={"database_url": own_database_url}), engine=engine)
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             await setup_territory(session)
             process = await create_process(session, support_threshold=8)
             proposal = await submit(session, process, await create_person(session))
@@ -169,7 +169,7 @@ async def test_concurrent_supports_on_committing_sessions_are_each_counted_once(
         assert "7 people support this proposal." in withdrawn.text
         for client in clients:
             await client.aclose()
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             stored = await session.get_one(Proposal, proposal.id)
             assert stored.support_count == 7 and stored.answer_required
             assert await session.scalar(select(func.count()).where(Support.proposal_id == proposal.id)) == 7

@@ -1,15 +1,17 @@
-"""Official answers and accountability: staff answer a proposal or record a milestone of its carrying out,
-its author and followers are told, and the queue of proposals that wait for an answer."""
+"""Official answers and accountability: staff answer a proposal or record a milestone of its carrying out
+(announced as events: following tells the author and followers), and the queue of proposals that wait for an
+answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen import events
 from citoyen.db import utcnow
+from citoyen.events import MilestoneRecorded, ProposalAnswered
 from citoyen.i18n import N_
 from citoyen.participation.errors import ParticipationError
 from citoyen.participation.models import Milestone, Proposal, ProposalAnswer, ProposalStatus, SupportCount
@@ -62,7 +64,7 @@ async def answer_proposal(
     proposal.answered_at = now
     proposal.updated_at = now
     await session.flush()
-    await notify_followers(session, proposal, text)
+    await events.announce(session, ProposalAnswered(proposal_id=proposal.id, answer=text))
     return answer
 
 
@@ -100,7 +102,7 @@ async def add_milestone(
         proposal.status = ProposalStatus.IN_PROGRESS
     proposal.updated_at = utcnow()
     await session.flush()
-    await notify_followers(session, proposal, milestone.title)
+    await events.announce(session, MilestoneRecorded(proposal_id=proposal.id, milestone_id=milestone.id))
     return milestone
 
 
@@ -112,21 +114,6 @@ async def answers_of(session: AsyncSession, proposal_id: int) -> list[ProposalAn
 async def milestones_of(session: AsyncSession, proposal_id: int) -> list[Milestone]:
     query = select(Milestone).where(Milestone.proposal_id == proposal_id).order_by(Milestone.happened_on, Milestone.id)
     return list((await session.execute(query)).scalars())
-
-
-async def notify_followers(session: AsyncSession, proposal: Proposal, body: str) -> None:
-    """Tell the author and every follower, each in their language, that the proposal's status changed."""
-    # circle with follows: goes with the events seam (issue 11)
-    # Following (debate module) words the news and queues it for e-mail digests.
-    from citoyen.participation.follows import service as follows
-
-    def wording(_: Callable[[str], str]) -> str:
-        return _("Your followed proposal “%(title)s” is now: %(status)s") % {
-            "title": proposal.title,
-            "status": _(STATUS_LABELS[proposal.status]),
-        }
-
-    await follows.proposal_changed(session, proposal, wording, body)
 
 
 async def answer_queue(session: AsyncSession, limit: int = 200) -> list[Proposal]:

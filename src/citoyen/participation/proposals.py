@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from citoyen import events
 from citoyen.db import utcnow
+from citoyen.events import ProposalPublished
 from citoyen.i18n import N_
 from citoyen.images import PreparedPhoto
 from citoyen.participation.errors import ParticipationError
@@ -119,11 +121,8 @@ async def submit_proposal(
     await add_support_count(session, proposal)
     session.add(ProposalFollow(proposal_id=proposal.id, person_id=author.id, created_at=now))
     await session.flush()
-    # circle with follows: goes with the events seam (issue 11)
-    # Following (debate module) tells the followers of the process and neighbourhood.
-    from citoyen.participation.follows import service as follows
-
-    await follows.proposal_published(session, proposal)
+    # Following tells the followers of the process and neighbourhood (in this transaction).
+    await events.announce(session, ProposalPublished(proposal_id=proposal.id, process_id=proposal.process_id))
     return proposal
 
 

@@ -13,7 +13,6 @@ from citoyen.participation.answers import (
     answers_of,
     count_answer_required,
     milestones_of,
-    notify_followers,
 )
 from citoyen.participation.errors import ParticipationError
 from citoyen.participation.personal_data import register_personal_data
@@ -129,7 +128,6 @@ __all__ = [
     "load_frame",
     "map_layer",
     "milestones_of",
-    "notify_followers",
     "overview",
     "phases_of",
     "process_summaries",

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from citoyen.errors import Kind, Refusal
 
-
-class PeopleError(Refusal):
-    """A rule was broken (`citoyen.errors.Refusal`); `problems` are all the msgids, the first is `message`."""
-
-    kind_of_refusal = Kind.INVALID
+class PeopleError(ValueError):
+    """A rule was broken; `problems` are English msgids, translated where they are shown."""
 
     def __init__(self, *problems: str) -> None:
-        super().__init__(problems[0] if problems else "", self.kind_of_refusal)
+        super().__init__("; ".join(problems))
         self.problems = list(problems)
-        self.args = ("; ".join(problems),)
 
 
 class LoginThrottled(PeopleError):
-    kind_of_refusal = Kind.THROTTLED
+    pass

@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import utcnow
-from citoyen.errors import Refusal
 from citoyen.i18n import N_
 from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
@@ -47,17 +46,22 @@ BIRTH_DATE_COLUMNS = ("birth_date", "date_naissance", "date_de_naissance")
 NOT_VERIFIED = N_("Only verified residents can vote: verify your residence first.")
 
 
-class VerificationError(Refusal):
-    """A refused request (`citoyen.errors.Refusal`); kinds: invalid, not_found, not_verified, taken, throttled."""
+class VerificationError(ValueError):
+    """A refused request; `message` is an English msgid. `kind`: invalid, throttled, taken."""
+
+    def __init__(self, message: str, kind: str = "invalid", **values: Any) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.kind = kind
+        self.values = values
 
 
-class ResidentListError(Refusal):
+class ResidentListError(ValueError):
     """A residents' file that cannot be imported; `problems` say where (nothing was imported)."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(problems[0] if problems else "")
+        super().__init__("; ".join(problems))
         self.problems = problems
-        self.args = ("; ".join(problems),)
 
 
 # --- normalising and hashing ------------------------------------------------------------------

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen import events
 from citoyen.config import Settings
 from citoyen.db import one_of, utcnow
-from citoyen.errors import Refusal
+from citoyen.events import CommentPosted
 from citoyen.i18n import N_
 from citoyen.participation import service as participation
 from citoyen.participation.debate.models import Alignment, Comment, CommentVote, DebateSettings
@@ -36,8 +37,19 @@ ALIGNMENT_LABELS = {
 DELETED_PARTICIPANT = N_("deleted participant")
 
 
-class DebateError(Refusal):
-    """A refused request (`citoyen.errors.Refusal`); kinds: invalid, not_found, forbidden, closed."""
+class DebateError(ValueError):
+    """A refused request. `message` is an English msgid (translated where shown); `kind` maps to HTTP:
+    invalid -> 400, not_found -> 404, forbidden -> 403, closed -> 409."""
+
+    def __init__(self, message: str, kind: str = "invalid", **values: Any) -> None:
+        super().__init__(message % values if values else message)
+        self.message = message
+        self.kind = kind
+        self.values = values
+
+    @property
+    def status_code(self) -> int:
+        return {"invalid": 400, "not_found": 404, "forbidden": 403, "closed": 409}.get(self.kind, 400)
 
 
 @dataclass(frozen=True)
@@ -214,10 +226,9 @@ async def add_comment(
             .execution_options(synchronize_session=False)
         )
         await session.refresh(target.proposal, ["comment_count"])
-    # Imported here: follows uses this module's targets to word its notifications.
-    from citoyen.participation.follows import service as follows
-
-    await follows.comment_posted(session, settings, target, comment, parent, author)
+    # Following tells the parent's author and the followers (in this transaction).
+    event = CommentPosted(comment_id=comment.id, process_id=comment.process_id, proposal_id=comment.proposal_id)
+    await events.announce(session, event)
     return comment
 
 

@@ -1,5 +1,9 @@
 """Following and what it brings: in-app notifications at once for events where a person follows,
-and, for people who consented to e-mail, at most one digest e-mail a day (never one per event)."""
+and, for people who consented to e-mail, at most one digest e-mail a day (never one per event).
+
+Following hears what happens through domain events subscribed in the transaction (`register_subscribers`, at
+app build): a proposal published, answered or given a milestone, a comment posted. The publishers don't know
+this module; the notifications and the digest's news commit or roll back with the change they tell of."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,18 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
-from citoyen.errors import Refusal
+from citoyen.events import CommentPosted, EventHub, MilestoneRecorded, ProposalAnswered, ProposalPublished
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
+from citoyen.participation.answers import STATUS_LABELS
 from citoyen.participation.debate.models import Comment
 from citoyen.participation.follows.models import DigestDelivery, DigestEntry, Follow, FollowKind
-from citoyen.participation.models import Process, Proposal, ProposalFollow
+from citoyen.participation.models import Milestone, Process, Proposal, ProposalFollow
 from citoyen.people.mail import send_mail
 from citoyen.people.models import ConsentRecord, Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
-
-if TYPE_CHECKING:  # debate imports this module at call time
-    from citoyen.participation.debate.service import Target
+from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
 EMAIL_PURPOSE = "email_notifications"
@@ -35,17 +38,16 @@ PROPOSAL = "proposal"
 Translate = Callable[[str], str]
 
 
-class FollowError(Refusal):
-    """A refused follow (`citoyen.errors.Refusal`); the message is an English msgid."""
+class FollowError(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 # --- following -------------------------------------------------------------------------------
 
 
 async def _check_target(session: AsyncSession, kind: str, target_id: int) -> None:
-    # Imported here: territory is a neighbouring domain, reached through its service only.
-    from citoyen.territory import service as territory
-
     if kind == PROPOSAL:
         proposal = await session.get(Proposal, target_id)
         if proposal is None or proposal.hidden_at is not None:
@@ -161,34 +163,33 @@ def _quoted(text: str, limit: int = 80) -> str:
 
 async def comment_posted(
     session: AsyncSession,
-    settings: Settings,
-    target: Target,
+    process: Process,
+    proposal: Proposal | None,
     comment: Comment,
     parent: Comment | None,
-    author: Person,
+    author_name: str,
 ) -> None:
     """A reply tells the author of the comment replied to; any comment tells the proposal's (or the
     process's) followers."""
     link = f"/participation/comments/{comment.id}"
-    name = author.display_name
-    subject = _quoted(target.proposal.title if target.proposal else target.process.title)
-    told: set[int] = {author.id}
+    subject = _quoted(proposal.title if proposal else process.title)
+    told: set[int] = {comment.author_id} if comment.author_id is not None else set()
     if parent is not None and parent.author_id is not None and parent.author_id not in told:
         await tell(
             session,
             [parent.author_id],
-            lambda _: _("%(name)s replied to your comment on “%(title)s”") % {"name": name, "title": subject},
+            lambda _: _("%(name)s replied to your comment on “%(title)s”") % {"name": author_name, "title": subject},
             link,
         )
         told.add(parent.author_id)
-    if target.proposal is not None:
-        followers = await proposal_followers(session, target.proposal.id)
+    if proposal is not None:
+        followers = await proposal_followers(session, proposal.id)
     else:
-        followers = await _followers(session, FollowKind.PROCESS.value, target.process.id)
+        followers = await _followers(session, FollowKind.PROCESS.value, process.id)
     await tell(
         session,
         followers - told,
-        lambda _: _("New comment by %(name)s on “%(title)s”") % {"name": name, "title": subject},
+        lambda _: _("New comment by %(name)s on “%(title)s”") % {"name": author_name, "title": subject},
         link,
     )
 
@@ -217,6 +218,57 @@ async def proposal_changed(
     if proposal.author_id is not None:
         followers.add(proposal.author_id)
     await tell(session, followers, wording, f"/participation/proposals/{proposal.id}", body)
+
+
+# --- what following hears (in the publisher's transaction) --------------------------------------
+
+
+async def _on_proposal_published(session: AsyncSession, event: ProposalPublished) -> None:
+    proposal = await session.get(Proposal, event.proposal_id)
+    if proposal is not None:
+        await proposal_published(session, proposal)
+
+
+def _status_wording(proposal: Proposal) -> Callable[[Translate], str]:
+    def wording(_: Translate) -> str:
+        return _("Your followed proposal “%(title)s” is now: %(status)s") % {
+            "title": proposal.title,
+            "status": _(STATUS_LABELS[proposal.status]),
+        }
+
+    return wording
+
+
+async def _on_proposal_answered(session: AsyncSession, event: ProposalAnswered) -> None:
+    proposal = await session.get(Proposal, event.proposal_id)
+    if proposal is not None:
+        await proposal_changed(session, proposal, _status_wording(proposal), event.answer)
+
+
+async def _on_milestone_recorded(session: AsyncSession, event: MilestoneRecorded) -> None:
+    proposal = await session.get(Proposal, event.proposal_id)
+    milestone = await session.get(Milestone, event.milestone_id)
+    if proposal is not None and milestone is not None:
+        await proposal_changed(session, proposal, _status_wording(proposal), milestone.title)
+
+
+async def _on_comment_posted(session: AsyncSession, event: CommentPosted) -> None:
+    comment = await session.get(Comment, event.comment_id)
+    process = await session.get(Process, event.process_id)
+    if comment is None or process is None:
+        return
+    proposal = await session.get(Proposal, event.proposal_id) if event.proposal_id is not None else None
+    parent = await session.get(Comment, comment.parent_id) if comment.parent_id is not None else None
+    author = await session.get(Person, comment.author_id) if comment.author_id is not None else None
+    await comment_posted(session, process, proposal, comment, parent, author.display_name if author else "")
+
+
+def register_subscribers(hub: EventHub) -> None:
+    """Following's rules, heard in the transaction of the change they tell of (citoyen.app.build_event_hub)."""
+    hub.subscribe_in_transaction(ProposalPublished, _on_proposal_published)
+    hub.subscribe_in_transaction(ProposalAnswered, _on_proposal_answered)
+    hub.subscribe_in_transaction(MilestoneRecorded, _on_milestone_recorded)
+    hub.subscribe_in_transaction(CommentPosted, _on_comment_posted)
 
 
 # --- the daily digest ------------------------------------------------------------------------
