@@ -1,0 +1,271 @@
+"""The privacy layer on every count about people the platform publishes, and the arithmetic of its public ledger.
+
+A table of counts about people (reports per neighbourhood, category and week; participation per neighbourhood;
+survey answers per option) leaves the platform only through one of two mechanisms:
+
+- a minimum cell size (`MinCellSize`): a cell counted from fewer than k contributors (10 by default) is
+  published empty, with `suppressed` true, so nobody can be singled out in a small cell;
+- differential privacy (`LaplaceDP`): every cell gets discrete Laplace noise from OpenDP, scaled to the
+  contribution bound over ε, then is clamped at zero (post-processing keeps the guarantee).
+
+The caller gives the exact counts with the whole public grid of cells (`CellCounts.domain`: every
+neighbourhood × category × week, zeros included, so that whether a cell exists tells nothing) and the bound on
+one person's contributions (`max_contributions`: how many cells, at most one each, a person can change; the
+domains enforce it when they count, e.g. one report per person per cell and at most three cells per release).
+Each release returns the rows and the ledger entry the public privacy ledger records (`ledger_values` gives the
+fields of the catalogue's `PrivacyRelease` row); the ledger's totals are pure functions of its entries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import opendp.prelude as dp
+
+DEFAULT_K = 10
+DEFAULT_EPSILON = 1.0
+# The largest ε one release may spend: past it the noise no longer protects anyone in a small cell.
+MAX_EPSILON = 10.0
+
+MECHANISM_MIN_CELL = "min_cell_size"
+MECHANISM_LAPLACE = "laplace"  # the catalogue's PrivacyMechanism.LAPLACE (discrete Laplace on integers)
+
+
+class PrivacyError(ValueError):
+    """A release that would not protect people (a bad ε or k, cells outside the public grid)."""
+
+
+@dataclass(frozen=True)
+class MinCellSize:
+    """Suppress every cell counted from fewer than `k` contributors."""
+
+    k: int = DEFAULT_K
+
+
+@dataclass(frozen=True)
+class LaplaceDP:
+    """ε-differential privacy: discrete Laplace noise of scale max_contributions / ε on every cell (OpenDP)."""
+
+    epsilon: float = DEFAULT_EPSILON
+
+
+Policy = MinCellSize | LaplaceDP
+
+
+@dataclass(frozen=True)
+class CellCounts:
+    """Exact counts of contributors per cell, keyed by the values of `dimensions`, over a public grid.
+
+    `max_contributions` is the L1 bound of one person on the table: the number of cells they can change,
+    each by at most one. `contribution_rule` / `contribution_rule_en` say in plain words how it is enforced."""
+
+    dimensions: tuple[str, ...]
+    counts: Mapping[tuple[Any, ...], int]
+    domain: Sequence[tuple[Any, ...]]
+    max_contributions: int
+    contribution_rule: str
+    contribution_rule_en: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the public privacy ledger records about one release (the fields of `PrivacyRelease`)."""
+
+    dataset: str
+    resource: str
+    released_at: datetime
+    period: str
+    mechanism: str
+    epsilon: float | None
+    k: int | None
+    description: str
+    description_en: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """The published rows (the dimensions, `count` — None when suppressed — and `suppressed`) and the
+    ledger entry of the release."""
+
+    rows: list[dict[str, Any]]
+    ledger: LedgerEntry
+    cells: int = 0
+    suppressed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def period_label(start: date | datetime, end: date | datetime) -> str:
+    """An ISO 8601 interval, [start, end): how the ledger names the period a release covers."""
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+def laplace_scale(epsilon: float, max_contributions: int) -> float:
+    """The noise scale that makes a table where one person changes at most `max_contributions` cells
+    by one each ε-differentially private (L1 sensitivity over ε)."""
+    _check_epsilon(epsilon)
+    if max_contributions < 1:
+        raise PrivacyError("a person contributes to at least one cell")
+    return max_contributions / epsilon
+
+
+def noisy_counts(values: Sequence[int], epsilon: float, max_contributions: int) -> list[int]:
+    """Discrete Laplace noise from OpenDP on integer counts, clamped at zero. OpenDP's own privacy map
+    checks that the measurement spends no more than ε for the given bound."""
+    dp.enable_features("contrib")
+    scale = laplace_scale(epsilon, max_contributions)
+    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
+    measurement = dp.m.make_laplace(*space, scale=scale)
+    spent = float(measurement.map(max_contributions))  # type: ignore[no-untyped-call]
+    if spent > epsilon * (1 + 1e-9):
+        raise PrivacyError(f"the measurement would spend ε = {spent}, more than {epsilon}")
+    if not values:
+        return []
+    return [max(0, int(value)) for value in measurement([int(value) for value in values])]
+
+
+def suppress(values: Sequence[int], k: int) -> list[int | None]:
+    """Counts under k become None (published empty, with `suppressed` true)."""
+    _check_k(k)
+    return [value if value >= k else None for value in values]
+
+
+def release(
+    counts: CellCounts,
+    policy: Policy,
+    *,
+    dataset: str,
+    resource: str,
+    period: str,
+    released_at: datetime,
+    subject: str,
+    subject_en: str,
+) -> Release:
+    """Release a table of counts about people through `policy`, over every cell of its public grid.
+    `subject`/`subject_en` name what is counted, for the ledger's explanation ("signalements par quartier…")."""
+    domain = list(counts.domain)
+    grid = set(domain)
+    outside = [cell for cell, value in counts.counts.items() if value and cell not in grid]
+    if outside:
+        raise PrivacyError(f"{len(outside)} counted cells are not in the public grid")
+    exact = [int(counts.counts.get(cell, 0)) for cell in domain]
+    if any(value < 0 for value in exact):
+        raise PrivacyError("counts are never negative")
+    published: Sequence[int | None]
+    if isinstance(policy, MinCellSize):
+        published = suppress(exact, policy.k)
+        mechanism, epsilon, k = MECHANISM_MIN_CELL, None, policy.k
+        description, description_en = _min_cell_text(counts, policy.k, subject, subject_en)
+    else:
+        published = noisy_counts(exact, policy.epsilon, counts.max_contributions)
+        mechanism, epsilon, k = MECHANISM_LAPLACE, policy.epsilon, None
+        description, description_en = _laplace_text(counts, policy.epsilon, subject, subject_en)
+    rows = []
+    hidden = 0
+    for cell, value in zip(domain, published, strict=True):
+        row = dict(zip(counts.dimensions, cell, strict=True))
+        row["count"] = value
+        row["suppressed"] = value is None
+        hidden += value is None
+        rows.append(row)
+    entry = LedgerEntry(
+        dataset=dataset,
+        resource=resource,
+        released_at=released_at,
+        period=period,
+        mechanism=mechanism,
+        epsilon=epsilon,
+        k=k,
+        description=description,
+        description_en=description_en,
+    )
+    return Release(rows=rows, ledger=entry, cells=len(rows), suppressed=hidden)
+
+
+def ledger_values(entry: LedgerEntry) -> dict[str, Any]:
+    """The values of one `PrivacyRelease` row (dataset, resource, released_at, period, mechanism, epsilon, k,
+    description, description_en), for the catalogue to store."""
+    return {
+        "dataset": entry.dataset,
+        "resource": entry.resource,
+        "released_at": entry.released_at,
+        "period": entry.period,
+        "mechanism": entry.mechanism,
+        "epsilon": entry.epsilon,
+        "k": entry.k,
+        "description": entry.description,
+        "description_en": entry.description_en,
+    }
+
+
+# --- the ledger's arithmetic --------------------------------------------------------------------------
+
+
+def total_epsilon(entries: Iterable[LedgerEntry], dataset: str, period: str) -> float:
+    """The ε spent on one dataset and period: the sum of its releases' ε (sequential composition; a
+    minimum-cell release spends none)."""
+    return math.fsum(e.epsilon for e in entries if e.dataset == dataset and e.period == period and e.epsilon)
+
+
+def totals(entries: Iterable[LedgerEntry]) -> dict[tuple[str, str], float]:
+    """The ε spent per (dataset, period), every pair that had a release listed (0.0 for minimum-cell ones)."""
+    spent: dict[tuple[str, str], list[float]] = {}
+    for entry in entries:
+        spent.setdefault((entry.dataset, entry.period), []).append(entry.epsilon or 0.0)
+    return {key: math.fsum(values) for key, values in spent.items()}
+
+
+def remaining_budget(entries: Iterable[LedgerEntry], dataset: str, period: str, budget: float) -> float:
+    """What is left of `budget` for a dataset and period after its releases (never below zero)."""
+    return max(0.0, budget - total_epsilon(entries, dataset, period))
+
+
+# --- plain explanations -------------------------------------------------------------------------------
+
+
+def _check_epsilon(epsilon: float) -> None:
+    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and 0 < epsilon <= MAX_EPSILON):
+        raise PrivacyError(f"ε must be a number above 0 and at most {MAX_EPSILON}")
+
+
+def _check_k(k: int) -> None:
+    if not isinstance(k, int) or k < 2:
+        raise PrivacyError("k must be a whole number of at least 2")
+
+
+def _min_cell_text(counts: CellCounts, k: int, subject: str, subject_en: str) -> tuple[str, str]:
+    french = (
+        f"{subject} : taille minimale de cellule k = {k}. Chaque personne est comptée au plus une fois par "
+        f"cellule ({counts.contribution_rule}). Une cellule comptant moins de {k} personnes est publiée vide, "
+        "avec la colonne « suppressed » à vrai : on ne peut pas y reconnaître quelqu’un. Les autres cellules "
+        "sont exactes."
+    )
+    english = (
+        f"{subject_en}: minimum cell size k = {k}. Each person is counted at most once per cell "
+        f"({counts.contribution_rule_en}). A cell counting fewer than {k} people is published empty, with the "
+        "“suppressed” column true, so nobody can be recognised in it. Other cells are exact."
+    )
+    return french, english
+
+
+def _laplace_text(counts: CellCounts, epsilon: float, subject: str, subject_en: str) -> tuple[str, str]:
+    scale = laplace_scale(epsilon, counts.max_contributions)
+    bound = counts.max_contributions
+    french = (
+        f"{subject} : confidentialité différentielle, ε = {epsilon:g} pour cette publication. Une personne "
+        f"change au plus {bound} cellule(s) d’une unité ({counts.contribution_rule}) ; chaque cellule reçoit un "
+        f"bruit de Laplace discret d’échelle {scale:g} (OpenDP), puis les comptes négatifs sont ramenés à 0. "
+        "Le résultat dit presque la même chose qu’une personne y figure ou non ; les petits comptes sont "
+        "approximatifs. Les ε de toutes les publications d’une même période s’additionnent dans ce registre."
+    )
+    english = (
+        f"{subject_en}: differential privacy, ε = {epsilon:g} for this release. One person changes at most "
+        f"{bound} cell(s) by one ({counts.contribution_rule_en}); each cell gets discrete Laplace noise of "
+        f"scale {scale:g} (OpenDP), then negative counts are set to 0. The result says almost the same whether "
+        "or not any one person is in it; small counts are approximate. The ε of every release for the same "
+        "period add up in this ledger."
+    )
+    return french, english
