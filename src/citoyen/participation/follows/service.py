@@ -26,9 +26,10 @@ from citoyen.participation.answers import STATUS_LABELS
 from citoyen.participation.debate.models import Comment
 from citoyen.participation.follows.models import DigestDelivery, DigestEntry, Follow, FollowKind
 from citoyen.participation.models import Milestone, Process, Proposal, ProposalFollow
+from citoyen.people import service as people
 from citoyen.people.mail import send_mail
-from citoyen.people.models import ConsentRecord, Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
@@ -120,22 +121,6 @@ async def proposal_followers(session: AsyncSession, proposal_id: int) -> set[int
 # --- telling people --------------------------------------------------------------------------
 
 
-async def _consenting(session: AsyncSession, person_ids: Iterable[int]) -> set[int]:
-    """Who has e-mail consent in force (the latest decision per person counts)."""
-    ids = list(person_ids)
-    if not ids:
-        return set()
-    rows = await session.execute(
-        select(ConsentRecord.person_id, ConsentRecord.granted)
-        .where(ConsentRecord.person_id.in_(ids), ConsentRecord.purpose == EMAIL_PURPOSE)
-        .order_by(ConsentRecord.id)
-    )
-    latest: dict[int, bool] = {}
-    for row in rows:
-        latest[int(row.person_id)] = bool(row.granted)
-    return {person_id for person_id, granted in latest.items() if granted}
-
-
 async def tell(
     session: AsyncSession, person_ids: Iterable[int], wording: Callable[[Translate], str], link: str, body: str = ""
 ) -> int:
@@ -144,17 +129,15 @@ async def tell(
     ids = sorted(set(person_ids))
     if not ids:
         return 0
-    people = (
-        await session.execute(select(Person.id, Person.locale).where(Person.id.in_(ids), Person.is_active.is_(True)))
-    ).all()
-    consenting = await _consenting(session, [int(row.id) for row in people])
-    for row in people:
-        title = wording(get_translations(row.locale).gettext)
-        await notifications.notify(session, int(row.id), title, body, link)
-        if row.id in consenting:
-            session.add(DigestEntry(person_id=int(row.id), title=title[:300], link=link[:500]))
+    recipients = await people.active_recipients(session, ids)
+    consenting = await people.consenting(session, [recipient.id for recipient in recipients], EMAIL_PURPOSE)
+    for recipient in recipients:
+        title = wording(get_translations(recipient.locale).gettext)
+        await notifications.notify(session, recipient.id, title, body, link)
+        if recipient.id in consenting:
+            session.add(DigestEntry(person_id=recipient.id, title=title[:300], link=link[:500]))
     await session.flush()
-    return len(people)
+    return len(recipients)
 
 
 def _quoted(text: str, limit: int = 80) -> str:
@@ -259,8 +242,8 @@ async def _on_comment_posted(session: AsyncSession, event: CommentPosted) -> Non
         return
     proposal = await session.get(Proposal, event.proposal_id) if event.proposal_id is not None else None
     parent = await session.get(Comment, comment.parent_id) if comment.parent_id is not None else None
-    author = await session.get(Person, comment.author_id) if comment.author_id is not None else None
-    await comment_posted(session, process, proposal, comment, parent, author.display_name if author else "")
+    names = await people.display_names(session, [comment.author_id])
+    await comment_posted(session, process, proposal, comment, parent, names.get(comment.author_id or 0, ""))
 
 
 def register_subscribers(hub: EventHub) -> None:
@@ -316,7 +299,7 @@ async def send_digests(session: AsyncSession, settings: Settings, today: date | 
         await session.execute(select(DigestEntry.person_id).where(DigestEntry.sent_on.is_(None)).distinct())
     ).all()
     person_ids = sorted(int(row.person_id) for row in pending)
-    consenting = await _consenting(session, person_ids)
+    consenting = await people.consenting(session, person_ids, EMAIL_PURPOSE)
     for person_id in person_ids:
         if person_id not in consenting:
             # Consent withdrawn since: the queued news is dropped, nothing is mailed.
@@ -331,7 +314,7 @@ async def send_digests(session: AsyncSession, settings: Settings, today: date | 
         if delivered.first() is not None:
             run.already_sent += 1
             continue
-        person = await session.get(Person, person_id)
+        person = await people.get_person(session, person_id)
         if person is None or not person.is_active:
             continue
         entries = list(
