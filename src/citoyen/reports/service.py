@@ -51,6 +51,13 @@ from citoyen.reports.map import (
 from citoyen.reports.personal_data import (
     register_personal_data,
 )
+from citoyen.reports.publication import (
+    PUBLICATION_BATCH,
+    category_codes,
+    public_reports,
+    reporter_counts,
+    week_of,
+)
 from citoyen.reports.repository import (
     REQUEST_COLUMNS,
     SORTS,
@@ -85,6 +92,7 @@ __all__ = [
     "DUPLICATE_RADIUS_M",
     "EARTH_RADIUS_M",
     "MAX_DESCRIPTION",
+    "PUBLICATION_BATCH",
     "REQUEST_COLUMNS",
     "SORTS",
     "STATUS_LABELS",
@@ -100,6 +108,7 @@ __all__ = [
     "can_handle",
     "catalog_revision",
     "categories_by_id",
+    "category_codes",
     "contact_of",
     "count_reports",
     "create_report",
@@ -123,8 +132,10 @@ __all__ = [
     "photo_counts",
     "photos_of",
     "place_from_text",
+    "public_reports",
     "rebuild_map_counts",
     "register_personal_data",
+    "reporter_counts",
     "request_rows",
     "route",
     "save_category",
@@ -135,4 +146,5 @@ __all__ = [
     "unfollow",
     "update_report",
     "validate_answers",
+    "week_of",
 ]

@@ -29,6 +29,7 @@ from citoyen.sensing.context import Access, Context, StaError
 from citoyen.sensing.create import create, create_at, created_document
 from citoyen.sensing.entities import format_time, result_value
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
+from citoyen.sensing.publication import public_observations, published_datastreams, published_things
 from citoyen.sensing.read import AnswerLimits, RawValue, read
 from citoyen.sensing.repository import (
     DATASTREAMS,
@@ -71,6 +72,9 @@ __all__ = [
     "format_time",
     "parse_time",
     "parse_time_or_interval",
+    "public_observations",
+    "published_datastreams",
+    "published_things",
     "read",
     "register_personal_data",
     "resolve_path",

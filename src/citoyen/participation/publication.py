@@ -1,0 +1,258 @@
+"""What participation publishes as open data: proposals and their official answers (never who wrote or supported
+them), participatory budgets' results once voting has ended, and for the open-data privacy layer the counts
+about people (participants per neighbourhood, survey answers per option) with the bound on each person's part.
+
+Only what the public pages show: proposals of published processes, neither hidden by moderation nor withdrawn;
+budget results once public; surveys whose results the administrator made public. Rows are read in batches by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.participation.budgets import service as budgets
+from citoyen.participation.models import Process, ProcessCategory, Proposal, ProposalAnswer, Support
+from citoyen.participation.surveys.models import QuestionKind, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
+
+PUBLICATION_BATCH = 5000
+
+
+def _visible() -> tuple[Any, ...]:
+    return (
+        Proposal.hidden_at.is_(None),
+        Proposal.withdrawn_at.is_(None),
+        Proposal.process_id.in_(select(Process.id).where(Process.published.is_(True))),
+    )
+
+
+async def public_proposals(
+    session: AsyncSession, batch: int = PUBLICATION_BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every proposal the public sees, in batches ordered by id: text, place, status, counts; no author."""
+    slugs = {row[0]: row[1] for row in (await session.execute(select(Process.id, Process.slug))).all()}
+    categories = {
+        row[0]: row[1] for row in (await session.execute(select(ProcessCategory.id, ProcessCategory.name))).all()
+    }
+    last = 0
+    while True:
+        query = select(Proposal).where(Proposal.id > last, *_visible()).order_by(Proposal.id).limit(batch)
+        proposals = list((await session.execute(query)).scalars())
+        if not proposals:
+            return
+        yield [
+            {
+                "id": proposal.id,
+                "process": slugs[proposal.process_id],
+                "category": categories.get(proposal.category_id) if proposal.category_id is not None else None,
+                "title": proposal.title,
+                "body": proposal.body,
+                "neighbourhood_id": proposal.neighbourhood_id,
+                "lon": proposal.lon,
+                "lat": proposal.lat,
+                "status": proposal.status.value,
+                "progress": proposal.progress,
+                "supports": proposal.support_count or 0,
+                "comments": proposal.comment_count,
+                "created_at": proposal.created_at,
+                "answered_at": proposal.answered_at,
+            }
+            for proposal in proposals
+        ]
+        last = proposals[-1].id
+        if len(proposals) < batch:
+            return
+
+
+async def public_answers(session: AsyncSession, batch: int = PUBLICATION_BATCH) -> AsyncIterator[list[dict[str, Any]]]:
+    """The city's official answers to public proposals, in batches ordered by id (never who answered)."""
+    columns = (ProposalAnswer.id, ProposalAnswer.proposal_id, ProposalAnswer.status, ProposalAnswer.text)
+    more = (ProposalAnswer.progress, ProposalAnswer.created_at)
+    last = 0
+    while True:
+        query = (
+            select(*columns, *more)
+            .join(Proposal, Proposal.id == ProposalAnswer.proposal_id)
+            .where(ProposalAnswer.id > last, *_visible())
+            .order_by(ProposalAnswer.id)
+            .limit(batch)
+        )
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        yield [
+            {
+                "id": row[0],
+                "proposal_id": row[1],
+                "status": row[2].value,
+                "answer": row[3],
+                "progress": row[4],
+                "answered_at": row[5],
+            }
+            for row in rows
+        ]
+        last = rows[-1][0]
+        if len(rows) < batch:
+            return
+
+
+async def budget_results(session: AsyncSession) -> list[dict[str, Any]]:
+    """Each project of every budget whose results are public (voting ended, process published): its cost,
+    votes and whether the official method funds it. These are the official results the budget page shows."""
+    rows: list[dict[str, Any]] = []
+    for budget in await budgets.list_budgets(session):
+        phase = await budgets.phase_of(session, budget)
+        process = await budgets.process_of(session, budget)
+        if not process.published or not budgets.results_are_public(phase):
+            continue
+        projects, outcome = await budgets.results(session, budget)
+        official = set(outcome.outcome(budget.official_method).selected)
+        for project in projects:
+            rows.append(
+                {
+                    "budget_id": budget.id,
+                    "budget": budget.title,
+                    "budget_en": budget.title_en or budget.title,
+                    "process": process.slug,
+                    "project_id": project.id,
+                    "project": project.title,
+                    "project_en": project.title_en or project.title,
+                    "neighbourhood_id": project.neighbourhood_id,
+                    "cost_cents": project.cost_cents,
+                    "votes": outcome.votes.get(project.id, 0),
+                    "voters": outcome.voters,
+                    "funded": project.id in official,
+                    "method": budget.official_method.value,
+                    "voting_ended_at": phase.ends_at,
+                }
+            )
+    return rows
+
+
+async def participant_counts(
+    session: AsyncSession, start: datetime, end: datetime, max_cells_per_person: int = 1
+) -> dict[tuple[int], int]:
+    """People who proposed or supported a public proposal in [start, end), per neighbourhood of the proposal.
+
+    Bounded for the privacy layer: a person counts once per neighbourhood and in at most
+    `max_cells_per_person` neighbourhoods (those of their earliest contributions)."""
+    authored = select(
+        Proposal.author_id.label("person"), Proposal.neighbourhood_id.label("place"), Proposal.created_at.label("at")
+    ).where(
+        Proposal.author_id.is_not(None),
+        Proposal.neighbourhood_id.is_not(None),
+        Proposal.created_at >= start,
+        Proposal.created_at < end,
+        *_visible(),
+    )
+    supported = (
+        select(Support.person_id, Proposal.neighbourhood_id, Support.created_at)
+        .join(Proposal, Proposal.id == Support.proposal_id)
+        .where(
+            Proposal.neighbourhood_id.is_not(None), Support.created_at >= start, Support.created_at < end, *_visible()
+        )
+    )
+    contributions = union(authored, supported).subquery()
+    query = select(contributions.c.person, contributions.c.place).order_by(
+        contributions.c.person, contributions.c.at, contributions.c.place
+    )
+    counts: dict[tuple[int], int] = {}
+    current: int | None = None
+    places: set[int] = set()
+    result = await session.stream(query.execution_options(yield_per=PUBLICATION_BATCH))
+    async for person, place in result:
+        if person != current:
+            current, places = person, set()
+        if place in places or len(places) >= max_cells_per_person:
+            continue
+        places.add(place)
+        counts[(place,)] = counts.get((place,), 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class SurveyCounts:
+    """Answers per option of one survey with public results, and its public grid of cells
+    (question position, option key), zeros included. `max_contributions` is how many cells one respondent
+    can change (one per single-choice, scale or ranking question, each option of a multiple-choice one)."""
+
+    survey_id: int
+    title: str
+    title_en: str
+    process: str
+    closes_at: datetime
+    labels: dict[tuple[int, str], tuple[str, str, str]]  # cell -> (question, option, option_en)
+    counts: dict[tuple[int, str], int]
+    max_contributions: int
+
+
+def _survey_cells(question: SurveyQuestion) -> list[tuple[str, str, str]]:
+    if question.kind == QuestionKind.SCALE:
+        return [(str(value), str(value), str(value)) for value in range(1, 6)]
+    return [(option["key"], option["label"], option.get("label_en") or option["label"]) for option in question.options]
+
+
+async def survey_counts(session: AsyncSession) -> list[SurveyCounts]:
+    """For each survey of a published process whose results are public: respondents per option of its choice
+    and scale questions (for a ranking, who put the option first). Free-text answers are never counted here."""
+    processes = {
+        row[0]: row[1]
+        for row in (await session.execute(select(Process.id, Process.slug).where(Process.published.is_(True)))).all()
+    }
+    query = select(Survey).where(Survey.public_results.is_(True)).order_by(Survey.id)
+    found: list[SurveyCounts] = []
+    for survey in (await session.execute(query)).scalars():
+        if survey.process_id not in processes:
+            continue
+        questions = (
+            await session.execute(
+                select(SurveyQuestion)
+                .where(SurveyQuestion.survey_id == survey.id)
+                .order_by(SurveyQuestion.position, SurveyQuestion.id)
+            )
+        ).scalars()
+        counted = [q for q in questions if q.kind not in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT)]
+        labels: dict[tuple[int, str], tuple[str, str, str]] = {}
+        position = {question.id: number for number, question in enumerate(counted, start=1)}
+        bound = 0
+        for question in counted:
+            bound += len(question.options) if question.kind == QuestionKind.MULTIPLE else 1
+            for key, label, label_en in _survey_cells(question):
+                labels[(position[question.id], key)] = (question.prompt, label, label_en)
+        counts = dict.fromkeys(labels, 0)
+        answers = (
+            select(SurveyAnswer.question_id, SurveyAnswer.choices, SurveyAnswer.scale)
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .where(SurveyResponse.survey_id == survey.id, SurveyAnswer.question_id.in_(list(position)))
+            .execution_options(yield_per=PUBLICATION_BATCH)
+        )
+        kinds = {question.id: question.kind for question in counted}
+        async for question_id, choices, scale in await session.stream(answers):
+            number, kind = position[question_id], kinds[question_id]
+            if kind == QuestionKind.SCALE:
+                keys = [str(scale)] if scale is not None else []
+            elif kind == QuestionKind.RANKING:
+                keys = list(choices or [])[:1]
+            else:
+                keys = list(dict.fromkeys(choices or []))
+            for key in keys:
+                if (number, key) in counts:
+                    counts[(number, key)] += 1
+        found.append(
+            SurveyCounts(
+                survey_id=survey.id,
+                title=survey.title,
+                title_en=survey.title_en or survey.title,
+                process=processes[survey.process_id],
+                closes_at=survey.closes_at,
+                labels=labels,
+                counts=counts,
+                max_contributions=max(bound, 1),
+            )
+        )
+    return found

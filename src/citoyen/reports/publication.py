@@ -1,0 +1,124 @@
+"""What the reports domain publishes as open data: its public rows, in batches read by id (constant memory
+however many reports), and the counts of reporters per cell that the open-data privacy layer releases.
+
+Published rows hold only what the public reports map and Open311 show about the problem and its place, less the
+free-text description (a reporter may write who they are in it): never who reported, followed or supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.reports.models import Category, Report, ReportContact
+
+PUBLICATION_BATCH = 5000
+
+
+async def public_reports(session: AsyncSession, batch: int = PUBLICATION_BATCH) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every report as the public sees it, in batches of `batch` rows ordered by id."""
+    columns = (
+        Report.id,
+        Category.code,
+        Category.name,
+        Category.name_en,
+        Report.status,
+        Report.close_reason,
+        Report.neighbourhood_id,
+        Report.lon,
+        Report.lat,
+        Report.address,
+        Report.requested_at,
+        Report.updated_at,
+        Report.closed_at,
+        Report.status_notes,
+        Report.supports,
+        Report.duplicate_of_id,
+    )
+    last = 0
+    while True:
+        query = (
+            select(*columns)
+            .join(Category, Category.id == Report.category_id)
+            .where(Report.id > last)
+            .order_by(Report.id)
+            .limit(batch)
+        )
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        yield [
+            {
+                "id": row[0],
+                "category": row[1],
+                "category_name": row[2],
+                "category_name_en": row[3] or row[2],
+                "status": row[4].value,
+                "close_reason": row[5].value if row[5] is not None else None,
+                "neighbourhood_id": row[6],
+                "lon": row[7],
+                "lat": row[8],
+                "address": row[9],
+                "requested_at": row[10],
+                "updated_at": row[11],
+                "closed_at": row[12],
+                "public_answer": row[13],
+                "supports": row[14],
+                "duplicate_of": row[15],
+            }
+            for row in rows
+        ]
+        last = rows[-1][0]
+        if len(rows) < batch:
+            return
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday (UTC) that starts `moment`'s ISO week: the time bucket of the weekly counts."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+async def reporter_counts(
+    session: AsyncSession, start: datetime, end: datetime, max_cells_per_person: int, batch: int = PUBLICATION_BATCH
+) -> dict[tuple[int, int, date], int]:
+    """People who filed reports per (neighbourhood id, category id, week) for reports filed in [start, end).
+
+    Bounded for the privacy layer: a person counts once per cell however many reports they filed there, and
+    in at most `max_cells_per_person` cells (those of their earliest reports). A person is their account,
+    else the e-mail they left, else the report itself (an anonymous report is its own reporter). Reports
+    outside any neighbourhood are not counted. Reads reporters in order, so memory holds one reporter's cells."""
+    reporter = case(
+        (ReportContact.person_id.is_not(None), literal("p") + cast(ReportContact.person_id, String)),
+        (and_(ReportContact.email.is_not(None), ReportContact.email != ""), literal("e") + ReportContact.email),
+        else_=literal("r") + cast(Report.id, String),
+    ).label("reporter")
+    query = (
+        select(reporter, Report.neighbourhood_id, Report.category_id, Report.requested_at)
+        .outerjoin(ReportContact, ReportContact.report_id == Report.id)
+        .where(Report.requested_at >= start, Report.requested_at < end, Report.neighbourhood_id.is_not(None))
+        .order_by(reporter, Report.requested_at, Report.id)
+        .execution_options(yield_per=batch)
+    )
+    counts: dict[tuple[int, int, date], int] = {}
+    current: str | None = None
+    cells: set[tuple[int, int, date]] = set()
+    result = await session.stream(query)
+    async for key, neighbourhood_id, category_id, requested_at in result:
+        if key != current:
+            current, cells = key, set()
+        cell = (neighbourhood_id, category_id, week_of(requested_at))
+        if cell in cells or len(cells) >= max_cells_per_person:
+            continue
+        cells.add(cell)
+        counts[cell] = counts.get(cell, 0) + 1
+    return counts
+
+
+async def category_codes(session: AsyncSession) -> dict[int, str]:
+    """Every category's code by id (inactive ones too: their reports are still published)."""
+    return {row[0]: row[1] for row in (await session.execute(select(Category.id, Category.code))).all()}

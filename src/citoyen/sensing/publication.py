@@ -1,0 +1,170 @@
+"""What sensing publishes as open data: the city's sensors (Things with their place and Datastreams) and the raw
+Observations of public Things, one Datastream at a time, in batches read along its (time, id) index so that a
+Datastream of ten million readings streams in constant memory.
+
+Personal Things (a household's meter) and everything under them are never published; restricted Things show
+their metadata (as the SensorThings API does to everyone) but never their raw Observations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.sensing.models import (
+    Datastream,
+    Location,
+    Observation,
+    ObservedProperty,
+    ResultType,
+    Thing,
+    ThingAccess,
+    ThingLocation,
+)
+
+PUBLICATION_BATCH = 5000
+LISTED = (ThingAccess.PUBLIC, ThingAccess.RESTRICTED)
+
+
+async def published_things(session: AsyncSession) -> list[dict[str, Any]]:
+    """Public and restricted Things, with the representative point of their first Location."""
+    query = select(Thing.id, Thing.name, Thing.description, Thing.kind, Thing.access).where(Thing.access.in_(LISTED))
+    things = (await session.execute(query.order_by(Thing.id))).all()
+    places: dict[int, tuple[float | None, float | None, int | None]] = {}
+    located = (
+        select(ThingLocation.thing_id, Location.lon, Location.lat, Location.neighbourhood_id)
+        .join(Location, Location.id == ThingLocation.location_id)
+        .where(ThingLocation.thing_id.in_(select(Thing.id).where(Thing.access.in_(LISTED))))
+        .order_by(ThingLocation.thing_id, Location.id)
+    )
+    for thing_id, lon, lat, neighbourhood_id in (await session.execute(located)).all():
+        places.setdefault(thing_id, (lon, lat, neighbourhood_id))
+    return [
+        {
+            "id": row[0],
+            "name": row[1],
+            "description": row[2],
+            "kind": row[3].value,
+            "access": row[4].value,
+            "lon": places.get(row[0], (None, None, None))[0],
+            "lat": places.get(row[0], (None, None, None))[1],
+            "neighbourhood_id": places.get(row[0], (None, None, None))[2],
+        }
+        for row in things
+    ]
+
+
+async def published_datastreams(session: AsyncSession) -> list[dict[str, Any]]:
+    """The Datastreams of public and restricted Things, with what they measure and in which unit;
+    `raw_published` says whether their Observations are published (public Things only)."""
+    query = (
+        select(Datastream, Thing.kind, Thing.access, ObservedProperty.name)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+        .where(Thing.access.in_(LISTED))
+        .order_by(Datastream.id)
+    )
+    rows = []
+    for datastream, kind, access, observed in (await session.execute(query)).all():
+        unit = datastream.unit_of_measurement or {}
+        rows.append(
+            {
+                "id": datastream.id,
+                "thing_id": datastream.thing_id,
+                "name": datastream.name,
+                "description": datastream.description,
+                "kind": kind.value,
+                "observed_property": observed,
+                "unit": str(unit.get("name") or ""),
+                "unit_symbol": str(unit.get("symbol") or ""),
+                "observation_type": datastream.observation_type,
+                "raw_published": access == ThingAccess.PUBLIC,
+                "phenomenon_time_start": datastream.phenomenon_time_start,
+                "phenomenon_time_end": datastream.phenomenon_time_end,
+            }
+        )
+    return rows
+
+
+def _result(row: Any) -> tuple[float | None, str | None]:
+    kind = row.result_type
+    if kind in (ResultType.FLOAT, ResultType.INTEGER):
+        return row.result_number, None
+    if kind == ResultType.STRING:
+        return None, row.result_string
+    if kind == ResultType.BOOLEAN:
+        return None, "true" if row.result_boolean else "false"
+    if kind == ResultType.JSON:
+        return None, orjson.dumps(row.result_json).decode()
+    return None, None
+
+
+async def public_observations(
+    session: AsyncSession,
+    datastream_id: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    batch: int = PUBLICATION_BATCH,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The Observations of one Datastream of a public Thing (none for any other), oldest first, in batches:
+    `result` for numbers, `result_text` for other results. [start, end) bounds phenomenon time (daily files)."""
+    public = await session.scalar(
+        select(Datastream.id)
+        .join(Thing, Thing.id == Datastream.thing_id)
+        .where(Datastream.id == datastream_id, Thing.access == ThingAccess.PUBLIC)
+    )
+    if public is None:
+        return
+    columns = (
+        Observation.id,
+        Observation.phenomenon_time_start,
+        Observation.phenomenon_time_end,
+        Observation.result_time,
+        Observation.result_type,
+        Observation.result_number,
+        Observation.result_string,
+        Observation.result_boolean,
+        Observation.result_json,
+    )
+    bounds = [Observation.datastream_id == datastream_id]
+    if start is not None:
+        bounds.append(Observation.phenomenon_time_start >= start)
+    if end is not None:
+        bounds.append(Observation.phenomenon_time_start < end)
+    after: tuple[datetime, int] | None = None
+    while True:
+        query = select(*columns).where(*bounds)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Observation.phenomenon_time_start > after[0],
+                    and_(Observation.phenomenon_time_start == after[0], Observation.id > after[1]),
+                )
+            )
+        query = query.order_by(Observation.phenomenon_time_start, Observation.id).limit(batch)
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        out = []
+        for row in rows:
+            number, text = _result(row)
+            out.append(
+                {
+                    "id": row.id,
+                    "datastream_id": datastream_id,
+                    "phenomenon_time": row.phenomenon_time_start,
+                    "phenomenon_time_end": row.phenomenon_time_end,
+                    "result_time": row.result_time,
+                    "result": number,
+                    "result_text": text,
+                }
+            )
+        yield out
+        after = (rows[-1].phenomenon_time_start, rows[-1].id)
+        if len(rows) < batch:
+            return

@@ -1,0 +1,357 @@
+"""The platform's own datasets: every feed written from a small city made through the services, each dataset
+valid for `frictionless validate`, the rows the public sees (and no others), and not one trace of a person."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import frictionless
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.config import Settings
+from citoyen.db import utcnow
+from citoyen.opendata import feeds, privacy
+from citoyen.opendata.feeds import PublishContext
+from citoyen.participation import service as participation
+from citoyen.participation.budgets import service as budgets
+from citoyen.participation.models import ProposalStatus
+from citoyen.participation.surveys import service as surveys
+from citoyen.people import service as people
+from citoyen.people.models import Person, Role
+from citoyen.reports import service as reports
+from citoyen.reports.models import CloseReason, ReportStatus
+from tests.factories import claim_of, create_person
+from tests.participation.budget_helpers import create_budget, verified_residents, voting_phase
+from tests.participation.helpers import EAST, WEST, create_process, neighbourhood_ids, setup_territory, submit
+from tests.participation.survey_helpers import create_survey, question_ids
+from tests.reports.helpers import create_reports_world, file_report
+from tests.sensing.helpers import STA, bearer, create_station, station
+
+
+@dataclass(frozen=True)
+class Resident:
+    first: str
+    last: str
+    email: str
+    phone: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+RESIDENTS = [
+    Resident("Gwendoline", "Kerbrat-Lemaistre", "gwendoline.kerbrat@example.org", "+33 6 12 34 56 78"),
+    Resident("Anatole", "Vasseur-Ndiaye", "anatole.vasseur@example.net", "06 98 76 54 32"),
+    Resident("Solveig", "Marchetti", "solveig.m@example.com", "0711223344"),
+]
+
+
+@pytest.fixture
+async def token(session: AsyncSession) -> str:
+    _token, secret = await people.create_api_token(session, "Sensor gateway", ["sensing:write"])
+    await session.commit()
+    return secret
+
+
+@dataclass
+class City:
+    residents: list[Person]
+    report_ids: list[int]
+    public_proposal_ids: list[int]
+    hidden_proposal_id: int
+    public_datastreams: list[int]
+    personal_thing: str
+
+
+async def build_city(session: AsyncSession, settings: Settings, client: httpx.AsyncClient, token: str) -> City:
+    """A small city made as its people and staff would: reports with their reporters' contacts, proposals,
+    supports and an answer, an ended budget with ballots, a closed survey, a public station and a household's
+    meter named after its owner."""
+    world = await create_reports_world(session)
+    residents = [await create_person(session, email=r.email, display_name=r.name, role=Role.CITIZEN) for r in RESIDENTS]
+    staff = await create_person(session, role=Role.ADMIN, display_name="Agent Voirie")
+    report_ids = []
+    for number, (resident, person) in enumerate(zip(RESIDENTS, residents, strict=True)):
+        for where, category in ((WEST, "streetlight"), (EAST, "pothole")):
+            report = await file_report(
+                session,
+                world,
+                where,
+                category,
+                person_id=person.id,
+                email=resident.email,
+                first_name=resident.first,
+                last_name=resident.last,
+                phone=resident.phone,
+                description=f"Signalé par {resident.name}, joignable au {resident.phone} ({number}).",
+            )
+            report_ids.append(report.id)
+    anonymous = await file_report(session, world, WEST, "streetlight", description="Lampe éteinte.")
+    report_ids.append(anonymous.id)
+    first = await reports.get_report(session, report_ids[0])
+    await reports.update_report(
+        session,
+        settings,
+        staff,
+        first,
+        reports.StaffUpdate(
+            status=ReportStatus.CLOSED,
+            close_reason=CloseReason.FIXED,
+            public_answer="Lampe remplacée le 3 décembre.",
+            internal_note=f"Rappeler {RESIDENTS[0].name}",
+        ),
+    )
+
+    process = await create_process(session)
+    proposals = [
+        await submit(session, process, person, WEST if n % 2 else EAST, title=f"Des bancs rue {n}")
+        for n, person in enumerate(residents)
+    ]
+    for supporter in residents[1:]:
+        await participation.support(session, proposals[0].id, await claim_of(session, supporter))
+    await participation.answer_proposal(session, staff, proposals[0], ProposalStatus.ACCEPTED, "Nous l’installons.")
+    hidden = await submit(session, process, residents[0], WEST, title="Une proposition masquée")
+    hidden.hidden_at = utcnow()
+    await session.flush()
+
+    budget, projects = await create_budget(session, open_now=False)
+    phase = await voting_phase(session, await budgets.process_of(session, budget))
+    for voter in await verified_residents(session, settings, 3):
+        await budgets.cast_ballot(session, budget, voter, [projects[0].id], now=phase.starts_at + timedelta(hours=1))
+
+    survey = await create_survey(session, public_results=True, slug="enquete-mobilite")
+    ids = await question_ids(session, survey)
+    for n in range(12):
+        answers = {ids[0]: ["1" if n < 11 else "2"], ids[2]: [f"rue de {RESIDENTS[n % 3].name}"], ids[4]: ["4"]}
+        answers |= {ids[5]: ["2", "1", "3"]}
+        await surveys.submit_response(session, survey, residents[n] if n < 3 else await create_person(session), answers)
+    survey.closes_at = utcnow() - timedelta(minutes=1)
+    await session.commit()
+
+    public = await create_station(client, token)
+    meter_name = f"Compteur de {RESIDENTS[0].name}"
+    meter = station(name=meter_name, access="personal")
+    meter["properties"]["citoyen"]["owner"] = residents[0].id
+    created = await client.post(f"{STA}/Things", json=meter, headers=bearer(token))
+    assert created.status_code == 201, created.text
+    now = utcnow()
+    for datastream in public["Datastreams"]:
+        readings = [{"phenomenonTime": (now - timedelta(minutes=m)).isoformat(), "result": 10.5 + m} for m in range(7)]
+        for reading in readings:
+            answer = await client.post(
+                f"{datastream['@iot.selfLink']}/Observations", json=reading, headers=bearer(token)
+            )
+            assert answer.status_code == 201, answer.text
+    return City(
+        residents=residents,
+        report_ids=report_ids,
+        public_proposal_ids=[p.id for p in proposals],
+        hidden_proposal_id=hidden.id,
+        public_datastreams=[d["@iot.id"] for d in public["Datastreams"]],
+        personal_thing=meter_name,
+    )
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+async def publish_all(session: AsyncSession, directory: Path) -> tuple[PublishContext, dict[str, feeds.WrittenFeed]]:
+    ctx = PublishContext(session)
+    written = {}
+    for feed in await feeds.platform_feeds(session, ctx.now):
+        written[feed.slug] = await feeds.write_feed(ctx, feed, directory / feed.slug)
+    return ctx, written
+
+
+async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
+    session: AsyncSession, settings: Settings, client: httpx.AsyncClient, token: str, tmp_path: Path
+) -> None:
+    city = await build_city(session, settings, client, token)
+    ctx, written = await publish_all(session, tmp_path)
+    assert set(written) == {
+        "signalements",
+        "propositions-citoyennes",
+        "budget-participatif-resultats",
+        "capteurs",
+        "quartiers",
+        "services-municipaux",
+        "signalements-par-quartier-et-semaine",
+        "participation-par-quartier",
+        "resultats-des-questionnaires",
+    }
+    for slug, feed in written.items():
+        report = frictionless.validate(str(feed.datapackage))
+        assert report.valid, (slug, report.flatten(["resourceName", "rowNumber", "fieldName", "type", "note"]))
+        package = json.loads(feed.datapackage.read_text(encoding="utf-8"))
+        assert package["licenses"][0]["name"] == "etalab-2.0"
+        for resource in package["resources"]:
+            if resource["format"] == "csv":
+                fields = resource["schema"]["fields"]
+                assert all("FR : " in f["description"] and "EN: " in f["description"] for f in fields)
+                assert resource["schema"]["missingValues"] == [""]
+                raw = (feed.directory / resource["path"]).read_bytes()
+                assert raw.endswith(b"\r\n")  # RFC 4180 line ends
+        assert feed.feed.themes and feed.feed.frequency and feed.feed.title_en and feed.feed.description_en
+
+    rows = read_csv(tmp_path / "signalements" / "signalements.csv")
+    assert [int(row["id"]) for row in rows] == city.report_ids
+    assert set(rows[0]) >= {"category", "status", "neighbourhood", "lon", "lat", "requested_at", "public_answer"}
+    assert rows[0]["status"] == "closed" and rows[0]["public_answer"] == "Lampe remplacée le 3 décembre."
+    assert rows[0]["neighbourhood"] == "Ouest" and rows[0]["requested_at"].endswith("Z")
+    layer = json.loads((tmp_path / "signalements" / "signalements-carte.geojson").read_text(encoding="utf-8"))
+    assert len(layer["features"]) == len(city.report_ids)
+    assert layer["features"][0]["geometry"] == {"type": "Point", "coordinates": [WEST[0], WEST[1]]}
+
+    proposals = read_csv(tmp_path / "propositions-citoyennes" / "propositions.csv")
+    assert [int(row["id"]) for row in proposals] == city.public_proposal_ids  # the hidden one is not published
+    assert proposals[0]["supports"] == "2" and proposals[0]["status"] == "accepted"
+    answers = read_csv(tmp_path / "propositions-citoyennes" / "reponses.csv")
+    assert [(row["proposal_id"], row["answer"]) for row in answers] == [
+        (str(city.public_proposal_ids[0]), "Nous l’installons.")
+    ]
+
+    results = read_csv(tmp_path / "budget-participatif-resultats" / "resultats.csv")
+    assert [(row["project"], row["votes"], row["funded"]) for row in results][:2] == [
+        ("Projet A", "3", "true"),
+        ("Projet B", "0", "false"),
+    ]
+
+    sensors = written["capteurs"]
+    names = [r.resource.name for r in sensors.resources]
+    assert names[:3] == ["capteurs", "capteurs-carte", "flux"]
+    assert names[3:] == [f"mesures-{d}" for d in city.public_datastreams]  # the personal meter's are not there
+    things = read_csv(tmp_path / "capteurs" / "capteurs.csv")
+    assert [row["name"] for row in things] == ["Station Bastille"]
+    readings = read_csv(tmp_path / "capteurs" / f"mesures-{city.public_datastreams[0]}.csv")
+    assert len(readings) == 7 and [float(row["result"]) for row in readings] == [16.5 - m for m in range(7)]
+
+    quarters = json.loads((tmp_path / "quartiers" / "quartiers.geojson").read_text(encoding="utf-8"))
+    assert sorted(f["properties"]["name"] for f in quarters["features"]) == ["Est", "Ouest"]
+    assert quarters["features"][0]["geometry"]["type"] == "Polygon"
+    departments = read_csv(tmp_path / "services-municipaux" / "services.csv")
+    assert sorted(row["code"] for row in departments) == ["eclairage", "voirie"]
+    assert set(departments[0]) == {"id", "code", "name"}
+
+    # Counts about people went through the privacy layer, and each release is in the ledger.
+    assert {(e.dataset, e.resource, e.mechanism) for e in ctx.ledger} == {
+        ("signalements-par-quartier-et-semaine", "comptes", "laplace"),
+        ("participation-par-quartier", "comptes", "laplace"),
+        (
+            "resultats-des-questionnaires",
+            next(r.resource.name for r in written["resultats-des-questionnaires"].resources),
+            "min_cell_size",
+        ),
+    }
+    weekly = read_csv(tmp_path / "signalements-par-quartier-et-semaine" / "comptes.csv")
+    assert len(weekly) == 2 * 2 * 12  # every neighbourhood x category x week, empty cells included
+    assert all(row["count"].isdigit() and row["suppressed"] == "false" for row in weekly)
+    survey = read_csv(next(r.path for r in written["resultats-des-questionnaires"].resources))
+    by_cell = {(row["question"], row["option"]): row for row in survey}
+    assert by_cell[("1", "1")]["count"] == "11" and by_cell[("1", "1")]["suppressed"] == "false"
+    assert by_cell[("1", "2")]["count"] == "" and by_cell[("1", "2")]["suppressed"] == "true"  # one person: hidden
+    assert by_cell[("3", "4")]["count"] == "12"  # the scale question (free-text ones are never counted)
+    assert not any("rue de" in row["question_text"] + row["option_label"] for row in survey)
+    totals = privacy.totals(ctx.ledger)
+    assert all(value in (0.0, 1.0) for value in totals.values())
+
+
+def published_files(directory: Path) -> list[Path]:
+    return [path for path in directory.rglob("*") if path.is_file()]
+
+
+def phone_patterns(phone: str) -> list[str]:
+    digits = re.sub(r"\D", "", phone)
+    national = "0" + digits[2:] if digits.startswith("33") else digits
+    return [phone, digits, national, national[1:]]
+
+
+async def test_no_published_file_holds_anything_about_a_person(
+    session: AsyncSession, settings: Settings, client: httpx.AsyncClient, token: str, tmp_path: Path
+) -> None:
+    city = await build_city(session, settings, client, token)
+    await publish_all(session, tmp_path)
+    files = published_files(tmp_path)
+    assert len(files) >= 15
+    needles = [city.personal_thing]
+    for resident in RESIDENTS:
+        needles += [resident.email, resident.first, resident.last, resident.name, *phone_patterns(resident.phone)]
+    needles += [person.email for person in city.residents]
+    hits = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        folded = re.sub(r"\s", "", text).lower()
+        for needle in needles:
+            if needle.lower() in text.lower() or re.sub(r"\s", "", needle).lower() in folded:
+                hits.append((path.name, needle))
+    assert hits == []
+
+
+async def test_a_resource_is_written_into_a_stream_the_caller_gives(session: AsyncSession, tmp_path: Path) -> None:
+    await create_reports_world(session)
+    ctx = PublishContext(session)
+    stream = io.StringIO(newline="")
+    resource = feeds.neighbourhoods_feed().resources[1]
+    assert await feeds.write_resource(ctx, resource, stream) == 2
+    lines = stream.getvalue().split("\r\n")
+    assert lines[0] == "id,name,code,area_m2,centroid_lon,centroid_lat"
+    assert {line.split(",")[1] for line in lines[1:3]} == {"Ouest", "Est"}
+
+
+async def test_public_rows_come_in_batches_by_id(session: AsyncSession) -> None:
+    world = await create_reports_world(session)
+    ids = [(await file_report(session, world)).id for _ in range(7)]
+    batches = [batch async for batch in reports.public_reports(session, batch=3)]
+    assert [len(batch) for batch in batches] == [3, 3, 1]
+    assert [row["id"] for batch in batches for row in batch] == ids
+    assert "description" not in batches[0][0] and "email" not in batches[0][0]
+
+
+async def test_reporters_count_once_per_cell_and_in_a_bounded_number_of_cells(session: AsyncSession) -> None:
+    world = await create_reports_world(session)
+    person = await create_person(session)
+    for where, category in ((WEST, "streetlight"), (WEST, "streetlight"), (EAST, "pothole"), (EAST, "streetlight")):
+        await file_report(session, world, where, category, person_id=person.id, email=person.email)
+    await file_report(session, world, WEST, "streetlight")  # anonymous: its own reporter
+    for _ in range(2):
+        await file_report(session, world, WEST, "streetlight", email="voisine@example.org")
+    places = await neighbourhood_ids(session)
+    light, pothole = world.light.id, world.pothole.id
+    week = reports.week_of(utcnow())
+    start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
+    assert await reports.reporter_counts(session, start, end, max_cells_per_person=2) == {
+        (places["Ouest"], light, week): 3,
+        (places["Est"], pothole, week): 1,
+    }
+    assert (await reports.reporter_counts(session, start, end, max_cells_per_person=3))[
+        (places["Est"], light, week)
+    ] == 1
+    assert await reports.reporter_counts(session, end, end + timedelta(days=1), max_cells_per_person=3) == {}
+
+
+async def test_participants_count_once_in_the_neighbourhood_of_their_first_contribution(session: AsyncSession) -> None:
+    places = await setup_territory(session)
+    process = await create_process(session)
+    alice, bruno = await create_person(session), await create_person(session)
+    west = await submit(session, process, alice, WEST)
+    await submit(session, process, bruno, EAST, title="Un jardin partagé")
+    await participation.support(session, west.id, await claim_of(session, bruno))
+    start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
+    assert await participation.participant_counts(session, start, end, 1) == {
+        (places["Ouest"],): 1,
+        (places["Est"],): 1,
+    }
+    assert await participation.participant_counts(session, start, end, 2) == {
+        (places["Ouest"],): 2,
+        (places["Est"],): 1,
+    }
