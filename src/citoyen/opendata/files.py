@@ -1,0 +1,378 @@
+"""Resources and their files: links, uploads checked for their type and size, stored once by SHA-256 under the
+open-data directory, and versions (a new upload adds one; earlier ones stay downloadable). A refused upload
+stores nothing and changes nothing already published."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.db import utcnow
+from citoyen.opendata import vocabularies
+from citoyen.opendata.catalog import ResourceView, _text, find_dataset, new_uuid, touch
+from citoyen.opendata.errors import OpendataError, invalid, not_found
+from citoyen.opendata.models import Dataset, DatasetState, Resource, ResourceVersion
+
+# The formats an upload may have, and what its bytes must look like.
+UPLOAD_FORMATS = ("CSV", "TSV", "GEOJSON", "JSON", "XLSX", "PARQUET", "ZIP", "PDF")
+TABULAR = ("CSV", "TSV")
+_CHUNK = 1024 * 1024
+_GEOJSON_TYPES = {
+    "FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+    "MultiPolygon", "GeometryCollection",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a client sends: its name and an open binary stream."""
+
+    filename: str
+    stream: IO[bytes]
+    content_type: str = ""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    path: str  # relative to the open-data directory
+    row_count: int | None
+    table_schema: dict[str, Any] | None
+
+
+def format_of(declared: str, filename: str = "", media_type: str = "") -> str:
+    """The format code (CSV, GEOJSON, ...) from what the client declared, else the file name or media type."""
+    for candidate in (declared, Path(filename).suffix, media_type):
+        code = vocabularies.file_type_for(candidate) if candidate else None
+        if code:
+            return code
+    return declared.strip().upper()[:20]
+
+
+def media_type_of(code: str) -> str:
+    file_type = vocabularies.FILE_TYPES.get(code)
+    return file_type.media_type if file_type else "application/octet-stream"
+
+
+async def store_upload(
+    directory: Path, upload: Upload, code: str, max_bytes: int, schema: dict[str, Any] | None
+) -> StoredFile:
+    """Copy an upload to the open-data directory, refusing it (and keeping nothing) if it is too big, not the
+    declared type, or (tabular) fails its Table Schema. The copying and checking run in a thread."""
+    if code not in UPLOAD_FORMATS:
+        raise invalid("format", f"Uploads must be one of {', '.join(UPLOAD_FORMATS)} (got {code or 'nothing'})")
+    return await asyncio.to_thread(_store, directory, upload.stream, code, max_bytes, schema)
+
+
+def _store(directory: Path, stream: IO[bytes], code: str, max_bytes: int, schema: dict[str, Any] | None) -> StoredFile:
+    incoming = directory / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=incoming)
+    temporary = Path(name)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        with os.fdopen(handle, "wb") as out:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OpendataError(
+                        f"upload: the file is larger than the limit of {max_bytes} bytes",
+                        "too_large",
+                        {"upload": [f"File too large: at most {max_bytes} bytes"]},
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise invalid("upload", "The file is empty")
+        row_count, table_schema = check_content(temporary, code, schema)
+        sha256 = digest.hexdigest()
+        relative = f"{sha256[:2]}/{sha256}"
+        final = directory / relative
+        final.parent.mkdir(exist_ok=True)
+        if not final.exists():
+            temporary.replace(final)
+        return StoredFile(sha256, size, relative, row_count, table_schema)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def check_content(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[int | None, dict[str, Any] | None]:
+    """Whether the file is what its format says; for a table, its row count and Table Schema (the one given,
+    which it must pass, or one inferred)."""
+    with path.open("rb") as file:
+        head = file.read(8)
+    if code in TABULAR:
+        return _check_table(path, code, schema)
+    if code in ("JSON", "GEOJSON"):
+        try:
+            document = json.loads(path.read_bytes())
+        except (ValueError, UnicodeDecodeError):
+            raise invalid("upload", f"The file is not valid {code}") from None
+        if code == "GEOJSON" and (not isinstance(document, dict) or document.get("type") not in _GEOJSON_TYPES):
+            raise invalid("upload", "The file is not GeoJSON: it needs a top-level object with a GeoJSON type")
+        features = document.get("features") if isinstance(document, dict) else None
+        return (len(features) if isinstance(features, list) else None), None
+    if code in ("XLSX", "ZIP"):
+        if not zipfile.is_zipfile(path):
+            raise invalid("upload", f"The file is not a {code} file")
+        if code == "XLSX":
+            with zipfile.ZipFile(path) as archive:
+                if "xl/workbook.xml" not in archive.namelist():
+                    raise invalid("upload", "The file is not an XLSX workbook")
+        return None, None
+    if code == "PARQUET":
+        with path.open("rb") as file:
+            file.seek(-4, os.SEEK_END)
+            tail = file.read(4)
+        if head[:4] != b"PAR1" or tail != b"PAR1":
+            raise invalid("upload", "The file is not a Parquet file")
+        return None, None
+    if code == "PDF" and not head.startswith(b"%PDF-"):
+        raise invalid("upload", "The file is not a PDF document")
+    return None, None
+
+
+def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    from frictionless import Resource as TableResource
+    from frictionless import Schema
+
+    try:
+        with path.open(encoding="utf-8", newline="") as file:
+            rows = csv.reader(file, delimiter="\t" if code == "TSV" else ",")
+            header = next(rows, None)
+            widths = {len(row) for row in rows if row}
+    except (UnicodeDecodeError, csv.Error):
+        raise invalid("upload", f"The file is not {code} text in UTF-8") from None
+    if not header or any(width != len(header) for width in widths):
+        raise invalid("upload", f"The file is not a {code} table: every row needs as many cells as the header")
+    options: dict[str, Any] = {"format": code.lower()}
+    if schema is not None:
+        try:
+            options["schema"] = Schema.from_descriptor(schema)
+        except Exception as error:  # frictionless raises its own FrictionlessException on any bad descriptor
+            raise invalid("schema", f"Not a valid Table Schema: {error}") from None
+    table = TableResource(path=path.name, basepath=str(path.parent), **options)
+    report = table.validate()
+    problems = [
+        f"row {error.row_number}, field {error.field_name}: {error.message}"
+        if hasattr(error, "row_number") and hasattr(error, "field_name")
+        else error.message
+        for error in report.tasks[0].errors
+    ]
+    if problems:
+        raise OpendataError("The file does not pass its Table Schema", "invalid", {"upload": problems[:100]})
+    inferred = table.schema.to_descriptor()
+    rows_seen = report.tasks[0].stats.get("rows")
+    return int(rows_seen or 0), inferred
+
+
+# Resources
+
+
+async def find_resource(session: AsyncSession, key: str, *, include_private: bool = False) -> tuple[Resource, Dataset]:
+    """A resource of an active dataset, by id; of a private dataset only for who may see drafts."""
+    if not isinstance(key, str) or not key:
+        raise invalid("id", "Missing value")
+    row = (
+        await session.execute(
+            select(Resource, Dataset)
+            .join(Dataset, Dataset.id == Resource.dataset_id)
+            .where(Resource.uuid == key, Dataset.state == DatasetState.ACTIVE)
+        )
+    ).one_or_none()
+    if row is None:
+        raise not_found("Resource")
+    resource, dataset = row
+    if dataset.private and not include_private:
+        raise OpendataError(f"User not authorized to read resource {key}", "forbidden")
+    return resource, dataset
+
+
+async def resource_view(session: AsyncSession, resource: Resource, dataset: Dataset) -> ResourceView:
+    version = await current_version(session, resource)
+    return ResourceView(resource, dataset.name, version)
+
+
+async def current_version(session: AsyncSession, resource: Resource) -> ResourceVersion | None:
+    if resource.current_version is None:
+        return None
+    return await version_of(session, resource, resource.current_version)
+
+
+async def version_of(session: AsyncSession, resource: Resource, number: int) -> ResourceVersion | None:
+    query = select(ResourceVersion).where(ResourceVersion.resource_id == resource.id, ResourceVersion.number == number)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def versions(session: AsyncSession, resource: Resource) -> list[ResourceVersion]:
+    query = select(ResourceVersion).where(ResourceVersion.resource_id == resource.id).order_by(ResourceVersion.number)
+    return list((await session.execute(query)).scalars())
+
+
+def _schema(data: dict[str, Any]) -> dict[str, Any] | None:
+    value = data.get("schema")
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise invalid("schema", "Must be a Table Schema as JSON") from None
+    if not isinstance(value, dict):
+        raise invalid("schema", "Must be a Table Schema as JSON")
+    return value
+
+
+def _describe(resource: Resource, data: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    resource.name = _text(data, "name", 300, errors).strip()
+    resource.name_en = _text(data, "name_en", 300, errors).strip()
+    resource.description = _text(data, "description", 100_000, errors)
+    resource.description_en = _text(data, "description_en", 100_000, errors)
+    if errors:
+        raise OpendataError("Validation Error", "invalid", errors)
+
+
+def _link(data: dict[str, Any]) -> str:
+    url = _text(data, "url", 2000).strip()
+    if not url.startswith(("http://", "https://")):
+        raise invalid("url", "Please provide a link (http:// or https://) or upload a file")
+    return url
+
+
+async def create_resource(
+    session: AsyncSession, directory: Path, max_bytes: int, data: dict[str, Any], upload: Upload | None
+) -> ResourceView:
+    """A new resource of a dataset: a link (`url`) or an uploaded file (its first version)."""
+    package = data.get("package_id")
+    if not isinstance(package, str) or not package:
+        raise invalid("package_id", "Missing value")
+    dataset = await find_dataset(session, package, include_private=True)
+    resource = Resource(uuid=new_uuid(), dataset_id=dataset.id)
+    _describe(resource, data)
+    declared = _text(data, "format", 40)
+    if upload is None:
+        resource.url = _link(data)
+        resource.format = format_of(declared, resource.url)
+        resource.mimetype = _text(data, "mimetype", 100) or (
+            media_type_of(resource.format) if resource.format in vocabularies.FILE_TYPES else ""
+        )
+    else:
+        resource.format = format_of(declared, upload.filename, upload.content_type)
+        stored = await store_upload(directory, upload, resource.format, max_bytes, _schema(data))
+        resource.mimetype = media_type_of(resource.format)
+        resource.name = resource.name or upload.filename[:300]
+    position = await session.scalar(select(func.count()).where(Resource.dataset_id == dataset.id))
+    resource.position = int(position or 0)
+    session.add(resource)
+    await session.flush()
+    version = None
+    if upload is not None:
+        version = _add_version(session, resource, 1, stored, upload.filename)
+        resource.current_version = 1
+        await session.flush()
+    await touch(session, dataset.id)
+    return ResourceView(resource, dataset.name, version)
+
+
+async def update_resource(
+    session: AsyncSession, directory: Path, max_bytes: int, data: dict[str, Any], upload: Upload | None
+) -> ResourceView:
+    """Change a resource's description; with an upload, a new version of its file becomes the current one."""
+    key = data.get("id")
+    resource, dataset = await find_resource(session, key if isinstance(key, str) else "", include_private=True)
+    _describe(resource, data)
+    declared = _text(data, "format", 40)
+    if upload is not None:
+        code = format_of(declared, upload.filename, upload.content_type)
+        stored = await store_upload(directory, upload, code, max_bytes, _schema(data))
+        last = await session.scalar(
+            select(func.max(ResourceVersion.number)).where(ResourceVersion.resource_id == resource.id)
+        )
+        number = int(last or 0) + 1
+        _add_version(session, resource, number, stored, upload.filename)
+        resource.current_version = number
+        resource.format = code
+        resource.mimetype = media_type_of(code)
+        resource.url = ""
+    elif resource.current_version is None:
+        resource.url = _link(data)
+        resource.format = format_of(declared, resource.url)
+        resource.mimetype = _text(data, "mimetype", 100) or resource.mimetype
+    resource.modified_at = utcnow()
+    await session.flush()
+    await touch(session, dataset.id)
+    return await resource_view(session, resource, dataset)
+
+
+def _add_version(
+    session: AsyncSession, resource: Resource, number: int, stored: StoredFile, filename: str
+) -> ResourceVersion:
+    version = ResourceVersion(
+        resource_id=resource.id,
+        number=number,
+        sha256=stored.sha256,
+        size=stored.size,
+        path=stored.path,
+        filename=safe_filename(filename),
+        mimetype=media_type_of(resource.format),
+        row_count=stored.row_count,
+        table_schema=stored.table_schema,
+    )
+    session.add(version)
+    return version
+
+
+def safe_filename(filename: str) -> str:
+    """The last part of a client's file name, without characters a URL path or a header would trip on."""
+    name = Path(filename.replace("\\", "/")).name
+    cleaned = "".join(char if char.isalnum() or char in "-_." else "-" for char in name).strip(".-")
+    return cleaned[:200] or "file"
+
+
+async def delete_resource(session: AsyncSession, key: str) -> None:
+    """Remove a resource and its versions from the catalogue (the stored files stay: others may share them)."""
+    resource, dataset = await find_resource(session, key, include_private=True)
+    await session.execute(delete(Resource).where(Resource.id == resource.id))
+    await touch(session, dataset.id)
+
+
+async def downloadable(
+    session: AsyncSession, dataset_key: str, resource_key: str, number: int | None
+) -> tuple[Resource, ResourceVersion]:
+    """The file of a public resource (its current version, or version `number`) for the download route."""
+    row = (
+        await session.execute(
+            select(Resource, Dataset)
+            .join(Dataset, Dataset.id == Resource.dataset_id)
+            .where(
+                Resource.uuid == resource_key,
+                or_(Dataset.name == dataset_key, Dataset.uuid == dataset_key),
+                Dataset.state == DatasetState.ACTIVE,
+                Dataset.private.is_(False),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise not_found("Resource")
+    resource = row[0]
+    version_number = number if number is not None else resource.current_version
+    version = await version_of(session, resource, version_number) if version_number is not None else None
+    if version is None:
+        raise not_found("Resource version")
+    return resource, version

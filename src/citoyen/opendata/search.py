@@ -1,0 +1,254 @@
+"""Searching the catalogue as CKAN's package_search does: full text (French and English, see `textsearch`),
+filters in CKAN's `fq` syntax, facets with counts, sort and pagination. Facets are GROUP BY counts over the
+matching datasets (one statement each), and the page's datasets are loaded whole in five queries: the cost
+does not grow with the page's datasets one by one."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, column, desc, func, literal_column, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.opendata import vocabularies
+from citoyen.opendata.catalog import DatasetView, load_views, visible
+from citoyen.opendata.errors import invalid
+from citoyen.opendata.models import Dataset, DatasetGroup, DatasetTag, Group, Organization, Resource, Tag
+from citoyen.opendata.textsearch import POSTGRES_VECTOR, postgres_query, sqlite_match
+
+FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id")
+MAX_ROWS = 1000
+DEFAULT_SORT = "score desc, metadata_modified desc"
+SORT_FIELDS = ("score", "metadata_modified", "metadata_created", "name", "title_string")
+FQ_FIELDS = ("organization", "owner_org", "tags", "groups", "res_format", "license_id", "name", "id", "source")
+_CLAUSE = re.compile(r'\s*(?:(?:AND|&&)\s+)?([+-]?)([A-Za-z_]+):("(?:[^"\\]|\\.)*"|[^\s"()]+)\s*')
+_fts = table("opendata_datasets_fts", column("rowid"))
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str
+    value: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    fq: tuple[Filter, ...] = ()
+    rows: int = 10
+    start: int = 0
+    sort: tuple[tuple[str, bool], ...] = (("score", True), ("metadata_modified", True))  # (field, descending)
+    facet_fields: tuple[str, ...] = FACET_FIELDS
+    facet_limit: int = 50
+    facet_mincount: int = 1
+    include_private: bool = False
+
+
+@dataclass
+class FacetItem:
+    name: str
+    display_name: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    count: int
+    datasets: list[DatasetView]
+    facets: dict[str, list[FacetItem]] = field(default_factory=dict)
+
+
+def parse_fq(fq: str) -> tuple[Filter, ...]:
+    """CKAN's filter query: `field:value` clauses (value quoted if it has spaces), all of which must hold;
+    `-field:value` excludes. Fields: organization, owner_org, tags, groups, res_format, license_id, name, id,
+    source. Anything else is a Validation Error naming `fq`."""
+    filters = []
+    position = 0
+    text = fq.strip()
+    while position < len(text):
+        match = _CLAUSE.match(text, position)
+        if match is None:
+            raise invalid(
+                "fq", f"Cannot parse the filter query near {text[position : position + 40]!r}: use field:value"
+            )
+        sign, name, value = match.groups()
+        if name not in FQ_FIELDS:
+            raise invalid("fq", f"Unknown filter field {name!r}: use one of {', '.join(FQ_FIELDS)}")
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        filters.append(Filter(name, value, sign == "-"))
+        position = match.end()
+    return tuple(filters)
+
+
+def parse_sort(sort: str) -> tuple[tuple[str, bool], ...]:
+    """`field direction[, field direction]`, fields among SORT_FIELDS, directions asc or desc."""
+    parts = []
+    for clause in (sort or DEFAULT_SORT).split(","):
+        words = clause.split()
+        if not words:
+            continue
+        if len(words) > 2 or words[0] not in SORT_FIELDS or (len(words) == 2 and words[1] not in ("asc", "desc")):
+            raise invalid(
+                "sort", f"Cannot sort by {clause.strip()!r}: use one of {', '.join(SORT_FIELDS)} with asc or desc"
+            )
+        parts.append((words[0], len(words) == 2 and words[1] == "desc"))
+    if not parts:
+        raise invalid("sort", "Missing value")
+    return tuple(parts)
+
+
+def parse_facet_fields(value: Any) -> tuple[str, ...]:
+    """`facet.field` as CKAN takes it: a JSON list of field names."""
+    if value in (None, ""):
+        return FACET_FIELDS
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise invalid("facet.field", 'Must be a JSON list, e.g. ["tags", "organization"]') from None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid("facet.field", 'Must be a JSON list, e.g. ["tags", "organization"]')
+    unknown = [item for item in value if item not in FACET_FIELDS]
+    if unknown:
+        raise invalid("facet.field", f"Unknown facet {unknown[0]!r}: use {', '.join(FACET_FIELDS)}")
+    return tuple(dict.fromkeys(value))
+
+
+def _filter_condition(item: Filter) -> ColumnElement[bool]:
+    value = item.value
+    condition: ColumnElement[bool]
+    if item.field == "organization":
+        condition = Dataset.organization_id.in_(select(Organization.id).where(Organization.name == value))
+    elif item.field == "owner_org":
+        condition = Dataset.organization_id.in_(select(Organization.id).where(Organization.uuid == value))
+    elif item.field == "tags":
+        tagged = select(DatasetTag.dataset_id).join(Tag, Tag.id == DatasetTag.tag_id).where(Tag.name == value)
+        condition = Dataset.id.in_(tagged)
+    elif item.field == "groups":
+        grouped = (
+            select(DatasetGroup.dataset_id).join(Group, Group.id == DatasetGroup.group_id).where(Group.name == value)
+        )
+        condition = Dataset.id.in_(grouped)
+    elif item.field == "res_format":
+        condition = Dataset.id.in_(select(Resource.dataset_id).where(Resource.format == value.upper()))
+    elif item.field == "license_id":
+        condition = Dataset.license_id == value
+    elif item.field == "name":
+        condition = Dataset.name == value
+    elif item.field == "id":
+        condition = Dataset.uuid == value
+    else:  # source
+        condition = Dataset.source == value
+    return ~condition if item.negated else condition
+
+
+async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
+    """One page of the datasets matching the query, their count and the facets."""
+    conditions: list[Any] = [*visible(query.include_private), *(_filter_condition(item) for item in query.fq)]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    score: Any = literal_column("0.0")
+    ranked: Any = None
+    text = query.q.strip()
+    if text in ("*:*", "*"):
+        text = ""
+    if text and postgres:
+        words = postgres_query(text)
+        if not words:
+            return SearchResult(0, [], {name: [] for name in query.facet_fields})
+        tsquery = func.websearch_to_tsquery(literal_column("'french'::regconfig"), words).op("||")(
+            func.websearch_to_tsquery(literal_column("'english'::regconfig"), words)
+        )
+        vector: Any = literal_column(POSTGRES_VECTOR)
+        conditions.append(vector.op("@@")(tsquery))
+        score = func.ts_rank(vector, tsquery)
+    elif text:
+        match = sqlite_match(text)
+        if not match:
+            return SearchResult(0, [], {name: [] for name in query.facet_fields})
+        ranked = (
+            select(
+                _fts.c.rowid.label("id"),
+                (-func.bm25(literal_column("opendata_datasets_fts"), 10.0, 1.0)).label("score"),
+            )
+            .where(literal_column("opendata_datasets_fts").op("MATCH")(match))
+            .subquery()
+        )
+        score = ranked.c.score
+
+    def matching(statement: Select[Any]) -> Select[Any]:
+        if ranked is not None:
+            statement = statement.join(ranked, ranked.c.id == Dataset.id)
+        return statement.where(*conditions)
+
+    count = await session.scalar(matching(select(func.count()).select_from(Dataset)))
+    order = []
+    for name, descending in query.sort:
+        expression: Any = {
+            "score": score,
+            "metadata_modified": Dataset.modified_at,
+            "metadata_created": Dataset.created_at,
+            "name": Dataset.name,
+            "title_string": func.lower(Dataset.title),
+        }[name]
+        order.append(desc(expression) if descending else expression)
+    order.append(Dataset.id)
+    page = matching(select(Dataset).select_from(Dataset)).order_by(*order).limit(query.rows).offset(query.start)
+    datasets = list((await session.execute(page)).scalars()) if query.rows else []
+    facets = {name: await _facet(session, name, matching, query) for name in query.facet_fields}
+    return SearchResult(int(count or 0), await load_views(session, datasets), facets)
+
+
+async def _facet(session: AsyncSession, name: str, matching: Any, query: SearchQuery) -> list[FacetItem]:
+    counted: Any
+    if name == "organization":
+        counted = func.count()
+        statement = (
+            matching(select(Organization.name, Organization.title, counted).select_from(Dataset))
+            .join(Organization, Organization.id == Dataset.organization_id)
+            .group_by(Organization.name, Organization.title)
+        )
+    elif name == "groups":
+        counted = func.count()
+        statement = (
+            matching(select(Group.name, Group.title, counted).select_from(Dataset))
+            .join(DatasetGroup, DatasetGroup.dataset_id == Dataset.id)
+            .join(Group, Group.id == DatasetGroup.group_id)
+            .group_by(Group.name, Group.title)
+        )
+    elif name == "tags":
+        counted = func.count()
+        statement = (
+            matching(select(Tag.name, Tag.name, counted).select_from(Dataset))
+            .join(DatasetTag, DatasetTag.dataset_id == Dataset.id)
+            .join(Tag, Tag.id == DatasetTag.tag_id)
+            .group_by(Tag.name)
+        )
+    elif name == "res_format":
+        counted = func.count(Resource.dataset_id.distinct())
+        statement = (
+            matching(select(Resource.format, Resource.format, counted).select_from(Dataset))
+            .join(Resource, Resource.dataset_id == Dataset.id)
+            .where(Resource.format != "")
+            .group_by(Resource.format)
+        )
+    else:  # license_id
+        counted = func.count()
+        statement = (
+            matching(select(Dataset.license_id, Dataset.license_id, counted).select_from(Dataset))
+            .where(Dataset.license_id != "")
+            .group_by(Dataset.license_id)
+        )
+    statement = statement.having(counted >= query.facet_mincount)
+    statement = statement.order_by(desc(counted), statement.selected_columns[0]).limit(query.facet_limit)
+    items = []
+    for key, display, number in await session.execute(statement):
+        if name == "license_id" and key in vocabularies.LICENCES:
+            display = vocabularies.LICENCES[key].title.en
+        items.append(FacetItem(key, display, number))
+    items.sort(key=lambda item: (-item.count, item.name))
+    return items
