@@ -31,8 +31,8 @@ from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
-from citoyen.opendata import dcat_routes as opendata_dcat
 from citoyen.opendata import ckan_api as opendata_ckan_api
+from citoyen.opendata import dcat_routes as opendata_dcat
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
