@@ -8,7 +8,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import frictionless
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
-from citoyen.opendata import feeds, privacy
+from citoyen.opendata import aggregates, feeds, privacy
 from citoyen.opendata.feeds import PublishContext
 from citoyen.participation import service as participation
 from citoyen.participation.budgets import service as budgets
@@ -167,7 +167,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 async def publish_all(session: AsyncSession, directory: Path) -> tuple[PublishContext, dict[str, feeds.WrittenFeed]]:
-    ctx = PublishContext(session)
+    # A week on: this week's reports are then in the last complete week, the one the weekly counts release.
+    ctx = PublishContext(session, now=utcnow() + timedelta(days=7))
     written = {}
     for feed in await feeds.platform_feeds(session, ctx.now):
         written[feed.slug] = await feeds.write_feed(ctx, feed, directory / feed.slug)
@@ -254,7 +255,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
         ),
     }
     weekly = read_csv(tmp_path / "signalements-par-quartier-et-semaine" / "comptes.csv")
-    assert len(weekly) == 2 * 2 * 12  # every neighbourhood x category x week, empty cells included
+    assert len(weekly) == 2 * 2  # every neighbourhood x category of the week, empty cells included
     assert all(row["count"].isdigit() and row["suppressed"] == "false" for row in weekly)
     survey = read_csv(next(r.path for r in written["resultats-des-questionnaires"].resources))
     by_cell = {(row["question"], row["option"]): row for row in survey}
@@ -355,3 +356,24 @@ async def test_participants_count_once_in_the_neighbourhood_of_their_first_contr
         (places["Ouest"],): 2,
         (places["Est"],): 1,
     }
+
+
+def test_aggregates_release_each_complete_period_once() -> None:
+    wednesday = datetime(2026, 12, 9, 15, 30, tzinfo=UTC)
+    assert aggregates.last_complete_week(wednesday) == (
+        datetime(2026, 11, 30, tzinfo=UTC),
+        datetime(2026, 12, 7, tzinfo=UTC),
+        "2026-W49",
+    )
+    assert aggregates.last_complete_week(datetime(2026, 1, 2, tzinfo=UTC))[2] == "2025-W52"
+    assert aggregates.last_complete_month(wednesday) == (
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 12, 1, tzinfo=UTC),
+        "2026-11",
+    )
+    assert aggregates.last_complete_month(datetime(2027, 1, 15, tzinfo=UTC))[2] == "2026-12"
+    feed = aggregates.reports_weekly_feed(wednesday)
+    assert feed.period == "2026-W49" and "2026-W49" in feed.description and "2026-W49" in feed.description_en
+    entry = privacy.LedgerEntry(feed.slug, "comptes", wednesday, "2026-W49", "laplace", 1.0, None, "", "")
+    assert privacy.already_released([entry], feed.slug, "2026-W49")
+    assert not privacy.already_released([entry], feed.slug, "2026-W50")

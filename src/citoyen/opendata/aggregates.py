@@ -1,19 +1,22 @@
 """The platform's datasets of counts about people, each released through the privacy layer.
 
-- reports per neighbourhood, category and ISO week over the last twelve complete weeks: differential privacy
-  (discrete Laplace, ε = 1 per release); a person counts once per cell and in at most three cells;
-- participants (who proposed or supported) per neighbourhood over the last 52 complete weeks: differential
+- reports per neighbourhood and category for the last complete ISO week: differential privacy (discrete
+  Laplace, ε = 1 per release); a person counts once per cell and in at most three cells;
+- participants (who proposed or supported) per neighbourhood for the last complete month: differential
   privacy (ε = 1 per release); a person counts in one neighbourhood only;
 - answers per option of every closed survey with public results: minimum cell size k = 10 (the exact counts of
   larger cells are what the survey's results page already shows).
 
-Each release's ledger entry is appended to the `PublishContext` as the resource is written.
+Each release's ledger entry is appended to the `PublishContext` as the resource is written. Each feed says the
+period it covers (`Feed.period`: "2026-W49", "2026-11"): a period is released once, when it is complete, so its
+ε is spent once; the refresh skips a feed whose period the ledger already holds (`privacy.already_released`), and
+any further release of the same period is added to that period's total in the ledger.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,9 +26,7 @@ from citoyen.opendata.tabular import Column
 from citoyen.participation import service as participation
 from citoyen.reports import service as reports
 
-REPORT_WEEKS = 12
 REPORT_CELLS_PER_PERSON = 3
-PARTICIPATION_WEEKS = 52
 PARTICIPATION_CELLS_PER_PERSON = 1
 REPORTS_POLICY: Policy = LaplaceDP(epsilon=1.0)
 PARTICIPATION_POLICY: Policy = LaplaceDP(epsilon=1.0)
@@ -82,8 +83,24 @@ def _released(
 
 
 def _monday(now: datetime) -> datetime:
-    day = now.date() - timedelta(days=now.weekday())
-    return datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
+    day = now.astimezone(UTC).date() - timedelta(days=now.astimezone(UTC).weekday())
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def last_complete_week(now: datetime) -> tuple[datetime, datetime, str]:
+    """[start, end) of the last complete ISO week (UTC) before `now`, and its ISO name (2026-W49)."""
+    end = _monday(now)
+    start = end - timedelta(weeks=1)
+    year, week, _ = start.isocalendar()
+    return start, end, f"{year}-W{week:02d}"
+
+
+def last_complete_month(now: datetime) -> tuple[datetime, datetime, str]:
+    """[start, end) of the last complete calendar month (UTC) before `now`, and its name (2026-11)."""
+    today = now.astimezone(UTC)
+    end = datetime(today.year, today.month, 1, tzinfo=UTC)
+    start = datetime(end.year - (end.month == 1), (end.month - 2) % 12 + 1, 1, tzinfo=UTC)
+    return start, end, f"{start.year}-{start.month:02d}"
 
 
 async def _add_names(ctx: PublishContext, done: Release) -> None:
@@ -96,10 +113,7 @@ async def _add_names(ctx: PublishContext, done: Release) -> None:
 
 
 def reports_weekly_feed(now: datetime) -> Feed:
-    end = _monday(now)
-    start = end - timedelta(weeks=REPORT_WEEKS)
-    period = period_label(start.date(), end.date())
-    weeks = [(start + timedelta(weeks=n)).date() for n in range(REPORT_WEEKS)]
+    start, end, period = last_complete_week(now)
 
     async def count(ctx: PublishContext) -> CellCounts:
         codes = await reports.category_codes(ctx.session)
@@ -108,7 +122,7 @@ def reports_weekly_feed(now: datetime) -> Feed:
         return CellCounts(
             dimensions=("neighbourhood_id", "category", "week"),
             counts={(n, codes[c], week): value for (n, c, week), value in exact.items()},
-            domain=[(n, code, week) for week in weeks for n in neighbourhoods for code in sorted(codes.values())],
+            domain=[(n, code, start.date()) for n in neighbourhoods for code in sorted(codes.values())],
             max_contributions=REPORT_CELLS_PER_PERSON,
             contribution_rule=(
                 "une personne compte une fois par cellule, quel que soit son nombre de signalements, et dans "
@@ -134,18 +148,19 @@ def reports_weekly_feed(now: datetime) -> Feed:
         title="Signalants par quartier, catégorie et semaine (confidentialité différentielle)",
         title_en="Reporters per neighbourhood, category and week (differential privacy)",
         description=(
-            f"Le nombre de personnes ayant signalé un problème, par quartier, catégorie et semaine, sur les "
-            f"{REPORT_WEEKS} dernières semaines complètes. Les comptes sont protégés par la confidentialité "
+            f"Le nombre de personnes ayant signalé un problème, par quartier et catégorie, pour la semaine {period} "
+            "(chaque semaine complète est publiée une fois). Les comptes sont protégés par la confidentialité "
             "différentielle (OpenDP) : ils sont approximatifs, et le budget ε dépensé est publié dans le "
             "registre de confidentialité."
         ),
         description_en=(
-            f"How many people reported a problem, per neighbourhood, category and week, over the last "
-            f"{REPORT_WEEKS} complete weeks. Counts are protected by differential privacy (OpenDP): they are "
+            f"How many people reported a problem, per neighbourhood and category, in week {period} (each complete "
+            "week is released once). Counts are protected by differential privacy (OpenDP): they are "
             "approximate, and the ε spent is published in the privacy ledger."
         ),
         themes=("REGI", "SOCI"),
         frequency="WEEKLY",
+        period=period,
         keywords=("signalements", "statistiques", "confidentialité différentielle"),
         resources=(
             FeedResource(
@@ -176,9 +191,7 @@ def reports_weekly_feed(now: datetime) -> Feed:
 
 
 def participation_feed(now: datetime) -> Feed:
-    end = _monday(now)
-    start = end - timedelta(weeks=PARTICIPATION_WEEKS)
-    period = period_label(start.date(), end.date())
+    start, end, period = last_complete_month(now)
 
     async def count(ctx: PublishContext) -> CellCounts:
         neighbourhoods = sorted(await ctx.neighbourhood_names())
@@ -210,16 +223,17 @@ def participation_feed(now: datetime) -> Feed:
         title="Participants par quartier (confidentialité différentielle)",
         title_en="Participants per neighbourhood (differential privacy)",
         description=(
-            f"Le nombre de personnes ayant déposé ou soutenu une proposition, par quartier de la proposition, "
-            f"sur les {PARTICIPATION_WEEKS} dernières semaines complètes, protégé par la confidentialité "
+            "Le nombre de personnes ayant déposé ou soutenu une proposition, par quartier de la proposition, "
+            f"pour le mois {period} (chaque mois complet est publié une fois), protégé par la confidentialité "
             "différentielle (OpenDP)."
         ),
         description_en=(
-            "How many people submitted or supported a proposal, per neighbourhood of the proposal, over the last "
-            f"{PARTICIPATION_WEEKS} complete weeks, protected by differential privacy (OpenDP)."
+            "How many people submitted or supported a proposal, per neighbourhood of the proposal, in month "
+            f"{period} (each complete month is released once), protected by differential privacy (OpenDP)."
         ),
         themes=("GOVE", "SOCI"),
-        frequency="WEEKLY",
+        frequency="MONTHLY",
+        period=period,
         keywords=("participation", "statistiques", "confidentialité différentielle"),
         publisher="participation",
         resources=(
@@ -259,7 +273,7 @@ async def surveys_feed(session: AsyncSession, now: datetime) -> Feed | None:
     for survey in await participation.survey_counts(session):
         if survey.closes_at > now:
             continue
-        period = period_label(survey.closes_at.date(), survey.closes_at.date())
+        period = period_label(survey.opens_at.date(), survey.closes_at.date())
         name = f"questionnaire-{survey.survey_id}"
 
         async def count(_ctx: PublishContext, survey: participation.SurveyCounts = survey) -> CellCounts:

@@ -101,6 +101,8 @@ class Feed:
     resources: tuple[FeedResource, ...]
     publisher: str | None = None  # a department's code; None: the city as a whole
     licence: str = DEFAULT_LICENCE
+    # Counts about people: the period their release covers ("2026-W49"), released once (see aggregates).
+    period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -676,6 +678,7 @@ async def sensors_feed(session: AsyncSession) -> Feed:
 async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> list[Feed]:
     """Every dataset the platform publishes about itself, as of now. A feed's publisher is kept only when
     that department exists (otherwise the city as a whole publishes it)."""
+    # Imported here: aggregates builds its feeds from this module's types.
     from citoyen.opendata import aggregates
 
     feeds = [

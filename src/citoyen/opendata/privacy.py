@@ -218,6 +218,12 @@ def totals(entries: Iterable[LedgerEntry]) -> dict[tuple[str, str], float]:
     return {key: math.fsum(values) for key, values in spent.items()}
 
 
+def already_released(entries: Iterable[LedgerEntry], dataset: str, period: str) -> bool:
+    """Whether the ledger holds a release of this dataset for this period: a refresh skips it rather than
+    spend the period's ε again."""
+    return any(entry.dataset == dataset and entry.period == period for entry in entries)
+
+
 def remaining_budget(entries: Iterable[LedgerEntry], dataset: str, period: str, budget: float) -> float:
     """What is left of `budget` for a dataset and period after its releases (never below zero)."""
     return max(0.0, budget - total_epsilon(entries, dataset, period))

@@ -185,6 +185,7 @@ class SurveyCounts:
     title: str
     title_en: str
     process: str
+    opens_at: datetime
     closes_at: datetime
     labels: dict[tuple[int, str], tuple[str, str, str]]  # cell -> (question, option, option_en)
     counts: dict[tuple[int, str], int]
@@ -249,6 +250,7 @@ async def survey_counts(session: AsyncSession) -> list[SurveyCounts]:
                 title=survey.title,
                 title_en=survey.title_en or survey.title,
                 process=processes[survey.process_id],
+                opens_at=survey.opens_at,
                 closes_at=survey.closes_at,
                 labels=labels,
                 counts=counts,
