@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.sensing.events import SensingEventBus
 from citoyen.sensing.models import (
@@ -123,7 +124,7 @@ async def _sensors(session: Any, count: int) -> list[int]:
 
 async def measure(backend: str, database_url: str, messages: int, streams: int, batch: int) -> Row:
     await _prepare_database(database_url)
-    engine = make_engine(database_url)
+    engine = make_app_engine(database_url)
     await upgrade_engine(engine)
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker() as session:

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_database_async
 from citoyen.people import service as people
 from citoyen.sensing.service import Access, Context, create
@@ -101,7 +102,7 @@ def _observed_property() -> dict[str, Any]:
 
 async def create_stations(url: str, stations: int, datastreams_per_station: int) -> tuple[list[int], str]:
     """Stations made by the API's own deep insert; returns the Datastream ids and a sensing:write token."""
-    engine = make_engine(url)
+    engine = make_app_engine(url)
     try:
         async with make_sessionmaker(engine)() as session:
             ctx = Context(access=Access(is_staff=True), base_url="http://127.0.0.1")

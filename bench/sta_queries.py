@@ -40,7 +40,8 @@ from sensing_common import (
     running_server,
 )
 
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import make_sessionmaker
+from citoyen.engines import make_app_engine
 from citoyen.sensing.service import feature_for_thing_location
 
 STATIONS = 500
@@ -52,7 +53,7 @@ COLUMNS = ["datastream_id", "phenomenon_time_start", "result_type", "result_numb
 
 async def load(url: str, rows: int, datastream_ids: list[int], now: datetime) -> float:
     """COPY the Observations; returns the seconds the load took (rebuilds included)."""
-    engine = make_engine(url)
+    engine = make_app_engine(url)
     started = time.perf_counter()
     try:
         async with make_sessionmaker(engine)() as session:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 
 POSTGRES_URL = os.environ.get("CITOYEN_TEST_DATABASE_URL", "")
@@ -59,7 +60,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """A freshly migrated database (on PostgreSQL the test database's public schema is wiped first)."""
-    engine = make_engine(database_url)
+    engine = make_app_engine(database_url)
     if engine.dialect.name == "postgresql":
         async with engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA public CASCADE"))

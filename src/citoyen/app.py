@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citoyen import throttle
 from citoyen.config import Settings
-from citoyen.db import is_statement_timeout, make_engine, make_sessionmaker, without_statement_timeout
+from citoyen.db import is_statement_timeout, make_sessionmaker, without_statement_timeout
+from citoyen.engines import make_app_engine
 from citoyen.events import EventHub
 from citoyen.housekeeping import Housekeeping, run_periodically
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
@@ -32,7 +33,6 @@ from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.opendata import ckan_api as opendata_ckan_api
-from citoyen.opendata import dcat_routes as opendata_dcat
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
@@ -191,7 +191,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owns_engine = engine is None
-        app_engine = engine or make_engine(
+        app_engine = engine or make_app_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
@@ -308,7 +308,6 @@ def create_app(
         participation_api.router,
         debate_api.router,
         territory_api.router,
-        opendata_dcat.router,
         opendata_ckan_api.router,
         participation_pages.router,
         debate_pages.router,

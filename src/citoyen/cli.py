@@ -16,7 +16,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker, utcnow
+from citoyen.db import make_sessionmaker, utcnow
+from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_database_async
 
 app = typer.Typer(help="Citoyen: the citizen-centred smart-city platform.", no_args_is_help=True)
@@ -45,7 +46,7 @@ async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awa
     from citoyen.app import build_event_hub
 
     await upgrade_database_async(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_app_engine(settings.database_url)
     try:
         # The app's event hub: the rules other domains subscribe in the transaction (following) run here too.
         async with make_sessionmaker(engine, build_event_hub())() as session, session.begin():
@@ -163,7 +164,7 @@ def housekeeping(data_dir: DataDirOption = None) -> None:
 
     async def one_round() -> dict[str, int]:
         await upgrade_database_async(settings.database_url)
-        engine = make_engine(settings.database_url)
+        engine = make_app_engine(settings.database_url)
         try:
             return await build_housekeeping(settings).run(make_sessionmaker(engine, build_event_hub()))
         finally:

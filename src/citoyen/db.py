@@ -21,7 +21,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_only
 
 from citoyen.events import HUB_KEY, EventHub, attach
-from citoyen.sensing.sqlite_functions import register_sqlite_functions
 
 # Explicit constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -102,15 +101,29 @@ _SQLITE_PROGRESS_STEPS = 50_000
 _POSTGRES_QUERY_CANCELED = "57014"
 
 
-def make_engine(database_url: str, *, statement_timeout: float | None = None, **kwargs: Any) -> AsyncEngine:
+SQLiteSetup = Callable[[Any], None]
+
+
+def make_engine(
+    database_url: str,
+    *,
+    statement_timeout: float | None = None,
+    sqlite_setup: Iterable[SQLiteSetup] = (),
+    **kwargs: Any,
+) -> AsyncEngine:
     """An engine; with `statement_timeout` (seconds), every statement past it is cancelled by the database
     (PostgreSQL's statement_timeout) or interrupted (SQLite's progress handler) and raises a `DBAPIError`
     that `is_statement_timeout` recognises. The served app's engine has one; migrations, imports and
-    benchmark loads, which legitimately run long, make theirs without."""
+    benchmark loads, which legitimately run long, make theirs without.
+
+    `sqlite_setup` runs on each new SQLite connection (given the driver's connection): what domains add to
+    SQLite, such as the SensorThings spatial functions. Storage knows no domain: `citoyen.engines.make_app_engine`
+    hands in every domain's setup, and is what the app, the CLI, the tests and the benchmarks use."""
     if statement_timeout and database_url.startswith("postgresql"):
         server_settings = kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})
         server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
     engine = create_async_engine(database_url, **kwargs)
+    setups = tuple(sqlite_setup)
     if engine.dialect.name == "sqlite":
         _interruptible_sqlite(engine)
 
@@ -124,8 +137,8 @@ def make_engine(database_url: str, *, statement_timeout: float | None = None, **
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
-            # The SensorThings $filter spatial functions (PostGIS provides them on PostgreSQL).
-            register_sqlite_functions(dbapi_connection)
+            for setup in setups:
+                setup(dbapi_connection)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(connection: Any) -> None:

@@ -238,12 +238,13 @@ E2E_REPORT_CATEGORY = "e2e-nid-de-poule"
 async def _add_report_category(database_url: str) -> None:
     """A category with one required question, routed to the demo's "voirie" department, through the services."""
     from citoyen.app import build_event_hub
-    from citoyen.db import make_engine, make_sessionmaker
+    from citoyen.db import make_sessionmaker
+    from citoyen.engines import make_app_engine
     from citoyen.people import service as people
     from citoyen.reports import service as reports
     from citoyen.reports.models import AttributeType
 
-    engine = make_engine(database_url)
+    engine = make_app_engine(database_url)
     try:
         async with make_sessionmaker(engine, build_event_hub())() as session:
             roads = next(item for item in await people.list_departments(session) if item.code == "voirie")

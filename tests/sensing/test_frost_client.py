@@ -24,6 +24,7 @@ from sqlalchemy import make_url, text
 from citoyen.app import create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_database_async
 from citoyen.people import service as people
 
@@ -52,7 +53,7 @@ async def _admin(url: str, statement: str) -> None:
 
 async def _prepare(database_url: str) -> str:
     await upgrade_database_async(database_url)
-    engine = make_engine(database_url)
+    engine = make_app_engine(database_url)
     try:
         async with make_sessionmaker(engine)() as session:
             _token, secret = await people.create_api_token(session, "frost client", ["sensing:write"])

@@ -19,8 +19,8 @@ Every problem is a `QueryError` (a ValueError) with a human message, the option 
 at position 11``. Answer it with HTTP 400. Type errors (`name gt 3`, `year(name)`) and unknown
 properties surface when compiling, unknown functions and wrong arities when parsing.
 
-On SQLite the spatial functions need `register_sqlite_functions` on each connection (`citoyen.db`
-does it); on PostgreSQL they need the PostGIS extension (`CREATE EXTENSION postgis`).
+On SQLite the spatial functions need `register_sqlite_functions` on each connection (`citoyen.engines`
+hands it to the engine); on PostgreSQL they need the PostGIS extension (`CREATE EXTENSION postgis`).
 
 Supported: comparison `eq ne gt ge lt le`, logic `and or not`, arithmetic `add sub mul div mod`,
 parentheses; literals (numbers, 'strings' with '' for a quote, true/false/null, ISO 8601 datetimes

@@ -1,6 +1,6 @@
 """Spatial SQL functions for SQLite, where PostGIS is not available: shapely does the geometry.
 
-`register_sqlite_functions` runs on every new SQLite connection (`citoyen.db.make_engine` hooks it),
+`register_sqlite_functions` runs on every new SQLite connection (`citoyen.engines` hands it to the engine),
 so the `$filter` compiler can emit `citoyen_st_within(location, 'POLYGON(...)')` on SQLite as it emits
 `ST_Within(...)` on PostgreSQL. Arguments are GeoJSON text (a geometry or a Feature, as stored) or WKT
 (as written in a query); parsed geometries are cached, so a literal polygon is parsed and prepared once
