@@ -1,0 +1,191 @@
+"""ckanapi, the CKAN client users have (its Python module and its command line), unchanged, against a running
+Citoyen server: search with q, fq, facets, sort, rows and start; package_show; package_create, update, patch
+and delete; resource_create with an upload; `ckanapi action` and `ckanapi dump datasets --all`.
+
+The server runs in a thread (uvicorn) on a free port with its own database (a fresh SQLite file, or a
+PostgreSQL database made beside the test database and dropped afterwards), as tests/sensing/test_frost_client."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ckanapi  # type: ignore[import-untyped]
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import make_url
+
+from citoyen.app import create_app
+from citoyen.config import Settings
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.migrations import upgrade_database_async
+from citoyen.opendata import service as opendata
+from citoyen.people import service as people
+from tests.sensing.test_frost_client import _admin, _free_port, _run
+
+
+@dataclass(frozen=True)
+class LiveCatalogue:
+    url: str
+    token: str
+    sensing_token: str
+
+
+async def _prepare(database_url: str) -> tuple[str, str]:
+    await upgrade_database_async(database_url)
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            _token, secret = await people.create_api_token(session, "publisher", ["opendata:write"])
+            _other, sensing = await people.create_api_token(session, "gateway", ["sensing:write"])
+            await opendata.create_organization(session, "mobilite", "Direction de la mobilité", "Mobility")
+            await opendata.create_organization(session, "environnement", "Direction de l’environnement")
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return secret, sensing
+
+
+@pytest.fixture(scope="module")
+def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCatalogue]:
+    data_dir: Path = tmp_path_factory.mktemp("ckan-live")
+    dropped: str | None = None
+    if database_url.startswith("sqlite"):
+        server_url = f"sqlite+aiosqlite:///{data_dir / 'live.sqlite3'}"
+    else:
+        parsed = make_url(database_url)
+        name = f"{parsed.database}_ckan"
+        admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+        _run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run(_admin(admin, f'CREATE DATABASE "{name}"'))
+        server_url = parsed.set(database=name).render_as_string(hide_password=False)
+        dropped = name
+    token, sensing = _run(_prepare(server_url))  # type: ignore[misc]
+    settings = Settings(data_dir=data_dir, database_url=server_url, secret_key="ckan-live-" + "x" * 40)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the live server did not start")
+    try:
+        yield LiveCatalogue(base, token, sensing)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        if dropped is not None:
+            parsed = make_url(database_url)
+            admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+            _run(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
+
+
+def _ckanapi(*arguments: str) -> str:
+    """The ckanapi command line, as a user runs it."""
+    command = [str(Path(sys.executable).parent / "ckanapi"), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603 - the venv's own ckanapi script
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_publish_search_change_and_delete_with_the_client(live: LiveCatalogue) -> None:
+    ckan = ckanapi.RemoteCKAN(live.url, apikey=live.token)
+    ckan.action.package_create(
+        name="comptages-velos",
+        title="Comptages des vélos",
+        title_en="Bicycle counts",
+        notes="Passages de vélos par jour et par compteur.",
+        owner_org="mobilite",
+        license_id="etalab-2.0",
+        tags=[{"name": "vélo"}, {"name": "mobilité"}],
+        groups=[{"name": "tran"}],
+        extras=[{"key": "frequency", "value": "DAILY"}, {"key": "temporal_start", "value": "2026-01-01"}],
+    )
+    ckan.action.package_create(
+        name="qualite-air",
+        title="Qualité de l’air",
+        title_en="Air quality",
+        notes="Mesures de dioxyde d’azote.",
+        owner_org="environnement",
+        license_id="odc-odbl",
+        tags=[{"name": "air"}],
+        groups=[{"name": "envi"}],
+    )
+    ckan.action.package_create(
+        name="arceaux-velos", title="Arceaux à vélos", owner_org="mobilite", license_id="etalab-2.0"
+    )
+
+    csv = b"compteur,jour,passages\nRivoli,2026-12-01,1520\nSebastopol,2026-12-01,2210\n"
+    resource = ckan.action.resource_create(
+        package_id="comptages-velos", name="Comptages 2026", upload=("comptages.csv", io.BytesIO(csv))
+    )
+    assert resource["format"] == "CSV"
+    assert resource["url"].startswith(live.url + "/data/comptages-velos/resources/")
+    assert httpx.get(resource["url"]).content == csv
+
+    found = ckan.action.package_search(
+        q="vélos",
+        fq="organization:mobilite",
+        sort="name asc",
+        rows=1,
+        start=1,
+        **{"facet.field": json.dumps(["tags", "res_format", "license_id"])},
+    )
+    assert found["count"] == 2
+    assert [item["name"] for item in found["results"]] == ["comptages-velos"]
+    assert {"name": "CSV", "display_name": "CSV", "count": 1} in found["search_facets"]["res_format"]["items"]
+    english = ckan.action.package_search(q="bicycle")
+    assert [item["name"] for item in english["results"]] == ["comptages-velos"]
+
+    shown = ckan.action.package_show(id="comptages-velos")
+    assert shown["organization"]["name"] == "mobilite"
+    assert shown["frequency"] == "DAILY"
+    assert shown["resources"][0]["id"] == resource["id"]
+
+    shown["title"] = "Comptages vélos (jour)"
+    updated = ckan.action.package_update(**shown)  # the usual show, change, update round trip
+    assert updated["title"] == "Comptages vélos (jour)"
+    assert updated["num_resources"] == 1
+    patched = ckan.action.package_patch(id="qualite-air", notes="Dioxyde d’azote (NO2), moyennes horaires.")
+    assert patched["license_id"] == "odc-odbl"
+
+    ckan.action.package_delete(id="arceaux-velos")
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.package_show(id="arceaux-velos")
+    with pytest.raises(ckanapi.ValidationError) as refused:
+        ckan.action.package_search(fq="colour:blue")
+    assert "fq" in refused.value.error_dict
+    with pytest.raises(ckanapi.NotAuthorized):
+        ckanapi.RemoteCKAN(live.url, apikey=live.sensing_token).action.package_create(
+            name="nope", title="Nope", owner_org="mobilite"
+        )
+    with pytest.raises(ckanapi.NotAuthorized):
+        ckanapi.RemoteCKAN(live.url).action.package_delete(id="qualite-air")
+
+
+def test_command_line_search_and_dump(live: LiveCatalogue) -> None:
+    ckan = ckanapi.RemoteCKAN(live.url, apikey=live.token)
+    ckan.action.package_create(
+        name="stationnement-cli", title="Stationnement", title_en="Parking", owner_org="mobilite"
+    )
+    answer = json.loads(_ckanapi("action", "package_search", "-r", live.url, "q=parking"))
+    assert [item["name"] for item in answer["results"]] == ["stationnement-cli"]
+    dumped = [json.loads(line) for line in _ckanapi("dump", "datasets", "--all", "-q", "-r", live.url).splitlines()]
+    names = {dataset["name"] for dataset in dumped}
+    assert "stationnement-cli" in names
+    assert names == set(ckan.action.package_list())
