@@ -33,6 +33,7 @@ from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.opendata import ckan_api as opendata_ckan_api
+from citoyen.opendata import dcat_routes as opendata_dcat
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
@@ -308,6 +309,7 @@ def create_app(
         participation_api.router,
         debate_api.router,
         territory_api.router,
+        opendata_dcat.router,
         opendata_ckan_api.router,
         participation_pages.router,
         debate_pages.router,
