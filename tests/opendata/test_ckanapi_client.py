@@ -68,7 +68,9 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _run(_admin(admin, f'CREATE DATABASE "{name}"'))
         server_url = parsed.set(database=name).render_as_string(hide_password=False)
         dropped = name
-    token, sensing = _run(_prepare(server_url))  # type: ignore[misc]
+    prepared = _run(_prepare(server_url))
+    assert isinstance(prepared, tuple)
+    token, sensing = str(prepared[0]), str(prepared[1])
     settings = Settings(data_dir=data_dir, database_url=server_url, secret_key="ckan-live-" + "x" * 40)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
