@@ -232,10 +232,20 @@ async def _dataset(session: AsyncSession, settings: Settings, name: str, fmt: Rd
 # Read by the route, so that a bad page gets this API's JSON error rather than the pages' error page.
 Page = Annotated[str, Query(description="The page of the catalogue, from 1")]
 
-router = APIRouter(tags=["open data"])
+_ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {"error": {"type": "object"}}}}}}
+RDF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "DCAT-AP 3.0.1", "content": {media_type: {} for media_type in FORMAT_MEDIA_TYPES.values()}},
+    404: {"description": "No such page, dataset or format", **_ERROR},
+}
+
+router = APIRouter(tags=["open data"], default_response_class=Response, responses=RDF_RESPONSES)
 
 
-@router.get("/catalog.{extension}", summary="The DCAT-AP catalogue (ttl, jsonld or rdf), in pages")
+@router.get(
+    "/catalog.{extension}",
+    summary="The DCAT-AP catalogue (ttl, jsonld or rdf), in pages",
+    responses={400: {"description": "A page that is not a whole number from 1", **_ERROR}},
+)
 async def catalog_file(extension: str, session: DbSession, settings: AppSettings, page: Page = "1") -> Response:
     fmt = EXTENSIONS.get(extension)
     if fmt is None:
@@ -243,12 +253,19 @@ async def catalog_file(extension: str, session: DbSession, settings: AppSettings
     return await _catalog(session, settings, page, fmt)
 
 
-@router.get("/catalog", summary="The DCAT-AP catalogue, in the RDF format the Accept header asks (Turtle by default)")
+@router.get(
+    "/catalog",
+    summary="The DCAT-AP catalogue, in the RDF format the Accept header asks (Turtle by default)",
+    responses={400: {"description": "A page that is not a whole number from 1", **_ERROR}},
+)
 async def catalog_negotiated(request: Request, session: DbSession, settings: AppSettings, page: Page = "1") -> Response:
     return await _catalog(session, settings, page, negotiate(request.headers.get("accept")) or "turtle")
 
 
-@router.get("/data/{name}.{extension}", summary="One public dataset as DCAT-AP (ttl, jsonld or rdf)")
+@router.get(
+    "/data/{name}.{extension}",
+    summary="One public dataset as DCAT-AP (ttl, jsonld or rdf); also at /data/{name} with an RDF Accept header",
+)
 async def dataset_file(name: str, extension: str, session: DbSession, settings: AppSettings) -> Response:
     fmt = EXTENSIONS.get(extension)
     if fmt is None:
@@ -267,10 +284,12 @@ class RdfRequestRoute(APIRoute):
         return match, child_scope
 
 
-negotiated = APIRouter(tags=["open data"], route_class=RdfRequestRoute)
+negotiated = APIRouter(route_class=RdfRequestRoute)
 
 
-@negotiated.get("/data/{name}", summary="One public dataset as DCAT-AP, for a client that asks for RDF")
+# Left out of the OpenAPI document, which cannot say "only when Accept asks for RDF": the same answers are
+# documented at /data/{name}.{extension}.
+@negotiated.get("/data/{name}", include_in_schema=False)
 async def dataset_negotiated(name: str, request: Request, session: DbSession, settings: AppSettings) -> Response:
     fmt = negotiate(request.headers.get("accept")) or "turtle"
     return await _dataset(session, settings, name, fmt)
