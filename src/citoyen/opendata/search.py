@@ -151,7 +151,7 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
     """One page of the datasets matching the query, their count and the facets."""
     conditions: list[Any] = [*visible(query.include_private), *(_filter_condition(item) for item in query.fq)]
     postgres = session.get_bind().dialect.name == "postgresql"
-    score: Any = literal_column("0.0")
+    score: Any = None  # without words to match, every dataset scores the same
     ranked: Any = None
     text = query.q.strip()
     if text in ("*:*", "*"):
@@ -188,6 +188,8 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
     count = await session.scalar(matching(select(func.count()).select_from(Dataset)))
     order = []
     for name, descending in query.sort:
+        if name == "score" and score is None:
+            continue
         expression: Any = {
             "score": score,
             "metadata_modified": Dataset.modified_at,

@@ -1,6 +1,6 @@
 """The open-data domain's public front: routes, other domains and tests import from here. The rules live by
 subject beside it: `catalog` (publishers, themes, datasets and their checks), `files` (resources, uploads and
-versions), `search` (package_search), `textsearch` (French and English full text).
+versions), `search` (package_search), `textsearch` (French and English full text), `ledger` (the privacy ledger).
 
 No personal data is stored by this domain: resources hold public data and no row records who changed what."""
 
@@ -38,6 +38,7 @@ from citoyen.opendata.files import (
     update_resource,
     versions,
 )
+from citoyen.opendata.ledger import LedgerLine, LedgerTotal, ledger, ledger_totals, record_release
 from citoyen.opendata.search import (
     FACET_FIELDS,
     MAX_ROWS,
@@ -59,6 +60,8 @@ __all__ = [
     "DatasetView",
     "FacetItem",
     "Filter",
+    "LedgerLine",
+    "LedgerTotal",
     "OpendataError",
     "ResourceView",
     "SearchQuery",
@@ -77,6 +80,8 @@ __all__ = [
     "find_group",
     "find_organization",
     "find_resource",
+    "ledger",
+    "ledger_totals",
     "list_groups",
     "list_organizations",
     "load_view",
@@ -84,6 +89,7 @@ __all__ = [
     "parse_fq",
     "parse_sort",
     "recent_datasets",
+    "record_release",
     "resource_view",
     "save_dataset",
     "search",
