@@ -218,3 +218,21 @@ async def test_lists_licences_groups_and_status(client: httpx.AsyncClient) -> No
     assert len(groups) == 13 and "envi" in groups
     status = (await client.get(f"{API}/status_show")).json()["result"]
     assert status["ckan_version"].startswith("2.")
+
+
+async def test_control_characters_and_unknown_actions_are_refused_cleanly(client: httpx.AsyncClient) -> None:
+    nul = await client.get(f"{API}/package_show", params={"id": "a\x00b"})
+    assert nul.status_code == 409
+    assert "id" in nul.json()["error"]
+    surrogate = await client.post(
+        f"{API}/package_search", content=b'{"q": "\\ud800"}', headers={"Content-Type": "application/json"}
+    )
+    assert surrogate.status_code == 409
+    unknown = await client.get(f"{API}/datastore_search")
+    assert unknown.status_code == 400
+    assert unknown.json()["success"] is False
+    download = await client.get("/data/a%00b/resources/x/download/file.csv")
+    assert download.status_code == 404
+    default = await client.get(f"{API}/package_search")  # the default sort, with no words to score
+    assert default.status_code == 200
+    assert default.json()["result"]["sort"] == "score desc, metadata_modified desc"

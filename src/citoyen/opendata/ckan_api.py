@@ -21,7 +21,7 @@ from citoyen.opendata import service as opendata
 from citoyen.opendata.catalog import EXTRA_KEYS
 from citoyen.opendata.errors import OpendataError, invalid
 from citoyen.opendata.models import Dataset, DatasetGroup
-from citoyen.web.params import MAX_ID, MAX_OFFSET
+from citoyen.web.params import MAX_ID, MAX_OFFSET, has_forbidden_characters
 
 router = APIRouter(tags=["open data (CKAN)"])
 WRITE_SCOPE = "opendata:write"
@@ -101,7 +101,28 @@ def error_answer(
     return JSONResponse({"help": call_help, "success": False, "error": error}, status_code=status)
 
 
+def _refuse_control_characters(key: str, value: Any) -> None:
+    """No text a client sends may hold NUL, other control characters or lone surrogates (nothing can store them)."""
+    if isinstance(value, str):
+        if has_forbidden_characters(value):
+            raise invalid(key, "Must not contain control characters")
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_control_characters(key, item)
+    elif isinstance(value, dict):
+        for inner_key, item in value.items():
+            _refuse_control_characters(key, inner_key)
+            _refuse_control_characters(key, item)
+
+
 async def _parameters(request: Request) -> tuple[dict[str, Any], UploadFile | None]:
+    params, upload = await _read_parameters(request)
+    for key, value in params.items():
+        _refuse_control_characters(str(key), value)
+    return params, upload
+
+
+async def _read_parameters(request: Request) -> tuple[dict[str, Any], UploadFile | None]:
     if request.method == "GET":
         return dict(request.query_params), None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -148,10 +169,21 @@ async def _token_may_write(request: Request, session: Any) -> bool | None:
     return token is not None
 
 
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"])
-@router.api_route("/api/action/{name}", methods=["GET", "POST"], include_in_schema=False)
-async def call_action(name: str, request: Request, session: DbSession) -> Response:
-    """Run one CKAN action (see CKAN's Action API reference for each action's parameters)."""
+@router.get("/api/3/action/{name}")
+@router.get("/api/action/{name}", include_in_schema=False)
+async def read_action(name: str, request: Request, session: DbSession) -> Response:
+    """Run a CKAN action with its parameters in the query string (reads only)."""
+    return await _run_action(name, request, session)
+
+
+@router.post("/api/3/action/{name}")
+@router.post("/api/action/{name}", include_in_schema=False)
+async def post_action(name: str, request: Request, session: DbSession) -> Response:
+    """Run a CKAN action with its parameters in a JSON body or a form (multipart with the file in `upload`)."""
+    return await _run_action(name, request, session)
+
+
+async def _run_action(name: str, request: Request, session: Any) -> Response:
     call_help = f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={name}"
     function = READ_ACTIONS.get(name) or WRITE_ACTIONS.get(name)
     if function is None:
@@ -480,6 +512,8 @@ async def download(
     """An uploaded file: its current version, or an earlier one (`?version=N`), with ETag, Last-Modified and
     Range support."""
     try:
+        if has_forbidden_characters(dataset + resource_id):
+            raise OpendataError("Not found: Resource", "not_found")
         _resource, stored = await opendata.downloadable(session, dataset, resource_id, version)
     except OpendataError:
         return JSONResponse({"error": {"status": 404, "message": "not found"}}, status_code=404)
