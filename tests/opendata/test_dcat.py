@@ -369,9 +369,40 @@ def test_file_types_are_found_from_names_media_types_and_extensions() -> None:
         ("application/rdf+xml;q=0.5, text/turtle;q=0.9", "turtle"),
         ("application/ld+json, text/turtle", "json-ld"),
         ("text/turtle;q=0", None),
+        ("text/html, text/turtle;q=0.5", None),
+        ("text/html;q=0.5, text/turtle", "turtle"),
         ("", None),
         (None, None),
     ],
 )
 def test_content_negotiation(accept: str | None, expected: str | None) -> None:
     assert negotiate(accept) == expected
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "json-ld", "xml"])
+def test_what_a_publisher_typed_never_breaks_the_catalogue(fmt: str, shapes: Graph) -> None:
+    """A link with spaces and quotes, a media type that is none: every serialisation still parses and validates."""
+    odd = DcatDataset(
+        uri=f"{BASE}/data/bizarre",
+        identifier="bizarre",
+        title={"fr": 'Titre avec "guillemets" et <balises>'},
+        description={"fr": "Une description\nsur deux lignes."},
+        distributions=(
+            DcatDistribution(
+                uri=f"{BASE}/data/bizarre/resources/1",
+                access_url='https://exemple.fr/un lien "étrange"/<ici>',
+                media_type="pas un type",
+                title={"fr": "Lien"},
+            ),
+        ),
+    )
+    body = serialize(catalog_graph(_catalog(odd)), fmt)  # type: ignore[arg-type]
+
+    harvested = Graph().parse(data=body, format=fmt)
+
+    distribution = URIRef(f"{BASE}/data/bizarre/resources/1")
+    assert str(harvested.value(distribution, DCAT.accessURL)) == (
+        "https://exemple.fr/un%20lien%20%22%C3%A9trange%22/%3Cici%3E"
+    )
+    assert harvested.value(distribution, DCAT.mediaType) is None
+    assert _results(harvested, shapes)[0] == []

@@ -240,11 +240,12 @@ def shapes_graph(files: tuple[str, ...] = SHAPE_FILES) -> Graph:
 
 
 def negotiate(accept: str | None) -> RdfFormat | None:
-    """The RDF serialisation an ``Accept`` header asks for, by quality then by its order; None if it asks for none
-    (a browser's ``text/html``, or nothing RDF)."""
+    """The RDF serialisation an ``Accept`` header asks for, by quality then by its order; None if it asks for none,
+    or prefers a web page (``text/html`` of a higher quality than any RDF) as browsers do."""
     if not accept:
         return None
     best: tuple[float, int, RdfFormat] | None = None
+    page_quality = 0.0
     for position, part in enumerate(accept.split(",")):
         pieces = [piece.strip() for piece in part.split(";")]
         media_type = pieces[0].lower()
@@ -256,12 +257,14 @@ def negotiate(accept: str | None) -> RdfFormat | None:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
+        if media_type in ("text/html", "application/xhtml+xml"):
+            page_quality = max(page_quality, quality)
         fmt = MEDIA_TYPES.get(media_type)
         if fmt is None or quality <= 0:
             continue
         if best is None or quality > best[0]:
             best = (quality, position, fmt)
-    return best[2] if best else None
+    return best[2] if best and best[0] >= page_quality else None
 
 
 def _code(table: Mapping[str, object], code: str, what: str) -> str:
