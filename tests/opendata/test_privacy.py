@@ -64,6 +64,24 @@ def test_min_cell_size_hides_every_cell_under_k_and_keeps_the_others_exact() -> 
     assert "k = 10" in done.ledger.description and "k = 10" in done.ledger.description_en
 
 
+def test_min_cell_size_hides_cells_from_which_a_hidden_one_could_be_worked_out() -> None:
+    # A question's respondents are known (its total): hiding 4 alone would reveal it as total - 30 - 25.
+    counts = {(1, "a"): 30, (1, "b"): 25, (1, "c"): 4, (2, "a"): 30, (2, "b"): 25, (2, "c"): 0, (3, "a"): 3}
+    cells = CellCounts(("question", "option"), counts, list(counts), 1, "", "", groups=1)
+    published = {(row["question"], row["option"]): row["count"] for row in released(cells, MinCellSize()).rows}
+    assert published == {
+        (1, "a"): 30,
+        (1, "b"): None,  # the smallest shown cell of the question is hidden too: 25 + 4 hidden
+        (1, "c"): None,
+        (2, "a"): 30,
+        (2, "b"): 25,
+        (2, "c"): None,  # nobody: nothing to protect
+        (3, "a"): None,
+    }
+    assert privacy.suppress([12, 11, 5, 1], 10, [[0, 1, 2, 3]]) == [12, None, None, None]
+    assert privacy.suppress([12, 11, 9, 1], 10, [[0, 1, 2, 3]]) == [12, 11, None, None]  # 10 hidden: enough
+
+
 def test_a_differentially_private_count_is_not_the_exact_count() -> None:
     counts = {(n, c): 40 + n for n in range(1, 11) for c in ("pothole", "light")}
     exact = [counts.get((row[0], row[1]), 0) for row in grid(counts).domain]
@@ -159,3 +177,11 @@ def test_cells_outside_the_public_grid_and_tiny_k_are_refused() -> None:
         released(leaking, LaplaceDP(epsilon=1.0))
     with pytest.raises(PrivacyError):
         released(counts, MinCellSize(k=1))
+
+
+def test_the_explanation_says_when_cells_are_hidden_to_protect_a_group_total() -> None:
+    counts = {(1, "a"): 30, (1, "b"): 4}
+    grouped = released(CellCounts(("q", "o"), counts, list(counts), 1, "r", "r", groups=1), MinCellSize()).ledger
+    assert "soustrayant" in grouped.description and "subtracting" in grouped.description_en
+    plain = released(CellCounts(("q", "o"), counts, list(counts), 1, "r", "r"), MinCellSize()).ledger
+    assert "soustrayant" not in plain.description and "Other cells are exact." in plain.description_en

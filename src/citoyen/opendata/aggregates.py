@@ -284,6 +284,7 @@ async def surveys_feed(session: AsyncSession, now: datetime) -> Feed | None:
                 max_contributions=survey.max_contributions,
                 contribution_rule="une réponse par personne et par questionnaire",
                 contribution_rule_en="one response per person and survey",
+                groups=1,  # a question's respondents are known: its hidden cells must not be worked out
             )
 
         async def label(_ctx: PublishContext, done: Release, survey: participation.SurveyCounts = survey) -> None:

@@ -69,6 +69,9 @@ class CellCounts:
     max_contributions: int
     contribution_rule: str
     contribution_rule_en: str
+    # Cells sharing their first `groups` dimensions add up to a total that may be known elsewhere (a survey
+    # question's respondents): minimum cell size then also hides cells that would let a hidden one be worked out.
+    groups: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,20 @@ def noisy_counts(values: Sequence[int], epsilon: float, max_contributions: int) 
     return [max(0, int(value)) for value in measurement([int(value) for value in values])]
 
 
-def suppress(values: Sequence[int], k: int) -> list[int | None]:
-    """Counts under k become None (published empty, with `suppressed` true)."""
+def suppress(values: Sequence[int], k: int, groups: Sequence[Sequence[int]] = ()) -> list[int | None]:
+    """Counts under k become None (published empty, with `suppressed` true). Within each group of positions
+    whose total may be known, cells are hidden too, smallest first, until the hidden cells add up to 0 or at
+    least k: subtracting the shown cells from the total then reveals no group of fewer than k people."""
     _check_k(k)
-    return [value if value >= k else None for value in values]
+    published: list[int | None] = [value if value >= k else None for value in values]
+    for group in groups:
+        hidden = sum(values[i] for i in group if published[i] is None)
+        shown = sorted((values[i], i) for i in group if published[i] is not None)
+        while 0 < hidden < k and shown:
+            value, position = shown.pop(0)
+            published[position] = None
+            hidden += value
+    return published
 
 
 def release(
@@ -156,7 +169,7 @@ def release(
         raise PrivacyError("counts are never negative")
     published: Sequence[int | None]
     if isinstance(policy, MinCellSize):
-        published = suppress(exact, policy.k)
+        published = suppress(exact, policy.k, _groups(domain, counts.groups))
         mechanism, epsilon, k = MECHANISM_MIN_CELL, None, policy.k
         description, description_en = _min_cell_text(counts, policy.k, subject, subject_en)
     else:
@@ -183,6 +196,15 @@ def release(
         description_en=description_en,
     )
     return Release(rows=rows, ledger=entry, cells=len(rows), suppressed=hidden)
+
+
+def _groups(domain: Sequence[tuple[Any, ...]], width: int) -> list[list[int]]:
+    if width <= 0:
+        return []
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for position, cell in enumerate(domain):
+        groups.setdefault(cell[:width], []).append(position)
+    return list(groups.values())
 
 
 def ledger_values(entry: LedgerEntry) -> dict[str, Any]:
@@ -249,11 +271,23 @@ def _min_cell_text(counts: CellCounts, k: int, subject: str, subject_en: str) ->
         "avec la colonne « suppressed » à vrai : on ne peut pas y reconnaître quelqu’un. Les autres cellules "
         "sont exactes."
     )
+    if counts.groups:
+        french = french.replace(
+            "Les autres cellules sont exactes.",
+            "D’autres cellules du même groupe sont aussi masquées quand il le faut, pour qu’aucune cellule masquée "
+            "ne puisse être retrouvée en soustrayant les autres du total. Les cellules publiées sont exactes.",
+        )
     english = (
         f"{subject_en}: minimum cell size k = {k}. Each person is counted at most once per cell "
         f"({counts.contribution_rule_en}). A cell counting fewer than {k} people is published empty, with the "
         "“suppressed” column true, so nobody can be recognised in it. Other cells are exact."
     )
+    if counts.groups:
+        english = english.replace(
+            "Other cells are exact.",
+            "Other cells of the same group are hidden too when needed, so that no hidden cell can be worked out by "
+            "subtracting the others from the total. Published cells are exact.",
+        )
     return french, english
 
 
