@@ -8,7 +8,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import frictionless
@@ -378,3 +378,21 @@ def test_aggregates_release_each_complete_period_once() -> None:
     entry = privacy.LedgerEntry(feed.slug, "comptes", wednesday, "2026-W49", "laplace", 1.0, None, "", "")
     assert privacy.already_released([entry], feed.slug, "2026-W49")
     assert not privacy.already_released([entry], feed.slug, "2026-W50")
+
+
+async def test_sensor_readings_can_be_written_one_day_at_a_time(
+    session: AsyncSession, client: httpx.AsyncClient, token: str, tmp_path: Path
+) -> None:
+    await create_reports_world(session)
+    public = await create_station(client, token)
+    link = f"{public['Datastreams'][0]['@iot.selfLink']}/Observations"
+    for moment in ("2026-12-01T23:59:59Z", "2026-12-02T00:00:00Z", "2026-12-02T12:00:00Z", "2026-12-03T00:00:00Z"):
+        answer = await client.post(link, json={"phenomenonTime": moment, "result": 1}, headers=bearer(token))
+        assert answer.status_code == 201, answer.text
+    feed = await feeds.sensors_feed(session, day=date(2026, 12, 2))
+    written = await feeds.write_feed(PublishContext(session), feed, tmp_path)
+    first = f"mesures-{public['Datastreams'][0]['@iot.id']}-2026-12-02"
+    assert [r.resource.name for r in written.resources][3] == first
+    readings = read_csv(tmp_path / f"{first}.csv")
+    assert [row["phenomenon_time"] for row in readings] == ["2026-12-02T00:00:00Z", "2026-12-02T12:00:00Z"]
+    assert frictionless.validate(str(written.datapackage)).valid

@@ -18,7 +18,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -593,26 +593,32 @@ async def _datastream_rows(ctx: PublishContext) -> list[dict[str, Any]]:
     return await sensing.published_datastreams(ctx.session)
 
 
-def _observations(datastream_id: int) -> Rows:
+def _observations(datastream_id: int, day: date | None) -> Rows:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day is not None else None
+    end = start + timedelta(days=1) if start is not None else None
+
     def rows(ctx: PublishContext) -> Batches:
-        return sensing.public_observations(ctx.session, datastream_id)
+        return sensing.public_observations(ctx.session, datastream_id, start, end)
 
     return rows
 
 
-async def sensors_feed(session: AsyncSession) -> Feed:
-    """The city's sensors, their Datastreams, and one table of Observations per Datastream of a public Thing."""
+async def sensors_feed(session: AsyncSession, day: date | None = None) -> Feed:
+    """The city's sensors, their Datastreams, and one table of Observations per Datastream of a public Thing:
+    its whole history, or with `day` only that day's readings (UTC), for daily files."""
     streams = [row for row in await sensing.published_datastreams(session) if row["raw_published"]]
+    suffix = f"-{day.isoformat()}" if day is not None else ""
+    when, when_en = (f", le {day.isoformat()}", f", on {day.isoformat()}") if day is not None else ("", "")
     observations = tuple(
         FeedResource(
-            f"mesures-{row['id']}",
-            f"Mesures : {row['name']}",
-            f"Readings: {row['name']}",
+            f"mesures-{row['id']}{suffix}",
+            f"Mesures : {row['name']}{when}",
+            f"Readings: {row['name']}{when_en}",
             f"{row['observed_property']} ({row['unit_symbol'] or row['unit']}).",
             f"{row['observed_property']} ({row['unit_symbol'] or row['unit']}).",
             "csv",
             OBSERVATION_COLUMNS,
-            _observations(row["id"]),
+            _observations(row["id"], day),
             ("id",),
         )
         for row in streams
