@@ -164,7 +164,7 @@ class DcatCatalog:
 @dataclass(frozen=True)
 class DcatPage:
     """Where one page of a catalogue served in pages sits among the others, in Hydra's paged-collection terms
-    (as ckanext-dcat writes them; data.gouv.fr's and the European Data Portal's harvesters follow ``nextPage``)."""
+    (as ckanext-dcat writes them, which DCAT harvesters follow through ``nextPage``)."""
 
     uri: str  # this page's address
     first: str
