@@ -26,6 +26,7 @@ from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import is_statement_timeout, make_sessionmaker, without_statement_timeout
 from citoyen.engines import make_app_engine
+from citoyen.errors import Kind, Refusal
 from citoyen.events import EventHub
 from citoyen.housekeeping import Housekeeping, run_periodically
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
@@ -75,8 +76,8 @@ from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
 from citoyen.web.admission import Admission, AdmissionGates
 from citoyen.web.headers import SecurityHeaders
-from citoyen.web.security import LoginRequired, ensure_csrf_token
-from citoyen.web.templating import make_templates, render
+from citoyen.web.security import LoginRequired, ensure_csrf_token, signed_out
+from citoyen.web.templating import locale_of, make_templates, render
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -351,6 +352,22 @@ def create_app(
         page = render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code)
         page.headers.update(exc.headers or {})
         return page
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, error: Refusal) -> Response:
+        """A rule's refusal no route turned into its own answer: the kind's status, in the path's format (Open311's
+        and SensorThings' own; `{"error": …}` for our JSON; the error page, translated, for pages)."""
+        if request.url.path.startswith(reports_open311.PREFIX):
+            return reports_open311.refused(request, error)
+        if request.url.path.startswith("/sta/"):
+            return sensing_api.error_response(error.status_code, str(error), {})
+        if wants_json(request):
+            body = {"error": {"status": error.status_code, "message": str(error)}}
+            return JSONResponse(body, error.status_code)
+        if error.kind == Kind.SIGNED_OUT:
+            return await login_required(request, signed_out(request))
+        context = {"status": error.status_code, "detail": error.message, "values": error.values_in(locale_of(request))}
+        return render(request, "error.html", context, error.status_code)
 
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:

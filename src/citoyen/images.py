@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps
 
+from citoyen.errors import Refusal
 from citoyen.i18n import N_
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -31,8 +32,11 @@ TOO_MANY_PIXELS = N_("A photo may be at most 60 megapixels.")
 pillow_heif.register_heif_opener()
 
 
-class PhotoError(ValueError):
-    """An upload was refused; the message is an English msgid, translated where it is shown."""
+class PhotoError(Refusal):
+    """An upload was refused (`citoyen.errors.Refusal`, field "image"); the message is an English msgid."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="image")
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.notifications import service as notifications
+from citoyen.web.forms import see_other
 from citoyen.web.security import Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
@@ -32,4 +33,4 @@ async def notifications_page(request: Request, session: DbSession, person: Signe
 async def mark_read(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
     await notifications.mark_all_read(session, person)
     flash(request, N_("All your notifications are marked as read."), "success")
-    return RedirectResponse("/notifications", status_code=303)
+    return see_other("/notifications")

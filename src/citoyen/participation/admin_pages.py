@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
@@ -17,17 +17,9 @@ from citoyen.i18n import N_
 from citoyen.images import PhotoError
 from citoyen.participation import service as participation
 from citoyen.participation.models import PhaseKind, Process, ProposalStatus
-from citoyen.participation.pages import (
-    HTTP_STATUS,
-    field,
-    labels,
-    problem,
-    proposal_context,
-    proposal_or_404,
-    see_other,
-    upload,
-)
+from citoyen.participation.pages import labels, proposal_context, proposal_or_404, upload
 from citoyen.territory import service as territory
+from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import PathId, parse_count, parse_id
 from citoyen.web.security import AdminPerson, Form, StaffPerson
 from citoyen.web.templating import flash, render
@@ -272,8 +264,8 @@ async def _save(request: Request, session: AsyncSession, form: FormData, process
         data = _process_input(values)
         saved = await participation.save_process(session, data, image, process.id if process else None)
     except (participation.ParticipationError, PhotoError) as error:
-        code = HTTP_STATUS.get(getattr(error, "kind", "invalid"), 400)
-        return await _render_process_form(request, session, values, process, [problem(error)], code)
+        code = error.status_code
+        return await _render_process_form(request, session, values, process, [error.problem()], code)
     request.app.state.process_frames.forget()  # other app processes follow within reference_cache_seconds
     flash(request, N_("The process is saved."), "success")
     return see_other(f"{PROCESSES_URL}/{saved.id}")
@@ -299,10 +291,7 @@ async def update_process(
 
 
 async def _process_or_404(session: AsyncSession, process_id: int) -> Process:
-    try:
-        return await participation.get_process(session, process_id, include_unpublished=True)
-    except participation.ParticipationError as error:
-        raise HTTPException(404, "Unknown process.") from error
+    return await or_404(participation.get_process(session, process_id, include_unpublished=True), "Unknown process.")
 
 
 # --- staff: answers and milestones ------------------------------------------------------------
@@ -358,7 +347,7 @@ async def answer(request: Request, session: DbSession, staff: StaffPerson, propo
             session, staff, proposal, ProposalStatus(values["status"]), values["text"], progress
         )
     except participation.ParticipationError as error:
-        return await _render_staff(request, session, staff, proposal_id, values, [problem(error)], 400)
+        return await _render_staff(request, session, staff, proposal_id, values, [error.problem()], 400)
     flash(request, N_("The answer is published."), "success")
     return see_other(f"/staff/participation/proposals/{proposal_id}")
 
@@ -389,6 +378,6 @@ async def milestone(
             _start(day) if day else None,
         )
     except participation.ParticipationError as error:
-        return await _render_staff(request, session, staff, proposal_id, values, [problem(error)], 400)
+        return await _render_staff(request, session, staff, proposal_id, values, [error.problem()], 400)
     flash(request, N_("The milestone is recorded."), "success")
     return see_other(f"/staff/participation/proposals/{proposal_id}")

@@ -84,10 +84,7 @@ async def list_processes(request: Request, session: DbSession) -> list[ProcessOu
 
 @router.get("/processes/{process_id}", response_model=ProcessOut, responses=NOT_FOUND)
 async def get_process(request: Request, session: DbSession, process_id: PathId) -> ProcessOut:
-    try:
-        process = await participation.get_process(session, process_id)
-    except participation.ParticipationError as error:
-        raise HTTPException(404, str(error)) from error
+    process = await participation.get_process(session, process_id)  # an unknown one: the refusal handler's 404
     (o,) = await participation.overview(session, [process])
     return ProcessOut.of(
         o.process, locale_of(request), o.phases, o.abilities.phase, o.categories, o.scope, o.proposal_count
@@ -137,10 +134,7 @@ async def proposals_geojson(
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut, responses=NOT_FOUND)
 async def get_proposal(session: DbSession, proposal_id: PathId) -> ProposalOut:
-    try:
-        proposal = await participation.get_proposal(session, proposal_id)
-    except participation.ParticipationError as error:
-        raise HTTPException(404, str(error)) from error
+    proposal = await participation.get_proposal(session, proposal_id)  # an unknown one: the refusal handler's 404
     authors = await participation.author_names(session, [proposal.author_id])
     return ProposalOut.of(proposal, authors.get(proposal.author_id) if proposal.author_id else None)
 

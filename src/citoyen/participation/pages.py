@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from citoyen.db import DbSession, single_statement_writes
+from citoyen.errors import Kind
 from citoyen.i18n import N_
 from citoyen.images import MAX_PHOTO_BYTES, PhotoError, PreparedPhoto, prepare_photo
 from citoyen.participation import service as participation
@@ -28,6 +29,7 @@ from citoyen.participation.surveys import service as surveys
 from citoyen.people.models import Person
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
+from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import (
     FORBIDDEN_TEXT,
     PageNumber,
@@ -38,7 +40,7 @@ from citoyen.web.params import (
     parse_count,
     parse_id,
 )
-from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, TypedForm, signed_out
+from citoyen.web.security import CurrentPerson, Form, SignedClaim, SignedInPerson, TypedForm
 from citoyen.web.templating import flash, gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,7 +64,6 @@ STATUS_COLOURS = {
     "in_progress": "#6a1b9a",
     "done": "#1e6b34",
 }
-HTTP_STATUS = {"invalid": 400, "forbidden": 403, "not_found": 404, "conflict": 409}
 
 
 def labels() -> dict[str, Any]:
@@ -71,21 +72,6 @@ def labels() -> dict[str, Any]:
         "phase_labels": {kind.value: label for kind, label in participation.PHASE_KIND_LABELS.items()},
         "status_colours": STATUS_COLOURS,
     }
-
-
-def problem(error: participation.ParticipationError | PhotoError) -> dict[str, Any]:
-    if isinstance(error, participation.ParticipationError):
-        return {"message": error.message, "values": error.values, "field": error.field}
-    return {"message": str(error), "values": {}, "field": "image"}
-
-
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def number(text: str) -> float | None:
@@ -108,12 +94,8 @@ async def upload(form: FormData, name: str = "image") -> PreparedPhoto | None:
 
 
 async def process_or_404(session: AsyncSession, slug: str, person: Person | None = None) -> Process:
-    try:
-        return await participation.get_process_by_slug(
-            session, slug, include_unpublished=bool(person and person.is_staff)
-        )
-    except participation.ParticipationError as error:
-        raise HTTPException(404, "Unknown process.") from error
+    staff = bool(person and person.is_staff)
+    return await or_404(participation.get_process_by_slug(session, slug, include_unpublished=staff), "Unknown process.")
 
 
 def process_frames(request: Request) -> participation.ProcessFrames:
@@ -130,10 +112,8 @@ async def frame_or_404(request: Request, session: AsyncSession, slug: str, perso
 
 
 async def proposal_or_404(session: AsyncSession, proposal_id: int, person: Person | None = None) -> Proposal:
-    try:
-        return await participation.get_proposal(session, proposal_id, include_hidden=bool(person and person.is_staff))
-    except participation.ParticipationError as error:
-        raise HTTPException(404, "Unknown proposal.") from error
+    staff = bool(person and person.is_staff)
+    return await or_404(participation.get_proposal(session, proposal_id, include_hidden=staff), "Unknown proposal.")
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -148,10 +128,7 @@ async def processes(request: Request, session: DbSession, person: CurrentPerson)
 @router.get("/participation/images/{image_id:int}")
 async def image(session: DbSession, image_id: PathId) -> Response:
     """An image of a process or proposal, re-encoded without metadata when uploaded; it never changes."""
-    try:
-        found = await participation.get_image(session, image_id)
-    except participation.ParticipationError as error:
-        raise HTTPException(404, "Unknown image.") from error
+    found = await or_404(participation.get_image(session, image_id), "Unknown image.")
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
     return Response(found.content, media_type=found.media_type, headers=headers)
 
@@ -305,8 +282,8 @@ async def submit_proposal(
             image,
         )
     except (participation.ParticipationError, PhotoError) as error:
-        code = HTTP_STATUS.get(getattr(error, "kind", "invalid"), 400)
-        return await _render_form(request, session, process, values, None, [problem(error)], code)
+        code = error.status_code
+        return await _render_form(request, session, process, values, None, [error.problem()], code)
     flash(request, N_("Thank you! Your proposal is published."), "success")
     return see_other(f"/participation/proposals/{proposal.id}")
 
@@ -350,8 +327,8 @@ async def edit_proposal(
             image,
         )
     except (participation.ParticipationError, PhotoError) as error:
-        code = HTTP_STATUS.get(getattr(error, "kind", "invalid"), 400)
-        return await _render_form(request, session, process, values, proposal, [problem(error)], code)
+        code = error.status_code
+        return await _render_form(request, session, process, values, proposal, [error.problem()], code)
     flash(request, N_("Your changes are saved."), "success")
     return see_other(f"/participation/proposals/{proposal.id}")
 
@@ -410,10 +387,7 @@ async def proposal_context(
 
 @router.get("/participation/proposals/{proposal_id:int}")
 async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: PathId) -> Response:
-    try:
-        proposal = await participation.get_proposal(session, proposal_id, include_hidden=True)
-    except participation.ParticipationError as error:
-        raise HTTPException(404, "Unknown proposal.") from error
+    proposal = await or_404(participation.get_proposal(session, proposal_id, include_hidden=True), "Unknown proposal.")
     if proposal.hidden_at is not None and not (person and person.is_staff):
         # Only the moderators' public reason remains of a hidden proposal.
         hidden = await moderation.hidden_reasons(session, "proposal", [proposal_id])
@@ -441,11 +415,9 @@ async def support_proposal(
             proposal = await participation.support(session, proposal_id, claim, frames=frames)
             message = N_("Thank you: your support has been counted.")
     except participation.ParticipationError as error:
-        if error.kind == "signed_out":
-            raise signed_out(request) from error
-        if error.kind == "not_found":
-            raise HTTPException(404, "Unknown proposal.") from error
-        error_message = problem(error)
+        if error.kind in (Kind.SIGNED_OUT, Kind.NOT_FOUND):
+            raise  # the app's refusal handler: to the login page, or the 404 page
+        error_message = error.problem()
         message = error.message
         proposal = await participation.get_support_target(session, proposal_id)
     frame = await frames.get(session, proposal.process_id) if request.headers.get("HX-Request") else None

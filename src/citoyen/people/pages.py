@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
@@ -14,25 +14,12 @@ from citoyen.people import mail
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 from citoyen.people.security import verify_password
+from citoyen.web.forms import field, found, safe_next, see_other
 from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson, sign_in, sign_out
 from citoyen.web.templating import flash, gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _safe_next(target: str) -> str:
-    """Only local paths, so the login form cannot be used to send people elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else "/account"
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 # --- sign-up, login, logout -------------------------------------------------------------------
@@ -46,7 +33,7 @@ async def signup_form(request: Request, person: CurrentPerson) -> Response:
 @router.post("/signup")
 async def signup(request: Request, session: DbSession, form: Form) -> Response:
     """The same answer whether or not the address has an account: "check your mailbox"."""
-    values = {"email": _field(form, "email"), "display_name": _field(form, "display_name")}
+    values = {"email": field(form, "email"), "display_name": field(form, "display_name")}
     password = str(form.get("password") or "")
     settings = request.app.state.settings
     _ = gettext_for(request)
@@ -98,18 +85,18 @@ async def follow_email_link(request: Request, session: DbSession, token: str, fo
         return render(request, "people/link.html", {"token": token, "valid": False, "errors": error.problems}, 400)
     await sign_in(request, session, person)
     flash(request, N_("Welcome! You are logged in."), "success")
-    return _see_other("/account")
+    return see_other("/account")
 
 
 @router.get("/login")
 async def login_form(request: Request, person: CurrentPerson, next: str = "/account") -> Response:
-    return render(request, "people/login.html", {"values": {}, "errors": [], "next": _safe_next(next)})
+    return render(request, "people/login.html", {"values": {}, "errors": [], "next": safe_next(next, "/account")})
 
 
 @router.post("/login")
 async def login(request: Request, session: DbSession, form: Form) -> Response:
-    email = _field(form, "email")
-    target = _safe_next(_field(form, "next"))
+    email = field(form, "email")
+    target = safe_next(field(form, "next"), "/account")
     client = request.client.host if request.client else "unknown"
     settings = request.app.state.settings
     _ = gettext_for(request)
@@ -134,13 +121,13 @@ async def login(request: Request, session: DbSession, form: Form) -> Response:
         context = {"values": {"email": email}, "errors": error.problems, "next": target}
         return render(request, "people/login.html", context, 400)
     await sign_in(request, session, person)
-    return _see_other(target)
+    return see_other(target)
 
 
 @router.post("/logout")
 async def logout(request: Request, session: DbSession, form: Form) -> Response:
     await sign_out(request, session)
-    return _see_other("/")
+    return see_other("/")
 
 
 # --- password reset ---------------------------------------------------------------------------
@@ -153,7 +140,7 @@ async def forgot_form(request: Request, person: CurrentPerson) -> Response:
 
 @router.post("/password/forgot")
 async def forgot(request: Request, session: DbSession, form: Form) -> Response:
-    email = _field(form, "email")
+    email = field(form, "email")
     _ = gettext_for(request)
     await people.start_password_reset(
         session,
@@ -185,7 +172,7 @@ async def reset(request: Request, session: DbSession, token: str, form: Form) ->
         return render(request, "people/reset.html", {"token": token, "valid": valid, "errors": error.problems}, 400)
     await sign_in(request, session, person)
     flash(request, N_("Your password has been changed."), "success")
-    return _see_other("/account")
+    return see_other("/account")
 
 
 # --- the account page: data rights ------------------------------------------------------------
@@ -214,14 +201,14 @@ async def account(request: Request, session: DbSession, person: SignedInPerson) 
 @router.post("/account/sessions/end")
 async def end_session(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
     """End one of the person's sessions (this one logs them out)."""
-    which = _field(form, "session")
+    which = field(form, "session")
     if which == request.state.session_hash:
         await sign_out(request, session)
-        return _see_other("/")
+        return see_other("/")
     if not await people.end_session(session, which, person.id):
         return await _render_account(request, session, person, [N_("This session has already ended.")], 400)
     flash(request, N_("The session has been ended."), "success")
-    return _see_other("/account#sessions")
+    return see_other("/account#sessions")
 
 
 @router.post("/account/sessions/end-all")
@@ -229,7 +216,7 @@ async def end_all_sessions(request: Request, session: DbSession, person: SignedI
     await people.end_all_sessions(session, person.id)
     await sign_out(request, session)
     flash(request, N_("You have been logged out everywhere."), "success")
-    return _see_other("/login")
+    return see_other("/login")
 
 
 @router.post("/account/consents")
@@ -241,7 +228,7 @@ async def update_consents(request: Request, session: DbSession, person: SignedIn
         if (record.granted if record else False) != wanted:
             await people.record_consent(session, person, purpose, wanted)
     flash(request, N_("Your choices have been saved."), "success")
-    return _see_other("/account#consent")
+    return see_other("/account#consent")
 
 
 @router.get("/account/export.json")
@@ -271,7 +258,7 @@ async def erase(request: Request, session: DbSession, person: SignedInPerson, fo
     await people.erase_person(session, request.app.state.personal_data, person)
     await sign_out(request, session)
     flash(request, N_("Your account and your personal data have been erased."), "success")
-    return _see_other("/")
+    return see_other("/")
 
 
 # --- administration ---------------------------------------------------------------------------
@@ -307,10 +294,7 @@ async def _render_admin_person(
 
 
 async def _person_or_404(session: DbSession, person_id: int) -> Person:
-    person = await people.get_person(session, person_id)
-    if person is None:
-        raise HTTPException(404, "Unknown account.")
-    return person
+    return found(await people.get_person(session, person_id), "Unknown account.")
 
 
 @router.get("/admin/people/{person_id}")
@@ -325,8 +309,8 @@ async def admin_set_role(
     request: Request, session: DbSession, admin: AdminPerson, person_id: PathId, form: Form
 ) -> Response:
     person = await _person_or_404(session, person_id)
-    role_value = _field(form, "role")
-    department = _field(form, "department_id")
+    role_value = field(form, "role")
+    department = field(form, "department_id")
     try:
         if role_value not in Role._value2member_map_:
             raise people.PeopleError(N_("Unknown role."))
@@ -335,7 +319,7 @@ async def admin_set_role(
         problems = error.problems if isinstance(error, people.PeopleError) else [N_("Unknown department.")]
         return await _render_admin_person(request, session, person, problems, 400)
     flash(request, N_("The role has been changed."), "success")
-    return _see_other(f"/admin/people/{person_id}")
+    return see_other(f"/admin/people/{person_id}")
 
 
 @router.post("/admin/people/{person_id}/active")
@@ -348,7 +332,7 @@ async def admin_set_active(
     except people.PeopleError as error:
         return await _render_admin_person(request, session, person, error.problems, 400)
     flash(request, N_("The account has been restored.") if person.is_active else N_("The account has been suspended."))
-    return _see_other(f"/admin/people/{person_id}")
+    return see_other(f"/admin/people/{person_id}")
 
 
 @router.get("/admin/departments")
@@ -359,7 +343,7 @@ async def admin_departments(request: Request, session: DbSession, admin: AdminPe
 
 @router.post("/admin/departments")
 async def admin_create_department(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
-    values = {"code": _field(form, "code"), "name": _field(form, "name"), "email": _field(form, "email")}
+    values = {"code": field(form, "code"), "name": field(form, "name"), "email": field(form, "email")}
     try:
         await people.create_department(session, values["code"], values["name"], values["email"] or None)
     except people.PeopleError as error:
@@ -370,7 +354,7 @@ async def admin_create_department(request: Request, session: DbSession, admin: A
         }
         return render(request, "people/admin_departments.html", context, 400)
     flash(request, N_("The department has been created."), "success")
-    return _see_other("/admin/departments")
+    return see_other("/admin/departments")
 
 
 @router.post("/admin/departments/{department_id}/delete")
@@ -382,7 +366,7 @@ async def admin_delete_department(
     except people.PeopleError as error:
         raise HTTPException(404, error.problems[0]) from error
     flash(request, N_("The department has been deleted."), "success")
-    return _see_other("/admin/departments")
+    return see_other("/admin/departments")
 
 
 @router.get("/admin/tokens")
@@ -393,7 +377,7 @@ async def admin_tokens(request: Request, session: DbSession, admin: AdminPerson)
 
 @router.post("/admin/tokens")
 async def admin_create_token(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
-    name = _field(form, "name")
+    name = field(form, "name")
     scopes = [str(scope) for scope in form.getlist("scopes")]
     context: dict[str, Any] = {"scopes": people.API_SCOPES, "values": {"name": name, "scopes": scopes}}
     try:
@@ -425,7 +409,7 @@ async def admin_revoke_token(
         raise HTTPException(404, error.problems[0]) from error
     request.app.state.api_tokens.forget()  # other processes follow within reference_cache_seconds
     flash(request, N_("The token has been revoked."), "success")
-    return _see_other("/admin/tokens")
+    return see_other("/admin/tokens")
 
 
 @router.get("/admin/outbox")

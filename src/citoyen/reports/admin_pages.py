@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
@@ -15,6 +15,7 @@ from citoyen.people import service as people
 from citoyen.reports import service as reports
 from citoyen.reports.models import AttributeType, Category
 from citoyen.territory import service as territory
+from citoyen.web.forms import found, see_other
 from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, Form
 from citoyen.web.templating import flash, gettext_for, render
@@ -251,15 +252,8 @@ def error_text(request: Request, error: reports.ReportError) -> str:
     return _(error.message, **values)
 
 
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 async def _category_or_404(session: DbSession, category_id: int) -> Category:
-    category = (await reports.categories_by_id(session)).get(category_id)
-    if category is None:
-        raise HTTPException(404, "Unknown category.")
-    return category
+    return found((await reports.categories_by_id(session)).get(category_id), "Unknown category.")
 
 
 # --- the list of categories and the routing rules ---------------------------------------------
@@ -328,7 +322,7 @@ async def admin_add_routing_rule(request: Request, session: DbSession, admin: Ad
     await reports.set_routing_rule(session, category_id, department_id, neighbourhood_id)
     _catalog_edited(request)
     flash(request, N_("The routing rule has been saved."), "success")
-    return _see_other(f"{CATEGORIES_URL}#routing")
+    return see_other(f"{CATEGORIES_URL}#routing")
 
 
 @router.post("/admin/reports/routing/{rule_id}/delete")
@@ -338,7 +332,7 @@ async def admin_delete_routing_rule(
     await reports.delete_routing_rule(session, rule_id)
     _catalog_edited(request)
     flash(request, N_("The routing rule has been deleted."), "success")
-    return _see_other(f"{CATEGORIES_URL}#routing")
+    return see_other(f"{CATEGORIES_URL}#routing")
 
 
 # --- one category and its questions -----------------------------------------------------------
@@ -388,7 +382,7 @@ async def _save(request: Request, session: DbSession, form: Any, category: Categ
     await reports.set_category_active(session, saved, typed.active)
     _catalog_edited(request)
     flash(request, N_("The category has been saved."), "success")
-    return _see_other(CATEGORIES_URL)
+    return see_other(CATEGORIES_URL)
 
 
 @router.post(CATEGORIES_URL)

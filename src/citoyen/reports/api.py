@@ -168,10 +168,7 @@ async def list_reports(
 @router.get("/{report_id}", response_model=ReportOut, responses={404: {"model": ErrorOut}})
 async def get_report(request: Request, session: DbSession, report_id: PathId) -> ReportOut:
     """One report's public fields (never who filed it)."""
-    try:
-        report = await reports.get_report(session, report_id)
-    except reports.ReportError as error:
-        raise HTTPException(404, str(error)) from error
+    report = await reports.get_report(session, report_id)  # an unknown one: the app's refusal handler's 404
     categories = await reports.categories_by_id(session)
     photos = await reports.photo_counts(session, [report.id])
     return ReportOut.of(report, categories.get(report.category_id), locale_of(request), photos.get(report.id, 0))

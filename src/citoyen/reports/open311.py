@@ -27,8 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from citoyen import throttle
 from citoyen.config import SUPPORTED_LOCALES, Settings
 from citoyen.db import DbSession, utcnow
+from citoyen.errors import Refusal
 from citoyen.people import service as people
-from citoyen.people.service import PeopleError
 from citoyen.reports import open311_format as formats
 from citoyen.reports import service as reports
 from citoyen.reports.models import Category, ReportStatus
@@ -44,7 +44,6 @@ MAX_REQUESTS = 1000
 MAX_MEDIA_URL = 500
 MAX_ID = 2**31 - 1  # report ids are 32-bit integers: a longer number names no request
 
-STATUS_CODES = {"invalid": 400, "not_found": 404, "forbidden": 403, "throttled": 429}
 OPEN_STATUSES = [ReportStatus.OPEN, ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS]
 # attribute[code]=value, attribute[code][]=value (and a repeated attribute[code] for several values).
 ATTRIBUTE_FIELD = re.compile(r"attribute\[([^\[\]]+)\](\[\])?")
@@ -61,17 +60,20 @@ class Open311Error(Exception):
         self.description = description
 
 
-def _error_response(fmt: str, error: Exception) -> Response:
+def _error_response(fmt: str, error: Open311Error | Refusal) -> Response:
     if isinstance(error, Open311Error):
         code, description = error.code, error.description
-    elif isinstance(error, ReportError):
-        code, description = STATUS_CODES.get(error.kind, 400), str(error)
-    else:  # PeopleError: an invalid e-mail address
-        code, description = 400, str(error)
+    else:  # a rule's refusal (a report's, an invalid e-mail address): its kind's status
+        code, description = error.status_code, str(error)
     return formats.errors(fmt, code, description, {"Retry-After": "60"} if code == 429 else None)
 
 
-REFUSED = (Open311Error, ReportError, PeopleError)
+REFUSED = (Open311Error, Refusal)
+
+
+def refused(request: Request, error: Refusal) -> Response:
+    """A refusal no route caught, in the spec's format (the app's one refusal handler sends it here)."""
+    return _error_response("xml" if request.url.path.endswith(".xml") else "json", error)
 
 
 def http_error(request: Request, error: StarletteHTTPException) -> Response:

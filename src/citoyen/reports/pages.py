@@ -12,21 +12,23 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from citoyen import throttle
 from citoyen.db import DbSession
+from citoyen.errors import Kind
 from citoyen.i18n import N_
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.reports import service as reports
 from citoyen.reports.models import Category, CategoryAttribute, EventKind, Report, ReportStatus
 from citoyen.reports.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, TOO_MANY_PHOTOS, PhotoError, prepare_photos
 from citoyen.reports.schemas import QuestionOut, value_label
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
+from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, cleaned, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, TypedForm
 from citoyen.web.templating import flash, locale_of, render
@@ -50,22 +52,6 @@ def labels() -> dict[str, Any]:
     }
 
 
-def problem(error: reports.ReportError | PhotoError, locale: str) -> dict[str, Any]:
-    """An error for reports/_errors.html: a msgid and the values of its placeholders, in `locale`."""
-    if isinstance(error, reports.ReportError):
-        return {"message": error.message, "values": error.values_in(locale)}
-    return {"message": str(error), "values": {}}
-
-
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def parse_date(text: str) -> date | None:
     """A date typed in a form (YYYY-MM-DD), or None when empty or malformed."""
     try:
@@ -75,10 +61,7 @@ def parse_date(text: str) -> date | None:
 
 
 async def report_or_404(session: AsyncSession, report_id: int) -> Report:
-    try:
-        return await reports.get_report(session, report_id)
-    except reports.ReportError as error:
-        raise HTTPException(404, "Unknown report.") from error
+    return await or_404(reports.get_report(session, report_id), "Unknown report.")
 
 
 # --- report a problem -------------------------------------------------------------------------
@@ -185,7 +168,7 @@ async def file_report(request: Request, session: DbSession, person: CurrentPerso
     values["answers"] = answers
     if form_has_forbidden_characters(form):  # PostgreSQL refuses NUL: the form comes back, as typed but them
         error = reports.ReportError(FORBIDDEN_TEXT, field="description")
-        return await _render_new(request, session, person, cleaned(values), [problem(error, locale_of(request))], 400)
+        return await _render_new(request, session, person, cleaned(values), [error.problem(locale_of(request))], 400)
     settings = request.app.state.settings
     if person is None:
         client = request.client.host if request.client else "unknown"
@@ -213,8 +196,8 @@ async def file_report(request: Request, session: DbSession, person: CurrentPerso
         catalog = await request.app.state.report_catalog.get(session)
         report = await reports.create_report(session, request.app.state.territory_index, new, catalog=catalog)
     except (reports.ReportError, PhotoError) as error:
-        status_code = 429 if isinstance(error, reports.ReportError) and error.kind == "throttled" else 400
-        return await _render_new(request, session, person, values, [problem(error, locale_of(request))], status_code)
+        status_code = 429 if error.kind == Kind.THROTTLED else 400  # an unknown category is a wrong answer here
+        return await _render_new(request, session, person, values, [error.problem(locale_of(request))], status_code)
     flash(request, N_("Thank you! Your report has been filed."), "success")
     return see_other(f"/reports/{report.id}")
 

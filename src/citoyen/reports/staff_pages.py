@@ -12,13 +12,15 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import DbSession
+from citoyen.errors import Kind
 from citoyen.i18n import N_
 from citoyen.people import service as people
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, Report, ReportStatus
-from citoyen.reports.pages import field, labels, parse_date, problem, report_context, report_or_404, see_other
+from citoyen.reports.pages import labels, parse_date, report_context, report_or_404
 from citoyen.territory import service as territory
+from citoyen.web.forms import field, see_other
 from citoyen.web.params import PageNumber, PathId, parse_id
 from citoyen.web.security import Form, StaffPerson
 from citoyen.web.templating import flash, locale_of, render
@@ -33,10 +35,6 @@ STAFF_SORTS = {
     "supports": N_("Most supported"),
     "updated": N_("Recently updated"),
 }
-
-
-def _forbidden(error: reports.ReportError) -> HTTPException:
-    return HTTPException(403, error.message)
 
 
 @router.get("/staff/reports")
@@ -199,9 +197,9 @@ async def update_report(
             raise reports.ReportError(N_("Unknown department."), field="department_id")
         await reports.update_report(session, request.app.state.settings, actor, report, change)
     except reports.ReportError as error:
-        if error.kind == "forbidden":
-            raise _forbidden(error) from error
-        return await _render_report(request, session, actor, report, values, [problem(error, locale_of(request))], 400)
+        if error.kind == Kind.FORBIDDEN:
+            raise  # the app's refusal handler answers the 403 page
+        return await _render_report(request, session, actor, report, values, [error.problem(locale_of(request))], 400)
     if not reports.can_handle(actor, report):
         flash(request, N_("The report has been passed to the chosen department."), "success")
         return see_other("/staff/reports")
@@ -223,9 +221,9 @@ async def merge_report(
         original = await reports.get_report(session, original_id)
         await reports.merge_into(session, request.app.state.settings, actor, duplicate, original)
     except reports.ReportError as error:
-        if error.kind == "forbidden":
-            raise _forbidden(error) from error
-        errors = [problem(error, locale_of(request))]
+        if error.kind == Kind.FORBIDDEN:
+            raise  # the app's refusal handler answers the 403 page
+        errors = [error.problem(locale_of(request))]
         return await _render_report(request, session, actor, duplicate, {"original": typed}, errors, 400)
     flash(request, N_("The report has been closed as a duplicate."), "success")
     return see_other(f"/staff/reports/{duplicate.id}")

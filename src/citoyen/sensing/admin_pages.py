@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.people import service as people
 from citoyen.sensing import portal
 from citoyen.sensing.models import ThingAccess
+from citoyen.web.forms import see_other
 from citoyen.web.params import PathBigId
 from citoyen.web.security import AdminPerson, Form
 from citoyen.web.templating import flash, render
@@ -52,7 +53,7 @@ async def admin_set_access(
             raise HTTPException(404, error.message) from error
         return await _page(request, session, 400, errors=[error.message])
     flash(request, N_("The sensor's access has been changed."), "success")
-    return RedirectResponse("/admin/sensing", status_code=303)
+    return see_other("/admin/sensing")
 
 
 @router.post("/admin/sensing/tokens")

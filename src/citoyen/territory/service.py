@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.errors import Refusal
 from citoyen.territory.models import City, Neighbourhood
 
 # Resolutions used for aggregation: ~36 km² (city-wide heat maps), ~0.7 km² (quartier scale),
@@ -27,8 +28,8 @@ H3_RESOLUTIONS = (6, 8, 10)
 EARTH_RADIUS_M = 6_371_008.8
 
 
-class TerritoryImportError(ValueError):
-    """The file cannot become the city's neighbourhoods; the message says why."""
+class TerritoryImportError(Refusal):
+    """The file cannot become the city's neighbourhoods; the message (English) says why."""
 
 
 @dataclass(frozen=True)

@@ -5,28 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.verification import service as verification
+from citoyen.web.forms import field, safe_next, see_other
 from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-
-
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else ""
 
 
 async def _render_verify(
@@ -44,28 +36,26 @@ async def _render_verify(
 
 @router.get("/account/verification")
 async def verify_form(request: Request, session: DbSession, person: SignedInPerson, next: str = "") -> Response:
-    return await _render_verify(request, session, person, next_url=_safe_next(next))
+    return await _render_verify(request, session, person, next_url=safe_next(next))
 
 
 @router.post("/account/verification")
 async def verify(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
-    next_url = _safe_next(_field(form, "next"))
+    next_url = safe_next(field(form, "next"))
     try:
         await verification.verify_person(
             session,
             request.app.state.settings,
             person,
-            _field(form, "document_number"),
-            _field(form, "birth_date"),
+            field(form, "document_number"),
+            field(form, "birth_date"),
             request.client.host if request.client else "",
         )
     except verification.VerificationError as error:
         # Rendered, not raised: the attempt is counted (the transaction commits) even when refused.
-        status_code = {"throttled": 429, "taken": 409}.get(error.kind, 400)
-        problem = {"message": error.message, "values": error.values}
-        return await _render_verify(request, session, person, [problem], next_url, status_code)
+        return await _render_verify(request, session, person, [error.problem()], next_url, error.status_code)
     flash(request, N_("Your residence is verified: you can now vote."), "success")
-    return RedirectResponse(next_url or "/account/verification", status_code=303)
+    return see_other(next_url or "/account/verification")
 
 
 # --- administration ---------------------------------------------------------------------------
@@ -85,7 +75,7 @@ async def admin_lists(request: Request, session: DbSession, admin: AdminPerson) 
 
 @router.post("/admin/verification")
 async def admin_import(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
-    name = _field(form, "name")
+    name = field(form, "name")
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _render_admin(request, session, [N_("Choose a CSV file to import.")], name, 400)
@@ -102,7 +92,7 @@ async def admin_import(request: Request, session: DbSession, admin: AdminPerson,
     finally:
         del data
     flash(request, N_("The residents' list has been imported (only keyed hashes are stored)."), "success")
-    return RedirectResponse(f"/admin/verification#list-{imported.id}", status_code=303)
+    return see_other(f"/admin/verification#list-{imported.id}")
 
 
 @router.post("/admin/verification/{list_id:int}/active")
@@ -110,7 +100,7 @@ async def admin_set_active(
     request: Request, session: DbSession, admin: AdminPerson, list_id: PathId, form: Form
 ) -> Response:
     try:
-        await verification.set_list_active(session, list_id, _field(form, "active") == "1")
+        await verification.set_list_active(session, list_id, field(form, "active") == "1")
     except verification.VerificationError as error:
         raise HTTPException(404, "Unknown residents' list.") from error
-    return RedirectResponse("/admin/verification", status_code=303)
+    return see_other("/admin/verification")

@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen import throttle
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.errors import Refusal
 from citoyen.i18n import N_
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 from citoyen.verification.models import ResidentEntry, ResidentList
 
 MAX_DOCUMENT_LENGTH = 40
@@ -46,22 +47,17 @@ BIRTH_DATE_COLUMNS = ("birth_date", "date_naissance", "date_de_naissance")
 NOT_VERIFIED = N_("Only verified residents can vote: verify your residence first.")
 
 
-class VerificationError(ValueError):
-    """A refused request; `message` is an English msgid. `kind`: invalid, throttled, taken."""
-
-    def __init__(self, message: str, kind: str = "invalid", **values: Any) -> None:
-        super().__init__(message % values if values else message)
-        self.message = message
-        self.kind = kind
-        self.values = values
+class VerificationError(Refusal):
+    """A refused request (`citoyen.errors.Refusal`); kinds: invalid, not_found, not_verified, taken, throttled."""
 
 
-class ResidentListError(ValueError):
+class ResidentListError(Refusal):
     """A residents' file that cannot be imported; `problems` say where (nothing was imported)."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+        super().__init__(problems[0] if problems else "")
         self.problems = problems
+        self.args = ("; ".join(problems),)
 
 
 # --- normalising and hashing ------------------------------------------------------------------

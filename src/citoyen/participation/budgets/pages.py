@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import DbSession
@@ -15,24 +15,15 @@ from citoyen.i18n import N_
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.budgets.models import Budget
 from citoyen.participation.budgets.rules import BallotRule, ResultMethod
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.territory import service as territory
 from citoyen.verification import service as verification
+from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import MAX_ID, PathId, parse_id
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, locale_of, render
 
 router = APIRouter(include_in_schema=False)
-STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "not_verified": 403}
-
-
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _problems(error: budgets.BudgetError, locale: str) -> list[dict[str, Any]]:
@@ -43,10 +34,7 @@ def _problems(error: budgets.BudgetError, locale: str) -> list[dict[str, Any]]:
 
 
 async def _budget_or_404(session: AsyncSession, budget_id: int) -> Budget:
-    try:
-        return await budgets.get_budget(session, budget_id)
-    except budgets.BudgetError as error:
-        raise HTTPException(404, "Unknown budget.") from error
+    return await or_404(budgets.get_budget(session, budget_id), "Unknown budget.")
 
 
 def _money(locale: str) -> Any:
@@ -126,10 +114,10 @@ async def cast_ballot(
         await budgets.cast_ballot(session, budget, person, chosen)
     except budgets.BudgetError as error:
         problems = _problems(error, locale_of(request))
-        status_code = STATUS_OF_KIND.get(error.kind, 400)
+        status_code = error.status_code
         return await _render_ballot(request, session, budget, person, set(chosen), problems, status_code)
     flash(request, N_("Your ballot has been recorded. You can change it until voting closes."), "success")
-    return _see_other(f"/participation/budgets/{budget.id}#ballot")
+    return see_other(f"/participation/budgets/{budget.id}#ballot")
 
 
 async def _render_results(request: Request, session: AsyncSession, budget: Budget) -> Response:
@@ -205,19 +193,19 @@ def _optional_int(text: str) -> int | None:
 
 
 def _budget_input(form: Any) -> budgets.BudgetInput:
-    rule = BallotRule.APPROVAL if _field(form, "rule") == "approval" else BallotRule.KNAPSACK
-    method = ResultMethod.GREEDY if _field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES
+    rule = BallotRule.APPROVAL if field(form, "rule") == "approval" else BallotRule.KNAPSACK
+    method = ResultMethod.GREEDY if field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES
     return budgets.BudgetInput(
-        phase_id=_optional_int(_field(form, "phase_id")) or 0,
-        title=_field(form, "title"),
-        title_en=_field(form, "title_en"),
-        description=_field(form, "description"),
-        description_en=_field(form, "description_en"),
-        total_cents=_cents(_field(form, "total")),
+        phase_id=_optional_int(field(form, "phase_id")) or 0,
+        title=field(form, "title"),
+        title_en=field(form, "title_en"),
+        description=field(form, "description"),
+        description_en=field(form, "description_en"),
+        total_cents=_cents(field(form, "total")),
         rule=rule,
-        min_spend_percent=_optional_int(_field(form, "min_spend_percent")),
-        min_projects=_optional_int(_field(form, "min_projects")) or 0,
-        max_projects=_optional_int(_field(form, "max_projects")),
+        min_spend_percent=_optional_int(field(form, "min_spend_percent")),
+        min_projects=_optional_int(field(form, "min_projects")) or 0,
+        max_projects=_optional_int(field(form, "max_projects")),
         official_method=method,
     )
 
@@ -248,7 +236,7 @@ async def admin_create_budget(request: Request, session: DbSession, admin: Admin
     except budgets.BudgetError as error:
         return await _render_admin_list(request, session, _problems(error, locale_of(request)), 400)
     flash(request, N_("The budget has been created: add its projects."), "success")
-    return _see_other(f"/admin/participation/budgets/{budget.id}")
+    return see_other(f"/admin/participation/budgets/{budget.id}")
 
 
 async def _render_admin_budget(
@@ -290,7 +278,7 @@ async def admin_update_budget(
         await session.refresh(budget)
         return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 400)
     flash(request, N_("The budget has been saved."), "success")
-    return _see_other(f"/admin/participation/budgets/{budget.id}")
+    return see_other(f"/admin/participation/budgets/{budget.id}")
 
 
 @router.post("/admin/participation/budgets/{budget_id:int}/projects")
@@ -298,14 +286,14 @@ async def admin_add_project(
     request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
-    neighbourhood_id = _optional_int(_field(form, "neighbourhood_id"))
+    neighbourhood_id = _optional_int(field(form, "neighbourhood_id"))
     data = budgets.ProjectInput(
-        title=_field(form, "title"),
-        title_en=_field(form, "title_en"),
-        description=_field(form, "description"),
-        description_en=_field(form, "description_en"),
-        cost_cents=_cents(_field(form, "cost")),
-        place=_field(form, "place"),
+        title=field(form, "title"),
+        title_en=field(form, "title_en"),
+        description=field(form, "description"),
+        description_en=field(form, "description_en"),
+        cost_cents=_cents(field(form, "cost")),
+        place=field(form, "place"),
         neighbourhood_id=neighbourhood_id if neighbourhood_id and neighbourhood_id > 0 else None,
     )
     try:
@@ -313,7 +301,7 @@ async def admin_add_project(
     except budgets.BudgetError as error:
         return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 400)
     flash(request, N_("The project has been added."), "success")
-    return _see_other(f"/admin/participation/budgets/{budget.id}#projects")
+    return see_other(f"/admin/participation/budgets/{budget.id}#projects")
 
 
 @router.post("/admin/participation/budgets/{budget_id:int}/from-proposal")
@@ -322,12 +310,12 @@ async def admin_project_from_proposal(
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
     try:
-        proposal_id = _optional_int(_field(form, "proposal_id")) or 0
-        await budgets.project_from_proposal(session, budget, proposal_id, _cents(_field(form, "cost")))
+        proposal_id = _optional_int(field(form, "proposal_id")) or 0
+        await budgets.project_from_proposal(session, budget, proposal_id, _cents(field(form, "cost")))
     except budgets.BudgetError as error:
         return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 400)
     flash(request, N_("The project has been added."), "success")
-    return _see_other(f"/admin/participation/budgets/{budget.id}#projects")
+    return see_other(f"/admin/participation/budgets/{budget.id}#projects")
 
 
 @router.post("/admin/participation/budgets/{budget_id:int}/projects/{project_id:int}/delete")
@@ -339,7 +327,7 @@ async def admin_delete_project(
         await budgets.delete_project(session, budget, project_id)
     except budgets.BudgetError as error:
         return await _render_admin_budget(request, session, budget, _problems(error, locale_of(request)), 409)
-    return _see_other(f"/admin/participation/budgets/{budget.id}#projects")
+    return see_other(f"/admin/participation/budgets/{budget.id}#projects")
 
 
 @router.post("/admin/participation/budgets/{budget_id:int}/method")
@@ -347,7 +335,7 @@ async def admin_official_method(
     request: Request, session: DbSession, admin: AdminPerson, budget_id: PathId, form: Form
 ) -> Response:
     budget = await _budget_or_404(session, budget_id)
-    method = ResultMethod.GREEDY if _field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES
+    method = ResultMethod.GREEDY if field(form, "official_method") == "greedy" else ResultMethod.EQUAL_SHARES
     await budgets.set_official_method(session, budget, method)
     flash(request, N_("The official counting method has been saved."), "success")
-    return _see_other(f"/participation/budgets/{budget.id}/results")
+    return see_other(f"/participation/budgets/{budget.id}/results")

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.errors import Kind, Refusal
 from citoyen.i18n import N_
 from citoyen.participation.budgets.models import Ballot, BallotChoice, Budget, BudgetProject
 from citoyen.participation.budgets.rules import (
@@ -27,8 +28,8 @@ from citoyen.participation.budgets.rules import (
     compute_results,
 )
 from citoyen.participation.models import Phase, PhaseKind, Process, Proposal, ProposalStatus
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 from citoyen.verification import service as verification
 
 MAX_TOTAL_CENTS = 10**13  # 100 billion euros: anything above is a typing mistake
@@ -43,15 +44,14 @@ RULE_LABELS = {
 }
 
 
-class BudgetError(ValueError):
-    """A refused request: `problems` are msgids with their values (the values ending in `_cents` are
-    amounts, formatted as money where shown). `kind`: invalid, not_found, closed, not_verified."""
+class BudgetError(Refusal):
+    """A refused request (`citoyen.errors.Refusal`): `problems` are msgids with their values (the values ending
+    in `_cents` are amounts, formatted as money where shown). Kinds: invalid, not_found, closed, not_verified."""
 
-    def __init__(self, problems: Sequence[BallotProblem] | str, kind: str = "invalid", **values: Any) -> None:
+    def __init__(self, problems: Sequence[BallotProblem] | str, kind: Kind | str = Kind.INVALID, **values: Any) -> None:
         self.problems = [BallotProblem(problems, values)] if isinstance(problems, str) else list(problems)
         first = self.problems[0]
-        super().__init__(first.message % first.values if first.values else first.message)
-        self.kind = kind
+        super().__init__(first.message, kind, **first.values)
 
 
 def format_money(cents: int, locale: str) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import FormData
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
@@ -17,6 +16,7 @@ from citoyen.participation.debate.service import DebateError, Target
 from citoyen.participation.moderation import service as moderation
 from citoyen.participation.service import ProcessFrame, ProcessFrames, load_frame
 from citoyen.people.models import Person
+from citoyen.web.forms import field, safe_next
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, clean_text, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson, TypedForm
 from citoyen.web.templating import flash, render
@@ -24,18 +24,8 @@ from citoyen.web.templating import flash, render
 router = APIRouter(include_in_schema=False)
 
 
-def field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def safe_next(url: str, fallback: str) -> str:
-    """A local path to go back to (never another site)."""
-    return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else fallback
 
 
 async def debate_context(
@@ -137,7 +127,7 @@ async def post_comment(
             request.app.state.settings,
             person,
             target,
-            field(form, "body"),
+            field(form, "body", strip=False),
             parent_id,
             field(form, "alignment"),
         )
@@ -146,7 +136,7 @@ async def post_comment(
         # with the text as typed.
         key = str(parent_id) if parent_id else "new"
         errors = {key: {"message": error.message, "values": error.values}}
-        values = {key: clean_text(field(form, "body")), "alignment": clean_text(field(form, "alignment"))}
+        values = {key: clean_text(field(form, "body", strip=False)), "alignment": clean_text(field(form, "alignment"))}
         # Read afresh, not from the cache: the refusal may be the debate closing a moment ago.
         frame = await load_frame(session, target.process)
         context = await debate_context(session, person, target, frame, sort, 1, errors, values)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen import events
 from citoyen.config import Settings
 from citoyen.db import one_of, utcnow
+from citoyen.errors import Refusal
 from citoyen.events import CommentPosted
 from citoyen.i18n import N_
 from citoyen.participation import service as participation
@@ -37,19 +38,8 @@ ALIGNMENT_LABELS = {
 DELETED_PARTICIPANT = N_("deleted participant")
 
 
-class DebateError(ValueError):
-    """A refused request. `message` is an English msgid (translated where shown); `kind` maps to HTTP:
-    invalid -> 400, not_found -> 404, forbidden -> 403, closed -> 409."""
-
-    def __init__(self, message: str, kind: str = "invalid", **values: Any) -> None:
-        super().__init__(message % values if values else message)
-        self.message = message
-        self.kind = kind
-        self.values = values
-
-    @property
-    def status_code(self) -> int:
-        return {"invalid": 400, "not_found": 404, "forbidden": 403, "closed": 409}.get(self.kind, 400)
+class DebateError(Refusal):
+    """A refused request (`citoyen.errors.Refusal`); kinds: invalid, not_found, forbidden, closed."""
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,17 @@ follows (with where e-mail digests stand)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
-from citoyen.participation.debate.pages import field, safe_next
 from citoyen.participation.follows import service as follows
 from citoyen.participation.follows.models import FollowKind
 from citoyen.participation.models import Process
 from citoyen.people import service as people
 from citoyen.territory import service as territory
+from citoyen.web.forms import field, safe_next, see_other
 from citoyen.web.params import parse_id
 from citoyen.web.security import Form, SignedInPerson
 from citoyen.web.templating import flash, locale_of, render
@@ -38,7 +38,7 @@ async def change_follow(request: Request, session: DbSession, person: SignedInPe
             flash(request, N_("You follow it: news will appear in your notifications."), "success")
     except follows.FollowError as error:
         flash(request, error.message, "error")
-    return RedirectResponse(back, status_code=303)
+    return see_other(back)
 
 
 @router.get("/account/follows")

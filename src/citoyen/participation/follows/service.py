@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.errors import Refusal
 from citoyen.events import CommentPosted, EventHub, MilestoneRecorded, ProposalAnswered, ProposalPublished
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
@@ -39,10 +40,8 @@ PROPOSAL = "proposal"
 Translate = Callable[[str], str]
 
 
-class FollowError(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class FollowError(Refusal):
+    """A refused follow (`citoyen.errors.Refusal`); the message is an English msgid."""
 
 
 # --- following -------------------------------------------------------------------------------

@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from citoyen.db import DbSession
+from citoyen.errors import Kind
 from citoyen.i18n import N_
-from citoyen.participation.debate.pages import field, safe_next
 from citoyen.participation.debate.service import DebateError
 from citoyen.participation.moderation import service as moderation
-from citoyen.people.models import Person
+from citoyen.people.service import Person
+from citoyen.web.forms import field, safe_next, see_other
 from citoyen.web.params import PathId, parse_id
 from citoyen.web.security import Form, SignedInPerson, require_person
 from citoyen.web.templating import flash, render
@@ -34,7 +35,7 @@ ModeratorPerson = Annotated[Person, Depends(require_moderator)]
 async def flag(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
     kind, target = field(form, "kind"), field(form, "target_id")
     back = safe_next(field(form, "next"), "/")
-    values = {"reason": field(form, "reason"), "details": field(form, "details")}
+    values = {"reason": field(form, "reason", strip=False), "details": field(form, "details", strip=False)}
     try:
         target_id = parse_id(target)
         if target_id is None:
@@ -51,7 +52,7 @@ async def flag(request: Request, session: DbSession, person: SignedInPerson, for
         }
         return render(request, "moderation/flag.html", context, error.status_code)
     flash(request, N_("Thank you: the moderators will look at it."), "success")
-    return RedirectResponse(back, status_code=303)
+    return see_other(back)
 
 
 @router.get("/staff/moderation")
@@ -63,20 +64,20 @@ async def moderation_queue(request: Request, session: DbSession, person: Moderat
 @router.post("/staff/moderation/{case_id:int}/hide")
 async def hide(request: Request, session: DbSession, person: ModeratorPerson, case_id: PathId, form: Form) -> Response:
     try:
-        await moderation.hide(session, person, case_id, field(form, "reason"))
+        await moderation.hide(session, person, case_id, field(form, "reason", strip=False))
     except DebateError as error:
-        if error.kind == "not_found":
-            raise HTTPException(404, error.message) from error
+        if error.kind == Kind.NOT_FOUND:
+            raise  # the app's refusal handler answers the 404 page
         items = await moderation.queue(session)
         context = {
             "items": items,
             "reason_labels": moderation.REASON_LABELS,
             "errors": {case_id: {"message": error.message, "values": error.values}},
-            "typed": {case_id: field(form, "reason")},
+            "typed": {case_id: field(form, "reason", strip=False)},
         }
         return render(request, "moderation/queue.html", context, error.status_code)
     flash(request, N_("Hidden. Its author has been told why."), "success")
-    return RedirectResponse("/staff/moderation", status_code=303)
+    return see_other("/staff/moderation")
 
 
 @router.post("/staff/moderation/{case_id:int}/dismiss")
@@ -86,9 +87,9 @@ async def dismiss(
     try:
         await moderation.dismiss(session, person, case_id)
     except DebateError as error:
-        if error.kind == "not_found":
-            raise HTTPException(404, error.message) from error
+        if error.kind == Kind.NOT_FOUND:
+            raise  # the app's refusal handler answers the 404 page
         flash(request, error.message, "error")
     else:
         flash(request, N_("Dismissed: the item stays visible."), "success")
-    return RedirectResponse("/staff/moderation", status_code=303)
+    return see_other("/staff/moderation")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
@@ -15,32 +15,20 @@ from citoyen.i18n import N_
 from citoyen.participation import service as participation
 from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import QuestionKind, Survey
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.verification import service as verification
+from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import PathId, parse_count, parse_id
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
-STATUS_OF_KIND = {"invalid": 400, "not_found": 404, "closed": 409, "answered": 409, "not_verified": 403}
 EMPTY_QUESTION_BLOCKS = 3
 MAX_QUESTION_BLOCKS = 200  # read from a hidden field: a forged count must not make the loop run for ever
 
 
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 async def _survey_or_404(session: AsyncSession, survey_id: int) -> Survey:
-    try:
-        return await surveys.get_survey(session, survey_id)
-    except surveys.SurveyError as error:
-        raise HTTPException(404, "Unknown survey.") from error
-
-
-def _problem(error: surveys.SurveyError) -> dict[str, Any]:
-    return {"message": error.message, "values": error.values}
+    return await or_404(surveys.get_survey(session, survey_id), "Unknown survey.")
 
 
 # --- answering --------------------------------------------------------------------------------
@@ -81,7 +69,7 @@ def _given(form: FormData, questions: list[Any]) -> dict[int, list[str]]:
         name = f"q{question.id}"
         if question.kind == QuestionKind.RANKING:
             keys = [option["key"] for option in question.options]
-            ranks = {key: _field(form, f"{name}_{key}") for key in keys}
+            ranks = {key: field(form, f"{name}_{key}") for key in keys}
             given[question.id] = surveys.ranking_from_form(keys, ranks)
         else:
             given[question.id] = [value for value in form.getlist(name) if isinstance(value, str)]
@@ -97,10 +85,10 @@ async def answer_survey(
     try:
         await surveys.submit_response(session, survey, person, given)
     except surveys.SurveyError as error:
-        status_code = STATUS_OF_KIND.get(error.kind, 400)
-        return await _render_survey(request, session, survey, person, given, [_problem(error)], status_code)
+        status_code = error.status_code
+        return await _render_survey(request, session, survey, person, given, [error.problem()], status_code)
     flash(request, N_("Thank you! Your answers have been recorded."), "success")
-    return RedirectResponse(f"/participation/surveys/{survey.id}", status_code=303)
+    return see_other(f"/participation/surveys/{survey.id}")
 
 
 @router.get("/participation/surveys/{survey_id:int}/results")
@@ -133,39 +121,39 @@ def _moment(text: str) -> datetime | None:
 
 def _survey_input(form: FormData) -> surveys.SurveyInput:
     questions = []
-    for index in range(parse_count(_field(form, "question_blocks"), MAX_QUESTION_BLOCKS) or 0):
+    for index in range(parse_count(field(form, "question_blocks"), MAX_QUESTION_BLOCKS) or 0):
         prefix = f"question_{index}_"
-        prompt = _field(form, prefix + "prompt")
+        prompt = field(form, prefix + "prompt")
         if not prompt:
             continue
         try:
-            kind = QuestionKind(_field(form, prefix + "kind"))
+            kind = QuestionKind(field(form, prefix + "kind"))
         except ValueError:
             kind = QuestionKind.SHORT_TEXT
         options = []
-        for line in _field(form, prefix + "options").splitlines():
+        for line in field(form, prefix + "options").splitlines():
             label, _, label_en = line.partition("|")
             options.append((label.strip(), label_en.strip()))
         questions.append(
             surveys.QuestionInput(
                 kind=kind,
                 prompt=prompt,
-                prompt_en=_field(form, prefix + "prompt_en"),
+                prompt_en=field(form, prefix + "prompt_en"),
                 required=form.get(prefix + "required") == "on",
                 options=options,
             )
         )
-    opens_at = _moment(_field(form, "opens_at"))
-    closes_at = _moment(_field(form, "closes_at"))
+    opens_at = _moment(field(form, "opens_at"))
+    closes_at = _moment(field(form, "closes_at"))
     if opens_at is None or closes_at is None:
         raise surveys.SurveyError(N_("Give the opening and closing dates."))
-    process_id = parse_id(_field(form, "process_id")) or 0
+    process_id = parse_id(field(form, "process_id")) or 0
     return surveys.SurveyInput(
         process_id=process_id,
-        title=_field(form, "title"),
-        title_en=_field(form, "title_en"),
-        description=_field(form, "description"),
-        description_en=_field(form, "description_en"),
+        title=field(form, "title"),
+        title_en=field(form, "title_en"),
+        description=field(form, "description"),
+        description_en=field(form, "description_en"),
         opens_at=opens_at,
         closes_at=closes_at,
         public_results=form.get("public_results") == "on",
@@ -205,10 +193,10 @@ async def admin_create_survey(request: Request, session: DbSession, admin: Admin
     try:
         survey = await surveys.save_survey(session, _survey_input(form))
     except surveys.SurveyError as error:
-        return await _render_admin(request, session, None, [_problem(error)], 400)
+        return await _render_admin(request, session, None, [error.problem()], 400)
     request.app.state.process_frames.forget()  # a process's page lists its surveys
     flash(request, N_("The survey has been saved."), "success")
-    return RedirectResponse(f"/admin/participation/surveys/{survey.id}", status_code=303)
+    return see_other(f"/admin/participation/surveys/{survey.id}")
 
 
 @router.get("/admin/participation/surveys/{survey_id:int}")
@@ -225,7 +213,7 @@ async def admin_update_survey(
         await surveys.save_survey(session, _survey_input(form), survey)
     except surveys.SurveyError as error:
         await session.refresh(survey)
-        return await _render_admin(request, session, survey, [_problem(error)], STATUS_OF_KIND.get(error.kind, 400))
+        return await _render_admin(request, session, survey, [error.problem()], error.status_code)
     request.app.state.process_frames.forget()  # a process's page lists its surveys
     flash(request, N_("The survey has been saved."), "success")
-    return RedirectResponse(f"/admin/participation/surveys/{survey.id}", status_code=303)
+    return see_other(f"/admin/participation/surveys/{survey.id}")

@@ -17,11 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.errors import Refusal
 from citoyen.i18n import N_
 from citoyen.participation.models import Process
 from citoyen.participation.surveys.models import QuestionKind, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 from citoyen.verification import service as verification
 
 SHORT_TEXT_MAX = 200
@@ -39,15 +40,8 @@ KIND_LABELS = {
 }
 
 
-class SurveyError(ValueError):
-    """A refused request; `message` is an English msgid. `kind`: invalid, not_found, closed, answered,
-    not_verified."""
-
-    def __init__(self, message: str, kind: str = "invalid", **values: Any) -> None:
-        super().__init__(message % values if values else message)
-        self.message = message
-        self.kind = kind
-        self.values = values
+class SurveyError(Refusal):
+    """A refused request (`citoyen.errors.Refusal`); kinds: invalid, not_found, closed, answered, not_verified."""
 
 
 @dataclass
