@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import Scope
@@ -217,7 +218,10 @@ async def _catalog(session: AsyncSession, settings: Settings, page_text: str, fm
     described = await catalog_page(session, settings, page, fmt)
     if page > 1 and not described.catalog.datasets:
         return _error(404, f"the catalogue has no page {page}")
-    return _rdf(serialize(catalog_graph(described.catalog, described.page), fmt), fmt)
+    # Building and writing a page of 100 datasets takes rdflib about a second of pure Python: in a thread, so
+    # that the event loop goes on serving the other requests meanwhile.
+    body = await run_in_threadpool(lambda: serialize(catalog_graph(described.catalog, described.page), fmt))
+    return _rdf(body, fmt)
 
 
 async def _dataset(session: AsyncSession, settings: Settings, name: str, fmt: RdfFormat) -> Response:
@@ -226,7 +230,9 @@ async def _dataset(session: AsyncSession, settings: Settings, name: str, fmt: Rd
     except service.OpendataError:  # unknown, deleted or private: nothing to say about it
         return _error(404, "dataset not found")
     described = describe_dataset(await service.load_view(session, dataset), settings)
-    return _rdf(serialize(dataset_graph(described, catalog_uri=f"{_base(settings)}/catalog"), fmt), fmt)
+    catalog_uri = f"{_base(settings)}/catalog"
+    body = await run_in_threadpool(lambda: serialize(dataset_graph(described, catalog_uri=catalog_uri), fmt))
+    return _rdf(body, fmt)
 
 
 # Read by the route, so that a bad page gets this API's JSON error rather than the pages' error page.
