@@ -402,8 +402,8 @@ class _Builder:
         for kind in licence.types:
             concept = self._concept(voc.LICENCE_TYPE_BASE + kind, voc.LICENCE_TYPE_SCHEME, voc.LICENCE_TYPES[kind])
             self.graph.add((node, DCTERMS.type, concept))
-        if licence.see_also:
-            self.graph.add((node, RDFS.seeAlso, URIRef(licence.see_also)))
+        if licence.url != licence.uri:
+            self.graph.add((node, RDFS.seeAlso, URIRef(licence.url)))
         return node
 
     def _publisher(self, publisher: DcatPublisher) -> URIRef:

@@ -157,13 +157,14 @@ FILE_TYPES: dict[str, FileType] = {
 
 @dataclass(frozen=True)
 class Licence:
-    """A licence the catalogue offers: its URI (the EU authority's where one exists), names and ADMS types."""
+    """A licence the catalogue offers: its URI in DCAT (the EU authority's where one exists), names, ADMS types,
+    and ``url``, where people read its text (CKAN's ``license_url``, a Data Package's licence ``path``)."""
 
     uri: str
     title: Label
     types: tuple[str, ...]
     eu_authority: bool
-    see_also: str | None = None
+    url: str
 
 
 # Keyed by the catalogue's licence ids (CKAN's, as data.gouv.fr and ckanapi know them).
@@ -176,19 +177,21 @@ LICENCES: dict[str, Licence] = {
         ),
         types=("Attribution",),
         eu_authority=False,
-        see_also="https://spdx.org/licenses/etalab-2.0.html",
+        url="https://www.etalab.gouv.fr/wp-content/uploads/2017/04/ETALAB-Licence-Ouverte-v2.0.pdf",
     ),
     "odc-odbl": Licence(
         uri=LICENCE_SCHEME + "/ODC_BL",
         title=Label("Open Data Commons Open Database License 1.0", "Open Data Commons Open Database License 1.0"),
         types=("Attribution", "ShareAlike"),
         eu_authority=True,
+        url="https://opendatacommons.org/licenses/odbl/1-0/",
     ),
     "cc-by-4.0": Licence(
         uri=LICENCE_SCHEME + "/CC_BY_4_0",
         title=Label("Creative Commons Attribution 4.0 International", "Creative Commons Attribution 4.0 International"),
         types=("Attribution",),
         eu_authority=True,
+        url="https://creativecommons.org/licenses/by/4.0/",
     ),
     "cc-by-sa-4.0": Licence(
         uri=LICENCE_SCHEME + "/CC_BYSA_4_0",
@@ -198,12 +201,14 @@ LICENCES: dict[str, Licence] = {
         ),
         types=("Attribution", "ShareAlike"),
         eu_authority=True,
+        url="https://creativecommons.org/licenses/by-sa/4.0/",
     ),
     "cc0-1.0": Licence(
         uri=LICENCE_SCHEME + "/CC0",
         title=Label("Creative Commons CC0 1.0 Universal", "Creative Commons CC0 1.0 Universel"),
         types=("PublicDomain",),
         eu_authority=True,
+        url="https://creativecommons.org/publicdomain/zero/1.0/",
     ),
 }
 
