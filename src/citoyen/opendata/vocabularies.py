@@ -4,11 +4,11 @@ DCAT-AP 3.0.1 asks that licences, file types, frequencies, data themes, language
 from the EU Publications Office's authority tables (EU Vocabularies, "Named Authority Lists",
 http://publications.europa.eu/resource/authority/...) and that licence and publisher types come from the
 ADMS vocabularies (http://purl.org/adms/...). The official SHACL shapes check membership through each
-concept's ``skos:inScheme``, so the catalogue states, for every concept it uses, its scheme and its English
-and French preferred labels as these tables give them: only the concepts below, copied from the tables (the
-full tables are large and not needed). Origin: EU Vocabularies (Publications Office of the European Union,
-reuse under CC BY 4.0) and the ADMS vocabularies (SEMIC, W3C). Media types are IANA's registry URLs, which
-the shapes check by address.
+concept's ``skos:inScheme``, so the catalogue states, for every concept it uses, its scheme and English and
+French labels: only the concepts below, with the tables' codes and schemes and labels after theirs (the full
+tables are large and not needed; a harvester takes the labels from the tables themselves). Origin: EU
+Vocabularies (Publications Office of the European Union, reuse under CC BY 4.0) and the ADMS vocabularies
+(SEMIC, W3C). Media types are IANA's registry URLs, which the shapes check by address.
 """
 
 from dataclasses import dataclass
@@ -75,7 +75,7 @@ FREQUENCIES: dict[str, Label] = {
     "HOURLY": Label("hourly", "toutes les heures"),
     "DAILY": Label("daily", "quotidien"),
     "WEEKLY": Label("weekly", "hebdomadaire"),
-    "BIWEEKLY": Label("biweekly", "bimensuel"),
+    "BIWEEKLY": Label("every two weeks", "toutes les deux semaines"),
     "MONTHLY": Label("monthly", "mensuel"),
     "QUARTERLY": Label("quarterly", "trimestriel"),
     "ANNUAL_2": Label("semiannual", "semestriel"),
