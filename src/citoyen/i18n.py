@@ -23,6 +23,12 @@ def remember_locale(response: Response, locale: str) -> None:
         response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
 
 
+def localized(locale: str, french: str | None, english: str | None) -> str:
+    """A bilingual column in the reader's language: the English text when the reader reads English and it was
+    given, else the French one (the source, always given). In templates: `localized(x.name, x.name_en)`."""
+    return english if locale == "en" and english else (french or "")
+
+
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message

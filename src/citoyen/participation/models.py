@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
+from citoyen.i18n import localized
 
 # Random keys of proposals are drawn in [0, RANDOM_KEYS).
 RANDOM_KEYS = 2**31 - 1
@@ -103,10 +104,10 @@ class Process(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def label(self, locale: str) -> str:
-        return self.title_en if locale == "en" and self.title_en else self.title
+        return localized(locale, self.title, self.title_en)
 
     def text(self, locale: str) -> str:
-        return self.description_en if locale == "en" and self.description_en else self.description
+        return localized(locale, self.description, self.description_en)
 
 
 class ProcessNeighbourhood(Base):
@@ -133,7 +134,7 @@ class ProcessCategory(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     def label(self, locale: str) -> str:
-        return self.name_en if locale == "en" and self.name_en else self.name
+        return localized(locale, self.name, self.name_en)
 
 
 class Phase(Base):
@@ -158,7 +159,7 @@ class Phase(Base):
     allows_votes: Mapped[bool] = mapped_column(Boolean, default=False)
 
     def label(self, locale: str) -> str:
-        return self.title_en if locale == "en" and self.title_en else self.title
+        return localized(locale, self.title, self.title_en)
 
 
 class SupportCount(Base):

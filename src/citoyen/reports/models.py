@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
+from citoyen.i18n import localized
 
 
 def _enum(kind: type[enum.StrEnum], length: int = 20) -> Enum:
@@ -84,7 +85,7 @@ class Category(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def label(self, locale: str) -> str:
-        return self.name_en if locale == "en" and self.name_en else self.name
+        return localized(locale, self.name, self.name_en)
 
 
 class CategoryAttribute(Base):
@@ -106,7 +107,7 @@ class CategoryAttribute(Base):
     values: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     def question(self, locale: str) -> str:
-        return self.description_en if locale == "en" and self.description_en else self.description
+        return localized(locale, self.description, self.description_en)
 
 
 class RoutingRule(Base):

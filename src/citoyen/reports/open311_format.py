@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from citoyen import fastjson
 from citoyen.config import Settings
+from citoyen.i18n import localized
 from citoyen.reports.models import AttributeType, Category, CategoryAttribute, Report, ReportStatus
 
 FORMATS = ("json", "xml")
@@ -55,10 +56,6 @@ def w3c(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _localized(locale: str, french: str, english: str) -> str:
-    return english if locale == "en" and english else french
-
-
 # --- the resources ----------------------------------------------------------------------------
 
 
@@ -86,7 +83,7 @@ def service(category: Category, has_questions: bool, locale: str) -> dict[str, A
     return {
         "service_code": category.code,
         "service_name": category.label(locale),
-        "description": _localized(locale, category.description, category.description_en),
+        "description": localized(locale, category.description, category.description_en),
         "metadata": has_questions,
         "type": "realtime",
         "keywords": category.keywords,
@@ -108,7 +105,7 @@ def service_definition(category: Category, questions: list[CategoryAttribute], l
         }
         if question.datatype in (AttributeType.SINGLE, AttributeType.MULTI):
             attribute["values"] = [
-                {"key": value["key"], "name": _localized(locale, value["name"], value.get("name_en", ""))}
+                {"key": value["key"], "name": localized(locale, value["name"], value.get("name_en"))}
                 for value in question.values
             ]
         attributes.append(attribute)

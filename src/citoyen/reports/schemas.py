@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from citoyen.i18n import localized
 from citoyen.reports.models import AttributeType, Category, CategoryAttribute, Report
 
 StatusValue = Literal["open", "acknowledged", "in_progress", "closed"]
@@ -15,9 +16,7 @@ StatusValue = Literal["open", "acknowledged", "in_progress", "closed"]
 
 def value_label(value: dict[str, str], locale: str) -> str:
     """The label of one choice of a list question, in the locale (French is the source)."""
-    if locale == "en" and value.get("name_en"):
-        return value["name_en"]
-    return value.get("name") or value["key"]
+    return localized(locale, value.get("name") or value["key"], value.get("name_en"))
 
 
 class ErrorBody(BaseModel):
@@ -71,7 +70,7 @@ class CategoryOut(BaseModel):
 
     @classmethod
     def of(cls, category: Category, attributes: list[CategoryAttribute], locale: str) -> CategoryOut:
-        description = category.description_en if locale == "en" and category.description_en else category.description
+        description = localized(locale, category.description, category.description_en)
         return cls(
             code=category.code,
             name=category.label(locale),

@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.responses import Response
 
-from citoyen.i18n import get_translations
+from citoyen.i18n import get_translations, localized
 from citoyen.people import service as people_service
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -37,11 +39,18 @@ def make_templates() -> Jinja2Templates:
     # Templates ship with the code: never look at their files again once loaded (with reloading on, every
     # include, once per comment of a debate page, checked its file's modification time).
     templates.env.auto_reload = False
+    templates.env.globals["localized"] = localized_in_page
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
     # Domains add their own labels when the app is built (citoyen.app.create_app): the web layer below
     # them does not import them.
     return templates
+
+
+@pass_context
+def localized_in_page(context: Context, french: str | None, english: str | None) -> str:
+    """`localized(x.name, x.name_en)` in a template: the bilingual column in the page's language."""
+    return localized(str(context.get("locale", "fr")), french, english)
 
 
 def locale_of(request: Request) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import BigInteger, Enum, ForeignKey, Integer, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
+from citoyen.i18n import localized
 from citoyen.participation.budgets.rules import BallotRule, BallotRules, ResultMethod
 
 
@@ -40,10 +41,10 @@ class Budget(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def label(self, locale: str) -> str:
-        return self.title_en if locale == "en" and self.title_en else self.title
+        return localized(locale, self.title, self.title_en)
 
     def text(self, locale: str) -> str:
-        return self.description_en if locale == "en" and self.description_en else self.description
+        return localized(locale, self.description, self.description_en)
 
     @property
     def rules(self) -> BallotRules:
@@ -72,10 +73,10 @@ class BudgetProject(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def label(self, locale: str) -> str:
-        return self.title_en if locale == "en" and self.title_en else self.title
+        return localized(locale, self.title, self.title_en)
 
     def text(self, locale: str) -> str:
-        return self.description_en if locale == "en" and self.description_en else self.description
+        return localized(locale, self.description, self.description_en)
 
 
 class Ballot(Base):

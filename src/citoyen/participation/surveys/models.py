@@ -15,6 +15,7 @@ from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
+from citoyen.i18n import localized
 
 
 class QuestionKind(enum.StrEnum):
@@ -44,10 +45,10 @@ class Survey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def label(self, locale: str) -> str:
-        return self.title_en if locale == "en" and self.title_en else self.title
+        return localized(locale, self.title, self.title_en)
 
     def text(self, locale: str) -> str:
-        return self.description_en if locale == "en" and self.description_en else self.description
+        return localized(locale, self.description, self.description_en)
 
 
 class SurveyQuestion(Base):
@@ -66,7 +67,7 @@ class SurveyQuestion(Base):
     options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     def label(self, locale: str) -> str:
-        return self.prompt_en if locale == "en" and self.prompt_en else self.prompt
+        return localized(locale, self.prompt, self.prompt_en)
 
 
 class SurveyResponse(Base):

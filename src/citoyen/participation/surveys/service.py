@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.errors import Refusal
-from citoyen.i18n import N_
+from citoyen.i18n import N_, localized
 from citoyen.participation.models import Process
 from citoyen.participation.surveys.models import QuestionKind, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
@@ -136,7 +136,7 @@ def _options(question: QuestionInput) -> list[dict[str, str]]:
 
 
 def option_label(option: dict[str, str], locale: str) -> str:
-    return option.get("label_en") or option["label"] if locale == "en" else option["label"]
+    return localized(locale, option["label"], option.get("label_en"))
 
 
 async def get_survey(session: AsyncSession, survey_id: int) -> Survey:
