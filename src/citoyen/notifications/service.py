@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.db import utcnow
 from citoyen.i18n import N_
 from citoyen.notifications.models import Notification
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 
 
 async def notify(session: AsyncSession, person_id: int, title: str, body: str = "", link: str = "") -> None:

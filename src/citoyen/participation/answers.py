@@ -16,7 +16,7 @@ from citoyen.i18n import N_
 from citoyen.participation.errors import ParticipationError
 from citoyen.participation.models import Milestone, Proposal, ProposalAnswer, ProposalStatus, SupportCount
 from citoyen.participation.repository import with_support_counts
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 
 STATUS_LABELS = {
     ProposalStatus.PUBLISHED: N_("awaiting an answer"),

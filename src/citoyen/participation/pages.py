@@ -26,7 +26,7 @@ from citoyen.participation.models import Process, Proposal, ProposalStatus
 from citoyen.participation.moderation import service as moderation
 from citoyen.participation.service import ProcessFrame
 from citoyen.participation.surveys import service as surveys
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
 from citoyen.web.forms import field, or_404, see_other

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
 from citoyen.participation.models import Proposal, ProposalFollow, Support, SupportCount
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 
 
 async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:

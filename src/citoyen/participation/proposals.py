@@ -27,7 +27,7 @@ from citoyen.participation.models import (
 )
 from citoyen.participation.processes import abilities
 from citoyen.participation.repository import scope_of
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.territory import service as territory
 
 TITLE_MIN, TITLE_MAX = 5, 150

@@ -9,8 +9,8 @@ from sqlalchemy import String, cast, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 from citoyen.reports.models import ReportContact, ReportFollower, ReportSupport
 
 

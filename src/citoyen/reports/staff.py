@@ -15,7 +15,7 @@ from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.mail import send_mail
-from citoyen.people.models import Person
+from citoyen.people.service import Person
 from citoyen.reports.errors import ReportError
 from citoyen.reports.models import (
     CloseReason,

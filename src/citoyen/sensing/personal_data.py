@@ -11,8 +11,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 from citoyen.sensing.entities import THING_LOCATIONS, format_interval, format_time, result_value
 from citoyen.sensing.models import ThingAccess
 from citoyen.sensing.repository import DATASTREAMS, FEATURES, LOCATIONS, OBSERVATIONS, THINGS

@@ -20,8 +20,8 @@ from citoyen.i18n import N_
 from citoyen.participation import service as participation
 from citoyen.participation.debate.models import Alignment, Comment, CommentVote, DebateSettings
 from citoyen.participation.models import Phase, Process, Proposal
-from citoyen.people.models import Person
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person
 
 # Three levels: comments, replies, replies to replies; a reply deeper than that joins the deepest level.
 MAX_DEPTH = 2

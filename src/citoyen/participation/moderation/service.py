@@ -18,8 +18,9 @@ from citoyen.participation.debate.models import Comment
 from citoyen.participation.debate.service import DebateError
 from citoyen.participation.models import Proposal
 from citoyen.participation.moderation.models import CaseStatus, Flag, FlagReason, ModerationCase, TargetKind
-from citoyen.people.models import Person, Role
+from citoyen.people import service as people
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
+from citoyen.people.service import Person, Role
 
 MODERATOR_ROLES = (Role.MODERATOR, Role.STAFF, Role.ADMIN)
 MAX_DETAILS_LENGTH = 500
@@ -236,7 +237,7 @@ async def hide(session: AsyncSession, moderator: Person, case_id: int, reason: s
     case.decided_at = now
     await session.flush()
     if item.author_id is not None:
-        author = await session.get(Person, item.author_id)
+        author = await people.get_person(session, item.author_id)
         if author is not None:
             translate = get_translations(author.locale).gettext
             await notifications.notify(session, author.id, translate(what) % {"reason": reason}, link=link)
