@@ -17,8 +17,8 @@ from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.migrations import upgrade_engine
-from citoyen.participation import pages as participation_pages
 from citoyen.participation import service as participation
+from citoyen.participation import views as participation_views
 from citoyen.participation.models import Process, Proposal, ProposalStatus, Support
 from citoyen.people.models import Person, Role
 from citoyen.people.security import hash_password
@@ -66,7 +66,7 @@ async def test_processes_say_what_one_can_do_now(client: httpx.AsyncClient, proc
 async def test_a_search_by_words_counts_up_to_a_limit(
     client: httpx.AsyncClient, session: AsyncSession, process: Process, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(participation_pages, "COUNTED_AT_MOST", 2)
+    monkeypatch.setattr(participation_views, "COUNTED_AT_MOST", 2)
     author = await create_person(session)
     for n in range(3):
         await submit(session, process, author, WEST, title=f"Des arbres rue {n}")

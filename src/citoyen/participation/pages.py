@@ -19,16 +19,10 @@ from citoyen.errors import Kind
 from citoyen.i18n import N_
 from citoyen.images import MAX_PHOTO_BYTES, PhotoError, PreparedPhoto, prepare_photo
 from citoyen.participation import service as participation
-from citoyen.participation.debate.pages import debate_context
-from citoyen.participation.debate.service import Target
-from citoyen.participation.follows import service as follows
+from citoyen.participation import views
 from citoyen.participation.models import Process, Proposal, ProposalStatus
-from citoyen.participation.moderation import service as moderation
-from citoyen.participation.service import ProcessFrame
-from citoyen.participation.surveys import service as surveys
 from citoyen.people.service import Person
 from citoyen.territory import maplayer
-from citoyen.territory import service as territory
 from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import (
     FORBIDDEN_TEXT,
@@ -45,10 +39,7 @@ from citoyen.web.templating import flash, gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
-PAGE_SIZE = 20
 MAX_SEED = 2**31 - 1  # the random order's seed, as the API takes it
-# A search by words counts its matches up to this, then says "more than".
-COUNTED_AT_MOST = 1000
 SORT_LABELS = {
     "recent": N_("Most recent"),
     "supports": N_("Most supported"),
@@ -103,14 +94,6 @@ def process_frames(request: Request) -> participation.ProcessFrames:
     return frames
 
 
-async def frame_or_404(request: Request, session: AsyncSession, slug: str, person: Person | None) -> ProcessFrame:
-    """The cached frame of a process citizens may see (staff see unpublished ones too)."""
-    frame = await process_frames(request).by_slug(session, slug)
-    if frame is None or not (frame.process.published or (person and person.is_staff)):
-        raise HTTPException(404, "Unknown process.")
-    return frame
-
-
 async def proposal_or_404(session: AsyncSession, proposal_id: int, person: Person | None = None) -> Proposal:
     staff = bool(person and person.is_staff)
     return await or_404(participation.get_proposal(session, proposal_id, include_hidden=staff), "Unknown proposal.")
@@ -163,56 +146,55 @@ async def process_page(
     at: str = "",
 ) -> Response:
     """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
-    frame = await frame_or_404(request, session, slug, person)
-    process = frame.process
-    gettext = gettext_for(request)
-    view = frame.overview()
     chosen = _chosen(neighbourhood, category, status, q, sort, seed)
     if sort == "random" and chosen["seed"] != seed:
         return see_other(f"/participation/processes/{slug}?" + urlencode({k: v for k, v in chosen.items() if v}))
     filters = participation.ProposalFilters(
-        process_id=process.id,
         neighbourhood_id=int(chosen["neighbourhood"]) if chosen["neighbourhood"] else None,
         category_id=int(chosen["category"]) if chosen["category"] else None,
         statuses=[ProposalStatus(chosen["status"])] if chosen["status"] else None,
         text=chosen["q"],
     )
-    page = max(page, 1)
-    found = await participation.search_proposals(
-        session, filters, chosen["sort"], int(chosen["seed"] or 0), PAGE_SIZE, (page - 1) * PAGE_SIZE
-    )
-    at_most = COUNTED_AT_MOST if filters.text else None
-    total = await participation.count_proposals(session, filters, at_most=at_most)
-    more = at_most is not None and total > at_most
-    total = min(total, COUNTED_AT_MOST) if more else total
-    names = await territory.neighbourhood_names(session, request.app.state.territory_index)
-    # Ids as text, as the chosen one is: the template compares them for each of the city's neighbourhoods.
-    neighbourhoods = [(str(nid), name) for nid, name in names.items() if not view.scope or nid in view.scope]
-    api_query = {"process": str(process.id)} | {
+    try:
+        found = await views.process_page(
+            session,
+            process_frames(request),
+            request.app.state.territory_index,
+            slug,
+            person,
+            filters,
+            chosen["sort"],
+            int(chosen["seed"] or 0),
+            page,
+        )
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown process.") from error
+    gettext = gettext_for(request)
+    api_query = {"process": str(found.process.id)} | {
         name: chosen[name] for name in ("neighbourhood", "category", "status", "q") if chosen[name]
     }
     context = {
-        "view": view,
-        "process": process,
-        "proposals": found,
-        "total": total,
-        "more": more,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
+        "view": found.overview,
+        "process": found.process,
+        "proposals": found.proposals,
+        "total": found.total,
+        "more": found.more,
+        "page": found.page,
+        "pages": found.pages,
         "chosen": chosen,
         "query": urlencode({name: value for name, value in chosen.items() if value}),
         "api_query": urlencode(api_query),
-        "neighbourhoods": neighbourhoods,
-        "neighbourhood_names": names,
+        "neighbourhoods": found.neighbourhoods,
+        "neighbourhood_names": found.neighbourhood_names,
         "map_centre": maplayer.centre_param(at),
-        "category_labels": {c.id: c.label(locale_of(request)) for c in view.categories},
-        "supported": await participation.supported_ids(session, person.id if person else None, [p.id for p in found]),
+        "category_labels": {c.id: c.label(locale_of(request)) for c in found.overview.categories},
+        "supported": found.supported,
         "sorts": SORT_LABELS,
         "statuses": list(ProposalStatus),
         "status_label_texts": {s.value: gettext(label) for s, label in participation.STATUS_LABELS.items()},
-        "following": await follows.is_following(session, person.id, "process", process.id) if person else False,
-        "surveys": [(survey, surveys.is_open(survey)) for survey in frame.surveys],
-        **await debate_context(session, person, Target(process), frame),
+        "following": found.following,
+        "surveys": found.surveys,
+        "debate": found.debate,
         **labels(),
     }
     return render(request, "participation/process.html", context)
@@ -353,48 +335,49 @@ async def withdraw_proposal(
 async def proposal_context(
     request: Request, session: AsyncSession, proposal: Proposal, person: Person | None
 ) -> dict[str, Any]:
-    """What the public page shows of a proposal (the staff page shows it too)."""
-    locale = locale_of(request)
-    frame = await process_frames(request).get(session, proposal.process_id)
-    if frame is None:  # the proposal's process went away since the proposal was read
-        raise HTTPException(404, "Unknown proposal.")
-    process = frame.process
-    category = next((c for c in frame.categories if c.id == proposal.category_id), None)
-    names = await territory.neighbourhood_names(session, request.app.state.territory_index)
-    authors = await participation.author_names(session, [proposal.author_id])
+    """What the public page shows of a proposal already read (the staff page shows it too)."""
+    try:
+        view = await views.proposal_view(
+            session, process_frames(request), request.app.state.territory_index, proposal, person
+        )
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown proposal.") from error
+    return _proposal_context(request, view)
+
+
+def _proposal_context(request: Request, view: views.ProposalPage) -> dict[str, Any]:
     return {
-        "proposal": proposal,
-        "process": process,
-        "abilities": frame.abilities(),
-        "category_label": category.label(locale) if category else "",
-        "neighbourhood_name": names.get(proposal.neighbourhood_id or 0, ""),
-        "author_name": authors.get(proposal.author_id) if proposal.author_id else None,
-        # Only an official answer brings answers, then milestones: an unanswered proposal has none to read.
-        "answers": await participation.answers_of(session, proposal.id) if proposal.answered_at else [],
-        "milestones": await participation.milestones_of(session, proposal.id) if proposal.answered_at else [],
-        "supported": bool(await participation.supported_ids(session, person.id if person else None, [proposal.id])),
-        "can_edit": participation.can_edit(process, proposal, person),
-        "edit_deadline": participation.edit_deadline(process, proposal),
-        "is_author": person is not None and proposal.author_id == person.id,
-        "following": await follows.is_following(session, person.id, "proposal", proposal.id) if person else False,
-        "hidden_reason": (await moderation.hidden_reasons(session, "proposal", [proposal.id])).get(proposal.id, "")
-        if proposal.hidden_at
-        else "",
-        **await debate_context(session, person, Target(process, proposal), frame),
+        "proposal": view.proposal,
+        "process": view.process,
+        "abilities": view.abilities,
+        "category_label": view.category_label(locale_of(request)),
+        "neighbourhood_name": view.neighbourhood_name,
+        "author_name": view.author_name,
+        "answers": view.answers,
+        "milestones": view.milestones,
+        "supported": view.supported,
+        "can_edit": view.can_edit,
+        "edit_deadline": view.edit_deadline,
+        "is_author": view.is_author,
+        "following": view.following,
+        "hidden_reason": view.hidden_reason,
+        "debate": view.debate,
         **labels(),
     }
 
 
 @router.get("/participation/proposals/{proposal_id:int}")
 async def proposal_page(request: Request, session: DbSession, person: CurrentPerson, proposal_id: PathId) -> Response:
-    proposal = await or_404(participation.get_proposal(session, proposal_id, include_hidden=True), "Unknown proposal.")
-    if proposal.hidden_at is not None and not (person and person.is_staff):
+    try:
+        found = await views.proposal_page(
+            session, process_frames(request), request.app.state.territory_index, proposal_id, person
+        )
+    except participation.ParticipationError as error:
+        raise HTTPException(404, "Unknown proposal.") from error
+    if isinstance(found, views.HiddenProposal):
         # Only the moderators' public reason remains of a hidden proposal.
-        hidden = await moderation.hidden_reasons(session, "proposal", [proposal_id])
-        if proposal_id not in hidden:
-            raise HTTPException(404, "Unknown proposal.")
-        return render(request, "moderation/hidden.html", {"reason": hidden[proposal_id]}, 410)
-    return render(request, "participation/proposal.html", await proposal_context(request, session, proposal, person))
+        return render(request, "moderation/hidden.html", {"reason": found.reason}, 410)
+    return render(request, "participation/proposal.html", _proposal_context(request, found))
 
 
 @router.post("/participation/proposals/{proposal_id:int}/support")

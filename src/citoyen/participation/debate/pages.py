@@ -13,9 +13,8 @@ from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.service import DebateError, Target
-from citoyen.participation.moderation import service as moderation
+from citoyen.participation.debate.views import debate_view
 from citoyen.participation.service import ProcessFrame, ProcessFrames, load_frame
-from citoyen.people.models import Person
 from citoyen.web.forms import field, safe_next
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, clean_text, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson, TypedForm
@@ -26,43 +25,6 @@ router = APIRouter(include_in_schema=False)
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-async def debate_context(
-    session: AsyncSession,
-    person: Person | None,
-    target: Target,
-    frame: ProcessFrame,
-    sort: str = "oldest",
-    page: int = 1,
-    errors: dict[str, Any] | None = None,
-    values: dict[str, str] | None = None,
-    focus: int | None = None,
-) -> dict[str, Any]:
-    """What `debate/_section.html` needs; pages that show a debate (proposal, process) add this to
-    their context as `debate`. The process's phases and debate setting come from its cached frame."""
-    listing = await debate.debate_page(session, target, sort, page, person.id if person else None)
-    everyone = listing.threads + [reply for replies in listing.replies.values() for reply in replies]
-    return {
-        "debate": {
-            "target": target,
-            "listing": listing,
-            "closed": debate.why_closed(target, frame.commenting_phase()),
-            "alignment": frame.alignment_enabled,
-            "flagged": await moderation.flagged_by(session, person.id, "comment", [c.id for c in everyone])
-            if person
-            else set(),
-            "errors": errors or {},
-            "typed": values or {},
-            "focus": focus,
-            "sorts": debate.SORTS,
-            "alignment_labels": debate.ALIGNMENT_LABELS,
-            "flag_reasons": moderation.REASON_LABELS,
-            "max_length": debate.MAX_BODY_LENGTH,
-            "max_depth": debate.MAX_DEPTH,
-            "base": target.comments_url,
-        }
-    }
 
 
 async def _target(session: AsyncSession, kind: str, target_id: int) -> Target:
@@ -102,7 +64,9 @@ async def show_debate(
     target = await _target(session, kind, target_id)
     if target.proposal is not None and target.proposal.hidden_at is not None:
         raise HTTPException(404, "This proposal was hidden by moderation.")
-    context = await debate_context(session, person, target, await _frame(request, session, target), sort, page)
+    viewer_id = person.id if person else None
+    frame = await _frame(request, session, target)
+    context: dict[str, Any] = {"debate": await debate_view(session, viewer_id, target, frame, sort, page)}
     if is_htmx(request):
         return render(request, "debate/_section.html", context)
     context["title"] = _title(target, str(getattr(request.state, "locale", "fr")))
@@ -139,15 +103,17 @@ async def post_comment(
         values = {key: clean_text(field(form, "body", strip=False)), "alignment": clean_text(field(form, "alignment"))}
         # Read afresh, not from the cache: the refusal may be the debate closing a moment ago.
         frame = await load_frame(session, target.process)
-        context = await debate_context(session, person, target, frame, sort, 1, errors, values)
+        context: dict[str, Any] = {
+            "debate": await debate_view(session, person.id, target, frame, sort, 1, errors, values)
+        }
         template = "debate/_section.html" if is_htmx(request) else "debate/page.html"
         context["title"] = _title(target, str(getattr(request.state, "locale", "fr")))
         return render(request, template, context, error.status_code)
     if is_htmx(request):
         page = await debate.page_of(session, comment, sort)
         frame = await _frame(request, session, target)
-        context = await debate_context(session, person, target, frame, sort, page, focus=comment.id)
-        return render(request, "debate/_section.html", context)
+        view = await debate_view(session, person.id, target, frame, sort, page, focus=comment.id)
+        return render(request, "debate/_section.html", {"debate": view})
     flash(request, N_("Your comment is published."), "success")
     return RedirectResponse(f"/participation/comments/{comment.id}", status_code=303)
 
