@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from citoyen.db import DbSession
@@ -22,6 +21,7 @@ from citoyen.participation.schemas import (
     ProposalPage,
     ProposalStatusValue,
 )
+from citoyen.web.maps import MapBox, MapZoom
 from citoyen.web.params import Offset, PathId, QueryId, QueryText
 from citoyen.web.templating import locale_of
 
@@ -31,39 +31,22 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ParticipationErrorO
 GEOJSON_LIMIT = 5000
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """`minlon,minlat,maxlon,maxlat` in WGS84 degrees; ValueError when it is not one."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError("bbox must be minlon,minlat,maxlon,maxlat")
-    min_lon, min_lat, max_lon, max_lat = (float(part) for part in parts)
-    if not all(math.isfinite(value) for value in (min_lon, min_lat, max_lon, max_lat)):
-        raise ValueError("bbox must be four finite numbers")
-    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise ValueError("bbox must be minlon,minlat,maxlon,maxlat within [-180, 180] and [-90, 90]")
-    return min_lon, min_lat, max_lon, max_lat
-
-
 def proposal_filters(
     process: Annotated[QueryId, Query(description="A process id.")] = None,
     neighbourhood: Annotated[QueryId, Query(description="A neighbourhood id.")] = None,
     category: Annotated[QueryId, Query(description="A category id (of the process).")] = None,
     status: Annotated[list[ProposalStatusValue] | None, Query(description="Statuses (repeatable).")] = None,
     q: Annotated[QueryText, Query(max_length=200, description="Words in the title or text.")] = "",
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84).")] = None,
+    bbox: MapBox = None,
 ) -> participation.ProposalFilters:
     """The filters shared by the list, the map and the GeoJSON; 400 on a malformed value."""
-    try:
-        box = parse_bbox(bbox) if bbox else None
-    except ValueError as error:
-        raise HTTPException(400, str(error)) from error
     return participation.ProposalFilters(
         process_id=process,
         neighbourhood_id=neighbourhood,
         category_id=category,
         statuses=[ProposalStatus(value) for value in status] if status else None,
         text=q,
-        bbox=box,
+        bbox=bbox,
     )
 
 
@@ -143,15 +126,7 @@ async def get_proposal(session: DbSession, proposal_id: PathId) -> ProposalOut:
 async def map_layer(
     session: DbSession,
     filters: Filters,
-    zoom: Annotated[
-        float,
-        Query(
-            ge=0,
-            le=24,
-            description="The map's zoom level (rounded down): cells below 16, points from 16 (cells of about 100 m "
-            "at 16 and 17 when the view holds more than 400 proposals).",
-        ),
-    ],
+    zoom: MapZoom,
 ) -> FastJSONResponse:
     """What the map draws for a view: proposal counts per H3 cell at low zoom, points when close."""
-    return FastJSONResponse(await participation.map_layer(session, filters, math.floor(zoom)))
+    return FastJSONResponse(await participation.map_layer(session, filters, zoom))

@@ -3,7 +3,6 @@ duplicates nearby, public reports. Reports are public; who filed them never is."
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -23,24 +22,12 @@ from citoyen.reports.schemas import (
     ReportPage,
     StatusValue,
 )
+from citoyen.web.maps import MapBox, MapZoom
 from citoyen.web.params import Offset, PathId, QueryId, QueryText, QueryTexts
 from citoyen.web.templating import locale_of
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 BAD_REQUEST: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description": "Bad parameters."}}
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """`minlon,minlat,maxlon,maxlat` in WGS84 degrees; ValueError when it is not one."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError("bbox must be minlon,minlat,maxlon,maxlat")
-    min_lon, min_lat, max_lon, max_lat = (float(part) for part in parts)
-    if not all(math.isfinite(value) for value in (min_lon, min_lat, max_lon, max_lat)):
-        raise ValueError("bbox must be four finite numbers")
-    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-        raise ValueError("bbox must be minlon,minlat,maxlon,maxlat within [-180, 180] and [-90, 90]")
-    return min_lon, min_lat, max_lon, max_lat
 
 
 def parse_moment(text: str) -> datetime:
@@ -58,13 +45,9 @@ def report_filters(
     neighbourhood: Annotated[QueryId, Query(description="A neighbourhood id.")] = None,
     start: Annotated[str | None, Query(description="Filed at or after (ISO 8601; UTC without offset).")] = None,
     end: Annotated[str | None, Query(description="Filed at or before (ISO 8601; UTC without offset).")] = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84).")] = None,
+    bbox: MapBox = None,
 ) -> reports.ReportFilters:
     """The filters shared by the list and the map; 400 on a malformed value."""
-    try:
-        box = parse_bbox(bbox) if bbox else None
-    except ValueError as error:
-        raise HTTPException(400, str(error)) from error
     moments: dict[str, datetime | None] = {}
     for name, text in (("start", start), ("end", end)):
         try:
@@ -79,7 +62,7 @@ def report_filters(
         neighbourhood_id=neighbourhood,
         start=moments["start"],
         end=moments["end"],
-        bbox=box,
+        bbox=bbox,
     )
 
 
@@ -99,19 +82,11 @@ async def categories(request: Request, session: DbSession) -> list[CategoryOut]:
 async def map_layer(
     session: DbSession,
     filters: Filters,
-    zoom: Annotated[
-        float,
-        Query(
-            ge=0,
-            le=24,
-            description="The map's zoom level (rounded down): cells below 16, points from 16 (cells of about 100 m "
-            "at 16 and 17 when the view holds more than 400 reports).",
-        ),
-    ],
+    zoom: MapZoom,
 ) -> FastJSONResponse:
     """What the map draws for a view: report counts per H3 cell at low zoom, points when close."""
     # Returned as is (the shape is documented by MapLayer): the layer can hold thousands of points.
-    return FastJSONResponse(await reports.map_layer(session, filters, math.floor(zoom)))
+    return FastJSONResponse(await reports.map_layer(session, filters, zoom))
 
 
 @router.get("/duplicates", response_model=list[DuplicateOut], responses=BAD_REQUEST)
