@@ -130,6 +130,9 @@ async def test_a_harvester_finds_every_public_dataset_and_file(
     assert graph.value(csv, DCAT.byteSize) == Literal(len(CSV), datatype=XSD.nonNegativeInteger)
     checksum = graph.value(csv, SPDX.checksum)
     assert str(graph.value(checksum, SPDX.checksumValue)) == hashlib.sha256(CSV).hexdigest()
+    # The download address the harvester keeps gives the file.
+    download = await client.get(str(graph.value(csv, DCAT.downloadURL)).removeprefix(base))
+    assert download.status_code == 200 and download.content == CSV
     assert graph.value(link, DCAT.accessURL) == URIRef("https://carto.example.fr/signalements")
     assert graph.value(link, DCAT.downloadURL) is None
     assert _violations(graph) == []
