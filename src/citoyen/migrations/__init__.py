@@ -25,10 +25,14 @@ UNMODELLED_TABLE = re.compile(
 UNMODELLED_INDEX = re.compile(r"ix_participation_proposals_(title|body)_trgm|ix_opendata_datasets_fts")
 
 
+# PostgreSQL-only generated columns, made by the migrations alone: the open-data full-text vector.
+UNMODELLED_COLUMN = re.compile(r"search_vector")
+
+
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Autogenerate (and the models-vs-migrations test) ignore the tables listed in UNMODELLED_TABLE and the
-    indexes listed in UNMODELLED_INDEX."""
-    unmodelled = {"table": UNMODELLED_TABLE, "index": UNMODELLED_INDEX}.get(type_)
+    """Autogenerate (and the models-vs-migrations test) ignore the tables listed in UNMODELLED_TABLE, the
+    indexes listed in UNMODELLED_INDEX and the columns listed in UNMODELLED_COLUMN."""
+    unmodelled = {"table": UNMODELLED_TABLE, "index": UNMODELLED_INDEX, "column": UNMODELLED_COLUMN}.get(type_)
     return not (unmodelled and reflected and compare_to is None and unmodelled.fullmatch(name or ""))
 
 

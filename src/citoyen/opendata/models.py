@@ -94,7 +94,7 @@ class Dataset(Base):
 
     __tablename__ = "opendata_datasets"
     __table_args__ = (
-        Index("ix_opendata_datasets_listing", "state", "private", "modified_at"),
+        Index("ix_opendata_datasets_listing", "state", "private", "modified_at", "id"),
         Index("ix_opendata_datasets_organization_id", "organization_id"),
         Index("ix_opendata_datasets_license_id", "license_id"),
     )

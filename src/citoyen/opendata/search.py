@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, desc, func, literal_column, select, table
+from sqlalchemy import ColumnElement, column, desc, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.db import one_of
 from citoyen.opendata import vocabularies
 from citoyen.opendata.catalog import DatasetView, load_views, visible
 from citoyen.opendata.errors import invalid
@@ -152,7 +153,7 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
     conditions: list[Any] = [*visible(query.include_private), *(_filter_condition(item) for item in query.fq)]
     postgres = session.get_bind().dialect.name == "postgresql"
     score: Any = None  # without words to match, every dataset scores the same
-    ranked: Any = None
+    page = select(Dataset)
     text = query.q.strip()
     if text in ("*:*", "*"):
         text = ""
@@ -166,26 +167,19 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
         vector: Any = literal_column(POSTGRES_VECTOR)
         conditions.append(vector.op("@@")(tsquery))
         score = func.ts_rank(vector, tsquery)
+        page = page.where(*conditions)
     elif text:
         match = sqlite_match(text)
         if not match:
             return SearchResult(0, [], {name: [] for name in query.facet_fields})
-        ranked = (
-            select(
-                _fts.c.rowid.label("id"),
-                (-func.bm25(literal_column("opendata_datasets_fts"), 10.0, 1.0)).label("score"),
-            )
-            .where(literal_column("opendata_datasets_fts").op("MATCH")(match))
-            .subquery()
-        )
-        score = ranked.c.score
-
-    def matching(statement: Select[Any]) -> Select[Any]:
-        if ranked is not None:
-            statement = statement.join(ranked, ranked.c.id == Dataset.id)
-        return statement.where(*conditions)
-
-    count = await session.scalar(matching(select(func.count()).select_from(Dataset)))
+        fts: Any = literal_column("opendata_datasets_fts")
+        # The page reads the full-text table itself (bm25 needs it in FROM); counts and facets only its ids.
+        page = page.join(_fts, _fts.c.rowid == Dataset.id).where(fts.op("MATCH")(match), *conditions)
+        score = -func.bm25(fts, 10.0, 1.0)
+        conditions.append(Dataset.id.in_(select(_fts.c.rowid).where(fts.op("MATCH")(match))))
+    else:
+        page = page.where(*conditions)
+    count = await session.scalar(select(func.count()).select_from(Dataset).where(*conditions))
     order = []
     for name, descending in query.sort:
         if name == "score" and score is None:
@@ -198,59 +192,62 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
             "title_string": func.lower(Dataset.title),
         }[name]
         order.append(desc(expression) if descending else expression)
-    order.append(Dataset.id)
-    page = matching(select(Dataset).select_from(Dataset)).order_by(*order).limit(query.rows).offset(query.start)
-    datasets = list((await session.execute(page)).scalars()) if query.rows else []
-    facets = {name: await _facet(session, name, matching, query) for name in query.facet_fields}
+    # Ties go the way of the last key, so that an index of (..., key, id) serves the whole order.
+    order.append(Dataset.id.desc() if query.sort and query.sort[-1][1] else Dataset.id)
+    datasets = (
+        list((await session.execute(page.order_by(*order).limit(query.rows).offset(query.start))).scalars())
+        if query.rows
+        else []
+    )
+    facets = {name: await _facet(session, name, conditions, query) for name in query.facet_fields}
     return SearchResult(int(count or 0), await load_views(session, datasets), facets)
 
 
-async def _facet(session: AsyncSession, name: str, matching: Any, query: SearchQuery) -> list[FacetItem]:
-    counted: Any
+async def _facet(session: AsyncSession, name: str, conditions: list[Any], query: SearchQuery) -> list[FacetItem]:
+    """One facet's counts over the matching datasets: grouped by integer ids where it can, named afterwards."""
+    counted: Any = func.count()
+    key: Any
     if name == "organization":
-        counted = func.count()
-        statement = (
-            matching(select(Organization.name, Organization.title, counted).select_from(Dataset))
-            .join(Organization, Organization.id == Dataset.organization_id)
-            .group_by(Organization.name, Organization.title)
-        )
+        key = Dataset.organization_id
+        statement = select(key, counted).where(*conditions, key.is_not(None))
     elif name == "groups":
-        counted = func.count()
-        statement = (
-            matching(select(Group.name, Group.title, counted).select_from(Dataset))
-            .join(DatasetGroup, DatasetGroup.dataset_id == Dataset.id)
-            .join(Group, Group.id == DatasetGroup.group_id)
-            .group_by(Group.name, Group.title)
-        )
+        key = DatasetGroup.group_id
+        statement = select(key, counted).join(Dataset, Dataset.id == DatasetGroup.dataset_id).where(*conditions)
     elif name == "tags":
-        counted = func.count()
-        statement = (
-            matching(select(Tag.name, Tag.name, counted).select_from(Dataset))
-            .join(DatasetTag, DatasetTag.dataset_id == Dataset.id)
-            .join(Tag, Tag.id == DatasetTag.tag_id)
-            .group_by(Tag.name)
-        )
+        key = DatasetTag.tag_id
+        statement = select(key, counted).join(Dataset, Dataset.id == DatasetTag.dataset_id).where(*conditions)
     elif name == "res_format":
+        key = Resource.format
         counted = func.count(Resource.dataset_id.distinct())
-        statement = (
-            matching(select(Resource.format, Resource.format, counted).select_from(Dataset))
-            .join(Resource, Resource.dataset_id == Dataset.id)
-            .where(Resource.format != "")
-            .group_by(Resource.format)
-        )
+        statement = select(key, counted).join(Dataset, Dataset.id == Resource.dataset_id).where(*conditions, key != "")
     else:  # license_id
-        counted = func.count()
-        statement = (
-            matching(select(Dataset.license_id, Dataset.license_id, counted).select_from(Dataset))
-            .where(Dataset.license_id != "")
-            .group_by(Dataset.license_id)
+        key = Dataset.license_id
+        statement = select(key, counted).where(*conditions, key != "")
+    statement = (
+        statement.group_by(key)
+        .having(counted >= query.facet_mincount)
+        .order_by(desc(counted), key)
+        .limit(query.facet_limit)
+    )
+    counts = list((await session.execute(statement)).all())
+    names: dict[Any, tuple[str, str]] = {}
+    ids = [row[0] for row in counts]
+    if name == "organization":
+        rows = await session.execute(
+            select(Organization.id, Organization.name, Organization.title).where(one_of(session, Organization.id, ids))
         )
-    statement = statement.having(counted >= query.facet_mincount)
-    statement = statement.order_by(desc(counted), statement.selected_columns[0]).limit(query.facet_limit)
+        names = {row[0]: (row[1], row[2]) for row in rows.all()}
+    elif name == "groups":
+        rows = await session.execute(select(Group.id, Group.name, Group.title).where(one_of(session, Group.id, ids)))
+        names = {row[0]: (row[1], row[2]) for row in rows.all()}
+    elif name == "tags":
+        rows = await session.execute(select(Tag.id, Tag.name).where(one_of(session, Tag.id, ids)))
+        names = {row[0]: (row[1], row[1]) for row in rows.all()}
+    elif name == "license_id":
+        names = {key: (key, vocabularies.LICENCES[key].title.en) for key in ids if key in vocabularies.LICENCES}
     items = []
-    for key, display, number in await session.execute(statement):
-        if name == "license_id" and key in vocabularies.LICENCES:
-            display = vocabularies.LICENCES[key].title.en
-        items.append(FacetItem(key, display, number))
+    for identifier, number in counts:
+        label, display = names.get(identifier, (str(identifier), str(identifier)))
+        items.append(FacetItem(label, display, number))
     items.sort(key=lambda item: (-item.count, item.name))
     return items

@@ -2,7 +2,7 @@
 
 A dataset's words are kept in two columns (`search_title`: titles and tags, weighted higher; `search_body`:
 descriptions), lower-cased, without diacritics, followed by their French stems. PostgreSQL indexes them with
-its French and English configurations (a GIN index over `POSTGRES_VECTOR`); SQLite with FTS5's porter
+its French and English configurations (a stored tsvector with a GIN index, `POSTGRES_VECTOR`); SQLite with FTS5's porter
 (English) tokenizer. SQLite has no French stemmer: `french_stem` below, a light suffix stemmer (plurals and the
 common derivational endings, after J. Savoy's "light" French stemmer), is applied to the indexed words and to
 each query word, so "vélos" finds "vélo" and "circulation" finds "circulations" on both databases.
@@ -14,13 +14,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-# Must stay the expression of the GIN index made by migration 6f3a0c95b2d7.
-POSTGRES_VECTOR = (
-    "(setweight(to_tsvector('french'::regconfig, search_title), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, search_title), 'A') || "
-    "setweight(to_tsvector('french'::regconfig, search_body), 'B') || "
-    "setweight(to_tsvector('english'::regconfig, search_body), 'B'))"
-)
+# On PostgreSQL, a column generated from search_title and search_body (French and English configurations,
+# titles weighted A and descriptions B) with a GIN index, both made by migration 6f3a0c95b2d7.
+POSTGRES_VECTOR = "opendata_datasets.search_vector"
 
 _WORD = re.compile(r"\w+")
 # Longest first; the stem keeps at least three letters.
