@@ -1,9 +1,10 @@
 """the open-data catalogue
 
 Publishers, themes (the 13 EU data themes seeded as groups), datasets with tags, resources and their file
-versions, the privacy ledger. Full-text search over datasets: on PostgreSQL a GIN index over French and English
-tsvectors of `search_title` and `search_body` (a generated column, `search_vector`); on SQLite an FTS5 table (porter, diacritics removed) kept in
-step by triggers. Neither is a model: `citoyen.migrations` lists them as unmodelled.
+versions, the privacy ledger. Full-text search over datasets: on PostgreSQL a generated column `search_vector`
+(French and English tsvectors of `search_title` and `search_body`) with a GIN index; on SQLite an FTS5 table
+(porter, diacritics removed) kept in step by triggers. Neither is a model: `citoyen.migrations` lists them as
+unmodelled.
 
 Revision ID: 6f3a0c95b2d7
 Revises: 5e2f7b84a1d6
