@@ -12,6 +12,7 @@ from citoyen.opendata import vocabularies as voc
 from citoyen.opendata.dcat import (
     DcatCatalog,
     DcatContact,
+    DcatDataService,
     DcatDataset,
     DcatDistribution,
     DcatPublisher,
@@ -148,6 +149,20 @@ def _catalog(*datasets: DcatDataset) -> DcatCatalog:
         issued=datetime(2025, 1, 2, 8, 0, tzinfo=UTC),
         modified=datetime(2026, 12, 1, 3, 0, tzinfo=UTC),
         datasets=datasets,
+        services=(
+            DcatDataService(
+                uri=f"{BASE}/api/3/action/",
+                title={"fr": "API CKAN", "en": "CKAN API"},
+                description={"fr": "L’API Action v3 de CKAN.", "en": "CKAN's Action API v3."},
+                endpoint_url=f"{BASE}/api/3/action/",
+                endpoint_description=f"{BASE}/openapi.json",
+                conforms_to=("https://docs.ckan.org/en/2.11/api/",),
+                publisher=CITY,
+                keywords=("CKAN",),
+                licence="etalab-2.0",
+                serves=tuple(dataset.uri for dataset in datasets),
+            ),
+        ),
     )
 
 
@@ -204,6 +219,8 @@ def test_the_catalogue_has_no_violation_of_the_official_shapes(shapes: Graph) ->
         "theme",
     }
     assert by_focus.pop("/data/quartiers") == {"publisher", "spatial", "temporal", "contactPoint", "keyword"}
+    # The CKAN API: its publisher is the city, and it has no contact point or theme of its own.
+    assert by_focus.pop("/api/3/action/") == {"publisher", "contactPoint", "theme"}
     assert by_focus == {
         "/data/quartiers/resource/4": {"availability", "description"},
         "/data/signalements/resource/2": {"availability"},
@@ -307,6 +324,10 @@ def test_a_harvester_finds_every_dataset_and_distribution(fmt: str, shapes: Grap
             assert harvested.value(dist, DCAT.accessURL) == URIRef(distribution.access_url)
             dist_titles = _texts(harvested, dist, DCTERMS.title)
             assert dist_titles == set(distribution.title.items())
+    service = URIRef(f"{BASE}/api/3/action/")
+    assert (catalog, DCAT.service, service) in harvested
+    assert harvested.value(service, DCAT.endpointURL) == service
+    assert set(harvested.objects(service, DCAT.servesDataset)) == found
     assert _results(harvested, shapes)[0] == []
 
 

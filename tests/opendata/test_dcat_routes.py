@@ -165,6 +165,19 @@ async def test_what_the_catalogue_says_of_a_dataset(client: httpx.AsyncClient, c
     assert graph.value(URIRef(f"{catalogue.base}/catalog"), DCTERMS.modified) is not None
 
 
+async def test_the_catalogue_names_its_ckan_api(client: httpx.AsyncClient, catalogue: Catalogue) -> None:
+    graph = Graph().parse(data=(await client.get("/catalog.ttl")).content, format="turtle")
+    service = graph.value(URIRef(f"{catalogue.base}/catalog"), DCAT.service)
+    assert (service, RDF.type, DCAT.DataService) in graph
+    endpoint = str(graph.value(service, DCAT.endpointURL)).removeprefix(catalogue.base)
+    served = {str(d).rsplit("/", 1)[-1] for d in graph.objects(service, DCAT.servesDataset)}
+
+    answer = (await client.get(f"{endpoint}package_list")).json()
+
+    assert answer["success"] is True
+    assert served == set(answer["result"]) == {catalogue.reports, catalogue.minimal}
+
+
 @pytest.mark.parametrize(("accept", "rdf_format"), [(media, fmt) for media, fmt in FORMATS.values()])
 async def test_a_dataset_answers_rdf_at_its_own_address(
     client: httpx.AsyncClient, catalogue: Catalogue, accept: str, rdf_format: str

@@ -145,6 +145,22 @@ class DcatDataset:
 
 
 @dataclass(frozen=True)
+class DcatDataService:
+    """An API of the catalogue (the CKAN Action API) and the datasets it serves."""
+
+    uri: str
+    title: Text
+    endpoint_url: str
+    description: Text = field(default_factory=dict)
+    endpoint_description: str | None = None  # a machine-readable description (an OpenAPI document)
+    conforms_to: tuple[str, ...] = ()  # the specifications it follows
+    publisher: DcatPublisher | None = None
+    keywords: tuple[str, ...] = ()
+    licence: str | None = None
+    serves: tuple[str, ...] = ()  # URIs of the datasets it serves
+
+
+@dataclass(frozen=True)
 class DcatCatalog:
     """The catalogue itself: who publishes it, in which languages, and its public datasets."""
 
@@ -159,6 +175,7 @@ class DcatCatalog:
     issued: date | datetime | None = None
     modified: date | datetime | None = None
     datasets: tuple[DcatDataset, ...] = ()
+    services: tuple[DcatDataService, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -479,6 +496,32 @@ class _Builder:
         graph.add((node, DCAT.themeTaxonomy, self._scheme(voc.DATA_THEME_SCHEME)))
         for dataset in catalog.datasets:
             graph.add((node, DCAT.dataset, self.add_dataset(dataset)))
+        for service in catalog.services:
+            graph.add((node, DCAT.service, self._service(service)))
+        return node
+
+    def _service(self, service: DcatDataService) -> URIRef:
+        node = URIRef(service.uri)
+        graph = self.graph
+        graph.add((node, RDF.type, DCAT.DataService))
+        self._texts(node, DCTERMS.title, service.title)
+        self._texts(node, DCTERMS.description, service.description)
+        graph.add((node, DCAT.endpointURL, _iri(service.endpoint_url)))
+        graph.add((_iri(service.endpoint_url), RDF.type, RDFS.Resource))
+        if service.endpoint_description:
+            graph.add((node, DCAT.endpointDescription, _iri(service.endpoint_description)))
+            graph.add((_iri(service.endpoint_description), RDF.type, RDFS.Resource))
+        for specification in service.conforms_to:
+            graph.add((node, DCTERMS.conformsTo, _iri(specification)))
+            graph.add((_iri(specification), RDF.type, DCTERMS.Standard))
+        if service.publisher:
+            graph.add((node, DCTERMS.publisher, self._publisher(service.publisher)))
+        for keyword in service.keywords:
+            graph.add((node, DCAT.keyword, Literal(keyword)))
+        if service.licence:
+            graph.add((node, DCTERMS.license, self._licence(service.licence)))
+        for dataset in service.serves:
+            graph.add((node, DCAT.servesDataset, URIRef(dataset)))
         return node
 
     def add_page(self, page: DcatPage) -> URIRef:

@@ -30,6 +30,7 @@ from citoyen.opendata import vocabularies as voc
 from citoyen.opendata.dcat import (
     FORMAT_MEDIA_TYPES,
     DcatCatalog,
+    DcatDataService,
     DcatDataset,
     DcatDistribution,
     DcatPage,
@@ -72,6 +73,25 @@ def _publisher(view: service.DatasetView, settings: Settings) -> DcatPublisher:
     return DcatPublisher(
         uri=f"{_base(settings)}/organization/{organization.name}",
         name={"fr": organization.title, "en": organization.title_en},
+    )
+
+
+def ckan_service(settings: Settings, serves: tuple[str, ...]) -> DcatDataService:
+    """The catalogue's CKAN Action API (``opendata.ckan_api``), which serves every public dataset."""
+    base = _base(settings)
+    return DcatDataService(
+        uri=f"{base}/api/3/action/",
+        title={"fr": "API Action de CKAN (v3)", "en": "CKAN Action API (v3)"},
+        description={
+            "fr": "Recherche et lecture du catalogue comme CKAN les offre (package_search, package_show…).",
+            "en": "Searching and reading the catalogue as CKAN offers them (package_search, package_show…).",
+        },
+        endpoint_url=f"{base}/api/3/action/",
+        endpoint_description=f"{base}/openapi.json",
+        conforms_to=("https://docs.ckan.org/en/2.11/api/",),
+        publisher=city_publisher(settings),
+        keywords=("CKAN",),
+        serves=serves,
     )
 
 
@@ -173,6 +193,7 @@ async def catalog_page(session: AsyncSession, settings: Settings, page: int, fmt
     first = views if page == 1 else await service.recent_datasets(session, 1, 0)
     latest = first[0] if first else None
     base = _base(settings)
+    datasets = tuple(describe_dataset(view, settings) for view in views)
     catalog = DcatCatalog(
         uri=f"{base}/catalog",
         title={"fr": f"Données ouvertes de {settings.city_name}", "en": f"{settings.city_name} open data"},
@@ -185,7 +206,8 @@ async def catalog_page(session: AsyncSession, settings: Settings, page: int, fmt
         licence="etalab-2.0",
         country="FRA",
         modified=latest.dataset.modified_at if latest else None,
-        datasets=tuple(describe_dataset(view, settings) for view in views),
+        datasets=datasets,
+        services=(ckan_service(settings, tuple(dataset.uri for dataset in datasets)),),
     )
     address = f"{base}/catalog.{_FORMAT_EXTENSIONS[fmt]}"
     paging = DcatPage(
