@@ -20,6 +20,7 @@ ROLE_LABELS = {
     Role.CITIZEN.value: N_("citizen"),
     Role.MODERATOR.value: N_("moderator"),
     Role.STAFF.value: N_("staff member"),
+    Role.PUBLISHER.value: N_("data publisher"),
     Role.ADMIN.value: N_("administrator"),
 }
 
