@@ -62,28 +62,55 @@ def table_schema(columns: Sequence[Column], primary_key: Sequence[str] = ()) -> 
 
 
 def _moment(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    text = value.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return text + "Z"
+    if value.tzinfo is not UTC:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"  # "+00:00" written as Table Schema's default "Z"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _integer(value: Any) -> str:
+    return "" if value is None else str(int(value))
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return ""
+    number = float(value)
+    return repr(number) if math.isfinite(number) else ""
+
+
+def _boolean(value: Any) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def _datetime(value: Any) -> str:
+    if value is None:
+        return ""
+    return _moment(value) if isinstance(value, datetime) else str(value)
+
+
+def _date(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+FORMATTERS = {
+    "string": _text,
+    "integer": _integer,
+    "number": _number,
+    "boolean": _boolean,
+    "datetime": _datetime,
+    "date": _date,
+}
 
 
 def cell(value: Any, kind: FieldType) -> str:
     """A value as written in a CSV cell of type `kind` ("" for missing)."""
-    if value is None:
-        return ""
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind == "datetime":
-        return _moment(value) if isinstance(value, datetime) else str(value)
-    if kind == "date":
-        return value.isoformat() if isinstance(value, date) else str(value)
-    if kind == "number":
-        number = float(value)
-        return repr(number) if math.isfinite(number) else ""
-    if kind == "integer":
-        return str(int(value))
-    return str(value)
+    return FORMATTERS[kind](value)
 
 
 def _json_value(value: Any, kind: FieldType) -> Any:
@@ -104,9 +131,10 @@ async def write_csv(columns: Sequence[Column], batches: AsyncIterable[list[dict[
     `stream` as UTF-8 text with `newline=""`. Returns the number of rows."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow([column.name for column in columns])
+    formats = [(column.name, FORMATTERS[column.type]) for column in columns]
     count = 0
     async for rows in batches:
-        writer.writerows([cell(row.get(column.name), column.type) for column in columns] for row in rows)
+        writer.writerows([write(row.get(name)) for name, write in formats] for row in rows)
         count += len(rows)
     return count
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing.models import (
@@ -91,16 +91,20 @@ async def published_datastreams(session: AsyncSession) -> list[dict[str, Any]]:
     return rows
 
 
-def _result(row: Any) -> tuple[float | None, str | None]:
-    kind = row.result_type
-    if kind in (ResultType.FLOAT, ResultType.INTEGER):
-        return row.result_number, None
-    if kind == ResultType.STRING:
-        return None, row.result_string
-    if kind == ResultType.BOOLEAN:
-        return None, "true" if row.result_boolean else "false"
-    if kind == ResultType.JSON:
-        return None, orjson.dumps(row.result_json).decode()
+NUMBERS = (int(ResultType.FLOAT), int(ResultType.INTEGER))
+STRING, BOOLEAN, JSON_RESULT = int(ResultType.STRING), int(ResultType.BOOLEAN), int(ResultType.JSON)
+
+
+def _result(kind: int, number: Any, string: Any, boolean: Any, value: Any) -> tuple[float | None, str | None]:
+    """The result as a number (`result`) or, for anything else, as text (`result_text`)."""
+    if kind in NUMBERS:
+        return number, None
+    if kind == STRING:
+        return None, string
+    if kind == BOOLEAN:
+        return None, "true" if boolean else "false"
+    if kind == JSON_RESULT:
+        return None, orjson.dumps(value).decode()
     return None, None
 
 
@@ -140,31 +144,31 @@ async def public_observations(
     while True:
         query = select(*columns).where(*bounds)
         if after is not None:
+            # The first condition is the index's range (datastream, time): each batch starts where the last ended.
             query = query.where(
-                or_(
-                    Observation.phenomenon_time_start > after[0],
-                    and_(Observation.phenomenon_time_start == after[0], Observation.id > after[1]),
-                )
+                Observation.phenomenon_time_start >= after[0],
+                or_(Observation.phenomenon_time_start > after[0], Observation.id > after[1]),
             )
         query = query.order_by(Observation.phenomenon_time_start, Observation.id).limit(batch)
         rows = (await session.execute(query)).all()
         if not rows:
             return
         out = []
-        for row in rows:
-            number, text = _result(row)
+        # Unpacked by position: reading a row's fields by name costs more than the query.
+        for observation_id, start_at, end_at, result_at, kind, number, string, boolean, value in rows:
+            number, text = _result(kind, number, string, boolean, value)
             out.append(
                 {
-                    "id": row.id,
+                    "id": observation_id,
                     "datastream_id": datastream_id,
-                    "phenomenon_time": row.phenomenon_time_start,
-                    "phenomenon_time_end": row.phenomenon_time_end,
-                    "result_time": row.result_time,
+                    "phenomenon_time": start_at,
+                    "phenomenon_time_end": end_at,
+                    "result_time": result_at,
                     "result": number,
                     "result_text": text,
                 }
             )
         yield out
-        after = (rows[-1].phenomenon_time_start, rows[-1].id)
+        after = (rows[-1][1], rows[-1][0])
         if len(rows) < batch:
             return
