@@ -61,7 +61,7 @@ async def catalogue(session: AsyncSession, settings: Settings) -> Catalogue:
         temporal_end="2026-11-30",
         spatial='{"type":"Polygon","coordinates":[[[2.25,48.82],[2.42,48.82],[2.42,48.9],[2.25,48.9],[2.25,48.82]]]}',
     )
-    directory = settings.data_dir / "opendata"
+    directory = settings.opendata_path
     csv = await opendata.create_resource(
         session,
         directory,
