@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.db import detached_copy, utcnow
 from citoyen.i18n import N_
 from citoyen.images import PreparedPhoto
-from citoyen.participation.debate.models import DebateSettings
+from citoyen.participation.debate import service as debate
 from citoyen.participation.errors import ParticipationError
 from citoyen.participation.models import (
     ParticipationImage,
@@ -27,7 +27,9 @@ from citoyen.participation.models import (
     ProcessCategory,
     ProcessNeighbourhood,
 )
+from citoyen.participation.phases import active_phase, commenting_phase
 from citoyen.participation.repository import phases_of, process_structure, process_summaries
+from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import Survey
 from citoyen.territory import service as territory
 
@@ -223,18 +225,6 @@ async def get_process_by_slug(session: AsyncSession, slug: str, include_unpublis
     return process
 
 
-def active_phase(phases: Sequence[Phase], now: datetime | None = None) -> Phase | None:
-    """The phase running at `now` (the earliest-placed one if several overlap)."""
-    now = now or utcnow()
-    return next((phase for phase in phases if phase.starts_at <= now < phase.ends_at), None)
-
-
-def commenting_phase(phases: Sequence[Phase], now: datetime | None = None) -> Phase | None:
-    """A running phase that takes comments (not necessarily the first running one), if any."""
-    now = now or utcnow()
-    return next((phase for phase in phases if phase.starts_at <= now < phase.ends_at and phase.allows_comments), None)
-
-
 @dataclass(frozen=True)
 class Abilities:
     """What citizens may do in a process right now (from its running phase)."""
@@ -327,21 +317,14 @@ class ProcessFrame:
 
 async def load_frame(session: AsyncSession, process: Process) -> ProcessFrame:
     phases, categories, scopes = await process_structure(session, [process.id])
-    alignment = await session.scalar(
-        select(DebateSettings.alignment_enabled).where(DebateSettings.process_id == process.id)
-    )
-    surveys = (
-        await session.execute(
-            select(Survey).where(Survey.process_id == process.id).order_by(Survey.opens_at.desc(), Survey.id.desc())
-        )
-    ).scalars()
+    # The debate's setting and the surveys are their sub-domains' tables: asked through their services.
     return ProcessFrame(
         process,
         phases[process.id],
         categories[process.id],
         [] if process.whole_city else scopes[process.id],
-        bool(alignment),
-        list(surveys),
+        await debate.alignment_enabled(session, process.id),
+        await surveys.list_surveys(session, process.id),
     )
 
 

@@ -16,6 +16,7 @@ from citoyen.participation.answers import (
 )
 from citoyen.participation.errors import ParticipationError
 from citoyen.participation.personal_data import register_personal_data
+from citoyen.participation.phases import active_phase, commenting_phase
 from citoyen.participation.processes import (
     PHASE_KIND_LABELS,
     SLUG_PATTERN,
@@ -27,8 +28,6 @@ from citoyen.participation.processes import (
     ProcessInput,
     ProcessOverview,
     abilities,
-    active_phase,
-    commenting_phase,
     get_process,
     get_process_by_slug,
     list_processes,

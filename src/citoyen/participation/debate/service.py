@@ -17,9 +17,11 @@ from citoyen.db import one_of, utcnow
 from citoyen.errors import Refusal
 from citoyen.events import CommentPosted
 from citoyen.i18n import N_
-from citoyen.participation import service as participation
+from citoyen.participation import phases
 from citoyen.participation.debate.models import Alignment, Comment, CommentVote, DebateSettings
 from citoyen.participation.models import Phase, Process, Proposal
+from citoyen.participation.repository import phases_of
+from citoyen.people import service as people
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.people.service import Person
 
@@ -105,8 +107,7 @@ async def get_comment(session: AsyncSession, comment_id: int) -> Comment:
 async def commenting_phase(session: AsyncSession, process_id: int, now: datetime | None = None) -> Phase | None:
     """The running phase of the process that allows comments, if any, read afresh (a comment is being
     posted), by the same rule as the pages' frames."""
-    phases = (await participation.phases_of(session, [process_id]))[process_id]
-    return participation.commenting_phase(phases, now)
+    return phases.commenting_phase((await phases_of(session, [process_id]))[process_id], now)
 
 
 async def alignment_enabled(session: AsyncSession, process_id: int) -> bool:
@@ -345,7 +346,7 @@ async def debate_page(
             replies[reply.thread_id or 0].append(reply)
     everyone = threads + [reply for thread in replies.values() for reply in thread]
     result = DebatePage(threads, dict(replies), total, page, sort)
-    result.author_names = await participation.author_names(session, [comment.author_id for comment in everyone])
+    result.author_names = await people.display_names(session, [comment.author_id for comment in everyone])
     if viewer_id is not None and everyone:
         votes = await session.execute(
             select(CommentVote.comment_id, CommentVote.value).where(
