@@ -396,3 +396,28 @@ async def test_sensor_readings_can_be_written_one_day_at_a_time(
     readings = read_csv(tmp_path / f"{first}.csv")
     assert [row["phenomenon_time"] for row in readings] == ["2026-12-02T00:00:00Z", "2026-12-02T12:00:00Z"]
     assert frictionless.validate(str(written.datapackage)).valid
+
+
+async def test_a_refresh_skips_the_counts_whose_period_was_already_released(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await create_reports_world(session)
+    first = PublishContext(session)
+    written = await feeds.write_platform(first, tmp_path / "first")
+    assert {entry.dataset for entry in first.ledger} == {
+        "signalements-par-quartier-et-semaine",
+        "participation-par-quartier",
+    }
+    assert "signalements" in {w.feed.slug for w in written}
+    again = PublishContext(session, now=first.now)
+    rewritten = await feeds.write_platform(again, tmp_path / "again", released=first.ledger)
+    assert again.ledger == []  # no ε spent twice on the same week or month
+    assert {w.feed.slug for w in written} - {w.feed.slug for w in rewritten} == {
+        "signalements-par-quartier-et-semaine",
+        "participation-par-quartier",
+    }
+    later = PublishContext(session, now=first.now + timedelta(days=7))
+    await feeds.write_platform(later, tmp_path / "later", released=first.ledger)
+    assert "signalements-par-quartier-et-semaine" in [entry.dataset for entry in later.ledger]  # a new week
+    assert not any(privacy.already_released(first.ledger, entry.dataset, entry.period) for entry in later.ledger)
+    assert privacy.total_epsilon([*first.ledger, *later.ledger], later.ledger[0].dataset, later.ledger[0].period) == 1.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import IO, Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opendata.privacy import LedgerEntry
+from citoyen.opendata.privacy import LedgerEntry, already_released
 from citoyen.opendata.tabular import Column, table_schema, write_csv, write_geojson
 from citoyen.opendata.vocabularies import LICENCES
 from citoyen.participation import service as participation
@@ -702,3 +702,18 @@ async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> 
 
 def _without_publisher(feed: Feed) -> Feed:
     return replace(feed, publisher=None)
+
+
+async def write_platform(
+    ctx: PublishContext, directory: Path, released: Iterable[LedgerEntry] = ()
+) -> list[WrittenFeed]:
+    """Write every platform feed into `directory/<slug>/`, but a feed of counts about people whose period
+    the ledger already holds (`released`: the catalogue's privacy ledger): a period's ε is spent once.
+    The new releases' entries are in `ctx.ledger` afterwards, for the catalogue to record."""
+    done = list(released)
+    written = []
+    for feed in await platform_feeds(ctx.session, ctx.now):
+        if feed.period is not None and already_released(done, feed.slug, feed.period):
+            continue
+        written.append(await write_feed(ctx, feed, directory / feed.slug))
+    return written
