@@ -236,3 +236,47 @@ async def test_control_characters_and_unknown_actions_are_refused_cleanly(client
     default = await client.get(f"{API}/package_search")  # the default sort, with no words to score
     assert default.status_code == 200
     assert default.json()["result"]["sort"] == "score desc, metadata_modified desc"
+
+
+async def test_drafts_are_shown_only_to_publishers(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    organization = await create_organization(session)
+    await create_dataset(session, organization, name="draft", title="Brouillon", private=True)
+    token = await _token(session, ["opendata:write"])
+    refused = await client.get(f"{API}/package_show", params={"id": "draft"})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["__type"] == "Authorization Error"
+    shown = await client.get(f"{API}/package_show", params={"id": "draft"}, headers={"Authorization": token})
+    assert shown.json()["result"]["private"] is True
+    public = await client.get(f"{API}/package_search", params={"include_private": "true"})
+    assert public.json()["result"]["count"] == 0
+    private = await client.get(
+        f"{API}/package_search", params={"include_private": "true"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert private.json()["result"]["count"] == 1
+    assert (await client.get(f"{API}/package_list")).json()["result"] == []
+
+
+async def test_an_upload_that_is_not_its_type_stores_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, settings: object
+) -> None:
+    organization = await create_organization(session)
+    await create_dataset(session, organization, name="places")
+    token = await _token(session, ["opendata:write"])
+    for filename, content in (
+        ("places.geojson", b'{"name": "not a geometry"}'),
+        ("places.csv", b"a,b\n1,2,3\n"),
+        ("places.xlsx", b"plain text"),
+        ("places.exe", b"MZ\x90\x00"),
+    ):
+        response = await client.post(
+            f"{API}/resource_create",
+            data={"package_id": "places"},
+            files={"upload": (filename, content, "application/octet-stream")},
+            headers={"Authorization": token},
+        )
+        assert response.status_code == 409, filename
+        assert response.json()["error"]["__type"] == "Validation Error"
+    shown = (await client.get(f"{API}/package_show", params={"id": "places"})).json()["result"]
+    assert shown["num_resources"] == 0
+    stored = settings.opendata_path  # type: ignore[attr-defined]
+    assert not stored.exists() or not [path for path in stored.rglob("*") if path.is_file()]
