@@ -14,7 +14,7 @@ from citoyen.people import mail
 from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 from citoyen.people.security import verify_password
-from citoyen.web.forms import field, found, safe_next, see_other
+from citoyen.web.forms import AppSettings, field, found, safe_next, see_other
 from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson, sign_in, sign_out
 from citoyen.web.templating import flash, gettext_for, render
@@ -31,11 +31,10 @@ async def signup_form(request: Request, person: CurrentPerson) -> Response:
 
 
 @router.post("/signup")
-async def signup(request: Request, session: DbSession, form: Form) -> Response:
+async def signup(request: Request, session: DbSession, settings: AppSettings, form: Form) -> Response:
     """The same answer whether or not the address has an account: "check your mailbox"."""
     values = {"email": field(form, "email"), "display_name": field(form, "display_name")}
     password = str(form.get("password") or "")
-    settings = request.app.state.settings
     _ = gettext_for(request)
     confirm = people.MailText(
         _("Confirm your Citoyen account"),
@@ -94,11 +93,10 @@ async def login_form(request: Request, person: CurrentPerson, next: str = "/acco
 
 
 @router.post("/login")
-async def login(request: Request, session: DbSession, form: Form) -> Response:
+async def login(request: Request, session: DbSession, settings: AppSettings, form: Form) -> Response:
     email = field(form, "email")
     target = safe_next(field(form, "next"), "/account")
     client = request.client.host if request.client else "unknown"
-    settings = request.app.state.settings
     _ = gettext_for(request)
     login_link = people.MailText(
         _("Log in to Citoyen"),
@@ -139,19 +137,19 @@ async def forgot_form(request: Request, person: CurrentPerson) -> Response:
 
 
 @router.post("/password/forgot")
-async def forgot(request: Request, session: DbSession, form: Form) -> Response:
+async def forgot(request: Request, session: DbSession, settings: AppSettings, form: Form) -> Response:
     email = field(form, "email")
     _ = gettext_for(request)
     await people.start_password_reset(
         session,
-        request.app.state.settings,
+        settings,
         email,
         subject=_("Reset your Citoyen password"),
         body_template=_(
             "Someone (hopefully you) asked to reset the password of your Citoyen account.\n\n"
             "Open this link within %(hours)d hours to choose a new password:\n{link}\n\n"
             "If you did not ask for it, ignore this message: your password stays as it is.",
-            hours=request.app.state.settings.password_reset_hours,
+            hours=settings.password_reset_hours,
         ),
     )
     return render(request, "people/forgot.html", {"values": {"email": email}, "sent": True})
@@ -413,8 +411,7 @@ async def admin_revoke_token(
 
 
 @router.get("/admin/outbox")
-async def admin_outbox(request: Request, session: DbSession, admin: AdminPerson) -> Response:
-    settings = request.app.state.settings
+async def admin_outbox(request: Request, session: DbSession, settings: AppSettings, admin: AdminPerson) -> Response:
     messages = await mail.list_outbox(session) if settings.mail_to_outbox else []
     for person_id in {message.person_id for message in messages if message.person_id is not None}:
         await people.log_access(session, admin, person_id, "mail_viewed", "admin mail outbox")

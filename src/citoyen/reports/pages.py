@@ -28,7 +28,7 @@ from citoyen.reports.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, TOO_MANY_PHOTOS,
 from citoyen.reports.schemas import QuestionOut, value_label
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
-from citoyen.web.forms import field, or_404, see_other
+from citoyen.web.forms import AppSettings, field, or_404, see_other
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, cleaned, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, TypedForm
 from citoyen.web.templating import flash, locale_of, render
@@ -153,7 +153,9 @@ async def _uploads(form: FormData) -> list[bytes]:
 
 
 @router.post("/reports")
-async def file_report(request: Request, session: DbSession, person: CurrentPerson, form: TypedForm) -> Response:
+async def file_report(
+    request: Request, session: DbSession, settings: AppSettings, person: CurrentPerson, form: TypedForm
+) -> Response:
     if field(form, HONEYPOT):
         # A robot filled the field humans do not see: refuse without saying why.
         return render(request, "error.html", {"status": 400, "detail": ""}, 400)
@@ -169,7 +171,6 @@ async def file_report(request: Request, session: DbSession, person: CurrentPerso
     if form_has_forbidden_characters(form):  # PostgreSQL refuses NUL: the form comes back, as typed but them
         error = reports.ReportError(FORBIDDEN_TEXT, field="description")
         return await _render_new(request, session, person, cleaned(values), [error.problem(locale_of(request))], 400)
-    settings = request.app.state.settings
     if person is None:
         client = request.client.host if request.client else "unknown"
         allowed = await throttle.hit(

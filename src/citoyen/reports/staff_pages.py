@@ -20,7 +20,7 @@ from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, Report, ReportStatus
 from citoyen.reports.pages import labels, parse_date, report_context, report_or_404
 from citoyen.territory import service as territory
-from citoyen.web.forms import field, see_other
+from citoyen.web.forms import AppSettings, field, see_other
 from citoyen.web.params import PageNumber, PathId, parse_id
 from citoyen.web.security import Form, StaffPerson
 from citoyen.web.templating import flash, locale_of, render
@@ -184,7 +184,7 @@ def _staff_update(values: dict[str, str]) -> reports.StaffUpdate:
 
 @router.post("/staff/reports/{report_id:int}")
 async def update_report(
-    request: Request, session: DbSession, actor: StaffPerson, report_id: PathId, form: Form
+    request: Request, session: DbSession, settings: AppSettings, actor: StaffPerson, report_id: PathId, form: Form
 ) -> Response:
     report = await _handled_report(session, actor, report_id)
     names = ("status", "close_reason", "public_answer", "internal_note", "expected_at", "department_id")
@@ -195,7 +195,7 @@ async def update_report(
             department.id for department in await people.list_departments(session)
         }:
             raise reports.ReportError(N_("Unknown department."), field="department_id")
-        await reports.update_report(session, request.app.state.settings, actor, report, change)
+        await reports.update_report(session, settings, actor, report, change)
     except reports.ReportError as error:
         if error.kind == Kind.FORBIDDEN:
             raise  # the app's refusal handler answers the 403 page
@@ -209,7 +209,7 @@ async def update_report(
 
 @router.post("/staff/reports/{report_id:int}/merge")
 async def merge_report(
-    request: Request, session: DbSession, actor: StaffPerson, report_id: PathId, form: Form
+    request: Request, session: DbSession, settings: AppSettings, actor: StaffPerson, report_id: PathId, form: Form
 ) -> Response:
     """Close this report as a duplicate of another one, which gets its followers and supports."""
     duplicate = await _handled_report(session, actor, report_id)
@@ -219,7 +219,7 @@ async def merge_report(
         if original_id is None:
             raise reports.ReportError(N_("Give the number of the report this one duplicates."), field="original")
         original = await reports.get_report(session, original_id)
-        await reports.merge_into(session, request.app.state.settings, actor, duplicate, original)
+        await reports.merge_into(session, settings, actor, duplicate, original)
     except reports.ReportError as error:
         if error.kind == Kind.FORBIDDEN:
             raise  # the app's refusal handler answers the 403 page

@@ -12,7 +12,7 @@ from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.people.service import Person
 from citoyen.verification import service as verification
-from citoyen.web.forms import field, safe_next, see_other
+from citoyen.web.forms import AppSettings, field, safe_next, see_other
 from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, render
@@ -40,12 +40,14 @@ async def verify_form(request: Request, session: DbSession, person: SignedInPers
 
 
 @router.post("/account/verification")
-async def verify(request: Request, session: DbSession, person: SignedInPerson, form: Form) -> Response:
+async def verify(
+    request: Request, session: DbSession, settings: AppSettings, person: SignedInPerson, form: Form
+) -> Response:
     next_url = safe_next(field(form, "next"))
     try:
         await verification.verify_person(
             session,
-            request.app.state.settings,
+            settings,
             person,
             field(form, "document_number"),
             field(form, "birth_date"),
@@ -74,7 +76,9 @@ async def admin_lists(request: Request, session: DbSession, admin: AdminPerson) 
 
 
 @router.post("/admin/verification")
-async def admin_import(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
+async def admin_import(
+    request: Request, session: DbSession, settings: AppSettings, admin: AdminPerson, form: Form
+) -> Response:
     name = field(form, "name")
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -84,9 +88,7 @@ async def admin_import(request: Request, session: DbSession, admin: AdminPerson,
         return await _render_admin(request, session, [N_("The file is too large (64 MB at most).")], name, 400)
     try:
         parsed = verification.parse_resident_csv(data)
-        imported = await verification.import_resident_list(
-            session, request.app.state.settings, name or upload.filename, parsed, admin
-        )
+        imported = await verification.import_resident_list(session, settings, name or upload.filename, parsed, admin)
     except verification.ResidentListError as error:
         return await _render_admin(request, session, error.problems, name, 400)
     finally:
