@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.events import DomainEvent, EventHub, ReportFiled, ReportUpdated, attach
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import OutboxMessage, Role
@@ -149,6 +150,25 @@ async def test_staff_workflow_records_history_and_notifies_followers(session: As
     assert {m.recipient for m in mails} == {"anonyme@example.org", follower.email}
     inbox = await notifications.list_notifications(session, follower)
     assert len(inbox) == 2 and "Lampe remplacée." in inbox[0].body
+
+
+async def test_filing_and_updating_are_told_to_other_domains_once_committed(
+    session: AsyncSession, settings: Settings
+) -> None:
+    hub = EventHub()
+    heard: list[DomainEvent] = []
+    hub.subscribe(ReportFiled, heard.append)
+    hub.subscribe(ReportUpdated, heard.append)
+    attach(session, hub)
+    world = await create_reports_world(session)
+    staff = await create_person(session, role=Role.STAFF)
+    staff.department_id = world.lighting.id
+    report = await file_report(session, world)
+    await reports.update_report(session, settings, staff, report, reports.StaffUpdate(status=ReportStatus.IN_PROGRESS))
+    assert heard == []  # nothing before the commit
+    await session.commit()
+    await hub.drain()
+    assert heard == [ReportFiled(report_id=report.id), ReportUpdated(report_id=report.id, status="in_progress")]
 
 
 async def test_staff_of_another_department_cannot_handle_the_report(session: AsyncSession, settings: Settings) -> None:

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen import events
 from citoyen.db import utcnow
+from citoyen.events import ReportFiled
 from citoyen.i18n import N_
 from citoyen.people import service as people
 from citoyen.reports.catalog import Catalog, get_category, load_catalog, validate_answers
@@ -172,6 +174,7 @@ async def create_report(
             ReportFollower(report_id=report.id, person_id=new.person_id, email=None if new.person_id else email)
         )
     await session.flush()
+    events.publish(session, ReportFiled(report_id=report.id))
     return report
 
 

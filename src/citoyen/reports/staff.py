@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen import events as domain_events
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.events import ReportUpdated
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
@@ -112,6 +114,7 @@ async def update_report(
     await session.flush()
     if any(event.public for event in events):
         await notify_followers(session, settings, report)
+    domain_events.publish(session, ReportUpdated(report_id=report.id, status=report.status.value))
 
 
 async def merge_into(
@@ -159,20 +162,28 @@ async def merge_into(
 
 
 async def notify_followers(session: AsyncSession, settings: Settings, report: Report) -> None:
-    """Tell each follower, in their language, in the app (accounts) and by e-mail."""
+    """Tell each follower, in their language, in the app (active accounts) and by e-mail (queued: it leaves after
+    commit). Followers with an account are looked up together, not one query each."""
     followers = list(
         (await session.execute(select(ReportFollower).where(ReportFollower.report_id == report.id))).scalars()
     )
+    accounts = {
+        recipient.id: recipient
+        for recipient in await people.active_recipients(session, [follower.person_id for follower in followers])
+    }
+    addresses = await people.emails(session, accounts)
     link = f"/reports/{report.id}"
     for follower in followers:
-        person = await people.get_person(session, follower.person_id) if follower.person_id else None
-        locale = person.locale if person else settings.default_locale
+        account = accounts.get(follower.person_id) if follower.person_id is not None else None
+        if follower.person_id is not None and account is None:
+            continue  # a suspended account is told nothing
+        locale = account.locale if account else settings.default_locale
         _ = get_translations(locale).gettext
         title = _("Report #%(id)s is now: %(status)s") % {"id": report.id, "status": _(STATUS_LABELS[report.status])}
         body = report.status_notes
-        if person is not None:
-            await notifications.notify(session, person.id, title, body, link)
-        recipient = person.email if person else follower.email
+        if account is not None:
+            await notifications.notify(session, account.id, title, body, link)
+        recipient = addresses.get(account.id) if account else follower.email
         if recipient:
             text = "\n\n".join(part for part in (title, body, settings.base_url.rstrip("/") + link) if part)
-            await send_mail(session, settings, recipient, title, text, person.id if person else None)
+            await send_mail(session, settings, recipient, title, text, account.id if account else None)
