@@ -199,7 +199,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
         for resource in package["resources"]:
             if resource["format"] == "csv":
                 fields = resource["schema"]["fields"]
-                assert all("FR : " in f["description"] and "EN: " in f["description"] for f in fields)
+                assert all("FR\u00a0: " in f["description"] and "EN: " in f["description"] for f in fields)
                 assert resource["schema"]["missingValues"] == [""]
                 raw = (feed.directory / resource["path"]).read_bytes()
                 assert raw.endswith(b"\r\n")  # RFC 4180 line ends

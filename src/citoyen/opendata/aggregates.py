@@ -37,7 +37,7 @@ COUNT = col(
     "integer",
     "Nombre de personnes",
     "Number of people",
-    "vide si la cellule est masquée ; bruité si la publication est différentiellement privée (voir le registre)",
+    "vide si la cellule est masquée ; bruité si la publication est différentiellement privée (voir le registre)",
     "empty when the cell is suppressed; noisy when the release is differentially private (see the ledger)",
 )
 SUPPRESSED = col(
@@ -126,11 +126,14 @@ def reports_weekly_feed(now: datetime) -> Feed:
             max_contributions=REPORT_CELLS_PER_PERSON,
             contribution_rule=(
                 "une personne compte une fois par cellule, quel que soit son nombre de signalements, et dans "
-                f"{REPORT_CELLS_PER_PERSON} cellules au plus (celles de ses premiers signalements)"
+                f"{REPORT_CELLS_PER_PERSON} cellules au plus (celles de ses premiers signalements) ; une personne "
+                "est son compte, ou l’adresse e-mail laissée, et un signalement sans l’un ni l’autre compte pour "
+                "une personne"
             ),
             contribution_rule_en=(
                 "a person counts once per cell however many reports they filed, and in at most "
-                f"{REPORT_CELLS_PER_PERSON} cells (those of their first reports)"
+                f"{REPORT_CELLS_PER_PERSON} cells (those of their first reports); a person is their account, or "
+                "the e-mail address they left, and a report with neither counts as one person"
             ),
         )
 
@@ -150,7 +153,7 @@ def reports_weekly_feed(now: datetime) -> Feed:
         description=(
             f"Le nombre de personnes ayant signalé un problème, par quartier et catégorie, pour la semaine {period} "
             "(chaque semaine complète est publiée une fois). Les comptes sont protégés par la confidentialité "
-            "différentielle (OpenDP) : ils sont approximatifs, et le budget ε dépensé est publié dans le "
+            "différentielle (OpenDP) : ils sont approximatifs, et le budget ε dépensé est publié dans le "
             "registre de confidentialité."
         ),
         description_en=(
@@ -167,7 +170,7 @@ def reports_weekly_feed(now: datetime) -> Feed:
                 "comptes",
                 "Signalants par quartier, catégorie et semaine",
                 "Reporters per neighbourhood, category and week",
-                "Une cellule par ligne ; toutes les cellules, même vides, sont publiées.",
+                "Une cellule par ligne ; toutes les cellules, même vides, sont publiées.",
                 "One cell per line; every cell, even empty, is published.",
                 "csv",
                 columns,
@@ -292,13 +295,13 @@ async def surveys_feed(session: AsyncSession, now: datetime) -> Feed | None:
                 question, option, option_en = survey.labels[(row["question"], row["option"])]
                 row |= {"question_text": question, "option_label": option, "option_label_en": option_en}
 
-        subject = (f"Réponses au questionnaire « {survey.title} »", f"Answers to the survey “{survey.title_en}”")
+        subject = (f"Réponses au questionnaire « {survey.title} »", f"Answers to the survey “{survey.title_en}”")
         resources.append(
             FeedResource(
                 name,
-                f"Questionnaire : {survey.title}",
+                f"Questionnaire : {survey.title}",
                 f"Survey: {survey.title_en}",
-                f"Réponses par option (démarche « {survey.process} »).",
+                f"Réponses par option (démarche « {survey.process} »).",
                 f"Answers per option (process “{survey.process}”).",
                 "csv",
                 SURVEY_COLUMNS,
@@ -314,9 +317,9 @@ async def surveys_feed(session: AsyncSession, now: datetime) -> Feed | None:
         title="Résultats des questionnaires",
         title_en="Survey results",
         description=(
-            "Pour chaque questionnaire clos dont les résultats sont publics : le nombre de personnes par option "
+            "Pour chaque questionnaire clos dont les résultats sont publics : le nombre de personnes par option "
             "de réponse (pour un classement, celles qui ont mis l’option en premier). Les cellules de moins de "
-            "10 personnes sont masquées ; les réponses en texte libre ne sont jamais publiées."
+            "10 personnes sont masquées ; les réponses en texte libre ne sont jamais publiées."
         ),
         description_en=(
             "For each closed survey with public results: how many people chose each option (for a ranking, who "

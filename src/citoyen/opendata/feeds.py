@@ -242,7 +242,7 @@ REPORT_COLUMNS = (
     col("updated_at", "datetime", "Mis à jour le", "Updated at", "UTC", "UTC"),
     col("closed_at", "datetime", "Clos le", "Closed at", "UTC", "UTC"),
     col("public_answer", "string", "Réponse publique", "Public answer", "réponse des services", "the city's answer"),
-    col("supports", "integer", "Soutiens", "Supports", "nombre de « moi aussi »", "number of “me too”"),
+    col("supports", "integer", "Soutiens", "Supports", "nombre de « moi aussi »", "number of “me too”"),
     col("duplicate_of", "integer", "Doublon de", "Duplicate of", "signalement d’origine", "original report"),
 )
 
@@ -256,9 +256,9 @@ REPORT_ROWS = _with_neighbourhood(_reports)
 
 def reports_feed() -> Feed:
     description = (
-        "Tous les signalements de problèmes dans l’espace public (nids-de-poule, éclairage, propreté…) : "
+        "Tous les signalements de problèmes dans l’espace public (nids-de-poule, éclairage, propreté…) : "
         "catégorie, état, quartier, lieu public du problème, dates et réponse des services. "
-        "**Aucune donnée sur les personnes qui signalent** : ni nom, ni contact, ni texte libre."
+        "**Aucune donnée sur les personnes qui signalent** : ni nom, ni contact, ni texte libre."
     )
     description_en = (
         "Every report of a problem in public space (potholes, lighting, cleanliness…): category, status, "
@@ -412,11 +412,11 @@ async def _budget_rows(ctx: PublishContext) -> list[dict[str, Any]]:
 def budgets_feed() -> Feed:
     return Feed(
         slug="budget-participatif-resultats",
-        title="Budget participatif : résultats des votes",
+        title="Budget participatif : résultats des votes",
         title_en="Participatory budget: results of the votes",
         description=(
-            "Pour chaque budget dont le vote est clos : les projets, leur coût, leurs voix et s’ils sont "
-            "financés selon la méthode officielle. Ce sont les résultats officiels ; les bulletins ne sont pas "
+            "Pour chaque budget dont le vote est clos : les projets, leur coût, leurs voix et s’ils sont "
+            "financés selon la méthode officielle. Ce sont les résultats officiels ; les bulletins ne sont pas "
             "publiés."
         ),
         description_en=(
@@ -550,7 +550,7 @@ THING_COLUMNS = (
     col("name", "string", "Nom", "Name", required=True),
     col("description", "string", "Description", "Description"),
     col("kind", "string", "Type", "Kind", "air, eau, énergie, mobilité, autre", "air, water, energy, mobility, other"),
-    col("access", "string", "Accès", "Access", "public : mesures publiées", "public: readings published"),
+    col("access", "string", "Accès", "Access", "public : mesures publiées", "public: readings published"),
     NEIGHBOURHOOD_ID,
     NEIGHBOURHOOD,
     LON,
@@ -612,7 +612,7 @@ async def sensors_feed(session: AsyncSession, day: date | None = None) -> Feed:
     observations = tuple(
         FeedResource(
             f"mesures-{row['id']}{suffix}",
-            f"Mesures : {row['name']}{when}",
+            f"Mesures : {row['name']}{when}",
             f"Readings: {row['name']}{when_en}",
             f"{row['observed_property']} ({row['unit_symbol'] or row['unit']}).",
             f"{row['observed_property']} ({row['unit_symbol'] or row['unit']}).",
@@ -630,7 +630,7 @@ async def sensors_feed(session: AsyncSession, day: date | None = None) -> Feed:
         description=(
             "Les capteurs de la ville (qualité de l’air, eau, énergie, mobilité), leurs flux de mesures et les "
             "mesures brutes des capteurs publics, un fichier par flux. Les compteurs des foyers (données "
-            "personnelles) ne sont jamais publiés ; les capteurs à accès restreint ne publient que leur description."
+            "personnelles) ne sont jamais publiés ; les capteurs à accès restreint ne publient que leur description."
         ),
         description_en=(
             "The city's sensors (air quality, water, energy, mobility), their Datastreams and the raw readings of "

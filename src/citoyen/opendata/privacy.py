@@ -266,9 +266,9 @@ def _check_k(k: int) -> None:
 
 def _min_cell_text(counts: CellCounts, k: int, subject: str, subject_en: str) -> tuple[str, str]:
     french = (
-        f"{subject} : taille minimale de cellule k = {k}. Chaque personne est comptée au plus une fois par "
+        f"{subject} : taille minimale de cellule k = {k}. Chaque personne est comptée au plus une fois par "
         f"cellule ({counts.contribution_rule}). Une cellule comptant moins de {k} personnes est publiée vide, "
-        "avec la colonne « suppressed » à vrai : on ne peut pas y reconnaître quelqu’un. Les autres cellules "
+        "avec la colonne « suppressed » à vrai : on ne peut pas y reconnaître quelqu’un. Les autres cellules "
         "sont exactes."
     )
     if counts.groups:
@@ -295,10 +295,10 @@ def _laplace_text(counts: CellCounts, epsilon: float, subject: str, subject_en: 
     scale = laplace_scale(epsilon, counts.max_contributions)
     bound = counts.max_contributions
     french = (
-        f"{subject} : confidentialité différentielle, ε = {epsilon:g} pour cette publication. Une personne "
-        f"change au plus {bound} cellule(s) d’une unité ({counts.contribution_rule}) ; chaque cellule reçoit un "
+        f"{subject} : confidentialité différentielle, ε = {epsilon:g} pour cette publication. Une personne "
+        f"change au plus {bound} cellule(s) d’une unité ({counts.contribution_rule}) ; chaque cellule reçoit un "
         f"bruit de Laplace discret d’échelle {scale:g} (OpenDP), puis les comptes négatifs sont ramenés à 0. "
-        "Le résultat dit presque la même chose qu’une personne y figure ou non ; les petits comptes sont "
+        "Le résultat dit presque la même chose qu’une personne y figure ou non ; les petits comptes sont "
         "approximatifs. Les ε de toutes les publications d’une même période s’additionnent dans ce registre."
     )
     english = (

@@ -41,7 +41,7 @@ class Column:
             "name": self.name,
             "type": self.type,
             "title": self.title,
-            "description": f"FR : {french}\nEN: {english}",
+            "description": f"FR : {french}\nEN: {english}",
         }
         constraints: dict[str, Any] = {}
         if self.required:
