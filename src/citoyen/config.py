@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -195,8 +196,6 @@ class Settings(BaseSettings):
         """The configured key, or one generated once and kept beside the embedded database."""
         if self.secret_key.get_secret_value():
             return self.secret_key.get_secret_value()
-        import secrets
-
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()
