@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.opendata import aggregates, feeds, privacy
+from citoyen.opendata import service as opendata
 from citoyen.opendata.feeds import PublishContext
 from citoyen.participation import service as participation
 from citoyen.participation.budgets import service as budgets
@@ -421,3 +422,25 @@ async def test_a_refresh_skips_the_counts_whose_period_was_already_released(
     assert "signalements-par-quartier-et-semaine" in [entry.dataset for entry in later.ledger]  # a new week
     assert not any(privacy.already_released(first.ledger, entry.dataset, entry.period) for entry in later.ledger)
     assert privacy.total_epsilon([*first.ledger, *later.ledger], later.ledger[0].dataset, later.ledger[0].period) == 1.0
+
+
+async def test_the_catalogue_records_every_release_and_its_totals_match_the_privacy_layer(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await create_reports_world(session)
+    ctx = PublishContext(session)
+    written = await feeds.write_platform(ctx, tmp_path)
+    await opendata.create_organization(session, "ville", "Ville de Testville")
+    for feed in (w.feed for w in written if w.feed.period is not None):
+        data = {"name": feed.slug, "title": feed.title, "owner_org": "ville", "license_id": feed.licence}
+        await opendata.save_dataset(
+            session, await opendata.check_dataset(session, data | {"frequency": feed.frequency})
+        )
+    for entry in ctx.ledger:
+        await opendata.record_release(session, entry)
+    stored = {(t.dataset_name, t.period): t.epsilon for t in await opendata.ledger_totals(session)}
+    assert stored == privacy.totals(ctx.ledger)
+    lines = await opendata.ledger(session)
+    assert sorted((line.dataset_name, line.release.epsilon) for line in lines) == sorted(
+        (entry.dataset, entry.epsilon) for entry in ctx.ledger
+    )
