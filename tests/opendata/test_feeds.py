@@ -195,6 +195,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     for slug, feed in written.items():
         report = frictionless.validate(str(feed.datapackage))
         assert report.valid, (slug, report.flatten(["resourceName", "rowNumber", "fieldName", "type", "note"]))
+        assert await feeds.validate(feed) == []
         package = json.loads(feed.datapackage.read_text(encoding="utf-8"))
         assert package["licenses"][0]["name"] == "etalab-2.0"
         for resource in package["resources"]:
@@ -444,3 +445,14 @@ async def test_the_catalogue_records_every_release_and_its_totals_match_the_priv
     assert sorted((line.dataset_name, line.release.epsilon) for line in lines) == sorted(
         (entry.dataset, entry.epsilon) for entry in ctx.ledger
     )
+
+
+async def test_validation_names_the_resource_row_and_field_of_each_problem(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    await create_reports_world(session)
+    written = await feeds.write_feed(PublishContext(session), feeds.departments_feed(), tmp_path)
+    path = written.resources[0].path
+    path.write_text(path.read_text(encoding="utf-8") + "not-a-number,x,y\r\n", encoding="utf-8")
+    problems = await feeds.validate(written)
+    assert problems[0].startswith("services row 4 field id: type-error")

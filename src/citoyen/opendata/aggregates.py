@@ -273,9 +273,7 @@ async def surveys_feed(session: AsyncSession, now: datetime) -> Feed | None:
     """One table per closed survey with public results (None when there is none)."""
     slug = "resultats-des-questionnaires"
     resources = []
-    for survey in await participation.survey_counts(session):
-        if survey.closes_at > now:
-            continue
+    for survey in await participation.survey_counts(session, closed_by=now):
         period = period_label(survey.opens_at.date(), survey.closes_at.date())
         name = f"questionnaire-{survey.survey_id}"
 

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import frictionless
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
@@ -176,6 +177,22 @@ async def write_feed(ctx: PublishContext, feed: Feed, directory: Path) -> Writte
     text = json.dumps(descriptor, ensure_ascii=False, indent=2)
     await asyncio.to_thread(package.write_text, text, encoding="utf-8")
     return WrittenFeed(feed, directory, written, package)
+
+
+def _problems(package: Path) -> list[str]:
+    report = frictionless.validate(str(package))
+    problems = []
+    for task in report.tasks:
+        for error in task.errors:
+            row, field = getattr(error, "row_number", None) or "-", getattr(error, "field_name", None) or "-"
+            problems.append(f"{task.name} row {row} field {field}: {error.type}: {error.note}")
+    return problems + [f"datapackage: {error.type}: {error.note}" for error in report.errors]
+
+
+async def validate(written: WrittenFeed) -> list[str]:
+    """What `frictionless validate` finds wrong in a written dataset (nothing: it may be published), one line
+    per problem naming the resource, row and field. Runs in a thread: it reads every row."""
+    return await asyncio.to_thread(_problems, written.datapackage)
 
 
 # --- helpers for the producers ----------------------------------------------------------------------------

@@ -198,14 +198,17 @@ def _survey_cells(question: SurveyQuestion) -> list[tuple[str, str, str]]:
     return [(option["key"], option["label"], option.get("label_en") or option["label"]) for option in question.options]
 
 
-async def survey_counts(session: AsyncSession) -> list[SurveyCounts]:
-    """For each survey of a published process whose results are public: respondents per option of its choice
-    and scale questions (for a ranking, who put the option first). Free-text answers are never counted here."""
+async def survey_counts(session: AsyncSession, closed_by: datetime | None = None) -> list[SurveyCounts]:
+    """For each survey of a published process whose results are public (and, given `closed_by`, that closed by
+    then): respondents per option of its choice and scale questions (for a ranking, who put the option first).
+    Free-text answers are never counted here."""
     processes = {
         row[0]: row[1]
         for row in (await session.execute(select(Process.id, Process.slug).where(Process.published.is_(True)))).all()
     }
     query = select(Survey).where(Survey.public_results.is_(True)).order_by(Survey.id)
+    if closed_by is not None:
+        query = query.where(Survey.closes_at <= closed_by)
     found: list[SurveyCounts] = []
     for survey in (await session.execute(query)).scalars():
         if survey.process_id not in processes:
