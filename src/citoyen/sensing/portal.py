@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from citoyen.db import utcnow
+from citoyen.errors import Kind, Refusal
 from citoyen.i18n import N_
 from citoyen.people import service as people
 from citoyen.people.service import Person
@@ -48,13 +49,16 @@ ACCESS_LABELS = {
 HOUR = 3600
 
 
-class PortalError(Exception):
-    """A refused request; `message` is a msgid, `status` the HTTP status a page answers with."""
+class PortalError(Refusal):
+    """A refused request (`citoyen.errors.Refusal`): invalid (400), or not_found when `status` is 404."""
 
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, Kind.NOT_FOUND if status == 404 else Kind.INVALID)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status a page answers with."""
+        return self.status_code
 
 
 class Span(enum.StrEnum):
