@@ -35,6 +35,7 @@ from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.opendata import ckan_api as opendata_ckan_api
 from citoyen.opendata import dcat_routes as opendata_dcat
+from citoyen.opendata import upkeep as opendata_upkeep
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
@@ -120,6 +121,7 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     housekeeping.add("throttle: spent rate counters", throttle.prune)
     people_tasks.register_housekeeping(housekeeping, settings)
     sensing_tasks.register_housekeeping(housekeeping)
+    opendata_upkeep.register_housekeeping(housekeeping, settings)
     return housekeeping
 
 

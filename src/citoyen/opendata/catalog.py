@@ -159,7 +159,10 @@ def check_name(key: str, name: Any) -> str:
     return name
 
 
-def _text(data: dict[str, Any], key: str, limit: int | None = None, errors: dict[str, list[str]] | None = None) -> str:
+def text_field(
+    data: dict[str, Any], key: str, limit: int | None = None, errors: dict[str, list[str]] | None = None
+) -> str:
+    """A text field of a request (numbers taken as text); a problem goes to `errors`, or is raised without it."""
     value = data.get(key)
     if value is None:
         return ""
@@ -285,8 +288,8 @@ async def check_dataset(session: AsyncSession, data: dict[str, Any], current: Da
     taken = select(Dataset.id).where(Dataset.name == name)
     if name and (current is None or name != current.name) and await session.scalar(taken) is not None:
         errors.setdefault("name", []).append("That URL is already in use.")
-    title = _text(data, "title", 300, errors).strip() or str(name)
-    license_id = _text(data, "license_id", 40, errors)
+    title = text_field(data, "title", 300, errors).strip() or str(name)
+    license_id = text_field(data, "license_id", 40, errors)
     if license_id and license_id not in vocabularies.LICENCES:
         errors.setdefault("license_id", []).append(f"Unknown licence: choose one of {', '.join(vocabularies.LICENCES)}")
     organization = None
@@ -324,13 +327,13 @@ async def check_dataset(session: AsyncSession, data: dict[str, Any], current: Da
     checked = DatasetInput(
         name=str(name),
         title=title,
-        title_en=_text(data, "title_en", 300, errors).strip(),
-        notes=_text(data, "notes", 100_000, errors),
-        notes_en=_text(data, "notes_en", 100_000, errors),
+        title_en=text_field(data, "title_en", 300, errors).strip(),
+        notes=text_field(data, "notes", 100_000, errors),
+        notes_en=text_field(data, "notes_en", 100_000, errors),
         license_id=license_id,
         organization=organization,
         private=private,
-        version=_text(data, "version", 100, errors),
+        version=text_field(data, "version", 100, errors),
         temporal_start=temporal_start,
         temporal_end=temporal_end,
         spatial=spatial,

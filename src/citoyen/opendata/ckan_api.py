@@ -468,33 +468,10 @@ async def _package(call: Call, dataset: Dataset) -> dict[str, Any]:
 
 
 async def _sync_resources(call: Call, dataset: Dataset) -> None:
-    """`resources` of a package_create/update: listed ones are kept (and described anew), new links created,
-    unlisted ones removed. Absent: the resources stay as they are."""
+    """`resources`, when given, say the dataset's resources (absent: they stay as they are)."""
     items = call.params.get("resources")
-    if items is None:
-        return
-    if isinstance(items, str):
-        try:
-            items = json.loads(items)
-        except ValueError:
-            items = None
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise invalid("resources", "Must be a list of resource dictionaries")
-    view = await opendata.load_view(call.session, dataset)
-    existing = {resource.resource.uuid for resource in view.resources}
-    listed = set()
-    directory, max_bytes = _storage(call)
-    for item in items:
-        key = item.get("id")
-        if isinstance(key, str) and key in existing:
-            listed.add(key)
-            await opendata.update_resource(call.session, directory, max_bytes, {**item, "id": key}, None)
-        else:
-            await opendata.create_resource(
-                call.session, directory, max_bytes, {**item, "package_id": dataset.uuid}, None
-            )
-    for key in existing - listed:
-        await opendata.delete_resource(call.session, key)
+    if items is not None:
+        await opendata.sync_resources(call.session, *_storage(call), dataset, items)
 
 
 # Downloads

@@ -35,6 +35,7 @@ from citoyen.opendata.files import (
     downloadable,
     find_resource,
     resource_view,
+    sync_resources,
     update_resource,
     versions,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "resource_view",
     "save_dataset",
     "search",
+    "sync_resources",
     "tag_names",
     "update_resource",
     "versions",
