@@ -1,4 +1,5 @@
-"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, create-admin, token, send-digests."""
+"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, create-admin, token, send-digests,
+opendata."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from citoyen.migrations import upgrade_database_async
 app = typer.Typer(help="Citoyen: the citizen-centred smart-city platform.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True)
+app.add_typer(opendata_app, name="opendata")
 T = TypeVar("T")
 
 DataDirOption = Annotated[
@@ -331,6 +334,37 @@ def send_digests(data_dir: DataDirOption = None) -> None:
         f"digests sent: {result.sent}; already sent today: {result.already_sent}; "
         f"consent withdrawn: {result.without_consent} (the mail leaves through the outbox)"
     )
+
+
+@opendata_app.command("publish")
+def opendata_publish(data_dir: DataDirOption = None) -> None:
+    """Publish the platform's own datasets into the catalogue now (a new file version only where the content
+    changed); exits non-zero, naming them, when some datasets could not be published (the others are)."""
+    from rich.table import Table
+
+    from citoyen.opendata.publication import PublicationReport, publish_platform
+
+    settings = load_settings(data_dir)
+
+    async def publish(session: AsyncSession) -> PublicationReport:
+        return await publish_platform(session, settings)
+
+    report = run(settings, publish)
+    table = Table("dataset", "resources", "versions made", "rows", "seconds", "change")
+    for outcome in report.datasets:
+        change = f"failed: {outcome.error}" if outcome.error else outcome.skipped or outcome.change_note_en
+        table.add_row(
+            outcome.name,
+            str(outcome.resources),
+            str(outcome.versions),
+            str(outcome.rows),
+            f"{outcome.seconds:.2f}",
+            change,
+        )
+    table.add_row("total", "", str(report.versions), "", f"{report.seconds:.2f}", f"{report.releases} privacy releases")
+    Console(width=160).print(table)
+    if report.failed:
+        fail(f"{len(report.failed)} dataset(s) not published: {', '.join(o.name for o in report.failed)}", 1)
 
 
 def main() -> None:

@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     # and the largest file one upload may bring (a bigger one is refused and nothing is stored).
     opendata_dir: Path | None = None
     opendata_max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    # The platform republishes its own datasets into the catalogue this often (a housekeeping job of the running
+    # app; a new file version only when its content changed); 0 leaves it to `citoyen opendata publish`.
+    opendata_refresh_seconds: float = Field(default=3600.0, ge=0)
 
     # Housekeeping (expired sessions and links, spent rate counters, observation partitions ahead): every served
     # process runs a round this often; 0 leaves it to `citoyen housekeeping` run by a scheduler.
