@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -99,8 +100,11 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def _ckanapi(*arguments: str) -> str:
     """The ckanapi command line, as a user runs it."""
-    command = [str(Path(sys.executable).parent / "ckanapi"), *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603 - the venv's own ckanapi script
+    scripts = Path(sys.executable).parent
+    # `ckanapi dump` starts its workers as `ckanapi` from the PATH.
+    environment = {**os.environ, "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"}
+    command = [str(scripts / "ckanapi"), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=environment)  # noqa: S603 - the venv's own ckanapi script
     assert done.returncode == 0, done.stderr
     return done.stdout
 
