@@ -120,6 +120,7 @@ async def build_city(session: AsyncSession, settings: Settings, client: httpx.As
     for supporter in residents[1:]:
         await participation.support(session, proposals[0].id, await claim_of(session, supporter))
     await participation.answer_proposal(session, staff, proposals[0], ProposalStatus.ACCEPTED, "Nous l’installons.")
+    await participation.add_milestone(session, staff, proposals[0], "Bancs commandés", 40)
     hidden = await submit(session, process, residents[0], WEST, title="Une proposition masquée")
     hidden.hidden_at = utcnow()
     await session.flush()
@@ -188,6 +189,10 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
         "capteurs",
         "quartiers",
         "services-municipaux",
+        "categories-de-signalement",
+        "demarches-participatives",
+        "budget-participatif-projets",
+        "suivi-des-propositions",
         "signalements-par-quartier-et-semaine",
         "participation-par-quartier",
         "resultats-des-questionnaires",
@@ -218,7 +223,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
 
     proposals = read_csv(tmp_path / "propositions-citoyennes" / "propositions.csv")
     assert [int(row["id"]) for row in proposals] == city.public_proposal_ids  # the hidden one is not published
-    assert proposals[0]["supports"] == "2" and proposals[0]["status"] == "accepted"
+    assert proposals[0]["supports"] == "2" and proposals[0]["status"] == "in_progress"  # a milestone moved it
     answers = read_csv(tmp_path / "propositions-citoyennes" / "reponses.csv")
     assert [(row["proposal_id"], row["answer"]) for row in answers] == [
         (str(city.public_proposal_ids[0]), "Nous l’installons.")
@@ -228,6 +233,26 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     assert [(row["project"], row["votes"], row["funded"]) for row in results][:2] == [
         ("Projet A", "3", "true"),
         ("Projet B", "0", "false"),
+    ]
+
+    categories = read_csv(tmp_path / "categories-de-signalement" / "categories.csv")
+    assert sorted((row["code"], row["name_en"]) for row in categories) == [
+        ("pothole", "Pothole"),
+        ("streetlight", "Street light out"),
+    ]
+    processes = {row["slug"]: row for row in read_csv(tmp_path / "demarches-participatives" / "demarches.csv")}
+    assert set(processes) == {"budget-quartiers", "budget-2027", "enquete-mobilite"}
+    assert processes["budget-quartiers"]["proposals"] == "3"  # the hidden proposal is not counted
+    assert processes["budget-quartiers"]["phases"].startswith("information ")
+    projects = read_csv(tmp_path / "budget-participatif-projets" / "projets.csv")
+    assert [(row["title"], row["cost_cents"]) for row in projects] == [
+        ("Projet A", "6000"),
+        ("Projet B", "4000"),
+        ("Projet C", "4000"),
+    ]
+    milestones = read_csv(tmp_path / "suivi-des-propositions" / "etapes.csv")
+    assert [(row["proposal_id"], row["title"], row["progress"]) for row in milestones] == [
+        (str(city.public_proposal_ids[0]), "Bancs commandés", "40")
     ]
 
     sensors = written["capteurs"]

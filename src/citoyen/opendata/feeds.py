@@ -701,8 +701,8 @@ async def sensors_feed(session: AsyncSession, day: date | None = None) -> Feed:
 async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> list[Feed]:
     """Every dataset the platform publishes about itself, as of now. A feed's publisher is kept only when
     that department exists (otherwise the city as a whole publishes it)."""
-    # Imported here: aggregates builds its feeds from this module's types.
-    from citoyen.opendata import aggregates
+    # Imported here: aggregates and reference_feeds build their feeds from this module's types.
+    from citoyen.opendata import aggregates, reference_feeds
 
     feeds = [
         reports_feed(),
@@ -711,6 +711,7 @@ async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> 
         await sensors_feed(session),
         neighbourhoods_feed(),
         departments_feed(),
+        *reference_feeds.reference_feeds(),
         *await aggregates.aggregate_feeds(session, now or utcnow()),
     ]
     codes = {department.code for department in await people.list_departments(session)}

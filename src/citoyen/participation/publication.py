@@ -13,11 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.participation.budgets import service as budgets
-from citoyen.participation.models import Process, ProcessCategory, Proposal, ProposalAnswer, Support
+from citoyen.participation.models import (
+    Milestone,
+    Phase,
+    Process,
+    ProcessCategory,
+    Proposal,
+    ProposalAnswer,
+    Support,
+)
 from citoyen.participation.surveys.models import QuestionKind, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse
 
 PUBLICATION_BATCH = 5000
@@ -132,6 +140,99 @@ async def budget_results(session: AsyncSession) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+async def public_processes(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every published process, with its phases ("proposals 2026-11-01/2026-12-01; voting …") and its public
+    proposals' count."""
+    processes = list(
+        (await session.execute(select(Process).where(Process.published.is_(True)).order_by(Process.id))).scalars()
+    )
+    phases: dict[int, list[Phase]] = {process.id: [] for process in processes}
+    query = select(Phase).where(Phase.process_id.in_(list(phases))).order_by(Phase.process_id, Phase.position)
+    for phase in (await session.execute(query)).scalars():
+        phases[phase.process_id].append(phase)
+    counted = select(Proposal.process_id, func.count()).where(*_visible()).group_by(Proposal.process_id)
+    counts: dict[int, int] = {row[0]: row[1] for row in (await session.execute(counted)).all()}
+    return [
+        {
+            "id": process.id,
+            "slug": process.slug,
+            "title": process.title,
+            "title_en": process.title_en or process.title,
+            "description": process.description,
+            "whole_city": process.whole_city,
+            "starts_at": process.starts_at,
+            "ends_at": process.ends_at,
+            "phases": "; ".join(
+                f"{phase.kind.value} {phase.starts_at.date().isoformat()}/{phase.ends_at.date().isoformat()}"
+                for phase in phases[process.id]
+            ),
+            "proposals": counts.get(process.id, 0),
+        }
+        for process in processes
+    ]
+
+
+async def public_budget_projects(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every project put to a participatory budget of a published process, while voting runs too (no votes:
+    those are in `budget_results` once voting has ended)."""
+    rows: list[dict[str, Any]] = []
+    for budget in await budgets.list_budgets(session):
+        process = await budgets.process_of(session, budget)
+        if not process.published:
+            continue
+        for project in await budgets.projects_of(session, budget.id):
+            rows.append(
+                {
+                    "id": project.id,
+                    "budget_id": budget.id,
+                    "budget": budget.title,
+                    "process": process.slug,
+                    "budget_total_cents": budget.total_cents,
+                    "title": project.title,
+                    "title_en": project.title_en or project.title,
+                    "description": project.description,
+                    "place": project.place,
+                    "neighbourhood_id": project.neighbourhood_id,
+                    "cost_cents": project.cost_cents,
+                    "proposal_id": project.proposal_id,
+                }
+            )
+    return rows
+
+
+async def public_milestones(
+    session: AsyncSession, batch: int = PUBLICATION_BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """How public proposals are carried out: their milestones, in batches ordered by id (never who wrote them)."""
+    columns = (Milestone.id, Milestone.proposal_id, Milestone.title, Milestone.description, Milestone.progress)
+    last = 0
+    while True:
+        query = (
+            select(*columns, Milestone.happened_on)
+            .join(Proposal, Proposal.id == Milestone.proposal_id)
+            .where(Milestone.id > last, *_visible())
+            .order_by(Milestone.id)
+            .limit(batch)
+        )
+        rows = (await session.execute(query)).all()
+        if not rows:
+            return
+        yield [
+            {
+                "id": row[0],
+                "proposal_id": row[1],
+                "title": row[2],
+                "description": row[3],
+                "progress": row[4],
+                "happened_on": row[5],
+            }
+            for row in rows
+        ]
+        last = rows[-1][0]
+        if len(rows) < batch:
+            return
 
 
 async def participant_counts(
