@@ -177,6 +177,9 @@ def test_cells_outside_the_public_grid_and_tiny_k_are_refused() -> None:
         released(leaking, LaplaceDP(epsilon=1.0))
     with pytest.raises(PrivacyError):
         released(counts, MinCellSize(k=1))
+    twice = CellCounts(counts.dimensions, counts.counts, [*counts.domain, counts.domain[0]], 1, "", "")
+    with pytest.raises(PrivacyError, match="once"):
+        released(twice, LaplaceDP(epsilon=1.0))
 
 
 def test_the_explanation_says_when_cells_are_hidden_to_protect_a_group_total() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -98,7 +98,6 @@ class Release:
     ledger: LedgerEntry
     cells: int = 0
     suppressed: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def period_label(start: date | datetime, end: date | datetime) -> str:
@@ -161,6 +160,8 @@ def release(
     `subject`/`subject_en` name what is counted, for the ledger's explanation ("signalements par quartier…")."""
     domain = list(counts.domain)
     grid = set(domain)
+    if len(grid) != len(domain):
+        raise PrivacyError("each cell of the public grid is released once")
     outside = [cell for cell, value in counts.counts.items() if value and cell not in grid]
     if outside:
         raise PrivacyError(f"{len(outside)} counted cells are not in the public grid")
