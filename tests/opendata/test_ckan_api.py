@@ -280,3 +280,14 @@ async def test_an_upload_that_is_not_its_type_stores_nothing(
     assert shown["num_resources"] == 0
     stored = settings.opendata_path  # type: ignore[attr-defined]
     assert not stored.exists() or not [path for path in stored.rglob("*") if path.is_file()]
+
+
+async def test_numbers_beyond_what_is_served_are_validation_errors(client: httpx.AsyncClient) -> None:
+    for params in ({"rows": str(10**30)}, {"start": str(2**63)}, {"facet.limit": "0"}, {"rows": "ten"}):
+        response = await client.get(f"{API}/package_search", params=params)
+        assert response.status_code == 409, params
+        assert set(params) <= set(response.json()["error"])
+    as_json = await client.post(f"{API}/package_list", json={"limit": 1e300})
+    assert as_json.status_code == 409
+    beyond = await client.get("/data/x/resources/y/download/z.csv", params={"version": str(2**31)})
+    assert beyond.status_code in (400, 404)
