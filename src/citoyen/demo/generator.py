@@ -6,6 +6,7 @@ Deterministic: the same seed gives the same city (only dates are relative to the
 from __future__ import annotations
 
 import json
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from citoyen.db import utcnow
 from citoyen.people import service as people
 from citoyen.people.models import ConsentRecord, Department, Person, Role
 from citoyen.territory import service as territory
+
+log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 QUARTIERS_FILE = DATA_DIR / "paris-quartiers.geojson"
@@ -229,6 +232,15 @@ async def build_demo(session: AsyncSession, settings: Settings, progress: Progre
     progress("participatory budget", 0, 1)
     await build_demo_budgets(session, settings, now)
     progress("participatory budget", 1, 1)
+
+    # The catalogue is filled from the start: the platform publishes its own data (the app refreshes it later).
+    from citoyen.opendata.publication import publish_platform
+
+    progress("open data", 0, 1)
+    published = await publish_platform(session, settings, now)
+    for outcome in published.failed:
+        log.warning("demo: the dataset %s was not published: %s", outcome.name, outcome.error)
+    progress("open data", 1, 1)
 
 
 def _demo_consents(rng: random.Random, person_id: int, since: object) -> list[dict[str, object]]:
