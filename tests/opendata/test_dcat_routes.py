@@ -17,6 +17,11 @@ from citoyen.config import Settings
 from citoyen.opendata import dcat_routes
 from citoyen.opendata import service as opendata
 from citoyen.opendata.dcat import shapes_graph
+from citoyen.opendata.publication import publish_platform
+from tests.opendata.test_feeds import build_city, token
+from tests.opendata.test_publication import a_week_on
+
+__all__ = ["token"]  # the fixture, used by name
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -253,3 +258,21 @@ async def test_the_catalogue_address_negotiates(client: httpx.AsyncClient, catal
     xml = await client.get("/catalog", headers={"Accept": "application/rdf+xml"})
     assert xml.headers["content-type"].startswith("application/rdf+xml")
     assert (await client.get("/catalog.csv")).status_code == 404
+
+
+async def test_the_platforms_own_datasets_have_no_violation(
+    session: AsyncSession, settings: Settings, client: httpx.AsyncClient, token: str
+) -> None:
+    """What the platform publishes by itself (reports, proposals, budgets, sensors, neighbourhoods…) is what
+    harvesters mostly find: the whole of it meets the official shapes."""
+    await build_city(session, settings, client, token)
+    report = await publish_platform(session, settings, a_week_on())
+    assert report.failed == []
+    await session.commit()
+
+    graph = Graph().parse(data=(await client.get("/catalog.ttl")).content, format="turtle")
+
+    base = settings.base_url.rstrip("/")
+    published = {URIRef(f"{base}/data/{o.name}") for o in report.datasets}
+    assert published and published <= set(graph.objects(URIRef(f"{base}/catalog"), DCAT.dataset))
+    assert _violations(graph) == []
