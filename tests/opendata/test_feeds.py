@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.app import build_personal_data_registry
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.opendata import aggregates, feeds, privacy
@@ -351,21 +352,27 @@ async def test_reporters_count_once_per_cell_and_in_a_bounded_number_of_cells(se
     person = await create_person(session)
     for where, category in ((WEST, "streetlight"), (WEST, "streetlight"), (EAST, "pothole"), (EAST, "streetlight")):
         await file_report(session, world, where, category, person_id=person.id, email=person.email)
-    await file_report(session, world, WEST, "streetlight")  # anonymous: its own reporter
-    for _ in range(2):
-        await file_report(session, world, WEST, "streetlight", email="voisine@example.org")
+    await file_report(session, world, WEST, "streetlight")  # names nobody: not counted
+    for email in ("voisine@example.org", "Voisine@Example.org"):
+        await file_report(session, world, WEST, "streetlight", email=email)
     places = await neighbourhood_ids(session)
     light, pothole = world.light.id, world.pothole.id
     week = reports.week_of(utcnow())
     start, end = utcnow() - timedelta(days=1), utcnow() + timedelta(days=1)
     assert await reports.reporter_counts(session, start, end, max_cells_per_person=2) == {
-        (places["Ouest"], light, week): 3,
+        (places["Ouest"], light, week): 2,
         (places["Est"], pothole, week): 1,
     }
-    assert (await reports.reporter_counts(session, start, end, max_cells_per_person=3))[
-        (places["Est"], light, week)
-    ] == 1
+    before = await reports.reporter_counts(session, start, end, max_cells_per_person=3)
+    assert before[(places["Est"], light, week)] == 1
     assert await reports.reporter_counts(session, end, end + timedelta(days=1), max_cells_per_person=3) == {}
+
+    # Erasing an account removes that person from the counts, and only them: at most 3 cells change by one.
+    provider = next(p for p in build_personal_data_registry().providers if p.domain == "reports")
+    await provider.erase(session, person)
+    after = await reports.reporter_counts(session, start, end, max_cells_per_person=3)
+    assert sum(abs(before.get(cell, 0) - after.get(cell, 0)) for cell in before.keys() | after.keys()) == 3
+    assert after == {(places["Ouest"], light, week): 1}
 
 
 async def test_participants_count_once_in_the_neighbourhood_of_their_first_contribution(session: AsyncSession) -> None:

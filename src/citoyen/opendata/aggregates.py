@@ -126,14 +126,15 @@ def reports_weekly_feed(now: datetime) -> Feed:
             max_contributions=REPORT_CELLS_PER_PERSON,
             contribution_rule=(
                 "une personne compte une fois par cellule, quel que soit son nombre de signalements, et dans "
-                f"{REPORT_CELLS_PER_PERSON} cellules au plus (celles de ses premiers signalements) ; une personne "
-                "est son compte, ou l’adresse e-mail laissée, et un signalement sans l’un ni l’autre compte pour "
-                "une personne"
+                f"{REPORT_CELLS_PER_PERSON} cellules au plus (celles de ses premiers signalements)\u00a0; une "
+                "personne est son compte, ou l’adresse e-mail laissée\u00a0; les signalements qui ne nomment "
+                "personne (anonymes, ou dont l’auteur a effacé son compte) ne sont pas comptés"
             ),
             contribution_rule_en=(
                 "a person counts once per cell however many reports they filed, and in at most "
                 f"{REPORT_CELLS_PER_PERSON} cells (those of their first reports); a person is their account, or "
-                "the e-mail address they left, and a report with neither counts as one person"
+                "the e-mail address they left; reports that name nobody (anonymous, or whose author erased their "
+                "account) are not counted"
             ),
         )
 
@@ -154,12 +155,13 @@ def reports_weekly_feed(now: datetime) -> Feed:
             f"Le nombre de personnes ayant signalé un problème, par quartier et catégorie, pour la semaine {period} "
             "(chaque semaine complète est publiée une fois). Les comptes sont protégés par la confidentialité "
             "différentielle (OpenDP) : ils sont approximatifs, et le budget ε dépensé est publié dans le "
-            "registre de confidentialité."
+            "registre de confidentialité. Les signalements qui ne nomment personne (anonymes) ne sont pas comptés."
         ),
         description_en=(
             f"How many people reported a problem, per neighbourhood and category, in week {period} (each complete "
             "week is released once). Counts are protected by differential privacy (OpenDP): they are "
-            "approximate, and the ε spent is published in the privacy ledger."
+            "approximate, and the ε spent is published in the privacy ledger. Reports that name nobody "
+            "(anonymous ones) are not counted."
         ),
         themes=("REGI", "SOCI"),
         frequency="WEEKLY",

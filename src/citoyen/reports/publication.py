@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, literal, select
+from sqlalchemy import String, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.reports.models import Category, Report, ReportContact
@@ -89,18 +89,24 @@ async def reporter_counts(
     """People who filed reports per (neighbourhood id, category id, week) for reports filed in [start, end).
 
     Bounded for the privacy layer: a person counts once per cell however many reports they filed there, and
-    in at most `max_cells_per_person` cells (those of their earliest reports). A person is their account,
-    else the e-mail they left, else the report itself (an anonymous report is its own reporter). Reports
-    outside any neighbourhood are not counted. Reads reporters in order, so memory holds one reporter's cells."""
+    in at most `max_cells_per_person` cells (those of their earliest reports). A person is their account, else
+    the e-mail address they left (lower-cased). Reports that name nobody (left without contact, or whose
+    reporter erased their account) are not counted: nothing bounds how many of them one person files, and
+    leaving them out makes an erasure remove a person from the counts exactly as differential privacy assumes.
+    Reports outside any neighbourhood are not counted. Reporters are read in order: memory holds one's cells."""
     reporter = case(
         (ReportContact.person_id.is_not(None), literal("p") + cast(ReportContact.person_id, String)),
-        (and_(ReportContact.email.is_not(None), ReportContact.email != ""), literal("e") + ReportContact.email),
-        else_=literal("r") + cast(Report.id, String),
+        else_=literal("e") + func.lower(ReportContact.email),
     ).label("reporter")
     query = (
         select(reporter, Report.neighbourhood_id, Report.category_id, Report.requested_at)
-        .outerjoin(ReportContact, ReportContact.report_id == Report.id)
-        .where(Report.requested_at >= start, Report.requested_at < end, Report.neighbourhood_id.is_not(None))
+        .join(ReportContact, ReportContact.report_id == Report.id)
+        .where(
+            Report.requested_at >= start,
+            Report.requested_at < end,
+            Report.neighbourhood_id.is_not(None),
+            or_(ReportContact.person_id.is_not(None), ReportContact.email != ""),
+        )
         .order_by(reporter, Report.requested_at, Report.id)
         .execution_options(yield_per=batch)
     )
