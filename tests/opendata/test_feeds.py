@@ -488,3 +488,17 @@ async def test_validation_names_the_resource_row_and_field_of_each_problem(
     path.write_text(path.read_text(encoding="utf-8") + "not-a-number,x,y\r\n", encoding="utf-8")
     problems = await feeds.validate(written)
     assert problems[0].startswith("services row 4 field id: type-error")
+
+
+async def test_only_closed_surveys_with_public_results_are_counted(session: AsyncSession) -> None:
+    public = await create_survey(session, public_results=True, slug="publique")
+    private = await create_survey(session, public_results=False, slug="privee")
+    still_open = await create_survey(session, public_results=True, slug="ouverte")
+    for survey in (public, private):
+        survey.closes_at = utcnow() - timedelta(days=1)
+    await session.flush()
+    counted = await participation.survey_counts(session, closed_by=utcnow())
+    assert [survey.survey_id for survey in counted] == [public.id]
+    assert still_open.id in [survey.survey_id for survey in await participation.survey_counts(session)]
+    # Cells: single (3 options), multiple (3), scale (5), ranking (3); the text questions are never counted.
+    assert len(counted[0].labels) == 14 and counted[0].max_contributions == 1 + 3 + 1 + 1
