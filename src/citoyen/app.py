@@ -35,6 +35,8 @@ from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.opendata import ckan_api as opendata_ckan_api
 from citoyen.opendata import dcat_routes as opendata_dcat
+from citoyen.opendata import pages as opendata_pages
+from citoyen.opendata import tasks as opendata_tasks
 from citoyen.opendata import upkeep as opendata_upkeep
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
@@ -121,6 +123,7 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     housekeeping.add("throttle: spent rate counters", throttle.prune)
     people_tasks.register_housekeeping(housekeeping, settings)
     sensing_tasks.register_housekeeping(housekeeping)
+    opendata_tasks.register_housekeeping(housekeeping, settings)
     opendata_upkeep.register_housekeeping(housekeeping, settings)
     return housekeeping
 
@@ -321,6 +324,7 @@ def create_app(
         reports_pages.router,
         territory_pages.router,
         sensing_pages.router,
+        opendata_pages.router,
         web_pages.router,
         people_pages.router,
         notifications_pages.router,
