@@ -109,3 +109,24 @@ async def test_the_ledger_keeps_each_release_and_totals_epsilon_per_period(sessi
     totals = {(total.period, total.epsilon, total.releases) for total in await opendata.ledger_totals(session)}
     assert totals == {("2026-W49", 0.75, 2), ("2026-W50", 1.0, 1)}
     assert sum(line.release.epsilon or 0 for line in lines) == pytest.approx(1.75)
+
+
+async def test_the_whole_catalogues_facets_are_kept_only_while_nothing_changes(session: AsyncSession) -> None:
+    organization = await create_organization(session)
+    first = await create_dataset(session, organization, name="first", tags=[{"name": "eau"}])
+    cache = opendata.WholeCatalogueCache()
+    before = await opendata.search(session, opendata.SearchQuery(), cache)
+    assert before.facets["tags"] == [opendata.FacetItem("eau", "eau", 1)]
+    assert (await opendata.search(session, opendata.SearchQuery(rows=0), cache)).count == 1
+    await create_dataset(session, organization, name="second", tags=[{"name": "eau"}, {"name": "air"}])
+    after = await opendata.search(session, opendata.SearchQuery(), cache)
+    assert after.count == 2
+    assert after.facets["tags"] == [opendata.FacetItem("eau", "eau", 2), opendata.FacetItem("air", "air", 1)]
+    checked = await opendata.check_dataset(
+        session, {"name": "first", "owner_org": organization.name, "tags": [{"name": "air"}]}, first
+    )
+    await opendata.save_dataset(session, checked, first)
+    changed = await opendata.search(session, opendata.SearchQuery(), cache)
+    assert changed.facets["tags"] == [opendata.FacetItem("air", "air", 2), opendata.FacetItem("eau", "eau", 1)]
+    await opendata.delete_dataset(session, "second")
+    assert (await opendata.search(session, opendata.SearchQuery(), cache)).count == 1

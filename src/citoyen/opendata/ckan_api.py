@@ -282,7 +282,11 @@ async def package_search(call: Call) -> dict[str, Any]:
         facet_mincount=call.integer("facet.mincount", 1, 0, MAX_ID) or 0,
         include_private=call.flag("include_private") and call.can_write,
     )
-    result = await opendata.search(call.session, query)
+    state = call.request.app.state
+    cache = getattr(state, "opendata_catalogue_cache", None)
+    if cache is None:
+        cache = state.opendata_catalogue_cache = opendata.WholeCatalogueCache()
+    result = await opendata.search(call.session, query, cache)
     search_facets = {
         name: {
             "title": name,

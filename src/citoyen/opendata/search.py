@@ -148,8 +148,45 @@ def _filter_condition(item: Filter) -> ColumnElement[bool]:
     return ~condition if item.negated else condition
 
 
-async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
-    """One page of the datasets matching the query, their count and the facets."""
+class WholeCatalogueCache:
+    """One process's count and facets of the whole catalogue (a search without words or filters: the catalogue's
+    first page, harvesters paging through it), kept while the catalogue is unchanged: every change to a dataset,
+    its tags, themes or resources moves its `modified_at`, and a new dataset the count, so one look at the
+    listing index tells whether they still hold, in every process."""
+
+    MAX_ENTRIES = 64
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], int, dict[str, list[FacetItem]]]] = {}
+
+    @staticmethod
+    async def fingerprint(session: AsyncSession) -> tuple[Any, ...]:
+        """The count, the last id and the sum of every dataset's modification time: any change to one moves it,
+        whatever the clocks of the processes that made it (the listing index holds the three)."""
+        if session.get_bind().dialect.name == "postgresql":
+            times: Any = func.sum(func.extract("epoch", Dataset.modified_at))
+        else:
+            times = func.total(func.julianday(Dataset.modified_at))
+        row = (await session.execute(select(func.count(), func.max(Dataset.id), times))).one()
+        return tuple(row)
+
+    def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...]) -> tuple[int, dict[str, list[FacetItem]]] | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != fingerprint:
+            return None
+        return entry[1], entry[2]
+
+    def put(
+        self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], count: int, facets: dict[str, list[FacetItem]]
+    ) -> None:
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (fingerprint, count, facets)
+
+
+async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogueCache | None = None) -> SearchResult:
+    """One page of the datasets matching the query, their count and the facets (those of the whole catalogue
+    from `cache` while it holds)."""
     conditions: list[Any] = [*visible(query.include_private), *(_filter_condition(item) for item in query.fq)]
     postgres = session.get_bind().dialect.name == "postgresql"
     score: Any = None  # without words to match, every dataset scores the same
@@ -179,7 +216,20 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
         conditions.append(Dataset.id.in_(select(_fts.c.rowid).where(fts.op("MATCH")(match))))
     else:
         page = page.where(*conditions)
-    count = await session.scalar(select(func.count()).select_from(Dataset).where(*conditions))
+    whole = cache is not None and not text and not query.fq
+    key = (query.include_private, query.facet_fields, query.facet_limit, query.facet_mincount)
+    fingerprint: tuple[Any, ...] = ()
+    cached = None
+    if whole and cache is not None:
+        fingerprint = await cache.fingerprint(session)
+        cached = cache.get(key, fingerprint)
+    if cached is not None:
+        count, facets = cached
+    else:
+        count = int(await session.scalar(select(func.count()).select_from(Dataset).where(*conditions)) or 0)
+        facets = {name: await _facet(session, name, conditions, query) for name in query.facet_fields}
+        if whole and cache is not None:
+            cache.put(key, fingerprint, count, facets)
     order = []
     for name, descending in query.sort:
         if name == "score" and score is None:
@@ -199,8 +249,7 @@ async def search(session: AsyncSession, query: SearchQuery) -> SearchResult:
         if query.rows
         else []
     )
-    facets = {name: await _facet(session, name, conditions, query) for name in query.facet_fields}
-    return SearchResult(int(count or 0), await load_views(session, datasets), facets)
+    return SearchResult(count, await load_views(session, datasets), facets)
 
 
 async def _facet(session: AsyncSession, name: str, conditions: list[Any], query: SearchQuery) -> list[FacetItem]:
