@@ -24,6 +24,7 @@ from citoyen.app import build_event_hub
 from citoyen.cli import app as cli
 from citoyen.config import Settings
 from citoyen.db import make_sessionmaker, utcnow
+from citoyen.demo.generator import DEMO_DOMAIN, build_demo
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.opendata import service as opendata
@@ -32,6 +33,7 @@ from citoyen.opendata.models import Dataset, PrivacyRelease, ResourceVersion
 from citoyen.opendata.publication import PublicationReport, publish_platform
 from citoyen.opendata.tasks import refresh_if_due
 from citoyen.people import service as people
+from citoyen.people.models import Person
 from citoyen.reports import service as reports
 from citoyen.territory.service import TerritoryIndexCache
 from tests.conftest import BACKENDS, postgres_database, run_on_postgres_server
@@ -304,3 +306,21 @@ def test_the_command_fails_with_a_message_when_a_dataset_cannot_be_published(cli
     assert "signalements" in result.output  # the others are published
     again = runner.invoke(cli, ["opendata", "publish"], env=cli_env)
     assert "No change" in again.output  # they were committed
+
+
+async def test_the_demo_city_fills_the_catalogue_and_no_demo_resident_is_in_it(
+    session: AsyncSession, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    demo_settings = settings.model_copy(update={"demo_citizens": 60, "demo_reports": 150, "demo_mode": True})
+    await build_demo(session, demo_settings)
+    await session.commit()
+    listed = (await client.get("/api/3/action/package_list")).json()["result"]
+    assert set(listed) >= {"signalements", "capteurs", "quartiers", "propositions-citoyennes"} and len(listed) >= 10
+    texts = {str(p): p.read_text(encoding="utf-8") for p in settings.opendata_path.rglob("*") if p.is_file()}
+    for name in listed:
+        texts[name] = (await client.get("/api/3/action/package_show", params={"id": name})).text
+    people_rows = (await session.execute(select(Person.email, Person.display_name))).all()
+    needles = {"@" + DEMO_DOMAIN} | {email for email, _ in people_rows} | {name for _, name in people_rows}
+    assert len(needles) > 60
+    hits = [(where, needle) for where, text in texts.items() for needle in needles if needle in text]
+    assert hits == []
