@@ -20,8 +20,11 @@ from citoyen.opendata.models import Resource, ResourceVersion
 
 PREVIEW_ROWS = 100
 # A chart and a map draw more than the table shows, still within bounds.
-CHART_POINTS = 5000
-MAP_FEATURES = 2000
+CHART_POINTS = 2000
+MAP_FEATURES = 1000
+# What a place's popup shows: its first properties, shortened.
+POPUP_FIELDS = 8
+POPUP_TEXT = 80
 # A GeoJSON file is parsed whole to be drawn: bigger files are only offered for download.
 MAX_GEOJSON_BYTES = 10 * 1024 * 1024
 TABULAR = ("CSV", "TSV")
@@ -154,13 +157,16 @@ def _number(text: str) -> float | None:
 
 
 def _chart(columns: tuple[PreviewColumn, ...], sample: list[list[str]], primary_key: set[str]) -> ChartPreview | None:
-    """A time series, when the table has a date or datetime column and a numeric one (not an identifier) and
-    its times do not repeat: one value per time, drawn in time order."""
+    """A time series, when the table has a date or datetime column and a numeric one (not an identifier nor a
+    coordinate) filled on most rows, and its times do not repeat: one value per time, drawn in time order."""
     time_at = next((i for i, column in enumerate(columns) if column.type in TEMPORAL), None)
     numeric = [
         i
         for i, column in enumerate(columns)
-        if column.type in NUMERIC and column.name not in primary_key and column.name.lower() != "id"
+        if column.type in NUMERIC
+        and column.name not in primary_key
+        and not _identifier(column.name)
+        and not _coordinate(column.name)
     ]
     numeric.sort(key=lambda i: columns[i].type != "number")  # measures before counts
     if time_at is None or not numeric or not sample:
@@ -175,7 +181,8 @@ def _chart(columns: tuple[PreviewColumn, ...], sample: list[list[str]], primary_
         if moment is not None and value is not None:
             points.append((moment, value))
     points.sort()
-    if len(points) < 2 or len({moment for moment, _ in points}) != len(points):
+    # A series has a value on most rows (not a few dates of a mostly empty column) and one value per time.
+    if len(points) < 2 or len(points) * 2 < len(sample) or len({moment for moment, _ in points}) != len(points):
         return None
     return ChartPreview(
         columns[time_at].name,
@@ -183,6 +190,18 @@ def _chart(columns: tuple[PreviewColumn, ...], sample: list[list[str]], primary_
         tuple(moment for moment, _ in points),
         tuple(value for _, value in points),
     )
+
+
+def _identifier(name: str) -> bool:
+    """Whether a column names rows (its own or another table's): numbers to look up, not to chart."""
+    lowered = name.lower()
+    return lowered == "id" or lowered.endswith("_id")
+
+
+def _coordinate(name: str) -> bool:
+    """Whether a column holds a longitude or a latitude (a place, not a measure to chart)."""
+    lowered = name.lower()
+    return lowered in LONGITUDES + LATITUDES or lowered.endswith(("_lon", "_lng", "_lat", "_longitude", "_latitude"))
 
 
 def _points(columns: tuple[PreviewColumn, ...], sample: list[list[str]], total: int) -> MapPreview | None:
@@ -199,7 +218,8 @@ def _points(columns: tuple[PreviewColumn, ...], sample: list[list[str]], total: 
         lon, lat = _number(row[lon_at]), _number(row[lat_at])
         if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
             continue
-        properties = {column.name: row[i] for i, column in enumerate(columns) if i not in (lon_at, lat_at)}
+        shown = [i for i in range(len(columns)) if i not in (lon_at, lat_at)][:POPUP_FIELDS]
+        properties = {columns[i].name: _short(row[i]) for i in shown}
         point = {"type": "Point", "coordinates": [lon, lat]}
         features.append({"type": "Feature", "geometry": point, "properties": properties})
     if not features:
@@ -233,10 +253,10 @@ def _plain_feature(feature: dict[str, Any]) -> dict[str, Any]:
     """A feature with its geometry and its properties as short texts (what a popup shows)."""
     properties = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
     assert isinstance(properties, dict)
-    shown = {str(key): _short(value) for key, value in list(properties.items())[:20]}
+    shown = {str(key): _short(value) for key, value in list(properties.items())[:POPUP_FIELDS]}
     return {"type": "Feature", "geometry": feature.get("geometry"), "properties": shown}
 
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:199] + "…"
+    return text if len(text) <= POPUP_TEXT else text[: POPUP_TEXT - 1] + "…"
