@@ -130,3 +130,14 @@ async def test_the_whole_catalogues_facets_are_kept_only_while_nothing_changes(s
     assert changed.facets["tags"] == [opendata.FacetItem("air", "air", 2), opendata.FacetItem("eau", "eau", 1)]
     await opendata.delete_dataset(session, "second")
     assert (await opendata.search(session, opendata.SearchQuery(), cache)).count == 1
+
+
+async def test_a_publisher_names_a_department_only_by_an_existing_code(session: AsyncSession) -> None:
+    from citoyen.people import service as people
+
+    await people.create_department(session, "VOIRIE", "Voirie")
+    linked = await opendata.create_organization(session, "voirie", "Direction de la voirie", department_code="VOIRIE")
+    assert linked.department_code == "voirie"
+    with pytest.raises(opendata.OpendataError) as refused:
+        await opendata.create_organization(session, "nowhere", "Nulle part", department_code="NOWHERE")
+    assert "department_code" in refused.value.fields

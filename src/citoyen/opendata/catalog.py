@@ -29,6 +29,7 @@ from citoyen.opendata.models import (
     Tag,
 )
 from citoyen.opendata.textsearch import indexed_text
+from citoyen.people import service as people
 
 NAME = re.compile(r"[a-z0-9_\-]+")
 TAG = re.compile(r"[\w \-.]+")
@@ -79,6 +80,9 @@ async def create_organization(
         raise invalid("title", "Missing value")
     if await session.scalar(select(Organization.id).where(Organization.name == name)) is not None:
         raise invalid("name", "Group name already exists in database")
+    department_code = (department_code or "").strip().lower() or None  # as people keeps department codes
+    if department_code and department_code not in {item.code for item in await people.list_departments(session)}:
+        raise invalid("department_code", "No department has this code")
     organization = Organization(
         uuid=new_uuid(),
         name=name,
