@@ -159,6 +159,7 @@ async def test_searching_filtering_and_sorting_the_catalogue(client: httpx.Async
     # Full text, French stemming: "mesure" finds "Mesures".
     found = (await client.get("/data", params={"q": "dioxyde"}, headers=FR)).text
     assert _names(found) == [catalogue.air] and _count(found) == 1
+    assert "<p>Mesures horaires du dioxyde d’azote. &lt;script&gt;alert" in found  # the excerpt is plain text
     assert _names((await client.get("/data", params={"q": "nitrogen"}, headers=EN)).text) == [catalogue.air]
     # A facet's link adds its filter; the chosen value's link takes it off again.
     filtered = (await client.get("/data?organization=voirie&tags=voirie", headers=FR)).text

@@ -45,6 +45,7 @@ def labels(request: Request) -> dict[str, object]:
         "opendata_mechanisms": {mechanism.value: label for mechanism, label in views.MECHANISM_LABELS.items()},
         "opendata_types": views.COLUMN_TYPES,
         "size_label": size_label,
+        "plain_text": views.plain_text,
     }
 
 

@@ -5,6 +5,7 @@ with its resources' versions and previews, and the public privacy ledger. Built 
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,12 @@ def file_size(size: int) -> tuple[float, str]:
             return value, unit
         value /= 1000
     return value, SIZE_UNITS[-1]
+
+
+def plain_text(text: str) -> str:
+    """A Markdown description as plain text on one line (a list's excerpt)."""
+    rendered = nh3.clean(render_markdown(text), tags=set())
+    return " ".join(html.unescape(rendered).split())
 
 
 # The catalogue
