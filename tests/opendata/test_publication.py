@@ -95,6 +95,17 @@ async def test_publishing_makes_every_platform_dataset_with_valid_files(
             shutil.copy(settings.opendata_path / item.version.path, package_dir / item.version.filename)
         filenames = {item.version.filename for item in view.resources if item.version}
         assert "datapackage.json" in filenames
+        # The package names each file by its download address; here they are read side by side instead.
+        package = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
+        downloads = {
+            f"{settings.base_url}/data/{name}/resources/{item.resource.uuid}/download/{item.version.filename}"
+            for item in view.resources
+            if item.version
+        }
+        assert {described["path"] for described in package["resources"]} <= downloads
+        for described in package["resources"]:
+            described["path"] = described["path"].rsplit("/", 1)[1]
+        (package_dir / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
         validated = frictionless.validate(str(package_dir / "datapackage.json"))
         assert validated.valid, (name, validated.flatten(["resourceName", "rowNumber", "fieldName", "note"]))
         tables = [item for item in view.resources if item.resource.format == "CSV"]

@@ -5,9 +5,11 @@ housekeeping (`opendata.tasks`).
 
 A refresh writes every feed into temporary files (rows streamed batch by batch, memory flat), hashes them, and
 adds a new version of a resource only when its SHA-256 differs from the current one's; an unchanged dataset
-keeps its files, versions and modification time, and says "no change". The dataset says when it was refreshed
-and what changed ("12 new rows in signalements.csv"). Counts about people whose period the privacy ledger
-already holds are not released again; each release of the run is recorded in the public ledger.
+keeps its files, versions and modification time, and says "no change". The `datapackage.json` names each file
+by its download address, so `frictionless validate <the package's address>` checks the published files. The
+dataset says when it was refreshed and what changed ("12 new rows in signalements.csv"). Counts about people
+whose period the privacy ledger already holds are not released again; each release of the run is recorded in
+the public ledger.
 
 Everything runs in the caller's transaction; each feed in a savepoint of its own, so a failing feed is rolled
 back and reported while the others publish. One publication at a time: on PostgreSQL an advisory lock held
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -206,36 +209,23 @@ async def _publish_feed(
     else:
         dataset, metadata_changed = view.dataset, False
     outcome.created = existing is None
-    # The descriptor is dated by the dataset's creation, so that it changes only when the feed's shape does.
-    descriptor = datapackage(feed, feed.resources, dataset.created_at.replace(microsecond=0))
-    package = directory / DATAPACKAGE
-    await asyncio.to_thread(package.write_text, _json(descriptor), encoding="utf-8")
-    package_file = _File(
-        DATAPACKAGE,
-        package,
-        "JSON",
-        "Description du paquet de données (Data Package)",
-        "Data Package descriptor",
-        "Les fichiers du jeu de données, leurs colonnes et leurs types (Frictionless Data Package).",
-        "The dataset's files, their columns and types (Frictionless Data Package).",
-        None,
-        None,
-        None,
-    )
     current = {item.version.filename: item for item in (view.resources if view else []) if item.version is not None}
     notes: list[tuple[str, str]] = []
     new_versions: set[str] = set()
     uuids: dict[str, str] = {}
-    for item in [*table_files, package_file]:
+
+    async def store(item: _File) -> None:
+        """A new version of the file's resource (a new resource the first time) when its content changed."""
+        key = item.feed_resource or DATAPACKAGE
         outcome.resources += 1
         outcome.rows += item.rows or 0
         digest = await asyncio.to_thread(_sha256, item.path)
         known = current.pop(item.filename, None)
         if known is not None and known.version is not None and known.version.sha256 == digest:
-            uuids[item.feed_resource or DATAPACKAGE] = known.resource.uuid
+            uuids[key] = known.resource.uuid
             if _described_differently(known.resource, item):
                 await files.update_resource(session, settings.opendata_path, _MAX, _fields(item, known), None)
-            continue
+            return
         previous = known.version.row_count if known is not None and known.version is not None else None
         with item.path.open("rb") as stream:
             upload = files.Upload(item.filename, stream)
@@ -244,11 +234,38 @@ async def _publish_feed(
                 made = await files.create_resource(session, settings.opendata_path, _MAX, fields, upload)
             else:
                 made = await files.update_resource(session, settings.opendata_path, _MAX, _fields(item, known), upload)
-        uuids[item.feed_resource or DATAPACKAGE] = made.resource.uuid
-        new_versions.add(item.feed_resource or DATAPACKAGE)
+        uuids[key] = made.resource.uuid
+        new_versions.add(key)
         outcome.versions += 1
         if existing is not None:
             notes.append(_file_note(item, known is None, previous))
+
+    for item in table_files:
+        await store(item)
+    # The package names each file by its download address (the current version), and is dated by the dataset's
+    # creation: it changes only when the feed's shape or the site's address does.
+    descriptor = datapackage(feed, feed.resources, dataset.created_at.replace(microsecond=0))
+    base = settings.base_url.rstrip("/")
+    for described in descriptor["resources"]:
+        uuid = uuids[described["name"]]
+        described["path"] = f"{base}/data/{quote(feed.slug)}/resources/{uuid}/download/{quote(described['path'])}"
+    package = directory / DATAPACKAGE
+    await asyncio.to_thread(package.write_text, _json(descriptor), encoding="utf-8")
+    await store(
+        _File(
+            DATAPACKAGE,
+            package,
+            "JSON",
+            "Description du paquet de données (Data Package)",
+            "Data Package descriptor",
+            "Les fichiers du jeu de données, leurs colonnes et leurs types (Frictionless Data Package), chacun "
+            "par son adresse de téléchargement.",
+            "The dataset's files, their columns and types (Frictionless Data Package), each by its download address.",
+            None,
+            None,
+            None,
+        )
+    )
     for gone in current.values():  # files the feed no longer has (a Datastream no longer public...)
         await files.delete_resource(session, gone.resource.uuid)
         if gone.version is not None:
@@ -307,7 +324,7 @@ async def _publishers(session: AsyncSession, settings: Settings) -> dict[str | N
         )
         names[department.code] = made.name
         taken.add(made.name)
-    city = next((o for o in organizations if o.name == CITY_ORGANIZATION and o.department_code is None), None)
+    city = next((o for o in organizations if o.department_code is None and _is_city(o.name)), None)
     if city is None:
         city = await _city_organization(session, settings, taken)
     names[None] = city.name
@@ -323,6 +340,10 @@ async def _city_organization(session: AsyncSession, settings: Settings, taken: s
         "La ville dans son ensemble, pour les données qui ne relèvent pas d’un seul service.",
         "The city as a whole, for data that no single department owns.",
     )
+
+
+def _is_city(name: str) -> bool:
+    return re.fullmatch(rf"{CITY_ORGANIZATION}(-\d+)?", name) is not None
 
 
 def _slug(value: str) -> str:
