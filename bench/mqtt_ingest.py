@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
+from citoyen.app import build_event_hub
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.engines import make_app_engine
@@ -126,7 +127,7 @@ async def measure(backend: str, database_url: str, messages: int, streams: int, 
     await _prepare_database(database_url)
     engine = make_app_engine(database_url)
     await upgrade_engine(engine)
-    sessionmaker = make_sessionmaker(engine)
+    sessionmaker = make_sessionmaker(engine, build_event_hub())
     async with sessionmaker() as session:
         datastream_ids = await _sensors(session, streams)
 

@@ -15,6 +15,7 @@ from loadgen import serve
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from citoyen.app import build_event_hub
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_database_async
@@ -104,7 +105,7 @@ async def create_stations(url: str, stations: int, datastreams_per_station: int)
     """Stations made by the API's own deep insert; returns the Datastream ids and a sensing:write token."""
     engine = make_app_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             ctx = Context(access=Access(is_staff=True), base_url="http://127.0.0.1")
             from citoyen.sensing.entities import ENTITY_SETS
 

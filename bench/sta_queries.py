@@ -40,6 +40,7 @@ from sensing_common import (
     running_server,
 )
 
+from citoyen.app import build_event_hub
 from citoyen.db import make_sessionmaker
 from citoyen.engines import make_app_engine
 from citoyen.sensing.service import feature_for_thing_location
@@ -56,7 +57,7 @@ async def load(url: str, rows: int, datastream_ids: list[int], now: datetime) ->
     engine = make_app_engine(url)
     started = time.perf_counter()
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             features = {}
             for datastream_id in datastream_ids:
                 features[datastream_id] = await feature_for_thing_location(session, datastream_id)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from citoyen.app import build_event_hub
 from citoyen.cli import app
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.people import service as people
@@ -46,7 +47,7 @@ def database_url(env: dict[str, str]) -> str:
 def neighbourhood_names(env: dict[str, str]) -> list[str]:
     async def read() -> list[str]:
         engine = make_engine(database_url(env))
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             names = list((await session.execute(select(Neighbourhood.name).order_by(Neighbourhood.position))).scalars())
         await engine.dispose()
         return names
@@ -126,7 +127,7 @@ def test_token_create_prints_only_the_token_which_then_works(cli_env: dict[str, 
 
     async def check() -> bool:
         engine = make_engine(database_url(cli_env))
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             found = await people.verify_api_token(session, secret, "sensing:write")
         await engine.dispose()
         return found is not None
@@ -153,7 +154,7 @@ def test_create_admin_prints_a_generated_password_that_logs_in(cli_env: dict[str
         from citoyen.config import Settings
 
         engine = make_engine(database_url(cli_env))
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             settings = Settings(database_url=database_url(cli_env))
             person = await people.authenticate(session, settings, "maire@example.org", password, "cli")
         await engine.dispose()

@@ -24,7 +24,7 @@ from schemathesis.python.asgi import shutdown_lifespans
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from citoyen.app import create_app
+from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.migrations import upgrade_engine
@@ -57,7 +57,7 @@ async def seed(engine: AsyncEngine, settings: Settings) -> str:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
     await upgrade_engine(engine)
-    async with make_sessionmaker(engine)() as session:
+    async with make_sessionmaker(engine, build_event_hub())() as session:
         world = await create_reports_world(session)
         await file_report(session, world, description="Lampadaire éteint rue des Lilas")
         await file_report(session, world, category="pothole", description="Trou profond")

@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 from sqlalchemy import make_url
 
-from citoyen.app import create_app
+from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.migrations import upgrade_database_async
@@ -44,7 +44,7 @@ async def _prepare(database_url: str) -> tuple[str, str]:
     await upgrade_database_async(database_url)
     engine = make_engine(database_url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             _token, secret = await people.create_api_token(session, "publisher", ["opendata:write"])
             _other, sensing = await people.create_api_token(session, "gateway", ["sensing:write"])
             await opendata.create_organization(session, "mobilite", "Direction de la mobilité", "Mobility")

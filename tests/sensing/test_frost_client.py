@@ -21,7 +21,7 @@ import requests
 import uvicorn
 from sqlalchemy import make_url, text
 
-from citoyen.app import create_app
+from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.engines import make_app_engine
@@ -55,7 +55,7 @@ async def _prepare(database_url: str) -> str:
     await upgrade_database_async(database_url)
     engine = make_app_engine(database_url)
     try:
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             _token, secret = await people.create_api_token(session, "frost client", ["sensing:write"])
             await session.commit()
     finally:

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from citoyen.app import build_event_hub
 from citoyen.cli import app
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.verification.models import ResidentEntry
@@ -19,7 +20,7 @@ runner = CliRunner()
 def entry_count(env: dict[str, str]) -> int:
     async def read() -> int:
         engine = make_engine(database_url(env))
-        async with make_sessionmaker(engine)() as session:
+        async with make_sessionmaker(engine, build_event_hub())() as session:
             count = await session.scalar(select(func.count()).select_from(ResidentEntry))
         await engine.dispose()
         return int(count or 0)
