@@ -197,6 +197,7 @@ async def test_a_dataset_page_shows_its_metadata_in_french_and_english(
     assert "quotidien" in french and "daily" in english
     extent = re.search(r'id="dataset-extent"[^>]*data-extent="([^"]+)"', french)
     assert extent and json.loads(html.unescape(extent.group(1)))["type"] == "Polygon"
+    assert f'<link rel="alternate" type="text/turtle" href="/data/{catalogue.air}.ttl">' in french
     # An RDF client asking the same address still gets DCAT.
     rdf = await client.get(f"/data/{catalogue.air}", headers={"Accept": "text/turtle"})
     assert rdf.headers["content-type"].startswith("text/turtle")
