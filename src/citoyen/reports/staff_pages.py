@@ -115,11 +115,7 @@ async def _render_report(
 ) -> Response:
     context = await report_context(request, session, report)
     events = await reports.history(session, report.id, include_internal=True)
-    actor_names: dict[int, str] = {}
-    for actor_id in {event.actor_id for event in events if event.actor_id is not None}:
-        person = await people.get_person(session, actor_id)
-        if person is not None:
-            actor_names[actor_id] = person.display_name
+    actor_names = await people.display_names(session, [event.actor_id for event in events])
     contact = await reports.contact_of(session, report.id)
     account = await people.get_person(session, contact.person_id) if contact and contact.person_id else None
     if account is not None:
