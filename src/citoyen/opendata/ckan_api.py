@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from citoyen.db import DbSession
 from citoyen.opendata import ckan_format, vocabularies
 from citoyen.opendata import service as opendata
-from citoyen.opendata.catalog import EXTRA_KEYS
+from citoyen.opendata.catalog import EXTRA_KEYS, as_bool
 from citoyen.opendata.errors import OpendataError, invalid
 from citoyen.opendata.models import Dataset, DatasetGroup
 from citoyen.web.params import MAX_ID, MAX_OFFSET, has_forbidden_characters
@@ -70,8 +70,6 @@ class Call:
         return number
 
     def flag(self, key: str) -> bool:
-        from citoyen.opendata.catalog import as_bool
-
         return as_bool(self.params.get(key, False), key)
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from frictionless import Resource as TableResource
+from frictionless import Schema
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,9 +153,6 @@ def check_content(path: Path, code: str, schema: dict[str, Any] | None) -> tuple
 
 
 def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
-    from frictionless import Resource as TableResource
-    from frictionless import Schema
-
     try:
         with path.open(encoding="utf-8", newline="") as file:
             rows = csv.reader(file, delimiter="\t" if code == "TSV" else ",")
