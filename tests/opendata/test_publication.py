@@ -30,7 +30,7 @@ from citoyen.migrations import upgrade_engine
 from citoyen.opendata import service as opendata
 from citoyen.opendata.feeds import platform_feeds
 from citoyen.opendata.models import Dataset, PrivacyRelease, ResourceVersion
-from citoyen.opendata.publication import PublicationReport, publish_platform
+from citoyen.opendata.publication import PublicationReport, _sentence, publish_platform
 from citoyen.opendata.tasks import refresh_if_due
 from citoyen.people import service as people
 from citoyen.people.models import Person
@@ -159,9 +159,7 @@ async def test_publishing_again_without_change_makes_no_version_and_a_new_report
     assert view.dataset.change_note == (
         "1 nouvelle ligne dans signalements.csv\u00a0; 1 nouvel objet dans signalements-carte.geojson."
     )
-    assert view.dataset.change_note_en == (
-        "1 new row in signalements.csv\u00a0; 1 new feature in signalements-carte.geojson."
-    )
+    assert view.dataset.change_note_en == "1 new row in signalements.csv; 1 new feature in signalements-carte.geojson."
     assert view.dataset.modified_at > modified
     table = next(item for item in view.resources if item.resource.format == "CSV")
     assert table.version is not None and table.version.number == 2
@@ -335,3 +333,16 @@ async def test_the_demo_city_fills_the_catalogue_and_no_demo_resident_is_in_it(
     assert len(needles) > 60
     hits = [(where, needle) for where, text in texts.items() for needle in needles if needle in text]
     assert hits == []
+
+
+def test_a_long_change_note_names_a_few_files_and_counts_the_others() -> None:
+    parts = [(f"1 nouvelle ligne dans mesures-{n}.csv", f"1 new row in mesures-{n}.csv") for n in range(6)]
+    assert _sentence([fr for fr, _ in parts], "fr") == (
+        "1 nouvelle ligne dans mesures-0.csv\u00a0; 1 nouvelle ligne dans mesures-1.csv\u00a0; "
+        "1 nouvelle ligne dans mesures-2.csv\u00a0; 3 autres fichiers modifiés."
+    )
+    assert _sentence([en for _, en in parts], "en") == (
+        "1 new row in mesures-0.csv; 1 new row in mesures-1.csv; 1 new row in mesures-2.csv; 3 more files."
+    )
+    assert _sentence(["datapackage.json mis à jour"], "fr") == "datapackage.json mis à jour."
+    assert _sentence(["description updated"], "en") == "Description updated."

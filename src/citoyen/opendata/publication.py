@@ -286,7 +286,7 @@ async def _publish_feed(
             f"First publication: {_plural(len(table_files), 'file', 'files')}, {_plural(rows, 'row', 'rows')}.",
         )
     elif notes:
-        note = (_sentence(part for part, _ in notes), _sentence(part for _, part in notes))
+        note = (_sentence([part for part, _ in notes], "fr"), _sentence([part for _, part in notes], "en"))
     else:
         note = ("Aucun changement.", "No change.")
     dataset.change_note, dataset.change_note_en = note
@@ -535,8 +535,22 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def _sentence(parts: Any) -> str:
-    text_ = " ; ".join(parts).replace(" ;", "\u00a0;")
+# A change note names this many files at most, then says how many more changed.
+NOTE_PARTS = 4
+
+
+def _sentence(parts: list[str], locale: str) -> str:
+    """The changes as one sentence: French puts a non-breaking space before its semicolons; a long list of
+    files ends with how many more changed."""
+    if len(parts) > NOTE_PARTS:
+        more = len(parts) - NOTE_PARTS + 1
+        parts = [
+            *parts[: NOTE_PARTS - 1],
+            f"{more} autres fichiers modifiés" if locale == "fr" else f"{more} more files",
+        ]
+    text_ = ("\u00a0; " if locale == "fr" else "; ").join(parts)
+    if "." in text_.split(" ", 1)[0]:  # it starts with a file name: kept as it is
+        return text_ + "."
     return text_[:1].upper() + text_[1:] + "."
 
 
