@@ -114,6 +114,17 @@ async def test_writes_need_a_token_with_the_opendata_scope(client: httpx.AsyncCl
     assert (await client.get(f"{API}/package_show", params={"id": "refused"})).status_code == 404
 
 
+async def test_a_dataset_cannot_take_the_name_of_a_catalogue_page(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    organization = await create_organization(session)
+    token = await _token(session, ["opendata:write"])
+    body = {"name": "privacy", "title": "Vie privée", "owner_org": organization.name}
+    taken = await client.post(f"{API}/package_create", json=body, headers={"Authorization": token})
+    assert taken.status_code == 409
+    assert taken.json()["error"]["name"] == ["That URL is already in use."]
+
+
 async def test_create_update_patch_delete_and_upload_versions(client: httpx.AsyncClient, session: AsyncSession) -> None:
     organization = await create_organization(session)
     token = await _token(session, ["opendata:write"])

@@ -151,6 +151,10 @@ def visible(include_private: bool) -> list[Any]:
 # Datasets
 
 
+# Names the catalogue's own pages take under /data/ (a dataset so named would be unreachable as a page).
+RESERVED_NAMES = frozenset({"privacy"})
+
+
 def check_name(key: str, name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise invalid(key, "Missing value")
@@ -160,6 +164,8 @@ def check_name(key: str, name: Any) -> str:
         raise invalid(key, "Name must be a maximum of 100 characters long")
     if not NAME.fullmatch(name):
         raise invalid(key, NAME_MESSAGE)
+    if name in RESERVED_NAMES:
+        raise invalid(key, "That URL is already in use.")
     return name
 
 
