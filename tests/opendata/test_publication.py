@@ -263,6 +263,27 @@ async def test_two_publications_at_once_make_one_set_of_versions(own_database_ur
         await engine.dispose()
 
 
+async def test_two_processes_due_at_once_refresh_once(own_database_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=own_database_url, secret_key="test-secret-key-" + "x" * 32)
+    engine = make_app_engine(own_database_url)
+    try:
+        await upgrade_engine(engine)
+        sessions = make_sessionmaker(engine, build_event_hub())
+        now = utcnow()
+
+        async def housekeeping_round() -> int:
+            async with sessions() as session, session.begin():
+                return await refresh_if_due(session, settings, now)
+
+        done = sorted(await asyncio.gather(housekeeping_round(), housekeeping_round()))
+        assert done[0] == 0 and done[1] > 0  # the second found the first's refresh: not due any more
+        async with sessions() as session:
+            numbers = list((await session.execute(select(ResourceVersion.number))).scalars())
+        assert len(numbers) == done[1] and set(numbers) == {1}
+    finally:
+        await engine.dispose()
+
+
 # --- the command ------------------------------------------------------------------------------------------
 
 runner = CliRunner()
