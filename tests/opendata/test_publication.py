@@ -27,8 +27,10 @@ from citoyen.db import make_sessionmaker, utcnow
 from citoyen.demo.generator import DEMO_DOMAIN, build_demo
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
+from citoyen.opendata import publication
 from citoyen.opendata import service as opendata
-from citoyen.opendata.feeds import platform_feeds
+from citoyen.opendata.errors import OpendataError
+from citoyen.opendata.feeds import Batches, Feed, FeedResource, PublishContext, col, platform_feeds
 from citoyen.opendata.models import Dataset, PrivacyRelease, ResourceVersion
 from citoyen.opendata.publication import PublicationReport, _sentence, publish_platform
 from citoyen.opendata.tasks import refresh_if_due
@@ -223,6 +225,42 @@ async def test_nothing_about_a_person_is_in_a_stored_file_or_a_ckan_answer(
             if needle.lower() in text.lower() or re.sub(r"\s", "", needle).lower() in folded:
                 hits.append((where, needle))
     assert hits == []
+
+
+async def test_a_feed_that_fails_is_rolled_back_alone_and_reported(
+    session: AsyncSession, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await people.create_department(session, "voirie", "Voirie")
+    columns = (col("id", "integer", "Identifiant", "Identifier", required=True),)
+
+    async def bad_rows(_ctx: PublishContext) -> Batches:
+        yield [{"id": 1}, {"id": None}]  # the second row breaks its schema: the file is refused when stored
+
+    broken = Feed(
+        slug="jeu-casse",
+        title="Jeu cassé",
+        title_en="Broken dataset",
+        description="",
+        description_en="",
+        themes=("GOVE",),
+        frequency="IRREG",
+        keywords=("test",),
+        resources=(FeedResource("lignes", "Lignes", "Rows", "", "", "csv", columns, bad_rows, ("id",)),),
+    )
+    real = platform_feeds
+
+    async def with_a_broken_feed(session: AsyncSession, now: datetime | None = None) -> list[Feed]:
+        feeds = await real(session, now)
+        return [*feeds[:2], broken, *feeds[2:]]
+
+    monkeypatch.setattr(publication, "platform_feeds", with_a_broken_feed)
+    report = await publish_platform(session, settings)
+    assert [outcome.name for outcome in report.failed] == ["jeu-casse"]
+    assert "Table Schema" in (report.failed[0].error or "")
+    assert {o.name for o in report.datasets if o.error is None} >= {"signalements", "quartiers"}
+    with pytest.raises(OpendataError):
+        await opendata.find_dataset(session, "jeu-casse")  # its dataset, made before its file failed, is gone
+    assert (await opendata.find_dataset(session, "quartiers")).source == "platform:quartiers"
 
 
 async def test_the_scheduled_refresh_publishes_when_due_only(
