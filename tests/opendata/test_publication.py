@@ -87,6 +87,7 @@ async def test_publishing_makes_every_platform_dataset_with_valid_files(
         assert dataset.change_note.startswith("Première publication\u00a0: ")
         assert dataset.change_note_en.startswith("First publication: ")
         assert dataset.title_en and dataset.notes_en and dataset.license_id == "etalab-2.0" and dataset.frequency
+        assert "simulated" not in dataset.notes_en  # a real city's data is not called simulated
         assert view.organization is not None and view.groups and view.tags
         assert json.loads(dataset.spatial)["type"] == "Polygon"
         # The files, side by side as the package describes them, pass `frictionless validate`.
@@ -392,6 +393,9 @@ async def test_the_demo_city_fills_the_catalogue_and_no_demo_resident_is_in_it(
     assert len(needles) > 60
     hits = [(where, needle) for where, text in texts.items() for needle in needles if needle in text]
     assert hits == []
+    # The demo's datasets say first that they are simulated, in both languages.
+    shown = (await client.get("/api/3/action/package_show", params={"id": "signalements"})).json()["result"]
+    assert shown["notes"].startswith("**Données simulées**")
 
 
 def test_a_long_change_note_names_a_few_files_and_counts_the_others() -> None:

@@ -189,8 +189,8 @@ async def _publish_feed(
         "name": feed.slug,
         "title": feed.title,
         "title_en": feed.title_en,
-        "notes": feed.description,
-        "notes_en": feed.description_en,
+        "notes": _demo_notice(settings, "fr") + feed.description,
+        "notes_en": _demo_notice(settings, "en") + feed.description_en,
         "license_id": feed.licence,
         "owner_org": publishers.get(feed.publisher) or publishers[None],
         "frequency": feed.frequency,
@@ -419,6 +419,19 @@ def _temporal(written: list[Any]) -> tuple[date, date] | None:
         return date.fromisoformat(low), date.fromisoformat(high)
     except ValueError:
         return None
+
+
+# The demo city's data is simulated: its datasets say so first, as its pages do.
+DEMO_NOTICE = {
+    "fr": "**Données simulées** : ce jeu de données vient de la ville de démonstration de Citoyen ; ses habitants, "
+    "signalements, propositions, votes et mesures sont simulés.\n\n",
+    "en": "**Simulated data**: this dataset comes from Citoyen's demonstration city; its residents, reports, "
+    "proposals, votes and readings are simulated.\n\n",
+}
+
+
+def _demo_notice(settings: Settings, language: str) -> str:
+    return DEMO_NOTICE[language] if settings.demo_mode else ""
 
 
 # --- files and notes ------------------------------------------------------------------------------------
