@@ -20,6 +20,7 @@ from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.engines import make_app_engine
+from citoyen.events import HUB_KEY
 from citoyen.migrations import upgrade_engine
 
 POSTGRES_URL = os.environ.get("CITOYEN_TEST_DATABASE_URL", "")
@@ -111,6 +112,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def app(settings: Settings, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
     app = create_app(settings, engine=engine)
+    # The test's sessions deliver their events through this app's hub, as the app's own sessions do (the MQTT
+    # ingest and live pages listen there).
+    sessionmaker.configure(info={HUB_KEY: app.state.events})
     app.state.sessionmaker = sessionmaker
     return app
 
