@@ -396,6 +396,8 @@ async def test_the_demo_city_fills_the_catalogue_and_no_demo_resident_is_in_it(
     # The demo's datasets say first that they are simulated, in both languages.
     shown = (await client.get("/api/3/action/package_show", params={"id": "signalements"})).json()["result"]
     assert shown["notes"].startswith("**Données simulées**")
+    found = (await client.get("/api/3/action/package_search", params={"q": "signalements"})).json()["result"]
+    assert 0 < found["count"] < len(listed)  # the notice does not make every dataset match
 
 
 def test_a_long_change_note_names_a_few_files_and_counts_the_others() -> None:

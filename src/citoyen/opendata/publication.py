@@ -423,10 +423,10 @@ def _temporal(written: list[Any]) -> tuple[date, date] | None:
 
 # The demo city's data is simulated: its datasets say so first, as its pages do.
 DEMO_NOTICE = {
-    "fr": "**Données simulées** : ce jeu de données vient de la ville de démonstration de Citoyen ; ses habitants, "
-    "signalements, propositions, votes et mesures sont simulés.\n\n",
-    "en": "**Simulated data**: this dataset comes from Citoyen's demonstration city; its residents, reports, "
-    "proposals, votes and readings are simulated.\n\n",
+    # Kept free of subject words: it is indexed with the description, and must not make every demo dataset match
+    # a search for "signalements" or "propositions".
+    "fr": "**Données simulées**\u00a0: ce jeu de données vient de la ville de démonstration de Citoyen.\n\n",
+    "en": "**Simulated data**: this dataset comes from Citoyen's demonstration city.\n\n",
 }
 
 
