@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from citoyen.config import Settings
 from citoyen.demo import sensing as demo
 from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo
+from citoyen.events import HUB_KEY
 from citoyen.people import service as people
 from citoyen.sensing.events import SensingEventBus
 from citoyen.sensing.models import Datastream, Observation, Thing, ThingAccess, ThingKind
@@ -146,6 +147,8 @@ async def test_the_live_feed_adds_one_reading_per_sensor_through_the_service(
     await build_demo(session, settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}))
     await session.commit()
     bus = SensingEventBus()
+    # As in the app, the feed's sessions deliver their events through the hub the sensing bus listens on.
+    sessionmaker.configure(info={HUB_KEY: bus.hub})
     state = SimpleNamespace(settings=settings, sessionmaker=sessionmaker, sensing_events=bus)
     listening = bus.subscribe()
     tick = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
