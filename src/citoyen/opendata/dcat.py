@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS, XSD
+from shapely.geometry import shape
 
 from citoyen.opendata import vocabularies as voc
 
@@ -247,12 +248,12 @@ def shapes_graph(files: tuple[str, ...] = SHAPE_FILES) -> Graph:
     for name in files:
         graph.parse(folder / name, format="turtle")
     dangling = [
-        (shape, reference)
-        for shape, reference in graph.subject_objects(shacl.property)
+        (node_shape, reference)
+        for node_shape, reference in graph.subject_objects(shacl.property)
         if (reference, shacl.path, None) not in graph
     ]
-    for shape, reference in dangling:
-        graph.remove((shape, shacl.property, reference))
+    for node_shape, reference in dangling:
+        graph.remove((node_shape, shacl.property, reference))
     return graph
 
 
@@ -457,8 +458,6 @@ class _Builder:
     def _spatial(self, dataset: DcatDataset) -> BNode | None:
         bbox = dataset.spatial_bbox
         if bbox is None and dataset.spatial_geometry:
-            from shapely.geometry import shape
-
             bounds = shape(dataset.spatial_geometry).bounds
             bbox = (bounds[0], bounds[1], bounds[2], bounds[3])
         if bbox is None:

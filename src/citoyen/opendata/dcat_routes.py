@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from shapely.geometry import shape
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
@@ -105,8 +106,6 @@ def _bbox(spatial: str) -> tuple[float, float, float, float] | None:
     """The bounding box of a dataset's GeoJSON extent (a geometry or a feature); None if there is none to read."""
     if not spatial:
         return None
-    from shapely.geometry import shape
-
     try:
         geometry = json.loads(spatial)
         if geometry.get("type") == "Feature":
