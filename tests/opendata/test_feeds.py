@@ -21,7 +21,7 @@ from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.opendata import aggregates, feeds, privacy
 from citoyen.opendata import service as opendata
-from citoyen.opendata.feeds import PublishContext
+from citoyen.opendata.feed_kit import PublishContext
 from citoyen.participation import service as participation
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.models import ProposalStatus

@@ -30,7 +30,8 @@ from citoyen.migrations import upgrade_engine
 from citoyen.opendata import publication
 from citoyen.opendata import service as opendata
 from citoyen.opendata.errors import OpendataError
-from citoyen.opendata.feeds import Batches, Feed, FeedResource, PublishContext, col, platform_feeds
+from citoyen.opendata.feed_kit import Batches, Feed, FeedResource, PublishContext, col
+from citoyen.opendata.feeds import platform_feeds
 from citoyen.opendata.models import Dataset, PrivacyRelease, ResourceVersion
 from citoyen.opendata.publication import PublicationReport, _sentence, publish_platform
 from citoyen.opendata.tasks import refresh_if_due

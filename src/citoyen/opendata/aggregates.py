@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.opendata.feeds import Batches, Feed, FeedResource, PublishContext, Rows, col
+from citoyen.opendata.feed_kit import Batches, Feed, FeedResource, PublishContext, Rows, col
 from citoyen.opendata.privacy import CellCounts, LaplaceDP, MinCellSize, Policy, Release, period_label, release
 from citoyen.opendata.tabular import Column
 from citoyen.participation import service as participation

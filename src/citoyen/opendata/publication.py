@@ -41,7 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.opendata import catalog, files, ledger
-from citoyen.opendata.feeds import Feed, FeedResource, PublishContext, datapackage, platform_feeds, write_feed
+from citoyen.opendata.feed_kit import Feed, FeedResource, PublishContext
+from citoyen.opendata.feeds import datapackage, platform_feeds, write_feed
 from citoyen.opendata.models import Dataset, DatasetState, Organization, PrivacyRelease
 from citoyen.people import service as people
 from citoyen.territory import service as territory

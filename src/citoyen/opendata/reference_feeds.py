@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from citoyen.opendata.feeds import ID, NEIGHBOURHOOD, NEIGHBOURHOOD_ID, Batches, Feed, FeedResource, PublishContext, col
+from citoyen.opendata.feed_kit import (
+    ID,
+    NEIGHBOURHOOD,
+    NEIGHBOURHOOD_ID,
+    Batches,
+    Feed,
+    FeedResource,
+    PublishContext,
+    col,
+)
 from citoyen.participation import service as participation
 from citoyen.reports import service as reports
 
