@@ -103,7 +103,8 @@ def demo(
     build_only: Annotated[bool, typer.Option("--build-only", help="Build the demo city and exit.")] = False,
 ) -> None:
     """Build the demo city (Paris) on first run, then serve it. Later runs reuse the data."""
-    from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo, demo_is_built
+    from citoyen.demo.common import DEMO_ACCOUNTS
+    from citoyen.demo.generator import build_demo, demo_is_built
 
     settings = load_settings(data_dir, demo_mode=True)
     console = Console()

@@ -4,7 +4,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo, demo_is_built
+from citoyen.demo.common import DEMO_ACCOUNTS
+from citoyen.demo.generator import build_demo, demo_is_built
 from citoyen.people import service as people
 from citoyen.people.models import ConsentRecord, Person, Role
 from citoyen.territory import service as territory

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
-from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo
+from citoyen.demo.common import DEMO_ACCOUNTS
+from citoyen.demo.generator import build_demo
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.models import OutboxMessage

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen.config import Settings
 from citoyen.demo import sensing as demo
-from citoyen.demo.generator import DEMO_ACCOUNTS, build_demo
+from citoyen.demo.common import DEMO_ACCOUNTS
+from citoyen.demo.generator import build_demo
 from citoyen.events import HUB_KEY
 from citoyen.people import service as people
 from citoyen.sensing.events import SensingEventBus

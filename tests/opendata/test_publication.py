@@ -24,7 +24,8 @@ from citoyen.app import build_event_hub
 from citoyen.cli import app as cli
 from citoyen.config import Settings
 from citoyen.db import make_sessionmaker, utcnow
-from citoyen.demo.generator import DEMO_DOMAIN, build_demo
+from citoyen.demo.common import DEMO_DOMAIN
+from citoyen.demo.generator import build_demo
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.opendata import publication

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.demo.budgets import build_demo_budgets
+from citoyen.demo.common import DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
+from citoyen.demo.debate import build_demo_debate
+from citoyen.demo.participation import build_demo_participation
+from citoyen.demo.reports import build_demo_reports
+from citoyen.demo.sensing import build_demo_sensors
+from citoyen.opendata.publication import publish_platform
 from citoyen.people import service as people
 from citoyen.people.models import ConsentRecord, Department, Person, Role
 from citoyen.territory import service as territory
@@ -26,7 +31,6 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 QUARTIERS_FILE = DATA_DIR / "paris-quartiers.geojson"
-DEMO_DOMAIN = "demo.citoyen.example"
 
 # (code, name): the departments of a French city's technical services.
 DEPARTMENTS = [
@@ -39,22 +43,6 @@ DEPARTMENTS = [
     ("participation", "Démocratie participative"),
 ]
 
-
-@dataclass(frozen=True)
-class DemoAccount:
-    role: Role
-    email: str
-    password: str
-    display_name: str
-    department: str | None = None
-
-
-DEMO_ACCOUNTS = [
-    DemoAccount(Role.CITIZEN, f"citoyenne@{DEMO_DOMAIN}", "velo-marche-quartier", "Camille du 11e"),
-    DemoAccount(Role.MODERATOR, f"moderation@{DEMO_DOMAIN}", "moderer-debat-calme", "Modération"),
-    DemoAccount(Role.STAFF, f"voirie@{DEMO_DOMAIN}", "nid-de-poule-rebouche", "Service voirie", "voirie"),
-    DemoAccount(Role.ADMIN, f"admin@{DEMO_DOMAIN}", "mairie-ville-lumiere", "Administration"),
-]
 
 # First names common in France across generations and origins, for realistic pseudonyms.
 FIRST_NAMES = [
@@ -127,9 +115,6 @@ PSEUDONYM_STYLES = (
     "{first}-du-{arrondissement}e",
     "{first}{number}",
 )
-
-
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -206,36 +191,23 @@ async def build_demo(session: AsyncSession, settings: Settings, progress: Progre
         await session.execute(insert(ConsentRecord), consent_rows)
     await session.flush()
 
-    # Imported here: the reports module uses this module's accounts and departments.
-    from citoyen.demo.reports import build_demo_reports
-
     await build_demo_reports(session, settings, now, progress)
 
-    from citoyen.demo.sensing import build_demo_sensors
-
     await build_demo_sensors(session, settings, now, progress)
-
-    from citoyen.demo.participation import build_demo_participation
 
     progress("participation", 0, 1)
     await build_demo_participation(session, settings, now)
     progress("participation", 1, 1)
 
-    from citoyen.demo.debate import build_demo_debate
-
     progress("debate", 0, 1)
     await build_demo_debate(session, settings, now)
     progress("debate", 1, 1)
-
-    from citoyen.demo.budgets import build_demo_budgets
 
     progress("participatory budget", 0, 1)
     await build_demo_budgets(session, settings, now)
     progress("participatory budget", 1, 1)
 
     # The catalogue is filled from the start: the platform publishes its own data (the app refreshes it later).
-    from citoyen.opendata.publication import publish_platform
-
     progress("open data", 0, 1)
     published = await publish_platform(session, settings, now)
     for outcome in published.failed:

@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.demo.generator import DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
+from citoyen.demo.common import DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
 from citoyen.i18n import get_translations
 from citoyen.notifications.models import Notification
 from citoyen.people import service as people

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import SQLITE_IMMEDIATE
-from citoyen.demo.generator import DEMO_ACCOUNTS, ProgressCallback
+from citoyen.demo.common import DEMO_ACCOUNTS, ProgressCallback
 from citoyen.people import service as people
 from citoyen.sensing import service as sensing_service
 from citoyen.sensing.events import get_bus

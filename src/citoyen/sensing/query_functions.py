@@ -6,16 +6,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from citoyen.sensing.query_ast import FunctionCall, QueryError
+from citoyen.sensing.query_ast import Expression, FunctionCall, QueryError
 from citoyen.sensing.query_operands import KIND_WORDS, MAX_DATETIME, MIN_DATETIME, Operand, describe
 
-if TYPE_CHECKING:  # the compiler calls these functions: only its type is needed here
-    from citoyen.sensing.query_sql import Compiler
+
+class Compiler(Protocol):
+    """What a function's compilation asks of `query_sql.Compiler` (which calls these functions): described here so
+    that this module does not import the compiler back."""
+
+    postgres: bool
+    now: datetime
+
+    def number(self, value: int | float) -> ColumnElement[Any]: ...
+
+    def datetime_operand(self, value: datetime, label: str) -> Operand: ...
+
+    def operand(self, expression: Expression) -> Operand: ...
+
+    def temporal_function(self, name: str, x: Operand, y: Operand) -> ColumnElement[Any]: ...
+
+    def utc_timestamp(self, expression: ColumnElement[Any], kind: str) -> ColumnElement[Any]: ...
+
+    def argument(self, operand: Operand, kind: str, where: str, position: int) -> ColumnElement[Any]: ...
 
 
 def compile_function(compiler: Compiler, call: FunctionCall) -> Operand:
