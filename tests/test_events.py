@@ -144,6 +144,19 @@ async def test_announcing_needs_a_session_made_with_a_hub(engine: AsyncEngine) -
             await events.announce(bare, ReportFiled(report_id=1))
 
 
+async def test_an_event_nobody_would_hear_is_not_kept(session: AsyncSession) -> None:
+    hub = EventHub()  # no subscriber, no listener, no other process
+    events.attach(session, hub)
+    events.publish(session, ReportFiled(report_id=1))
+    assert not session.sync_session.info.get("citoyen_domain_events")
+    heard: list[events.DomainEvent] = []
+    hub.subscribe(ReportFiled, heard.append)
+    events.publish(session, ReportFiled(report_id=2))
+    await session.commit()
+    await hub.drain()
+    assert heard == [ReportFiled(report_id=2)]
+
+
 def test_events_read_back_from_json_are_the_events_written() -> None:
     stored = ObservationsStored(4, (1, 2), ("2026-11-26T01:02:03Z", "2026-11-26T01:03:03Z"), (1.5, None))
     for item in (stored, CommentPosted(comment_id=5, process_id=3, proposal_id=None)):
@@ -174,17 +187,22 @@ async def test_an_event_committed_in_one_process_reaches_a_subscriber_of_another
         )
 
     async with served(settings("one")) as one, served(settings("two")) as two:
-        hearing = two.state.events.listen(ReportFiled)
+        hearing = two.state.events.listen(ObservationsStored)
+        not_crossing = two.state.events.listen(ReportFiled)
         heard_at_home: list[events.DomainEvent] = []
+        one.state.events.subscribe(ObservationsStored, heard_at_home.append)
         one.state.events.subscribe(ReportFiled, heard_at_home.append)
+        first = ObservationsStored(4, (1,), ("2026-11-26T01:02:03Z",), (1.5,))
+        second = ObservationsStored(4, (2,), ("2026-11-26T01:03:03Z",), (2.5,))
         async with one.state.sessionmaker() as session:
             events.attach(session, one.state.events)
-            events.publish(session, ReportFiled(report_id=1))
+            events.publish(session, first)
             await session.rollback()  # never delivered, here or there
-            events.publish(session, ReportFiled(report_id=2))
+            events.publish(session, second)
+            events.publish(session, ReportFiled(report_id=2))  # heard where it was committed only
             await session.commit()
-        assert await asyncio.wait_for(hearing.get(), timeout=10) == ReportFiled(report_id=2)
+        assert await asyncio.wait_for(hearing.get(), timeout=10) == second
         await one.state.events.drain()
-        assert heard_at_home == [ReportFiled(report_id=2)]  # once: its own message is not delivered again
+        assert heard_at_home == [second, ReportFiled(report_id=2)]  # once: its own message is not delivered again
         await asyncio.sleep(0.2)
-        assert hearing.queue.empty()
+        assert hearing.queue.empty() and not_crossing.queue.empty()
