@@ -2,8 +2,7 @@
 Citoyen server: search with q, fq, facets, sort, rows and start; package_show; package_create, update, patch
 and delete; resource_create with an upload; `ckanapi action` and `ckanapi dump datasets --all`.
 
-The server runs in a thread (uvicorn) on a free port with its own database (a fresh SQLite file, or a
-PostgreSQL database made beside the test database and dropped afterwards), as tests/sensing/test_frost_client."""
+The server runs in a thread (uvicorn) on a free port with its own database (tests/live_server.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +18,12 @@ from pathlib import Path
 import ckanapi  # type: ignore[import-untyped]
 import httpx
 import pytest
-import uvicorn
-from sqlalchemy import make_url
 
-from citoyen.app import build_event_hub, create_app
-from citoyen.config import Settings
+from citoyen.app import build_event_hub
 from citoyen.db import make_engine, make_sessionmaker
-from citoyen.migrations import upgrade_database_async
 from citoyen.opendata import service as opendata
 from citoyen.people import service as people
-from tests.sensing.test_frost_client import _admin, _free_port, _run
+from tests.live_server import live_server
 
 
 @dataclass(frozen=True)
@@ -40,9 +33,8 @@ class LiveCatalogue:
     sensing_token: str
 
 
-async def _prepare(database_url: str) -> tuple[str, str]:
-    await upgrade_database_async(database_url)
-    engine = make_engine(database_url)
+async def _prepare(server_url: str) -> tuple[str, str]:
+    engine = make_engine(server_url)
     try:
         async with make_sessionmaker(engine, build_event_hub())() as session:
             _token, secret = await people.create_api_token(session, "publisher", ["opendata:write"])
@@ -57,45 +49,9 @@ async def _prepare(database_url: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCatalogue]:
-    data_dir: Path = tmp_path_factory.mktemp("ckan-live")
-    dropped: str | None = None
-    if database_url.startswith("sqlite"):
-        server_url = f"sqlite+aiosqlite:///{data_dir / 'live.sqlite3'}"
-    else:
-        parsed = make_url(database_url)
-        name = f"{parsed.database}_ckan"
-        admin = parsed.set(database="postgres").render_as_string(hide_password=False)
-        _run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        _run(_admin(admin, f'CREATE DATABASE "{name}"'))
-        server_url = parsed.set(database=name).render_as_string(hide_password=False)
-        dropped = name
-    prepared = _run(_prepare(server_url))
-    assert isinstance(prepared, tuple)
-    token, sensing = str(prepared[0]), str(prepared[1])
-    settings = Settings(data_dir=data_dir, database_url=server_url, secret_key="ckan-live-" + "x" * 40)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the live server did not start")
-    try:
-        yield LiveCatalogue(base, token, sensing)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        if dropped is not None:
-            parsed = make_url(database_url)
-            admin = parsed.set(database="postgres").render_as_string(hide_password=False)
-            _run(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
+    with live_server(database_url, tmp_path_factory.mktemp("ckan-live"), "ckan", _prepare) as served:
+        token, sensing = served.prepared
+        yield LiveCatalogue(served.url, token, sensing)
 
 
 def _ckanapi(*arguments: str) -> str:

@@ -1,32 +1,22 @@
 """FROST-Server's Python client (frost-sta-client), unchanged, against a running Citoyen server: deep
 insert, reading, queries with filter/expand/orderby and nextLink paging, JSON Patch, delete, dataArray.
 
-The server runs in a thread (uvicorn) on a free port with its own database: a fresh SQLite file, or on
-PostgreSQL a database created beside the test database and dropped afterwards."""
+The server runs in a thread (uvicorn) on a free port with its own database (tests/live_server.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import frost_sta_client as fsc  # type: ignore[import-untyped]
-import httpx
 import pytest
 import requests
-import uvicorn
-from sqlalchemy import make_url, text
 
-from citoyen.app import build_event_hub, create_app
-from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.app import build_event_hub
+from citoyen.db import make_sessionmaker
 from citoyen.engines import make_app_engine
-from citoyen.migrations import upgrade_database_async
 from citoyen.people import service as people
+from tests.live_server import live_server
 
 
 @dataclass(frozen=True)
@@ -35,25 +25,8 @@ class LiveServer:
     token: str
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = make_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-async def _prepare(database_url: str) -> str:
-    await upgrade_database_async(database_url)
-    engine = make_app_engine(database_url)
+async def _prepare(server_url: str) -> str:
+    engine = make_app_engine(server_url)
     try:
         async with make_sessionmaker(engine, build_event_hub())() as session:
             _token, secret = await people.create_api_token(session, "frost client", ["sensing:write"])
@@ -63,64 +36,10 @@ async def _prepare(database_url: str) -> str:
     return secret
 
 
-def _run(coroutine: object) -> object:
-    """Run a coroutine to completion in a fresh thread (the test session's loop must stay untouched)."""
-    result: list[object] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coroutine))  # type: ignore[arg-type]
-        except BaseException as error:  # re-raised below, in the caller's thread
-            errors.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0] if result else None
-
-
 @pytest.fixture(scope="module")
 def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir: Path = tmp_path_factory.mktemp("frost-live")
-    dropped: str | None = None
-    if database_url.startswith("sqlite"):
-        server_url = f"sqlite+aiosqlite:///{data_dir / 'live.sqlite3'}"
-    else:
-        parsed = make_url(database_url)
-        name = f"{parsed.database}_frost"
-        admin = parsed.set(database="postgres").render_as_string(hide_password=False)
-        _run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}"'))
-        _run(_admin(admin, f'CREATE DATABASE "{name}"'))
-        server_url = parsed.set(database=name).render_as_string(hide_password=False)
-        dropped = name
-    token = str(_run(_prepare(server_url)))
-    settings = Settings(data_dir=data_dir, database_url=server_url, secret_key="frost-live-" + "x" * 40)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the live server did not start")
-    try:
-        yield LiveServer(f"{base}/sta/v1.1", token)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        if dropped is not None:
-            parsed = make_url(database_url)
-            admin = parsed.set(database="postgres").render_as_string(hide_password=False)
-            _run(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
+    with live_server(database_url, tmp_path_factory.mktemp("frost-live"), "frost", _prepare) as served:
+        yield LiveServer(f"{served.url}/sta/v1.1", served.prepared)
 
 
 def _service(live: LiveServer) -> fsc.SensorThingsService:

@@ -1,0 +1,127 @@
+"""A real Citoyen server for the tests that drive it with real clients (ckanapi, frost-sta-client): uvicorn in a
+thread on a free port, with a database of its own that its migrations build and a `prepare` coroutine fills
+(a fresh SQLite file, or on PostgreSQL a database made beside the test database and dropped afterwards).
+
+The server commits for real, which the rolled-back transaction of the other tests cannot show to a client
+in another thread; so it never shares their database."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import make_url, text
+
+from citoyen.app import create_app
+from citoyen.config import Settings
+from citoyen.db import make_engine
+from citoyen.migrations import upgrade_database_async
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Served(Generic[T]):
+    url: str  # http://127.0.0.1:PORT
+    prepared: T  # what `prepare` returned (tokens...)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def run_in_thread(coroutine: Awaitable[T]) -> T:
+    """Run a coroutine to completion in a fresh thread (the test session's event loop must stay untouched)."""
+    result: list[T] = []
+    errors: list[BaseException] = []
+
+    async def wrapped() -> T:
+        return await coroutine
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(wrapped()))
+        except BaseException as error:  # re-raised below, in the caller's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _migrate_and_prepare(server_url: str, prepare: Callable[[str], Awaitable[T]]) -> T:
+    await upgrade_database_async(server_url)
+    return await prepare(server_url)
+
+
+@contextmanager
+def live_server(
+    database_url: str, data_dir: Path, suffix: str, prepare: Callable[[str], Awaitable[T]]
+) -> Iterator[Served[T]]:
+    """Serve the app on the test's backend until the block ends; `suffix` names its PostgreSQL database
+    (`<test database>_<suffix>`), so two live servers of one run never share one."""
+    dropped: str | None = None
+    admin = ""
+    if database_url.startswith("sqlite"):
+        server_url = f"sqlite+aiosqlite:///{data_dir / 'live.sqlite3'}"
+    else:
+        parsed = make_url(database_url)
+        dropped = f"{parsed.database}_{suffix}"
+        admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+        run_in_thread(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
+        run_in_thread(_admin(admin, f'CREATE DATABASE "{dropped}"'))
+        server_url = parsed.set(database=dropped).render_as_string(hide_password=False)
+    try:
+        prepared = run_in_thread(_migrate_and_prepare(server_url, prepare))
+        settings = Settings(data_dir=data_dir, database_url=server_url, secret_key=f"{suffix}-live-" + "x" * 40)
+        port = free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(base)
+            yield Served(base, prepared)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+    finally:
+        if dropped is not None:
+            run_in_thread(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
+
+
+def _wait_until_healthy(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail("the live server did not start")
