@@ -15,17 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from databases import chosen_backends, fresh_database
+from sqlalchemy import func, select
 
 from citoyen.app import build_event_hub
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker, utcnow
+from citoyen.db import make_sessionmaker, utcnow
 from citoyen.demo.generator import build_demo
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
@@ -46,23 +45,6 @@ class Row:
     versions: int
     rows: int
     target: str
-
-
-async def recreate_database(url: str, drop_only: bool = False) -> None:
-    database = make_url(url).database
-    if not database or database in ("postgres", "test", "template0", "template1"):
-        sys.exit(f"error: refusing to drop the database {database!r}; give the benchmark its own (--pg-url)")
-    if make_url(url).host not in ("127.0.0.1", "localhost", "::1"):
-        sys.exit("error: this benchmark only talks to a PostgreSQL on the loopback interface")
-    maintenance = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    engine = make_engine(maintenance, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            if not drop_only:
-                await connection.execute(text(f'CREATE DATABASE "{database}"'))
-    finally:
-        await engine.dispose()
 
 
 async def measure(backend: str, url: str, data_dir: Path, args: argparse.Namespace) -> list[Row]:
@@ -151,17 +133,9 @@ def print_table(rows: list[Row], command: str) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     rows: list[Row] = []
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory(prefix="citoyen-bench-opendata-") as directory:
-            url = f"sqlite+aiosqlite:///{Path(directory) / 'citoyen.sqlite3'}"
-            rows += await measure("sqlite", url, Path(directory), args)
-    if args.backend in ("postgresql", "both"):
-        await recreate_database(args.pg_url)
-        try:
-            with tempfile.TemporaryDirectory(prefix="citoyen-bench-opendata-") as directory:
-                rows += await measure("postgresql", args.pg_url, Path(directory), args)
-        finally:
-            await recreate_database(args.pg_url, drop_only=True)
+    for backend in chosen_backends(args.backend):
+        async with fresh_database(backend, args.pg_url, "citoyen-bench-opendata-") as (url, data_dir):
+            rows += await measure(backend, url, data_dir, args)
     print_table(rows, "uv run python bench/opendata.py " + " ".join(sys.argv[1:]))
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import h3
 import numpy as np
 import shapely
+from databases import recreate_database
 from loadgen import Client, HttpError, Measurement, serve
 from shapely.geometry import shape
 from sqlalchemy import text
@@ -62,23 +63,6 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 # --- loading ----------------------------------------------------------------------------------
-
-
-async def recreate_database(url: str, drop_only: bool = False) -> None:
-    database = make_url(url).database
-    if not database or database in ("postgres", "test", "template0", "template1"):
-        sys.exit(f"error: refusing to drop the database {database!r}; give the benchmark its own (--pg-url)")
-    if make_url(url).host not in ("127.0.0.1", "localhost", "::1"):
-        sys.exit("error: this benchmark only talks to a PostgreSQL on the loopback interface")
-    maintenance = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    engine = make_engine(maintenance, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            if not drop_only:
-                await conn.execute(text(f'CREATE DATABASE "{database}"'))
-    finally:
-        await engine.dispose()
 
 
 @dataclass
