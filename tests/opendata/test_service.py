@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.opendata import service as opendata
 from citoyen.opendata.privacy import LedgerEntry
-from citoyen.opendata.textsearch import french_stem, normalize
+from citoyen.textsearch import french_stem, normalize
 from tests.opendata.helpers import create_dataset, create_organization
 
 

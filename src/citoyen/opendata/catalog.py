@@ -28,8 +28,8 @@ from citoyen.opendata.models import (
     ResourceVersion,
     Tag,
 )
-from citoyen.opendata.textsearch import indexed_text
 from citoyen.people import service as people
+from citoyen.textsearch import indexed_text
 
 NAME = re.compile(r"[a-z0-9_\-]+")
 TAG = re.compile(r"[\w \-.]+")

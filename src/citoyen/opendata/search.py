@@ -18,7 +18,8 @@ from citoyen.opendata import vocabularies
 from citoyen.opendata.catalog import DatasetView, load_views, visible
 from citoyen.opendata.errors import invalid
 from citoyen.opendata.models import Dataset, DatasetGroup, DatasetTag, Group, Organization, Resource, Tag
-from citoyen.opendata.textsearch import POSTGRES_VECTOR, postgres_query, sqlite_match
+from citoyen.opendata.textsearch import POSTGRES_VECTOR
+from citoyen.textsearch import postgres_query, sqlite_match
 
 FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id")
 MAX_ROWS = 1000
