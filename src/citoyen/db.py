@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import ARRAY, ColumnElement, DateTime, Integer, MetaData, any_, bindparam, event
+from sqlalchemy import ARRAY, ColumnElement, DateTime, Integer, MetaData, Select, any_, bindparam, event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -87,6 +87,28 @@ def one_of(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
     return column.in_(values)
+
+
+async def keyset_batches(
+    session: AsyncSession,
+    stmt: Select[*tuple[Any, ...]],
+    key_column: ColumnElement[Any] | QueryableAttribute[Any],
+    batch_size: int,
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The rows of `stmt` in batches of `batch_size`, ordered by `key_column` (unique: a primary key), each batch
+    one query that starts after the last batch's key: memory holds one batch however many rows there are, and
+    no OFFSET makes the database walk past the rows already read. Each row is the tuple of `stmt`'s columns."""
+    query = stmt.add_columns(key_column).order_by(key_column).limit(batch_size)
+    last: Any = None
+    while True:
+        page = query if last is None else query.where(key_column > last)
+        rows = (await session.execute(page)).all()
+        if not rows:
+            return
+        yield [tuple(row)[:-1] for row in rows]
+        if len(rows) < batch_size:
+            return
+        last = rows[-1][-1]
 
 
 SQLITE_IMMEDIATE = "citoyen_sqlite_immediate"

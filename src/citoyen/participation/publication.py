@@ -3,7 +3,8 @@ them), participatory budgets' results once voting has ended, and for the open-da
 about people (participants per neighbourhood, survey answers per option) with the bound on each person's part.
 
 Only what the public pages show: proposals of published processes, neither hidden by moderation nor withdrawn;
-budget results once public; surveys whose results the administrator made public. Rows are read in batches by id.
+budget results once public; surveys whose results the administrator made public. Rows are read in batches by
+id (`citoyen.db.keyset_batches`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.db import keyset_batches
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.models import (
     Milestone,
@@ -47,12 +49,7 @@ async def public_proposals(
     categories = {
         row[0]: row[1] for row in (await session.execute(select(ProcessCategory.id, ProcessCategory.name))).all()
     }
-    last = 0
-    while True:
-        query = select(Proposal).where(Proposal.id > last, *_visible()).order_by(Proposal.id).limit(batch)
-        proposals = list((await session.execute(query)).scalars())
-        if not proposals:
-            return
+    async for rows in keyset_batches(session, select(Proposal).where(*_visible()), Proposal.id, batch):
         yield [
             {
                 "id": proposal.id,
@@ -70,29 +67,16 @@ async def public_proposals(
                 "created_at": proposal.created_at,
                 "answered_at": proposal.answered_at,
             }
-            for proposal in proposals
+            for (proposal,) in rows
         ]
-        last = proposals[-1].id
-        if len(proposals) < batch:
-            return
 
 
 async def public_answers(session: AsyncSession, batch: int = PUBLICATION_BATCH) -> AsyncIterator[list[dict[str, Any]]]:
     """The city's official answers to public proposals, in batches ordered by id (never who answered)."""
     columns = (ProposalAnswer.id, ProposalAnswer.proposal_id, ProposalAnswer.status, ProposalAnswer.text)
     more = (ProposalAnswer.progress, ProposalAnswer.created_at)
-    last = 0
-    while True:
-        query = (
-            select(*columns, *more)
-            .join(Proposal, Proposal.id == ProposalAnswer.proposal_id)
-            .where(ProposalAnswer.id > last, *_visible())
-            .order_by(ProposalAnswer.id)
-            .limit(batch)
-        )
-        rows = (await session.execute(query)).all()
-        if not rows:
-            return
+    query = select(*columns, *more).join(Proposal, Proposal.id == ProposalAnswer.proposal_id).where(*_visible())
+    async for rows in keyset_batches(session, query, ProposalAnswer.id, batch):
         yield [
             {
                 "id": row[0],
@@ -104,9 +88,6 @@ async def public_answers(session: AsyncSession, batch: int = PUBLICATION_BATCH) 
             }
             for row in rows
         ]
-        last = rows[-1][0]
-        if len(rows) < batch:
-            return
 
 
 async def budget_results(session: AsyncSession) -> list[dict[str, Any]]:
@@ -207,18 +188,10 @@ async def public_milestones(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """How public proposals are carried out: their milestones, in batches ordered by id (never who wrote them)."""
     columns = (Milestone.id, Milestone.proposal_id, Milestone.title, Milestone.description, Milestone.progress)
-    last = 0
-    while True:
-        query = (
-            select(*columns, Milestone.happened_on)
-            .join(Proposal, Proposal.id == Milestone.proposal_id)
-            .where(Milestone.id > last, *_visible())
-            .order_by(Milestone.id)
-            .limit(batch)
-        )
-        rows = (await session.execute(query)).all()
-        if not rows:
-            return
+    query = (
+        select(*columns, Milestone.happened_on).join(Proposal, Proposal.id == Milestone.proposal_id).where(*_visible())
+    )
+    async for rows in keyset_batches(session, query, Milestone.id, batch):
         yield [
             {
                 "id": row[0],
@@ -230,9 +203,6 @@ async def public_milestones(
             }
             for row in rows
         ]
-        last = rows[-1][0]
-        if len(rows) < batch:
-            return
 
 
 async def participant_counts(

@@ -1,5 +1,6 @@
-"""What the reports domain publishes as open data: its public rows, in batches read by id (constant memory
-however many reports), and the counts of reporters per cell that the open-data privacy layer releases.
+"""What the reports domain publishes as open data: its public rows, in batches read by id
+(`citoyen.db.keyset_batches`: constant memory however many reports), and the counts of reporters per cell that
+the open-data privacy layer releases.
 
 Published rows hold only what the public reports map and Open311 show about the problem and its place, less the
 free-text description (a reporter may write who they are in it): never who reported, followed or supported.
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.db import keyset_batches
 from citoyen.reports.models import Category, Report, ReportContact
 
 PUBLICATION_BATCH = 5000
@@ -39,18 +41,8 @@ async def public_reports(session: AsyncSession, batch: int = PUBLICATION_BATCH) 
         Report.supports,
         Report.duplicate_of_id,
     )
-    last = 0
-    while True:
-        query = (
-            select(*columns)
-            .join(Category, Category.id == Report.category_id)
-            .where(Report.id > last)
-            .order_by(Report.id)
-            .limit(batch)
-        )
-        rows = (await session.execute(query)).all()
-        if not rows:
-            return
+    query = select(*columns).join(Category, Category.id == Report.category_id)
+    async for rows in keyset_batches(session, query, Report.id, batch):
         yield [
             {
                 "id": row[0],
@@ -72,9 +64,6 @@ async def public_reports(session: AsyncSession, batch: int = PUBLICATION_BATCH) 
             }
             for row in rows
         ]
-        last = rows[-1][0]
-        if len(rows) < batch:
-            return
 
 
 def week_of(moment: datetime) -> date:
