@@ -28,6 +28,15 @@ from citoyen.sensing.addressing import Target, resolve_path
 from citoyen.sensing.context import Access, Context, StaError
 from citoyen.sensing.create import create, create_at, created_document
 from citoyen.sensing.entities import format_time, result_value
+from citoyen.sensing.exports import (
+    EXPORT_COLUMNS,
+    ExportedStream,
+    ObservationRow,
+    exported_datastreams,
+    observation_csv,
+    observation_rows,
+    observations_sql,
+)
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
 from citoyen.sensing.publication import public_observations, published_datastreams, published_things
 from citoyen.sensing.read import AnswerLimits, RawValue, read
@@ -48,12 +57,15 @@ from citoyen.sensing.values import column_values, parse_time, parse_time_or_inte
 
 __all__ = [
     "DATASTREAMS",
+    "EXPORT_COLUMNS",
     "FEATURES",
     "OBSERVATIONS",
     "THINGS",
     "Access",
     "AnswerLimits",
     "Context",
+    "ExportedStream",
+    "ObservationRow",
     "RawValue",
     "Span",
     "StaError",
@@ -65,11 +77,15 @@ __all__ = [
     "delete_entity",
     "erase_personal_data",
     "export_personal_data",
+    "exported_datastreams",
     "extend_datastream",
     "extend_datastreams",
     "feature_for_thing_location",
     "features_for_thing_locations",
     "format_time",
+    "observation_csv",
+    "observation_rows",
+    "observations_sql",
     "parse_time",
     "parse_time_or_interval",
     "public_observations",
