@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from citoyen.opendata import vocabularies
 from citoyen.opendata.catalog import DatasetView, ResourceView
+from citoyen.opendata.datastore import TABULAR
 from citoyen.opendata.models import Group, Organization, Tag
 
 CKAN_VERSION = "2.10.4"
@@ -57,7 +58,8 @@ def resource_dict(view: ResourceView, dataset_uuid: str, base_url: str) -> dict[
         "resource_type": None,
         "cache_url": None,
         "cache_last_updated": None,
-        "datastore_active": False,
+        # Its rows are in the DataStore (loaded with the version, or on the first search of an older one).
+        "datastore_active": resource.format in TABULAR and version is not None,
         "version": version.number if version is not None else None,
         "row_count": version.row_count if version is not None else None,
         "schema": version.table_schema if version is not None else None,

@@ -1,6 +1,7 @@
 """Open data's file upkeep (a housekeeping job): stored files that no version refers to any more (their resource
 or dataset was removed) and uploads left half-way (a crash) are deleted once older than a grace period, so that
-an upload whose transaction has not committed yet never loses its file."""
+an upload whose transaction has not committed yet never loses its file. The DataStore tables of deleted datasets
+are dropped too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.housekeeping import Housekeeping
-from citoyen.opendata.models import ResourceVersion
+from citoyen.opendata import datastore
+from citoyen.opendata.models import Dataset, DatasetState, Resource, ResourceVersion
 
 GRACE = timedelta(hours=1)
 
@@ -41,8 +43,28 @@ def _prune(directory: Path, referenced: set[str], oldest: float) -> int:
     return removed
 
 
+async def prune_datastore(session: AsyncSession) -> int:
+    """Drop the DataStore tables of versions no longer served: a deleted dataset's resources' (a deleted resource's
+    go with it), or a replaced version's that a crash left."""
+    query = (
+        select(Resource.uuid, Resource.current_version)
+        .join(Dataset, Dataset.id == Resource.dataset_id)
+        .where(
+            Dataset.state == DatasetState.ACTIVE,
+            Resource.current_version.is_not(None),
+            Resource.format.in_(datastore.TABULAR),
+        )
+    )
+    current = {(uuid, number) for uuid, number in (await session.execute(query)).all() if number is not None}
+    return await datastore.prune_tables(session, current)
+
+
 def register_housekeeping(housekeeping: Housekeeping, settings: Settings) -> None:
     async def job(session: AsyncSession, now: datetime) -> int:
         return await prune_files(session, settings.opendata_path, now)
 
+    async def tables(session: AsyncSession, now: datetime) -> int:
+        return await prune_datastore(session)
+
     housekeeping.add("opendata: files no version uses", job)
+    housekeeping.add("opendata: DataStore tables no version uses", tables)

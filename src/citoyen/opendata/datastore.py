@@ -1,0 +1,714 @@
+"""The DataStore: the rows of every tabular resource (CSV/TSV uploads and the platform's own CSV files) in a
+table of their own, searched as CKAN's `datastore_search` answers (`resource_id`, `q`, `filters`, `limit`,
+`offset`, `sort`, `fields`, `include_total`, `distinct`, `records_format`).
+
+One table per loaded file version, named `datastore_<resource uuid hex>_v<version>` (typed columns from the
+version's Table Schema) or `..._v<version>t` when the typed load failed and every column was loaded as text
+(a file whose cells PostgreSQL reads differently from frictionless, e.g. custom `trueValues`). Physical columns
+are `c0, c1, …` in the file's column order plus `_id` (1, 2, … in file order, the primary key), so any header
+(spaces, accents, 200 characters) works; the field names come from the version's Table Schema.
+
+Loading happens in the transaction that stores the version (`files.create_resource`/`update_resource`, which
+the auto-publication uses too): PostgreSQL COPYs the CSV file itself (its own parser, no Python per row),
+SQLite inserts it in big batches. The new version's table is created beside the old one and the old one is
+dropped in the same transaction, so a reader sees the old rows or the new ones, never half a table, and a
+failed upload (rolled back) leaves the published table as it was. Versions stored before the DataStore existed
+are loaded on their first search. Deleting a resource drops its tables; the upkeep drops any table left by a
+deleted dataset.
+
+These tables are made at run time, like CKAN's own DataStore: they are outside Alembic and the models
+(`citoyen.migrations.UNMODELLED_TABLE` makes autogenerate ignore `datastore_%`), and the tests' schema reset
+(DROP SCHEMA public CASCADE) removes them with the rest.
+
+Speed: the columns filters use most (integers, text, dates, datetimes, booleans; the first INDEXED_COLUMNS of
+them) get an index ending with `_id`, so "filter, then the first page in `_id` order" reads one index range and
+stops at `limit`. `total` on a filter matching many rows is what costs: above `total_estimation_threshold`
+PostgreSQL answers the planner's estimate and SQLite extrapolates from where the threshold-th match lies, and
+the answer says `total_was_estimated: true` (as CKAN does with its threshold).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import math
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.opendata.errors import OpendataError, invalid, not_found
+from citoyen.opendata.models import Resource, ResourceVersion
+
+TABULAR = ("CSV", "TSV")
+PREFIX = "datastore_"
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 32_000  # CKAN's ckan.datastore.search.rows_max
+# Counting exactly up to this many matches; above it the total is estimated (CKAN's total_estimation_threshold).
+TOTAL_ESTIMATION_THRESHOLD = 100_000
+# How many columns get an index (each costs load time: about 10 s per column at 10 million rows).
+INDEXED_COLUMNS = 8
+_BATCH = 20_000
+_INDEXED_KINDS = ("int8", "text", "date", "timestamp", "bool")
+
+Kind = Literal["int8", "float8", "bool", "date", "timestamp", "text"]
+_KINDS: dict[str, Kind] = {
+    "integer": "int8",
+    "number": "float8",
+    "boolean": "bool",
+    "date": "date",
+    "datetime": "timestamp",
+}
+_PG_TYPES = {
+    "int8": "bigint",
+    "float8": "double precision",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "timestamp with time zone",
+    "text": "text",
+}
+_SQLITE_TYPES = {"int8": "INTEGER", "float8": "REAL", "bool": "INTEGER", "date": "TEXT", "timestamp": "TEXT"}
+_TRUE = {"true", "True", "TRUE", "1"}
+_FALSE = {"false", "False", "FALSE", "0"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind
+    column: str  # c0, c1, ...
+
+
+@dataclass(frozen=True)
+class Table:
+    """A loaded version: its table's name and fields (without `_id`)."""
+
+    name: str
+    fields: tuple[Field, ...]
+
+    def field(self, name: str) -> Field | None:
+        return next((item for item in self.fields if item.name == name), None)
+
+
+def table_prefix(resource_uuid: str) -> str:
+    return f"{PREFIX}{resource_uuid.replace('-', '').lower()}_v"
+
+
+def _table_names(resource_uuid: str, number: int) -> tuple[str, str]:
+    """The typed table's name and the all-text one's."""
+    typed = f"{table_prefix(resource_uuid)}{number}"
+    return typed, typed + "t"
+
+
+def _fields(schema: dict[str, Any] | None, header: list[str], as_text: bool) -> tuple[Field, ...]:
+    types = {
+        item.get("name"): item.get("type")
+        for item in (schema or {}).get("fields", [])
+        if isinstance(item, dict) and not _custom_format(item)
+    }
+    return tuple(
+        Field(name, "text" if as_text else _KINDS.get(str(types.get(name)), "text"), f"c{index}")
+        for index, name in enumerate(header)
+    )
+
+
+def _custom_format(descriptor: dict[str, Any]) -> bool:
+    """A field whose cells are not written the default way (a date format, decimal comma, own true values) is
+    kept as its text: the loaders read the default forms only."""
+    options = ("trueValues", "falseValues", "decimalChar", "groupChar", "bareNumber")
+    return descriptor.get("format", "default") not in ("default", "any") or any(key in descriptor for key in options)
+
+
+def _fields_of(schema: dict[str, Any] | None, as_text: bool) -> tuple[Field, ...]:
+    names = [str(item.get("name")) for item in (schema or {}).get("fields", []) if isinstance(item, dict)]
+    return _fields(schema, names, as_text)
+
+
+def _quote(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]+", name):  # our own names only: uuid hex, digits, c<N>
+        raise ValueError(f"not a DataStore table or column name: {name!r}")
+    return f'"{name}"'
+
+
+# --- loading ------------------------------------------------------------------------------------------------
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The driver's own connection in the session's transaction (asyncpg's, or aiosqlite's), for COPY and
+    executemany at their own speed."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return raw.driver_connection
+
+
+async def load_version(session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion) -> Table:
+    """Load a tabular version's rows into its table (typed; all text if that fails) and drop the resource's other
+    tables, in the session's transaction: the swap is seen whole at commit."""
+    if resource.format not in TABULAR:
+        raise ValueError(f"{resource.format} is not tabular")
+    path = directory / version.path
+    delimiter = "\t" if resource.format == "TSV" else ","
+    header = await asyncio.to_thread(_header, path, delimiter)
+    typed, as_text = _table_names(resource.uuid, version.number)
+    loaded: Table | None = None
+    try:
+        async with session.begin_nested():
+            loaded = Table(typed, _fields(version.table_schema, header, False))
+            await _load(session, loaded, path, delimiter)
+    except Exception:  # a cell the typed columns refuse: the rows are kept as text rather than not at all
+        loaded = None
+    if loaded is None:
+        loaded = Table(as_text, _fields(version.table_schema, header, True))
+        await _load(session, loaded, path, delimiter)
+    for name in await tables_of(session, resource.uuid):
+        if name != loaded.name:
+            await session.execute(text(f"DROP TABLE IF EXISTS {_quote(name)}"))
+    return loaded
+
+
+def _header(path: Path, delimiter: str) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return next(csv.reader(stream, delimiter=delimiter), [])
+
+
+async def _load(session: AsyncSession, loaded: Table, path: Path, delimiter: str) -> None:
+    name = _quote(loaded.name)
+    await session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    columns = [item.column for item in loaded.fields]
+    if _is_postgres(session):
+        # A big file takes longer than a request's statement timeout; index builds get more memory.
+        await session.execute(text("SET LOCAL statement_timeout = 0"))
+        await session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        definitions = ", ".join(f"{item.column} {_PG_TYPES[item.kind]}" for item in loaded.fields)
+        await session.execute(text(f"CREATE TABLE {name} (_id bigint GENERATED BY DEFAULT AS IDENTITY, {definitions})"))
+        driver = await _driver(session)
+        # PostgreSQL parses the CSV itself; empty cells (quoted or not) are missing values, as Table Schema says.
+        await driver.copy_to_table(
+            loaded.name,
+            source=str(path),
+            columns=columns,
+            format="csv",
+            header=True,
+            delimiter=delimiter,
+            null="",
+            force_null=columns,
+            encoding="utf-8",
+        )
+        # The primary key and indexes are built once the rows are in: far quicker than row by row.
+        await session.execute(text(f"ALTER TABLE {name} ADD PRIMARY KEY (_id)"))
+        for item in _indexed(loaded):
+            await session.execute(
+                text(f"CREATE INDEX {_quote(loaded.name + '_' + item.column)} ON {name} ({item.column}, _id)")
+            )
+        await session.execute(text(f"ANALYZE {name}"))
+        return
+    definitions = ", ".join(f"{item.column} {_SQLITE_TYPES.get(item.kind, 'TEXT')}" for item in loaded.fields)
+    await session.execute(text(f"CREATE TABLE {name} (_id INTEGER PRIMARY KEY, {definitions})"))
+    driver = await _driver(session)
+    # Our own table and column names (checked by _quote); the values are bound parameters.
+    statement = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+    convert = _sqlite_converters(loaded.fields)
+    batches = _batches(path, delimiter, convert)
+    try:
+        while batch := await asyncio.to_thread(next, batches, None):
+            await driver.executemany(statement, batch)
+    finally:
+        batches.close()
+    # SQLite's index entries end with the rowid (_id), so (column) alone serves "filter, then _id order". Run
+    # through the driver: not subject to the request's statement timeout, which a 10-million-row index exceeds.
+    for item in _indexed(loaded):
+        await driver.execute(f"CREATE INDEX {_quote(loaded.name + '_' + item.column)} ON {name} ({item.column})")
+
+
+def _indexed(loaded: Table) -> list[Field]:
+    return [item for item in loaded.fields if item.kind in _INDEXED_KINDS][:INDEXED_COLUMNS]
+
+
+def _canonical_moment(value: str) -> str:
+    """A Table Schema datetime as SQLite keeps it: ISO 8601 in UTC with a Z, so text order is time order."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _boolean_cell(value: str) -> int | None:
+    return 1 if value in _TRUE else 0 if value in _FALSE else None
+
+
+def _sqlite_converters(fields: tuple[Field, ...]) -> list[Callable[[str], Any] | None]:
+    """How each cell becomes a SQLite value (None: the text itself, which the column's affinity turns into an
+    integer or real when it is one)."""
+    converters: dict[str, Callable[[str], Any]] = {"bool": _boolean_cell, "timestamp": _canonical_moment}
+    return [converters.get(item.kind) for item in fields]
+
+
+def _batches(
+    path: Path, delimiter: str, convert: list[Callable[[str], Any] | None]
+) -> Generator[list[list[Any]], None, None]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        rows = csv.reader(stream, delimiter=delimiter)
+        next(rows, None)
+        batch: list[list[Any]] = []
+        plain = all(item is None for item in convert)
+        for row in rows:
+            if not row:
+                continue
+            if plain:
+                batch.append([cell if cell != "" else None for cell in row])
+            else:
+                batch.append(
+                    [
+                        None if cell == "" else (cell if change is None else change(cell))
+                        for cell, change in zip(row, convert, strict=False)
+                    ]
+                )
+            if len(batch) >= _BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+# --- tables, dropping -----------------------------------------------------------------------------------------
+
+
+async def tables_of(session: AsyncSession, resource_uuid: str) -> list[str]:
+    return await _tables_like(session, table_prefix(resource_uuid) + "%")
+
+
+async def _tables_like(session: AsyncSession, pattern: str) -> list[str]:
+    if _is_postgres(session):
+        query = text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE :pattern")
+    else:
+        query = text("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE :pattern")
+    names = (await session.execute(query, {"pattern": pattern})).scalars()
+    # LIKE's _ matches any character: keep exactly ours.
+    exact = re.compile(re.escape(pattern[:-1]) + ".*" if pattern.endswith("%") else re.escape(pattern))
+    return sorted(name for name in names if exact.fullmatch(name))
+
+
+async def drop_resource(session: AsyncSession, resource_uuid: str) -> None:
+    """Drop every table of a resource (it was removed from the catalogue)."""
+    for name in await tables_of(session, resource_uuid):
+        await session.execute(text(f"DROP TABLE IF EXISTS {_quote(name)}"))
+
+
+async def prune_tables(session: AsyncSession, current: set[tuple[str, int]]) -> int:
+    """Drop the tables of versions that are not in `current` ((resource uuid, version number) of the current
+    tabular versions of active datasets): a deleted dataset's, or a replaced version's left by a crash."""
+    keep: set[str] = set()
+    for resource_uuid, number in current:
+        keep.update(_table_names(resource_uuid, number))
+    dropped = 0
+    for name in await _tables_like(session, PREFIX + "%"):
+        if re.fullmatch(rf"{PREFIX}[0-9a-f]{{32}}_v\d+t?", name) and name not in keep:
+            await session.execute(text(f"DROP TABLE IF EXISTS {_quote(name)}"))
+            dropped += 1
+    return dropped
+
+
+async def loaded_table(session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion) -> Table:
+    """The table of a version, loaded now if it was stored before the DataStore (or its table was lost)."""
+    typed, as_text = _table_names(resource.uuid, version.number)
+    present = set(await tables_of(session, resource.uuid))
+    if typed in present:
+        return Table(typed, _fields_of(version.table_schema, False))
+    if as_text in present:
+        return Table(as_text, _fields_of(version.table_schema, True))
+    if not (directory / version.path).is_file():
+        raise not_found(f'Resource "{resource.uuid}" was not found')
+    return await load_version(session, directory, resource, version)
+
+
+# --- search -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Query:
+    """A datastore_search call, checked."""
+
+    resource_id: str
+    q: str | dict[str, str] = ""
+    filters: dict[str, list[Any]] = field(default_factory=dict)
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
+    fields: list[str] | None = None
+    include_total: bool = True
+    distinct: bool = False
+    records_format: str = "objects"
+    total_estimation_threshold: int = TOTAL_ESTIMATION_THRESHOLD
+    # What the client sent, for the _links (CKAN rebuilds them from the call's parameters).
+    given: dict[str, Any] = field(default_factory=dict)
+
+
+def _json_param(params: dict[str, Any], key: str) -> Any:
+    value = params.get(key)
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped[:1] in ("{", "["):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                raise invalid(key, "Cannot parse JSON") from None
+    return value
+
+
+def _int_param(params: dict[str, Any], key: str, default: int, high: int) -> int:
+    value = params.get(key)
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise invalid(key, "Invalid integer")
+    try:
+        number = int(value)
+    except ValueError:
+        raise invalid(key, "Invalid integer") from None
+    if number < 0:
+        raise invalid(key, "Must be a natural number")
+    return min(number, high)
+
+
+def _bool_param(params: dict[str, Any], key: str, default: bool) -> bool:
+    value = params.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off", ""):
+        return value.lower() in ("true", "1", "yes", "on")
+    raise invalid(key, "Must be a boolean (true or false)")
+
+
+def _names(value: Any, key: str) -> list[str]:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [item.strip() for item in value]
+    raise invalid(key, "Must be a list of field names or a comma-separated string")
+
+
+def parse_query(params: dict[str, Any]) -> Query:
+    """Check a datastore_search call's parameters (CKAN's names and defaults); a Validation Error names the
+    parameter (field names are checked against the resource's fields by `search`)."""
+    resource_id = params.get("resource_id", params.get("id"))
+    if not isinstance(resource_id, str) or not resource_id.strip():
+        raise invalid("resource_id", "Missing value")
+    query = Query(resource_id.strip(), given={key: value for key, value in params.items() if key != "offset"})
+    q = _json_param(params, "q")
+    if isinstance(q, dict):
+        if not all(isinstance(value, str | int | float) for value in q.values()):
+            raise invalid("q", "Must be a text or a dictionary of field names and texts")
+        query.q = {str(key): str(value) for key, value in q.items()}
+    elif isinstance(q, str | int | float) and not isinstance(q, bool):
+        query.q = str(q).strip()
+    elif q is not None:
+        raise invalid("q", "Must be a text or a dictionary of field names and texts")
+    filters = _json_param(params, "filters")
+    if filters not in (None, ""):
+        if not isinstance(filters, dict):
+            raise invalid("filters", "Must be a JSON dictionary of field names and values")
+        for key, value in filters.items():
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(item, str | int | float | bool) for item in values):
+                raise invalid("filters", f'field "{key}": a value or a list of values')
+            query.filters[str(key)] = values
+    query.limit = _int_param(params, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    query.offset = _int_param(params, "offset", 0, 10**12)
+    sort = params.get("sort")
+    if sort not in (None, ""):
+        for part in _names(sort, "sort"):
+            words = part.split()
+            direction = words[1].lower() if len(words) == 2 else "asc"
+            if len(words) > 2 or direction not in ("asc", "desc"):
+                raise invalid("sort", f'Cannot parse "{part}": a field name, then asc or desc')
+            name = words[0].strip('"')
+            query.sort.append((name, direction == "desc"))
+    fields = _json_param(params, "fields")
+    if fields not in (None, ""):
+        query.fields = _names(fields, "fields")
+    query.include_total = _bool_param(params, "include_total", True)
+    query.distinct = _bool_param(params, "distinct", False)
+    records_format = params.get("records_format", "objects")
+    if records_format not in ("objects", "lists"):
+        raise invalid("records_format", "Must be objects or lists")
+    query.records_format = str(records_format)
+    query.total_estimation_threshold = _int_param(
+        params, "total_estimation_threshold", TOTAL_ESTIMATION_THRESHOLD, 10**12
+    )
+    return query
+
+
+def _unknown(key: str, name: str) -> OpendataError:
+    return invalid(key, f'field "{name}" not in datastore resource')
+
+
+def _value(item: Field, value: Any, postgres: bool) -> Any:
+    """A filter's value as the column holds it; a Validation Error names the field when it cannot be."""
+    try:
+        if item.kind == "int8":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if item.kind == "float8":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if item.kind == "bool":
+            if isinstance(value, bool):
+                return value if postgres else int(value)
+            if str(value) in _TRUE | _FALSE:
+                return (str(value) in _TRUE) if postgres else int(str(value) in _TRUE)
+            raise ValueError
+        if item.kind == "date":
+            day = date.fromisoformat(str(value))
+            return day if postgres else day.isoformat()
+        if item.kind == "timestamp":
+            moment = datetime.fromisoformat(str(value))
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            return moment if postgres else moment.isoformat().replace("+00:00", "Z")
+    except (ValueError, OverflowError):
+        raise invalid("filters", f'field "{item.name}": {value!r} is not a valid {item.kind}') from None
+    return str(value)
+
+
+def _output(kind: Kind) -> Callable[[Any], Any]:
+    def number(value: Any) -> Any:
+        if not isinstance(value, int | float):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    def moment(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return value
+
+    def day(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, date) else value
+
+    def integer(value: Any) -> Any:
+        return int(value) if isinstance(value, int | float) else value
+
+    def boolean(value: Any) -> Any:
+        return bool(value) if isinstance(value, int | bool) else value
+
+    def plain(value: Any) -> Any:
+        return value
+
+    outputs: dict[str, Callable[[Any], Any]] = {
+        "float8": number,
+        "timestamp": moment,
+        "date": day,
+        "int8": integer,
+        "bool": boolean,
+    }
+    return outputs.get(kind, plain)
+
+
+def _like(expression: ColumnElement[Any], word: str, postgres: bool) -> ColumnElement[bool]:
+    pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if postgres:
+        return expression.ilike(pattern, escape="\\")
+    return expression.like(pattern, escape="\\")  # SQLite's LIKE ignores ASCII case
+
+
+async def search(
+    session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion | None, query: Query
+) -> dict[str, Any]:
+    """A datastore_search answer (CKAN's `result`) over the resource's current `version` (the caller found the
+    resource, refusing a draft's to who may not see it): Not Found for a resource that is not a table,
+    Validation Error naming the field for an unknown field in filters, q, sort or fields."""
+    version = _tabular(resource, version)
+    loaded = await loaded_table(session, directory, resource, version)
+    postgres = _is_postgres(session)
+    base = table(loaded.name, column("_id"), *[column(item.column) for item in loaded.fields])
+    by_name = {item.name: item for item in loaded.fields}
+    id_field = Field("_id", "int8", "_id")
+    every = {"_id": id_field, **by_name}
+
+    def known(key: str, name: str) -> Field:
+        item = every.get(name)
+        if item is None:
+            raise _unknown(key, name)
+        return item
+
+    names = (
+        query.fields if query.fields is not None else [name for name in every if not (query.distinct and name == "_id")]
+    )
+    selected = [known("fields", name) for name in names]
+    conditions: list[ColumnElement[bool]] = []
+    for name, values in query.filters.items():
+        item = known("filters", name)
+        converted = [_value(item, value, postgres) for value in values]
+        target = base.c[item.column]
+        conditions.append(target == converted[0] if len(converted) == 1 else target.in_(converted))
+    if isinstance(query.q, dict):
+        for name, words in query.q.items():
+            item = known("q", name)
+            as_text = cast(base.c[item.column], Text)
+            conditions.extend(_like(as_text, word, postgres) for word in words.split())
+    elif query.q:
+        row_text: ColumnElement[Any] = func.concat_ws(" ", *[cast(base.c[item.column], Text) for item in loaded.fields])
+        if not postgres:  # SQLite has no concat_ws before 3.44
+            row_text = literal("")
+            for item in loaded.fields:
+                row_text = row_text + " " + func.coalesce(cast(base.c[item.column], Text), "")
+        conditions.extend(_like(row_text, word, postgres) for word in query.q.split())
+    where = and_(*conditions) if conditions else None
+    order = []
+    for name, descending in query.sort:
+        target = base.c[known("sort", name).column]
+        order.append(target.desc() if descending else target.asc())
+    columns = [base.c[item.column].label(item.column) for item in selected]
+    statement: Select[Any] = select(*columns).select_from(base)
+    if where is not None:
+        statement = statement.where(where)
+    if query.distinct:
+        statement = statement.distinct()
+        statement = statement.order_by(*order) if order else statement
+    else:
+        # _id last: a stable order for paging, and the one the (column, _id) indexes are built in.
+        if not any(name == "_id" for name, _ in query.sort):
+            order.append(base.c["_id"].asc())
+        statement = statement.order_by(*order)
+    statement = statement.limit(query.limit).offset(query.offset)
+    rows = (await session.execute(statement)).all()
+    outputs = [_output(item.kind) for item in selected]
+    if query.records_format == "lists":
+        records: list[Any] = [[out(value) for out, value in zip(outputs, row, strict=True)] for row in rows]
+    else:
+        records = [
+            {item.name: out(value) for item, out, value in zip(selected, outputs, row, strict=True)} for row in rows
+        ]
+    result: dict[str, Any] = {
+        "include_total": query.include_total,
+        "resource_id": resource.uuid,
+        "fields": [{"id": item.name, "type": "int" if item.name == "_id" else item.kind} for item in selected],
+        "records_format": query.records_format,
+        "records": records,
+        "limit": query.limit,
+        "_links": _links(query),
+        "total_estimation_threshold": query.total_estimation_threshold,
+    }
+    if query.offset:
+        result["offset"] = query.offset
+    for key in ("q", "filters", "sort", "distinct"):
+        if key in query.given:
+            result[key] = query.given[key]
+    if query.include_total:
+        counted = select(*columns).select_from(base)
+        if where is not None:
+            counted = counted.where(where)
+        if query.distinct:
+            counted = counted.distinct()
+        total, estimated = await _total(session, base, counted, where, version, query)
+        result["total"] = total
+        result["total_was_estimated"] = estimated
+    return result
+
+
+def _tabular(resource: Resource, version: ResourceVersion | None) -> ResourceVersion:
+    if resource.format not in TABULAR or version is None:
+        raise not_found(f'Resource "{resource.uuid}" was not found')
+    return version
+
+
+async def _total(
+    session: AsyncSession,
+    base: Any,
+    counted: Select[Any],
+    where: ColumnElement[bool] | None,
+    version: ResourceVersion,
+    query: Query,
+) -> tuple[int, bool]:
+    """The number of matching records: exact up to the threshold, estimated above it."""
+    if where is None and not query.distinct and version.row_count is not None:
+        return int(version.row_count), False  # every row: counted when the file was checked
+    threshold = query.total_estimation_threshold
+    if _is_postgres(session):
+        estimate = await _planner_rows(session, counted)
+        if estimate > threshold:
+            return estimate, True
+        exact = await session.scalar(select(func.count()).select_from(counted.subquery()))
+        return int(exact or 0), False
+    if query.distinct:
+        exact = await session.scalar(select(func.count()).select_from(counted.subquery()))
+        return int(exact or 0), False
+    # SQLite: count the first threshold+1 matches in _id order; past the threshold, extrapolate from where the
+    # last of them lies among all the rows.
+    probe = select(base.c["_id"]).select_from(base)
+    if where is not None:
+        probe = probe.where(where)
+    inner = probe.order_by(base.c["_id"]).limit(bindparam("cap")).subquery()
+    found, last = (await session.execute(select(func.count(), func.max(inner.c["_id"])), {"cap": threshold + 1})).one()
+    if int(found) <= threshold or not last:
+        return int(found), False
+    highest = await session.scalar(select(func.max(base.c["_id"])))
+    return round(int(found) * int(highest or last) / int(last)), True
+
+
+async def _planner_rows(session: AsyncSession, statement: Select[Any]) -> int:
+    """PostgreSQL's own estimate of how many rows a statement returns (EXPLAIN; nothing is read)."""
+    dialect = session.get_bind().dialect
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    arguments = [compiled.params[name] for name in (compiled.positiontup or [])]
+    driver = await _driver(session)
+    plan = await driver.fetchval("EXPLAIN (FORMAT JSON) " + str(compiled), *arguments)
+    document = json.loads(plan) if isinstance(plan, str) else plan
+    return int(document[0]["Plan"]["Plan Rows"])
+
+
+def _links(query: Query) -> dict[str, str]:
+    def encoded(extra: dict[str, Any]) -> str:
+        pairs = []
+        for key, value in {**query.given, **extra}.items():
+            pairs.append((key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
+        return urlencode(pairs)
+
+    start = "/api/3/action/datastore_search?" + encoded({})
+    following = "/api/3/action/datastore_search?" + encoded({"offset": query.offset + query.limit})
+    return {"start": start, "next": following}
+
+
+async def info(
+    session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion | None
+) -> dict[str, Any]:
+    """datastore_info: the fields of a resource's table and its number of rows."""
+    version = _tabular(resource, version)
+    loaded = await loaded_table(session, directory, resource, version)
+    count = version.row_count
+    if count is None:
+        count = await session.scalar(select(func.count()).select_from(table(loaded.name)))
+    return {
+        "meta": {"id": resource.uuid, "count": int(count or 0), "table_type": "BASE TABLE", "aliases": []},
+        "fields": [{"id": "_id", "type": "int"}]
+        + [
+            {"id": item.name, "type": item.kind, "schema": {"is_index": item in _indexed(loaded)}}
+            for item in loaded.fields
+        ],
+    }
