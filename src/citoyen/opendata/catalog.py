@@ -151,8 +151,9 @@ def visible(include_private: bool) -> list[Any]:
 # Datasets
 
 
-# Names the catalogue's own pages take under /data/ (a dataset so named would be unreachable as a page).
-RESERVED_NAMES = frozenset({"privacy"})
+# Names the catalogue's own pages take under /data/ (the ledger, the new dataset form): a dataset so named would be
+# unreachable as a page.
+RESERVED_NAMES = frozenset({"privacy", "new"})
 
 
 def check_name(key: str, name: Any) -> str:
