@@ -143,7 +143,7 @@ async def full_history(
         return _error(404, "not found")
     if extension not in history.FORMATS:
         return _error(404, f"Unknown format {extension!r}: ask for history.csv, history.geojson or history.parquet")
-    if kind is not None and kind not in {value for value, _label in history.KINDS}:
+    if kind is not None and kind not in history.KINDS:
         return _error(404, f"Unknown kind of sensor {kind!r}")
     try:
         await opendata.find_dataset(session, dataset)

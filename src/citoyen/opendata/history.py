@@ -15,20 +15,14 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.i18n import N_
 from citoyen.opendata.conversions import ParquetStream, pyarrow_module
 from citoyen.sensing import service as sensing
 
 # The sensors dataset the platform publishes (feeds.sensors_feed's slug): its page offers the full history.
 SENSORS_DATASET = "capteurs"
 FORMATS = ("csv", "geojson", "parquet")
-KINDS: tuple[tuple[str, str], ...] = (
-    ("air", N_("Air quality")),
-    ("water", N_("Water")),
-    ("energy", N_("Energy")),
-    ("mobility", N_("Mobility")),
-    ("other", N_("Other sensors")),
-)
+# The kinds of sensors a full history can be limited to (sensing's ThingKind values; the page names them).
+KINDS = ("air", "water", "energy", "mobility", "other")
 # Rows per Parquet row group: Arrow batches are gathered up to it (a few MB), then written.
 ROW_GROUP_ROWS = 100_000
 

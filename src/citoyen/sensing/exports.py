@@ -229,7 +229,7 @@ async def _copy_csv(session: AsyncSession, statement: str) -> AsyncIterator[byte
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUED_CHUNKS)
 
     async def output(chunk: bytes) -> None:
-        await queue.put(chunk)
+        await queue.put(bytes(chunk))  # asyncpg may hand a bytearray it reuses
 
     async def copy() -> None:
         try:
