@@ -56,6 +56,7 @@ def pyarrow_module() -> Any:
     # Imported on the first Parquet download only: pyarrow adds about 40 MB to a process, which every worker of
     # the app would otherwise carry for a format few ask for.
     import pyarrow
+    import pyarrow.csv  # type: ignore[import-untyped]
     import pyarrow.parquet  # type: ignore[import-untyped]
 
     return pyarrow

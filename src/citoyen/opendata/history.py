@@ -8,11 +8,14 @@ batch, each batch encoded in a worker thread so that the event loop keeps servin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import contextlib
+import io
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.opendata.conversions import ParquetStream, pyarrow_module
@@ -45,44 +48,6 @@ async def streams(session: AsyncSession, selection: Selection) -> list[sensing.E
     return await sensing.exported_datastreams(session, selection.kind, selection.datastream_id)
 
 
-def _feature_chunk(rows: Sequence[sensing.ObservationRow], places: dict[int, Any], first: bool) -> bytes:
-    out = []
-    for identifier, datastream, start, end, result_at, number, text in rows:
-        feature = {
-            "type": "Feature",
-            "id": identifier,
-            "geometry": places.get(datastream),
-            "properties": {
-                "id": identifier,
-                "datastream_id": datastream,
-                "phenomenon_time": start,
-                "phenomenon_time_end": end,
-                "result_time": result_at,
-                "result": number,
-                "result_text": text,
-            },
-        }
-        out.append((b"\n" if first else b",\n") + orjson.dumps(feature, option=orjson.OPT_UTC_Z))
-        first = False
-    return b"".join(out)
-
-
-async def geojson(session: AsyncSession, chosen: Sequence[sensing.ExportedStream]) -> AsyncIterator[bytes]:
-    """The readings as a GeoJSON FeatureCollection, each at the place of its sensor (null when it has none)."""
-    places = {
-        stream.id: {"type": "Point", "coordinates": [stream.lon, stream.lat]}
-        for stream in chosen
-        if stream.lon is not None and stream.lat is not None
-    }
-    yield b'{"type":"FeatureCollection","features":['
-    first = True
-    async for rows in sensing.observation_rows(session, chosen):
-        if rows:
-            yield await asyncio.to_thread(_feature_chunk, rows, places, first)
-            first = False
-    yield b"\n]}\n"
-
-
 def _parquet_schema() -> Any:
     pa = pyarrow_module()
     moment = pa.timestamp("us", tz="UTC")
@@ -99,35 +64,113 @@ def _parquet_schema() -> Any:
     )
 
 
-def _record_batch(schema: Any, rows: Sequence[sensing.ObservationRow]) -> Any:
-    pa = pyarrow_module()
-    columns = list(zip(*rows, strict=True))
-    return pa.RecordBatch.from_arrays(
-        [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)], schema=schema
+class _Pipe(io.RawIOBase):
+    """Bytes handed over from the event loop to a reader in a worker thread, a few chunks at most in between."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(8)
+        self._current = b""
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._current and not self._ended:
+            chunk = self.chunks.get()
+            if chunk is None:
+                self._ended = True
+            else:
+                self._current = chunk
+        size = min(len(buffer), len(self._current))
+        buffer[:size] = self._current[:size]
+        self._current = self._current[size:]
+        return size
+
+    def end(self) -> None:
+        """No more bytes (also when the writer gave up): the reader sees the end of the file."""
+        with contextlib.suppress(queue.Full):
+            while True:
+                self.chunks.put_nowait(None)
+
+
+_END = object()
+
+
+def _csv_to_parquet(pipe: _Pipe, emit: Callable[[Any], None]) -> None:
+    """Read the export's CSV from `pipe` with Arrow's streaming CSV reader and emit the Parquet file's bytes, one
+    row group per ROW_GROUP_ROWS rows (runs in a worker thread)."""
+    arrow_csv = pyarrow_module().csv
+    schema = _parquet_schema()
+    reader = arrow_csv.open_csv(
+        pipe,
+        read_options=arrow_csv.ReadOptions(block_size=4 << 20),
+        convert_options=arrow_csv.ConvertOptions(
+            column_types={field.name: field.type for field in schema},
+            strings_can_be_null=True,
+            timestamp_parsers=[arrow_csv.ISO8601],
+        ),
     )
-
-
-async def parquet(session: AsyncSession, chosen: Sequence[sensing.ExportedStream]) -> AsyncIterator[bytes]:
-    """The readings as a Parquet file (times as UTC timestamps), one row group per ROW_GROUP_ROWS rows."""
-    schema = await asyncio.to_thread(_parquet_schema)
     out = ParquetStream(schema)
     pending: list[Any] = []
     count = 0
-
-    def flush(batches: list[Any]) -> bytes:
-        return out.write_batches(batches)
-
-    async for rows in sensing.observation_rows(session, chosen):
-        if not rows:
-            continue
-        pending.append(await asyncio.to_thread(_record_batch, schema, rows))
-        count += len(rows)
+    for batch in reader:
+        pending.append(batch)
+        count += batch.num_rows
         if count >= ROW_GROUP_ROWS:
-            yield await asyncio.to_thread(flush, pending)
+            emit(out.write_batches(pending))
             pending, count = [], 0
     if pending:
-        yield await asyncio.to_thread(flush, pending)
-    yield await asyncio.to_thread(out.close)
+        emit(out.write_batches(pending))
+    emit(out.close())
+
+
+async def parquet(session: AsyncSession, chosen: Sequence[sensing.ExportedStream]) -> AsyncIterator[bytes]:
+    """The readings as a Parquet file (times as UTC timestamps): sensing's CSV, as it comes, read by Arrow's
+    streaming CSV reader in a worker thread and written one row group per ROW_GROUP_ROWS rows."""
+    loop = asyncio.get_running_loop()
+    pipe = _Pipe()
+    written: asyncio.Queue[Any] = asyncio.Queue(4)
+    stopped = threading.Event()
+
+    def emit(item: Any) -> None:  # in the worker thread: waits while the client reads slowly
+        if not stopped.is_set():
+            asyncio.run_coroutine_threadsafe(written.put(item), loop).result()
+
+    def work() -> None:
+        try:
+            _csv_to_parquet(pipe, emit)
+        except BaseException as error:  # handed to the response, which ends with it
+            emit(error)
+        finally:
+            emit(_END)
+
+    async def feed() -> None:
+        try:
+            async for chunk in sensing.observation_csv(session, chosen):
+                await asyncio.to_thread(pipe.chunks.put, chunk)
+        finally:
+            pipe.end()
+
+    feeder = asyncio.create_task(feed())
+    worker = asyncio.create_task(asyncio.to_thread(work))
+    try:
+        while (item := await written.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        await feeder
+    finally:
+        stopped.set()
+        feeder.cancel()
+        pipe.end()
+        while not worker.done():  # the worker may be waiting for room: make some until it has ended
+            with contextlib.suppress(asyncio.QueueEmpty):
+                written.get_nowait()
+            await asyncio.sleep(0.01)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await feeder
 
 
 async def export(session: AsyncSession, selection: Selection, wanted: str) -> AsyncIterator[bytes]:
@@ -137,7 +180,7 @@ async def export(session: AsyncSession, selection: Selection, wanted: str) -> As
     if wanted == "csv":
         body = sensing.observation_csv(session, chosen)
     elif wanted == "geojson":
-        body = geojson(session, chosen)
+        body = sensing.observation_geojson(session, chosen)
     else:
         body = parquet(session, chosen)
     async for chunk in body:

@@ -96,24 +96,60 @@ def _moment_sql(column: str) -> str:
     )
 
 
+def _columns_sql() -> list[tuple[str, str]]:
+    """The export's columns as PostgreSQL expressions giving their text (times) or number, in order."""
+    return [
+        ("id", "o.id"),
+        ("datastream_id", "o.datastream_id"),
+        ("phenomenon_time", _moment_sql("o.phenomenon_time_start")),
+        ("phenomenon_time_end", _moment_sql("o.phenomenon_time_end")),
+        ("result_time", _moment_sql("o.result_time")),
+        (
+            "result",
+            f"CASE WHEN o.result_type IN ({_NUMBERS}) "
+            "AND o.result_number NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) "
+            "THEN o.result_number END",
+        ),
+        (
+            "result_text",
+            f"CASE o.result_type WHEN {int(ResultType.STRING)} THEN o.result_string "
+            f"WHEN {int(ResultType.BOOLEAN)} THEN CASE WHEN o.result_boolean THEN 'true' ELSE 'false' END "
+            f"WHEN {int(ResultType.JSON)} THEN o.result_json::text END",
+        ),
+    ]
+
+
+def _from_sql(datastream_ids: Sequence[int]) -> str:
+    ids = ", ".join(str(int(item)) for item in datastream_ids) or "NULL"
+    return (
+        f" FROM sta_observations o WHERE o.datastream_id IN ({ids}) "
+        "ORDER BY o.datastream_id, o.phenomenon_time_start, o.id"
+    )
+
+
 def observations_sql(datastream_ids: Sequence[int]) -> str:
     """The PostgreSQL SELECT of the export's CSV (its columns are `EXPORT_COLUMNS`, already as text), for
     `COPY (...) TO STDOUT WITH (FORMAT csv, HEADER)`. The ids are integers written into the statement, as COPY
     takes no parameters; the benchmark copies the very same statement to compare."""
-    ids = ", ".join(str(int(item)) for item in datastream_ids) or "NULL"
+    columns = ", ".join(f"{expression} AS {name}" for name, expression in _columns_sql())
+    return "SELECT " + columns + _from_sql(datastream_ids)
+
+
+def features_sql(streams: Sequence[ExportedStream]) -> str:
+    """The PostgreSQL SELECT of the export's GeoJSON Features, one a row as JSON text: the export's columns as
+    properties, at the point of the Datastream's Thing (looked up in a constant JSON object of the places)."""
+    places = {
+        str(stream.id): {"type": "Point", "coordinates": [stream.lon, stream.lat]}
+        for stream in streams
+        if stream.lon is not None and stream.lat is not None
+    }
+    # Only numbers and this module's keys are in the object: no quote can end the literal.
+    lookup = f"'{orjson.dumps(places).decode()}'::jsonb -> o.datastream_id::text"
+    properties = ", ".join(f"'{name}', {expression}" for name, expression in _columns_sql())
     return (
-        "SELECT o.id, o.datastream_id, "  # noqa: S608 (integers and this module's constants only)
-        f"{_moment_sql('o.phenomenon_time_start')} AS phenomenon_time, "
-        f"{_moment_sql('o.phenomenon_time_end')} AS phenomenon_time_end, "
-        f"{_moment_sql('o.result_time')} AS result_time, "
-        f"CASE WHEN o.result_type IN ({_NUMBERS}) "
-        "AND o.result_number NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8) "
-        "THEN o.result_number END AS result, "
-        f"CASE o.result_type WHEN {int(ResultType.STRING)} THEN o.result_string "
-        f"WHEN {int(ResultType.BOOLEAN)} THEN CASE WHEN o.result_boolean THEN 'true' ELSE 'false' END "
-        f"WHEN {int(ResultType.JSON)} THEN o.result_json::text END AS result_text "
-        f"FROM sta_observations o WHERE o.datastream_id IN ({ids}) "
-        "ORDER BY o.datastream_id, o.phenomenon_time_start, o.id"
+        "SELECT json_build_object('type', 'Feature', 'id', o.id, "
+        f"'geometry', {lookup}, 'properties', json_build_object({properties}))::text"
+        + _from_sql([stream.id for stream in streams])
     )
 
 
@@ -193,7 +229,8 @@ async def observation_csv(session: AsyncSession, streams: Sequence[ExportedStrea
     """The export as CSV (UTF-8, a header, `\\n` line ends): PostgreSQL's COPY passed on as it comes, or, on
     SQLite, rows written batch by batch."""
     if session.get_bind().dialect.name == "postgresql":
-        async for chunk in _copy_csv(session, observations_sql([stream.id for stream in streams])):
+        statement = observations_sql([stream.id for stream in streams])
+        async for chunk in _copy(session, statement, format="csv", header=True):
             yield chunk
         return
     buffer = io.StringIO()
@@ -219,9 +256,61 @@ async def observation_csv(session: AsyncSession, streams: Sequence[ExportedStrea
         yield buffer.getvalue().encode()
 
 
-async def _copy_csv(session: AsyncSession, statement: str) -> AsyncIterator[bytes]:
-    """`COPY (statement) TO STDOUT` as CSV with a header, chunk by chunk through a bounded queue; the copy
-    stops (and its transaction rolls back with the session) when the reader goes away."""
+async def observation_geojson(session: AsyncSession, streams: Sequence[ExportedStream]) -> AsyncIterator[bytes]:
+    """The export as a GeoJSON FeatureCollection, written as it is read: each reading a Feature at the place of
+    its sensor (null when it has none), its columns as properties. On PostgreSQL the database writes each Feature
+    (COPY of `features_sql`)."""
+    yield b'{"type":"FeatureCollection","features":['
+    if session.get_bind().dialect.name == "postgresql":
+        # One Feature a line: JSON text holds no raw line break, nor these two control characters, so CSV with
+        # them as delimiter and quote never quotes. Each line end becomes the separator of the next Feature.
+        # A chunk may end inside a Feature: the separator after the last whole one waits for the next Feature.
+        started = pending = False
+        async for chunk in _copy(session, features_sql(streams), format="csv", delimiter="\x01", quote="\x02"):
+            if not chunk:
+                continue
+            lines = (b",\n" if pending else b"" if started else b"\n") + chunk.replace(b"\n", b",\n")
+            started, pending = True, lines.endswith(b",\n")
+            yield lines[:-2] if pending else lines
+    else:
+        places = {
+            stream.id: {"type": "Point", "coordinates": [stream.lon, stream.lat]}
+            for stream in streams
+            if stream.lon is not None and stream.lat is not None
+        }
+        first = True
+        async for rows in observation_rows(session, streams):
+            if rows:
+                yield await asyncio.to_thread(_feature_chunk, rows, places, first)
+                first = False
+    yield b"\n]}\n"
+
+
+def _feature_chunk(rows: Sequence[ObservationRow], places: dict[int, Any], first: bool) -> bytes:
+    out = []
+    for identifier, datastream, start, end, result_at, number, rest in rows:
+        feature = {
+            "type": "Feature",
+            "id": identifier,
+            "geometry": places.get(datastream),
+            "properties": {
+                "id": identifier,
+                "datastream_id": datastream,
+                "phenomenon_time": start,
+                "phenomenon_time_end": end,
+                "result_time": result_at,
+                "result": number,
+                "result_text": rest,
+            },
+        }
+        out.append((b"\n" if first else b",\n") + orjson.dumps(feature, option=orjson.OPT_UTC_Z))
+        first = False
+    return b"".join(out)
+
+
+async def _copy(session: AsyncSession, statement: str, **options: Any) -> AsyncIterator[bytes]:
+    """`COPY (statement) TO STDOUT` (with asyncpg's copy `options`), chunk by chunk through a bounded queue; the
+    copy stops (and its transaction rolls back with the session) when the reader goes away."""
     await _lift_timeout(session)
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
@@ -233,7 +322,7 @@ async def _copy_csv(session: AsyncSession, statement: str) -> AsyncIterator[byte
 
     async def copy() -> None:
         try:
-            await raw.copy_from_query(statement, output=output, format="csv", header=True)
+            await raw.copy_from_query(statement, output=output, **options)
         finally:
             await queue.put(None)
 

@@ -33,12 +33,20 @@ from citoyen.sensing.exports import (
     ExportedStream,
     ObservationRow,
     exported_datastreams,
+    features_sql,
     observation_csv,
+    observation_geojson,
     observation_rows,
     observations_sql,
 )
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
-from citoyen.sensing.publication import public_observations, published_datastreams, published_things
+from citoyen.sensing.publication import (
+    observation_days,
+    public_observations,
+    public_observations_of,
+    published_datastreams,
+    published_things,
+)
 from citoyen.sensing.read import AnswerLimits, RawValue, read
 from citoyen.sensing.repository import (
     DATASTREAMS,
@@ -82,13 +90,17 @@ __all__ = [
     "extend_datastreams",
     "feature_for_thing_location",
     "features_for_thing_locations",
+    "features_sql",
     "format_time",
     "observation_csv",
+    "observation_days",
+    "observation_geojson",
     "observation_rows",
     "observations_sql",
     "parse_time",
     "parse_time_or_interval",
     "public_observations",
+    "public_observations_of",
     "published_datastreams",
     "published_things",
     "read",
