@@ -16,16 +16,19 @@ from citoyen.db import make_engine
 MIGRATIONS_DIR = Path(__file__).parent
 
 # Tables in the database that no model describes, on purpose: PostGIS's catalogue, the monthly
-# partitions of sta_observations (PostgreSQL), which are the model's table split by time, and the open-data
-# full-text index on SQLite (an FTS5 table and its shadow tables).
+# partitions of sta_observations (PostgreSQL), which are the model's table split by time, and the full-text
+# indexes on SQLite of datasets, proposals and reports (an FTS5 table each, and its shadow tables), and the
+# open-data DataStore's tables, one per loaded file version, made at run time like CKAN's (citoyen.opendata.datastore).
 UNMODELLED_TABLE = re.compile(
-    r"spatial_ref_sys|sta_observations_(y\d{4}m\d{2}|default)|opendata_datasets_fts(_data|_idx|_docsize|_config)?"
+    r"spatial_ref_sys|sta_observations_(y\d{4}m\d{2}|default)"
+    r"|(opendata_datasets|participation_proposals|reports)_fts(_data|_idx|_docsize|_config)?"
+    r"|datastore_[0-9a-f]{32}_v\d+t?"
 )
-# PostgreSQL-only expression indexes (trigram and full-text search), made by the migrations alone.
-UNMODELLED_INDEX = re.compile(r"ix_participation_proposals_(title|body)_trgm|ix_opendata_datasets_fts")
+# PostgreSQL-only full-text indexes (GIN over search_vector), made by the migrations alone.
+UNMODELLED_INDEX = re.compile(r"ix_(opendata_datasets|participation_proposals|reports)_fts")
 
 
-# PostgreSQL-only generated columns, made by the migrations alone: the open-data full-text vector.
+# PostgreSQL-only generated columns, made by the migrations alone: the full-text vectors.
 UNMODELLED_COLUMN = re.compile(r"search_vector")
 
 

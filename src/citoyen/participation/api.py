@@ -51,7 +51,7 @@ def proposal_filters(
 
 
 Filters = Annotated[participation.ProposalFilters, Depends(proposal_filters)]
-Sort = Literal["recent", "supports", "comments", "random"]
+Sort = Literal["relevance", "recent", "supports", "comments", "random"]
 
 
 @router.get("/processes", response_model=list[ProcessOut])
@@ -78,7 +78,9 @@ async def get_process(request: Request, session: DbSession, process_id: PathId) 
 async def list_proposals(
     session: DbSession,
     filters: Filters,
-    sort: Sort = "recent",
+    sort: Annotated[
+        Sort, Query(description="relevance: best match of the words `q` first (without words: the most recent).")
+    ] = "relevance",
     seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="For sort=random: the same seed, the same order.")] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
 from citoyen.i18n import localized
+from citoyen.textsearch import indexed_from
 
 # Random keys of proposals are drawn in [0, RANDOM_KEYS).
 RANDOM_KEYS = 2**31 - 1
@@ -226,6 +227,11 @@ class Proposal(Base):
     )
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # The words of the title and the body as the full-text index reads them (citoyen.textsearch), filled on
+    # insert, set again by an edit; the index (PostgreSQL's search_vector, SQLite's participation_proposals_fts)
+    # is the migration's.
+    search_title: Mapped[str] = mapped_column(Text, default=indexed_from("title"))
+    search_body: Mapped[str] = mapped_column(Text, default=indexed_from("body"))
     # The language the author wrote in ("fr", "en"), so pages can say so.
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     lon: Mapped[float | None] = mapped_column(Float, default=None)

@@ -41,6 +41,8 @@ router = APIRouter(include_in_schema=False)
 
 MAX_SEED = 2**31 - 1  # the random order's seed, as the API takes it
 SORT_LABELS = {
+    # Best match of the words searched for; without words, the most recent.
+    "relevance": N_("Relevance"),
     "recent": N_("Most recent"),
     "supports": N_("Most supported"),
     "comments": N_("Most commented"),
@@ -117,7 +119,7 @@ async def image(session: DbSession, image_id: PathId) -> Response:
 
 
 def _chosen(neighbourhood: str, category: str, status: str, q: str, sort: str, seed: str) -> dict[str, str]:
-    sort = sort if sort in SORT_LABELS else "recent"
+    sort = sort if sort in SORT_LABELS else "relevance"
     if sort == "random" and parse_count(seed, MAX_SEED) is None:
         seed = str(secrets.randbelow(MAX_SEED))  # carried in the URL so that pages keep one order
     return {
@@ -140,7 +142,7 @@ async def process_page(
     category: str = "",
     status: str = "",
     q: str = "",
-    sort: str = "recent",
+    sort: str = "relevance",
     seed: str = "",
     page: PageNumber = 1,
     at: str = "",

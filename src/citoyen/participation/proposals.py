@@ -29,6 +29,7 @@ from citoyen.participation.processes import abilities
 from citoyen.participation.repository import scope_of
 from citoyen.people.service import Person
 from citoyen.territory import service as territory
+from citoyen.textsearch import indexed_text
 
 TITLE_MIN, TITLE_MAX = 5, 150
 BODY_MIN, BODY_MAX = 15, 10_000
@@ -189,6 +190,7 @@ async def edit_proposal(
     neighbourhood_id, cells = await _place(session, cache, process, data)
     proposal.title = data.title
     proposal.body = data.body
+    proposal.search_title, proposal.search_body = indexed_text([data.title]), indexed_text([data.body])
     proposal.category_id = data.category_id
     proposal.lon, proposal.lat = data.lon, data.lat
     proposal.address = data.address.strip()[:300]

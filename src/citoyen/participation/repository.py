@@ -23,7 +23,6 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    or_,
     select,
     union_all,
     update,
@@ -48,6 +47,7 @@ from citoyen.participation.models import (
     SupportCount,
 )
 from citoyen.people.service import Claim, claim_holds_in_postgresql, claim_holds_now
+from citoyen.textsearch import has_words, words_match, words_rank
 
 Columns = TypeVarTuple("Columns")
 
@@ -285,6 +285,10 @@ async def write_then_count(
 # --- searching --------------------------------------------------------------------------------
 
 
+# The table whose full-text index (its migration's) proposal searches read.
+SEARCHED_TABLE = "participation_proposals"
+
+
 @dataclass
 class ProposalFilters:
     process_id: int | None = None
@@ -327,14 +331,9 @@ def filtered(query: Select[*Columns], filters: ProposalFilters) -> Select[*Colum
         ]
         min_lon, min_lat, max_lon, max_lat = bounds
         query = query.where(Proposal.lon.between(min_lon, max_lon), Proposal.lat.between(min_lat, max_lat))
-    words = filters.text.strip().lower()
-    if words:
-        query = query.where(
-            or_(
-                func.lower(Proposal.title).contains(words, autoescape=True),
-                func.lower(Proposal.body).contains(words, autoescape=True),
-            )
-        )
+    if has_words(filters.text):
+        # Every word, in any order, accents and plurals folded, read from the full-text index.
+        query = query.where(words_match(SEARCHED_TABLE, Proposal.id, filters.text))
     return query
 
 
@@ -343,7 +342,10 @@ def with_support_counts(query: Select[*Columns]) -> Select[*Columns]:
     return query.join(SupportCount, SupportCount.proposal_id == Proposal.id)
 
 
-def sort_order(sort: str) -> tuple[ColumnElement[Any], ...]:
+def sort_order(sort: str, text: str = "") -> tuple[ColumnElement[Any], ...]:
+    """The order of a sort; "relevance" (best match first) needs words, and is "recent" without them."""
+    if sort == "relevance" and has_words(text):
+        return (words_rank(SEARCHED_TABLE, Proposal.id, text), Proposal.id.desc())
     if sort == "supports":
         return (Proposal.support_count.desc(), Proposal.id.desc())
     if sort == "comments":

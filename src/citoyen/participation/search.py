@@ -14,8 +14,9 @@ from citoyen.participation.models import Proposal, ProposalCount, SupportCount
 from citoyen.participation.repository import ProposalFilters, filtered, keyed, shuffled, sort_order, with_support_counts
 from citoyen.people import service as people
 from citoyen.territory import maplayer
+from citoyen.textsearch import has_words
 
-SORTS = ("recent", "supports", "comments", "random")
+SORTS = ("relevance", "recent", "supports", "comments", "random")
 
 
 def _whole_process(filters: ProposalFilters, placed_only: bool) -> bool:
@@ -23,7 +24,7 @@ def _whole_process(filters: ProposalFilters, placed_only: bool) -> bool:
     narrowing = (filters.neighbourhood_id, filters.category_id, filters.statuses, filters.bbox, filters.answer_required)
     return (
         filters.process_id is not None
-        and not filters.text.strip()
+        and not has_words(filters.text)
         and not placed_only
         and not any(value is not None and value != [] for value in narrowing)
     )
@@ -41,7 +42,7 @@ async def search_proposals(
     if sort == "random":
         return await shuffled(session, filters, seed, limit, offset, placed_only)
     query = filtered(select(Proposal), filters)
-    order = sort_order(sort)
+    order = sort_order(sort, filters.text)
     if sort == "supports" and _whole_process(filters, placed_only):
         # A walk down the process's ranking index. Narrower filters (a neighbourhood, a status) read their
         # own index and sort what they found: walking the whole ranking to skip the others read all of it
@@ -57,7 +58,7 @@ async def search_proposals(
 def _countable(filters: ProposalFilters) -> bool:
     """Whether the counts table can answer: it knows visible proposals by process, neighbourhood, category,
     status and cell (a bounding box is left to the map, which draws the cells it shows)."""
-    return not filters.text.strip() and not filters.include_withdrawn and filters.answer_required is None
+    return not has_words(filters.text) and not filters.include_withdrawn and filters.answer_required is None
 
 
 async def count_proposals(session: AsyncSession, filters: ProposalFilters, at_most: int | None = None) -> int:

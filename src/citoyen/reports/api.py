@@ -122,8 +122,11 @@ async def list_reports(
     request: Request,
     session: DbSession,
     filters: Filters,
-    q: Annotated[QueryText, Query(max_length=200, description="Words in the description.")] = "",
-    sort: Literal["newest", "oldest", "updated", "supports"] = "newest",
+    q: Annotated[QueryText, Query(max_length=200, description="Words of the description or the address.")] = "",
+    sort: Annotated[
+        Literal["newest", "oldest", "updated", "supports", "relevance"],
+        Query(description="relevance: best match of the words `q` first (without words: the newest)."),
+    ] = "newest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> ReportPage:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
 from citoyen.i18n import localized
+from citoyen.textsearch import indexed_from
 
 
 def _enum(kind: type[enum.StrEnum], length: int = 20) -> Enum:
@@ -146,6 +147,10 @@ class Report(Base):
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.OPEN)
     close_reason: Mapped[CloseReason | None] = mapped_column(_enum(CloseReason), default=None)
     description: Mapped[str] = mapped_column(Text, default="")
+    # The words of the description and the address as the full-text index reads them (citoyen.textsearch),
+    # filled on insert (neither changes afterwards); the index (PostgreSQL's search_vector, SQLite's
+    # reports_fts) is the migration's.
+    search_text: Mapped[str] = mapped_column(Text, default=indexed_from("description", "address"))
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300), default="")

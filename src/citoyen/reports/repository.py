@@ -24,6 +24,7 @@ from citoyen.reports.models import (
     ReportPhoto,
     ReportStatus,
 )
+from citoyen.textsearch import has_words, words_match, words_rank
 
 Columns = TypeVarTuple("Columns")
 
@@ -64,8 +65,10 @@ def filtered(query: Select[*Columns], filters: ReportFilters) -> Select[*Columns
     if filters.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = filters.bbox
         query = query.where(Report.lon.between(min_lon, max_lon), Report.lat.between(min_lat, max_lat))
-    if filters.text.strip():
-        query = query.where(func.lower(Report.description).contains(filters.text.strip().lower()))
+    if has_words(filters.text):
+        # Every word of the description or the address, in any order, accents and plurals folded, read from
+        # the full-text index.
+        query = query.where(words_match("reports", Report.id, filters.text))
     return query
 
 
@@ -80,7 +83,11 @@ SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
 async def search_reports(
     session: AsyncSession, filters: ReportFilters, limit: int = 50, offset: int = 0, sort: str = "newest"
 ) -> list[Report]:
-    query = filtered(select(Report), filters).order_by(*SORTS.get(sort, SORTS["newest"])).offset(offset).limit(limit)
+    if sort == "relevance" and has_words(filters.text):
+        order: tuple[ColumnElement[Any], ...] = (words_rank("reports", Report.id, filters.text), Report.id.desc())
+    else:
+        order = SORTS.get(sort, SORTS["newest"])
+    query = filtered(select(Report), filters).order_by(*order).offset(offset).limit(limit)
     return list((await session.execute(query)).scalars())
 
 
