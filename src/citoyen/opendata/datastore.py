@@ -55,6 +55,7 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.opendata.errors import OpendataError, invalid, not_found
@@ -66,6 +67,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 32_000  # CKAN's ckan.datastore.search.rows_max
 # Counting exactly up to this many matches; above it the total is estimated (CKAN's total_estimation_threshold).
 TOTAL_ESTIMATION_THRESHOLD = 100_000
+# PostgreSQL counts under the threshold for at most this long, then answers the planner's estimate: counting 50,000
+# rows spread over a 10-million-row table takes 20 ms once vacuumed (an index-only scan) but 1.7 s before.
+COUNT_BUDGET_MS = 40
 # How many columns get an index (each costs load time: about 10 s per column at 10 million rows).
 INDEXED_COLUMNS = 8
 _BATCH = 20_000
@@ -314,6 +318,19 @@ async def _tables_like(session: AsyncSession, pattern: str) -> list[str]:
     return sorted(name for name in names if exact.fullmatch(name))
 
 
+async def _present(session: AsyncSession, names: tuple[str, ...]) -> set[str]:
+    """Which of these tables exist (one cheap catalogue look-up: every search asks)."""
+    if _is_postgres(session):
+        found = (
+            await session.execute(
+                text("SELECT to_regclass(:a)::text, to_regclass(:b)::text"), dict(zip("ab", names, strict=True))
+            )
+        ).one()
+        return {name.strip('"') for name in found if name}
+    query = text("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (:a, :b)")
+    return set((await session.execute(query, dict(zip("ab", names, strict=True)))).scalars())
+
+
 async def drop_resource(session: AsyncSession, resource_uuid: str) -> None:
     """Drop every table of a resource (it was removed from the catalogue)."""
     for name in await tables_of(session, resource_uuid):
@@ -337,7 +354,7 @@ async def prune_tables(session: AsyncSession, current: set[tuple[str, int]]) -> 
 async def loaded_table(session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion) -> Table:
     """The table of a version, loaded now if it was stored before the DataStore (or its table was lost)."""
     typed, as_text = _table_names(resource.uuid, version.number)
-    present = set(await tables_of(session, resource.uuid))
+    present = await _present(session, (typed, as_text))
     if typed in present:
         return Table(typed, _fields_of(version.table_schema, False))
     if as_text in present:
@@ -544,6 +561,26 @@ async def search(
     resource, refusing a draft's to who may not see it): Not Found for a resource that is not a table,
     Validation Error naming the field for an unknown field in filters, q, sort or fields."""
     version = _tabular(resource, version)
+    if not _is_postgres(session):  # SQLite: a read transaction sees one snapshot, tables included
+        return await _search(session, directory, resource, version, query)
+    try:
+        async with session.begin_nested():
+            return await _search(session, directory, resource, version, query)
+    except DBAPIError as error:
+        # A new version committed between finding the table and reading it, and dropped it: read the new one.
+        if "does not exist" not in str(error.orig):
+            raise
+    await session.refresh(resource)
+    number = resource.current_version
+    current = await session.scalar(
+        select(ResourceVersion).where(ResourceVersion.resource_id == resource.id, ResourceVersion.number == number)
+    )
+    return await _search(session, directory, resource, _tabular(resource, current), query)
+
+
+async def _search(
+    session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion, query: Query
+) -> dict[str, Any]:
     loaded = await loaded_table(session, directory, resource, version)
     postgres = _is_postgres(session)
     base = table(loaded.name, column("_id"), *[column(item.column) for item in loaded.fields])
@@ -654,8 +691,8 @@ async def _total(
         estimate = await _planner_rows(session, counted)
         if estimate > threshold:
             return estimate, True
-        exact = await session.scalar(select(func.count()).select_from(counted.subquery()))
-        return int(exact or 0), False
+        exact = await _count_within(session, select(func.count()).select_from(counted.subquery()), COUNT_BUDGET_MS)
+        return (exact, False) if exact is not None else (estimate, True)
     if query.distinct:
         exact = await session.scalar(select(func.count()).select_from(counted.subquery()))
         return int(exact or 0), False
@@ -670,6 +707,21 @@ async def _total(
         return int(found), False
     highest = await session.scalar(select(func.max(base.c["_id"])))
     return round(int(found) * int(highest or last) / int(last)), True
+
+
+async def _count_within(session: AsyncSession, statement: Select[Any], milliseconds: int) -> int | None:
+    """PostgreSQL: the count, or None when it takes longer than `milliseconds` (rows spread over many pages of a
+    table not yet vacuumed, two filters with no index over both): the planner's estimate is answered instead."""
+    try:
+        async with session.begin_nested():  # a cancelled count rolls back to here; the transaction goes on
+            await session.execute(text(f"SET LOCAL statement_timeout = {int(milliseconds)}"))
+            counted = await session.scalar(statement)
+            await session.execute(text("SET LOCAL statement_timeout TO DEFAULT"))  # the connection's own again
+    except DBAPIError as error:
+        if "statement timeout" not in str(error.orig):
+            raise
+        return None
+    return int(counted or 0)
 
 
 async def _planner_rows(session: AsyncSession, statement: Select[Any]) -> int:
