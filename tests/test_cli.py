@@ -170,6 +170,7 @@ def test_demo_builds_once_then_reuses_the_data(cli_env: dict[str, str]) -> None:
     first = runner.invoke(app, ["demo", "--build-only"], env=env)
     assert first.exit_code == 0, first.output
     assert "Demo city built" in first.output
+    assert "Citoyen is at" not in first.output  # built only: nothing is served
     for email in ("citoyenne@", "moderation@", "voirie@", "admin@"):
         assert email in first.output
     assert len(neighbourhood_names(cli_env)) == 80

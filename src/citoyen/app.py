@@ -35,6 +35,7 @@ from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.opendata import ckan_api as opendata_ckan_api
 from citoyen.opendata import dcat_routes as opendata_dcat
+from citoyen.opendata import downloads as opendata_downloads
 from citoyen.opendata import pages as opendata_pages
 from citoyen.opendata import tasks as opendata_tasks
 from citoyen.opendata import upkeep as opendata_upkeep
@@ -79,6 +80,7 @@ from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
 from citoyen.web.admission import Admission, AdmissionGates
 from citoyen.web.headers import SecurityHeaders
+from citoyen.web.proxies import ForwardedHeaders
 from citoyen.web.security import LoginRequired, ensure_csrf_token, signed_out
 from citoyen.web.templating import locale_of, make_templates, render
 
@@ -291,6 +293,8 @@ def create_app(
         always_secure_cookies=settings.cookie_secure,
         hsts_seconds=settings.hsts_seconds,
     )
+    # Outermost: every other part sees the client's address and scheme as the trusted proxy forwarded them.
+    app.add_middleware(ForwardedHeaders, trusted_proxies=settings.trusted_proxies)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -316,6 +320,8 @@ def create_app(
         debate_api.router,
         territory_api.router,
         opendata_dcat.router,
+        # Before the CKAN API's: its own download route, the former one, is left to remove.
+        opendata_downloads.router,
         opendata_ckan_api.router,
         participation_pages.router,
         debate_pages.router,

@@ -20,6 +20,7 @@ from citoyen.config import Settings
 from citoyen.db import make_sessionmaker, utcnow
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_database_async
+from citoyen.requirements import missing_extensions
 
 app = typer.Typer(help="Citoyen: the citizen-centred smart-city platform.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_help=True)
@@ -44,11 +45,19 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+async def _upgrade(database_url: str) -> None:
+    """Migrate the database, after checking that PostgreSQL has what the migrations need (PostGIS)."""
+    problems = await missing_extensions(database_url)
+    if problems:
+        fail("; ".join(problems) + ".", 1)
+    await upgrade_database_async(database_url)
+
+
 async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Migrate the database, then run `work` in one transaction: all of it is stored, or none."""
     from citoyen.app import build_event_hub
 
-    await upgrade_database_async(settings.database_url)
+    await _upgrade(settings.database_url)
     engine = make_app_engine(settings.database_url)
     try:
         # The app's event hub: the rules other domains subscribe in the transaction (following) run here too.
@@ -62,33 +71,79 @@ def run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return asyncio.run(_in_transaction(settings, work))
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+# The settings `citoyen serve` hands to its worker processes, which read them from the environment.
+WORKER_SETTINGS = ("data_dir", "database_url", "served_url", "demo_mode")
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def served_app() -> Any:
+    """The app of one of `citoyen serve --workers N`'s processes (uvicorn imports it by name in each of them)."""
+    import os
+
+    from citoyen.app import create_app
+
+    settings = load_settings()
+    if settings.mqtt_url:
+        # Each worker is its own client of the broker (one client id connected at a time), and the workers share
+        # the ingest through a shared subscription, so that a message is stored once.
+        settings.mqtt_client_id = f"{settings.mqtt_client_id}-{os.getpid()}"
+        settings.mqtt_shared_group = settings.mqtt_shared_group or "citoyen"
+    return create_app(settings)
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
+    from citoyen.addresses import served_url
     from citoyen.app import create_app
     from citoyen.demo.sensing import running_demo_feed
 
-    uvicorn.run(
-        create_app(settings, companions=[running_demo_feed]),
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-    )
+    settings.served_url = served_url(host, port)
+    # X-Forwarded-* are read by the app itself (citoyen.web.proxies), which believes only the trusted proxies'.
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", "proxy_headers": False}
+    if workers == 1:
+        uvicorn.run(create_app(settings, companions=[running_demo_feed]), **options)
+        return
+    for name in WORKER_SETTINGS:
+        os.environ[f"CITOYEN_{name.upper()}"] = str(getattr(settings, name))
+    # A new worker process imports the platform before it answers the supervisor's health checks: on a busy
+    # machine that took longer than uvicorn's 5 s, and the supervisor killed and restarted workers forever.
+    options["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
+    uvicorn.run("citoyen.cli:served_app", factory=True, workers=workers, **options)
+
+
+def _check_workers(settings: Settings, workers: int) -> None:
+    if workers > 1 and settings.is_sqlite:
+        fail(
+            f"--workers {workers} needs PostgreSQL (CITOYEN_DATABASE_URL=postgresql+asyncpg://...): the embedded "
+            "SQLite database has one writer at a time, so several processes would queue on its lock (and live "
+            "updates cross processes through PostgreSQL only). Serve it with one worker, or see docs/production.md."
+        )
+
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers", min=1, help="Worker processes (uvicorn); more than one needs PostgreSQL (CITOYEN_DATABASE_URL)."
+    ),
+]
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: WorkersOption = 1,
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the platform (the embedded SQLite database is migrated on start)."""
     settings = load_settings(data_dir)
+    _check_workers(settings, workers)
     if not settings.is_sqlite:
         run(settings, _noop)  # production databases are migrated explicitly; check it answers
-    _serve(settings, host, port)
+    _serve(settings, host, port, workers)
 
 
 async def _noop(_session: AsyncSession) -> None:
@@ -103,6 +158,7 @@ def demo(
     build_only: Annotated[bool, typer.Option("--build-only", help="Build the demo city and exit.")] = False,
 ) -> None:
     """Build the demo city (Paris) on first run, then serve it. Later runs reuse the data."""
+    from citoyen.addresses import base_url, served_url
     from citoyen.demo.common import DEMO_ACCOUNTS
     from citoyen.demo.generator import build_demo, demo_is_built
 
@@ -131,7 +187,9 @@ def demo(
 
     built = run(settings, build)
     console.print("Demo city built." if built else f"Reusing the demo city in {settings.data_dir}.")
-    console.print(f"\n[bold]Citoyen is at http://{host}:{port}[/]\n\nDemo accounts (e-mail / password):")
+    if not build_only:
+        console.print(f"\n[bold]Citoyen is at {base_url(settings) if settings.base_url else served_url(host, port)}[/]")
+    console.print("\nDemo accounts (e-mail / password):")
     for account in DEMO_ACCOUNTS:
         console.print(f"  {account.role.value:<10} {account.email:<40} {account.password}")
     from citoyen.demo.budgets import DEMO_CITIZEN_IDENTIFIERS
@@ -153,9 +211,27 @@ def migrate(data_dir: DataDirOption = None) -> None:
     from citoyen.sensing.tasks import partitions_ahead
 
     settings = load_settings(data_dir)
-    asyncio.run(upgrade_database_async(settings.database_url))
+    asyncio.run(_upgrade(settings.database_url))
     made = run(settings, lambda session: partitions_ahead(session, utcnow()))
     typer.echo("database is up to date" + (f" ({made} observation partitions made ahead)" if made else ""))
+
+
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="A new (or empty) directory to write the backup into.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Back up the database (SQLite's online backup, or pg_dump -Fc on PostgreSQL), the open-data files and the
+    keys of the data directory, while the platform runs. Restoring: docs/production.md."""
+    from citoyen.backup import BackupError, make_backup
+
+    try:
+        report = make_backup(load_settings(data_dir), directory)
+    except BackupError as exc:
+        fail(str(exc), 1)
+    typer.echo(f"database: {report.database}")
+    typer.echo(f"open-data files: {report.files}")
+    typer.echo(f"keys: {', '.join(report.keys) or 'none in the data directory (configured by environment)'}")
 
 
 @app.command()
@@ -167,7 +243,7 @@ def housekeeping(data_dir: DataDirOption = None) -> None:
     settings = load_settings(data_dir)
 
     async def one_round() -> dict[str, int]:
-        await upgrade_database_async(settings.database_url)
+        await _upgrade(settings.database_url)
         engine = make_app_engine(settings.database_url)
         try:
             return await build_housekeeping(settings).run(make_sessionmaker(engine, build_event_hub()))

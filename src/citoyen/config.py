@@ -45,7 +45,12 @@ class Settings(BaseSettings):
     )
     city_name: str = "Paris"
     default_locale: Literal["fr", "en"] = "fr"
-    base_url: str = "http://127.0.0.1:8000"
+    # The public address absolute links start with (mails, APIs' links, open data), e.g. https://ville.example;
+    # empty: the address a trusted proxy served the request at, else the one the platform serves on
+    # (citoyen.addresses.base_url decides). Set it behind a proxy: mails and background jobs have no request.
+    base_url: str = ""
+    # The address `citoyen serve` listens on, written by it (also for its workers); not for users to set.
+    served_url: str = ""
 
     # Map: the city's own layers are always drawn; a raster tile layer is an optional extra.
     map_tile_url: str = ""
@@ -86,8 +91,9 @@ class Settings(BaseSettings):
     # Cookies are marked Secure whenever a request arrives over HTTPS (directly, or through a trusted proxy's
     # X-Forwarded-Proto); `cookie_secure` marks them so on every request, for a proxy that does not say.
     cookie_secure: bool = False
-    # Addresses whose X-Forwarded-For/-Proto headers are believed (uvicorn's forwarded_allow_ips): the reverse
-    # proxy in front of the platform. "*" trusts everyone, which only a private network may do.
+    # Addresses (or networks, comma-separated) whose X-Forwarded-For/-Proto/-Host headers are believed
+    # (citoyen.web.proxies): the reverse proxy in front of the platform. "*" trusts everyone, which only a
+    # private network may do.
     trusted_proxies: str = "127.0.0.1"
     # How long browsers keep to HTTPS once they saw the platform over it (Strict-Transport-Security); 0: off.
     hsts_seconds: int = Field(default=31_536_000, ge=0)

@@ -13,6 +13,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.opendata import dcat_routes
 from citoyen.opendata import service as opendata
@@ -87,7 +88,7 @@ async def catalogue(session: AsyncSession, settings: Settings) -> Catalogue:
     await opendata.delete_dataset(session, deleted)
     await session.commit()
     return Catalogue(
-        base=settings.base_url.rstrip("/"),
+        base=base_url(settings),
         reports=reports,
         minimal=minimal,
         draft=draft,
@@ -272,7 +273,7 @@ async def test_the_platforms_own_datasets_have_no_violation(
 
     graph = Graph().parse(data=(await client.get("/catalog.ttl")).content, format="turtle")
 
-    base = settings.base_url.rstrip("/")
+    base = base_url(settings)
     published = {URIRef(f"{base}/data/{o.name}") for o in report.datasets}
     assert published and published <= set(graph.objects(URIRef(f"{base}/catalog"), DCAT.dataset))
     assert _violations(graph) == []

@@ -34,6 +34,7 @@ from shapely.geometry import Point, shape
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import SQLITE_IMMEDIATE
 from citoyen.demo.common import DEMO_ACCOUNTS, ProgressCallback
@@ -596,7 +597,7 @@ def _feed_context(state: Any) -> sensing_service.Context:
     settings: Settings = state.settings
     return sensing_service.Context(
         access=sensing_service.Access(is_staff=True),
-        base_url=settings.base_url.rstrip("/"),
+        base_url=base_url(settings),
         bus=get_bus(state),
         territory=getattr(state, "territory_index", None),
     )

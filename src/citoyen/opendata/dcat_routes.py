@@ -4,7 +4,7 @@ client that asks for RDF (``Accept: text/turtle``, ``application/ld+json`` or ``
 ``/data/<name>.ttl|.jsonld|.rdf``. Browsers asking ``/data/<name>`` for HTML go on to the catalogue's pages.
 
 The catalogue's datasets (``opendata.service``) are described with ``dcat``'s dataclasses here; their addresses
-follow the public address of the platform (``Settings.base_url``), which is what harvesters keep.
+follow the public address of the platform (``citoyen.addresses.base_url``), which is what harvesters keep.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import Scope
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import DbSession
 from citoyen.opendata import service
@@ -54,7 +55,7 @@ _FORMAT_EXTENSIONS = {fmt: extension for extension, fmt in EXTENSIONS.items()}
 
 
 def _base(settings: Settings) -> str:
-    return settings.base_url.rstrip("/")
+    return base_url(settings)
 
 
 def city_publisher(settings: Settings) -> DcatPublisher:

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.i18n import N_
@@ -66,7 +67,7 @@ async def request_sign_up(
             expires_at=utcnow() + timedelta(hours=settings.login_link_hours),
         )
     )
-    link = f"{settings.base_url.rstrip('/')}/login/link/{token}"
+    link = f"{base_url(settings)}/login/link/{token}"
     await send_mail(session, settings, normalized, confirm.subject, confirm.body.format(link=link))
 
 
@@ -137,7 +138,7 @@ async def _mail_reset_link(session: AsyncSession, settings: Settings, person: Pe
             expires_at=utcnow() + timedelta(hours=settings.password_reset_hours),
         )
     )
-    link = f"{settings.base_url.rstrip('/')}/password/reset/{token}"
+    link = f"{base_url(settings)}/password/reset/{token}"
     await send_mail(session, settings, person.email, text.subject, text.body.format(link=link), person.id)
 
 

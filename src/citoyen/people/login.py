@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.i18n import N_
@@ -127,5 +128,5 @@ async def _mail_login_link(
             expires_at=utcnow() + timedelta(hours=settings.login_link_hours),
         )
     )
-    link = f"{settings.base_url.rstrip('/')}/login/link/{token}"
+    link = f"{base_url(settings)}/login/link/{token}"
     await send_mail(session, settings, person.email, text.subject, text.body.format(link=link), person.id)

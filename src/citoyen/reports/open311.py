@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from citoyen import throttle
+from citoyen.addresses import base_url
 from citoyen.config import SUPPORTED_LOCALES, Settings
 from citoyen.db import DbSession, utcnow
 from citoyen.errors import Refusal
@@ -196,8 +197,8 @@ async def _request_items(
         filters.category_codes, filters.category_ids = None, known
     found = await reports.request_rows(session, filters, MAX_REQUESTS)
     agencies = await people.department_names(session) if found else {}
-    base_url = _settings(request).base_url.rstrip("/")
-    return formats.service_requests(found, catalog.by_id, agencies, base_url, locale)
+    base = base_url(_settings(request), request)
+    return formats.service_requests(found, catalog.by_id, agencies, base, locale)
 
 
 async def _catalog(request: Request, session: AsyncSession) -> reports.Catalog:
@@ -282,7 +283,8 @@ FORMATS_DOC = "Answers in JSON (`.json`) or XML (`.xml`)."
 )
 async def discovery(request: Request, fmt: Format) -> Response:
     try:
-        return formats.document(_format(fmt), "discovery", formats.discovery(_settings(request)))
+        settings = _settings(request)
+        return formats.document(_format(fmt), "discovery", formats.discovery(settings, base_url(settings, request)))
     except REFUSED as error:
         return _error_response(fmt, error)
 
@@ -366,7 +368,8 @@ async def list_requests(
         _check_jurisdiction(_settings(request), jurisdiction_id)
         language = _locale(request, locale)
         cache: AnswerCache = request.app.state.open311_answers
-        key = f"{kind} {language} {request.url.query}"
+        # The answer's links start with the address it was asked at (citoyen.addresses): part of the key.
+        key = f"{kind} {language} {base_url(_settings(request), request)} {request.url.query}"
         version = await reports.data_version(session) if cache.seconds > 0 else ()
         cached = cache.get(key, version)
         if cached is not None:

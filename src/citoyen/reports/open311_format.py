@@ -59,10 +59,10 @@ def w3c(moment: datetime | None) -> str | None:
 # --- the resources ----------------------------------------------------------------------------
 
 
-def discovery(settings: Settings) -> dict[str, Any]:
+def discovery(settings: Settings, base_url: str) -> dict[str, Any]:
     return {
         "changeset": CHANGESET,
-        "contact": f"City of {settings.city_name}: {settings.base_url}",
+        "contact": f"City of {settings.city_name}: {base_url}",
         "key_service": (
             "Reading is open to all. To post service requests, ask the city for an api_key "
             "(its administrators issue them with: citoyen token create --name NAME --scope open311)."
@@ -70,7 +70,7 @@ def discovery(settings: Settings) -> dict[str, Any]:
         "endpoints": [
             {
                 "specification": SPECIFICATION,
-                "url": settings.base_url.rstrip("/") + "/open311/v2",
+                "url": base_url + "/open311/v2",
                 "changeset": CHANGESET,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],

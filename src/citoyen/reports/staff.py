@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen import events as domain_events
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.events import ReportUpdated
@@ -185,5 +186,5 @@ async def notify_followers(session: AsyncSession, settings: Settings, report: Re
             await notifications.notify(session, account.id, title, body, link)
         recipient = addresses.get(account.id) if account else follower.email
         if recipient:
-            text = "\n\n".join(part for part in (title, body, settings.base_url.rstrip("/") + link) if part)
+            text = "\n\n".join(part for part in (title, body, base_url(settings) + link) if part)
             await send_mail(session, settings, recipient, title, text, account.id if account else None)

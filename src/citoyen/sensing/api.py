@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen import fastjson
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import DbSession, sqlite_write_turn
 from citoyen.people import service as people
@@ -65,7 +66,7 @@ def _settings(request: Request) -> Settings:
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return base_url(_settings(request), request)
 
 
 async def _access(request: Request, session: AsyncSession) -> Access:

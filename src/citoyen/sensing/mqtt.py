@@ -36,6 +36,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import sqlite_write_turn
 from citoyen.sensing import bulk, service
@@ -425,7 +426,7 @@ async def store_observations(state: Any, creates: Sequence[ObservationCreate]) -
     settings: Settings = state.settings
     context = service.Context(
         access=service.Access(is_staff=True),
-        base_url=settings.base_url.rstrip("/"),
+        base_url=base_url(settings),
         default_top=settings.sta_default_top,
         max_top=settings.sta_max_top,
         bus=get_bus(state),

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.errors import Refusal
@@ -265,7 +266,7 @@ class DigestRun:
 
 def _digest_text(settings: Settings, person: Person, entries: list[DigestEntry]) -> tuple[str, str]:
     translations = get_translations(person.locale)
-    base = settings.base_url.rstrip("/")
+    base = base_url(settings)
     subject = translations.ngettext(
         "%(num)d piece of news about what you follow", "%(num)d pieces of news about what you follow", len(entries)
     ) % {"num": len(entries)}
