@@ -31,6 +31,7 @@ ADMITS: dict[str, frozenset[str]] = {
     "signed_in": frozenset({Role.CITIZEN, Role.MODERATOR, Role.STAFF, Role.PUBLISHER, Role.ADMIN}),
     "moderator": frozenset({Role.MODERATOR, Role.STAFF, Role.ADMIN}),
     "staff": frozenset({Role.STAFF, Role.ADMIN}),
+    "publisher": frozenset({Role.PUBLISHER, Role.ADMIN}),
     "admin": frozenset({Role.ADMIN}),
     "sensing_token": frozenset(),
     "open311_key": frozenset(),
@@ -43,6 +44,7 @@ GUARDS = {
     "signed_in": {"require_person", "require_claim"},
     "moderator": {"require_moderator"},
     "staff": {"require_staff"},
+    "publisher": {"require_publisher"},
     "admin": {"require_admin"},
 }
 
@@ -95,6 +97,14 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/staff/reports/{report_id:int}/merge"): "staff",
     ("POST", "/staff/participation/proposals/{proposal_id:int}/answer"): "staff",
     ("POST", "/staff/participation/proposals/{proposal_id:int}/milestones"): "staff",
+    # Publishers (and administrators): the open-data catalogue's datasets and files made by hand.
+    ("POST", "/data/new"): "publisher",
+    ("POST", "/data/{name}/edit"): "publisher",
+    ("POST", "/data/{name}/publish"): "publisher",
+    ("POST", "/data/{name}/delete"): "publisher",
+    ("POST", "/data/{name}/resources/new"): "publisher",
+    ("POST", "/data/{name}/resources/{resource_id}/upload"): "publisher",
+    ("POST", "/data/{name}/resources/publish"): "publisher",
     # Administrators.
     ("POST", "/admin/participation/budgets"): "admin",
     ("POST", "/admin/participation/budgets/{budget_id:int}"): "admin",

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from frictionless import Detector, Schema
 from frictionless import Resource as TableResource
-from frictionless import Schema
+from frictionless import settings as frictionless_settings
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opendata import vocabularies
+from citoyen.opendata import datastore, vocabularies
 from citoyen.opendata.catalog import ResourceView, find_dataset, load_view, new_uuid, text_field, touch
 from citoyen.opendata.errors import OpendataError, invalid, not_found
 from citoyen.opendata.models import Dataset, DatasetState, Resource, ResourceVersion
@@ -152,35 +153,98 @@ def check_content(path: Path, code: str, schema: dict[str, Any] | None) -> tuple
     return None, None
 
 
+# A column's type is the first of frictionless' candidates that nearly all its sampled cells fit, text ("string")
+# when none does: a date column with one mistyped date stays a date column, and the mistake is reported on its row
+# (with "string" among the candidates, one such cell made the whole column text).
+_TYPE_CANDIDATES = [item for item in frictionless_settings.DEFAULT_FIELD_CANDIDATES if item["type"] != "string"]
+_SAMPLE_ROWS = frictionless_settings.DEFAULT_SAMPLE_SIZE
+MAX_PROBLEMS = 100
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem of an uploaded table: its row (the header is row 1), column and cell, the kind of error
+    (frictionless' type: type-error, constraint-error, missing-cell, extra-cell...; "row-width" for a row whose
+    number of cells differs from the header's), the column's Table Schema type and frictionless' English note."""
+
+    row: int | None
+    field: str = ""
+    cell: str = ""
+    kind: str = ""
+    field_type: str = ""
+    note: str = ""
+
+    def text(self) -> str:
+        """The problem in English, as the CKAN API lists it."""
+        if self.row is None:
+            return self.note
+        return f"row {self.row}, field {self.field}: {self.note}" if self.field else f"row {self.row}: {self.note}"
+
+
+class TableProblems(OpendataError):
+    """A table refused for its rows: each problem (at most MAX_PROBLEMS) for the pages to show row by row, and
+    their English text in the CKAN Validation Error's `upload` field."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        shown = problems[:MAX_PROBLEMS]
+        super().__init__("The file does not pass its Table Schema", "invalid", {"upload": [p.text() for p in shown]})
+        self.problems = tuple(shown)
+
+
 def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    widths: list[RowProblem] = []
+    sample: list[list[str]] = []
     try:
         with path.open(encoding="utf-8", newline="") as file:
             rows = csv.reader(file, delimiter="\t" if code == "TSV" else ",")
             header = next(rows, None)
-            widths = {len(row) for row in rows if row}
+            for number, row in enumerate(rows, start=2):
+                if len(sample) < _SAMPLE_ROWS and row:
+                    sample.append(row)
+                if row and header and len(row) != len(header) and len(widths) < MAX_PROBLEMS:
+                    note = f"{len(row)} cells where the header has {len(header)}"
+                    widths.append(RowProblem(number, cell=str(len(row)), kind="row-width", note=note))
     except (UnicodeDecodeError, csv.Error):
         raise invalid("upload", f"The file is not {code} text in UTF-8") from None
-    if not header or any(width != len(header) for width in widths):
-        raise invalid("upload", f"The file is not a {code} table: every row needs as many cells as the header")
-    options: dict[str, Any] = {"format": code.lower()}
-    if schema is not None:
-        try:
-            options["schema"] = Schema.from_descriptor(schema)
-        except Exception as error:  # frictionless raises its own FrictionlessException on any bad descriptor
-            raise invalid("schema", f"Not a valid Table Schema: {error}") from None
-    table = TableResource(path=path.name, basepath=str(path.parent), **options)
-    report = table.validate()
+    if not header:
+        raise invalid("upload", f"The file is not a {code} table: it has no header row")
+    if widths:
+        raise TableProblems(widths)
+    if schema is None:
+        schema = _inferred_schema(header, sample)
+    try:
+        checked = Schema.from_descriptor(schema)
+    except Exception as error:  # frictionless raises its own FrictionlessException on any bad descriptor
+        raise invalid("schema", f"Not a valid Table Schema: {error}") from None
+    table = TableResource(path=path.name, basepath=str(path.parent), format=code.lower(), schema=checked)
+    report = table.validate(limit_errors=MAX_PROBLEMS)
+    types = {item.name: item.type for item in table.schema.fields}
     problems = [
-        f"row {error.row_number}, field {error.field_name}: {error.message}"
-        if hasattr(error, "row_number") and hasattr(error, "field_name")
-        else error.message
+        RowProblem(
+            getattr(error, "row_number", None),
+            str(getattr(error, "field_name", "") or ""),
+            str(getattr(error, "cell", "") or ""),
+            error.type,
+            types.get(str(getattr(error, "field_name", "")), ""),
+            error.message,
+        )
         for error in report.tasks[0].errors
     ]
     if problems:
-        raise OpendataError("The file does not pass its Table Schema", "invalid", {"upload": problems[:100]})
-    inferred = table.schema.to_descriptor()
+        raise TableProblems(problems)
     rows_seen = report.tasks[0].stats.get("rows")
-    return int(rows_seen or 0), inferred
+    return int(rows_seen or 0), table.schema.to_descriptor()
+
+
+def _inferred_schema(header: list[str], sample: list[list[str]]) -> dict[str, Any]:
+    """The Table Schema of a table given without one, from its first rows: each column's type is the first of
+    frictionless' candidates nearly all its cells fit, text when none does."""
+    detected = Detector().detect_schema(sample, labels=header, field_candidates=_TYPE_CANDIDATES)
+    descriptor = detected.to_descriptor()
+    for item in descriptor.get("fields", []):
+        if item.get("type") == "any":
+            item["type"] = "string"
+    return descriptor
 
 
 # Resources
@@ -258,9 +322,15 @@ def _link(data: dict[str, Any]) -> str:
 
 
 async def create_resource(
-    session: AsyncSession, directory: Path, max_bytes: int, data: dict[str, Any], upload: Upload | None
+    session: AsyncSession,
+    directory: Path,
+    max_bytes: int,
+    data: dict[str, Any],
+    upload: Upload | None,
+    stored: StoredFile | None = None,
 ) -> ResourceView:
-    """A new resource of a dataset: a link (`url`) or an uploaded file (its first version)."""
+    """A new resource of a dataset: a link (`url`) or an uploaded file (its first version). `stored` is the
+    upload's file when `store_upload` already stored it, outside the transaction (the platform's publication)."""
     package = data.get("package_id")
     if not isinstance(package, str) or not package:
         raise invalid("package_id", "Missing value")
@@ -276,7 +346,8 @@ async def create_resource(
         )
     else:
         resource.format = format_of(declared, upload.filename, upload.content_type)
-        stored = await store_upload(directory, upload, resource.format, max_bytes, _schema(data))
+        if stored is None:
+            stored = await store_upload(directory, upload, resource.format, max_bytes, _schema(data))
         resource.mimetype = media_type_of(resource.format)
         resource.name = resource.name or upload.filename[:300]
     position = await session.scalar(select(func.count()).where(Resource.dataset_id == dataset.id))
@@ -284,34 +355,44 @@ async def create_resource(
     session.add(resource)
     await session.flush()
     version = None
-    if upload is not None:
+    if upload is not None and stored is not None:
         version = _add_version(session, resource, 1, stored, upload.filename)
         resource.current_version = 1
         await session.flush()
+        await _load_rows(session, directory, resource, version)
     await touch(session, dataset.id)
     return ResourceView(resource, dataset.name, version)
 
 
 async def update_resource(
-    session: AsyncSession, directory: Path, max_bytes: int, data: dict[str, Any], upload: Upload | None
+    session: AsyncSession,
+    directory: Path,
+    max_bytes: int,
+    data: dict[str, Any],
+    upload: Upload | None,
+    stored: StoredFile | None = None,
 ) -> ResourceView:
-    """Change a resource's description; with an upload, a new version of its file becomes the current one."""
+    """Change a resource's description; with an upload, a new version of its file becomes the current one
+    (`stored`: the upload's file, already stored by `store_upload`)."""
     key = data.get("id")
     resource, dataset = await find_resource(session, key if isinstance(key, str) else "", include_private=True)
     _describe(resource, data)
     declared = text_field(data, "format", 40)
     if upload is not None:
         code = format_of(declared, upload.filename, upload.content_type)
-        stored = await store_upload(directory, upload, code, max_bytes, _schema(data))
+        if stored is None:
+            stored = await store_upload(directory, upload, code, max_bytes, _schema(data))
         last = await session.scalar(
             select(func.max(ResourceVersion.number)).where(ResourceVersion.resource_id == resource.id)
         )
         number = int(last or 0) + 1
-        _add_version(session, resource, number, stored, upload.filename)
+        version = _add_version(session, resource, number, stored, upload.filename)
         resource.current_version = number
         resource.format = code
         resource.mimetype = media_type_of(code)
         resource.url = ""
+        await session.flush()
+        await _load_rows(session, directory, resource, version)
     elif resource.current_version is None:
         resource.url = _link(data)
         resource.format = format_of(declared, resource.url)
@@ -320,6 +401,12 @@ async def update_resource(
     await session.flush()
     await touch(session, dataset.id)
     return await resource_view(session, resource, dataset)
+
+
+async def _load_rows(session: AsyncSession, directory: Path, resource: Resource, version: ResourceVersion) -> None:
+    """A table's rows go to the DataStore with the version (same transaction), for datastore_search."""
+    if resource.format in datastore.TABULAR:
+        await datastore.load_version(session, directory, resource, version)
 
 
 def _add_version(
@@ -372,16 +459,19 @@ async def sync_resources(session: AsyncSession, directory: Path, max_bytes: int,
 
 
 async def delete_resource(session: AsyncSession, key: str) -> None:
-    """Remove a resource and its versions from the catalogue (the stored files stay: others may share them)."""
+    """Remove a resource and its versions from the catalogue, and its DataStore rows (the stored files stay: others
+    may share them)."""
     resource, dataset = await find_resource(session, key, include_private=True)
     await session.execute(delete(Resource).where(Resource.id == resource.id))
+    await datastore.drop_resource(session, resource.uuid)
     await touch(session, dataset.id)
 
 
 async def downloadable(
-    session: AsyncSession, dataset_key: str, resource_key: str, number: int | None
+    session: AsyncSession, dataset_key: str, resource_key: str, number: int | None, *, include_private: bool = False
 ) -> tuple[Resource, ResourceVersion]:
-    """The file of a public resource (its current version, or version `number`) for the download route."""
+    """The file of a public resource (its current version, or version `number`) for the download route; of a
+    draft's resource too for who may see drafts."""
     row = (
         await session.execute(
             select(Resource, Dataset)
@@ -390,7 +480,7 @@ async def downloadable(
                 Resource.uuid == resource_key,
                 or_(Dataset.name == dataset_key, Dataset.uuid == dataset_key),
                 Dataset.state == DatasetState.ACTIVE,
-                Dataset.private.is_(False),
+                *([] if include_private else [Dataset.private.is_(False)]),
             )
         )
     ).one_or_none()

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from citoyen.db import DbSession
-from citoyen.opendata import service, views
+from citoyen.opendata import editor_pages, service, views
 from citoyen.people.service import Person, Role
 from citoyen.web.forms import AppSettings
 from citoyen.web.params import PageNumber, QueryText, QueryTexts
@@ -21,6 +21,8 @@ from citoyen.web.security import CurrentPerson
 from citoyen.web.templating import gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
+# The publishers' pages first: /data/new must not be taken for a dataset's name.
+router.include_router(editor_pages.router)
 
 FacetValues = Annotated[QueryTexts, Query()]
 
@@ -79,7 +81,8 @@ async def catalogue(
     view = await views.catalogue(
         session, locale_of(request), q.strip(), filters, sort, page, include_private=sees_drafts(person)
     )
-    return render(request, "opendata/catalogue.html", {"page": view, **labels(request)})
+    drafts = await service.drafts(session) if sees_drafts(person) else []
+    return render(request, "opendata/catalogue.html", {"page": view, "drafts": drafts, **labels(request)})
 
 
 @router.get("/data/privacy")
@@ -95,4 +98,5 @@ async def dataset(
     view = await views.dataset_page(
         session, settings.opendata_path, locale_of(request), name, include_private=sees_drafts(person)
     )
-    return render(request, "opendata/dataset.html", {"page": view, **labels(request)})
+    context = {"page": view, "can_publish": sees_drafts(person), **labels(request)}
+    return render(request, "opendata/dataset.html", context)

@@ -1,6 +1,7 @@
 """The open-data domain's public front: routes, other domains and tests import from here. The rules live by
 subject beside it: `catalog` (publishers, themes, datasets and their checks), `files` (resources, uploads and
-versions), `search` (package_search), `textsearch` (French and English full text), `ledger` (the privacy ledger).
+versions), `search` (package_search), `textsearch` (French and English full text), `ledger` (the privacy ledger),
+`editing` (what publishers do in the pages: a dataset's form, drafts published, uploads checked then published).
 
 No personal data is stored by this domain: resources hold public data and no row records who changed what."""
 
@@ -26,9 +27,26 @@ from citoyen.opendata.catalog import (
     save_dataset,
     tag_names,
 )
+from citoyen.opendata.editing import (
+    DATASET_TEXTS,
+    RESOURCE_TEXTS,
+    DatasetForm,
+    StagedUpload,
+    add_link,
+    create_from_form,
+    dataset_for_editing,
+    dataset_form,
+    drafts,
+    publish_dataset,
+    publish_upload,
+    stage_upload,
+    update_from_form,
+)
 from citoyen.opendata.errors import OpendataError
 from citoyen.opendata.files import (
     UPLOAD_FORMATS,
+    RowProblem,
+    TableProblems,
     Upload,
     create_resource,
     current_version,
@@ -56,9 +74,12 @@ from citoyen.opendata.search import (
 )
 
 __all__ = [
+    "DATASET_TEXTS",
     "FACET_FIELDS",
     "MAX_ROWS",
+    "RESOURCE_TEXTS",
     "UPLOAD_FORMATS",
+    "DatasetForm",
     "DatasetInput",
     "DatasetView",
     "FacetItem",
@@ -67,20 +88,28 @@ __all__ = [
     "LedgerTotal",
     "OpendataError",
     "ResourceView",
+    "RowProblem",
     "SearchQuery",
     "SearchResult",
+    "StagedUpload",
+    "TableProblems",
     "Upload",
     "WholeCatalogueCache",
+    "add_link",
     "check_dataset",
+    "create_from_form",
     "create_organization",
     "create_resource",
     "current_version",
     "dataset_counts",
+    "dataset_for_editing",
+    "dataset_form",
     "dataset_names",
     "datasets_of",
     "delete_dataset",
     "delete_resource",
     "downloadable",
+    "drafts",
     "find_dataset",
     "find_group",
     "find_organization",
@@ -93,13 +122,17 @@ __all__ = [
     "parse_facet_fields",
     "parse_fq",
     "parse_sort",
+    "publish_dataset",
+    "publish_upload",
     "recent_datasets",
     "record_release",
     "resource_view",
     "save_dataset",
     "search",
+    "stage_upload",
     "sync_resources",
     "tag_names",
+    "update_from_form",
     "update_resource",
     "versions",
 ]

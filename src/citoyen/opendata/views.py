@@ -265,11 +265,14 @@ class DatasetPage:
     resources: tuple[ResourceEntry, ...]
 
 
-def download_url(view: service.ResourceView) -> str:
+def download_url(view: service.ResourceView, draft: bool = False) -> str:
+    """The address of a resource's current file: a draft's files are served to publishers only, by their own
+    route, never cached by others."""
     version = view.version
     if version is None:
         return ""
-    return f"/data/{quote(view.dataset_name)}/resources/{view.resource.uuid}/download/{quote(version.filename)}"
+    route = "draft" if draft else "download"
+    return f"/data/{quote(view.dataset_name)}/resources/{view.resource.uuid}/{route}/{quote(version.filename)}"
 
 
 async def dataset_page(
@@ -286,7 +289,8 @@ async def dataset_page(
     for resource in view.resources:
         versions = await service.versions(session, resource.resource) if resource.version else []
         shown = await asyncio.to_thread(preview, directory, resource.resource, resource.version)
-        entries.append(ResourceEntry(resource, tuple(reversed(versions)), shown, download_url(resource)))
+        link = download_url(resource, draft=dataset.private)
+        entries.append(ResourceEntry(resource, tuple(reversed(versions)), shown, link))
     return DatasetPage(
         view=view,
         description=render_markdown(localized(locale, dataset.notes, dataset.notes_en)),
