@@ -383,6 +383,20 @@ def _feature_rows(path: Path, columns: list[str], points: bool) -> Iterator[list
 # --- choosing and compressing --------------------------------------------------------------------------------
 
 
+def available_formats(code: str, schema: dict[str, Any] | None) -> tuple[str, ...]:
+    """The `?format=` values a stored file of format `code` downloads as, besides itself (a table as GeoJSON
+    only when its Table Schema shows coordinates): for the pages' download links."""
+    if code in TABULAR:
+        names = [str(field.get("name", "")) for field in (schema or {}).get("fields", []) if isinstance(field, dict)]
+        geolocated = table_shape(names, schema).geolocated
+        return tuple(
+            wanted
+            for wanted in CONVERSIONS[code]
+            if (wanted != "csv" or code != "CSV") and (wanted != "geojson" or geolocated)
+        )
+    return tuple(wanted for wanted in CONVERSIONS.get(code, ()) if wanted != code.lower())
+
+
 def converter(path: Path, stored: str, wanted: str, schema: dict[str, Any] | None) -> Iterator[bytes]:
     """The chunks of the stored file `path` (format code `stored`, e.g. "CSV") converted to `wanted` (csv,
     geojson, parquet); ConversionError when that conversion does not exist or the file cannot take it."""
