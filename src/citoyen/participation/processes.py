@@ -28,7 +28,7 @@ from citoyen.participation.models import (
     ProcessNeighbourhood,
 )
 from citoyen.participation.phases import active_phase, commenting_phase
-from citoyen.participation.repository import phases_of, process_structure, process_summaries
+from citoyen.participation.repository import mark_over_threshold, phases_of, process_structure, process_summaries
 from citoyen.participation.surveys import service as surveys
 from citoyen.participation.surveys.models import Survey
 from citoyen.territory import service as territory
@@ -156,6 +156,10 @@ async def save_process(
         await session.flush()
         process.image_id = stored.id
     await session.flush()
+    if data.support_threshold is not None:
+        # Set or lowered, the proposals already past it await an answer, as if a support had just reached it
+        # (unanswered ones past it are all marked already otherwise: this finds none).
+        await mark_over_threshold(session, process.id, data.support_threshold)
 
     await session.execute(delete(ProcessNeighbourhood).where(ProcessNeighbourhood.process_id == process.id))
     if not data.whole_city:

@@ -201,6 +201,28 @@ def _marked(proposal_id: ColumnElement[int], count: ColumnElement[int]) -> Any:
     )
 
 
+async def mark_over_threshold(session: AsyncSession, process_id: int, threshold: int) -> int:
+    """Marks the process's unanswered proposals already at or past `threshold` supports as awaiting an answer,
+    as a support reaching it does (`_marked`): a threshold set or lowered flags them at once. Reads the
+    ranking index of support counts from the threshold up; returns how many were marked."""
+    over = select(SupportCount.proposal_id).where(
+        SupportCount.process_id == process_id, SupportCount.support_count >= threshold
+    )
+    statement = (
+        update(Proposal)
+        .where(
+            Proposal.process_id == process_id,
+            Proposal.status == ProposalStatus.PUBLISHED,
+            Proposal.answer_required.is_(False),
+            Proposal.withdrawn_at.is_(None),
+            Proposal.id.in_(over),
+        )
+        .values(answer_required=True)
+        .execution_options(synchronize_session="fetch")
+    )
+    return cast(int, getattr(await session.execute(statement), "rowcount", 0))
+
+
 def _in_one(written: Any, delta: int, mark: bool) -> Any:
     """PostgreSQL: the write, the count (moving only if the write took a row), the mark and the answer, in
     one statement of data-modifying CTEs."""
