@@ -252,6 +252,28 @@ def single_statement_writes(endpoint: Endpoint) -> Endpoint:
 _SINGLE_STATEMENT_WRITES = "citoyen_single_statement_writes"
 
 
+def reads_when(predicate: Callable[[Request], bool]) -> Callable[[Endpoint], Endpoint]:
+    """Marks a route that only reads for the requests `predicate` picks, whatever their method (CKAN's clients
+    send read actions as POST): those run as a GET does, without waiting for SQLite's write turn."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, _READS_WHEN, predicate)
+        return endpoint
+
+    return mark
+
+
+_READS_WHEN = "citoyen_reads_when"
+
+
+def may_write(request: Request) -> bool:
+    """Whether a request may write: not by its method (GET, HEAD, OPTIONS), nor when its route says it reads."""
+    if request.method in READ_ONLY_METHODS:
+        return False
+    predicate = getattr(request.scope.get("endpoint"), _READS_WHEN, None)
+    return predicate is None or not predicate(request)
+
+
 def affected_rows(result: Any) -> int:
     """How many rows an UPDATE or DELETE touched (0 where the driver cannot tell)."""
     return max(getattr(result, "rowcount", 0) or 0, 0)
@@ -294,7 +316,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         ):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         # SQLite has one writer at a time: a request that may write waits for its turn (sqlite_write_turn).
-        writing = request.method not in READ_ONLY_METHODS and dialect == "sqlite"
+        writing = dialect == "sqlite" and may_write(request)
         async with sqlite_write_turn(request.app.state, session) if writing else _NO_TURN:
             try:
                 yield session
