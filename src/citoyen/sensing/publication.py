@@ -9,11 +9,11 @@ their metadata (as the SensorThings API does to everyone) but never their raw Ob
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing.models import (
@@ -117,13 +117,56 @@ async def public_observations(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The Observations of one Datastream of a public Thing (none for any other), oldest first, in batches:
     `result` for numbers, `result_text` for other results. [start, end) bounds phenomenon time (daily files)."""
-    public = await session.scalar(
+    async for rows in public_observations_of(session, [datastream_id], start, end, batch):
+        yield rows
+
+
+async def _public_ids(session: AsyncSession, datastream_ids: list[int]) -> list[int]:
+    """Those of the Datastreams that belong to a public Thing, in id order."""
+    if not datastream_ids:
+        return []
+    query = (
         select(Datastream.id)
         .join(Thing, Thing.id == Datastream.thing_id)
-        .where(Datastream.id == datastream_id, Thing.access == ThingAccess.PUBLIC)
+        .where(Datastream.id.in_(datastream_ids), Thing.access == ThingAccess.PUBLIC)
+        .order_by(Datastream.id)
     )
-    if public is None:
-        return
+    return list((await session.execute(query)).scalars())
+
+
+async def public_observations_of(
+    session: AsyncSession,
+    datastream_ids: list[int],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    batch: int = PUBLICATION_BATCH,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The Observations of several Datastreams of public Things (others are left out), one Datastream after
+    the other in id order, each oldest first, in batches; [start, end) bounds phenomenon time."""
+    for datastream_id in await _public_ids(session, datastream_ids):
+        async for rows in _observations(session, datastream_id, start, end, batch):
+            yield rows
+
+
+async def observation_days(session: AsyncSession, datastream_ids: list[int]) -> dict[date, int]:
+    """How many Observations the Datastreams of public Things among `datastream_ids` have per UTC day of their
+    phenomenon time (days without any are left out): what tells a daily file changed without writing it."""
+    public = await _public_ids(session, datastream_ids)
+    if not public:
+        return {}
+    moment = Observation.phenomenon_time_start
+    # SQLite keeps naive UTC text; PostgreSQL a timestamptz, whose day is taken in UTC.
+    day = func.date(moment) if session.get_bind().dialect.name == "sqlite" else func.date(func.timezone("UTC", moment))
+    query = select(day, func.count()).where(Observation.datastream_id.in_(public)).group_by(day)
+    counts: dict[date, int] = {}
+    for value, count in (await session.execute(query)).all():
+        counts[value if isinstance(value, date) else date.fromisoformat(str(value))] = int(count)
+    return counts
+
+
+async def _observations(
+    session: AsyncSession, datastream_id: int, start: datetime | None, end: datetime | None, batch: int
+) -> AsyncIterator[list[dict[str, Any]]]:
     columns = (
         Observation.id,
         Observation.phenomenon_time_start,
