@@ -8,7 +8,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import frictionless
@@ -188,6 +188,8 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
         "propositions-citoyennes",
         "budget-participatif-resultats",
         "capteurs",
+        "capteurs-qualite-de-l-air",
+        "propositions-budget-quartiers",
         "quartiers",
         "services-municipaux",
         "categories-de-signalement",
@@ -257,13 +259,20 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     ]
 
     sensors = written["capteurs"]
-    names = [r.resource.name for r in sensors.resources]
-    assert names[:3] == ["capteurs", "capteurs-carte", "flux"]
-    assert names[3:] == [f"mesures-{d}" for d in city.public_datastreams]  # the personal meter's are not there
+    assert [r.resource.name for r in sensors.resources] == ["capteurs", "capteurs-carte", "flux"]
     things = read_csv(tmp_path / "capteurs" / "capteurs.csv")
     assert [row["name"] for row in things] == ["Station Bastille"]
-    readings = read_csv(tmp_path / "capteurs" / f"mesures-{city.public_datastreams[0]}.csv")
-    assert len(readings) == 7 and [float(row["result"]) for row in readings] == [16.5 - m for m in range(7)]
+    air = written["capteurs-qualite-de-l-air"]  # the station's kind: its dataset, with the readings by day
+    names = [r.resource.name for r in air.resources]
+    assert names[:3] == ["capteurs", "capteurs-carte", "flux"] and 1 <= len(names[3:]) <= 2
+    readings = []
+    for name in names[3:]:
+        for row in read_csv(tmp_path / air.feed.slug / f"{name}.csv"):
+            assert name == f"mesures-{row['phenomenon_time'][:10]}"  # each file holds its day's readings
+            readings.append(row)
+    assert {row["datastream_id"] for row in readings} == {str(d) for d in city.public_datastreams}  # no meter's
+    first = [row for row in readings if row["datastream_id"] == str(city.public_datastreams[0])]
+    assert sorted(float(row["result"]) for row in first) == [10.5 + m for m in range(7)]
 
     quarters = json.loads((tmp_path / "quartiers" / "quartiers.geojson").read_text(encoding="utf-8"))
     assert sorted(f["properties"]["name"] for f in quarters["features"]) == ["Est", "Ouest"]
@@ -412,24 +421,6 @@ def test_aggregates_release_each_complete_period_once() -> None:
     entry = privacy.LedgerEntry(feed.slug, "comptes", wednesday, "2026-W49", "laplace", 1.0, None, "", "")
     assert privacy.already_released([entry], feed.slug, "2026-W49")
     assert not privacy.already_released([entry], feed.slug, "2026-W50")
-
-
-async def test_sensor_readings_can_be_written_one_day_at_a_time(
-    session: AsyncSession, client: httpx.AsyncClient, token: str, tmp_path: Path
-) -> None:
-    await create_reports_world(session)
-    public = await create_station(client, token)
-    link = f"{public['Datastreams'][0]['@iot.selfLink']}/Observations"
-    for moment in ("2026-12-01T23:59:59Z", "2026-12-02T00:00:00Z", "2026-12-02T12:00:00Z", "2026-12-03T00:00:00Z"):
-        answer = await client.post(link, json={"phenomenonTime": moment, "result": 1}, headers=bearer(token))
-        assert answer.status_code == 201, answer.text
-    feed = await feeds.sensors_feed(session, day=date(2026, 12, 2))
-    written = await feeds.write_feed(PublishContext(session), feed, tmp_path)
-    first = f"mesures-{public['Datastreams'][0]['@iot.id']}-2026-12-02"
-    assert [r.resource.name for r in written.resources][3] == first
-    readings = read_csv(tmp_path / f"{first}.csv")
-    assert [row["phenomenon_time"] for row in readings] == ["2026-12-02T00:00:00Z", "2026-12-02T12:00:00Z"]
-    assert frictionless.validate(str(written.datapackage)).valid
 
 
 async def test_a_refresh_skips_the_counts_whose_period_was_already_released(

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
+from citoyen.addresses import base_url
 from citoyen.app import build_event_hub
 from citoyen.cli import app as cli
 from citoyen.config import Settings
@@ -30,11 +31,12 @@ from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.opendata import publication
 from citoyen.opendata import service as opendata
+from citoyen.opendata.change_notes import sentence as _sentence
 from citoyen.opendata.errors import OpendataError
 from citoyen.opendata.feed_kit import Batches, Feed, FeedResource, PublishContext, col
 from citoyen.opendata.feeds import platform_feeds
 from citoyen.opendata.models import Dataset, PrivacyRelease, ResourceVersion
-from citoyen.opendata.publication import PublicationReport, _sentence, publish_platform
+from citoyen.opendata.publication import PublicationReport, publish_platform
 from citoyen.opendata.tasks import refresh_if_due
 from citoyen.people import service as people
 from citoyen.people.models import Person
@@ -103,7 +105,7 @@ async def test_publishing_makes_every_platform_dataset_with_valid_files(
         # The package names each file by its download address; here they are read side by side instead.
         package = json.loads((package_dir / "datapackage.json").read_text(encoding="utf-8"))
         downloads = {
-            f"{settings.base_url}/data/{name}/resources/{item.resource.uuid}/download/{item.version.filename}"
+            f"{base_url(settings)}/data/{name}/resources/{item.resource.uuid}/download/{item.version.filename}"
             for item in view.resources
             if item.version
         }

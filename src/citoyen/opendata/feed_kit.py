@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +56,9 @@ class FeedResource:
     primary_key: tuple[str, ...] = ()
     # Released through the privacy layer (counts about people).
     aggregate: bool = False
+    # How many rows the file has now, when the feed can tell without writing it (a day of sensor readings,
+    # counted): a file whose current version has as many rows is not written again, and keeps its version.
+    known_rows: int | None = None
 
     @property
     def filename(self) -> str:
@@ -86,6 +89,8 @@ class Feed:
     licence: str = DEFAULT_LICENCE
     # Counts about people: the period their release covers ("2026-W49"), released once (see aggregates).
     period: str | None = None
+    # The first and last day the data covers, when the feed knows it (else read from its written tables).
+    temporal: tuple[date, date] | None = None
 
 
 def col(name: str, kind: Any, title: str, title_en: str, *explained: str, **options: Any) -> Column:

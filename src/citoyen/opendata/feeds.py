@@ -18,7 +18,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +26,7 @@ import frictionless
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opendata import aggregates, reference_feeds
+from citoyen.opendata import aggregates, reference_feeds, sensor_feeds
 from citoyen.opendata.feed_kit import (
     ID,
     LAT,
@@ -46,7 +46,6 @@ from citoyen.opendata.vocabularies import LICENCES
 from citoyen.participation import service as participation
 from citoyen.people import service as people
 from citoyen.reports import service as reports
-from citoyen.sensing import service as sensing
 from citoyen.territory import service as territory
 
 
@@ -279,12 +278,69 @@ ANSWER_COLUMNS = (
 )
 
 
-def _proposals(ctx: PublishContext) -> Batches:
-    return participation.public_proposals(ctx.session)
+def _proposals(ctx: PublishContext, process_id: int | None = None) -> Batches:
+    return participation.public_proposals(ctx.session, process_id=process_id)
 
 
-def _answers(ctx: PublishContext) -> Batches:
-    return participation.public_answers(ctx.session)
+def _answers(ctx: PublishContext, process_id: int | None = None) -> Batches:
+    return participation.public_answers(ctx.session, process_id=process_id)
+
+
+def _proposal_resources(process_id: int | None) -> tuple[FeedResource, FeedResource]:
+    return (
+        FeedResource(
+            "propositions",
+            "Propositions",
+            "Proposals",
+            "Une proposition par ligne.",
+            "One proposal per line.",
+            "csv",
+            PROPOSAL_COLUMNS,
+            _with_neighbourhood(lambda ctx: _proposals(ctx, process_id)),
+            ("id",),
+        ),
+        FeedResource(
+            "reponses",
+            "Réponses officielles",
+            "Official answers",
+            "Chaque réponse de la ville à une proposition.",
+            "Each of the city's answers to a proposal.",
+            "csv",
+            ANSWER_COLUMNS,
+            lambda ctx: _answers(ctx, process_id),
+            ("id",),
+        ),
+    )
+
+
+async def process_proposals_feeds(session: AsyncSession) -> list[Feed]:
+    """One dataset per published process with public proposals: its proposals and the city's answers."""
+    feeds = []
+    for process in await participation.public_processes(session):
+        if not process["proposals"]:
+            continue
+        title, title_en = process["title"], process["title_en"]
+        feeds.append(
+            Feed(
+                slug=f"propositions-{process['slug']}"[:100],
+                title=f"Propositions : {title}",
+                title_en=f"Proposals: {title_en}",
+                description=(
+                    f"Les propositions publiques de la démarche « {title} » (texte, lieu, état, soutiens) et les "
+                    "réponses officielles de la ville. Les auteurs ne sont jamais publiés."
+                ),
+                description_en=(
+                    f"The public proposals of the process “{title_en}” (text, place, status, supports) and the "
+                    "city's official answers. Authors are never published."
+                ),
+                themes=("GOVE", "SOCI"),
+                frequency="DAILY",
+                keywords=("participation", "propositions", process["slug"]),
+                publisher="participation",
+                resources=_proposal_resources(process["id"]),
+            )
+        )
+    return feeds
 
 
 def proposals_feed() -> Feed:
@@ -304,30 +360,7 @@ def proposals_feed() -> Feed:
         frequency="DAILY",
         keywords=("participation", "propositions", "démocratie participative"),
         publisher="participation",
-        resources=(
-            FeedResource(
-                "propositions",
-                "Propositions",
-                "Proposals",
-                "Une proposition par ligne.",
-                "One proposal per line.",
-                "csv",
-                PROPOSAL_COLUMNS,
-                _with_neighbourhood(_proposals),
-                ("id",),
-            ),
-            FeedResource(
-                "reponses",
-                "Réponses officielles",
-                "Official answers",
-                "Chaque réponse de la ville à une proposition.",
-                "Each of the city's answers to a proposal.",
-                "csv",
-                ANSWER_COLUMNS,
-                _answers,
-                ("id",),
-            ),
-        ),
+        resources=_proposal_resources(None),
     )
 
 
@@ -492,141 +525,6 @@ def departments_feed() -> Feed:
     )
 
 
-# --- sensing -----------------------------------------------------------------------------------------------
-
-THING_COLUMNS = (
-    ID,
-    col("name", "string", "Nom", "Name", required=True),
-    col("description", "string", "Description", "Description"),
-    col("kind", "string", "Type", "Kind", "air, eau, énergie, mobilité, autre", "air, water, energy, mobility, other"),
-    col("access", "string", "Accès", "Access", "public : mesures publiées", "public: readings published"),
-    NEIGHBOURHOOD_ID,
-    NEIGHBOURHOOD,
-    LON,
-    LAT,
-)
-DATASTREAM_COLUMNS = (
-    ID,
-    col("thing_id", "integer", "Capteur", "Sensor (Thing)", required=True),
-    col("name", "string", "Nom", "Name", required=True),
-    col("description", "string", "Description", "Description"),
-    col("kind", "string", "Type", "Kind"),
-    col("observed_property", "string", "Grandeur mesurée", "Observed property"),
-    col("unit", "string", "Unité", "Unit"),
-    col("unit_symbol", "string", "Symbole de l’unité", "Unit symbol"),
-    col("observation_type", "string", "Type d’observation", "Observation type"),
-    col("raw_published", "boolean", "Mesures publiées", "Readings published"),
-    col("phenomenon_time_start", "datetime", "Première mesure", "First reading", "UTC", "UTC"),
-    col("phenomenon_time_end", "datetime", "Dernière mesure", "Last reading", "UTC", "UTC"),
-)
-OBSERVATION_COLUMNS = (
-    ID,
-    col("datastream_id", "integer", "Flux", "Datastream", required=True),
-    col("phenomenon_time", "datetime", "Moment de la mesure", "Time of the reading", "UTC", "UTC", required=True),
-    col("phenomenon_time_end", "datetime", "Fin de la période mesurée", "End of the measured period", "UTC", "UTC"),
-    col("result_time", "datetime", "Moment du résultat", "Result time", "UTC", "UTC"),
-    col("result", "number", "Valeur", "Value", "valeurs numériques", "numeric results"),
-    col("result_text", "string", "Valeur (texte)", "Value (text)", "autres résultats", "other results"),
-)
-
-
-async def _thing_rows(ctx: PublishContext) -> list[dict[str, Any]]:
-    names = await ctx.neighbourhood_names()
-    rows = await sensing.published_things(ctx.session)
-    for row in rows:
-        row["neighbourhood"] = names.get(row["neighbourhood_id"]) if row["neighbourhood_id"] else None
-    return rows
-
-
-async def _datastream_rows(ctx: PublishContext) -> list[dict[str, Any]]:
-    return await sensing.published_datastreams(ctx.session)
-
-
-def _observations(datastream_id: int, day: date | None) -> Rows:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC) if day is not None else None
-    end = start + timedelta(days=1) if start is not None else None
-
-    def rows(ctx: PublishContext) -> Batches:
-        return sensing.public_observations(ctx.session, datastream_id, start, end)
-
-    return rows
-
-
-async def sensors_feed(session: AsyncSession, day: date | None = None) -> Feed:
-    """The city's sensors, their Datastreams, and one table of Observations per Datastream of a public Thing:
-    its whole history, or with `day` only that day's readings (UTC), for daily files."""
-    streams = [row for row in await sensing.published_datastreams(session) if row["raw_published"]]
-    suffix = f"-{day.isoformat()}" if day is not None else ""
-    when, when_en = (f", le {day.isoformat()}", f", on {day.isoformat()}") if day is not None else ("", "")
-    observations = tuple(
-        FeedResource(
-            f"mesures-{row['id']}{suffix}",
-            f"Mesures : {row['name']}{when}",
-            f"Readings: {row['name']}{when_en}",
-            f"{row['observed_property']} ({row['unit_symbol'] or row['unit']}).",
-            f"{row['observed_property']} ({row['unit_symbol'] or row['unit']}).",
-            "csv",
-            OBSERVATION_COLUMNS,
-            _observations(row["id"], day),
-            ("id",),
-        )
-        for row in streams
-    )
-    return Feed(
-        slug="capteurs",
-        title="Capteurs urbains et leurs mesures",
-        title_en="Urban sensors and their readings",
-        description=(
-            "Les capteurs de la ville (qualité de l’air, eau, énergie, mobilité), leurs flux de mesures et les "
-            "mesures brutes des capteurs publics, un fichier par flux. Les compteurs des foyers (données "
-            "personnelles) ne sont jamais publiés ; les capteurs à accès restreint ne publient que leur description."
-        ),
-        description_en=(
-            "The city's sensors (air quality, water, energy, mobility), their Datastreams and the raw readings of "
-            "public sensors, one file per Datastream. Households' meters (personal data) are never published; "
-            "restricted sensors publish their description only."
-        ),
-        themes=("ENVI", "TECH"),
-        frequency="DAILY",
-        keywords=("capteurs", "SensorThings", "qualité de l’air", "environnement"),
-        resources=(
-            FeedResource(
-                "capteurs",
-                "Capteurs",
-                "Sensors",
-                "Un capteur (Thing) par ligne.",
-                "One sensor (Thing) per line.",
-                "csv",
-                THING_COLUMNS,
-                _once(_thing_rows),
-                ("id",),
-            ),
-            FeedResource(
-                "capteurs-carte",
-                "Carte des capteurs",
-                "Map of sensors",
-                "Les capteurs en points GeoJSON.",
-                "The sensors as GeoJSON points.",
-                "geojson",
-                tuple(c for c in THING_COLUMNS if c.name not in ("lon", "lat")),
-                _once(_thing_rows),
-            ),
-            FeedResource(
-                "flux",
-                "Flux de mesures",
-                "Datastreams",
-                "Un flux (Datastream) par ligne.",
-                "One Datastream per line.",
-                "csv",
-                DATASTREAM_COLUMNS,
-                _once(_datastream_rows),
-                ("id",),
-            ),
-            *observations,
-        ),
-    )
-
-
 # --- the whole platform ----------------------------------------------------------------------------------
 
 
@@ -636,8 +534,10 @@ async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> 
     feeds = [
         reports_feed(),
         proposals_feed(),
+        *await process_proposals_feeds(session),
         budgets_feed(),
-        await sensors_feed(session),
+        sensor_feeds.sensors_feed(),
+        *await sensor_feeds.kind_feeds(session, now or utcnow()),
         neighbourhoods_feed(),
         departments_feed(),
         *reference_feeds.reference_feeds(),

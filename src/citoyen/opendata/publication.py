@@ -3,47 +3,63 @@ catalogue dataset named by its slug, with one resource per file (each CSV with i
 and the dataset's `datapackage.json`), refreshed by `citoyen opendata publish` and by the running app's
 housekeeping (`opendata.tasks`).
 
-A refresh writes every feed into temporary files (rows streamed batch by batch, memory flat), hashes them, and
-adds a new version of a resource only when its SHA-256 differs from the current one's; an unchanged dataset
-keeps its files, versions and modification time, and says "no change". The `datapackage.json` names each file
-by its download address, so `frictionless validate <the package's address>` checks the published files. The
-dataset says when it was refreshed and what changed ("12 new rows in signalements.csv"). Counts about people
-whose period the privacy ledger already holds are not released again; each release of the run is recorded in
-the public ledger.
+A refresh publishes one feed after the other, each in two steps. First it reads: the feed's files are written
+into temporary files (rows streamed batch by batch, memory flat) from one read transaction, hashed, and those
+whose SHA-256 differs from their resource's current version are copied into the file store and checked against
+their Table Schema, all outside any write transaction. A file the feed can count without writing (a past day of
+sensor readings) is not written at all when its current version already has that many rows. Then one short
+write transaction records the feed: the dataset's metadata, a new version of each changed file (a new resource
+the first time), the `datapackage.json` (which names each file by its download address, so `frictionless
+validate <the package's address>` checks the published files), the privacy ledger's releases and the note of
+what changed ("12 new rows in signalements.csv"). An unchanged dataset keeps its files, versions and
+modification time, and says "no change". Counts about people whose period the ledger already holds are not
+released again.
 
-Everything runs in the caller's transaction; each feed in a savepoint of its own, so a failing feed is rolled
-back and reported while the others publish. One publication at a time: on PostgreSQL an advisory lock held
-until the transaction ends, on SQLite the database's write lock taken up front; a second publication waits and
-then finds the first's versions, so it makes none.
+`refresh_platform` (the app's refresh and the command) runs each step in a transaction of its own, so that the
+app's other writers wait for one short transaction at most, never for the whole refresh; one refresh at a time
+runs, taking a turn held outside any transaction (PostgreSQL: a session advisory lock; SQLite: a lock on a file
+beside the stored files), and a second refresh waits for it, then finds its versions. `publish_platform` does
+the same within its caller's transaction (the demo's, the tests'): each step in a savepoint, the turn taken as
+the transaction's lock. Either way a failing feed is rolled back and reported while the others publish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import fcntl
 import hashlib
+import io
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
 import time
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from citoyen.addresses import base_url
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import SQLITE_IMMEDIATE, make_sessionmaker, utcnow
+from citoyen.events import HUB_KEY
 from citoyen.opendata import catalog, files, ledger
+from citoyen.opendata.change_notes import Note, file_note, first_publication, removed, summary
 from citoyen.opendata.feed_kit import Feed, FeedResource, PublishContext
-from citoyen.opendata.feeds import datapackage, platform_feeds, write_feed
+from citoyen.opendata.feeds import datapackage, platform_feeds, write_resource
 from citoyen.opendata.models import Dataset, DatasetState, Organization, PrivacyRelease
+from citoyen.opendata.privacy import LedgerEntry
 from citoyen.people import service as people
 from citoyen.territory import service as territory
 
@@ -51,6 +67,11 @@ log = logging.getLogger(__name__)
 
 # PostgreSQL advisory lock key of the publication (any constant of ours; not housekeeping's).
 PUBLICATION_LOCK_KEY = 0x43_49_54_4F_44_41_54_41  # "CITODATA"
+# On SQLite, the refresh's turn: a lock on this file in the open-data directory (the store's upkeep only
+# looks one level down, where the stored files are).
+LOCK_FILE = "publication.lock"
+# How often a refresh waiting for its turn asks again (a try-lock, so that no statement or thread waits long).
+TURN_POLL_SECONDS = 0.2
 CITY_ORGANIZATION = "ville"
 SOURCE_PREFIX = "platform:"
 DATAPACKAGE = "datapackage.json"
@@ -70,7 +91,9 @@ class DatasetOutcome:
     change_note: str = ""
     change_note_en: str = ""
     releases: int = 0
-    # Why it was not published: an error (its savepoint was rolled back), or a reason it was left alone.
+    # Files the feed did not write again: their current version already had the rows the feed counted.
+    kept: int = 0
+    # Why it was not published: an error (its transaction was rolled back), or a reason it was left alone.
     error: str | None = None
     skipped: str | None = None
 
@@ -79,6 +102,8 @@ class DatasetOutcome:
 class PublicationReport:
     datasets: list[DatasetOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    # False: a refresh asked only if due found the last one recent enough, and published nothing.
+    due: bool = True
 
     @property
     def failed(self) -> list[DatasetOutcome]:
@@ -95,10 +120,9 @@ class PublicationReport:
 
 @dataclass(frozen=True)
 class _File:
-    """A file the run wrote, ready to compare with the catalogue's current version."""
+    """A file of the feed, ready to compare with the catalogue's current version."""
 
     filename: str
-    path: Path
     format: str  # the catalogue's code: CSV, GEOJSON, JSON
     title: str
     title_en: str
@@ -107,13 +131,117 @@ class _File:
     rows: int | None
     schema: dict[str, Any] | None
     feed_resource: str | None  # the feed resource's name (None for the datapackage)
+    path: Path | None = None  # None: not written again (kept: its current version has its rows)
+    sha256: str | None = None
+    stored: files.StoredFile | None = None  # already in the file store (it differs from the current version)
 
 
-# --- the run ----------------------------------------------------------------------------------------------
+@dataclass
+class _Prepared:
+    """A feed read and written out, for its write transaction to record."""
+
+    feed: Feed
+    data: dict[str, Any]  # the dataset's metadata, as catalog.check_dataset takes it
+    files: list[_File]
+    ledger: list[LedgerEntry]
+    directory: Path
+
+
+# --- transactions and turns ---------------------------------------------------------------------------------
+
+
+class _Transactions(Protocol):
+    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    def writing(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+@dataclass
+class _CallersTransaction:
+    """Every step in a savepoint of the caller's transaction (rolled back alone when the step fails)."""
+
+    session: AsyncSession
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.session.begin_nested():
+            yield self.session
+
+    def writing(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.reading()
+
+
+@dataclass
+class _OwnTransactions:
+    """Every step in a transaction of its own: reads in a snapshot (PostgreSQL: repeatable read, so a feed's
+    files agree with each other; SQLite: a deferred transaction, which takes no lock), writes in a short
+    transaction that takes SQLite's write lock up front."""
+
+    sessions: async_sessionmaker[AsyncSession]
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session, session.begin():
+            if isinstance(session.bind, AsyncEngine) and session.bind.dialect.name == "postgresql":
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "sqlite":
+                await session.connection(execution_options={SQLITE_IMMEDIATE: True})
+            yield session
+
+
+def sessions_like(session: AsyncSession) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `session`'s engine carrying its event hub, for a refresh asked through one session (a
+    housekeeping job, a command). Joined to a connection (the tests'), they are savepoints of its transaction."""
+    bind = session.bind
+    if bind is None:
+        raise ValueError("the session is bound to no engine")
+    options: dict[str, Any] = {}
+    if isinstance(bind, AsyncConnection):
+        options["join_transaction_mode"] = "create_savepoint"
+    return make_sessionmaker(bind, session.info.get(HUB_KEY), **options)
+
+
+@contextlib.asynccontextmanager
+async def publication_turn(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> AsyncIterator[None]:
+    """Wait for any other refresh to end, then hold the turn until the block ends, outside any transaction."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        yield  # joined to one connection (the tests'): nothing else writes through it meanwhile
+        return
+    if bind.dialect.name == "postgresql":
+        async with bind.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            key = {"key": PUBLICATION_LOCK_KEY}
+            # A database lock, not an event of this process: asked again until free (noqa: nothing to await).
+            while not (await connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key)).scalar_one():  # noqa: ASYNC110
+                await asyncio.sleep(TURN_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        return
+    await asyncio.to_thread(settings.opendata_path.mkdir, parents=True, exist_ok=True)
+    descriptor = os.open(settings.opendata_path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:  # flock: held by this open file, so two refreshes of one process exclude each other too
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                await asyncio.sleep(TURN_POLL_SECONDS)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
 
 
 async def lock_publication(session: AsyncSession) -> None:
-    """Wait for any other publication to finish (its transaction to end), then hold the turn until ours ends."""
+    """Within the caller's transaction: wait for any other publication to finish, then hold the turn until
+    the transaction ends (PostgreSQL: the refreshes' advisory lock; SQLite: the database's write lock)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLICATION_LOCK_KEY})
     else:  # SQLite: a write takes the database's write lock (waiting busy_timeout for it) until commit.
@@ -125,35 +253,65 @@ async def last_refresh(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.max(Dataset.refreshed_at)).where(Dataset.source.like(f"{SOURCE_PREFIX}%")))
 
 
+# --- the run ----------------------------------------------------------------------------------------------
+
+
 async def publish_platform(session: AsyncSession, settings: Settings, now: datetime | None = None) -> PublicationReport:
-    """Create or refresh the catalogue dataset of every platform feed (see the module's docstring). The caller
-    commits; a feed that fails is rolled back to its savepoint and reported in `PublicationReport.failed`."""
-    started = time.perf_counter()
-    now = now or utcnow()
+    """Create or refresh the catalogue dataset of every platform feed within the caller's transaction (the
+    caller commits); a feed that fails is rolled back to its savepoint and reported in `.failed`."""
     await lock_publication(session)
-    publishers = await _publishers(session, settings)
-    released = await _released_periods(session)
-    spatial = await _city_extent(session)
-    ctx = PublishContext(session, now=now)
+    return await _publish(_CallersTransaction(session), settings, now or utcnow())
+
+
+async def refresh_platform(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    unless_refreshed_within: timedelta | None = None,
+) -> PublicationReport:
+    """Create or refresh the catalogue dataset of every platform feed, each step in a short transaction of
+    its own, in the refreshes' turn; with `unless_refreshed_within`, only if the last refresh (as found once
+    the turn is ours) is older than that (else `due` is False and nothing is published)."""
+    now = now or utcnow()
+    async with publication_turn(sessions, settings):
+        if unless_refreshed_within is not None:
+            async with sessions() as session:
+                last = await last_refresh(session)
+            if last is not None and now - last < unless_refreshed_within:
+                return PublicationReport(due=False)
+        return await _publish(_OwnTransactions(sessions), settings, now)
+
+
+async def _publish(transactions: _Transactions, settings: Settings, now: datetime) -> PublicationReport:
+    started = time.perf_counter()
+    async with transactions.writing() as session:
+        publishers = await _publishers(session, settings)
+    async with transactions.reading() as session:
+        released = await _released_periods(session)
+        spatial = await _city_extent(session)
+        feeds = await platform_feeds(session, now)
     report = PublicationReport()
     workspace = settings.opendata_path / "incoming"
     await asyncio.to_thread(workspace.mkdir, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="publish-", dir=workspace) as scratch:
-        for feed in await platform_feeds(session, now):
+        for feed in feeds:
             outcome = DatasetOutcome(feed.slug)
             if feed.period is not None and (feed.slug, feed.period) in released:
                 outcome.skipped = f"period {feed.period} already released"
                 report.datasets.append(outcome)
                 continue
             feed_started = time.perf_counter()
-            mark = len(ctx.ledger)
             directory = Path(scratch) / feed.slug
             try:
-                async with session.begin_nested():
-                    await _publish_feed(ctx, settings, feed, publishers, spatial, directory, outcome)
+                async with transactions.reading() as session:
+                    context = PublishContext(session, now=now)
+                    prepared = await _prepare(context, settings, feed, publishers, spatial, directory, outcome)
+                if prepared is not None:
+                    async with transactions.writing() as session:
+                        await _record(session, settings, prepared, outcome, now)
             except Exception as error:  # one feed's failure must not stop the others: reported, rolled back
                 log.exception("publishing the dataset %s failed", feed.slug)
-                del ctx.ledger[mark:]
                 outcome = DatasetOutcome(feed.slug, error=f"{type(error).__name__}: {error}")
             finally:
                 await asyncio.to_thread(shutil.rmtree, directory, True)
@@ -163,7 +321,19 @@ async def publish_platform(session: AsyncSession, settings: Settings, now: datet
     return report
 
 
-async def _publish_feed(
+async def _platform_dataset(session: AsyncSession, feed: Feed) -> Dataset | None:
+    """The feed's dataset in the catalogue (None: not yet); an error if a dataset of that name is not the
+    platform's."""
+    existing = (await session.execute(select(Dataset).where(Dataset.name == feed.slug))).scalar_one_or_none()
+    source = f"{SOURCE_PREFIX}{feed.slug}"
+    if existing is not None and existing.source != source:
+        raise ValueError(
+            f"the catalogue's dataset {feed.slug!r} is not the platform's ({existing.source or 'by hand'})"
+        )
+    return existing
+
+
+async def _prepare(
     ctx: PublishContext,
     settings: Settings,
     feed: Feed,
@@ -171,21 +341,35 @@ async def _publish_feed(
     spatial: str,
     directory: Path,
     outcome: DatasetOutcome,
-) -> None:
+) -> _Prepared | None:
+    """The read step: the feed's files written, hashed and, where changed, stored; its metadata."""
     session = ctx.session
-    existing = (await session.execute(select(Dataset).where(Dataset.name == feed.slug))).scalar_one_or_none()
-    source = f"{SOURCE_PREFIX}{feed.slug}"
-    if existing is not None and existing.source != source:
-        raise ValueError(
-            f"the catalogue's dataset {feed.slug!r} is not the platform's ({existing.source or 'by hand'})"
-        )
+    existing = await _platform_dataset(session, feed)
     if existing is not None and existing.state is DatasetState.DELETED:
         outcome.skipped = "deleted from the catalogue by its publishers"
-        return
-    mark = len(ctx.ledger)
-    written = await write_feed(ctx, feed, directory)
-    table_files = [_feed_file(item.resource, item.path, item.rows) for item in written.resources]
-    temporal = _period_dates(feed.period) if feed.period else await asyncio.to_thread(_temporal, written.resources)
+        return None
+    view = await catalog.load_view(session, existing) if existing is not None else None
+    current = {item.version.filename: item.version for item in (view.resources if view else []) if item.version}
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    made: list[_File] = []
+    written: list[tuple[FeedResource, Path]] = []
+    for resource in feed.resources:
+        known = current.get(resource.filename)
+        if resource.known_rows is not None and known is not None and known.row_count == resource.known_rows:
+            made.append(_feed_file(resource, resource.known_rows))
+            continue
+        path = directory / resource.filename
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            rows = await write_resource(ctx, resource, stream)
+        written.append((resource, path))
+        item = _feed_file(resource, rows, path, await asyncio.to_thread(_sha256, path))
+        if known is None or known.sha256 != item.sha256:
+            item = replace(item, stored=await _store(settings, item))
+        made.append(item)
+    if feed.temporal is not None:
+        temporal: tuple[date, date] | None = feed.temporal
+    else:
+        temporal = _period_dates(feed.period) if feed.period else await asyncio.to_thread(_temporal, written)
     data = {
         "name": feed.slug,
         "title": feed.title,
@@ -198,11 +382,34 @@ async def _publish_feed(
         "temporal_start": temporal[0].isoformat() if temporal else None,
         "temporal_end": temporal[1].isoformat() if temporal else None,
         "spatial": spatial or None,
-        "source": source,
+        "source": f"{SOURCE_PREFIX}{feed.slug}",
         "tags": [{"name": tag} for tag in _tags(feed.keywords)],
         "groups": [{"name": theme.lower()} for theme in feed.themes],
     }
-    checked = await catalog.check_dataset(session, data, existing)
+    return _Prepared(feed, data, made, list(ctx.ledger), directory)
+
+
+async def _store(settings: Settings, item: _File) -> files.StoredFile:
+    """Copy a written file into the file store, checked against its Table Schema (a file that fails it fails
+    its feed). Outside any write transaction: a stored file no version names yet is left alone by the upkeep."""
+    assert item.path is not None
+    with item.path.open("rb") as stream:
+        upload = files.Upload(item.filename, stream)
+        return await files.store_upload(settings.opendata_path, upload, item.format, _MAX, item.schema)
+
+
+async def _record(
+    session: AsyncSession, settings: Settings, prepared: _Prepared, outcome: DatasetOutcome, now: datetime
+) -> None:
+    """The write step: the dataset's metadata, new versions of the changed files, its package, its privacy
+    releases and its change note. The catalogue is read again here: what another writer did since the read
+    step counts (a file already at that content makes no version)."""
+    feed = prepared.feed
+    existing = await _platform_dataset(session, feed)
+    if existing is not None and existing.state is DatasetState.DELETED:
+        outcome.skipped = "deleted from the catalogue by its publishers"
+        return
+    checked = await catalog.check_dataset(session, prepared.data, existing)
     view = await catalog.load_view(session, existing) if existing is not None else None
     if view is None or _metadata_changed(view, checked):
         dataset = await catalog.save_dataset(session, checked, existing)
@@ -211,7 +418,7 @@ async def _publish_feed(
         dataset, metadata_changed = view.dataset, False
     outcome.created = existing is None
     current = {item.version.filename: item for item in (view.resources if view else []) if item.version is not None}
-    notes: list[tuple[str, str]] = []
+    notes: list[Note] = []
     new_versions: set[str] = set()
     uuids: dict[str, str] = {}
 
@@ -220,42 +427,46 @@ async def _publish_feed(
         key = item.feed_resource or DATAPACKAGE
         outcome.resources += 1
         outcome.rows += item.rows or 0
-        digest = await asyncio.to_thread(_sha256, item.path)
         known = current.pop(item.filename, None)
-        if known is not None and known.version is not None and known.version.sha256 == digest:
+        if known is not None and known.version is not None and item.sha256 in (None, known.version.sha256):
             uuids[key] = known.resource.uuid
-            if _described_differently(known.resource, item):
+            outcome.kept += item.sha256 is None
+            if item.sha256 is not None and _described_differently(known.resource, item):
                 await files.update_resource(session, settings.opendata_path, _MAX, _fields(item, known), None)
             return
-        previous = known.version.row_count if known is not None and known.version is not None else None
-        with item.path.open("rb") as stream:
-            upload = files.Upload(item.filename, stream)
-            if known is None:
-                fields = {**_fields(item, None), "package_id": dataset.uuid}
-                made = await files.create_resource(session, settings.opendata_path, _MAX, fields, upload)
-            else:
-                made = await files.update_resource(session, settings.opendata_path, _MAX, _fields(item, known), upload)
+        if item.path is None:
+            raise RuntimeError(f"{item.filename}: its resource was removed during the refresh")
+        # Stored in the read step; here only if the current version changed meanwhile (another writer).
+        stored = item.stored or await _store(settings, item)
+        upload = files.Upload(item.filename, io.BytesIO())  # its content is `stored`'s
+        if known is None:
+            fields = {**_fields(item, None), "package_id": dataset.uuid}
+            made = await files.create_resource(session, settings.opendata_path, _MAX, fields, upload, stored)
+        else:
+            made = await files.update_resource(
+                session, settings.opendata_path, _MAX, _fields(item, known), upload, stored
+            )
         uuids[key] = made.resource.uuid
         new_versions.add(key)
         outcome.versions += 1
         if existing is not None:
-            notes.append(_file_note(item, known is None, previous))
+            previous = known.version.row_count if known is not None and known.version is not None else None
+            notes.append(file_note(item.filename, item.format == "CSV", item.rows, known is None, previous))
 
-    for item in table_files:
+    for item in prepared.files:
         await store(item)
     # The package names each file by its download address (the current version), and is dated by the dataset's
     # creation: it changes only when the feed's shape or the site's address does.
     descriptor = datapackage(feed, feed.resources, dataset.created_at.replace(microsecond=0))
-    base = settings.base_url.rstrip("/")
+    base = base_url(settings)
     for described in descriptor["resources"]:
         uuid = uuids[described["name"]]
         described["path"] = f"{base}/data/{quote(feed.slug)}/resources/{uuid}/download/{quote(described['path'])}"
-    package = directory / DATAPACKAGE
+    package = prepared.directory / DATAPACKAGE
     await asyncio.to_thread(package.write_text, _json(descriptor), encoding="utf-8")
     await store(
         _File(
             DATAPACKAGE,
-            package,
             "JSON",
             "Description du paquet de données (Data Package)",
             "Data Package descriptor",
@@ -265,33 +476,28 @@ async def _publish_feed(
             None,
             None,
             None,
+            package,
+            await asyncio.to_thread(_sha256, package),
         )
     )
-    for gone in current.values():  # files the feed no longer has (a Datastream no longer public...)
+    for gone in current.values():  # files the feed no longer has (a Datastream no longer public, a past day...)
         await files.delete_resource(session, gone.resource.uuid)
         if gone.version is not None:
-            notes.append((f"fichier {gone.version.filename} retiré", f"file {gone.version.filename} removed"))
+            notes.append(removed(gone.version.filename))
     if metadata_changed:
         notes.append(("description mise à jour", "description updated"))
-    for entry in ctx.ledger[mark:]:
+    for entry in prepared.ledger:
         if feed.period is not None or entry.resource in new_versions:
             resource = uuids.get(entry.resource, entry.resource)
             await ledger.record_release(session, replace(entry, resource=resource))
             outcome.releases += 1
-    del ctx.ledger[mark:]  # recorded (or not released: its file is unchanged)
     if existing is None:
-        rows = sum(item.rows or 0 for item in table_files)
-        note = (
-            f"Première publication\u00a0: {_plural(len(table_files), 'fichier', 'fichiers')}, "
-            f"{_plural(rows, 'ligne', 'lignes')}.",
-            f"First publication: {_plural(len(table_files), 'file', 'files')}, {_plural(rows, 'row', 'rows')}.",
-        )
-    elif notes:
-        note = (_sentence([part for part, _ in notes], "fr"), _sentence([part for _, part in notes], "en"))
+        tables = [item for item in prepared.files if item.feed_resource is not None]
+        note = first_publication(len(tables), sum(item.rows or 0 for item in tables))
     else:
-        note = ("Aucun changement.", "No change.")
+        note = summary(notes)
     dataset.change_note, dataset.change_note_en = note
-    dataset.refreshed_at = ctx.now
+    dataset.refreshed_at = now
     outcome.change_note, outcome.change_note_en = note
     await session.flush()
 
@@ -395,16 +601,15 @@ def _period_dates(period: str) -> tuple[date, date] | None:
     return None
 
 
-def _temporal(written: list[Any]) -> tuple[date, date] | None:
+def _temporal(written: list[tuple[FeedResource, Path]]) -> tuple[date, date] | None:
     """The first and last day of the dates in the feed's CSV tables (read back from the files, row by row)."""
     low: str | None = None
     high: str | None = None
-    for item in written:
-        resource: FeedResource = item.resource
+    for resource, path in written:
         dated = [column.name for column in resource.columns if column.type in ("date", "datetime")]
         if resource.format != "csv" or not dated:
             continue
-        with item.path.open(encoding="utf-8", newline="") as stream:
+        with path.open(encoding="utf-8", newline="") as stream:
             reader = csv.reader(stream)
             header = next(reader, [])
             indexes = [header.index(name) for name in dated if name in header]
@@ -438,10 +643,9 @@ def _demo_notice(settings: Settings, language: str) -> str:
 # --- files and notes ------------------------------------------------------------------------------------
 
 
-def _feed_file(resource: FeedResource, path: Path, rows: int) -> _File:
+def _feed_file(resource: FeedResource, rows: int, path: Path | None = None, sha256: str | None = None) -> _File:
     return _File(
         resource.filename,
-        path,
         "CSV" if resource.format == "csv" else "GEOJSON",
         resource.title,
         resource.title_en,
@@ -450,6 +654,8 @@ def _feed_file(resource: FeedResource, path: Path, rows: int) -> _File:
         rows,
         resource.schema() if resource.format == "csv" else None,
         resource.name,
+        path,
+        sha256,
     )
 
 
@@ -512,60 +718,6 @@ def _metadata_changed(view: catalog.DatasetView, checked: catalog.DatasetInput) 
         sorted(group.id for group in view.groups),
     )
     return now != before
-
-
-def _file_note(item: _File, new: bool, previous: int | None) -> tuple[str, str]:
-    name = item.filename
-    if item.rows is None:
-        return f"{name} mis à jour", f"{name} updated"
-    table = item.format == "CSV"
-    french = (
-        ("ligne", "lignes", "nouvelle ligne", "nouvelles lignes")
-        if table
-        else ("objet", "objets", "nouvel objet", "nouveaux objets")
-    )
-    english = ("row", "rows") if table else ("feature", "features")
-    if new:
-        return (
-            f"nouveau fichier {name} ({_plural(item.rows, french[0], french[1])})",
-            f"new file {name} ({_plural(item.rows, *english)})",
-        )
-    difference = item.rows - (previous or 0)
-    if difference > 0:
-        return (
-            f"{_plural(difference, french[2], french[3])} dans {name}",
-            f"{_plural(difference, 'new ' + english[0], 'new ' + english[1])} in {name}",
-        )
-    if difference < 0:
-        return (
-            f"{_plural(-difference, french[0], french[1])} de moins dans {name}",
-            f"{_plural(-difference, *english)} fewer in {name}",
-        )
-    updated = "mises à jour" if table else "mis à jour"
-    return f"{french[1]} {updated} dans {name}", f"{english[1]} updated in {name}"
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-# A change note names this many files at most, then says how many more changed.
-NOTE_PARTS = 4
-
-
-def _sentence(parts: list[str], locale: str) -> str:
-    """The changes as one sentence: French puts a non-breaking space before its semicolons; a long list of
-    files ends with how many more changed."""
-    if len(parts) > NOTE_PARTS:
-        more = len(parts) - NOTE_PARTS + 1
-        parts = [
-            *parts[: NOTE_PARTS - 1],
-            f"{more} autres fichiers modifiés" if locale == "fr" else f"{more} more files",
-        ]
-    text_ = ("\u00a0; " if locale == "fr" else "; ").join(parts)
-    if "." in text_.split(" ", 1)[0]:  # it starts with a file name: kept as it is
-        return text_ + "."
-    return text_[:1].upper() + text_[1:] + "."
 
 
 def _tags(keywords: tuple[str, ...]) -> list[str]:

@@ -41,15 +41,21 @@ def _visible() -> tuple[Any, ...]:
     )
 
 
+def _of_process(process_id: int | None) -> tuple[Any, ...]:
+    return () if process_id is None else (Proposal.process_id == process_id,)
+
+
 async def public_proposals(
-    session: AsyncSession, batch: int = PUBLICATION_BATCH
+    session: AsyncSession, batch: int = PUBLICATION_BATCH, process_id: int | None = None
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every proposal the public sees, in batches ordered by id: text, place, status, counts; no author."""
+    """Every proposal the public sees (of one process, given `process_id`), in batches ordered by id: text,
+    place, status, counts; no author."""
     slugs = {row[0]: row[1] for row in (await session.execute(select(Process.id, Process.slug))).all()}
     categories = {
         row[0]: row[1] for row in (await session.execute(select(ProcessCategory.id, ProcessCategory.name))).all()
     }
-    async for rows in keyset_batches(session, select(Proposal).where(*_visible()), Proposal.id, batch):
+    query = select(Proposal).where(*_visible(), *_of_process(process_id))
+    async for rows in keyset_batches(session, query, Proposal.id, batch):
         yield [
             {
                 "id": proposal.id,
@@ -71,11 +77,18 @@ async def public_proposals(
         ]
 
 
-async def public_answers(session: AsyncSession, batch: int = PUBLICATION_BATCH) -> AsyncIterator[list[dict[str, Any]]]:
-    """The city's official answers to public proposals, in batches ordered by id (never who answered)."""
+async def public_answers(
+    session: AsyncSession, batch: int = PUBLICATION_BATCH, process_id: int | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The city's official answers to public proposals (of one process, given `process_id`), in batches
+    ordered by id (never who answered)."""
     columns = (ProposalAnswer.id, ProposalAnswer.proposal_id, ProposalAnswer.status, ProposalAnswer.text)
     more = (ProposalAnswer.progress, ProposalAnswer.created_at)
-    query = select(*columns, *more).join(Proposal, Proposal.id == ProposalAnswer.proposal_id).where(*_visible())
+    query = (
+        select(*columns, *more)
+        .join(Proposal, Proposal.id == ProposalAnswer.proposal_id)
+        .where(*_visible(), *_of_process(process_id))
+    )
     async for rows in keyset_batches(session, query, ProposalAnswer.id, batch):
         yield [
             {
