@@ -246,7 +246,7 @@ async def sensors(client: httpx.AsyncClient, session: AsyncSession, token: str) 
     no2, temperature = air["Datastreams"]
     await read(client, no2, token, [31.5, 28.0, 35.25])
     await read(client, temperature, token, [4.5, 5.0])
-    await read(client, water["Datastreams"][0], token, ["clear", True, {"ph": 7.2}])
+    await read(client, water["Datastreams"][0], token, ["clear", True, {"ph": 7.2}, 'a "murky" \\ day'])
     return {"air": air, "water": water}
 
 
@@ -269,7 +269,7 @@ async def test_the_full_history_streams_every_public_reading_in_order(
     public = ids(city["air"], city["water"])
     no2_id, _temperature_id, river_id, _unread = public
     # Only public sensors' readings, by Datastream then time; a personal meter's and a restricted one's never.
-    assert [int(row["datastream_id"]) for row in rows] == [public[0]] * 3 + [public[1]] * 2 + [river_id] * 3
+    assert [int(row["datastream_id"]) for row in rows] == [public[0]] * 3 + [public[1]] * 2 + [river_id] * 4
     assert "987.125" not in answer.text and "666.25" not in answer.text
     no2 = [row for row in rows if int(row["datastream_id"]) == no2_id]
     assert [row["phenomenon_time"] for row in no2] == [
@@ -281,6 +281,7 @@ async def test_the_full_history_streams_every_public_reading_in_order(
     river = [row for row in rows if int(row["datastream_id"]) == river_id]
     assert [row["result_text"] for row in river[:2]] == ["clear", "true"]
     assert json.loads(river[2]["result_text"]) == {"ph": 7.2}
+    assert river[3]["result_text"] == 'a "murky" \\ day'
     assert all(row["result"] == "" for row in river)
 
     # One kind, or one Datastream.
@@ -308,6 +309,9 @@ async def test_the_full_history_as_geojson_and_parquet_holds_the_same_readings(
     air = set(ids(city["air"]))
     assert all(f["geometry"] == bastille for f in features if f["properties"]["datastream_id"] in air)
     assert features[0]["properties"]["phenomenon_time"] == rows[0]["phenomenon_time"]
+    assert [f["properties"]["result_text"] for f in features] == [row["result_text"] or None for row in rows]
+    numbers = [float(row["result"]) if row["result"] else None for row in rows]
+    assert [feature["properties"]["result"] for feature in features] == numbers
 
     parquet = await client.get("/data/capteurs/history.parquet")
     assert parquet.status_code == 200

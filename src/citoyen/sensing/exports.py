@@ -135,22 +135,44 @@ def observations_sql(datastream_ids: Sequence[int]) -> str:
     return "SELECT " + columns + _from_sql(datastream_ids)
 
 
+def _json_text(expression: str) -> str:
+    return f"coalesce('\"' || {expression} || '\"', 'null')"
+
+
 def features_sql(streams: Sequence[ExportedStream]) -> str:
     """The PostgreSQL SELECT of the export's GeoJSON Features, one a row as JSON text: the export's columns as
-    properties, at the point of the Datastream's Thing (looked up in a constant JSON object of the places)."""
+    properties, at the point of the Datastream's Thing. The text is put together by concatenation (about twice
+    as fast as json_build_object); times are ISO text without quotes or backslashes, results numbers or
+    to_json's quoted text, and each place is looked up in a constant JSONB object of GeoJSON texts."""
     places = {
-        str(stream.id): {"type": "Point", "coordinates": [stream.lon, stream.lat]}
+        str(stream.id): orjson.dumps({"type": "Point", "coordinates": [stream.lon, stream.lat]}).decode()
         for stream in streams
         if stream.lon is not None and stream.lat is not None
     }
     # Only numbers and this module's keys are in the object: no quote can end the literal.
-    lookup = f"'{orjson.dumps(places).decode()}'::jsonb -> o.datastream_id::text"
-    properties = ", ".join(f"'{name}', {expression}" for name, expression in _columns_sql())
-    return (
-        "SELECT json_build_object('type', 'Feature', 'id', o.id, "
-        f"'geometry', {lookup}, 'properties', json_build_object({properties}))::text"
-        + _from_sql([stream.id for stream in streams])
-    )
+    place = f"coalesce('{orjson.dumps(places).decode()}'::jsonb ->> o.datastream_id::text, 'null')"
+    columns = dict(_columns_sql())
+    parts = [
+        """'{"type":"Feature","id":'""",
+        "o.id",
+        """',"geometry":'""",
+        place,
+        """',"properties":{"id":'""",
+        "o.id",
+        """',"datastream_id":'""",
+        "o.datastream_id",
+        *(
+            part
+            for name in ("phenomenon_time", "phenomenon_time_end", "result_time")
+            for part in (f"""',"{name}":'""", _json_text(columns[name]))
+        ),
+        """',"result":'""",
+        f"coalesce(({columns['result']})::text, 'null')",
+        """',"result_text":'""",
+        f"coalesce(to_json({columns['result_text']})::text, 'null')",
+        "'}}'",
+    ]
+    return "SELECT " + " || ".join(parts) + _from_sql([stream.id for stream in streams])
 
 
 _ROWS_SQL = (
