@@ -39,5 +39,15 @@ async def test_demo_processes_proposals_and_supports(session: AsyncSession, demo
     statuses = {p.status for p in proposals if p.process_id == budget.process.id}
     assert {ProposalStatus.ACCEPTED, ProposalStatus.REJECTED} <= statuses
     assert (await session.scalar(select(func.count()).select_from(Milestone)) or 0) > 0
+    # The support threshold works in the story: proposals past it wait for an answer, others past it were
+    # answered, and one is being carried out.
+    threshold = local.process.support_threshold
+    assert threshold is not None
+    mine = [p for p in proposals if p.process_id == local.process.id]
+    waiting = [p for p in mine if p.answer_required]
+    assert len(waiting) >= 3 and all(p.support_count >= threshold and p.answered_at is None for p in waiting)
+    assert [p for p in mine if p.support_count >= threshold and p.answered_at is not None]
+    assert any(p.status is ProposalStatus.IN_PROGRESS for p in mine)
+    assert await participation.count_answer_required(session) == len(waiting)
     layer = await participation.map_layer(session, participation.ProposalFilters(process_id=local.process.id), 12)
     assert sum(cell["count"] for cell in layer["cells"]) == local.proposal_count

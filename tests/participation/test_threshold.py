@@ -3,6 +3,7 @@ they wait for an official answer; answered and withdrawn proposals are left as t
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,3 +78,18 @@ async def test_lowering_the_threshold_flags_the_proposals_already_past_it(
     await set_threshold(session, process, 2)
     await participation.support(session, one.id, await claim_of(session, await create_person(session)))
     assert await waiting(session, one) == [True]
+
+
+async def test_a_proposal_past_the_threshold_says_the_city_will_answer(
+    session: AsyncSession, client: httpx.AsyncClient, places: dict[str, int]
+) -> None:
+    process = await create_process(session, support_threshold=40)
+    proposal = await supported(session, process, "Deux soutiens", 2)
+    await set_threshold(session, process, 2)
+    await session.commit()
+
+    french = await client.get(f"/participation/proposals/{proposal.id}", headers={"Accept-Language": "fr"})
+    english = await client.get(f"/participation/proposals/{proposal.id}", headers={"Accept-Language": "en"})
+
+    assert "la Ville y répondra officiellement" in french.text
+    assert "the city will answer it officially" in english.text

@@ -374,6 +374,7 @@ async def build_demo_participation(session: AsyncSession, settings: Settings, no
         now,
         min(450, 30 + len(residents) // 6),
         answered=0.12,
+        waiting=4,
     )
     await _proposals(
         session,
@@ -402,7 +403,10 @@ async def _proposals(
     end: datetime,
     count: int,
     answered: float,
+    waiting: int = 0,
 ) -> None:
+    """`count` proposals with their supports and follows; the most supported `answered` share answered by the
+    city, except the `waiting` proposals that passed the process's support threshold last."""
     categories = {c.name: c.id for c in await participation.categories_of(session, process.id)}
     span = (end - start).total_seconds()
     rows: list[dict[str, Any]] = []
@@ -443,6 +447,11 @@ async def _proposals(
             }
         )
     threshold = process.support_threshold
+    counts_drawn = sorted((len(supporting) for supporting in supporters), reverse=True)
+    if threshold is not None and waiting and len(counts_drawn) > 2 * waiting and counts_drawn[2 * waiting] < threshold:
+        # A smaller demo city (fewer residents) draws fewer supports: the threshold comes down to what a few
+        # proposals reach, so the story of proposals past it still shows.
+        threshold = process.support_threshold = max(2, counts_drawn[2 * waiting])
     for row, supporting in zip(rows, supporters, strict=True):
         row["answer_required"] = threshold is not None and len(supporting) >= threshold
     ids = list(
@@ -474,19 +483,28 @@ async def _proposals(
     answers: list[dict[str, Any]] = []
     milestones: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    # The most supported proposals are answered first, as staff work through the queue.
+    # The most supported proposals are answered first, as staff work through the queue; the `waiting` that
+    # passed the threshold last still wait for their answer.
     ranked = sorted(zip(ids, rows, supporters, strict=True), key=lambda item: -len(item[2]))
-    for pid, row, _ in ranked[: int(len(ranked) * answered)]:
-        status = rng.choices(
-            [
-                ProposalStatus.EVALUATING,
-                ProposalStatus.ACCEPTED,
-                ProposalStatus.REJECTED,
-                ProposalStatus.IN_PROGRESS,
-                ProposalStatus.DONE,
-            ],
-            weights=[3, 3, 3, 2, 1],
-        )[0]
+    past = [item for item in ranked if threshold is not None and len(item[2]) >= threshold]
+    unanswered = {
+        item[0] for item in sorted(past, key=lambda item: item[1]["created_at"])[max(0, len(past) - waiting) :]
+    }
+    to_answer = [item for item in ranked if item[0] not in unanswered][: int(len(ranked) * answered)]
+    statuses = rng.choices(
+        [
+            ProposalStatus.EVALUATING,
+            ProposalStatus.ACCEPTED,
+            ProposalStatus.REJECTED,
+            ProposalStatus.IN_PROGRESS,
+            ProposalStatus.DONE,
+        ],
+        weights=[3, 3, 3, 2, 1],
+        k=len(to_answer),
+    )
+    if statuses and ProposalStatus.IN_PROGRESS not in statuses:
+        statuses[0] = ProposalStatus.IN_PROGRESS  # at least one shows work under way, with its milestones
+    for (pid, row, _), status in zip(to_answer, statuses, strict=True):
         text = {
             ProposalStatus.REJECTED: rng.choice(REJECTIONS),
             ProposalStatus.EVALUATING: "Nos services étudient la faisabilité de cette proposition.",
