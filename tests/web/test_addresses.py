@@ -71,8 +71,6 @@ async def test_behind_a_trusted_proxy_links_follow_the_address_it_served(proxy: 
     assert discovery["endpoints"][0]["url"] == "https://ville.example/open311/v2"
     root = (await proxy.get("/sta/v1.1", headers=PROXIED)).json()
     assert {entity["url"].split("/sta/")[0] for entity in root["value"]} == {"https://ville.example"}
-    ckan = (await proxy.post("/api/3/action/site_read_unknown", headers=PROXIED)).json()
-    assert ckan["help"].startswith("https://ville.example/api/3/action/help_show")
     # Without X-Forwarded-Host, the Host the proxy passed on (nginx: proxy_set_header Host $host).
     direct = (await proxy.get("/open311/v2/discovery.json", headers={"Host": "ville.example:8443"})).json()
     assert direct["endpoints"][0]["url"] == "http://ville.example:8443/open311/v2"
