@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.opendata import conversions, downloads
+from citoyen.opendata import conversions
 from citoyen.opendata import service as opendata
 from citoyen.people import service as people
 from tests.opendata.helpers import create_dataset, create_organization
@@ -323,6 +322,24 @@ async def test_the_full_history_as_geojson_and_parquet_holds_the_same_readings(
     assert times[0].tzinfo is not None
 
 
+async def test_the_sensors_dataset_page_links_the_full_history_in_french_and_english(
+    client: httpx.AsyncClient, session: AsyncSession, token: str
+) -> None:
+    await sensors(client, session, token)
+    french = await client.get("/data/capteurs", headers={"Accept-Language": "fr"})
+    assert french.status_code == 200
+    assert "Historique complet" in french.text and "Qualité de l’air" in french.text
+    for address in ("history.csv", "history.geojson?kind=water", "history.parquet?kind=air"):
+        assert f'href="/data/capteurs/{address}"' in french.text
+    english = await client.get("/data/capteurs", headers={"Accept-Language": "en"})
+    assert "Full history" in english.text and "All public sensors" in english.text
+    # Another dataset's page does not offer it.
+    organization = await create_organization(session)
+    await create_dataset(session, organization, name="arbres")
+    await session.commit()
+    assert "/history.csv" not in (await client.get("/data/arbres", headers={"Accept-Language": "en"})).text
+
+
 async def test_the_full_history_refuses_what_it_does_not_have(
     client: httpx.AsyncClient, session: AsyncSession, token: str
 ) -> None:
@@ -338,15 +355,3 @@ async def test_the_full_history_refuses_what_it_does_not_have(
     # An empty kind is an empty table, with its header.
     empty = await client.get("/data/capteurs/history.csv", params={"kind": "mobility"})
     assert empty.status_code == 200 and table(empty.text) == []
-
-
-@pytest.fixture
-def app(app: FastAPI) -> FastAPI:
-    """The app with the download routes first. Until citoyen.app registers opendata.downloads (its edit waits
-    for another change to app.py to be committed), the test adds them ahead of the CKAN API's former route."""
-    if not any(getattr(route, "endpoint", None) is downloads.full_history for route in app.router.routes):
-        before = list(app.router.routes)
-        app.router.routes.clear()
-        app.include_router(downloads.router)
-        app.router.routes.extend(before)
-    return app
