@@ -4,6 +4,7 @@ runs (on SQLite it never holds the database's write lock for more than one datas
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from citoyen.opendata import service as opendata
 from citoyen.opendata.feed_kit import Batches, Feed, FeedResource, PublishContext, Rows, col
 from citoyen.opendata.models import Dataset, ResourceVersion
 from citoyen.opendata.publication import publish_platform, refresh_platform
+from citoyen.opendata.tabular import SchemaViolation, write_csv
 from citoyen.people import service as people
 from citoyen.people.models import Department
 from tests.opendata.test_feeds import token
@@ -108,7 +110,7 @@ async def test_a_failing_dataset_leaves_the_committed_ones_and_the_next_refresh_
         yield [{"id": 1}]
 
     async def broken(_ctx: PublishContext) -> Batches:
-        yield [{"id": 1}, {"id": None}]  # breaks its Table Schema: refused when stored, before any write
+        yield [{"id": 1}, {"id": None}]  # breaks its Table Schema: refused as it is written, before any write
 
     async def feeds(_session: AsyncSession, _now: datetime | None = None) -> list[Feed]:
         return [one_table("jeu-a", rows), one_table("jeu-casse", broken), one_table("jeu-c", rows)]
@@ -193,3 +195,19 @@ async def test_readings_are_published_as_daily_files_and_only_changed_days_are_w
         )
         == 2
     )
+
+
+async def test_a_row_breaking_its_table_schema_stops_the_writer_naming_its_row_and_field() -> None:
+    columns = (
+        col("id", "integer", "Identifiant", "Identifier", required=True),
+        col("status", "string", "État", "Status", allowed=("open", "closed")),
+    )
+
+    async def rows(values: list[dict[str, Any]]) -> Batches:
+        yield values
+
+    assert await write_csv(columns, rows([{"id": 1, "status": "open"}, {"id": 2}]), io.StringIO()) == 2
+    with pytest.raises(SchemaViolation, match=r"row 3, field status: 'lost' is not allowed \(Table Schema\)"):
+        await write_csv(columns, rows([{"id": 1}, {"id": 2, "status": "lost"}]), io.StringIO())
+    with pytest.raises(SchemaViolation, match="row 2, field id: required"):
+        await write_csv(columns, rows([{"id": None, "status": "open"}]), io.StringIO())

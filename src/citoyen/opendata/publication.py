@@ -5,9 +5,10 @@ housekeeping (`opendata.tasks`).
 
 A refresh publishes one feed after the other, each in two steps. First it reads: the feed's files are written
 into temporary files (rows streamed batch by batch, memory flat) from one read transaction, hashed, and those
-whose SHA-256 differs from their resource's current version are copied into the file store and checked against
-their Table Schema, all outside any write transaction. A file the feed can count without writing (a past day of
-sensor readings) is not written at all when its current version already has that many rows. Then one short
+whose SHA-256 differs from their resource's current version are copied into the file store (each row was
+checked against the Table Schema as it was written), all outside any write transaction. A file the feed can
+count without writing (a past day of sensor readings) is not written at all when its current version already
+has that many rows. Then one short
 write transaction records the feed: the dataset's metadata, a new version of each changed file (a new resource
 the first time), the `datapackage.json` (which names each file by its download address, so `frictionless
 validate <the package's address>` checks the published files), the privacy ledger's releases and the note of
@@ -390,12 +391,26 @@ async def _prepare(
 
 
 async def _store(settings: Settings, item: _File) -> files.StoredFile:
-    """Copy a written file into the file store, checked against its Table Schema (a file that fails it fails
-    its feed). Outside any write transaction: a stored file no version names yet is left alone by the upkeep."""
-    assert item.path is not None
-    with item.path.open("rb") as stream:
-        upload = files.Upload(item.filename, stream)
-        return await files.store_upload(settings.opendata_path, upload, item.format, _MAX, item.schema)
+    """Copy a written file into the file store, outside any write transaction (a stored file no version names
+    yet is left alone by the upkeep). It is not read back through frictionless as an upload is: its writer
+    checked each row against the Table Schema as it wrote it (`tabular.check_row`; the types hold by
+    construction), and reading every file back cost more than writing it."""
+    assert item.path is not None and item.sha256 is not None
+    return await asyncio.to_thread(_copy_into_store, settings.opendata_path, item.path, item.sha256, item)
+
+
+def _copy_into_store(directory: Path, path: Path, sha256: str, item: _File) -> files.StoredFile:
+    relative = f"{sha256[:2]}/{sha256}"  # the store's layout (files.store_upload): by content
+    final = directory / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        os.utime(final)  # kept as new for the upkeep until the version commits
+    else:
+        handle, name = tempfile.mkstemp(dir=directory / "incoming")
+        os.close(handle)
+        shutil.copyfile(path, name)
+        Path(name).replace(final)
+    return files.StoredFile(sha256, path.stat().st_size, relative, item.rows, item.schema)
 
 
 async def _record(

@@ -126,14 +126,39 @@ def _json_value(value: Any, kind: FieldType) -> Any:
     return value
 
 
+class SchemaViolation(ValueError):
+    """A row the writer was given breaks its table's Table Schema (a required cell empty, a value not allowed)."""
+
+
+def check_row(columns: Sequence[Column], row: dict[str, Any], number: int) -> None:
+    """The constraints of the Table Schema a written row must meet (its types hold by construction: each value
+    is formatted by its column's type), checked as it is written rather than by reading the file back."""
+    for column in columns:
+        value = row.get(column.name)
+        if value is None or value == "":
+            if column.required:
+                raise SchemaViolation(f"row {number}, field {column.name}: required, but empty (Table Schema)")
+        elif column.allowed is not None and str(value) not in column.allowed:
+            raise SchemaViolation(f"row {number}, field {column.name}: {value!r} is not allowed (Table Schema)")
+
+
+def _constrained(columns: Sequence[Column]) -> list[Column]:
+    return [column for column in columns if column.required or column.allowed is not None]
+
+
 async def write_csv(columns: Sequence[Column], batches: AsyncIterable[list[dict[str, Any]]], stream: IO[str]) -> int:
     """Write a header and every row (RFC 4180: CRLF line ends, fields quoted when needed); the caller opens
-    `stream` as UTF-8 text with `newline=""`. Returns the number of rows."""
+    `stream` as UTF-8 text with `newline=""`. Returns the number of rows; raises `SchemaViolation` on a row
+    that breaks a column's constraint."""
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow([column.name for column in columns])
     formats = [(column.name, FORMATTERS[column.type]) for column in columns]
+    constrained = _constrained(columns)
     count = 0
     async for rows in batches:
+        if constrained:
+            for number, row in enumerate(rows, start=count + 2):  # row 1 is the header
+                check_row(constrained, row, number)
         writer.writerows([write(row.get(name)) for name, write in formats] for row in rows)
         count += len(rows)
     return count

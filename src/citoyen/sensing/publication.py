@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing.models import (
@@ -143,9 +143,43 @@ async def public_observations_of(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The Observations of several Datastreams of public Things (others are left out), one Datastream after
     the other in id order, each oldest first, in batches; [start, end) bounds phenomenon time."""
-    for datastream_id in await _public_ids(session, datastream_ids):
-        async for rows in _observations(session, datastream_id, start, end, batch):
-            yield rows
+    public = await _public_ids(session, datastream_ids)
+    if len(public) == 1 or start is None or end is None:
+        for datastream_id in public:
+            async for rows in _observations(session, datastream_id, start, end, batch):
+                yield rows
+        return
+    # A bounded period (a day, a month) of many Datastreams: one query a batch for them all, read along the
+    # (datastream, time) index and resumed after the last (datastream, time, id) read.
+    bounds = [
+        Observation.datastream_id.in_(public),
+        Observation.phenomenon_time_start >= start,
+        Observation.phenomenon_time_start < end,
+    ]
+    order = (Observation.datastream_id, Observation.phenomenon_time_start, Observation.id)
+    after: tuple[int, datetime, int] | None = None
+    while True:
+        query = select(Observation.datastream_id, *_COLUMNS).where(*bounds)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Observation.datastream_id > after[0],
+                    and_(
+                        Observation.datastream_id == after[0],
+                        or_(
+                            Observation.phenomenon_time_start > after[1],
+                            and_(Observation.phenomenon_time_start == after[1], Observation.id > after[2]),
+                        ),
+                    ),
+                )
+            )
+        found = (await session.execute(query.order_by(*order).limit(batch))).all()
+        if not found:
+            return
+        yield [_row(row[0], row[1:]) for row in found]
+        after = (found[-1][0], found[-1][2], found[-1][1])
+        if len(found) < batch:
+            return
 
 
 async def observation_days(session: AsyncSession, datastream_ids: list[int]) -> dict[date, int]:
@@ -164,20 +198,37 @@ async def observation_days(session: AsyncSession, datastream_ids: list[int]) -> 
     return counts
 
 
+_COLUMNS = (
+    Observation.id,
+    Observation.phenomenon_time_start,
+    Observation.phenomenon_time_end,
+    Observation.result_time,
+    Observation.result_type,
+    Observation.result_number,
+    Observation.result_string,
+    Observation.result_boolean,
+    Observation.result_json,
+)
+
+
+def _row(datastream_id: int, row: Any) -> dict[str, Any]:
+    observation_id, start_at, end_at, result_at, kind, number, string, boolean, value = row
+    number, text = _result(kind, number, string, boolean, value)
+    return {
+        "id": observation_id,
+        "datastream_id": datastream_id,
+        "phenomenon_time": start_at,
+        "phenomenon_time_end": end_at,
+        "result_time": result_at,
+        "result": number,
+        "result_text": text,
+    }
+
+
 async def _observations(
     session: AsyncSession, datastream_id: int, start: datetime | None, end: datetime | None, batch: int
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    columns = (
-        Observation.id,
-        Observation.phenomenon_time_start,
-        Observation.phenomenon_time_end,
-        Observation.result_time,
-        Observation.result_type,
-        Observation.result_number,
-        Observation.result_string,
-        Observation.result_boolean,
-        Observation.result_json,
-    )
+    columns = _COLUMNS
     bounds = [Observation.datastream_id == datastream_id]
     if start is not None:
         bounds.append(Observation.phenomenon_time_start >= start)
