@@ -10,9 +10,11 @@ import statistics
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.opendata import privacy
-from citoyen.opendata.privacy import CellCounts, LaplaceDP, MinCellSize, PrivacyError
+from citoyen.opendata import ledger, privacy
+from citoyen.opendata.privacy import CellCounts, GaussianDP, LaplaceDP, MinCellSize, PrivacyError
+from tests.opendata.helpers import create_dataset, create_organization
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 PERIOD = privacy.period_label(date(2026, 9, 14), date(2026, 12, 7))
@@ -188,3 +190,39 @@ def test_the_explanation_says_when_cells_are_hidden_to_protect_a_group_total() -
     assert "soustrayant" in grouped.description and "subtracting" in grouped.description_en
     plain = released(CellCounts(("q", "o"), counts, list(counts), 1, "r", "r"), MinCellSize()).ledger
     assert "soustrayant" not in plain.description and "Other cells are exact." in plain.description_en
+
+
+# --- the discrete Gaussian, chosen per release --------------------------------------------------------------
+
+
+def test_a_gaussian_release_is_noisy_scaled_to_the_l2_bound_and_says_its_epsilon_and_delta() -> None:
+    counts = {(n, c): 40 for n in range(1, 41) for c in ("pothole", "light", "graffiti", "tags", "trees")}
+    done = released(grid(counts, bound=4), GaussianDP(epsilon=1.0))
+    exact = [counts.get((row["neighbourhood_id"], row["category"]), 0) for row in done.rows]
+    noisy = [row["count"] for row in done.rows]
+    assert all(isinstance(value, int) and value >= 0 for value in noisy) and noisy != exact
+    assert done.ledger.mechanism == "discrete_gaussian" and done.ledger.epsilon == 1.0 and done.ledger.k is None
+    assert "δ = 1e-07" in done.ledger.description and "gaussien discret" in done.ledger.description
+    assert "δ = 1e-07" in done.ledger.description_en and "Gaussian" in done.ledger.description_en
+    # The scale follows the L2 bound (√4 = 2 times that of one cell) and shows in the noise's spread.
+    one, four = privacy.gaussian_scale(1.0, 1e-7, 1), privacy.gaussian_scale(1.0, 1e-7, 4)
+    assert four == pytest.approx(2 * one, rel=0.01)
+    spread = statistics.pstdev(n - e for n, e in zip(noisy, exact, strict=True) if e)
+    assert 0.7 * four < spread < 1.3 * four
+    with pytest.raises(PrivacyError):
+        released(grid(counts), GaussianDP(epsilon=1.0, delta=0.5))
+
+
+async def test_a_gaussian_release_is_recorded_in_the_ledger_and_counts_in_its_total(session: AsyncSession) -> None:
+    dataset = await create_dataset(session, await create_organization(session))
+    gaussian = released(grid({(1, "pothole"): 30}), GaussianDP(epsilon=0.5), dataset=dataset.name).ledger
+    laplace = released(grid({(1, "pothole"): 30}), LaplaceDP(epsilon=0.25), dataset=dataset.name).ledger
+    for entry in (gaussian, laplace):
+        await ledger.record_release(session, entry)
+    lines = await ledger.ledger(session)
+    assert {line.release.mechanism.value for line in lines if line.dataset_name == dataset.name} == {
+        "discrete_gaussian",
+        "laplace",
+    }
+    totals = [t for t in await ledger.ledger_totals(session) if t.dataset_name == dataset.name]
+    assert [(t.period, t.epsilon, t.releases) for t in totals] == [(PERIOD, 0.75, 2)]

@@ -6,7 +6,9 @@ survey answers per option) leaves the platform only through one of two mechanism
 - a minimum cell size (`MinCellSize`): a cell counted from fewer than k contributors (10 by default) is
   published empty, with `suppressed` true, so nobody can be singled out in a small cell;
 - differential privacy (`LaplaceDP`): every cell gets discrete Laplace noise from OpenDP, scaled to the
-  contribution bound over ε, then is clamped at zero (post-processing keeps the guarantee).
+  contribution bound over ε, then is clamped at zero (post-processing keeps the guarantee);
+- or (`GaussianDP`, chosen per release) discrete Gaussian noise from OpenDP for (ε, δ)-differential privacy,
+  scaled to the bound's L2 norm: less noise when one person can change many cells.
 
 The caller gives the exact counts with the whole public grid of cells (`CellCounts.domain`: every
 neighbourhood × category × week, zeros included, so that whether a cell exists tells nothing) and the bound on
@@ -33,6 +35,9 @@ MAX_EPSILON = 10.0
 
 MECHANISM_MIN_CELL = "min_cell_size"
 MECHANISM_LAPLACE = "laplace"  # the catalogue's PrivacyMechanism.LAPLACE (discrete Laplace on integers)
+MECHANISM_GAUSSIAN = "discrete_gaussian"  # PrivacyMechanism.DISCRETE_GAUSSIAN
+# The δ of a Gaussian release: the chance its ε guarantee fails, far below one in the city's population.
+DEFAULT_DELTA = 1e-7
 
 
 class PrivacyError(ValueError):
@@ -53,7 +58,17 @@ class LaplaceDP:
     epsilon: float = DEFAULT_EPSILON
 
 
-Policy = MinCellSize | LaplaceDP
+@dataclass(frozen=True)
+class GaussianDP:
+    """(ε, δ)-differential privacy: discrete Gaussian noise from OpenDP on every cell, of the smallest scale
+    that spends at most ε at δ for one person's L2 bound (√ max_contributions: they change that many cells by
+    one). Less noise than Laplace's when a person can change many cells, at the price of δ."""
+
+    epsilon: float = DEFAULT_EPSILON
+    delta: float = DEFAULT_DELTA
+
+
+Policy = MinCellSize | LaplaceDP | GaussianDP
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,39 @@ def noisy_counts(values: Sequence[int], epsilon: float, max_contributions: int) 
     return [max(0, int(value)) for value in measurement([int(value) for value in values])]
 
 
+def gaussian_scale(epsilon: float, delta: float, max_contributions: int) -> float:
+    """The discrete Gaussian's scale that makes the table (ε, δ)-differentially private (OpenDP's own privacy
+    map, through zero-concentrated DP, searched for the smallest scale that fits)."""
+    _check_epsilon(epsilon)
+    if not 0 < delta < 1e-3:
+        raise PrivacyError("δ must be above 0 and below 0.001")
+    if max_contributions < 1:
+        raise PrivacyError("a person contributes to at least one cell")
+    scale = dp.binary_search_param(
+        lambda value: _gaussian(value, delta), d_in=math.sqrt(max_contributions), d_out=(epsilon, delta)
+    )
+    return float(scale)
+
+
+def _gaussian(scale: float, delta: float) -> Any:
+    dp.enable_features("contrib")
+    space = dp.vector_domain(dp.atom_domain(T=int)), dp.l2_distance(T=float)
+    zero_concentrated = dp.m.make_gaussian(*space, scale=scale)
+    return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(zero_concentrated), delta)
+
+
+def gaussian_counts(values: Sequence[int], epsilon: float, delta: float, max_contributions: int) -> list[int]:
+    """Discrete Gaussian noise from OpenDP on integer counts, clamped at zero; OpenDP's privacy map checks the
+    measurement spends no more than (ε, δ) for the bound."""
+    measurement = _gaussian(gaussian_scale(epsilon, delta, max_contributions), delta)
+    spent, _ = measurement.map(math.sqrt(max_contributions))
+    if spent > epsilon * (1 + 1e-9):
+        raise PrivacyError(f"the measurement would spend ε = {spent}, more than {epsilon}")
+    if not values:
+        return []
+    return [max(0, int(value)) for value in measurement([int(value) for value in values])]
+
+
 def suppress(values: Sequence[int], k: int, groups: Sequence[Sequence[int]] = ()) -> list[int | None]:
     """Counts under k become None (published empty, with `suppressed` true). Within each group of positions
     whose total may be known, cells are hidden too, smallest first, until the hidden cells add up to 0 or at
@@ -173,6 +221,10 @@ def release(
         published = suppress(exact, policy.k, _groups(domain, counts.groups))
         mechanism, epsilon, k = MECHANISM_MIN_CELL, None, policy.k
         description, description_en = _min_cell_text(counts, policy.k, subject, subject_en)
+    elif isinstance(policy, GaussianDP):
+        published = gaussian_counts(exact, policy.epsilon, policy.delta, counts.max_contributions)
+        mechanism, epsilon, k = MECHANISM_GAUSSIAN, policy.epsilon, None
+        description, description_en = _gaussian_text(counts, policy, subject, subject_en)
     else:
         published = noisy_counts(exact, policy.epsilon, counts.max_contributions)
         mechanism, epsilon, k = MECHANISM_LAPLACE, policy.epsilon, None
@@ -308,5 +360,26 @@ def _laplace_text(counts: CellCounts, epsilon: float, subject: str, subject_en: 
         f"scale {scale:g} (OpenDP), then negative counts are set to 0. The result says almost the same whether "
         "or not any one person is in it; small counts are approximate. The ε of every release for the same "
         "period add up in this ledger."
+    )
+    return french, english
+
+
+def _gaussian_text(counts: CellCounts, policy: GaussianDP, subject: str, subject_en: str) -> tuple[str, str]:
+    scale = gaussian_scale(policy.epsilon, policy.delta, counts.max_contributions)
+    bound = counts.max_contributions
+    french = (
+        f"{subject} : confidentialité différentielle, ε = {policy.epsilon:g} et δ = {policy.delta:g} pour cette "
+        f"publication. Une personne change au plus {bound} cellule(s) d’une unité ({counts.contribution_rule}) ; "
+        f"chaque cellule reçoit un bruit gaussien discret d’échelle {scale:.3g} (OpenDP), puis les comptes négatifs "
+        "sont ramenés à 0. Le résultat dit presque la même chose qu’une personne y figure ou non, sauf avec une "
+        "probabilité δ négligeable ; les petits comptes sont approximatifs. Les ε de toutes les publications d’une "
+        "même période s’additionnent dans ce registre."
+    )
+    english = (
+        f"{subject_en}: differential privacy, ε = {policy.epsilon:g} and δ = {policy.delta:g} for this release. One "
+        f"person changes at most {bound} cell(s) by one ({counts.contribution_rule_en}); each cell gets discrete "
+        f"Gaussian noise of scale {scale:.3g} (OpenDP), then negative counts are set to 0. The result says almost "
+        "the same whether or not any one person is in it, but with a negligible probability δ; small counts are "
+        "approximate. The ε of every release for the same period add up in this ledger."
     )
     return french, english
