@@ -182,20 +182,52 @@ async def public_observations_of(
             return
 
 
+def _utc_day(session: AsyncSession) -> Any:
+    moment = Observation.phenomenon_time_start
+    # SQLite keeps naive UTC text; PostgreSQL a timestamptz, whose day is taken in UTC.
+    return func.date(moment) if session.get_bind().dialect.name == "sqlite" else func.date(func.timezone("UTC", moment))
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+async def daily_statistics(session: AsyncSession, datastream_ids: list[int]) -> list[dict[str, Any]]:
+    """Per Datastream of a public Thing among `datastream_ids` and UTC day: how many numeric readings, their
+    minimum, mean and maximum (computed by the database), by Datastream then day."""
+    public = await _public_ids(session, datastream_ids)
+    if not public:
+        return []
+    day = _utc_day(session)
+    number = Observation.result_number
+    query = (
+        select(Observation.datastream_id, day, func.count(), func.min(number), func.avg(number), func.max(number))
+        .where(Observation.datastream_id.in_(public), number.is_not(None))
+        .group_by(Observation.datastream_id, day)
+        .order_by(Observation.datastream_id, day)
+    )
+    return [
+        {
+            "datastream_id": datastream_id,
+            "day": _as_date(value),
+            "readings": int(count),
+            "minimum": low,
+            "mean": float(mean) if mean is not None else None,
+            "maximum": high,
+        }
+        for datastream_id, value, count, low, mean, high in (await session.execute(query)).all()
+    ]
+
+
 async def observation_days(session: AsyncSession, datastream_ids: list[int]) -> dict[date, int]:
     """How many Observations the Datastreams of public Things among `datastream_ids` have per UTC day of their
     phenomenon time (days without any are left out): what tells a daily file changed without writing it."""
     public = await _public_ids(session, datastream_ids)
     if not public:
         return {}
-    moment = Observation.phenomenon_time_start
-    # SQLite keeps naive UTC text; PostgreSQL a timestamptz, whose day is taken in UTC.
-    day = func.date(moment) if session.get_bind().dialect.name == "sqlite" else func.date(func.timezone("UTC", moment))
+    day = _utc_day(session)
     query = select(day, func.count()).where(Observation.datastream_id.in_(public)).group_by(day)
-    counts: dict[date, int] = {}
-    for value, count in (await session.execute(query)).all():
-        counts[value if isinstance(value, date) else date.fromisoformat(str(value))] = int(count)
-    return counts
+    return {_as_date(value): int(count) for value, count in (await session.execute(query)).all()}
 
 
 _COLUMNS = (

@@ -41,6 +41,7 @@ from citoyen.sensing.exports import (
 )
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
 from citoyen.sensing.publication import (
+    daily_statistics,
     observation_days,
     public_observations,
     public_observations_of,
@@ -82,6 +83,7 @@ __all__ = [
     "create",
     "create_at",
     "created_document",
+    "daily_statistics",
     "delete_entity",
     "erase_personal_data",
     "export_personal_data",
