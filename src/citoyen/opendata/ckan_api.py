@@ -2,7 +2,8 @@
 download route of uploaded files. Answers are CKAN's: `{"help", "success", "result"}`, or `"error"` with
 CKAN's `__type` and HTTP status (Not Found 404, Authorization 403, Validation 409). Reads are open; writes need
 an API token with the `opendata:write` scope in the `Authorization` (or `X-CKAN-API-Key`) header, as CKAN's.
-Uploads come as multipart forms with the file in `upload`. Not here yet: datastore_search."""
+Uploads come as multipart forms with the file in `upload`. `datastore_search` and `datastore_info` answer
+from the DataStore (`opendata.datastore`)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
+from citoyen.addresses import base_url
 from citoyen.db import DbSession
-from citoyen.opendata import ckan_format, vocabularies
+from citoyen.opendata import ckan_format, datastore, vocabularies
 from citoyen.opendata import service as opendata
 from citoyen.opendata.catalog import EXTRA_KEYS, as_bool
 from citoyen.opendata.errors import OpendataError, invalid
@@ -45,7 +47,7 @@ class Call:
 
     @property
     def base_url(self) -> str:
-        return str(self.request.base_url).rstrip("/")
+        return base_url(self.request.app.state.settings, self.request)
 
     def text(self, key: str, default: str = "") -> str:
         value = self.params.get(key, default)
@@ -182,7 +184,7 @@ async def post_action(name: str, request: Request, session: DbSession) -> Respon
 
 
 async def _run_action(name: str, request: Request, session: Any) -> Response:
-    call_help = f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={name}"
+    call_help = f"{base_url(request.app.state.settings, request)}/api/3/action/help_show?name={name}"
     function = READ_ACTIONS.get(name) or WRITE_ACTIONS.get(name)
     if function is None:
         return error_answer(call_help, "Bad Request", f"Bad request - Action name not known: {name[:100]}", 400)
@@ -307,6 +309,25 @@ async def resource_show(call: Call) -> dict[str, Any]:
     resource, dataset = await opendata.find_resource(call.session, call.text("id"), include_private=call.can_write)
     view = await opendata.resource_view(call.session, resource, dataset)
     return ckan_format.resource_dict(view, dataset.uuid, call.base_url)
+
+
+@action("datastore_search")
+async def datastore_search(call: Call) -> dict[str, Any]:
+    """Rows of a tabular resource (resource_id, q, filters, limit, offset, sort, fields, include_total, distinct,
+    records_format, total_estimation_threshold), as CKAN's DataStore answers."""
+    query = datastore.parse_query(call.params)
+    resource, _dataset = await opendata.find_resource(call.session, query.resource_id, include_private=call.can_write)
+    version = await opendata.current_version(call.session, resource)
+    return await datastore.search(call.session, _storage(call)[0], resource, version, query)
+
+
+@action("datastore_info")
+async def datastore_info(call: Call) -> dict[str, Any]:
+    """The fields and row count of a tabular resource's DataStore table (id or resource_id)."""
+    key = call.text("resource_id") or call.text("id")
+    resource, _dataset = await opendata.find_resource(call.session, key, include_private=call.can_write)
+    version = await opendata.current_version(call.session, resource)
+    return await datastore.info(call.session, _storage(call)[0], resource, version)
 
 
 @action("organization_list")
