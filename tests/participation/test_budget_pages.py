@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,7 +82,7 @@ async def test_an_over_budget_ballot_is_refused_and_the_form_keeps_the_selection
 
 
 async def test_results_are_public_only_once_voting_has_closed(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, app: FastAPI
 ) -> None:
     budget, (a, b, c) = await create_budget(session)
     residents = await verified_residents(session, settings, 10)
@@ -90,14 +91,23 @@ async def test_results_are_public_only_once_voting_has_closed(
     for resident in residents[6:]:
         await budgets.cast_ballot(session, budget, resident, [c.id])
     await session.commit()
-    assert (await client.get(f"/participation/budgets/{budget.id}/results")).status_code == 403
+    phase = await voting_phase(session, await budgets.process_of(session, budget))
+    early = await client.get(f"/participation/budgets/{budget.id}/results", headers=EN)
+    assert early.status_code == 403 and "Access denied" not in early.text
+    closing = f"{phase.ends_at:%B} {phase.ends_at.day}, {phase.ends_at.year}, {phase.ends_at:%H:%M} UTC"
+    assert f"The results will be published when voting closes, on {closing}." in early.text
+    french = await client.get(f"/participation/budgets/{budget.id}/results", headers={"Accept-Language": "fr"})
+    assert "Les résultats seront publiés à la clôture du vote, le " in french.text
     staff = await create_person(session, role=Role.ADMIN)
     await session.commit()
     await log_in(client, staff.email)
+    # The first count runs in the background: the page says so, and shows the results once it is over.
+    counting = await client.get(f"/participation/budgets/{budget.id}/results", headers=EN)
+    assert counting.status_code == 200 and "The ballots are being counted" in counting.text
+    await app.state.budget_results.wait(budget.id)
     provisional = await client.get(f"/participation/budgets/{budget.id}/results", headers=EN)
     assert provisional.status_code == 200 and "provisional results" in provisional.text
 
-    phase = await voting_phase(session, await budgets.process_of(session, budget))
     phase.ends_at = phase.starts_at  # voting has closed
     await session.commit()
     await client.post("/logout", data={"csrf_token": await csrf_token(client)})

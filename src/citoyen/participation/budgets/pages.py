@@ -3,9 +3,11 @@ results of both counting methods with a CSV export, and the administrators' page
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +51,9 @@ async def list_budgets(request: Request, session: DbSession, person: CurrentPers
     items = []
     for budget in await budgets.list_budgets(session):
         phase = await budgets.phase_of(session, budget)
+        if budgets.results_are_public(phase):
+            # Voting has closed: the count starts now, if it has not run, before anyone opens the results.
+            await request.app.state.budget_results.warm(session, budget)
         items.append(
             {
                 "budget": budget,
@@ -122,7 +127,12 @@ async def cast_ballot(
 
 async def _render_results(request: Request, session: AsyncSession, budget: Budget) -> Response:
     phase = await budgets.phase_of(session, budget)
-    projects, outcome = await request.app.state.budget_results.results(session, budget)
+    counted = await request.app.state.budget_results.ready(session, budget)
+    if counted is None:
+        # The first count runs in the background (seconds over many ballots): the page says so and reloads.
+        counting = {"budget": budget, "process": await budgets.process_of(session, budget)}
+        return render(request, "budgets/results_counting.html", counting)
+    projects, outcome = counted.projects, counted.outcome
     most_votes = max(outcome.votes.values(), default=0) or 1
     rows = sorted(projects, key=lambda project: (-outcome.votes.get(project.id, 0), project.position))
     context = {
@@ -136,6 +146,7 @@ async def _render_results(request: Request, session: AsyncSession, budget: Budge
         "official": budget.official_method.value,
         "most_votes": most_votes,
         "final": budgets.results_are_public(phase),
+        "current": counted.current,
         "money": _money(locale_of(request)),
         "method_labels": {method.value: label for method, label in budgets.METHOD_LABELS.items()},
     }
@@ -149,10 +160,24 @@ async def _results_visible(session: AsyncSession, budget: Budget, person: Person
         raise HTTPException(403, "The results are published when voting closes.")
 
 
+def _closing(moment: datetime, locale: str) -> str:
+    """When voting closes, as the page's language writes a date (UTC, as the platform's other times)."""
+    return f"{format_date(moment, 'long', locale=locale)}, {moment.astimezone(UTC):%H:%M} UTC"
+
+
 @router.get("/participation/budgets/{budget_id:int}/results")
 async def show_results(request: Request, session: DbSession, person: CurrentPerson, budget_id: PathId) -> Response:
+    """The results once voting has closed (staff see them, provisional, before); a citizen who comes early is
+    told when they will be published."""
     budget = await _budget_or_404(session, budget_id)
-    await _results_visible(session, budget, person)
+    phase = await budgets.phase_of(session, budget)
+    if not (person is not None and person.is_staff) and not budgets.results_are_public(phase):
+        context = {
+            "budget": budget,
+            "process": await budgets.process_of(session, budget),
+            "closing": _closing(phase.ends_at, locale_of(request)),
+        }
+        return render(request, "budgets/results_pending.html", context, status_code=403)
     return await _render_results(request, session, budget)
 
 

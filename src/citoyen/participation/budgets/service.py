@@ -3,8 +3,10 @@ residents only, while the voting phase runs), and counting the results with both
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ from citoyen.participation.models import Phase, PhaseKind, Process, Proposal, Pr
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.people.service import Person
 from citoyen.verification import service as verification
+
+log = logging.getLogger(__name__)
 
 MAX_TOTAL_CENTS = 10**13  # 100 billion euros: anything above is a typing mistake
 FUNDABLE_STATUSES = (ProposalStatus.ACCEPTED, ProposalStatus.IN_PROGRESS, ProposalStatus.DONE)
@@ -347,34 +351,51 @@ async def ballot_count(session: AsyncSession, budget_id: int) -> int:
 # --- results ----------------------------------------------------------------------------------
 
 
-async def results(
-    session: AsyncSession, budget: Budget, projects: list[BudgetProject] | None = None
-) -> tuple[list[BudgetProject], Results]:
-    """Every ballot counted by both methods (see rules.py)."""
-    projects = await projects_of(session, budget.id) if projects is None else projects
+async def _choices(session: AsyncSession, budget_id: int) -> list[list[int]]:
+    """Every ballot of the budget, as its projects' ids (one statement)."""
     choices: dict[int, list[int]] = defaultdict(list)
     query = (
         select(BallotChoice.ballot_id, BallotChoice.project_id)
         .join(Ballot, Ballot.id == BallotChoice.ballot_id)
-        .where(Ballot.budget_id == budget.id)
+        .where(Ballot.budget_id == budget_id)
     )
     for ballot_id, project_id in (await session.execute(query)).all():
         choices[ballot_id].append(project_id)
+    return list(choices.values())
+
+
+async def results(
+    session: AsyncSession, budget: Budget, projects: list[BudgetProject] | None = None
+) -> tuple[list[BudgetProject], Results]:
+    """Every ballot counted by both methods (see rules.py), in a worker thread: the Method of Equal Shares
+    takes seconds over many ballots, which would hold every other request of this process meanwhile."""
+    projects = await projects_of(session, budget.id) if projects is None else projects
     costs = {project.id: project.cost_cents for project in projects}
-    return projects, compute_results(budget.total_cents, costs, choices.values())
+    choices = await _choices(session, budget.id)
+    return projects, await asyncio.to_thread(compute_results, budget.total_cents, costs, choices)
+
+
+@dataclass(frozen=True)
+class CountedResults:
+    projects: list[BudgetProject]
+    outcome: Results
+    current: bool  # False: counted before the latest ballots, which are being counted now
 
 
 class ResultsCache:
     """This process's latest results per budget, counted again only when a ballot, a project's cost or the
     budget's amount changed (one indexed look-up tells): counting 100,000 ballots takes seconds, and once
-    voting has closed every view of the results page and of its CSV would repeat the same count."""
+    voting has closed every view of the results page and of its CSV would repeat the same count. Pages ask
+    `ready`, which never waits for a count: it starts one in the background (a worker thread) and the page
+    says the results are being counted; `warm` starts the count of a closed vote before anyone asks."""
 
     MAX_BUDGETS = 64
 
     def __init__(self) -> None:
         self._counted: dict[int, tuple[tuple[Any, ...], Results]] = {}
+        self._counting: dict[int, tuple[tuple[Any, ...], asyncio.Task[Results]]] = {}
 
-    async def results(self, session: AsyncSession, budget: Budget) -> tuple[list[BudgetProject], Results]:
+    async def _version(self, session: AsyncSession, budget: Budget) -> tuple[list[BudgetProject], tuple[Any, ...]]:
         projects = await projects_of(session, budget.id)
         stamp = select(func.count(), func.max(Ballot.id), func.max(Ballot.updated_at)).where(
             Ballot.budget_id == budget.id
@@ -384,14 +405,63 @@ class ResultsCache:
             budget.total_cents,
             tuple((project.id, project.cost_cents) for project in projects),
         )
+        return projects, version
+
+    async def _start(
+        self, session: AsyncSession, budget: Budget, projects: list[BudgetProject], version: tuple[Any, ...]
+    ) -> asyncio.Task[Results]:
+        """The count of this version of the ballots, started once: the ballots are read here, in the caller's
+        session, and only the counting runs in the background."""
+        running = self._counting.get(budget.id)
+        if running is not None and running[0] == version:
+            return running[1]
+        costs = {project.id: project.cost_cents for project in projects}
+        choices = await _choices(session, budget.id)
+        task = asyncio.create_task(asyncio.to_thread(compute_results, budget.total_cents, costs, choices))
+        self._counting[budget.id] = (version, task)
+        task.add_done_callback(lambda done: self._finished(budget.id, version, done))
+        return task
+
+    def _finished(self, budget_id: int, version: tuple[Any, ...], task: asyncio.Task[Results]) -> None:
+        if self._counting.get(budget_id, (None, None))[1] is task:
+            del self._counting[budget_id]
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("counting the results of budget %d failed", budget_id, exc_info=task.exception())
+            return
+        if len(self._counted) >= self.MAX_BUDGETS:
+            self._counted.clear()
+        self._counted[budget_id] = (version, task.result())
+
+    async def ready(self, session: AsyncSession, budget: Budget) -> CountedResults | None:
+        """The results as counted for the budget's current ballots, or the last ones counted (`current`
+        False) while the current ballots are counted in the background, or None while the first count runs."""
+        projects, version = await self._version(session, budget)
+        counted = self._counted.get(budget.id)
+        if counted is not None and counted[0] == version:
+            return CountedResults(projects, counted[1], current=True)
+        await self._start(session, budget, projects, version)
+        return CountedResults(projects, counted[1], current=False) if counted is not None else None
+
+    async def warm(self, session: AsyncSession, budget: Budget) -> None:
+        """Starts counting the budget's ballots unless their results are counted or being counted."""
+        await self.ready(session, budget)
+
+    async def wait(self, budget_id: int) -> None:
+        """Returns once the count running for the budget, if any, is over (what `ready` will then show)."""
+        running = self._counting.get(budget_id)
+        if running is not None:
+            await asyncio.wait([running[1]])
+            await asyncio.sleep(0)  # the count's own callback, which keeps its results, runs first
+
+    async def results(self, session: AsyncSession, budget: Budget) -> tuple[list[BudgetProject], Results]:
+        """The results for the budget's current ballots, waiting for their count if it has to run."""
+        projects, version = await self._version(session, budget)
         counted = self._counted.get(budget.id)
         if counted is not None and counted[0] == version:
             return projects, counted[1]
-        projects, outcome = await results(session, budget, projects)
-        if len(self._counted) >= self.MAX_BUDGETS:
-            self._counted.clear()
-        self._counted[budget.id] = (version, outcome)
-        return projects, outcome
+        return projects, await asyncio.shield(await self._start(session, budget, projects, version))
 
 
 def results_csv(projects: Sequence[BudgetProject], outcome: Results, official: ResultMethod) -> str:
