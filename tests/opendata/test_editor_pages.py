@@ -5,10 +5,13 @@ earlier ones downloadable, drafts seen and downloaded by publishers only, and wh
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
+from datetime import date
 
 import httpx
+import openpyxl
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -305,3 +308,48 @@ async def test_only_publishers_and_administrators_may_edit_the_catalogue(
     assert (await client.request(method, path, data={"csrf_token": citizen})).status_code == 403
     dataset = await opendata.find_dataset(session, "arbres", include_private=True)
     assert dataset.private
+
+
+def _workbook(bad_row: int | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["date", "valeur"])
+    for day in range(1, 21):
+        sheet.append([date(2026, 2, day), day])
+    if bad_row is not None:
+        sheet[f"A{bad_row}"] = "31/02/2026"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_a_workbook_is_checked_row_by_row_and_previewed_like_a_csv(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    organization = await create_organization(session, "parcs-classeurs")
+    token = await _publisher(client, session)
+    await _new_dataset(client, token, organization.name)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    refused = await client.post(
+        "/data/arbres/resources/new",
+        data={"csrf_token": token},
+        files={"upload": ("arbres.xlsx", _workbook(bad_row=7), xlsx)},
+        headers=EN,
+    )
+    staged = await client.post(
+        "/data/arbres/resources/new",
+        data={"csrf_token": token},
+        files={"upload": ("arbres.xlsx", _workbook(), xlsx)},
+        headers=EN,
+    )
+
+    assert refused.status_code == 400
+    assert "Line 7, column “date”: “31/02/2026” is not a date and time" in html.unescape(refused.text)
+    assert staged.status_code == 200 and 'data-format="XLSX"' in staged.text
+    assert re.findall(r'<tr data-type="(\w+)"><td>(\w+)</td>', staged.text) == [
+        ("datetime", "date"),
+        ("integer", "valeur"),
+    ]
+    assert '<table class="preview-table" data-rows="20">' in staged.text
+    assert "<td>2026-02-01T00:00:00</td><td>1</td>" in staged.text

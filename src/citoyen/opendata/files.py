@@ -140,6 +140,7 @@ def check_content(path: Path, code: str, schema: dict[str, Any] | None) -> tuple
             with zipfile.ZipFile(path) as archive:
                 if "xl/workbook.xml" not in archive.namelist():
                     raise invalid("upload", "The file is not an XLSX workbook")
+            return _check_workbook(path, schema)
         return None, None
     if code == "PARQUET":
         with path.open("rb") as file:
@@ -218,6 +219,32 @@ def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[
         raise invalid("schema", f"Not a valid Table Schema: {error}") from None
     table = TableResource(path=path.name, basepath=str(path.parent), format=code.lower(), schema=checked)
     report = table.validate(limit_errors=MAX_PROBLEMS)
+    _raise_problems(table, report)
+    rows_seen = report.tasks[0].stats.get("rows")
+    return int(rows_seen or 0), table.schema.to_descriptor()
+
+
+def _check_workbook(path: Path, schema: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    """An XLSX workbook's first sheet checked as a table: its cells keep their own types (a date is a date), so
+    frictionless' own inference finds each column's type, and a cell that does not fit is reported on its row."""
+    options: dict[str, Any] = {"format": "xlsx"}
+    if schema is not None:
+        try:
+            options["schema"] = Schema.from_descriptor(schema)
+        except Exception as error:  # frictionless raises its own FrictionlessException on any bad descriptor
+            raise invalid("schema", f"Not a valid Table Schema: {error}") from None
+    table = TableResource(path=path.name, basepath=str(path.parent), **options)
+    report = table.validate(limit_errors=MAX_PROBLEMS)
+    _raise_problems(table, report)
+    descriptor = table.schema.to_descriptor()
+    for item in descriptor.get("fields", []):
+        if item.get("type") == "any":  # an empty column
+            item["type"] = "string"
+    return int(report.tasks[0].stats.get("rows") or 0), descriptor
+
+
+def _raise_problems(table: TableResource, report: Any) -> None:
+    """Refuse a table whose validation found problems, each with its row, column and cell."""
     types = {item.name: item.type for item in table.schema.fields}
     problems = [
         RowProblem(
@@ -232,8 +259,6 @@ def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[
     ]
     if problems:
         raise TableProblems(problems)
-    rows_seen = report.tasks[0].stats.get("rows")
-    return int(rows_seen or 0), table.schema.to_descriptor()
 
 
 def _inferred_schema(header: list[str], sample: list[list[str]]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Previews of a resource's file for its dataset's page, read from the stored file (no network): the first rows of
 a table with its column types (from the version's Table Schema), its time series (a datetime column and a numeric
-one) for a chart, the places of a GeoJSON file or of a table with longitude and latitude columns for a map.
+one) for a chart, the places of a GeoJSON file or of a table with longitude and latitude columns for a map. A
+workbook (XLSX) previews its first sheet as a table.
 
 A preview reads a bounded part of the file, however big the file is."""
 
@@ -10,11 +11,14 @@ import csv
 import itertools
 import json
 import math
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import openpyxl
 
 from citoyen.opendata.models import Resource, ResourceVersion
 
@@ -89,13 +93,15 @@ def preview(directory: Path, resource: Resource, version: ResourceVersion | None
     code = resource.format.upper()
     try:
         if code in TABULAR:
-            return _table_preview(path, "\t" if code == "TSV" else ",", version)
+            return _table_preview(_rows(path, "\t" if code == "TSV" else ","), version)
+        if code == "XLSX":
+            return _table_preview(_sheet_rows(path), version)
         if code in ("GEOJSON", "JSON"):
             if version.size > MAX_GEOJSON_BYTES:
                 return Preview(missing="size")
             found = _geojson_preview(path)
             return Preview(map=found) if found else Preview(missing="format")
-    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError, KeyError, zipfile.BadZipFile):
         return Preview(missing="unreadable")
     return Preview(missing="format")
 
@@ -116,8 +122,26 @@ def _rows(path: Path, delimiter: str) -> Iterator[list[str]]:
         yield from csv.reader(file, delimiter=delimiter)
 
 
-def _table_preview(path: Path, delimiter: str, version: ResourceVersion) -> Preview:
-    rows = _rows(path, delimiter)
+def _sheet_rows(path: Path) -> Iterator[list[str]]:
+    """The rows of a workbook's first sheet as text (dates in ISO 8601), read as a stream."""
+    with path.open("rb") as file:  # a stream: openpyxl would refuse a path without the .xlsx extension
+        workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+        try:
+            for row in workbook.worksheets[0].iter_rows(values_only=True):
+                yield [_cell_text(value) for value in row]
+        finally:
+            workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _table_preview(rows: Iterator[list[str]], version: ResourceVersion) -> Preview:
     header = next(rows, None)
     if not header:
         return Preview(missing="unreadable")
