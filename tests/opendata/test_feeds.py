@@ -189,6 +189,8 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
         "budget-participatif-resultats",
         "capteurs",
         "capteurs-qualite-de-l-air",
+        "capteurs-moyennes-journalieres",
+        "signalements-delais-de-traitement",
         "propositions-budget-quartiers",
         "quartiers",
         "services-municipaux",
@@ -273,6 +275,17 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     assert {row["datastream_id"] for row in readings} == {str(d) for d in city.public_datastreams}  # no meter's
     first = [row for row in readings if row["datastream_id"] == str(city.public_datastreams[0])]
     assert sorted(float(row["result"]) for row in first) == [10.5 + m for m in range(7)]
+    summaries = read_csv(tmp_path / "capteurs-moyennes-journalieres" / "moyennes-journalieres.csv")
+    of_first = [row for row in summaries if row["datastream_id"] == str(city.public_datastreams[0])]
+    assert sum(int(row["readings"]) for row in of_first) == 7  # one or two days (midnight may fall in between)
+    assert min(float(row["minimum"]) for row in of_first) == 10.5 and max(float(r["maximum"]) for r in of_first) == 16.5
+    assert {row["datastream_id"] for row in summaries} <= {str(d) for d in city.public_datastreams}
+
+    handling = read_csv(tmp_path / "signalements-delais-de-traitement" / "delais.csv")
+    assert sum(int(row["reports"]) for row in handling) == len(city.report_ids)
+    assert sum(int(row["closed"]) for row in handling) == 1  # the first report, closed by the staff
+    closed = next(row for row in handling if row["closed"] == "1")
+    assert closed["category"] == "streetlight" and 0 <= float(closed["median_days_to_close"]) < 1
 
     quarters = json.loads((tmp_path / "quartiers" / "quartiers.geojson").read_text(encoding="utf-8"))
     assert sorted(f["properties"]["name"] for f in quarters["features"]) == ["Est", "Ouest"]

@@ -388,7 +388,12 @@ async def test_the_demo_city_fills_the_catalogue_and_no_demo_resident_is_in_it(
     await build_demo(session, demo_settings)
     await session.commit()
     listed = (await client.get("/api/3/action/package_list")).json()["result"]
-    assert set(listed) >= {"signalements", "capteurs", "quartiers", "propositions-citoyennes"} and len(listed) >= 10
+    assert set(listed) >= {"signalements", "capteurs", "quartiers", "propositions-citoyennes"}
+    # About twenty datasets: the sensors by kind with their daily files, proposals by process, statistics...
+    assert {"capteurs-qualite-de-l-air", "capteurs-moyennes-journalieres", "signalements-delais-de-traitement"} <= set(
+        listed
+    )
+    assert len(listed) >= 19
     texts = {str(p): p.read_text(encoding="utf-8") for p in settings.opendata_path.rglob("*") if p.is_file()}
     for name in listed:
         texts[name] = (await client.get("/api/3/action/package_show", params={"id": name})).text

@@ -26,7 +26,7 @@ import frictionless
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opendata import aggregates, reference_feeds, sensor_feeds
+from citoyen.opendata import aggregates, reference_feeds, sensor_feeds, statistics_feeds
 from citoyen.opendata.feed_kit import (
     ID,
     LAT,
@@ -533,11 +533,13 @@ async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> 
     that department exists (otherwise the city as a whole publishes it)."""
     feeds = [
         reports_feed(),
+        statistics_feeds.report_handling_feed(),
         proposals_feed(),
         *await process_proposals_feeds(session),
         budgets_feed(),
         sensor_feeds.sensors_feed(),
         *await sensor_feeds.kind_feeds(session, now or utcnow()),
+        statistics_feeds.sensor_summaries_feed(),
         neighbourhoods_feed(),
         departments_feed(),
         *reference_feeds.reference_feeds(),
