@@ -195,3 +195,29 @@ async def test_follow_pages(client: httpx.AsyncClient, session: AsyncSession, wo
         "/follows", data={"kind": "neighbourhood", "target_id": str(west.id), "action": "unfollow", "csrf_token": token}
     )
     assert await follows.follows_of(session, world.alice.id) == []
+
+
+async def test_the_follows_page_lists_followed_proposals_processes_and_neighbourhoods(
+    client: httpx.AsyncClient, session: AsyncSession, world: DebateWorld
+) -> None:
+    west = (await territory.list_neighbourhoods(session))[0]
+    await follows.follow(session, world.alice, "proposal", world.proposal.id)
+    await follows.follow(session, world.alice, "process", world.process.id)
+    await follows.follow(session, world.alice, "neighbourhood", west.id)
+    hidden = await create_proposal(session, world.process, world.author, "Une proposition masquée")
+    await follows.follow(session, world.alice, "proposal", hidden.id)
+    hidden.hidden_at = hidden.created_at
+    await session.commit()
+    await log_in(client, world.alice.email)
+
+    page = await client.get("/account/follows", headers={"Accept-Language": "en"})
+
+    assert "Proposal:" in page.text
+    assert f'<a href="/participation/proposals/{world.proposal.id}">{world.proposal.title}</a>' in page.text
+    assert f'<a href="/participation/processes/{world.process.slug}">' in page.text
+    assert west.name in page.text and "Une proposition masquée" not in page.text
+    token = await csrf_token(client, "/account/follows")
+    form = {"kind": "proposal", "target_id": str(world.proposal.id), "action": "unfollow", "csrf_token": token}
+    assert (await client.post("/follows", data=form)).status_code == 303
+    page = await client.get("/account/follows", headers={"Accept-Language": "en"})
+    assert f"/participation/proposals/{world.proposal.id}" not in page.text

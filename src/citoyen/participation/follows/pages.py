@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.participation.follows import service as follows
 from citoyen.participation.follows.models import FollowKind
-from citoyen.participation.models import Process
 from citoyen.people import service as people
 from citoyen.territory import service as territory
 from citoyen.web.forms import field, safe_next, see_other
@@ -43,25 +41,11 @@ async def change_follow(request: Request, session: DbSession, person: SignedInPe
 
 @router.get("/account/follows")
 async def my_follows(request: Request, session: DbSession, person: SignedInPerson) -> Response:
-    followed = await follows.follows_of(session, person.id)
-    neighbourhoods = await territory.list_neighbourhoods(session)
-    neighbourhood_names = {item.id: item.name for item in neighbourhoods}
-    process_ids = [f.target_id for f in followed if f.target_kind == FollowKind.PROCESS.value]
-    locale = locale_of(request)
-    process_names: dict[int, str] = {}
-    if process_ids:
-        found = (await session.execute(select(Process).where(Process.id.in_(process_ids)))).scalars()
-        process_names = {process.id: process.label(locale) for process in found}
-    rows = []
-    for item in followed:
-        if item.target_kind == FollowKind.PROCESS.value and item.target_id in process_names:
-            rows.append((item, process_names[item.target_id], f"/participation/processes/{item.target_id}"))
-        elif item.target_kind == FollowKind.NEIGHBOURHOOD.value and item.target_id in neighbourhood_names:
-            rows.append((item, neighbourhood_names[item.target_id], ""))
-    followed_neighbourhoods = {f.target_id for f in followed if f.target_kind == FollowKind.NEIGHBOURHOOD.value}
+    followed = await follows.everything_followed(session, person.id, locale_of(request))
+    following = {item.target_id for item in followed if item.kind == FollowKind.NEIGHBOURHOOD.value}
     context = {
-        "rows": rows,
-        "neighbourhoods": [n for n in neighbourhoods if n.id not in followed_neighbourhoods],
+        "followed": followed,
+        "neighbourhoods": [n for n in await territory.list_neighbourhoods(session) if n.id not in following],
         "email_digest": await people.has_consent(session, person, follows.EMAIL_PURPOSE),
     }
     return render(request, "follows/list.html", context)

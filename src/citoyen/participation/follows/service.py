@@ -106,6 +106,45 @@ async def follows_of(session: AsyncSession, person_id: int) -> list[Follow]:
     return list((await session.execute(query)).scalars())
 
 
+@dataclass(frozen=True)
+class Followed:
+    """One thing a person follows, as their list of follows shows it."""
+
+    kind: str  # "proposal", "process" or "neighbourhood"
+    target_id: int
+    name: str
+    link: str  # "" when it has no page of its own (a neighbourhood)
+
+
+async def everything_followed(session: AsyncSession, person_id: int, locale: str) -> list[Followed]:
+    """The proposals the person follows (their own among them, hidden ones left out), then the processes and
+    neighbourhoods, each most recently followed first."""
+    proposals = (
+        await session.execute(
+            select(Proposal.id, Proposal.title)
+            .join(ProposalFollow, ProposalFollow.proposal_id == Proposal.id)
+            .where(ProposalFollow.person_id == person_id, Proposal.hidden_at.is_(None))
+            .order_by(ProposalFollow.created_at.desc(), ProposalFollow.id.desc())
+        )
+    ).all()
+    found = [Followed(PROPOSAL, row.id, row.title, f"/participation/proposals/{row.id}") for row in proposals]
+    follows = await follows_of(session, person_id)
+    process_ids = [f.target_id for f in follows if f.target_kind == FollowKind.PROCESS.value]
+    processes = {
+        process.id: process
+        for process in (await session.execute(select(Process).where(Process.id.in_(process_ids)))).scalars()
+    }
+    neighbourhoods = await territory.neighbourhood_names(session)
+    for item in follows:
+        process = processes.get(item.target_id)
+        if item.target_kind == FollowKind.PROCESS.value and process is not None:
+            link = f"/participation/processes/{process.slug}"
+            found.append(Followed(item.target_kind, item.target_id, process.label(locale), link))
+        elif item.target_kind == FollowKind.NEIGHBOURHOOD.value and item.target_id in neighbourhoods:
+            found.append(Followed(item.target_kind, item.target_id, neighbourhoods[item.target_id], ""))
+    return found
+
+
 async def _followers(session: AsyncSession, kind: str, target_id: int) -> set[int]:
     rows = await session.execute(
         select(Follow.person_id).where(Follow.target_kind == kind, Follow.target_id == target_id)
