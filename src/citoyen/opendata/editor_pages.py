@@ -43,15 +43,14 @@ async def require_publisher(person: SignedInPerson) -> Person:
 PublisherPerson = Annotated[Person, Depends(require_publisher)]
 
 
+def _size_label(request: Request, size: int) -> str:
+    """A size in bytes as the reader's language says it (kB, MB...)."""
+    value, unit = file_size(size)
+    return gettext_for(request)(unit, size=format_decimal(value, "#,##0.#", locale=locale_of(request)))
+
+
 def _labels(request: Request) -> dict[str, object]:
-    gettext = gettext_for(request)
-    locale = locale_of(request)
-
-    def size_label(size: int) -> str:
-        value, unit = file_size(size)
-        return gettext(unit, size=format_decimal(value, "#,##0.#", locale=locale))
-
-    return {"size_label": size_label, "opendata_types": COLUMN_TYPES}
+    return {"size_label": lambda size: _size_label(request, size), "opendata_types": COLUMN_TYPES}
 
 
 def _not_found(error: service.OpendataError, message: str) -> Refusal:
@@ -178,13 +177,7 @@ def _render_upload(request: Request, page: views.UploadPage, status_code: int = 
     return render(request, "opendata/resource_form.html", {"page": page, **_labels(request)}, status_code)
 
 
-def _limit_label(request: Request, max_bytes: int) -> str:
-    return str(_labels(request)["size_label"](max_bytes))  # type: ignore[operator]
-
-
-async def _upload_page(
-    request: Request, session: DbSession, settings: AppSettings, name: str, resource_id: str = ""
-) -> views.UploadPage:
+async def _upload_page(session: DbSession, settings: AppSettings, name: str, resource_id: str = "") -> views.UploadPage:
     view = await _editable(session, name)
     current = await _resource(session, name, resource_id, True) if resource_id else None
     details: dict[str, str] = {}
@@ -203,7 +196,7 @@ async def _upload_page(
 async def new_resource(
     request: Request, name: str, session: DbSession, settings: AppSettings, _person: PublisherPerson
 ) -> Response:
-    return _render_upload(request, await _upload_page(request, session, settings, name))
+    return _render_upload(request, await _upload_page(session, settings, name))
 
 
 @router.get("/data/{name}/resources/{resource_id}")
@@ -218,7 +211,7 @@ async def resource(
 async def new_version(
     request: Request, name: str, resource_id: str, session: DbSession, settings: AppSettings, _person: PublisherPerson
 ) -> Response:
-    return _render_upload(request, await _upload_page(request, session, settings, name, resource_id))
+    return _render_upload(request, await _upload_page(session, settings, name, resource_id))
 
 
 async def _check_upload(
@@ -226,7 +219,7 @@ async def _check_upload(
 ) -> Response:
     """Check the file sent (stored, unpublished) and show its rows' problems, or its preview and "Publish"; a
     link (no file, a new resource only) is added at once."""
-    page = await _upload_page(request, session, settings, name, resource_id)
+    page = await _upload_page(session, settings, name, resource_id)
     details = _details(form)
     keep_schema = page.resource is not None and field(form, "keep_schema") == "on"
     typed = views.UploadPage(page.dataset, page.resource, details, keep_schema=keep_schema, max_bytes=page.max_bytes)
@@ -248,7 +241,7 @@ async def _check_upload(
         )
     except service.OpendataError as error:
         if error.reason == "too_large":
-            limit = _limit_label(request, settings.opendata_max_upload_bytes)
+            limit = _size_label(request, settings.opendata_max_upload_bytes)
             problems = {"upload": [views.Problem(TOO_LARGE, {"limit": limit})]}
             return _render_upload(request, views.replace_problems(typed, problems), 413)
         rows, by_field = views.upload_problems(error)
@@ -283,7 +276,7 @@ async def publish_upload(
 ) -> Response:
     """Publish a checked upload: a new resource, or the next version of the resource named in the form."""
     resource_id = field(form, "resource")
-    page = await _upload_page(request, session, settings, name, resource_id)
+    page = await _upload_page(session, settings, name, resource_id)
     details = _details(form)
     keep_schema = page.resource is not None and field(form, "keep_schema") == "on"
     try:
