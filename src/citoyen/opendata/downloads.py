@@ -5,8 +5,8 @@ the public sensors' readings streamed live from the database (`/data/capteurs/hi
 
 Every answer is compressed with gzip on the fly when the client accepts it (but a Parquet file, already
 compressed, and a Range request, which addresses the stored file's own bytes: Range applies to the stored file
-only). Each representation has its own ETag: the version's SHA-256, then the format and `gzip` when converted or
-compressed. Errors: an unknown resource, version or format is 404; a conversion the file cannot take (a table
+only). ETags: the version's SHA-256 (then the format, for a conversion), weak when compressed on the fly.
+Errors: an unknown resource, version or format is 404; a conversion the file cannot take (a table
 without coordinates as GeoJSON, a PDF as CSV) is 415; both as `{"error": {"status", "message"}}`."""
 
 from __future__ import annotations
@@ -47,8 +47,19 @@ def accepts_gzip(request: Request) -> bool:
     return False
 
 
-def _matches(request: Request, etag: str) -> bool:
-    return etag in [part.strip() for part in request.headers.get("if-none-match", "").split(",")]
+def etag(sha256: str, wanted: str | None, compressed: bool) -> str:
+    """The ETag of a representation: the version's SHA-256 (and the format of a conversion), weak when
+    compressed on the fly (its bytes depend on the compressor; what it decodes to is the same), as web servers
+    mark the ETags of what they gzip."""
+    tag = f'"{sha256}-{wanted}"' if wanted else f'"{sha256}"'
+    return f"W/{tag}" if compressed else tag
+
+
+def _matches(request: Request, tag: str) -> bool:
+    """If-None-Match, compared weakly as HTTP says: a client holding either encoding's ETag has the content."""
+    wanted = tag.removeprefix("W/")
+    header = request.headers.get("if-none-match", "")
+    return header.strip() == "*" or wanted in [part.strip().removeprefix("W/") for part in header.split(",")]
 
 
 def _filename(stored: ResourceVersion, extension: str) -> str:
@@ -93,7 +104,7 @@ async def download(
     except conversions.ConversionError as error:
         return _error(415, str(error))
     compress = wanted != "parquet" and accepts_gzip(request)
-    headers["ETag"] = f'"{stored.sha256}-{wanted}{"-gzip" if compress else ""}"'
+    headers["ETag"] = etag(stored.sha256, wanted, compress)
     if _matches(request, headers["ETag"]):
         _close(chunks)
         return Response(status_code=304, headers=headers)
@@ -114,7 +125,7 @@ def _close(chunks: Iterator[bytes]) -> None:
 def _stored_file(request: Request, path: Path, stored: ResourceVersion, code: str, headers: dict[str, str]) -> Response:
     """The stored file as it is: ranges of it when asked (never compressed), else compressed when accepted."""
     compress = code in conversions.COMPRESSIBLE and accepts_gzip(request) and "range" not in request.headers
-    headers["ETag"] = f'"{stored.sha256}-gzip"' if compress else f'"{stored.sha256}"'
+    headers["ETag"] = etag(stored.sha256, None, compress)
     if _matches(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     if not compress:
