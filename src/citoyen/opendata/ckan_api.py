@@ -8,7 +8,8 @@ from the DataStore (`opendata.datastore`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Annotated, Any
 
@@ -17,12 +18,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from citoyen.addresses import base_url
-from citoyen.db import DbSession
+from citoyen.db import DbSession, reads_when
 from citoyen.opendata import ckan_format, datastore, vocabularies
 from citoyen.opendata import service as opendata
 from citoyen.opendata.catalog import EXTRA_KEYS, as_bool
 from citoyen.opendata.errors import OpendataError, invalid
-from citoyen.opendata.models import Dataset, DatasetGroup
+from citoyen.opendata.models import Dataset, DatasetGroup, Group, Organization
 from citoyen.web.params import MAX_ID, MAX_OFFSET, has_forbidden_characters
 
 router = APIRouter(tags=["open data (CKAN)"])
@@ -176,8 +177,13 @@ async def read_action(name: str, request: Request, session: DbSession) -> Respon
     return await _run_action(name, request, session)
 
 
+def _is_read_action(request: Request) -> bool:
+    return request.path_params.get("name") in READ_ACTIONS
+
+
 @router.post("/api/3/action/{name}")
 @router.post("/api/action/{name}", include_in_schema=False)
+@reads_when(_is_read_action)  # ckanapi sends its reads as POST: they must not wait for SQLite's write turn
 async def post_action(name: str, request: Request, session: DbSession) -> Response:
     """Run a CKAN action with its parameters in a JSON body or a form (multipart with the file in `upload`)."""
     return await _run_action(name, request, session)
@@ -330,52 +336,69 @@ async def datastore_info(call: Call) -> dict[str, Any]:
     return await datastore.info(call.session, _storage(call)[0], resource, version)
 
 
+@dataclass(frozen=True)
+class _Collections:
+    """Publishers (CKAN organizations) or themes (CKAN groups), which CKAN lists and shows alike."""
+
+    label: str
+    find: Callable[[Any, str], Awaitable[Organization | Group | None]]
+    everything: Callable[[Any], Awaitable[Sequence[Organization | Group]]]
+    counted_by: Any  # the column datasets are counted by
+    datasets_key: str  # `datasets_of`'s argument
+
+
+ORGANIZATIONS = _Collections(
+    "Organization",
+    opendata.find_organization,
+    opendata.list_organizations,
+    Dataset.organization_id,
+    "organization_id",
+)
+GROUPS = _Collections("Group", opendata.find_group, opendata.list_groups, DatasetGroup.group_id, "group_id")
+
+
+async def _collection_list(call: Call, kind: _Collections) -> list[Any]:
+    items = await kind.everything(call.session)
+    if not call.flag("all_fields"):
+        return [item.name for item in items]
+    counts = await opendata.dataset_counts(call.session, kind.counted_by)
+    return [ckan_format.collection_dict(item, counts.get(item.id, 0)) for item in items]
+
+
+async def _collection_show(call: Call, kind: _Collections) -> dict[str, Any]:
+    item = await kind.find(call.session, call.text("id"))
+    if item is None:
+        raise OpendataError(f"Not found: {kind.label}", "not_found")
+    counts = await opendata.dataset_counts(call.session, kind.counted_by)
+    result = ckan_format.collection_dict(item, counts.get(item.id, 0))
+    if call.flag("include_datasets"):
+        views = await opendata.datasets_of(call.session, **{kind.datasets_key: item.id})
+        result["packages"] = [ckan_format.package_dict(view, call.base_url) for view in views]
+    return result
+
+
 @action("organization_list")
 async def organization_list(call: Call) -> list[Any]:
     """Publishers' names, or whole (all_fields)."""
-    organizations = await opendata.list_organizations(call.session)
-    if not call.flag("all_fields"):
-        return [organization.name for organization in organizations]
-    counts = await opendata.dataset_counts(call.session, Dataset.organization_id)
-    return [ckan_format.organization_dict(item, counts.get(item.id, 0)) for item in organizations]
+    return await _collection_list(call, ORGANIZATIONS)
 
 
 @action("organization_show")
 async def organization_show(call: Call) -> dict[str, Any]:
     """One publisher by id or name (id, include_datasets)."""
-    organization = await opendata.find_organization(call.session, call.text("id"))
-    if organization is None:
-        raise OpendataError("Not found: Organization", "not_found")
-    counts = await opendata.dataset_counts(call.session, Dataset.organization_id)
-    result = ckan_format.organization_dict(organization, counts.get(organization.id, 0))
-    if call.flag("include_datasets"):
-        views = await opendata.datasets_of(call.session, organization_id=organization.id)
-        result["packages"] = [ckan_format.package_dict(view, call.base_url) for view in views]
-    return result
+    return await _collection_show(call, ORGANIZATIONS)
 
 
 @action("group_list")
 async def group_list(call: Call) -> list[Any]:
     """Themes' names, or whole (all_fields)."""
-    groups = await opendata.list_groups(call.session)
-    if not call.flag("all_fields"):
-        return [group.name for group in groups]
-    counts = await opendata.dataset_counts(call.session, DatasetGroup.group_id)
-    return [ckan_format.group_dict(group, counts.get(group.id, 0)) for group in groups]
+    return await _collection_list(call, GROUPS)
 
 
 @action("group_show")
 async def group_show(call: Call) -> dict[str, Any]:
     """One theme by id or name (id, include_datasets)."""
-    group = await opendata.find_group(call.session, call.text("id"))
-    if group is None:
-        raise OpendataError("Not found: Group", "not_found")
-    counts = await opendata.dataset_counts(call.session, DatasetGroup.group_id)
-    result = ckan_format.group_dict(group, counts.get(group.id, 0))
-    if call.flag("include_datasets"):
-        views = await opendata.datasets_of(call.session, group_id=group.id)
-        result["packages"] = [ckan_format.package_dict(view, call.base_url) for view in views]
-    return result
+    return await _collection_show(call, GROUPS)
 
 
 @action("tag_list")
@@ -405,7 +428,7 @@ async def organization_create(call: Call) -> dict[str, Any]:
         description_en=call.text("description_en"),
         department_code=call.text("department_code")[:40] or None,
     )
-    return ckan_format.organization_dict(organization, 0)
+    return ckan_format.collection_dict(organization, 0)
 
 
 @action("package_create", write=True)

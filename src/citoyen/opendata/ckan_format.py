@@ -66,47 +66,30 @@ def resource_dict(view: ResourceView, dataset_uuid: str, base_url: str) -> dict[
     }
 
 
-def organization_dict(organization: Organization, package_count: int | None = None) -> dict[str, Any]:
+def collection_dict(item: Organization | Group, package_count: int | None = None) -> dict[str, Any]:
+    """A publisher (CKAN organization) or a theme (CKAN group): CKAN shows both alike, `is_organization` and
+    `type` telling them apart; each adds its own link (a department's code, an EU data theme)."""
+    organization = isinstance(item, Organization)
     result: dict[str, Any] = {
-        "id": organization.uuid,
-        "name": organization.name,
-        "title": organization.title,
-        "title_en": organization.title_en,
-        "display_name": organization.title,
-        "description": organization.description,
-        "description_en": organization.description_en,
+        "id": item.uuid,
+        "name": item.name,
+        "title": item.title,
+        "title_en": item.title_en,
+        "display_name": item.title,
+        "description": item.description,
+        "description_en": item.description_en,
         "image_url": "",
         "image_display_url": "",
-        "created": timestamp(organization.created_at),
-        "is_organization": True,
-        "type": "organization",
+        "created": timestamp(item.created_at),
+        "is_organization": organization,
+        "type": "organization" if organization else "group",
         "approval_status": "approved",
         "state": "active",
-        "department_code": organization.department_code,
     }
-    if package_count is not None:
-        result["package_count"] = package_count
-    return result
-
-
-def group_dict(group: Group, package_count: int | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "id": group.uuid,
-        "name": group.name,
-        "title": group.title,
-        "title_en": group.title_en,
-        "display_name": group.title,
-        "description": group.description,
-        "description_en": group.description_en,
-        "image_url": "",
-        "image_display_url": "",
-        "created": timestamp(group.created_at),
-        "is_organization": False,
-        "type": "group",
-        "approval_status": "approved",
-        "state": "active",
-        "theme_uri": group.theme_uri,
-    }
+    if isinstance(item, Organization):
+        result["department_code"] = item.department_code
+    else:
+        result["theme_uri"] = item.theme_uri
     if package_count is not None:
         result["package_count"] = package_count
     return result
@@ -173,7 +156,7 @@ def package_dict(view: DatasetView, base_url: str) -> dict[str, Any]:
         "license_id": dataset.license_id,
         **licence_fields(dataset.license_id),
         "owner_org": view.organization.uuid if view.organization else None,
-        "organization": organization_dict(view.organization) if view.organization else None,
+        "organization": collection_dict(view.organization) if view.organization else None,
         "private": dataset.private,
         "state": dataset.state.value,
         "metadata_created": timestamp(dataset.created_at),
