@@ -98,7 +98,14 @@ def live_server(
         server_url = parsed.set(database=dropped).render_as_string(hide_password=False)
     try:
         prepared = run_in_thread(_migrate_and_prepare(server_url, prepare))
-        settings = Settings(data_dir=data_dir, database_url=server_url, secret_key=f"{suffix}-live-" + "x" * 40)
+        # No housekeeping beside the clients: its first run publishes the platform's datasets, which would
+        # change the catalogue under a client comparing two listings.
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=server_url,
+            secret_key=f"{suffix}-live-" + "x" * 40,
+            housekeeping_interval_seconds=0,
+        )
         port = free_port()
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
