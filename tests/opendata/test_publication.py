@@ -160,7 +160,7 @@ async def test_publishing_again_without_change_makes_no_version_and_a_new_report
     third = await publish_platform(session, settings, later + timedelta(hours=1))
     assert_published(third)
     changed = {o.name: o for o in third.datasets if o.versions}
-    assert set(changed) == {"signalements"}
+    assert set(changed) == {"signalements", "signalements-delais-de-traitement"}  # the reports and their figures
     assert changed["signalements"].versions == 2  # the table and the map; the package's description is the same
     view = await opendata.load_view(session, await opendata.find_dataset(session, "signalements"))
     assert view.dataset.change_note == (
