@@ -320,7 +320,6 @@ def create_app(
         debate_api.router,
         territory_api.router,
         opendata_dcat.router,
-        # Before the CKAN API's: its own download route, the former one, is left to remove.
         opendata_downloads.router,
         opendata_ckan_api.router,
         participation_pages.router,

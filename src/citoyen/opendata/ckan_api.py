@@ -1,5 +1,5 @@
-"""The CKAN Action API v3 (`/api/3/action/<action>`, and `/api/action/<action>` where ckanapi calls it) and the
-download route of uploaded files. Answers are CKAN's: `{"help", "success", "result"}`, or `"error"` with
+"""The CKAN Action API v3 (`/api/3/action/<action>`, and `/api/action/<action>` where ckanapi calls it); the
+files' download routes are in `downloads`. Answers are CKAN's: `{"help", "success", "result"}`, or `"error"` with
 CKAN's `__type` and HTTP status (Not Found 404, Authorization 403, Validation 409). Reads are open; writes need
 an API token with the `opendata:write` scope in the `Authorization` (or `X-CKAN-API-Key`) header, as CKAN's.
 Uploads come as multipart forms with the file in `upload`. `datastore_search` and `datastore_info` answer
@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from email.utils import format_datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from citoyen.addresses import base_url
@@ -518,35 +517,3 @@ async def _sync_resources(call: Call, dataset: Dataset) -> None:
     items = call.params.get("resources")
     if items is not None:
         await opendata.sync_resources(call.session, *_storage(call), dataset, items)
-
-
-# Downloads
-
-
-@router.get("/data/{dataset}/resources/{resource_id}/download/{filename}", tags=["open data (CKAN)"])
-async def download(
-    dataset: str,
-    resource_id: str,
-    filename: str,
-    request: Request,
-    session: DbSession,
-    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> Response:
-    """An uploaded file: its current version, or an earlier one (`?version=N`), with ETag, Last-Modified and
-    Range support."""
-    try:
-        if has_forbidden_characters(dataset + resource_id):
-            raise OpendataError("Not found: Resource", "not_found")
-        _resource, stored = await opendata.downloadable(session, dataset, resource_id, version)
-    except OpendataError:
-        return JSONResponse({"error": {"status": 404, "message": "not found"}}, status_code=404)
-    etag = f'"{stored.sha256}"'
-    headers = {"ETag": etag, "Last-Modified": format_datetime(stored.created_at, usegmt=True)}
-    if version is None:
-        headers["Cache-Control"] = "no-cache"
-    else:
-        headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    if etag in [part.strip() for part in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    path = request.app.state.settings.opendata_path / stored.path
-    return FileResponse(path, media_type=stored.mimetype or None, filename=stored.filename, headers=headers)
