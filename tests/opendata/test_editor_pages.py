@@ -353,3 +353,21 @@ async def test_a_workbook_is_checked_row_by_row_and_previewed_like_a_csv(
     ]
     assert '<table class="preview-table" data-rows="20">' in staged.text
     assert "<td>2026-02-01T00:00:00</td><td>1</td>" in staged.text
+
+
+async def test_a_checked_upload_publishes_even_when_its_check_record_is_gone(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    organization = await create_organization(session, "parcs-relecture")
+    token = await _publisher(client, session)
+    await _new_dataset(client, token, organization.name)
+    staged = await _check_upload(client, token, "/data/arbres/resources/new", "arbres.csv", GOOD_CSV, EN)
+    records = list((settings.opendata_path / "incoming").glob("*.checked.json"))
+    assert len(records) == 1 and records[0].name.startswith(_hidden(staged.text, "sha256"))
+    records[0].unlink()  # as the upkeep does after its grace period: the file is then checked again
+
+    published = await _publish(client, token, "arbres", staged.text)
+
+    assert published.status_code == 303
+    versions = (await client.get(published.headers["location"], headers=EN)).text
+    assert re.search(r'<tr data-version="1">.*?<td>28</td>', versions, re.S)

@@ -8,6 +8,7 @@ removes it after its grace period (an hour) if it was never published."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -185,7 +186,29 @@ async def stage_upload(
     with the API's errors (`files.TableProblems` lists a table's rows)."""
     code = format_of(details.get("format", ""), upload.filename, upload.content_type)
     stored = await store_upload(directory, upload, code, max_bytes, schema)
+    _check_record(directory, stored.sha256, code, schema).write_text(
+        json.dumps({"size": stored.size, "row_count": stored.row_count, "table_schema": stored.table_schema})
+    )
     return StagedUpload(stored, upload.filename, code, {key: details.get(key, "") for key in RESOURCE_TEXTS})
+
+
+def _check_record(directory: Path, sha256: str, code: str, schema: dict[str, Any] | None) -> Path:
+    """Where the check of a staged file is recorded, by its content, format and the schema it was checked
+    against: publishing it then needs no second check (a big table takes minutes). Kept in `incoming/`, which the
+    files' upkeep empties after its grace period."""
+    checked_against = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
+    return directory / "incoming" / f"{sha256}-{code}-{checked_against}.checked.json"
+
+
+def _checked_file(directory: Path, sha256: str, code: str, schema: dict[str, Any] | None) -> StoredFile | None:
+    """The staged file as `store_upload` checked and stored it, when its check is recorded; None otherwise."""
+    try:
+        record = json.loads(_check_record(directory, sha256, code, schema).read_text())
+        return StoredFile(
+            sha256, int(record["size"]), f"{sha256[:2]}/{sha256}", record["row_count"], record["table_schema"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def staged_path(directory: Path, sha256: str) -> Path:
@@ -214,21 +237,25 @@ async def publish_upload(
     schema: dict[str, Any] | None = None,
 ) -> Resource:
     """Publish a staged upload: a new resource of the dataset, or the next version of `resource_uuid`'s file.
-    The file goes through `create_resource` / `update_resource` as an API upload does (checked again)."""
+    The file goes through `create_resource` / `update_resource` as an API upload does: with the check its staging
+    recorded, or checked again when that record is gone."""
     dataset = await find_dataset(session, dataset_name, include_private=True)
     path = staged_path(directory, sha256)
     data: dict[str, Any] = {key: details.get(key, "") for key in RESOURCE_TEXTS if key != "url"}
     if schema is not None:
         data["schema"] = schema
+    checked = _checked_file(directory, sha256, format_of(details.get("format", ""), filename), schema)
     with path.open("rb") as stream:
         upload = Upload(filename, stream)
         if resource_uuid:
             resource, owner = await find_resource(session, resource_uuid, include_private=True)
             if owner.id != dataset.id:
                 raise invalid("id", "Not a resource of this dataset")
-            view = await update_resource(session, directory, max_bytes, {**data, "id": resource.uuid}, upload)
+            data = {**data, "id": resource.uuid}
+            view = await update_resource(session, directory, max_bytes, data, upload, stored=checked)
         else:
-            view = await create_resource(session, directory, max_bytes, {**data, "package_id": dataset.uuid}, upload)
+            data = {**data, "package_id": dataset.uuid}
+            view = await create_resource(session, directory, max_bytes, data, upload, stored=checked)
     return view.resource
 
 
