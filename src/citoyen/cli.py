@@ -419,12 +419,13 @@ def opendata_publish(data_dir: DataDirOption = None) -> None:
     changed); exits non-zero, naming them, when some datasets could not be published (the others are)."""
     from rich.table import Table
 
-    from citoyen.opendata.publication import PublicationReport, publish_platform
+    from citoyen.opendata.publication import PublicationReport, refresh_platform, sessions_like
 
     settings = load_settings(data_dir)
 
     async def publish(session: AsyncSession) -> PublicationReport:
-        return await publish_platform(session, settings)
+        # Each dataset in short transactions of its own: a running app keeps answering writes meanwhile.
+        return await refresh_platform(sessions_like(session), settings)
 
     report = run(settings, publish)
     table = Table("dataset", "resources", "versions made", "rows", "seconds", "change")
