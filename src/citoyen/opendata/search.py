@@ -405,33 +405,41 @@ async def _facets(session: AsyncSession, matches: _Matches, query: SearchQuery) 
         statement = parts[0] if len(parts) == 1 else union_all(*parts)
         for facet, value, number in (await session.execute(statement)).all():
             counts[facet][value if facet == "res_format" else int(value)] = number
-    facets = {}
-    for name in query.facet_fields:
-        top = sorted(
+    tops = {
+        name: sorted(
             ((value, number) for value, number in counts[name].items() if number >= query.facet_mincount),
             key=lambda item: (-item[1], item[0]),
         )[: query.facet_limit]
-        facets[name] = await _named(session, name, top)
-    return facets
+        for name in query.facet_fields
+    }
+    names = await _names(session, {name: [value for value, _number in top] for name, top in tops.items()})
+    return {name: _named(names.get(name, {}), top) for name, top in tops.items()}
 
 
-async def _named(session: AsyncSession, name: str, counts: list[tuple[Any, int]]) -> list[FacetItem]:
+async def _names(session: AsyncSession, keys: dict[str, list[Any]]) -> dict[str, dict[Any, tuple[str, str]]]:
+    """The names and display names of the facets' top values: publishers, themes and tags in one statement,
+    licences from their vocabulary."""
+    tables = {"organization": (Organization.id, Organization.name, Organization.title)}
+    tables |= {"groups": (Group.id, Group.name, Group.title), "tags": (Tag.id, Tag.name, Tag.name)}
+    parts = [
+        select(literal(name), *columns).where(one_of(session, columns[0], keys[name]))
+        for name, columns in tables.items()
+        if keys.get(name)
+    ]
+    names: dict[str, dict[Any, tuple[str, str]]] = {name: {} for name in tables}
+    if parts:
+        statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        for facet, identifier, label, display in (await session.execute(statement)).all():
+            names[facet][identifier] = (label, display)
+    licences = keys.get("license_id", [])
+    names["license_id"] = {
+        key: (key, vocabularies.LICENCES[key].title.en) for key in licences if key in vocabularies.LICENCES
+    }
+    return names
+
+
+def _named(names: dict[Any, tuple[str, str]], counts: list[tuple[Any, int]]) -> list[FacetItem]:
     """A facet's top counts (by key) with their names and display names, most frequent first, then by name."""
-    names: dict[Any, tuple[str, str]] = {}
-    ids = [row[0] for row in counts]
-    if name == "organization" and ids:
-        rows = await session.execute(
-            select(Organization.id, Organization.name, Organization.title).where(one_of(session, Organization.id, ids))
-        )
-        names = {row[0]: (row[1], row[2]) for row in rows.all()}
-    elif name == "groups" and ids:
-        rows = await session.execute(select(Group.id, Group.name, Group.title).where(one_of(session, Group.id, ids)))
-        names = {row[0]: (row[1], row[2]) for row in rows.all()}
-    elif name == "tags" and ids:
-        rows = await session.execute(select(Tag.id, Tag.name).where(one_of(session, Tag.id, ids)))
-        names = {row[0]: (row[1], row[1]) for row in rows.all()}
-    elif name == "license_id":
-        names = {key: (key, vocabularies.LICENCES[key].title.en) for key in ids if key in vocabularies.LICENCES}
     items = []
     for identifier, number in counts:
         label, display = names.get(identifier, (str(identifier), str(identifier)))
