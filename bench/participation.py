@@ -53,6 +53,7 @@ from citoyen.participation import service as participation
 from citoyen.participation.models import RANDOM_KEYS, PhaseKind
 from citoyen.people import service as people
 from citoyen.territory import service as territory
+from citoyen.textsearch import indexed_text
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_participation"
 FULL = {"accounts": 500_000, "proposals": 200_000, "comments": 1_800_000, "supports": 10_000_000}
@@ -212,6 +213,9 @@ async def load(url: str, scale: float) -> Loaded:
         )
         first_proposal = int(await raw.fetchval("SELECT coalesce(max(id), 0) + 1 FROM participation_proposals"))
         titles = ("Une rue scolaire", "Un jardin partagé", "Des arbres", "Une piste cyclable", "Des bancs")
+        body = "Proposition de test pour mesurer la plateforme à grande échelle."
+        # The words full-text search reads, as the model's defaults write them on an insert (COPY has none).
+        searched_body = indexed_text([body])
         proposal_records: list[tuple[Any, ...]] = []
         random_keys = rng.integers(0, RANDOM_KEYS, n).tolist()
         for i in range(n):
@@ -223,7 +227,7 @@ async def load(url: str, scale: float) -> Loaded:
                     first_person + int(rng.integers(counts["accounts"])),
                     category_ids[i % len(category_ids)],
                     f"{titles[i % len(titles)]} n°{i}",
-                    "Proposition de test pour mesurer la plateforme à grande échelle.",
+                    body,
                     "fr",
                     lon,
                     lat,
@@ -238,6 +242,8 @@ async def load(url: str, scale: float) -> Loaded:
                     now - timedelta(seconds=ages[i]),
                     now,
                     random_keys[i],
+                    indexed_text([f"{titles[i % len(titles)]} n°{i}"]),
+                    searched_body,
                 )
             )
         await raw.copy_records_to_table(
@@ -264,6 +270,8 @@ async def load(url: str, scale: float) -> Loaded:
                 "created_at",
                 "updated_at",
                 "random_key",
+                "search_title",
+                "search_body",
             ],
         )
         await raw.copy_records_to_table(

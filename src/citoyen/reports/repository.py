@@ -72,6 +72,9 @@ def filtered(query: Select[*Columns], filters: ReportFilters) -> Select[*Columns
     return query
 
 
+# A search by words in relevance order ranks at most this many matches, the newest.
+RANKED_AT_MOST = 1000
+
 SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
     "newest": (Report.requested_at.desc(), Report.id.desc()),
     "oldest": (Report.requested_at.asc(), Report.id.asc()),
@@ -84,10 +87,13 @@ async def search_reports(
     session: AsyncSession, filters: ReportFilters, limit: int = 50, offset: int = 0, sort: str = "newest"
 ) -> list[Report]:
     if sort == "relevance" and has_words(filters.text):
-        order: tuple[ColumnElement[Any], ...] = (words_rank("reports", Report.id, filters.text), Report.id.desc())
-    else:
-        order = SORTS.get(sort, SORTS["newest"])
-    query = filtered(select(Report), filters).order_by(*order).offset(offset).limit(limit)
+        # The best matches among the RANKED_AT_MOST newest: ranking every match of a common word would read and
+        # score each of them.
+        newest = filtered(select(Report.id), filters).order_by(*SORTS["newest"]).limit(RANKED_AT_MOST).subquery()
+        best = select(Report).where(Report.id.in_(select(newest.c.id)))
+        best = best.order_by(words_rank("reports", Report.id, filters.text), Report.id.desc())
+        return list((await session.execute(best.offset(offset).limit(limit))).scalars())
+    query = filtered(select(Report), filters).order_by(*SORTS.get(sort, SORTS["newest"])).offset(offset).limit(limit)
     return list((await session.execute(query)).scalars())
 
 
