@@ -155,9 +155,9 @@ async def test_readings_are_published_as_daily_files_and_only_changed_days_are_w
     now = datetime(2026, 12, 7, 12, tzinfo=UTC)
     first = await publish_platform(session, settings, now)
     assert first.failed == []
-    # A file per day of this month and the last, a file per month before: each holds its period's readings.
-    daily = ["mesures-2026-11-30.csv", "mesures-2026-12-06.csv", "mesures-2026-12-07.csv"]
-    monthly = ["mesures-2026-09.csv", "mesures-2026-10.csv"]
+    # A file per day of this month, a file per month before: each holds its period's readings.
+    daily = ["mesures-2026-12-06.csv", "mesures-2026-12-07.csv"]
+    monthly = ["mesures-2026-09.csv", "mesures-2026-10.csv", "mesures-2026-11.csv"]
     assert await files_of(session, AIR) == dict.fromkeys(
         ["capteurs.csv", "capteurs-carte.geojson", "flux.csv", *monthly, *daily, "datapackage.json"], 1
     )
@@ -174,27 +174,22 @@ async def test_readings_are_published_as_daily_files_and_only_changed_days_are_w
     assert outcome.change_note_en == "Rows updated in flux.csv; 1 new row in mesures-2026-12-07.csv."
     versions = await files_of(session, AIR)
     assert versions["mesures-2026-12-07.csv"] == 2 and versions["mesures-2026-12-06.csv"] == 1
-    # A late reading for a past day: that day's file only.
+    # A late reading for a past month: that month's file only.
     await read_at("2026-11-30T06:00:00Z")
     third = await publish_platform(session, settings, now + timedelta(hours=2))
     assert next(o for o in third.datasets if o.name == AIR).versions == 1
-    assert (await files_of(session, AIR))["mesures-2026-11-30.csv"] == 2
+    assert (await files_of(session, AIR))["mesures-2026-11.csv"] == 2
 
-    # November leaves the daily window: its days become one file for the month; December's days stay as they are.
+    # December ends: its days become one file for the month, and the new month has its own days.
+    await read_at("2027-01-02T08:00:00Z")
     later = await publish_platform(session, settings, datetime(2027, 1, 2, 12, tzinfo=UTC))
     assert later.failed == []
     versions = await files_of(session, AIR)
-    assert "mesures-2026-11-30.csv" not in versions and versions["mesures-2026-11.csv"] == 1
-    assert versions["mesures-2026-12-07.csv"] == 2 and versions["mesures-2026-12-06.csv"] == 1
+    assert "mesures-2026-12-07.csv" not in versions and versions["mesures-2026-12.csv"] == 1
+    assert versions["mesures-2027-01-02.csv"] == 1 and versions["mesures-2026-11.csv"] == 2
     view = await opendata.load_view(session, await opendata.find_dataset(session, AIR))
-    assert (
-        next(
-            item.version.row_count
-            for item in view.resources
-            if item.version and item.version.filename == "mesures-2026-11.csv"
-        )
-        == 2
-    )
+    rows = {item.version.filename: item.version.row_count for item in view.resources if item.version}
+    assert rows["mesures-2026-12.csv"] == 4
 
 
 async def test_a_row_breaking_its_table_schema_stops_the_writer_naming_its_row_and_field() -> None:

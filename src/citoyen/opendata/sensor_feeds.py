@@ -4,12 +4,11 @@ its Datastreams and the raw readings of its public sensors as daily files.
 
 Daily files, because readings only ever add up: a refresh writes the file of a day only when that day's count of
 readings differs from the rows of its current version (today's, or a past day that received late readings), and
-past days keep their files and versions. The dataset lists one file per day for the current and the previous
-calendar month, and one file per earlier month (written when its month leaves the daily window, its days' files
-then removed): a CKAN user or a harvester sees a bounded list of stable files named by their period (at most
-about 62 daily files, then a dozen monthly ones a year), each a distribution with its own address and Table
-Schema, rather than one file republished whole at every refresh or hundreds of resources. The whole history in
-one download is the live export (`/data/capteurs/history.csv?kind=…`).
+past days keep their files and versions. The dataset lists one file per day of the current calendar month and one
+file per earlier month (written when its month ends, its days' files then removed): a CKAN user or a harvester
+sees a bounded list of stable files named by their period (at most 31 daily files, then one more a month), each a
+distribution with its own address and Table Schema, rather than one file republished whole at every refresh or
+hundreds of resources. The whole history in one download is the live export (`/data/capteurs/history.csv?kind=…`).
 """
 
 from __future__ import annotations
@@ -222,11 +221,6 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _previous_month(day: date) -> date:
-    start = _month_start(day)
-    return _month_start(start - timedelta(days=1))
-
-
 def _following(day: date, months: bool) -> date:
     if not months:
         return day + timedelta(days=1)
@@ -245,9 +239,9 @@ def _readings(datastream_ids: list[int], first: date, months: bool) -> Rows:
 
 
 def reading_files(datastream_ids: list[int], days: dict[date, int], today: date) -> tuple[FeedResource, ...]:
-    """The readings' files: one per day of the current and previous month (UTC), one per earlier month, each
-    knowing its row count (`days`: readings per day) so that an unchanged one is not written again."""
-    window = _previous_month(today)
+    """The readings' files: one per day of the current month (UTC), one per earlier month, each knowing its
+    row count (`days`: readings per day) so that an unchanged one is not written again."""
+    window = _month_start(today)
     months: dict[date, int] = {}
     daily: list[FeedResource] = []
     for day in sorted(days):
@@ -305,13 +299,13 @@ async def kind_feeds(session: AsyncSession, now: datetime) -> list[Feed]:
                 title_en=described.title_en,
                 description=(
                     f"Les capteurs {described.what} de la ville, leurs flux de mesures et les mesures brutes de ses "
-                    "capteurs publics : un fichier par jour (UTC) pour le mois en cours et le précédent, un par "
-                    "mois avant. Un fichier passé ne change que si des mesures en retard arrivent. L’historique "
+                    "capteurs publics : un fichier par jour (UTC) pour le mois en cours, un par mois avant. Un "
+                    "fichier passé ne change que si des mesures en retard arrivent. L’historique "
                     f"complet se télécharge d’un bloc : /data/capteurs/history.csv?kind={kind}."
                 ),
                 description_en=(
                     f"The city's {described.what_en} sensors, their Datastreams and the raw readings of its public "
-                    "sensors: one file per day (UTC) for the current and the previous month, one per month before. "
+                    "sensors: one file per day (UTC) for the current month, one per month before. "
                     "A past file only changes when late readings arrive. The whole history downloads in one go: "
                     f"/data/capteurs/history.csv?kind={kind}."
                 ),
