@@ -5,6 +5,7 @@ sqlite_write_turn). A read must never wait there behind a writer; a write action
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Literal
 
 import httpx
@@ -67,3 +68,20 @@ async def test_read_actions_sent_as_post_never_wait_for_the_write_turn(
     assert created.status_code == 200, created.text
     sqlite = session.get_bind().dialect.name == "sqlite"
     assert turn.taken == (2 if sqlite else 1)  # a write waits for its turn on SQLite (there is none elsewhere)
+
+
+async def test_the_catalogue_page_and_the_api_share_the_whole_catalogues_counts_and_see_changes(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    organization = await create_organization(session, "parcs")
+    await create_dataset(session, organization, name="arbres", title="Arbres", tags=[{"name": "nature"}])
+    await session.commit()
+    assert 'data-count="1"' in (await client.get("/data")).text
+    cache = app.state.opendata_catalogue_cache  # made by the page, used by the API below
+    assert (await client.get(f"{API}/package_search")).json()["result"]["count"] == 1
+    assert app.state.opendata_catalogue_cache is cache
+    await create_dataset(session, organization, name="jardins", title="Jardins", tags=[{"name": "nature"}])
+    await session.commit()
+    page = (await client.get("/data")).text
+    assert 'data-count="2"' in page
+    assert re.search(r'data-value="nature">nature</a> <span class="facet-count">\(2\)', page)

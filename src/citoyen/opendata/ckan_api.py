@@ -23,6 +23,7 @@ from citoyen.opendata import service as opendata
 from citoyen.opendata.catalog import EXTRA_KEYS, as_bool
 from citoyen.opendata.errors import OpendataError, invalid
 from citoyen.opendata.models import Dataset, DatasetGroup, Group, Organization
+from citoyen.opendata.search import catalogue_cache
 from citoyen.web.params import MAX_ID, MAX_OFFSET, has_forbidden_characters
 
 router = APIRouter(tags=["open data (CKAN)"])
@@ -287,11 +288,7 @@ async def package_search(call: Call) -> dict[str, Any]:
         facet_mincount=call.integer("facet.mincount", 1, 0, MAX_ID) or 0,
         include_private=call.flag("include_private") and call.can_write,
     )
-    state = call.request.app.state
-    cache = getattr(state, "opendata_catalogue_cache", None)
-    if cache is None:
-        cache = state.opendata_catalogue_cache = opendata.WholeCatalogueCache()
-    result = await opendata.search(call.session, query, cache)
+    result = await opendata.search(call.session, query, catalogue_cache(call.request.app.state))
     search_facets = {
         name: {
             "title": name,

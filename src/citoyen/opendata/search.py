@@ -219,6 +219,15 @@ class _Matches:
         return [row[0] for row in self.rows]
 
 
+def catalogue_cache(state: Any) -> WholeCatalogueCache:
+    """The process's cache of the whole catalogue's count and facets, kept on the app's state: the CKAN API and
+    the catalogue's pages share it."""
+    cache: WholeCatalogueCache | None = getattr(state, "opendata_catalogue_cache", None)
+    if cache is None:
+        cache = state.opendata_catalogue_cache = WholeCatalogueCache()
+    return cache
+
+
 async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogueCache | None = None) -> SearchResult:
     """One page of the datasets matching the query, their count and the facets (those of the whole catalogue
     from `cache` while it holds).
