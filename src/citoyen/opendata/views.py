@@ -176,9 +176,11 @@ async def catalogue(
     sort: str,
     page: int,
     include_private: bool = False,
+    cache: service.WholeCatalogueCache | None = None,
 ) -> CatalogueView:
     """One page of the catalogue's search: the datasets, their count, the facets with links that add or take off
-    a filter, and the filters chosen. An unknown sort is refused; a page past the last is not found."""
+        a filter, and the filters chosen. An unknown sort is refused; a page past the last is not found. `cache` keeps
+    the whole catalogue's count and facets (the page without words or filters) while the catalogue is unchanged."""
     if sort not in SORTS:
         raise Refusal(N_("Sort by relevance, last modified or name."), Kind.INVALID, "sort")
     query = service.SearchQuery(
@@ -191,7 +193,7 @@ async def catalogue(
         facet_limit=20,
         include_private=include_private,
     )
-    result = await service.search(session, query)
+    result = await service.search(session, query, cache)
     pages = max(1, -(-result.count // PAGE_SIZE))
     if page > pages:
         raise Refusal(N_("This page of the catalogue does not exist."), Kind.NOT_FOUND, "page")
