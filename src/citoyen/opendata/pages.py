@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.opendata import editor_pages, service, views
+from citoyen.opendata.search import catalogue_cache
 from citoyen.people.service import Person, Role
 from citoyen.web.forms import AppSettings
 from citoyen.web.params import PageNumber, QueryText, QueryTexts
@@ -79,7 +80,14 @@ async def catalogue(
         if value.strip()
     )
     view = await views.catalogue(
-        session, locale_of(request), q.strip(), filters, sort, page, include_private=sees_drafts(person)
+        session,
+        locale_of(request),
+        q.strip(),
+        filters,
+        sort,
+        page,
+        include_private=sees_drafts(person),
+        cache=catalogue_cache(request.app.state),
     )
     drafts = await service.drafts(session) if sees_drafts(person) else []
     return render(request, "opendata/catalogue.html", {"page": view, "drafts": drafts, **labels(request)})
