@@ -328,3 +328,13 @@ def test_autogenerate_ignores_the_datastores_tables() -> None:
     assert include_object(None, name, "table", True, None) is False
     assert include_object(None, name + "t", "table", True, None) is False
     assert include_object(None, "opendata_resources", "table", True, None) is True
+
+
+async def test_a_total_past_the_threshold_is_estimated(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    _headers, resource_id = await _stations(client, session)
+    params = {"resource_id": resource_id, "filters": json.dumps({"station": 12})}
+    exact = await _search(client, **params)
+    assert (exact["total"], exact["total_was_estimated"]) == (3, False)
+    estimated = await _search(client, **params, total_estimation_threshold=1)
+    assert estimated["total_was_estimated"] is True and estimated["total"] >= 1
+    assert [r["_id"] for r in estimated["records"]] == [1, 3, 5]  # the records themselves are all there

@@ -45,6 +45,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Select,
     Text,
     and_,
@@ -57,9 +58,10 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.db import STATEMENT_TIMEOUT
 from citoyen.opendata.errors import OpendataError, invalid, not_found
 from citoyen.opendata.models import Resource, ResourceVersion
 
@@ -74,6 +76,8 @@ TOTAL_ESTIMATION_THRESHOLD = 100_000
 COUNT_BUDGET_MS = 40
 # ... and counts only when the planner's cost for it is under this (see _planner): otherwise the estimate at once.
 COUNT_COST_LIMIT = 10_000.0
+# SQLite, whose count ran past the budget, estimates from how many of the first rows match.
+SAMPLE_ROWS = 20_000
 # How many columns get an index (each costs load time: about 10 s per column at 10 million rows).
 INDEXED_COLUMNS = 8
 _BATCH = 20_000
@@ -707,11 +711,42 @@ async def _total(
     if where is not None:
         probe = probe.where(where)
     inner = probe.order_by(base.c["_id"]).limit(bindparam("cap")).subquery()
-    found, last = (await session.execute(select(func.count(), func.max(inner.c["_id"])), {"cap": threshold + 1})).one()
+    probing = select(func.count(), func.max(inner.c["_id"]))
+    highest = int(await session.scalar(select(func.max(base.c["_id"]))) or 0)
+    row = await _sqlite_within(session, probing, {"cap": threshold + 1}, COUNT_BUDGET_MS)
+    if row is None:  # two filters no index covers: estimated from the first rows
+        # NOT INDEXED: the first rows by _id (a short range of the table), not an index's way to the matches.
+        condition = "1" if where is None else where.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        sample = f"SELECT count(*) FROM {_quote(base.name)} NOT INDEXED WHERE _id <= {SAMPLE_ROWS} AND ({condition})"  # noqa: S608
+        matched = int(await session.scalar(text(sample)) or 0)
+        return round(matched * highest / min(SAMPLE_ROWS, highest or 1)), True
+    found, last = row
     if int(found) <= threshold or not last:
         return int(found), False
-    highest = await session.scalar(select(func.max(base.c["_id"])))
-    return round(int(found) * int(highest or last) / int(last)), True
+    return round(int(found) * (highest or int(last)) / int(last)), True
+
+
+async def _sqlite_within(
+    session: AsyncSession, statement: Executable, params: dict[str, Any], milliseconds: int
+) -> Any | None:
+    """SQLite: the statement's one row, or None when it runs longer than `milliseconds` (the connection's
+    statement deadline, `citoyen.db`'s progress handler, interrupts it; a read leaves the transaction as it was)."""
+    connection = await session.connection()
+    previous = (
+        connection.sync_connection.get_execution_options().get(STATEMENT_TIMEOUT)
+        if connection.sync_connection
+        else None
+    )
+    budget = milliseconds / 1000 if not previous else min(previous, milliseconds / 1000)
+    await connection.execution_options(**{STATEMENT_TIMEOUT: budget})
+    try:
+        return (await connection.execute(statement, params)).one()
+    except OperationalError as error:
+        if "interrupted" not in str(error.orig):
+            raise
+        return None
+    finally:
+        await connection.execution_options(**{STATEMENT_TIMEOUT: previous})
 
 
 async def _count_within(session: AsyncSession, statement: Select[Any], milliseconds: int) -> int | None:
