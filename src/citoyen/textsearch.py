@@ -113,6 +113,9 @@ class _Words(TypeDecorator[str]):
         text = value or ""
         return postgres_query(text) if dialect.name == "postgresql" else sqlite_match(text)
 
+    def process_literal_param(self, value: str | None, dialect: Dialect) -> str:
+        return self.process_bind_param(value, dialect)
+
 
 class _Search(ColumnElement[Any]):
     inherit_cache = True
@@ -125,7 +128,10 @@ class _Search(ColumnElement[Any]):
     def __init__(self, table: str, key: RowId, text: str) -> None:
         self.table = table
         self.row_id = key.__clause_element__() if isinstance(key, QueryableAttribute) else key
-        self.words = bindparam(None, text, type_=_Words())
+        # Sent as a literal (only word characters, quotes and FTS5's AND/OR are left in it): with a parameter,
+        # PostgreSQL's generic plan (chosen after a few runs of a prepared statement) cannot tell a rare word
+        # from a common one and read every match of the most recent ones' words (370 ms instead of 4).
+        self.words = bindparam(None, text, type_=_Words(), literal_execute=True)
 
 
 class _Match(_Search):
