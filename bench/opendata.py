@@ -27,12 +27,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import opendata_datastore
 import opendata_export
 import opendata_search
 from databases import chosen_backends, fresh_database, recreate_database
 from sqlalchemy import func, select
+from tables import print_aligned
 
 from citoyen.app import build_event_hub
 from citoyen.config import Settings
@@ -135,12 +137,7 @@ def print_table(rows: list[Row], command: str) -> None:
         )
         for r in rows
     ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    print(f"$ {command}")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for cell in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
+    print_aligned(headers, cells, f"$ {command}")
 
 
 PARTS = ("publication", "search", "datastore", "export")
@@ -158,12 +155,7 @@ class Figure:
 def print_summary(figures: list[Figure]) -> None:
     headers = ("figure", "backend", "measured", "target", "met?")
     cells = [(f.figure, f.backend, f.measured, f.target, "yes" if f.met else "NO") for f in figures]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    print("\nIssue 13's figures")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for cell in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
+    print_aligned(headers, cells, "\nIssue 13's figures")
 
 
 async def run_publication(args: argparse.Namespace) -> list[Figure]:
@@ -180,7 +172,7 @@ async def run_publication(args: argparse.Namespace) -> list[Figure]:
 
 
 async def run_search(args: argparse.Namespace) -> list[Figure]:
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for backend in chosen_backends(args.backend):
         prefix = "citoyen-bench-opendata-search-"
         async with fresh_database(backend, opendata_search.DEFAULT_PG_URL, prefix) as (url, _data_dir):
@@ -204,7 +196,7 @@ async def run_search(args: argparse.Namespace) -> list[Figure]:
 
 
 async def run_datastore(args: argparse.Namespace) -> list[Figure]:
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for backend in chosen_backends(args.backend):
         prefix = "citoyen-bench-datastore-"
         async with fresh_database(backend, opendata_datastore.DEFAULT_PG_URL, prefix) as (url, data_dir):

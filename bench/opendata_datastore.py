@@ -37,6 +37,7 @@ from typing import Any
 
 from databases import chosen_backends, fresh_database
 from sqlalchemy import text
+from tables import print_aligned
 
 from citoyen.app import build_event_hub
 from citoyen.db import make_sessionmaker
@@ -252,12 +253,7 @@ def print_table(results: list[dict[str, Any]], command: str) -> None:
         )
         for r in results
     ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    print(f"$ {command}")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for cell in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
+    print_aligned(headers, cells, f"$ {command}")
 
 
 async def main(args: argparse.Namespace) -> None:

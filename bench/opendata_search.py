@@ -36,6 +36,7 @@ import httpx
 from databases import chosen_backends, fresh_database
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from tables import print_aligned
 
 from citoyen.app import create_app
 from citoyen.config import Settings
@@ -307,12 +308,7 @@ def print_table(rows: list[dict[str, Any]], command: str) -> None:
         )
         for r in rows
     ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    print(f"$ {command}")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for cell in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
+    print_aligned(headers, cells, f"$ {command}")
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from databases import chosen_backends, fresh_database
 from sqlalchemy import insert, text
+from tables import print_aligned
 
 from citoyen.app import build_event_hub
 from citoyen.db import make_sessionmaker
@@ -157,12 +158,7 @@ async def measure(url: str, proposals: int, calls: int) -> list[dict[str, Any]]:
 def print_table(rows: list[dict[str, Any]], command: str) -> None:
     headers = ("backend", "query", "sort", "matches", "p50 ms", "p95 ms")
     cells = [(r["backend"], r["query"], r["sort"], r["matches"], f"{r['p50']:.1f}", f"{r['p95']:.1f}") for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    print(f"$ {command}")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for cell in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)))
+    print_aligned(headers, cells, f"$ {command}")
 
 
 async def main(args: argparse.Namespace) -> None:
