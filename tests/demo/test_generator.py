@@ -20,7 +20,7 @@ async def _snapshot(session: AsyncSession) -> tuple[list[str], int]:
 async def test_the_demo_city_is_paris_with_accounts_that_log_in(session: AsyncSession, settings: Settings) -> None:
     demo_settings = settings.model_copy(update={"demo_citizens": 120})
     assert not await demo_is_built(session)
-    await build_demo(session, demo_settings)
+    await build_demo(session, demo_settings, with_open_data=False)
     assert await demo_is_built(session)
     neighbourhoods = await territory.list_neighbourhoods(session)
     assert len(neighbourhoods) == 80
@@ -39,9 +39,9 @@ async def test_the_demo_city_is_paris_with_accounts_that_log_in(session: AsyncSe
 async def test_the_same_seed_builds_the_same_city(session: AsyncSession, settings: Settings) -> None:
     demo_settings = settings.model_copy(update={"demo_citizens": 60})
     first_build = await session.begin_nested()
-    await build_demo(session, demo_settings)
+    await build_demo(session, demo_settings, with_open_data=False)
     first = await _snapshot(session)
     await first_build.rollback()
-    await build_demo(session, demo_settings)
+    await build_demo(session, demo_settings, with_open_data=False)
     assert await _snapshot(session) == first
     assert first[1] > 0  # some residents gave consent
