@@ -5,7 +5,7 @@ publication run, and the column helper and the columns most feeds share. `feeds`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -38,6 +38,15 @@ class PublishContext:
 
 
 Rows = Callable[[PublishContext], Batches]
+
+
+def rows_at_once(produce: Callable[[PublishContext], Awaitable[list[dict[str, Any]]]]) -> Rows:
+    """Rows read in one go (small tables: a few hundred departments, budgets' projects, monthly figures...)."""
+
+    async def rows(ctx: PublishContext) -> Batches:
+        yield await produce(ctx)
+
+    return rows
 
 
 @dataclass(frozen=True)

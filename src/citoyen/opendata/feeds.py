@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from citoyen.opendata.feed_kit import (
     PublishContext,
     Rows,
     col,
+    rows_at_once,
 )
 from citoyen.opendata.privacy import LedgerEntry, already_released
 from citoyen.opendata.tabular import write_csv, write_geojson
@@ -139,15 +140,6 @@ async def validate(written: WrittenFeed) -> list[str]:
 
 
 # --- helpers for the producers ----------------------------------------------------------------------------
-
-
-def _once(produce: Callable[[PublishContext], Awaitable[list[dict[str, Any]]]]) -> Rows:
-    """Rows read in one go (small tables: a few hundred departments, budgets' projects...)."""
-
-    async def rows(ctx: PublishContext) -> Batches:
-        yield await produce(ctx)
-
-    return rows
 
 
 def _with_neighbourhood(batches: Callable[[PublishContext], Batches]) -> Rows:
@@ -418,7 +410,7 @@ def budgets_feed() -> Feed:
                 "One project per line.",
                 "csv",
                 BUDGET_COLUMNS,
-                _once(_budget_rows),
+                rows_at_once(_budget_rows),
                 ("budget_id", "project_id"),
             ),
         ),
@@ -471,7 +463,7 @@ def neighbourhoods_feed() -> Feed:
                 "One polygon per neighbourhood.",
                 "geojson",
                 NEIGHBOURHOOD_COLUMNS,
-                _once(_neighbourhood_rows),
+                rows_at_once(_neighbourhood_rows),
             ),
             FeedResource(
                 "quartiers-liste",
@@ -481,7 +473,7 @@ def neighbourhoods_feed() -> Feed:
                 "One neighbourhood per line, with its centre.",
                 "csv",
                 NEIGHBOURHOOD_COLUMNS,
-                _once(_neighbourhood_rows),
+                rows_at_once(_neighbourhood_rows),
                 ("id",),
             ),
         ),
@@ -518,7 +510,7 @@ def departments_feed() -> Feed:
                 "One department per line.",
                 "csv",
                 DEPARTMENT_COLUMNS,
-                _once(_department_rows),
+                rows_at_once(_department_rows),
                 ("id",),
             ),
         ),

@@ -9,7 +9,7 @@ import statistics
 from datetime import UTC, datetime
 from typing import Any
 
-from citoyen.opendata.feed_kit import Batches, Feed, FeedResource, PublishContext, col
+from citoyen.opendata.feed_kit import Feed, FeedResource, PublishContext, col, rows_at_once
 from citoyen.reports import service as reports
 from citoyen.sensing import service as sensing
 
@@ -63,10 +63,6 @@ async def _handling_rows(ctx: PublishContext) -> list[dict[str, Any]]:
     ]
 
 
-async def _handling(ctx: PublishContext) -> Batches:
-    yield await _handling_rows(ctx)
-
-
 def report_handling_feed() -> Feed:
     return Feed(
         slug="signalements-delais-de-traitement",
@@ -94,7 +90,7 @@ def report_handling_feed() -> Feed:
                 "One month and category per line.",
                 "csv",
                 HANDLING_COLUMNS,
-                _handling,
+                rows_at_once(_handling_rows),
                 ("month", "category"),
             ),
         ),
@@ -130,10 +126,6 @@ async def _summary_rows(ctx: PublishContext) -> list[dict[str, Any]]:
     return rows
 
 
-async def _summaries(ctx: PublishContext) -> Batches:
-    yield await _summary_rows(ctx)
-
-
 def sensor_summaries_feed() -> Feed:
     return Feed(
         slug="capteurs-moyennes-journalieres",
@@ -160,7 +152,7 @@ def sensor_summaries_feed() -> Feed:
                 "One Datastream and day per line.",
                 "csv",
                 SUMMARY_COLUMNS,
-                _summaries,
+                rows_at_once(_summary_rows),
                 ("datastream_id", "day"),
             ),
         ),
