@@ -9,7 +9,10 @@ test that uses them there too. Tests are plain functions using the sync API, as 
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +34,9 @@ BUILD_TIMEOUT_S = 300
 STARTUP_TIMEOUT_S = 60
 # Playwright waits at most this long for any single action or expectation.
 ACTION_TIMEOUT_MS = 15_000
+BUILT_MARK = ".built"
+# Any address but the local demo server's.
+OUTSIDE_THE_SERVER = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -83,11 +89,34 @@ def e2e_enabled() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Build a small demo city in a temporary directory, serve it, and yield its base URL."""
-    data_dir = tmp_path_factory.mktemp("demo-city")
-    _build_demo(data_dir)
-    yield from _serve_demo(data_dir)
+def demo_template(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory, worker_id: str, testrun_uid: str) -> Path:
+    """One small demo city built once per test run and shared by every xdist worker (a file lock lets the
+    first worker build it while the others wait); each live server serves a copy of its own."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    template = shared / f"demo-city-{testrun_uid}"
+    with (shared / f"demo-city-{testrun_uid}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (template / BUILT_MARK).exists():
+                shutil.rmtree(template, ignore_errors=True)
+                template.mkdir()
+                _build_demo(template)
+                (template / BUILT_MARK).touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return template
+
+
+def _copy_of_demo(template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    data_dir = tmp_path_factory.mktemp(name)
+    shutil.copytree(template, data_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(BUILT_MARK, "*.log"))
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve a copy of the small demo city and yield its base URL."""
+    yield from _serve_demo(_copy_of_demo(demo_template, tmp_path_factory, "demo-city"))
 
 
 def _demo_command(data_dir: Path) -> tuple[list[str], dict[str, str]]:
@@ -197,6 +226,9 @@ def new_page(browser: Browser, playwright_thread: PlaywrightThread, live_server:
             base_url=live_server, locale=locale, accept_downloads=True, viewport={"width": 1280, "height": 900}
         )
         context.set_default_timeout(ACTION_TIMEOUT_MS)
+        # Nothing outside the demo server is reached (the map's street tiles, by default IGN's): the tests run
+        # offline, and a page must work as it does when the tile server cannot be reached.
+        context.route(OUTSIDE_THE_SERVER, lambda route: route.abort("internetdisconnected"))
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error}"))
@@ -272,12 +304,11 @@ async def _add_report_category(database_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def reports_live_server(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def reports_live_server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Like `live_server`, in its own directory, with the report category above added before serving."""
     import asyncio
 
-    data_dir = tmp_path_factory.mktemp("demo-city-reports")
-    _build_demo(data_dir)
+    data_dir = _copy_of_demo(demo_template, tmp_path_factory, "demo-city-reports")
     database_url = f"sqlite+aiosqlite:///{data_dir.resolve() / 'citoyen.sqlite3'}"
     # Its own event loop in its own thread: pytest-asyncio's loop belongs to the tests.
     with ThreadPoolExecutor(max_workers=1) as worker:
