@@ -89,7 +89,9 @@ def e2e_enabled() -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_template(e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory, worker_id: str, testrun_uid: str) -> Path:
+def demo_template(
+    e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory, worker_id: str, testrun_uid: str
+) -> Path:
     """One small demo city built once per test run and shared by every xdist worker (a file lock lets the
     first worker build it while the others wait); each live server serves a copy of its own."""
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
