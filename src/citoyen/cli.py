@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import make_sessionmaker, utcnow
 from citoyen.engines import make_app_engine
+from citoyen.foresight.commands import foresight_app
 from citoyen.migrations import upgrade_database_async
 from citoyen.requirements import missing_extensions
 
@@ -27,6 +28,7 @@ token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_he
 app.add_typer(token_app, name="token")
 opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True)
 app.add_typer(opendata_app, name="opendata")
+app.add_typer(foresight_app, name="foresight")
 T = TypeVar("T")
 
 DataDirOption = Annotated[

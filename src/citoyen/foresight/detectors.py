@@ -1,0 +1,274 @@
+"""Outbreak detectors for daily or weekly series: EARS C1, C2, C3 (CDC), a Farrington-type detector
+(quasi-Poisson GLM on comparable past periods, after Farrington et al. 1996 and Noufaily et al. 2013, as R's
+`surveillance::farringtonFlexible`), and ours, `seasonal-robust`: a seasonal baseline (the same weekday in past
+weeks; the same week in past years moved to the current level) with a robust z-score on its own past residuals.
+
+No look-ahead, by construction: `detect` hands each decision `values[: i + 1]`, the rows up to that date only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from citoyen.foresight.series_io import DAILY, Series
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One date's verdict: an alarm when `score > threshold`; `expected` is what the method expected there."""
+
+    score: float
+    threshold: float
+    expected: float
+
+    @property
+    def alarm(self) -> bool:
+        return bool(self.score > self.threshold)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The decisions from `first` (an index of the series) to its end."""
+
+    method: str
+    first: int
+    decisions: list[Decision]
+
+    @property
+    def alarms(self) -> npt.NDArray[np.bool_]:
+        return np.array([d.alarm for d in self.decisions], dtype=bool)
+
+
+Decide = Callable[[Array, str], Decision | None]
+
+
+def _ears(history: Array, guard: int, min_sigma: float) -> tuple[float, float] | None:
+    """EARS' statistic for the last value: (x - mean) / sd over the 7 values before it, `guard` values apart."""
+    end = len(history) - 1 - guard
+    if end < 7:
+        return None
+    baseline = history[end - 7 : end]
+    mean = float(baseline.mean())
+    sigma = max(float(baseline.std(ddof=1)), min_sigma)
+    return (float(history[-1]) - mean) / sigma, mean
+
+
+def _min_sigma(history: Array) -> float:
+    # surveillance's earsC takes a minSigma: a flat baseline (often zeros) must not turn one count into an alarm.
+    return 0.5 if np.all(history == np.round(history)) else 1e-9
+
+
+def ears_c1(history: Array, frequency: str) -> Decision | None:
+    """C1: the 7 values just before, threshold 3 standard deviations."""
+    found = _ears(history, 0, _min_sigma(history))
+    return None if found is None else Decision(found[0], 3.0, found[1])
+
+
+def ears_c2(history: Array, frequency: str) -> Decision | None:
+    """C2: the 7 values before a 2-value guard band, threshold 3."""
+    found = _ears(history, 2, _min_sigma(history))
+    return None if found is None else Decision(found[0], 3.0, found[1])
+
+
+def ears_c3(history: Array, frequency: str) -> Decision | None:
+    """C3: the sum of max(0, C2 - 1) over the last 3 values, threshold 2."""
+    if len(history) < 12:
+        return None
+    sigma = _min_sigma(history)
+    parts = [_ears(history[: len(history) - k], 2, sigma) for k in range(3)]
+    if any(p is None for p in parts):
+        return None
+    score = sum(max(0.0, p[0] - 1.0) for p in parts if p is not None)
+    first = parts[0]
+    assert first is not None
+    return Decision(score, 2.0, first[1])
+
+
+def _poisson_irls(y: Array, x: Array, weights: Array, trend: bool) -> tuple[float, float, Array, Array, float]:
+    """A Poisson GLM with log link (intercept, and a slope on `x` when `trend`), by iteratively reweighted least
+    squares in closed form: (intercept, slope, fitted means, hat values, variance factor of the slope)."""
+    mu = np.maximum(y, 0.5)
+    eta = np.log(mu)
+    a, b = 0.0, 0.0
+    for _ in range(30):
+        z = eta + (y - mu) / mu
+        w = weights * mu
+        s0, s1, s2 = w.sum(), (w * x).sum(), (w * x * x).sum()
+        t0, t1 = (w * z).sum(), (w * z * x).sum()
+        if trend:
+            det = s0 * s2 - s1 * s1
+            new_a, new_b = (s2 * t0 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
+        else:
+            new_a, new_b = t0 / s0, 0.0
+        eta = np.minimum(new_a + new_b * x, 30.0)
+        mu = np.exp(eta)
+        done = abs(new_a - a) + abs(new_b - b) < 1e-8
+        a, b = new_a, new_b
+        if done:
+            break
+    w = weights * mu
+    s0, s1, s2 = w.sum(), (w * x).sum(), (w * x * x).sum()
+    if trend:
+        det = s0 * s2 - s1 * s1
+        hat = w * (s2 - 2 * s1 * x + s0 * x * x) / det
+        slope_variance = s0 / det
+    else:
+        hat = w / s0
+        slope_variance = np.inf
+    return a, b, mu, hat, slope_variance
+
+
+def _upper_quantile(mean: float, phi: float, level: float) -> float:
+    """The `level` quantile of a count with this mean and variance `phi * mean`: negative binomial when
+    overdispersed, Poisson otherwise (vectorised CDF over the candidate counts instead of scipy's slow search)."""
+    spread = np.sqrt(phi * mean)
+    counts = np.arange(0, int(mean + 12 * spread + 10))
+    if phi > 1.0001:
+        size = mean / (phi - 1)
+        cdf = special.betainc(size, counts + 1.0, size / (size + mean))
+    else:
+        cdf = special.gammaincc(counts + 1.0, mean)
+    above = np.flatnonzero(cdf >= level)
+    return float(counts[above[0]]) if len(above) else float(counts[-1])
+
+
+def _reference(history: Array, frequency: str, years: int = 3, window: int = 3) -> tuple[Array, Array] | None:
+    """Farrington's comparable periods for the last date, as (times relative to it, values): for weekly data the
+    weeks within `window` of the same week in each of up to `years` past years; for daily data the same weekday
+    in the 12 weeks before (a year of daily data is rarely all a city has, and a weekday is daily data's season)."""
+    t = len(history) - 1
+    if frequency == DAILY:
+        lags = np.arange(1, 13) * 7
+    else:
+        lags = np.array([52 * k - j for k in range(1, years + 1) for j in range(-window, window + 1)])
+    lags = lags[lags <= t]
+    if frequency != DAILY and len(lags) < 2 * window + 1:
+        return None
+    if len(lags) < 6:
+        return None
+    return -lags.astype(np.float64), history[t - lags]
+
+
+def farrington(
+    history: Array, frequency: str, alpha: float = 0.01, limit_cases: float = 5, limit_periods: int = 4
+) -> Decision | None:
+    """Farrington-type: quasi-Poisson GLM with a linear trend on the comparable past periods, the trend kept only
+    when significant (5 %) and not extrapolating past the largest reference value; past outbreaks down-weighted
+    by their Anscombe residuals (> 2.58, Noufaily et al.); the threshold is the (1 - alpha) quantile of a
+    negative binomial with the fitted mean and overdispersion. No alarm while the last `limit_periods` values
+    sum below `limit_cases` (surveillance's limit54)."""
+    reference = _reference(history, frequency)
+    if reference is None:
+        return None
+    times, y = reference
+    n = len(y)
+    expected, phi = 0.0, 1.0
+    if float(y.sum()) > 0.0:
+        x = times / max(float(np.abs(times).max()), 1.0)
+        weights = np.ones(n)
+        for _ in range(2):  # a first fit, then one refit with past outbreaks down-weighted
+            a, b, mu, hat, slope_variance = _poisson_irls(y, x, weights, True)
+            phi = max(1.0, float(np.sum(weights * (y - mu) ** 2 / mu)) / max(n - 2, 1))
+            if abs(b) < 1.96 * np.sqrt(phi * slope_variance) or np.exp(a) > y.max():
+                a, b, mu, hat, _ = _poisson_irls(y, x, weights, False)
+                phi = max(1.0, float(np.sum(weights * (y - mu) ** 2 / mu)) / max(n - 1, 1))
+            expected = float(np.exp(a))
+            spread = mu ** (1 / 6) * np.sqrt(phi * np.maximum(1 - hat, 1e-6))
+            anscombe = 1.5 * (np.cbrt(y) ** 2 - np.cbrt(mu) ** 2) / spread
+            weights = np.where(anscombe > 2.58, 1.0 / np.maximum(anscombe, 1e-6) ** 2, 1.0)
+            weights = weights * n / weights.sum()
+    threshold = _upper_quantile(expected, phi, 1 - alpha) if expected > 0 else 0.0
+    value = float(history[-1])
+    if float(history[-limit_periods:].sum()) < limit_cases:
+        return Decision(value, max(threshold, value), expected)
+    return Decision(value, threshold, expected)
+
+
+def _seasonal_expected(history: Array, frequency: str, points: int) -> Array | None:
+    """The seasonal baseline for each of the last `points` values, each from the values before it only: daily,
+    the median of the same weekday in the 8 weeks before; weekly, the median of the 8 weeks before plus the
+    median over up to 3 past years of how far that year's same week stood from its own 8 weeks before."""
+    n = len(history)
+    targets = np.arange(n - points, n)
+    if frequency == DAILY:
+        if targets[0] < 56:
+            return None
+        lagged = np.stack([history[targets - 7 * k] for k in range(1, 9)])
+        return np.median(lagged, axis=0)
+    if targets[0] < 8:
+        return None
+    level = np.median(np.stack([history[targets - k] for k in range(1, 9)]), axis=0)
+    offsets = []
+    for year in range(1, 4):
+        past = targets - 52 * year
+        if past[0] < 8:
+            break
+        past_level = np.median(np.stack([history[past - k] for k in range(1, 9)]), axis=0)
+        offsets.append(history[past] - past_level)
+    if not offsets:
+        return level
+    return np.asarray(level + np.median(np.stack(offsets), axis=0), dtype=np.float64)
+
+
+def seasonal_robust(
+    history: Array, frequency: str, threshold: float = 3.5, persistence: float = 4.5
+) -> Decision | None:
+    """Ours: the robust z-score of the last value against its seasonal baseline, the scale being the median
+    absolute deviation of the baseline's own errors over the 8 weeks (daily) or 26 weeks (weekly) before it.
+    Score = max(z, the sum of max(0, z - 1.5) over the last 3 values scaled to the single-value threshold),
+    so a sharp spike or a smaller rise that lasts both fire."""
+    span = 56 if frequency == DAILY else 26
+    expected = _seasonal_expected(history, frequency, span + 1)
+    if expected is None:
+        return None
+    recent = history[-(span + 1) :]
+    residuals = recent - expected
+    past = residuals[:-1]
+    scale = 1.4826 * float(np.median(np.abs(past - np.median(past))))
+    e_now = float(expected[-1])
+    if np.all(history == np.round(history)):
+        scale = max(scale, 0.5 * np.sqrt(max(e_now, 1.0)))  # counts: never tighter than Poisson noise
+    else:
+        scale = max(scale, 1e-3 * abs(e_now), 1e-9)
+    z = residuals[-3:] / scale
+    run = float(np.maximum(z - 1.5, 0).sum()) * threshold / persistence
+    return Decision(max(float(z[-1]), run if z[-1] > 1.5 else 0.0), threshold, e_now)
+
+
+METHODS: dict[str, Decide] = {
+    "seasonal-robust": seasonal_robust,
+    "farrington": farrington,
+    "ears-c1": ears_c1,
+    "ears-c2": ears_c2,
+    "ears-c3": ears_c3,
+}
+DEFAULT_METHOD = "seasonal-robust"
+
+
+def first_decidable(series: Series, method: str) -> int | None:
+    """The first index where `method` has enough past to decide (None when the whole series is too short)."""
+    decide = METHODS[method]
+    for i in range(len(series.values)):
+        if decide(series.values[: i + 1], series.frequency) is not None:
+            return i
+    return None
+
+
+def detect(series: Series, first: int, method: str = DEFAULT_METHOD) -> Detection:
+    """The decision for every index from `first`, each computed from the rows up to it only; an index without
+    enough past for the method raises ValueError (callers check `first_decidable`)."""
+    decide = METHODS[method]
+    decisions = []
+    for i in range(first, len(series.values)):
+        decision = decide(series.values[: i + 1], series.frequency)
+        if decision is None:
+            raise ValueError(f"not enough data before {series.date_at(i)} for {method}")
+        decisions.append(decision)
+    return Detection(method, first, decisions)
