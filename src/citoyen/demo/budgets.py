@@ -151,6 +151,7 @@ async def build_demo_budgets(session: AsyncSession, settings: Settings, now: dat
     for person in voters[:MAX_VOTERS]:
         await budgets.cast_ballot(session, budget, person, _ballot(rng, projects, popularity), now)
     await _survey(session, process.id, voters[:MAX_SURVEY_RESPONSES], rng, now)
+    await _closed_survey(session, process.id, voters[-MAX_SURVEY_RESPONSES:], rng, now)
 
 
 async def _verified_residents(session: AsyncSession, settings: Settings, rng: random.Random) -> list[Person]:
@@ -268,3 +269,47 @@ async def _survey(
             questions[5].id: [rng.choice(suggestions)] if rng.random() < 0.2 else [],
         }
         await surveys.submit_response(session, survey, person, answers, now)
+
+
+async def _closed_survey(
+    session: AsyncSession, process_id: int, people: list[Person], rng: random.Random, now: datetime
+) -> None:
+    """Last edition's survey, closed with public results: what the open-data catalogue publishes (answers per
+    option, small cells suppressed) and what a newcomer sees once a survey is over."""
+    opens_at, closes_at = now - timedelta(days=75), now - timedelta(days=45)
+    survey = await surveys.save_survey(
+        session,
+        surveys.SurveyInput(
+            process_id=process_id,
+            title="Bilan du budget participatif 2026",
+            title_en="Looking back on the 2026 participatory budget",
+            description="Votre regard sur l'édition précédente, avant de lancer la nouvelle.",
+            description_en="Your view of the last edition, before the new one starts.",
+            opens_at=opens_at,
+            closes_at=closes_at,
+            public_results=True,
+            questions=[
+                surveys.QuestionInput(
+                    QuestionKind.SINGLE,
+                    "Avez-vous voté l'an dernier ?",
+                    "Did you vote last year?",
+                    options=[("Oui", "Yes"), ("Non", "No")],
+                ),
+                surveys.QuestionInput(
+                    QuestionKind.SINGLE,
+                    "Les projets lauréats ont-ils été réalisés près de chez vous ?",
+                    "Were the winning projects carried out near you?",
+                    options=[("Oui", "Yes"), ("Pas encore", "Not yet"), ("Je ne sais pas", "I don't know")],
+                ),
+            ],
+        ),
+    )
+    questions = await surveys.questions_of(session, survey.id)
+    for person in people:
+        answered_at = opens_at + timedelta(minutes=rng.randrange(int((closes_at - opens_at).total_seconds() // 60)))
+        answers = {
+            questions[0].id: [rng.choices(["1", "2"], [3, 2])[0]],
+            questions[1].id: [rng.choices(["1", "2", "3"], [2, 2, 3])[0]],
+        }
+        response = await surveys.submit_response(session, survey, person, answers, answered_at)
+        response.submitted_at = answered_at

@@ -27,4 +27,6 @@ DEMO_ACCOUNTS = [
     DemoAccount(Role.MODERATOR, f"moderation@{DEMO_DOMAIN}", "moderer-debat-calme", "Modération"),
     DemoAccount(Role.STAFF, f"voirie@{DEMO_DOMAIN}", "nid-de-poule-rebouche", "Service voirie", "voirie"),
     DemoAccount(Role.ADMIN, f"admin@{DEMO_DOMAIN}", "mairie-ville-lumiere", "Administration"),
+    DemoAccount(Role.PUBLISHER, f"donnees@{DEMO_DOMAIN}", "catalogue-licence-ouverte", "Données ouvertes", "numerique"),
 ]
+ADMIN_ACCOUNT = next(account for account in DEMO_ACCOUNTS if account.role is Role.ADMIN)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.demo.budgets import build_demo_budgets
-from citoyen.demo.common import DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
+from citoyen.demo.common import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
 from citoyen.demo.debate import build_demo_debate
 from citoyen.demo.participation import build_demo_participation
 from citoyen.demo.reports import build_demo_reports
@@ -41,6 +41,7 @@ DEPARTMENTS = [
     ("mobilite", "Mobilités et stationnement"),
     ("energie", "Énergie et bâtiments"),
     ("participation", "Démocratie participative"),
+    ("numerique", "Numérique et données ouvertes"),
 ]
 
 
@@ -122,7 +123,7 @@ def _no_progress(step: str, done: int, total: int) -> None:
 
 
 async def demo_is_built(session: AsyncSession) -> bool:
-    admin_email = DEMO_ACCOUNTS[-1].email
+    admin_email = ADMIN_ACCOUNT.email
     return (await session.execute(select(Person.id).where(Person.email == admin_email))).first() is not None
 
 
