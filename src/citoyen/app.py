@@ -39,6 +39,8 @@ from citoyen.opendata import downloads as opendata_downloads
 from citoyen.opendata import pages as opendata_pages
 from citoyen.opendata import tasks as opendata_tasks
 from citoyen.opendata import upkeep as opendata_upkeep
+from citoyen.opinions import service as opinions_service
+from citoyen.opinions import tasks as opinions_tasks
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
@@ -104,6 +106,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     verification_service.register_personal_data(registry)
     budgets_service.register_personal_data(registry)
     surveys_service.register_personal_data(registry)
+    opinions_service.register_personal_data(registry)
     return registry
 
 
@@ -229,6 +232,9 @@ def create_app(
             if owns_engine and settings.housekeeping_interval_seconds > 0
             else None
         )
+        opinion_maps = (
+            asyncio.create_task(opinions_tasks.recompute_loop(app.state.sessionmaker)) if owns_engine else None
+        )
         mail_sender = (
             asyncio.create_task(people_tasks.mail_loop(app.state.sessionmaker, settings))
             if owns_engine and not settings.mail_to_outbox
@@ -242,7 +248,7 @@ def create_app(
                 await beside.enter_async_context(companion(app.state))
             yield
         await app.state.events.stop_transport()
-        for task in (digests, upkeep, mail_sender):
+        for task in (digests, upkeep, mail_sender, opinion_maps):
             if task is not None:
                 task.cancel()
         if owns_engine:

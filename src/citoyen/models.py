@@ -4,6 +4,7 @@ from citoyen import throttle
 from citoyen.db import Base
 from citoyen.notifications import models as notifications_models
 from citoyen.opendata import models as opendata_models
+from citoyen.opinions import models as opinions_models
 from citoyen.participation import models as participation_models
 from citoyen.participation.budgets import models as budgets_models
 from citoyen.participation.debate import models as debate_models
@@ -26,6 +27,7 @@ __all__ = [
     "moderation_models",
     "notifications_models",
     "opendata_models",
+    "opinions_models",
     "participation_models",
     "people_models",
     "reports_models",

@@ -1,0 +1,289 @@
+"""Taking part: who a participant is (an account, or an anonymous participation cookie where the conversation
+allows it), voting agree / disagree / pass (changeable), writing a statement, the next statement to vote on and
+the progress count; and the moderators' decisions on participants' statements (the moderators are
+participation's: `moderation.is_moderator`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.db import utcnow
+from citoyen.i18n import N_
+from citoyen.opinions.conversations import check_statement_text, is_open, next_tid
+from citoyen.opinions.errors import OpinionError
+from citoyen.opinions.maps import mark_stale
+from citoyen.opinions.models import Conversation, OpinionVote, Participant, Statement, StatementStatus, Vote
+from citoyen.participation.moderation import service as moderation
+from citoyen.people.service import Person
+from citoyen.verification import service as verification
+
+VOTE_VALUES = {vote.value for vote in Vote}
+VOTE_NAMES = {"agree": Vote.AGREE, "disagree": Vote.DISAGREE, "pass": Vote.PASS}
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who is asking: a signed-in person, or the token of an anonymous participation cookie (or neither)."""
+
+    person: Person | None = None
+    anonymous_token: str | None = None
+
+    @property
+    def anonymous_key(self) -> str | None:
+        if self.anonymous_token is None:
+            return None
+        return hashlib.sha256(self.anonymous_token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Progress:
+    voted: int
+    total: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.voted, 0)
+
+
+def parse_vote(value: str | int) -> int:
+    """agree / disagree / pass, or 1 / -1 / 0; anything else refused."""
+    if isinstance(value, str):
+        named = VOTE_NAMES.get(value.strip().lower())
+        if named is not None:
+            return named.value
+        try:
+            value = int(value)
+        except ValueError:
+            value = 99
+    if value not in VOTE_VALUES:
+        raise OpinionError(N_("A vote is agree, disagree or pass."), field="vote")
+    return int(value)
+
+
+async def find_participant(session: AsyncSession, conversation: Conversation, voter: Voter) -> Participant | None:
+    if voter.person is not None:
+        where = Participant.person_id == voter.person.id
+    elif voter.anonymous_key is not None and conversation.anonymous_allowed:
+        where = Participant.anonymous_key == voter.anonymous_key
+    else:
+        return None
+    query = select(Participant).where(Participant.conversation_id == conversation.id, where)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def _may_take_part(session: AsyncSession, conversation: Conversation, voter: Voter) -> None:
+    if not await is_open(session, conversation):
+        raise OpinionError(N_("This conversation is closed."), "closed")
+    if voter.person is None:
+        if not conversation.anonymous_allowed or voter.anonymous_token is None:
+            raise OpinionError(N_("Log in to take part in this conversation."), "signed_out")
+        return
+    if conversation.verified_only and not await verification.is_verified(session, voter.person.id):
+        raise OpinionError(N_("Only verified residents take part in this conversation."), "not_verified")
+
+
+async def participant_for(session: AsyncSession, conversation: Conversation, voter: Voter) -> Participant:
+    """The voter's participant in the conversation, made on their first vote or statement (next pseudonymous
+    number); refused when they may not take part."""
+    await _may_take_part(session, conversation, voter)
+    found = await find_participant(session, conversation, voter)
+    if found is not None:
+        return found
+    for _attempt in range(5):  # two first votes at once may want the same number: the loser takes the next
+        top = await session.scalar(
+            select(func.max(Participant.pid)).where(Participant.conversation_id == conversation.id)
+        )
+        participant = Participant(
+            conversation_id=conversation.id,
+            pid=0 if top is None else int(top) + 1,
+            person_id=voter.person.id if voter.person else None,
+            anonymous_key=None if voter.person else voter.anonymous_key,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(participant)
+                await session.flush()
+            return participant
+        except IntegrityError:
+            found = await find_participant(session, conversation, voter)
+            if found is not None:
+                return found
+    raise OpinionError(N_("Too many people are joining at once: try again."), "throttled")
+
+
+async def visible_statement(session: AsyncSession, conversation: Conversation, statement_id: int) -> Statement:
+    statement = await session.get(Statement, statement_id)
+    if (
+        statement is None
+        or statement.conversation_id != conversation.id
+        or statement.status != StatementStatus.ACCEPTED.value
+    ):
+        raise OpinionError(N_("This statement does not exist or was moderated out."), "not_found")
+    return statement
+
+
+def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
+    bind = session.bind
+    return pg_insert if bind is not None and bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def _write_vote(session: AsyncSession, participant: Participant, statement: Statement, value: int) -> None:
+    now = utcnow()
+    insert = _insert_for(session)(OpinionVote).values(
+        participant_id=participant.id,
+        statement_id=statement.id,
+        conversation_id=statement.conversation_id,
+        value=value,
+        modified_at=now,
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["participant_id", "statement_id"], set_={"value": value, "modified_at": now}
+        )
+    )
+
+
+async def vote(
+    session: AsyncSession, conversation: Conversation, voter: Voter, statement_id: int, value: str | int
+) -> Participant:
+    """Agree, disagree or pass on a published statement; a second vote replaces the first."""
+    parsed = parse_vote(value)
+    statement = await visible_statement(session, conversation, statement_id)
+    participant = await participant_for(session, conversation, voter)
+    await _write_vote(session, participant, statement, parsed)
+    return participant
+
+
+async def write_statement(session: AsyncSession, conversation: Conversation, voter: Voter, body: str) -> Statement:
+    """A participant's statement: published at once (moderated after) or waiting for a moderator (moderated
+    before); its author agrees with it, as on Pol.is."""
+    text = check_statement_text(body)
+    if not conversation.participants_write:
+        raise OpinionError(N_("Participants do not add statements to this conversation."), "forbidden")
+    participant = await participant_for(session, conversation, voter)
+    duplicate = await session.scalar(
+        select(Statement.id).where(Statement.conversation_id == conversation.id, Statement.body == text)
+    )
+    if duplicate is not None:
+        raise OpinionError(N_("This statement is already in the conversation."), "conflict", field="body")
+    status = StatementStatus.PENDING if conversation.moderate_before else StatementStatus.ACCEPTED
+    statement: Statement | None = None
+    for _attempt in range(5):
+        candidate = Statement(
+            conversation_id=conversation.id,
+            tid=await next_tid(session, conversation.id),
+            body=text,
+            author_id=participant.id,
+            status=status.value,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(candidate)
+                await session.flush()
+            statement = candidate
+            break
+        except IntegrityError:
+            continue
+    if statement is None:
+        raise OpinionError(N_("Too many statements are arriving at once: try again."), "throttled")
+    await _write_vote(session, participant, statement, Vote.AGREE.value)
+    return statement
+
+
+def _order(pid: int, tid: int) -> int:
+    """A fixed shuffle per participant, so that statements are not all voted in the same order."""
+    return hashlib.blake2b(f"{pid}:{tid}".encode(), digest_size=8).digest()[0] * 100_000 + tid
+
+
+async def next_statement(session: AsyncSession, conversation: Conversation, voter: Voter) -> Statement | None:
+    """A published statement the voter has not voted on yet (None when they voted on all)."""
+    participant = await find_participant(session, conversation, voter)
+    query = select(Statement).where(
+        Statement.conversation_id == conversation.id, Statement.status == StatementStatus.ACCEPTED.value
+    )
+    if participant is not None:
+        voted = select(OpinionVote.statement_id).where(OpinionVote.participant_id == participant.id)
+        query = query.where(Statement.id.not_in(voted))
+    candidates = list((await session.execute(query)).scalars())
+    if not candidates:
+        return None
+    pid = participant.pid if participant is not None else -1
+    return min(candidates, key=lambda statement: _order(pid, statement.tid))
+
+
+async def progress(session: AsyncSession, conversation: Conversation, voter: Voter) -> Progress:
+    """How many published statements the voter has voted on, out of how many."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Statement)
+        .where(Statement.conversation_id == conversation.id, Statement.status == StatementStatus.ACCEPTED.value)
+    )
+    participant = await find_participant(session, conversation, voter)
+    voted = 0
+    if participant is not None:
+        voted = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(OpinionVote)
+                .join(Statement, Statement.id == OpinionVote.statement_id)
+                .where(OpinionVote.participant_id == participant.id, Statement.status == StatementStatus.ACCEPTED.value)
+            )
+            or 0
+        )
+    return Progress(voted, int(total or 0))
+
+
+async def votes_of(session: AsyncSession, participant: Participant) -> dict[int, int]:
+    """The participant's votes, by statement id."""
+    rows = await session.execute(
+        select(OpinionVote.statement_id, OpinionVote.value).where(OpinionVote.participant_id == participant.id)
+    )
+    return {int(row.statement_id): int(row.value) for row in rows}
+
+
+# --- moderation -----------------------------------------------------------------------------------
+
+
+async def moderation_queue(session: AsyncSession, conversation: Conversation) -> list[Statement]:
+    """Participants' statements waiting for a moderator, oldest first."""
+    query = (
+        select(Statement)
+        .where(Statement.conversation_id == conversation.id, Statement.status == StatementStatus.PENDING.value)
+        .order_by(Statement.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def moderate(
+    session: AsyncSession, moderator: Person, statement_id: int, accept: bool, reason: str = ""
+) -> Statement:
+    """Publish a statement, or moderate it out (with a reason: it is then never shown and counts for nothing in
+    the map). A published statement can be moderated out later (moderation after publication)."""
+    if not moderation.is_moderator(moderator):
+        raise OpinionError(N_("Only moderators decide on statements."), "forbidden")
+    statement = await session.get(Statement, statement_id)
+    if statement is None:
+        raise OpinionError(N_("This statement does not exist or was moderated out."), "not_found")
+    reason = " ".join(reason.split())
+    if not accept and not reason:
+        raise OpinionError(N_("Give the reason for moderating this statement out."), field="reason")
+    if len(reason) > moderation.MAX_REASON_LENGTH:
+        raise OpinionError(
+            N_("The reason is too long: %(length)d characters, at most %(max)d."),
+            field="reason",
+            length=len(reason),
+            max=moderation.MAX_REASON_LENGTH,
+        )
+    statement.status = (StatementStatus.ACCEPTED if accept else StatementStatus.REJECTED).value
+    statement.moderation_reason = "" if accept else reason
+    statement.moderated_by_id = moderator.id
+    await session.flush()
+    await mark_stale(session, statement.conversation_id)
+    return statement

@@ -1,0 +1,60 @@
+"""The mathematics alone: known groups are recovered, ids stay stable across recomputations, consensus and
+divisive statements are the ones built in."""
+
+from __future__ import annotations
+
+from sklearn.metrics import adjusted_rand_score
+
+from citoyen.opinions import service as opinions
+from tests.opinions.helpers import simulated_votes
+
+
+def _agreement(result: opinions.MapResult, truth: dict[int, int]) -> float:
+    found = {pid: group for pid, group in result.group_of.items() if group >= 0}
+    return float(adjusted_rand_score([truth[pid] for pid in found], list(found.values())))
+
+
+def test_recovers_three_known_groups_with_their_sizes() -> None:
+    votes, truth = simulated_votes(participants=240, statements=24, groups=3)
+    result = opinions.compute_map(votes)
+    assert len(result.groups) == 3
+    assert sorted(group["size"] for group in result.groups) == [80, 80, 80]
+    assert _agreement(result, truth) > 0.95
+
+
+def test_recovers_two_groups_and_the_statement_everyone_agrees_with() -> None:
+    votes, truth = simulated_votes(participants=150, statements=20, groups=2, seed=7)
+    result = opinions.compute_map(votes)
+    assert len(result.groups) == 2
+    assert _agreement(result, truth) > 0.95
+    assert 0 in [item["tid"] for item in result.consensus if item["direction"] == "agree"]
+    # Every representative statement comes with the share of its group that agreed and disagreed.
+    for group in result.groups:
+        assert group["representative"]
+        for item in group["representative"]:
+            assert 0 <= item["agreed"] <= 1 and 0 <= item["disagreed"] <= 1 and item["voted"] > 0
+    # The divisive statements are ones the two groups see oppositely.
+    assert result.divisive and all(item["spread"] >= 0.3 for item in result.divisive)
+
+
+def test_group_ids_stay_with_their_groups_across_recomputations() -> None:
+    votes, _ = simulated_votes(participants=240, statements=24, groups=3, seed=3)
+    first = opinions.compute_map(votes)
+    # The next computation starts from the previous groups, given here in another order, with a few more votes.
+    again = opinions.compute_map([*votes, (0, 1, 1), (1, 2, -1)], previous_groups=list(reversed(first.groups)))
+    before, after = first.group_of, again.group_of
+    same = sum(1 for pid in before if before[pid] == after[pid])
+    assert same / len(before) > 0.97
+    assert opinions.compute_map(votes).points == first.points  # deterministic
+
+
+def test_moderated_out_statements_count_for_nothing() -> None:
+    votes, _ = simulated_votes(participants=120, statements=12, groups=2, seed=5)
+    result = opinions.compute_map(votes, moderated_out=[3])
+    mentioned = {item["tid"] for item in result.consensus + result.divisive}
+    mentioned |= {item["tid"] for group in result.groups for item in group["representative"]}
+    assert 3 not in mentioned
+
+
+def test_too_few_votes_make_no_groups() -> None:
+    assert opinions.compute_map([(0, 0, 1), (1, 0, -1), (2, 1, 1)]).groups == []
