@@ -29,6 +29,9 @@ from citoyen.engines import make_app_engine
 from citoyen.errors import Kind, Refusal
 from citoyen.events import EventHub
 from citoyen.housekeeping import Housekeeping, run_periodically
+from citoyen.indicators import api as indicators_api
+from citoyen.indicators import pages as indicators_pages
+from citoyen.indicators import service as indicators_service
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
@@ -115,6 +118,7 @@ def build_event_hub() -> EventHub:
     listen while a browser reads them."""
     hub = EventHub()
     follows_service.register_subscribers(hub)
+    indicators_service.register_subscribers(hub)
     return hub
 
 
@@ -128,6 +132,7 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     housekeeping.add("throttle: spent rate counters", throttle.prune)
     people_tasks.register_housekeeping(housekeeping, settings)
     sensing_tasks.register_housekeeping(housekeeping)
+    indicators_service.register_housekeeping(housekeeping)
     opendata_tasks.register_housekeeping(housekeeping, settings)
     opendata_upkeep.register_housekeeping(housekeeping, settings)
     return housekeeping
@@ -325,6 +330,7 @@ def create_app(
         participation_api.router,
         debate_api.router,
         territory_api.router,
+        indicators_api.router,
         opendata_dcat.router,
         opendata_downloads.router,
         opendata_ckan_api.router,
@@ -335,6 +341,7 @@ def create_app(
         reports_pages.router,
         territory_pages.router,
         sensing_pages.router,
+        indicators_pages.router,
         opendata_pages.router,
         web_pages.router,
         people_pages.router,

@@ -28,6 +28,8 @@ token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_he
 app.add_typer(token_app, name="token")
 opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True)
 app.add_typer(opendata_app, name="opendata")
+indicators_app = typer.Typer(help="The indicators and their rollups.", no_args_is_help=True)
+app.add_typer(indicators_app, name="indicators")
 app.add_typer(foresight_app, name="foresight")
 T = TypeVar("T")
 
@@ -445,6 +447,37 @@ def opendata_publish(data_dir: DataDirOption = None) -> None:
     Console(width=160).print(table)
     if report.failed:
         fail(f"{len(report.failed)} dataset(s) not published: {', '.join(o.name for o in report.failed)}", 1)
+
+
+@indicators_app.command("rebuild")
+def indicators_rebuild(data_dir: DataDirOption = None) -> None:
+    """Recompute the indicators' rollups from the raw sensor readings, reports and proposals (after an import, or
+    to catch up with readings changed or deleted since they were stored), in one transaction."""
+    from citoyen.indicators import service as indicators
+
+    settings = load_settings(data_dir)
+    console = Console()
+
+    async def rebuild(session: AsyncSession) -> indicators.Rebuilt:
+        with Progress(
+            TextColumn("[bold]Rolling up the Datastreams"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("rollups", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await indicators.rebuild(session, report)
+
+    done = run(settings, rebuild)
+    console.print(
+        f"{done.datastreams} Datastreams: {done.datastream_buckets} hourly and daily buckets, "
+        f"{done.area_buckets} per quartier; {done.civic_buckets} daily counts of reports and proposals."
+    )
 
 
 def main() -> None:

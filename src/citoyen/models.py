@@ -2,6 +2,7 @@
 
 from citoyen import throttle
 from citoyen.db import Base
+from citoyen.indicators import models as indicators_models
 from citoyen.notifications import models as notifications_models
 from citoyen.opendata import models as opendata_models
 from citoyen.opinions import models as opinions_models
@@ -23,6 +24,7 @@ __all__ = [
     "budgets_models",
     "debate_models",
     "follows_models",
+    "indicators_models",
     "metadata",
     "moderation_models",
     "notifications_models",

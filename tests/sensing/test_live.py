@@ -98,7 +98,7 @@ async def test_new_readings_of_the_datastream_arrive_as_events(
         async def store_later() -> None:
             await wait_for_listener(app)
             await asyncio.sleep(0.5)  # some heartbeats first
-            queue_events(
+            await queue_events(
                 session,
                 get_bus(app.state),
                 [
@@ -134,9 +134,9 @@ async def test_readings_of_a_rolled_back_transaction_never_reach_the_chart(
 
         async def store_later() -> None:
             await wait_for_listener(app)
-            queue_events(session, get_bus(app.state), [observation_event(world.datastream_id, 10, 1.0)])
+            await queue_events(session, get_bus(app.state), [observation_event(world.datastream_id, 10, 1.0)])
             await session.rollback()
-            queue_events(session, get_bus(app.state), [observation_event(world.datastream_id, 11, 2.0)])
+            await queue_events(session, get_bus(app.state), [observation_event(world.datastream_id, 11, 2.0)])
             await session.commit()
 
         writer = asyncio.create_task(store_later())

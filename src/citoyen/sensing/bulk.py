@@ -263,7 +263,7 @@ async def _queue_observation_events(
                 owner,
             )
         )
-    queue_events(session, bus, events)
+    await queue_events(session, bus, events)
 
 
 # --- CreateObservations ----------------------------------------------------------------------------------------

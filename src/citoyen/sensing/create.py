@@ -234,12 +234,12 @@ async def queue_change(
     if deferred is not None:  # inside a deep insert: its links decide who may hear (see create_at)
         deferred.append((entity_set, entity_id, kind, datastream_id))
         return
-    publish_changes(session, ctx, [await change_event(session, ctx, entity_set, entity_id, kind, datastream_id)])
+    await publish_changes(session, ctx, [await change_event(session, ctx, entity_set, entity_id, kind, datastream_id)])
 
 
-def publish_changes(session: AsyncSession, ctx: Context, events: list[SensingEvent]) -> None:
+async def publish_changes(session: AsyncSession, ctx: Context, events: list[SensingEvent]) -> None:
     if ctx.bus is not None and ctx.bus.has_subscribers:
-        queue_events(session, ctx.bus, events)
+        await queue_events(session, ctx.bus, events)
 
 
 async def created_document(
@@ -273,5 +273,5 @@ async def create_at(session: AsyncSession, ctx: Context, path: str, body: Any) -
     finally:
         session.info.pop(DEFERRED_CHANGES, None)
     changes = [await change_event(session, ctx, *change) for change in deferred]
-    publish_changes(session, ctx, changes)
+    await publish_changes(session, ctx, changes)
     return target.entity_set, entity_id

@@ -1,7 +1,7 @@
 """SensorThings changes (every create, update and delete), published on the domain-events seam
 (`citoyen.events`): delivered once their transaction commits, dropped on rollback.
 
-Writers queue events on their session (`queue_events`). Two kinds go out:
+Writers queue events on their session (`await queue_events(...)`). Two kinds go out:
 - `SensingChanges`, the entities' JSON as SensorThings serves it, for this process only: the MQTT bridge
   announces them (`add_listener`), once, from the process that stored them;
 - `ObservationsStored` (ids and plain values), which crosses workers: the live pages of every process
@@ -90,7 +90,11 @@ class SensingEventBus:
     @property
     def has_subscribers(self) -> bool:
         """False lets writers skip building payloads nobody will read (here, or in another worker)."""
-        return bool(self._subscriptions or self._listeners) or self.hub.wants(ObservationsStored)
+        return (
+            bool(self._subscriptions or self._listeners)
+            or self.hub.wants(ObservationsStored)
+            or self.hub.has_transaction_subscribers(ObservationsStored)
+        )
 
     def subscribe(self, maxsize: int = 10_000) -> Subscription:
         subscription = Subscription(self, asyncio.Queue(maxsize=maxsize))
@@ -150,19 +154,22 @@ class SensingChanges(DomainEvent):
     events: tuple[SensingEvent, ...]
 
 
-def queue_event(session: AsyncSession, bus: SensingEventBus, item: SensingEvent) -> None:
-    """Publish `item` after `session` commits; forget it if the session rolls back."""
-    queue_events(session, bus, [item])
-
-
-def queue_events(session: AsyncSession, bus: SensingEventBus, items: list[SensingEvent]) -> None:
+async def queue_events(session: AsyncSession, bus: SensingEventBus, items: list[SensingEvent]) -> None:
+    """Publish `items` after `session` commits (forgotten if it rolls back). ObservationsStored is announced:
+    its in-transaction subscribers (the indicators' rollups) write with the readings, in their transaction."""
     if not items:
         return
-    if events.attached_hub(session) is None:  # a writer's own session (MQTT ingest, the demo feed)
+    hub = events.attached_hub(session)
+    if hub is None:  # a writer's own session (MQTT ingest, the demo feed)
         events.attach(session, bus.hub)
+        hub = bus.hub
     events.publish(session, SensingChanges(tuple(items)))
+    in_transaction = hub.has_transaction_subscribers(ObservationsStored)
     for stored in observations_stored(items):
-        events.publish(session, stored)
+        if in_transaction:
+            await events.announce(session, stored)
+        else:
+            events.publish(session, stored)
 
 
 def observations_stored(items: list[SensingEvent]) -> list[ObservationsStored]:

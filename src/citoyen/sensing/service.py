@@ -9,6 +9,7 @@ which import each other directly:
 - `read.py`: GET with query options; `values.py`: what a client writes, checked and typed;
 - `create.py`: deep insert and the events writes queue; `update.py`: PATCH, PUT and DELETE;
 - `personal_data.py`: export and erasure of personal Things;
+- `statistics.py`: which Datastreams aggregates may sum up, and their readings grouped by hour or day;
 - `repository.py`: statements several of these share (the tuned Datastream and feature upkeep of ingest).
 
 Routes in `api.py` parse the HTTP request and call one function here; every change happens in the
@@ -61,6 +62,7 @@ from citoyen.sensing.repository import (
     features_for_thing_locations,
     thing_access_of_datastream,
 )
+from citoyen.sensing.statistics import Step, SummedStream, bucket_statistics, summed_streams
 from citoyen.sensing.update import delete_entity, update_entity
 from citoyen.sensing.values import column_values, parse_time, parse_time_or_interval, typed_result
 
@@ -78,7 +80,10 @@ __all__ = [
     "RawValue",
     "Span",
     "StaError",
+    "Step",
+    "SummedStream",
     "Target",
+    "bucket_statistics",
     "column_values",
     "create",
     "create_at",
@@ -109,6 +114,7 @@ __all__ = [
     "register_personal_data",
     "resolve_path",
     "result_value",
+    "summed_streams",
     "thing_access_of_datastream",
     "typed_result",
     "update_entity",

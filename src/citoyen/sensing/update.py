@@ -140,4 +140,4 @@ async def delete_entity(session: AsyncSession, ctx: Context, path: str) -> None:
             )
         )
     await session.execute(delete(entity_set.table).where(entity_set.table.c.id == entity_id))
-    publish_changes(session, ctx, [event])
+    await publish_changes(session, ctx, [event])

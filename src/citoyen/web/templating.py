@@ -23,6 +23,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "reports" / "templates",
     PACKAGE_DIR / "notifications" / "templates",
     PACKAGE_DIR / "sensing" / "templates",
+    PACKAGE_DIR / "indicators" / "templates",
     PACKAGE_DIR / "opendata" / "templates",
     PACKAGE_DIR / "participation" / "templates",
     PACKAGE_DIR / "participation" / "debate" / "templates",

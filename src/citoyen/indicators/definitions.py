@@ -1,0 +1,292 @@
+"""The city's indicators, defined as code: what each measures, in which unit, from which data, how it is
+aggregated and how often, in French and English, so the page, the API and the documentation say the same.
+
+Sensor indicators read the rollups of one *quantity* (what a Datastream observes, recognised from its
+ObservedProperty's name by `quantity_of`); the ATMO index is computed from the pollutants' daily sub-indices;
+civic indicators (reports, proposals) read the daily counts the civic refresh writes under their own quantity.
+
+Per-1,000-residents figures need each quartier's population, which the platform does not import yet: the
+indicators show counts, and their definitions say so. Water and energy use need building meters with their
+floor area and the number of residents; the demo's few meters are not enough for a per-resident figure, so
+those indicators are left out until the population and building imports exist.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Aggregation = Literal["mean", "sum", "atmo"]
+
+# Quantities the civic refresh writes (not sensor readings).
+REPORTS = "reports"
+PROPOSALS = "proposals"
+SUPPORTS = "supports"
+
+_QUANTITIES = (
+    ("no2", re.compile(r"\bno2\b|nitrogen dioxide|dioxyde d.azote", re.IGNORECASE)),
+    ("pm10", re.compile(r"\bpm\s*10\b", re.IGNORECASE)),
+    ("pm25", re.compile(r"\bpm\s*2[.,]?5\b", re.IGNORECASE)),
+    ("o3", re.compile(r"\bo3\b|\bozone\b", re.IGNORECASE)),
+    ("so2", re.compile(r"\bso2\b|sulphur dioxide|sulfur dioxide|dioxyde de soufre", re.IGNORECASE)),
+    ("bicycles", re.compile(r"bicycle|\bbikes?\b|\bvélos?\b", re.IGNORECASE)),
+    ("pedestrians", re.compile(r"pedestrian|piéton", re.IGNORECASE)),
+)
+
+
+def quantity_of(observed_property: str) -> str:
+    """The quantity an ObservedProperty's name stands for ("no2", "bicycles", ...), or its name in lower case
+    (at most 120 characters) when no indicator reads it."""
+    for quantity, pattern in _QUANTITIES:
+        if pattern.search(observed_property):
+            return quantity
+    return observed_property.strip().lower()[:120]
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    id: str
+    theme: str  # "air", "mobility", "reports", "participation"
+    name: str
+    name_en: str
+    definition: str
+    definition_en: str
+    unit: str
+    source: str
+    source_en: str
+    aggregation: Aggregation
+    frequency: str
+    frequency_en: str
+    # The rollups it reads: one quantity, or the pollutants of the ATMO index.
+    quantities: tuple[str, ...]
+    # Whether its values come from sensors (the demo's are labelled simulated data).
+    from_sensors: bool = True
+    # A higher value is worse (air) or better (bicycles): how a trend is coloured.
+    higher_is_worse: bool = False
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The chart steps it can be read at: the ATMO index is a daily index."""
+        return ("day", "week", "month") if self.aggregation == "atmo" else ("hour", "day", "week", "month")
+
+
+_PER_RESIDENT_FR = (
+    " Les chiffres pour 1 000 habitants demandent la population de chaque quartier, que la plateforme n’importe "
+    "pas encore : ce sont des nombres."
+)
+_PER_RESIDENT_EN = (
+    " Figures per 1,000 residents need each quartier's population, which the platform does not import yet: "
+    "these are counts."
+)
+
+
+def _pollutant(quantity: str, label: str, threshold_fr: str, threshold_en: str) -> Indicator:
+    return Indicator(
+        id=f"air-{quantity}",
+        theme="air",
+        name=f"{label} (moyenne journalière)",
+        name_en=f"{label} (daily mean)",
+        definition=(
+            f"Concentration de {label} dans l’air, moyenne des mesures horaires des capteurs du quartier (de la "
+            f"ville : de tous les quartiers) sur la journée UTC. {threshold_fr}"
+        ),
+        definition_en=(
+            f"{label} concentration in the air, mean of the hourly readings of the quartier's sensors (the city: "
+            f"of every quartier) over the UTC day. {threshold_en}"
+        ),
+        unit="µg/m³",
+        source=f"Capteurs de qualité de l’air (flux SensorThings mesurant {label}), publics ou restreints",
+        source_en=f"Air-quality sensors (SensorThings Datastreams measuring {label}), public or restricted",
+        aggregation="mean",
+        frequency="horaire, agrégé par jour",
+        frequency_en="hourly, aggregated by day",
+        quantities=(quantity,),
+        higher_is_worse=True,
+    )
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator(
+        id="air-atmo",
+        theme="air",
+        name="Indice ATMO",
+        name_en="ATMO index",
+        definition=(
+            "Indice français de la qualité de l’air (arrêté du 10 juillet 2020) : le plus mauvais des sous-indices "
+            "du jour, de 1 (bon) à 6 (extrêmement mauvais), calculés à partir du maximum horaire du NO2 et de l’O3 "
+            "et de la moyenne journalière des PM10 et PM2,5. Calculé avec les seuls polluants mesurés dans le "
+            "quartier (la ville : dans tous les quartiers) ; le SO2 n’y entre que s’il est mesuré."
+        ),
+        definition_en=(
+            "The French air-quality index (order of 10 July 2020): the worst of the day's sub-indices, from 1 "
+            "(good) to 6 (extremely bad), computed from the hourly maximum of NO2 and O3 and the daily mean of "
+            "PM10 and PM2.5. Computed from the pollutants measured in the quartier (the city: in every quartier) "
+            "only; SO2 counts only where it is measured."
+        ),
+        unit="1–6",
+        source="Capteurs de qualité de l’air (NO2, O3, PM10, PM2,5, SO2)",
+        source_en="Air-quality sensors (NO2, O3, PM10, PM2.5, SO2)",
+        aggregation="atmo",
+        frequency="journalière",
+        frequency_en="daily",
+        quantities=("no2", "o3", "pm10", "pm25", "so2"),
+        higher_is_worse=True,
+    ),
+    _pollutant(
+        "no2",
+        "NO2",
+        "Sous-indice ATMO « dégradé » au-delà de 90 µg/m³ en maximum horaire.",
+        "ATMO sub-index 'degraded' above an hourly maximum of 90 µg/m³.",
+    ),
+    _pollutant(
+        "pm10",
+        "PM10",
+        "Sous-indice ATMO « dégradé » au-delà de 40 µg/m³ en moyenne journalière.",
+        "ATMO sub-index 'degraded' above a daily mean of 40 µg/m³.",
+    ),
+    _pollutant(
+        "pm25",
+        "PM2,5",
+        "Sous-indice ATMO « dégradé » au-delà de 20 µg/m³ en moyenne journalière.",
+        "ATMO sub-index 'degraded' above a daily mean of 20 µg/m³.",
+    ),
+    _pollutant(
+        "o3",
+        "O3",
+        "Sous-indice ATMO « dégradé » au-delà de 100 µg/m³ en maximum horaire.",
+        "ATMO sub-index 'degraded' above an hourly maximum of 100 µg/m³.",
+    ),
+    Indicator(
+        id="mobility-bicycles",
+        theme="mobility",
+        name="Vélos comptés par jour",
+        name_en="Bicycles counted per day",
+        definition=(
+            "Nombre de vélos passés devant les compteurs du quartier (de la ville : de tous les quartiers), "
+            "additionné sur la journée UTC. La page d’un quartier montre aussi le profil horaire moyen et la "
+            "moyenne des jours de semaine et du week-end."
+        ),
+        definition_en=(
+            "Bicycles passing the quartier's counters (the city: every quartier's), summed over the UTC day. A "
+            "quartier's page also shows the mean hourly profile and the weekday and weekend means."
+        ),
+        unit="vélos",
+        source="Compteurs vélo (flux SensorThings « vélos »)",
+        source_en="Bicycle counters (SensorThings Datastreams counting bicycles)",
+        aggregation="sum",
+        frequency="horaire, agrégé par jour",
+        frequency_en="hourly, aggregated by day",
+        quantities=("bicycles",),
+    ),
+    Indicator(
+        id="mobility-pedestrians",
+        theme="mobility",
+        name="Piétons comptés par jour",
+        name_en="Pedestrians counted per day",
+        definition="Nombre de piétons comptés dans le quartier, additionné sur la journée UTC.",
+        definition_en="Pedestrians counted in the quartier, summed over the UTC day.",
+        unit="piétons",
+        source="Compteurs de piétons (flux SensorThings « piétons »)",
+        source_en="Pedestrian counters (SensorThings Datastreams counting pedestrians)",
+        aggregation="sum",
+        frequency="horaire, agrégé par jour",
+        frequency_en="hourly, aggregated by day",
+        quantities=("pedestrians",),
+    ),
+    Indicator(
+        id="reports-filed",
+        theme="reports",
+        name="Signalements déposés",
+        name_en="Reports filed",
+        definition=(
+            "Nombre de signalements déposés dans le quartier (la ville : dans tous les quartiers) par jour de "
+            "dépôt, toutes catégories ; la page d’un quartier les détaille par catégorie." + _PER_RESIDENT_FR
+        ),
+        definition_en=(
+            "Reports filed in the quartier (the city: in every quartier) per day filed, all categories; a "
+            "quartier's page breaks them down by category." + _PER_RESIDENT_EN
+        ),
+        unit="signalements",
+        source="Signalements publiés (Open311)",
+        source_en="Published reports (Open311)",
+        aggregation="sum",
+        frequency="recalculé toutes les quelques minutes, par jour",
+        frequency_en="recomputed every few minutes, per day",
+        quantities=(REPORTS,),
+        from_sensors=False,
+        higher_is_worse=True,
+    ),
+    Indicator(
+        id="participation-proposals",
+        theme="participation",
+        name="Propositions publiées",
+        name_en="Proposals published",
+        definition=(
+            "Nombre de propositions citoyennes publiées et situées dans le quartier, par jour de publication."
+            + _PER_RESIDENT_FR
+        ),
+        definition_en=(
+            "Citizens' proposals published and placed in the quartier, per day published." + _PER_RESIDENT_EN
+        ),
+        unit="propositions",
+        source="Propositions publiées (participation)",
+        source_en="Published proposals (participation)",
+        aggregation="sum",
+        frequency="recalculé toutes les quelques minutes, par jour",
+        frequency_en="recomputed every few minutes, per day",
+        quantities=(PROPOSALS,),
+        from_sensors=False,
+    ),
+    Indicator(
+        id="participation-supports",
+        theme="participation",
+        name="Soutiens aux propositions",
+        name_en="Supports of proposals",
+        definition=(
+            "Nombre de soutiens reçus à ce jour par les propositions du quartier, comptés au jour de publication "
+            "de chaque proposition." + _PER_RESIDENT_FR
+        ),
+        definition_en=(
+            "Supports received to date by the quartier's proposals, counted on the day each proposal was "
+            "published." + _PER_RESIDENT_EN
+        ),
+        unit="soutiens",
+        source="Propositions publiées et leurs soutiens (participation)",
+        source_en="Published proposals and their supports (participation)",
+        aggregation="sum",
+        frequency="recalculé toutes les quelques minutes, par jour",
+        frequency_en="recomputed every few minutes, per day",
+        quantities=(SUPPORTS,),
+        from_sensors=False,
+    ),
+)
+
+BY_ID = {indicator.id: indicator for indicator in INDICATORS}
+
+# ATMO 2021 sub-index thresholds (order of 10 July 2020, annex), µg/m³: the upper bound of classes 1 to 5; above
+# the last one, class 6. NO2, O3 and SO2 are read on the day's hourly maximum, PM10 and PM2.5 on its mean.
+ATMO_THRESHOLDS: dict[str, tuple[float, ...]] = {
+    "pm25": (10, 20, 25, 50, 75),
+    "pm10": (20, 40, 50, 100, 150),
+    "no2": (40, 90, 120, 230, 340),
+    "o3": (50, 100, 130, 240, 380),
+    "so2": (100, 200, 350, 500, 750),
+}
+ATMO_ON_MAXIMUM = frozenset({"no2", "o3", "so2"})
+ATMO_LABELS = (
+    ("Bon", "Good"),
+    ("Moyen", "Fair"),
+    ("Dégradé", "Degraded"),
+    ("Mauvais", "Poor"),
+    ("Très mauvais", "Very poor"),
+    ("Extrêmement mauvais", "Extremely poor"),
+)
+
+
+def atmo_sub_index(quantity: str, concentration: float) -> int:
+    """The ATMO 2021 class (1 to 6) of a pollutant's daily figure (its hourly maximum or its mean)."""
+    for number, bound in enumerate(ATMO_THRESHOLDS[quantity], start=1):
+        if concentration <= bound:
+            return number
+    return 6

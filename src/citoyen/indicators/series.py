@@ -1,0 +1,281 @@
+"""Reading an indicator from the rollups: its values per hour, day, week or month over a period, for one
+neighbourhood or the whole city (the sum over the neighbourhoods), and its figures per neighbourhood over a
+window (the choropleth).
+
+Only the neighbourhoods' rollups are read (a year of hourly values of one quartier is 8,760 rows); weeks start on
+Monday and months on the 1st, both in UTC, and are made from the daily rollups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.errors import Kind, Refusal
+from citoyen.indicators.definitions import ATMO_ON_MAXIMUM, Indicator, atmo_sub_index
+from citoyen.indicators.models import AreaRollup
+
+AREAS = cast(Table, AreaRollup.__table__)
+STEPS = ("hour", "day", "week", "month")
+DAY = timedelta(days=1)
+# The longest period a chart may ask for at each step, and the one it gets when it names none.
+LONGEST = {"hour": timedelta(days=400), "day": timedelta(days=3700), "week": timedelta(days=3700), "month": None}
+DEFAULT_SPAN = {
+    "hour": timedelta(days=7),
+    "day": timedelta(days=90),
+    "week": timedelta(days=365),
+    "month": timedelta(days=730),
+}
+LONGEST_MONTHS = timedelta(days=36600)
+
+
+class IndicatorError(Refusal):
+    """A refused request about indicators."""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    start: datetime
+    value: float | None
+
+
+def truncate(moment: datetime, step: str) -> datetime:
+    """The UTC start of the hour, day, week (Monday) or month `moment` falls in."""
+    moment = moment.astimezone(UTC)
+    if step == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if step == "day":
+        return day
+    if step == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def advance(moment: datetime, step: str) -> datetime:
+    if step == "hour":
+        return moment + timedelta(hours=1)
+    if step == "day":
+        return moment + DAY
+    if step == "week":
+        return moment + timedelta(days=7)
+    return (moment.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def check_period(
+    indicator: Indicator, step: str, start: datetime | None, end: datetime | None, latest: datetime | None
+) -> tuple[datetime, datetime]:
+    """The period [start, end) a series covers, checked: a step the indicator has, start before end, no longer
+    than the step allows. Without bounds: the step's default span up to the latest data (or now)."""
+    if step not in STEPS:
+        raise IndicatorError("Unknown step %(step)s: use hour, day, week or month.", Kind.INVALID, "step", step=step)
+    if step not in indicator.steps:
+        raise IndicatorError(
+            "This indicator is not computed per %(step)s: use %(steps)s.",
+            Kind.INVALID,
+            "step",
+            step=step,
+            steps=", ".join(indicator.steps),
+        )
+    if end is None:
+        end = truncate(latest or datetime.now(UTC), "day") + DAY
+    if start is None:
+        start = end - DEFAULT_SPAN[step]
+    if start.tzinfo is None or end.tzinfo is None:
+        raise IndicatorError("Give the period's times with their time zone (for example 2026-01-01T00:00:00Z).")
+    if start >= end:
+        raise IndicatorError("The period's start must come before its end.", Kind.INVALID, "from")
+    longest = LONGEST[step] or LONGEST_MONTHS
+    if end - start > longest:
+        raise IndicatorError(
+            "A period read per %(step)s may cover at most %(days)d days.",
+            Kind.INVALID,
+            "from",
+            step=step,
+            days=longest.days,
+        )
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def _rows(
+    session: AsyncSession,
+    quantities: Sequence[str],
+    step: str,
+    start: datetime,
+    end: datetime,
+    neighbourhood_id: int | None,
+) -> list[Any]:
+    query = select(
+        AREAS.c.neighbourhood_id,
+        AREAS.c.quantity,
+        AREAS.c.bucket,
+        AREAS.c["count"],
+        AREAS.c.total,
+        AREAS.c.maximum,
+    ).where(
+        AREAS.c.quantity.in_(list(quantities)),
+        AREAS.c.step == step,
+        AREAS.c.bucket >= start,
+        AREAS.c.bucket < end,
+    )
+    if neighbourhood_id is not None:
+        query = query.where(AREAS.c.neighbourhood_id == neighbourhood_id)
+    return list((await session.execute(query)).all())
+
+
+def _plain(indicator: Indicator, rows: Iterable[Any], step: str) -> dict[datetime, float]:
+    """Sum or mean per output bucket of the rows (any neighbourhoods: the city adds them up)."""
+    cells: dict[datetime, list[float]] = {}
+    for row in rows:
+        key = truncate(row[2], step)
+        cell = cells.setdefault(key, [0, 0.0])
+        cell[0] += row[3]
+        cell[1] += row[4]
+    if indicator.aggregation == "sum":
+        return {key: cell[1] for key, cell in cells.items()}
+    return {key: cell[1] / cell[0] for key, cell in cells.items() if cell[0]}
+
+
+def _atmo(hourly: Iterable[Any], daily: Iterable[Any], step: str) -> dict[datetime, float]:
+    """The ATMO index per day (the worst sub-index), and per week or month the worst day's."""
+    # Hourly means (over the neighbourhoods' readings) of the pollutants read on their maximum, then their maximum.
+    hours: dict[tuple[str, datetime], list[float]] = {}
+    for row in hourly:
+        cell = hours.setdefault((row[1], row[2]), [0, 0.0])
+        cell[0] += row[3]
+        cell[1] += row[4]
+    figures: dict[tuple[str, datetime], float] = {}
+    for (quantity, hour), (count, total) in hours.items():
+        if count:
+            key = (quantity, truncate(hour, "day"))
+            figures[key] = max(figures.get(key, float("-inf")), total / count)
+    days: dict[tuple[str, datetime], list[float]] = {}
+    for row in daily:
+        cell = days.setdefault((row[1], row[2]), [0, 0.0])
+        cell[0] += row[3]
+        cell[1] += row[4]
+    for (quantity, day), (count, total) in days.items():
+        if count:
+            figures[(quantity, day)] = total / count
+    index: dict[datetime, float] = {}
+    for (quantity, moment), figure in figures.items():
+        bucket = truncate(moment, step)
+        index[bucket] = max(index.get(bucket, 0), atmo_sub_index(quantity, figure))
+    return index
+
+
+async def values(
+    session: AsyncSession,
+    indicator: Indicator,
+    step: str,
+    start: datetime,
+    end: datetime,
+    neighbourhood_id: int | None = None,
+) -> dict[datetime, float]:
+    """The indicator's value per `step` bucket with data in [start, end), for a neighbourhood or the city."""
+    if indicator.aggregation == "atmo":
+        on_maximum = [quantity for quantity in indicator.quantities if quantity in ATMO_ON_MAXIMUM]
+        on_mean = [quantity for quantity in indicator.quantities if quantity not in ATMO_ON_MAXIMUM]
+        day_start, day_end = truncate(start, "day"), truncate(end - timedelta(microseconds=1), "day") + DAY
+        hourly = await _rows(session, on_maximum, "hour", day_start, day_end, neighbourhood_id)
+        daily = await _rows(session, on_mean, "day", day_start, day_end, neighbourhood_id)
+        return _atmo(hourly, daily, step)
+    source = "hour" if step == "hour" else "day"
+    rows = await _rows(session, indicator.quantities, source, start, end, neighbourhood_id)
+    return _plain(indicator, rows, step)
+
+
+async def series(
+    session: AsyncSession,
+    indicator: Indicator,
+    step: str,
+    start: datetime,
+    end: datetime,
+    neighbourhood_id: int | None = None,
+) -> list[Point]:
+    """Every `step` bucket of [start, end) in order, None where there is no data (a chart shows a gap)."""
+    found = await values(session, indicator, step, start, end, neighbourhood_id)
+    points = []
+    moment = truncate(start, step)
+    while moment < end:
+        points.append(Point(moment, found.get(moment)))
+        moment = advance(moment, step)
+    return points
+
+
+async def latest_day(
+    session: AsyncSession, indicator: Indicator, neighbourhood_id: int | None = None
+) -> datetime | None:
+    """The last UTC day with data for the indicator (None: no data at all, no sensor of its kind)."""
+    query = select(func.max(AREAS.c.bucket)).where(AREAS.c.quantity.in_(indicator.quantities), AREAS.c.step == "day")
+    if neighbourhood_id is not None:
+        query = query.where(AREAS.c.neighbourhood_id == neighbourhood_id)
+    latest: datetime | None = (await session.execute(query)).scalar()
+    return latest
+
+
+async def first_day(session: AsyncSession, indicator: Indicator) -> datetime | None:
+    query = select(func.min(AREAS.c.bucket)).where(AREAS.c.quantity.in_(indicator.quantities), AREAS.c.step == "day")
+    first: datetime | None = (await session.execute(query)).scalar()
+    return first
+
+
+async def per_neighbourhood(
+    session: AsyncSession, indicator: Indicator, start: datetime, end: datetime
+) -> dict[int, float]:
+    """The indicator's value over [start, end) for each neighbourhood with data (the mean of its daily values
+    for a mean or an index, their sum for a count): what the choropleth colours."""
+    if indicator.aggregation == "atmo":
+        on_maximum = [quantity for quantity in indicator.quantities if quantity in ATMO_ON_MAXIMUM]
+        on_mean = [quantity for quantity in indicator.quantities if quantity not in ATMO_ON_MAXIMUM]
+        hourly = await _rows(session, on_maximum, "hour", start, end, None)
+        daily = await _rows(session, on_mean, "day", start, end, None)
+        by_area: dict[int, tuple[list[Any], list[Any]]] = {}
+        for row in hourly:
+            by_area.setdefault(row[0], ([], []))[0].append(row)
+        for row in daily:
+            by_area.setdefault(row[0], ([], []))[1].append(row)
+        result = {}
+        for neighbourhood_id, (hours, days) in by_area.items():
+            index = _atmo(hours, days, "day")
+            if index:
+                result[neighbourhood_id] = sum(index.values()) / len(index)
+        return result
+    rows = await _rows(session, indicator.quantities, "day", start, end, None)
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    result = {}
+    for neighbourhood_id, members in grouped.items():
+        daily_values = _plain(indicator, members, "day")
+        if not daily_values:
+            continue
+        total = sum(daily_values.values())
+        result[neighbourhood_id] = total if indicator.aggregation == "sum" else total / len(daily_values)
+    return result
+
+
+async def totals_by_prefix(
+    session: AsyncSession, neighbourhood_id: int, prefix: str, start: datetime, end: datetime
+) -> list[tuple[str, float]]:
+    """The daily totals over [start, end) of a quartier's quantities named `prefix...` (reports per category),
+    largest first."""
+    total = func.sum(AREAS.c.total)
+    query = (
+        select(AREAS.c.quantity, total)
+        .where(
+            AREAS.c.neighbourhood_id == neighbourhood_id,
+            AREAS.c.quantity.startswith(prefix),
+            AREAS.c.step == "day",
+            AREAS.c.bucket >= start,
+            AREAS.c.bucket < end,
+        )
+        .group_by(AREAS.c.quantity)
+        .order_by(total.desc(), AREAS.c.quantity)
+    )
+    return [(str(quantity), float(value)) for quantity, value in (await session.execute(query)).all()]

@@ -1,0 +1,96 @@
+"""Indicators: the domain's public front (pages, the API, the CLI, the app and tests import from here).
+
+- `definitions.py`: the indicators as code (names, definitions, units, sources, aggregation, frequency);
+- `rollups.py`: hourly and daily rollups kept as readings arrive (`register_subscribers`), rebuilt on demand;
+- `series.py`: an indicator's values over a period, per quartier or for the city, and per quartier on a window;
+- `views.py`: the pages' typed views (latest value, trend, sparkline, choropleth, quartier beside city).
+
+Indicators read sensing, reports and participation only through their services; no other domain imports them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.errors import Kind
+from citoyen.events import EventHub, ObservationsStored
+from citoyen.housekeeping import Housekeeping
+from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
+from citoyen.indicators.rollups import Rebuilt, Rollups, rebuild, refresh_civic, summed_cells
+from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
+from citoyen.territory import service as territory
+from citoyen.territory.models import Neighbourhood
+
+__all__ = [
+    "BY_ID",
+    "INDICATORS",
+    "STEPS",
+    "Indicator",
+    "IndicatorError",
+    "Point",
+    "Rebuilt",
+    "Rollups",
+    "check_period",
+    "get_indicator",
+    "get_neighbourhood",
+    "latest_day",
+    "quantity_of",
+    "read_series",
+    "rebuild",
+    "refresh_civic",
+    "register_housekeeping",
+    "register_subscribers",
+    "series",
+    "summed_cells",
+    "values",
+]
+
+
+def register_subscribers(hub: EventHub) -> None:
+    """Rollups grow with the readings, in the transaction that stores them (citoyen.app.build_event_hub)."""
+    hub.subscribe_in_transaction(ObservationsStored, Rollups().on_observations_stored)
+
+
+async def _civic_job(session: AsyncSession, now: datetime) -> int:
+    return await refresh_civic(session, now)
+
+
+def register_housekeeping(housekeeping: Housekeeping) -> None:
+    """The reports' and proposals' daily counts are recomputed on the housekeeping round."""
+    housekeeping.add("indicators: reports and proposals per quartier and day", _civic_job)
+
+
+def get_indicator(indicator_id: str) -> Indicator:
+    """The indicator with this id; 404 otherwise."""
+    indicator = BY_ID.get(indicator_id)
+    if indicator is None:
+        raise IndicatorError("Unknown indicator.", Kind.NOT_FOUND, "indicator")
+    return indicator
+
+
+async def get_neighbourhood(session: AsyncSession, neighbourhood_id: int) -> Neighbourhood:
+    """The quartier with this id; 404 otherwise."""
+    neighbourhood = await territory.get_neighbourhood(session, neighbourhood_id)
+    if neighbourhood is None:
+        raise IndicatorError("Unknown neighbourhood.", Kind.NOT_FOUND, "neighbourhood")
+    return neighbourhood
+
+
+async def read_series(
+    session: AsyncSession,
+    indicator_id: str,
+    step: str,
+    start: datetime | None,
+    end: datetime | None,
+    neighbourhood_id: int | None = None,
+) -> tuple[Indicator, datetime, datetime, list[Point]]:
+    """An indicator's series as a chart or the API asks for it: 404 for an unknown indicator or quartier, 400 for
+    a step it has not or a period out of range; without bounds, the step's default span up to the latest data."""
+    indicator = get_indicator(indicator_id)
+    if neighbourhood_id is not None:
+        await get_neighbourhood(session, neighbourhood_id)
+    latest = await latest_day(session, indicator, neighbourhood_id) if start is None or end is None else None
+    start, end = check_period(indicator, step, start, end, latest)
+    return indicator, start, end, await series(session, indicator, step, start, end, neighbourhood_id)

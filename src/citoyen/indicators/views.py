@@ -1,0 +1,193 @@
+"""The indicators' pages as typed views, each built by one call: the city's indicators (latest value, trend,
+sparkline, values per quartier for the choropleth) and a quartier's indicators beside the city's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.indicators.definitions import BY_ID, INDICATORS, REPORTS, Indicator
+from citoyen.indicators.series import DAY, first_day, latest_day, per_neighbourhood, totals_by_prefix, values
+from citoyen.indicators.service import get_neighbourhood
+from citoyen.reports import service as reports
+from citoyen.territory import service as territory
+
+SPARK_DAYS = 30
+WEEK = timedelta(days=7)
+# Comparable weeks of earlier years start 52 weeks earlier, so they hold the same weekdays.
+YEAR = timedelta(weeks=52)
+YEARS_BACK = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """This week (the 7 days up to the latest day with data) against the same weeks of earlier years (their mean)
+    when there is data for them, else against the week before."""
+
+    basis: Literal["years", "week"]
+    current: float
+    before: float
+    years: int
+
+    @property
+    def change_percent(self) -> float | None:
+        return None if self.before == 0 else (self.current - self.before) / abs(self.before) * 100
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    indicator: Indicator
+    latest_day: datetime
+    latest_value: float
+    trend: Trend | None
+    # The last SPARK_DAYS daily values, oldest first (None: no data that day).
+    sparkline: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CityPage:
+    figures: tuple[Figure, ...]
+    # Per indicator id: {quartier id: value over the latest week}, for the choropleth.
+    choropleth: dict[str, dict[int, float]]
+    neighbourhood_names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class QuartierFigure:
+    indicator: Indicator
+    quartier: Figure | None
+    city: Figure
+
+
+@dataclass(frozen=True, slots=True)
+class QuartierPage:
+    neighbourhood_id: int
+    name: str
+    figures: tuple[QuartierFigure, ...]
+    # Mobility: the mean bicycles per hour of the day (UTC) over the last 4 weeks, and weekday / weekend means.
+    bicycle_profile: tuple[float | None, ...]
+    weekday_mean: float | None
+    weekend_mean: float | None
+    # Reports filed over the 90 days up to the latest report: (category name, English name, count).
+    report_categories: tuple[tuple[str, str, int], ...]
+
+
+def _week_value(indicator: Indicator, daily: dict[datetime, float]) -> float | None:
+    if not daily:
+        return None
+    total = sum(daily.values())
+    return total if indicator.aggregation == "sum" else total / len(daily)
+
+
+async def _week(
+    session: AsyncSession, indicator: Indicator, end: datetime, neighbourhood_id: int | None
+) -> float | None:
+    return _week_value(indicator, await values(session, indicator, "day", end - WEEK, end, neighbourhood_id))
+
+
+async def figure(session: AsyncSession, indicator: Indicator, neighbourhood_id: int | None = None) -> Figure | None:
+    """The indicator's latest value, trend and sparkline (None when it has no data there)."""
+    latest = await latest_day(session, indicator, neighbourhood_id)
+    if latest is None:
+        return None
+    end = latest + DAY
+    daily = await values(session, indicator, "day", end - SPARK_DAYS * DAY, end, neighbourhood_id)
+    spark = tuple(daily.get(end - (SPARK_DAYS - number) * DAY) for number in range(SPARK_DAYS))
+    current = _week_value(indicator, {day: value for day, value in daily.items() if day >= end - WEEK})
+    trend = None
+    if current is not None:
+        earliest = await first_day(session, indicator)
+        past = []
+        for years in range(1, YEARS_BACK + 1):
+            if earliest is None or earliest > end - WEEK - years * YEAR:
+                break
+            value = await _week(session, indicator, end - years * YEAR, neighbourhood_id)
+            if value is not None:
+                past.append(value)
+        if past:
+            trend = Trend("years", current, sum(past) / len(past), len(past))
+        else:
+            before = _week_value(indicator, {day: v for day, v in daily.items() if end - 2 * WEEK <= day < end - WEEK})
+            if before is not None:
+                trend = Trend("week", current, before, 0)
+    return Figure(indicator, latest, daily.get(latest, spark[-1] or 0.0), trend, spark)
+
+
+async def city_page(session: AsyncSession) -> CityPage:
+    """Every indicator with data: its figure and its value per quartier over its latest week."""
+    figures = []
+    choropleth: dict[str, dict[int, float]] = {}
+    for indicator in INDICATORS:
+        found = await figure(session, indicator)
+        if found is None:
+            continue
+        figures.append(found)
+        end = found.latest_day + DAY
+        choropleth[indicator.id] = await per_neighbourhood(session, indicator, end - WEEK, end)
+    names = await territory.neighbourhood_names(session)
+    return CityPage(tuple(figures), choropleth, names)
+
+
+async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> QuartierPage:
+    """A quartier's indicators beside the city's (those the city has data for); 404 for an unknown quartier."""
+    neighbourhood = await get_neighbourhood(session, neighbourhood_id)
+    figures = []
+    for indicator in INDICATORS:
+        city = await figure(session, indicator)
+        if city is None:
+            continue
+        figures.append(QuartierFigure(indicator, await figure(session, indicator, neighbourhood_id), city))
+    profile, weekday, weekend = await _bicycles(session, neighbourhood_id)
+    return QuartierPage(
+        neighbourhood_id=neighbourhood.id,
+        name=neighbourhood.name,
+        figures=tuple(figures),
+        bicycle_profile=profile,
+        weekday_mean=weekday,
+        weekend_mean=weekend,
+        report_categories=await _report_categories(session, neighbourhood_id),
+    )
+
+
+async def _bicycles(
+    session: AsyncSession, neighbourhood_id: int
+) -> tuple[tuple[float | None, ...], float | None, float | None]:
+    indicator = BY_ID["mobility-bicycles"]
+    latest = await latest_day(session, indicator, neighbourhood_id)
+    if latest is None:
+        return (), None, None
+    end = latest + DAY
+    start = end - 4 * WEEK
+    hourly = await values(session, indicator, "hour", start, end, neighbourhood_id)
+    by_hour: dict[int, list[float]] = {}
+    for moment, value in hourly.items():
+        by_hour.setdefault(moment.hour, []).append(value)
+    profile = tuple(sum(v) / len(v) if (v := by_hour.get(hour)) else None for hour in range(24))
+    daily = await values(session, indicator, "day", start, end, neighbourhood_id)
+    weekdays = [value for day, value in daily.items() if day.weekday() < 5]
+    weekends = [value for day, value in daily.items() if day.weekday() >= 5]
+    return (
+        profile,
+        sum(weekdays) / len(weekdays) if weekdays else None,
+        sum(weekends) / len(weekends) if weekends else None,
+    )
+
+
+async def _report_categories(session: AsyncSession, neighbourhood_id: int) -> tuple[tuple[str, str, int], ...]:
+    latest = await latest_day(session, BY_ID["reports-filed"], neighbourhood_id)
+    if latest is None:
+        return ()
+    end = latest + DAY
+    found = await totals_by_prefix(session, neighbourhood_id, f"{REPORTS}:", end - 90 * DAY, end)
+    names = {
+        category.code: (category.name, category.name_en) for category in await reports.list_categories(session, True)
+    }
+    rows = []
+    for quantity, total in found:
+        code = quantity.split(":", 1)[1]
+        name, name_en = names.get(code, (code, code))
+        rows.append((name, name_en or name, int(total)))
+    return tuple(rows)
