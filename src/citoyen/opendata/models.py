@@ -196,6 +196,18 @@ class ResourceVersion(Base):
     table_schema: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
+class CatalogueVersion(Base):
+    """One row whose `version` changes with every statement that writes the catalogue (datasets, their tags, themes
+    and resources, publishers, themes, tags), in the writing transaction: triggers made by the migration
+    `catalogue_version` keep it. It is a stamp that never repeats, so that a process's caches of the catalogue
+    hold exactly while they read the same one."""
+
+    __tablename__ = "opendata_catalogue_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class PrivacyRelease(Base):
     """One release of figures about people, with what it spent of the privacy budget (the public ledger)."""
 
