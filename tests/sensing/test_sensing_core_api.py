@@ -159,3 +159,29 @@ async def test_restricted_things_show_metadata_but_not_raw_observations(client: 
     assert (await client.get(f"{STA}/Observations")).json()["value"] == []
     expanded = (await client.get(f"{STA}/Datastreams({datastream_id})", params={"$expand": "Observations"})).json()
     assert expanded["Observations"] == []
+
+
+async def test_association_links_and_null_properties(client: httpx.AsyncClient, token: str) -> None:
+    """`$ref` answers links only (usage 7 of the URL conventions); a property that is null answers 204."""
+    thing = await create_station(client, token)
+    thing_id, datastream_id = thing["@iot.id"], thing["Datastreams"][0]["@iot.id"]
+    links = await client.get(f"{STA}/Things({thing_id})/Datastreams/$ref", params={"$count": "true"})
+    assert links.status_code == 200, links.text
+    ids = sorted(datastream["@iot.id"] for datastream in thing["Datastreams"])
+    assert links.json() == {
+        "@iot.count": len(ids),
+        "value": [{"@iot.selfLink": f"http://testserver/sta/v1.1/Datastreams({each})"} for each in ids],
+    }
+    one = (await client.get(f"{STA}/Datastreams({datastream_id})/Thing/$ref")).json()
+    assert one == {"@iot.selfLink": f"http://testserver/sta/v1.1/Things({thing_id})"}
+    refused = await client.get(f"{STA}/Things({thing_id})/Datastreams/$ref", params={"$expand": "Sensor"})
+    assert refused.status_code == 400
+    assert (
+        await client.post(f"{STA}/Things({thing_id})/Datastreams/$ref", json={}, headers=bearer(token))
+    ).status_code == 400
+    assert (await client.get(f"{STA}/Things({thing_id})/Datastreams/$ref/x")).status_code == 404
+
+    # The station's Datastream has no phenomenonTime until it has observations.
+    empty = await client.get(f"{STA}/Datastreams({datastream_id})/phenomenonTime")
+    assert empty.status_code == 204 and empty.content == b""
+    assert (await client.get(f"{STA}/Datastreams({datastream_id})/phenomenonTime/$value")).status_code == 204

@@ -29,6 +29,8 @@ class Target:
     entity_id: int | None = None  # set when the path ends at one entity
     prop: Property | None = None
     raw_value: bool = False
+    # `.../$ref`: the entity's or the collection's links only (usage 7 of the URL conventions).
+    ref: bool = False
     # The single entity the last navigation started from, and the navigation (for POST into it).
     parent: tuple[EntitySet, int, Navigation] | None = None
 
@@ -76,8 +78,9 @@ async def _existing_id(
     return int(found)
 
 
-async def resolve_path(session: AsyncSession, ctx: Context, path: str) -> Target:
-    """Follow a resource path such as `Things(1)/Datastreams`, `Datastreams(2)/Thing/name/$value`."""
+async def resolve_path(session: AsyncSession, ctx: Context, path: str, *, reading: bool = False) -> Target:
+    """Follow a resource path such as `Things(1)/Datastreams`, `Datastreams(2)/Thing/name/$value`. `$ref` paths
+    are for reading: linking and unlinking through them (POST, DELETE) is not offered."""
     segments = [segment for segment in path.split("/") if segment]
     if not segments:
         raise StaError(404, "no entity set named")
@@ -93,8 +96,15 @@ async def resolve_path(session: AsyncSession, ctx: Context, path: str) -> Target
                 known = ", ".join(ENTITY_SETS)
                 raise StaError(404, f"no entity set named {name!r} (known: {known})")
             target = Target(entity_set, [])
-        elif target.raw_value:
-            raise StaError(404, f"nothing follows $value ({segment!r})")
+        elif target.raw_value or target.ref:
+            raise StaError(404, f"nothing follows {'$value' if target.raw_value else '$ref'} ({segment!r})")
+        elif name == "$ref":
+            if entity_id is not None or target.prop is not None:
+                raise StaError(404, f"$ref follows an entity or a collection, not {segment!r}")
+            if not reading:
+                raise StaError(400, "$ref is read-only here: link entities by @iot.id in a POST or PATCH body")
+            target.ref = True
+            continue
         elif target.prop is not None:
             if name != "$value" or entity_id is not None:
                 raise StaError(404, f"only $value may follow a property, not {segment!r}")
@@ -110,8 +120,6 @@ async def resolve_path(session: AsyncSession, ctx: Context, path: str) -> Target
                 target.prop = prop
                 continue
             if nav is None:
-                if name == "$ref":
-                    raise StaError(400, "$ref is not supported")
                 raise StaError(404, f"{source.singular} has no property or navigation property {name!r}")
             entity_set = ENTITY_SETS[nav.target]
             parent = (source, target.entity_id, nav)

@@ -311,6 +311,8 @@ async def get_resource(path: str, request: Request, session: DbSession) -> Respo
         # crowd of heavy reads leaves room for every other request.
         async with _read_slots(request):
             result = await service.read(session, ctx, path, options, params, answer_limits)
+            if result is service.NO_CONTENT:
+                return Response(status_code=204)
             if isinstance(result, service.RawValue):
                 return PlainTextResponse(result.text())
             body = fastjson.dumps(result)

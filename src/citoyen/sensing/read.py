@@ -151,22 +151,29 @@ async def read(
     params: Mapping[str, str],
     limits: AnswerLimits = AnswerLimits(),
 ) -> Any:
-    """GET: an entity, a collection page, a property ({"name": value}) or a raw value ($value, as text).
+    """GET: an entity, a collection page, a property ({"name": value}), a raw value ($value, as text), NO_CONTENT
+    for a property whose value is null (204, as the standard says), or the links of an entity or a page ($ref).
 
     Refuses (400) an answer that would exceed `limits`, as soon as a query brings the rows that exceed them."""
     budget = _Budget(limits)
-    target = await resolve_path(session, ctx, path)
+    target = await resolve_path(session, ctx, path, reading=True)
     entity_set = target.entity_set
     dialect = session.get_bind().dialect.name
     check_select(entity_set, options.select)
     check_expand(entity_set, options.expand)
+    if target.ref and (options.select or options.expand or options.result_format):
+        raise QueryError("$select, $expand and $resultFormat do not apply to $ref (links only)", None, "$ref")
     if target.single:
         row = (await session.execute(base_select(entity_set).where(*target.conditions))).mappings().one()
         if target.prop is not None:
             value = row["id"] if target.prop.name == "id" else property_value(entity_set, target.prop, row)
+            if value is None:
+                return NO_CONTENT
             if target.raw_value:
                 return RawValue(value)
             return {target.prop.name: value}
+        if target.ref:
+            return {"@iot.selfLink": self_link(ctx.base_url, entity_set, row["id"])}
         budget.take([row])
         document = serialize(ctx.base_url, entity_set, row, options.select)
         await expand(session, ctx, entity_set, [row], [document], options.expand, budget)
@@ -208,7 +215,9 @@ async def read(
         result["@iot.count"] = (
             await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))
         ).scalar_one()
-    if options.result_format == "dataArray":
+    if target.ref:
+        result["value"] = [{"@iot.selfLink": self_link(ctx.base_url, entity_set, row["id"])} for row in rows]
+    elif options.result_format == "dataArray":
         if entity_set.name != "Observations":
             raise QueryError("only Observations can be served as a dataArray", None, "$resultFormat")
         result["value"] = data_array(ctx, rows, options.select)
@@ -223,6 +232,10 @@ async def read(
     if more:
         result["@iot.nextLink"] = _next_link(ctx, path, params, top, skip)
     return result
+
+
+# A property whose value is null: the answer is 204 No Content (section 9.2.4 of the standard).
+NO_CONTENT = object()
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from citoyen.sensing.publication import (
     published_datastreams,
     published_things,
 )
-from citoyen.sensing.read import AnswerLimits, RawValue, read
+from citoyen.sensing.read import NO_CONTENT, AnswerLimits, RawValue, read
 from citoyen.sensing.repository import (
     DATASTREAMS,
     FEATURES,
@@ -70,6 +70,7 @@ __all__ = [
     "DATASTREAMS",
     "EXPORT_COLUMNS",
     "FEATURES",
+    "NO_CONTENT",
     "OBSERVATIONS",
     "THINGS",
     "Access",
