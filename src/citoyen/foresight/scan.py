@@ -60,6 +60,7 @@ def _project(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]) -> tupl
 
 def _grid(events: Events, max_zones: int, max_neighbours: int, max_share: float, max_bins: int) -> _Grid:
     x, y, _ = _project(events.lon, events.lat)
+    max_zones = max(20, min(max_zones, len(x) // 10))  # about ten events a zone at least: small files scan fast
     cell = 25.0
     while True:
         keys = np.floor(x / cell).astype(np.int64) * 1_000_003 + np.floor(y / cell).astype(np.int64)
@@ -103,7 +104,7 @@ def _ratios(
 ) -> tuple[float, list[npt.NDArray[np.float64]]]:
     """The log-likelihood ratio of every cylinder: its largest value and, when `keep`, one (zones, k, windows)
     array per window length (zero where the count is not above expectation). `circle_share` is each circle's
-    share of all events, infinite for circles larger than allowed."""
+    share of all events, 1e30 for circles larger than allowed."""
     inside = np.cumsum(counts[grid.neighbours], axis=1)  # (zones, k, bins): counts per circle and bin
     running = np.zeros((*inside.shape[:2], inside.shape[2] + 1))
     np.cumsum(inside, axis=2, out=running[:, :, 1:])
@@ -150,7 +151,7 @@ def scan(
     time_cumulative = np.concatenate([[0.0], np.cumsum(observed_table.sum(axis=0))])
     lengths = _window_lengths(grid.bins, max(1, longest_days // grid.bin_days))
     allowed = np.arange(grid.neighbours.shape[1])[None, :] < grid.sizes[:, None]
-    circle_share = np.where(allowed, np.cumsum(zone_totals[grid.neighbours], axis=1) / total, np.inf)[:, :, None]
+    circle_share = np.where(allowed, np.cumsum(zone_totals[grid.neighbours], axis=1) / total, 1e30)[:, :, None]
     _, ratios = _ratios(observed_table, grid, lengths, circle_share, time_cumulative, total, keep=True)
     rng = np.random.default_rng(seed)
     maxima = np.empty(replicates)
