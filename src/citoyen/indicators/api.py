@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from citoyen.db import DbSession
+from citoyen.i18n import N_
 from citoyen.indicators import service
 from citoyen.indicators.schemas import IndicatorList, IndicatorOut, Series
 from citoyen.web.params import QueryId
@@ -23,7 +24,9 @@ def _moment(text: str | None, name: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         raise service.IndicatorError(
-            "%(name)s must be a date and time in ISO 8601 (for example 2026-01-01T00:00:00Z).", field=name, name=name
+            N_("%(name)s must be a date and time in ISO 8601 (for example 2026-01-01T00:00:00Z)."),
+            field=name,
+            name=name,
         ) from None
 
 

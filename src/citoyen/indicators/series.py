@@ -17,6 +17,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind, Refusal
+from citoyen.i18n import N_
 from citoyen.indicators.definitions import ATMO_ON_MAXIMUM, Indicator, atmo_sub_index
 from citoyen.indicators.models import AreaRollup
 
@@ -73,10 +74,12 @@ def check_period(
     """The period [start, end) a series covers, checked: a step the indicator has, start before end, no longer
     than the step allows. Without bounds: the step's default span up to the latest data (or now)."""
     if step not in STEPS:
-        raise IndicatorError("Unknown step %(step)s: use hour, day, week or month.", Kind.INVALID, "step", step=step)
+        raise IndicatorError(
+            N_("Unknown step %(step)s: use hour, day, week or month."), Kind.INVALID, "step", step=step
+        )
     if step not in indicator.steps:
         raise IndicatorError(
-            "This indicator is not computed per %(step)s: use %(steps)s.",
+            N_("This indicator is not computed per %(step)s: use %(steps)s."),
             Kind.INVALID,
             "step",
             step=step,
@@ -87,13 +90,13 @@ def check_period(
     if start is None:
         start = end - DEFAULT_SPAN[step]
     if start.tzinfo is None or end.tzinfo is None:
-        raise IndicatorError("Give the period's times with their time zone (for example 2026-01-01T00:00:00Z).")
+        raise IndicatorError(N_("Give the period's times with their time zone (for example 2026-01-01T00:00:00Z)."))
     if start >= end:
-        raise IndicatorError("The period's start must come before its end.", Kind.INVALID, "from")
+        raise IndicatorError(N_("The period's start must come before its end."), Kind.INVALID, "from")
     longest = LONGEST[step] or LONGEST_MONTHS
     if end - start > longest:
         raise IndicatorError(
-            "A period read per %(step)s may cover at most %(days)d days.",
+            N_("A period read per %(step)s may cover at most %(days)d days."),
             Kind.INVALID,
             "from",
             step=step,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.errors import Kind
 from citoyen.events import EventHub, ObservationsStored
 from citoyen.housekeeping import Housekeeping
+from citoyen.i18n import N_
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
 from citoyen.indicators.rollups import Rebuilt, Rollups, rebuild, refresh_civic, summed_cells
 from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
@@ -66,7 +67,7 @@ def get_indicator(indicator_id: str) -> Indicator:
     """The indicator with this id; 404 otherwise."""
     indicator = BY_ID.get(indicator_id)
     if indicator is None:
-        raise IndicatorError("Unknown indicator.", Kind.NOT_FOUND, "indicator")
+        raise IndicatorError(N_("Unknown indicator."), Kind.NOT_FOUND, "indicator")
     return indicator
 
 
@@ -74,7 +75,7 @@ async def get_neighbourhood(session: AsyncSession, neighbourhood_id: int) -> Nei
     """The quartier with this id; 404 otherwise."""
     neighbourhood = await territory.get_neighbourhood(session, neighbourhood_id)
     if neighbourhood is None:
-        raise IndicatorError("Unknown neighbourhood.", Kind.NOT_FOUND, "neighbourhood")
+        raise IndicatorError(N_("Unknown neighbourhood."), Kind.NOT_FOUND, "neighbourhood")
     return neighbourhood
 
 

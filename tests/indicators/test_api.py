@@ -1,0 +1,97 @@
+"""The indicators API: the list with definitions, series for the city and a quartier, and its refusals in the
+house's JSON error format."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.indicators.helpers import City, create_city, send
+
+
+@pytest.fixture
+async def city(session: AsyncSession, client: httpx.AsyncClient, token: str) -> City:
+    city = await create_city(session, client, token)
+    await send(client, token, city.west_no2, [["2026-11-25T10:00:00Z", 40], ["2026-11-25T10:30:00Z", 50]])
+    await send(client, token, city.east_no2, [["2026-11-25T10:15:00Z", 20], ["2026-11-26T09:00:00Z", 130]])
+    await send(client, token, city.bicycles, [["2026-11-25T07:00:00Z", 120], ["2026-11-26T08:00:00Z", 300]])
+    await session.commit()
+    return city
+
+
+async def test_the_list_says_what_each_indicator_is_and_whether_it_has_data(
+    client: httpx.AsyncClient, city: City
+) -> None:
+    response = await client.get("/api/indicators")
+    assert response.status_code == 200
+    items = {item["id"]: item for item in response.json()["indicators"]}
+    assert items["air-no2"]["latest_day"].startswith("2026-11-26T00:00:00")
+    assert items["air-pm10"]["latest_day"] is None  # no PM10 sensor
+    assert items["air-atmo"]["steps"] == ["day", "week", "month"]
+    assert "1 000 habitants" in items["reports-filed"]["definition"]
+    assert "1,000 residents" in items["reports-filed"]["definition_en"]
+
+
+async def test_a_series_for_the_city_and_for_a_quartier(client: httpx.AsyncClient, city: City) -> None:
+    period = {"from": "2026-11-25T00:00:00Z", "to": "2026-11-27T00:00:00Z", "step": "day"}
+    whole = (await client.get("/api/indicators/air-no2/series", params=period)).json()
+    # The city's daily mean: every reading of the day, whichever quartier.
+    assert [point["value"] for point in whole["points"]] == [pytest.approx(110 / 3), 130.0]
+    west = (await client.get("/api/indicators/air-no2/series", params={**period, "neighbourhood": city.west})).json()
+    assert [point["value"] for point in west["points"]] == [45.0, None]
+    hourly = await client.get(
+        "/api/indicators/mobility-bicycles/series",
+        params={"from": "2026-11-25T06:00:00Z", "to": "2026-11-25T09:00:00Z", "step": "hour"},
+    )
+    assert [(p["start"][11:16], p["value"]) for p in hourly.json()["points"]] == [
+        ("06:00", None),
+        ("07:00", 120.0),
+        ("08:00", None),
+    ]
+    # ATMO: the city's NO2 at 10:00 on the 25th is (40 + 50 + 20) / 3, class 1 (up to 40 µg/m³); 130 µg/m³ on the
+    # 26th is class 4 (121-230). The west alone reads 45 at 10:00: class 2 (41-90).
+    atmo = (await client.get("/api/indicators/air-atmo/series", params=period)).json()
+    assert [point["value"] for point in atmo["points"]] == [1, 4]
+    west_atmo = await client.get("/api/indicators/air-atmo/series", params={**period, "neighbourhood": city.west})
+    assert [point["value"] for point in west_atmo.json()["points"]] == [2, None]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "words"),
+    [
+        ("/api/indicators/nothing/series", {}, 404, "Unknown indicator"),
+        ("/api/indicators/air-no2/series", {"neighbourhood": 999999}, 404, "Unknown neighbourhood"),
+        ("/api/indicators/air-no2/series", {"step": "decade"}, 400, "Unknown step"),
+        ("/api/indicators/air-atmo/series", {"step": "hour"}, 400, "not computed per hour"),
+        (
+            "/api/indicators/air-no2/series",
+            {"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            400,
+            "before",
+        ),
+        (
+            "/api/indicators/air-no2/series",
+            {"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "step": "hour"},
+            400,
+            "at most 400 days",
+        ),
+        ("/api/indicators/air-no2/series", {"from": "yesterday"}, 400, "ISO 8601"),
+        ("/api/indicators/air-no2/series", {"from": "2026-01-01T00:00:00"}, 400, "time zone"),
+    ],
+)
+async def test_bad_requests_are_refused_with_a_message(
+    client: httpx.AsyncClient, path: str, params: dict[str, object], status: int, words: str
+) -> None:
+    response = await client.get(path, params=params)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["status"] == status
+    assert words in error["message"]
+
+
+async def test_the_api_is_in_the_openapi_document(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert "/api/indicators" in paths
+    parameters = {p["name"] for p in paths["/api/indicators/{indicator_id}/series"]["get"]["parameters"]}
+    assert {"neighbourhood", "from", "to", "step"} <= parameters
