@@ -44,6 +44,7 @@ from citoyen.opendata import tasks as opendata_tasks
 from citoyen.opendata import upkeep as opendata_upkeep
 from citoyen.opinions import service as opinions_service
 from citoyen.opinions import tasks as opinions_tasks
+from citoyen.overviews import pages as overviews_pages
 from citoyen.participation import admin_pages as participation_admin_pages
 from citoyen.participation import api as participation_api
 from citoyen.participation import pages as participation_pages
@@ -340,6 +341,7 @@ def create_app(
         surveys_pages.router,
         reports_pages.router,
         territory_pages.router,
+        overviews_pages.router,
         sensing_pages.router,
         indicators_pages.router,
         opendata_pages.router,

@@ -52,9 +52,15 @@ class Settings(BaseSettings):
     # The address `citoyen serve` listens on, written by it (also for its workers); not for users to set.
     served_url: str = ""
 
-    # Map: the city's own layers are always drawn; a raster tile layer is an optional extra.
-    map_tile_url: str = ""
-    map_tile_attribution: str = ""
+    # Map: the city's own layers are always drawn; a raster tile layer (a Leaflet URL template) is drawn under them
+    # when its server answers. The default is IGN's Plan IGN v2 (WMTS of the Géoplateforme, open data under the
+    # Licence Ouverte, no key needed); pages drop it on their first tile error (offline), and "" turns it off.
+    map_tile_url: str = (
+        "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png"
+        "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+    )
+    map_tile_attribution: str = "© IGN – Plan IGN, Licence Ouverte"
 
     # Mail: with no SMTP host, messages go to the outbox page (demo and development).
     smtp_host: str = ""

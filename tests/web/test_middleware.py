@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from citoyen.app import create_app
+from citoyen.config import Settings
 from citoyen.web.headers import tile_source
 
 
@@ -54,3 +57,24 @@ def test_configured_map_tiles_are_allowed_as_images() -> None:
     plan_ign = "https://data.geopf.fr/wmts?layer=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&TileMatrix={z}"
     assert tile_source(plan_ign) == " https://data.geopf.fr"
     assert tile_source("") == "" and tile_source("javascript:alert(1)") == ""
+
+
+async def _home_page(settings: Settings, engine: AsyncEngine, **changes: str) -> httpx.Response:
+    app = create_app(settings.model_copy(update=changes), engine=engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        return await client.get("/", headers={"Accept-Language": "fr"})
+
+
+async def test_the_street_map_is_plan_ign_by_default_and_off_when_emptied(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    """By default pages may load IGN's Plan IGN tiles (and the map element names them with their attribution);
+    with CITOYEN_MAP_TILE_URL="" neither the policy nor the page mentions a tile server."""
+    defaults = {name: str(Settings.model_fields[name].default) for name in ("map_tile_url", "map_tile_attribution")}
+    page = await _home_page(settings, engine, **defaults)
+    assert "img-src 'self' data: blob: https://data.geopf.fr;" in page.headers["content-security-policy"]
+    assert "LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2" in page.text and "© IGN – Plan IGN, Licence Ouverte" in page.text
+
+    page = await _home_page(settings, engine, map_tile_url="")
+    assert "img-src 'self' data: blob:;" in page.headers["content-security-policy"]
+    assert 'data-tile-url=""' in page.text and "geopf" not in page.text

@@ -147,8 +147,12 @@ async def process_page(
     page: PageNumber = 1,
     at: str = "",
 ) -> Response:
-    """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place."""
+    """A process, its phases and its proposals (list and map); `at=lon,lat` opens the map close to a place and
+    lists the proposals nearest to it first."""
     chosen = _chosen(neighbourhood, category, status, q, sort, seed)
+    centre = maplayer.centre_param(at)
+    lon_lat = [float(part) for part in centre.split(",")] if centre else []
+    near = (lon_lat[0], lon_lat[1]) if lon_lat else None
     if sort == "random" and chosen["seed"] != seed:
         return see_other(f"/participation/processes/{slug}?" + urlencode({k: v for k, v in chosen.items() if v}))
     filters = participation.ProposalFilters(
@@ -168,10 +172,12 @@ async def process_page(
             chosen["sort"],
             int(chosen["seed"] or 0),
             page,
+            near,
         )
     except participation.ParticipationError as error:
         raise HTTPException(404, "Unknown process.") from error
     gettext = gettext_for(request)
+    kept = {name: value for name, value in chosen.items() if value}
     api_query = {"process": str(found.process.id)} | {
         name: chosen[name] for name in ("neighbourhood", "category", "status", "q") if chosen[name]
     }
@@ -184,11 +190,12 @@ async def process_page(
         "page": found.page,
         "pages": found.pages,
         "chosen": chosen,
-        "query": urlencode({name: value for name, value in chosen.items() if value}),
+        "query": urlencode(kept | ({"at": centre} if centre else {})),
+        "query_without_place": urlencode(kept),
         "api_query": urlencode(api_query),
         "neighbourhoods": found.neighbourhoods,
         "neighbourhood_names": found.neighbourhood_names,
-        "map_centre": maplayer.centre_param(at),
+        "map_centre": centre,
         "category_labels": {c.id: c.label(locale_of(request)) for c in found.overview.categories},
         "supported": found.supported,
         "sorts": SORT_LABELS,

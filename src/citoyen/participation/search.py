@@ -4,6 +4,7 @@ are in `repository`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +67,22 @@ async def search_proposals(
     if placed_only:
         query = query.where(Proposal.lon.is_not(None))
     return list((await session.execute(query)).scalars())
+
+
+async def nearest_proposals(
+    session: AsyncSession, filters: ProposalFilters, lon: float, lat: float, limit: int = 20, offset: int = 0
+) -> list[Proposal]:
+    """The proposals matching `filters`, those placed nearest to (lon, lat) first, then those without a place,
+    most recent first. The distance is equirectangular (longitudes shrunk by the cosine of the latitude): exact
+    enough to rank places within a city."""
+    shrink = math.cos(math.radians(lat))
+    distance = ((Proposal.lon - lon) * shrink) * ((Proposal.lon - lon) * shrink) + (Proposal.lat - lat) * (
+        Proposal.lat - lat
+    )
+    query = filtered(select(Proposal), filters).order_by(
+        Proposal.lon.is_(None), distance, Proposal.created_at.desc(), Proposal.id.desc()
+    )
+    return list((await session.execute(query.limit(limit).offset(offset))).scalars())
 
 
 def _countable(filters: ProposalFilters) -> bool:

@@ -79,6 +79,7 @@ from citoyen.participation.search import (
     author_names,
     count_proposals,
     map_layer,
+    nearest_proposals,
     search_proposals,
 )
 from citoyen.participation.supports import (
@@ -140,6 +141,7 @@ __all__ = [
     "load_frame",
     "map_layer",
     "milestones_of",
+    "nearest_proposals",
     "overview",
     "participant_counts",
     "phases_of",

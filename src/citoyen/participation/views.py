@@ -77,8 +77,10 @@ async def process_page(
     sort: str = "recent",
     seed: int = 0,
     page: int = 1,
+    near: tuple[float, float] | None = None,
 ) -> ProcessPage:
-    """The page of a process citizens may see (staff see unpublished ones too); `filters` apply within it.
+    """The page of a process citizens may see (staff see unpublished ones too); `filters` apply within it, and
+    with `near` (lon, lat) the proposals placed nearest to it come first, whatever `sort`.
     Refuses with kind not_found an unknown process or one not published."""
     frame = await frames.by_slug(session, slug)
     if frame is None or not (frame.process.published or (viewer and viewer.is_staff)):
@@ -86,7 +88,10 @@ async def process_page(
     process = frame.process
     filters = replace(filters, process_id=process.id)
     page = max(page, 1)
-    found = await participation.search_proposals(session, filters, sort, seed, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    if near is not None:
+        found = await participation.nearest_proposals(session, filters, *near, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    else:
+        found = await participation.search_proposals(session, filters, sort, seed, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     at_most = COUNTED_AT_MOST if filters.text else None
     total = await participation.count_proposals(session, filters, at_most=at_most)
     more = at_most is not None and total > at_most

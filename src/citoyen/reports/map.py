@@ -11,7 +11,7 @@ import h3
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.reports.models import Category, Report, ReportMapCount, ReportMapTotal
+from citoyen.reports.models import Category, Report, ReportMapCount, ReportMapTotal, ReportStatus
 from citoyen.reports.repository import ReportFilters, filtered, month_of
 from citoyen.territory import maplayer
 
@@ -128,3 +128,17 @@ async def map_layer(session: AsyncSession, filters: ReportFilters, zoom: int) ->
                 continue
         cells.append({"cell": cell, "count": count, "lon": lon, "lat": lat})
     return {"kind": "cells", "resolution": resolution, "cells": cells}
+
+
+async def open_by_category(session: AsyncSession, neighbourhood_id: int) -> list[tuple[Category, int]]:
+    """A neighbourhood's reports not yet closed, counted per category (most first), from the map's totals."""
+    total = func.sum(ReportMapTotal.count)
+    query = (
+        select(Category, total)
+        .join(ReportMapTotal, ReportMapTotal.category_id == Category.id)
+        .where(ReportMapTotal.neighbourhood_id == neighbourhood_id, ReportMapTotal.status != ReportStatus.CLOSED)
+        .group_by(Category.id)
+        .having(total > 0)
+        .order_by(total.desc(), Category.name)
+    )
+    return [(category, int(count)) for category, count in (await session.execute(query)).all()]

@@ -28,7 +28,7 @@ from citoyen.reports.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, TOO_MANY_PHOTOS,
 from citoyen.reports.schemas import QuestionOut, value_label
 from citoyen.territory import maplayer
 from citoyen.territory import service as territory
-from citoyen.web.forms import AppSettings, field, or_404, see_other
+from citoyen.web.forms import AppSettings, field, or_404, safe_next, see_other
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, cleaned, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, TypedForm
 from citoyen.web.templating import flash, locale_of, render
@@ -303,7 +303,7 @@ async def follow_report(
             flash(request, N_("We will e-mail you when this report changes."), "success")
     except reports.ReportError as error:
         flash(request, error.message, "error")
-    return see_other(f"/reports/{report.id}#follow")
+    return see_other(safe_next(field(form, "next"), f"/reports/{report.id}#follow"))
 
 
 # --- the public list and map ------------------------------------------------------------------

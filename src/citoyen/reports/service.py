@@ -47,6 +47,7 @@ from citoyen.reports.filing import (
 from citoyen.reports.map import (
     CELL_MARGIN_DEG,
     map_layer,
+    open_by_category,
 )
 from citoyen.reports.personal_data import (
     register_personal_data,
@@ -80,6 +81,7 @@ from citoyen.reports.staff import (
 )
 from citoyen.reports.supports import (
     follow,
+    followed_by,
     is_following,
     support,
     unfollow,
@@ -116,6 +118,7 @@ __all__ = [
     "delete_routing_rule",
     "distance_m",
     "follow",
+    "followed_by",
     "get_category",
     "get_report",
     "get_report_by_token",
@@ -129,6 +132,7 @@ __all__ = [
     "month_of",
     "nearby_duplicates",
     "notify_followers",
+    "open_by_category",
     "photo_counts",
     "photos_of",
     "place_from_text",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.i18n import N_
 from citoyen.reports.errors import ReportError
 from citoyen.reports.filing import checked_email
-from citoyen.reports.models import Report, ReportFollower, ReportStatus, ReportSupport
+from citoyen.reports.models import Category, Report, ReportFollower, ReportStatus, ReportSupport
 
 
 async def support(session: AsyncSession, report: Report, supporter_key: str, person_id: int | None = None) -> None:
@@ -52,3 +52,15 @@ async def is_following(session: AsyncSession, report: Report, person_id: int) ->
         ReportFollower.report_id == report.id, ReportFollower.person_id == person_id
     )
     return (await session.execute(query)).first() is not None
+
+
+async def followed_by(session: AsyncSession, person_id: int) -> list[tuple[Report, Category]]:
+    """The reports a person follows from their account, with their category, most recently followed first."""
+    query = (
+        select(Report, Category)
+        .join(ReportFollower, ReportFollower.report_id == Report.id)
+        .join(Category, Category.id == Report.category_id)
+        .where(ReportFollower.person_id == person_id)
+        .order_by(ReportFollower.created_at.desc(), ReportFollower.id.desc())
+    )
+    return [(report, category) for report, category in (await session.execute(query)).all()]

@@ -235,6 +235,63 @@ async def _latest(session: AsyncSession, datastream_id: int, raw_allowed: bool) 
     return LatestValue(start, value, True)
 
 
+# --- The sensors of a neighbourhood ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacedReading:
+    """One stream of a sensor placed in a neighbourhood, with its latest value (None: nothing recent)."""
+
+    datastream_id: int
+    observed_property: str
+    unit_symbol: str
+    latest: LatestValue | None
+
+
+@dataclass(frozen=True)
+class PlacedSensor:
+    thing: Thing
+    readings: list[PlacedReading]
+
+
+async def sensors_in(session: AsyncSession, neighbourhood_id: int, limit: int = 12) -> list[PlacedSensor]:
+    """The public and restricted sensors located in a neighbourhood (never personal ones), by kind, with each
+    stream's latest value as everyone may see it: a reading for a public sensor, the last full hour's mean for
+    a restricted one."""
+    things = list(
+        (
+            await session.execute(
+                select(Thing)
+                .where(
+                    Thing.access != ThingAccess.PERSONAL,
+                    Thing.id.in_(
+                        select(ThingLocation.thing_id)
+                        .join(Location, Location.id == ThingLocation.location_id)
+                        .where(Location.neighbourhood_id == neighbourhood_id)
+                    ),
+                )
+                .order_by(Thing.kind, Thing.name, Thing.id)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    streams = (
+        await session.execute(
+            select(Datastream.id, Datastream.thing_id, Datastream.unit_of_measurement, ObservedProperty.name)
+            .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
+            .where(Datastream.thing_id.in_([thing.id for thing in things]))
+            .order_by(Datastream.id)
+        )
+    ).all()
+    readings: dict[int, list[PlacedReading]] = {thing.id: [] for thing in things}
+    raw = {thing.id: thing.access == ThingAccess.PUBLIC for thing in things}
+    for datastream_id, thing_id, unit, property_name in streams:
+        latest = await _latest(session, datastream_id, raw[thing_id])
+        symbol = str((unit or {}).get("symbol") or "")
+        readings[thing_id].append(PlacedReading(datastream_id, property_name, symbol, latest))
+    return [PlacedSensor(thing, readings[thing.id]) for thing in things]
+
+
 # --- Series for the charts -------------------------------------------------------------------------------------
 
 

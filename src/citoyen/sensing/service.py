@@ -41,6 +41,7 @@ from citoyen.sensing.exports import (
     observations_sql,
 )
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
+from citoyen.sensing.portal import PlacedReading, PlacedSensor, sensors_in
 from citoyen.sensing.publication import (
     daily_statistics,
     observation_days,
@@ -78,6 +79,8 @@ __all__ = [
     "Context",
     "ExportedStream",
     "ObservationRow",
+    "PlacedReading",
+    "PlacedSensor",
     "RawValue",
     "Span",
     "StaError",
@@ -115,6 +118,7 @@ __all__ = [
     "register_personal_data",
     "resolve_path",
     "result_value",
+    "sensors_in",
     "summed_streams",
     "thing_access_of_datastream",
     "typed_result",

@@ -1,13 +1,13 @@
-"""Territory pages: the home map and the panel of a neighbourhood."""
+"""Territory pages: the home map. (Its neighbourhood panel gathers the domains' news of a place: it is served by
+citoyen.overviews, above the domains, which the core does not import.)"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from citoyen.db import DbSession
 from citoyen.territory import service
-from citoyen.web.params import PathId
 from citoyen.web.security import CurrentPerson
 from citoyen.web.templating import render
 
@@ -19,12 +19,3 @@ async def home(request: Request, session: DbSession, person: CurrentPerson) -> R
     city = await service.get_city(session)
     count = len(await service.list_neighbourhoods(session))
     return render(request, "territory/home.html", {"city": city, "neighbourhood_count": count})
-
-
-@router.get("/neighbourhoods/{neighbourhood_id}/panel")
-async def neighbourhood_panel(request: Request, session: DbSession, neighbourhood_id: PathId) -> Response:
-    """What the platform knows about a neighbourhood (an HTMX fragment for the map's side panel)."""
-    neighbourhood = await service.get_neighbourhood(session, neighbourhood_id)
-    if neighbourhood is None:
-        raise HTTPException(404, "Unknown neighbourhood.")
-    return render(request, "territory/_panel.html", {"neighbourhood": neighbourhood})

@@ -1,5 +1,5 @@
-"""Following pages: follow or stop following a process or a neighbourhood, and the list of what one
-follows (with where e-mail digests stand)."""
+"""Following: follow or stop following a process or a neighbourhood. (The list of what one follows gathers the
+reports one follows too: citoyen.overviews serves it.)"""
 
 from __future__ import annotations
 
@@ -9,13 +9,10 @@ from fastapi.responses import Response
 from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.participation.follows import service as follows
-from citoyen.participation.follows.models import FollowKind
-from citoyen.people import service as people
-from citoyen.territory import service as territory
 from citoyen.web.forms import field, safe_next, see_other
 from citoyen.web.params import parse_id
 from citoyen.web.security import Form, SignedInPerson
-from citoyen.web.templating import flash, locale_of, render
+from citoyen.web.templating import flash
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,15 +34,3 @@ async def change_follow(request: Request, session: DbSession, person: SignedInPe
     except follows.FollowError as error:
         flash(request, error.message, "error")
     return see_other(back)
-
-
-@router.get("/account/follows")
-async def my_follows(request: Request, session: DbSession, person: SignedInPerson) -> Response:
-    followed = await follows.everything_followed(session, person.id, locale_of(request))
-    following = {item.target_id for item in followed if item.kind == FollowKind.NEIGHBOURHOOD.value}
-    context = {
-        "followed": followed,
-        "neighbourhoods": [n for n in await territory.list_neighbourhoods(session) if n.id not in following],
-        "email_digest": await people.has_consent(session, person, follows.EMAIL_PURPOSE),
-    }
-    return render(request, "follows/list.html", context)

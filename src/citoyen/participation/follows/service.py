@@ -114,6 +114,7 @@ class Followed:
     target_id: int
     name: str
     link: str  # "" when it has no page of its own (a neighbourhood)
+    status: str = ""  # a proposal's ProposalStatus value
 
 
 async def everything_followed(session: AsyncSession, person_id: int, locale: str) -> list[Followed]:
@@ -121,13 +122,16 @@ async def everything_followed(session: AsyncSession, person_id: int, locale: str
     neighbourhoods, each most recently followed first."""
     proposals = (
         await session.execute(
-            select(Proposal.id, Proposal.title)
+            select(Proposal.id, Proposal.title, Proposal.status)
             .join(ProposalFollow, ProposalFollow.proposal_id == Proposal.id)
             .where(ProposalFollow.person_id == person_id, Proposal.hidden_at.is_(None))
             .order_by(ProposalFollow.created_at.desc(), ProposalFollow.id.desc())
         )
     ).all()
-    found = [Followed(PROPOSAL, row.id, row.title, f"/participation/proposals/{row.id}") for row in proposals]
+    found = [
+        Followed(PROPOSAL, row.id, row.title, f"/participation/proposals/{row.id}", row.status.value)
+        for row in proposals
+    ]
     follows = await follows_of(session, person_id)
     process_ids = [f.target_id for f in follows if f.target_kind == FollowKind.PROCESS.value]
     processes = {

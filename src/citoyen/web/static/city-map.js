@@ -1,14 +1,12 @@
-// The home map: draws the city's own neighbourhood layer (no tile server needed); a raster tile
-// layer is added only when the city configured one. Clicking a shape loads its panel with htmx.
+// The home map: draws the city's own neighbourhood layer (no tile server needed; the street map of map-tiles.js
+// is drawn under it when its server answers), open reports and proposals over it (cell-map.js) and the sensors.
+// Clicking a shape loads its panel with htmx.
 (function () {
   "use strict";
   var element = document.getElementById("city-map");
   if (!element) return;
   var map = L.map(element, { zoomSnap: 0.25 });
-  var tileUrl = element.dataset.tileUrl;
-  if (tileUrl) {
-    L.tileLayer(tileUrl, { attribution: element.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
-  }
+  CitoyenTiles.add(map, element);
   var normal = { color: "#083a73", weight: 1.5, fillColor: "#5b8fd1", fillOpacity: 0.25 };
   var selected = { color: "#a4161a", weight: 3, fillColor: "#f5a300", fillOpacity: 0.45 };
   var current = null;
@@ -46,7 +44,45 @@
       if (collection.features.length) map.fitBounds(layer.getBounds(), { padding: [10, 10] });
       else map.setView([48.8566, 2.3522], 12);
       element.dataset.loaded = String(collection.features.length);
+      showActivity();
     });
+
+  // Open reports and proposals under way: each a layer of counts per area (points when close) drawn over the
+  // neighbourhoods, switched on and off by the checkboxes of #city-layers. Their circles let clicks through to the
+  // neighbourhood below; a point opens its page.
+  function showActivity() {
+    var toggles = document.getElementById("city-layers");
+    if (!toggles || !window.CitoyenCells) return;
+    toggles.querySelectorAll("input[data-layer]").forEach(function (input) {
+      var name = input.dataset.layer;
+      var activity = CitoyenCells.layer(map, {
+        api: input.dataset.api,
+        filters: input.dataset.filters,
+        linkPrefix: input.dataset.linkPrefix,
+        pointColour: input.dataset.colour,
+        cellColour: input.dataset.colour,
+        className: "layer-" + name,
+        interactiveCells: false,
+        onDrawn: function (kind, count) {
+          element.dataset[name + "Kind"] = kind;
+          element.dataset[name + "Drawn"] = String(count);
+        }
+      });
+      map.on("moveend", activity.refresh);
+      function show() {
+        if (input.checked) {
+          activity.group.addTo(map);
+          activity.refresh();
+        } else {
+          map.removeLayer(activity.group);
+          delete element.dataset[name + "Kind"];
+          delete element.dataset[name + "Drawn"];
+        }
+      }
+      input.addEventListener("change", show);
+      show();
+    });
+  }
 
   // The sensors layer: one group per kind, each with its own shape and symbol (not colour alone), switched on and
   // off by the checkboxes of the legend. Personal sensors (a household's meter) are never on the map.

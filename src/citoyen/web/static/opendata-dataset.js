@@ -1,6 +1,6 @@
 // A dataset's page of the open-data catalogue: the map of its spatial coverage, and its resources' previews
 // (places on a map, a time series on a chart). Everything drawn comes from the page itself and from the
-// platform (the neighbourhoods as background): no tile server or other site is needed. Each drawing marks its
+// platform (the neighbourhoods as background): no other site is needed (the street map of map-tiles.js is an extra). Each drawing marks its
 // element with data-ready="true" when done.
 (function () {
   "use strict";
@@ -18,10 +18,7 @@
 
   function baseMap(element) {
     var map = L.map(element, { zoomSnap: 0.25, scrollWheelZoom: false });
-    var tileUrl = element.dataset.tileUrl;
-    if (tileUrl) {
-      L.tileLayer(tileUrl, { attribution: element.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
-    }
+    CitoyenTiles.add(map, element);
     return map;
   }
 

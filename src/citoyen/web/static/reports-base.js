@@ -1,5 +1,5 @@
 // Shared by the reports maps: a Leaflet map that draws the city's neighbourhoods (no tile server needed;
-// a raster tile layer is added only when the city configured one), as in city-map.js.
+// the street map of map-tiles.js is drawn under them when its server answers), as in city-map.js.
 (function () {
   "use strict";
   var outline = { color: "#083a73", weight: 1, fillColor: "#5b8fd1", fillOpacity: 0.12, interactive: false };
@@ -7,10 +7,7 @@
   // Returns { map, ready }: `ready` resolves with the neighbourhoods layer once it is drawn.
   function baseMap(element, options) {
     var map = L.map(element, Object.assign({ zoomSnap: 0.25 }, options || {}));
-    var tileUrl = element.dataset.tileUrl;
-    if (tileUrl) {
-      L.tileLayer(tileUrl, { attribution: element.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
-    }
+    CitoyenTiles.add(map, element);
     var ready = fetch("/api/territory/neighbourhoods", { headers: { Accept: "application/geo+json" } })
       .then(function (response) { return response.json(); })
       .then(function (collection) {
