@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 from starlette.responses import Response
 
@@ -27,6 +31,49 @@ def localized(locale: str, french: str | None, english: str | None) -> str:
     """A bilingual column in the reader's language: the English text when the reader reads English and it was
     given, else the French one (the source, always given). In templates: `localized(x.name, x.name_en)`."""
     return english if locale == "en" and english else (french or "")
+
+
+def format_number(value: float, locale: str, digits: int | None = None) -> str:
+    """A number as the reader's language writes it ("3 255 000", "3,8" in French; "3,255,000", "3.8" in
+    English), with exactly `digits` decimals when given, else as many as it has (up to three)."""
+    if digits is None:
+        return format_decimal(value, locale=locale)
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return format_decimal(value, pattern, locale=locale)
+
+
+def format_money(cents: int, locale: str) -> str:
+    """An amount of integer cents in euros: whole euros without decimals ("3 255 000 €", "€3,255,000"), the
+    cents otherwise ("12,50 €")."""
+    if cents % 100 == 0:
+        pattern = "¤#,##0" if locale == "en" else "#,##0\u00a0¤"
+        return format_currency(cents // 100, "EUR", pattern, locale=locale, currency_digits=False)
+    return format_currency(cents / 100, "EUR", locale=locale)
+
+
+def format_ratio(ratio: float, locale: str, digits: int = 0) -> str:
+    """A ratio (0.12) as a percentage in the reader's language ("12 %" in French, "12%" in English)."""
+    pattern = Locale.parse(locale).percent_formats[None].pattern
+    if digits > 0:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * digits)
+    return format_percent(ratio, pattern, locale=locale)
+
+
+def format_day(value: date, locale: str, form: str = "medium") -> str:
+    """A date in the reader's language ("7 déc. 2026", "Dec 7, 2026"; form "long": "7 décembre 2026");
+    a moment's date is its date in UTC, as the platform's times."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return format_date(value, form, locale=locale)
+
+
+def format_moment(value: datetime, locale: str) -> str:
+    """A moment, in UTC, in the reader's language ("7 déc. 2026, 14:05", "Dec 7, 2026, 2:05 PM")."""
+    moment = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    pattern = str(get_datetime_format("medium", locale=locale))
+    return pattern.replace("{1}", format_day(moment, locale)).replace(
+        "{0}", format_time(moment, "short", tzinfo=UTC, locale=locale)
+    )
 
 
 def N_(message: str) -> str:

@@ -161,7 +161,7 @@ async def test_errors_keep_what_was_typed(
     assert response.status_code == 400
     assert "Please answer: Size of the hole" in response.text  # the question in the page's language
     french = await send_report(client, pothole_form(answer_size=""), language="fr")
-    assert "Veuillez répondre : Taille du trou" in french.text
+    assert "Veuillez répondre\u00a0: Taille du trou" in french.text
     assert "Profond &amp; dangereux" in response.text and 'value="moi@example.org"' in response.text
     assert f'value="{WEST[0]}"' in response.text and f'value="{WEST[1]}"' in response.text
     assert re.search(r'value="bikes"\s+checked', response.text) and re.search(r'value="cars"\s+checked', response.text)

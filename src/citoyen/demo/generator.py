@@ -32,16 +32,16 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).parent / "data"
 QUARTIERS_FILE = DATA_DIR / "paris-quartiers.geojson"
 
-# (code, name): the departments of a French city's technical services.
+# (code, name, English name): the departments of a French city's technical services.
 DEPARTMENTS = [
-    ("voirie", "Voirie et déplacements"),
-    ("proprete", "Propreté et eau"),
-    ("espaces-verts", "Espaces verts et environnement"),
-    ("eclairage", "Éclairage public"),
-    ("mobilite", "Mobilités et stationnement"),
-    ("energie", "Énergie et bâtiments"),
-    ("participation", "Démocratie participative"),
-    ("numerique", "Numérique et données ouvertes"),
+    ("voirie", "Voirie et déplacements", "Roads and travel"),
+    ("proprete", "Propreté et eau", "Cleanliness and water"),
+    ("espaces-verts", "Espaces verts et environnement", "Green spaces and environment"),
+    ("eclairage", "Éclairage public", "Street lighting"),
+    ("mobilite", "Mobilités et stationnement", "Mobility and parking"),
+    ("energie", "Énergie et bâtiments", "Energy and buildings"),
+    ("participation", "Démocratie participative", "Participatory democracy"),
+    ("numerique", "Numérique et données ouvertes", "Digital services and open data"),
 ]
 
 
@@ -147,8 +147,10 @@ async def build_demo(
     progress("territory", 1, 1)
 
     departments: dict[str, Department] = {}
-    for code, name in DEPARTMENTS:
-        departments[code] = await people.create_department(session, code, name, f"{code}@{DEMO_DOMAIN}")
+    for code, name, name_en in DEPARTMENTS:
+        departments[code] = await people.create_department(
+            session, code, name, f"{code}@{DEMO_DOMAIN}", name_en=name_en
+        )
 
     for account in DEMO_ACCOUNTS:
         person = await people.create_person(

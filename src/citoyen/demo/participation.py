@@ -71,7 +71,7 @@ IDEAS = [
     ),
     Idea(
         "Nature en ville",
-        "Un jardin partagé sur la friche de {q}",
+        "Un jardin partagé sur la friche du quartier {q}",
         "A community garden on the vacant lot in {q}",
         "La parcelle clôturée est inutilisée depuis des années. Les voisins sont prêts à s'organiser en association "
         "pour cultiver des potagers et accueillir les écoles le mercredi.",
@@ -80,7 +80,7 @@ IDEAS = [
     ),
     Idea(
         "Nature en ville",
-        "Planter des arbres d'alignement rue principale de {q}",
+        "Planter des arbres d'alignement dans la rue principale du quartier {q}",
         "Plant street trees along the main street of {q}",
         "Il n'y a pas un arbre sur 400 mètres. Des fosses de plantation continues entre les places de stationnement "
         "rafraîchiraient la rue et absorberaient l'eau de pluie.",
@@ -89,14 +89,14 @@ IDEAS = [
     ),
     Idea(
         "Nature en ville",
-        "Des pieds d'arbres fleuris entretenus par les habitants à {q}",
+        "Des pieds d'arbres fleuris entretenus par les habitants dans le quartier {q}",
         "Flowering tree pits looked after by residents in {q}",
         "Proposer un permis de végétaliser simplifié et fournir terre et graines aux habitants volontaires.",
         "Offer a simple greening permit and give soil and seeds to residents who volunteer.",
     ),
     Idea(
         "Mobilité",
-        "Une rue scolaire devant l'école élémentaire de {q}",
+        "Une rue scolaire devant l'école élémentaire du quartier {q}",
         "A school street in front of the primary school in {q}",
         "Fermer la rue aux voitures aux heures d'entrée et de sortie des classes, avec des barrières amovibles, pour "
         "que les enfants arrivent à pied ou à vélo en sécurité.",
@@ -105,7 +105,7 @@ IDEAS = [
     ),
     Idea(
         "Mobilité",
-        "Une piste cyclable protégée pour traverser {q}",
+        "Une piste cyclable protégée pour traverser le quartier {q}",
         "A protected cycle lane across {q}",
         "Les cyclistes partagent la chaussée avec les bus et les livraisons. Une piste séparée par une bordure "
         "relierait les deux pistes existantes.",
@@ -113,7 +113,7 @@ IDEAS = [
     ),
     Idea(
         "Mobilité",
-        "Plus d'arceaux vélos près du métro à {q}",
+        "Plus d'arceaux vélos près du métro dans le quartier {q}",
         "More bike racks near the metro in {q}",
         "Les vélos sont attachés aux grilles et aux arbres faute de place. Transformer deux places de stationnement "
         "en vingt arceaux.",
@@ -121,7 +121,7 @@ IDEAS = [
     ),
     Idea(
         "Mobilité",
-        "Élargir les trottoirs de la rue commerçante de {q}",
+        "Élargir les trottoirs de la rue commerçante du quartier {q}",
         "Widen the pavements of the shopping street in {q}",
         "Avec les terrasses et les poussettes, on marche sur la chaussée. Passer la rue à sens unique et donner la "
         "place gagnée aux piétons.",
@@ -130,7 +130,7 @@ IDEAS = [
     ),
     Idea(
         "Mobilité",
-        "Un passage piéton surélevé au carrefour dangereux de {q}",
+        "Un passage piéton surélevé au carrefour dangereux du quartier {q}",
         "A raised crossing at the dangerous junction in {q}",
         "Les voitures tournent vite et les personnes âgées peinent à traverser. Un plateau ralentisseur et un îlot "
         "central sécuriseraient la traversée.",
@@ -138,7 +138,7 @@ IDEAS = [
     ),
     Idea(
         "Vivre ensemble",
-        "Des bancs et des fontaines sur la place de {q}",
+        "Des bancs et des fontaines sur la place du quartier {q}",
         "Benches and drinking fountains on the square in {q}",
         "La place est minérale et sans assise. Des bancs avec dossier et une fontaine à boire permettraient aux "
         "anciens et aux familles de s'y arrêter.",
@@ -147,28 +147,28 @@ IDEAS = [
     ),
     Idea(
         "Vivre ensemble",
-        "Une boîte à livres près de la bibliothèque de {q}",
+        "Une boîte à livres près de la bibliothèque du quartier {q}",
         "A book box near the library in {q}",
         "Installer une armoire à livres en libre service, fabriquée par l'atelier de menuiserie du centre social.",
         "Put up a free book exchange cabinet, built by the social centre's woodwork workshop.",
     ),
     Idea(
         "Vivre ensemble",
-        "Des toilettes publiques ouvertes la nuit à {q}",
+        "Des toilettes publiques ouvertes la nuit dans le quartier {q}",
         "Public toilets open at night in {q}",
         "Les sanisettes ferment à 22 h alors que le quartier vit tard. Les garder ouvertes et propres toute la nuit.",
         "The public toilets close at 10 pm while the area stays lively late. Keep them open and clean all night.",
     ),
     Idea(
         "Vivre ensemble",
-        "Un terrain multisports rénové pour les jeunes de {q}",
+        "Un terrain multisports rénové pour les jeunes du quartier {q}",
         "A renovated multi-sport pitch for the young people of {q}",
         "Le revêtement est troué et les paniers sont cassés. Rénover le terrain et l'éclairer jusqu'à 22 h.",
         "The surface is full of holes and the hoops are broken. Renovate the pitch and light it until 10 pm.",
     ),
     Idea(
         "Propreté",
-        "Plus de poubelles de tri sur le marché de {q}",
+        "Plus de poubelles de tri sur le marché du quartier {q}",
         "More recycling bins at the market in {q}",
         "Après le marché, les déchets s'envolent partout. Ajouter des corbeilles de tri et un point de collecte des "
         "biodéchets.",
@@ -176,7 +176,7 @@ IDEAS = [
     ),
     Idea(
         "Propreté",
-        "Un composteur collectif dans le square de {q}",
+        "Un composteur collectif dans le square du quartier {q}",
         "A shared compost bin in the garden square of {q}",
         "Beaucoup d'habitants n'ont pas de bac à biodéchets. Un composteur géré par des maîtres-composteurs "
         "bénévoles réduirait les ordures.",

@@ -250,7 +250,8 @@ def hourly_history(spec: ValueSpec, end: datetime, hours: int) -> list[tuple[dat
 
 @dataclass(frozen=True)
 class Measure:
-    name: str
+    name: str  # French, as every name the platform seeds, with its English name beside it
+    name_en: str
     definition: str
     unit_name: str
     unit_symbol: str
@@ -260,6 +261,7 @@ class Measure:
 
 AIR_MEASURES = (
     Measure(
+        "Monoxyde de carbone (CO)",
         "Carbon monoxide (CO)",
         "http://vocab.nerc.ac.uk/collection/P01/current/CMONZZ01/",
         "milligram per cubic metre",
@@ -268,6 +270,7 @@ AIR_MEASURES = (
         2,
     ),
     Measure(
+        "Oxydes d'azote (NOx)",
         "Nitrogen oxides (NOx)",
         "https://dd.eionet.europa.eu/vocabulary/aq/pollutant/9",
         "parts per billion",
@@ -276,6 +279,7 @@ AIR_MEASURES = (
         0,
     ),
     Measure(
+        "Dioxyde d'azote (NO2)",
         "Nitrogen dioxide (NO2)",
         "https://dd.eionet.europa.eu/vocabulary/aq/pollutant/8",
         "microgram per cubic metre",
@@ -284,6 +288,7 @@ AIR_MEASURES = (
         0,
     ),
     Measure(
+        "Benzène (C6H6)",
         "Benzene (C6H6)",
         "https://dd.eionet.europa.eu/vocabulary/aq/pollutant/20",
         "microgram per cubic metre",
@@ -292,6 +297,7 @@ AIR_MEASURES = (
         1,
     ),
     Measure(
+        "Température de l'air",
         "Air temperature",
         "http://vocab.nerc.ac.uk/collection/P07/current/CFSN0023/",
         "degree Celsius",
@@ -300,22 +306,44 @@ AIR_MEASURES = (
         1,
     ),
     Measure(
-        "Relative humidity", "http://vocab.nerc.ac.uk/collection/P07/current/CFSN0413/", "percent", "%", "air:RH", 1
+        "Humidité relative",
+        "Relative humidity",
+        "http://vocab.nerc.ac.uk/collection/P07/current/CFSN0413/",
+        "percent",
+        "%",
+        "air:RH",
+        1,
     ),
 )
 BIKE_MEASURE = Measure(
-    "Bicycles passing", "https://w3id.org/citoyen/def/bicycle-count", "bicycles per hour", "bicycles/h", "bikes", 0
+    "Passages de vélos",
+    "Bicycles passing",
+    "https://w3id.org/citoyen/def/bicycle-count",
+    "bicycles per hour",
+    "bicycles/h",
+    "bikes",
+    0,
 )
 ELECTRICITY_MEASURE = Measure(
-    "Electric power", "http://vocab.nerc.ac.uk/collection/P07/current/CFSN0464/", "kilowatt", "kW", None, 2
+    "Puissance électrique",
+    "Electric power",
+    "http://vocab.nerc.ac.uk/collection/P07/current/CFSN0464/",
+    "kilowatt",
+    "kW",
+    None,
+    2,
 )
-WATER_MEASURE = Measure("Water flow", "https://w3id.org/citoyen/def/water-flow", "litre per hour", "L/h", None, 1)
+WATER_MEASURE = Measure(
+    "Débit d'eau", "Water flow", "https://w3id.org/citoyen/def/water-flow", "litre per hour", "L/h", None, 1
+)
 
 
 @dataclass(frozen=True)
 class DemoThing:
-    name: str
+    name: str  # French, with its English name and the descriptions in both languages beside it
+    name_en: str
     description: str
+    description_en: str
     kind: ThingKind
     quartier: str
     access: ThingAccess = ThingAccess.PUBLIC
@@ -325,33 +353,38 @@ class DemoThing:
     owned_by_demo_citizen: bool = False
 
 
-AIR_STATIONS = (
-    DemoThing("Station air · Les Halles", "Air-quality station (replay of real data)", ThingKind.AIR, "Halles"),
-    DemoThing("Station air · Belleville", "Air-quality station (replay of real data)", ThingKind.AIR, "Belleville"),
-    DemoThing("Station air · Grenelle", "Air-quality station (replay of real data)", ThingKind.AIR, "Grenelle"),
-    DemoThing("Station air · Clignancourt", "Air-quality station (replay of real data)", ThingKind.AIR, "Clignancourt"),
+AIR_STATION = (
+    "Station de mesure de la qualité de l'air (rejeu de données réelles)",
+    "Air-quality station (replay of real data)",
 )
-BIKE_COUNTERS = (
-    DemoThing(
-        "Compteur vélo · Canal Saint-Martin",
-        "Bicycle counter (replay of real data)",
-        ThingKind.MOBILITY,
-        "Hôpital-Saint-Louis",
-    ),
-    DemoThing(
-        "Compteur vélo · Quai de la Rapée", "Bicycle counter (replay of real data)", ThingKind.MOBILITY, "Quinze-Vingts"
-    ),
-    DemoThing(
-        "Compteur vélo · Boulevard Saint-Germain",
-        "Bicycle counter (replay of real data)",
-        ThingKind.MOBILITY,
-        "Saint-Germain-des-Prés",
-    ),
+BIKE_COUNTER = ("Compteur de vélos (rejeu de données réelles)", "Bicycle counter (replay of real data)")
+SIMULATED = ("données de démonstration simulées", "simulated demo data")
+
+
+def _simulated(french: str, english: str) -> tuple[str, str]:
+    """A synthetic meter's descriptions, which say in both languages that its readings are simulated."""
+    return f"{french} ({SIMULATED[0]})", f"{english} ({SIMULATED[1]})"
+
+
+AIR_STATIONS = tuple(
+    DemoThing(f"Station air · {quartier}", f"Air station · {quartier}", *AIR_STATION, ThingKind.AIR, quartier)
+    for quartier in ("Halles", "Belleville", "Grenelle", "Clignancourt")
 )
+BIKE_COUNTERS = tuple(
+    DemoThing(f"Compteur vélo · {place}", f"Bicycle counter · {place}", *BIKE_COUNTER, ThingKind.MOBILITY, quartier)
+    for place, quartier in (
+        ("Canal Saint-Martin", "Hôpital-Saint-Louis"),
+        ("Quai de la Rapée", "Quinze-Vingts"),
+        ("Boulevard Saint-Germain", "Saint-Germain-des-Prés"),
+    )
+)
+BUILDING_ELECTRICITY = _simulated("Compteur électrique d'un bâtiment", "Building electricity meter")
+BUILDING_WATER = _simulated("Compteur d'eau d'un bâtiment", "Building water meter")
 METERS = (
     DemoThing(
         "École élémentaire Belleville · électricité",
-        "Building electricity meter (synthetic demo data)",
+        "Belleville primary school · electricity",
+        *BUILDING_ELECTRICITY,
         ThingKind.ENERGY,
         "Belleville",
         profile="electricity",
@@ -359,7 +392,8 @@ METERS = (
     ),
     DemoThing(
         "Gymnase Javel · électricité",
-        "Building electricity meter (synthetic demo data)",
+        "Javel sports hall · electricity",
+        *BUILDING_ELECTRICITY,
         ThingKind.ENERGY,
         "Javel",
         profile="electricity",
@@ -367,7 +401,8 @@ METERS = (
     ),
     DemoThing(
         "Piscine Pontoise · eau",
-        "Building water meter (synthetic demo data)",
+        "Pontoise swimming pool · water",
+        *BUILDING_WATER,
         ThingKind.WATER,
         "Saint-Victor",
         profile="water",
@@ -375,7 +410,8 @@ METERS = (
     ),
     DemoThing(
         "Mairie du 11e · eau",
-        "Building water meter (synthetic demo data)",
+        "11th arrondissement town hall · water",
+        *BUILDING_WATER,
         ThingKind.WATER,
         "Roquette",
         profile="water",
@@ -383,7 +419,8 @@ METERS = (
     ),
     DemoThing(
         "Immeuble rue Oberkampf (40 logements) · électricité",
-        "Block of flats, electricity (synthetic demo data)",
+        "Block of flats, rue Oberkampf (40 homes) · electricity",
+        *_simulated("Immeuble, électricité", "Block of flats, electricity"),
         ThingKind.ENERGY,
         "Folie-Méricourt",
         ThingAccess.RESTRICTED,
@@ -392,7 +429,8 @@ METERS = (
     ),
     DemoThing(
         "Immeuble rue Oberkampf (40 logements) · eau",
-        "Block of flats, water (synthetic demo data)",
+        "Block of flats, rue Oberkampf (40 homes) · water",
+        *_simulated("Immeuble, eau", "Block of flats, water"),
         ThingKind.WATER,
         "Folie-Méricourt",
         ThingAccess.RESTRICTED,
@@ -401,7 +439,8 @@ METERS = (
     ),
     DemoThing(
         "Mon logement · électricité",
-        "Household electricity meter (synthetic demo data)",
+        "My home · electricity",
+        *_simulated("Compteur électrique du logement", "Household electricity meter"),
         ThingKind.ENERGY,
         "Roquette",
         ThingAccess.PERSONAL,
@@ -411,7 +450,8 @@ METERS = (
     ),
     DemoThing(
         "Mon logement · eau",
-        "Household water meter (synthetic demo data)",
+        "My home · water",
+        *_simulated("Compteur d'eau du logement", "Household water meter"),
         ThingKind.WATER,
         "Roquette",
         ThingAccess.PERSONAL,
@@ -446,7 +486,13 @@ async def build_demo_sensors(
 
     async def observed_property(measure: Measure) -> int:
         if measure.name not in properties:
-            row = ObservedProperty(name=measure.name, definition=measure.definition, description=measure.unit_name)
+            row = ObservedProperty(
+                name=measure.name,
+                name_en=measure.name_en,
+                definition=measure.definition,
+                description=measure.name,
+                description_en=measure.name_en,
+            )
             session.add(row)
             await session.flush()
             properties[measure.name] = row.id
@@ -479,7 +525,9 @@ async def build_demo_sensors(
         lon, lat = _point_in(neighbourhood.geometry, done) if neighbourhood else (2.3522, 48.8566)
         thing = Thing(
             name=demo_thing.name,
+            name_en=demo_thing.name_en,
             description=demo_thing.description,
+            description_en=demo_thing.description_en,
             kind=demo_thing.kind,
             access=demo_thing.access,
             owner_person_id=owner_id if demo_thing.owned_by_demo_citizen else None,
@@ -506,8 +554,10 @@ async def build_demo_sensors(
             generated_from_location_id=location.id,
         )
         sensor = Sensor(
-            name=f"{demo_thing.name} · sensor",
+            name=f"{demo_thing.name} · capteur",
+            name_en=f"{demo_thing.name_en} · sensor",
             description=demo_thing.description,
+            description_en=demo_thing.description_en,
             encoding_type="text/plain",
             sensor_metadata="Citoyen demo sensor: see citoyen/demo/data/README.md for the data's origin and licence",
         )
@@ -517,7 +567,9 @@ async def build_demo_sensors(
             readings = hourly_history(spec, anchor, hours)
             datastream = Datastream(
                 name=f"{demo_thing.name} · {measure.name}",
+                name_en=f"{demo_thing.name_en} · {measure.name_en}",
                 description=f"{measure.name} ({measure.unit_symbol})",
+                description_en=f"{measure.name_en} ({measure.unit_symbol})",
                 observation_type=MEASUREMENT,
                 unit_of_measurement={
                     "name": measure.unit_name,

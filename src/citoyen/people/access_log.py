@@ -15,6 +15,14 @@ ACCESS_ACTION_LABELS = {
     "account_suspended": N_("suspended your account"),
     "account_restored": N_("restored your account"),
     "report_contact_viewed": N_("viewed your contact details on a report"),
+    "sensing_read": N_("read the readings of your personal sensor"),
+    "sensing_live": N_("watched the live readings of your personal sensor"),
+    "sensing_owner": N_("changed who owns your personal sensor"),
+}
+# The fixed details some accesses are logged with, shown in the reader's language (others are names, as stored).
+ACCESS_DETAIL_LABELS = {
+    "admin account page": N_("the account's page in the administration"),
+    "admin mail outbox": N_("the mail outbox in the administration"),
 }
 
 

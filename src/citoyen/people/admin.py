@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.i18n import N_
+from citoyen.i18n import N_, localized
 from citoyen.people.access_log import log_access
 from citoyen.people.accounts import normalize_email
 from citoyen.people.errors import PeopleError
@@ -59,13 +59,17 @@ async def list_departments(session: AsyncSession) -> list[Department]:
     return list((await session.execute(select(Department).order_by(Department.name))).scalars())
 
 
-async def department_names(session: AsyncSession) -> dict[int, str]:
-    """Each department's name by id (one query), for domains that show who handles what."""
-    rows = (await session.execute(select(Department.id, Department.name))).all()
-    return {int(department_id): name for department_id, name in rows}
+async def department_names(session: AsyncSession, locale: str = "fr") -> dict[int, str]:
+    """Each department's name by id in the reader's language (one query), for domains that show who handles
+    what."""
+    rows = (await session.execute(select(Department.id, Department.name, Department.name_en))).all()
+    return {int(department_id): localized(locale, name, name_en) for department_id, name, name_en in rows}
 
 
-async def create_department(session: AsyncSession, code: str, name: str, email: str | None = None) -> Department:
+async def create_department(
+    session: AsyncSession, code: str, name: str, email: str | None = None, name_en: str = ""
+) -> Department:
+    """A department: its French name, and its English one for English pages (empty: the French one)."""
     code = code.strip().lower()
     if not code or not name.strip():
         raise PeopleError(N_("A department needs a code and a name."))
@@ -73,7 +77,9 @@ async def create_department(session: AsyncSession, code: str, name: str, email: 
         raise PeopleError(N_("The code may only contain letters, digits, '-' and '_' (at most 40)."))
     if (await session.execute(select(Department).where(Department.code == code))).first() is not None:
         raise PeopleError(N_("A department with this code already exists."))
-    department = Department(code=code, name=name.strip(), email=normalize_email(email) if email else None)
+    department = Department(
+        code=code, name=name.strip(), name_en=name_en.strip(), email=normalize_email(email) if email else None
+    )
     session.add(department)
     await session.flush()
     return department

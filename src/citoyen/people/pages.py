@@ -341,9 +341,16 @@ async def admin_departments(request: Request, session: DbSession, admin: AdminPe
 
 @router.post("/admin/departments")
 async def admin_create_department(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
-    values = {"code": field(form, "code"), "name": field(form, "name"), "email": field(form, "email")}
+    values = {
+        "code": field(form, "code"),
+        "name": field(form, "name"),
+        "name_en": field(form, "name_en"),
+        "email": field(form, "email"),
+    }
     try:
-        await people.create_department(session, values["code"], values["name"], values["email"] or None)
+        await people.create_department(
+            session, values["code"], values["name"], values["email"] or None, name_en=values["name_en"]
+        )
     except people.PeopleError as error:
         context = {
             "departments": await people.list_departments(session),

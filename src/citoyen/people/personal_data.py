@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.i18n import N_
+from citoyen.i18n import N_, get_translations
 from citoyen.people.access_log import access_log
 from citoyen.people.login import account_failures_key
 from citoyen.people.models import ConsentRecord, EmailLink, LoginFailure, LoginSession, OutboxMessage, Person
@@ -75,11 +75,14 @@ def register_personal_data(registry: PersonalDataRegistry) -> None:
 
 
 async def export_personal_data(session: AsyncSession, registry: PersonalDataRegistry, person: Person) -> dict[str, Any]:
-    """Everything the platform holds about a person (GDPR Art. 15 and 20), by domain and table."""
+    """Everything the platform holds about a person (GDPR Art. 15 and 20), by domain and table, each domain
+    described in English and in French."""
     data: dict[str, Any] = {"exported_at": utcnow().isoformat(), "domains": {}}
+    french = get_translations("fr")
     for provider in registry.providers:
         data["domains"][provider.domain] = {
             "description": provider.description,
+            "description_fr": french.gettext(provider.description),
             "tables": await provider.export(session, person),
         }
     return data

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from citoyen.people.access_log import (
     ACCESS_ACTION_LABELS,
+    ACCESS_DETAIL_LABELS,
     access_log,
     log_access,
 )
@@ -101,6 +102,7 @@ from citoyen.people.tokens import (
 
 __all__ = [
     "ACCESS_ACTION_LABELS",
+    "ACCESS_DETAIL_LABELS",
     "ACCOUNT",
     "ACCOUNT_UNDER_ATTACK",
     "API_SCOPES",

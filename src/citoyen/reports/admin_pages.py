@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from citoyen.db import DbSession
-from citoyen.i18n import N_
+from citoyen.i18n import N_, localized
 from citoyen.people import service as people
 from citoyen.reports import service as reports
 from citoyen.reports.models import AttributeType, Category
@@ -18,7 +18,7 @@ from citoyen.territory import service as territory
 from citoyen.web.forms import found, see_other
 from citoyen.web.params import PathId
 from citoyen.web.security import AdminPerson, Form
-from citoyen.web.templating import flash, gettext_for, render
+from citoyen.web.templating import flash, gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -279,7 +279,10 @@ async def _render_categories(
         "question_counts": {category_id: len(items) for category_id, items in questions.items()},
         "rules_by_category": rules_by_category,
         "departments": departments,
-        "department_names": {department.id: department.name for department in departments},
+        "department_names": {
+            department.id: localized(locale_of(request), department.name, department.name_en)
+            for department in departments
+        },
         "neighbourhoods": sorted(neighbourhoods, key=lambda n: n.name),
         "neighbourhood_names": {n.id: n.name for n in neighbourhoods},
         "values": values or {},

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import DbSession
 from citoyen.errors import Kind
-from citoyen.i18n import N_
+from citoyen.i18n import N_, localized
 from citoyen.people import service as people
 from citoyen.people.service import Person
 from citoyen.reports import service as reports
@@ -94,7 +94,7 @@ async def queue(
         "neighbourhoods": neighbourhoods,
         "neighbourhood_names": {item.id: item.name for item in neighbourhoods},
         "departments": departments,
-        "department_names": {item.id: item.name for item in departments},
+        "department_names": {item.id: localized(locale_of(request), item.name, item.name_en) for item in departments},
         "own_department": next((item for item in departments if item.id == actor.department_id), None),
         "is_admin": actor.is_admin,
         "statuses": list(ReportStatus),
@@ -135,7 +135,7 @@ async def _render_report(
         "contact": contact,
         "account": account,
         "departments": departments,
-        "department_names": {item.id: item.name for item in departments},
+        "department_names": {item.id: localized(locale_of(request), item.name, item.name_en) for item in departments},
         "statuses": list(ReportStatus),
         "close_reasons": list(CloseReason),
         "values": default_values | (values or {}),

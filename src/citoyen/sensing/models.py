@@ -76,6 +76,10 @@ class Thing(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The English name and description a page shows an English reader (empty: the name above, as given).
+    # Not part of the SensorThings API, which answers with the data as stored.
+    name_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     access: Mapped[ThingAccess] = mapped_column(_enum(ThingAccess), default=ThingAccess.PUBLIC, index=True)
     owner_person_id: Mapped[int | None] = mapped_column(
@@ -139,6 +143,8 @@ class Sensor(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     encoding_type: Mapped[str] = mapped_column(String(100))
     # "Any" in the standard (usually a URL or a document): kept as the JSON value given.
     sensor_metadata: Mapped[Any] = mapped_column("metadata", JSON)
@@ -152,6 +158,8 @@ class ObservedProperty(Base):
     name: Mapped[str] = mapped_column(String(300))
     definition: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
@@ -161,6 +169,8 @@ class Datastream(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     observation_type: Mapped[str] = mapped_column(String(200))
     unit_of_measurement: Mapped[dict[str, Any]] = mapped_column(JSON)
     # GeoJSON of the area the Observations' features cover, kept up to date on insert.

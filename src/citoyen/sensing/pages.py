@@ -18,7 +18,7 @@ from citoyen.sensing import portal
 from citoyen.sensing.models import ThingAccess
 from citoyen.web.params import PathBigId
 from citoyen.web.security import CurrentPerson
-from citoyen.web.templating import gettext_for, render
+from citoyen.web.templating import gettext_for, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,9 +28,10 @@ def _refuse(request: Request, error: portal.PortalError) -> HTTPException:
 
 
 @router.get("/api/sensing/things.geojson")
-async def map_layer(session: DbSession) -> Response:
-    """The sensors of the map (public and restricted ones), with their kind."""
-    return JSONResponse(await portal.map_features(session), media_type="application/geo+json")
+async def map_layer(request: Request, session: DbSession) -> Response:
+    """The sensors of the map (public and restricted ones), with their kind, named in the reader's language."""
+    features = await portal.map_features(session, locale_of(request))
+    return JSONResponse(features, media_type="application/geo+json", headers={"Vary": "Cookie, Accept-Language"})
 
 
 @router.get("/sensing/things/{thing_id}")

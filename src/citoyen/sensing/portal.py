@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from citoyen.db import utcnow
 from citoyen.errors import Kind, Refusal
-from citoyen.i18n import N_
+from citoyen.i18n import N_, localized
 from citoyen.people import service as people
 from citoyen.people.service import Person
 from citoyen.sensing.models import (
@@ -97,10 +97,11 @@ async def _log_staff_reading(session: AsyncSession, thing: Thing, person: Person
 # --- The map -------------------------------------------------------------------------------------------------
 
 
-async def map_features(session: AsyncSession) -> dict[str, Any]:
-    """The sensors on the city map (GeoJSON, lon/lat order): public and restricted Things, never personal ones."""
+async def map_features(session: AsyncSession, locale: str = "fr") -> dict[str, Any]:
+    """The sensors on the city map (GeoJSON, lon/lat order): public and restricted Things, never personal ones,
+    named in the reader's language."""
     query = (
-        select(Thing.id, Thing.name, Thing.kind, Thing.access, Location.lon, Location.lat)
+        select(Thing.id, Thing.name, Thing.name_en, Thing.kind, Thing.access, Location.lon, Location.lat)
         .join(ThingLocation, ThingLocation.thing_id == Thing.id)
         .join(Location, Location.id == ThingLocation.location_id)
         .where(Thing.access != ThingAccess.PERSONAL, Location.lon.is_not(None), Location.lat.is_not(None))
@@ -108,7 +109,7 @@ async def map_features(session: AsyncSession) -> dict[str, Any]:
     )
     features: list[dict[str, Any]] = []
     seen: set[int] = set()
-    for thing_id, name, kind, access, lon, lat in (await session.execute(query)).all():
+    for thing_id, name, name_en, kind, access, lon, lat in (await session.execute(query)).all():
         if thing_id in seen:  # a Thing with several Locations is drawn once
             continue
         seen.add(thing_id)
@@ -118,7 +119,7 @@ async def map_features(session: AsyncSession) -> dict[str, Any]:
                 "geometry": {"type": "Point", "coordinates": [lon, lat]},
                 "properties": {
                     "id": thing_id,
-                    "name": name,
+                    "name": localized(locale, name, name_en),
                     "kind": ThingKind(kind).value,
                     "access": ThingAccess(access).value,
                     "url": f"/sensing/things/{thing_id}",
@@ -143,7 +144,8 @@ class LatestValue:
 class DatastreamSummary:
     id: int
     name: str
-    observed_property: str
+    observed_property: str  # in French, as stored; in English too when it was given (empty otherwise)
+    observed_property_en: str
     unit_symbol: str
     unit_name: str
     latest: LatestValue | None
@@ -185,14 +187,14 @@ async def thing_page(session: AsyncSession, thing_id: int, person: Person | None
         neighbourhood_name = neighbourhood.name if neighbourhood else None
     rows = (
         await session.execute(
-            select(Datastream, ObservedProperty.name)
+            select(Datastream, ObservedProperty.name, ObservedProperty.name_en)
             .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
             .where(Datastream.thing_id == thing.id)
             .order_by(Datastream.id)
         )
     ).all()
     summaries = []
-    for datastream, property_name in rows:
+    for datastream, property_name, property_name_en in rows:
         latest = await _latest(session, datastream.id, raw_allowed)
         unit = datastream.unit_of_measurement or {}
         summaries.append(
@@ -200,6 +202,7 @@ async def thing_page(session: AsyncSession, thing_id: int, person: Person | None
                 id=datastream.id,
                 name=datastream.name,
                 observed_property=property_name,
+                observed_property_en=property_name_en,
                 unit_symbol=str(unit.get("symbol") or ""),
                 unit_name=str(unit.get("name") or ""),
                 latest=latest,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,15 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from starlette.responses import Response
 
-from citoyen.i18n import get_translations, localized
+from citoyen.i18n import (
+    format_day,
+    format_moment,
+    format_money,
+    format_number,
+    format_ratio,
+    get_translations,
+    localized,
+)
 from citoyen.people import service as people_service
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -42,8 +51,17 @@ def make_templates() -> Jinja2Templates:
     # include, once per comment of a debate page, checked its file's modification time).
     templates.env.auto_reload = False
     templates.env.globals["localized"] = localized_in_page
+    # Numbers, money and dates as the page's language writes them (citoyen.i18n's format_* functions):
+    # `{{ 3.8|number(1) }}`, `{{ budget.total_cents|money }}`, `{{ share|percent }}`, `{{ at|date }}`,
+    # `{{ at|datetime }}` (UTC). Never `"%.1f"|format`, `|round` or `strftime` for what a person reads.
+    templates.env.filters["number"] = _number
+    templates.env.filters["money"] = _money
+    templates.env.filters["percent"] = _percent
+    templates.env.filters["date"] = _date
+    templates.env.filters["datetime"] = _datetime
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
+    templates.env.globals["access_detail_labels"] = people_service.ACCESS_DETAIL_LABELS
     # Domains add their own labels when the app is built (citoyen.app.create_app): the web layer below
     # them does not import them.
     return templates
@@ -55,27 +73,69 @@ def localized_in_page(context: Context, french: str | None, english: str | None)
     return localized(str(context.get("locale", "fr")), french, english)
 
 
+def _locale(context: Context) -> str:
+    return str(context.get("locale", "fr"))
+
+
+@pass_context
+def _number(context: Context, value: float, digits: int | None = None) -> str:
+    return format_number(value, _locale(context), digits)
+
+
+@pass_context
+def _money(context: Context, cents: int) -> str:
+    return format_money(int(cents), _locale(context))
+
+
+@pass_context
+def _percent(context: Context, ratio: float, digits: int = 0) -> str:
+    return format_ratio(ratio, _locale(context), digits)
+
+
+@pass_context
+def _date(context: Context, value: date, form: str = "medium") -> str:
+    return format_day(value, _locale(context), form)
+
+
+@pass_context
+def _datetime(context: Context, value: datetime) -> str:
+    return format_moment(value, _locale(context))
+
+
+def _with_numbers(text: str, values: dict[str, Any], locale: str) -> str:
+    """Fill `%(name)s`/`%(name)d` placeholders, whole numbers written as the language writes them (a French
+    page reads "1 234 signalements", never "1234")."""
+    filled = dict(values)
+    for name, value in values.items():
+        if isinstance(value, int) and not isinstance(value, bool) and f"%({name})d" in text:
+            text = text.replace(f"%({name})d", f"%({name})s")
+            filled[name] = format_number(value, locale)
+    return text % filled
+
+
 def locale_of(request: Request) -> str:
     return str(getattr(request.state, "locale", "fr"))
 
 
 def gettext_for(request: Request) -> Callable[..., str]:
     """The request's gettext; keyword arguments fill %(name)s placeholders after translation."""
-    translations = get_translations(locale_of(request))
+    locale = locale_of(request)
+    translations = get_translations(locale)
 
     def gettext(message: str, **values: Any) -> str:
         translated = translations.gettext(message)
-        return translated % values if values else translated
+        return _with_numbers(translated, values, locale) if values else translated
 
     return gettext
 
 
 def ngettext_for(request: Request) -> Callable[..., str]:
     """The request's ngettext; `%(num)d` in the chosen form is filled with n (Jinja's convention)."""
-    translations = get_translations(locale_of(request))
+    locale = locale_of(request)
+    translations = get_translations(locale)
 
     def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
-        return translations.ngettext(singular, plural, n) % {"num": n, **values}
+        return _with_numbers(translations.ngettext(singular, plural, n), {"num": n, **values}, locale)
 
     return ngettext
 

@@ -26,15 +26,15 @@
     return option ? option.dataset.unit || "" : "";
   }
 
-  function pad(number) { return number < 10 ? "0" + number : String(number); }
+  // Times and values as the page's language writes them, as the server wrote them (Babel): "7 déc. 2026, 14:05"
+  // and "3,80" on a French page, "7 Dec 2026, 14:05" and "3.80" on an English one.
+  var pageLanguage = document.documentElement.lang || "fr";
+  var timeFormat = new Intl.DateTimeFormat(pageLanguage, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+  var valueFormat = new Intl.NumberFormat(pageLanguage, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
-  function formatTime(seconds) {
-    var d = new Date(seconds * 1000);
-    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
-      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
-  }
+  function formatTime(seconds) { return timeFormat.format(new Date(seconds * 1000)); }
 
-  function formatValue(value) { return Number(value).toFixed(2); }
+  function formatValue(value) { return valueFormat.format(Number(value)); }
 
   function renderTable() {
     var option = select.options[select.selectedIndex];
