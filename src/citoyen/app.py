@@ -80,7 +80,7 @@ from citoyen.sensing import tasks as sensing_tasks
 from citoyen.sensing.events import SensingEventBus
 from citoyen.territory import api as territory_api
 from citoyen.territory import pages as territory_pages
-from citoyen.territory.service import TerritoryIndexCache
+from citoyen.territory.service import Gazetteer, StreetIndexCache, TerritoryIndexCache
 from citoyen.verification import pages as verification_pages
 from citoyen.verification import service as verification_service
 from citoyen.web import pages as web_pages
@@ -272,6 +272,9 @@ def create_app(
     app.state.personal_data = build_personal_data_registry()
     app.state.housekeeping = build_housekeeping(settings)
     app.state.territory_index = TerritoryIndexCache(settings.reference_cache_seconds)
+    app.state.gazetteer = Gazetteer(
+        settings.geocoder_url, settings.geocoder_timeout_seconds, StreetIndexCache(settings.reference_cache_seconds)
+    )
     app.state.report_catalog = reports_service.CatalogCache(settings.reference_cache_seconds)
     app.state.process_frames = participation_service.ProcessFrames(settings.reference_cache_seconds)
     app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)

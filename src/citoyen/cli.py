@@ -1,5 +1,5 @@
-"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, create-admin, token, send-digests,
-opendata."""
+"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, territory import-addresses,
+create-admin, token, send-digests, opendata."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_he
 app.add_typer(token_app, name="token")
 opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True)
 app.add_typer(opendata_app, name="opendata")
+territory_app = typer.Typer(help="The city's territory: its addresses.", no_args_is_help=True)
+app.add_typer(territory_app, name="territory")
 indicators_app = typer.Typer(help="The indicators and their rollups.", no_args_is_help=True)
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(foresight_app, name="foresight")
@@ -289,6 +291,44 @@ def import_territory(
 
     run(settings, replace)
     typer.echo(f"{len(neighbourhoods)} neighbourhoods imported from {file.name}")
+
+
+@territory_app.command("import-addresses")
+def import_addresses(
+    file: Annotated[Path, typer.Argument(help="Addresses in the BAN's CSV format (adresse.data.gouv.fr, ';').")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replace the addresses the geocoder knows with those of FILE, all or nothing: a bad line stops the import
+    with its number, and the addresses there before stay."""
+    from citoyen.territory import service as territory
+
+    settings = load_settings(data_dir)
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    size = file.stat().st_size
+
+    async def store(session: AsyncSession) -> int:
+        with (
+            Progress(
+                TextColumn("[bold]Importing addresses"),
+                BarColumn(),
+                TextColumn("{task.percentage:>3.0f} %"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            ) as progress,
+            file.open("rb") as binary,
+        ):
+            task = progress.add_task("addresses", total=size or 1)
+            imported = await territory.import_addresses(
+                session, binary, file.name, lambda read: progress.update(task, completed=read)
+            )
+            return imported.count
+
+    try:
+        count = run(settings, store)
+    except territory.AddressImportError as exc:
+        fail(f"{file}: {exc}; nothing was imported")
+    typer.echo(f"{count} addresses imported from {file.name}")
 
 
 @app.command("create-admin")

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
     )
     map_tile_attribution: str = "© IGN – Plan IGN, Licence Ouverte"
+    # Geocoding: a BAN-compatible search API (e.g. https://api-adresse.data.gouv.fr/search/) asked first when set,
+    # for at most geocoder_timeout_seconds; the addresses imported with `citoyen territory import-addresses` answer
+    # otherwise, and whenever it fails.
+    geocoder_url: str = ""
+    geocoder_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
 
     # Mail: with no SMTP host, messages go to the outbox page (demo and development).
     smtp_host: str = ""

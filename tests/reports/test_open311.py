@@ -3,6 +3,7 @@ read element by element, and the spec's errors in the requested format."""
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from citoyen.reports import open311
 from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, Report, ReportContact, ReportStatus
 from citoyen.reports.photos import PreparedPhoto
+from citoyen.territory import service as territory
 from tests.factories import create_person
 from tests.reports.helpers import EAST, WEST, ReportsWorld, create_reports_world, file_report
 
@@ -512,13 +514,35 @@ async def test_a_post_with_an_address_string_only_is_placed_by_the_gazetteer(
 ) -> None:
     form = {"api_key": api_key, "service_code": "streetlight", "address_string": "8 rue des Lilas, quartier Ouest"}
     created = parse_json(await post(client, "json", form))
-    west = await reports.place_from_text(session, "Ouest")
+    west = await reports.place_from_text(session, territory.TerritoryIndexCache(), "Ouest")
     assert west is not None
     item = parse_json(await client.get(f"/open311/v2/requests/{created[0]['service_request_id']}.json"))[0]
     assert item["address"] == "8 rue des Lilas, quartier Ouest"
-    assert (item["long"], item["lat"]) == (west[0], west[1])
+    assert (item["long"], item["lat"]) == (west[0].lon, west[0].lat)
     report = await reports.get_report(session, created[0]["service_request_id"])
-    assert report.neighbourhood_id == west[2]
+    assert report.neighbourhood_id == west[1]
+
+
+async def test_an_address_string_alone_is_placed_at_the_imported_address_or_refused(
+    client: httpx.AsyncClient, session: AsyncSession, world: ReportsWorld, api_key: str
+) -> None:
+    ban = "id;numero;rep;nom_voie;code_postal;nom_commune;lon;lat\nt-8;8;;Rue des Lilas;75015;Paris;2.3051;48.8552\n"
+    await territory.import_addresses(session, io.BytesIO(ban.encode()), "lilas.csv")
+    await session.commit()
+    form = {"api_key": api_key, "service_code": "streetlight", "address_string": "8 r. des lilas"}
+    created = parse_json(await post(client, "json", form))
+    item = parse_json(await client.get(f"/open311/v2/requests/{created[0]['service_request_id']}.json"))[0]
+    assert (item["long"], item["lat"], item["address"], item["address_id"]) == (
+        2.3051,
+        48.8552,
+        "8 r. des lilas",
+        "t-8",
+    )
+    unknown = await post(client, "json", form | {"address_string": "12 chemin des Nuages, Atlantide"})
+    assert unknown.status_code == 400
+    assert unknown.json() == [
+        {"code": 400, "description": "We could not find this address in the city; place a point on the map instead."}
+    ]
 
 
 async def test_a_multipart_post_is_accepted_too(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.config import Settings
 from citoyen.reports import service as reports
 from citoyen.reports.models import Report, ReportContact, ReportFollower
+from citoyen.territory import service as territory
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
 from tests.reports.helpers import EAST, WEST, ReportsWorld, create_reports_world, file_report
@@ -185,6 +186,17 @@ async def test_an_address_instead_of_a_pin(
     new_id = report_id(await send_report(client, form))
     report = await stored(session, new_id)
     assert report.address == "5 rue de l'Est" and report.neighbourhood_id is not None
+
+
+async def test_a_typed_address_is_placed_at_the_imported_address(
+    client: httpx.AsyncClient, session: AsyncSession, world: ReportsWorld
+) -> None:
+    ban = "id;numero;rep;nom_voie;code_postal;nom_commune;lon;lat\nt-12;12;;Rue de l'Est;75015;Paris;2.3151;48.8549\n"
+    await territory.import_addresses(session, io.BytesIO(ban.encode()), "est.csv")
+    await session.commit()
+    new_id = report_id(await send_report(client, pothole_form(lon="", lat="", address="12, rue de l'est")))
+    report = await stored(session, new_id)
+    assert (report.lon, report.lat, report.address_id) == (2.3151, 48.8549, "t-12")
 
 
 async def test_the_honeypot_refuses_quietly(

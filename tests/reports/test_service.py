@@ -16,6 +16,7 @@ from citoyen.people.registry import PersonalDataRegistry
 from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, ReportContact, ReportStatus
 from citoyen.territory import maplayer
+from citoyen.territory import service as territory
 from tests.factories import create_person
 from tests.reports.helpers import EAST, WEST, create_reports_world, file_report
 
@@ -43,9 +44,9 @@ async def test_a_report_is_placed_routed_and_indexed(session: AsyncSession) -> N
 
 async def test_a_neighbourhood_rule_wins_over_the_general_rule(session: AsyncSession) -> None:
     world = await create_reports_world(session)
-    east = await reports.place_from_text(session, "12 rue de l'Est")
+    east = await reports.place_from_text(session, territory.TerritoryIndexCache(), "12 rue de l'Est")
     assert east is not None
-    await reports.set_routing_rule(session, world.light.id, world.roads.id, east[2])
+    await reports.set_routing_rule(session, world.light.id, world.roads.id, east[1])
     assert (await file_report(session, world, EAST)).department_id == world.roads.id
     assert (await file_report(session, world, WEST)).department_id == world.lighting.id
 

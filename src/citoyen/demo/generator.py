@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).parent / "data"
 QUARTIERS_FILE = DATA_DIR / "paris-quartiers.geojson"
+# Real Paris street names with points placed by us (not the BAN's): see data/README.md.
+ADDRESSES_FILE = DATA_DIR / "addresses-paris-demo.csv"
 
 # (code, name, English name): the departments of a French city's technical services.
 DEPARTMENTS = [
@@ -144,6 +146,8 @@ async def build_demo(
         json.loads(QUARTIERS_FILE.read_text(encoding="utf-8")), name_field="l_qu", code_field="c_quinsee"
     )
     await territory.replace_neighbourhoods(session, "Paris", features, source="Ville de Paris open data (ODbL)")
+    with ADDRESSES_FILE.open("rb") as addresses:
+        await territory.import_addresses(session, addresses, ADDRESSES_FILE.name + " (points placed for the demo)")
     progress("territory", 1, 1)
 
     departments: dict[str, Department] = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,21 +66,19 @@ class NewReport:
     photos: list[PreparedPhoto] = field(default_factory=list)
 
 
-def _fold(text: str) -> str:
-    """Lower-case without accents, for matching typed place names."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
-async def place_from_text(session: AsyncSession, text: str) -> tuple[float, float, int] | None:
-    """A place for an address-like text with no coordinates, from the city's own gazetteer: the
-    neighbourhood named in it (no external geocoder is needed, or reachable)."""
-    folded = _fold(text)
-    best: tuple[int, float, float, int] | None = None
-    for neighbourhood in await territory.list_neighbourhoods(session):
-        name = _fold(neighbourhood.name)
-        if name and name in folded and (best is None or len(name) > best[0]):
-            best = (len(name), neighbourhood.centroid_lon, neighbourhood.centroid_lat, neighbourhood.id)
-    return None if best is None else (best[1], best[2], best[3])
+async def place_from_text(
+    session: AsyncSession,
+    index: territory.TerritoryIndexCache,
+    text: str,
+    gazetteer: territory.Gazetteer | None = None,
+) -> tuple[territory.Place, int] | None:
+    """Where an address typed without coordinates is, and its neighbourhood: an address of the imported file (or
+    of the geocoding API), else a neighbourhood's name or a postcode; None when none is found in the city."""
+    place = await (gazetteer or territory.Gazetteer()).place(session, text)
+    if place is None:
+        return None
+    neighbourhood_id = await territory.locate_id(session, index, place.lon, place.lat)
+    return None if neighbourhood_id is None else (place, neighbourhood_id)
 
 
 async def create_report(
@@ -90,25 +87,30 @@ async def create_report(
     new: NewReport,
     now: datetime | None = None,
     catalog: Catalog | None = None,
+    gazetteer: territory.Gazetteer | None = None,
 ) -> Report:
     """File a report: validate, place it in a neighbourhood, route it, keep the reporter's contact apart.
     Everything is checked before anything is written, so a refused report leaves nothing behind.
-    `catalog`: the app's cached one (`CatalogCache`); read from the database when not given."""
+    `catalog`: the app's cached one (`CatalogCache`); read from the database when not given. `gazetteer`: the
+    app's, which places an address typed without coordinates (offline, uncached, when not given)."""
     catalog = catalog or await load_catalog(session)
     category = catalog.active_category(new.category_code)
     description = new.description.strip()
     if len(description) > MAX_DESCRIPTION:
         raise ReportError(N_("The description may be at most 4000 characters."), field="description")
     address = new.address.strip()[:300]
+    address_id = new.address_id
     if new.lon is None or new.lat is None:
         if not address:
             raise ReportError(N_("Say where the problem is: a point on the map or an address."), field="location")
-        placed = await place_from_text(session, address)
+        placed = await place_from_text(session, index, address, gazetteer)
         if placed is None:
             raise ReportError(
                 N_("We could not find this address in the city; place a point on the map instead."), field="location"
             )
-        lon, lat, neighbourhood_id = placed
+        place, neighbourhood_id = placed
+        lon, lat = place.lon, place.lat
+        address_id = address_id or place.address_id
     else:
         lon, lat = float(new.lon), float(new.lat)
         if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not (math.isfinite(lon) and math.isfinite(lat)):
@@ -128,7 +130,7 @@ async def create_report(
         lon=lon,
         lat=lat,
         address=address,
-        address_id=new.address_id[:100],
+        address_id=address_id[:100],
         zipcode=new.zipcode[:20],
         neighbourhood_id=neighbourhood_id,
         h3_r6=cells[6],

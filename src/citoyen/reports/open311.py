@@ -389,7 +389,8 @@ POST_FIELDS = {
     "service_code": "Required: the service (category) code.",
     "lat": "WGS84 latitude; with long, or give address_string.",
     "long": "WGS84 longitude; with lat, or give address_string.",
-    "address_string": "The address; placed by the neighbourhood it names when lat/long are not given.",
+    "address_string": "The address; when lat/long are not given, placed at the address (the city's imported "
+    "addresses, or its geocoding API), else at the neighbourhood or postcode it names; 400 when none is found.",
     "address_id": "The city's address id, kept with the request.",
     "email": "The reporter's e-mail (kept private; told of updates).",
     "device_id": "Kept private.",
@@ -468,7 +469,8 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
             catalog = await _catalog(request, session)
             new = _new_report(catalog, field, answers)
             index = request.app.state.territory_index
-            report = await reports.create_report(session, index, new, catalog=catalog)
+            gazetteer = request.app.state.gazetteer
+            report = await reports.create_report(session, index, new, catalog=catalog, gazetteer=gazetteer)
         except REFUSED:
             await gate.record(session, rate_key, window)
             raise

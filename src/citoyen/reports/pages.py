@@ -195,7 +195,8 @@ async def file_report(
             source="web",
         )
         catalog = await request.app.state.report_catalog.get(session)
-        report = await reports.create_report(session, request.app.state.territory_index, new, catalog=catalog)
+        index, gazetteer = request.app.state.territory_index, request.app.state.gazetteer
+        report = await reports.create_report(session, index, new, catalog=catalog, gazetteer=gazetteer)
     except (reports.ReportError, PhotoError) as error:
         status_code = 429 if error.kind == Kind.THROTTLED else 400  # an unknown category is a wrong answer here
         return await _render_new(request, session, person, values, [error.problem(locale_of(request))], status_code)

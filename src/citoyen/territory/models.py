@@ -1,11 +1,12 @@
-"""Territory: the city and its neighbourhoods (GeoJSON geometry plus the indexed columns queries need)."""
+"""Territory: the city and its neighbourhoods (GeoJSON geometry plus the indexed columns queries need), and
+the address points the geocoder reads."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
@@ -42,3 +43,42 @@ class Neighbourhood(Base):
     # Properties of the source feature we keep (e.g. arrondissement), for display.
     properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Address(Base):
+    """One address point of the Base Adresse Nationale (BAN) or a file in its CSV format: a house number
+    on a street, with its WGS84 point. `street_key` is the street's name as the geocoder compares it
+    (`citoyen.territory.geocoding.street_key`: accents, case and punctuation folded, abbreviations spelt out).
+    Public space, not personal data."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        # Geocoding: a street's numbers; reverse geocoding: the points within a small box.
+        Index("ix_addresses_street_number", "street_key", "numero"),
+        Index("ix_addresses_lat_lon", "lat", "lon"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ban_id: Mapped[str] = mapped_column(String(60))
+    numero: Mapped[int] = mapped_column(Integer)
+    suffixe: Mapped[str] = mapped_column(String(20), default="")
+    nom_voie: Mapped[str] = mapped_column(String(200))
+    code_postal: Mapped[str] = mapped_column(String(5), default="")
+    nom_commune: Mapped[str] = mapped_column(String(100), default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    # Compared byte by byte (collation "C" on PostgreSQL), so that a prefix is a range of the index.
+    street_key: Mapped[str] = mapped_column(String(200).with_variant(String(200, collation="C"), "postgresql"))
+
+
+class AddressImport(Base):
+    """One import of an address file; the newest one's `revision` tells the geocoders of every process that
+    their street index is stale."""
+
+    __tablename__ = "address_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(500), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,5 @@
-"""Territory rules: importing neighbourhoods, point -> neighbourhood lookup (STRtree), H3 cells."""
+"""Territory rules: importing neighbourhoods, point -> neighbourhood lookup (STRtree), H3 cells; the geocoding of
+addresses (`geocoding.py`, `address_import.py`) is re-exported here for the other domains."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.errors import Refusal
+from citoyen.territory.address_import import AddressImportError as AddressImportError
+from citoyen.territory.address_import import import_addresses as import_addresses
+from citoyen.territory.geocoding import Gazetteer as Gazetteer
+from citoyen.territory.geocoding import Place as Place
+from citoyen.territory.geocoding import StreetIndexCache as StreetIndexCache
 from citoyen.territory.models import City, Neighbourhood
 
 # Resolutions used for aggregation: ~36 km² (city-wide heat maps), ~0.7 km² (quartier scale),

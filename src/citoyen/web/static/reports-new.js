@@ -1,6 +1,7 @@
 // "Report a problem": a tap or click on the map (or Enter on the focused map, at its centre) places the
 // pin and fills the longitude/latitude fields, which can also be typed; "Use my location" asks the
-// browser. With a category and a pin, the reports of the same kind nearby are loaded with htmx.
+// browser. With a category and a pin, the reports of the same kind nearby are loaded with htmx. A typed address
+// places the pin (the address API), the address nearest to the pin is shown under the field.
 // Forms without a category (a proposal's optional place) use the same place picker.
 (function () {
   "use strict";
@@ -42,6 +43,24 @@
     htmx.ajax("GET", "/reports/new/duplicates?" + query.toString(), { target: "#duplicates", swap: "innerHTML" });
   }
 
+  // The address nearest to the pin ("Near 12 rue …"), under the address field; it fills the field when the
+  // person has typed nothing there (or only what an earlier pin filled in).
+  var addressInput = document.getElementById("address");
+  var autoAddress = null;
+  function showNearAddress(lon, lat) {
+    var near = document.getElementById("address-near");
+    if (!near) return;
+    var query = new URLSearchParams({ lon: lon.toFixed(6), lat: lat.toFixed(6) });
+    htmx.ajax("GET", "/territory/addresses/near?" + query.toString(), { target: "#address-near", swap: "innerHTML" })
+      .then(function () {
+        var found = near.querySelector("[data-address]");
+        if (!found || !addressInput) return;
+        if (addressInput.value === "" || addressInput.value === autoAddress) {
+          addressInput.value = autoAddress = found.dataset.address;
+        }
+      });
+  }
+
   function place(latlng) {
     showPin(latlng);
     // With street tiles, come closer so that the pin can be moved precisely.
@@ -50,7 +69,31 @@
     latInput.value = latlng.lat.toFixed(6);
     say(element.dataset.placedText);
     checkDuplicates();
+    showNearAddress(latlng.lng, latlng.lat);
   }
+
+  // An address typed (or chosen among the suggestions) places the pin there.
+  function placeAddress() {
+    var text = addressInput.value.trim();
+    if (text.length < 3 || text === autoAddress) return;
+    var query = new URLSearchParams({ q: text, limit: "1" });
+    fetch("/api/territory/addresses?" + query.toString(), { headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { features: [] }; })
+      .then(function (body) {
+        var feature = body.features && body.features[0];
+        if (!feature) { say(addressInput.dataset.notFoundText); return; }
+        var latlng = L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]);
+        showPin(latlng);
+        map.setView(latlng, viewSet ? Math.max(map.getZoom(), 17) : 17);
+        lonInput.value = latlng.lng.toFixed(6);
+        latInput.value = latlng.lat.toFixed(6);
+        say(addressInput.dataset.foundText.replace("{address}", feature.properties.label));
+        element.dataset.address = feature.properties.label;
+        checkDuplicates();
+      })
+      .catch(function () { say(addressInput.dataset.notFoundText); });
+  }
+  if (addressInput) addressInput.addEventListener("change", placeAddress);
 
   function typedPlace() {
     var lon = number(lonInput), lat = number(latInput);
