@@ -42,6 +42,7 @@ from citoyen.opendata import downloads as opendata_downloads
 from citoyen.opendata import pages as opendata_pages
 from citoyen.opendata import tasks as opendata_tasks
 from citoyen.opendata import upkeep as opendata_upkeep
+from citoyen.opinions import pages as opinions_pages
 from citoyen.opinions import service as opinions_service
 from citoyen.opinions import tasks as opinions_tasks
 from citoyen.overviews import pages as overviews_pages
@@ -342,6 +343,7 @@ def create_app(
         debate_pages.router,
         budgets_pages.router,
         surveys_pages.router,
+        opinions_pages.router,
         reports_pages.router,
         territory_pages.router,
         overviews_pages.router,

@@ -78,6 +78,11 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/participation/proposals/{proposal_id:int}/withdraw"): "signed_in",
     ("POST", "/participation/proposals/{proposal_id:int}/support"): "signed_in",
     ("POST", "/participation/{kind:str}/{target_id:int}/comments"): "signed_in",
+    # The opinion map: anyone, as a conversation may take anonymous participants (its rules refuse the others).
+    ("POST", "/participation/conversations/{conversation_id:int}/votes"): "anyone",
+    ("POST", "/participation/conversations/{conversation_id:int}/statements"): "anyone",
+    ("POST", "/participation/conversations/{conversation_id:int}/moderation/{statement_id:int}"): "moderator",
+    ("POST", "/admin/participation/processes/{process_id:int}/conversations/new"): "admin",
     ("POST", "/participation/comments/{comment_id:int}/vote"): "signed_in",
     ("POST", "/participation/budgets/{budget_id:int}/ballot"): "signed_in",
     ("POST", "/participation/surveys/{survey_id:int}"): "signed_in",

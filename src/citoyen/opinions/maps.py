@@ -59,7 +59,7 @@ async def recompute(session: AsyncSession, conversation_id: int) -> Recomputed:
         .join(Statement, Statement.id == OpinionVote.statement_id)
         .where(OpinionVote.conversation_id == conversation_id, Statement.status != StatementStatus.PENDING.value)
     )
-    votes = [(int(pid), int(tid), int(value)) for pid, tid, value in rows.tuples()]
+    votes = [(int(pid), int(tid), int(value)) for pid, tid, value in rows]
     statuses = (
         await session.execute(
             select(Statement.tid, Statement.status).where(

@@ -41,6 +41,7 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "verification" / "templates",
     PACKAGE_DIR / "participation" / "budgets" / "templates",
     PACKAGE_DIR / "participation" / "surveys" / "templates",
+    PACKAGE_DIR / "opinions" / "templates",
 ]
 
 
