@@ -81,7 +81,7 @@ async def test_a_series_for_the_city_and_for_a_quartier(client: httpx.AsyncClien
     ],
 )
 async def test_bad_requests_are_refused_with_a_message(
-    client: httpx.AsyncClient, path: str, params: dict[str, object], status: int, words: str
+    client: httpx.AsyncClient, path: str, params: dict[str, str | int], status: int, words: str
 ) -> None:
     response = await client.get(path, params=params)
     assert response.status_code == status, response.text

@@ -22,6 +22,7 @@ from citoyen.demo.debate import build_demo_debate
 from citoyen.demo.participation import build_demo_participation
 from citoyen.demo.reports import build_demo_reports
 from citoyen.demo.sensing import build_demo_sensors
+from citoyen.indicators import service as indicators
 from citoyen.opendata.publication import publish_platform
 from citoyen.people import service as people
 from citoyen.people.models import ConsentRecord, Department, Person, Role
@@ -220,6 +221,11 @@ async def build_demo(
     progress("participatory budget", 0, 1)
     await build_demo_budgets(session, settings, now)
     progress("participatory budget", 1, 1)
+
+    # The history was stored in bulk, without events: the indicators' rollups are made from it at once.
+    progress("indicators", 0, 1)
+    await indicators.rebuild(session)
+    progress("indicators", 1, 1)
 
     if not with_open_data:
         return

@@ -82,10 +82,11 @@ def summed_cells(times: Iterable[str], results: Iterable[float | None]) -> dict[
     return cells
 
 
-def _upsert(session: AsyncSession, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> Any:
-    """Adds each row's measures to its bucket (or makes the bucket)."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = (pg_insert if postgres else sqlite_insert)(table).values(rows)
+def _upsert(dialect: str, table: Table, keys: Sequence[str]) -> Any:
+    """A statement that adds each row's measures to its bucket (or makes the bucket), run with a list of rows
+    (executemany): built once per table and dialect, so it is compiled once."""
+    postgres = dialect == "postgresql"
+    statement = (pg_insert if postgres else sqlite_insert)(table)
     smaller, larger = (func.least, func.greatest) if postgres else (func.min, func.max)
     new = statement.excluded
     return statement.on_conflict_do_update(
@@ -97,6 +98,15 @@ def _upsert(session: AsyncSession, table: Table, keys: Sequence[str], rows: list
             "maximum": larger(table.c.maximum, new.maximum),
         },
     )
+
+
+STREAM_KEYS = ("datastream_id", "step", "bucket")
+AREA_KEYS = ("neighbourhood_id", "quantity", "step", "bucket")
+UPSERTS = {
+    (dialect, name): _upsert(dialect, table, keys)
+    for dialect in ("sqlite", "postgresql")
+    for name, table, keys in (("streams", STREAMS, STREAM_KEYS), ("areas", AREAS, AREA_KEYS))
+}
 
 
 def _measures(cell: Cell) -> dict[str, Any]:
@@ -113,7 +123,8 @@ async def add_readings(
         {"datastream_id": datastream_id, "step": step, "bucket": bucket, **_measures(cell)}
         for (step, bucket), cell in ordered
     ]
-    await session.execute(_upsert(session, STREAMS, ("datastream_id", "step", "bucket"), stream_rows))
+    dialect = session.get_bind().dialect.name
+    await session.execute(UPSERTS[(dialect, "streams")], stream_rows)
     if placement.neighbourhood_id is None:
         return
     area_rows = [
@@ -126,7 +137,7 @@ async def add_readings(
         }
         for (step, bucket), cell in ordered
     ]
-    await session.execute(_upsert(session, AREAS, ("neighbourhood_id", "quantity", "step", "bucket"), area_rows))
+    await session.execute(UPSERTS[(dialect, "areas")], area_rows)
 
 
 def placement_of(stream: sensing.SummedStream) -> Placement:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind, Refusal
@@ -112,30 +112,49 @@ async def _rows(
     start: datetime,
     end: datetime,
     neighbourhood_id: int | None,
+    by_neighbourhood: bool = False,
 ) -> list[Any]:
-    query = select(
-        AREAS.c.neighbourhood_id,
-        AREAS.c.quantity,
-        AREAS.c.bucket,
-        AREAS.c["count"],
-        AREAS.c.total,
-        AREAS.c.maximum,
-    ).where(
+    """(neighbourhood, quantity, bucket, count, total, maximum) rows of [start, end): one quartier's, every
+    quartier's (`by_neighbourhood`), or the city's, added up by the database (neighbourhood None)."""
+    where = (
         AREAS.c.quantity.in_(list(quantities)),
         AREAS.c.step == step,
         AREAS.c.bucket >= start,
         AREAS.c.bucket < end,
     )
-    if neighbourhood_id is not None:
-        query = query.where(AREAS.c.neighbourhood_id == neighbourhood_id)
-    return list((await session.execute(query)).all())
+    if neighbourhood_id is not None or by_neighbourhood:
+        query = select(
+            AREAS.c.neighbourhood_id,
+            AREAS.c.quantity,
+            AREAS.c.bucket,
+            AREAS.c["count"],
+            AREAS.c.total,
+            AREAS.c.maximum,
+        ).where(*where)
+        if neighbourhood_id is not None:
+            query = query.where(AREAS.c.neighbourhood_id == neighbourhood_id)
+        return list((await session.execute(query)).all())
+    city = (
+        select(
+            literal(None),
+            AREAS.c.quantity,
+            AREAS.c.bucket,
+            func.sum(AREAS.c["count"]),
+            func.sum(AREAS.c.total),
+            func.max(AREAS.c.maximum),
+        )
+        .where(*where)
+        .group_by(AREAS.c.quantity, AREAS.c.bucket)
+    )
+    return list((await session.execute(city)).all())
 
 
 def _plain(indicator: Indicator, rows: Iterable[Any], step: str) -> dict[datetime, float]:
     """Sum or mean per output bucket of the rows (any neighbourhoods: the city adds them up)."""
     cells: dict[datetime, list[float]] = {}
+    exact = step in ("hour", "day")  # the rows are read at this step already
     for row in rows:
-        key = truncate(row[2], step)
+        key = row[2] if exact else truncate(row[2], step)
         cell = cells.setdefault(key, [0, 0.0])
         cell[0] += row[3]
         cell[1] += row[4]
@@ -236,8 +255,8 @@ async def per_neighbourhood(
     if indicator.aggregation == "atmo":
         on_maximum = [quantity for quantity in indicator.quantities if quantity in ATMO_ON_MAXIMUM]
         on_mean = [quantity for quantity in indicator.quantities if quantity not in ATMO_ON_MAXIMUM]
-        hourly = await _rows(session, on_maximum, "hour", start, end, None)
-        daily = await _rows(session, on_mean, "day", start, end, None)
+        hourly = await _rows(session, on_maximum, "hour", start, end, None, by_neighbourhood=True)
+        daily = await _rows(session, on_mean, "day", start, end, None, by_neighbourhood=True)
         by_area: dict[int, tuple[list[Any], list[Any]]] = {}
         for row in hourly:
             by_area.setdefault(row[0], ([], []))[0].append(row)
@@ -249,7 +268,7 @@ async def per_neighbourhood(
             if index:
                 result[neighbourhood_id] = sum(index.values()) / len(index)
         return result
-    rows = await _rows(session, indicator.quantities, "day", start, end, None)
+    rows = await _rows(session, indicator.quantities, "day", start, end, None, by_neighbourhood=True)
     grouped: dict[int, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row[0], []).append(row)

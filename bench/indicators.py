@@ -1,0 +1,337 @@
+"""Indicators: what the rollups cost on ingest, and what they buy on reading.
+
+One run, on SQLite (default) or PostgreSQL (`--backend postgresql`), in process (the service functions the
+routes call, no HTTP):
+1. a fresh migrated database with the 80 Paris quartiers and `--datastreams` Datastreams (half NO2, half
+   bicycle counts), each on its own Thing placed in a quartier;
+2. **ingest overhead**: `--batches` batches of one reading per Datastream per hour (`--hours-per-batch`
+   hours a batch) stored through sensing's ingest (`bulk.insert_observations`, what CreateObservations and
+   MQTT call), alternately with the indicators' rollups subscribed (the app's event hub) and without (a bare
+   hub), side by side in the same run: readings/s of each and their ratio (target ≥ 80 %);
+3. `--days` of hourly history for every Datastream loaded in bulk (no events), then **`rebuild`** timed (what
+   `citoyen indicators rebuild` runs; target < 60 s for 8.8 M readings on PostgreSQL);
+4. **reading**: the indicators page's view (`views.city_page`: every indicator's figure, trend, sparkline and
+   choropleth values; target p95 < 100 ms) and a quartier's year of hourly NO2 (`series.series`, step hour, 365
+   days; target p95 < 50 ms), `--repeats` times each.
+
+The issue's full size is 1,000 Datastreams with a year of hourly data (8.8 M readings) on PostgreSQL:
+`--datastreams 1000 --days 365 --backend postgresql` (loading alone takes a while: see the README's figures).
+
+Run: `uv run python bench/indicators.py [--backend sqlite|postgresql] [--datastreams 100] [--days 90]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from shapely.geometry import shape
+from sqlalchemy import Table, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tables import print_aligned
+
+from citoyen.app import build_event_hub
+from citoyen.db import make_engine, make_sessionmaker
+from citoyen.demo.generator import QUARTIERS_FILE
+from citoyen.engines import make_app_engine
+from citoyen.events import EventHub
+from citoyen.indicators import service as indicators
+from citoyen.indicators import views
+from citoyen.indicators.series import series
+from citoyen.migrations import upgrade_database_async
+from citoyen.sensing import bulk
+from citoyen.sensing.events import SensingEventBus
+from citoyen.sensing.models import (
+    Datastream,
+    FeatureOfInterest,
+    Location,
+    Observation,
+    ObservedProperty,
+    ResultType,
+    Sensor,
+    Thing,
+    ThingKind,
+    ThingLocation,
+)
+from citoyen.sensing.service import Access, Context
+from citoyen.territory import service as territory
+
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_indicators"
+SQLITE_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-indicators"
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    value: str
+    target: str
+    note: str
+
+
+def _url(backend: str) -> str:
+    return PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{SQLITE_DIR / 'bench.sqlite3'}"
+
+
+async def _admin(statement: str) -> None:
+    engine = make_engine(
+        make_url(PG_URL).set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _fresh_database(backend: str) -> str:
+    url = _url(backend)
+    if backend == "postgresql":
+        await _admin('DROP DATABASE IF EXISTS "citoyen_bench_indicators" WITH (FORCE)')
+        await _admin('CREATE DATABASE "citoyen_bench_indicators"')
+    else:
+        shutil.rmtree(SQLITE_DIR, ignore_errors=True)
+        SQLITE_DIR.mkdir(parents=True)
+    await upgrade_database_async(url)
+    return url
+
+
+async def _drop(backend: str) -> None:
+    if backend == "postgresql":
+        await _admin('DROP DATABASE IF EXISTS "citoyen_bench_indicators" WITH (FORCE)')
+    else:
+        shutil.rmtree(SQLITE_DIR, ignore_errors=True)
+
+
+async def _city(session: AsyncSession, datastreams: int) -> list[tuple[int, int]]:
+    """The quartiers and the Datastreams: [(datastream id, feature id)]."""
+    items = territory.parse_neighbourhoods(
+        json.loads(QUARTIERS_FILE.read_text(encoding="utf-8")), name_field="l_qu", code_field="c_quinsee"
+    )
+    await territory.replace_neighbourhoods(session, "Paris", items, source="bench")
+    quartiers = await territory.list_neighbourhoods(session)
+    no2 = ObservedProperty(name="Nitrogen dioxide (NO2)", definition="no2")
+    bikes = ObservedProperty(name="Bicycles passing", definition="bicycles")
+    sensor = Sensor(name="bench", encoding_type="text/plain", sensor_metadata="bench")
+    session.add_all([no2, bikes, sensor])
+    await session.flush()
+    made = []
+    for number in range(datastreams):
+        quartier = quartiers[number % len(quartiers)]
+        point = shape(quartier.geometry).representative_point()
+        air = number % 2 == 0
+        thing = Thing(name=f"bench {number}", kind=ThingKind.AIR if air else ThingKind.MOBILITY)
+        location = Location(
+            name=quartier.name,
+            location=json.dumps({"type": "Point", "coordinates": [point.x, point.y]}),
+            lon=point.x,
+            lat=point.y,
+            neighbourhood_id=quartier.id,
+        )
+        session.add_all([thing, location])
+        await session.flush()
+        feature = FeatureOfInterest(
+            name=quartier.name, feature=location.location, generated_from_location_id=location.id
+        )
+        session.add_all([ThingLocation(thing_id=thing.id, location_id=location.id), feature])
+        stream = Datastream(
+            name=f"bench {number}",
+            observation_type="OM_Measurement",
+            unit_of_measurement={"symbol": "µg/m³" if air else "bicycles/h"},
+            thing_id=thing.id,
+            sensor_id=sensor.id,
+            observed_property_id=(no2 if air else bikes).id,
+        )
+        session.add(stream)
+        await session.flush()
+        made.append((stream.id, feature.id))
+    return made
+
+
+def _value(rng: random.Random, datastream_number: int) -> float:
+    return round(rng.uniform(5, 90) if datastream_number % 2 == 0 else rng.randrange(0, 400), 1)
+
+
+async def _ingest(
+    makers: dict[str, tuple[async_sessionmaker[AsyncSession], EventHub]],
+    streams: list[tuple[int, int]],
+    start: datetime,
+    batches: int,
+    hours_per_batch: int,
+) -> dict[str, tuple[int, float]]:
+    """Alternate batches with and without rollups; {mode: (readings, seconds)}."""
+    rng = random.Random(14)
+    done = {mode: (0, 0.0) for mode in makers}
+    for number in range(batches):
+        mode = list(makers)[number % 2]
+        first = start + number * hours_per_batch * HOUR
+        rows = [
+            bulk.ObservationRow(
+                stream_id,
+                first + hour * HOUR,
+                None,
+                first + hour * HOUR,
+                _value(rng, index),
+                feature_of_interest_id=feature_id,
+            )
+            for hour in range(hours_per_batch)
+            for index, (stream_id, feature_id) in enumerate(streams)
+        ]
+        maker, hub = makers[mode]
+        context = Context(access=Access(is_staff=True), base_url="http://bench", bus=SensingEventBus(hub))
+        began = time.perf_counter()
+        async with maker() as session:
+            await bulk.insert_observations(session, context, rows)
+            await session.commit()
+        readings, seconds = done[mode]
+        done[mode] = (readings + len(rows), seconds + time.perf_counter() - began)
+    return done
+
+
+async def _history(session: AsyncSession, streams: list[tuple[int, int]], end: datetime, days: int) -> int:
+    rng = random.Random(2026)
+    table = cast(Table, Observation.__table__)
+    rows: list[dict[str, Any]] = []
+    stored = 0
+    for index, (stream_id, feature_id) in enumerate(streams):
+        for hour in range(days * 24):
+            moment = end - (hour + 1) * HOUR
+            rows.append(
+                {
+                    "datastream_id": stream_id,
+                    "feature_of_interest_id": feature_id,
+                    "phenomenon_time_start": moment,
+                    "result_type": ResultType.FLOAT,
+                    "result_number": _value(rng, index),
+                }
+            )
+            if len(rows) == 20_000:
+                await session.execute(insert(table), rows)
+                stored += len(rows)
+                rows = []
+    if rows:
+        await session.execute(insert(table), rows)
+        stored += len(rows)
+    return stored
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
+
+
+async def measure(
+    backend: str = "sqlite",
+    datastreams: int = 100,
+    days: int = 90,
+    batches: int = 20,
+    hours_per_batch: int = 10,
+    repeats: int = 30,
+) -> list[Row]:
+    """Every figure of the module's docstring, as rows of the printed table."""
+    url = await _fresh_database(backend)
+    engine = make_app_engine(url)
+    try:
+        hub, bare_hub = build_event_hub(), EventHub()
+        with_rollups = make_sessionmaker(engine, hub)
+        bare = make_sessionmaker(engine, bare_hub)
+        async with with_rollups() as session:
+            streams = await _city(session, datastreams)
+            await session.commit()
+        now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        # Ingest first, into hours after the history: the tables are small, as after a rebuild they are not.
+        ingested = await _ingest(
+            {"with rollups": (with_rollups, hub), "without": (bare, bare_hub)}, streams, now, batches, hours_per_batch
+        )
+        async with bare() as session:
+            began = time.perf_counter()
+            loaded = await _history(session, streams, now, days)
+            await session.commit()
+            load_seconds = time.perf_counter() - began
+        async with with_rollups() as session:
+            if backend == "postgresql":
+                await session.execute(text("ANALYZE"))
+            began = time.perf_counter()
+            rebuilt = await indicators.rebuild(session)
+            await session.commit()
+            rebuild_seconds = time.perf_counter() - began
+        page: list[float] = []
+        chart: list[float] = []
+        no2 = indicators.get_indicator("air-no2")
+        quartier = await _first_quartier(with_rollups)
+        for _ in range(repeats):
+            async with with_rollups() as session:
+                began = time.perf_counter()
+                await views.city_page(session)
+                page.append(time.perf_counter() - began)
+                began = time.perf_counter()
+                await series(session, no2, "hour", now - timedelta(days=365), now + HOUR, quartier)
+                chart.append(time.perf_counter() - began)
+    finally:
+        await engine.dispose()
+        await _drop(backend)
+    rate = {mode: readings / seconds for mode, (readings, seconds) in ingested.items()}
+    ratio = rate["with rollups"] / rate["without"]
+    total = loaded + sum(readings for readings, _ in ingested.values())
+    return [
+        Row(
+            "ingest with rollups",
+            f"{rate['with rollups']:,.0f} readings/s",
+            "",
+            f"{batches // 2} batches of {hours_per_batch * datastreams}",
+        ),
+        Row("ingest without", f"{rate['without']:,.0f} readings/s", "", "same batches, alternating"),
+        Row("ingest ratio", f"{ratio:.0%}", "≥ 80 %", "PASS" if ratio >= 0.8 else "MISS"),
+        Row(
+            "rebuild",
+            f"{rebuild_seconds:.1f} s",
+            "< 60 s at 8.8 M",
+            f"{total:,} readings, {rebuilt.datastream_buckets:,} buckets",
+        ),
+        Row("indicators page p95", f"{_p95(page) * 1000:.1f} ms", "< 100 ms", f"{repeats} views, in process"),
+        Row("quartier year chart p95", f"{_p95(chart) * 1000:.1f} ms", "< 50 ms", "NO2, step hour, 365 days"),
+        Row("history load", f"{load_seconds:.1f} s", "", f"{loaded:,} readings in bulk, no events"),
+    ]
+
+
+async def _first_quartier(maker: async_sessionmaker[AsyncSession]) -> int:
+    async with maker() as session:
+        return (await territory.list_neighbourhoods(session))[0].id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--datastreams", type=int, default=100)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--batches", type=int, default=20)
+    parser.add_argument("--hours-per-batch", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    rows = asyncio.run(
+        measure(args.backend, args.datastreams, args.days, args.batches, args.hours_per_batch, args.repeats)
+    )
+    command = "uv run python bench/indicators.py " + " ".join(sys.argv[1:])
+    print_aligned(
+        ["figure", "measured", "target", "note"],
+        [[row.figure, row.value, row.target, row.note] for row in rows],
+        title=f"{command}\n{args.backend}: {args.datastreams} Datastreams, {args.days} days of hourly history",
+    )
+
+
+if __name__ == "__main__":
+    main()
