@@ -35,7 +35,7 @@ def test_the_seasonal_detector_does_not_cry_at_every_quiet_weekend_end() -> None
     """Weekly seasonality alone (Monday after a quiet weekend) is no outbreak for ours."""
     series = Series(date(2024, 1, 1), DAILY, 100 * np.tile([1.5, 1.4, 1.3, 1.3, 1.4, 0.4, 0.3], 40))
     assert not detectors.detect(series, 120, "seasonal-robust").alarms.any()
-    assert detectors.detect(daily_counts(300, mean=100), 120, "seasonal-robust").alarms.sum() <= 2
+    assert detectors.detect(daily_counts(300, mean=100), 120, "seasonal-robust").alarms.sum() <= 4  # of 180 days
 
 
 def test_ears_c1_is_the_z_score_against_the_seven_days_before() -> None:
