@@ -151,7 +151,15 @@ async def test_changing_a_things_location_records_a_historical_location(client: 
         "encodingType": "application/geo+json",
         "location": {"type": "Point", "coordinates": [2.3637, 48.8675]},
     }
-    response = await client.patch(thing["@iot.selfLink"], json={"Locations": [new_place]}, headers=bearer(token))
+    # An update links existing entities only (18-088, 10.3): the new Location is created first.
+    inline = await client.patch(thing["@iot.selfLink"], json={"Locations": [new_place]}, headers=bearer(token))
+    assert inline.status_code == 400 and "@iot.id" in inline.json()["message"]
+    created = await client.post(f"{STA}/Locations", json=new_place, headers=bearer(token))
+    assert created.status_code == 201, created.text
+    place_id = entity_id(created.headers["Location"])
+    response = await client.patch(
+        thing["@iot.selfLink"], json={"Locations": [{"@iot.id": place_id}]}, headers=bearer(token)
+    )
     assert response.status_code == 200, response.text
     locations = (await client.get(f"{thing['@iot.selfLink']}/Locations")).json()["value"]
     assert [location["name"] for location in locations] == ["Place de la République"]
@@ -267,3 +275,36 @@ async def test_a_personal_things_new_sensor_is_announced_as_personal(
     bus.remove_listener(listen)
     by_set = {event.entity_set: event.access for event in received}
     assert by_set["Sensors"] == by_set["ObservedProperties"] == by_set["Things"] == "personal"
+
+
+async def test_an_update_or_a_post_under_a_parent_never_contradicts_its_links(
+    client: httpx.AsyncClient, token: str
+) -> None:
+    """18-088: an update links related entities by id, never creates them; a POST under Datastreams(A) makes
+    Observations of A and a body naming Datastream B is refused. Nothing is stored by a refused request."""
+    first, second = await create_station(client, token), await create_station(client, token, name="Station Nation")
+    datastream = first["Datastreams"][0]
+    other = second["Datastreams"][0]
+    sensor = {"name": "New sensor", "description": "x", "encodingType": "text/plain", "metadata": "none"}
+    refused = await client.patch(datastream["@iot.selfLink"], json={"Sensor": sensor}, headers=bearer(token))
+    assert refused.status_code == 400 and "@iot.id" in refused.json()["message"]
+    moved = await client.patch(
+        first["@iot.selfLink"], json={"Datastreams": [{"@iot.id": other["@iot.id"]}]}, headers=bearer(token)
+    )
+    assert moved.status_code == 400 and "Datastream.Thing" in moved.json()["message"]
+    observation = {"phenomenonTime": "2026-11-25T10:00:00Z", "result": 40}
+    contradicting = await client.post(
+        f"{datastream['@iot.selfLink']}/Observations",
+        json={**observation, "Datastream": {"@iot.id": other["@iot.id"]}},
+        headers=bearer(token),
+    )
+    assert contradicting.status_code == 400, contradicting.text
+    same = await client.post(
+        f"{datastream['@iot.selfLink']}/Observations",
+        json={**observation, "Datastream": {"@iot.id": datastream["@iot.id"]}},
+        headers=bearer(token),
+    )
+    assert same.status_code == 201, same.text
+    for stream in (datastream, other):
+        count = (await client.get(f"{stream['@iot.selfLink']}/Observations", params={"$count": "true"})).json()
+        assert count["@iot.count"] == (1 if stream is datastream else 0)

@@ -248,6 +248,21 @@ async def created_document(
     return await current_document(session, ctx, entity_set, entity_id)
 
 
+def _refuse_other_parent(entity_set: EntitySet, key: str, parent: str, parent_id: int, body: Any) -> None:
+    """A POST to `Datastreams(1)/Observations` creates Observations of Datastream 1: a body that names another
+    one is a contradiction, refused rather than settled silently either way."""
+    if not isinstance(body, dict):
+        return
+    for nav in entity_set.navigations:
+        if nav.source_key == key and nav.name in body:
+            named = link_id(body[nav.name])
+            if named != parent_id:
+                raise StaError(
+                    400,
+                    f"this {entity_set.singular} is created under {parent}({parent_id}); its {nav.name} cannot differ",
+                )
+
+
 async def create_at(session: AsyncSession, ctx: Context, path: str, body: Any) -> tuple[EntitySet, int]:
     """POST to a collection (`Things`) or to a navigation collection (`Datastreams(1)/Observations`)."""
     target = await resolve_path(session, ctx, path)
@@ -258,6 +273,7 @@ async def create_at(session: AsyncSession, ctx: Context, path: str, body: Any) -
         source, source_id, nav = target.parent
         if nav.target_key:
             fixed[nav.target_key] = source_id
+            _refuse_other_parent(target.entity_set, nav.target_key, source.singular, source_id, body)
         elif nav.link is not None and source.name == "Things" and nav.name == "Locations":
             fixed["link:thing_locations:thing_id:location_id"] = source_id
         else:

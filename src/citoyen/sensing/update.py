@@ -13,7 +13,6 @@ from citoyen.sensing.context import Context, StaError
 from citoyen.sensing.create import (
     change_event,
     check_linked,
-    create,
     link_id,
     publish_changes,
     queue_change,
@@ -62,20 +61,16 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
         target_set = ENTITY_SETS[nav.target]
         if not nav.to_many:
             assert nav.source_key is not None
-            linked = link_id(value)
-            columns[nav.source_key] = (
-                await check_linked(session, ctx, target_set, linked)
-                if linked is not None
-                else await create(session, ctx, target_set, value)
-            )
+            columns[nav.source_key] = await check_linked(session, ctx, target_set, _update_link(nav.name, value))
         elif entity_set.name == "Things" and nav.name == "Locations":
             await _replace_thing_locations(session, ctx, entity_id, value)
         else:
-            fixed = {nav.target_key: entity_id} if nav.target_key else {}
-            if not isinstance(value, list):
-                raise StaError(400, f"{entity_set.singular}.{nav.name} must be a list")
-            for child in value:
-                await create(session, ctx, target_set, child, fixed)
+            back = next(
+                (each.name for each in target_set.navigations if not each.to_many and each.target == entity_set.name),
+                None,
+            )
+            where = f"; link each from its side ({target_set.singular}.{back})" if back else ""
+            raise StaError(400, f"{entity_set.singular}.{nav.name} cannot be changed in an update{where}")
     if columns:
         await session.execute(update(entity_set.table).where(entity_set.table.c.id == entity_id).values(**columns))
     datastream_id = None
@@ -100,17 +95,23 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
 _MISSING = object()
 
 
+def _update_link(navigation: str, value: Any) -> int:
+    """An update links related entities by id only (18-088, 10.3): new ones are created by a POST first."""
+    linked = link_id(value)
+    if linked is None:
+        raise StaError(
+            400,
+            f"{navigation}: an update links existing entities by @iot.id only; create new ones with a POST first",
+        )
+    return linked
+
+
 async def _replace_thing_locations(session: AsyncSession, ctx: Context, thing_id: int, value: Any) -> None:
     if not isinstance(value, list):
         raise StaError(400, "Thing.Locations must be a list")
-    location_ids = []
-    for item in value:
-        linked = link_id(item)
-        location_ids.append(
-            await check_linked(session, ctx, ENTITY_SETS["Locations"], linked)
-            if linked is not None
-            else await create(session, ctx, ENTITY_SETS["Locations"], item)
-        )
+    location_ids = [
+        await check_linked(session, ctx, ENTITY_SETS["Locations"], _update_link("Locations", item)) for item in value
+    ]
     await session.execute(delete(THING_LOCATIONS).where(THING_LOCATIONS.c.thing_id == thing_id))
     if location_ids:
         await session.execute(
