@@ -28,6 +28,8 @@ token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_he
 app.add_typer(token_app, name="token")
 opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True)
 app.add_typer(opendata_app, name="opendata")
+opinions_app = typer.Typer(help="The opinion map: Pol.is exports in and out.", no_args_is_help=True)
+app.add_typer(opinions_app, name="opinions")
 territory_app = typer.Typer(help="The city's territory: its addresses.", no_args_is_help=True)
 app.add_typer(territory_app, name="territory")
 indicators_app = typer.Typer(help="The indicators and their rollups.", no_args_is_help=True)
@@ -518,6 +520,65 @@ def indicators_rebuild(data_dir: DataDirOption = None) -> None:
         f"{done.datastreams} Datastreams: {done.datastream_buckets} hourly and daily buckets, "
         f"{done.area_buckets} per quartier; {done.civic_buckets} daily counts of reports and proposals."
     )
+
+
+@opinions_app.command("import-polis")
+def opinions_import_polis(
+    directory: Annotated[Path, typer.Argument(help="A Pol.is export: comments.csv and votes.csv.")],
+    process: Annotated[str, typer.Option("--process", help="The slug of the process the conversation joins.")],
+    question: Annotated[
+        str, typer.Option(help="The conversation's question (Pol.is's files do not hold it).")
+    ] = "Conversation importée de Pol.is",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import a Pol.is conversation (statements and votes keep their Pol.is numbers); prints its new id last."""
+    from citoyen.opinions import service as opinions
+    from citoyen.participation import service as participation
+
+    settings = load_settings(data_dir)
+    try:
+        export = opinions.read_polis_export(directory)
+    except opinions.PolisFormatError as exc:
+        fail(f"{directory / exc.file}: {exc}; nothing was imported")
+
+    async def store(session: AsyncSession) -> tuple[int, int]:
+        found = await participation.get_process_by_slug(session, process, include_unpublished=True)
+        conversation = await opinions.import_polis(session, found.id, export, question)
+        done = await opinions.recompute(session, conversation.id)
+        return conversation.id, done.group_count
+
+    try:
+        conversation_id, groups = run(settings, store)
+    except participation.ParticipationError:
+        fail(f"no process with the slug {process!r}; nothing was imported")
+    typer.echo(
+        f"{len(export.comments)} statements and {len(export.votes)} votes imported from {directory}; {groups} groups"
+    )
+    typer.echo(str(conversation_id))
+
+
+@opinions_app.command("export-polis")
+def opinions_export_polis(
+    conversation: Annotated[int, typer.Argument(help="The conversation's id.")],
+    directory: Annotated[Path, typer.Argument(help="Where to write comments.csv, votes.csv, participants-votes.csv.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Export a conversation in Pol.is's format, with each participant's opinion group."""
+    from citoyen.opinions import service as opinions
+
+    settings = load_settings(data_dir)
+
+    async def read(session: AsyncSession) -> dict[str, str]:
+        return await opinions.export_polis(session, conversation)
+
+    try:
+        files = run(settings, read)
+    except opinions.OpinionError:
+        fail(f"no conversation {conversation}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    typer.echo(f"{', '.join(files)} written to {directory}")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from citoyen.opinions.groups import MIN_VOTES, MapResult, compute_map
 from citoyen.opinions.maps import Recomputed, is_stale, recompute, stale_conversations, stored_map
 from citoyen.opinions.models import STATEMENT_MAX, StatementStatus, Vote
 from citoyen.opinions.personal_data import register_personal_data
+from citoyen.opinions.polis import PolisExport, PolisFormatError, export_polis, import_polis, read_polis_export
 from citoyen.opinions.voting import (
     Progress,
     Voter,
@@ -41,6 +42,8 @@ __all__ = [
     "ConversationInput",
     "MapResult",
     "OpinionError",
+    "PolisExport",
+    "PolisFormatError",
     "Progress",
     "Recomputed",
     "StatementStatus",
@@ -50,8 +53,10 @@ __all__ = [
     "compute_map",
     "conversations_of",
     "create_conversation",
+    "export_polis",
     "find_participant",
     "get_conversation",
+    "import_polis",
     "is_open",
     "is_stale",
     "moderate",
@@ -59,6 +64,7 @@ __all__ = [
     "next_statement",
     "parse_vote",
     "progress",
+    "read_polis_export",
     "recompute",
     "register_personal_data",
     "set_closed",
