@@ -104,3 +104,11 @@ def test_bad_events_exit_2_naming_the_line(tmp_path: Path, row: str, message: st
     result = runner.invoke(app, ["foresight", "scan", "--events", str(path), "--out", str(tmp_path / "c.csv")])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_start_after_the_last_date_is_refused(tmp_path: Path) -> None:
+    series = write_series(tmp_path / "s.csv", daily_counts(200))
+    args = ["foresight", "detect", "--series", str(series), "--from", "2030-01-01", "--out", str(tmp_path / "a.csv")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--from 2030-01-01 is after the last date" in result.output

@@ -68,6 +68,9 @@ def detect(
     first = detectors.first_decidable(series, method)
     _too_short(series_path, series, first, day, f"{method} needs more history before its first decision")
     begin = series.index_of(day)
+    if begin >= len(series.values):
+        last = series.date_at(len(series.values) - 1)
+        _fail(f"--from {day} is after the last date of {series_path}, {last} (line {len(series.values) + 1})")
     detection = detectors.detect(series, begin, method)
     rows = (
         (series.date_at(begin + i), int(d.alarm), number(d.score), number(d.threshold), number(d.expected))
