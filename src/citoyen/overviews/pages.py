@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -25,14 +21,10 @@ router = APIRouter(include_in_schema=False)
 async def neighbourhood_panel(request: Request, session: DbSession, neighbourhood_id: PathId) -> Response:
     """What the platform knows about a neighbourhood (an HTMX fragment for the home map's side panel)."""
     panel = found(await views.neighbourhood_panel(session, neighbourhood_id), "Unknown neighbourhood.")
-    locale = locale_of(request)
     context = {
         "panel": panel,
         "neighbourhood": panel.neighbourhood,
         "proposal_status_labels": participation.STATUS_LABELS,
-        "number": lambda value: format_decimal(value, format="#,##0.##", locale=locale),
-        "day": lambda value: format_date(value, "long", locale=locale),
-        "moment": lambda value: format_datetime(value, "short", tzinfo=UTC, locale=locale),
     }
     return render(request, "territory/_panel.html", context)
 

@@ -57,6 +57,7 @@ class RunningProcess:
 @dataclass(frozen=True)
 class SensorReading:
     observed_property: str
+    observed_property_en: str
     unit_symbol: str
     value: float | None
     time: datetime | None
@@ -66,6 +67,7 @@ class SensorReading:
 @dataclass(frozen=True)
 class SensorHere:
     name: str
+    name_en: str
     kind: str
     url: str
     readings: list[SensorReading]
@@ -136,11 +138,13 @@ async def _sensors(session: AsyncSession, neighbourhood_id: int) -> list[SensorH
     return [
         SensorHere(
             name=placed.thing.name,
+            name_en=placed.thing.name_en,
             kind=placed.thing.kind.value,
             url=f"/sensing/things/{placed.thing.id}",
             readings=[
                 SensorReading(
                     reading.observed_property,
+                    reading.observed_property_en,
                     reading.unit_symbol,
                     reading.latest.value if reading.latest else None,
                     reading.latest.time if reading.latest else None,

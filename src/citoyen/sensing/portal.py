@@ -247,6 +247,7 @@ class PlacedReading:
 
     datastream_id: int
     observed_property: str
+    observed_property_en: str  # empty when no English name was given
     unit_symbol: str
     latest: LatestValue | None
 
@@ -280,7 +281,13 @@ async def sensors_in(session: AsyncSession, neighbourhood_id: int, limit: int = 
     )
     streams = (
         await session.execute(
-            select(Datastream.id, Datastream.thing_id, Datastream.unit_of_measurement, ObservedProperty.name)
+            select(
+                Datastream.id,
+                Datastream.thing_id,
+                Datastream.unit_of_measurement,
+                ObservedProperty.name,
+                ObservedProperty.name_en,
+            )
             .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
             .where(Datastream.thing_id.in_([thing.id for thing in things]))
             .order_by(Datastream.id)
@@ -288,10 +295,10 @@ async def sensors_in(session: AsyncSession, neighbourhood_id: int, limit: int = 
     ).all()
     readings: dict[int, list[PlacedReading]] = {thing.id: [] for thing in things}
     raw = {thing.id: thing.access == ThingAccess.PUBLIC for thing in things}
-    for datastream_id, thing_id, unit, property_name in streams:
+    for datastream_id, thing_id, unit, property_name, property_name_en in streams:
         latest = await _latest(session, datastream_id, raw[thing_id])
         symbol = str((unit or {}).get("symbol") or "")
-        readings[thing_id].append(PlacedReading(datastream_id, property_name, symbol, latest))
+        readings[thing_id].append(PlacedReading(datastream_id, property_name, property_name_en, symbol, latest))
     return [PlacedSensor(thing, readings[thing.id]) for thing in things]
 
 
