@@ -118,7 +118,8 @@ async def test_a_visitor_files_a_report_with_a_photo(
     assert f'src="/reports/{new_id}/photos/1"' in page.text
     assert "riveraine" not in page.text.lower()
     french = await client.get(f"/reports/{new_id}", headers={"Accept-Language": "fr"})
-    assert french.status_code == 200 and '<html lang="fr">' in french.text and f"Signalement n° {new_id}" in french.text
+    assert french.status_code == 200 and '<html lang="fr">' in french.text
+    assert f"Signalement n°\u00a0{new_id}" in french.text
 
     photo = await client.get(f"/reports/{new_id}/photos/1")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"

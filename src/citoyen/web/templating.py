@@ -52,6 +52,7 @@ def make_templates() -> Jinja2Templates:
     # include, once per comment of a debate page, checked its file's modification time).
     templates.env.auto_reload = False
     templates.env.globals["localized"] = localized_in_page
+    templates.env.globals["in_french"] = in_french_on_page
     # Numbers, money and dates as the page's language writes them (citoyen.i18n's format_* functions):
     # `{{ 3.8|number(1) }}`, `{{ budget.total_cents|money }}`, `{{ share|percent }}`, `{{ at|date }}`,
     # `{{ at|datetime }}` (UTC). Never `"%.1f"|format`, `|round` or `strftime` for what a person reads.
@@ -72,6 +73,13 @@ def make_templates() -> Jinja2Templates:
 def localized_in_page(context: Context, french: str | None, english: str | None) -> str:
     """`localized(x.name, x.name_en)` in a template: the bilingual column in the page's language."""
     return localized(str(context.get("locale", "fr")), french, english)
+
+
+@pass_context
+def in_french_on_page(context: Context, french: str | None, english: str | None) -> bool:
+    """Whether `localized(french, english)` shows the French text on an English page (no English given): the
+    page then marks it `lang="fr"` and says "(in French)"."""
+    return str(context.get("locale", "fr")) == "en" and bool(french) and not english
 
 
 def _locale(context: Context) -> str:
