@@ -359,14 +359,14 @@ async def test_a_posted_request_is_stored_and_read_back_with_every_field(
     assert response.status_code == 200, response.text
     created = parse_json(response)
     assert len(created) == 1
-    assert set(created[0]) == {"service_request_id", "service_notice", "account_id", "token"}
+    # The id is known at once: the spec's token (for when it is not) is not sent beside it.
+    assert set(created[0]) == {"service_request_id", "service_notice", "account_id"}
     assert created[0]["account_id"] is None
     assert created[0]["service_notice"] == ""
     report_id = created[0]["service_request_id"]
 
     report = await reports.get_report(session, report_id)
     assert report.source == "open311"
-    assert report.token == created[0]["token"]
     assert report.attributes == {"size": "large", "hazards": ["bikes", "cars"], "depth_cm": 12}
     assert report.department_id == world.roads.id
     contact = (await session.execute(select(ReportContact).where(ReportContact.report_id == report_id))).scalar_one()
@@ -450,7 +450,7 @@ async def test_personal_fields_never_leave_through_any_get(
         int(only_child(parse_xml(second), "request").findtext("service_request_id") or "0"),
     ]
     assert ids[0] != ids[1]
-    token = parse_json(first)[0]["token"]
+    token = (await reports.get_report(session, ids[0])).token
     answers = [first.text, second.text]
     for fmt in FORMATS:
         for path, params in [
@@ -498,14 +498,9 @@ async def test_the_post_answer_in_xml(
     root = parse_xml(response)
     assert root.tag == "service_requests"
     request = only_child(root, "request")
-    assert [child.tag for child in request] == ["service_request_id", "service_notice", "account_id", "token"]
+    assert [child.tag for child in request] == ["service_request_id", "service_notice", "account_id"]
     report = await reports.get_report(session, int(request.findtext("service_request_id") or "0"))
-    assert fields(request) == {
-        "service_request_id": str(report.id),
-        "service_notice": "",
-        "account_id": "",
-        "token": report.token,
-    }
+    assert fields(request) == {"service_request_id": str(report.id), "service_notice": "", "account_id": ""}
     assert report.attributes == {"size": "small"}
 
 
@@ -549,9 +544,9 @@ async def test_a_multipart_post_is_accepted_too(
     client: httpx.AsyncClient, session: AsyncSession, world: ReportsWorld, api_key: str
 ) -> None:
     form = pothole_form(api_key, **{"attribute[hazards][]": ["bikes", "cars"]})
-    # A file part makes httpx send multipart/form-data; Open311 media travel as media_url, so it is ignored.
+    # A file part makes httpx send multipart/form-data; an empty one is what a form with no photo chosen sends.
     response = await client.post(
-        "/open311/v2/requests.json", data=form, files={"media": ("note.txt", b"hello", "text/plain")}
+        "/open311/v2/requests.json", data=form, files={"media": ("", b"", "application/octet-stream")}
     )
     assert response.status_code == 200, response.text
     report = await reports.get_report(session, parse_json(response)[0]["service_request_id"])
@@ -569,6 +564,40 @@ async def test_a_report_photo_is_its_media_url(
     body = parse_json(await client.get("/open311/v2/requests.json"))
     media = {item["service_request_id"]: item["media_url"] for item in body}
     assert media == {with_photo.id: f"http://testserver/reports/{with_photo.id}/photos/1", without.id: ""}
+
+
+async def test_a_photo_file_sent_as_media_is_kept_without_its_metadata(
+    client: httpx.AsyncClient, session: AsyncSession, world: ReportsWorld, api_key: str
+) -> None:
+    """Mobile apps that send the photo itself (multipart `media`) get it on the report, stripped like the web
+    form's; a file that is no photo, or under another name, is refused and nothing is filed."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(buffer, format="JPEG", exif=exif)
+    form = pothole_form(api_key, description="Photo jointe")
+    sent = await client.post(
+        "/open311/v2/requests.json", data=form, files={"media": ("trou.jpg", buffer.getvalue(), "image/jpeg")}
+    )
+    assert sent.status_code == 200, sent.text
+    report_id = parse_json(sent)[0]["service_request_id"]
+    (photo,) = await reports.photos_of(session, report_id)
+    assert photo.media_type == "image/jpeg" and b"PhoneMaker" not in photo.content
+    listed = parse_json(await client.get(f"/open311/v2/requests/{report_id}.json"))
+    assert listed[0]["media_url"] == f"http://testserver/reports/{report_id}/photos/1"
+
+    before = await stored_reports(session)
+    not_a_photo = await client.post(
+        "/open311/v2/requests.json", data=form, files={"media": ("trou.jpg", b"%PDF-1.4 not a photo", "image/jpeg")}
+    )
+    assert_error(not_a_photo, "json", 400, "")
+    elsewhere = await client.post(
+        "/open311/v2/requests.xml", data=form, files={"picture": ("trou.jpg", buffer.getvalue(), "image/jpeg")}
+    )
+    assert_error(elsewhere, "xml", 400, "media")
+    assert await stored_reports(session) == before
 
 
 # --- tokens -------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from citoyen import throttle
@@ -33,6 +35,7 @@ from citoyen.people import service as people
 from citoyen.reports import open311_format as formats
 from citoyen.reports import service as reports
 from citoyen.reports.models import Category, ReportStatus
+from citoyen.reports.photos import MAX_PHOTO_BYTES, MAX_PHOTOS, prepare_photos
 from citoyen.reports.service import ReportError
 from citoyen.web.params import has_forbidden_characters
 
@@ -43,6 +46,8 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 DEFAULT_DAYS = 90
 MAX_REQUESTS = 1000
 MAX_MEDIA_URL = 500
+# The multipart field some mobile apps send a photo file in.
+MEDIA_FILE_FIELD = "media"
 MAX_ID = 2**31 - 1  # report ids are 32-bit integers: a longer number names no request
 
 OPEN_STATUSES = [ReportStatus.OPEN, ReportStatus.ACKNOWLEDGED, ReportStatus.IN_PROGRESS]
@@ -415,8 +420,9 @@ POST_SCHEMA = {
     summary="POST Service Request",
     description=(
         "File a report, form-encoded (`application/x-www-form-urlencoded`, or multipart) as the spec describes. "
-        "Answers with a list of one element: `service_request_id`, `service_notice`, `account_id` and the "
-        "request's `token` (for GET tokens/{token}). " + FORMATS_DOC
+        "A photo may come as `media_url` or as a `media` file (multipart; re-encoded without its metadata, at "
+        "most 3). Answers with a list of one element: `service_request_id`, `service_notice` and `account_id` "
+        "(the id is known at once, so no `token`, as the spec says). " + FORMATS_DOC
     ),
     # 200 rather than 201: the spec's example answers 200 and some clients only accept that.
     status_code=200,
@@ -437,9 +443,16 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
         settings = _settings(request)
         fields: dict[str, str] = {}
         answers: dict[str, list[str]] = {}
+        uploads: list[UploadFile] = []
         for key, value in (await request.form()).multi_items():
             if not isinstance(value, str):
-                continue  # uploaded files: Open311 clients send media as media_url
+                # Several mobile apps send the photo itself as a `media` file: it is taken as the web form's
+                # photos are (re-encoded without metadata); any other file is refused, never dropped.
+                if key != MEDIA_FILE_FIELD:
+                    raise Open311Error(400, f"Only a photo sent as '{MEDIA_FILE_FIELD}' may be a file, not {key!r}.")
+                if value.filename or value.size:
+                    uploads.append(value)
+                continue
             attribute = ATTRIBUTE_FIELD.fullmatch(key)
             if attribute:
                 answers.setdefault(attribute.group(1), []).append(value)
@@ -468,6 +481,7 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
             _check_jurisdiction(settings, field("jurisdiction_id"))
             catalog = await _catalog(request, session)
             new = _new_report(catalog, field, answers)
+            new.photos = await run_in_threadpool(prepare_photos, await _media_files(uploads))
             index = request.app.state.territory_index
             gazetteer = request.app.state.gazetteer
             report = await reports.create_report(session, index, new, catalog=catalog, gazetteer=gazetteer)
@@ -478,6 +492,13 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
         return formats.document(kind, "service_requests", [formats.created(report)])
     except REFUSED as error:
         return _error_response(fmt, error)
+
+
+async def _media_files(uploads: list[UploadFile]) -> list[bytes]:
+    if len(uploads) > MAX_PHOTOS:
+        raise Open311Error(400, f"At most {MAX_PHOTOS} photos per request.")
+    # One byte more than allowed is enough to refuse a photo that is too big.
+    return [await upload.read(MAX_PHOTO_BYTES + 1) for upload in uploads]
 
 
 def _new_report(

@@ -171,9 +171,9 @@ def service_requests(
 
 
 def created(report: Report) -> dict[str, Any]:
-    """The answer to a POST. The spec returns either an id or a token; we return both, so that clients
-    of either kind (and GET tokens/{token}) work."""
-    return {"service_request_id": report.id, "service_notice": "", "account_id": None, "token": report.token}
+    """The answer to a POST. The spec returns either the id or, when the id is not known yet, a token: the id
+    is always known here, so the answer carries it alone."""
+    return {"service_request_id": report.id, "service_notice": "", "account_id": None}
 
 
 def token(report: Report) -> dict[str, Any]:
