@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, literal, select
+from sqlalchemy import BigInteger, Table, func, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind, Refusal
@@ -139,7 +140,8 @@ async def _rows(
             literal(None),
             AREAS.c.quantity,
             AREAS.c.bucket,
-            func.sum(AREAS.c["count"]),
+            # PostgreSQL's sum of a bigint is a numeric: read back as an integer.
+            sql_cast(func.sum(AREAS.c["count"]), BigInteger),
             func.sum(AREAS.c.total),
             func.max(AREAS.c.maximum),
         )
