@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from citoyen.app import build_event_hub
 from citoyen.cli import app
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.people import service as people
-from citoyen.territory.models import Neighbourhood
+from citoyen.territory.models import Address, Neighbourhood
 from tests.conftest import BACKENDS, postgres_database, run_on_postgres_server
 from tests.territory.helpers import feature_collection
 
@@ -75,6 +75,34 @@ def test_import_territory_replaces_the_neighbourhoods(cli_env: dict[str, str], t
     )
     assert result.exit_code == 0
     assert neighbourhood_names(cli_env) == ["Est"]
+
+
+def address_count(env: dict[str, str]) -> int:
+    async def read() -> int:
+        engine = make_engine(database_url(env))
+        async with make_sessionmaker(engine, build_event_hub())() as session:
+            count = (await session.execute(select(func.count()).select_from(Address))).scalar_one()
+        await engine.dispose()
+        return int(count)
+
+    return asyncio.run(read())
+
+
+def test_import_addresses_is_all_or_nothing_and_names_a_bad_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    header = "id;numero;rep;nom_voie;code_postal;nom_commune;lon;lat\n"
+    good = write(
+        tmp_path / "good.csv", header + "a;1;;Rue A;75001;Paris;2.35;48.86\nb;2;;Rue A;75001;Paris;2.35;48.86\n"
+    )
+    imported = runner.invoke(app, ["territory", "import-addresses", str(good)], env=cli_env)
+    assert imported.exit_code == 0, imported.output
+    assert "2 addresses imported from good.csv" in imported.output
+    bad = write(tmp_path / "bad.csv", header + "c;3;;Rue B;75002;Paris;2.35;48.86\nd;4;;Rue B;75002;Paris;east;48.86\n")
+    refused = runner.invoke(app, ["territory", "import-addresses", str(bad)], env=cli_env)
+    assert refused.exit_code == 2
+    assert "line 3: lon and lat must be numbers" in refused.output and "nothing was imported" in refused.output
+    assert address_count(cli_env) == 2
+    missing = runner.invoke(app, ["territory", "import-addresses", str(tmp_path / "nope.csv")], env=cli_env)
+    assert missing.exit_code == 2 and "no such file" in missing.output
 
 
 @pytest.mark.parametrize(
