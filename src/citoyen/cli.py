@@ -28,8 +28,6 @@ token_app = typer.Typer(help="API tokens for partners' machines.", no_args_is_he
 app.add_typer(token_app, name="token")
 opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True)
 app.add_typer(opendata_app, name="opendata")
-territory_app = typer.Typer(help="The city's territory: its addresses.", no_args_is_help=True)
-app.add_typer(territory_app, name="territory")
 opinions_app = typer.Typer(help="The opinion map: Pol.is exports in and out.", no_args_is_help=True)
 app.add_typer(opinions_app, name="opinions")
 territory_app = typer.Typer(help="The city's territory: its addresses.", no_args_is_help=True)
