@@ -127,16 +127,26 @@ def _poisson_irls(y: Array, x: Array, weights: Array, trend: bool) -> tuple[floa
 
 def _upper_quantile(mean: float, phi: float, level: float) -> float:
     """The `level` quantile of a count with this mean and variance `phi * mean`: negative binomial when
-    overdispersed, Poisson otherwise (vectorised CDF over the candidate counts instead of scipy's slow search)."""
-    spread = np.sqrt(phi * mean)
-    counts = np.arange(int(mean * (level > 0.5)), int(mean + 12 * spread + 10))
+    overdispersed, Poisson otherwise (a bisection on the CDF: scipy's generic ppf is slow in this loop)."""
     if phi > 1.0001:
         size = mean / (phi - 1)
-        cdf = special.betainc(size, counts + 1.0, size / (size + mean))
+        probability = size / (size + mean)
+
+        def cdf(k: int) -> float:
+            return float(special.betainc(size, k + 1.0, probability))
     else:
-        cdf = special.gammaincc(counts + 1.0, mean)
-    above = np.flatnonzero(cdf >= level)
-    return float(counts[above[0]]) if len(above) else float(counts[-1])
+
+        def cdf(k: int) -> float:
+            return float(special.gammaincc(k + 1.0, mean))
+
+    low, high = 0, int(mean + 12 * np.sqrt(phi * mean) + 10)
+    while low < high:
+        middle = (low + high) // 2
+        if cdf(middle) >= level:
+            high = middle
+        else:
+            low = middle + 1
+    return float(low)
 
 
 def _reference(history: Array, frequency: str, years: int = 3, window: int = 3) -> tuple[Array, Array] | None:
