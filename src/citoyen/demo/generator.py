@@ -19,6 +19,7 @@ from citoyen.db import utcnow
 from citoyen.demo.budgets import build_demo_budgets
 from citoyen.demo.common import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
 from citoyen.demo.debate import build_demo_debate
+from citoyen.demo.opinions import build_demo_opinions
 from citoyen.demo.participation import build_demo_participation
 from citoyen.demo.reports import build_demo_reports
 from citoyen.demo.sensing import build_demo_sensors
@@ -221,6 +222,10 @@ async def build_demo(
     progress("participatory budget", 0, 1)
     await build_demo_budgets(session, settings, now)
     progress("participatory budget", 1, 1)
+
+    progress("opinion map", 0, 1)
+    await build_demo_opinions(session, now)
+    progress("opinion map", 1, 1)
 
     # The history was stored in bulk, without events: the indicators' rollups are made from it at once.
     progress("indicators", 0, 1)
