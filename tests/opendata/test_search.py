@@ -182,3 +182,27 @@ async def test_the_whole_catalogue_from_the_cache_and_without_it_agree(session: 
         assert result.count == 30
         assert _facets(result) == expected
         assert _names(result) == _by_time(made, "modified_at", True)[:5]
+
+
+async def test_a_kept_facet_index_follows_every_change_and_forgets_a_rolled_back_one(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    organization = await create_organization(session, "voirie")
+    await create_dataset(session, organization, name="velos", title="Vélos", tags=[{"name": "mobilite"}])
+    cache = opendata.WholeCatalogueCache()
+    query = opendata.SearchQuery(q="vélo", rows=0)
+    assert _facets(await opendata.search(session, query, cache))["res_format"] == []
+
+    async def add(kind: str) -> None:
+        link = {"package_id": "velos", "url": f"https://example.org/{kind}", "format": kind}
+        await opendata.create_resource(session, tmp_path, 0, link, None)
+
+    savepoint = await session.begin_nested()
+    await add("GEOJSON")
+    assert _facets(await opendata.search(session, query, cache))["res_format"] == [("GEOJSON", 1)]
+    await savepoint.rollback()  # the index read inside it must not be taken for the catalogue as it is
+    assert _facets(await opendata.search(session, query, cache))["res_format"] == []
+    await add("CSV")
+    assert _facets(await opendata.search(session, query, cache))["res_format"] == [("CSV", 1)]
+    await opendata.delete_dataset(session, "velos")
+    assert (await opendata.search(session, query, cache)).count == 0

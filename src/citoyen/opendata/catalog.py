@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, literal, literal_column, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import one_of, utcnow
@@ -459,36 +459,55 @@ async def touch(session: AsyncSession, dataset_id: int) -> None:
         await session.flush()
 
 
+# What the page of a dataset shows of its publisher, themes and tags, in the order of `_PUBLISHER_COLUMNS`: the
+# three are read in one statement (a tag fills only its id and name).
+_PUBLISHER_COLUMNS = ("id", "uuid", "name", "title", "title_en", "description", "description_en", "created_at")
+
+
 async def load_views(session: AsyncSession, datasets: list[Dataset]) -> list[DatasetView]:
-    """Whole datasets (publisher, tags, themes, resources with their current versions) in five queries."""
+    """Whole datasets (publisher, tags, themes, resources with their current versions) in two queries: the
+    publishers, themes and tags in one, the resources with their versions in the other."""
     if not datasets:
         return []
     ids = [dataset.id for dataset in datasets]
-    organization_ids = {dataset.organization_id for dataset in datasets if dataset.organization_id is not None}
-    organizations = {
-        organization.id: organization
-        for organization in (
-            await session.execute(select(Organization).where(one_of(session, Organization.id, organization_ids)))
-        ).scalars()
-    }
-    tags: dict[int, list[Tag]] = defaultdict(list)
-    tag_rows = await session.execute(
-        select(DatasetTag.dataset_id, Tag)
-        .join(Tag, Tag.id == DatasetTag.tag_id)
-        .where(one_of(session, DatasetTag.dataset_id, ids))
-        .order_by(Tag.name)
-    )
-    for dataset_id, tag in tag_rows:
-        tags[dataset_id].append(tag)
-    groups: dict[int, list[Group]] = defaultdict(list)
-    group_rows = await session.execute(
-        select(DatasetGroup.dataset_id, Group)
+    blank = [null()] * (len(_PUBLISHER_COLUMNS) - 2)
+    described: Any = union_all(
+        select(
+            literal("organization"),
+            Dataset.id,
+            *(getattr(Organization, name).label(name) for name in _PUBLISHER_COLUMNS),
+            Organization.department_code,
+        )
+        .join(Organization, Organization.id == Dataset.organization_id)
+        .where(one_of(session, Dataset.id, ids)),
+        select(
+            literal("groups"),
+            DatasetGroup.dataset_id,
+            *(getattr(Group, name) for name in _PUBLISHER_COLUMNS),
+            Group.theme_uri,
+        )
         .join(Group, Group.id == DatasetGroup.group_id)
-        .where(one_of(session, DatasetGroup.dataset_id, ids))
-        .order_by(Group.name)
-    )
-    for dataset_id, group in group_rows:
-        groups[dataset_id].append(group)
+        .where(one_of(session, DatasetGroup.dataset_id, ids)),
+        select(literal("tags"), DatasetTag.dataset_id, Tag.id, null(), Tag.name, *blank)
+        .join(Tag, Tag.id == DatasetTag.tag_id)
+        .where(one_of(session, DatasetTag.dataset_id, ids)),
+    ).order_by(literal_column("name"))  # the database's collation, as the pages list tags and themes
+    organizations: dict[int, Organization] = {}
+    made: dict[tuple[str, int], Any] = {}  # one object per publisher, theme or tag, shared by its datasets
+    tags: dict[int, list[Tag]] = defaultdict(list)
+    groups: dict[int, list[Group]] = defaultdict(list)
+    for kind, dataset_id, identifier, *values in (await session.execute(described)).all():
+        columns = dict(zip(_PUBLISHER_COLUMNS[1:], values, strict=False))
+        if kind == "tags":
+            tags[dataset_id].append(made.setdefault((kind, identifier), Tag(id=identifier, name=columns["name"])))
+        elif kind == "groups":
+            group = made.get((kind, identifier)) or Group(id=identifier, theme_uri=values[-1], **columns)
+            groups[dataset_id].append(made.setdefault((kind, identifier), group))
+        else:
+            organization = made.get((kind, identifier)) or Organization(
+                id=identifier, department_code=values[-1], **columns
+            )
+            organizations[dataset_id] = made.setdefault((kind, identifier), organization)
     resources: dict[int, list[tuple[Resource, ResourceVersion | None]]] = defaultdict(list)
     resource_rows = await session.execute(
         select(Resource, ResourceVersion)
@@ -504,7 +523,7 @@ async def load_views(session: AsyncSession, datasets: list[Dataset]) -> list[Dat
     return [
         DatasetView(
             dataset=dataset,
-            organization=organizations.get(dataset.organization_id) if dataset.organization_id else None,
+            organization=organizations.get(dataset.id),
             tags=tags[dataset.id],
             groups=groups[dataset.id],
             resources=[ResourceView(resource, dataset.name, version) for resource, version in resources[dataset.id]],

@@ -2,14 +2,16 @@
 filters in CKAN's `fq` syntax, facets with counts, sort and pagination. The words are matched once (one
 statement reads the matching datasets' ids, publishers, licences and, when the order needs them, scores and
 times); the count, the publisher and licence facets and a page by relevance or time come from those rows, the
-other facets from one statement over their ids; only the page's datasets are loaded whole (five queries)."""
+themes, tags and formats from the process's facet index (every dataset's values, read again only when the
+catalogue's version moves); only the page's datasets are loaded whole (three queries)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +36,16 @@ from citoyen.db import one_of
 from citoyen.opendata import vocabularies
 from citoyen.opendata.catalog import DatasetView, load_views, visible
 from citoyen.opendata.errors import invalid
-from citoyen.opendata.models import Dataset, DatasetGroup, DatasetTag, Group, Organization, Resource, Tag
+from citoyen.opendata.models import (
+    CatalogueVersion,
+    Dataset,
+    DatasetGroup,
+    DatasetTag,
+    Group,
+    Organization,
+    Resource,
+    Tag,
+)
 from citoyen.opendata.textsearch import POSTGRES_VECTOR
 from citoyen.textsearch import postgres_query, sqlite_match
 
@@ -166,40 +177,76 @@ def _filter_condition(item: Filter) -> ColumnElement[bool]:
     return ~condition if item.negated else condition
 
 
+@dataclass(frozen=True)
+class _FacetIndex:
+    """Every dataset's themes, tags and formats as (facet, value) pairs, and the names of every publisher, theme
+    and tag, as the catalogue stood at one version: the facets of any set of matching datasets are counted from
+    it in the process, without sending their ids back to the database."""
+
+    values: dict[int, tuple[tuple[str, Any], ...]]
+    names: dict[str, dict[Any, tuple[str, str]]]
+
+
 class WholeCatalogueCache:
-    """One process's count and facets of the whole catalogue (a search without words or filters: the catalogue's
-    first page, harvesters paging through it), kept while the catalogue is unchanged: every change to a dataset,
-    its tags, themes or resources moves its `modified_at`, and a new dataset the count, so one look at the
-    listing index tells whether they still hold, in every process."""
+    """One process's caches of the catalogue, kept while its version (`CatalogueVersion`, changed by every write
+    to the catalogue in the writing transaction) is the same: the facet index (every dataset's themes, tags and
+    formats, and the names of publishers, themes and tags) and the whole catalogue's count and facets (a search
+    without words or filters: the catalogue's first page, harvesters paging through it). One look-up by key
+    tells whether they hold, in every process."""
 
     MAX_ENTRIES = 64
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], int, dict[str, list[FacetItem]]]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[int, int, dict[str, list[FacetItem]]]] = {}
+        self._index: tuple[int, _FacetIndex] | None = None
 
     @staticmethod
-    async def fingerprint(session: AsyncSession) -> tuple[Any, ...]:
-        """The count, the last id and the sum of every dataset's modification time: any change to one moves it,
-        whatever the clocks of the processes that made it (the listing index holds the three)."""
-        if session.get_bind().dialect.name == "postgresql":
-            times: Any = func.sum(func.extract("epoch", Dataset.modified_at))
-        else:
-            times = func.total(func.julianday(Dataset.modified_at))
-        row = (await session.execute(select(func.count(), func.max(Dataset.id), times))).one()
-        return tuple(row)
+    async def version(session: AsyncSession, index_only: bool = False) -> int:
+        """The catalogue's version as this transaction sees it; with `index_only` (PostgreSQL), the same statement
+        turns sequential scans off for the transaction, as `_execute` does (one round trip instead of two)."""
+        statement = select(CatalogueVersion.version).where(CatalogueVersion.id == 1)
+        if index_only:
+            statement = statement.add_columns(func.set_config("enable_seqscan", "off", True))
+        return int((await session.execute(statement)).one()[0])
 
-    def get(self, key: tuple[Any, ...], fingerprint: tuple[Any, ...]) -> tuple[int, dict[str, list[FacetItem]]] | None:
+    def get(self, key: tuple[Any, ...], version: int) -> tuple[int, dict[str, list[FacetItem]]] | None:
         entry = self._entries.get(key)
-        if entry is None or entry[0] != fingerprint:
+        if entry is None or entry[0] != version:
             return None
         return entry[1], entry[2]
 
-    def put(
-        self, key: tuple[Any, ...], fingerprint: tuple[Any, ...], count: int, facets: dict[str, list[FacetItem]]
-    ) -> None:
+    def put(self, key: tuple[Any, ...], version: int, count: int, facets: dict[str, list[FacetItem]]) -> None:
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
-        self._entries[key] = (fingerprint, count, facets)
+        self._entries[key] = (version, count, facets)
+
+    async def facet_index(self, session: AsyncSession, version: int) -> _FacetIndex:
+        """The facet index at `version`, read again (two statements over the whole catalogue) when it moved."""
+        if self._index is not None and self._index[0] == version:
+            return self._index[1]
+        pairs: dict[tuple[str, Any], tuple[str, Any]] = {}  # one tuple per pair, shared by the datasets
+        values: dict[int, list[tuple[str, Any]]] = defaultdict(list)
+        facet_values = union_all(
+            select(literal("groups"), DatasetGroup.dataset_id, cast(DatasetGroup.group_id, String)),
+            select(literal("tags"), DatasetTag.dataset_id, cast(DatasetTag.tag_id, String)),
+            select(literal("res_format"), Resource.dataset_id, Resource.format)
+            .where(Resource.format != "")
+            .group_by(Resource.dataset_id, Resource.format),
+        )
+        for facet, dataset_id, value in (await session.execute(facet_values)).all():
+            pair = (facet, value if facet == "res_format" else int(value))
+            values[dataset_id].append(pairs.setdefault(pair, pair))
+        names: dict[str, dict[Any, tuple[str, str]]] = {"organization": {}, "groups": {}, "tags": {}}
+        named = union_all(
+            select(literal("organization"), Organization.id, Organization.name, Organization.title),
+            select(literal("groups"), Group.id, Group.name, Group.title),
+            select(literal("tags"), Tag.id, Tag.name, Tag.name),
+        )
+        for facet, identifier, label, display in (await session.execute(named)).all():
+            names[facet][identifier] = (label, display)
+        index = _FacetIndex({key: tuple(items) for key, items in values.items()}, names)
+        self._index = (version, index)
+        return index
 
 
 # Sort keys the page can be put in order by in Python, from what the matching statement reads anyway: numbers
@@ -229,16 +276,18 @@ def catalogue_cache(state: Any) -> WholeCatalogueCache:
 
 
 async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogueCache | None = None) -> SearchResult:
-    """One page of the datasets matching the query, their count and the facets (those of the whole catalogue
-    from `cache` while it holds).
+    """One page of the datasets matching the query, their count and the facets.
 
     The words are matched once: one statement reads the matching datasets' ids (with score, publisher, licence
-    and times), the count and the publisher and licence facets are counted from them, the other facets in one
-    statement over those ids, and a page sorted by relevance or time is cut from them in Python, so only the
-    page's datasets are loaded. Without words or filters the count and facets come from `cache`."""
+    and times); the count and the publisher and licence facets are counted from them, the themes, tags and
+    formats from `cache`'s facet index, and a page sorted by relevance or time is cut from them in Python, so
+    only the page's datasets are loaded. Without words or filters the count and facets come from `cache` while
+    the catalogue's version holds. Without a `cache` (tests, one-off calls) a fresh one is read."""
+    cache = cache if cache is not None else WholeCatalogueCache()
     conditions: list[Any] = [*visible(query.include_private), *(_filter_condition(item) for item in query.fq)]
     postgres = session.get_bind().dialect.name == "postgresql"
     score: Any = None  # without words to match, every dataset scores the same
+    matched_score: Any = None
     index_only = False
     page = select(Dataset)
     text = query.q.strip()
@@ -253,8 +302,11 @@ async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogu
             func.websearch_to_tsquery(literal_column("'english'::regconfig"), words)
         )
         vector: Any = literal_column(POSTGRES_VECTOR)
-        # The words are matched alone, once (a materialised CTE), ranked only when the order needs the rank.
+        # The matches' columns are read from the rows the full-text index finds, ranked only when the order needs
+        # the rank; a page in an order Python cannot give joins the words matched alone, once (a materialised CTE).
         rank: Any = func.ts_rank(vector, tsquery) if any(name == "score" for name, _ in query.sort) else null()
+        matched = matched.where(vector.op("@@")(tsquery))
+        matched_score = rank
         ranked: Any = (
             select(Dataset.id.label("id"), rank.label("score"))
             .where(vector.op("@@")(tsquery))
@@ -262,7 +314,6 @@ async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogu
             .prefix_with("MATERIALIZED")
         )
         page = page.join(ranked, ranked.c.id == Dataset.id)
-        matched = matched.join(ranked, ranked.c.id == Dataset.id)
         score = ranked.c.score
         index_only = True
     elif text:
@@ -280,16 +331,13 @@ async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogu
         )
         page = page.join(ranked, ranked.c.id == Dataset.id)
         matched = matched.join(ranked, ranked.c.id == Dataset.id)
-        score = ranked.c.score
+        score = matched_score = ranked.c.score
     sort = tuple((name, descending) for name, descending in query.sort if name != "score" or score is not None)
     in_python = all(name in _PYTHON_SORTABLE for name, _descending in sort)
-    whole = cache is not None and not text and not query.fq
+    whole = not text and not query.fq
     key = (query.include_private, query.facet_fields, query.facet_limit, query.facet_mincount)
-    fingerprint: tuple[Any, ...] = ()
-    cached = None
-    if whole and cache is not None:
-        fingerprint = await cache.fingerprint(session)
-        cached = cache.get(key, fingerprint)
+    version = await cache.version(session, index_only)
+    cached = cache.get(key, version) if whole else None
     matches: _Matches | None = None
     if cached is not None:
         count, facets = cached
@@ -298,20 +346,23 @@ async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogu
         # Times as the database stores them (ISO text on SQLite, a timestamp on PostgreSQL): they sort as in
         # the database, without making thousands of datetimes of which the page keeps ten.
         matched = matched.add_columns(
-            score if "score" in wanted else literal_column("NULL"),
+            matched_score if "score" in wanted else literal_column("NULL"),
             type_coerce(Dataset.modified_at, String) if "metadata_modified" in wanted else literal_column("NULL"),
             type_coerce(Dataset.created_at, String) if "metadata_created" in wanted else literal_column("NULL"),
         )
-        matches = _Matches(list((await _execute(session, matched.where(*conditions), index_only)).all()))
+        matches = _Matches(list((await session.execute(matched.where(*conditions))).all()))
+        if index_only:  # sequential scans were turned off with the version
+            await session.execute(sql_text("RESET enable_seqscan"))
         count = len(matches.rows)
-        facets = await _facets(session, matches, query)
-        if whole and cache is not None:
-            cache.put(key, fingerprint, count, facets)
+        index = await cache.facet_index(session, version) if query.facet_fields else _FacetIndex({}, {})
+        facets = _facets(index, matches, query)
+        if whole:
+            cache.put(key, version, count, facets)
     datasets: list[Dataset] = []
     if query.rows and matches is not None and in_python:
         datasets = await _page_of(session, matches, sort, query)
-    elif query.rows and matches is not None and not postgres and all(name != "score" for name, _ in sort):
-        # SQLite: the page by name or title among the matches' ids, without matching the words again.
+    elif query.rows and matches is not None and all(name != "score" for name, _ in sort):
+        # The page by name or title among the matches' ids, without matching the words again.
         among = select(Dataset).where(_among(session, Dataset.id, matches.ids))
         datasets = list((await session.execute(_ordered(among, sort, score, query))).scalars())
     elif query.rows:
@@ -377,74 +428,34 @@ def _among(session: AsyncSession, column: Any, ids: list[int]) -> ColumnElement[
     return among
 
 
-async def _facets(session: AsyncSession, matches: _Matches, query: SearchQuery) -> dict[str, list[FacetItem]]:
+def _facets(index: _FacetIndex, matches: _Matches, query: SearchQuery) -> dict[str, list[FacetItem]]:
     """Every facet asked for over the matches: publishers and licences counted from the matches' rows, themes,
-    tags and formats in one statement over their ids; then the top ones named."""
-    counts: dict[str, dict[Any, int]] = {}
-    if "organization" in query.facet_fields:
+    tags and formats from the facet index; then the top ones named."""
+    counts: dict[str, dict[Any, int]] = {name: {} for name in query.facet_fields}
+    if "organization" in counts:
         counts["organization"] = dict(Counter(row[1] for row in matches.rows if row[1] is not None))
-    if "license_id" in query.facet_fields:
+    if "license_id" in counts:
         counts["license_id"] = dict(Counter(row[2] for row in matches.rows if row[2]))
-    parts = []
-    ids = matches.ids
-    if ids and "groups" in query.facet_fields:
-        group_id = cast(DatasetGroup.group_id, String)
-        parts.append(
-            select(literal("groups"), group_id, func.count())
-            .where(_among(session, DatasetGroup.dataset_id, ids))
-            .group_by(DatasetGroup.group_id)
+    if {"groups", "tags", "res_format"} & counts.keys():
+        values = index.values
+        for (facet, value), number in Counter(chain.from_iterable(values.get(i, ()) for i in matches.ids)).items():
+            if facet in counts:
+                counts[facet][value] = number
+    names = index.names | {"license_id": _licence_names(counts.get("license_id", {}))}
+    return {
+        name: _named(
+            names.get(name, {}),
+            sorted(
+                ((value, number) for value, number in counts[name].items() if number >= query.facet_mincount),
+                key=lambda item: (-item[1], item[0]),
+            )[: query.facet_limit],
         )
-    if ids and "tags" in query.facet_fields:
-        tag_id = cast(DatasetTag.tag_id, String)
-        parts.append(
-            select(literal("tags"), tag_id, func.count())
-            .where(_among(session, DatasetTag.dataset_id, ids))
-            .group_by(DatasetTag.tag_id)
-        )
-    if ids and "res_format" in query.facet_fields:
-        parts.append(
-            select(literal("res_format"), Resource.format, func.count(Resource.dataset_id.distinct()))
-            .where(_among(session, Resource.dataset_id, ids), Resource.format != "")
-            .group_by(Resource.format)
-        )
-    for name in ("groups", "tags", "res_format"):
-        if name in query.facet_fields:
-            counts[name] = {}
-    if parts:
-        statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        for facet, value, number in (await session.execute(statement)).all():
-            counts[facet][value if facet == "res_format" else int(value)] = number
-    tops = {
-        name: sorted(
-            ((value, number) for value, number in counts[name].items() if number >= query.facet_mincount),
-            key=lambda item: (-item[1], item[0]),
-        )[: query.facet_limit]
         for name in query.facet_fields
     }
-    names = await _names(session, {name: [value for value, _number in top] for name, top in tops.items()})
-    return {name: _named(names.get(name, {}), top) for name, top in tops.items()}
 
 
-async def _names(session: AsyncSession, keys: dict[str, list[Any]]) -> dict[str, dict[Any, tuple[str, str]]]:
-    """The names and display names of the facets' top values: publishers, themes and tags in one statement,
-    licences from their vocabulary."""
-    tables = {"organization": (Organization.id, Organization.name, Organization.title)}
-    tables |= {"groups": (Group.id, Group.name, Group.title), "tags": (Tag.id, Tag.name, Tag.name)}
-    parts = [
-        select(literal(name), *columns).where(one_of(session, columns[0], keys[name]))
-        for name, columns in tables.items()
-        if keys.get(name)
-    ]
-    names: dict[str, dict[Any, tuple[str, str]]] = {name: {} for name in tables}
-    if parts:
-        statement = parts[0] if len(parts) == 1 else union_all(*parts)
-        for facet, identifier, label, display in (await session.execute(statement)).all():
-            names[facet][identifier] = (label, display)
-    licences = keys.get("license_id", [])
-    names["license_id"] = {
-        key: (key, vocabularies.LICENCES[key].title.en) for key in licences if key in vocabularies.LICENCES
-    }
-    return names
+def _licence_names(licences: dict[str, int]) -> dict[Any, tuple[str, str]]:
+    return {key: (key, vocabularies.LICENCES[key].title.en) for key in licences if key in vocabularies.LICENCES}
 
 
 def _named(names: dict[Any, tuple[str, str]], counts: list[tuple[Any, int]]) -> list[FacetItem]:
