@@ -29,7 +29,7 @@ async def test_the_list_says_what_each_indicator_is_and_whether_it_has_data(
     assert items["air-no2"]["latest_day"].startswith("2026-11-26T00:00:00")
     assert items["air-pm10"]["latest_day"] is None  # no PM10 sensor
     assert items["air-atmo"]["steps"] == ["day", "week", "month"]
-    assert "1 000 habitants" in items["reports-filed"]["definition"]
+    assert "1\u00a0000 habitants" in items["reports-filed"]["definition"]
     assert "1,000 residents" in items["reports-filed"]["definition_en"]
 
 
@@ -49,12 +49,12 @@ async def test_a_series_for_the_city_and_for_a_quartier(client: httpx.AsyncClien
         ("07:00", 120.0),
         ("08:00", None),
     ]
-    # ATMO: the city's NO2 at 10:00 on the 25th is (40 + 50 + 20) / 3, class 1 (up to 40 µg/m³); 130 µg/m³ on the
-    # 26th is class 4 (121-230). The west alone reads 45 at 10:00: class 2 (41-90).
+    # ATMO, on NO2's highest reading of the day: 50 µg/m³ on the 25th is class 2 (41-90), 130 on the 26th class 4
+    # (121-230); the east alone reads 20 on the 25th: class 1 (up to 40).
     atmo = (await client.get("/api/indicators/air-atmo/series", params=period)).json()
-    assert [point["value"] for point in atmo["points"]] == [1, 4]
-    west_atmo = await client.get("/api/indicators/air-atmo/series", params={**period, "neighbourhood": city.west})
-    assert [point["value"] for point in west_atmo.json()["points"]] == [2, None]
+    assert [point["value"] for point in atmo["points"]] == [2, 4]
+    east_atmo = await client.get("/api/indicators/air-atmo/series", params={**period, "neighbourhood": city.east})
+    assert [point["value"] for point in east_atmo.json()["points"]] == [1, 4]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ those indicators are left out until the population and building imports exist.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 Aggregation = Literal["mean", "sum", "atmo"]
@@ -72,7 +72,7 @@ class Indicator:
 
 
 _PER_RESIDENT_FR = (
-    " Les chiffres pour 1 000 habitants demandent la population de chaque quartier, que la plateforme n’importe "
+    " Les chiffres pour 1\u00a0000 habitants demandent la population de chaque quartier, que la plateforme n’importe "
     "pas encore : ce sont des nombres."
 )
 _PER_RESIDENT_EN = (
@@ -114,15 +114,17 @@ INDICATORS: tuple[Indicator, ...] = (
         name_en="ATMO index",
         definition=(
             "Indice français de la qualité de l’air (arrêté du 10 juillet 2020) : le plus mauvais des sous-indices "
-            "du jour, de 1 (bon) à 6 (extrêmement mauvais), calculés à partir du maximum horaire du NO2 et de l’O3 "
-            "et de la moyenne journalière des PM10 et PM2,5. Calculé avec les seuls polluants mesurés dans le "
+            "du jour, de 1 (bon) à 6 (extrêmement mauvais), calculés à partir de la plus haute mesure du jour du NO2 "
+            "et de l’O3 (les stations publient des moyennes horaires) et de la moyenne journalière des PM10 et PM2,5. "
+            "Par semaine ou par mois : l’indice du plus mauvais jour. Calculé avec les seuls polluants mesurés dans le "
             "quartier (la ville : dans tous les quartiers) ; le SO2 n’y entre que s’il est mesuré."
         ),
         definition_en=(
             "The French air-quality index (order of 10 July 2020): the worst of the day's sub-indices, from 1 "
-            "(good) to 6 (extremely bad), computed from the hourly maximum of NO2 and O3 and the daily mean of "
-            "PM10 and PM2.5. Computed from the pollutants measured in the quartier (the city: in every quartier) "
-            "only; SO2 counts only where it is measured."
+            "(good) to 6 (extremely bad), computed from the day's highest reading of NO2 and O3 (stations publish "
+            "hourly means) and the daily mean of PM10 and PM2.5. Per week or month: the worst day's index. Computed "
+            "from the pollutants measured in the quartier (the city: in every quartier) only; SO2 counts only where "
+            "it is measured."
         ),
         unit="1–6",
         source="Capteurs de qualité de l’air (NO2, O3, PM10, PM2,5, SO2)",
@@ -262,10 +264,29 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 
+
+def _typeset(indicator: Indicator) -> Indicator:
+    """French typography in the French texts: a no-break space before : ; ? and !."""
+
+    def french(text: str) -> str:
+        for mark in ":;?!":
+            text = text.replace(f" {mark}", f"\u00a0{mark}")
+        return text
+
+    return replace(
+        indicator,
+        name=french(indicator.name),
+        definition=french(indicator.definition),
+        source=french(indicator.source),
+        frequency=french(indicator.frequency),
+    )
+
+
+INDICATORS = tuple(_typeset(indicator) for indicator in INDICATORS)
 BY_ID = {indicator.id: indicator for indicator in INDICATORS}
 
 # ATMO 2021 sub-index thresholds (order of 10 July 2020, annex), µg/m³: the upper bound of classes 1 to 5; above
-# the last one, class 6. NO2, O3 and SO2 are read on the day's hourly maximum, PM10 and PM2.5 on its mean.
+# the last one, class 6. NO2, O3 and SO2 are read on the day's highest (hourly) reading, PM10 and PM2.5 on its mean.
 ATMO_THRESHOLDS: dict[str, tuple[float, ...]] = {
     "pm25": (10, 20, 25, 50, 75),
     "pm10": (20, 40, 50, 100, 150),

@@ -165,30 +165,21 @@ def _plain(indicator: Indicator, rows: Iterable[Any], step: str) -> dict[datetim
     return {key: cell[1] / cell[0] for key, cell in cells.items() if cell[0]}
 
 
-def _atmo(hourly: Iterable[Any], daily: Iterable[Any], step: str) -> dict[datetime, float]:
-    """The ATMO index per day (the worst sub-index), and per week or month the worst day's."""
-    # Hourly means (over the neighbourhoods' readings) of the pollutants read on their maximum, then their maximum.
-    hours: dict[tuple[str, datetime], list[float]] = {}
-    for row in hourly:
-        cell = hours.setdefault((row[1], row[2]), [0, 0.0])
-        cell[0] += row[3]
-        cell[1] += row[4]
-    figures: dict[tuple[str, datetime], float] = {}
-    for (quantity, hour), (count, total) in hours.items():
-        if count:
-            key = (quantity, truncate(hour, "day"))
-            figures[key] = max(figures.get(key, float("-inf")), total / count)
+def _atmo(daily: Iterable[Any], step: str) -> dict[datetime, float]:
+    """The ATMO index per day (the worst sub-index), and per week or month the worst day's. NO2, O3 and SO2 are
+    read on the day's highest reading (stations publish hourly means), PM10 and PM2.5 on the day's mean."""
     days: dict[tuple[str, datetime], list[float]] = {}
     for row in daily:
-        cell = days.setdefault((row[1], row[2]), [0, 0.0])
+        cell = days.setdefault((row[1], row[2]), [0, 0.0, float("-inf")])
         cell[0] += row[3]
         cell[1] += row[4]
-    for (quantity, day), (count, total) in days.items():
-        if count:
-            figures[(quantity, day)] = total / count
+        cell[2] = max(cell[2], row[5])
     index: dict[datetime, float] = {}
-    for (quantity, moment), figure in figures.items():
-        bucket = truncate(moment, step)
+    for (quantity, moment), (count, total, highest) in days.items():
+        if not count:
+            continue
+        figure = highest if quantity in ATMO_ON_MAXIMUM else total / count
+        bucket = moment if step == "day" else truncate(moment, step)
         index[bucket] = max(index.get(bucket, 0), atmo_sub_index(quantity, figure))
     return index
 
@@ -203,12 +194,8 @@ async def values(
 ) -> dict[datetime, float]:
     """The indicator's value per `step` bucket with data in [start, end), for a neighbourhood or the city."""
     if indicator.aggregation == "atmo":
-        on_maximum = [quantity for quantity in indicator.quantities if quantity in ATMO_ON_MAXIMUM]
-        on_mean = [quantity for quantity in indicator.quantities if quantity not in ATMO_ON_MAXIMUM]
         day_start, day_end = truncate(start, "day"), truncate(end - timedelta(microseconds=1), "day") + DAY
-        hourly = await _rows(session, on_maximum, "hour", day_start, day_end, neighbourhood_id)
-        daily = await _rows(session, on_mean, "day", day_start, day_end, neighbourhood_id)
-        return _atmo(hourly, daily, step)
+        return _atmo(await _rows(session, indicator.quantities, "day", day_start, day_end, neighbourhood_id), step)
     source = "hour" if step == "hour" else "day"
     rows = await _rows(session, indicator.quantities, source, start, end, neighbourhood_id)
     return _plain(indicator, rows, step)
@@ -255,18 +242,12 @@ async def per_neighbourhood(
     """The indicator's value over [start, end) for each neighbourhood with data (the mean of its daily values
     for a mean or an index, their sum for a count): what the choropleth colours."""
     if indicator.aggregation == "atmo":
-        on_maximum = [quantity for quantity in indicator.quantities if quantity in ATMO_ON_MAXIMUM]
-        on_mean = [quantity for quantity in indicator.quantities if quantity not in ATMO_ON_MAXIMUM]
-        hourly = await _rows(session, on_maximum, "hour", start, end, None, by_neighbourhood=True)
-        daily = await _rows(session, on_mean, "day", start, end, None, by_neighbourhood=True)
-        by_area: dict[int, tuple[list[Any], list[Any]]] = {}
-        for row in hourly:
-            by_area.setdefault(row[0], ([], []))[0].append(row)
-        for row in daily:
-            by_area.setdefault(row[0], ([], []))[1].append(row)
+        by_area: dict[int, list[Any]] = {}
+        for row in await _rows(session, indicator.quantities, "day", start, end, None, by_neighbourhood=True):
+            by_area.setdefault(row[0], []).append(row)
         result = {}
-        for neighbourhood_id, (hours, days) in by_area.items():
-            index = _atmo(hours, days, "day")
+        for neighbourhood_id, days in by_area.items():
+            index = _atmo(days, "day")
             if index:
                 result[neighbourhood_id] = sum(index.values()) / len(index)
         return result
