@@ -129,3 +129,35 @@ async def test_a_sensor_not_used_yet_is_visible(client: httpx.AsyncClient, token
     sensor = {"name": "Spare thermometer", "description": "In stock", "encodingType": "text/html", "metadata": "-"}
     assert (await client.post(f"{STA}/Sensors", json=sensor, headers=bearer(token))).status_code == 201
     assert "Spare thermometer" in await names(client, "Sensors")
+
+
+async def test_a_filter_through_a_to_many_path_keeps_entities_having_one_such_the_viewer_may_see(
+    client: httpx.AsyncClient, token: str, session: AsyncSession
+) -> None:
+    """`Things?$filter=Datastreams/name eq 'x'` (as FROST-Server reads it: any related entity matches), through a
+    foreign key or a link table, and never through a related row the viewer may not read."""
+    owner = await create_person(session)
+    await session.commit()
+    bastille = await create_station(client, token)
+    await create_station(client, token, name="Station Nation")
+    by_stream = {"$filter": "Datastreams/name eq 'Station Nation NO2'"}
+    assert await names(client, "Things", **by_stream) == ["Station Nation"]
+    by_place = {"$filter": "Locations/name eq 'Station Bastille site' or name eq 'Station Nation'", "$orderby": "id"}
+    assert await names(client, "Things", **by_place) == ["Station Bastille", "Station Nation"]
+    deeper = {"$filter": "Datastreams/ObservedProperty/name eq 'NO2' and Datastreams/name eq 'Station Nation NO2'"}
+    assert await names(client, "Things", **deeper) == ["Station Nation"]
+    refused = await client.get(f"{STA}/Things", params={"$orderby": "Datastreams/name"})
+    assert refused.status_code == 400 and "many" in refused.json()["message"]
+
+    # A household meter that uses the public station's NO2 analyser: the analyser stays public, but who uses it
+    # privately is not to be learnt by filtering.
+    no2 = next(stream for stream in bastille["Datastreams"] if stream["name"].endswith("NO2"))
+    sensor_id = (await client.get(f"{STA}/Datastreams({no2['@iot.id']})/Sensor")).json()["@iot.id"]
+    meter = await client.post(
+        f"{STA}/Things", json=home_meter(owner.id, sensor={"@iot.id": sensor_id}), headers=bearer(token)
+    )
+    assert meter.status_code == 201, meter.text
+    private = {"$filter": "Datastreams/name eq 'My home · electricity'"}
+    assert await names(client, "Sensors", **private) == []
+    await log_in(client, owner.email)
+    assert await names(client, "Sensors", **private) == ["NO2 analyser"]

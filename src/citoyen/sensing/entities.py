@@ -401,27 +401,48 @@ def check_select(entity_set: EntitySet, select: tuple[tuple[str, ...], ...]) -> 
 # --- $filter / $orderby ------------------------------------------------------------------------------------
 
 
+# The rows of an entity set (as a table or an alias) a viewer may read: `sensing.access.visibility` for one viewer.
+Visibility = Callable[["EntitySet", Any], ColumnElement[bool] | None]
+
+
 class Resolver:
     """Property paths of one entity set, as SQL on `table` (the set's table, or an alias of it).
 
-    To-one navigation paths (`Datastream/Thing/name`) become correlated scalar subqueries; paths through
-    to-many navigation properties are refused with a clear message."""
+    To-one navigation paths (`Datastream/Thing/name`) become correlated scalar subqueries. A condition through a
+    to-many navigation property (`Datastreams/name eq 'x'` on Things) is an any-match semi-join (`navigate`),
+    offered only when `visible` says which related rows the viewer may read; elsewhere (`$orderby`, or mixed in one
+    comparison with other paths) such a path is refused with a clear message."""
 
-    def __init__(self, entity_set: EntitySet, table: Any = None) -> None:
+    def __init__(self, entity_set: EntitySet, table: Any = None, visible: Visibility | None = None) -> None:
         self.entity_set = entity_set
         self.table = table if table is not None else entity_set.table
+        self.visible = visible
 
     def navigate(self, head: str) -> Navigated | None:
-        """A to-one navigation property whose key is NOT NULL, for `$filter` to read as a semi-join."""
+        """A to-one navigation property whose key is NOT NULL, or a to-many one, for `$filter` to read as a
+        semi-join."""
         nav = self.entity_set.navigation_by_name.get(head)
-        if nav is None or nav.to_many or nav.source_key is None:
+        if nav is None:
+            return None
+        target = ENTITY_SETS[nav.target]
+        inner = target.table.alias()
+        resolver = Resolver(target, inner, self.visible)
+        if nav.to_many:
+            if self.visible is None:
+                return None
+            visible = self.visible(target, inner)
+            if nav.target_key:
+                return Navigated(self.table.c.id, inner.c[nav.target_key], resolver, visible=visible)
+            assert nav.link is not None and nav.link_source and nav.link_target
+            link = nav.link.alias()
+            joined = link.join(inner, link.c[nav.link_target] == inner.c.id)
+            return Navigated(self.table.c.id, link.c[nav.link_source], resolver, joined, visible)
+        if nav.source_key is None:
             return None
         key = self.table.c[nav.source_key]
         if key.nullable:
             return None
-        target = ENTITY_SETS[nav.target]
-        inner = target.table.alias()
-        return Navigated(key, inner.c.id, Resolver(target, inner))
+        return Navigated(key, inner.c.id, resolver)
 
     def resolve(self, path: tuple[str | int, ...]) -> ResolvedProperty:
         if not path or not isinstance(path[0], str):
@@ -435,7 +456,10 @@ class Resolver:
         nav = entity_set.navigation_by_name.get(head)
         if nav is not None:
             if nav.to_many:
-                raise QueryError(f"filtering through the to-many navigation property {head!r} is not supported")
+                raise QueryError(
+                    f"{head!r} holds many entities: compare its properties in a condition of their own "
+                    f"({head}/name eq 'x' keeps the entities that have one such), not in $orderby or beside other paths"
+                )
             if len(path) == 1:
                 raise QueryError(f"{head!r} is an entity, not a value: name one of its properties")
             target = ENTITY_SETS[nav.target]

@@ -1,14 +1,16 @@
 """Semi-joins for `$filter`: a condition whose every property goes through the same mandatory to-one
 navigation property (`Datastream/Thing/name`) is compiled once on the target's table (`key IN (SELECT id FROM
-target WHERE ...)`) instead of a correlated subquery per row; `query_sql`'s compiler decides when. Here: what a
-resolver offers for that, and the rewriting of the expression (its common head, `not` pushed down to the terms,
-the head stripped)."""
+target WHERE ...)`) instead of a correlated subquery per row; one through a to-many navigation property
+(`Datastreams/name`) is an any-match, the only way such a path can be read; `query_sql`'s compiler decides
+when. Here: what a resolver offers for that, and the rewriting of the expression (its common head, `not` pushed
+down to the terms, the head stripped)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
 from citoyen.sensing.query_ast import (
@@ -25,18 +27,32 @@ from citoyen.sensing.query_ast import (
 
 @dataclass(frozen=True)
 class Navigated:
-    """A mandatory to-one navigation property seen as a semi-join: `key` is the foreign key column of the
-    filtered table (NOT NULL), `target_id` the id column of the target's table, `resolver` reads the target's
-    properties on that table."""
+    """A navigation property seen as a semi-join, `key IN (SELECT target_id FROM source WHERE condition AND
+    visible)`. A mandatory to-one: `key` is the foreign key column of the filtered table (NOT NULL), `target_id`
+    the id column of the target's table. A to-many (any-match: `Things?$filter=Datastreams/name eq 'x'` keeps
+    the Things that have such a Datastream): `key` is the filtered table's id and `target_id` the column that
+    points back at it, on the target's table or on a link table joined to it (`source`). `resolver` reads the
+    target's properties; `visible` keeps to the related rows the viewer may read."""
 
     key: ColumnElement[Any]
     target_id: ColumnElement[Any]
     resolver: PropertyResolver
+    source: Any = None
+    visible: ColumnElement[bool] | None = None
+
+    def semi_join(self, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        inner = select(self.target_id)
+        if self.source is not None:
+            inner = inner.select_from(self.source)
+        inner = inner.where(condition)
+        if self.visible is not None:
+            inner = inner.where(self.visible)
+        return self.key.in_(inner)
 
 
 class NavigatingResolver(PropertyResolver, Protocol):
-    """A resolver that can also hand out a to-one navigation property as a semi-join (`None` when `head` is no
-    mandatory to-one navigation). Optional: with a plain resolver every path stays a correlated subquery."""
+    """A resolver that can also hand out a navigation property as a semi-join (`None` when `head` is none it
+    offers). Optional: with a plain resolver every path stays a correlated subquery."""
 
     def navigate(self, head: str) -> Navigated | None: ...
 

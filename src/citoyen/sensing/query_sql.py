@@ -253,7 +253,7 @@ class Compiler:
             inner = Compiler(navigated.resolver, "postgresql" if self.postgres else "sqlite")
             inner.now = self.now
             condition = inner.filter_condition(strip_head(expression), operator, position)
-            return navigated.key.in_(sa.select(navigated.target_id).where(condition))
+            return navigated.semi_join(condition)
         if isinstance(expression, Logical):
             a = self.filter_condition(expression.left, expression.operator, expression.position)
             b = self.filter_condition(expression.right, expression.operator, expression.position)

@@ -16,16 +16,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import BigInteger, Column, Select, bindparam, func, select, true
+from sqlalchemy import BigInteger, Column, ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
-from citoyen.sensing.access import where_visible
+from citoyen.sensing.access import visibility, where_visible
 from citoyen.sensing.addressing import resolve_path
-from citoyen.sensing.context import Context, StaError
+from citoyen.sensing.context import Access, Context, StaError
 from citoyen.sensing.entities import (
     API_PATH,
     ENTITY_SETS,
@@ -121,10 +121,16 @@ def _order(entity_set: EntitySet, table: Any, options: QueryOptions, dialect: st
     return clauses
 
 
-def _filtered(query: Select[Any], entity_set: EntitySet, table: Any, options: QueryOptions, dialect: str) -> Any:
+def _filtered(
+    query: Select[Any], entity_set: EntitySet, table: Any, options: QueryOptions, dialect: str, access: Access
+) -> Any:
     if options.filter is None:
         return query
-    return query.where(compile_filter(options.filter, Resolver(entity_set, table), dialect))
+
+    def visible(related: EntitySet, alias: Any) -> ColumnElement[bool] | None:
+        return visibility(related, alias, access)
+
+    return query.where(compile_filter(options.filter, Resolver(entity_set, table, visible), dialect))
 
 
 def _observation_bounds(datastreams: Sequence[Mapping[Any, Any]]) -> tuple[datetime, datetime] | None:
@@ -196,7 +202,7 @@ async def read(
         bounds = _observation_bounds([parent])
         if bounds is not None:
             query = query.where(table.c.phenomenon_time_start.between(*bounds))
-    query = _filtered(query, entity_set, table, options, dialect)
+    query = _filtered(query, entity_set, table, options, dialect, ctx.access)
     top, skip = _top(ctx, options), options.skip or 0
     page = (
         (
@@ -347,7 +353,7 @@ async def _expand_to_one(
     assert nav.source_key is not None
     ids = {row[nav.source_key] for row in rows if row[nav.source_key] is not None}
     query = where_visible(base_select(target).where(target.table.c.id.in_(ids)), target, target.table, ctx.access)
-    query = _filtered(query, target, target.table, options, dialect)
+    query = _filtered(query, target, target.table, options, dialect, ctx.access)
     found = {row["id"]: row for row in (await session.execute(query)).mappings()}
     children: list[Mapping[Any, Any]] = []
     child_documents: list[dict[str, Any]] = []
@@ -392,7 +398,7 @@ async def _expand_to_many(
             .add_columns(key.label("parent_key"))
             .join_from(table, nav.link, nav.link.c[nav.link_target] == table.c.id)
         )
-    base = _filtered(where_visible(base, target, table, ctx.access), target, table, options, dialect)
+    base = _filtered(where_visible(base, target, table, ctx.access), target, table, options, dialect, ctx.access)
     if source.name == "Datastreams" and target.name == "Observations":
         bounds = _observation_bounds(rows)
         if bounds is None:  # none of these Datastreams has an Observation yet
