@@ -109,9 +109,10 @@ async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: Async
     personal = [thing for thing in things if thing.access == ThingAccess.PERSONAL]
     assert personal and all(thing.owner_person_id == citizen.id for thing in personal)
     assert any(thing.access == ThingAccess.RESTRICTED for thing in things)
-    assert all(
-        "synthetic" in thing.description for thing in things if thing.kind in (ThingKind.WATER, ThingKind.ENERGY)
-    )
+    # Meters are synthetic, and say so in both languages.
+    meters = [thing for thing in things if thing.kind in (ThingKind.WATER, ThingKind.ENERGY)]
+    assert all("simulées" in thing.description and "simulated" in thing.description_en for thing in meters)
+    assert all(thing.name_en and thing.name_en != thing.name for thing in things)
 
     first, last, count = (
         await session.execute(

@@ -111,8 +111,8 @@ async def build_demo_budgets(session: AsyncSession, settings: Settings, now: dat
             phase_id=voting.id,
             title="Budget participatif 2027",
             title_en="Participatory budget 2027",
-            description="2 millions d'euros d'investissement : choisissez les projets à financer, dans la limite de "
-            "l'enveloppe. Vous pouvez changer votre vote jusqu'à la clôture.",
+            description="2 millions d'euros d'investissement\u00a0: choisissez les projets à financer, "
+            "dans la limite de l'enveloppe. Vous pouvez changer votre vote jusqu'à la clôture.",
             description_en="2 million euros of investment: choose the projects to fund, within the envelope. You can "
             "change your vote until voting closes.",
             total_cents=BUDGET_TOTAL_CENTS,
@@ -236,7 +236,7 @@ async def _survey(
                     options=options,
                 ),
                 surveys.QuestionInput(
-                    QuestionKind.SCALE, "Le vote en ligne était-il simple ?", "Was voting online easy?"
+                    QuestionKind.SCALE, "Le vote en ligne était-il simple\u202f?", "Was voting online easy?"
                 ),
                 surveys.QuestionInput(
                     QuestionKind.RANKING,
@@ -245,7 +245,9 @@ async def _survey(
                     options=options,
                 ),
                 surveys.QuestionInput(QuestionKind.SHORT_TEXT, "Votre quartier", "Your neighbourhood", required=False),
-                surveys.QuestionInput(QuestionKind.LONG_TEXT, "Une suggestion ?", "Any suggestion?", required=False),
+                surveys.QuestionInput(
+                    QuestionKind.LONG_TEXT, "Une suggestion\u202f?", "Any suggestion?", required=False
+                ),
             ],
         ),
     )

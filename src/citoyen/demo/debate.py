@@ -31,7 +31,7 @@ COMMENTS = [
         "Great idea, I walk past there every day and this is exactly what is missing.",
     ),
     (
-        "Je soutiens, mais il faudra penser à l'entretien : qui s'en occupe une fois installé ?",
+        "Je soutiens, mais il faudra penser à l'entretien\u00a0: qui s'en occupe une fois installé\u202f?",
         "I support it, but what about upkeep? Who looks after it once it is installed?",
     ),
     (
@@ -54,9 +54,12 @@ COMMENTS = [
         "Il faudrait consulter les commerçants avant, le stationnement des livraisons est compliqué ici.",
         "The shopkeepers should be consulted first, delivery parking is tricky here.",
     ),
-    ("Oui ! Et pourquoi ne pas l'étendre jusqu'au carrefour ?", "Yes! And why not extend it to the crossroads?"),
     (
-        "Je suis plutôt contre : cela réduirait encore la place pour les piétons.",
+        "Oui\u202f! Et pourquoi ne pas l'étendre jusqu'au carrefour\u202f?",
+        "Yes! And why not extend it to the crossroads?",
+    ),
+    (
+        "Je suis plutôt contre\u00a0: cela réduirait encore la place pour les piétons.",
         "I'm rather against it: it would take even more space from pedestrians.",
     ),
     (
@@ -68,7 +71,7 @@ COMMENTS = [
         "Good idea on paper, but the suggested spot is in the shade all day long.",
     ),
     (
-        "Pourrait-on avoir une estimation du coût ? Cela aiderait à se décider.",
+        "Pourrait-on avoir une estimation du coût\u202f? Cela aiderait à se décider.",
         "Could we get a cost estimate? It would help people make up their minds.",
     ),
     (
@@ -87,7 +90,7 @@ REPLIES = [
         "The city has a team for upkeep, it is part of this kind of project.",
     ),
     (
-        "Je ne suis pas sûr : on en a parlé avec les voisins et les avis sont partagés.",
+        "Je ne suis pas sûr\u00a0: on en a parlé avec les voisins et les avis sont partagés.",
         "I'm not so sure: we talked about it with the neighbours and opinions are divided.",
     ),
     ("Bonne remarque, on pourrait le proposer comme amendement.", "Good point, we could suggest it as an amendment."),
@@ -101,7 +104,7 @@ REPLIES = [
     ),
     ("Justement, c'est le moment de relancer le sujet.", "Exactly, now is the time to bring it up again."),
     (
-        "Je suis passé ce matin : c'est vrai qu'il y a peu de soleil.",
+        "Je suis passé ce matin\u00a0: c'est vrai qu'il y a peu de soleil.",
         "I went by this morning: it's true there is little sun.",
     ),
 ]
@@ -111,7 +114,7 @@ PROCESS_COMMENTS = [
         "Thank you for running this consultation. Will there be a public meeting to present the chosen projects?",
     ),
     (
-        "Serait-il possible de prolonger le dépôt des propositions d'une semaine ? "
+        "Serait-il possible de prolonger le dépôt des propositions d'une semaine\u202f? "
         "Beaucoup de voisins l'ont découvert tard.",
         "Could the deadline for proposals be extended by a week? Many neighbours found out late.",
     ),
@@ -130,7 +133,7 @@ FLAGGED = [
         "Encore une idée de bobos qui ne vivent même pas ici, qu'ils retournent d'où ils viennent.",
         [("offensive", "Propos hostiles"), ("offensive", "")],
     ),
-    ("Quelqu'un sait à quelle heure ferme la piscine le dimanche ?", [("off_topic", "")]),
+    ("Quelqu'un sait à quelle heure ferme la piscine le dimanche\u202f?", [("off_topic", "")]),
 ]
 
 

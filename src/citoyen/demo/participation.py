@@ -201,14 +201,14 @@ CONTEXT_EN = [
 ]
 REJECTIONS = [
     "La rue est trop étroite pour respecter les règles d'accessibilité des services de secours.",
-    "Ce projet relève de la Région et non de la Ville ; nous l'avons transmis à ses services.",
+    "Ce projet relève de la Région et non de la Ville\u202f; nous l'avons transmis à ses services.",
     "Un aménagement équivalent est déjà programmé dans le plan vélo 2026-2030.",
     "Le coût estimé dépasse largement l'enveloppe de ce budget participatif.",
 ]
 ACCEPTANCES = [
-    "Les services techniques ont validé la faisabilité ; les travaux seront programmés cette année.",
-    "Très bonne idée : elle sera réalisée avec le conseil de quartier.",
-    "Projet retenu après étude ; une réunion publique présentera le calendrier.",
+    "Les services techniques ont validé la faisabilité\u202f; les travaux seront programmés cette année.",
+    "Très bonne idée\u00a0: elle sera réalisée avec le conseil de quartier.",
+    "Projet retenu après étude\u202f; une réunion publique présentera le calendrier.",
 ]
 MILESTONES = [
     ("Étude de faisabilité terminée", 25),
@@ -276,7 +276,7 @@ async def build_demo_participation(session: AsyncSession, settings: Settings, no
         "embellir-nos-quartiers",
         "Embellir nos quartiers de l'Est parisien",
         "Make our East Paris neighbourhoods better",
-        "Vous habitez, travaillez ou étudiez dans ces quartiers ? Proposez des idées pour les rues, les places et "
+        "Vous habitez, travaillez ou étudiez dans ces quartiers\u202f? Proposez des idées pour les rues, les places et "
         "les espaces verts, soutenez celles des autres et débattez-en. Les propositions les plus soutenues reçoivent "
         "une réponse officielle de la Ville.",
         "Do you live, work or study in these neighbourhoods? Propose ideas for streets, squares and green spaces, "
@@ -316,7 +316,7 @@ async def build_demo_participation(session: AsyncSession, settings: Settings, no
         "budget-participatif",
         "Budget participatif de Paris",
         "Paris participatory budget",
-        "Une part du budget d'investissement de la Ville est décidée par les habitants : déposez des projets, la "
+        "Une part du budget d'investissement de la Ville est décidée par les habitants\u00a0: déposez des projets, la "
         "Ville étudie leur faisabilité, puis chacun vote pour ses projets préférés.",
         "Part of the city's investment budget is decided by residents: submit projects, the city checks that they "
         "are feasible, then everyone votes for their favourite projects.",

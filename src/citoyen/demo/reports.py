@@ -757,15 +757,15 @@ def _dumping(rng: random.Random, lang: str) -> Problem:
     items = _join([rng.choice(DUMPED_ITEMS[lang][kind]) for kind in types], lang)
     if lang == "fr":
         leads = [
-            f"Dépôt sauvage {{place}} : {items}",
-            f"Encore des encombrants {{place}} : {items}",
+            f"Dépôt sauvage {{place}}\u00a0: {items}",
+            f"Encore des encombrants {{place}}\u00a0: {items}",
             f"Quelqu'un a déposé {items} {{place}}",
             f"Tas de déchets {{place}} ({items})",
         ]
         if volume == "van":
             leads = [
-                f"Un camion a tout déchargé {{place}} : {items}",
-                f"Énorme dépôt {{place}}, au moins un mètre cube : {items}",
+                f"Un camion a tout déchargé {{place}}\u00a0: {items}",
+                f"Énorme dépôt {{place}}, au moins un mètre cube\u00a0: {items}",
             ]
         extras = [
             "Ça attire les rats.",
@@ -1139,16 +1139,17 @@ FIXED_ANSWERS = {
     "nid-de-poule": [
         "Le nid-de-poule a été rebouché le {date}. Merci pour votre signalement.",
         "La chaussée a été reprise en enrobé le {date}.",
-        "Rebouchage provisoire effectué ; une réfection complète de la chaussée est inscrite au programme de travaux.",
+        "Rebouchage provisoire effectué\u202f; une réfection complète de la chaussée est inscrite au programme "
+        "de travaux.",
     ],
     "eclairage-panne": [
         "La lampe a été remplacée le {date}, l'éclairage fonctionne à nouveau.",
-        "Un câble d'alimentation était endommagé ; il a été réparé le {date}.",
+        "Un câble d'alimentation était endommagé\u202f; il a été réparé le {date}.",
         "L'horloge de l'armoire d'éclairage a été reprogrammée.",
     ],
     "depot-sauvage": [
         "Les déchets ont été enlevés le {date} par les équipes de propreté.",
-        "Enlèvement effectué. Rappel : les encombrants sont enlevés gratuitement sur rendez-vous.",
+        "Enlèvement effectué. Rappel\u00a0: les encombrants sont enlevés gratuitement sur rendez-vous.",
         "Le dépôt a été ramassé et le trottoir nettoyé.",
     ],
     "graffiti": [
@@ -1168,10 +1169,10 @@ FIXED_ANSWERS = {
     "arbre-dangereux": [
         "L'arbre a été élagué et mis en sécurité le {date}.",
         "La branche a été retirée le {date}.",
-        "L'arbre, malade, a été abattu ; un nouvel arbre sera planté à la prochaine saison de plantation.",
+        "L'arbre, malade, a été abattu\u202f; un nouvel arbre sera planté à la prochaine saison de plantation.",
     ],
     "stationnement-genant": [
-        "Une patrouille de la police municipale est passée le {date} ; le véhicule a été verbalisé.",
+        "Une patrouille de la police municipale est passée le {date}\u202f; le véhicule a été verbalisé.",
         "Le véhicule a été enlevé par la fourrière.",
         "Les trottinettes ont été retirées et l'opérateur a été rappelé à l'ordre.",
     ],
@@ -1183,12 +1184,12 @@ OTHER_ANSWERS = {
         "Le problème n'était plus visible lors de notre passage le {date}.",
     ],
     CloseReason.NOT_RESPONSIBLE: [
-        "Cet endroit ne relève pas de la Ville ; votre signalement a été transmis au gestionnaire concerné.",
-        "Il s'agit d'un terrain privé : nous avons écrit au propriétaire pour lui demander d'intervenir.",
+        "Cet endroit ne relève pas de la Ville\u202f; votre signalement a été transmis au gestionnaire concerné.",
+        "Il s'agit d'un terrain privé\u00a0: nous avons écrit au propriétaire pour lui demander d'intervenir.",
     ],
     CloseReason.NO_ACTION: [
-        "Après examen, aucune intervention n'est prévue : la situation ne présente pas de danger.",
-        "Une réfection complète de la rue est prévue l'an prochain ; d'ici là, nous surveillons l'endroit.",
+        "Après examen, aucune intervention n'est prévue\u00a0: la situation ne présente pas de danger.",
+        "Une réfection complète de la rue est prévue l'an prochain\u202f; d'ici là, nous surveillons l'endroit.",
     ],
 }
 SPECIFIC_ANSWERS = {
@@ -1199,24 +1200,24 @@ SPECIFIC_ANSWERS = {
         "Le véhicule n'était plus là lors du passage de la patrouille.",
     ],
     ("stationnement-genant", CloseReason.NO_ACTION): [
-        "Nous ne pouvons pas intervenir en temps réel ; "
+        "Nous ne pouvons pas intervenir en temps réel\u202f; "
         "vos signalements aident à programmer des contrôles dans ce secteur.",
     ],
     ("depot-sauvage", CloseReason.NOT_FOUND): [
         "Les déchets avaient déjà été enlevés lors de notre passage.",
     ],
     ("graffiti", CloseReason.NOT_RESPONSIBLE): [
-        "Ce mur appartient à une copropriété : le nettoyage est à sa charge, "
+        "Ce mur appartient à une copropriété\u00a0: le nettoyage est à sa charge, "
         "mais elle peut demander une intervention gratuite à la mairie.",
     ],
     ("arbre-dangereux", CloseReason.NOT_RESPONSIBLE): [
-        "Cet arbre se trouve sur une parcelle privée : nous avons écrit au propriétaire.",
+        "Cet arbre se trouve sur une parcelle privée\u00a0: nous avons écrit au propriétaire.",
     ],
 }
 WORK_ANSWERS = {
     "nid-de-poule": "Un rebouchage est programmé.",
     "eclairage-panne": "Une équipe de maintenance de l'éclairage interviendra de nuit.",
-    "arbre-dangereux": "Un élagueur passera mettre l'arbre en sécurité ; le secteur a été balisé.",
+    "arbre-dangereux": "Un élagueur passera mettre l'arbre en sécurité\u202f; le secteur a été balisé.",
     "mobilier-urbain": "La pièce de remplacement a été commandée.",
     "graffiti": "Le nettoyage a été confié à notre prestataire.",
 }
@@ -1332,7 +1333,7 @@ def _timeline(rng: random.Random, plan: Plan, anchor: datetime, department_name:
                     [
                         f"Bonjour, votre signalement a bien été transmis au service {department_name}. "
                         "Merci pour votre vigilance.",
-                        "Signalement pris en compte : une équipe va passer vérifier sur place.",
+                        "Signalement pris en compte\u00a0: une équipe va passer vérifier sur place.",
                     ]
                 )
                 steps.append(Event(acknowledged, EventKind.ANSWER, ReportStatus.ACKNOWLEDGED, text))
@@ -1360,7 +1361,10 @@ def _timeline(rng: random.Random, plan: Plan, anchor: datetime, department_name:
         steps.append(Event(closed, EventKind.STATUS, ReportStatus.CLOSED, reason.value))
     if rng.random() < (0.75 if reason in (FIXED, DUPLICATE) else 0.9):
         if reason == DUPLICATE:
-            text = "Ce problème a déjà été signalé (signalement n° {original}) : suivez-le pour connaître la suite."
+            text = (
+                "Ce problème a déjà été signalé (signalement n°\u00a0{original})\u00a0: "
+                "suivez-le pour connaître la suite."
+            )
         else:
             options = FIXED_ANSWERS[plan.category] if reason == FIXED else OTHER_ANSWERS[reason]
             text = rng.choice(SPECIFIC_ANSWERS.get((plan.category, reason), options)).format(date=_date_fr(closed))

@@ -315,7 +315,7 @@ async def process_proposals_feeds(session: AsyncSession) -> list[Feed]:
         feeds.append(
             Feed(
                 slug=f"propositions-{process['slug']}"[:100],
-                title=f"Propositions : {title}",
+                title=f"Propositions\u00a0: {title}",
                 title_en=f"Proposals: {title_en}",
                 description=(
                     f"Les propositions publiques de la démarche « {title} » (texte, lieu, état, soutiens) et les "

@@ -368,12 +368,12 @@ def _gaussian_text(counts: CellCounts, policy: GaussianDP, subject: str, subject
     scale = gaussian_scale(policy.epsilon, policy.delta, counts.max_contributions)
     bound = counts.max_contributions
     french = (
-        f"{subject} : confidentialité différentielle, ε = {policy.epsilon:g} et δ = {policy.delta:g} pour cette "
-        f"publication. Une personne change au plus {bound} cellule(s) d’une unité ({counts.contribution_rule}) ; "
+        f"{subject}\u00a0: confidentialité différentielle, ε = {policy.epsilon:g} et δ = {policy.delta:g} pour cette "
+        f"publication. Une personne change au plus {bound} cellule(s) d’une unité ({counts.contribution_rule})\u202f; "
         f"chaque cellule reçoit un bruit gaussien discret d’échelle {scale:.3g} (OpenDP), puis les comptes négatifs "
         "sont ramenés à 0. Le résultat dit presque la même chose qu’une personne y figure ou non, sauf avec une "
-        "probabilité δ négligeable ; les petits comptes sont approximatifs. Les ε de toutes les publications d’une "
-        "même période s’additionnent dans ce registre."
+        "probabilité δ négligeable\u202f; les petits comptes sont approximatifs. Les ε de toutes les publications "
+        "d’une même période s’additionnent dans ce registre."
     )
     english = (
         f"{subject_en}: differential privacy, ε = {policy.epsilon:g} and δ = {policy.delta:g} for this release. One "

@@ -86,7 +86,7 @@ PROCESS_COLUMNS = (
     col("whole_city", "boolean", "Toute la ville", "Whole city"),
     col("starts_at", "datetime", "Début", "Start", "UTC", "UTC"),
     col("ends_at", "datetime", "Fin", "End", "UTC", "UTC"),
-    col("phases", "string", "Phases", "Phases", "type début/fin ; …", "kind start/end; …"),
+    col("phases", "string", "Phases", "Phases", "type début/fin\u202f; …", "kind start/end; …"),
     col("proposals", "integer", "Propositions publiques", "Public proposals"),
 )
 PROJECT_COLUMNS = (
@@ -160,7 +160,7 @@ def processes_feed() -> Feed:
 def budget_projects_feed() -> Feed:
     return Feed(
         slug="budget-participatif-projets",
-        title="Budget participatif : projets soumis au vote",
+        title="Budget participatif\u00a0: projets soumis au vote",
         title_en="Participatory budget: projects put to the vote",
         description="Les projets de chaque budget participatif, leur lieu et leur coût, dès l’ouverture du vote.",
         description_en="The projects of each participatory budget, their place and cost, from the opening of the vote.",

@@ -140,7 +140,7 @@ def sensors_feed() -> Feed:
         description=(
             "Les capteurs de la ville (qualité de l’air, eau, énergie, mobilité) et leurs flux de mesures. Les "
             "mesures brutes des capteurs publics sont publiées dans un jeu de données par type de capteur, en "
-            "fichiers quotidiens. Les compteurs des foyers (données personnelles) ne sont jamais publiés ; les "
+            "fichiers quotidiens. Les compteurs des foyers (données personnelles) ne sont jamais publiés\u202f; les "
             "capteurs à accès restreint ne publient que leur description."
         ),
         description_en=(
@@ -171,7 +171,7 @@ class Kind:
 KINDS = {
     "air": Kind(
         "capteurs-qualite-de-l-air",
-        "Qualité de l’air : stations et mesures",
+        "Qualité de l’air\u00a0: stations et mesures",
         "Air quality: stations and readings",
         "de qualité de l’air",
         "air-quality",
@@ -180,7 +180,7 @@ KINDS = {
     ),
     "water": Kind(
         "capteurs-eau",
-        "Eau : compteurs et mesures",
+        "Eau\u00a0: compteurs et mesures",
         "Water: meters and readings",
         "de l’eau",
         "water",
@@ -189,7 +189,7 @@ KINDS = {
     ),
     "energy": Kind(
         "capteurs-energie",
-        "Énergie : compteurs des bâtiments publics et mesures",
+        "Énergie\u00a0: compteurs des bâtiments publics et mesures",
         "Energy: public buildings' meters and readings",
         "d’énergie",
         "energy",
@@ -198,7 +198,7 @@ KINDS = {
     ),
     "mobility": Kind(
         "capteurs-mobilite",
-        "Mobilité : compteurs et mesures",
+        "Mobilité\u00a0: compteurs et mesures",
         "Mobility: counters and readings",
         "de mobilité",
         "mobility",
@@ -299,9 +299,9 @@ async def kind_feeds(session: AsyncSession, now: datetime) -> list[Feed]:
                 title_en=described.title_en,
                 description=(
                     f"Les capteurs {described.what} de la ville, leurs flux de mesures et les mesures brutes de ses "
-                    "capteurs publics : un fichier par jour (UTC) pour le mois en cours, un par mois avant. Un "
+                    "capteurs publics\u00a0: un fichier par jour (UTC) pour le mois en cours, un par mois avant. Un "
                     "fichier passé ne change que si des mesures en retard arrivent. L’historique "
-                    f"complet se télécharge d’un bloc : /data/capteurs/history.csv?kind={kind}."
+                    f"complet se télécharge d’un bloc\u00a0: /data/capteurs/history.csv?kind={kind}."
                 ),
                 description_en=(
                     f"The city's {described.what_en} sensors, their Datastreams and the raw readings of its public "

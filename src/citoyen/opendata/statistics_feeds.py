@@ -66,10 +66,10 @@ async def _handling_rows(ctx: PublishContext) -> list[dict[str, Any]]:
 def report_handling_feed() -> Feed:
     return Feed(
         slug="signalements-delais-de-traitement",
-        title="Signalements : volumes et délais de traitement",
+        title="Signalements\u00a0: volumes et délais de traitement",
         title_en="Reports: volumes and handling times",
         description=(
-            "Pour chaque mois et catégorie : le nombre de signalements, combien sont clos et combien restent "
+            "Pour chaque mois et catégorie\u00a0: le nombre de signalements, combien sont clos et combien restent "
             "ouverts, et le délai médian entre le signalement et sa clôture. Calculé à partir des signalements "
             "publiés dans le jeu « Signalements dans l’espace public »."
         ),
@@ -129,10 +129,10 @@ async def _summary_rows(ctx: PublishContext) -> list[dict[str, Any]]:
 def sensor_summaries_feed() -> Feed:
     return Feed(
         slug="capteurs-moyennes-journalieres",
-        title="Capteurs : minimum, moyenne et maximum de chaque jour",
+        title="Capteurs\u00a0: minimum, moyenne et maximum de chaque jour",
         title_en="Sensors: each day's minimum, mean and maximum",
         description=(
-            "Pour chaque flux de mesures d’un capteur public et chaque jour (UTC) : le nombre de mesures "
+            "Pour chaque flux de mesures d’un capteur public et chaque jour (UTC)\u00a0: le nombre de mesures "
             "numériques, leur minimum, leur moyenne et leur maximum. Les mesures brutes sont dans le jeu de "
             "données de chaque type de capteur."
         ),

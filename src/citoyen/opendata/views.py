@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -98,7 +99,8 @@ def file_size(size: int) -> tuple[float, str]:
 def plain_text(text: str) -> str:
     """A Markdown description as plain text on one line (a list's excerpt)."""
     rendered = nh3.clean(render_markdown(text), tags=set())
-    return " ".join(html.unescape(rendered).split())
+    # Runs of ordinary white space only: the no-break spaces of French typography stay where they are.
+    return re.sub(r"[ \t\r\n\f\v]+", " ", html.unescape(rendered)).strip()
 
 
 # The catalogue
