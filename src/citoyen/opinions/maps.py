@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,8 +51,19 @@ async def is_stale(session: AsyncSession, conversation_id: int) -> bool:
     return found.last_vote_at is None or (latest is not None and latest > found.last_vote_at)
 
 
-async def recompute(session: AsyncSession, conversation_id: int) -> Recomputed:
-    """Read the votes, compute the map in a worker thread, store it in place of the previous one."""
+@dataclass(frozen=True)
+class MapInput:
+    """What a recomputation reads: the votes as (pid, tid, value), the moderated-out statements, the number of
+    published ones, the previous groups (their centres start k-means) and the latest vote change seen."""
+
+    votes: list[tuple[int, int, int]]
+    moderated_out: list[int]
+    published: int
+    previous_groups: list[dict[str, Any]]
+    latest: datetime | None
+
+
+async def read_input(session: AsyncSession, conversation_id: int) -> MapInput:
     latest = await last_vote_at(session, conversation_id)
     rows = await session.execute(
         select(Participant.pid, Statement.tid, OpinionVote.value)
@@ -71,25 +83,42 @@ async def recompute(session: AsyncSession, conversation_id: int) -> Recomputed:
     published = sum(1 for _, status in statuses if status == StatementStatus.ACCEPTED.value)
     previous = await stored_map(session, conversation_id)
     previous_groups = list(previous.groups) if previous is not None else []
-    result: MapResult = await asyncio.to_thread(compute_map, votes, moderated_out, published, previous_groups)
-    participant_count = len({pid for pid, _, _ in votes})
+    return MapInput(votes, moderated_out, published, previous_groups, latest)
+
+
+def compute(data: MapInput) -> MapResult:
+    """The computation alone (CPU-bound: run it in a worker thread, outside any transaction)."""
+    return compute_map(data.votes, data.moderated_out, data.published, data.previous_groups)
+
+
+async def store(session: AsyncSession, conversation_id: int, data: MapInput, result: MapResult) -> Recomputed:
+    """Store a computed map in place of the previous one."""
+    participant_count = len({pid for pid, _, _ in data.votes})
     values = {
         "computed_at": utcnow(),
-        "vote_count": len(votes),
-        "last_vote_at": latest,
+        "vote_count": len(data.votes),
+        "last_vote_at": data.latest,
         "participant_count": participant_count,
         "points": result.points,
         "groups": result.groups,
         "consensus": result.consensus,
         "divisive": result.divisive,
     }
+    previous = await stored_map(session, conversation_id)
     if previous is None:
         session.add(OpinionMap(conversation_id=conversation_id, **values))
     else:
         for name, value in values.items():
             setattr(previous, name, value)
     await session.flush()
-    return Recomputed(conversation_id, len(votes), participant_count, len(result.groups))
+    return Recomputed(conversation_id, len(data.votes), participant_count, len(result.groups))
+
+
+async def recompute(session: AsyncSession, conversation_id: int) -> Recomputed:
+    """Read the votes, compute the map in a worker thread, store it, in the caller's transaction (the CLI's, the
+    tests'). The background task reads and stores in two short transactions instead (tasks.py)."""
+    data = await read_input(session, conversation_id)
+    return await store(session, conversation_id, data, await asyncio.to_thread(compute, data))
 
 
 async def stale_conversations(session: AsyncSession) -> list[int]:

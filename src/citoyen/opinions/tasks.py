@@ -25,17 +25,29 @@ async def _take_turn(session: AsyncSession) -> bool:
     return bool(taken.scalar_one())
 
 
+async def recompute_one(sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int) -> maps.Recomputed | None:
+    """Read the votes in one short transaction, compute outside any (votes keep coming in, on SQLite too), store
+    in another; None when another worker is storing at the same moment."""
+    async with sessionmaker() as session:
+        data = await maps.read_input(session, conversation_id)
+    result = await asyncio.to_thread(maps.compute, data)
+    async with sessionmaker() as session:
+        if not await _take_turn(session):
+            return None
+        done = await maps.store(session, conversation_id, data, result)
+        await session.commit()
+    return done
+
+
 async def recompute_stale(sessionmaker: async_sessionmaker[AsyncSession]) -> list[maps.Recomputed]:
     """One round: recompute every map behind its votes."""
     async with sessionmaker() as session:
         stale = await maps.stale_conversations(session)
     done: list[maps.Recomputed] = []
     for conversation_id in stale:
-        async with sessionmaker() as session:
-            if not await _take_turn(session):
-                return done
-            done.append(await maps.recompute(session, conversation_id))
-            await session.commit()
+        recomputed = await recompute_one(sessionmaker, conversation_id)
+        if recomputed is not None:
+            done.append(recomputed)
     return done
 
 
