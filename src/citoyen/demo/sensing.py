@@ -38,6 +38,7 @@ from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import SQLITE_IMMEDIATE
 from citoyen.demo.common import DEMO_ACCOUNTS, ProgressCallback
+from citoyen.indicators import service as indicators
 from citoyen.people import service as people
 from citoyen.sensing import service as sensing_service
 from citoyen.sensing.events import get_bus
@@ -742,6 +743,16 @@ async def catch_up_in_steps(state: Any, now: datetime) -> int:
             return filled
 
         stored += await with_retries(step, "demo sensors catch-up")
+    if stored:
+        # The gap was filled in bulk, without events: the indicators' rollups are made again from the readings.
+        async def rollups() -> int:
+            async with state.sessionmaker() as session:
+                await _write_transaction(session)
+                await indicators.rebuild(session)
+                await session.commit()
+            return 0
+
+        await with_retries(rollups, "demo indicators after the catch-up")
     return stored
 
 
