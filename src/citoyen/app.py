@@ -240,7 +240,7 @@ def create_app(
             else None
         )
         opinion_maps = (
-            asyncio.create_task(opinions_tasks.recompute_loop(app.state.sessionmaker)) if owns_engine else None
+            asyncio.create_task(opinions_tasks.recompute_loop(app.state)) if owns_engine else None
         )
         mail_sender = (
             asyncio.create_task(people_tasks.mail_loop(app.state.sessionmaker, settings))

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from citoyen.db import sqlite_write_turn
 from citoyen.opinions import maps
 
 log = logging.getLogger(__name__)
@@ -25,13 +28,16 @@ async def _take_turn(session: AsyncSession) -> bool:
     return bool(taken.scalar_one())
 
 
-async def recompute_one(sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int) -> maps.Recomputed | None:
+async def recompute_one(
+    sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int, state: Any = None
+) -> maps.Recomputed | None:
     """Read the votes in one short transaction, compute outside any (votes keep coming in, on SQLite too), store
-    in another; None when another worker is storing at the same moment."""
+    in another (on SQLite in its turn among the app's writers, `state` being the app's); None when another worker
+    is storing at the same moment."""
     async with sessionmaker() as session:
         data = await maps.read_input(session, conversation_id)
     result = await asyncio.to_thread(maps.compute, data)
-    async with sessionmaker() as session:
+    async with sessionmaker() as session, sqlite_write_turn(state if state is not None else SimpleNamespace(), session):
         if not await _take_turn(session):
             return None
         done = await maps.store(session, conversation_id, data, result)
@@ -39,23 +45,24 @@ async def recompute_one(sessionmaker: async_sessionmaker[AsyncSession], conversa
     return done
 
 
-async def recompute_stale(sessionmaker: async_sessionmaker[AsyncSession]) -> list[maps.Recomputed]:
+async def recompute_stale(sessionmaker: async_sessionmaker[AsyncSession], state: Any = None) -> list[maps.Recomputed]:
     """One round: recompute every map behind its votes."""
     async with sessionmaker() as session:
         stale = await maps.stale_conversations(session)
     done: list[maps.Recomputed] = []
     for conversation_id in stale:
-        recomputed = await recompute_one(sessionmaker, conversation_id)
+        recomputed = await recompute_one(sessionmaker, conversation_id, state)
         if recomputed is not None:
             done.append(recomputed)
     return done
 
 
-async def recompute_loop(sessionmaker: async_sessionmaker[AsyncSession], interval: float = INTERVAL_SECONDS) -> None:
-    """The app's timer: a round every `interval` seconds; errors are logged, never fatal."""
+async def recompute_loop(state: Any, interval: float = INTERVAL_SECONDS) -> None:
+    """The app's timer (`state` is the app's: its sessionmaker, its SQLite write lock): a round every `interval`
+    seconds; errors are logged, never fatal."""
     while True:
         try:
-            for done in await recompute_stale(sessionmaker):
+            for done in await recompute_stale(state.sessionmaker, state):
                 log.info("opinion map %s: %s votes, %s groups", done.conversation_id, done.vote_count, done.group_count)
         except Exception:  # the next round tries again
             log.exception("opinion map recomputation failed")
