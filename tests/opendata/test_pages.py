@@ -273,10 +273,10 @@ async def test_the_privacy_ledger_lists_releases_and_totals(client: httpx.AsyncC
     rows = re.findall(
         r'<tr data-dataset="([^"]+)" data-period="([^"]+)">.*?<td class="epsilon">([^<]+)</td>', french, re.S
     )
-    assert rows == [(catalogue.air, "2026-W48", "0.75"), (catalogue.air, "2026-W49", "1")]
+    assert rows == [(catalogue.air, "2026-W48", "0,75"), (catalogue.air, "2026-W49", "1")]  # a French page
     releases = re.search(r'<table id="ledger-releases">(.*?)</table>', french, re.S)
     assert releases and releases.group(1).count("<tr>") == 4 + 1  # the header row and four releases
-    assert "k = 10" in releases.group(1) and "ε = 0.25" in releases.group(1)
+    assert "k = 10" in releases.group(1) and "ε = 0,25" in releases.group(1)
     assert "Taille minimale des cellules" in french and "Minimum cell size" in english
     assert "Confidentialité différentielle" in french and "Differential privacy" in english
     assert "Qualité de l’air" in french and "Air quality" in english
