@@ -210,16 +210,6 @@ class StagedPreview:
     def schema_json(self) -> str:
         return json.dumps(self.staged.stored.table_schema or {}, ensure_ascii=False, indent=2)
 
-    @property
-    def chart_json(self) -> str:
-        chart = self.preview.chart
-        return json.dumps([chart.times, chart.values]) if chart else ""
-
-    @property
-    def map_json(self) -> str:
-        found = self.preview.map
-        return json.dumps(found.collection, separators=(",", ":")) if found else ""
-
 
 async def staged_preview(directory: Path, staged: service.StagedUpload) -> StagedPreview:
     """The preview of a checked upload, read from its stored file as a published one's is."""

@@ -84,6 +84,16 @@ class Preview:
     def empty(self) -> bool:
         return self.table is None and self.chart is None and self.map is None
 
+    @property
+    def chart_json(self) -> str:
+        """The chart's series as the page's script reads it (`[times, values]`), or "" without a chart."""
+        return json.dumps([self.chart.times, self.chart.values]) if self.chart else ""
+
+    @property
+    def map_json(self) -> str:
+        """The map's places as compact GeoJSON for the page's script, or "" without a map."""
+        return json.dumps(self.map.collection, separators=(",", ":")) if self.map else ""
+
 
 def preview(directory: Path, resource: Resource, version: ResourceVersion | None) -> Preview:
     """The preview of a resource's current file (blocking file reads: call it in a thread)."""

@@ -15,6 +15,7 @@ from citoyen.opendata.feed_kit import (
     FeedResource,
     PublishContext,
     col,
+    rows_at_once,
 )
 from citoyen.participation import service as participation
 from citoyen.reports import service as reports
@@ -47,10 +48,6 @@ async def _category_rows(ctx: PublishContext) -> list[dict[str, Any]]:
     ]
 
 
-async def _categories(ctx: PublishContext) -> Batches:
-    yield await _category_rows(ctx)
-
-
 def categories_feed() -> Feed:
     return Feed(
         slug="categories-de-signalement",
@@ -70,7 +67,7 @@ def categories_feed() -> Feed:
                 "One category per line.",
                 "csv",
                 CATEGORY_COLUMNS,
-                _categories,
+                rows_at_once(_category_rows),
                 ("id",),
             ),
         ),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,16 +246,6 @@ class ResourceEntry:
 
     def version_url(self, version: ResourceVersion) -> str:
         return f"{self.download_url.rsplit('/', 1)[0]}/{quote(version.filename)}?version={version.number}"
-
-    @property
-    def chart_json(self) -> str:
-        chart = self.preview.chart
-        return json.dumps([chart.times, chart.values]) if chart else ""
-
-    @property
-    def map_json(self) -> str:
-        found = self.preview.map
-        return json.dumps(found.collection, separators=(",", ":")) if found else ""
 
 
 @dataclass(frozen=True)
