@@ -25,6 +25,7 @@ from citoyen.people.service import Person
 from citoyen.verification import service as verification
 
 VOTE_VALUES = {vote.value for vote in Vote}
+JOIN_ATTEMPTS = 50
 VOTE_NAMES = {"agree": Vote.AGREE, "disagree": Vote.DISAGREE, "pass": Vote.PASS}
 
 
@@ -96,7 +97,8 @@ async def participant_for(session: AsyncSession, conversation: Conversation, vot
     found = await find_participant(session, conversation, voter)
     if found is not None:
         return found
-    for _attempt in range(5):  # two first votes at once may want the same number: the loser takes the next
+    # Several first votes at once may want the same number: each loser reads the new top and takes the next.
+    for _attempt in range(JOIN_ATTEMPTS):
         top = await session.scalar(
             select(func.max(Participant.pid)).where(Participant.conversation_id == conversation.id)
         )
@@ -175,7 +177,7 @@ async def write_statement(session: AsyncSession, conversation: Conversation, vot
         raise OpinionError(N_("This statement is already in the conversation."), "conflict", field="body")
     status = StatementStatus.PENDING if conversation.moderate_before else StatementStatus.ACCEPTED
     statement: Statement | None = None
-    for _attempt in range(5):
+    for _attempt in range(JOIN_ATTEMPTS):
         candidate = Statement(
             conversation_id=conversation.id,
             tid=await next_tid(session, conversation.id),
