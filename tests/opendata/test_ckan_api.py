@@ -267,6 +267,29 @@ async def test_drafts_are_shown_only_to_publishers(client: httpx.AsyncClient, se
     assert (await client.get(f"{API}/package_list")).json()["result"] == []
 
 
+async def test_a_drafts_file_downloads_by_its_url_with_a_publishers_token_only(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    organization = await create_organization(session)
+    await create_dataset(session, organization, name="draft", title="Brouillon", private=True)
+    publisher = {"Authorization": await _token(session, ["opendata:write"])}
+    created = await client.post(
+        f"{API}/resource_create",
+        data={"package_id": "draft", "name": "Budget", "format": "CSV"},
+        files={"upload": ("budget.csv", b"poste,montant\nvoirie,1200\n", "text/csv")},
+        headers=publisher,
+    )
+    assert created.status_code == 200, created.text
+    url = created.json()["result"]["url"]
+    shown = await client.get(url, headers=publisher)
+    assert shown.status_code == 200
+    assert shown.content == b"poste,montant\nvoirie,1200\n"
+    assert shown.headers["cache-control"] == "private, no-store"
+    assert (await client.get(url)).status_code == 404
+    reader = {"Authorization": await _token(session, ["sensing:write"])}
+    assert (await client.get(url, headers=reader)).status_code == 404
+
+
 async def test_an_upload_that_is_not_its_type_stores_nothing(
     client: httpx.AsyncClient, session: AsyncSession, settings: object
 ) -> None:

@@ -158,7 +158,7 @@ async def _read_parameters(request: Request) -> tuple[dict[str, Any], UploadFile
     return params, None
 
 
-async def _token_may_write(request: Request, session: Any) -> bool | None:
+async def token_may_write(request: Request, session: Any) -> bool | None:
     """True for a token with the write scope, False for one without it (or unknown), None for no token."""
     secret = request.headers.get("authorization") or request.headers.get("x-ckan-api-key") or ""
     secret = secret.strip()
@@ -197,7 +197,7 @@ async def _run_action(name: str, request: Request, session: Any) -> Response:
     try:
         params, upload = await _parameters(request)
         call = Call(request, session, params, upload)
-        may_write = await _token_may_write(request, session)
+        may_write = await token_may_write(request, session)
         call.can_write = bool(may_write)
         if name in WRITE_ACTIONS:
             if request.method != "POST":

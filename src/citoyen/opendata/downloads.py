@@ -23,6 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from citoyen.db import DbSession
 from citoyen.opendata import conversions, history
 from citoyen.opendata import service as opendata
+from citoyen.opendata.ckan_api import token_may_write
 from citoyen.opendata.errors import OpendataError
 from citoyen.opendata.models import ResourceVersion
 from citoyen.web.params import MAX_ID, has_forbidden_characters
@@ -81,11 +82,20 @@ async def download(
     format: FormatName = None,
 ) -> Response:
     """An uploaded file: its current version, or an earlier one (`?version=N`), with ETag, Last-Modified and
-    Range support; `?format=` gives it converted (a table as GeoJSON or Parquet, GeoJSON as CSV)."""
+    Range support; `?format=` gives it converted (a table as GeoJSON or Parquet, GeoJSON as CSV). A draft's file
+    (the `url` the CKAN API gives publishers) downloads with a publisher's API token, kept out of shared caches;
+    for anyone else it is not found, as an unknown file."""
+    draft = False
     try:
         if has_forbidden_characters(dataset + resource_id):
             raise OpendataError("Not found: Resource", "not_found")
-        resource, stored = await opendata.downloadable(session, dataset, resource_id, version)
+        try:
+            resource, stored = await opendata.downloadable(session, dataset, resource_id, version)
+        except OpendataError:
+            if not await token_may_write(request, session):
+                raise
+            resource, stored = await opendata.downloadable(session, dataset, resource_id, version, include_private=True)
+            draft = True
     except OpendataError:
         return _error(404, "not found")
     wanted = (format or "").strip().lower() or None
@@ -93,7 +103,9 @@ async def download(
         return _error(404, f"Unknown format {wanted!r}: ask for csv, geojson or parquet")
     headers = {
         "Last-Modified": format_datetime(stored.created_at, usegmt=True),
-        "Cache-Control": "no-cache" if version is None else "public, max-age=31536000, immutable",
+        "Cache-Control": "private, no-store"
+        if draft
+        else ("no-cache" if version is None else "public, max-age=31536000, immutable"),
         "Vary": "Accept-Encoding",
     }
     path = request.app.state.settings.opendata_path / stored.path
