@@ -13,6 +13,7 @@ from citoyen.people.service import Role
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
 from tests.opinions.helpers import SEEDS, create_conversation
+from tests.participation.helpers import create_process
 
 STATEMENT_ID = re.compile(r'name="statement_id" value="(\d+)"')
 
@@ -124,3 +125,23 @@ async def test_an_administrator_opens_a_conversation_with_seed_statements(
         "Baignade l'été.",
         "Plus de bancs.",
     ]
+
+
+async def test_a_process_page_leads_to_its_conversations(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    """The process page loads its conversations' section from this domain (a link without JavaScript); a process
+    without any gets an empty section."""
+    conversation = await create_conversation(session)
+    empty = await create_process(session, slug="sans-conversation")
+    await session.commit()
+    page = await client.get("/participation/processes/place-mairie", headers={"Accept-Language": "fr"})
+    assert 'hx-get="/participation/processes/place-mairie/conversations/section"' in page.text
+    assert 'href="/participation/processes/place-mairie/conversations"' in page.text
+    section = await client.get(
+        "/participation/processes/place-mairie/conversations/section", headers={"Accept-Language": "fr"}
+    )
+    assert section.status_code == 200
+    assert f'href="/participation/conversations/{conversation.id}/map"' in section.text
+    assert "Conversations\u00a0: où vous situez-vous\u00a0?" in section.text
+    nothing = await client.get(f"/participation/processes/{empty.slug}/conversations/section")
+    assert nothing.status_code == 200 and nothing.text.strip() == ""
+    assert (await client.get("/participation/processes/inconnu/conversations/section")).status_code == 404

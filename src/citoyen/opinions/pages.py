@@ -140,6 +140,16 @@ async def list_conversations(request: Request, session: DbSession, slug: str) ->
     return render(request, "opinions/list.html", {"process": process, "conversations": rows})
 
 
+@router.get("/participation/processes/{slug:str}/conversations/section")
+async def process_conversations_section(request: Request, session: DbSession, slug: str) -> Response:
+    """The conversations part of a process's page, which that page loads by its address (participation does not
+    know this domain); empty when the process has none."""
+    process = await or_404(participation.get_process_by_slug(session, slug), "Unknown process.")
+    found = await opinions.conversations_of(session, process.id)
+    rows = [(conversation, await opinions.is_open(session, conversation)) for conversation in found]
+    return render(request, "opinions/_process_section.html", {"process": process, "conversations": rows})
+
+
 # --- moderators -----------------------------------------------------------------------------------
 
 
