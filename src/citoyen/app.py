@@ -29,10 +29,10 @@ from citoyen.engines import make_app_engine
 from citoyen.errors import Kind, Refusal
 from citoyen.events import EventHub
 from citoyen.housekeeping import Housekeeping, run_periodically
+from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.indicators import api as indicators_api
 from citoyen.indicators import pages as indicators_pages
 from citoyen.indicators import service as indicators_service
-from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.migrations import upgrade_engine
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
@@ -239,9 +239,7 @@ def create_app(
             if owns_engine and settings.housekeeping_interval_seconds > 0
             else None
         )
-        opinion_maps = (
-            asyncio.create_task(opinions_tasks.recompute_loop(app.state)) if owns_engine else None
-        )
+        opinion_maps = asyncio.create_task(opinions_tasks.recompute_loop(app.state)) if owns_engine else None
         mail_sender = (
             asyncio.create_task(people_tasks.mail_loop(app.state.sessionmaker, settings))
             if owns_engine and not settings.mail_to_outbox
