@@ -18,6 +18,7 @@ from citoyen.app import create_app
 from citoyen.config import Settings
 from citoyen.db import make_sessionmaker
 from citoyen.events import CommentPosted, EventHub, ObservationsStored, ReportFiled, ReportUpdated
+from citoyen.migrations import upgrade_database_async
 
 
 async def test_an_event_is_delivered_once_its_transaction_commits(session: AsyncSession) -> None:
@@ -186,6 +187,8 @@ async def test_an_event_committed_in_one_process_reaches_a_subscriber_of_another
             digest_task_enabled=False,
         )
 
+    # The schema: readings are heard in their transaction by the indicators' rollups, which read the Datastreams.
+    await upgrade_database_async(own_database_url)
     async with served(settings("one")) as one, served(settings("two")) as two:
         hearing = two.state.events.listen(ObservationsStored)
         not_crossing = two.state.events.listen(ReportFiled)
@@ -196,9 +199,10 @@ async def test_an_event_committed_in_one_process_reaches_a_subscriber_of_another
         second = ObservationsStored(4, (2,), ("2026-11-26T01:03:03Z",), (2.5,))
         async with one.state.sessionmaker() as session:
             events.attach(session, one.state.events)
-            events.publish(session, first)
+            # Readings are announced: the indicators' rollups hear them in the transaction that stores them.
+            await events.announce(session, first)
             await session.rollback()  # never delivered, here or there
-            events.publish(session, second)
+            await events.announce(session, second)
             events.publish(session, ReportFiled(report_id=2))  # heard where it was committed only
             await session.commit()
         assert await asyncio.wait_for(hearing.get(), timeout=10) == second

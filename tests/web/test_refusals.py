@@ -52,7 +52,7 @@ async def test_a_page_shows_the_refusal_translated_with_its_values(
     refusing_app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     french = await client.get("/refusing/closed", headers={"Accept-Language": "fr"})
-    assert french.status_code == 409 and "Le montant du budget dépasse 1 000 € : vérifiez-le." in french.text
+    assert french.status_code == 409 and "Le montant du budget dépasse 1 000 €\u00a0: vérifiez-le." in french.text
     english = await client.get("/refusing/invalid", headers={"Accept-Language": "en"})
     assert english.status_code == 400 and "The amount of the budget is above 1 000 €: check it." in english.text
     assert (await client.get("/refusing/forbidden")).status_code == 403
