@@ -19,7 +19,7 @@ def demo_settings(settings: Settings) -> Settings:
 
 
 async def test_demo_processes_proposals_and_supports(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"participation"}))
     views = {
         v.process.slug: v for v in await participation.overview(session, await participation.list_processes(session))
     }

@@ -39,7 +39,7 @@ async def _all_reports(session: AsyncSession) -> list[Report]:
 async def test_categories_have_questions_and_three_departments_get_reports(
     session: AsyncSession, demo_settings: Settings
 ) -> None:
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     categories = {category.code: category for category in await reports.list_categories(session)}
     assert set(categories) >= {
         "nid-de-poule",
@@ -69,7 +69,7 @@ async def test_categories_have_questions_and_three_departments_get_reports(
 
 
 async def test_reports_are_placed_routed_and_answered(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     found = await _all_reports(session)
     assert len(found) == 400
     index = await TerritoryIndexCache().get(session)
@@ -94,7 +94,7 @@ async def test_reports_are_placed_routed_and_answered(session: AsyncSession, dem
 
 
 async def test_descriptions_read_like_residents_wrote_them(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     descriptions = [report.description for report in await _all_reports(session)]
     written = [text for text in descriptions if text]
     assert len(written) > 0.85 * len(descriptions)
@@ -105,7 +105,7 @@ async def test_descriptions_read_like_residents_wrote_them(session: AsyncSession
 
 
 async def test_statuses_follow_age_with_a_consistent_history(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     found = await _all_reports(session)
     now = utcnow()
     old = [r for r in found if now - r.requested_at > timedelta(days=90)]
@@ -149,7 +149,7 @@ async def test_statuses_follow_age_with_a_consistent_history(session: AsyncSessi
 async def test_residents_file_and_follow_reports_without_flooding_the_outbox(
     session: AsyncSession, demo_settings: Settings
 ) -> None:
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     filed = list((await session.execute(select(ReportContact).where(ReportContact.person_id.is_not(None)))).scalars())
     assert 0.2 * 400 < len(filed) < 0.6 * 400
     followed = {
@@ -177,10 +177,10 @@ async def _snapshot(session: AsyncSession) -> list[tuple[Any, ...]]:
 async def test_the_same_seed_files_the_same_reports(session: AsyncSession, settings: Settings) -> None:
     demo_settings = settings.model_copy(update={"demo_citizens": 40, "demo_reports": 120})
     first_build = await session.begin_nested()
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     first = await _snapshot(session)
     await first_build.rollback()
     session.expunge_all()
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     assert await _snapshot(session) == first
     assert len(first) == 120

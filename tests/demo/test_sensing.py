@@ -101,7 +101,7 @@ def test_synthetic_meters_have_daily_and_weekly_cycles_and_noise() -> None:
 
 async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: AsyncSession, settings: Settings) -> None:
     demo_settings = settings.model_copy(update={"demo_citizens": 20, "demo_reports": 20})
-    await build_demo(session, demo_settings, with_open_data=False)
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"sensors"}))
     things = list((await session.execute(select(Thing).order_by(Thing.id))).scalars())
     assert {thing.kind for thing in things} == {ThingKind.AIR, ThingKind.MOBILITY, ThingKind.ENERGY, ThingKind.WATER}
     citizen = await people.find_person_by_email(session, DEMO_ACCOUNTS[0].email)
@@ -132,7 +132,12 @@ async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: Async
 
 
 async def test_the_feed_catches_up_after_a_pause(session: AsyncSession, settings: Settings) -> None:
-    await build_demo(session, settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}), with_open_data=False)
+    await build_demo(
+        session,
+        settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}),
+        with_open_data=False,
+        only=frozenset({"sensors", "indicators"}),
+    )
     before = (await session.execute(select(func.count()).select_from(Observation))).scalar_one()
     later = datetime.now(UTC) + timedelta(hours=5)
     filled = await demo.catch_up(session, later)
@@ -146,7 +151,12 @@ async def test_the_feed_catches_up_after_a_pause(session: AsyncSession, settings
 async def test_the_live_feed_adds_one_reading_per_sensor_through_the_service(
     session: AsyncSession, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await build_demo(session, settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}), with_open_data=False)
+    await build_demo(
+        session,
+        settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}),
+        with_open_data=False,
+        only=frozenset({"sensors", "indicators"}),
+    )
     await session.commit()
     bus = SensingEventBus()
     # As in the app, the feed's sessions deliver their events through the hub the sensing bus listens on.

@@ -122,6 +122,10 @@ PSEUDONYM_STYLES = (
 )
 
 
+# What `build_demo(..., only=...)` may choose; participation brings its debate, budget, survey and opinion map.
+DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators"})
+
+
 def _no_progress(step: str, done: int, total: int) -> None:
     return None
 
@@ -137,9 +141,19 @@ async def build_demo(
     progress: ProgressCallback = _no_progress,
     *,
     with_open_data: bool = True,
+    only: frozenset[str] | None = None,
 ) -> None:
     """Fill an empty database with the demo city (the caller commits). `with_open_data=False` leaves the catalogue
-    empty: the tests of the other parts build the city dozens of times and publishing is a quarter of a build."""
+    empty: the tests of the other parts build the city dozens of times and publishing is a quarter of a build.
+    `only` (a subset of DEMO_PARTS) builds the territory, departments, accounts and residents and those parts
+    alone, for the tests of one part."""
+    unknown = (only or frozenset()) - DEMO_PARTS
+    if unknown:
+        raise ValueError(f"unknown demo parts: {sorted(unknown)}")
+
+    def wanted(part: str) -> bool:
+        return only is None or part in only
+
     rng = random.Random(settings.demo_seed)
     now = utcnow()
 
@@ -207,32 +221,36 @@ async def build_demo(
         await session.execute(insert(ConsentRecord), consent_rows)
     await session.flush()
 
-    await build_demo_reports(session, settings, now, progress)
+    if wanted("reports"):
+        await build_demo_reports(session, settings, now, progress)
 
-    await build_demo_sensors(session, settings, now, progress)
+    if wanted("sensors"):
+        await build_demo_sensors(session, settings, now, progress)
 
-    progress("participation", 0, 1)
-    await build_demo_participation(session, settings, now)
-    progress("participation", 1, 1)
+    if wanted("participation"):
+        progress("participation", 0, 1)
+        await build_demo_participation(session, settings, now)
+        progress("participation", 1, 1)
 
-    progress("debate", 0, 1)
-    await build_demo_debate(session, settings, now)
-    progress("debate", 1, 1)
+        progress("debate", 0, 1)
+        await build_demo_debate(session, settings, now)
+        progress("debate", 1, 1)
 
-    progress("participatory budget", 0, 1)
-    await build_demo_budgets(session, settings, now)
-    progress("participatory budget", 1, 1)
+        progress("participatory budget", 0, 1)
+        await build_demo_budgets(session, settings, now)
+        progress("participatory budget", 1, 1)
 
-    progress("opinion map", 0, 1)
-    await build_demo_opinions(session, now)
-    progress("opinion map", 1, 1)
+        progress("opinion map", 0, 1)
+        await build_demo_opinions(session, now)
+        progress("opinion map", 1, 1)
 
-    # The history was stored in bulk, without events: the indicators' rollups are made from it at once.
-    progress("indicators", 0, 1)
-    await indicators.rebuild(session)
-    progress("indicators", 1, 1)
+    if wanted("indicators"):
+        # The history was stored in bulk, without events: the indicators' rollups are made from it at once.
+        progress("indicators", 0, 1)
+        await indicators.rebuild(session)
+        progress("indicators", 1, 1)
 
-    if not with_open_data:
+    if not with_open_data or only is not None:
         return
     # The catalogue is filled from the start: the platform publishes its own data (the app refreshes it later).
     progress("open data", 0, 1)
