@@ -116,6 +116,26 @@ class CommentPosted(DomainEvent):
 
 @event_type
 @dataclass(frozen=True, slots=True)
+class ProjectUpdatePosted(DomainEvent):
+    """Staff posted an update on an urban project; `neighbourhood_ids` are the project's (from its geometry)."""
+
+    project_id: int
+    update_id: int
+    neighbourhood_ids: tuple[int, ...]
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
+class ProjectQuestionAnswered(DomainEvent):
+    """A department answered, publicly, a citizen's question on an urban project."""
+
+    project_id: int
+    question_id: int
+    neighbourhood_ids: tuple[int, ...]
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
 class ObservationsStored(DomainEvent):
     """New Observations of one Datastream, column by column (the same index in each tuple is one reading).
     Live charts in every worker await them.
