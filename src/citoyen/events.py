@@ -136,6 +136,17 @@ class ProjectQuestionAnswered(DomainEvent):
 
 @event_type
 @dataclass(frozen=True, slots=True)
+class AlertRaised(DomainEvent):
+    """The early-warning run raised a new alert (citoyen.alerts): something unusual in a sensor series, in report
+    counts or a cluster of reports; `neighbourhood_id` is where (None: no single quartier). Announced: a
+    neighbourhood's feed may record it in the transaction."""
+
+    alert_id: int
+    neighbourhood_id: int | None
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
 class ObservationsStored(DomainEvent):
     """New Observations of one Datastream, column by column (the same index in each tuple is one reading).
     Live charts in every worker await them.
