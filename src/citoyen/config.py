@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     sta_observations_per_transaction: int = Field(default=5_000, ge=1)
     # How long the answer to a SensorThings POST sent with an Idempotency-Key is kept for the client's retries.
     sta_idempotency_hours: float = Field(default=24.0, gt=0)
+    # A SensorThings $batch: at most this many requests and bytes (a larger one is refused before it runs: 400, 413).
+    sta_batch_max_requests: int = Field(default=1_000, ge=1)
+    sta_batch_max_bytes: int = Field(default=10_000_000, ge=1)
     # Sensing over MQTT (OGC SensorThings MQTT extension): empty URL means MQTT is off, HTTP still works.
     # Also announced in the SensorThings service root.
     mqtt_url: str = Field(default="", description="mqtt://[user:password@]host[:port] of the broker; empty: off.")

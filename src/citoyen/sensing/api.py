@@ -25,7 +25,7 @@ from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import DbSession, sqlite_write_turn
 from citoyen.people import service as people
-from citoyen.sensing import bulk, idempotency, service
+from citoyen.sensing import batch, batch_format, bulk, idempotency, service
 from citoyen.sensing.entities import API_PATH, ENTITY_SETS, self_link
 from citoyen.sensing.events import get_bus
 from citoyen.sensing.query import QueryError, QueryLimits, parse_query_options
@@ -43,6 +43,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request",
+    "https://fraunhoferiosb.github.io/FROST-Server/extensions/JsonBatchRequest.html",
 ]
 MQTT_CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation",
@@ -296,6 +298,69 @@ async def _write_transaction(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+@router.post("/$batch", summary="Batch: many requests in one (multipart/mixed with change sets, or JSON)")
+async def batch_requests(request: Request, session: DbSession) -> Response:
+    """Parts run in order in this request's transaction, each unit (a request, a change set, an atomicity group)
+    all or nothing; the batch's credentials hold for every part. See `sensing.batch`."""
+    settings = _settings(request)
+    limits = batch_format.BatchLimits(settings.sta_batch_max_requests, settings.sta_batch_max_bytes)
+    content_type = request.headers.get("content-type", "")
+    kind = batch_format.media_type(content_type)
+    try:
+        raw = await _bounded_body(request, limits.bytes)
+        if kind == batch_format.MULTIPART:
+            units = batch_format.read_multipart(content_type, raw, limits)
+        elif kind == "application/json":
+            units = batch_format.read_json(raw, limits)
+        else:
+            raise StaError(415, f"a $batch is {batch_format.MULTIPART} or application/json, not {kind or 'untyped'}")
+        writes = any(part.writes for unit in units for part in unit.parts)
+        if writes:
+            await _require_writer(request, session)
+        run = batch.Batch(
+            reader=await _context(request, session),
+            writer=await _context(request, session, writer=True) if writes else None,
+            query_limits=_query_limits(settings),
+            answer_limits=service.AnswerLimits(settings.sta_max_entities, settings.sta_max_response_bytes),
+            continue_on_error=_continue_on_error(request),
+            read_gate=lambda: _read_slots(request),
+        )
+        outcomes = await batch.run(session, run, units)
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    except Busy as busy:
+        await session.rollback()
+        return error_response(503, str(busy), busy.headers)
+    headers = {"Preference-Applied": "continue-on-error"} if run.continue_on_error else {}
+    if kind == batch_format.MULTIPART:
+        body, media_type = batch_format.write_multipart(outcomes)
+        return Response(body, media_type=media_type, headers=headers)
+    return Response(fastjson.dumps(batch_format.write_json(outcomes)), media_type="application/json", headers=headers)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    too_large = StaError(413, f"a $batch body is at most {limit:,} bytes: send several batches")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _continue_on_error(request: Request) -> bool:
+    """The `Prefer: continue-on-error` (or `odata.continue-on-error`) preference of OData."""
+    for preference in request.headers.get("prefer", "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() in ("continue-on-error", "odata.continue-on-error"):
+            return value.strip().lower() in ("", "true")
+    return False
 
 
 @router.get("/{path:path}", summary="Read entities, collections, properties and $value")
