@@ -78,9 +78,11 @@ async def _existing_id(
     return int(found)
 
 
-async def resolve_path(session: AsyncSession, ctx: Context, path: str, *, reading: bool = False) -> Target:
+async def resolve_path(
+    session: AsyncSession, ctx: Context, path: str, *, reading: bool = False, linking: bool = False
+) -> Target:
     """Follow a resource path such as `Things(1)/Datastreams`, `Datastreams(2)/Thing/name/$value`. `$ref` paths
-    are for reading: linking and unlinking through them (POST, DELETE) is not offered."""
+    are for reading, and for linking and unlinking (`links.py`)."""
     segments = [segment for segment in path.split("/") if segment]
     if not segments:
         raise StaError(404, "no entity set named")
@@ -101,8 +103,8 @@ async def resolve_path(session: AsyncSession, ctx: Context, path: str, *, readin
         elif name == "$ref":
             if entity_id is not None or target.prop is not None:
                 raise StaError(404, f"$ref follows an entity or a collection, not {segment!r}")
-            if not reading:
-                raise StaError(400, "$ref is read-only here: link entities by @iot.id in a POST or PATCH body")
+            if not reading and not linking:
+                raise StaError(405, "$ref links with POST, PUT and DELETE; it is not created, updated or deleted")
             target.ref = True
             continue
         elif target.prop is not None:

@@ -406,8 +406,11 @@ def _query_limits(settings: Settings) -> QueryLimits:
     )
 
 
-@router.post("/{path:path}", summary="Create an entity (deep insert allowed)", status_code=201)
+@router.post("/{path:path}", summary="Create an entity (deep insert allowed), or link one (.../$ref)", status_code=201)
 async def post_resource(path: str, request: Request, session: DbSession) -> Response:
+    if service.is_ref(path):
+        return await _link(path, request, session)
+
     async def create(ctx: Context, body: Any) -> tuple[int, str, str]:
         entity_set, entity_id = await service.create_at(session, ctx, path, body)
         document = await service.created_document(session, ctx, entity_set, entity_id)
@@ -423,8 +426,10 @@ async def patch_resource(path: str, request: Request, session: DbSession) -> Res
     return await _update(path, request, session, mode)
 
 
-@router.put("/{path:path}", summary="Replace an entity's properties")
+@router.put("/{path:path}", summary="Replace an entity's properties, or change a link (.../$ref)")
 async def put_resource(path: str, request: Request, session: DbSession) -> Response:
+    if service.is_ref(path):
+        return await _link(path, request, session)
     return await _update(path, request, session, "replace")
 
 
@@ -439,8 +444,22 @@ async def _update(path: str, request: Request, session: AsyncSession, mode: str)
     return JSONResponse(document)
 
 
-@router.delete("/{path:path}", summary="Delete an entity and what depends on it")
+async def _link(path: str, request: Request, session: AsyncSession) -> Response:
+    """POST, PUT or DELETE at `.../$ref`: link or unlink (204 No Content)."""
+    try:
+        await _require_writer(request, session)
+        body = await _json_body(request) if request.method != "DELETE" else None
+        ctx = await _context(request, session, writer=True)
+        await service.write_link(session, ctx, request.method, path, body, dict(request.query_params))
+    except (StaError, QueryError) as error:
+        return await _failed(session, error)
+    return Response(status_code=204)
+
+
+@router.delete("/{path:path}", summary="Delete an entity and what depends on it, or a link (.../$ref)")
 async def delete_resource(path: str, request: Request, session: DbSession) -> Response:
+    if service.is_ref(path):
+        return await _link(path, request, session)
     try:
         await _require_writer(request, session)
         ctx = await _context(request, session, writer=True)

@@ -26,6 +26,7 @@ from citoyen.sensing.batch_format import Answer, Outcome, Part, Unit, media_type
 from citoyen.sensing.context import Context, StaError
 from citoyen.sensing.create import create_at, created_document
 from citoyen.sensing.entities import API_PATH, self_link
+from citoyen.sensing.links import is_ref, write_link
 from citoyen.sensing.query import QueryError, QueryLimits, parse_query_options
 from citoyen.sensing.read import NO_CONTENT, AnswerLimits, RawValue, read
 from citoyen.sensing.update import delete_entity, update_entity
@@ -103,6 +104,10 @@ async def _run_part(session: AsyncSession, batch: Batch, part: Part, created: di
         if batch.writer is None:  # pragma: no cover - the route asks for a writer when any part writes
             raise StaError(401, "writing needs an API token")
         ctx = batch.writer
+        if is_ref(path):
+            body = _references(_body(part), known) if part.method != "DELETE" else None
+            await write_link(session, ctx, part.method, path, body, params)
+            return Answer(204)
         if part.method == "DELETE":
             await delete_entity(session, ctx, path)
             return Answer(200)

@@ -8,6 +8,7 @@ which import each other directly:
 - `access.py`: who may see what; `addressing.py`: resource paths to their entities;
 - `read.py`: GET with query options; `values.py`: what a client writes, checked and typed;
 - `create.py`: deep insert and the events writes queue; `update.py`: PATCH, PUT and DELETE;
+- `links.py`: linking and unlinking through `$ref` (POST, PUT, DELETE);
 - `personal_data.py`: export and erasure of personal Things;
 - `statistics.py`: which Datastreams aggregates may sum up, and their readings grouped by hour or day;
 - `repository.py`: statements several of these share (the tuned Datastream and feature upkeep of ingest).
@@ -40,6 +41,7 @@ from citoyen.sensing.exports import (
     observation_rows,
     observations_sql,
 )
+from citoyen.sensing.links import is_ref, write_link
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
 from citoyen.sensing.portal import PlacedReading, PlacedSensor, sensors_in
 from citoyen.sensing.publication import (
@@ -103,6 +105,7 @@ __all__ = [
     "features_for_thing_locations",
     "features_sql",
     "format_time",
+    "is_ref",
     "observation_csv",
     "observation_days",
     "observation_geojson",
@@ -124,4 +127,5 @@ __all__ = [
     "typed_result",
     "update_entity",
     "visibility",
+    "write_link",
 ]
