@@ -23,17 +23,27 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citoyen import throttle
+from citoyen.alerts import api as alerts_api
+from citoyen.alerts import pages as alerts_pages
+from citoyen.alerts import service as alerts_service
+from citoyen.buildings import pages as buildings_pages
+from citoyen.buildings import service as buildings_service
 from citoyen.config import Settings
 from citoyen.db import is_statement_timeout, make_sessionmaker, without_statement_timeout
 from citoyen.engines import make_app_engine
 from citoyen.errors import Kind, Refusal
 from citoyen.events import EventHub
+from citoyen.feed import pages as feed_pages
+from citoyen.feed import service as feed_service
 from citoyen.housekeeping import Housekeeping, run_periodically
 from citoyen.i18n import LOCALE_COOKIE, negotiate_locale
 from citoyen.indicators import api as indicators_api
+from citoyen.indicators import building_pages as indicators_building_pages
 from citoyen.indicators import pages as indicators_pages
 from citoyen.indicators import service as indicators_service
 from citoyen.migrations import upgrade_engine
+from citoyen.mobility import pages as mobility_pages
+from citoyen.mobility import service as mobility_service
 from citoyen.notifications import pages as notifications_pages
 from citoyen.notifications import service as notifications_service
 from citoyen.opendata import ckan_api as opendata_ckan_api
@@ -66,6 +76,10 @@ from citoyen.people import pages as people_pages
 from citoyen.people import service as people_service
 from citoyen.people import tasks as people_tasks
 from citoyen.people.registry import PersonalDataRegistry
+from citoyen.projects import api as projects_api
+from citoyen.projects import pages as projects_pages
+from citoyen.projects import service as projects_service
+from citoyen.projects import staff_pages as projects_staff_pages
 from citoyen.reports import admin_pages as reports_admin_pages
 from citoyen.reports import api as reports_api
 from citoyen.reports import open311 as reports_open311
@@ -102,6 +116,7 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     registry = PersonalDataRegistry()
     people_service.register_personal_data(registry)
     notifications_service.register_personal_data(registry)
+    alerts_service.register_personal_data(registry)
     reports_service.register_personal_data(registry)
     sensing_service.register_personal_data(registry)
     participation_service.register_personal_data(registry)
@@ -112,6 +127,10 @@ def build_personal_data_registry() -> PersonalDataRegistry:
     budgets_service.register_personal_data(registry)
     surveys_service.register_personal_data(registry)
     opinions_service.register_personal_data(registry)
+    projects_service.register_personal_data(registry)
+    feed_service.register_personal_data(registry)
+    buildings_service.register_personal_data(registry)
+    mobility_service.register_personal_data(registry)
     return registry
 
 
@@ -121,6 +140,8 @@ def build_event_hub() -> EventHub:
     hub = EventHub()
     follows_service.register_subscribers(hub)
     indicators_service.register_subscribers(hub)
+    projects_service.register_subscribers(hub)
+    feed_service.register_subscribers(hub)
     return hub
 
 
@@ -135,8 +156,10 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     people_tasks.register_housekeeping(housekeeping, settings)
     sensing_tasks.register_housekeeping(housekeeping)
     indicators_service.register_housekeeping(housekeeping)
+    alerts_service.register_housekeeping(housekeeping)
     opendata_tasks.register_housekeeping(housekeeping, settings)
     opendata_upkeep.register_housekeeping(housekeeping, settings)
+    mobility_service.register_housekeeping(housekeeping)
     return housekeeping
 
 
@@ -333,7 +356,9 @@ def create_app(
         participation_api.router,
         debate_api.router,
         territory_api.router,
+        projects_api.router,
         indicators_api.router,
+        alerts_api.router,
         opendata_dcat.router,
         opendata_downloads.router,
         opendata_ckan_api.router,
@@ -342,11 +367,17 @@ def create_app(
         budgets_pages.router,
         surveys_pages.router,
         opinions_pages.router,
+        mobility_pages.router,
         reports_pages.router,
+        projects_pages.router,
         territory_pages.router,
         overviews_pages.router,
+        feed_pages.router,
         sensing_pages.router,
         indicators_pages.router,
+        alerts_pages.router,
+        buildings_pages.router,
+        indicators_building_pages.router,
         opendata_pages.router,
         web_pages.router,
         people_pages.router,
@@ -358,6 +389,7 @@ def create_app(
         reports_admin_pages.router,
         sensing_admin_pages.router,
         participation_admin_pages.router,
+        projects_staff_pages.router,
     ):
         app.include_router(router)
 

@@ -34,6 +34,8 @@ territory_app = typer.Typer(help="The city's territory: its addresses.", no_args
 app.add_typer(territory_app, name="territory")
 indicators_app = typer.Typer(help="The indicators and their rollups.", no_args_is_help=True)
 app.add_typer(indicators_app, name="indicators")
+projects_app = typer.Typer(help="The city's urban projects on the map.", no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
 app.add_typer(foresight_app, name="foresight")
 T = TypeVar("T")
 
@@ -522,6 +524,43 @@ def indicators_rebuild(data_dir: DataDirOption = None) -> None:
     )
 
 
+@foresight_app.command("run")
+def foresight_run(data_dir: DataDirOption = None) -> None:
+    """Run the early warning now on the app's data (as its scheduled task does): the detectors on the public
+    sensors' daily values and the reports per quartier and category, the scan for clusters of reports, and the
+    7-day forecasts of the indicators and Datastreams; new alerts notify the concerned staff. Running it twice
+    on the same data changes nothing."""
+    from citoyen.alerts import service as alerts
+
+    settings = load_settings(data_dir)
+    console = Console()
+
+    async def work(session: AsyncSession) -> alerts.AlertRun | None:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            tasks: dict[str, Any] = {}
+
+            def report(step: str, done: int, total: int) -> None:
+                if step not in tasks:
+                    tasks[step] = progress.add_task(step, total=total)
+                progress.update(tasks[step], completed=done, total=total)
+
+            return await alerts.run_foresight(session, "command", force=True, progress=report)
+
+    done = run(settings, work)
+    assert done is not None  # a forced run always runs
+    console.print(
+        f"Data up to {done.data_through}: {done.series_checked} series judged ({done.not_enough_data} with not "
+        f"enough data), {done.alerts_raised} new alerts, {done.alerts_updated} updated; "
+        f"{done.forecasts_made} forecasts beat seasonal naive."
+    )
+
+
 @opinions_app.command("import-polis")
 def opinions_import_polis(
     directory: Annotated[Path, typer.Argument(help="A Pol.is export: comments.csv and votes.csv.")],
@@ -579,6 +618,33 @@ def opinions_export_polis(
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
     typer.echo(f"{', '.join(files)} written to {directory}")
+
+
+@projects_app.command("import")
+def import_projects(
+    file: Annotated[
+        Path, typer.Argument(help="A CSV file (geometry as WKT or GeoJSON) or a GeoJSON FeatureCollection.")
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import the projects of FILE: all of them, or none when a line is wrong (exit 2 naming it)."""
+    from citoyen.projects import service as projects
+    from citoyen.territory import service as territory
+
+    settings = load_settings(data_dir)
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+
+    async def store(session: AsyncSession) -> int:
+        return await projects.import_projects(session, territory.TerritoryIndexCache(), content, file.name)
+
+    try:
+        count = run(settings, store)
+    except projects.ProjectImportError as exc:
+        fail(f"{file.name}, {exc}; nothing was imported")
+    typer.echo(f"{count} projects imported from {file.name}")
 
 
 def main() -> None:

@@ -75,6 +75,14 @@ RULES: dict[tuple[str, str], str] = {
     # Signed-in citizens.
     ("POST", "/participation/processes/{slug}/proposals"): "signed_in",
     ("POST", "/participation/proposals/{proposal_id:int}/edit"): "signed_in",
+    # The carpool board (whose trip or request it is is checked by the mobility services).
+    ("POST", "/carpool/trips"): "signed_in",
+    ("POST", "/carpool/trips/{trip_id:int}/withdraw"): "signed_in",
+    ("POST", "/carpool/trips/{trip_id:int}/requests"): "signed_in",
+    ("POST", "/carpool/requests/{request_id:int}/accept"): "signed_in",
+    ("POST", "/carpool/requests/{request_id:int}/decline"): "signed_in",
+    ("POST", "/carpool/requests/{request_id:int}/withdraw"): "signed_in",
+    ("POST", "/carpool/requests/{request_id:int}/messages"): "signed_in",
     ("POST", "/participation/proposals/{proposal_id:int}/withdraw"): "signed_in",
     ("POST", "/participation/proposals/{proposal_id:int}/support"): "signed_in",
     ("POST", "/participation/{kind:str}/{target_id:int}/comments"): "signed_in",
@@ -100,6 +108,7 @@ RULES: dict[tuple[str, str], str] = {
     # Staff.
     ("POST", "/staff/reports/{report_id:int}"): "staff",
     ("POST", "/staff/reports/{report_id:int}/merge"): "staff",
+    ("POST", "/alerts/{alert_id}/mark"): "staff",
     ("POST", "/staff/participation/proposals/{proposal_id:int}/answer"): "staff",
     ("POST", "/staff/participation/proposals/{proposal_id:int}/milestones"): "staff",
     # Publishers (and administrators): the open-data catalogue's datasets and files made by hand.

@@ -42,6 +42,11 @@ TEMPLATE_DIRS = [
     PACKAGE_DIR / "participation" / "budgets" / "templates",
     PACKAGE_DIR / "participation" / "surveys" / "templates",
     PACKAGE_DIR / "opinions" / "templates",
+    PACKAGE_DIR / "alerts" / "templates",
+    PACKAGE_DIR / "buildings" / "templates",
+    PACKAGE_DIR / "mobility" / "templates",
+    PACKAGE_DIR / "projects" / "templates",
+    PACKAGE_DIR / "feed" / "templates",
 ]
 
 

@@ -1,0 +1,295 @@
+"""The maths of a run, away from the database and the event loop: plain inputs in (daily values, report events),
+plain findings out. `citoyen.foresight` does the methods; this module chooses them per series, keeps only what
+happened since the last run, and says "not enough data" instead of guessing. Run in a worker thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from citoyen.foresight import detectors, forecasts
+from citoyen.foresight.scan import scan
+from citoyen.foresight.series_io import DAILY, Events, Series
+
+Array = npt.NDArray[np.float64]
+
+DETECTORS = ("seasonal-robust", "ears-c2")  # ours when the series is long enough (112 days), else EARS C2
+HORIZON = 7
+RECENT_DAYS = 28  # the days of history kept with an alert or a forecast for its chart
+FIRST_RUN_DAYS = 7  # a first run judges the last week; later runs the days since the previous one
+MIN_REPORTS = 3  # a day's report count below this never fires: one or two reports are not an outbreak
+SCAN_DAYS = 90
+SCAN_REPLICATES = 199
+SCAN_ALPHA = 0.05
+SCAN_SEED = 15
+SCAN_RECENT_DAYS = 28  # a cluster is raised while it is recent: it ended within these days
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """A series to watch or forecast: `values[day]` (missing days: gaps, or zeros for counts)."""
+
+    key: str
+    values: dict[date, float]
+    counts: bool = False  # report counts: a missing day is zero
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One alarm episode: consecutive alarm days `since`..`day`, with the last day's figures."""
+
+    key: str
+    detector: str
+    since: date
+    day: date
+    value: float
+    expected: float
+    low: float | None
+    high: float | None
+    score: float
+    threshold: float
+    recent: list[tuple[str, float]]
+
+
+@dataclass
+class Judged:
+    findings: list[Finding] = field(default_factory=list)
+    checked: int = 0
+    not_enough: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    key: str
+    state: str  # "forecast", "does_not_beat", "not_enough_data"
+    origin: date | None
+    method: str = ""
+    error_ratio: float | None = None
+    coverage80: float | None = None
+    window: int = 0
+    days_available: int = 0
+    days_needed: int = 0
+    points: list[dict[str, object]] = field(default_factory=list)
+    recent: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClusterFinding:
+    category: str
+    start: datetime
+    end: datetime
+    lon: float
+    lat: float
+    radius_m: float
+    observed: int
+    expected: float
+    p_value: float
+    report_ids: list[int]
+
+
+def regular(series: DailySeries, through: date) -> Series | None:
+    """The longest run of consecutive days ending at `through` (counts: from their first day, zeros filled);
+    None when `through` itself has no value."""
+    if series.counts:
+        if not series.values:
+            return None
+        first = min(series.values)
+        days = (through - first).days + 1
+        if days <= 0:
+            return None
+        values = np.array([series.values.get(first + timedelta(days=i), 0.0) for i in range(days)], dtype=float)
+        return Series(first, DAILY, values)
+    if through not in series.values:
+        return None
+    day = through
+    run = []
+    while day in series.values:
+        run.append(series.values[day])
+        day -= timedelta(days=1)
+    run.reverse()
+    return Series(day + timedelta(days=1), DAILY, np.array(run, dtype=float))
+
+
+def _recent(series: Series, upto: int) -> list[tuple[str, float]]:
+    start = max(0, upto - RECENT_DAYS + 1)
+    return [(series.date_at(i).isoformat(), float(series.values[i])) for i in range(start, upto + 1)]
+
+
+def _expected_range(
+    values: npt.NDArray[np.float64], detector: str, decision: detectors.Decision
+) -> tuple[float, float]:
+    """The values the detector would not have found unusual: expected ± threshold × its scale."""
+    if detector == "ears-c2":
+        baseline = values[-10:-3]
+        scale = max(float(baseline.std(ddof=1)), 0.5 if np.all(values == np.round(values)) else 1e-9)
+    else:
+        # Ours, daily: the spread of the seasonal baseline's own errors over the 8 weeks before (as the detector).
+        targets = np.arange(len(values) - 57, len(values) - 1)
+        expected = np.median(np.stack([values[targets - 7 * k] for k in range(1, 9)]), axis=0)
+        residuals = values[targets] - expected
+        scale = 1.4826 * float(np.median(np.abs(residuals - np.median(residuals))))
+        if np.all(values == np.round(values)):
+            scale = max(scale, 0.5 * np.sqrt(max(decision.expected, 1.0)))
+        else:
+            scale = max(scale, 1e-3 * abs(decision.expected), 1e-9)
+    spread = decision.threshold * scale
+    return max(0.0, decision.expected - spread), decision.expected + spread
+
+
+def judge(series_list: list[DailySeries], through: date, since: date | None) -> Judged:
+    """The alarms of each series on the days after `since` (the previous run's last day; None: the last
+    FIRST_RUN_DAYS) up to `through`, each decided with the days up to it only."""
+    judged = Judged()
+    first_day = (since + timedelta(days=1)) if since else through - timedelta(days=FIRST_RUN_DAYS - 1)
+    first_day = max(first_day, through - timedelta(days=RECENT_DAYS - 1))
+    for item in series_list:
+        series = regular(item, through)
+        if series is None:
+            continue
+        judged.checked += 1
+        last = len(series.values) - 1
+        start = max(series.index_of(first_day), 0)
+        method = next(
+            (m for m in DETECTORS if detectors.METHODS[m](series.values[: start + 1], DAILY) is not None), None
+        )
+        if method is None:
+            judged.not_enough.append(item.key)
+            continue
+        detection = detectors.detect(series, start, method)
+        episode: list[int] = []
+        for offset, decision in enumerate(detection.decisions):
+            index = start + offset
+            fires = decision.alarm and (not item.counts or series.values[index] >= MIN_REPORTS)
+            if fires:
+                episode.append(index)
+            if episode and (not fires or index == last):
+                end = episode[-1]
+                final = detection.decisions[end - start]
+                low, high = _expected_range(series.values[: end + 1], method, final)
+                judged.findings.append(
+                    Finding(
+                        key=item.key,
+                        detector=method,
+                        since=series.date_at(episode[0]),
+                        day=series.date_at(end),
+                        value=float(series.values[end]),
+                        expected=final.expected,
+                        low=low,
+                        high=high,
+                        score=final.score,
+                        threshold=final.threshold,
+                        recent=_recent(series, end),
+                    )
+                )
+                episode = []
+    return judged
+
+
+def predict(item: DailySeries, through: date) -> ForecastResult:
+    """The 7-day forecast after `through` by ours (`auto`), with its backtest: its error over seasonal naive's
+    on the last 90 origins and how often its 80 % interval held. Not shown if it does not beat seasonal naive."""
+    series = regular(item, through)
+    have = 0 if series is None else len(series.values)
+    if series is None:
+        return ForecastResult(item.key, "not_enough_data", None, days_available=0, days_needed=0)
+    window = forecasts.backtest_window(series)
+    # The first origin of the coverage backtest needs the method's own history and backtest before it.
+    need = forecasts.first_target(series, "auto", HORIZON) + window
+    recent = _recent(series, have - 1)
+    if have < need:
+        return ForecastResult(
+            item.key, "not_enough_data", through, days_available=have, days_needed=need, recent=recent
+        )
+    paths, ratio = forecasts.forecast(series, have - window, HORIZON, "auto")
+    # Coverage: over past origins, the share of observed targets inside the 80 % interval.
+    inside = total = 0
+    for i, origin in enumerate(paths.origins):
+        for h in range(HORIZON):
+            target = int(origin) + h + 1
+            if target < have:
+                actual = series.values[target]
+                total += 1
+                inside += int(paths.lo[0.8][i, h] <= actual <= paths.hi[0.8][i, h])
+    last = len(paths.origins) - 1
+    error_ratio = float(ratio[last])
+    state = "forecast" if error_ratio < 1 else "does_not_beat"
+    points: list[dict[str, object]] = []
+    if state == "forecast":
+        for h in range(HORIZON):
+            points.append(
+                {
+                    "day": (through + timedelta(days=h + 1)).isoformat(),
+                    "yhat": round(float(paths.yhat[last, h]), 3),
+                    "lo80": round(float(paths.lo[0.8][last, h]), 3),
+                    "hi80": round(float(paths.hi[0.8][last, h]), 3),
+                    "lo95": round(float(paths.lo[0.95][last, h]), 3),
+                    "hi95": round(float(paths.hi[0.95][last, h]), 3),
+                }
+            )
+    return ForecastResult(
+        item.key,
+        state,
+        through,
+        method=paths.method[last],
+        error_ratio=error_ratio,
+        coverage80=inside / total if total else None,
+        window=window,
+        days_available=have,
+        days_needed=need,
+        points=points,
+        recent=recent,
+    )
+
+
+@dataclass(frozen=True)
+class ReportEvent:
+    id: int
+    at: datetime
+    lon: float
+    lat: float
+    category: str
+
+
+def clusters(events: list[ReportEvent], through: date) -> list[ClusterFinding]:
+    """The significant space-time clusters of each category's reports over the SCAN_DAYS up to `through` that
+    end within the last SCAN_RECENT_DAYS (Kulldorff's permutation scan, a fixed seed: the same reports give the
+    same clusters)."""
+    end = datetime.combine(through + timedelta(days=1), datetime.min.time(), UTC)
+    start = end - timedelta(days=SCAN_DAYS)
+    recent_from = end - timedelta(days=SCAN_RECENT_DAYS)
+    by_category: dict[str, list[ReportEvent]] = {}
+    for event in events:
+        if start <= event.at < end:
+            by_category.setdefault(event.category, []).append(event)
+    found = []
+    for category, members in sorted(by_category.items()):
+        if len(members) < 2 * MIN_REPORTS or len({(e.lon, e.lat) for e in members}) < 2:
+            continue
+        data = Events(
+            [str(e.id) for e in members],
+            np.array([e.at.timestamp() for e in members]),
+            np.array([e.lon for e in members]),
+            np.array([e.lat for e in members]),
+            [category] * len(members),
+        )
+        for cluster in scan(data, replicates=SCAN_REPLICATES, alpha=SCAN_ALPHA, seed=SCAN_SEED):
+            if cluster.end <= recent_from or cluster.observed < MIN_REPORTS:
+                continue
+            found.append(
+                ClusterFinding(
+                    category=category,
+                    start=cluster.start,
+                    end=cluster.end,
+                    lon=cluster.lon,
+                    lat=cluster.lat,
+                    radius_m=cluster.radius_m,
+                    observed=cluster.observed,
+                    expected=cluster.expected,
+                    p_value=cluster.p_value,
+                    report_ids=sorted(int(i) for i in cluster.ids),
+                )
+            )
+    return found

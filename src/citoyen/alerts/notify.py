@@ -1,0 +1,48 @@
+"""Who is told of a new alert, and who may mark it: the staff of the concerned department (the department
+reports of its category and neighbourhood are routed to); for an alert without a department (a sensor series),
+the staff without a department. Administrators may always mark; they are told when nobody else would be."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.alerts.models import Alert, AlertKind
+from citoyen.i18n import N_, get_translations
+from citoyen.notifications import service as notifications
+from citoyen.people import service as people
+
+TITLES = {
+    AlertKind.SENSOR: N_("Alert: unusual values from the sensor %(name)s"),
+    AlertKind.REPORT_COUNTS: N_("Alert: unusually many reports (%(name)s)"),
+    AlertKind.REPORT_CLUSTER: N_("Alert: a cluster of reports (%(name)s)"),
+}
+BODY = N_("Confirm it or mark it as a false alarm: each detector's record is public.")
+
+
+def may_mark(person: people.Person | None, alert: Alert) -> bool:
+    """Staff of the alert's department (any staff without a department when it has none), or an administrator."""
+    if person is None or not person.is_staff:
+        return False
+    return person.is_admin or person.department_id == alert.department_id
+
+
+async def concerned_staff(session: AsyncSession, alert: Alert) -> list[people.Person]:
+    staff, _ = await people.search_people(session, role=people.Role.STAFF, per_page=10_000)
+    chosen = [p for p in staff if p.is_active and p.department_id == alert.department_id]
+    if not chosen:
+        admins, _ = await people.search_people(session, role=people.Role.ADMIN, per_page=10_000)
+        chosen = [p for p in admins if p.is_active]
+    return chosen
+
+
+async def notify_staff(session: AsyncSession, alert: Alert) -> int:
+    """Tell the concerned staff, each in their language; returns how many were told."""
+    told = 0
+    for person in await concerned_staff(session, alert):
+        gettext = get_translations(person.locale).gettext
+        name = alert.subject_name_en if person.locale == "en" and alert.subject_name_en else alert.subject_name
+        await notifications.notify(
+            session, person.id, gettext(TITLES[alert.kind]) % {"name": name}, gettext(BODY), f"/alerts/{alert.id}"
+        )
+        told += 1
+    return told

@@ -1,0 +1,90 @@
+"""The alerts pages in French and English: the feed with its filters and the detectors' record, an alert with
+why it fired, staff of the department marking it; the forecasts' JSON for the charts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.alerts import service
+from tests.alerts.helpers import create_alerts_world
+from tests.conftest import csrf_token
+from tests.factories import log_in
+
+
+async def test_the_feed_an_alert_and_a_false_alarm_in_french_and_english(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    world = await create_alerts_world(session)
+    await service.run_foresight(session, "command", now=world.now, force=True)
+    [alert] = (await service.list_alerts(session, service.AlertFilters()))[0]
+    await session.commit()
+
+    french = await client.get("/alerts", headers={"Accept-Language": "fr"})
+    assert french.status_code == 200
+    assert f'href="/alerts/{alert.id}"' in french.text and "Nombre de signalements" in french.text
+    assert "EARS C2" in french.text and "séries jugées" in french.text
+    english = await client.get(
+        f"/alerts?kind=report_counts&status=new&neighbourhood={alert.neighbourhood_id}",
+        headers={"Accept-Language": "en"},
+    )
+    assert f'data-alert="{alert.id}"' in english.text and "Report counts" in english.text
+    none = await client.get("/alerts?kind=report_cluster", headers={"Accept-Language": "en"})
+    assert "No alert matches these filters." in none.text
+    assert (await client.get("/alerts?kind=rumour")).status_code == 400
+    assert (await client.get("/alerts/999999")).status_code == 404
+
+    page = await client.get(f"/alerts/{alert.id}", headers={"Accept-Language": "en"})
+    assert "where 1 was expected" in page.text and 'id="alert-chart"' in page.text
+    assert "False alarm" not in page.text.split("Why it fired")[1].split("</h2>")[0]
+    assert 'action="/alerts/' not in page.text  # not signed in: no marking form
+
+    await log_in(client, world.lighting_staff.email)
+    staff_page = await client.get(f"/alerts/{alert.id}", headers={"Accept-Language": "fr"})
+    assert f'action="/alerts/{alert.id}/mark"' in staff_page.text and "Fausse alerte" in staff_page.text
+    token = await csrf_token(client, f"/alerts/{alert.id}")
+    marked = await client.post(f"/alerts/{alert.id}/mark", data={"status": "false_alarm", "csrf_token": token})
+    assert marked.status_code == 303
+    feed = await client.get("/alerts", headers={"Accept-Language": "en"})
+    assert "<td data-false-alarms>1</td>" in feed.text
+
+
+async def test_a_forecast_is_drawn_only_when_it_beats_seasonal_naive(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    points = [{"day": "2026-12-07", "yhat": 10.0, "lo80": 8.0, "hi80": 12.0, "lo95": 7.0, "hi95": 13.0}]
+    made = datetime(2026, 12, 7, tzinfo=UTC)
+    for key, state, ratio in (("indicator:reports-filed", "forecast", 0.8), ("datastream:7", "does_not_beat", 1.2)):
+        session.add(
+            service.Forecast(
+                series_key=key,
+                state=state,
+                error_ratio=ratio,
+                coverage80=0.81,
+                window=90,
+                points=points,
+                made_at=made,
+                origin=date(2026, 12, 6),
+                recent=[["2026-12-06", 9.0]],
+            )
+        )
+    await session.commit()
+
+    shown = (await client.get("/api/forecasts/indicators/reports-filed", headers={"Accept-Language": "en"})).json()
+    assert shown["state"] == "forecast" and shown["points"] == points
+    assert shown["sentence"] == (
+        "Over the last 90 days this forecast's error was 0.80× that of repeating last week; its 80% interval held "
+        "81% of the time."
+    )
+    french = (await client.get("/api/forecasts/indicators/reports-filed", headers={"Accept-Language": "fr"})).json()
+    assert "0,80" in french["sentence"] and "81\u00a0%" in french["sentence"]
+    hidden = (await client.get("/api/forecasts/datastreams/7", headers={"Accept-Language": "en"})).json()
+    assert hidden["state"] == "does_not_beat" and hidden["points"] == [] and "does not beat" in hidden["sentence"]
+    never = (await client.get("/api/forecasts/indicators/air-atmo")).json()
+    assert never["state"] == "not_computed" and never["points"] == []
+    assert (await client.get("/api/forecasts/indicators/unknown")).status_code == 404
+    assert (await client.get("/api/forecasts/datastreams/8")).status_code == 404
+    page = await client.get("/indicators", headers={"Accept-Language": "en"})
+    assert page.status_code == 200

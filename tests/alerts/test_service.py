@@ -1,0 +1,103 @@
+"""The alert lifecycle: a run raises an alert on a burst of reports, tells the concerned department's staff,
+announces it; staff of that department (only) mark it; the page's per-detector record counts it; a second run
+on the same data changes nothing. And a forecast that does not beat seasonal naive is not shown."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.alerts import compute, service, views
+from citoyen.errors import Kind
+from citoyen.events import AlertRaised
+from citoyen.foresight import forecasts
+from citoyen.notifications import service as notifications
+from tests.alerts.helpers import create_alerts_world
+
+
+async def _alerts(session: AsyncSession) -> list[service.Alert]:
+    return list((await session.execute(select(service.Alert).order_by(service.Alert.id))).scalars())
+
+
+async def test_a_burst_of_reports_raises_one_alert_for_its_department_and_staff_mark_it(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = await create_alerts_world(session)
+    announced: list[object] = []
+
+    async def remember(_session: AsyncSession, event: object) -> None:
+        announced.append(event)
+
+    monkeypatch.setattr("citoyen.alerts.run.announce", remember)
+    run = await service.run_foresight(session, "command", now=world.now, force=True)
+    assert run is not None and run.alerts_raised == 1
+    [alert] = await _alerts(session)
+    assert alert.kind == service.AlertKind.REPORT_COUNTS and alert.category == "streetlight"
+    assert alert.detector == "ears-c2"  # 21 days: too short for ours (112), enough for EARS C2
+    assert alert.value == 6 and alert.expected == 1 and alert.since == alert.day == world.now.date() - timedelta(1)
+    assert alert.expected_high is not None and alert.value > alert.expected_high
+    assert alert.department_id == world.reports.lighting.id
+    assert announced == [AlertRaised(alert_id=alert.id, neighbourhood_id=alert.neighbourhood_id)]
+
+    told = await notifications.list_notifications(session, world.lighting_staff)
+    assert [n.link for n in told] == [f"/alerts/{alert.id}"]
+    assert await notifications.list_notifications(session, world.roads_staff) == []
+
+    for outsider in (world.citizen, world.roads_staff):
+        with pytest.raises(service.AlertError) as refused:
+            await service.mark_alert(session, outsider, alert.id, "false_alarm")
+        assert refused.value.kind == Kind.FORBIDDEN
+    with pytest.raises(service.AlertError):
+        await service.mark_alert(session, world.lighting_staff, alert.id, "maybe")
+    await service.mark_alert(session, world.lighting_staff, alert.id, "false_alarm")
+    assert alert.status == service.AlertStatus.FALSE_ALARM and alert.marked_by_id == world.lighting_staff.id
+    assert await service.reliability(session) == [service.Reliability("ears-c2", 1, 0, 1)]
+    await service.mark_alert(session, world.lighting_staff, alert.id, "confirmed")
+    assert await service.reliability(session) == [service.Reliability("ears-c2", 1, 1, 0)]
+
+    # The same data again: forced, nothing new; on the schedule, not even a run.
+    again = await service.run_foresight(session, "command", now=world.now, force=True)
+    assert again is not None and again.alerts_raised == 0
+    assert [a.id for a in await _alerts(session)] == [alert.id] and alert.status == service.AlertStatus.CONFIRMED
+    assert await service.run_foresight(session, "schedule", now=world.now) is None
+    assert len(await notifications.list_notifications(session, world.lighting_staff)) == 1
+    runs = (await session.execute(select(func.count()).select_from(service.AlertRun))).scalar_one()
+    assert runs == 2
+
+
+async def test_a_series_too_short_is_not_enough_data_never_an_alarm(session: AsyncSession) -> None:
+    world = await create_alerts_world(session, quiet_days=5, burst=8)
+    run = await service.run_foresight(session, "command", now=world.now, force=True)
+    assert run is not None and run.alerts_raised == 0 and run.not_enough_data == 1
+    assert await _alerts(session) == []
+
+
+def test_a_forecast_that_does_not_beat_seasonal_naive_is_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    through = date(2026, 12, 6)
+    values = {through - timedelta(days=i): float(10 + i % 7) for i in range(400)}
+    real = forecasts.forecast
+
+    def worse_than_naive(series: object, first: int, horizon: int, method: str) -> object:
+        paths, ratio = real(series, first, horizon, "seasonal-naive")  # type: ignore[arg-type]
+        return paths, np.full(len(ratio), 1.07)
+
+    monkeypatch.setattr(forecasts, "forecast", worse_than_naive)
+    result = compute.predict(compute.DailySeries("indicator:x", values), through)
+    assert result.state == "does_not_beat" and result.points == [] and result.error_ratio == pytest.approx(1.07)
+    short = compute.predict(compute.DailySeries("indicator:y", {through: 1.0}), through)
+    assert short.state == "not_enough_data" and short.days_available == 1 and short.days_needed > 200
+
+    row = service.Forecast(
+        series_key="indicator:x",
+        state=result.state,
+        error_ratio=1.07,
+        window=90,
+        points=[],
+        made_at=datetime(2026, 12, 7, tzinfo=UTC),
+    )
+    shown = views.forecast_json(row, "indicator:x", "en")
+    assert shown["points"] == [] and "1.07" in shown["sentence"] and "does not beat" in shown["sentence"]
