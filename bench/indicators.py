@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import statistics
@@ -71,7 +72,7 @@ from citoyen.sensing.models import (
 from citoyen.sensing.service import Access, Context
 from citoyen.territory import service as territory
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_indicators"
+PG_URL = os.environ.get("CITOYEN_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_indicators")
 SQLITE_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-indicators"
 HOUR = timedelta(hours=1)
 
@@ -102,8 +103,8 @@ async def _admin(statement: str) -> None:
 async def _fresh_database(backend: str) -> str:
     url = _url(backend)
     if backend == "postgresql":
-        await _admin('DROP DATABASE IF EXISTS "citoyen_bench_indicators" WITH (FORCE)')
-        await _admin('CREATE DATABASE "citoyen_bench_indicators"')
+        await _admin(f'DROP DATABASE IF EXISTS "{make_url(PG_URL).database}" WITH (FORCE)')
+        await _admin(f'CREATE DATABASE "{make_url(PG_URL).database}"')
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)
         SQLITE_DIR.mkdir(parents=True)
@@ -113,7 +114,7 @@ async def _fresh_database(backend: str) -> str:
 
 async def _drop(backend: str) -> None:
     if backend == "postgresql":
-        await _admin('DROP DATABASE IF EXISTS "citoyen_bench_indicators" WITH (FORCE)')
+        await _admin(f'DROP DATABASE IF EXISTS "{make_url(PG_URL).database}" WITH (FORCE)')
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)
 

@@ -4,6 +4,7 @@ real server in a subprocess, and a plain-text table printer. Everything talks to
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,10 @@ from citoyen.migrations import upgrade_database_async
 from citoyen.people import service as people
 from citoyen.sensing.service import Access, Context, create
 
-BENCH_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_sensing"
+# CITOYEN_BENCH_PG_URL: another database, so that two people can bench at once on one server.
+BENCH_PG_URL = os.environ.get(
+    "CITOYEN_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_sensing"
+)
 SQLITE_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-sensing"
 PROTECTED = {"postgres", "test", "template0", "template1"}
 

@@ -35,6 +35,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import asyncpg
@@ -158,6 +159,20 @@ class ObservationsStored(DomainEvent):
     datastream_id: int
     observation_ids: tuple[int, ...]
     phenomenon_times: tuple[str, ...]
+    results: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsStored(DomainEvent):
+    """Every Observation one write stored (all its Datastreams), column by column: announced to in-transaction
+    subscribers (the indicators' rollups add a whole batch up at once), for this process only.
+
+    `phenomenon_times` are timezone-aware datetimes (the start of an interval); `results` the numeric results
+    (None for the others)."""
+
+    crosses_workers: ClassVar[bool] = False
+    datastream_ids: tuple[int, ...]
+    phenomenon_times: tuple[datetime, ...]
     results: tuple[float | None, ...]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.indicators import service as indicators
 from tests.indicators.helpers import create_city, rollups, send
+from tests.sensing.helpers import STA, bearer
 
 
 def utc(text: str) -> datetime:
@@ -24,8 +25,23 @@ async def test_rollups_kept_on_ingest_equal_the_rebuilt_ones(
     await send(client, token, city.east_no2, [["2026-11-25T10:15:00Z", 20], ["2026-11-25T10:45:00Z", "n/a"]])
     await send(client, token, city.west_temperature, [["2026-11-25T10:00:00Z", 8.5]])
     await send(client, token, city.bicycles, [["2026-11-25T07:00:00Z", 120], ["2026-11-25T08:00:00Z", 300]])
+    # One request for two Datastreams of two quartiers (one write, one ReadingsStored), and a single POST.
+    both = [
+        {"Datastream": {"@iot.id": stream}, "components": ["phenomenonTime", "result"], "dataArray": readings}
+        for stream, readings in (
+            (city.west_no2, [["2026-11-24T09:00:00Z", 10]]),
+            (city.east_no2, [["2026-11-24T09:30:00Z", 12.5]]),
+        )
+    ]
+    response = await client.post(f"{STA}/CreateObservations", json=both, headers=bearer(token))
+    assert response.status_code == 201, response.text
+    single = {"phenomenonTime": "2026-11-24T09:45:00Z", "result": 14, "Datastream": {"@iot.id": city.east_no2}}
+    response = await client.post(f"{STA}/Observations", json=single, headers=bearer(token))
+    assert response.status_code == 201, response.text
     await session.commit()
     kept = await rollups(session)
+    assert kept[0][(city.east_no2, "hour", utc("2026-11-24T09:00:00Z"))] == (2, 26.5, 12.5, 14.0)
+    assert kept[1][(city.west, "no2", "day", utc("2026-11-24T00:00:00Z"))] == (1, 10.0, 10.0, 10.0)
 
     streams, areas = kept
     hour = utc("2026-11-25T10:00:00Z")
@@ -64,11 +80,22 @@ async def test_bucket_boundaries_are_utc_hours_and_days(
     assert (await rollups(session))[0] == streams
 
 
-def test_summed_cells_leave_out_what_is_not_a_number() -> None:
-    cells = indicators.summed_cells(("2026-01-01T10:20:00Z", "2026-01-01T10:40:00Z", ""), (3.0, None, 5.0))
+def test_batch_cells_sum_by_utc_hour_and_day_and_leave_out_what_is_not_a_number() -> None:
+    times = (
+        utc("2026-01-01T10:20:00Z"),
+        utc("2026-01-01T10:40:00Z"),
+        utc("2026-01-01T12:05:00+01:00"),
+        datetime(2026, 1, 1, 23, 59),  # naive: UTC
+        utc("2026-01-01T10:00:00Z"),
+    )
+    cells = indicators.batch_cells((1, 1, 1, 1, 2), times, (3.0, None, 5.0, -1.0, 7.0))
     assert cells == {
-        ("hour", utc("2026-01-01T10:00:00Z")): [1, 3.0, 3.0, 3.0],
-        ("day", utc("2026-01-01T00:00:00Z")): [1, 3.0, 3.0, 3.0],
+        (1, "hour", utc("2026-01-01T10:00:00Z")): [1, 3.0, 3.0, 3.0],
+        (1, "hour", utc("2026-01-01T11:00:00Z")): [1, 5.0, 5.0, 5.0],
+        (1, "hour", utc("2026-01-01T23:00:00Z")): [1, -1.0, -1.0, -1.0],
+        (1, "day", utc("2026-01-01T00:00:00Z")): [3, 7.0, -1.0, 5.0],
+        (2, "hour", utc("2026-01-01T10:00:00Z")): [1, 7.0, 7.0, 7.0],
+        (2, "day", utc("2026-01-01T00:00:00Z")): [1, 7.0, 7.0, 7.0],
     }
 
 

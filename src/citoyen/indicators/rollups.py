@@ -1,11 +1,14 @@
 """Rollups maintained as data arrives, and rebuilt from the raw data on demand.
 
-As readings arrive: `Rollups.on_observations_stored` hears `ObservationsStored` *in the transaction* that stores
-the readings (citoyen.app.build_event_hub), so the rollups commit or roll back with them and are added to once,
-whichever worker stored them. It sums the event's readings by UTC hour and day in Python, then adds them to the
-buckets with one upsert per table (INSERT ... ON CONFLICT DO UPDATE, on SQLite and PostgreSQL alike). Where a
-Datastream is (its Thing's Location's neighbourhood, which sensing assigned through territory) and what it
-observes is asked of sensing once and kept a few minutes per hub.
+As readings arrive: `Rollups.on_readings_stored` hears `ReadingsStored` *in the transaction* that stores the
+readings (citoyen.app.build_event_hub), so the rollups commit or roll back with them and are added to once,
+whichever worker stored them. One event carries a whole write (a CreateObservations request's transaction, an
+MQTT batch): its readings are summed by Datastream and UTC hour in one pass in Python (integer arithmetic on the
+timestamps), days from the hours, then added to the buckets with ONE statement per table (PostgreSQL: INSERT ...
+SELECT FROM unnest(one array per column) ... ON CONFLICT DO UPDATE; SQLite, in process: one executemany of the
+same upsert). Where a Datastream is (its Thing's Location's neighbourhood, which sensing assigned through
+territory) and what it observes is asked of sensing once per batch for the Datastreams not known yet, and kept a
+few minutes per hub.
 
 On demand: `rebuild` recomputes everything from the raw Observations with set-based statements (GROUP BY bucket,
 INSERT ... SELECT) a few Datastreams at a time, then the neighbourhoods' rollups from the Datastreams' ones, then
@@ -21,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, literal, select
+from sqlalchemy import Table, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.events import ObservationsStored
+from citoyen.events import ReadingsStored
 from citoyen.indicators.definitions import PROPOSALS, REPORTS, SUPPORTS, quantity_of
 from citoyen.indicators.models import AreaRollup, DatastreamRollup
 from citoyen.participation import service as participation
@@ -50,6 +53,7 @@ class Placement:
 
 
 Cell = list[float]  # count, total, minimum, maximum
+HOUR_SECONDS = 3600
 
 
 def bucket_start(moment: datetime, step: str) -> datetime:
@@ -60,25 +64,49 @@ def bucket_start(moment: datetime, step: str) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def summed_cells(times: Iterable[str], results: Iterable[float | None]) -> dict[tuple[str, datetime], Cell]:
-    """The readings' count, sum, minimum and maximum per (step, bucket); non-numeric results are left out."""
-    cells: dict[tuple[str, datetime], Cell] = {}
-    for text, value in zip(times, results, strict=True):
-        if value is None or not text:
+def _add(cells: dict[Any, Cell], key: Any, cell: Cell) -> None:
+    known = cells.get(key)
+    if known is None:
+        cells[key] = list(cell)
+    else:
+        known[0] += cell[0]
+        known[1] += cell[1]
+        if cell[2] < known[2]:
+            known[2] = cell[2]
+        if cell[3] > known[3]:
+            known[3] = cell[3]
+
+
+def batch_cells(
+    datastream_ids: Iterable[int], times: Iterable[datetime], results: Iterable[float | None]
+) -> dict[tuple[int, str, datetime], Cell]:
+    """A batch's readings summed per (Datastream, step, bucket): count, sum, minimum, maximum. Readings go to
+    their UTC hour by integer arithmetic on the timestamp (the hot loop: one pass, no datetime built per reading),
+    days are summed from the hours; readings that are not numbers (None) are left out."""
+    hours: dict[tuple[int, int], Cell] = {}
+    for datastream_id, moment, value in zip(datastream_ids, times, results, strict=True):
+        if value is None:
             continue
-        moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        for step in STEPS:
-            key = (step, bucket_start(moment, step))
-            cell = cells.get(key)
-            if cell is None:
-                cells[key] = [1, value, value, value]
-            else:
-                cell[0] += 1
-                cell[1] += value
-                cell[2] = min(cell[2], value)
-                cell[3] = max(cell[3], value)
+        key = (datastream_id, int(moment.timestamp() // HOUR_SECONDS))
+        cell = hours.get(key)
+        if cell is None:
+            hours[key] = [1, value, value, value]
+        else:
+            cell[0] += 1
+            cell[1] += value
+            if value < cell[2]:
+                cell[2] = value
+            if value > cell[3]:
+                cell[3] = value
+    cells: dict[tuple[int, str, datetime], Cell] = {}
+    days: dict[tuple[int, int], Cell] = {}
+    for (datastream_id, hour), cell in hours.items():
+        cells[(datastream_id, "hour", datetime.fromtimestamp(hour * HOUR_SECONDS, UTC))] = cell
+        _add(days, (datastream_id, hour // 24), cell)
+    for (datastream_id, day), cell in days.items():
+        cells[(datastream_id, "day", datetime.fromtimestamp(day * 24 * HOUR_SECONDS, UTC))] = cell
     return cells
 
 
@@ -107,37 +135,68 @@ UPSERTS = {
     for dialect in ("sqlite", "postgresql")
     for name, table, keys in (("streams", STREAMS, STREAM_KEYS), ("areas", AREAS, AREA_KEYS))
 }
+MEASURES = ("count", "total", "minimum", "maximum")
+# PostgreSQL: the whole batch in one statement, its rows passed as one array per column.
+_ADD = (
+    "INSERT INTO {table} ({keys}, count, total, minimum, maximum) "
+    "SELECT * FROM unnest({arrays}, CAST(:count AS bigint[]), CAST(:total AS float8[]), "
+    "CAST(:minimum AS float8[]), CAST(:maximum AS float8[])) "
+    "ON CONFLICT ({keys}) DO UPDATE SET count = {table}.count + excluded.count, "
+    "total = {table}.total + excluded.total, minimum = least({table}.minimum, excluded.minimum), "
+    "maximum = greatest({table}.maximum, excluded.maximum)"
+)
+PG_ADD = {
+    "streams": text(
+        _ADD.format(
+            table=STREAMS.name,
+            keys=", ".join(STREAM_KEYS),
+            arrays="CAST(:datastream_id AS bigint[]), CAST(:step AS varchar[]), CAST(:bucket AS timestamptz[])",
+        )
+    ),
+    "areas": text(
+        _ADD.format(
+            table=AREAS.name,
+            keys=", ".join(AREA_KEYS),
+            arrays="CAST(:neighbourhood_id AS integer[]), CAST(:quantity AS varchar[]), CAST(:step AS varchar[]), "
+            "CAST(:bucket AS timestamptz[])",
+        )
+    ),
+}
 
 
-def _measures(cell: Cell) -> dict[str, Any]:
-    return {"count": int(cell[0]), "total": cell[1], "minimum": cell[2], "maximum": cell[3]}
-
-
-async def add_readings(
-    session: AsyncSession, datastream_id: int, placement: Placement, cells: dict[tuple[str, datetime], Cell]
-) -> None:
-    """Adds summed readings to a Datastream's buckets and to its neighbourhood's (in key order, so that two
-    transactions adding to the same buckets wait for each other rather than deadlock)."""
-    ordered = sorted(cells.items())
-    stream_rows = [
-        {"datastream_id": datastream_id, "step": step, "bucket": bucket, **_measures(cell)}
-        for (step, bucket), cell in ordered
-    ]
-    dialect = session.get_bind().dialect.name
-    await session.execute(UPSERTS[(dialect, "streams")], stream_rows)
-    if placement.neighbourhood_id is None:
+async def _add_rows(session: AsyncSession, name: str, keys: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Adds rows (keys..., count, total, minimum, maximum) to their buckets with one statement: on PostgreSQL an
+    INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT DO UPDATE, on SQLite (in process) one executemany."""
+    if not rows:
         return
-    area_rows = [
-        {
-            "neighbourhood_id": placement.neighbourhood_id,
-            "quantity": placement.quantity,
-            "step": step,
-            "bucket": bucket,
-            **_measures(cell),
-        }
-        for (step, bucket), cell in ordered
-    ]
-    await session.execute(UPSERTS[(dialect, "areas")], area_rows)
+    columns = (*keys, *MEASURES)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            PG_ADD[name],
+            {column: list(values) for column, values in zip(columns, zip(*rows, strict=True), strict=True)},
+        )
+    else:
+        await session.execute(UPSERTS[("sqlite", name)], [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+async def add_cells(
+    session: AsyncSession, cells: dict[tuple[int, str, datetime], Cell], placements: dict[int, Placement | None]
+) -> None:
+    """Adds summed readings to their Datastreams' buckets and to their neighbourhoods' (each table in key order,
+    so that two transactions adding to the same buckets wait for each other rather than deadlock). Datastreams
+    without a placement (a personal Thing's) are left out."""
+    stream_rows = []
+    areas: dict[tuple[int, str, str, datetime], Cell] = {}
+    for key, cell in sorted(cells.items()):
+        placement = placements.get(key[0])
+        if placement is None:
+            continue
+        stream_rows.append((*key, int(cell[0]), cell[1], cell[2], cell[3]))
+        if placement.neighbourhood_id is not None:
+            _add(areas, (placement.neighbourhood_id, placement.quantity, key[1], key[2]), cell)
+    await _add_rows(session, "streams", STREAM_KEYS, stream_rows)
+    area_rows = [(*key, int(cell[0]), cell[1], cell[2], cell[3]) for key, cell in sorted(areas.items())]
+    await _add_rows(session, "areas", AREA_KEYS, area_rows)
 
 
 def placement_of(stream: sensing.SummedStream) -> Placement:
@@ -152,24 +211,34 @@ class Rollups:
         self._places: dict[int, tuple[float, Placement | None]] = {}
         self._clock = clock
 
-    async def placement(self, session: AsyncSession, datastream_id: int) -> Placement | None:
-        """Where the Datastream's readings go; None for those never summed (a personal Thing's)."""
+    async def placements(self, session: AsyncSession, datastream_ids: Iterable[int]) -> dict[int, Placement | None]:
+        """Where each Datastream's readings go (None for those never summed: a personal Thing's), asking sensing
+        once for all those not known or known for too long."""
         now = self._clock()
-        known = self._places.get(datastream_id)
-        if known is not None and now - known[0] < PLACE_SECONDS:
-            return known[1]
-        streams = await sensing.summed_streams(session, [datastream_id])
-        placement = placement_of(streams[0]) if streams else None
-        self._places[datastream_id] = (now, placement)
-        return placement
+        found: dict[int, Placement | None] = {}
+        missing = []
+        for datastream_id in datastream_ids:
+            known = self._places.get(datastream_id)
+            if known is not None and now - known[0] < PLACE_SECONDS:
+                found[datastream_id] = known[1]
+            else:
+                missing.append(datastream_id)
+        if missing:
+            streams = {stream.datastream_id: stream for stream in await sensing.summed_streams(session, missing)}
+            for datastream_id in missing:
+                stream = streams.get(datastream_id)
+                placement = placement_of(stream) if stream is not None else None
+                self._places[datastream_id] = (now, placement)
+                found[datastream_id] = placement
+        return found
 
-    async def on_observations_stored(self, session: AsyncSession, event: ObservationsStored) -> None:
-        cells = summed_cells(event.phenomenon_times, event.results)
+    async def on_readings_stored(self, session: AsyncSession, event: ReadingsStored) -> None:
+        """Sums the write's readings in one pass and adds them with one statement per table."""
+        cells = batch_cells(event.datastream_ids, event.phenomenon_times, event.results)
         if not cells:
             return
-        placement = await self.placement(session, event.datastream_id)
-        if placement is not None:
-            await add_readings(session, event.datastream_id, placement, cells)
+        placements = await self.placements(session, sorted({key[0] for key in cells}))
+        await add_cells(session, cells, placements)
 
 
 # --- Rebuilding -------------------------------------------------------------------------------------------------

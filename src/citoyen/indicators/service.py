@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind
-from citoyen.events import EventHub, ObservationsStored
+from citoyen.events import EventHub, ReadingsStored
 from citoyen.housekeeping import Housekeeping
 from citoyen.i18n import N_
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
-from citoyen.indicators.rollups import Rebuilt, Rollups, rebuild, refresh_civic, summed_cells
+from citoyen.indicators.rollups import Rebuilt, Rollups, batch_cells, rebuild, refresh_civic
 from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
 from citoyen.territory import service as territory
 from citoyen.territory.models import Neighbourhood
@@ -33,6 +33,7 @@ __all__ = [
     "Point",
     "Rebuilt",
     "Rollups",
+    "batch_cells",
     "check_period",
     "get_indicator",
     "get_neighbourhood",
@@ -44,14 +45,13 @@ __all__ = [
     "register_housekeeping",
     "register_subscribers",
     "series",
-    "summed_cells",
     "values",
 ]
 
 
 def register_subscribers(hub: EventHub) -> None:
     """Rollups grow with the readings, in the transaction that stores them (citoyen.app.build_event_hub)."""
-    hub.subscribe_in_transaction(ObservationsStored, Rollups().on_observations_stored)
+    hub.subscribe_in_transaction(ReadingsStored, Rollups().on_readings_stored)
 
 
 async def _civic_job(session: AsyncSession, now: datetime) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing.entities import API_PATH, format_interval, result_value
-from citoyen.sensing.events import SensingEvent, queue_events
+from citoyen.sensing.events import SensingEvent, SensingEventBus, announce_readings, queue_events
 from citoyen.sensing.models import ResultType
 from citoyen.sensing.service import (
     DATASTREAMS,
@@ -53,6 +53,7 @@ COLUMNS = (
     "parameters",
     "feature_of_interest_id",
 )
+NUMERIC = (int(ResultType.FLOAT), int(ResultType.INTEGER))
 COMPONENTS = (
     "phenomenonTime",
     "result",
@@ -174,8 +175,21 @@ async def _store(session: AsyncSession, ctx: Context, prepared: list[tuple[Any, 
             records,
         )
     await _extend_datastreams(session, prepared)
+    if ctx.bus is not None:
+        await _announce_readings(session, ctx.bus, prepared)
     await _queue_observation_events(session, ctx, ids, prepared)
     return ids
+
+
+async def _announce_readings(session: AsyncSession, bus: SensingEventBus, prepared: list[tuple[Any, ...]]) -> None:
+    """The whole write's readings as one ReadingsStored, straight from the rows (numbers where the result is one)."""
+    await announce_readings(
+        session,
+        bus,
+        [values[0] for values in prepared],
+        [values[1] for values in prepared],
+        [values[5] if values[4] in NUMERIC else None for values in prepared],
+    )
 
 
 async def _features_of(session: AsyncSession, prepared: Sequence[tuple[Any, ...]]) -> dict[int, int]:
@@ -211,7 +225,7 @@ async def _queue_observation_events(
     session: AsyncSession, ctx: Context, ids: list[int], prepared: list[tuple[Any, ...]]
 ) -> None:
     bus = ctx.bus
-    if bus is None or not bus.has_subscribers:
+    if bus is None or not bus.has_listeners:
         return
     datastream_ids = {values[0] for values in prepared}
     owners = {
@@ -263,7 +277,7 @@ async def _queue_observation_events(
                 owner,
             )
         )
-    await queue_events(session, bus, events)
+    await queue_events(session, bus, events, readings_announced=True)
 
 
 # --- CreateObservations ----------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ Writers queue events on their session (`await queue_events(...)`). Two kinds go 
   announces them (`add_listener`), once, from the process that stored them;
 - `ObservationsStored` (ids and plain values), which crosses workers: the live pages of every process
   subscribe to it, so a chart sees readings stored through another worker.
+And one is announced in the transaction: `ReadingsStored`, every reading of one write at once, which the
+indicators' rollups add up with the readings (bulk ingest announces it from its rows without building any JSON).
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen import events
-from citoyen.events import DomainEvent, EventHub, ObservationsStored
+from citoyen.events import DomainEvent, EventHub, ObservationsStored, ReadingsStored
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +94,16 @@ class SensingEventBus:
     def has_subscribers(self) -> bool:
         """False lets writers skip building payloads nobody will read (here, or in another worker)."""
         return (
-            bool(self._subscriptions or self._listeners)
-            or self.hub.wants(ObservationsStored)
+            self.has_listeners
             or self.hub.has_transaction_subscribers(ObservationsStored)
+            or self.hub.has_transaction_subscribers(ReadingsStored)
         )
+
+    @property
+    def has_listeners(self) -> bool:
+        """Whether anyone hears each change after the commit (this process's subscriptions and listeners, the
+        live pages of any worker): bulk ingest builds each Observation's JSON only then."""
+        return bool(self._subscriptions or self._listeners) or self.hub.wants(ObservationsStored)
 
     def subscribe(self, maxsize: int = 10_000) -> Subscription:
         subscription = Subscription(self, asyncio.Queue(maxsize=maxsize))
@@ -154,22 +163,56 @@ class SensingChanges(DomainEvent):
     events: tuple[SensingEvent, ...]
 
 
-async def queue_events(session: AsyncSession, bus: SensingEventBus, items: list[SensingEvent]) -> None:
-    """Publish `items` after `session` commits (forgotten if it rolls back). ObservationsStored is announced:
-    its in-transaction subscribers (the indicators' rollups) write with the readings, in their transaction."""
-    if not items:
-        return
+def session_hub(session: AsyncSession, bus: SensingEventBus) -> EventHub:
+    """The hub that `session`'s events go through: its own, else (a writer's own session: MQTT ingest, the demo
+    feed) the bus's, attached to it."""
     hub = events.attached_hub(session)
-    if hub is None:  # a writer's own session (MQTT ingest, the demo feed)
+    if hub is None:
         events.attach(session, bus.hub)
         hub = bus.hub
+    return hub
+
+
+async def announce_readings(
+    session: AsyncSession,
+    bus: SensingEventBus,
+    datastream_ids: Sequence[int],
+    phenomenon_times: Sequence[datetime],
+    results: Sequence[float | None],
+) -> None:
+    """Announce one write's readings as one ReadingsStored to its in-transaction subscribers (the indicators'
+    rollups), if any: they write with the readings, in their transaction."""
+    hub = session_hub(session, bus)
+    if datastream_ids and hub.has_transaction_subscribers(ReadingsStored):
+        await events.announce(session, ReadingsStored(tuple(datastream_ids), tuple(phenomenon_times), tuple(results)))
+
+
+async def queue_events(
+    session: AsyncSession, bus: SensingEventBus, items: list[SensingEvent], readings_announced: bool = False
+) -> None:
+    """Publish `items` after `session` commits (forgotten if it rolls back). The created Observations among them
+    are also announced as one ReadingsStored, unless the writer did so itself (`readings_announced`)."""
+    if not items:
+        return
+    hub = session_hub(session, bus)
     events.publish(session, SensingChanges(tuple(items)))
     in_transaction = hub.has_transaction_subscribers(ObservationsStored)
-    for stored in observations_stored(items):
+    stored = observations_stored(items)
+    for event in stored:
         if in_transaction:
-            await events.announce(session, stored)
+            await events.announce(session, event)
         else:
-            events.publish(session, stored)
+            events.publish(session, event)
+    if not readings_announced and stored:
+        readings = [
+            (event.datastream_id, datetime.fromisoformat(moment.replace("Z", "+00:00")), result)
+            for event in stored
+            for moment, result in zip(event.phenomenon_times, event.results, strict=True)
+            if moment
+        ]
+        if readings:
+            ids, times, results = zip(*readings, strict=True)
+            await announce_readings(session, bus, ids, times, results)
 
 
 def observations_stored(items: list[SensingEvent]) -> list[ObservationsStored]:
