@@ -176,11 +176,23 @@ class TerritoryIndex:
         for geom in self._geoms:
             shapely.prepare(geom)
         self._tree = STRtree(self._geoms)
+        self._city: BaseGeometry | None = None  # the union of the neighbourhoods, made when first needed
 
     def locate(self, lon: float, lat: float) -> int | None:
         hits = self._tree.query(Point(lon, lat), predicate="intersects")
         # On a shared border the earliest neighbourhood wins, the same in `locate_many`.
         return self._ids[int(hits.min())] if len(hits) else None
+
+    def intersecting(self, geom: BaseGeometry) -> list[int]:
+        """The neighbourhoods a geometry (a line, a polygon) touches, in the neighbourhoods' index order."""
+        return [self._ids[int(i)] for i in sorted(self._tree.query(geom, predicate="intersects"))]
+
+    def covers(self, geom: BaseGeometry) -> bool:
+        """Whether the geometry lies within the city (the union of its neighbourhoods, give or take 10 cm)."""
+        if self._city is None:
+            self._city = shapely.union_all(self._geoms).buffer(1e-6)
+            shapely.prepare(self._city)
+        return bool(self._city.covers(geom))
 
     def locate_many(self, lons: Sequence[float], lats: Sequence[float]) -> list[int | None]:
         """Vectorised `locate` for batches (imports, ingest): one tree query for all the points."""
@@ -226,6 +238,15 @@ async def locate(session: AsyncSession, cache: TerritoryIndexCache, lon: float, 
     """The neighbourhood containing the point (lon, lat), or None when it is outside the city."""
     neighbourhood_id = await locate_id(session, cache, lon, lat)
     return None if neighbourhood_id is None else await session.get(Neighbourhood, neighbourhood_id)
+
+
+async def neighbourhoods_of(session: AsyncSession, cache: TerritoryIndexCache, geom: BaseGeometry) -> list[int] | None:
+    """The ids of the neighbourhoods a geometry touches, or None when it is not wholly within the city (or the
+    city has no neighbourhoods yet)."""
+    index = await cache.get(session)
+    if index is None or not index.covers(geom):
+        return None
+    return index.intersecting(geom)
 
 
 def h3_cells(lon: float, lat: float) -> dict[int, str]:
