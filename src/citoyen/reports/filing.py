@@ -176,7 +176,7 @@ async def create_report(
             ReportFollower(report_id=report.id, person_id=new.person_id, email=None if new.person_id else email)
         )
     await session.flush()
-    events.publish(session, ReportFiled(report_id=report.id))
+    await events.announce(session, ReportFiled(report_id=report.id))
     return report
 
 

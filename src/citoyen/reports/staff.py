@@ -115,7 +115,7 @@ async def update_report(
     await session.flush()
     if any(event.public for event in events):
         await notify_followers(session, settings, report)
-    domain_events.publish(session, ReportUpdated(report_id=report.id, status=report.status.value))
+    await domain_events.announce(session, ReportUpdated(report_id=report.id, status=report.status.value))
 
 
 async def merge_into(

@@ -113,7 +113,7 @@ class Followed:
     kind: str  # "proposal", "process" or "neighbourhood"
     target_id: int
     name: str
-    link: str  # "" when it has no page of its own (a neighbourhood)
+    link: str  # its page (a neighbourhood's is its feed)
     status: str = ""  # a proposal's ProposalStatus value
 
 
@@ -145,7 +145,8 @@ async def everything_followed(session: AsyncSession, person_id: int, locale: str
             link = f"/participation/processes/{process.slug}"
             found.append(Followed(item.target_kind, item.target_id, process.label(locale), link))
         elif item.target_kind == FollowKind.NEIGHBOURHOOD.value and item.target_id in neighbourhoods:
-            found.append(Followed(item.target_kind, item.target_id, neighbourhoods[item.target_id], ""))
+            link = f"/quartiers/{item.target_id}"
+            found.append(Followed(item.target_kind, item.target_id, neighbourhoods[item.target_id], link))
     return found
 
 

@@ -1,0 +1,1 @@
+"""The neighbourhood feed (PopVox): what happens in each quartier, newest first, and residents' posts."""

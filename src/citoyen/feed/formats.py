@@ -1,0 +1,115 @@
+"""The feed's two standard formats: Atom 1.0 (RFC 4287) for a quartier's feed, read without an account, and
+iCalendar (RFC 5545) for events, one or a quartier's calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from xml.etree import ElementTree
+
+from citoyen.feed.models import FeedItem, Post
+from citoyen.i18n import localized
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atom_feed(
+    base: str, neighbourhood_id: int, title: str, items: Sequence[FeedItem], locale: str, updated: datetime
+) -> bytes:
+    """A quartier's newest items as an Atom 1.0 document (ids are the items' permanent addresses)."""
+    ElementTree.register_namespace("", ATOM)
+
+    def sub(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
+        element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
+        if text is not None:
+            element.text = text
+        return element
+
+    page = f"{base}/quartiers/{neighbourhood_id}"
+    feed = ElementTree.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": locale})
+    sub(feed, "id", f"{page}.atom")
+    sub(feed, "title", title)
+    sub(feed, "updated", _rfc3339(items[0].occurred_at if items else updated))
+    sub(feed, "link", rel="self", type="application/atom+xml", href=f"{page}.atom")
+    sub(feed, "link", rel="alternate", type="text/html", href=page)
+    author = sub(feed, "author")
+    sub(author, "name", "Citoyen")
+    sub(feed, "generator", "Citoyen")
+    for item in items:
+        entry = sub(feed, "entry")
+        sub(entry, "id", f"{page}#item-{item.id}")
+        sub(entry, "title", localized(locale, item.title, item.title_en))
+        sub(entry, "updated", _rfc3339(item.occurred_at))
+        sub(entry, "published", _rfc3339(item.occurred_at))
+        sub(
+            entry,
+            "link",
+            rel="alternate",
+            type="text/html",
+            href=f"{base}{item.link or f'/quartiers/{neighbourhood_id}'}",
+        )
+        sub(entry, "category", term=item.kind)
+        summary = localized(locale, item.summary, item.summary_en)
+        if summary:
+            sub(entry, "summary", summary, type="text")
+    body: bytes = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body
+
+
+def _ics_text(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> list[str]:
+    """Lines of at most 75 octets, continued with a space (RFC 5545, 3.1), never splitting a character."""
+    folded: list[str] = []
+    current = ""
+    for character in line:
+        limit = 75 if not folded else 74
+        if len((current + character).encode()) > limit:
+            folded.append(current)
+            current = character
+        else:
+            current += character
+    folded.append(current)
+    return [folded[0]] + [" " + part for part in folded[1:]]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def calendar(base: str, host: str, name: str, events: Sequence[Post], locale: str, now: datetime) -> str:
+    """Events as an iCalendar document (times in UTC; an event without an end lasts an hour)."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Citoyen//Neighbourhood feed//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_ics_text(name)}",
+    ]
+    for post in events:
+        if post.starts_at is None:
+            continue
+        ends_at = post.ends_at or post.starts_at + timedelta(hours=1)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:feed-post-{post.id}@{host}",
+            f"DTSTAMP:{_stamp(now)}",
+            f"DTSTART:{_stamp(post.starts_at)}",
+            f"DTEND:{_stamp(ends_at)}",
+            f"SUMMARY:{_ics_text(localized(locale, post.title, post.title_en))}",
+            f"LOCATION:{_ics_text(post.place)}",
+            f"DESCRIPTION:{_ics_text(localized(locale, post.body, post.body_en))}",
+            f"URL:{base}/quartiers/posts/{post.id}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "".join(part + "\r\n" for line in lines for part in _fold(line))

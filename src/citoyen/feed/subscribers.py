@@ -1,0 +1,135 @@
+"""What the feed hears from the other domains, in the transaction of the change (citoyen.app.build_event_hub):
+each public happening in a quartier becomes a feed item, written with the change or not at all."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.events import (
+    EventHub,
+    MilestoneRecorded,
+    ProposalAnswered,
+    ProposalPublished,
+    ReportFiled,
+    ReportUpdated,
+)
+from citoyen.feed.items import SUMMARY_LENGTH, TITLE_LENGTH, add_item, clip, latest_item, texts
+from citoyen.feed.models import ItemKind
+from citoyen.i18n import N_, get_translations
+from citoyen.participation import service as participation
+from citoyen.reports import service as reports
+
+REPORT_KINDS = (ItemKind.REPORT_FILED, ItemKind.REPORT_UPDATED)
+
+
+def _both(label: str) -> tuple[str, str]:
+    return get_translations("fr").gettext(label), get_translations("en").gettext(label)
+
+
+async def on_report_filed(session: AsyncSession, event: ReportFiled) -> None:
+    """A new report: its category and its address (public on its page), never its reporter or description."""
+    report = await reports.get_report(session, event.report_id)
+    if report.neighbourhood_id is None:
+        return
+    category = (await reports.categories_by_id(session)).get(report.category_id)
+    name_fr = category.name if category else ""
+    name_en = (category.name_en or category.name) if category else ""
+    title_fr, _ = texts(N_("New report: %(category)s"), category=name_fr)
+    _, title_en = texts(N_("New report: %(category)s"), category=name_en)
+    await add_item(
+        session,
+        report.neighbourhood_id,
+        ItemKind.REPORT_FILED,
+        report.id,
+        (title_fr, title_en),
+        (report.address, report.address),
+        f"/reports/{report.id}",
+        occurred_at=report.requested_at,
+    )
+
+
+async def on_report_updated(session: AsyncSession, event: ReportUpdated) -> None:
+    """A report's public status or answer changed (an internal note alone changes nothing in the feed)."""
+    report = await reports.get_report(session, event.report_id)
+    if report.neighbourhood_id is None:
+        return
+    status_fr, status_en = _both(reports.STATUS_LABELS[report.status])
+    title = (
+        texts(N_("Report %(id)s: %(status)s"), id=str(report.id), status=status_fr)[0],
+        texts(N_("Report %(id)s: %(status)s"), id=str(report.id), status=status_en)[1],
+    )
+    summary = (report.status_notes, report.status_notes)
+    last = await latest_item(session, REPORT_KINDS, report.id)
+    if last is None or last.kind != ItemKind.REPORT_UPDATED.value:
+        unchanged = report.status.value == "open" and not report.status_notes.strip()
+    else:
+        unchanged = (last.title, last.summary) == (clip(title[0], TITLE_LENGTH), clip(summary[0], SUMMARY_LENGTH))
+    if unchanged:
+        return  # nothing public changed since the feed last told (an internal note, a new department)
+    await add_item(
+        session, report.neighbourhood_id, ItemKind.REPORT_UPDATED, report.id, title, summary, f"/reports/{report.id}"
+    )
+
+
+async def on_proposal_published(session: AsyncSession, event: ProposalPublished) -> None:
+    proposal = await participation.get_proposal(session, event.proposal_id)
+    if proposal.neighbourhood_id is None:
+        return
+    await add_item(
+        session,
+        proposal.neighbourhood_id,
+        ItemKind.PROPOSAL_PUBLISHED,
+        proposal.id,
+        texts(N_("New proposal: %(title)s"), title=proposal.title),
+        link=f"/participation/proposals/{proposal.id}",
+        occurred_at=proposal.created_at,
+    )
+
+
+async def on_proposal_answered(session: AsyncSession, event: ProposalAnswered) -> None:
+    proposal = await participation.get_proposal(session, event.proposal_id)
+    if proposal.neighbourhood_id is None:
+        return
+    status_fr, status_en = _both(participation.STATUS_LABELS[proposal.status])
+    title = (
+        texts(N_("Proposal “%(title)s”: %(status)s"), title=proposal.title, status=status_fr)[0],
+        texts(N_("Proposal “%(title)s”: %(status)s"), title=proposal.title, status=status_en)[1],
+    )
+    await add_item(
+        session,
+        proposal.neighbourhood_id,
+        ItemKind.PROPOSAL_ANSWERED,
+        proposal.id,
+        title,
+        (event.answer, event.answer),
+        f"/participation/proposals/{proposal.id}",
+    )
+
+
+async def on_milestone_recorded(session: AsyncSession, event: MilestoneRecorded) -> None:
+    proposal = await participation.get_proposal(session, event.proposal_id)
+    if proposal.neighbourhood_id is None:
+        return
+    milestone = next(
+        (m for m in await participation.milestones_of(session, proposal.id) if m.id == event.milestone_id), None
+    )
+    if milestone is None:
+        return
+    await add_item(
+        session,
+        proposal.neighbourhood_id,
+        ItemKind.MILESTONE,
+        proposal.id,
+        texts(N_("Progress on “%(title)s”: %(milestone)s"), title=proposal.title, milestone=milestone.title),
+        (milestone.description, milestone.description),
+        f"/participation/proposals/{proposal.id}",
+    )
+
+
+def register_subscribers(hub: EventHub) -> None:
+    """The feed's items grow with the changes they tell of, in the same transaction."""
+    hub.subscribe_in_transaction(ReportFiled, on_report_filed)
+    hub.subscribe_in_transaction(ReportUpdated, on_report_updated)
+    hub.subscribe_in_transaction(ProposalPublished, on_proposal_published)
+    hub.subscribe_in_transaction(ProposalAnswered, on_proposal_answered)
+    hub.subscribe_in_transaction(MilestoneRecorded, on_milestone_recorded)

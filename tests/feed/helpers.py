@@ -1,0 +1,43 @@
+"""Test data for the feed: the two-square test territory, residents who follow a quartier, posts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.db import utcnow
+from citoyen.feed import service as feed
+from citoyen.feed.models import Post
+from citoyen.participation.follows import service as follows
+from citoyen.people.models import Person
+from tests.factories import create_person
+from tests.participation.helpers import setup_territory
+
+
+async def quartiers(session: AsyncSession) -> dict[str, int]:
+    """The test territory's two quartiers by name ("Ouest", "Est")."""
+    return await setup_territory(session)
+
+
+async def resident(session: AsyncSession, neighbourhood_id: int, **fields: object) -> Person:
+    """A person who follows the quartier (and so may post there)."""
+    person = await create_person(session, **fields)  # type: ignore[arg-type]
+    await follows.follow(session, person, "neighbourhood", neighbourhood_id)
+    return person
+
+
+async def post(
+    session: AsyncSession,
+    author: Person,
+    neighbourhood_id: int,
+    title: str = "Vide-grenier rue des Lilas",
+    **fields: object,
+) -> Post:
+    new = feed.NewPost(kind=str(fields.pop("kind", "announcement")), title=title, **fields)  # type: ignore[arg-type]
+    return await feed.create_post(session, author, neighbourhood_id, new)
+
+
+def tomorrow_evening() -> tuple[object, object]:
+    start = (utcnow() + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=2)
