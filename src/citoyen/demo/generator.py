@@ -19,6 +19,7 @@ from citoyen.db import utcnow
 from citoyen.demo.budgets import build_demo_budgets
 from citoyen.demo.common import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
 from citoyen.demo.debate import build_demo_debate
+from citoyen.demo.mobility import build_demo_mobility
 from citoyen.demo.opinions import build_demo_opinions
 from citoyen.demo.participation import build_demo_participation
 from citoyen.demo.reports import build_demo_reports
@@ -123,7 +124,7 @@ PSEUDONYM_STYLES = (
 
 
 # What `build_demo(..., only=...)` may choose; participation brings its debate, budget, survey and opinion map.
-DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators"})
+DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators", "mobility"})
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -249,6 +250,11 @@ async def build_demo(
         progress("indicators", 0, 1)
         await indicators.rebuild(session)
         progress("indicators", 1, 1)
+
+    if wanted("mobility"):
+        progress("carpool board", 0, 1)
+        await build_demo_mobility(session, now, rng, total)
+        progress("carpool board", 1, 1)
 
     if not with_open_data or only is not None:
         return

@@ -1,0 +1,92 @@
+"""Mobility: the domain's public front (pages, the API, the app, the demo and tests import from here).
+
+- `trips.py`: posting a trip (places become H3 cells and neighbourhoods), withdrawing it, expiring it;
+- `matching.py`: the matches of a trip, ranked by the walk added and the departure gap;
+- `requests.py`: asking to share a trip, the owner's answer, withdrawing, messages once accepted;
+- `aggregates.py`: trips counted per neighbourhood pair and hour, small counts suppressed;
+- `personal_data.py`: export and erasure of a resident's trips, requests and messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.housekeeping import Housekeeping
+from citoyen.mobility.aggregates import MIN_COUNT, FlowCount, board_summary, flows
+from citoyen.mobility.errors import CarpoolError
+from citoyen.mobility.matching import Match, days_overlap, find_matches
+from citoyen.mobility.personal_data import register_personal_data
+from citoyen.mobility.requests import (
+    Exchange,
+    accepted_count,
+    answer,
+    ask,
+    exchange,
+    messages_of,
+    requests_for_trip,
+    requests_sent,
+    withdraw,
+    write,
+)
+from citoyen.mobility.trips import (
+    CITY_TIMEZONE,
+    MAX_SEATS,
+    MIN_SEATS,
+    PlaceInput,
+    TripInput,
+    expire_trips,
+    get_trip,
+    is_open,
+    local_today,
+    post_trip,
+    trips_of,
+    weekdays_of,
+    withdraw_trip,
+)
+
+__all__ = [
+    "CITY_TIMEZONE",
+    "MAX_SEATS",
+    "MIN_COUNT",
+    "MIN_SEATS",
+    "CarpoolError",
+    "Exchange",
+    "FlowCount",
+    "Match",
+    "PlaceInput",
+    "TripInput",
+    "accepted_count",
+    "answer",
+    "ask",
+    "board_summary",
+    "days_overlap",
+    "exchange",
+    "expire_trips",
+    "find_matches",
+    "flows",
+    "get_trip",
+    "is_open",
+    "local_today",
+    "messages_of",
+    "post_trip",
+    "register_housekeeping",
+    "register_personal_data",
+    "requests_for_trip",
+    "requests_sent",
+    "trips_of",
+    "weekdays_of",
+    "withdraw",
+    "withdraw_trip",
+    "write",
+]
+
+
+async def _expiry_job(session: AsyncSession, now: datetime) -> int:
+    return await expire_trips(session, now)
+
+
+def register_housekeeping(housekeeping: Housekeeping) -> None:
+    """Expired trips leave the board and lose their precise cells on every housekeeping round."""
+    housekeeping.add("mobility: expired carpool trips lose their cells", _expiry_job)
