@@ -1,18 +1,24 @@
 """The maths of a run, away from the database and the event loop: plain inputs in (daily values, report events),
 plain findings out. `citoyen.foresight` does the methods; this module chooses them per series, keeps only what
-happened since the last run, and says "not enough data" instead of guessing. Run in a worker thread."""
+happened since the last run, and says "not enough data" instead of guessing. Run in a worker thread.
+
+The methods are imported when a run needs them: scipy's signal module and statsmodels take seconds to import,
+which every process start (the app, each test) would otherwise pay."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from citoyen.foresight import detectors, forecasts
-from citoyen.foresight.scan import scan
 from citoyen.foresight.series_io import DAILY, Events, Series
+
+if TYPE_CHECKING:
+    from citoyen.foresight.detectors import Decision
 
 Array = npt.NDArray[np.float64]
 
@@ -22,10 +28,11 @@ RECENT_DAYS = 28  # the days of history kept with an alert or a forecast for its
 FIRST_RUN_DAYS = 7  # a first run judges the last week; later runs the days since the previous one
 MIN_REPORTS = 3  # a day's report count below this never fires: one or two reports are not an outbreak
 SCAN_DAYS = 90
-SCAN_REPLICATES = 199
+SCAN_REPLICATES = 99
 SCAN_ALPHA = 0.05
 SCAN_SEED = 15
 SCAN_RECENT_DAYS = 28  # a cluster is raised while it is recent: it ended within these days
+SCAN_CATEGORY_MIN = 300  # a category is also scanned on its own from this many reports in the window
 
 
 @dataclass(frozen=True)
@@ -118,9 +125,7 @@ def _recent(series: Series, upto: int) -> list[tuple[str, float]]:
     return [(series.date_at(i).isoformat(), float(series.values[i])) for i in range(start, upto + 1)]
 
 
-def _expected_range(
-    values: npt.NDArray[np.float64], detector: str, decision: detectors.Decision
-) -> tuple[float, float]:
+def _expected_range(values: Array, detector: str, decision: Decision) -> tuple[float, float]:
     """The values the detector would not have found unusual: expected ± threshold × its scale."""
     if detector == "ears-c2":
         baseline = values[-10:-3]
@@ -141,7 +146,10 @@ def _expected_range(
 
 def judge(series_list: list[DailySeries], through: date, since: date | None) -> Judged:
     """The alarms of each series on the days after `since` (the previous run's last day; None: the last
-    FIRST_RUN_DAYS) up to `through`, each decided with the days up to it only."""
+    FIRST_RUN_DAYS) up to `through`, each decided with the days up to it only. A count series whose days to
+    judge all stay below MIN_REPORTS cannot fire: it is counted as judged without running the detector."""
+    from citoyen.foresight import detectors
+
     judged = Judged()
     first_day = (since + timedelta(days=1)) if since else through - timedelta(days=FIRST_RUN_DAYS - 1)
     first_day = max(first_day, through - timedelta(days=RECENT_DAYS - 1))
@@ -152,6 +160,8 @@ def judge(series_list: list[DailySeries], through: date, since: date | None) -> 
         judged.checked += 1
         last = len(series.values) - 1
         start = max(series.index_of(first_day), 0)
+        if item.counts and start <= last and float(series.values[start:].max()) < MIN_REPORTS:
+            continue
         method = next(
             (m for m in DETECTORS if detectors.METHODS[m](series.values[: start + 1], DAILY) is not None), None
         )
@@ -191,13 +201,16 @@ def judge(series_list: list[DailySeries], through: date, since: date | None) -> 
 def predict(item: DailySeries, through: date) -> ForecastResult:
     """The 7-day forecast after `through` by ours (`auto`), with its backtest: its error over seasonal naive's
     on the last 90 origins and how often its 80 % interval held. Not shown if it does not beat seasonal naive."""
+    from citoyen.foresight import forecasts
+
     series = regular(item, through)
     have = 0 if series is None else len(series.values)
-    if series is None:
-        return ForecastResult(item.key, "not_enough_data", None, days_available=0, days_needed=0)
-    window = forecasts.backtest_window(series)
+    shape = series or Series(through, DAILY, np.zeros(1))
+    window = forecasts.backtest_window(shape)
     # The first origin of the coverage backtest needs the method's own history and backtest before it.
-    need = forecasts.first_target(series, "auto", HORIZON) + window
+    need = forecasts.first_target(shape, "auto", HORIZON) + window
+    if series is None:
+        return ForecastResult(item.key, "not_enough_data", None, days_available=0, days_needed=need)
     recent = _recent(series, have - 1)
     if have < need:
         return ForecastResult(
@@ -253,43 +266,61 @@ class ReportEvent:
     category: str
 
 
+def _scan(members: list[ReportEvent]) -> list[ClusterFinding]:
+    from citoyen.foresight.scan import scan
+
+    data = Events(
+        [str(e.id) for e in members],
+        np.array([e.at.timestamp() for e in members]),
+        np.array([e.lon for e in members]),
+        np.array([e.lat for e in members]),
+        [e.category for e in members],
+    )
+    by_id = {e.id: e for e in members}
+    found = []
+    for cluster in scan(data, replicates=SCAN_REPLICATES, alpha=SCAN_ALPHA, seed=SCAN_SEED):
+        ids = sorted(int(i) for i in cluster.ids)
+        categories = Counter(by_id[i].category for i in ids)
+        found.append(
+            ClusterFinding(
+                category=categories.most_common(1)[0][0],
+                start=cluster.start,
+                end=cluster.end,
+                lon=cluster.lon,
+                lat=cluster.lat,
+                radius_m=cluster.radius_m,
+                observed=cluster.observed,
+                expected=cluster.expected,
+                p_value=cluster.p_value,
+                report_ids=ids,
+            )
+        )
+    return found
+
+
 def clusters(events: list[ReportEvent], through: date) -> list[ClusterFinding]:
-    """The significant space-time clusters of each category's reports over the SCAN_DAYS up to `through` that
-    end within the last SCAN_RECENT_DAYS (Kulldorff's permutation scan, a fixed seed: the same reports give the
-    same clusters)."""
+    """The significant space-time clusters of reports over the SCAN_DAYS up to `through` that end within the last
+    SCAN_RECENT_DAYS (Kulldorff's permutation scan, a fixed seed: the same reports give the same clusters): all
+    reports together, and each category with at least SCAN_CATEGORY_MIN reports on its own (with fewer, its
+    zones are too coarse for the scan to tell a cluster from the category's own margins). A cluster is named
+    after the category most of its reports are of."""
     end = datetime.combine(through + timedelta(days=1), datetime.min.time(), UTC)
     start = end - timedelta(days=SCAN_DAYS)
     recent_from = end - timedelta(days=SCAN_RECENT_DAYS)
+    window = [e for e in events if start <= e.at < end]
+    groups = [window] if len(window) >= 2 * MIN_REPORTS else []
     by_category: dict[str, list[ReportEvent]] = {}
-    for event in events:
-        if start <= event.at < end:
-            by_category.setdefault(event.category, []).append(event)
-    found = []
-    for category, members in sorted(by_category.items()):
-        if len(members) < 2 * MIN_REPORTS or len({(e.lon, e.lat) for e in members}) < 2:
+    for event in window:
+        by_category.setdefault(event.category, []).append(event)
+    groups += [members for _, members in sorted(by_category.items()) if len(members) >= SCAN_CATEGORY_MIN]
+    found: list[ClusterFinding] = []
+    for members in groups:
+        if len({(e.lon, e.lat) for e in members}) < 2:
             continue
-        data = Events(
-            [str(e.id) for e in members],
-            np.array([e.at.timestamp() for e in members]),
-            np.array([e.lon for e in members]),
-            np.array([e.lat for e in members]),
-            [category] * len(members),
-        )
-        for cluster in scan(data, replicates=SCAN_REPLICATES, alpha=SCAN_ALPHA, seed=SCAN_SEED):
+        for cluster in _scan(members):
             if cluster.end <= recent_from or cluster.observed < MIN_REPORTS:
                 continue
-            found.append(
-                ClusterFinding(
-                    category=category,
-                    start=cluster.start,
-                    end=cluster.end,
-                    lon=cluster.lon,
-                    lat=cluster.lat,
-                    radius_m=cluster.radius_m,
-                    observed=cluster.observed,
-                    expected=cluster.expected,
-                    p_value=cluster.p_value,
-                    report_ids=sorted(int(i) for i in cluster.ids),
-                )
-            )
+            if any(len(set(cluster.report_ids) & set(f.report_ids)) * 2 >= cluster.observed for f in found):
+                continue  # the same cluster, found among all reports and within its category
+            found.append(cluster)
     return found

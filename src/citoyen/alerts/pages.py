@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from citoyen.alerts import service, views
+from citoyen.alerts.compute import SCAN_REPLICATES
 from citoyen.db import DbSession
 from citoyen.i18n import N_, format_day, format_moment, format_ratio
 from citoyen.web.forms import field, see_other
@@ -46,6 +47,7 @@ def _helpers(request: Request) -> dict[str, Any]:
         "kind_labels": KIND_LABELS,
         "status_labels": STATUS_LABELS,
         "detector_labels": DETECTOR_LABELS,
+        "scan_replicates": SCAN_REPLICATES,
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
 from citoyen.db import utcnow
+from citoyen.demo.alerts import build_demo_alerts
 from citoyen.demo.budgets import build_demo_budgets
 from citoyen.demo.common import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
 from citoyen.demo.debate import build_demo_debate
@@ -124,7 +125,7 @@ PSEUDONYM_STYLES = (
 
 
 # What `build_demo(..., only=...)` may choose; participation brings its debate, budget, survey and opinion map.
-DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators", "mobility"})
+DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators", "mobility", "alerts"})
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -250,6 +251,12 @@ async def build_demo(
         progress("indicators", 0, 1)
         await indicators.rebuild(session)
         progress("indicators", 1, 1)
+
+    if wanted("alerts"):
+        # A planted cluster of reports (labelled so), then the detectors and the scan; forecasts come later.
+        progress("alerts", 0, 1)
+        await build_demo_alerts(session, now, settings.demo_seed, with_reports=wanted("reports"))
+        progress("alerts", 1, 1)
 
     if wanted("mobility"):
         progress("carpool board", 0, 1)
