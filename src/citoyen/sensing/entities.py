@@ -339,19 +339,16 @@ def _reader(entity_set_name: str, prop: Property) -> Reader:
         return lambda row: format_time(row[column])
     if prop.kind == "geometry":
         return lambda row: _geometry(row[column])
-    if prop.name == "properties" and entity_set_name == "Things":
-        return thing_properties
     return operator.itemgetter(column)
 
 
-def thing_properties(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A Thing's properties, with Citoyen's access and kind under "citoyen" (writable the same way)."""
-    stored = dict(row["properties"] or {})
-    citoyen = {"access": str(row["access"]), "kind": str(row["kind"])}
+def thing_settings(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """Citoyen's settings of a Thing, as instance annotations beside its properties (which hold only what its
+    clients wrote) and written the same way."""
+    settings: dict[str, Any] = {"@citoyen.access": str(row["access"]), "@citoyen.kind": str(row["kind"])}
     if row["owner_person_id"] is not None:
-        citoyen["owner"] = row["owner_person_id"]
-    stored["citoyen"] = citoyen
-    return stored
+        settings["@citoyen.owner"] = row["owner_person_id"]
+    return settings
 
 
 def self_link(base: str, entity_set: EntitySet, entity_id: int) -> str:
@@ -374,6 +371,8 @@ def serialize(
         document["@iot.id"] = entity_id
     if everything or "selfLink" in selected:
         document["@iot.selfLink"] = link
+    if everything and entity_set.name == "Things":
+        document.update(thing_settings(row))
     for prop, read in _readers(entity_set):
         if everything or prop.name in selected:
             value = read(row)

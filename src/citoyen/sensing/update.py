@@ -21,7 +21,7 @@ from citoyen.sensing.create import (
 from citoyen.sensing.entities import ENTITY_SETS, HISTORICAL_LOCATION_LOCATIONS, THING_LOCATIONS
 from citoyen.sensing.read import current_document
 from citoyen.sensing.repository import HISTORICAL_LOCATIONS, OBSERVATIONS, extend_datastream, observation_datastream_id
-from citoyen.sensing.values import check_keys, column_values
+from citoyen.sensing.values import check_keys, column_values, merge_patch
 
 
 async def update_entity(session: AsyncSession, ctx: Context, path: str, body: Any, *, mode: str) -> dict[str, Any]:
@@ -48,12 +48,11 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
         for prop in entity_set.properties:
             if not prop.read_only and prop.name not in body and not prop.required:
                 body[prop.name] = None
+    if mode == "merge" and isinstance(body.get("properties"), dict) and "properties" in entity_set.by_name:
+        # JSON Merge Patch (RFC 7396) down into `properties`: what the PATCH leaves out is kept.
+        stored = await session.scalar(select(entity_set.table.c.properties).where(entity_set.table.c.id == entity_id))
+        body = {**body, "properties": merge_patch(stored, body["properties"])}
     columns = await column_values(session, ctx, entity_set, body, creating=mode == "replace")
-    if entity_set.name == "Things" and "properties" in body and body["properties"] is not None:
-        citoyen = body["properties"].get("citoyen")
-        if citoyen is None:
-            for key in ("access", "kind", "owner_person_id"):
-                columns.pop(key, None)
     for nav in entity_set.navigations:
         value = body.get(nav.name)
         if value is None:

@@ -79,7 +79,38 @@ def _geojson(value: Any, name: str) -> tuple[str, float | None, float | None]:
     return json.dumps(value), float(point.x), float(point.y)
 
 
+# Citoyen's settings of a Thing, beside its properties (never inside them): instance annotations of the Thing.
+THING_SETTINGS = {"@citoyen.access": "access", "@citoyen.kind": "kind", "@citoyen.owner": "owner"}
+
+
+async def _thing_settings(session: AsyncSession, settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Columns for a Thing's access, kind and owner from `settings` ({"access": ...}); `prefix` names them."""
+    columns: dict[str, Any] = {}
+    if "access" in settings:
+        try:
+            columns["access"] = ThingAccess(settings["access"]).value
+        except ValueError:
+            allowed = ", ".join(access.value for access in ThingAccess)
+            raise StaError(400, f"{prefix}access must be one of {allowed}") from None
+    if "kind" in settings:
+        try:
+            columns["kind"] = ThingKind(settings["kind"]).value
+        except ValueError:
+            allowed = ", ".join(kind.value for kind in ThingKind)
+            raise StaError(400, f"{prefix}kind must be one of {allowed}") from None
+    if "owner" in settings:
+        owner = settings["owner"]
+        if owner is not None and (not isinstance(owner, int) or isinstance(owner, bool)):
+            raise StaError(400, f"{prefix}owner must be a person's id")
+        if owner is not None and (not id_in_range(owner) or await people.get_person(session, owner) is None):
+            raise StaError(400, f"{prefix}owner: there is no person {owner}")
+        columns["owner_person_id"] = owner
+    return columns
+
+
 async def _thing_columns(session: AsyncSession, value: Any) -> dict[str, Any]:
+    """A Thing's properties as the client wrote them. The settings that older clients send inside them
+    (`properties.citoyen`) are still understood, taken out and kept in their columns, never in the properties."""
     if value is None:
         return {"properties": None}
     if not isinstance(value, dict):
@@ -90,27 +121,22 @@ async def _thing_columns(session: AsyncSession, value: Any) -> dict[str, Any]:
     if citoyen is not None:
         if not isinstance(citoyen, dict):
             raise StaError(400, "properties.citoyen must be an object with access, kind and owner")
-        if "access" in citoyen:
-            try:
-                columns["access"] = ThingAccess(citoyen["access"]).value
-            except ValueError:
-                allowed = ", ".join(access.value for access in ThingAccess)
-                raise StaError(400, f"properties.citoyen.access must be one of {allowed}") from None
-        if "kind" in citoyen:
-            try:
-                columns["kind"] = ThingKind(citoyen["kind"]).value
-            except ValueError:
-                allowed = ", ".join(kind.value for kind in ThingKind)
-                raise StaError(400, f"properties.citoyen.kind must be one of {allowed}") from None
-        if "owner" in citoyen:
-            owner = citoyen["owner"]
-            if owner is not None and (not isinstance(owner, int) or isinstance(owner, bool)):
-                raise StaError(400, "properties.citoyen.owner must be a person's id")
-            if owner is not None and (not id_in_range(owner) or await people.get_person(session, owner) is None):
-                raise StaError(400, f"properties.citoyen.owner: there is no person {owner}")
-            columns["owner_person_id"] = owner
+        columns.update(await _thing_settings(session, citoyen, "properties.citoyen."))
     columns["properties"] = properties
     return columns
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """JSON Merge Patch (RFC 7396): members of `patch` replace those of `target`, null removes one, objects merge."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
 
 
 async def column_values(
@@ -174,6 +200,9 @@ async def column_values(
             raise StaError(400, f"{entity_set.singular}.{name} must be a string")
         else:
             columns[prop.column] = value
+    if entity_set.name == "Things":
+        settings = {column: body[key] for key, column in THING_SETTINGS.items() if key in body}
+        columns.update(await _thing_settings(session, settings, "@citoyen."))
     if creating and entity_set.name == "Observations" and "phenomenon_time_start" not in columns:
         # 18-088: without a phenomenonTime the server uses the time it received the Observation.
         columns["phenomenon_time_start"] = utcnow()
@@ -208,6 +237,8 @@ def _check_size(entity_set: EntitySet, prop: Property, value: Any, limits: Limit
 def check_keys(entity_set: EntitySet, body: Mapping[str, Any]) -> None:
     for key in body:
         if key in ("@iot.id", "@iot.selfLink") or key.endswith("@iot.navigationLink"):
+            continue
+        if entity_set.name == "Things" and key in THING_SETTINGS:
             continue
         if key not in entity_set.by_name and key not in entity_set.navigation_by_name:
             raise StaError(400, f"{entity_set.singular} has no property {key!r}")
