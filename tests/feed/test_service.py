@@ -19,11 +19,13 @@ from citoyen.participation import service as participation
 from citoyen.participation.models import ProposalStatus
 from citoyen.people import service as people
 from citoyen.people.models import Role
+from citoyen.projects import service as projects
 from citoyen.reports import service as reports
 from citoyen.reports.models import ReportStatus
 from tests.factories import create_person
 from tests.feed.helpers import post, quartiers, resident
 from tests.participation.helpers import create_process, neighbourhood_ids, submit
+from tests.projects.helpers import create_project, create_world
 from tests.reports.helpers import WEST, create_reports_world, file_report
 
 
@@ -191,3 +193,19 @@ async def test_export_and_erase_posts_replies_flags_and_home(session: AsyncSessi
     assert await session.scalar(select(func.count()).select_from(Flag).where(Flag.person_id == author.id)) == 0
     assert await session.get(Home, author.id) is None
     assert (await feed.get_post(session, written.id)).title == "Vide-grenier rue des Lilas"  # the post stays, detached
+
+
+async def test_a_project_update_reaches_the_feeds_and_followers_of_its_quartiers(session: AsyncSession) -> None:
+    world = await create_world(session)
+    ids = await neighbourhood_ids(session)
+    neighbour = await resident(session, ids["Est"])
+    project = await create_project(session, world)  # a street across both quartiers
+    await projects.post_update(session, world.staff, project.id, "Travaux dès lundi, rue fermée.", "Works from Monday.")
+    for name in ("Ouest", "Est"):
+        [item] = await items_of(session, ids[name])
+        assert (item.kind, item.link) == (ItemKind.PROJECT_UPDATE, f"/projects/{project.id}#updates")
+        assert (item.summary, item.summary_en) == ("Travaux dès lundi, rue fermée.", "Works from Monday.")
+    told = (await session.execute(select(Notification.title).where(Notification.person_id == neighbour.id))).scalars()
+    assert list(told) == [
+        "Du nouveau sur le projet «\u00a0Piste cyclable rue de l'Ouest\u00a0» dans un quartier que vous suivez"
+    ]

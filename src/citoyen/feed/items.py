@@ -31,6 +31,7 @@ KIND_LABELS = {
     ItemKind.PROPOSAL_ANSWERED.value: N_("Answer to a proposal"),
     ItemKind.MILESTONE.value: N_("Progress of a proposal"),
     ItemKind.PROJECT_UPDATE.value: N_("Urban project"),
+    ItemKind.ALERT.value: N_("Early warning"),
     ItemKind.POST.value: N_("Residents' post"),
 }
 PAGE_SIZE = 20

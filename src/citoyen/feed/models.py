@@ -28,6 +28,7 @@ class ItemKind(enum.StrEnum):
     PROPOSAL_ANSWERED = "proposal_answered"
     MILESTONE = "milestone"
     PROJECT_UPDATE = "project_update"
+    ALERT = "alert"
     POST = "post"
 
 

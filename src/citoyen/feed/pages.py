@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from citoyen.addresses import base_url
@@ -21,6 +21,16 @@ from citoyen.web.security import CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, locale_of, render
 
 router = APIRouter(include_in_schema=False)
+
+
+async def require_moderator(person: SignedInPerson) -> Person:
+    """Participation's moderators decide on the feeds' posts and replies too."""
+    if not feed.is_moderator(person):
+        raise feed.FeedError(N_("Only moderators can do this."), Kind.FORBIDDEN)
+    return person
+
+
+ModeratorPerson = Annotated[Person, Depends(require_moderator)]
 Before = Annotated[QueryText, Query(max_length=40)]
 
 
@@ -225,17 +235,15 @@ async def flag_reply(
 
 
 @router.get("/staff/feed-moderation")
-async def moderation_queue(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+async def moderation_queue(request: Request, session: DbSession, person: ModeratorPerson) -> Response:
     """Posts and replies flagged in the neighbourhood feeds, most flagged first (moderators)."""
-    if not feed.is_moderator(person):
-        raise feed.FeedError(N_("Only moderators can do this."), Kind.FORBIDDEN)
     context = {"flagged": await feed.queue(session), "reason_labels": feed.REASON_LABELS}
     return render(request, "feed/moderation.html", context)
 
 
 @router.post("/staff/feed-moderation/{kind}/{target_id:int}")
 async def moderate(
-    request: Request, session: DbSession, person: SignedInPerson, form: Form, kind: str, target_id: PathId
+    request: Request, session: DbSession, person: ModeratorPerson, form: Form, kind: str, target_id: PathId
 ) -> Response:
     if field(form, "action") == "hide":
         await feed.hide(session, person, kind, target_id, field(form, "reason"))

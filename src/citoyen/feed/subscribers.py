@@ -3,11 +3,16 @@ each public happening in a quartier becomes a feed item, written with the change
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.alerts import service as alerts
 from citoyen.events import (
+    AlertRaised,
     EventHub,
     MilestoneRecorded,
+    ProjectUpdatePosted,
     ProposalAnswered,
     ProposalPublished,
     ReportFiled,
@@ -17,6 +22,8 @@ from citoyen.feed.items import SUMMARY_LENGTH, TITLE_LENGTH, add_item, clip, lat
 from citoyen.feed.models import ItemKind
 from citoyen.i18n import N_, get_translations
 from citoyen.participation import service as participation
+from citoyen.participation.follows import service as follows
+from citoyen.projects import service as projects
 from citoyen.reports import service as reports
 
 REPORT_KINDS = (ItemKind.REPORT_FILED, ItemKind.REPORT_UPDATED)
@@ -126,6 +133,64 @@ async def on_milestone_recorded(session: AsyncSession, event: MilestoneRecorded)
     )
 
 
+async def on_project_update_posted(session: AsyncSession, event: ProjectUpdatePosted) -> None:
+    """A project's update enters the feed of each of its quartiers; their followers are told (in the app, and in
+    the daily digest of those who asked for it), except those who follow the project, whom projects tell."""
+    project = await projects.get_project(session, event.project_id)
+    update = next((u for u in await projects.updates_of(session, project.id) if u.id == event.update_id), None)
+    if update is None:
+        return
+    title_fr, title_en = project.title, project.title_en or project.title
+    title = (
+        texts(N_("News of the project “%(title)s”"), title=title_fr)[0],
+        texts(N_("News of the project “%(title)s”"), title=title_en)[1],
+    )
+    link = f"/projects/{project.id}#updates"
+    told: set[int] = set()
+    for neighbourhood_id in sorted(set(event.neighbourhood_ids)):
+        await add_item(
+            session,
+            neighbourhood_id,
+            ItemKind.PROJECT_UPDATE,
+            update.id,
+            title,
+            (update.body, update.body_en or update.body),
+            link,
+            occurred_at=update.created_at,
+        )
+        told |= await follows.neighbourhood_followers(session, neighbourhood_id)
+    told = {person for person in told if not await projects.is_following(session, person, project.id)}
+    told.discard(update.author_id or 0)
+    titles = {"fr": clip(title_fr, 80), "en": clip(title_en, 80)}
+    wording = N_("News of the project “%(title)s” in a quartier you follow")
+
+    def told_as(translate: Callable[[str], str]) -> str:
+        # `tell` gives each reader's gettext: a French reader's translates the wording, an English reader's doesn't.
+        title = titles["en"] if translate(wording) == wording else titles["fr"]
+        return translate(wording) % {"title": title}
+
+    await follows.tell(session, told, told_as, link)
+
+
+async def on_alert_raised(session: AsyncSession, event: AlertRaised) -> None:
+    """An early-warning alert about one quartier enters its feed (what is unusual, never about a person)."""
+    if event.neighbourhood_id is None:
+        return
+    alert = await alerts.get_alert(session, event.alert_id)
+    await add_item(
+        session,
+        event.neighbourhood_id,
+        ItemKind.ALERT,
+        alert.id,
+        (
+            texts(N_("Something unusual: %(name)s"), name=alert.subject_name)[0],
+            texts(N_("Something unusual: %(name)s"), name=alert.subject_name_en or alert.subject_name)[1],
+        ),
+        link=f"/alerts/{alert.id}",
+        occurred_at=alert.raised_at,
+    )
+
+
 def register_subscribers(hub: EventHub) -> None:
     """The feed's items grow with the changes they tell of, in the same transaction."""
     hub.subscribe_in_transaction(ReportFiled, on_report_filed)
@@ -133,3 +198,5 @@ def register_subscribers(hub: EventHub) -> None:
     hub.subscribe_in_transaction(ProposalPublished, on_proposal_published)
     hub.subscribe_in_transaction(ProposalAnswered, on_proposal_answered)
     hub.subscribe_in_transaction(MilestoneRecorded, on_milestone_recorded)
+    hub.subscribe_in_transaction(ProjectUpdatePosted, on_project_update_posted)
+    hub.subscribe_in_transaction(AlertRaised, on_alert_raised)

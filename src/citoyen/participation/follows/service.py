@@ -157,6 +157,11 @@ async def _followers(session: AsyncSession, kind: str, target_id: int) -> set[in
     return {int(row.person_id) for row in rows}
 
 
+async def neighbourhood_followers(session: AsyncSession, neighbourhood_id: int) -> set[int]:
+    """Who follows this neighbourhood (the neighbourhood feed tells them of what happens there)."""
+    return await _followers(session, FollowKind.NEIGHBOURHOOD.value, neighbourhood_id)
+
+
 async def proposal_followers(session: AsyncSession, proposal_id: int) -> set[int]:
     rows = await session.execute(select(ProposalFollow.person_id).where(ProposalFollow.proposal_id == proposal_id))
     return {int(row.person_id) for row in rows}
