@@ -47,7 +47,7 @@ def test_a_visitor_votes_through_five_statements_then_opens_the_map(
     page.locator("main a[href$='/map']").first.click()
     expect(page.get_by_role("heading", name=words["map"], level=1)).to_be_visible()
     expect(page.locator("#map-state")).to_have_attribute("data-state", "ready")
-    expect(page.locator("figure.opinion-map svg circle").first).to_be_attached()
+    expect(page.locator("figure.opinion-map svg path.dots").first).to_be_attached()
     expect(page.locator("article.group").first).to_be_visible()
     expect(page.locator(".simulated").first).to_be_visible()  # the demo's votes are labelled simulated
     page.locator("a[href$='/map?view=table']").click()

@@ -1,10 +1,15 @@
 """The mathematics alone: known groups are recovered, ids stay stable across recomputations, consensus and
-divisive statements are the ones built in."""
+divisive statements are the ones built in, the results are red-dwarf's own, and the worker process computes
+them as the web process would."""
 
 from __future__ import annotations
 
+import pickle
+
+import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from citoyen.opinions import groups, maps
 from citoyen.opinions import service as opinions
 from tests.opinions.helpers import simulated_votes
 
@@ -58,3 +63,51 @@ def test_moderated_out_statements_count_for_nothing() -> None:
 
 def test_too_few_votes_make_no_groups() -> None:
     assert opinions.compute_map([(0, 0, 1), (1, 0, -1), (2, 1, 1)]).groups == []
+
+
+def test_same_groups_points_and_statements_as_red_dwarfs_own_pipeline() -> None:
+    """The pipeline on numpy arrays gives what red-dwarf's `run_pipeline` (pandas) gives on the same votes."""
+    from reddwarf.implementations.polis import run_pipeline
+
+    votes, _ = simulated_votes(participants=90, statements=16, groups=3, seed=11)
+    ours = opinions.compute_map(votes, moderated_out=[4])
+    theirs = run_pipeline(
+        votes=[{"participant_id": p, "statement_id": t, "vote": v, "modified": 0} for p, t, v in votes],
+        mod_out_statement_ids=[4],
+        min_user_vote_threshold=opinions.MIN_VOTES,
+        max_group_count=5,
+        random_state=groups.SEED,
+        pick_max=5,
+    )
+    frame = theirs.participants_df
+    for pid, x, y, group in ours.points:
+        assert abs(frame.loc[pid, "x"] - x) < 1e-4 and abs(frame.loc[pid, "y"] - y) < 1e-4
+        assert group == int(frame.loc[pid, "cluster_id"])  # no previous groups: ids are k-means' labels
+    expected = {
+        label: [(int(item["tid"]), item["repful-for"]) for item in items] for label, items in theirs.repness.items()
+    }
+    assert {group["id"]: [(i["tid"], i["direction"]) for i in group["representative"]] for group in ours.groups} == (
+        expected
+    )
+
+
+def test_silhouette_on_a_sample_still_finds_the_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above SILHOUETTE_SAMPLE participants the number of groups is chosen on an even sample of them."""
+    monkeypatch.setattr(groups, "SILHOUETTE_SAMPLE", 60)
+    votes, truth = simulated_votes(participants=240, statements=24, groups=3, seed=4)
+    result = opinions.compute_map(votes)
+    assert len(result.groups) == 3 and _agreement(result, truth) > 0.95
+
+
+def test_what_crosses_to_the_worker_process_arrives_whole() -> None:
+    """The served app computes in a process of its own: the input goes there and the result comes back pickled."""
+    votes, _ = simulated_votes(participants=60, statements=10, groups=2, seed=6)
+    sent = maps.MapInput(",".join(f"{p},{t},{v}" for p, t, v in votes), [], 10, [], None)
+    data = pickle.loads(pickle.dumps(sent))  # noqa: S301 - made here
+    local = maps.compute(data)
+    remote = pickle.loads(pickle.dumps(local))  # noqa: S301 - made here
+    assert remote.result.points == local.result.points and remote.result.groups == local.result.groups
+    assert (remote.vote_count, remote.participant_count) == (len(votes), 60)
+    picture = remote.picture
+    assert picture["clustered"] == sum(group["size"] for group in remote.result.groups)
+    assert picture["clustered"] + picture["unclustered"] == 60 and len(picture["layers"]) == 3  # 2 groups, none

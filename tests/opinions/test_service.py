@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen.app import build_personal_data_registry
+from citoyen.opinions import maps, tasks
 from citoyen.opinions import service as opinions
-from citoyen.opinions import tasks
 from citoyen.opinions.models import OpinionVote, Statement
 from citoyen.people import service as people
 from citoyen.people.service import Role
@@ -127,6 +129,15 @@ async def test_map_is_recomputed_when_votes_change_and_after_an_erasure(
     stored = await opinions.stored_map(session, conversation.id)
     assert stored is not None and sorted(g["size"] for g in stored.groups) == [6, 6]
     assert {item["tid"] for item in stored.consensus} == {0, 2, 4, 6}
+    # Each participant's point is read by its key; the picture is stored ready.
+    placed = await maps.groups_by_pid(session, conversation.id)
+    assert len(placed) == 12 and set(placed.values()) == {group["id"] for group in stored.groups}
+    assert stored.picture["clustered"] == 12 and len(stored.picture["layers"]) == 2
+    # Debounced: a map just recomputed waits its turn, even with a newer vote.
+    await opinions.vote(session, conversation, voters[1], statements[0].id, -1)
+    await session.commit()
+    assert await tasks.recompute_stale(sessionmaker, not_before={conversation.id: time.monotonic() + 60}) == []
+    assert await opinions.is_stale(session, conversation.id)
 
     # A participant's data: their votes and statements; erasure removes the votes and keeps a moderated
     # statement, signed by no one.
@@ -138,8 +149,11 @@ async def test_map_is_recomputed_when_votes_change_and_after_an_erasure(
     tables = exported["domains"]["opinions"]["tables"]
     assert len(tables["opinion_votes"]) == len(statements) + 1
     assert tables["opinion_statements"][0]["text"] == "Des jeux pour enfants."
+    left = await opinions.find_participant(session, conversation, voters[0])
+    assert left is not None and await maps.point_of(session, conversation.id, left.pid) is not None
     await people.erase_person(session, registry, leaving)
     await session.flush()
+    assert await maps.point_of(session, conversation.id, left.pid) is None  # off the map at once
     assert await _vote_count(session) == 96 - len(statements)
     kept = await session.get(Statement, written.id)
     assert kept is not None and kept.author_id is None

@@ -126,3 +126,17 @@ async def statements_of(
         .order_by(Statement.tid)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def texts_of(session: AsyncSession, conversation_id: int, tids: set[int]) -> dict[int, str]:
+    """The text of these published statements, by number (the map page names a few dozen at most)."""
+    if not tids:
+        return {}
+    rows = await session.execute(
+        select(Statement.tid, Statement.body).where(
+            Statement.conversation_id == conversation_id,
+            Statement.status == StatementStatus.ACCEPTED.value,
+            Statement.tid.in_(sorted(tids)),
+        )
+    )
+    return {int(tid): str(body) for tid, body in rows}

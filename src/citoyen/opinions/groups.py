@@ -9,7 +9,6 @@ Pure functions of the votes: `recompute` in maps.py reads and stores, the backgr
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from citoyen.opinions.repness import across_groups, group_statistics, representative
+
 # Pol.is clusters participants who voted on at least 7 statements (or on all of them when there are fewer).
 MIN_VOTES = 7
 MAX_GROUPS = 5
 SEED = 20261207
-PICK = 5
-CONSENSUS_SHARE = 0.6  # every group agrees (or disagrees) at least this much, counted with Pol.is's prior
-DIVISIVE_SPREAD = 0.3  # between the group that agrees most and the one that agrees least
-MIN_GROUP_VOTES = 3  # a group's share on a statement counts from this many of its votes
+# The silhouette (which picks the number of groups) is scored on this many participants at most, drawn evenly
+# with the fixed seed: its cost grows with the square of their number (10,000 participants: 6 s; 2,000: 0.2 s).
+SILHOUETTE_SAMPLE = 2000
 
 
 @dataclass
@@ -59,144 +59,157 @@ def _stable_ids(centres: np.ndarray, previous: Sequence[dict[str, Any]]) -> list
     return [number if number >= 0 else next(fresh) for number in ids]
 
 
+@dataclass(frozen=True)
+class VoteColumns:
+    """Votes as three integer columns (participant number, statement number, value), as they are read."""
+
+    pids: np.ndarray
+    tids: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, votes: Sequence[tuple[int, int, int]]) -> VoteColumns:
+        table = np.asarray(votes, dtype=np.int64).reshape(-1, 3)
+        return cls(table[:, 0], table[:, 1], table[:, 2])
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def latest_only(self) -> VoteColumns:
+        """One vote per participant and statement: the last one given counts."""
+        if len(self.pids) == 0:
+            return self
+        span = int(self.tids.max()) - int(self.tids.min()) + 1
+        key = (self.pids - self.pids.min()) * span + (self.tids - self.tids.min())
+        _, last = np.unique(key[::-1], return_index=True)
+        if len(last) == len(key):
+            return self
+        keep = np.sort(len(key) - 1 - last)
+        return VoteColumns(self.pids[keep], self.tids[keep], self.values[keep])
+
+
+@dataclass(frozen=True)
+class _Matrix:
+    """The raw vote matrix (NaN where not voted), rows the participants by pid, columns the statements by tid."""
+
+    values: np.ndarray
+    pids: np.ndarray
+    tids: np.ndarray
+
+
+def _numbered(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct numbers in order and each one's position among them (a lookup table: no sort of the votes)."""
+    low = int(numbers.min())
+    present = np.zeros(int(numbers.max()) - low + 1, dtype=bool)
+    present[numbers - low] = True
+    position = np.cumsum(present) - 1
+    return np.flatnonzero(present) + low, position[numbers - low]
+
+
+def _matrix(votes: VoteColumns) -> _Matrix:
+    pids, rows = _numbered(votes.pids)
+    tids, columns = _numbered(votes.tids)
+    values = np.full((len(pids), len(tids)), np.nan)
+    values[rows, columns] = votes.values
+    return _Matrix(values, pids, tids)
+
+
+def _best_kmeans(points: np.ndarray, max_groups: int, init: list[list[float]] | None) -> Any:
+    """k from 2 to `max_groups`, the best silhouette wins (the smallest k on a tie), as red-dwarf's grid search
+    picks it; the silhouette is scored on an even sample above `SILHOUETTE_SAMPLE` points (its cost grows with
+    the square of their number)."""
+    from reddwarf.sklearn.cluster import PolisKMeans
+    from sklearn.metrics import silhouette_score
+
+    best: Any = None
+    best_score = -np.inf
+    sample = SILHOUETTE_SAMPLE if len(points) > SILHOUETTE_SAMPLE else None
+    for k in range(2, max_groups + 1):
+        try:  # too few distinct points for k groups: this k is left out, as the grid search scores it NaN
+            model = PolisKMeans(n_clusters=k, init="polis", init_centers=init, random_state=SEED).fit(points)
+            score = float(silhouette_score(points, model.labels_, sample_size=sample, random_state=SEED))
+        except ValueError:
+            continue
+        if score > best_score:
+            best, best_score = model, score
+    return best
+
+
 def compute_map(
-    votes: Sequence[tuple[int, int, int]],
+    votes: Sequence[tuple[int, int, int]] | VoteColumns,
     moderated_out: Sequence[int] = (),
     statement_count: int | None = None,
     previous_groups: Sequence[dict[str, Any]] = (),
 ) -> MapResult:
-    """The map of `votes` ((pid, tid, value) triples): where each participant stands, the groups and what
-    characterises them. With too few votes to tell groups apart, only the points (or nothing)."""
-    from reddwarf.implementations.polis import run_pipeline
+    """The map of `votes` ((pid, tid, value) triples, or columns): where each participant stands, the groups and
+    what characterises them. With too few votes to tell groups apart, only the points (or nothing).
+
+    red-dwarf's steps for Pol.is's pipeline (its reducer: mean imputation, PCA, sparsity-aware scaling; its
+    k-means with Pol.is's initialisation; its comment statistics), on numpy arrays rather than pandas' pivot."""
+    from reddwarf.utils.reducer.base import run_reducer
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-    votes = list({(pid, tid): (pid, tid, value) for pid, tid, value in votes}.values())  # the last vote counts
-    tids = {tid for _, tid, _ in votes}
-    pids = {pid for pid, _, _ in votes}
-    counted = len(tids - set(moderated_out))
-    threshold = min_votes(statement_count if statement_count is not None else counted)
-    voted: dict[int, int] = {}
-    for pid, _, _ in votes:
-        voted[pid] = voted.get(pid, 0) + 1
-    clusterable = sum(1 for count in voted.values() if count >= threshold)
-    if counted < 2 or len(pids) < 2 or clusterable < 4:
+    columns = (votes if isinstance(votes, VoteColumns) else VoteColumns.of(votes)).latest_only()
+    if len(columns) == 0:
         return MapResult()
-    records = [{"participant_id": pid, "statement_id": tid, "vote": value, "modified": 0} for pid, tid, value in votes]
-    init = [group["center"] for group in previous_groups] or None
-    # One thread: faster than a pool at these sizes, and the web workers keep the other cores.
+    raw = _matrix(columns)
+    moderated = np.isin(raw.tids, np.asarray(list(moderated_out), dtype=np.int64))
+    counted = int(len(raw.tids) - moderated.sum())
+    threshold = min_votes(statement_count if statement_count is not None else counted)
+    voted = np.count_nonzero(~np.isnan(raw.values), axis=1)
+    clusterable = voted >= threshold
+    if counted < 2 or len(raw.pids) < 2 or int(clusterable.sum()) < 4:
+        return MapResult()
+    filtered = raw.values.copy()
+    filtered[:, moderated] = 0.0  # Pol.is zeroes the moderated-out statements' columns
+    init = [list(group["center"]) for group in previous_groups] or None
+    # One thread: the computation runs beside the web workers, which keep the other cores.
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        result = run_pipeline(
-            votes=records,
-            mod_out_statement_ids=list(moderated_out),
-            min_user_vote_threshold=threshold,
-            init_centers=init,
-            max_group_count=min(MAX_GROUPS, clusterable - 1),
-            random_state=SEED,
-            pick_max=PICK,
-        )
-    clusterer = result.clusterer
-    participants = result.participants_df
-    if clusterer is None:
-        return MapResult(points=_points(participants, {}))
-    centres = np.asarray(clusterer.cluster_centers_, dtype=float)
+        projected, _, _ = run_reducer(vote_matrix=filtered, reducer="pca", random_state=SEED)
+        model = _best_kmeans(projected[clusterable], min(MAX_GROUPS, int(clusterable.sum()) - 1), init)
+    if model is None:
+        return MapResult(points=_points(raw.pids, projected, np.full(len(raw.pids), -1)))
+    centres = np.asarray(model.cluster_centers_, dtype=float)
     ids = _stable_ids(centres, previous_groups)
-    label_to_id = dict(enumerate(ids))
-    stats = result.group_comment_stats
+    labels = np.full(len(raw.pids), -1)
+    labels[clusterable] = model.labels_
+    stats = group_statistics(raw.values[clusterable], model.labels_, len(centres))
+    chosen = representative(stats, raw.tids, moderated)
     groups: list[dict[str, Any]] = []
-    sizes = participants["cluster_id"].value_counts()
-    for label, group_id in label_to_id.items():
-        representative: list[dict[str, Any]] = []
-        for item in result.repness.get(label, []):
-            tid = int(item["tid"])
-            row = stats.loc[(label, tid)]
-            seen = int(row["ns"])
-            representative.append(
+    for label, group_id in enumerate(ids):
+        lines = []
+        for column, direction in chosen[label]:
+            seen = int(stats.ns[label, column])
+            lines.append(
                 {
-                    "tid": tid,
-                    "direction": str(item["repful-for"]),
-                    "agreed": _share(row["na"], seen),
-                    "disagreed": _share(row["nd"], seen),
+                    "tid": int(raw.tids[column]),
+                    "direction": direction,
+                    "agreed": _share(stats.na[label, column], seen),
+                    "disagreed": _share(stats.nd[label, column], seen),
                     "voted": seen,
                 }
             )
         groups.append(
             {
                 "id": group_id,
-                "size": int(sizes.get(label, 0)),
+                "size": int(np.count_nonzero(model.labels_ == label)),
                 "center": [round(float(value), 4) for value in centres[label]],
-                "representative": representative,
+                "representative": lines,
             }
         )
     groups.sort(key=lambda group: group["id"])
-    consensus, divisive = _across_groups(stats, label_to_id, set(moderated_out))
-    return MapResult(_points(participants, label_to_id), groups, consensus, divisive)
+    id_of = np.asarray(ids)
+    consensus, divisive = across_groups(stats, raw.tids, moderated, ids)
+    point_groups = np.where(labels >= 0, id_of[np.maximum(labels, 0)], -1)
+    return MapResult(_points(raw.pids, projected, point_groups), groups, consensus, divisive)
 
 
 def _share(count: Any, total: int) -> float:
     return round(float(count) / total, 4) if total else 0.0
 
 
-def _points(participants: Any, label_to_id: dict[int, int]) -> list[list[float | int]]:
-    points: list[list[float | int]] = []
-    for pid, x, y, label in zip(
-        participants.index, participants["x"], participants["y"], participants["cluster_id"], strict=True
-    ):
-        group = -1 if label is None or (isinstance(label, float) and math.isnan(label)) or label is np.nan else label
-        try:
-            group = label_to_id.get(int(group), -1)
-        except (TypeError, ValueError):
-            group = -1
-        points.append([int(pid), round(float(x), 4), round(float(y), 4), group])
-    return points
-
-
-def _across_groups(
-    stats: Any, label_to_id: dict[int, int], moderated_out: set[int]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Consensus: every group agrees (or disagrees) with Pol.is's prior share (n+1)/(seen+2) of at least 60 %,
-    ranked by the product of the groups' shares (Pol.is's group-aware consensus). Divisive: the widest gap
-    between the groups' agreement."""
-    shares: dict[int, dict[int, tuple[float, float, int]]] = {}
-    for (label, tid), row in stats.iterrows():
-        tid = int(tid)
-        if tid in moderated_out:
-            continue
-        seen = int(row["ns"])
-        agree = (float(row["na"]) + 1) / (seen + 2)
-        disagree = (float(row["nd"]) + 1) / (seen + 2)
-        shares.setdefault(tid, {})[label_to_id[int(label)]] = (agree, disagree, seen)
-    consensus: list[dict[str, Any]] = []
-    divisive: list[dict[str, Any]] = []
-    group_count = len(label_to_id)
-    for tid, by_group in shares.items():
-        if len(by_group) < group_count:
-            continue
-        for direction, index in (("agree", 0), ("disagree", 1)):
-            values = [share[index] for share in by_group.values()]
-            if min(values) >= CONSENSUS_SHARE:
-                consensus.append(
-                    {
-                        "tid": tid,
-                        "direction": direction,
-                        "score": round(math.prod(values), 4),
-                        "shares": {str(group): round(share[index], 4) for group, share in by_group.items()},
-                    }
-                )
-        counted = {group: share for group, share in by_group.items() if share[2] >= MIN_GROUP_VOTES}
-        if len(counted) == group_count:
-            agreement = [share[0] for share in counted.values()]
-            spread = max(agreement) - min(agreement)
-            if spread >= DIVISIVE_SPREAD:
-                divisive.append(
-                    {
-                        "tid": tid,
-                        "spread": round(spread, 4),
-                        "shares": {str(group): round(share[0], 4) for group, share in counted.items()},
-                    }
-                )
-    consensus.sort(key=lambda item: (-item["score"], item["tid"]))
-    divisive.sort(key=lambda item: (-item["spread"], item["tid"]))
-    agreed = [item for item in consensus if item["direction"] == "agree"][:PICK]
-    disagreed = [item for item in consensus if item["direction"] == "disagree"][:PICK]
-    return agreed + disagreed, divisive[:PICK]
+def _points(pids: np.ndarray, projected: np.ndarray, groups: np.ndarray) -> list[list[float | int]]:
+    xs = np.round(projected[:, 0], 4).tolist()
+    ys = np.round(projected[:, 1], 4).tolist()
+    return [[pid, x, y, group] for pid, x, y, group in zip(pids.tolist(), xs, ys, groups.tolist(), strict=True)]

@@ -1,5 +1,6 @@
-"""The stored map: recomputing it from the conversation's votes (off the event loop, so voting never waits for
-it), reading it for the page, and which conversations' maps are behind their votes."""
+"""The stored map: recomputing it from the conversation's votes (read in one statement, computed off the event
+loop: in the app's worker process, so voting never waits for it), reading it for the page (one row, and one
+participant's point by its key), and which conversations' maps are behind their votes."""
 
 from __future__ import annotations
 
@@ -8,12 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+import numpy as np
+from sqlalchemy import String, cast, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opinions.groups import MapResult, compute_map
-from citoyen.opinions.models import Conversation, OpinionMap, OpinionVote, Participant, Statement, StatementStatus
+from citoyen.opinions.groups import MapResult, VoteColumns, compute_map
+from citoyen.opinions.models import (
+    Conversation,
+    MapPoint,
+    OpinionMap,
+    OpinionVote,
+    Participant,
+    Statement,
+    StatementStatus,
+)
+from citoyen.opinions.picture import draw
+
+POINTS_PER_INSERT = 5000
 
 
 @dataclass(frozen=True)
@@ -53,25 +66,52 @@ async def is_stale(session: AsyncSession, conversation_id: int) -> bool:
 
 @dataclass(frozen=True)
 class MapInput:
-    """What a recomputation reads: the votes as (pid, tid, value), the moderated-out statements, the number of
-    published ones, the previous groups (their centres start k-means) and the latest vote change seen."""
+    """What a recomputation reads: the votes as one text, "pid,tid,value,pid,tid,value,..." (the database joins
+    them: the web process makes no Python object per vote, the worker parses them with numpy), the moderated-out
+    statements, the number of published ones, the previous groups (their centres start k-means) and the latest
+    vote change seen."""
 
-    votes: list[tuple[int, int, int]]
+    votes: str
     moderated_out: list[int]
     published: int
     previous_groups: list[dict[str, Any]]
     latest: datetime | None
 
 
+@dataclass(frozen=True)
+class Computed:
+    """A computed map, ready to store: the result, its picture and what it counted."""
+
+    result: MapResult
+    picture: dict[str, Any]
+    vote_count: int
+    participant_count: int
+
+
+def _joined_votes(session: AsyncSession) -> Any:
+    """The aggregate joining every vote into one text (string_agg on PostgreSQL, group_concat on SQLite)."""
+    one = (
+        cast(Participant.pid, String)
+        + literal(",")
+        + cast(Statement.tid, String)
+        + literal(",")
+        + cast(OpinionVote.value, String)
+    )
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "postgresql":
+        return func.string_agg(one, literal(","))
+    return func.group_concat(one, literal(","))
+
+
 async def read_input(session: AsyncSession, conversation_id: int) -> MapInput:
     latest = await last_vote_at(session, conversation_id)
-    rows = await session.execute(
-        select(Participant.pid, Statement.tid, OpinionVote.value)
+    joined = await session.scalar(
+        select(_joined_votes(session))
+        .select_from(OpinionVote)
         .join(Participant, Participant.id == OpinionVote.participant_id)
         .join(Statement, Statement.id == OpinionVote.statement_id)
         .where(OpinionVote.conversation_id == conversation_id, Statement.status != StatementStatus.PENDING.value)
     )
-    votes = [(int(pid), int(tid), int(value)) for pid, tid, value in rows]
     statuses = (
         await session.execute(
             select(Statement.tid, Statement.status).where(
@@ -81,28 +121,38 @@ async def read_input(session: AsyncSession, conversation_id: int) -> MapInput:
     ).all()
     moderated_out = [int(tid) for tid, status in statuses if status == StatementStatus.REJECTED.value]
     published = sum(1 for _, status in statuses if status == StatementStatus.ACCEPTED.value)
-    previous = await stored_map(session, conversation_id)
-    previous_groups = list(previous.groups) if previous is not None else []
-    return MapInput(votes, moderated_out, published, previous_groups, latest)
+    previous = await session.scalar(select(OpinionMap.groups).where(OpinionMap.conversation_id == conversation_id))
+    return MapInput(joined or "", moderated_out, published, list(previous or []), latest)
 
 
-def compute(data: MapInput) -> MapResult:
-    """The computation alone (CPU-bound: run it in a worker thread, outside any transaction)."""
-    return compute_map(data.votes, data.moderated_out, data.published, data.previous_groups)
+def parse_votes(joined: str) -> VoteColumns:
+    if not joined:
+        empty = np.zeros(0, dtype=np.int64)
+        return VoteColumns(empty, empty, empty)
+    table = np.fromstring(joined, dtype=np.int64, sep=",").reshape(-1, 3)
+    return VoteColumns(table[:, 0], table[:, 1], table[:, 2])
 
 
-async def store(session: AsyncSession, conversation_id: int, data: MapInput, result: MapResult) -> Recomputed:
-    """Store a computed map in place of the previous one."""
-    participant_count = len({pid for pid, _, _ in data.votes})
+def compute(data: MapInput) -> Computed:
+    """The computation alone (CPU-bound: run in the worker process, or a thread, outside any transaction)."""
+    votes = parse_votes(data.votes)
+    result = compute_map(votes, data.moderated_out, data.published, data.previous_groups)
+    participants = len(np.unique(votes.pids))
+    return Computed(result, draw(result.points), len(votes), participants)
+
+
+async def store(session: AsyncSession, conversation_id: int, data: MapInput, computed: Computed) -> Recomputed:
+    """Store a computed map in place of the previous one: its row, and every participant's point."""
+    result = computed.result
     values = {
         "computed_at": utcnow(),
-        "vote_count": len(data.votes),
+        "vote_count": computed.vote_count,
         "last_vote_at": data.latest,
-        "participant_count": participant_count,
-        "points": result.points,
+        "participant_count": computed.participant_count,
         "groups": result.groups,
         "consensus": result.consensus,
         "divisive": result.divisive,
+        "picture": computed.picture,
     }
     previous = await stored_map(session, conversation_id)
     if previous is None:
@@ -110,13 +160,34 @@ async def store(session: AsyncSession, conversation_id: int, data: MapInput, res
     else:
         for name, value in values.items():
             setattr(previous, name, value)
+    await session.execute(delete(MapPoint).where(MapPoint.conversation_id == conversation_id))
+    rows = [
+        {"conversation_id": conversation_id, "pid": pid, "x": x, "y": y, "group_id": group}
+        for pid, x, y, group in result.points
+    ]
+    for begin in range(0, len(rows), POINTS_PER_INSERT):
+        await session.execute(insert(MapPoint), rows[begin : begin + POINTS_PER_INSERT])
     await session.flush()
-    return Recomputed(conversation_id, len(data.votes), participant_count, len(result.groups))
+    return Recomputed(conversation_id, computed.vote_count, computed.participant_count, len(result.groups))
+
+
+async def point_of(session: AsyncSession, conversation_id: int, pid: int) -> MapPoint | None:
+    """Where the last recomputation placed this participant (None: not on the map yet)."""
+    return await session.get(MapPoint, (conversation_id, pid))
+
+
+async def groups_by_pid(session: AsyncSession, conversation_id: int) -> dict[int, int]:
+    """Every participant's group in the last recomputation (-1: in none), for the export."""
+    rows = await session.execute(
+        select(MapPoint.pid, MapPoint.group_id).where(MapPoint.conversation_id == conversation_id)
+    )
+    return {int(pid): int(group) for pid, group in rows}
 
 
 async def recompute(session: AsyncSession, conversation_id: int) -> Recomputed:
     """Read the votes, compute the map in a worker thread, store it, in the caller's transaction (the CLI's, the
-    tests'). The background task reads and stores in two short transactions instead (tasks.py)."""
+    tests'). The background task computes in its worker process and stores in a transaction of its own
+    (tasks.py)."""
     data = await read_input(session, conversation_id)
     return await store(session, conversation_id, data, await asyncio.to_thread(compute, data))
 

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
@@ -123,11 +123,13 @@ class OpinionVote(Base):
 
 
 class OpinionMap(Base):
-    """The last recomputation of a conversation's map, read as it is by the map page and the export.
+    """The last recomputation of a conversation's map, read as it is by the map page and the export (one row:
+    the page never reads the votes nor every participant's point).
 
-    `points`: [[pid, x, y, group or -1], ...]; `groups`: [{"id", "size", "center", "representative": [{"tid",
-    "direction", "agreed", "disagreed", "voted"}]}]; `consensus`: [{"tid", "direction", "share"}]; `divisive`:
-    [{"tid", "spread", "shares"}]."""
+    `groups`: [{"id", "size", "center", "representative": [{"tid", "direction", "agreed", "disagreed", "voted"}]}];
+    `consensus`: [{"tid", "direction", "score", "shares"}]; `divisive`: [{"tid", "spread", "shares"}];
+    `picture`: the drawing, ready ({"scale": [min x, min y, factor], "layers": [{"group", "d"}], "sampled",
+    "clustered", "unclustered"}, picture.py). Each participant's point is in `opinion_map_points`."""
 
     __tablename__ = "opinion_maps"
 
@@ -139,7 +141,22 @@ class OpinionMap(Base):
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
     last_vote_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     participant_count: Mapped[int] = mapped_column(Integer, default=0)
-    points: Mapped[list[Any]] = mapped_column(JSON, default=list)
     groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
     consensus: Mapped[list[Any]] = mapped_column(JSON, default=list)
     divisive: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    picture: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class MapPoint(Base):
+    """Where the last recomputation placed one participant (read by its key: "where you stand", the export)."""
+
+    __tablename__ = "opinion_map_points"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("opinion_conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    pid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    # The group's id, -1 for a participant in no group (too few votes).
+    group_id: Mapped[int] = mapped_column(SmallInteger)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
 from citoyen.opinions.maps import mark_stale
-from citoyen.opinions.models import OpinionVote, Participant, Statement, StatementStatus
+from citoyen.opinions.models import MapPoint, OpinionVote, Participant, Statement, StatementStatus
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.people.service import Person
 
@@ -72,6 +72,12 @@ async def _erase(session: AsyncSession, person: Person) -> None:
     await session.execute(update(Statement).where(Statement.author_id.in_(ids)).values(author_id=None))
     await session.execute(delete(OpinionVote).where(OpinionVote.participant_id.in_(ids)))
     await session.execute(delete(Participant).where(Participant.id.in_(ids)))
+    for participant in participants:  # their point leaves the map at once; the groups at the next recomputation
+        await session.execute(
+            delete(MapPoint).where(
+                MapPoint.conversation_id == participant.conversation_id, MapPoint.pid == participant.pid
+            )
+        )
     for conversation_id in {participant.conversation_id for participant in participants}:
         await mark_stale(session, conversation_id)
 

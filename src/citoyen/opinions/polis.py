@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.opinions.conversations import ConversationInput, create_conversation, get_conversation
-from citoyen.opinions.maps import stored_map
+from citoyen.opinions.maps import groups_by_pid
 from citoyen.opinions.models import STATEMENT_MAX, Conversation, OpinionVote, Participant, Statement, StatementStatus
 
 COMMENT_COLUMNS = (
@@ -248,8 +248,7 @@ async def export_polis(session: AsyncSession, conversation_id: int) -> dict[str,
     writer.writerow(VOTE_COLUMNS)
     for pid, tid, value, at in votes:
         writer.writerow([*_polis_time(at), tid, pid, value])
-    found = await stored_map(session, conversation.id)
-    groups = {int(point[0]): int(point[3]) for point in found.points} if found is not None else {}
+    groups = await groups_by_pid(session, conversation.id)
     authored: dict[int, int] = {}
     for statement in statements:
         if statement.author_id is not None and statement.author_id in participants:

@@ -1,11 +1,20 @@
 """Recomputing the maps in the background: every few seconds, the maps whose conversations had new votes (one
-after the other, each in its own transaction). A vote never waits for it; several workers may each run it (on
-PostgreSQL an advisory lock lets one at a time recompute)."""
+after the other), each read in one short transaction, computed in a worker process (the served app's: the
+computation holds its own interpreter's lock, never the web process's, so votes and pages stay fast) and stored
+in another transaction. A conversation is recomputed again at the earliest after as long as its last
+recomputation took (at least INTERVAL_SECONDS): under a stream of votes, the map follows without the worker
+computing all the time. Several web workers may each run it (on PostgreSQL an advisory lock lets one at a time
+store)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,6 +29,24 @@ INTERVAL_SECONDS = 3.0
 LOCK_KEY = 0x4F_50_49_4E_49_4F_4E  # "OPINION"
 
 
+def warm_up() -> None:
+    """The worker imports the mathematics (numpy, scikit-learn, red-dwarf) once, when it starts."""
+    from citoyen.opinions import groups
+
+    groups.compute_map([(0, 0, 1), (1, 0, -1)])
+
+
+@asynccontextmanager
+async def worker_process() -> AsyncIterator[Executor]:
+    """One worker process for the computations, started fresh (spawn: nothing of the web process's threads and
+    connections is inherited), stopped with the app."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 async def _take_turn(session: AsyncSession) -> bool:
     bind = session.bind
     if bind is None or bind.dialect.name != "postgresql":
@@ -29,29 +56,44 @@ async def _take_turn(session: AsyncSession) -> bool:
 
 
 async def recompute_one(
-    sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int, state: Any = None
+    sessionmaker: async_sessionmaker[AsyncSession],
+    conversation_id: int,
+    state: Any = None,
+    executor: Executor | None = None,
 ) -> maps.Recomputed | None:
-    """Read the votes in one short transaction, compute outside any (votes keep coming in, on SQLite too), store
-    in another (on SQLite in its turn among the app's writers, `state` being the app's); None when another worker
-    is storing at the same moment."""
+    """Read the votes in one short transaction, compute outside any (in `executor`, the worker process, or else a
+    thread), store in another (on SQLite in its turn among the app's writers, `state` being the app's); None when
+    another worker is storing at the same moment."""
     async with sessionmaker() as session:
         data = await maps.read_input(session, conversation_id)
-    result = await asyncio.to_thread(maps.compute, data)
+    computed = await asyncio.get_running_loop().run_in_executor(executor, maps.compute, data)
     async with sessionmaker() as session, sqlite_write_turn(state if state is not None else SimpleNamespace(), session):
         if not await _take_turn(session):
             return None
-        done = await maps.store(session, conversation_id, data, result)
+        done = await maps.store(session, conversation_id, data, computed)
         await session.commit()
     return done
 
 
-async def recompute_stale(sessionmaker: async_sessionmaker[AsyncSession], state: Any = None) -> list[maps.Recomputed]:
-    """One round: recompute every map behind its votes."""
+async def recompute_stale(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    state: Any = None,
+    executor: Executor | None = None,
+    not_before: dict[int, float] | None = None,
+) -> list[maps.Recomputed]:
+    """One round: recompute every map behind its votes (those in `not_before`, conversation → monotonic time,
+    wait until then; the round writes there when each may be recomputed again)."""
     async with sessionmaker() as session:
         stale = await maps.stale_conversations(session)
     done: list[maps.Recomputed] = []
     for conversation_id in stale:
-        recomputed = await recompute_one(sessionmaker, conversation_id, state)
+        began = time.monotonic()
+        if not_before is not None and began < not_before.get(conversation_id, 0.0):
+            continue
+        recomputed = await recompute_one(sessionmaker, conversation_id, state, executor)
+        if not_before is not None:
+            finished = time.monotonic()
+            not_before[conversation_id] = finished + max(INTERVAL_SECONDS, finished - began)
         if recomputed is not None:
             done.append(recomputed)
     return done
@@ -59,11 +101,16 @@ async def recompute_stale(sessionmaker: async_sessionmaker[AsyncSession], state:
 
 async def recompute_loop(state: Any, interval: float = INTERVAL_SECONDS) -> None:
     """The app's timer (`state` is the app's: its sessionmaker, its SQLite write lock): a round every `interval`
-    seconds; errors are logged, never fatal."""
-    while True:
-        try:
-            for done in await recompute_stale(state.sessionmaker, state):
-                log.info("opinion map %s: %s votes, %s groups", done.conversation_id, done.vote_count, done.group_count)
-        except Exception:  # the next round tries again
-            log.exception("opinion map recomputation failed")
-        await asyncio.sleep(interval)
+    seconds, computing in the loop's own worker process (it lives as long as the loop: the app's lifespan);
+    errors are logged, never fatal."""
+    not_before: dict[int, float] = {}
+    async with worker_process() as executor:
+        while True:
+            try:
+                for done in await recompute_stale(state.sessionmaker, state, executor, not_before):
+                    log.info(
+                        "opinion map %s: %s votes, %s groups", done.conversation_id, done.vote_count, done.group_count
+                    )
+            except Exception:  # the next round tries again
+                log.exception("opinion map recomputation failed")
+            await asyncio.sleep(interval)

@@ -11,12 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.opinions import conversations, maps, voting
 from citoyen.opinions.models import Conversation, Statement
+from citoyen.opinions.picture import place
 from citoyen.participation import service as participation
 
-# The picture draws at most this many participants (an even sample); the counts and tables use them all.
-MAX_POINTS = 2000
-SVG_SIZE = 400
-SVG_MARGIN = 16
 # Colour-blind-safe palette (Okabe–Ito), one per group id; groups are also told apart by their number.
 GROUP_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
 
@@ -60,6 +57,14 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Layer:
+    """One group's dots in the picture: a path, drawn ready at the recomputation."""
+
+    colour: str
+    d: str
+
+
+@dataclass(frozen=True)
 class MapView:
     conversation: Conversation
     process: Any
@@ -69,7 +74,8 @@ class MapView:
     groups: list[GroupView]
     consensus: list[StatementLine]
     divisive: list[StatementLine]
-    points: list[Point]
+    layers: list[Layer]
+    own_point: Point | None
     sampled: bool
     own_group: GroupView | None
     own_votes: int
@@ -101,22 +107,21 @@ async def vote_view(session: AsyncSession, conversation: Conversation, voter: vo
     )
 
 
-def _scale(points: list[list[Any]]) -> tuple[float, float, float, float]:
-    xs = [float(point[1]) for point in points] or [0.0]
-    ys = [float(point[2]) for point in points] or [0.0]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
-    return min(xs), min(ys), span, (SVG_SIZE - 2 * SVG_MARGIN) / span
+def _mentioned(stored: Any) -> set[int]:
+    tids = {int(item["tid"]) for group in stored.groups for item in group["representative"]}
+    return tids | {int(item["tid"]) for item in [*stored.consensus, *stored.divisive]}
 
 
 async def map_view(session: AsyncSession, conversation: Conversation, voter: voting.Voter) -> MapView:
+    """The stored map as it is (one row), the texts of the statements it names and the viewer's own point (by
+    its key): never the votes, never every participant."""
     process = await participation.get_process(session, conversation.process_id, include_unpublished=True)
     stored = await maps.stored_map(session, conversation.id)
-    texts = {statement.tid: statement.body for statement in await conversations.statements_of(session, conversation.id)}
     participant = await voting.find_participant(session, conversation, voter)
-    own_pid = participant.pid if participant is not None else None
     own_votes = len(await voting.votes_of(session, participant)) if participant is not None else 0
     if stored is None:
-        return MapView(conversation, process, None, 0, 0, [], [], [], [], False, None, own_votes, 0, 0)
+        return MapView(conversation, process, None, 0, 0, [], [], [], [], None, False, None, own_votes, 0, 0)
+    texts = await conversations.texts_of(session, conversation.id, _mentioned(stored))
     groups = [
         GroupView(
             id=int(group["id"]),
@@ -150,23 +155,15 @@ async def map_view(session: AsyncSession, conversation: Conversation, voter: vot
         for item in stored.divisive
         if item["tid"] in texts
     ]
-    all_points = list(stored.points)
-    step = max(1, len(all_points) // MAX_POINTS)
-    shown = all_points[::step]
-    own_point = next((point for point in all_points if point[0] == own_pid), None)
-    min_x, min_y, _span, factor = _scale(all_points)
-
-    def placed(point: list[Any], own: bool = False) -> Point:
-        x = SVG_MARGIN + (float(point[1]) - min_x) * factor
-        y = SVG_SIZE - SVG_MARGIN - (float(point[2]) - min_y) * factor
-        return Point(round(x, 1), round(y, 1), colour(int(point[3])), own)
-
-    points = [placed(point) for point in shown if point[0] != own_pid]
-    if own_point is not None:
-        points.append(placed(own_point, own=True))
+    picture = stored.picture or {}
+    layers = [Layer(colour(int(layer["group"])), str(layer["d"])) for layer in picture.get("layers", [])]
+    own_point = await maps.point_of(session, conversation.id, participant.pid) if participant is not None else None
+    own: Point | None = None
+    if own_point is not None and picture.get("scale"):
+        x, y = place(picture["scale"], own_point.x, own_point.y)
+        own = Point(x, y, colour(own_point.group_id), own=True)
     by_id = {group.id: group for group in groups}
-    own_group = by_id.get(int(own_point[3])) if own_point is not None else None
-    clustered = sum(1 for point in all_points if int(point[3]) >= 0)
+    own_group = by_id.get(own_point.group_id) if own_point is not None else None
     return MapView(
         conversation,
         process,
@@ -176,10 +173,11 @@ async def map_view(session: AsyncSession, conversation: Conversation, voter: vot
         groups,
         consensus,
         divisive,
-        points,
-        step > 1,
+        layers,
+        own,
+        bool(picture.get("sampled")),
         own_group,
         own_votes,
-        clustered,
-        len(all_points) - clustered,
+        int(picture.get("clustered", 0)),
+        int(picture.get("unclustered", 0)),
     )
