@@ -344,6 +344,9 @@ async def test_erasure_leaves_no_personal_data_anywhere(
         await people.authenticate(session, settings, person.email, "wrong-password", "10.1.1.1")
     await people.create_api_token(session, "made by admin", ["open311"], admin)
     session_id = await people.open_session(session, person, "Mozilla/5.0 (Windows NT 10.0) Edg/120.0")
+    from tests.projects.helpers import erasable_project_data
+
+    await erasable_project_data(session, person)
     link = people.MailText("Log in", "{link}")
     for attempt in range(settings.login_account_max_failures + 1):
         with pytest.raises(people.PeopleError):
@@ -371,6 +374,8 @@ async def test_erasure_leaves_no_personal_data_anywhere(
     assert (await session.execute(select(EmailLink))).first() is None
     assert await session.get(Person, person_id) is None
     assert (await session.execute(select(AccessLogEntry).where(AccessLogEntry.subject_id == person_id))).first() is None
+    projects_data = next(provider for provider in registry.providers if provider.domain == "projects")
+    assert not any((await projects_data.export(session, person)).values())
 
 
 async def test_erasing_a_staff_member_keeps_the_access_log_of_others_meaningful(

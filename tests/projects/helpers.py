@@ -70,3 +70,14 @@ async def create_project(
 
 def day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+async def erasable_project_data(session: AsyncSession, person: Person) -> None:
+    """Everything the projects domain keeps about `person`: a question, feedback, a flag, a follow."""
+    world = await create_world(session)
+    project = await create_project(session, world)
+    await projects.ask_question(session, person, project.id, "Quand la rue rouvrira-t-elle ?")
+    mine = await projects.give_feedback(session, person, project.id, "worried", "Le bruit")
+    other = await projects.give_feedback(session, world.citizen, project.id, "useful", "")
+    await projects.flag_feedback(session, person, other.id)
+    await projects.flag_feedback(session, world.citizen, mine.id)

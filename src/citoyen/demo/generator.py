@@ -23,6 +23,7 @@ from citoyen.demo.debate import build_demo_debate
 from citoyen.demo.mobility import build_demo_mobility
 from citoyen.demo.opinions import build_demo_opinions
 from citoyen.demo.participation import build_demo_participation
+from citoyen.demo.projects import build_demo_projects
 from citoyen.demo.reports import build_demo_reports
 from citoyen.demo.sensing import build_demo_sensors
 from citoyen.indicators import service as indicators
@@ -125,7 +126,7 @@ PSEUDONYM_STYLES = (
 
 
 # What `build_demo(..., only=...)` may choose; participation brings its debate, budget, survey and opinion map.
-DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators", "mobility", "alerts"})
+DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators", "projects", "mobility", "alerts"})
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -257,6 +258,11 @@ async def build_demo(
         progress("alerts", 0, 1)
         await build_demo_alerts(session, now, settings.demo_seed, with_reports=wanted("reports"))
         progress("alerts", 1, 1)
+
+    if wanted("projects"):
+        progress("urban projects", 0, 1)
+        await build_demo_projects(session, settings, now)
+        progress("urban projects", 1, 1)
 
     if wanted("mobility"):
         progress("carpool board", 0, 1)

@@ -8,9 +8,9 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -18,6 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from citoyen.db import DbSession
 from citoyen.i18n import N_
 from citoyen.people import service as people
+from citoyen.people.service import Person
 from citoyen.projects import service as projects
 from citoyen.projects.models import Project
 from citoyen.projects.pages import labels
@@ -164,6 +165,11 @@ async def edit_project(
     return see_other(f"/projects/{project_id}")
 
 
+def _flashed(request: Request, error: projects.ProjectError) -> str:
+    """A refusal for the next page: its msgid (translated when shown), or its text when it has values."""
+    return error.text(gettext_for(request), locale_of(request)) if error.values else error.message
+
+
 async def _back_with(request: Request, project_id: int, work: Callable[[], Awaitable[None]], anchor: str) -> Response:
     """Runs a staff action and goes back to the project's page, where a refusal shows as a message."""
     try:
@@ -171,7 +177,7 @@ async def _back_with(request: Request, project_id: int, work: Callable[[], Await
     except projects.ProjectError as error:
         if error.kind.value == "not_found":
             raise
-        flash(request, error.text(gettext_for(request), locale_of(request)), "error")
+        flash(request, _flashed(request, error), "error")
     return see_other(f"/projects/{project_id}#{anchor}")
 
 
@@ -213,15 +219,25 @@ async def answer_question(
     except projects.ProjectError as error:
         if error.kind.value == "not_found":
             raise
-        flash(request, error.text(gettext_for(request), locale_of(request)), "error")
+        flash(request, _flashed(request, error), "error")
         return see_other(f"/projects/{parse_id(field(form, 'project_id')) or ''}#question-{question_id}")
     flash(request, N_("The answer is published; the asker and the followers are told."), "success")
     return see_other(f"/projects/{question.project_id}#question-{question.id}")
 
 
+async def require_moderator(person: SignedInPerson) -> Person:
+    """Moderators, staff and admins; others are refused (403)."""
+    if not projects.is_moderator(person):
+        raise HTTPException(403, "Only moderators may do this.")
+    return person
+
+
+ModeratorPerson = Annotated[Person, Depends(require_moderator)]
+
+
 @router.post("/staff/projects/feedback/{feedback_id}/hide")
 async def hide_feedback(
-    request: Request, session: DbSession, person: SignedInPerson, form: Form, feedback_id: PathId
+    request: Request, session: DbSession, person: ModeratorPerson, form: Form, feedback_id: PathId
 ) -> Response:
     """Moderators (and staff) hide feedback with a public reason."""
     project_id = parse_id(field(form, "project_id")) or 0
