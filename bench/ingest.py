@@ -3,7 +3,9 @@
 One run, on PostgreSQL (default) or SQLite (`--backend sqlite`):
 1. baseline (PostgreSQL only): COPY of N observations (asyncpg, binary) into a bare table with the same
    columns and no index, key or constraint; then the same COPY with only the (datastream, phenomenon
-   time) index the storage needs, and straight into `sta_observations`: what any server must at least do;
+   time) index the storage needs, into a table built as `sta_observations` was before the store was redesigned
+   for ingest (primary key, two foreign keys: "before") and straight into `sta_observations` ("after"): what
+   any server must at least do;
 2. the same N observations through the real server: `POST /sta/v1.1/CreateObservations` in batches of
    `--batch` rows, `--concurrency` clients at once, into the partitioned `sta_observations` with its
    indexes and foreign keys.
@@ -122,6 +124,40 @@ async def table_copy(url: str, rows: list[tuple[int, datetime, float]]) -> float
     return elapsed
 
 
+PREVIOUS_DESIGN = (
+    # sta_observations as it was before the store was redesigned for ingest (migration "observation_store"):
+    # a primary key and two foreign keys checked on every row, besides the two B-trees.
+    "CREATE TABLE previous_observations (LIKE sta_observations INCLUDING DEFAULTS, "
+    "PRIMARY KEY (id, phenomenon_time_start), "
+    "FOREIGN KEY (datastream_id) REFERENCES sta_datastreams (id) ON DELETE CASCADE, "
+    "FOREIGN KEY (feature_of_interest_id) REFERENCES sta_features_of_interest (id) ON DELETE CASCADE) "
+    "PARTITION BY RANGE (phenomenon_time_start)",
+    "CREATE TABLE previous_observations_y2026m11 PARTITION OF previous_observations "
+    "FOR VALUES FROM ('2026-11-01 00:00:00+00') TO ('2026-12-01 00:00:00+00')",
+    "CREATE TABLE previous_observations_default PARTITION OF previous_observations DEFAULT",
+    "CREATE INDEX ON previous_observations (datastream_id, phenomenon_time_start)",
+    "CREATE INDEX ON previous_observations (feature_of_interest_id)",
+)
+
+
+async def previous_design_copy(url: str, rows: list[tuple[int, datetime, float]]) -> float:
+    """Seconds to COPY the rows into a table built as `sta_observations` was before (PREVIOUS_DESIGN), in the
+    same database and run: the "before" of the store's redesign, beside its "after"."""
+    async with asyncpg_connection(url) as driver:
+        feature = await driver.fetchval("SELECT min(id) FROM sta_features_of_interest")
+        for statement in PREVIOUS_DESIGN:
+            await driver.execute(statement)
+        records = [
+            (n, stream, when, None, None, 1, value, None, None, None, None, None, None, None, feature)
+            for n, (stream, when, value) in enumerate(rows, 1)
+        ]
+        started = time.perf_counter()
+        await driver.copy_records_to_table("previous_observations", records=records, columns=list(bulk.COLUMNS))
+        elapsed = time.perf_counter() - started
+        await driver.execute("DROP TABLE previous_observations")
+    return elapsed
+
+
 async def http_ingest(
     base: str, token: str, rows: list[tuple[int, datetime, float]], batch: int, concurrency: int
 ) -> tuple[float, int]:
@@ -198,9 +234,19 @@ def main() -> None:
                 ]
             )
             ceiling = args.rows / asyncio.run(table_copy(url, rows))
+            previous = args.rows / asyncio.run(previous_design_copy(url, rows))
             table.append(
                 [
-                    "COPY into sta_observations (partitions, indexes, keys)",
+                    "before: COPY, previous design (primary key, 2 foreign keys, 2 B-trees)",
+                    f"{args.rows:,}",
+                    f"{args.rows / previous:.2f}",
+                    f"{previous:,.0f}",
+                    f"{100 * previous / baseline:.0f} %",
+                ]
+            )
+            table.append(
+                [
+                    "after: COPY into sta_observations (B-tree on (datastream, time), FoI B-tree, BRIN on id)",
                     f"{args.rows:,}",
                     f"{args.rows / ceiling:.2f}",
                     f"{ceiling:,.0f}",

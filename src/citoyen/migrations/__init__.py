@@ -24,8 +24,12 @@ UNMODELLED_TABLE = re.compile(
     r"|(opendata_datasets|participation_proposals|reports)_fts(_data|_idx|_docsize|_config)?"
     r"|datastore_[0-9a-f]{32}_v\d+t?"
 )
-# PostgreSQL-only full-text indexes (GIN over search_vector), made by the migrations alone.
-UNMODELLED_INDEX = re.compile(r"ix_(opendata_datasets|participation_proposals|reports)_fts")
+# PostgreSQL-only full-text indexes (GIN over search_vector), made by the migrations alone; and the BRIN index on
+# the observations' ids, which stands in for their primary key there (migration "observation_store").
+UNMODELLED_INDEX = re.compile(r"ix_(opendata_datasets|participation_proposals|reports)_fts|ix_sta_observations_id_brin")
+# The observations' foreign keys, which SQLite keeps and PostgreSQL checks once per batch instead (the store locks
+# the batch's parents; statement triggers cascade deletes): models declare them, PostgreSQL has none.
+STORE_CHECKED_KEY = re.compile(r"fk_sta_observations_(datastream_id|feature_of_interest_id)_.*")
 
 
 # PostgreSQL-only generated columns, made by the migrations alone: the full-text vectors.
@@ -34,7 +38,10 @@ UNMODELLED_COLUMN = re.compile(r"search_vector")
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Autogenerate (and the models-vs-migrations test) ignore the tables listed in UNMODELLED_TABLE, the
-    indexes listed in UNMODELLED_INDEX and the columns listed in UNMODELLED_COLUMN."""
+    indexes listed in UNMODELLED_INDEX, the columns listed in UNMODELLED_COLUMN and, where the database lacks
+    them (PostgreSQL), the observations' foreign keys in STORE_CHECKED_KEY."""
+    if type_ == "foreign_key_constraint" and not reflected and compare_to is None:
+        return not STORE_CHECKED_KEY.fullmatch(name or "")
     unmodelled = {"table": UNMODELLED_TABLE, "index": UNMODELLED_INDEX, "column": UNMODELLED_COLUMN}.get(type_)
     return not (unmodelled and reflected and compare_to is None and unmodelled.fullmatch(name or ""))
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.sensing.entities import API_PATH, format_interval, result_value
 from citoyen.sensing.events import SensingEvent, SensingEventBus, announce_readings, queue_events
 from citoyen.sensing.models import ResultType
+from citoyen.sensing.repository import lock_observation_parents
 from citoyen.sensing.service import (
     DATASTREAMS,
     FEATURES,
@@ -121,6 +122,7 @@ async def _store(session: AsyncSession, ctx: Context, prepared: list[tuple[Any, 
         prepared = [values if values[13] is not None else (*values[:13], features[values[0]]) for values in prepared]
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
+        await _check_parents(session, prepared)
         ids = list(
             (
                 await session.execute(
@@ -190,6 +192,18 @@ async def _announce_readings(session: AsyncSession, bus: SensingEventBus, prepar
         [values[1] for values in prepared],
         [values[5] if values[4] in NUMERIC else None for values in prepared],
     )
+
+
+async def _check_parents(session: AsyncSession, prepared: Sequence[tuple[Any, ...]]) -> None:
+    """The batch's Datastreams and FeaturesOfInterest, read and locked once (the table has no foreign keys on
+    PostgreSQL): one deleted meanwhile refuses the batch, whole."""
+    datastreams, features = await lock_observation_parents(
+        session, [values[0] for values in prepared], [values[13] for values in prepared]
+    )
+    if datastreams:
+        raise StaError(400, f"Datastream({datastreams[0]}) does not exist")
+    if features:
+        raise StaError(400, f"FeatureOfInterest({features[0]}) does not exist")
 
 
 async def _features_of(session: AsyncSession, prepared: Sequence[tuple[Any, ...]]) -> dict[int, int]:

@@ -25,6 +25,7 @@ from citoyen.sensing.repository import (
     OBSERVATIONS,
     extend_datastream,
     feature_for_thing_location,
+    lock_observation_parents,
     thing_access_of,
 )
 from citoyen.sensing.validation import id_in_range
@@ -172,6 +173,12 @@ async def _create_observation(
                 400, "this Observation needs a FeatureOfInterest: its Thing has no Location to make one from"
             )
         columns["feature_of_interest_id"] = feature_id
+    datastreams, features = await lock_observation_parents(
+        session, [columns["datastream_id"]], [columns["feature_of_interest_id"]]
+    )
+    if datastreams or features:
+        missing = f"Datastream({datastreams[0]})" if datastreams else f"FeatureOfInterest({features[0]})"
+        raise StaError(400, f"{missing} does not exist")
     entity_id = int(
         (await session.execute(insert(OBSERVATIONS).values(**columns).returning(OBSERVATIONS.c.id))).scalar_one()
     )

@@ -3,7 +3,8 @@
 The tables by name; the access of the Thing behind an entity (addressing refuses by it, events carry
 it); the FeaturesOfInterest made from Things' Locations (single creates and bulk ingest); keeping
 Datastreams' times and observed area covering their Observations (creates, updates and bulk ingest:
-one statement per batch on PostgreSQL, tuned for ingest). Each takes the session and returns rows or ids.
+one statement per batch on PostgreSQL, tuned for ingest); an Observation batch's parents checked and locked once.
+Each takes the session and returns rows or ids.
 """
 
 from __future__ import annotations
@@ -30,6 +31,33 @@ OBSERVATIONS = ENTITY_SETS["Observations"].table
 LOCATIONS = ENTITY_SETS["Locations"].table
 FEATURES = ENTITY_SETS["FeaturesOfInterest"].table
 HISTORICAL_LOCATIONS = ENTITY_SETS["HistoricalLocations"].table
+
+
+async def lock_observation_parents(
+    session: AsyncSession, datastream_ids: Sequence[int], feature_ids: Sequence[int]
+) -> tuple[list[int], list[int]]:
+    """The integrity of a batch of Observations, checked once (PostgreSQL, where `sta_observations` has no foreign
+    keys: see the migration "observation_store"): reads the batch's Datastreams and FeaturesOfInterest and locks
+    them `FOR KEY SHARE` until the commit, so that a concurrent DELETE of one waits for the batch and its
+    cascade trigger then deletes the batch's Observations too, and a batch that comes after the delete finds the
+    row gone. Returns the ids NOT found (Datastreams, features), each sorted; SQLite's foreign keys need
+    nothing here (empty lists), its writer holds the database."""
+    if session.get_bind().dialect.name != "postgresql":
+        return [], []
+    missing = []
+    for table, wanted in ((DATASTREAMS, datastream_ids), (FEATURES, feature_ids)):
+        ids = sorted(set(wanted))
+        found = (
+            set(
+                (
+                    await session.execute(select(table.c.id).where(table.c.id.in_(ids)).with_for_update(key_share=True))
+                ).scalars()
+            )
+            if ids
+            else set()
+        )
+        missing.append([each for each in ids if each not in found])
+    return missing[0], missing[1]
 
 
 async def observation_datastream_id(session: AsyncSession, observation_id: int) -> int | None:
