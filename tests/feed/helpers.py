@@ -12,7 +12,7 @@ from citoyen.feed.models import Post
 from citoyen.participation.follows import service as follows
 from citoyen.people.models import Person
 from tests.factories import create_person
-from tests.participation.helpers import setup_territory
+from tests.participation.helpers import neighbourhood_ids, setup_territory
 
 
 async def quartiers(session: AsyncSession) -> dict[str, int]:
@@ -41,3 +41,14 @@ async def post(
 def tomorrow_evening() -> tuple[object, object]:
     start = (utcnow() + timedelta(days=1)).replace(hour=18, minute=0, second=0, microsecond=0)
     return start, start + timedelta(hours=2)
+
+
+async def erasable_feed_data(session: AsyncSession, person: Person) -> None:
+    """Everything the feed keeps about a person: a home, a post, a reply, a flag (for the erasure test)."""
+    ids = await neighbourhood_ids(session) or await quartiers(session)
+    where = sorted(ids.values())[0]
+    await feed.declare_home(session, person, where)
+    own = await post(session, person, where, "Perdu : un chat roux")
+    await feed.reply_to(session, person, own.id, "Retrouvé, merci")
+    other = await post(session, await resident(session, where), where, "Fête des voisins")
+    await feed.flag(session, person, "post", other.id, "off_topic")
