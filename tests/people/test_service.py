@@ -344,6 +344,13 @@ async def test_erasure_leaves_no_personal_data_anywhere(
         await people.authenticate(session, settings, person.email, "wrong-password", "10.1.1.1")
     await people.create_api_token(session, "made by admin", ["open311"], admin)
     session_id = await people.open_session(session, person, "Mozilla/5.0 (Windows NT 10.0) Edg/120.0")
+    from citoyen.buildings import service as buildings
+    from tests.buildings.helpers import add_building
+
+    await buildings.request_link(session, (await add_building(session)).thing_id, person)
+    from tests.feed.helpers import erasable_feed_data
+
+    await erasable_feed_data(session, person)
     from tests.projects.helpers import erasable_project_data
 
     await erasable_project_data(session, person)
@@ -374,6 +381,9 @@ async def test_erasure_leaves_no_personal_data_anywhere(
     assert (await session.execute(select(EmailLink))).first() is None
     assert await session.get(Person, person_id) is None
     assert (await session.execute(select(AccessLogEntry).where(AccessLogEntry.subject_id == person_id))).first() is None
+    assert (await buildings.export_personal_data(session, person)) == {"building_links": []}
+    feed_data = next(provider for provider in registry.providers if provider.domain == "feed")
+    assert not any((await feed_data.export(session, person)).values())
     projects_data = next(provider for provider in registry.providers if provider.domain == "projects")
     assert not any((await projects_data.export(session, person)).values())
 

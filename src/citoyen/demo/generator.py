@@ -18,8 +18,10 @@ from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.demo.alerts import build_demo_alerts
 from citoyen.demo.budgets import build_demo_budgets
+from citoyen.demo.buildings import build_demo_buildings
 from citoyen.demo.common import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_DOMAIN, ProgressCallback
 from citoyen.demo.debate import build_demo_debate
+from citoyen.demo.feed import build_demo_feed
 from citoyen.demo.mobility import build_demo_mobility
 from citoyen.demo.opinions import build_demo_opinions
 from citoyen.demo.participation import build_demo_participation
@@ -126,7 +128,9 @@ PSEUDONYM_STYLES = (
 
 
 # What `build_demo(..., only=...)` may choose; participation brings its debate, budget, survey and opinion map.
-DEMO_PARTS = frozenset({"reports", "sensors", "participation", "indicators", "projects", "mobility", "alerts"})
+DEMO_PARTS = frozenset(
+    {"reports", "sensors", "participation", "indicators", "projects", "buildings", "feed", "mobility", "alerts"}
+)
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -247,7 +251,11 @@ async def build_demo(
         await build_demo_opinions(session, now)
         progress("opinion map", 1, 1)
 
-    if wanted("indicators"):
+    if wanted("buildings"):
+        progress("buildings", 0, 1)
+        await build_demo_buildings(session, settings, now, progress)
+
+    if wanted("indicators") or wanted("buildings"):
         # The history was stored in bulk, without events: the indicators' rollups are made from it at once.
         progress("indicators", 0, 1)
         await indicators.rebuild(session)
@@ -263,6 +271,11 @@ async def build_demo(
         progress("urban projects", 0, 1)
         await build_demo_projects(session, settings, now)
         progress("urban projects", 1, 1)
+
+    if wanted("feed"):
+        progress("neighbourhood feeds", 0, 1)
+        await build_demo_feed(session, now, rng)
+        progress("neighbourhood feeds", 1, 1)
 
     if wanted("mobility"):
         progress("carpool board", 0, 1)

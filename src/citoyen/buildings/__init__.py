@@ -1,0 +1,1 @@
+"""Buildings: places with meters (SensorThings Things) and their attributes, and the residents linked to them."""

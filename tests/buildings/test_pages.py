@@ -1,0 +1,80 @@
+"""A building's page: 404 for an unknown building; the comparison with at least 10 similar buildings (and why
+not with 9); the building's own figures for its confirmed residents only; a resident's link request."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from citoyen.buildings import service as buildings
+from tests.buildings.helpers import add_building, weather
+from tests.conftest import csrf_token
+from tests.factories import create_person, log_in
+
+
+async def _street(session: AsyncSession, peers: int) -> buildings.Building:
+    """A building heating 30 % more than the median of `peers` similar ones (heating 200..380 kWh a day)."""
+    temperature = await weather(session)
+    for number in range(peers):
+        await add_building(session, heating_kwh=200.0 + 20 * number, temperature=temperature)
+    return await add_building(session, heating_kwh=375.0, temperature=temperature)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def test_an_unknown_building_is_404(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/buildings/987654321")).status_code == 404
+
+
+async def test_a_confirmed_resident_sees_their_building_beside_ten_similar_ones(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    building = await _street(session, peers=10)
+    resident = await create_person(session)
+    link = await buildings.request_link(session, building.thing_id, resident)
+    link.status = buildings.LinkStatus.CONFIRMED.value
+    await session.commit()
+
+    public = await client.get(f"/buildings/{building.thing_id}", headers={"Accept-Language": "en"})
+    assert public.status_code == 200
+    text = _text(public.text)
+    assert "10 similar buildings: median 29.0," in text, text  # 290 kWh a day over 1,000 m² and 10 DJU
+    assert "data-own" not in public.text and "data-nudge" not in public.text
+
+    await log_in(client, resident.email)
+    page = await client.get(f"/buildings/{building.thing_id}", headers={"Accept-Language": "en"})
+    text = _text(page.text)
+    # 375 kWh a day, 10 degree-days a day, 1,000 m²: 37.5 Wh per m² per degree-day; the median is 29.
+    assert "This building: 37.5 Wh per m² per degree-day." in text
+    assert "Your building heats 29% more than similar ones" in text, text
+    assert "It uses more than 90% of the similar buildings." in text
+    assert "Simulated data" in text
+
+
+async def test_nine_similar_buildings_give_no_comparison_and_the_page_says_why(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    building = await _street(session, peers=9)
+    await session.commit()
+    page = await client.get(f"/buildings/{building.thing_id}", headers={"Accept-Language": "fr"})
+    assert page.status_code == 200
+    assert "data-no-comparison" in page.text and "data-peers" not in page.text
+    assert "seuls 9\u00a0bâtiments similaires" in page.text  # French typography: a no-break space
+
+
+async def test_a_signed_in_resident_asks_to_be_linked(session: AsyncSession, client: httpx.AsyncClient) -> None:
+    building = await add_building(session)
+    resident = await create_person(session)
+    await session.commit()
+    await log_in(client, resident.email)
+    token = await csrf_token(client, f"/buildings/{building.thing_id}")
+    response = await client.post(f"/buildings/{building.thing_id}/link", data={"csrf_token": token})
+    assert response.status_code == 303
+    page = await client.get(f"/buildings/{building.thing_id}")
+    assert 'data-link-status="requested"' in page.text
+    again = await client.post(f"/buildings/{building.thing_id}/link", data={"csrf_token": token})
+    assert again.status_code == 409
