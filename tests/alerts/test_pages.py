@@ -34,6 +34,8 @@ async def test_the_feed_an_alert_and_a_false_alarm_in_french_and_english(
     none = await client.get("/alerts?kind=report_cluster", headers={"Accept-Language": "en"})
     assert "No alert matches these filters." in none.text
     assert (await client.get("/alerts?kind=rumour")).status_code == 400
+    assert (await client.get("/alerts?neighbourhood=&kind=&status=")).status_code == 200  # the form's "all"
+    assert (await client.get("/alerts?neighbourhood=abc")).status_code == 400
     assert (await client.get("/alerts/999999")).status_code == 404
 
     page = await client.get(f"/alerts/{alert.id}", headers={"Accept-Language": "en"})

@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from citoyen.alerts import service, views
 from citoyen.alerts.compute import SCAN_REPLICATES
 from citoyen.db import DbSession
+from citoyen.errors import Kind
 from citoyen.i18n import N_, format_day, format_moment, format_ratio
 from citoyen.web.forms import field, see_other
-from citoyen.web.params import PageNumber, PathId, QueryId
+from citoyen.web.params import PageNumber, PathId, parse_id
 from citoyen.web.security import CurrentPerson, Form, StaffPerson
 from citoyen.web.templating import flash, locale_of, render
 
@@ -56,16 +57,20 @@ async def alerts_page(
     request: Request,
     session: DbSession,
     viewer: CurrentPerson,
-    neighbourhood: QueryId = None,
+    neighbourhood: Annotated[str, Query(max_length=12)] = "",
     kind: Annotated[str, Query(max_length=20)] = "",
     status: Annotated[str, Query(max_length=20)] = "",
     page: PageNumber = 1,
 ) -> Response:
-    filters = service.parse_filters(neighbourhood, kind or None, status or None)
+    # The filters' form sends an empty neighbourhood for "all".
+    neighbourhood_id = parse_id(neighbourhood) if neighbourhood else None
+    if neighbourhood and neighbourhood_id is None:
+        raise service.AlertError(N_("Unknown neighbourhood."), Kind.INVALID, "neighbourhood")
+    filters = service.parse_filters(neighbourhood_id, kind or None, status or None)
     view = await views.feed_page(session, filters, page, viewer)
     query = "&".join(
         f"{name}={value}"
-        for name, value in (("neighbourhood", neighbourhood or ""), ("kind", kind), ("status", status))
+        for name, value in (("neighbourhood", neighbourhood_id or ""), ("kind", kind), ("status", status))
         if value
     )
     return render(request, "alerts/feed.html", {"page": view, "query": query, **_helpers(request)})

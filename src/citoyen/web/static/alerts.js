@@ -29,10 +29,10 @@
     if (typeof L === "undefined") { element.dataset.ready = "empty"; return; }
     var centre = [parseFloat(element.dataset.lat), parseFloat(element.dataset.lon)];
     var radius = Math.max(parseFloat(element.dataset.radius) || 0, 100);
-    var map = L.map(element, { scrollWheelZoom: false });
+    var map = L.map(element, { scrollWheelZoom: false }).setView(centre, 16);
     if (window.CitoyenTiles) window.CitoyenTiles.add(map, element);
     var circle = L.circle(centre, { radius: radius, color: "#d94801", fillOpacity: 0.2 }).addTo(map);
-    map.fitBounds(circle.getBounds(), { padding: [20, 20] });
+    map.fitBounds(circle.getBounds(), { padding: [20, 20], maxZoom: 17 });
     element.dataset.ready = "drawn";
   }
 
