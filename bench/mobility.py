@@ -1,9 +1,11 @@
-"""The carpool board's figure (issue 20): matching a trip among 100,000 active trips, p95 per search (target
-< 100 ms), through `mobility.find_matches` (one indexed query on the start cell's walking disk, then the days and
-the ranking in Python).
+"""The mobility figures (issue 20): matching a trip among 100,000 active trips, p95 per search (target < 100 ms),
+through `mobility.find_matches` (one indexed query on the start cell's walking disk, then the days and the ranking
+in Python); and a counter's year profile, p95 (target < 50 ms), through `mobility.flows.profile` on the demo
+city's bicycle counters (a year and more of hourly counts, rolled up by indicators), with `--profile`.
 
     uv run python bench/mobility.py                       # SQLite, 100,000 trips, 200 searches
     uv run python bench/mobility.py --backend both --pg-url postgresql+asyncpg://postgres@127.0.0.1/bench_mobility
+    uv run python bench/mobility.py --trips 0 --profile     # the counters' profile alone (builds the demo sensors)
 
 Trips are simulated over Paris (2.25–2.42 E, 48.815–48.90 N): three quarters between ten busy commuting areas
 (so that the busiest cells hold hundreds of trips, as real boards do), the rest anywhere; mornings and evenings,
@@ -24,10 +26,12 @@ from sqlalchemy import insert, text
 from tables import print_aligned
 
 from citoyen.app import build_event_hub
+from citoyen.config import Settings
 from citoyen.db import make_sessionmaker, utcnow
+from citoyen.demo.generator import build_demo
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
-from citoyen.mobility import cells
+from citoyen.mobility import cells, flows
 from citoyen.mobility import service as mobility
 from citoyen.mobility.models import CarpoolTrip
 from citoyen.people import service as people
@@ -86,6 +90,11 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
                 await session.execute(text("ANALYZE carpool_trips"))
                 await session.commit()
             rows.append([backend, f"{args.trips:,} trips stored", f"{time.perf_counter() - began:.1f} s", ""])
+        if args.profile:
+            rows += await _profiles(sessions, url, backend, args.searches)
+        if not args.trips:
+            await engine.dispose()
+            return rows
         timings = []
         found = []
         async with sessions() as session:
@@ -106,12 +115,38 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
     return rows
 
 
+async def _profiles(sessions: Any, url: str, backend: str, repeats: int) -> list[list[str]]:
+    """A counter's year profile, timed on the demo's bicycle counters (built with their rollups)."""
+    async with sessions() as session:
+        began = time.perf_counter()
+        await build_demo(
+            session, Settings(database_url=url, demo_citizens=20), only=frozenset({"sensors", "indicators"})
+        )
+        await session.commit()
+        built = time.perf_counter() - began
+    timings = []
+    async with sessions() as session:
+        counters = await flows.counters(session)
+        for index in range(repeats + 5):
+            counter = counters[index % len(counters)]
+            started = time.perf_counter()
+            await flows.profile(session, counter.datastream_id)
+            if index >= 5:
+                timings.append(time.perf_counter() - started)
+    p95 = statistics.quantiles(timings, n=20)[-1] * 1000
+    return [
+        [backend, f"demo sensors built ({len(counters)} counters)", f"{built:.0f} s", ""],
+        [backend, "a counter's year profile, p95", f"{p95:.1f} ms", "< 50 ms"],
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql", "both"])
     parser.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1/bench_mobility")
     parser.add_argument("--trips", type=int, default=100_000)
     parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="also time a counter's year profile (demo sensors)")
     args = parser.parse_args()
     rows: list[list[str]] = []
     for backend in chosen_backends(args.backend):

@@ -87,3 +87,19 @@ async def test_a_resident_posts_finds_asks_and_writes_once_accepted(
     intruder = await client.post(f"{url}/messages", data={"csrf_token": token, "body": "Moi aussi"})
     assert intruder.status_code == 403
     assert (await client.get(url)).status_code == 404
+
+
+async def test_the_flows_page_shows_the_carpool_arcs_in_both_languages(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await create_territory(session)
+    rider = await create_person(session)
+    for _ in range(10):
+        await post(session, rider)
+    await session.commit()
+    french = await client.get("/mobility", headers={"Accept-Language": "fr"})
+    assert french.status_code == 200 and "Trajets de covoiturage entre quartiers" in french.text
+    assert "<td>Ouest</td><td>Est</td>" in french.text
+    english = await client.get("/mobility", headers={"Accept-Language": "en"})
+    assert "Carpool trips between quartiers" in english.text and "No counter sends its counts yet." in english.text
+    assert (await client.get("/mobility/counters/999999")).status_code == 404

@@ -179,3 +179,17 @@ async def test_export_and_erase(session: AsyncSession) -> None:
         assert (await session.execute(select(func.count()).select_from(model))).scalar_one() == 0
     left = (await session.execute(select(CarpoolTrip.person_id))).scalars().all()
     assert left == [driver.id]
+
+
+async def test_flows_between_quartiers_leave_out_pairs_under_ten_trips(session: AsyncSession) -> None:
+    rider, driver = await _two(session)
+    for _ in range(10):
+        await post(session, rider)  # Ouest -> Est
+    for _ in range(9):
+        await post(session, driver, "offer", WORK, HOME)  # Est -> Ouest: too few to be shown
+    withdrawn = await post(session, driver, "offer", WORK, HOME)
+    await mobility.withdraw_trip(session, driver, withdrawn.id)  # withdrawn trips are not counted
+    (flow,) = await mobility.flows(session)
+    assert (flow.trips, flow.hour) == (10, None)
+    (by_hour,) = await mobility.flows(session, by_hour=True)
+    assert (by_hour.trips, by_hour.hour) == (10, 7)

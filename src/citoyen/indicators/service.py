@@ -21,6 +21,7 @@ from citoyen.i18n import N_
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
 from citoyen.indicators.rollups import Rebuilt, Rollups, batch_cells, rebuild, refresh_civic
 from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
+from citoyen.indicators.streams import Bucket, stream_buckets
 from citoyen.territory import service as territory
 from citoyen.territory.models import Neighbourhood
 
@@ -28,6 +29,7 @@ __all__ = [
     "BY_ID",
     "INDICATORS",
     "STEPS",
+    "Bucket",
     "Indicator",
     "IndicatorError",
     "Point",
@@ -45,6 +47,7 @@ __all__ = [
     "register_housekeeping",
     "register_subscribers",
     "series",
+    "stream_buckets",
     "values",
 ]
 

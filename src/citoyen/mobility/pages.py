@@ -1,6 +1,7 @@
 """The carpool board's pages: the board, posting a trip, a trip with its matches and requests, an exchange
 between a trip's owner and an asker (answer, withdraw, messages). Plain forms: everything works without
-JavaScript. No page shows an e-mail, a phone or a point: places are neighbourhoods, people their display name."""
+JavaScript. No page shows an e-mail, a phone or a point: places are neighbourhoods, people their display name.
+And the flows' pages: the counters' map, a counter's profile, the carpool arcs (`/mobility`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.db import DbSession
 from citoyen.errors import Kind
 from citoyen.i18n import N_
+from citoyen.mobility import flows, views
 from citoyen.mobility import service as mobility
-from citoyen.mobility import views
 from citoyen.people.service import Person
 from citoyen.territory import service as territory
 from citoyen.web.forms import field, see_other
-from citoyen.web.params import FORBIDDEN_TEXT, PathId, cleaned, form_has_forbidden_characters, parse_count, parse_id
+from citoyen.web.params import (
+    FORBIDDEN_TEXT,
+    PathBigId,
+    PathId,
+    cleaned,
+    form_has_forbidden_characters,
+    parse_count,
+    parse_id,
+)
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson, TypedForm
 from citoyen.web.templating import flash, locale_of, render
 
@@ -238,3 +247,35 @@ async def write(
         problem = [error.problem(locale_of(request))]
         return await _exchange_page(request, session, person, request_id, problem, cleaned(body), error.status_code)
     return see_other(f"/carpool/requests/{request_id}#messages")
+
+
+# --- flows ------------------------------------------------------------------------------------------------------
+
+
+@router.get("/mobility")
+async def flows_page(request: Request, session: DbSession) -> Response:
+    """The counters on a map sized by today's flow, their last 90 days side by side, the carpool arcs."""
+    counters = await flows.counters(session)
+    arcs = await flows.arcs(session, _index(request))
+    context = {
+        "counters": counters,
+        "arcs": arcs,
+        "counters_json": [
+            {"id": c.datastream_id, "name": c.name, "lon": c.lon, "lat": c.lat, "today": c.today}
+            for c in counters
+            if c.lon is not None and c.lat is not None
+        ],
+        "arcs_json": [
+            {"from": a.from_point, "to": a.to_point, "trips": a.trips, "label": f"{a.from_name} → {a.to_name}"}
+            for a in arcs
+        ],
+        "comparison": await flows.comparison(session),
+        "min_count": mobility.MIN_COUNT,
+    }
+    return render(request, "mobility/flows.html", context)
+
+
+@router.get("/mobility/counters/{datastream_id:int}")
+async def counter_page(request: Request, session: DbSession, datastream_id: PathBigId) -> Response:
+    """A counter's typical weekday and weekend hours, and its daily totals against the year before."""
+    return render(request, "mobility/counter.html", {"profile": await flows.profile(session, datastream_id)})

@@ -4,6 +4,9 @@
 - `matching.py`: the matches of a trip, ranked by the walk added and the departure gap;
 - `requests.py`: asking to share a trip, the owner's answer, withdrawing, messages once accepted;
 - `aggregates.py`: trips counted per neighbourhood pair and hour, small counts suppressed;
+- `flows.py`: the counters' flows (read through sensing's and indicators' services) and the carpool arcs, imported
+  by the domain's pages alone (so that open data, which publishes the trips' counts through this front, does not
+  reach indicators through it);
 - `personal_data.py`: export and erasure of a resident's trips, requests and messages.
 """
 

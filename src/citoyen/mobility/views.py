@@ -65,6 +65,7 @@ class MatchCard:
     walk_end_m: int
     gap_minutes: int
     asked: bool  # the viewer has already asked to share it
+    owner_name: str  # the public display name of who posted it
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ async def trip_view(
     my_request_id = None
     if owned:
         asked = {request.trip_id for request in await mobility.requests_sent(session, trip.person_id)}
+        found = await mobility.find_matches(session, trip, utcnow())
+        owners = await people.display_names(session, [match.trip.person_id for match in found])
         matches = [
             MatchCard(
                 TripCard.of(match.trip, names),
@@ -175,8 +178,9 @@ async def trip_view(
                 round(match.walk_end_m),
                 match.gap_minutes,
                 match.trip.id in asked,
+                owners.get(match.trip.person_id, ""),
             )
-            for match in await mobility.find_matches(session, trip, utcnow())
+            for match in found
         ]
         received = await _request_lines(
             session, names, await mobility.requests_for_trip(session, trip.id), by_owner=False

@@ -26,7 +26,7 @@ import frictionless
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opendata import aggregates, reference_feeds, sensor_feeds, statistics_feeds
+from citoyen.opendata import aggregates, mobility_feeds, reference_feeds, sensor_feeds, statistics_feeds
 from citoyen.opendata.feed_kit import (
     ID,
     LAT,
@@ -532,6 +532,7 @@ async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> 
         sensor_feeds.sensors_feed(),
         *await sensor_feeds.kind_feeds(session, now or utcnow()),
         statistics_feeds.sensor_summaries_feed(),
+        mobility_feeds.carpool_flows_feed(),
         neighbourhoods_feed(),
         departments_feed(),
         *reference_feeds.reference_feeds(),
