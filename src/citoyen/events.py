@@ -107,6 +107,14 @@ class MilestoneRecorded(DomainEvent):
 
 @event_type
 @dataclass(frozen=True, slots=True)
+class ProposalHidden(DomainEvent):
+    """Moderators hid a proposal behind a public reason: what repeats it elsewhere (the neighbourhood feed) drops it."""
+
+    proposal_id: int
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
 class CommentPosted(DomainEvent):
     """A comment or a reply, on a proposal (`proposal_id`) or on the process itself (None)."""
 

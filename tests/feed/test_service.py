@@ -17,6 +17,7 @@ from citoyen.feed.models import FeedItem, Flag, Home, ItemKind, Post, Reply
 from citoyen.notifications.models import Notification
 from citoyen.participation import service as participation
 from citoyen.participation.models import ProposalStatus
+from citoyen.participation.moderation import service as participation_moderation
 from citoyen.people import service as people
 from citoyen.people.models import Role
 from citoyen.projects import service as projects
@@ -73,6 +74,12 @@ async def test_a_proposal_and_its_answer_enter_the_feed_of_its_quartier_only(ses
     kinds = [item.kind for item in await items_of(session, ids["Ouest"])]
     assert kinds == [ItemKind.PROPOSAL_ANSWERED, ItemKind.PROPOSAL_PUBLISHED]
     assert await items_of(session, ids["Est"]) == []
+    flagger = await create_person(session)
+    await participation_moderation.flag(session, flagger, "proposal", proposal.id, "spam")
+    [case] = await participation_moderation.queue(session)
+    moderator = await create_person(session, role=Role.MODERATOR)
+    await participation_moderation.hide(session, moderator, case.case.id, "Publicité")
+    assert await items_of(session, ids["Ouest"]) == []  # a hidden proposal leaves the feed
 
 
 async def test_pages_follow_each_other_by_keyset_without_gaps_or_repeats(session: AsyncSession) -> None:

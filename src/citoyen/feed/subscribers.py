@@ -14,11 +14,12 @@ from citoyen.events import (
     MilestoneRecorded,
     ProjectUpdatePosted,
     ProposalAnswered,
+    ProposalHidden,
     ProposalPublished,
     ReportFiled,
     ReportUpdated,
 )
-from citoyen.feed.items import SUMMARY_LENGTH, TITLE_LENGTH, add_item, clip, latest_item, texts
+from citoyen.feed.items import SUMMARY_LENGTH, TITLE_LENGTH, add_item, clip, latest_item, remove_items, texts
 from citoyen.feed.models import ItemKind
 from citoyen.i18n import N_, get_translations
 from citoyen.participation import service as participation
@@ -133,6 +134,12 @@ async def on_milestone_recorded(session: AsyncSession, event: MilestoneRecorded)
     )
 
 
+async def on_proposal_hidden(session: AsyncSession, event: ProposalHidden) -> None:
+    """A proposal hidden by moderation leaves every feed (its page shows the public reason)."""
+    kinds = (ItemKind.PROPOSAL_PUBLISHED, ItemKind.PROPOSAL_ANSWERED, ItemKind.MILESTONE)
+    await remove_items(session, kinds, event.proposal_id)
+
+
 async def on_project_update_posted(session: AsyncSession, event: ProjectUpdatePosted) -> None:
     """A project's update enters the feed of each of its quartiers; their followers are told (in the app, and in
     the daily digest of those who asked for it), except those who follow the project, whom projects tell."""
@@ -198,5 +205,6 @@ def register_subscribers(hub: EventHub) -> None:
     hub.subscribe_in_transaction(ProposalPublished, on_proposal_published)
     hub.subscribe_in_transaction(ProposalAnswered, on_proposal_answered)
     hub.subscribe_in_transaction(MilestoneRecorded, on_milestone_recorded)
+    hub.subscribe_in_transaction(ProposalHidden, on_proposal_hidden)
     hub.subscribe_in_transaction(ProjectUpdatePosted, on_project_update_posted)
     hub.subscribe_in_transaction(AlertRaised, on_alert_raised)

@@ -10,7 +10,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen import events
 from citoyen.db import utcnow
+from citoyen.events import ProposalHidden
 from citoyen.i18n import N_, get_translations
 from citoyen.notifications import service as notifications
 from citoyen.participation.debate import service as debate
@@ -231,6 +233,7 @@ async def hide(session: AsyncSession, moderator: Person, case_id: int, reason: s
         item.hidden_at = now
         link = f"/participation/proposals/{item.id}"
         what = N_("Your proposal was hidden by moderation: %(reason)s")
+        await events.announce(session, ProposalHidden(proposal_id=item.id))
     case.status = CaseStatus.HIDDEN.value
     case.public_reason = reason
     case.decided_by_id = moderator.id
