@@ -235,7 +235,7 @@ async def read(
             documents.append(serialize(ctx.base_url, entity_set, row, options.select))
         await expand(session, ctx, entity_set, rows, documents, options.expand, budget)
         result["value"] = documents
-    if more:
+    if more and top > 0:  # $top=0 asks for the count alone: a next page of none would lead nowhere
         result["@iot.nextLink"] = _next_link(ctx, path, params, top, skip)
     return result
 
