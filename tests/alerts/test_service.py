@@ -4,6 +4,7 @@ on the same data changes nothing. And a forecast that does not beat seasonal nai
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -67,6 +68,16 @@ async def test_a_burst_of_reports_raises_one_alert_for_its_department_and_staff_
     assert len(await notifications.list_notifications(session, world.lighting_staff)) == 1
     runs = (await session.execute(select(func.count()).select_from(service.AlertRun))).scalar_one()
     assert runs == 2
+
+    # Who marked it is the staff member's personal data: exported, and erased with them (the alert stays).
+    from citoyen.app import build_personal_data_registry
+    from citoyen.people import service as people
+
+    exported = await people.export_personal_data(session, build_personal_data_registry(), world.lighting_staff)
+    assert f'"alert": {alert.id}' in json.dumps(exported, default=str)
+    await people.erase_person(session, build_personal_data_registry(), world.lighting_staff)
+    await session.refresh(alert)
+    assert alert.marked_by_id is None and alert.status == service.AlertStatus.CONFIRMED
 
 
 async def test_a_series_too_short_is_not_enough_data_never_an_alarm(session: AsyncSession) -> None:
