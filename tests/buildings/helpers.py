@@ -52,6 +52,7 @@ async def add_building(
     year_built: int = 1960,
     temperature: int | None = None,
     use: buildings.BuildingUse = buildings.BuildingUse.HOUSING,
+    neighbourhood_id: int | None = None,
 ) -> buildings.Building:
     """A block of flats whose meters read `heating_kwh` and `water_m3` a day (None: no such meter)."""
     heating = next(_streams) if heating_kwh is not None else None
@@ -66,6 +67,7 @@ async def add_building(
         heating_datastream_id=heating,
         water_datastream_id=water,
         temperature_datastream_id=temperature,
+        neighbourhood_id=neighbourhood_id,
         simulated=True,
     )
     session.add(building)

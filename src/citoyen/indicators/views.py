@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.indicators.definitions import BY_ID, INDICATORS, REPORTS, Indicator
+from citoyen.indicators.homes import HomesTable, homes_table
 from citoyen.indicators.series import DAY, first_day, latest_day, per_neighbourhood, totals_by_prefix, values
 from citoyen.indicators.service import get_neighbourhood
 from citoyen.reports import service as reports
@@ -53,6 +54,8 @@ class CityPage:
     # Per indicator id: {quartier id: value over the latest week}, for the choropleth.
     choropleth: dict[str, dict[int, float]]
     neighbourhood_names: dict[int, str]
+    # Water and energy use in homes per quartier (per dwelling), from the buildings' meters; None without any.
+    homes: HomesTable | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +131,7 @@ async def city_page(session: AsyncSession) -> CityPage:
         end = found.latest_day + DAY
         choropleth[indicator.id] = await per_neighbourhood(session, indicator, end - WEEK, end)
     names = await territory.neighbourhood_names(session)
-    return CityPage(tuple(figures), choropleth, names)
+    return CityPage(tuple(figures), choropleth, names, await homes_table(session))
 
 
 async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> QuartierPage:
