@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -71,15 +72,39 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-def own_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the test's own, on the test's backend, where commits are real: for what only
-    shows outside the rolled-back transaction of the other tests (PostgreSQL's autocommit routes)."""
+@pytest.fixture(scope="session")
+def migrated_template(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database migrated once per backend and worker, which `own_database_url` copies: running the migrations
+    for every test that needs a database of its own cost CI minutes."""
     if not database_url.startswith("postgresql"):
-        yield f"sqlite+aiosqlite:///{tmp_path / 'own.sqlite3'}"
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+    else:
+        name = f"{database_url.rsplit('/', 1)[1]}_template"
+        run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        run_on_postgres_server(f'CREATE DATABASE "{name}"')
+        url = postgres_database(name)
+
+    async def migrate() -> None:
+        engine = make_app_engine(url)
+        await upgrade_engine(engine)
+        # PostgreSQL copies a template only when nobody is connected to it.
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return url
+
+
+@pytest.fixture
+def own_database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of the test's own, on the test's backend, where commits are real: for what only
+    shows outside the rolled-back transaction of the other tests (PostgreSQL's autocommit routes)."""
+    if not migrated_template.startswith("postgresql"):
+        own = tmp_path / "own.sqlite3"
+        shutil.copyfile(migrated_template.removeprefix("sqlite+aiosqlite:///"), own)
+        yield f"sqlite+aiosqlite:///{own}"
         return
     name = f"citoyen_own_{uuid.uuid4().hex[:10]}"
-    run_on_postgres_server(f'CREATE DATABASE "{name}"')
+    run_on_postgres_server(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template.rsplit("/", 1)[1]}"')
     yield postgres_database(name)
     run_on_postgres_server(f'DROP DATABASE "{name}" WITH (FORCE)')
 
