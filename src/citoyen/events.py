@@ -246,11 +246,23 @@ def _queue(session: AsyncSession, event: DomainEvent) -> None:
     if not sync_session.info.get(_HOOKED):
         sync_session.info[_HOOKED] = True
         _hook(sync_session, asyncio.get_running_loop())
+        _mark_open_savepoints(sync_session)
     if not sync_session.in_transaction():
         # An event belongs to a transaction even before anything is written (beginning one does no I/O), so
         # that a rollback forgets it.
         sync_session.begin()
     pending.append(event)
+
+
+def _mark_open_savepoints(sync_session: Session) -> None:
+    """Savepoints begun before the session's first event (a SensorThings batch runs each part in one) mark where
+    their events start too, so that rolling one back forgets what was published inside it."""
+    marks: dict[int, int] = sync_session.info.setdefault(_SAVEPOINTS, {})
+    pending = len(sync_session.info.get(_PENDING, []))
+    transaction = sync_session.get_nested_transaction()
+    while transaction is not None and transaction.nested:
+        marks.setdefault(id(transaction), pending)
+        transaction = transaction.parent
 
 
 def _hook(sync_session: Session, loop: asyncio.AbstractEventLoop) -> None:

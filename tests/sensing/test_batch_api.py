@@ -188,3 +188,25 @@ async def test_malformed_or_oversized_batches_are_refused_whole(
     assert await _count(client, "Things") == 0
     root = (await client.get(f"{STA}/")).json()["serverSettings"]["conformance"]
     assert "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request" in root
+
+
+async def test_a_rolled_back_group_announces_nothing(app: FastAPI, client: httpx.AsyncClient, token: str) -> None:
+    bus = app.state.sensing_events
+    received: list[Any] = []
+
+    async def listen(event: Any) -> None:
+        received.append(event)
+
+    bus.add_listener(listen)
+    requests = [
+        {"id": "1", "atomicityGroup": "g", "method": "post", "url": "Things", "body": station("Gone")},
+        {"id": "2", "atomicityGroup": "g", "method": "post", "url": "Things", "body": {"name": "no description"}},
+        {"id": "3", "method": "post", "url": "Things", "body": station("Kept")},
+    ]
+    headers = {**bearer(token), "Prefer": "continue-on-error"}
+    response = await client.post(f"{STA}/$batch", json={"requests": requests}, headers=headers)
+    assert [item["status"] for item in response.json()["responses"]] == [424, 400, 201]
+    await bus.drain()
+    bus.remove_listener(listen)
+    things = [event.payload["name"] for event in received if event.entity_set == "Things" and event.kind == "create"]
+    assert things == ["Kept"]
