@@ -9,6 +9,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.buildings import service as buildings
+from citoyen.people import service as people
+from citoyen.people.models import Role
 from tests.buildings.helpers import add_building, weather
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
@@ -78,3 +80,25 @@ async def test_a_signed_in_resident_asks_to_be_linked(session: AsyncSession, cli
     assert 'data-link-status="requested"' in page.text
     again = await client.post(f"/buildings/{building.thing_id}/link", data={"csrf_token": token})
     assert again.status_code == 409
+
+
+async def test_the_buildings_department_confirms_a_request_from_its_list(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    building_id = (await add_building(session)).thing_id
+    resident = await create_person(session, display_name="Nadia-du-11e")
+    link_id = (await buildings.request_link(session, building_id, resident)).id
+    resident_id = resident.id
+    department = await people.create_department(session, buildings.BUILDINGS_DEPARTMENT, "Énergie et bâtiments")
+    staff = await create_person(session, role=Role.STAFF)
+    staff.department_id = department.id
+    staff_email = staff.email
+    await session.commit()
+    await log_in(client, staff_email)
+    listed = await client.get("/staff/buildings/links", headers={"Accept-Language": "en"})
+    assert listed.status_code == 200 and "Nadia-du-11e" in listed.text
+    token = await csrf_token(client, "/staff/buildings/links")
+    confirmed = await client.post(f"/staff/buildings/links/{link_id}/confirm", data={"csrf_token": token})
+    assert confirmed.status_code == 303
+    assert "Nadia-du-11e" not in (await client.get("/staff/buildings/links")).text
+    assert await buildings.is_resident(session, building_id, resident_id)
