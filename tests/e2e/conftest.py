@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -89,15 +90,26 @@ def e2e_enabled() -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def demo_template(
-    e2e_enabled: None, tmp_path_factory: pytest.TempPathFactory, worker_id: str, testrun_uid: str
-) -> Path:
-    """One small demo city built once per test run and shared by every xdist worker (a file lock lets the
-    first worker build it while the others wait); each live server serves a copy of its own."""
-    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
-    template = shared / f"demo-city-{testrun_uid}"
-    with (shared / f"demo-city-{testrun_uid}.lock").open("w") as lock:
+_TESTRUN_UID = pytest.StashKey[str]()
+
+
+def _shared_template(config: pytest.Config) -> Path:
+    """Where this test run's demo city is built: a directory every xdist worker of the run shares."""
+    if hasattr(config, "workerinput"):
+        testrun_uid: str = config.workerinput["testrunuid"]
+    else:
+        testrun_uid = config.stash.setdefault(_TESTRUN_UID, uuid.uuid4().hex)
+    # pytest's own temporary-directory factory (what the tmp_path_factory fixture returns): its base is
+    # rotated by pytest, so old demo cities do not pile up.
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+    base = factory.getbasetemp()
+    shared = base.parent if hasattr(config, "workerinput") else base
+    return shared / f"demo-city-{testrun_uid}"
+
+
+def _build_template_once(template: Path) -> None:
+    """Build the demo city into `template` unless a worker already did; a file lock makes the others wait."""
+    with template.with_suffix(".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not (template / BUILT_MARK).exists():
@@ -107,6 +119,35 @@ def demo_template(
                 (template / BUILT_MARK).touch()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building the demo city as soon as the tests are collected, in the background, when browser tests
+    will run: the tests before them run meanwhile, instead of a worker idling at its first browser test while
+    another builds the city. A failed build is reported by the `demo_template` fixture, which builds again."""
+    wanted = any(Path(str(item.path)).is_relative_to(Path(__file__).parent) for item in session.items)
+    skipped = os.environ.get("CITOYEN_SKIP_E2E") == "1" or session.config.option.collectonly
+    if not wanted or skipped or not CHROMIUM.is_file():
+        return
+    template = _shared_template(session.config)
+
+    def build_quietly() -> None:
+        try:
+            _build_template_once(template)
+        except BaseException:  # pytest.fail's exception too: the fixture builds again and says why
+            return
+
+    # Not a daemon: a worker that runs out of tests first waits for the build at exit, rather than leave a
+    # half-built city (and a build process) behind for the worker whose browser tests need it.
+    threading.Thread(target=build_quietly, name="demo-city-build").start()
+
+
+@pytest.fixture(scope="session")
+def demo_template(e2e_enabled: None, request: pytest.FixtureRequest) -> Path:
+    """One small demo city built once per test run and shared by every xdist worker (built in the background
+    from the end of collection; a file lock makes the others wait); each live server serves a copy of its own."""
+    template = _shared_template(request.config)
+    _build_template_once(template)
     return template
 
 
