@@ -42,6 +42,7 @@ from citoyen.indicators import building_pages as indicators_building_pages
 from citoyen.indicators import pages as indicators_pages
 from citoyen.indicators import service as indicators_service
 from citoyen.migrations import upgrade_engine
+from citoyen.mobility import flows as mobility_flows
 from citoyen.mobility import pages as mobility_pages
 from citoyen.mobility import service as mobility_service
 from citoyen.notifications import pages as notifications_pages
@@ -302,6 +303,7 @@ def create_app(
     app.state.open311_answers = reports_open311.AnswerCache(settings.open311_cache_seconds)
     app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
     app.state.budget_results = budgets_service.ResultsCache()
+    app.state.counter_profiles = mobility_flows.ProfileCache()
     app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
     app.state.events = build_event_hub()
     app.state.sensing_events = SensingEventBus(app.state.events)

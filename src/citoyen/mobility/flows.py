@@ -7,7 +7,7 @@ Hours are the city's local hours (a typical weekday's 8 o'clock is 8 o'clock in 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -147,6 +147,31 @@ async def profile(session: AsyncSession, datastream_id: int, now: datetime | Non
     return Profile(
         found[0], typical[False], typical[True], [day.isoformat() for day in days], totals, year_before, trend
     )
+
+
+class ProfileCache:
+    """The app's counters' profiles of the current local day (`app.state.counter_profiles`): a profile covers the
+    days before today, which do not change during the day, so it is computed once a day per counter; only
+    today's total is read again (one range of the rollups' key). Readings arriving late for a past day, and a
+    counter taken down, show the next day."""
+
+    def __init__(self) -> None:
+        self._profiles: dict[tuple[int, str], Profile] = {}
+
+    async def get(self, session: AsyncSession, datastream_id: int, now: datetime | None = None) -> Profile:
+        now = now or utcnow()
+        day = now.astimezone(CITY_TIMEZONE).date().isoformat()
+        cached = self._profiles.get((datastream_id, day))
+        if cached is None:
+            cached = await profile(session, datastream_id, now)
+            # Yesterday's profiles go; a dict replaced whole, so a concurrent reader never sees it half-pruned.
+            self._profiles = {key: value for key, value in self._profiles.items() if key[1] == day}
+            self._profiles[(datastream_id, day)] = cached
+            return cached
+        hours = await indicators.stream_buckets(
+            session, [datastream_id], "hour", _local_midnight(now), now + timedelta(hours=1)
+        )
+        return replace(cached, counter=replace(cached.counter, today=sum(bucket.total for bucket in hours)))
 
 
 async def comparison(session: AsyncSession, now: datetime | None = None, days: int = 90) -> dict[str, list[object]]:

@@ -278,4 +278,5 @@ async def flows_page(request: Request, session: DbSession) -> Response:
 @router.get("/mobility/counters/{datastream_id:int}")
 async def counter_page(request: Request, session: DbSession, datastream_id: PathBigId) -> Response:
     """A counter's typical weekday and weekend hours, and its daily totals against the year before."""
-    return render(request, "mobility/counter.html", {"profile": await flows.profile(session, datastream_id)})
+    cache: flows.ProfileCache = request.app.state.counter_profiles
+    return render(request, "mobility/counter.html", {"profile": await cache.get(session, datastream_id)})
