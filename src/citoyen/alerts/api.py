@@ -9,8 +9,6 @@ from fastapi import APIRouter, Request
 
 from citoyen.alerts import service, views
 from citoyen.db import DbSession
-from citoyen.errors import Kind
-from citoyen.i18n import N_
 from citoyen.indicators import service as indicators
 from citoyen.web.params import PathBigId
 from citoyen.web.templating import locale_of
@@ -30,10 +28,7 @@ async def indicator_forecast(request: Request, session: DbSession, indicator_id:
 
 @router.get("/datastreams/{datastream_id}")
 async def datastream_forecast(request: Request, session: DbSession, datastream_id: PathBigId) -> dict[str, Any]:
-    """A public Datastream's daily means over their last days and the next 7 days, as for an indicator. 404: no
-    forecast state for this Datastream (unknown, not public, or never judged)."""
+    """A public Datastream's daily means over their last days and the next 7 days, as for an indicator;
+    "not_computed" for a Datastream the early warning has not judged (not public, or not yet)."""
     key = f"datastream:{datastream_id}"
-    forecast = await service.get_forecast(session, key)
-    if forecast is None:
-        raise service.AlertError(N_("No forecast for this Datastream."), Kind.NOT_FOUND, "datastream")
-    return views.forecast_json(forecast, key, locale_of(request))
+    return views.forecast_json(await service.get_forecast(session, key), key, locale_of(request))
