@@ -31,7 +31,7 @@ from citoyen.feed.posts import (
     reply_to,
     upcoming_events,
 )
-from citoyen.feed.subscribers import register_subscribers
+from citoyen.feed.subscribers import add_report_item, register_subscribers
 from citoyen.feed.views import agenda, followed_feed, neighbourhood_feed, post_page
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "NewPost",
     "add_item",
     "add_post_item",
+    "add_report_item",
     "agenda",
     "atom_feed",
     "calendar",

@@ -56,6 +56,12 @@ async def on_report_filed(session: AsyncSession, event: ReportFiled) -> None:
     )
 
 
+async def add_report_item(session: AsyncSession, report_id: int) -> None:
+    """A report's line in its quartier's feed, as its filing would have written it (the demo's reports are
+    inserted in bulk, without events)."""
+    await on_report_filed(session, ReportFiled(report_id=report_id))
+
+
 async def on_report_updated(session: AsyncSession, event: ReportUpdated) -> None:
     """A report's public status or answer changed (an internal note alone changes nothing in the feed)."""
     report = await reports.get_report(session, event.report_id)
