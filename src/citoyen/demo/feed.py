@@ -154,7 +154,7 @@ async def build_demo_feed(session: AsyncSession, now: datetime, rng: random.Rand
             .limit(REPORTS_PER_QUARTIER)
         )
         for report_id in latest.scalars():
-            await feed.add_report_item(session, report_id)
+            await feed.add_report_item(session, report_id, simulated=True)
     await session.execute(
         insert(Home),
         [{"person_id": person, "neighbourhood_id": place, "declared_at": now} for person, place in homes.items()],
