@@ -153,7 +153,13 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
             await asyncio.gather(*voters)
             return counted / (time.perf_counter() - began), outcome
 
+        voting_profile = cProfile.Profile() if args.profile else None
+        if voting_profile is not None:
+            voting_profile.enable()
         alone, _ = await votes_per_second("alone", asyncio.sleep(args.reference_seconds))
+        if voting_profile is not None:
+            voting_profile.disable()
+            pstats.Stats(voting_profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
         async with tasks.worker_process() as executor:
             # The worker starts and imports its libraries once, with the app: not part of a recomputation.
             await asyncio.get_running_loop().run_in_executor(executor, tasks.warm_up)
@@ -170,14 +176,15 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
                     await maps.store(session, conversation_id, data, computed)
                     await session.commit()
                 stored = time.perf_counter()
-                return [stored - began, read - began, done - read, stored - done]
+                return [stored - began, read - began, done - read, stored - done, computed.cpu_seconds]
 
-            rate, (seconds, read, compute, store) = await votes_per_second("during", recomputation())
+            rate, (seconds, read, compute, store, cpu_seconds) = await votes_per_second("during", recomputation())
             web_cpu = time.process_time() - cpu
         before = BEFORE.get(backend, {})
         rows.append([backend, "full recomputation", f"{seconds:.1f} s", before.get("full", ""), "< 10 s"])
         rows.append([backend, "  reading the votes", f"{read:.1f} s", before.get("read", ""), ""])
         rows.append([backend, "  computing (worker process)", f"{compute:.1f} s", before.get("compute", ""), ""])
+        rows.append([backend, "    its processor time", f"{cpu_seconds:.1f} s", "", ""])
         rows.append([backend, "  storing the map and points", f"{store:.1f} s", "", ""])
         rows.append([backend, "  web process CPU meanwhile", f"{web_cpu:.1f} s", "", ""])
         rows.append([backend, "votes/s, no recomputation", f"{alone:.0f}", "", ""])

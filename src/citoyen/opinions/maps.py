@@ -5,6 +5,7 @@ participant's point by its key), and which conversations' maps are behind their 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ class Recomputed:
     vote_count: int
     participant_count: int
     group_count: int
+    cpu_seconds: float = 0.0
 
 
 async def last_vote_at(session: AsyncSession, conversation_id: int) -> datetime | None:
@@ -86,6 +88,7 @@ class Computed:
     picture: dict[str, Any]
     vote_count: int
     participant_count: int
+    cpu_seconds: float = 0.0  # the computation's processor time (its process's), whatever the machine's load
 
 
 def _joined_votes(session: AsyncSession) -> Any:
@@ -135,10 +138,12 @@ def parse_votes(joined: str) -> VoteColumns:
 
 def compute(data: MapInput) -> Computed:
     """The computation alone (CPU-bound: run in the worker process, or a thread, outside any transaction)."""
+    began = time.process_time()
     votes = parse_votes(data.votes)
     result = compute_map(votes, data.moderated_out, data.published, data.previous_groups)
     participants = len(np.unique(votes.pids))
-    return Computed(result, draw(result.points), len(votes), participants)
+    picture = draw(result.points)
+    return Computed(result, picture, len(votes), participants, time.process_time() - began)
 
 
 async def store(session: AsyncSession, conversation_id: int, data: MapInput, computed: Computed) -> Recomputed:
@@ -168,7 +173,9 @@ async def store(session: AsyncSession, conversation_id: int, data: MapInput, com
     for begin in range(0, len(rows), POINTS_PER_INSERT):
         await session.execute(insert(MapPoint), rows[begin : begin + POINTS_PER_INSERT])
     await session.flush()
-    return Recomputed(conversation_id, computed.vote_count, computed.participant_count, len(result.groups))
+    return Recomputed(
+        conversation_id, computed.vote_count, computed.participant_count, len(result.groups), computed.cpu_seconds
+    )
 
 
 async def point_of(session: AsyncSession, conversation_id: int, pid: int) -> MapPoint | None:

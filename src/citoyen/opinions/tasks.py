@@ -9,8 +9,10 @@ store)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -27,11 +29,17 @@ from citoyen.opinions import maps
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 3.0
 LOCK_KEY = 0x4F_50_49_4E_49_4F_4E  # "OPINION"
+WORKER_NICENESS = 10
 
 
 def warm_up() -> None:
-    """The worker imports the mathematics (numpy, scikit-learn, red-dwarf) once, when it starts."""
+    """The worker lowers its priority (the map can wait a moment, a vote or a page should not: on a busy machine
+    the web processes and the database get the cores first) and imports the mathematics (numpy, scikit-learn,
+    red-dwarf) once, when it starts."""
     from citoyen.opinions import groups
+
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
     groups.compute_map([(0, 0, 1), (1, 0, -1)])
 
@@ -109,7 +117,11 @@ async def recompute_loop(state: Any, interval: float = INTERVAL_SECONDS) -> None
             try:
                 for done in await recompute_stale(state.sessionmaker, state, executor, not_before):
                     log.info(
-                        "opinion map %s: %s votes, %s groups", done.conversation_id, done.vote_count, done.group_count
+                        "opinion map %s: %s votes, %s groups, %.1f s of computation",
+                        done.conversation_id,
+                        done.vote_count,
+                        done.group_count,
+                        done.cpu_seconds,
                     )
             except Exception:  # the next round tries again
                 log.exception("opinion map recomputation failed")
