@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +24,27 @@ from tests.territory.helpers import feature_collection
 runner = CliRunner()
 
 
+@pytest.fixture
+def cli_env(migrated_template: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for one CLI run on a migrated database of its own (a copy of the run's migrated template:
+    every command migrates first, and migrating anew for each test cost CI minutes): SQLite in the data
+    directory, or a new PostgreSQL database dropped afterwards."""
+    env = {"CITOYEN_DATA_DIR": str(tmp_path), "CITOYEN_SECRET_KEY": "cli-test-secret"}
+    if not migrated_template.startswith("postgresql"):
+        shutil.copyfile(migrated_template.removeprefix("sqlite+aiosqlite:///"), tmp_path / "citoyen.sqlite3")
+        env["CITOYEN_DATABASE_URL"] = ""
+        yield env
+        return
+    name = f"citoyen_cli_{uuid.uuid4().hex[:10]}"
+    run_on_postgres_server(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template.rsplit("/", 1)[1]}"')
+    env["CITOYEN_DATABASE_URL"] = postgres_database(name)
+    yield env
+    run_on_postgres_server(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=BACKENDS)
-def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """Environment for one CLI run: SQLite in a temp dir, or a new PostgreSQL database dropped afterwards."""
+def empty_cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for one CLI run on an empty database: for what `citoyen migrate` itself does."""
     env = {"CITOYEN_DATA_DIR": str(tmp_path), "CITOYEN_SECRET_KEY": "cli-test-secret"}
     if request.param == "sqlite":
         env["CITOYEN_DATABASE_URL"] = ""

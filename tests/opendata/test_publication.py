@@ -9,7 +9,6 @@ import asyncio
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,11 +41,11 @@ from citoyen.people import service as people
 from citoyen.people.models import Person
 from citoyen.reports import service as reports
 from citoyen.territory.service import TerritoryIndexCache
-from tests.conftest import BACKENDS, postgres_database, run_on_postgres_server
 from tests.opendata.test_feeds import RESIDENTS, City, build_city, phone_patterns, token
 from tests.participation.helpers import EAST
+from tests.test_cli import cli_env
 
-__all__ = ["token"]  # the fixture, used by name
+__all__ = ["cli_env", "token"]  # the fixtures, used by name
 
 PLATFORM = {
     "signalements",
@@ -330,21 +329,6 @@ async def test_two_processes_due_at_once_refresh_once(own_database_url: str, tmp
 # --- the command ------------------------------------------------------------------------------------------
 
 runner = CliRunner()
-
-
-@pytest.fixture(params=BACKENDS)
-def cli_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {"CITOYEN_DATA_DIR": str(tmp_path), "CITOYEN_SECRET_KEY": "cli-test-secret"}
-    if request.param == "sqlite":
-        env["CITOYEN_DATABASE_URL"] = ""
-        yield env
-        return
-    name = f"citoyen_cli_{tmp_path.name[-20:].lower().replace('-', '_')}"
-    run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    run_on_postgres_server(f'CREATE DATABASE "{name}"')
-    env["CITOYEN_DATABASE_URL"] = postgres_database(name)
-    yield env
-    run_on_postgres_server(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_the_command_publishes_and_says_what_it_did(cli_env: dict[str, str]) -> None:
