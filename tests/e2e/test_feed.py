@@ -61,5 +61,5 @@ def test_the_demo_posts_are_labelled_simulated(new_page: NewPage) -> None:
     page = new_page("fr-FR")
     page.goto("/quartiers/1")
     expect(page.locator("#feed-items .simulated").first).to_have_text("simulé")
-    page.locator("#feed-items li:has(.simulated) h3 a").first.click()
+    page.locator("#feed-items li.feed-post h3 a").first.click()
     expect(page.locator("#post .simulated")).to_have_text("simulé")
