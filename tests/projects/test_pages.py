@@ -88,6 +88,9 @@ async def test_a_citizen_follows_asks_and_staff_answer(client: httpx.AsyncClient
     refused = await client.post(f"/staff/projects/{street.id}/documents", data={"csrf_token": token}, files=pdf)
     assert refused.status_code == 303, refused.text
     assert refused.headers["location"] == f"/projects/{street.id}#documents"
+    # Every message of the staff's posts shows on the next page (a second one before a page was shown was lost).
+    shown = (await client.get(f"/projects/{street.id}", headers=FR)).text
+    assert "se dit PDF" in shown and "L&#39;actualité est publiée" in shown
     assert await projects.documents_of(session, street.id) == []
     page = await client.get(f"/projects/{street.id}", headers=FR)
     assert "En mars." in page.text and "Les travaux commencent le 3 mars." in page.text

@@ -156,7 +156,9 @@ def ngettext_for(request: Request) -> Callable[..., str]:
 
 def flash(request: Request, message: str, category: str = "info") -> None:
     """A message shown once on the next page (the message is a msgid, translated when shown)."""
-    request.session.setdefault("flash", []).append([category, message])
+    # Assigned, not appended in place: the session is saved only when one of its keys is set, so a second message
+    # before the first was shown would be lost.
+    request.session["flash"] = [*request.session.get("flash", []), [category, message]]
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
