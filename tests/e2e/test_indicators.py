@@ -35,7 +35,7 @@ def test_the_indicators_and_a_quartier_chart_in_french(new_page: NewPage) -> Non
     page.goto("/indicators")
     expect(page.get_by_role("heading", name="Les indicateurs de la ville")).to_be_visible()
     expect(page.locator("[data-indicator='air-no2'] h3")).to_have_text("NO2 (moyenne journalière)")
-    expect(page.locator("[data-simulated]")).to_contain_text("Données simulées")
+    expect(page.locator("[data-simulated]").first).to_contain_text("Données simulées")
     open_quartier_with_bicycles(page)
 
     chart = page.locator("#indicator-chart-app")

@@ -210,3 +210,14 @@ async def test_a_rolled_back_group_announces_nothing(app: FastAPI, client: httpx
     bus.remove_listener(listen)
     things = [event.payload["name"] for event in received if event.entity_set == "Things" and event.kind == "create"]
     assert things == ["Kept"]
+
+
+async def test_reads_need_no_token_but_a_write_does_and_nothing_is_stored(client: httpx.AsyncClient) -> None:
+    reads = _multipart("batch_1", [_http("GET", "Things")]).encode()
+    headers = {"Content-Type": "multipart/mixed; boundary=batch_1"}
+    answered = await client.post(f"{STA}/$batch", content=reads, headers=headers)
+    assert answered.status_code == 200 and "HTTP/1.1 200" in answered.text
+    writes = _multipart("batch_1", [_http("POST", "Things", station("Uninvited"))]).encode()
+    refused = await client.post(f"{STA}/$batch", content=writes, headers=headers)
+    assert refused.status_code == 401, refused.text
+    assert await _count(client, "Things") == 0
