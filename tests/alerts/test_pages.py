@@ -9,9 +9,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.alerts import service
+from citoyen.people import service as people
 from tests.alerts.helpers import create_alerts_world
 from tests.conftest import csrf_token
 from tests.factories import log_in
+from tests.sensing.helpers import create_station
 
 
 async def test_the_feed_an_alert_and_a_false_alarm_in_french_and_english(
@@ -56,9 +58,13 @@ async def test_the_feed_an_alert_and_a_false_alarm_in_french_and_english(
 async def test_a_forecast_is_drawn_only_when_it_beats_seasonal_naive(
     session: AsyncSession, client: httpx.AsyncClient
 ) -> None:
+    _token, secret = await people.create_api_token(session, "Sensor gateway", ["sensing:write"])
+    await session.commit()
+    judged, unjudged = (await create_station(client, secret))["Datastreams"][:2]
     points = [{"day": "2026-12-07", "yhat": 10.0, "lo80": 8.0, "hi80": 12.0, "lo95": 7.0, "hi95": 13.0}]
     made = datetime(2026, 12, 7, tzinfo=UTC)
-    for key, state, ratio in (("indicator:reports-filed", "forecast", 0.8), ("datastream:7", "does_not_beat", 1.2)):
+    judged_key = f"datastream:{judged['@iot.id']}"
+    for key, state, ratio in (("indicator:reports-filed", "forecast", 0.8), (judged_key, "does_not_beat", 1.2)):
         session.add(
             service.Forecast(
                 series_key=key,
@@ -82,11 +88,14 @@ async def test_a_forecast_is_drawn_only_when_it_beats_seasonal_naive(
     )
     french = (await client.get("/api/forecasts/indicators/reports-filed", headers={"Accept-Language": "fr"})).json()
     assert "0,80" in french["sentence"] and "81\u00a0%" in french["sentence"]
-    hidden = (await client.get("/api/forecasts/datastreams/7", headers={"Accept-Language": "en"})).json()
+    hidden = (
+        await client.get(f"/api/forecasts/datastreams/{judged['@iot.id']}", headers={"Accept-Language": "en"})
+    ).json()
     assert hidden["state"] == "does_not_beat" and hidden["points"] == [] and "does not beat" in hidden["sentence"]
     never = (await client.get("/api/forecasts/indicators/air-atmo")).json()
     assert never["state"] == "not_computed" and never["points"] == []
     assert (await client.get("/api/forecasts/indicators/unknown")).status_code == 404
-    assert (await client.get("/api/forecasts/datastreams/8")).json()["state"] == "not_computed"
+    assert (await client.get(f"/api/forecasts/datastreams/{unjudged['@iot.id']}")).json()["state"] == "not_computed"
+    assert (await client.get("/api/forecasts/datastreams/999999")).status_code == 404  # unknown, or not public
     page = await client.get("/indicators", headers={"Accept-Language": "en"})
     assert page.status_code == 200

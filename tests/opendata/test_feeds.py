@@ -201,6 +201,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
         "signalements-par-quartier-et-semaine",
         "participation-par-quartier",
         "resultats-des-questionnaires",
+        "covoiturage-flux-entre-quartiers",
     }
     for slug, feed in written.items():
         report = frictionless.validate(str(feed.datapackage))

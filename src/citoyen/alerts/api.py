@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from citoyen.alerts import service, views
 from citoyen.db import DbSession
 from citoyen.indicators import service as indicators
+from citoyen.sensing import service as sensing
 from citoyen.web.params import PathBigId
 from citoyen.web.templating import locale_of
 
@@ -29,6 +30,7 @@ async def indicator_forecast(request: Request, session: DbSession, indicator_id:
 @router.get("/datastreams/{datastream_id}")
 async def datastream_forecast(request: Request, session: DbSession, datastream_id: PathBigId) -> dict[str, Any]:
     """A public Datastream's daily means over their last days and the next 7 days, as for an indicator;
-    "not_computed" for a Datastream the early warning has not judged (not public, or not yet)."""
+    "not_computed" for one the early warning has not judged yet. 404: a Datastream unknown or not visible to all."""
+    await sensing.datastream_thing(session, datastream_id, None)
     key = f"datastream:{datastream_id}"
     return views.forecast_json(await service.get_forecast(session, key), key, locale_of(request))

@@ -43,7 +43,7 @@ from citoyen.sensing.exports import (
 )
 from citoyen.sensing.links import is_ref, write_link
 from citoyen.sensing.personal_data import erase_personal_data, export_personal_data, register_personal_data
-from citoyen.sensing.portal import PlacedReading, PlacedSensor, sensors_in
+from citoyen.sensing.portal import PlacedReading, PlacedSensor, datastream_thing, sensors_in
 from citoyen.sensing.publication import (
     daily_statistics,
     observation_days,
@@ -95,6 +95,7 @@ __all__ = [
     "create_at",
     "created_document",
     "daily_statistics",
+    "datastream_thing",
     "delete_entity",
     "erase_personal_data",
     "export_personal_data",
