@@ -15,6 +15,7 @@ from citoyen.errors import Kind
 from citoyen.housekeeping import Housekeeping
 from citoyen.mobility import service as mobility
 from citoyen.mobility.models import CarpoolMessage, CarpoolRequest, CarpoolTrip
+from citoyen.notifications import service as notifications
 from citoyen.people.registry import PersonalDataRegistry
 from tests.factories import create_person
 from tests.mobility.helpers import HOME, WORK, post
@@ -191,3 +192,24 @@ async def test_flows_between_quartiers_leave_out_pairs_under_ten_trips(session: 
     assert (flow.trips, flow.hour) == (10, None)
     (by_hour,) = await mobility.flows(session, by_hour=True)
     assert (by_hour.trips, by_hour.hour) == (10, 7)
+
+
+async def test_each_step_of_a_request_is_told_to_the_other_person_in_their_language(session: AsyncSession) -> None:
+    rider, driver = await _two(session)
+    driver.locale = "en"
+    offer = await post(session, driver, "offer", seats=2)
+    asked = await mobility.ask(session, rider, offer.id)
+    await mobility.answer(session, driver, asked.id, accept=True)
+    await mobility.write(session, rider, asked.id, "Devant la boulangerie ?")
+    await mobility.withdraw(session, rider, asked.id)
+
+    async def told(person: Any) -> list[tuple[str, str]]:
+        return [(n.title, n.link) for n in reversed(await notifications.list_notifications(session, person))]
+
+    link = f"/carpool/requests/{asked.id}"
+    assert await told(driver) == [
+        ("A neighbour asks to share your trip", link),
+        ("A new message about your carpool", link),
+        ("A neighbour withdrew their request to share your trip", link),
+    ]
+    assert await told(rider) == [("Votre demande de covoiturage a été acceptée", link)]

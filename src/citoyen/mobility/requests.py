@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.errors import Kind
-from citoyen.i18n import N_
+from citoyen.i18n import N_, get_translations
 from citoyen.mobility.errors import CarpoolError
 from citoyen.mobility.models import (
     MESSAGE_MAX,
@@ -22,6 +22,8 @@ from citoyen.mobility.models import (
     TripKind,
 )
 from citoyen.mobility.trips import get_trip, is_open
+from citoyen.notifications import service as notifications
+from citoyen.people import service as people
 from citoyen.people.service import Person
 
 OPEN_STATUSES = (RequestStatus.PENDING.value, RequestStatus.ACCEPTED.value)
@@ -40,6 +42,14 @@ class Exchange:
     @property
     def other_person_id(self) -> int:
         return self.request.person_id if self.viewer_owns_trip else self.trip.person_id
+
+
+async def _tell(session: AsyncSession, person_id: int, msgid: str, request_id: int) -> None:
+    """Tell the other person of a request, in the app and in their language, that it moved: without it a driver
+    would learn of a neighbour's request only by coming back to the board."""
+    for recipient in await people.active_recipients(session, [person_id]):
+        title = get_translations(recipient.locale).gettext(msgid)
+        await notifications.notify(session, recipient.id, title, link=f"/carpool/requests/{request_id}")
 
 
 async def accepted_count(session: AsyncSession, trip_id: int) -> int:
@@ -86,6 +96,7 @@ async def ask(
     )
     session.add(request)
     await session.flush()
+    await _tell(session, trip.person_id, N_("A neighbour asks to share your trip"), request.id)
     return request
 
 
@@ -118,6 +129,9 @@ async def answer(session: AsyncSession, person: Person, request_id: int, accept:
         request.status = RequestStatus.DECLINED.value
     request.answered_at = utcnow()
     await session.flush()
+    accepted = request.status == RequestStatus.ACCEPTED.value
+    told = N_("Your carpool request was accepted") if accepted else N_("Your carpool request was declined")
+    await _tell(session, request.person_id, told, request.id)
     return request
 
 
@@ -130,6 +144,7 @@ async def withdraw(session: AsyncSession, person: Person, request_id: int) -> Ca
         raise CarpoolError(N_("This request is already closed."), Kind.CONFLICT)
     seen.request.status = RequestStatus.WITHDRAWN.value
     await session.flush()
+    await _tell(session, seen.trip.person_id, N_("A neighbour withdrew their request to share your trip"), request_id)
     return seen.request
 
 
@@ -151,6 +166,8 @@ async def write(session: AsyncSession, person: Person, request_id: int, body: st
     message = CarpoolMessage(request_id=request.id, author_id=person.id, body=text)
     session.add(message)
     await session.flush()
+    other = trip.person_id if person.id == request.person_id else request.person_id
+    await _tell(session, other, N_("A new message about your carpool"), request.id)
     return message
 
 
