@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,6 +24,7 @@ from citoyen.db import make_engine, make_sessionmaker
 from citoyen.engines import make_app_engine
 from citoyen.events import HUB_KEY
 from citoyen.migrations import upgrade_engine
+from citoyen.people import security
 
 POSTGRES_URL = os.environ.get("CITOYEN_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -43,6 +45,17 @@ def run_on_postgres_server(statement: str) -> None:
 def postgres_database(name: str) -> str:
     """The URL of another database on the test database's server."""
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Argon2 at its smallest cost in the tests' own process: the platform's cost (about 0.1 s a hash, on purpose)
+    was paid for every person a test creates and every login, minutes of CI; no test is about argon2's cost, and a
+    hash still verifies only its own password. Servers the tests start in other processes keep the real cost."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
