@@ -173,7 +173,7 @@ async def on_project_update_posted(session: AsyncSession, event: ProjectUpdatePo
             occurred_at=update.created_at,
         )
         told |= await follows.neighbourhood_followers(session, neighbourhood_id)
-    told = {person for person in told if not await projects.is_following(session, person, project.id)}
+    told -= await projects.followers(session, project.id)  # they hear it from projects
     told.discard(update.author_id or 0)
     titles = {"fr": clip(title_fr, 80), "en": clip(title_en, 80)}
     wording = N_("News of the project “%(title)s” in a quartier you follow")
