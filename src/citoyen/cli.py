@@ -7,13 +7,14 @@ import asyncio
 import json
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
@@ -53,6 +54,27 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _step_bars(console: Console, prefix: str = "") -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per step of a long command (the demo build, the early-warning run): yields the
+    `report(step, done, total)` callback the work calls."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(prefix + step, total=total)
+            progress.update(tasks[step], completed=done, total=total)
+
+        yield report
 
 
 async def _upgrade(database_url: str) -> None:
@@ -178,20 +200,7 @@ def demo(
     async def build(session: AsyncSession) -> bool:
         if await demo_is_built(session):
             return False
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            tasks: dict[str, Any] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(f"Building the demo city: {step}", total=total)
-                progress.update(tasks[step], completed=done)
-
+        with _step_bars(console, "Building the demo city: ") as report:
             await build_demo(session, settings, report)
         return True
 
@@ -536,20 +545,7 @@ def foresight_run(data_dir: DataDirOption = None) -> None:
     console = Console()
 
     async def work(session: AsyncSession) -> alerts.AlertRun | None:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            tasks: dict[str, Any] = {}
-
-            def report(step: str, done: int, total: int) -> None:
-                if step not in tasks:
-                    tasks[step] = progress.add_task(step, total=total)
-                progress.update(tasks[step], completed=done, total=total)
-
+        with _step_bars(console) as report:
             return await alerts.run_foresight(session, "command", force=True, progress=report)
 
     done = run(settings, work)
