@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from citoyen.foresight.series_io import DAILY, Series
 
@@ -127,7 +126,11 @@ def _poisson_irls(y: Array, x: Array, weights: Array, trend: bool) -> tuple[floa
 
 def _upper_quantile(mean: float, phi: float, level: float) -> float:
     """The `level` quantile of a count with this mean and variance `phi * mean`: negative binomial when
-    overdispersed, Poisson otherwise (a bisection on the CDF: scipy's generic ppf is slow in this loop)."""
+    overdispersed, Poisson otherwise (a bisection on the CDF: scipy's generic ppf is slow in this loop).
+    scipy is imported here, not with the module: only Farrington needs it, and importing scipy.special takes
+    seconds that the app's detectors (ours and EARS) and the demo build would otherwise pay."""
+    from scipy import special
+
     if phi > 1.0001:
         size = mean / (phi - 1)
         probability = size / (size + mean)
