@@ -157,7 +157,7 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     people_tasks.register_housekeeping(housekeeping, settings)
     sensing_tasks.register_housekeeping(housekeeping)
     indicators_service.register_housekeeping(housekeeping)
-    alerts_service.register_housekeeping(housekeeping)
+    alerts_service.register_housekeeping(housekeeping, settings)
     opendata_tasks.register_housekeeping(housekeeping, settings)
     opendata_upkeep.register_housekeeping(housekeeping, settings)
     mobility_service.register_housekeeping(housekeeping)

@@ -546,7 +546,9 @@ def foresight_run(data_dir: DataDirOption = None) -> None:
 
     async def work(session: AsyncSession) -> alerts.AlertRun | None:
         with _step_bars(console) as report:
-            return await alerts.run_foresight(session, "command", force=True, progress=report)
+            return await alerts.run_foresight(
+                session, "command", force=True, progress=report, departments=settings.alert_departments
+            )
 
     done = run(settings, work)
     assert done is not None  # a forced run always runs

@@ -10,6 +10,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("fr", "en")
+# The early warning's default routing of a sensor's alerts: the kind of its Thing -> a department's code (those of
+# the demo city; a city sets its own in CITOYEN_ALERT_DEPARTMENTS).
+DEFAULT_ALERT_DEPARTMENTS = {"air": "espaces-verts", "water": "proprete", "energy": "energie", "mobility": "mobilite"}
 
 
 class Settings(BaseSettings):
@@ -186,6 +189,11 @@ class Settings(BaseSettings):
     # Housekeeping (expired sessions and links, spent rate counters, observation partitions ahead): every served
     # process runs a round this often; 0 leaves it to `citoyen housekeeping` run by a scheduler.
     housekeeping_interval_seconds: float = Field(default=600.0, ge=0)
+
+    # Early warning: the department whose staff are told of a sensor's alerts and may mark them, by the kind of its
+    # Thing (air, water, energy, mobility, other), as a JSON object of department codes; a Thing's or Datastream's
+    # property "department" (a code) overrides it. Unknown or absent: the staff without a department are told.
+    alert_departments: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ALERT_DEPARTMENTS))
 
     # Participation: the daily e-mail digest of followed news (only to people who consented).
     digest_hour_utc: int = Field(default=6, ge=0, le=23)

@@ -115,3 +115,54 @@ def test_a_forecast_that_does_not_beat_seasonal_naive_is_not_shown(monkeypatch: 
     )
     shown = views.forecast_json(row, "indicator:x", "en")
     assert shown["points"] == [] and "1.07" in shown["sentence"] and "does not beat" in shown["sentence"]
+
+
+async def test_a_sensor_alert_goes_to_the_department_of_its_kind_and_to_the_quartier_s_followers(
+    session: AsyncSession,
+) -> None:
+    """An air sensor's alert is the environment department's (Settings.alert_departments maps the kind); a
+    Datastream whose properties name a department is that department's; its staff are told and may mark it, other
+    staff may not; a follower of the sensor's quartier is told in the app and in their digest."""
+    from citoyen.participation.follows import service as follows
+    from citoyen.participation.follows.models import DigestEntry
+    from citoyen.people import service as people
+    from citoyen.people.models import Role
+    from citoyen.sensing.models import ThingKind
+    from citoyen.territory import service as territory
+    from tests.alerts.helpers import create_sensor
+    from tests.factories import create_person
+
+    world = await create_alerts_world(session, quiet_days=0, burst=0)
+    west = next(n.id for n in await territory.list_neighbourhoods(session) if n.name == "Ouest")
+    environment = await people.create_department(session, "environnement", "Environnement")
+    green = await create_person(session, role=Role.STAFF)
+    green.department_id = environment.id
+    follower = await create_person(session)
+    await people.record_consent(session, follower, follows.EMAIL_PURPOSE, True)
+    await follows.follow(session, follower, "neighbourhood", west)
+    yesterday = world.now.date() - timedelta(days=1)
+    quiet = {yesterday - timedelta(days=i): 10.0 + i % 2 for i in range(1, 21)}
+    air = await create_sensor(session, ThingKind.AIR, west, quiet | {yesterday: 40.0})
+    lights = await create_sensor(session, ThingKind.AIR, None, quiet | {yesterday: 40.0}, {"department": "eclairage"})
+
+    run = await service.run_foresight(
+        session, "command", now=world.now, force=True, departments={"air": "environnement"}
+    )
+    assert run is not None and run.alerts_raised == 2
+    by_stream = {a.datastream_id: a for a in await _alerts(session)}
+    assert {a.kind for a in by_stream.values()} == {service.AlertKind.SENSOR}
+    assert by_stream[air.id].department_id == environment.id and by_stream[air.id].neighbourhood_id == west
+    assert by_stream[lights.id].department_id == world.reports.lighting.id
+
+    link = f"/alerts/{by_stream[air.id].id}"
+    assert [n.link for n in await notifications.list_notifications(session, green)] == [link]
+    assert [n.link for n in await notifications.list_notifications(session, world.roads_staff)] == []
+    told = await notifications.list_notifications(session, follower)
+    assert [n.link for n in told] == [link] and by_stream[air.id].subject_name in told[0].title
+    digest = (await session.execute(select(DigestEntry).where(DigestEntry.person_id == follower.id))).scalars()
+    assert [entry.link for entry in digest] == [link]
+
+    with pytest.raises(service.AlertError):
+        await service.mark_alert(session, world.roads_staff, by_stream[air.id].id, "confirmed")
+    await service.mark_alert(session, green, by_stream[air.id].id, "confirmed")
+    assert by_stream[air.id].status == service.AlertStatus.CONFIRMED

@@ -1,6 +1,8 @@
-"""Who is told of a new alert, and who may mark it: the staff of the concerned department (the department
-reports of its category and neighbourhood are routed to); for an alert without a department (a sensor series),
-the staff without a department. Administrators may always mark; they are told when nobody else would be."""
+"""Who is told of a new alert, and who may mark it: the staff of the concerned department (for reports, the
+department reports of its category and neighbourhood are routed to; for a sensor, the department its Thing's
+kind maps to in `Settings.alert_departments`, or the one its properties name); for an alert without a
+department, the staff without a department. Administrators may always mark; they are told when nobody else
+would be."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.alerts import compute
 from citoyen.alerts.models import Alert, AlertKind, AlertRun, Forecast
 from citoyen.alerts.notify import notify_staff
+from citoyen.config import DEFAULT_ALERT_DEPARTMENTS
 from citoyen.db import utcnow
 from citoyen.events import AlertRaised, announce
 from citoyen.indicators import service as indicators
+from citoyen.people import service as people
 from citoyen.reports import service as reports
 from citoyen.sensing import service as sensing
 
@@ -82,17 +84,36 @@ class _Context:
 
     streams: dict[int, dict[str, object]]
     stream_places: dict[int, int | None]
+    stream_departments: dict[int, int | None]
     category_names: dict[str, tuple[str, str]]
     category_ids: dict[str, int]
     report_places: dict[int, int | None]
 
 
+async def _stream_departments(
+    session: AsyncSession, published: dict[int, dict[str, object]], departments: Mapping[str, str]
+) -> dict[int, int | None]:
+    """Each Datastream's department: the code in its (or its Thing's) properties, else the one its Thing's kind
+    maps to; None when neither names a department the city has."""
+    ids = {d.code: d.id for d in await people.list_departments(session)}
+    return {
+        stream_id: ids.get(str(row.get("department") or departments.get(str(row["kind"])) or ""))
+        for stream_id, row in published.items()
+    }
+
+
 async def _gather(
-    session: AsyncSession, previous: AlertRun | None, through: date, forecasts: bool, force: bool
+    session: AsyncSession,
+    previous: AlertRun | None,
+    through: date,
+    forecasts: bool,
+    force: bool,
+    departments: Mapping[str, str],
 ) -> tuple[Inputs, _Context, int, int]:
     since = previous.data_through if previous else None
     published = {int(row["id"]): row for row in await sensing.published_datastreams(session) if row["raw_published"]}
     places = {s.datastream_id: s.neighbourhood_id for s in await sensing.summed_streams(session, list(published))}
+    stream_departments = await _stream_departments(session, published, departments)
     start = through - timedelta(days=SENSOR_DAYS)
     daily: dict[int, dict[date, float]] = {}
     for row in await sensing.daily_statistics(session, list(published)):
@@ -151,7 +172,7 @@ async def _gather(
         candidates += sensors
         to_forecast = [c for c in candidates if force or stored.get(c.key) != through]
     categories = {c.code: c.id for c in await reports.list_categories(session, include_inactive=True)}
-    context = _Context(published, places, names, categories, report_places)
+    context = _Context(published, places, stream_departments, names, categories, report_places)
     inputs = Inputs(through, since, sensors, counts, events, to_forecast, scan)
     return inputs, context, seen, last_id
 
@@ -215,6 +236,7 @@ async def _store_series(
             alert.subject_name = alert.subject_name_en = str(stream.get("name") or parts[1])[:300]
             alert.unit = str(stream.get("unit_symbol") or "")[:40]
             alert.neighbourhood_id = context.stream_places.get(int(parts[1]))
+            alert.department_id = context.stream_departments.get(int(parts[1]))
         else:
             neighbourhood_id, code = int(parts[1]), parts[2]
             name, name_en = context.category_names.get(code, (code, code))
@@ -303,10 +325,12 @@ async def run_foresight(
     forecasts: bool = True,
     force: bool = False,
     progress: Progress = _no_progress,
+    departments: Mapping[str, str] = DEFAULT_ALERT_DEPARTMENTS,
 ) -> AlertRun | None:
     """One run up to the last complete UTC day before `now`. The schedule (`force=False`) skips a run when the
     previous one is recent and no day and no report came since; `citoyen foresight run` forces it (forecasts are
-    then all recomputed). Returns the run, or None when skipped."""
+    then all recomputed). `departments` routes a sensor's alerts by its Thing's kind (Settings.alert_departments).
+    Returns the run, or None when skipped."""
     now = now or utcnow()
     through = now.astimezone(UTC).date() - timedelta(days=1)
     previous = await last_run(session)
@@ -318,7 +342,7 @@ async def run_foresight(
         and now - previous.finished_at < SCHEDULE_EVERY
     ):
         return None
-    inputs, context, seen, last_id = await _gather(session, previous, through, forecasts, force)
+    inputs, context, seen, last_id = await _gather(session, previous, through, forecasts, force, departments)
     if (
         not force
         and previous is not None

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.alerts.models import Alert, AlertKind, AlertRun, AlertStatus, Forecast
 from citoyen.alerts.notify import may_mark, notify_staff
 from citoyen.alerts.run import last_run, run_foresight
+from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.errors import Kind, Refusal
 from citoyen.housekeeping import Housekeeping
@@ -149,15 +150,15 @@ async def get_forecast(session: AsyncSession, series_key: str) -> Forecast | Non
     return (await session.execute(select(Forecast).where(Forecast.series_key == series_key))).scalar_one_or_none()
 
 
-async def _scheduled(session: AsyncSession, now: datetime) -> int:
-    run = await run_foresight(session, "schedule", now=now)
-    return 0 if run is None else run.alerts_raised + run.forecasts_made
-
-
-def register_housekeeping(housekeeping: Housekeeping) -> None:
+def register_housekeeping(housekeeping: Housekeeping, settings: Settings) -> None:
     """The early warning is recomputed on the housekeeping round when a day or reports came since the last run
     (at most once an hour); its maths runs in a worker thread."""
-    housekeeping.add("alerts: detectors, forecasts and the report scan", _scheduled)
+
+    async def scheduled(session: AsyncSession, now: datetime) -> int:
+        run = await run_foresight(session, "schedule", now=now, departments=settings.alert_departments)
+        return 0 if run is None else run.alerts_raised + run.forecasts_made
+
+    housekeeping.add("alerts: detectors, forecasts and the report scan", scheduled)
 
 
 async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:

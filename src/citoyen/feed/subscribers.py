@@ -187,10 +187,21 @@ async def on_project_update_posted(session: AsyncSession, event: ProjectUpdatePo
 
 
 async def on_alert_raised(session: AsyncSession, event: AlertRaised) -> None:
-    """An early-warning alert about one quartier enters its feed (what is unusual, never about a person)."""
+    """An early-warning alert about one quartier enters its feed (what is unusual, never about a person); the
+    quartier's followers are told (in the app, and in the daily digest of those who asked for it)."""
     if event.neighbourhood_id is None:
         return
     alert = await alerts.get_alert(session, event.alert_id)
+    names = {"fr": clip(alert.subject_name, 80), "en": clip(alert.subject_name_en or alert.subject_name, 80)}
+    wording = N_("Something unusual in a quartier you follow: %(name)s")
+
+    def told_as(translate: Callable[[str], str]) -> str:
+        # As for a project's news: a French reader's gettext translates the wording, an English reader's doesn't.
+        return translate(wording) % {"name": names["en"] if translate(wording) == wording else names["fr"]}
+
+    await follows.tell(
+        session, await follows.neighbourhood_followers(session, event.neighbourhood_id), told_as, f"/alerts/{alert.id}"
+    )
     await add_item(
         session,
         event.neighbourhood_id,

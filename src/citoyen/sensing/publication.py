@@ -61,17 +61,20 @@ async def published_things(session: AsyncSession) -> list[dict[str, Any]]:
 
 async def published_datastreams(session: AsyncSession) -> list[dict[str, Any]]:
     """The Datastreams of public and restricted Things, with what they measure and in which unit;
-    `raw_published` says whether their Observations are published (public Things only)."""
+    `raw_published` says whether their Observations are published (public Things only); `department` is the
+    department code set in the Datastream's or its Thing's properties, if any."""
     query = (
-        select(Datastream, Thing.kind, Thing.access, ObservedProperty.name)
+        select(Datastream, Thing.kind, Thing.access, ObservedProperty.name, Thing.properties)
         .join(Thing, Thing.id == Datastream.thing_id)
         .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
         .where(Thing.access.in_(LISTED))
         .order_by(Datastream.id)
     )
     rows = []
-    for datastream, kind, access, observed in (await session.execute(query)).all():
+    for datastream, kind, access, observed, thing_properties in (await session.execute(query)).all():
         unit = datastream.unit_of_measurement or {}
+        # Who looks after it: a "department" code in the Datastream's properties, else in its Thing's.
+        department = (datastream.properties or {}).get("department") or (thing_properties or {}).get("department")
         rows.append(
             {
                 "id": datastream.id,
@@ -84,6 +87,7 @@ async def published_datastreams(session: AsyncSession) -> list[dict[str, Any]]:
                 "unit_symbol": str(unit.get("symbol") or ""),
                 "observation_type": datastream.observation_type,
                 "raw_published": access == ThingAccess.PUBLIC,
+                "department": str(department) if department else None,
                 "phenomenon_time_start": datastream.phenomenon_time_start,
                 "phenomenon_time_end": datastream.phenomenon_time_end,
             }
