@@ -42,6 +42,7 @@ from citoyen.indicators import building_pages as indicators_building_pages
 from citoyen.indicators import pages as indicators_pages
 from citoyen.indicators import service as indicators_service
 from citoyen.migrations import upgrade_engine
+from citoyen.mobility import api as mobility_api
 from citoyen.mobility import flows as mobility_flows
 from citoyen.mobility import pages as mobility_pages
 from citoyen.mobility import service as mobility_service
@@ -361,6 +362,7 @@ def create_app(
         projects_api.router,
         indicators_api.router,
         alerts_api.router,
+        mobility_api.router,
         opendata_dcat.router,
         opendata_downloads.router,
         opendata_ckan_api.router,

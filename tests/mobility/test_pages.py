@@ -8,6 +8,7 @@ import re
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.people import service as people
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
 from tests.mobility.helpers import HOME, WORK, post
@@ -103,3 +104,33 @@ async def test_the_flows_page_shows_the_carpool_arcs_in_both_languages(
     english = await client.get("/mobility", headers={"Accept-Language": "en"})
     assert "Carpool trips between quartiers" in english.text and "No counter sends its counts yet." in english.text
     assert (await client.get("/mobility/counters/999999")).status_code == 404
+
+
+async def test_a_resident_creates_uses_and_revokes_their_own_carpool_token(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await create_territory(session)
+    resident, other = await create_person(session), await create_person(session)
+    await session.commit()
+    await log_in(client, other.email)
+    token = await csrf_token(client, "/carpool/tokens")
+    await client.post("/carpool/tokens", data={"csrf_token": token, "name": "autre appli"})
+    await log_in(client, resident.email)
+    token = await csrf_token(client, "/carpool/tokens")
+    empty = await client.post("/carpool/tokens", data={"csrf_token": token, "name": " "})
+    assert empty.status_code == 400
+    created = await client.post(
+        "/carpool/tokens", data={"csrf_token": token, "name": "mon appli"}, headers={"Accept-Language": "fr"}
+    )
+    assert created.status_code == 201 and "Copiez-le maintenant" in created.text
+    found = re.search(r'id="new-token">(cit_[^<]+)<', created.text)
+    assert found and "autre appli" not in created.text
+    auth = {"Authorization": f"Bearer {found[1]}"}
+    assert (await client.get("/api/carpool/me/trips", headers=auth)).status_code == 200
+    others = await people.tokens_created_by(session, other.id, "carpool")
+    refused = await client.post(f"/carpool/tokens/{others[0].id}/revoke", data={"csrf_token": token})
+    assert refused.status_code == 404
+    (mine,) = await people.tokens_created_by(session, resident.id, "carpool")
+    revoked = await client.post(f"/carpool/tokens/{mine.id}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 303
+    assert (await client.get("/api/carpool/me/trips", headers=auth)).status_code == 401

@@ -16,6 +16,7 @@ from citoyen.housekeeping import Housekeeping
 from citoyen.mobility import service as mobility
 from citoyen.mobility.models import CarpoolMessage, CarpoolRequest, CarpoolTrip
 from citoyen.notifications import service as notifications
+from citoyen.people import service as people
 from citoyen.people.registry import PersonalDataRegistry
 from tests.factories import create_person
 from tests.mobility.helpers import HOME, WORK, post
@@ -163,6 +164,8 @@ async def test_export_and_erase(session: AsyncSession) -> None:
     asked = await mobility.ask(session, rider, offer.id, mine.id)
     await mobility.answer(session, driver, asked.id, accept=True)
     await mobility.write(session, rider, asked.id, "Merci !")
+    await people.create_api_token(session, "mon appli de covoiturage", ["carpool"], rider)
+    await people.create_api_token(session, "capteurs", ["sensing:write"], rider)  # a machine's: it stays
     registry = PersonalDataRegistry()
     mobility.register_personal_data(registry)
     (provider,) = registry.providers
@@ -172,12 +175,14 @@ async def test_export_and_erase(session: AsyncSession) -> None:
     assert exported["carpool_requests"][0]["made_by_you"] is True
     assert exported["carpool_messages"][0]["text"] == "Merci !"
     assert not any("lon" in key or "lat" in key for key in exported["carpool_trips"][0])
+    assert [token["name"] for token in exported["carpool_api_tokens"]] == ["mon appli de covoiturage"]
     await provider.erase(session, rider)
     session.expunge_all()
     for model in (CarpoolMessage, CarpoolRequest):
         assert (await session.execute(select(func.count()).select_from(model))).scalar_one() == 0
     left = (await session.execute(select(CarpoolTrip.person_id))).scalars().all()
     assert left == [driver.id]
+    assert [token.name for token in await people.list_api_tokens(session)] == ["capteurs"]
 
 
 async def test_flows_between_quartiers_leave_out_pairs_under_ten_trips(session: AsyncSession) -> None:

@@ -39,6 +39,8 @@ ADMITS: dict[str, frozenset[str]] = {
     "sensing_reads_or_token": frozenset(ROLES),
     "open311_key": frozenset(),
     "opendata_token": frozenset(),
+    # The carpool API: a resident's own token with the carpool scope (tests/mobility/test_api.py).
+    "carpool_token": frozenset(),
 }
 
 # The guard dependencies that enforce each browser rule (one of them must be on the route's dependency tree);
@@ -87,6 +89,10 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/carpool/requests/{request_id:int}/decline"): "signed_in",
     ("POST", "/carpool/requests/{request_id:int}/withdraw"): "signed_in",
     ("POST", "/carpool/requests/{request_id:int}/messages"): "signed_in",
+    ("POST", "/carpool/tokens"): "signed_in",
+    ("POST", "/carpool/tokens/{token_id:int}/revoke"): "signed_in",
+    ("POST", "/api/carpool/trips"): "carpool_token",
+    ("DELETE", "/api/carpool/trips/{trip_id:int}"): "carpool_token",
     ("POST", "/participation/proposals/{proposal_id:int}/withdraw"): "signed_in",
     ("POST", "/participation/proposals/{proposal_id:int}/support"): "signed_in",
     ("POST", "/participation/{kind:str}/{target_id:int}/comments"): "signed_in",
@@ -296,7 +302,7 @@ async def test_page_forms_without_the_sessions_csrf_token_are_refused(app: FastA
         before = await _row_counts(session)
         accepted = []
         for (method, template), rule in sorted(RULES.items()):
-            if rule in ("sensing_token", "sensing_reads_or_token", "open311_key", "opendata_token"):
+            if rule in ("sensing_token", "sensing_reads_or_token", "open311_key", "opendata_token", "carpool_token"):
                 continue
             response = await client.request(method, concrete_path(template), data={"csrf_token": "forged"})
             if response.status_code != 403:

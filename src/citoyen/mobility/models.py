@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from citoyen.db import Base, UTCDateTime, utcnow
 
 MESSAGE_MAX = 1000
+# The scope of a resident's own API tokens for a carpool app: the JSON API (api.py) acts for the token's creator.
+TOKEN_SCOPE = "carpool"  # noqa: S105 (a scope's name, not a secret)
 
 
 class TripKind(enum.StrEnum):

@@ -17,6 +17,8 @@ from citoyen.errors import Kind
 from citoyen.i18n import N_
 from citoyen.mobility import flows, views
 from citoyen.mobility import service as mobility
+from citoyen.mobility.models import TOKEN_SCOPE
+from citoyen.people import service as people
 from citoyen.people.service import Person
 from citoyen.territory import service as territory
 from citoyen.web.forms import field, see_other
@@ -247,6 +249,54 @@ async def write(
         problem = [error.problem(locale_of(request))]
         return await _exchange_page(request, session, person, request_id, problem, cleaned(body), error.status_code)
     return see_other(f"/carpool/requests/{request_id}#messages")
+
+
+# --- personal API tokens (the JSON API acts for their resident) -----------------------------------------------
+
+
+async def _tokens_page(
+    request: Request,
+    session: AsyncSession,
+    person: Person,
+    secret: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "tokens": await people.tokens_created_by(session, person.id, TOKEN_SCOPE),
+        "new_secret": secret,
+        "errors": errors or [],
+    }
+    return render(request, "mobility/tokens.html", context, status_code)
+
+
+@router.get("/carpool/tokens")
+async def tokens(request: Request, session: DbSession, person: SignedInPerson) -> Response:
+    """A resident's own API tokens for a carpool app: it posts and withdraws their trips through `/api/carpool`."""
+    return await _tokens_page(request, session, person)
+
+
+@router.post("/carpool/tokens")
+async def create_token(request: Request, session: DbSession, person: SignedInPerson, form: TypedForm) -> Response:
+    try:
+        if form_has_forbidden_characters(form):
+            raise mobility.CarpoolError(FORBIDDEN_TEXT, field="name")
+        _token, secret = await people.create_api_token(session, field(form, "name"), [TOKEN_SCOPE], person)
+    except (people.PeopleError, mobility.CarpoolError) as error:
+        return await _tokens_page(request, session, person, None, [error.problem(locale_of(request))], 400)
+    return await _tokens_page(request, session, person, secret, status_code=201)
+
+
+@router.post("/carpool/tokens/{token_id:int}/revoke")
+async def revoke_token(
+    request: Request, session: DbSession, person: SignedInPerson, token_id: PathId, form: Form
+) -> Response:
+    owned = {token.id for token in await people.tokens_created_by(session, person.id, TOKEN_SCOPE)}
+    if token_id not in owned:
+        raise mobility.CarpoolError(N_("Unknown token."), Kind.NOT_FOUND)
+    await people.revoke_api_token(session, token_id)
+    request.app.state.api_tokens.forget()
+    return see_other("/carpool/tokens")
 
 
 # --- flows ------------------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
-from citoyen.mobility.models import CarpoolMessage, CarpoolRequest, CarpoolTrip
+from citoyen.mobility.models import TOKEN_SCOPE, CarpoolMessage, CarpoolRequest, CarpoolTrip
+from citoyen.people import service as people
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.people.service import Person
 
@@ -90,10 +91,26 @@ async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[
             }
             for message in written.scalars()
         ]
-    return {"carpool_trips": trip_rows, "carpool_requests": requests, "carpool_messages": messages}
+    tokens = [
+        {
+            "name": token.name,
+            "starts_with": token.prefix,
+            "created_at": _moment(token.created_at),
+            "last_used_at": _moment(token.last_used_at),
+            "revoked_at": _moment(token.revoked_at),
+        }
+        for token in await people.tokens_created_by(session, person.id, TOKEN_SCOPE)
+    ]
+    return {
+        "carpool_trips": trip_rows,
+        "carpool_requests": requests,
+        "carpool_messages": messages,
+        "carpool_api_tokens": tokens,
+    }
 
 
 async def _erase(session: AsyncSession, person: Person) -> None:
+    await people.delete_tokens_created_by(session, person.id, TOKEN_SCOPE)
     trip_ids = await _trip_ids(session, person)
     exchange_ids = await _exchange_ids(session, person, trip_ids)
     if exchange_ids:
@@ -114,7 +131,9 @@ def register_personal_data(registry: PersonalDataRegistry) -> None:
     registry.register(
         PersonalDataProvider(
             domain="mobility",
-            description=N_("your carpool trips (their H3 cells and neighbourhoods), requests and messages"),
+            description=N_(
+                "your carpool trips (their H3 cells and neighbourhoods), requests, messages and carpool API tokens"
+            ),
             export=_export,
             erase=_erase,
         )

@@ -3,6 +3,7 @@
 - `trips.py`: posting a trip (places become H3 cells and neighbourhoods), withdrawing it, expiring it;
 - `matching.py`: the matches of a trip, ranked by the walk added and the departure gap;
 - `requests.py`: asking to share a trip, the owner's answer, withdrawing, messages once accepted;
+- `search.py`: searching the board near a start and an end, on some days, around a time (the JSON API);
 - `aggregates.py`: trips counted per neighbourhood pair and hour, small counts suppressed;
 - `flows.py`: the counters' flows (read through sensing's and indicators' services) and the carpool arcs, imported
   by the domain's pages alone (so that open data, which publishes the trips' counts through this front, does not
@@ -33,6 +34,7 @@ from citoyen.mobility.requests import (
     withdraw,
     write,
 )
+from citoyen.mobility.search import SEARCH_LIMIT, FoundTrip, TripSearch, cell_of_place, search_trips
 from citoyen.mobility.trips import (
     CITY_TIMEZONE,
     MAX_SEATS,
@@ -54,16 +56,20 @@ __all__ = [
     "MAX_SEATS",
     "MIN_COUNT",
     "MIN_SEATS",
+    "SEARCH_LIMIT",
     "CarpoolError",
     "Exchange",
     "FlowCount",
+    "FoundTrip",
     "Match",
     "PlaceInput",
     "TripInput",
+    "TripSearch",
     "accepted_count",
     "answer",
     "ask",
     "board_summary",
+    "cell_of_place",
     "days_overlap",
     "exchange",
     "expire_trips",
@@ -78,6 +84,7 @@ __all__ = [
     "register_personal_data",
     "requests_for_trip",
     "requests_sent",
+    "search_trips",
     "trips_of",
     "weekdays_of",
     "withdraw",

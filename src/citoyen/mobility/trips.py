@@ -73,7 +73,7 @@ def local_today(now: datetime) -> date:
     return now.astimezone(CITY_TIMEZONE).date()
 
 
-async def _place(
+async def place_of(
     session: AsyncSession, index: territory.TerritoryIndexCache, place: PlaceInput, which: str
 ) -> tuple[str, int | None]:
     """The cell and the neighbourhood of a place; refused when it is no place."""
@@ -141,10 +141,10 @@ async def post_trip(
     ends elsewhere than it starts, its window is ahead and its seats in range."""
     now = now or utcnow()
     days, on_date, expires_at = _check_schedule(data, now)
-    from_cell, from_neighbourhood = await _place(session, index, data.start, "start")
+    from_cell, from_neighbourhood = await place_of(session, index, data.start, "start")
     if from_neighbourhood is None:
         raise CarpoolError(N_("The trip must start inside the city."), Kind.INVALID, "start")
-    to_cell, to_neighbourhood = await _place(session, index, data.end, "end")
+    to_cell, to_neighbourhood = await place_of(session, index, data.end, "end")
     if to_cell == from_cell:
         raise CarpoolError(N_("The trip must end somewhere else than where it starts."), Kind.INVALID, "end")
     trip = CarpoolTrip(

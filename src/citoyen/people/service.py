@@ -93,10 +93,13 @@ from citoyen.people.sessions import (
 )
 from citoyen.people.tokens import (
     API_SCOPES,
+    PERSONAL_SCOPES,
     ApiTokenCache,
     create_api_token,
+    delete_tokens_created_by,
     list_api_tokens,
     revoke_api_token,
+    tokens_created_by,
     verify_api_token,
 )
 
@@ -107,6 +110,7 @@ __all__ = [
     "ACCOUNT_UNDER_ATTACK",
     "API_SCOPES",
     "CONSENT_PURPOSES",
+    "PERSONAL_SCOPES",
     "ROLE_LABELS",
     "SESSION_LIFETIME",
     "TOO_MANY_FROM_HERE",
@@ -135,6 +139,7 @@ __all__ = [
     "create_person",
     "current_consents",
     "delete_department",
+    "delete_tokens_created_by",
     "department_names",
     "display_names",
     "email_link_is_valid",
@@ -165,6 +170,7 @@ __all__ = [
     "set_role",
     "signed_in_person",
     "start_password_reset",
+    "tokens_created_by",
     "user_agent_summary",
     "verify_api_token",
 ]

@@ -15,7 +15,9 @@ from citoyen.people.errors import PeopleError
 from citoyen.people.models import ApiToken, Person
 from citoyen.people.security import hash_token, new_token
 
-API_SCOPES = ("sensing:write", "open311", "opendata:write", "admin")
+API_SCOPES = ("sensing:write", "open311", "opendata:write", "carpool", "admin")
+# Scopes that act for the person who created the token (a resident's own carpool app), not for a machine.
+PERSONAL_SCOPES = ("carpool",)
 
 
 async def create_api_token(
@@ -43,6 +45,25 @@ async def create_api_token(
 
 async def list_api_tokens(session: AsyncSession) -> list[ApiToken]:
     return list((await session.execute(select(ApiToken).order_by(ApiToken.id))).scalars())
+
+
+async def tokens_created_by(session: AsyncSession, person_id: int, scope: str) -> list[ApiToken]:
+    """A person's own tokens of a personal scope (live and revoked), newest first."""
+    query = (
+        select(ApiToken)
+        .where(ApiToken.created_by_id == person_id, ApiToken.scopes == scope)
+        .order_by(ApiToken.id.desc())
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def delete_tokens_created_by(session: AsyncSession, person_id: int, scope: str) -> int:
+    """Erasure: a person's own tokens of a personal scope go with them (their names are the person's words)."""
+    tokens = await tokens_created_by(session, person_id, scope)
+    for token in tokens:
+        await session.delete(token)
+    await session.flush()
+    return len(tokens)
 
 
 class ApiTokenCache:
