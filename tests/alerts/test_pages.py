@@ -54,6 +54,33 @@ async def test_the_feed_an_alert_and_a_false_alarm_in_french_and_english(
     feed = await client.get("/alerts", headers={"Accept-Language": "en"})
     assert "<td data-false-alarms>1</td>" in feed.text
 
+    # A weekly alert says which week, in both languages, and has a filter of its own.
+    weekly = service.Alert(
+        kind=service.AlertKind.REPORT_COUNTS_WEEKLY,
+        detector="seasonal-robust",
+        subject_key="reports-weekly:1:streetlight",
+        subject_name="Lampadaire",
+        subject_name_en="Street light",
+        since=date(2026, 11, 30),
+        day=date(2026, 12, 6),
+        value=42.0,
+        expected=14.0,
+        expected_low=9.0,
+        expected_high=19.0,
+        score=15.0,
+        threshold=2.5,
+        recent=[["2026-11-23", 14.0], ["2026-11-30", 42.0]],
+    )
+    session.add(weekly)
+    await session.commit()
+    listed = await client.get("/alerts?kind=report_counts_weekly", headers={"Accept-Language": "en"})
+    assert f'data-alert="{weekly.id}"' in listed.text and f'data-alert="{alert.id}"' not in listed.text
+    english_week = (await client.get(f"/alerts/{weekly.id}", headers={"Accept-Language": "en"})).text
+    assert "Report counts per week" in english_week and "42 reports where 14 were expected" in english_week
+    assert "In the week from" in english_week and "Reports in the week" in english_week
+    french_week = (await client.get(f"/alerts/{weekly.id}", headers={"Accept-Language": "fr"})).text
+    assert "Dans la semaine du" in french_week and "42 signalements" in french_week
+
 
 async def test_a_forecast_is_drawn_only_when_it_beats_seasonal_naive(
     session: AsyncSession, client: httpx.AsyncClient

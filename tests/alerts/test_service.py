@@ -166,3 +166,27 @@ async def test_a_sensor_alert_goes_to_the_department_of_its_kind_and_to_the_quar
         await service.mark_alert(session, world.roads_staff, by_stream[air.id].id, "confirmed")
     await service.mark_alert(session, green, by_stream[air.id].id, "confirmed")
     assert by_stream[air.id].status == service.AlertStatus.CONFIRMED
+
+
+def test_weekly_report_counts_judge_each_ended_week_with_the_weeks_before_it_only() -> None:
+    """Counts are also summed Monday to Sunday: a week of many reports fires as one weekly alert (from its Monday
+    to its Sunday); the week still running is not judged, and changing the days after the judged week moves
+    nothing (no look-ahead)."""
+    through = date(2026, 12, 9)  # a Wednesday: the last week that ended is Monday 30 November to Sunday 6 December
+    past = {date(2026, 11, 29) - timedelta(days=i): float(1 + i % 3) for i in range(300)}
+    burst = {date(2026, 11, 30) + timedelta(days=i): 6.0 for i in range(7)}
+    item = compute.DailySeries("reports:1:leak", past | burst, counts=True, weekly_key="reports-weekly:1:leak")
+    judged = compute.judge([item], through, None, weekly=True)
+    [finding] = judged.findings
+    assert (finding.key, finding.detector) == ("reports-weekly:1:leak", "seasonal-robust")
+    assert (finding.since, finding.day, finding.value) == (date(2026, 11, 30), date(2026, 12, 6), 42.0)
+    assert finding.high is not None and finding.expected < finding.high < 42
+    assert finding.recent[-1] == ("2026-11-30", 42.0)
+
+    running = {date(2026, 12, 7) + timedelta(days=i): 50.0 for i in range(3)}
+    later = compute.DailySeries(item.key, item.values | running, counts=True, weekly_key=item.weekly_key)
+    assert compute.judge([later], through, None, weekly=True).findings == judged.findings
+    # A quiet last week: no weekly alarm; and the daily series alone is not judged weekly without its key.
+    quiet = compute.DailySeries(item.key, past | {d: 2.0 for d in burst}, counts=True, weekly_key=item.weekly_key)
+    assert compute.judge([quiet], through, None, weekly=True).findings == []
+    assert compute.judge([compute.DailySeries("x", item.values, counts=True)], through, None, weekly=True).checked == 0

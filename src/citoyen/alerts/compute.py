@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from citoyen.foresight.series_io import DAILY, Events, Series
+from citoyen.foresight.series_io import DAILY, WEEKLY, Events, Series
 
 if TYPE_CHECKING:
     from citoyen.foresight.detectors import Decision
@@ -24,9 +24,10 @@ Array = npt.NDArray[np.float64]
 
 DETECTORS = ("seasonal-robust", "ears-c2")  # ours when the series is long enough (112 days), else EARS C2
 HORIZON = 7
-RECENT_DAYS = 28  # the days of history kept with an alert or a forecast for its chart
+RECENT_DAYS = 28  # the days (weeks) of history kept with an alert or a forecast for its chart
 FIRST_RUN_DAYS = 7  # a first run judges the last week; later runs the days since the previous one
 MIN_REPORTS = 3  # a day's report count below this never fires: one or two reports are not an outbreak
+MIN_WEEKLY_REPORTS = 5  # nor a week's below this (as surveillance's limit54: fewer than 5 cases in 4 weeks)
 SCAN_DAYS = 90
 SCAN_REPLICATES = 99
 SCAN_ALPHA = 0.05
@@ -37,16 +38,19 @@ SCAN_CATEGORY_MIN = 300  # a category is also scanned on its own from this many 
 
 @dataclass(frozen=True)
 class DailySeries:
-    """A series to watch or forecast: `values[day]` (missing days: gaps, or zeros for counts)."""
+    """A series to watch or forecast: `values[day]` (missing days: gaps, or zeros for counts). Counts are also
+    watched summed per week (Monday to Sunday), `weekly_key` naming that series."""
 
     key: str
     values: dict[date, float]
     counts: bool = False  # report counts: a missing day is zero
+    weekly_key: str = ""
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One alarm episode: consecutive alarm days `since`..`day`, with the last day's figures."""
+    """One alarm episode: consecutive alarm days (or weeks) from `since` to `day` (the first day of its first
+    period to the last day of its last), with the last period's figures."""
 
     key: str
     detector: str
@@ -120,71 +124,87 @@ def regular(series: DailySeries, through: date) -> Series | None:
     return Series(day + timedelta(days=1), DAILY, np.array(run, dtype=float))
 
 
+def weeks(series: DailySeries, through: date) -> Series | None:
+    """A count series summed per week, Monday to Sunday, from the week of its first day to the last week that
+    ended by `through` (the week still running is left out: a part of a week is not a low week)."""
+    if not series.values:
+        return None
+    first = min(series.values)
+    first -= timedelta(days=first.weekday())
+    last_sunday = through - timedelta(days=(through.weekday() + 1) % 7)
+    count = ((last_sunday - first).days + 1) // 7
+    if count <= 0:
+        return None
+    totals = np.zeros(count)
+    for day, value in series.values.items():
+        index = (day - first).days // 7
+        if 0 <= index < count:
+            totals[index] += value
+    return Series(first, WEEKLY, totals)
+
+
 def _recent(series: Series, upto: int) -> list[tuple[str, float]]:
     start = max(0, upto - RECENT_DAYS + 1)
     return [(series.date_at(i).isoformat(), float(series.values[i])) for i in range(start, upto + 1)]
 
 
-def _expected_range(values: Array, detector: str, decision: Decision) -> tuple[float, float]:
+def _expected_range(decision: Decision) -> tuple[float | None, float | None]:
     """The values the detector would not have found unusual: expected ± threshold × its scale."""
-    if detector == "ears-c2":
-        baseline = values[-10:-3]
-        scale = max(float(baseline.std(ddof=1)), 0.5 if np.all(values == np.round(values)) else 1e-9)
-    else:
-        # Ours, daily: the spread of the seasonal baseline's own errors over the 8 weeks before (as the detector).
-        targets = np.arange(len(values) - 57, len(values) - 1)
-        expected = np.median(np.stack([values[targets - 7 * k] for k in range(1, 9)]), axis=0)
-        residuals = values[targets] - expected
-        scale = 1.4826 * float(np.median(np.abs(residuals - np.median(residuals))))
-        if np.all(values == np.round(values)):
-            scale = max(scale, 0.5 * np.sqrt(max(decision.expected, 1.0)))
-        else:
-            scale = max(scale, 1e-3 * abs(decision.expected), 1e-9)
-    spread = decision.threshold * scale
+    if decision.scale is None:
+        return None, None
+    spread = decision.threshold * decision.scale
     return max(0.0, decision.expected - spread), decision.expected + spread
 
 
-def judge(series_list: list[DailySeries], through: date, since: date | None) -> Judged:
+def judge(series_list: list[DailySeries], through: date, since: date | None, weekly: bool = False) -> Judged:
     """The alarms of each series on the days after `since` (the previous run's last day; None: the last
-    FIRST_RUN_DAYS) up to `through`, each decided with the days up to it only. A count series whose days to
-    judge all stay below MIN_REPORTS cannot fire: it is counted as judged without running the detector."""
+    FIRST_RUN_DAYS) up to `through`, each decided with the days up to it only; `weekly`: the count series summed
+    per week, judged for each week that ended in those days. A count series whose periods to judge all stay
+    below MIN_REPORTS (MIN_WEEKLY_REPORTS a week) cannot fire: it is counted as judged without running the
+    detector."""
     from citoyen.foresight import detectors
 
     judged = Judged()
     first_day = (since + timedelta(days=1)) if since else through - timedelta(days=FIRST_RUN_DAYS - 1)
     first_day = max(first_day, through - timedelta(days=RECENT_DAYS - 1))
+    floor = MIN_WEEKLY_REPORTS if weekly else MIN_REPORTS
     for item in series_list:
-        series = regular(item, through)
+        if weekly and not (item.counts and item.weekly_key):
+            continue
+        series = weeks(item, through) if weekly else regular(item, through)
+        key = item.weekly_key if weekly else item.key
         if series is None:
             continue
         judged.checked += 1
         last = len(series.values) - 1
-        start = max(series.index_of(first_day), 0)
-        if item.counts and start <= last and float(series.values[start:].max()) < MIN_REPORTS:
+        # A week is judged when its last day (Sunday) is among the days to judge.
+        start = max(series.index_of(first_day - timedelta(days=6) if weekly else first_day), 0)
+        if item.counts and start <= last and float(series.values[start:].max()) < floor:
             continue
+        frequency = series.frequency
         method = next(
-            (m for m in DETECTORS if detectors.METHODS[m](series.values[: start + 1], DAILY) is not None), None
+            (m for m in DETECTORS if detectors.METHODS[m](series.values[: start + 1], frequency) is not None), None
         )
         if method is None:
-            judged.not_enough.append(item.key)
+            judged.not_enough.append(key)
             continue
         detection = detectors.detect(series, start, method)
         episode: list[int] = []
         for offset, decision in enumerate(detection.decisions):
             index = start + offset
-            fires = decision.alarm and (not item.counts or series.values[index] >= MIN_REPORTS)
+            fires = decision.alarm and (not item.counts or series.values[index] >= floor)
             if fires:
                 episode.append(index)
             if episode and (not fires or index == last):
                 end = episode[-1]
                 final = detection.decisions[end - start]
-                low, high = _expected_range(series.values[: end + 1], method, final)
+                low, high = _expected_range(final)
                 judged.findings.append(
                     Finding(
-                        key=item.key,
+                        key=key,
                         detector=method,
                         since=series.date_at(episode[0]),
-                        day=series.date_at(end),
+                        day=series.date_at(end) + (timedelta(days=6) if weekly else timedelta(0)),
                         value=float(series.values[end]),
                         expected=final.expected,
                         low=low,

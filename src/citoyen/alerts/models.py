@@ -1,7 +1,7 @@
 """The early-warning tables: alerts, forecasts and the runs that made them.
 
 - `Alert`: something unusual, found by a detector of `citoyen.foresight`: a sensor series (a Datastream's daily
-  values), a report count (per neighbourhood and category, per day) or a cluster of reports (the space-time
+  values), a report count (per neighbourhood and category, per day or per week) or a cluster of reports (the space-time
   permutation scan). It keeps why it fired (value, expected range, score, threshold; for a cluster its centre,
   radius, period, observed and expected counts, p-value and reports), and what staff made of it (`status`).
   `marked_by_id` (the staff member who marked it) is personal data: exported and erased with the person.
@@ -29,6 +29,7 @@ from citoyen.db import Base, UTCDateTime, utcnow
 class AlertKind(enum.StrEnum):
     SENSOR = "sensor"  # a Datastream's daily series
     REPORT_COUNTS = "report_counts"  # daily reports of one category in one neighbourhood
+    REPORT_COUNTS_WEEKLY = "report_counts_weekly"  # weekly (Monday to Sunday) reports, as above
     REPORT_CLUSTER = "report_cluster"  # a space-time cluster of reports of one category
 
 
@@ -71,7 +72,8 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, 20))
     detector: Mapped[str] = mapped_column(String(40))
-    # "datastream:<id>", "reports:<neighbourhood>:<category>" or "cluster:<category>:<start>:<zone>".
+    # "datastream:<id>", "reports:<neighbourhood>:<category>", "reports-weekly:<neighbourhood>:<category>" or
+    # "cluster:<category>:<start>:<zone>".
     subject_key: Mapped[str] = mapped_column(String(200))
     subject_name: Mapped[str] = mapped_column(String(300), default="")
     subject_name_en: Mapped[str] = mapped_column(String(300), default="")
@@ -80,7 +82,8 @@ class Alert(Base):
     neighbourhood_id: Mapped[int | None] = mapped_column(Integer, default=None)
     department_id: Mapped[int | None] = mapped_column(Integer, default=None)
     unit: Mapped[str] = mapped_column(String(40), default="")
-    # The alarm: from `since` to `day` (UTC days), the latest value, what was expected and how unusual it is.
+    # The alarm: from `since` to `day` (UTC days; weekly: the Monday of its first week to the Sunday of its last),
+    # the latest value, what was expected and how unusual it is.
     since: Mapped[date] = mapped_column(Date)
     day: Mapped[date] = mapped_column(Date)
     value: Mapped[float | None] = mapped_column(Float, default=None)

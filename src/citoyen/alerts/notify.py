@@ -16,6 +16,7 @@ from citoyen.people import service as people
 TITLES = {
     AlertKind.SENSOR: N_("Alert: unusual values from the sensor %(name)s"),
     AlertKind.REPORT_COUNTS: N_("Alert: unusually many reports (%(name)s)"),
+    AlertKind.REPORT_COUNTS_WEEKLY: N_("Alert: unusually many reports this week (%(name)s)"),
     AlertKind.REPORT_CLUSTER: N_("Alert: a cluster of reports (%(name)s)"),
 }
 BODY = N_("Confirm it or mark it as a false alarm: each detector's record is public.")

@@ -3,6 +3,7 @@ or its cluster's map and why it fired, and the staff's marking (confirmed / fals
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from babel.numbers import format_decimal
@@ -23,7 +24,8 @@ router = APIRouter(include_in_schema=False)
 
 KIND_LABELS = {
     service.AlertKind.SENSOR: N_("Sensor series"),
-    service.AlertKind.REPORT_COUNTS: N_("Report counts"),
+    service.AlertKind.REPORT_COUNTS: N_("Report counts per day"),
+    service.AlertKind.REPORT_COUNTS_WEEKLY: N_("Report counts per week"),
     service.AlertKind.REPORT_CLUSTER: N_("Cluster of reports"),
 }
 STATUS_LABELS = {
@@ -49,6 +51,7 @@ def _helpers(request: Request) -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "detector_labels": DETECTOR_LABELS,
         "scan_replicates": SCAN_REPLICATES,
+        "timedelta": timedelta,  # a weekly alert's `day` is its last week's Sunday: the week began 6 days before
     }
 
 

@@ -50,6 +50,7 @@ class Inputs:
 class Outputs:
     sensors: compute.Judged
     counts: compute.Judged
+    weekly: compute.Judged
     clusters: list[compute.ClusterFinding]
     forecasts: list[compute.ForecastResult]
 
@@ -66,6 +67,7 @@ def _compute(inputs: Inputs, progress: Progress) -> Outputs:
     progress("sensor series", 1, 1)
     progress("report counts", 0, 1)
     counts = compute.judge(inputs.counts, inputs.through, inputs.since)
+    weekly = compute.judge(inputs.counts, inputs.through, inputs.since, weekly=True)
     progress("report counts", 1, 1)
     progress("report clusters", 0, 1)
     found = compute.clusters(inputs.events, inputs.through) if inputs.scan else []
@@ -75,7 +77,7 @@ def _compute(inputs: Inputs, progress: Progress) -> Outputs:
         progress("forecasts", done, len(inputs.to_forecast))
         made.append(compute.predict(item, inputs.through))
     progress("forecasts", len(inputs.to_forecast), len(inputs.to_forecast))
-    return Outputs(sensors, counts, found, made)
+    return Outputs(sensors, counts, weekly, found, made)
 
 
 @dataclass
@@ -144,7 +146,12 @@ async def _gather(
                     compute.ReportEvent(int(row["id"]), moment, float(row["lon"]), float(row["lat"]), row["category"])
                 )
     counts = [
-        compute.DailySeries(f"reports:{nid}:{code}", {d: float(n) for d, n in days.items()}, counts=True)
+        compute.DailySeries(
+            f"reports:{nid}:{code}",
+            {d: float(n) for d, n in days.items()},
+            counts=True,
+            weekly_key=f"reports-weekly:{nid}:{code}",
+        )
         for (nid, code), days in sorted(per_day.items())
     ]
     new_reports = previous is None or force or (seen, last_id) != (previous.reports_seen, previous.last_report_id)
@@ -240,7 +247,7 @@ async def _store_series(
         else:
             neighbourhood_id, code = int(parts[1]), parts[2]
             name, name_en = context.category_names.get(code, (code, code))
-            alert.kind = AlertKind.REPORT_COUNTS
+            alert.kind = AlertKind.REPORT_COUNTS_WEEKLY if parts[0] == "reports-weekly" else AlertKind.REPORT_COUNTS
             alert.category = code
             alert.subject_name, alert.subject_name_en = name[:300], name_en[:300]
             alert.neighbourhood_id = neighbourhood_id
@@ -360,10 +367,12 @@ async def run_foresight(
     raised: list[Alert] = []
     run.alerts_updated = await _store_series(session, run, context, outputs.sensors.findings, raised)
     run.alerts_updated += await _store_series(session, run, context, outputs.counts.findings, raised)
+    run.alerts_updated += await _store_series(session, run, context, outputs.weekly.findings, raised)
     run.alerts_updated += await _store_clusters(session, run, context, outputs.clusters, raised)
     await _store_forecasts(session, outputs.forecasts)
-    run.series_checked = outputs.sensors.checked + outputs.counts.checked
-    run.not_enough_data = len(outputs.sensors.not_enough) + len(outputs.counts.not_enough)
+    judged = (outputs.sensors, outputs.counts, outputs.weekly)
+    run.series_checked = sum(j.checked for j in judged)
+    run.not_enough_data = sum(len(j.not_enough) for j in judged)
     run.alerts_raised = len(raised)
     run.forecasts_made = sum(1 for f in outputs.forecasts if f.state == "forecast")
     run.finished_at = utcnow()

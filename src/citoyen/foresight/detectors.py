@@ -21,11 +21,14 @@ Array = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Decision:
-    """One date's verdict: an alarm when `score > threshold`; `expected` is what the method expected there."""
+    """One date's verdict: an alarm when `score > threshold`; `expected` is what the method expected there.
+    `scale`, for the methods whose score is a z-score, is its unit: expected ± threshold × scale is the range of
+    values the method would not have found unusual (what a chart draws as the usual range)."""
 
     score: float
     threshold: float
     expected: float
+    scale: float | None = None
 
     @property
     def alarm(self) -> bool:
@@ -48,15 +51,16 @@ class Detection:
 Decide = Callable[[Array, str], Decision | None]
 
 
-def _ears(history: Array, guard: int, min_sigma: float) -> tuple[float, float] | None:
-    """EARS' statistic for the last value: (x - mean) / sd over the 7 values before it, `guard` values apart."""
+def _ears(history: Array, guard: int, min_sigma: float) -> tuple[float, float, float] | None:
+    """EARS' statistic for the last value: (x - mean) / sd over the 7 values before it, `guard` values apart;
+    with the mean and the sd."""
     end = len(history) - 1 - guard
     if end < 7:
         return None
     baseline = history[end - 7 : end]
     mean = float(baseline.mean())
     sigma = max(float(baseline.std(ddof=1)), min_sigma)
-    return (float(history[-1]) - mean) / sigma, mean
+    return (float(history[-1]) - mean) / sigma, mean, sigma
 
 
 def _min_sigma(history: Array) -> float:
@@ -67,13 +71,13 @@ def _min_sigma(history: Array) -> float:
 def ears_c1(history: Array, frequency: str) -> Decision | None:
     """C1: the 7 values just before, threshold 3 standard deviations."""
     found = _ears(history, 0, _min_sigma(history))
-    return None if found is None else Decision(found[0], 3.0, found[1])
+    return None if found is None else Decision(found[0], 3.0, found[1], found[2])
 
 
 def ears_c2(history: Array, frequency: str) -> Decision | None:
     """C2: the 7 values before a 2-value guard band, threshold 3."""
     found = _ears(history, 2, _min_sigma(history))
-    return None if found is None else Decision(found[0], 3.0, found[1])
+    return None if found is None else Decision(found[0], 3.0, found[1], found[2])
 
 
 def ears_c3(history: Array, frequency: str) -> Decision | None:
@@ -257,7 +261,7 @@ def seasonal_robust(
         scale = max(scale, 1e-3 * abs(e_now), 1e-9)
     z = residuals[-3:] / scale
     run = float(np.maximum(z - 1.5, 0).sum()) * threshold / persistence
-    return Decision(max(float(z[-1]), run if z[-1] > 1.5 else 0.0), threshold, e_now)
+    return Decision(max(float(z[-1]), run if z[-1] > 1.5 else 0.0), threshold, e_now, scale)
 
 
 METHODS: dict[str, Decide] = {
