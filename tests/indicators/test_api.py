@@ -3,6 +3,8 @@ house's JSON error format."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +33,26 @@ async def test_the_list_says_what_each_indicator_is_and_whether_it_has_data(
     assert items["air-atmo"]["steps"] == ["day", "week", "month"]
     assert "1\u00a0000 habitants" in items["reports-filed"]["definition"]
     assert "1,000 residents" in items["reports-filed"]["definition_en"]
+
+
+async def test_today_is_not_the_latest_day_while_it_is_measured(
+    client: httpx.AsyncClient, city: City, token: str, session: AsyncSession
+) -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday = today - timedelta(days=1)
+    await send(
+        client,
+        token,
+        city.bicycles,
+        [[(yesterday + timedelta(hours=12)).isoformat(), 500], [today.isoformat(), 3]],
+    )
+    await session.commit()
+    items = {item["id"]: item for item in (await client.get("/api/indicators")).json()["indicators"]}
+    assert datetime.fromisoformat(items["mobility-bicycles"]["latest_day"]) == yesterday
+    # Without a period, the chart ends with the last complete day.
+    series = (await client.get("/api/indicators/mobility-bicycles/series", params={"step": "day"})).json()
+    assert datetime.fromisoformat(series["to"]) == today
+    assert series["points"][-1]["value"] == 500
 
 
 async def test_a_series_for_the_city_and_for_a_quartier(client: httpx.AsyncClient, city: City) -> None:

@@ -220,10 +220,15 @@ async def series(
 
 
 async def latest_day(
-    session: AsyncSession, indicator: Indicator, neighbourhood_id: int | None = None
+    session: AsyncSession, indicator: Indicator, neighbourhood_id: int | None = None, now: datetime | None = None
 ) -> datetime | None:
-    """The last UTC day with data for the indicator (None: no data at all, no sensor of its kind)."""
-    query = select(func.max(AREAS.c.bucket)).where(AREAS.c.quantity.in_(indicator.quantities), AREAS.c.step == "day")
+    """The last complete UTC day with data for the indicator (None: no data at all, no sensor of its kind).
+    Today is left out: its bucket holds the hours measured so far, and a partial day read as the latest value
+    would show a fall (a sum) or a biased mean every morning."""
+    today = truncate(now or datetime.now(UTC), "day")
+    query = select(func.max(AREAS.c.bucket)).where(
+        AREAS.c.quantity.in_(indicator.quantities), AREAS.c.step == "day", AREAS.c.bucket < today
+    )
     if neighbourhood_id is not None:
         query = query.where(AREAS.c.neighbourhood_id == neighbourhood_id)
     latest: datetime | None = (await session.execute(query)).scalar()
