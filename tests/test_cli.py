@@ -124,6 +124,21 @@ def test_import_addresses_is_all_or_nothing_and_names_a_bad_line(cli_env: dict[s
     assert missing.exit_code == 2 and "no such file" in missing.output
 
 
+def test_import_population_names_a_bad_line_and_keeps_what_was_there(cli_env: dict[str, str], tmp_path: Path) -> None:
+    sample = Path(__file__).parent / "territory" / "data" / "population-iris.csv"
+    source = write(tmp_path / "city.geojson", feature_collection())
+    runner.invoke(app, ["import-territory", str(source), "--name-field", "nom", "--code-field", "code"], env=cli_env)
+    imported = runner.invoke(app, ["territory", "import-population", str(sample)], env=cli_env)
+    assert imported.exit_code == 0, imported.output
+    assert "2 neighbourhoods, 5,001 residents imported" in imported.output
+    assert "1 lines about places outside the city passed over" in imported.output
+    bad = write(tmp_path / "bad.csv", "code;population\nW1;10\nE1;-4\n")
+    refused = runner.invoke(app, ["territory", "import-population", str(bad)], env=cli_env)
+    assert refused.exit_code == 2
+    assert "line 3: population '-4' is not a number of residents" in refused.output
+    assert "nothing was imported" in refused.output
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -1,5 +1,5 @@
-"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, territory import-addresses,
-create-admin, token, send-digests, opendata."""
+"""The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, territory import-addresses and
+import-population, create-admin, token, send-digests, opendata."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ opendata_app = typer.Typer(help="The open-data catalogue.", no_args_is_help=True
 app.add_typer(opendata_app, name="opendata")
 opinions_app = typer.Typer(help="The opinion map: Pol.is exports in and out.", no_args_is_help=True)
 app.add_typer(opinions_app, name="opinions")
-territory_app = typer.Typer(help="The city's territory: its addresses.", no_args_is_help=True)
+territory_app = typer.Typer(help="The city's territory: its addresses and its population.", no_args_is_help=True)
 app.add_typer(territory_app, name="territory")
 indicators_app = typer.Typer(help="The indicators and their rollups.", no_args_is_help=True)
 app.add_typer(indicators_app, name="indicators")
@@ -342,6 +342,40 @@ def import_addresses(
     except territory.AddressImportError as exc:
         fail(f"{file}: {exc}; nothing was imported")
     typer.echo(f"{count} addresses imported from {file.name}")
+
+
+@territory_app.command("import-population")
+def import_population(
+    file: Annotated[
+        Path, typer.Argument(help="INSEE population CSV: the IRIS base (IRIS, P21_POP) or one quartier a line.")
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replace the neighbourhoods' populations with those of FILE, all or nothing: a bad line stops the import
+    with its number, and the populations there before stay."""
+    from citoyen.territory import service as territory
+
+    settings = load_settings(data_dir)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text; nothing was imported")
+
+    async def store(session: AsyncSession) -> Any:
+        return await territory.import_population(session, text, file.name)
+
+    try:
+        found = run(settings, store)
+    except territory.PopulationImportError as exc:
+        fail(f"{file}: {exc}; nothing was imported")
+    total = round(sum(found.populations.values()))
+    typer.echo(f"{len(found.populations)} neighbourhoods, {total:,} residents imported from {file.name}")
+    if found.outside:
+        typer.echo(f"{found.outside} lines about places outside the city passed over")
+    if found.missing:
+        typer.echo(f"no population for {len(found.missing)} neighbourhoods: {', '.join(found.missing[:10])}")
 
 
 @app.command("create-admin")

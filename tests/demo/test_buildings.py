@@ -1,5 +1,6 @@
 """The demo's buildings: with their meters in four quartiers (about 200; fewer in a small city), and the demo citizen a
-confirmed resident of a building whose page compares it with at least 10 similar ones (simulated data)."""
+confirmed resident of a building whose page compares it with at least 10 similar ones (simulated data); the
+quartiers' network meters give water and energy per resident."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from citoyen.config import Settings
 from citoyen.demo import buildings as demo
 from citoyen.demo.common import DEMO_ACCOUNTS
 from citoyen.demo.generator import build_demo
-from citoyen.indicators import building_views
+from citoyen.indicators import building_views, views
 from citoyen.people import service as people
 
 
@@ -39,3 +40,11 @@ async def test_the_demo_citizen_sees_their_building_beside_similar_ones(
     heating = next(m for m in page.meters if m.meter == "heating")
     assert heating.comparison is not None and heating.comparison.peers >= 10
     assert heating.own is not None and heating.nudge in {"above", "below", "efficient"}
+    # The quartiers' network meters (simulated) divided by their estimated population: water and energy per
+    # resident, charted and mapped.
+    city = await views.city_page(session)
+    assert city.population is not None and city.population.estimated and city.population.year == 2021
+    figures = {figure.indicator.id: figure for figure in city.figures}
+    assert 0.1 < figures["water-per-resident"].latest_value < 0.3
+    assert 8 < figures["energy-per-resident"].latest_value < 60
+    assert len(city.choropleth["water-per-resident"]) == len(demo.QUARTIERS)

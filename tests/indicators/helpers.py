@@ -55,6 +55,26 @@ def bicycle_counter(lon: float, lat: float) -> dict[str, Any]:
     }
 
 
+def network_meter(lon: float, lat: float, observed: str) -> dict[str, Any]:
+    """A quartier's network meter (water supplied, energy delivered): one reading a day."""
+    thing = bicycle_counter(lon, lat)
+    thing["name"] = f"{observed} meter"
+    stream = thing["Datastreams"][0]
+    stream["name"] = observed
+    stream["observationType"] = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+    stream["unitOfMeasurement"] = {"name": "unit", "symbol": "u", "definition": "unit"}
+    stream["ObservedProperty"] = {"name": observed, "definition": observed, "description": observed}
+    return thing
+
+
+async def create_thing(client: httpx.AsyncClient, token: str, body: dict[str, Any]) -> int:
+    """Creates a Thing with one Datastream; returns the Datastream's id."""
+    response = await client.post(f"{STA}/Things", json=body, headers=bearer(token))
+    assert response.status_code == 201, response.text
+    thing = (await client.get(response.headers["Location"], params={"$expand": "Datastreams"})).json()
+    return int(thing["Datastreams"][0]["@iot.id"])
+
+
 async def create_city(session: AsyncSession, client: httpx.AsyncClient, token: str) -> City:
     await create_territory(session)
     await session.commit()

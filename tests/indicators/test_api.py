@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.indicators.helpers import City, create_city, send
+from citoyen.territory import service as territory
+from tests.indicators.helpers import EAST, WEST, City, create_city, create_thing, network_meter, send
 
 
 @pytest.fixture
@@ -117,3 +118,31 @@ async def test_the_api_is_in_the_openapi_document(client: httpx.AsyncClient) -> 
     assert "/api/indicators" in paths
     parameters = {p["name"] for p in paths["/api/indicators/{indicator_id}/series"]["get"]["parameters"]}
     assert {"neighbourhood", "from", "to", "step"} <= parameters
+
+
+async def test_water_and_energy_per_resident_divide_by_the_quartiers_population(
+    client: httpx.AsyncClient, city: City, token: str, session: AsyncSession
+) -> None:
+    west_water = await create_thing(client, token, network_meter(*WEST, "Water supplied"))
+    east_water = await create_thing(client, token, network_meter(*EAST, "Eau distribuée"))
+    west_energy = await create_thing(client, token, network_meter(*WEST, "Energy delivered"))
+    await send(client, token, west_water, [["2026-11-25T10:00:00Z", 150], ["2026-11-25T14:00:00Z", 50]])
+    await send(client, token, east_water, [["2026-11-25T10:00:00Z", 300], ["2026-11-26T10:00:00Z", 600]])
+    await send(client, token, west_energy, [["2026-11-25T10:00:00Z", 900]])
+    # The city's outdoor temperature on the 25th: a mean of 9 °C, so 9 degree-days.
+    await send(client, token, city.west_temperature, [["2026-11-25T06:00:00Z", 8], ["2026-11-25T15:00:00Z", 10]])
+    period = {"from": "2026-11-25T00:00:00Z", "to": "2026-11-27T00:00:00Z", "step": "day"}
+    # No population yet: no per-resident value.
+    before = (await client.get("/api/indicators/water-per-resident/series", params=period)).json()
+    assert [point["value"] for point in before["points"]] == [None, None]
+    await territory.store_populations(session, {city.west: 1000, city.east: 3000}, 2021, "test")
+    await session.commit()
+    west = await client.get("/api/indicators/water-per-resident/series", params={**period, "neighbourhood": city.west})
+    assert [point["value"] for point in west.json()["points"]] == [pytest.approx(0.2), None]
+    whole = (await client.get("/api/indicators/water-per-resident/series", params=period)).json()
+    # The city: the quartiers measured that day together, over their residents.
+    assert [point["value"] for point in whole["points"]] == [pytest.approx(500 / 4000), pytest.approx(0.2)]
+    energy = (await client.get("/api/indicators/energy-per-degree-day/series", params=period)).json()
+    assert energy["points"][0]["value"] == pytest.approx(900 / 1000 / 9)
+    hourly = await client.get("/api/indicators/water-per-resident/series", params={**period, "step": "hour"})
+    assert hourly.status_code == 400  # a daily figure

@@ -23,6 +23,7 @@ from citoyen.demo.common import ADMIN_ACCOUNT, DEMO_ACCOUNTS, DEMO_DOMAIN, Progr
 from citoyen.demo.debate import build_demo_debate
 from citoyen.demo.feed import build_demo_feed
 from citoyen.demo.mobility import build_demo_mobility
+from citoyen.demo.networks import build_demo_networks, build_demo_population
 from citoyen.demo.opinions import build_demo_opinions
 from citoyen.demo.participation import build_demo_participation
 from citoyen.demo.projects import build_demo_projects
@@ -169,6 +170,7 @@ async def build_demo(
         json.loads(QUARTIERS_FILE.read_text(encoding="utf-8")), name_field="l_qu", code_field="c_quinsee"
     )
     await territory.replace_neighbourhoods(session, "Paris", features, source="Ville de Paris open data (ODbL)")
+    await build_demo_population(session)
     with ADDRESSES_FILE.open("rb") as addresses:
         await territory.import_addresses(session, addresses, ADDRESSES_FILE.name + " (points placed for the demo)")
     progress("territory", 1, 1)
@@ -254,6 +256,8 @@ async def build_demo(
     if wanted("buildings"):
         progress("buildings", 0, 1)
         await build_demo_buildings(session, settings, now, progress)
+        # The quartiers' water and energy network meters (simulated), for the per-resident indicators.
+        await build_demo_networks(session, settings, now, progress)
 
     if wanted("indicators") or wanted("buildings"):
         # The history was stored in bulk, without events: the indicators' rollups are made from it at once.

@@ -5,10 +5,8 @@ Sensor indicators read the rollups of one *quantity* (what a Datastream observes
 ObservedProperty's name by `quantity_of`); the ATMO index is computed from the pollutants' daily sub-indices;
 civic indicators (reports, proposals) read the daily counts the civic refresh writes under their own quantity.
 
-Per-1,000-residents figures need each quartier's population, which the platform does not import yet: the
-indicators show counts, and their definitions say so. Water and energy use need building meters with their
-floor area and the number of residents; the demo's few meters are not enough for a per-resident figure, so
-those indicators are left out until the population and building imports exist.
+Per-resident indicators (water, energy) divide the quartiers' network meters by the quartiers' population
+(`citoyen territory import-population`); the civic counts are also given per 1,000 residents where it is known.
 """
 
 from __future__ import annotations
@@ -23,6 +21,10 @@ Aggregation = Literal["mean", "sum", "atmo"]
 REPORTS = "reports"
 PROPOSALS = "proposals"
 SUPPORTS = "supports"
+# Quantities of the quartiers' network meters and of the outdoor temperature (degree-days).
+WATER = "water-distributed"
+ENERGY = "energy-distributed"
+OUTDOOR_TEMPERATURE = "outdoor-temperature"
 
 _QUANTITIES = (
     ("no2", re.compile(r"\bno2\b|nitrogen dioxide|dioxyde d.azote", re.IGNORECASE)),
@@ -32,6 +34,26 @@ _QUANTITIES = (
     ("so2", re.compile(r"\bso2\b|sulphur dioxide|sulfur dioxide|dioxyde de soufre", re.IGNORECASE)),
     ("bicycles", re.compile(r"bicycle|\bbikes?\b|\bvélos?\b", re.IGNORECASE)),
     ("pedestrians", re.compile(r"pedestrian|piéton", re.IGNORECASE)),
+    # What a quartier's network meters measure (the water network's district meters, the substations' and gas
+    # stations' delivery): not a building's own meter ("Consommation d'eau"), which eco-feedback reads.
+    (
+        WATER,
+        re.compile(r"water (distributed|supplied|delivered)|eau (distribuée|livrée|fournie)", re.IGNORECASE),
+    ),
+    (
+        ENERGY,
+        re.compile(
+            r"(energy|electricity|gas) (distributed|supplied|delivered)|"
+            r"(énergie|électricité) (distribuée|livrée|fournie)|gaz (distribué|livré|fourni)",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        OUTDOOR_TEMPERATURE,
+        re.compile(
+            r"^\s*temp[ée]rature\s*$|outdoor temperature|air temperature|temp[ée]rature ext[ée]rieure", re.IGNORECASE
+        ),
+    ),
 )
 
 
@@ -47,7 +69,7 @@ def quantity_of(observed_property: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Indicator:
     id: str
-    theme: str  # "air", "mobility", "reports", "participation"
+    theme: str  # "air", "mobility", "water", "energy", "reports", "participation"
     name: str
     name_en: str
     definition: str
@@ -64,20 +86,28 @@ class Indicator:
     from_sensors: bool = True
     # A higher value is worse (air) or better (bicycles): how a trend is coloured.
     higher_is_worse: bool = False
+    # Divided by the quartier's residents (the city: of the quartiers with data): a daily figure per resident,
+    # and per week or month the mean of the days'.
+    per_resident: bool = False
+    # Divided again by the day's heating degree-days (base 18 °C, the city's outdoor temperature).
+    per_degree_day: bool = False
+    # A count also shown per 1,000 residents where the quartiers' population is known.
+    per_thousand: bool = False
 
     @property
     def steps(self) -> tuple[str, ...]:
-        """The chart steps it can be read at: the ATMO index is a daily index."""
-        return ("day", "week", "month") if self.aggregation == "atmo" else ("hour", "day", "week", "month")
+        """The chart steps it can be read at: the ATMO index and the per-resident figures are daily."""
+        daily = self.aggregation == "atmo" or self.per_resident
+        return ("day", "week", "month") if daily else ("hour", "day", "week", "month")
 
 
 _PER_RESIDENT_FR = (
-    " Les chiffres pour 1\u00a0000 habitants demandent la population de chaque quartier, que la plateforme n’importe "
-    "pas encore : ce sont des nombres."
+    " Aussi rapporté à 1\u00a0000 habitants là où la population des quartiers est importée (la ville : celle des "
+    "quartiers qui en ont une)."
 )
 _PER_RESIDENT_EN = (
-    " Figures per 1,000 residents need each quartier's population, which the platform does not import yet: "
-    "these are counts."
+    " Also given per 1,000 residents where the quartiers' population is imported (the city: that of the quartiers "
+    "which have one)."
 )
 
 
@@ -197,6 +227,86 @@ INDICATORS: tuple[Indicator, ...] = (
         quantities=("pedestrians",),
     ),
     Indicator(
+        id="water-per-resident",
+        theme="water",
+        name="Eau distribuée par habitant",
+        name_en="Water supplied per resident",
+        definition=(
+            "Volume d’eau potable distribué dans le quartier par jour UTC (compteurs de sectorisation du réseau), "
+            "divisé par ses habitants ; la ville : les quartiers mesurés ensemble, divisés par leurs habitants. "
+            "Par semaine ou par mois : la moyenne des jours. Demande la population des quartiers."
+        ),
+        definition_en=(
+            "Drinking water supplied to the quartier per UTC day (the network's district meters), divided by its "
+            "residents; the city: the measured quartiers together, divided by their residents. Per week or month: "
+            "the mean of the days. Needs the quartiers' population."
+        ),
+        unit="m³/hab./j",
+        source="Compteurs de sectorisation du réseau d’eau (flux SensorThings « eau distribuée ») et population",
+        source_en="The water network's district meters (SensorThings Datastreams 'water supplied') and population",
+        aggregation="mean",
+        frequency="journalière",
+        frequency_en="daily",
+        quantities=(WATER,),
+        higher_is_worse=True,
+        per_resident=True,
+    ),
+    Indicator(
+        id="energy-per-resident",
+        theme="energy",
+        name="Énergie livrée par habitant",
+        name_en="Energy supplied per resident",
+        definition=(
+            "Électricité et gaz livrés dans le quartier par jour UTC (compteurs des postes de distribution), en "
+            "kWh, divisés par ses habitants ; par semaine ou par mois : la moyenne des jours. Demande la "
+            "population des quartiers."
+        ),
+        definition_en=(
+            "Electricity and gas delivered to the quartier per UTC day (the distribution substations' meters), in "
+            "kWh, divided by its residents; per week or month: the mean of the days. Needs the quartiers' "
+            "population."
+        ),
+        unit="kWh/hab./j",
+        source="Compteurs des postes de distribution (flux SensorThings « énergie livrée ») et population",
+        source_en="Distribution substations' meters (SensorThings Datastreams 'energy delivered') and population",
+        aggregation="mean",
+        frequency="journalière",
+        frequency_en="daily",
+        quantities=(ENERGY,),
+        higher_is_worse=True,
+        per_resident=True,
+    ),
+    Indicator(
+        id="energy-per-degree-day",
+        theme="energy",
+        name="Énergie par habitant et par degré-jour",
+        name_en="Energy per resident and degree-day",
+        definition=(
+            "L’énergie livrée par habitant du jour divisée par ses degrés-jours de chauffage (base 18 °C : 18 moins "
+            "la température extérieure moyenne de la ville, rien au-dessus de 18), pour qu’un mois froid ne se lise "
+            "pas comme un gaspillage. Les jours de moins d’un degré-jour sont laissés de côté ; par semaine ou par "
+            "mois : la moyenne des jours."
+        ),
+        definition_en=(
+            "The day's energy delivered per resident divided by its heating degree-days (base 18 °C: 18 minus the "
+            "city's mean outdoor temperature, none above 18), so that a cold month is not read as waste. Days of "
+            "less than one degree-day are left out; per week or month: the mean of the days."
+        ),
+        unit="kWh/hab./DJU",
+        source=(
+            "Compteurs des postes de distribution, population, et capteurs de température extérieure (flux "
+            "SensorThings)"
+        ),
+        source_en="Distribution substations' meters, population, and outdoor temperature sensors (SensorThings)",
+        aggregation="mean",
+        frequency="journalière",
+        frequency_en="daily",
+        quantities=(ENERGY,),
+        higher_is_worse=True,
+        per_resident=True,
+        per_degree_day=True,
+    ),
+    Indicator(
         id="reports-filed",
         theme="reports",
         name="Signalements déposés",
@@ -218,6 +328,7 @@ INDICATORS: tuple[Indicator, ...] = (
         quantities=(REPORTS,),
         from_sensors=False,
         higher_is_worse=True,
+        per_thousand=True,
     ),
     Indicator(
         id="participation-proposals",
@@ -239,6 +350,7 @@ INDICATORS: tuple[Indicator, ...] = (
         frequency_en="recomputed every few minutes, per day",
         quantities=(PROPOSALS,),
         from_sensors=False,
+        per_thousand=True,
     ),
     Indicator(
         id="participation-supports",
@@ -261,6 +373,7 @@ INDICATORS: tuple[Indicator, ...] = (
         frequency_en="recomputed every few minutes, per day",
         quantities=(SUPPORTS,),
         from_sensors=False,
+        per_thousand=True,
     ),
 )
 

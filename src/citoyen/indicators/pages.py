@@ -37,7 +37,10 @@ def _helpers(request: Request) -> dict[str, Any]:
     """How the pages write numbers and days in the reader's language (decimal comma in French)."""
     locale = locale_of(request)
     return {
-        "number": lambda value: format_decimal(value, format="#,##0.#", locale=locale),
+        # Small figures (m³ or kWh per resident) keep their significant digits.
+        "number": lambda value: format_decimal(
+            value, format="#,##0.###" if abs(value) < 1 else "#,##0.##" if abs(value) < 10 else "#,##0.#", locale=locale
+        ),
         "signed": lambda value: format_decimal(value, format="+#,##0.#;-#,##0.#", locale=locale),
         "day": lambda value: format_date(value, "long", locale=locale),
         "sparkline": sparkline,

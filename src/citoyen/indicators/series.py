@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind, Refusal
 from citoyen.i18n import N_
-from citoyen.indicators.definitions import ATMO_ON_MAXIMUM, Indicator, atmo_sub_index
+from citoyen.indicators.definitions import ATMO_ON_MAXIMUM, OUTDOOR_TEMPERATURE, Indicator, atmo_sub_index
 from citoyen.indicators.models import AreaRollup
+from citoyen.territory import service as territory
 
 AREAS = cast(Table, AreaRollup.__table__)
 STEPS = ("hour", "day", "week", "month")
@@ -34,6 +35,9 @@ DEFAULT_SPAN = {
     "month": timedelta(days=730),
 }
 LONGEST_MONTHS = timedelta(days=36600)
+BASE_TEMPERATURE = 18.0
+# A day of less than one heating degree-day is left out of a per-degree-day figure (dividing by almost nothing).
+LEAST_DEGREE_DAYS = 1.0
 
 
 class IndicatorError(Refusal):
@@ -184,6 +188,56 @@ def _atmo(daily: Iterable[Any], step: str) -> dict[datetime, float]:
     return index
 
 
+async def degree_days(session: AsyncSession, start: datetime, end: datetime) -> dict[datetime, float]:
+    """Heating degree-days (base 18 °C) per UTC day of [start, end), from the city's outdoor temperature: the mean
+    of every quartier's readings of the day."""
+    rows = await _rows(session, (OUTDOOR_TEMPERATURE,), "day", start, end, None)
+    return {row[2]: max(0.0, BASE_TEMPERATURE - row[4] / row[3]) for row in rows if row[3]}
+
+
+async def resident_days(
+    session: AsyncSession, indicator: Indicator, start: datetime, end: datetime, neighbourhood_id: int | None
+) -> dict[int | None, dict[datetime, float]]:
+    """A per-resident indicator's daily values over the whole days of [start, end): per quartier with data and a
+    population (neighbourhood None: every such quartier, as `neighbourhood_id` None asks), and for them together
+    under the key None. Divided by the day's degree-days for a per-degree-day indicator."""
+    populations = await territory.populations(session)
+    if populations is None:
+        return {}
+    day_start, day_end = truncate(start, "day"), truncate(end - timedelta(microseconds=1), "day") + DAY
+    rows = await _rows(session, indicator.quantities, "day", day_start, day_end, neighbourhood_id, True)
+    heating = await degree_days(session, day_start, day_end) if indicator.per_degree_day else {}
+    totals: dict[int | None, dict[datetime, list[float]]] = {}
+    for row in rows:
+        residents = populations.residents.get(row[0])
+        if not residents:
+            continue
+        if indicator.per_degree_day and heating.get(row[2], 0.0) < LEAST_DEGREE_DAYS:
+            continue
+        for key in (row[0], None):
+            cell = totals.setdefault(key, {}).setdefault(row[2], [0.0, 0.0])
+            cell[0] += row[4]
+            cell[1] += residents
+    result: dict[int | None, dict[datetime, float]] = {}
+    for key, days in totals.items():
+        result[key] = {
+            day: total / residents / (heating[day] if indicator.per_degree_day else 1.0)
+            for day, (total, residents) in days.items()
+        }
+    return result
+
+
+def _mean_per_step(daily: dict[datetime, float], step: str) -> dict[datetime, float]:
+    if step == "day":
+        return daily
+    cells: dict[datetime, list[float]] = {}
+    for day, value in daily.items():
+        cell = cells.setdefault(truncate(day, step), [0.0, 0])
+        cell[0] += value
+        cell[1] += 1
+    return {key: total / count for key, (total, count) in cells.items()}
+
+
 async def values(
     session: AsyncSession,
     indicator: Indicator,
@@ -193,6 +247,11 @@ async def values(
     neighbourhood_id: int | None = None,
 ) -> dict[datetime, float]:
     """The indicator's value per `step` bucket with data in [start, end), for a neighbourhood or the city."""
+    if indicator.per_resident:
+        if step == "hour":
+            return {}
+        daily = (await resident_days(session, indicator, start, end, neighbourhood_id)).get(neighbourhood_id, {})
+        return _mean_per_step(daily, step)
     if indicator.aggregation == "atmo":
         day_start, day_end = truncate(start, "day"), truncate(end - timedelta(microseconds=1), "day") + DAY
         return _atmo(await _rows(session, indicator.quantities, "day", day_start, day_end, neighbourhood_id), step)
@@ -246,6 +305,13 @@ async def per_neighbourhood(
 ) -> dict[int, float]:
     """The indicator's value over [start, end) for each neighbourhood with data (the mean of its daily values
     for a mean or an index, their sum for a count): what the choropleth colours."""
+    if indicator.per_resident:
+        by_quartier = await resident_days(session, indicator, start, end, None)
+        return {
+            ident: sum(daily.values()) / len(daily)
+            for ident, daily in by_quartier.items()
+            if ident is not None and daily
+        }
     if indicator.aggregation == "atmo":
         by_area: dict[int, list[Any]] = {}
         for row in await _rows(session, indicator.quantities, "day", start, end, None, by_neighbourhood=True):

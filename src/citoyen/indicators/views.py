@@ -46,6 +46,8 @@ class Figure:
     trend: Trend | None
     # The last SPARK_DAYS daily values, oldest first (None: no data that day).
     sparkline: tuple[float | None, ...]
+    # A count's latest week per 1,000 residents (None: no population known there).
+    per_thousand: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class CityPage:
     neighbourhood_names: dict[int, str]
     # Water and energy use in homes per quartier (per dwelling), from the buildings' meters; None without any.
     homes: HomesTable | None = None
+    # The quartiers' population the per-resident figures divide by (None: not imported).
+    population: territory.Populations | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +95,38 @@ async def _week(
     return _week_value(indicator, await values(session, indicator, "day", end - WEEK, end, neighbourhood_id))
 
 
-async def figure(session: AsyncSession, indicator: Indicator, neighbourhood_id: int | None = None) -> Figure | None:
-    """The indicator's latest value, trend and sparkline (None when it has no data there)."""
+def _per_thousand(
+    indicator: Indicator, week: float | None, population: territory.Populations | None, neighbourhood_id: int | None
+) -> float | None:
+    """A count's week per 1,000 residents: of the quartier, or of the city when every quartier's is known."""
+    if not indicator.per_thousand or week is None or population is None:
+        return None
+    if neighbourhood_id is None:
+        residents = sum(population.residents.values()) if population.complete else 0
+    else:
+        residents = population.residents.get(neighbourhood_id, 0)
+    return week / residents * 1000 if residents else None
+
+
+async def figure(
+    session: AsyncSession,
+    indicator: Indicator,
+    neighbourhood_id: int | None = None,
+    population: territory.Populations | None = None,
+) -> Figure | None:
+    """The indicator's latest value, trend and sparkline (None when it has no data there); a count's week per
+    1,000 residents with the quartiers' `population`."""
     latest = await latest_day(session, indicator, neighbourhood_id)
     if latest is None:
         return None
     end = latest + DAY
     daily = await values(session, indicator, "day", end - SPARK_DAYS * DAY, end, neighbourhood_id)
+    if latest not in daily:
+        # A per-resident figure: none without the quartier's population, and a per-degree-day one skips the
+        # days without heating.
+        if not daily:
+            return None
+        latest = max(daily)
     spark = tuple(daily.get(end - (SPARK_DAYS - number) * DAY) for number in range(SPARK_DAYS))
     current = _week_value(indicator, {day: value for day, value in daily.items() if day >= end - WEEK})
     trend = None
@@ -116,33 +145,45 @@ async def figure(session: AsyncSession, indicator: Indicator, neighbourhood_id: 
             before = _week_value(indicator, {day: v for day, v in daily.items() if end - 2 * WEEK <= day < end - WEEK})
             if before is not None:
                 trend = Trend("week", current, before, 0)
-    return Figure(indicator, latest, daily.get(latest, spark[-1] or 0.0), trend, spark)
+    per_thousand = _per_thousand(indicator, current, population, neighbourhood_id)
+    return Figure(indicator, latest, daily[latest], trend, spark, per_thousand)
 
 
 async def city_page(session: AsyncSession) -> CityPage:
     """Every indicator with data: its figure and its value per quartier over its latest week."""
     figures = []
     choropleth: dict[str, dict[int, float]] = {}
+    population = await territory.populations(session)
     for indicator in INDICATORS:
-        found = await figure(session, indicator)
+        found = await figure(session, indicator, None, population)
         if found is None:
             continue
         figures.append(found)
         end = found.latest_day + DAY
-        choropleth[indicator.id] = await per_neighbourhood(session, indicator, end - WEEK, end)
+        by_quartier = await per_neighbourhood(session, indicator, end - WEEK, end)
+        if indicator.per_thousand and population is not None:
+            # Counts are compared per 1,000 residents: a large quartier is not darker for being large.
+            by_quartier = {
+                ident: value / residents * 1000
+                for ident, value in by_quartier.items()
+                if (residents := population.residents.get(ident))
+            }
+        choropleth[indicator.id] = by_quartier
     names = await territory.neighbourhood_names(session)
-    return CityPage(tuple(figures), choropleth, names, await homes_table(session))
+    return CityPage(tuple(figures), choropleth, names, await homes_table(session), population)
 
 
 async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> QuartierPage:
     """A quartier's indicators beside the city's (those the city has data for); 404 for an unknown quartier."""
     neighbourhood = await get_neighbourhood(session, neighbourhood_id)
     figures = []
+    population = await territory.populations(session)
     for indicator in INDICATORS:
-        city = await figure(session, indicator)
+        city = await figure(session, indicator, None, population)
         if city is None:
             continue
-        figures.append(QuartierFigure(indicator, await figure(session, indicator, neighbourhood_id), city))
+        quartier = await figure(session, indicator, neighbourhood_id, population)
+        figures.append(QuartierFigure(indicator, quartier, city))
     profile, weekday, weekend = await _bicycles(session, neighbourhood_id)
     return QuartierPage(
         neighbourhood_id=neighbourhood.id,

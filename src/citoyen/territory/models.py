@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
@@ -81,4 +81,23 @@ class AddressImport(Base):
     revision: Mapped[str] = mapped_column(String(36))
     source: Mapped[str] = mapped_column(String(500), default="")
     count: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NeighbourhoodPopulation(Base):
+    """A neighbourhood's number of residents, from an INSEE file (`citoyen territory import-population`) or an
+    estimate (the demo's): what per-resident and per-1,000-residents indicators divide by. A count of people,
+    never about a person."""
+
+    __tablename__ = "neighbourhood_populations"
+
+    neighbourhood_id: Mapped[int] = mapped_column(
+        ForeignKey("neighbourhoods.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    population: Mapped[int] = mapped_column(Integer)
+    # The census year the figure describes (INSEE's P21_POP: 2021); None when the file does not say.
+    year: Mapped[int | None] = mapped_column(Integer, default=None)
+    source: Mapped[str] = mapped_column(String(500), default="")
+    # An estimate (the demo's split of published totals), not a census figure: pages say so.
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

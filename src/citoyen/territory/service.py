@@ -1,5 +1,6 @@
 """Territory rules: importing neighbourhoods, point -> neighbourhood lookup (STRtree), H3 cells; the geocoding of
-addresses (`geocoding.py`, `address_import.py`) is re-exported here for the other domains."""
+addresses (`geocoding.py`, `address_import.py`) and the neighbourhoods' populations (`population.py`) are
+re-exported here for the other domains."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ from citoyen.territory.geocoding import Gazetteer as Gazetteer
 from citoyen.territory.geocoding import Place as Place
 from citoyen.territory.geocoding import StreetIndexCache as StreetIndexCache
 from citoyen.territory.models import City, Neighbourhood
+from citoyen.territory.population import PopulationImportError as PopulationImportError
+from citoyen.territory.population import Populations as Populations
+from citoyen.territory.population import import_population as import_population
+from citoyen.territory.population import populations as populations
+from citoyen.territory.population import store_populations as store_populations
 
 # Resolutions used for aggregation: ~36 km² (city-wide heat maps), ~0.7 km² (quartier scale),
 # ~15,000 m² (block scale).
