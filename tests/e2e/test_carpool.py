@@ -1,7 +1,8 @@
 """The carpool board's whole path in a browser: a resident new to the board (the demo's moderator account, in
-French; signing up is tested by test_journey) posts a trip from Folie-Méricourt to Europe, finds the demo
-citizen's offer among the matches, asks to share it; the driver (in English, a second browser context) accepts;
-the two write to each other. No e-mail is shown on either side. Then the flows page and a counter's year."""
+French; signing up is tested by test_journey) tries the trip form's map (a pin snapped to its hexagon), then posts a
+trip from Folie-Méricourt to Europe, finds the demo citizen's offer among the matches, asks to share it; the driver
+(in English, a second browser context) accepts; the two write to each other. No e-mail is shown on either side.
+Then the flows page and a counter's year."""
 
 from __future__ import annotations
 
@@ -34,7 +35,18 @@ def test_a_newcomer_posts_a_trip_is_accepted_and_writes(new_page: NewPage) -> No
     expect(newcomer.locator("#board-counts")).to_contain_text("publiée")
     expect(newcomer.locator(".simulated").first).to_contain_text("simulés")
     newcomer.get_by_role("link", name="Publier un trajet").click()
+    # The map: a click places the start, snapped to the centre of its hexagon, and the page says only that area is
+    # kept; choosing a neighbourhood instead takes the pin away.
+    trip_map = newcomer.locator("#trip-map")
+    expect(trip_map).to_have_attribute("data-loaded", "true")
+    trip_map.click()
+    expect(trip_map).to_have_attribute("data-from-cell", re.compile(r"^89[0-9a-f]{13}$"))
+    expect(newcomer.locator("#trip-map-status")).to_contain_text("350")
+    expect(newcomer.locator("#from-lon")).not_to_have_value("")
+    expect(newcomer.locator("input[name=map_target][value=to]")).to_be_checked()
     newcomer.locator("#from-neighbourhood").select_option(label="Folie-Méricourt")
+    expect(newcomer.locator("#from-lon")).to_have_value("")
+    expect(trip_map).not_to_have_attribute("data-from-cell", re.compile(r"."))
     newcomer.locator("#to-neighbourhood").select_option(label="Europe")
     newcomer.locator("#trip-form button[type=submit]").click()
     expect(newcomer.get_by_role("heading", name="Votre trajet")).to_be_visible()

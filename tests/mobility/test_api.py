@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,3 +129,16 @@ async def test_a_residents_token_posts_and_withdraws_their_own_trips_only(
     assert withdrawn.json()["departureCell"] is None
     assert (await client.delete(f"/api/carpool/trips/{trip['id']}", headers=auth)).status_code == 409
     assert (await client.get(f"/api/carpool/trips/{trip['id']}")).status_code == 404
+
+
+async def test_the_map_picker_snaps_a_point_to_its_cell(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    await create_territory(session)
+    await session.commit()
+    inside = (await client.get("/api/carpool/cells", params={"lat": HOME[1], "lng": HOME[0]})).json()
+    assert inside["cell"] == cells.cell_of(*HOME) and inside["quartier"]["name"] == "Ouest"
+    assert list(cells.centre(inside["cell"])) == pytest.approx(inside["centre"], abs=1e-6)
+    ring = inside["geometry"]["coordinates"][0]
+    assert len(ring) == 7 and ring[0] == ring[-1]
+    outside = (await client.get("/api/carpool/cells", params={"lat": 48.9, "lng": 2.4})).json()
+    assert outside["quartier"] is None
+    assert (await client.get("/api/carpool/cells", params={"lat": 91, "lng": 2.4})).status_code == 400

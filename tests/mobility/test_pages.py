@@ -54,6 +54,12 @@ async def test_a_resident_posts_finds_asks_and_writes_once_accepted(
     assert seats.status_code == 400 and "entre 1 et 8" in seats.text
     board = await client.get("/carpool", headers={"Accept-Language": "fr"})
     assert "encore publié aucun trajet." in board.text
+    unknown = await client.post(
+        "/carpool/trips",
+        data=_form(token, from_lon="", from_lat="", from_address="Rue qui n'existe pas"),
+        headers={"Accept-Language": "en"},
+    )
+    assert unknown.status_code == 400 and "This address was not found" in unknown.text
     # Posted: the trip's page lists the driver's offer, never an address or an e-mail.
     posted = await client.post("/carpool/trips", data=_form(token), headers={"Accept-Language": "en"})
     assert posted.status_code == 303

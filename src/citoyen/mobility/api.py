@@ -184,6 +184,28 @@ async def search(
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=30"})
 
 
+@router.get("/cells", responses=ERRORS)
+async def cell(
+    request: Request,
+    session: DbSession,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lng: Annotated[float, Query(ge=-180, le=180)],
+) -> JSONResponse:
+    """The cell a point falls in, as a trip would keep it: its id, centre and hexagon (GeoJSON), and the quartier
+    of its centre (null outside the city). The trip form's map snaps its pins with it; nothing is stored."""
+    found = cells.cell_of(lng, lat)
+    lon, centre_lat = cells.centre(found)
+    neighbourhood_id = await territory.locate_id(session, _index(request), lon, centre_lat)
+    names = await _names(request, session) if neighbourhood_id else {}
+    body = {
+        "cell": found,
+        "centre": [round(lon, 6), round(centre_lat, 6)],
+        "geometry": {"type": "Polygon", "coordinates": [cells.boundary(found)]},
+        "quartier": {"id": neighbourhood_id, "name": names.get(neighbourhood_id, "")} if neighbourhood_id else None,
+    }
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=3600"})
+
+
 @router.get("/trips/{trip_id:int}", response_model=TripOut, responses=ERRORS)
 async def one(request: Request, session: DbSession, trip_id: PathId) -> JSONResponse:
     """A trip on the board (404 once it is withdrawn or expired)."""

@@ -61,3 +61,9 @@ def is_cell(text: str) -> bool:
         return bool(h3.is_valid_cell(text)) and h3.get_resolution(text) == CELL_RESOLUTION
     except (TypeError, ValueError):
         return False
+
+
+def boundary(cell: str) -> list[list[float]]:
+    """The cell's hexagon as a closed GeoJSON ring of [lon, lat] (what the map picker draws)."""
+    ring = [[lon, lat] for lat, lon in h3.cell_to_boundary(cell)]
+    return [*ring, ring[0]]

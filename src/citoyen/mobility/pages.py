@@ -44,6 +44,8 @@ FORM_FIELDS = (
     "to_neighbourhood",
     "to_lon",
     "to_lat",
+    "from_address",
+    "to_address",
     "schedule",
     "date",
     "start",
@@ -77,7 +79,8 @@ def _number(text: str, which: str) -> float | None:
 
 
 def _place(form: Any, prefix: str) -> mobility.PlaceInput:
-    """A neighbourhood chosen in the list, or a point typed (or placed by the map's script)."""
+    """A neighbourhood chosen in the list, a point (placed on the map, snapped to its cell's centre by the
+    picker's script, or typed), or an address typed."""
     chosen = field(form, f"{prefix}_neighbourhood")
     if chosen:
         neighbourhood_id = parse_id(chosen)
@@ -86,7 +89,9 @@ def _place(form: Any, prefix: str) -> mobility.PlaceInput:
         return mobility.PlaceInput(neighbourhood_id=neighbourhood_id)
     which = "start" if prefix == "from" else "end"
     return mobility.PlaceInput(
-        _number(field(form, f"{prefix}_lon"), which), _number(field(form, f"{prefix}_lat"), which)
+        _number(field(form, f"{prefix}_lon"), which),
+        _number(field(form, f"{prefix}_lat"), which),
+        address=field(form, f"{prefix}_address")[:300],
     )
 
 
@@ -164,7 +169,8 @@ async def post_trip(request: Request, session: DbSession, person: SignedInPerson
     try:
         if form_has_forbidden_characters(form):
             raise mobility.CarpoolError(FORBIDDEN_TEXT)
-        trip = await mobility.post_trip(session, _index(request), person, trip_input(form))
+        gazetteer = request.app.state.gazetteer
+        trip = await mobility.post_trip(session, _index(request), person, trip_input(form), gazetteer=gazetteer)
     except mobility.CarpoolError as error:
         # Refused before anything was written: the form comes back as typed, with the reason.
         return await _new_page(

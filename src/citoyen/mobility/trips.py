@@ -36,11 +36,13 @@ ALL_DAYS = 127
 
 @dataclass(frozen=True)
 class PlaceInput:
-    """Where a trip starts or ends: a point (lon, lat) or a neighbourhood (its representative point)."""
+    """Where a trip starts or ends: a point (lon, lat), a neighbourhood (its representative point) or an address
+    typed (geocoded; the text is not kept either)."""
 
     lon: float | None = None
     lat: float | None = None
     neighbourhood_id: int | None = None
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,22 @@ def local_today(now: datetime) -> date:
 
 
 async def place_of(
-    session: AsyncSession, index: territory.TerritoryIndexCache, place: PlaceInput, which: str
+    session: AsyncSession,
+    index: territory.TerritoryIndexCache,
+    place: PlaceInput,
+    which: str,
+    gazetteer: territory.Gazetteer | None = None,
 ) -> tuple[str, int | None]:
     """The cell and the neighbourhood of a place; refused when it is no place."""
+    if place.address.strip() and (place.lon is None or place.lat is None) and place.neighbourhood_id is None:
+        found = await (gazetteer or territory.Gazetteer()).place(session, place.address)
+        if found is None:
+            raise CarpoolError(
+                N_("This address was not found: choose a neighbourhood, or place the point on the map."),
+                Kind.INVALID,
+                which,
+            )
+        place = PlaceInput(found.lon, found.lat)
     if place.neighbourhood_id is not None:
         neighbourhood = await territory.get_neighbourhood(session, place.neighbourhood_id)
         if neighbourhood is None:
@@ -136,15 +151,16 @@ async def post_trip(
     data: TripInput,
     now: datetime | None = None,
     simulated: bool = False,
+    gazetteer: territory.Gazetteer | None = None,
 ) -> CarpoolTrip:
     """Put a trip on the board once every rule holds (nothing is stored otherwise): it starts inside the city,
     ends elsewhere than it starts, its window is ahead and its seats in range."""
     now = now or utcnow()
     days, on_date, expires_at = _check_schedule(data, now)
-    from_cell, from_neighbourhood = await place_of(session, index, data.start, "start")
+    from_cell, from_neighbourhood = await place_of(session, index, data.start, "start", gazetteer)
     if from_neighbourhood is None:
         raise CarpoolError(N_("The trip must start inside the city."), Kind.INVALID, "start")
-    to_cell, to_neighbourhood = await place_of(session, index, data.end, "end")
+    to_cell, to_neighbourhood = await place_of(session, index, data.end, "end", gazetteer)
     if to_cell == from_cell:
         raise CarpoolError(N_("The trip must end somewhere else than where it starts."), Kind.INVALID, "end")
     trip = CarpoolTrip(
