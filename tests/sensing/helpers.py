@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 
 STA = "/sta/v1.1"
+COMPLEX = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
+MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 
 
 def station(
@@ -84,3 +86,23 @@ async def create_station(client: httpx.AsyncClient, token: str, **kwargs: Any) -
 
 def entity_id(link: str) -> int:
     return int(link.rsplit("(", 1)[1].rstrip(")"))
+
+
+def wind(name: str = "Wind", units: int = 2, types: int = 2, **extra: Any) -> dict[str, Any]:
+    """A MultiDatastream of wind speed and direction, as 18-088's example has it (sizes adjustable to break it)."""
+    return {
+        "name": name,
+        "description": "Wind speed and direction",
+        "observationType": COMPLEX,
+        "unitOfMeasurements": [
+            {"name": "metre per second", "symbol": "m/s", "definition": "ucum:m/s"},
+            {"name": "degree", "symbol": "deg", "definition": "ucum:deg"},
+        ][:units],
+        "multiObservationDataTypes": [MEASUREMENT, MEASUREMENT][:types],
+        "Sensor": {"name": "Anemometer", "description": "Cups and vane", "encodingType": "text/html", "metadata": "x"},
+        "ObservedProperties": [
+            {"name": "Wind speed", "definition": "https://example.org/speed", "description": "Speed"},
+            {"name": "Wind direction", "definition": "https://example.org/direction", "description": "From north"},
+        ],
+        **extra,
+    }

@@ -1,5 +1,6 @@
 """FROST-Server's Python client (frost-sta-client), unchanged, against a running Citoyen server: deep
-insert, reading, queries with filter/expand/orderby and nextLink paging, JSON Patch, delete, dataArray.
+insert, reading, queries with filter/expand/orderby and nextLink paging, JSON Patch, delete, dataArray,
+MultiDatastreams.
 
 The server runs in a thread (uvicorn) on a free port with its own database (tests/live_server.py)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import frost_sta_client as fsc  # type: ignore[import-untyped]
 import pytest
@@ -17,6 +19,7 @@ from citoyen.db import make_sessionmaker
 from citoyen.engines import make_app_engine
 from citoyen.people import service as people
 from tests.live_server import live_server
+from tests.sensing.helpers import wind
 
 
 @dataclass(frozen=True)
@@ -141,3 +144,38 @@ def test_observations_and_data_array(live: LiveServer) -> None:
         .list()
     )
     assert latest.get(0).observations.get(0).result == 24
+
+
+def test_multi_datastream_observations(live: LiveServer) -> None:
+    """frost-sta-client 1.1.53 reads MultiDatastreams and creates their Observations; it cannot create a
+    MultiDatastream itself (it sends `unitOfMeasurements` as null: `list.__getstate__()` on Python 3.11), so the
+    mast is made with a plain POST, as 18-088's own example."""
+    roof = {
+        "name": "Roof",
+        "description": "Town hall",
+        "encodingType": "application/geo+json",
+        "location": {"type": "Point", "coordinates": [2.3522, 48.8566]},
+    }
+    mast: dict[str, Any] = {
+        "name": "Client mast",
+        "description": "Mast",
+        "Locations": [roof],
+        "MultiDatastreams": [wind("Client wind")],
+    }
+    made = requests.post(f"{live.url}/Things", json=mast, auth=("gateway", live.token), timeout=30)
+    assert made.status_code == 201, made.text
+    service = _service(live)
+    found = service.multi_datastreams().query().filter("name eq 'Client wind'").expand("ObservedProperties").list()
+    multi = found.get(0)
+    assert len(multi.multi_observation_data_types) == 2
+    assert [prop.name for prop in multi.observed_properties] == ["Wind speed", "Wind direction"]
+
+    observation = fsc.Observation(result=[5.5, 180], phenomenon_time="2026-11-25T08:00:00Z", multi_datastream=multi)
+    service.create(observation)
+    assert service.observations().find(observation.id).result == [5.5, 180]
+    wrong = fsc.Observation(result=[5.5], phenomenon_time="2026-11-25T08:10:00Z", multi_datastream=multi)
+    with pytest.raises(requests.exceptions.HTTPError) as refused:
+        service.create(wrong)
+    assert refused.value.response is not None and refused.value.response.status_code == 400
+    results = [each.result for each in multi.get_observations().query().list()]
+    assert results == [[5.5, 180]]

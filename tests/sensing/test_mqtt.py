@@ -36,6 +36,7 @@ from citoyen.sensing.mqtt import (
     running_bridge,
 )
 from tests.factories import create_person
+from tests.sensing.helpers import STA, bearer, entity_id, wind
 from tests.sensing.live_helpers import create_sensor
 
 BROKER_HOST, BROKER_PORT = "127.0.0.1", 1883
@@ -264,6 +265,32 @@ async def test_a_published_observation_is_stored_and_announced(app: FastAPI, ses
     assert payload["result"] == 21.5 and payload["phenomenonTime"].startswith("2026-11-26T01:00:00")
     assert payload["@iot.selfLink"].endswith(f"/sta/v1.1/Observations({payload['@iot.id']})")
     assert await stored_results(session, world.datastream_id) == [21.5]
+
+
+@needs_broker
+async def test_a_multi_datastream_s_observations_are_stored_and_announced_on_its_topic(
+    app: FastAPI, client: httpx.AsyncClient, token: str, session: AsyncSession
+) -> None:
+    world = await create_sensor(session)
+    await session.commit()
+    made = await client.post(f"{STA}/Things({world.thing_id})/MultiDatastreams", json=wind(), headers=bearer(token))
+    assert made.status_code == 201, made.text
+    topic = f"v1.1/MultiDatastreams({entity_id(made.headers['Location'])})/Observations"
+    async with app_bridge(app) as bridge:
+        settings: Settings = app.state.settings
+        async with subscriber(settings, topic) as reader:
+            await publish(
+                settings,
+                topic,
+                [
+                    json.dumps({"phenomenonTime": "2026-11-26T01:00:00Z", "result": [3.5, 90]}),
+                    json.dumps({"result": [3.5]}),  # one value for two ObservedProperties
+                ],
+            )
+            [(heard, payload)] = await next_notifications(reader, 1)
+        await wait_for(lambda: bridge.counters.stored + bridge.counters.refused == 2)
+    assert (bridge.counters.stored, bridge.counters.refused) == (1, 1)
+    assert heard == settings.mqtt_topic_prefix + topic and payload["result"] == [3.5, 90]
 
 
 @needs_broker

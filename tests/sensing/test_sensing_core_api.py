@@ -22,6 +22,7 @@ async def test_service_root_lists_entity_sets_with_absolute_urls_and_conformance
         "Sensors",
         "ObservedProperties",
         "Datastreams",
+        "MultiDatastreams",
         "FeaturesOfInterest",
         "Observations",
     ]

@@ -29,7 +29,7 @@ UNMODELLED_TABLE = re.compile(
 UNMODELLED_INDEX = re.compile(r"ix_(opendata_datasets|participation_proposals|reports)_fts|ix_sta_observations_id_brin")
 # The observations' foreign keys, which SQLite keeps and PostgreSQL checks once per batch instead (the store locks
 # the batch's parents; statement triggers cascade deletes): models declare them, PostgreSQL has none.
-STORE_CHECKED_KEY = re.compile(r"fk_sta_observations_(datastream_id|feature_of_interest_id)_.*")
+STORE_CHECKED_KEY = re.compile(r"fk_sta_observations_(datastream_id|multi_datastream_id|feature_of_interest_id)_.*")
 
 
 # PostgreSQL-only generated columns, made by the migrations alone: the full-text vectors.

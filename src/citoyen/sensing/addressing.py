@@ -14,7 +14,7 @@ from citoyen.sensing.access import visibility
 from citoyen.sensing.context import Context, StaError
 from citoyen.sensing.entities import ENTITY_SETS, EntitySet, Navigation, Property
 from citoyen.sensing.models import ThingAccess
-from citoyen.sensing.repository import observation_datastream_id, thing_access_of_datastream
+from citoyen.sensing.repository import thing_access_of
 from citoyen.sensing.validation import id_in_range
 
 SEGMENT = re.compile(r"^(?P<name>[A-Za-z]+|\$value|\$ref)(?:\((?P<id>[^)]*)\))?$")
@@ -141,16 +141,14 @@ async def resolve_path(
 
 
 async def _refuse_restricted_observations(session: AsyncSession, ctx: Context, target: Target) -> None:
-    """403 for raw Observations of a restricted Thing, asked for by their Datastream or by id."""
+    """403 for raw Observations of a restricted Thing, asked for by their (Multi)Datastream or by id."""
     if target.entity_set.name != "Observations" or ctx.access.is_staff:
         return
-    datastream_id: int | None = None
     if target.entity_id is not None:
-        datastream_id = await observation_datastream_id(session, target.entity_id)
-    elif target.parent is not None and target.parent[0].name == "Datastreams":
-        datastream_id = target.parent[1]
-    if datastream_id is None:
+        found = await thing_access_of(session, target.entity_set, target.entity_id)
+    elif target.parent is not None and target.parent[0].name in ("Datastreams", "MultiDatastreams"):
+        found = await thing_access_of(session, target.parent[0], target.parent[1])
+    else:
         return
-    found = await thing_access_of_datastream(session, datastream_id)
-    if found is not None and found[0] == ThingAccess.RESTRICTED.value:
+    if found[0] == ThingAccess.RESTRICTED.value:
         raise StaError(403, "the raw Observations of this Thing are not public; its aggregates are published instead")

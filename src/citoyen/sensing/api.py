@@ -43,6 +43,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/iot_sensing/1.1/req/request-data",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array",
+    "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream",
     "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request",
     "https://fraunhoferiosb.github.io/FROST-Server/extensions/JsonBatchRequest.html",
 ]

@@ -19,9 +19,11 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.sensing import multi
 from citoyen.sensing.entities import API_PATH, format_interval, result_value
 from citoyen.sensing.events import SensingEvent, SensingEventBus, announce_readings, queue_events
 from citoyen.sensing.models import ResultType
+from citoyen.sensing.multi import MultiRow
 from citoyen.sensing.repository import lock_observation_parents
 from citoyen.sensing.service import (
     DATASTREAMS,
@@ -390,7 +392,8 @@ def _prepare(
     return prepared
 
 
-Outcome = tuple[Any, ...] | str  # a prepared row (see `_store`) or "error: ..." for a bad row
+# A prepared row (see `_store`), a row of a MultiDatastream (stored by `multi.store`) or "error: ..." for a bad row.
+Outcome = tuple[Any, ...] | MultiRow | str
 
 
 async def plan_observations(session: AsyncSession, ctx: Context, body: Any) -> list[Outcome]:
@@ -400,17 +403,21 @@ async def plan_observations(session: AsyncSession, ctx: Context, body: Any) -> l
     if not isinstance(body, list):
         raise StaError(400, "CreateObservations expects a JSON array of {Datastream, components, dataArray}")
     groups: list[tuple[int, list[str], list[Any]]] = []
+    multi_groups: set[int] = set()  # the indexes of the groups of a MultiDatastream
     for index, group in enumerate(body):
         if not isinstance(group, dict):
             raise StaError(400, f"item {index}: expected an object with Datastream, components and dataArray")
-        if "MultiDatastream" in group:
-            raise StaError(400, "MultiDatastreams are not supported")
-        datastream = group.get("Datastream")
+        stream = "MultiDatastream" if "MultiDatastream" in group else "Datastream"
+        if stream == "MultiDatastream":
+            if "Datastream" in group:
+                raise StaError(400, f"item {index}: a Datastream or a MultiDatastream, not both")
+            multi_groups.add(index)
+        datastream = group.get(stream)
         datastream_id = datastream.get("@iot.id") if isinstance(datastream, dict) else None
         if not isinstance(datastream_id, int) or isinstance(datastream_id, bool):
-            raise StaError(400, f'item {index}: Datastream must be {{"@iot.id": n}}')
+            raise StaError(400, f'item {index}: {stream} must be {{"@iot.id": n}}')
         if not id_in_range(datastream_id):
-            raise StaError(400, f"Datastream({datastream_id}) does not exist")
+            raise StaError(400, f"{stream}({datastream_id}) does not exist")
         components, data = group.get("components"), group.get("dataArray")
         if not isinstance(components, list) or not isinstance(data, list):
             raise StaError(400, f"item {index}: components and dataArray must be arrays")
@@ -431,11 +438,15 @@ async def plan_observations(session: AsyncSession, ctx: Context, body: Any) -> l
             "send them in several requests",
         )
 
-    datastream_ids = {datastream_id for datastream_id, _, _ in groups}
+    datastream_ids = {group[0] for index, group in enumerate(groups) if index not in multi_groups}
     known = set((await session.execute(select(DATASTREAMS.c.id).where(DATASTREAMS.c.id.in_(datastream_ids)))).scalars())
     missing = sorted(datastream_ids - known)
     if missing:
         raise StaError(400, f"Datastream({missing[0]}) does not exist")
+    sizes = await multi.result_sizes(session, {groups[index][0] for index in multi_groups})
+    missing = sorted({groups[index][0] for index in multi_groups} - sizes.keys())
+    if missing:
+        raise StaError(400, f"MultiDatastream({missing[0]}) does not exist")
     wanted_features = {
         values[components.index("FeatureOfInterest/id")]
         for _, components, data in groups
@@ -451,8 +462,27 @@ async def plan_observations(session: AsyncSession, ctx: Context, body: Any) -> l
     )
 
     outcomes: list[Outcome] = []
-    for datastream_id, components, data in groups:
-        outcomes.extend(_prepare(datastream_id, components, data, features, ctx.limits))
+    for index, (datastream_id, components, data) in enumerate(groups):
+        prepared = _prepare(datastream_id, components, data, features, ctx.limits)
+        outcomes.extend(
+            _multi_rows(datastream_id, sizes[datastream_id], prepared) if index in multi_groups else prepared
+        )
+    return outcomes
+
+
+def _multi_rows(multi_datastream_id: int, size: int, prepared: list[tuple[Any, ...] | str]) -> list[Outcome]:
+    """The prepared rows of a MultiDatastream's group as its rows (their results of its size), or their errors."""
+    outcomes: list[Outcome] = []
+    for values in prepared:
+        if isinstance(values, str):
+            outcomes.append(values)
+            continue
+        problem = multi.result_problem(values[4], values[8], size)
+        if problem is not None:
+            outcomes.append(f"error: {problem}")
+            continue
+        columns = dict(zip(COLUMNS[2:], values[1:], strict=True))
+        outcomes.append(MultiRow({**columns, "multi_datastream_id": multi_datastream_id}))
     return outcomes
 
 
@@ -460,13 +490,29 @@ async def check_features(session: AsyncSession, outcomes: Sequence[Outcome]) -> 
     """Find (or make) now the FeatureOfInterest of every Datastream of a plan, so that a batch written in several
     transactions is refused at the start (400, nothing stored) rather than failing in a later one."""
     await _features_of(session, [outcome for outcome in outcomes if type(outcome) is tuple])
+    without = {
+        outcome.columns["multi_datastream_id"]
+        for outcome in outcomes
+        if type(outcome) is MultiRow and outcome.columns["feature_of_interest_id"] is None
+    }
+    lacking = sorted(each for each, feature in (await multi.features_of(session, without)).items() if feature is None)
+    if lacking:
+        raise StaError(
+            400,
+            f"MultiDatastream({lacking[0]}): its Observations need a FeatureOfInterest, and its Thing "
+            "has no Location to make one from",
+        )
 
 
 async def store_chunk(session: AsyncSession, ctx: Context, outcomes: Sequence[Outcome]) -> list[str]:
     """Store the prepared rows among `outcomes` (a slice of a plan); each row's self link, or its error."""
     ids = iter(await _store(session, ctx, [outcome for outcome in outcomes if type(outcome) is tuple]))
+    multi_ids = iter(await multi.store(session, ctx, [outcome for outcome in outcomes if type(outcome) is MultiRow]))
     base = f"{ctx.base_url}{API_PATH}/Observations"
-    return [outcome if type(outcome) is str else f"{base}({next(ids)})" for outcome in outcomes]
+    return [
+        outcome if type(outcome) is str else f"{base}({next(multi_ids if type(outcome) is MultiRow else ids)})"
+        for outcome in outcomes
+    ]
 
 
 __all__ = [

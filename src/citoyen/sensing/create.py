@@ -14,10 +14,18 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.sensing import multi
 from citoyen.sensing.access import visibility
 from citoyen.sensing.addressing import resolve_path
 from citoyen.sensing.context import Context, StaError
-from citoyen.sensing.entities import API_PATH, ENTITY_SETS, HISTORICAL_LOCATION_LOCATIONS, THING_LOCATIONS, EntitySet
+from citoyen.sensing.entities import (
+    API_PATH,
+    ENTITY_SETS,
+    HISTORICAL_LOCATION_LOCATIONS,
+    MULTI_OBSERVED_PROPERTIES,
+    THING_LOCATIONS,
+    EntitySet,
+)
 from citoyen.sensing.events import SensingEvent, queue_events
 from citoyen.sensing.read import current_document
 from citoyen.sensing.repository import (
@@ -90,6 +98,8 @@ async def create(
             link = THING_LOCATIONS if link_name == "thing_locations" else HISTORICAL_LOCATION_LOCATIONS
             await session.execute(insert(link).values({source_column: value, target_column: entity_id}))
     await _create_children(session, ctx, entity_set, entity_id, body)
+    if entity_set.name == "MultiDatastreams":
+        await multi.check_multi_datastream(session, entity_id)
     if entity_set.name == "Locations" and any(key.startswith("link:thing_locations") for key in fixed):
         await record_historical_location(session, ctx, fixed["link:thing_locations:thing_id:location_id"])
     await queue_change(session, ctx, entity_set, entity_id, "create")
@@ -106,7 +116,9 @@ async def _create_children(
         if not isinstance(children, list):
             raise StaError(400, f"{entity_set.singular}.{nav.name} must be a list")
         target = ENTITY_SETS[nav.target]
-        for child in children:
+        if nav.link is MULTI_OBSERVED_PROPERTIES and nav.link_order is None:
+            raise StaError(400, "a MultiDatastream is created with its ObservedProperties, in the order of its results")
+        for position, child in enumerate(children):
             if nav.target_key:
                 await create(session, ctx, target, child, {nav.target_key: entity_id})
                 continue
@@ -114,10 +126,12 @@ async def _create_children(
             child_id = link_id(child)
             if child_id is not None:
                 await check_linked(session, ctx, target, child_id)
-                await session.execute(insert(nav.link).values({nav.link_source: entity_id, nav.link_target: child_id}))
             else:
                 child_id = await create(session, ctx, target, child)
-                await session.execute(insert(nav.link).values({nav.link_source: entity_id, nav.link_target: child_id}))
+            row = {nav.link_source: entity_id, nav.link_target: child_id}
+            if nav.link_order is not None:
+                row[nav.link_order] = position
+            await session.execute(insert(nav.link).values(row))
         if entity_set.name == "Things" and nav.name == "Locations" and children:
             await record_historical_location(session, ctx, entity_id)
         if entity_set.name == "Locations" and nav.name == "Things":
@@ -154,6 +168,8 @@ async def _create_observation(
 ) -> int:
     observations = ENTITY_SETS["Observations"]
     columns = await column_values(session, ctx, observations, body, creating=True)
+    if "multi_datastream_id" in fixed or body.get("MultiDatastream") is not None:
+        return await _create_multi_observation(session, ctx, body, fixed, columns)
     if "datastream_id" in fixed:
         columns["datastream_id"] = fixed["datastream_id"]
     elif body.get("Datastream") is not None:
@@ -197,6 +213,34 @@ async def _create_observation(
     return entity_id
 
 
+async def _create_multi_observation(
+    session: AsyncSession, ctx: Context, body: Mapping[str, Any], fixed: dict[str, int], columns: dict[str, Any]
+) -> int:
+    """An Observation of a MultiDatastream: its result an array of one value per ObservedProperty (400 otherwise)."""
+    if "datastream_id" in fixed or body.get("Datastream") is not None:
+        raise StaError(400, "an Observation belongs to a Datastream or to a MultiDatastream, not to both")
+    if "multi_datastream_id" in fixed:
+        multi_datastream_id = fixed["multi_datastream_id"]
+    else:
+        multi_datastream_id = await create(session, ctx, ENTITY_SETS["MultiDatastreams"], body["MultiDatastream"])
+    size = (await multi.result_sizes(session, {multi_datastream_id})).get(multi_datastream_id)
+    if size is None:
+        raise StaError(400, f"MultiDatastream({multi_datastream_id}) does not exist")
+    problem = multi.result_problem(columns["result_type"], columns["result_json"], size)
+    if problem is not None:
+        raise StaError(400, problem)
+    if "feature_of_interest_id" in fixed:
+        columns["feature_of_interest_id"] = fixed["feature_of_interest_id"]
+    elif body.get("FeatureOfInterest") is not None:
+        columns["feature_of_interest_id"] = await create(
+            session, ctx, ENTITY_SETS["FeaturesOfInterest"], body["FeatureOfInterest"]
+        )
+    (entity_id,) = await multi.store(
+        session, ctx, [multi.MultiRow({**columns, "multi_datastream_id": multi_datastream_id})]
+    )
+    return entity_id
+
+
 # --- Events ----------------------------------------------------------------------------------------------------
 
 
@@ -210,11 +254,14 @@ async def change_event(
     entity_id: int,
     kind: Any,
     datastream_id: int | None = None,
+    multi_datastream_id: int | None = None,
 ) -> SensingEvent:
     payload = {} if kind == "delete" else await current_document(session, ctx, entity_set, entity_id)
     access, owner = await thing_access_of(session, entity_set, entity_id)
     if entity_set.name == "Datastreams":
         datastream_id = entity_id
+    if entity_set.name == "MultiDatastreams":
+        multi_datastream_id = entity_id
     return SensingEvent(
         kind,
         entity_set.name,
@@ -224,6 +271,7 @@ async def change_event(
         access,
         datastream_id,
         owner,
+        multi_datastream_id,
     )
 
 
@@ -234,14 +282,16 @@ async def queue_change(
     entity_id: int,
     kind: str,
     datastream_id: int | None = None,
+    multi_datastream_id: int | None = None,
 ) -> None:
     if ctx.bus is None or not ctx.bus.has_subscribers:
         return
     deferred = session.info.get(DEFERRED_CHANGES)
     if deferred is not None:  # inside a deep insert: its links decide who may hear (see create_at)
-        deferred.append((entity_set, entity_id, kind, datastream_id))
+        deferred.append((entity_set, entity_id, kind, datastream_id, multi_datastream_id))
         return
-    await publish_changes(session, ctx, [await change_event(session, ctx, entity_set, entity_id, kind, datastream_id)])
+    change = await change_event(session, ctx, entity_set, entity_id, kind, datastream_id, multi_datastream_id)
+    await publish_changes(session, ctx, [change])
 
 
 async def publish_changes(session: AsyncSession, ctx: Context, events: list[SensingEvent]) -> None:
@@ -289,7 +339,7 @@ async def create_at(session: AsyncSession, ctx: Context, path: str, body: Any) -
         raise StaError(400, "@iot.id is assigned by the server")
     # A deep insert creates a Sensor before the Datastream that links it to its Thing: the changes are told once
     # the whole insert is made, so that a personal Thing's Sensor is announced as personal, not as public.
-    deferred: list[tuple[EntitySet, int, str, int | None]] = []
+    deferred: list[tuple[EntitySet, int, str, int | None, int | None]] = []
     session.info[DEFERRED_CHANGES] = deferred
     try:
         entity_id = await create(session, ctx, target.entity_set, body, fixed)

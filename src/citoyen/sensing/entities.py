@@ -19,6 +19,8 @@ from citoyen.sensing.models import (
     HistoricalLocation,
     HistoricalLocationLocation,
     Location,
+    MultiDatastream,
+    MultiDatastreamObservedProperty,
     Observation,
     ObservedProperty,
     ResultType,
@@ -60,7 +62,12 @@ class Navigation:
     link: Table | None = None
     link_source: str | None = None
     link_target: str | None = None
-    required: bool = False  # to-one links a new entity must have (an Observation's Datastream, ...)
+    required: bool = False  # to-one links a new entity must have (a Datastream's Thing, ...)
+    # A to-one whose key may be NULL and is still read as a semi-join in `$filter` (an Observation's Datastream,
+    # absent when it belongs to a MultiDatastream): a row without the link matches no condition through it.
+    semi_join: bool = False
+    # A link table's column that orders the members (a MultiDatastream's ObservedProperties), when no $orderby does.
+    link_order: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ def _t(model: Any) -> Table:
 
 THING_LOCATIONS = _t(ThingLocation)
 HISTORICAL_LOCATION_LOCATIONS = _t(HistoricalLocationLocation)
+MULTI_OBSERVED_PROPERTIES = _t(MultiDatastreamObservedProperty)
 
 EXTRA_COLUMNS: dict[str, set[str]] = {
     "Things": {"access", "owner_person_id", "kind"},
@@ -127,6 +135,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
                 ),
                 Navigation("HistoricalLocations", "HistoricalLocations", True, target_key="thing_id"),
                 Navigation("Datastreams", "Datastreams", True, target_key="thing_id"),
+                Navigation("MultiDatastreams", "MultiDatastreams", True, target_key="thing_id"),
             ),
         ),
         EntitySet(
@@ -182,7 +191,10 @@ ENTITY_SETS: dict[str, EntitySet] = {
                 Property("metadata", "metadata", "json", required=True),
                 Property("properties", "properties", "json"),
             ),
-            (Navigation("Datastreams", "Datastreams", True, target_key="sensor_id"),),
+            (
+                Navigation("Datastreams", "Datastreams", True, target_key="sensor_id"),
+                Navigation("MultiDatastreams", "MultiDatastreams", True, target_key="sensor_id"),
+            ),
         ),
         EntitySet(
             "ObservedProperties",
@@ -194,7 +206,17 @@ ENTITY_SETS: dict[str, EntitySet] = {
                 Property("description", "description", "string", required=True),
                 Property("properties", "properties", "json"),
             ),
-            (Navigation("Datastreams", "Datastreams", True, target_key="observed_property_id"),),
+            (
+                Navigation("Datastreams", "Datastreams", True, target_key="observed_property_id"),
+                Navigation(
+                    "MultiDatastreams",
+                    "MultiDatastreams",
+                    True,
+                    link=MULTI_OBSERVED_PROPERTIES,
+                    link_source="observed_property_id",
+                    link_target="multi_datastream_id",
+                ),
+            ),
         ),
         EntitySet(
             "Datastreams",
@@ -226,6 +248,42 @@ ENTITY_SETS: dict[str, EntitySet] = {
             ),
         ),
         EntitySet(
+            "MultiDatastreams",
+            "MultiDatastream",
+            _t(MultiDatastream),
+            (
+                Property("name", "name", "string", required=True),
+                Property("description", "description", "string", required=True),
+                Property("unitOfMeasurements", "unit_of_measurements", "json", required=True),
+                Property("observationType", "observation_type", "string", required=True),
+                Property("multiObservationDataTypes", "multi_observation_data_types", "json", required=True),
+                Property("observedArea", "observed_area", "geometry", read_only=True),
+                Property(
+                    "phenomenonTime",
+                    "phenomenon_time_start",
+                    "datetime",
+                    interval_end="phenomenon_time_end",
+                    read_only=True,
+                ),
+                Property("resultTime", "result_time_start", "datetime", interval_end="result_time_end", read_only=True),
+                Property("properties", "properties", "json"),
+            ),
+            (
+                Navigation("Thing", "Things", False, source_key="thing_id", required=True),
+                Navigation("Sensor", "Sensors", False, source_key="sensor_id", required=True),
+                Navigation(
+                    "ObservedProperties",
+                    "ObservedProperties",
+                    True,
+                    link=MULTI_OBSERVED_PROPERTIES,
+                    link_source="multi_datastream_id",
+                    link_target="observed_property_id",
+                    link_order="position",
+                ),
+                Navigation("Observations", "Observations", True, target_key="multi_datastream_id"),
+            ),
+        ),
+        EntitySet(
             "FeaturesOfInterest",
             "FeatureOfInterest",
             _t(FeatureOfInterest),
@@ -251,7 +309,10 @@ ENTITY_SETS: dict[str, EntitySet] = {
                 Property("parameters", "parameters", "json"),
             ),
             (
-                Navigation("Datastream", "Datastreams", False, source_key="datastream_id", required=True),
+                Navigation("Datastream", "Datastreams", False, source_key="datastream_id", semi_join=True),
+                Navigation(
+                    "MultiDatastream", "MultiDatastreams", False, source_key="multi_datastream_id", semi_join=True
+                ),
                 Navigation("FeatureOfInterest", "FeaturesOfInterest", False, source_key="feature_of_interest_id"),
             ),
         ),
@@ -332,7 +393,7 @@ def _reader(entity_set_name: str, prop: Property) -> Reader:
     if prop.name == "result":
         return result_value
     if end:
-        if entity_set_name == "Datastreams":
+        if entity_set_name in ("Datastreams", "MultiDatastreams"):
             return lambda row: format_time_range(row[column], row[end])
         return lambda row: format_interval(row[column], row[end])
     if prop.kind == "datetime":
@@ -382,6 +443,9 @@ def serialize(
                 document[prop.name] = value
     for nav in entity_set.navigations:
         if everything or nav.name in selected:
+            # An Observation links its Datastream or its MultiDatastream, never both: no link that leads nowhere.
+            if nav.semi_join and nav.source_key and row[nav.source_key] is None:
+                continue
             document[f"{nav.name}@iot.navigationLink"] = f"{link}/{nav.name}"
     return document
 
@@ -439,7 +503,7 @@ class Resolver:
         if nav.source_key is None:
             return None
         key = self.table.c[nav.source_key]
-        if key.nullable:
+        if key.nullable and not nav.semi_join:
             return None
         return Navigated(key, inner.c.id, resolver)
 

@@ -46,6 +46,8 @@ class SensingEvent:
     datastream_id: int | None = None
     # The owner of a personal Thing, so a live page can show a person their own meter.
     owner_person_id: int | None = None
+    # An Observation's MultiDatastream (or the MultiDatastream itself), for its MQTT topics.
+    multi_datastream_id: int | None = None
 
 
 Listener = Callable[[SensingEvent], Awaitable[None]]

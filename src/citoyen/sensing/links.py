@@ -25,7 +25,7 @@ from citoyen.db import affected_rows
 from citoyen.sensing.addressing import resolve_path
 from citoyen.sensing.context import Context, StaError
 from citoyen.sensing.create import check_linked, link_id, queue_change, record_historical_location
-from citoyen.sensing.entities import ENTITY_SETS, THING_LOCATIONS, EntitySet, Navigation
+from citoyen.sensing.entities import ENTITY_SETS, MULTI_OBSERVED_PROPERTIES, THING_LOCATIONS, EntitySet, Navigation
 from citoyen.sensing.update import update_entity
 from citoyen.sensing.validation import id_in_range
 
@@ -80,6 +80,12 @@ async def write_link(
         raise StaError(400, "$ref links an entity's navigation property, as in Things(1)/Locations/$ref")
     source, source_id, nav = target.parent
     member_set = ENTITY_SETS[nav.target]
+    if nav.link is MULTI_OBSERVED_PROPERTIES:
+        raise StaError(
+            400,
+            "a MultiDatastream's ObservedProperties are fixed with its units and data types (one each, in the order of "
+            "its results): create a new MultiDatastream instead",
+        )
     if method == "PUT":
         if nav.to_many:
             raise StaError(405, f"{source.singular}.{nav.name} is a collection: POST a link into it, DELETE one")

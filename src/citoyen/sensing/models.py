@@ -6,6 +6,9 @@ PostgreSQL). On PostgreSQL the migration creates `sta_observations` partitioned 
 primary key there is `(id, phenomenon_time_start)`; the model declares `id` alone so SQLite keeps an
 auto-assigned rowid, and ids stay unique on PostgreSQL because one sequence feeds every partition.
 
+The MultiDatastream extension (18-088 §14) shares the Observations' table: each Observation belongs to a Datastream
+or to a MultiDatastream (exactly one of the two keys is set).
+
 Citoyen adds to the standard model: a Thing's `access` (public, restricted: metadata only, personal:
 visible to its owner and staff only) and `owner_person_id` (a household's meter is personal data),
 `kind` for the map, and each Location's representative point and neighbourhood.
@@ -21,6 +24,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Enum,
     Float,
     ForeignKey,
@@ -30,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -187,6 +192,50 @@ class Datastream(Base):
     )
 
 
+# The observationType of every MultiDatastream (18-088 §14.2.1): its Observations' results are arrays.
+COMPLEX_OBSERVATION = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
+
+
+class MultiDatastream(Base):
+    """The MultiDatastream extension (18-088 §14): one Thing's Sensor observing several ObservedProperties at once
+    (a weather mast's wind speed and direction), each Observation's result an array with one value per property.
+    `unit_of_measurements` and `multi_observation_data_types` are JSON arrays in the order of the ObservedProperties'
+    positions (`MultiDatastreamObservedProperty.position`); the three always have the same length."""
+
+    __tablename__ = "sta_multi_datastreams"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    observation_type: Mapped[str] = mapped_column(String(200), default=COMPLEX_OBSERVATION)
+    unit_of_measurements: Mapped[list[Any]] = mapped_column(JSON)
+    multi_observation_data_types: Mapped[list[Any]] = mapped_column(JSON)
+    # Kept covering the Observations on every write, as a Datastream's are.
+    observed_area: Mapped[str | None] = mapped_column(Text, default=None)
+    phenomenon_time_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    phenomenon_time_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    result_time_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    result_time_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    thing_id: Mapped[int] = mapped_column(ForeignKey("sta_things.id", ondelete="CASCADE"), index=True)
+    sensor_id: Mapped[int] = mapped_column(ForeignKey("sta_sensors.id", ondelete="CASCADE"), index=True)
+
+
+class MultiDatastreamObservedProperty(Base):
+    """The ObservedProperties of a MultiDatastream, in order: `position` is the index of the property's value in
+    each result array (and of its unit and data type)."""
+
+    __tablename__ = "sta_multi_observed_properties"
+
+    multi_datastream_id: Mapped[int] = mapped_column(
+        ForeignKey("sta_multi_datastreams.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    observed_property_id: Mapped[int] = mapped_column(
+        ForeignKey("sta_observed_properties.id", ondelete="CASCADE"), index=True
+    )
+
+
 class FeatureOfInterest(Base):
     __tablename__ = "sta_features_of_interest"
 
@@ -211,10 +260,23 @@ class Observation(Base):
     __table_args__ = (
         Index("ix_sta_observations_datastream_time", "datastream_id", "phenomenon_time_start"),
         Index("ix_sta_observations_feature_of_interest_id", "feature_of_interest_id"),
+        # Partial: the Observations of Datastreams (nearly all of them) cost ingest nothing here.
+        Index(
+            "ix_sta_observations_multi_datastream_time",
+            "multi_datastream_id",
+            "phenomenon_time_start",
+            postgresql_where=text("multi_datastream_id IS NOT NULL"),
+            sqlite_where=text("multi_datastream_id IS NOT NULL"),
+        ),
+        CheckConstraint("(datastream_id IS NULL) <> (multi_datastream_id IS NULL)", name="one_stream"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    datastream_id: Mapped[int] = mapped_column(ForeignKey("sta_datastreams.id", ondelete="CASCADE"))
+    # Exactly one of the two is set (the check "one_stream"): an Observation of a Datastream, or of a MultiDatastream.
+    datastream_id: Mapped[int | None] = mapped_column(ForeignKey("sta_datastreams.id", ondelete="CASCADE"))
+    multi_datastream_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sta_multi_datastreams.id", ondelete="CASCADE"), default=None
+    )
     phenomenon_time_start: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set only when the phenomenon time is an interval.
     phenomenon_time_end: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

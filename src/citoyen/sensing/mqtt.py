@@ -1,9 +1,10 @@
 """SensorThings over MQTT (OGC 18-088 v1.1, "MQTT extension"), against an external broker.
 
-Devices create Observations by publishing to `v1.1/Datastreams(id)/Observations`, `v1.1/Observations` or
-`v1.1/FeaturesOfInterest(id)/Observations`; clients subscribe to the same kind of topics to receive new and
-changed entities. Citoyen is a client of the city's broker (Mosquitto, EMQX): the bridge below subscribes to the
-create topics and stores what arrives through the sensing service, then publishes what the event bus reports.
+Devices create Observations by publishing to `v1.1/Datastreams(id)/Observations`, `v1.1/Observations`,
+`v1.1/MultiDatastreams(id)/Observations` or `v1.1/FeaturesOfInterest(id)/Observations`; clients subscribe to the
+same kind of topics to receive new and changed entities. Citoyen is a client of the city's broker (Mosquitto,
+EMQX): the bridge below subscribes to the create topics and stores what arrives through the sensing service, then
+publishes what the event bus reports.
 
 Guarantees:
 - QoS 1 messages are acknowledged (PUBACK) only once their batch is committed: paho's manual acknowledgement.
@@ -39,7 +40,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import sqlite_write_turn
-from citoyen.sensing import bulk, service
+from citoyen.sensing import bulk, multi, service
 from citoyen.sensing.bulk import ObservationRow, check_values
 from citoyen.sensing.events import SensingEvent, get_bus
 from citoyen.sensing.models import Datastream, FeatureOfInterest
@@ -73,7 +74,8 @@ ORIGIN_PROPERTY = ("citoyen-origin", "server")
 # `Datastreams(+)` is not an MQTT wildcard (a `+` must fill a whole level): subscribe one level wider and filter.
 CREATE_FILTERS = (f"{STA_VERSION}/Observations", f"{STA_VERSION}/+/Observations")
 CREATE_TOPIC = re.compile(
-    rf"^{re.escape(STA_VERSION)}/(?:(?P<parent>Datastreams|FeaturesOfInterest)\((?P<id>\d+)\)/)?Observations$"
+    rf"^{re.escape(STA_VERSION)}/(?:(?P<parent>Datastreams|MultiDatastreams|FeaturesOfInterest)\((?P<id>\d+)\)/)?"
+    "Observations$"
 )
 MAX_BACKOFF_SECONDS = 60.0
 BATCH_LINGER_SECONDS = 0.01
@@ -93,6 +95,7 @@ class ObservationCreate:
     datastream_id: int | None
     feature_of_interest_id: int | None
     body: dict[str, Any]
+    multi_datastream_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ def parse_create(topic: str, payload: bytes) -> ObservationCreate:
         datastream_id=int(parent_id) if parent == "Datastreams" else None,
         feature_of_interest_id=int(parent_id) if parent == "FeaturesOfInterest" else None,
         body=body,
+        multi_datastream_id=int(parent_id) if parent == "MultiDatastreams" else None,
     )
 
 
@@ -351,6 +355,8 @@ def create_path(create: ObservationCreate) -> str:
     """The SensorThings path an HTTP client would POST the same Observation to."""
     if create.datastream_id is not None:
         return f"Datastreams({create.datastream_id})/Observations"
+    if create.multi_datastream_id is not None:
+        return f"MultiDatastreams({create.multi_datastream_id})/Observations"
     if create.feature_of_interest_id is not None:
         return f"FeaturesOfInterest({create.feature_of_interest_id})/Observations"
     return "Observations"
@@ -372,6 +378,8 @@ def observation_row(create: ObservationCreate, limits: Limits) -> Any:
     """The Observation as a row for the bulk insert, or None when it needs the general path (an inline
     FeatureOfInterest or Datastream, unknown keys: the service then explains what is wrong)."""
     body = create.body
+    if create.multi_datastream_id is not None:
+        return None  # MultiDatastreams' Observations check their result's size: the service's path
     extra = set(body) - FAST_KEYS
     datastream_id = create.datastream_id
     feature_id = create.feature_of_interest_id
@@ -519,6 +527,11 @@ async def topics_for(state: Any, event: SensingEvent) -> tuple[str, ...]:
     topics = [f"{STA_VERSION}/{entity_set}"]
     if entity_set == "Observations" and event.datastream_id is not None:
         topics.append(f"{STA_VERSION}/Datastreams({event.datastream_id})/Observations")
+    elif entity_set == "Observations" and event.multi_datastream_id is not None:
+        topics.append(f"{STA_VERSION}/MultiDatastreams({event.multi_datastream_id})/Observations")
+    elif entity_set == "MultiDatastreams":
+        async with state.sessionmaker() as session:
+            topics += await multi.parent_topics(session, entity_id, STA_VERSION)
     elif entity_set == "Datastreams":
         async with state.sessionmaker() as session:
             parents = (

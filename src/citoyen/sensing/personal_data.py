@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.i18n import N_
@@ -15,7 +15,7 @@ from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.people.service import Person
 from citoyen.sensing.entities import THING_LOCATIONS, format_interval, format_time, result_value
 from citoyen.sensing.models import ThingAccess
-from citoyen.sensing.repository import DATASTREAMS, FEATURES, LOCATIONS, OBSERVATIONS, THINGS
+from citoyen.sensing.repository import DATASTREAMS, FEATURES, LOCATIONS, MULTI_DATASTREAMS, OBSERVATIONS, THINGS
 
 
 def _record_time(value: datetime | None) -> str | None:
@@ -23,7 +23,7 @@ def _record_time(value: datetime | None) -> str | None:
 
 
 async def export_personal_data(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:
-    """A person's personal Things (a household meter...), where they are, their Datastreams and readings."""
+    """A person's personal Things (a household meter...), where they are, their (Multi)Datastreams and readings."""
     things = (
         (
             await session.execute(
@@ -51,12 +51,27 @@ async def export_personal_data(session: AsyncSession, person: Person) -> dict[st
         (await session.execute(select(DATASTREAMS).where(DATASTREAMS.c.thing_id.in_(thing_ids)))).mappings().all()
     )
     datastream_ids = [datastream["id"] for datastream in datastreams]
+    multi_datastreams = (
+        (await session.execute(select(MULTI_DATASTREAMS).where(MULTI_DATASTREAMS.c.thing_id.in_(thing_ids))))
+        .mappings()
+        .all()
+    )
+    multi_ids = [each["id"] for each in multi_datastreams]
     observations = (
         (
             await session.execute(
                 select(OBSERVATIONS)
-                .where(OBSERVATIONS.c.datastream_id.in_(datastream_ids))
-                .order_by(OBSERVATIONS.c.datastream_id, OBSERVATIONS.c.phenomenon_time_start)
+                .where(
+                    or_(
+                        OBSERVATIONS.c.datastream_id.in_(datastream_ids),
+                        OBSERVATIONS.c.multi_datastream_id.in_(multi_ids),
+                    )
+                )
+                .order_by(
+                    OBSERVATIONS.c.datastream_id,
+                    OBSERVATIONS.c.multi_datastream_id,
+                    OBSERVATIONS.c.phenomenon_time_start,
+                )
             )
         )
         .mappings()
@@ -85,9 +100,19 @@ async def export_personal_data(session: AsyncSession, person: Person) -> dict[st
             }
             for datastream in datastreams
         ],
+        "sensing_multi_datastreams": [
+            {
+                "id": each["id"],
+                "thing_id": each["thing_id"],
+                "name": each["name"],
+                "units": each["unit_of_measurements"],
+            }
+            for each in multi_datastreams
+        ],
         "sensing_observations": [
             {
                 "datastream_id": row["datastream_id"],
+                "multi_datastream_id": row["multi_datastream_id"],
                 "phenomenon_time": format_interval(row["phenomenon_time_start"], row["phenomenon_time_end"]),
                 "result_time": _record_time(row["result_time"]),
                 "result": result_value(row),
@@ -98,7 +123,7 @@ async def export_personal_data(session: AsyncSession, person: Person) -> dict[st
 
 
 async def erase_personal_data(session: AsyncSession, person: Person) -> None:
-    """Delete a person's personal Things with everything under them (Datastreams, Observations, the
+    """Delete a person's personal Things with everything under them ((Multi)Datastreams, Observations, the
     Locations only they used and the features made from those); other Things they owned are detached."""
     thing_ids = select(THINGS.c.id).where(
         THINGS.c.owner_person_id == person.id, THINGS.c.access == ThingAccess.PERSONAL.value

@@ -39,7 +39,6 @@ from citoyen.sensing.entities import (
     serialize,
 )
 from citoyen.sensing.query import ExpandItem, QueryError, QueryOptions, compile_filter, compile_order_by
-from citoyen.sensing.repository import DATASTREAMS
 
 
 @dataclass(frozen=True)
@@ -187,12 +186,17 @@ async def read(
 
     table = entity_set.table
     query = where_visible(base_select(entity_set).where(*target.conditions), entity_set, table, ctx.access)
-    if entity_set.name == "Observations" and target.parent is not None and target.parent[0].name == "Datastreams":
+    if (
+        entity_set.name == "Observations"
+        and target.parent is not None
+        and target.parent[0].name in ("Datastreams", "MultiDatastreams")
+    ):
+        streams = target.parent[0].table
         parent = (
             (
                 await session.execute(
-                    select(DATASTREAMS.c.phenomenon_time_start, DATASTREAMS.c.phenomenon_time_end).where(
-                        DATASTREAMS.c.id == target.parent[1]
+                    select(streams.c.phenomenon_time_start, streams.c.phenomenon_time_end).where(
+                        streams.c.id == target.parent[1]
                     )
                 )
             )
@@ -204,15 +208,10 @@ async def read(
             query = query.where(table.c.phenomenon_time_start.between(*bounds))
     query = _filtered(query, entity_set, table, options, dialect, ctx.access)
     top, skip = _top(ctx, options), options.skip or 0
-    page = (
-        (
-            await session.execute(
-                query.order_by(*_order(entity_set, table, options, dialect)).offset(skip).limit(top + 1)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    order = _order(entity_set, table, options, dialect)
+    if target.parent is not None and target.parent[2].link_order and not options.orderby:
+        order.insert(0, _link_position(target.parent[2], table, target.parent[1]))
+    page = (await session.execute(query.order_by(*order).offset(skip).limit(top + 1))).mappings().all()
     more = len(page) > top
     rows = list(page[:top])
     budget.take(rows)
@@ -238,6 +237,16 @@ async def read(
     if more and top > 0:  # $top=0 asks for the count alone: a next page of none would lead nowhere
         result["@iot.nextLink"] = _next_link(ctx, path, params, top, skip)
     return result
+
+
+def _link_position(nav: Navigation, table: Any, source_id: int) -> Any:
+    """The position of each member in the link table that orders them (a MultiDatastream's ObservedProperties)."""
+    assert nav.link is not None and nav.link_source and nav.link_target and nav.link_order
+    return (
+        select(func.min(nav.link.c[nav.link_order]))
+        .where(nav.link.c[nav.link_source] == source_id, nav.link.c[nav.link_target] == table.c.id)
+        .scalar_subquery()
+    )
 
 
 # A property whose value is null: the answer is 204 No Content (section 9.2.4 of the standard).
@@ -279,23 +288,28 @@ def data_array(ctx: Context, rows: Sequence[RowMapping], select_paths: tuple[tup
     for name in components:
         if name != "id" and name not in observations.by_name:
             raise QueryError(f"{name!r} cannot be a dataArray component", None, "$select")
-    blocks: dict[int, list[list[Any]]] = defaultdict(list)
+    # One block per Datastream, or per MultiDatastream (14.4: the same form, which names it instead).
+    blocks: dict[tuple[str, int], list[list[Any]]] = defaultdict(list)
     for row in rows:
-        blocks[row["datastream_id"]].append(
+        stream = (
+            ("Datastream", row["datastream_id"])
+            if row["datastream_id"] is not None
+            else ("MultiDatastream", row["multi_datastream_id"])
+        )
+        blocks[stream].append(
             [
                 row["id"] if name == "id" else property_value(observations, observations.by_name[name], row)
                 for name in components
             ]
         )
-    datastreams = ENTITY_SETS["Datastreams"]
     return [
         {
-            "Datastream@iot.navigationLink": self_link(ctx.base_url, datastreams, datastream_id),
+            f"{singular}@iot.navigationLink": self_link(ctx.base_url, ENTITY_SETS[f"{singular}s"], stream_id),
             "components": components,
             "dataArray@iot.count": len(arrays),
             "dataArray": arrays,
         }
-        for datastream_id, arrays in blocks.items()
+        for (singular, stream_id), arrays in blocks.items()
     ]
 
 
@@ -387,6 +401,8 @@ async def _expand_to_many(
     parent_ids = [row["id"] for row in rows]
     top, skip = _top(ctx, options), options.skip or 0
     order = _order(target, table, options, dialect)
+    if nav.link is not None and nav.link_order and not options.orderby:
+        order.insert(0, nav.link.c[nav.link_order])  # the link table is joined below
     if nav.target_key:
         key = table.c[nav.target_key]
         base = base_select(target).add_columns(key.label("parent_key"))
@@ -399,7 +415,7 @@ async def _expand_to_many(
             .join_from(table, nav.link, nav.link.c[nav.link_target] == table.c.id)
         )
     base = _filtered(where_visible(base, target, table, ctx.access), target, table, options, dialect, ctx.access)
-    if source.name == "Datastreams" and target.name == "Observations":
+    if source.name in ("Datastreams", "MultiDatastreams") and target.name == "Observations":
         bounds = _observation_bounds(rows)
         if bounds is None:  # none of these Datastreams has an Observation yet
             for document in documents:

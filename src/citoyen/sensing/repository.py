@@ -17,12 +17,12 @@ from typing import Any
 
 import shapely
 from shapely.geometry import mapping, shape
-from sqlalchemy import BigInteger, DateTime, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import BigInteger, DateTime, bindparam, case, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import UTCDateTime
-from citoyen.sensing.entities import ENTITY_SETS, THING_LOCATIONS, EntitySet
+from citoyen.sensing.entities import ENTITY_SETS, MULTI_OBSERVED_PROPERTIES, THING_LOCATIONS, EntitySet
 from citoyen.sensing.models import ThingAccess
 
 THINGS = ENTITY_SETS["Things"].table
@@ -31,6 +31,7 @@ OBSERVATIONS = ENTITY_SETS["Observations"].table
 LOCATIONS = ENTITY_SETS["Locations"].table
 FEATURES = ENTITY_SETS["FeaturesOfInterest"].table
 HISTORICAL_LOCATIONS = ENTITY_SETS["HistoricalLocations"].table
+MULTI_DATASTREAMS = ENTITY_SETS["MultiDatastreams"].table
 
 
 async def lock_observation_parents(
@@ -86,20 +87,30 @@ async def thing_access_of(session: AsyncSession, entity_set: EntitySet, entity_i
     most_open = False
     if entity_set.name == "Things":
         thing_ids = select(literal(entity_id))
-    elif entity_set.name in ("Datastreams", "HistoricalLocations"):
+    elif entity_set.name in ("Datastreams", "HistoricalLocations", "MultiDatastreams"):
         thing_ids = select(entity_set.table.c.thing_id).where(entity_set.table.c.id == entity_id)
     elif entity_set.name == "Observations":
-        thing_ids = (
+        thing_ids = union_all(
             select(DATASTREAMS.c.thing_id)
             .join(OBSERVATIONS, OBSERVATIONS.c.datastream_id == DATASTREAMS.c.id)
-            .where(OBSERVATIONS.c.id == entity_id)
+            .where(OBSERVATIONS.c.id == entity_id),
+            select(MULTI_DATASTREAMS.c.thing_id)
+            .join(OBSERVATIONS, OBSERVATIONS.c.multi_datastream_id == MULTI_DATASTREAMS.c.id)
+            .where(OBSERVATIONS.c.id == entity_id),
         )
     elif entity_set.name == "Locations":
         thing_ids = select(THING_LOCATIONS.c.thing_id).where(THING_LOCATIONS.c.location_id == entity_id)
     elif entity_set.name in ("Sensors", "ObservedProperties"):
         # Shared across Things: as readable as the most open Thing using it (see access.visibility).
         column = DATASTREAMS.c.sensor_id if entity_set.name == "Sensors" else DATASTREAMS.c.observed_property_id
-        thing_ids = select(DATASTREAMS.c.thing_id).where(column == entity_id)
+        multi = (
+            select(MULTI_DATASTREAMS.c.thing_id).where(MULTI_DATASTREAMS.c.sensor_id == entity_id)
+            if entity_set.name == "Sensors"
+            else select(MULTI_DATASTREAMS.c.thing_id)
+            .join(MULTI_OBSERVED_PROPERTIES, MULTI_OBSERVED_PROPERTIES.c.multi_datastream_id == MULTI_DATASTREAMS.c.id)
+            .where(MULTI_OBSERVED_PROPERTIES.c.observed_property_id == entity_id)
+        )
+        thing_ids = union_all(select(DATASTREAMS.c.thing_id).where(column == entity_id), multi)
         most_open = True
     else:
         return ThingAccess.PUBLIC.value, None
@@ -129,17 +140,26 @@ async def features_for_thing_locations(session: AsyncSession, datastream_ids: Se
         .group_by(DATASTREAMS.c.id)
     )
     locations = {row.datastream_id: row.location_id for row in (await session.execute(first_location)).all()}
+    made = await features_from_locations(session, set(locations.values()))
+    return {
+        datastream_id: made[locations[datastream_id]] if datastream_id in locations else None
+        for datastream_id in datastream_ids
+    }
+
+
+async def features_from_locations(session: AsyncSession, location_ids: set[int]) -> dict[int, int]:
+    """The FeatureOfInterest made from each Location (made now for those never used before)."""
     made = {
         row.generated_from_location_id: row.id
         for row in (
             await session.execute(
                 select(FEATURES.c.generated_from_location_id, func.min(FEATURES.c.id).label("id"))
-                .where(FEATURES.c.generated_from_location_id.in_(set(locations.values())))
+                .where(FEATURES.c.generated_from_location_id.in_(location_ids))
                 .group_by(FEATURES.c.generated_from_location_id)
             )
         ).all()
     }
-    for location_id in sorted(set(locations.values()) - made.keys()):
+    for location_id in sorted(location_ids - made.keys()):
         location = (await session.execute(select(LOCATIONS).where(LOCATIONS.c.id == location_id))).mappings().one()
         made[location_id] = int(
             (
@@ -158,10 +178,7 @@ async def features_for_thing_locations(session: AsyncSession, datastream_ids: Se
                 )
             ).scalar_one()
         )
-    return {
-        datastream_id: made[locations[datastream_id]] if datastream_id in locations else None
-        for datastream_id in datastream_ids
-    }
+    return made
 
 
 @dataclass

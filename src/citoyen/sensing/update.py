@@ -8,6 +8,7 @@ import jsonpatch
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.sensing import multi
 from citoyen.sensing.addressing import resolve_path
 from citoyen.sensing.context import Context, StaError
 from citoyen.sensing.create import (
@@ -18,9 +19,14 @@ from citoyen.sensing.create import (
     queue_change,
     record_historical_location,
 )
-from citoyen.sensing.entities import ENTITY_SETS, HISTORICAL_LOCATION_LOCATIONS, THING_LOCATIONS
+from citoyen.sensing.entities import (
+    ENTITY_SETS,
+    HISTORICAL_LOCATION_LOCATIONS,
+    MULTI_OBSERVED_PROPERTIES,
+    THING_LOCATIONS,
+)
 from citoyen.sensing.read import current_document
-from citoyen.sensing.repository import HISTORICAL_LOCATIONS, OBSERVATIONS, extend_datastream, observation_datastream_id
+from citoyen.sensing.repository import HISTORICAL_LOCATIONS, OBSERVATIONS, extend_datastream, lock_observation_parents
 from citoyen.sensing.values import check_keys, column_values, merge_patch
 
 
@@ -70,11 +76,12 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
             )
             where = f"; link each from its side ({target_set.singular}.{back})" if back else ""
             raise StaError(400, f"{entity_set.singular}.{nav.name} cannot be changed in an update{where}")
+    if entity_set.name == "Observations":
+        await _relink_observation(session, columns)
     if columns:
         await session.execute(update(entity_set.table).where(entity_set.table.c.id == entity_id).values(**columns))
-    datastream_id = None
+    datastream_id = multi_datastream_id = None
     if entity_set.name == "Observations":
-        datastream_id = await observation_datastream_id(session, entity_id)
         row = (
             await session.execute(
                 select(
@@ -82,13 +89,59 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
                     OBSERVATIONS.c.phenomenon_time_end,
                     OBSERVATIONS.c.result_time,
                     OBSERVATIONS.c.feature_of_interest_id,
+                    OBSERVATIONS.c.datastream_id,
+                    OBSERVATIONS.c.multi_datastream_id,
+                    OBSERVATIONS.c.result_type,
+                    OBSERVATIONS.c.result_json,
                 ).where(OBSERVATIONS.c.id == entity_id)
             )
         ).one()
-        assert datastream_id is not None
-        await extend_datastream(session, datastream_id, row[0], row[1] or row[0], row[2], row[2], {row[3]})
-    await queue_change(session, ctx, entity_set, entity_id, "update", datastream_id=datastream_id)
+        datastream_id, multi_datastream_id = row.datastream_id, row.multi_datastream_id
+        span = (row[0], row[1] or row[0], row[2], row[2], {row[3]})
+        if datastream_id is not None:
+            await extend_datastream(session, datastream_id, *span)
+        else:
+            assert multi_datastream_id is not None
+            size = (await multi.result_sizes(session, {multi_datastream_id}))[multi_datastream_id]
+            problem = multi.result_problem(row.result_type, row.result_json, size)
+            if problem is not None:
+                raise StaError(400, problem)
+            await multi.extend(session, multi_datastream_id, *span)
+    if entity_set.name == "MultiDatastreams":
+        await multi.check_multi_datastream(session, entity_id)
+    await queue_change(
+        session,
+        ctx,
+        entity_set,
+        entity_id,
+        "update",
+        datastream_id=datastream_id,
+        multi_datastream_id=multi_datastream_id,
+    )
     return await current_document(session, ctx, entity_set, entity_id)
+
+
+async def _relink_observation(session: AsyncSession, columns: dict[str, Any]) -> None:
+    """An Observation linked anew: to a Datastream or to a MultiDatastream (the other link is dropped), and the new
+    parents locked `FOR KEY SHARE` until the commit, as the store locks a new Observation's (PostgreSQL's table has
+    no foreign keys: a FeatureOfInterest deleted meanwhile would leave it pointing at nothing)."""
+    if columns.get("datastream_id") is not None and columns.get("multi_datastream_id") is not None:
+        raise StaError(400, "an Observation belongs to a Datastream or to a MultiDatastream, not to both")
+    if columns.get("datastream_id") is not None:
+        columns["multi_datastream_id"] = None
+    elif columns.get("multi_datastream_id") is not None:
+        columns["datastream_id"] = None
+    datastreams, features = await lock_observation_parents(
+        session,
+        [columns["datastream_id"]] if columns.get("datastream_id") is not None else [],
+        [columns["feature_of_interest_id"]] if "feature_of_interest_id" in columns else [],
+    )
+    if datastreams:
+        raise StaError(400, f"Datastream({datastreams[0]}) does not exist")
+    if features:
+        raise StaError(400, f"FeatureOfInterest({features[0]}) does not exist")
+    if columns.get("multi_datastream_id") is not None:
+        await multi.lock(session, {columns["multi_datastream_id"]})
 
 
 _MISSING = object()
@@ -121,7 +174,7 @@ async def _replace_thing_locations(session: AsyncSession, ctx: Context, thing_id
 
 async def delete_entity(session: AsyncSession, ctx: Context, path: str) -> None:
     """DELETE with the cascades of 18-088: a Thing takes its Datastreams (and their Observations) and
-    HistoricalLocations, a Datastream its Observations, a Sensor or ObservedProperty its Datastreams, a
+    HistoricalLocations, a (Multi)Datastream its Observations, a Sensor or ObservedProperty its (Multi)Datastreams, a
     FeatureOfInterest its Observations, a Location the HistoricalLocations that pointed at it."""
     target = await resolve_path(session, ctx, path)
     if not target.single or target.prop is not None:
@@ -135,6 +188,19 @@ async def delete_entity(session: AsyncSession, ctx: Context, path: str) -> None:
                 HISTORICAL_LOCATIONS.c.id.in_(
                     select(HISTORICAL_LOCATION_LOCATIONS.c.historical_location_id).where(
                         HISTORICAL_LOCATION_LOCATIONS.c.location_id == entity_id
+                    )
+                )
+            )
+        )
+    if entity_set.name == "ObservedProperties":
+        # A MultiDatastream cannot lose one of its ObservedProperties (its results hold a value for each): it goes
+        # with it, as a Datastream goes with its ObservedProperty.
+        multi_table = ENTITY_SETS["MultiDatastreams"].table
+        await session.execute(
+            delete(multi_table).where(
+                multi_table.c.id.in_(
+                    select(MULTI_OBSERVED_PROPERTIES.c.multi_datastream_id).where(
+                        MULTI_OBSERVED_PROPERTIES.c.observed_property_id == entity_id
                     )
                 )
             )
