@@ -3,20 +3,30 @@ sparkline, values per quartier for the choropleth) and a quartier's indicators b
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.indicators.definitions import BY_ID, INDICATORS, REPORTS, Indicator
 from citoyen.indicators.homes import HomesTable, homes_table
-from citoyen.indicators.series import DAY, first_day, latest_day, per_neighbourhood, totals_by_prefix, values
+from citoyen.indicators.series import (
+    DAY,
+    first_day,
+    latest_day,
+    per_neighbourhood,
+    totals_by_prefix,
+    truncate,
+    values,
+)
 from citoyen.indicators.service import get_neighbourhood
 from citoyen.reports import service as reports
 from citoyen.territory import service as territory
 
 SPARK_DAYS = 30
+CLOSE_DAYS = 90
 WEEK = timedelta(days=7)
 # Comparable weeks of earlier years start 52 weeks earlier, so they hold the same weekdays.
 YEAR = timedelta(weeks=52)
@@ -70,6 +80,19 @@ class QuartierFigure:
 
 
 @dataclass(frozen=True, slots=True)
+class ClosingTime:
+    """Reports of a category (None: all) closed over the period: their number and median hours from filing to
+    closing, in the quartier and in the city."""
+
+    name: str | None
+    name_en: str | None
+    closed: int
+    median_hours: float
+    city_closed: int
+    city_median_hours: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class QuartierPage:
     neighbourhood_id: int
     name: str
@@ -80,6 +103,8 @@ class QuartierPage:
     weekend_mean: float | None
     # Reports filed over the 90 days up to the latest report: (category name, English name, count).
     report_categories: tuple[tuple[str, str, int], ...]
+    # The median time to close a report per category over the last CLOSE_DAYS, the quartier's beside the city's.
+    closing: tuple[ClosingTime, ...] = ()
 
 
 def _week_value(indicator: Indicator, daily: dict[datetime, float]) -> float | None:
@@ -193,7 +218,34 @@ async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> Quartie
         weekday_mean=weekday,
         weekend_mean=weekend,
         report_categories=await _report_categories(session, neighbourhood_id),
+        closing=await closing_times(session, neighbourhood_id),
     )
+
+
+async def closing_times(
+    session: AsyncSession, neighbourhood_id: int, now: datetime | None = None
+) -> tuple[ClosingTime, ...]:
+    """The median time to close the quartier's reports, all categories and per category (most closed first), over
+    the CLOSE_DAYS complete days before today, beside the city's; duplicates are not counted."""
+    end = truncate(now or datetime.now(UTC), "day")
+    rows = await reports.closing_times(session, end - CLOSE_DAYS * DAY, end)
+    city: dict[str | None, list[float]] = {}
+    here: dict[str | None, list[float]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for quartier, code, label, label_en, taken in rows:
+        names[code] = (label, label_en)
+        for key in (code, None):
+            city.setdefault(key, []).append(taken)
+            if quartier == neighbourhood_id:
+                here.setdefault(key, []).append(taken)
+    result = []
+    for key, hours in sorted(here.items(), key=lambda item: (item[0] is not None, -len(item[1]), item[0] or "")):
+        name, name_en = names[key] if key is not None else (None, None)
+        others = city.get(key, [])
+        result.append(
+            ClosingTime(name, name_en, len(hours), statistics.median(hours), len(others), statistics.median(others))
+        )
+    return tuple(result)
 
 
 async def _bicycles(

@@ -55,6 +55,7 @@ from citoyen.reports.personal_data import (
 from citoyen.reports.publication import (
     PUBLICATION_BATCH,
     category_codes,
+    closing_times,
     public_reports,
     reporter_counts,
     week_of,
@@ -111,6 +112,7 @@ __all__ = [
     "catalog_revision",
     "categories_by_id",
     "category_codes",
+    "closing_times",
     "contact_of",
     "count_reports",
     "create_report",
