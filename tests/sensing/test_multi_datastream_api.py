@@ -170,6 +170,18 @@ async def test_sizes_that_disagree_are_refused_and_nothing_is_stored(client: htt
         f"{STA}/MultiDatastreams({multi})/ObservedProperties/$ref", json={"@iot.id": 1}, headers=bearer(token)
     )
     assert link.status_code == 400
+    # Made from the ObservedProperty's side, its position would be unknown: refused.
+    speed = {"name": "Gust", "definition": "https://example.org/gust", "description": "Gust speed"}
+    sideways = await client.post(
+        f"{STA}/ObservedProperties", json={**speed, "MultiDatastreams": [wind()]}, headers=bearer(token)
+    )
+    assert sideways.status_code == 400, sideways.text
+    # A MultiDatastream cannot lose one of its ObservedProperties: it goes with it, and its Observations too.
+    properties = (await client.get(f"{STA}/MultiDatastreams({multi})/ObservedProperties")).json()["value"]
+    deleted = await client.delete(properties[1]["@iot.selfLink"], headers=bearer(token))
+    assert deleted.status_code == 200
+    assert (await client.get(f"{STA}/MultiDatastreams({multi})")).status_code == 404
+    assert (await client.get(f"{STA}/Observations", params={"$count": "true"})).json()["@iot.count"] == 0
 
 
 async def test_access_levels_apply_to_multi_datastreams(client: httpx.AsyncClient, token: str) -> None:
