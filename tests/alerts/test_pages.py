@@ -3,7 +3,7 @@ why it fired, staff of the department marking it; the forecasts' JSON for the ch
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,6 +80,52 @@ async def test_the_feed_an_alert_and_a_false_alarm_in_french_and_english(
     assert "In the week from" in english_week and "Reports in the week" in english_week
     french_week = (await client.get(f"/alerts/{weekly.id}", headers={"Accept-Language": "fr"})).text
     assert "Dans la semaine du" in french_week and "42 signalements" in french_week
+
+
+async def test_recent_clusters_are_drawn_on_the_reports_map(session: AsyncSession, client: httpx.AsyncClient) -> None:
+    """The reports map lists the scan's recent clusters (GeoJSON, with their period, counts and a sentence in the
+    reader's language, linking to the alert); a false alarm or an old cluster is not drawn."""
+    world = await create_alerts_world(session, quiet_days=0, burst=0)
+    today = world.now.date()
+    made = []
+    for days_ago, status in ((2, "new"), (3, "false_alarm"), (40, "new")):
+        start = datetime.combine(today - timedelta(days=days_ago + 3), time.min, UTC)
+        cluster = service.Alert(
+            kind=service.AlertKind.REPORT_CLUSTER,
+            detector="space-time-scan",
+            subject_key=f"cluster:streetlight:{days_ago}",
+            subject_name="Lampadaire",
+            subject_name_en="Street light",
+            category="streetlight",
+            since=start.date(),
+            day=today - timedelta(days=days_ago),
+            lon=2.305,
+            lat=48.855,
+            radius_m=180.0,
+            period_start=start,
+            period_end=start + timedelta(days=3),
+            observed=21,
+            cluster_expected=3.4,
+            p_value=0.01,
+            status=service.AlertStatus(status),
+        )
+        session.add(cluster)
+        made.append(cluster)
+    await session.commit()
+
+    english = await client.get("/api/alerts/clusters", headers={"Accept-Language": "en"})
+    assert english.headers["content-type"].startswith("application/geo+json")
+    [feature] = english.json()["features"]
+    assert feature["geometry"]["coordinates"] == [2.305, 48.855]
+    assert feature["properties"]["url"] == f"/alerts/{made[0].id}" and feature["properties"]["radius_m"] == 180
+    assert feature["properties"]["label"].startswith("Cluster of reports (Street light): 21 reports from")
+    french = (await client.get("/api/alerts/clusters", headers={"Accept-Language": "fr"})).json()
+    assert "21\u00a0signalements" in french["features"][0]["properties"]["label"]
+    assert (await client.get("/api/alerts/clusters?category=pothole")).json()["features"] == []
+
+    page = await client.get("/reports?category=streetlight", headers={"Accept-Language": "en"})
+    assert 'data-clusters-url="/api/alerts/clusters?category=streetlight"' in page.text
+    assert "clusters of reports the early warning found" in page.text
 
 
 async def test_a_forecast_is_drawn_only_when_it_beats_seasonal_naive(

@@ -11,12 +11,13 @@ Alerts read other domains only through their services; no domain imports alerts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.alerts.compute import SCAN_RECENT_DAYS
 from citoyen.alerts.models import Alert, AlertKind, AlertRun, AlertStatus, Forecast
 from citoyen.alerts.notify import may_mark, notify_staff
 from citoyen.alerts.run import last_run, run_foresight
@@ -44,6 +45,7 @@ __all__ = [
     "mark_alert",
     "may_mark",
     "notify_staff",
+    "recent_clusters",
     "register_housekeeping",
     "register_personal_data",
     "reliability",
@@ -143,6 +145,20 @@ async def reliability(session: AsyncSession) -> list[Reliability]:
         )
         for detector, by in sorted(counts.items())
     ]
+
+
+async def recent_clusters(session: AsyncSession, today: date, category: str | None = None) -> list[Alert]:
+    """The clusters of reports still recent (ended within SCAN_RECENT_DAYS before `today`) and not called false
+    alarms, of one category when given: what the reports map draws."""
+    query = select(Alert).where(
+        Alert.kind == AlertKind.REPORT_CLUSTER,
+        Alert.day >= today - timedelta(days=SCAN_RECENT_DAYS),
+        Alert.status != AlertStatus.FALSE_ALARM,
+        Alert.lon.is_not(None),
+    )
+    if category:
+        query = query.where(Alert.category == category)
+    return list((await session.execute(query.order_by(Alert.day.desc(), Alert.id.desc()))).scalars())
 
 
 async def get_forecast(session: AsyncSession, series_key: str) -> Forecast | None:

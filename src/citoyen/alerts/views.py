@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.alerts import service
 from citoyen.alerts.models import Alert, AlertRun, Forecast
-from citoyen.i18n import N_, format_number, format_ratio, get_translations
+from citoyen.i18n import N_, format_day, format_number, format_ratio, get_translations
 from citoyen.people import service as people
 from citoyen.people.service import Person
 from citoyen.territory import service as territory
@@ -25,6 +25,9 @@ DOES_NOT_BEAT = N_(
 )
 NOT_ENOUGH = N_(
     "Not enough data for a forecast yet: %(have)s consecutive days, the forecast and its backtest need %(need)s."
+)
+CLUSTER_LABEL = N_(
+    "Cluster of reports (%(name)s): %(observed)s reports from %(start)s to %(end)s where %(expected)s were expected."
 )
 NOT_YET = N_("No forecast computed yet: the early warning has not run on this series.")
 
@@ -113,4 +116,34 @@ def forecast_json(forecast: Forecast | None, series_key: str, locale: str) -> di
         "sentence": sentence,
         "points": forecast.points if forecast.state == "forecast" else [],
         "recent": forecast.recent,
+    }
+
+
+def cluster_feature(alert: Alert, locale: str) -> dict[str, Any]:
+    """A cluster alert as a GeoJSON point feature for the reports map: its circle, period, counts and a label."""
+    gettext = get_translations(locale).gettext
+    name = alert.subject_name_en if locale == "en" and alert.subject_name_en else alert.subject_name
+    label = gettext(CLUSTER_LABEL) % {
+        "name": name,
+        "observed": format_number(alert.observed or 0, locale),
+        "start": format_day(alert.period_start.date() if alert.period_start else alert.since, locale),
+        "end": format_day(alert.day, locale),
+        "expected": format_number(alert.cluster_expected or 0.0, locale, 1),
+    }
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [alert.lon, alert.lat]},
+        "properties": {
+            "id": alert.id,
+            "category": alert.category,
+            "radius_m": alert.radius_m,
+            "start": alert.period_start.isoformat() if alert.period_start else None,
+            "end": alert.period_end.isoformat() if alert.period_end else None,
+            "observed": alert.observed,
+            "expected": alert.cluster_expected,
+            "p_value": alert.p_value,
+            "status": alert.status.value,
+            "url": f"/alerts/{alert.id}",
+            "label": label,
+        },
     }

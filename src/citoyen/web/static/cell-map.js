@@ -90,6 +90,7 @@
   function setUp(element) {
     var base = CitoyenReports.baseMap(element);
     var map = base.map;
+    element.citoyenMap = map;  // for layers other pages add (the early warning's clusters, alerts-map.js)
     var drawn = layer(map, {
       api: element.dataset.mapApi,
       filters: element.dataset.apiQuery || "",
