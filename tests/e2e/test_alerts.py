@@ -1,6 +1,7 @@
 """Alerts in a real browser, in French and English: the feed with the demo's planted cluster of water leaks, an
-alert's map and why it fired, a sensor alert's chart, and an administrator (staff) marking the cluster a false
-alarm, which the detectors' record then counts. The pages say when they have drawn (data-ready attributes)."""
+alert's map and why it fired, the cluster on the reports map, a sensor alert's chart, and an administrator (staff)
+marking the cluster a false alarm, which the detectors' record then counts. The pages say when they have drawn
+(data-ready attributes)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def test_the_feed_a_cluster_and_a_sensor_alert_in_french(new_page: NewPage) -> N
     expect(page.locator("[data-why]")).to_contain_text("signalements à moins de")
     expect(page.locator("#alert-map")).to_have_attribute("data-ready", "drawn")
     expect(page.get_by_role("link", name=re.compile(r"^Signalement n°"))).not_to_have_count(0)
+
+    # The same cluster on the reports map: an orange circle (before the other test calls it a false alarm).
+    page.goto("/reports")
+    expect(page.locator("[data-clusters-for='reports-map']")).to_have_attribute("data-clusters", re.compile(r"^[1-9]"))
+    expect(page.locator("#reports-map path.leaflet-interactive[stroke='#d94801']")).not_to_have_count(0)
 
     page.goto("/alerts?kind=sensor")
     sensor = page.locator("li[data-alert] a").first
