@@ -126,8 +126,10 @@ async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: Async
     assert datetime.now(UTC) - last < timedelta(minutes=5)
     assert last - first >= timedelta(days=demo.HISTORY_DAYS - 1)
     streams = (await session.execute(select(func.count()).select_from(Datastream))).scalar_one()
-    # Hourly readings for every Datastream, less the replay's missing ones.
-    assert streams * demo.HISTORY_DAYS * 24 * 0.8 < count <= streams * demo.HISTORY_DAYS * 24
+    # Hourly readings for every Datastream, less the replay's missing ones; the bicycle counters' go back further.
+    counters = len(demo.BIKE_COUNTERS)
+    hours = ((streams - counters) * demo.HISTORY_DAYS + counters * demo.FORECAST_HISTORY_DAYS) * 24
+    assert hours * 0.8 < count <= hours
     assert len(await demo.demo_datastreams(session)) == streams
 
 

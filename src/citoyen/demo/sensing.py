@@ -66,6 +66,10 @@ BIKE_COUNTS_FILE = DATA_DIR / "bike-counts-fremont-hourly-2024-2025.csv"
 PARIS = ZoneInfo("Europe/Paris")
 HOUR = timedelta(hours=1)
 HISTORY_DAYS = 60
+# The bicycle counters replay 400 days (their real file holds two years without a missing hour): enough for the
+# early warning's 7-day forecast and its backtest (250 consecutive days), so the demo's sensor pages show one. The
+# air-quality file's longest run without a missing day is 109 days: its stations keep HISTORY_DAYS.
+FORECAST_HISTORY_DAYS = 400
 MEASUREMENT = "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 
 # --- The series ----------------------------------------------------------------------------------------------
@@ -478,7 +482,8 @@ def _point_in(geometry: dict[str, Any], index: int) -> tuple[float, float]:
 async def build_demo_sensors(
     session: AsyncSession, settings: Settings, now: datetime, progress: ProgressCallback | None = None
 ) -> int:
-    """Create the demo's sensors with HISTORY_DAYS of hourly readings up to `now`; returns the readings stored."""
+    """Create the demo's sensors with HISTORY_DAYS of hourly readings up to `now` (the bicycle counters:
+    FORECAST_HISTORY_DAYS); returns the readings stored."""
     anchor = now.astimezone(UTC).replace(second=0, microsecond=0)
     neighbourhoods = {n.name: n for n in await territory.list_neighbourhoods(session)}
     citizen = await people.find_person_by_email(session, DEMO_ACCOUNTS[0].email)
@@ -513,15 +518,16 @@ async def build_demo_sensors(
             )
         )
     for number, counter in enumerate(BIKE_COUNTERS):
-        offset = _live_offsets(["bikes"], anchor, 10 + 17 * number)["bikes"]
+        # Far enough into the file for FORECAST_HISTORY_DAYS before the anchor, without wrapping round its start.
+        offset = _live_offsets(["bikes"], anchor, 60 + 8 * number)["bikes"]
         plan.append((counter, [(BIKE_MEASURE, ReplaySpec("bikes", anchor, offset))]))
     for number, meter in enumerate(METERS):
         measure = ELECTRICITY_MEASURE if meter.profile == "electricity" else WATER_MEASURE
         plan.append((meter, [(measure, SyntheticSpec(str(meter.profile), meter.scale, settings.demo_seed + number))]))
 
     stored = 0
-    hours = HISTORY_DAYS * 24
     for done, (demo_thing, measures) in enumerate(plan, start=1):
+        hours = (FORECAST_HISTORY_DAYS if demo_thing in BIKE_COUNTERS else HISTORY_DAYS) * 24
         neighbourhood = neighbourhoods.get(demo_thing.quartier)
         lon, lat = _point_in(neighbourhood.geometry, done) if neighbourhood else (2.3522, 48.8566)
         thing = Thing(
