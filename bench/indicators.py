@@ -6,8 +6,12 @@ routes call, no HTTP):
    bicycle counts), each on its own Thing placed in a quartier;
 2. **ingest overhead**: `--batches` batches of one reading per Datastream per hour (`--hours-per-batch`
    hours a batch) stored through sensing's ingest (`bulk.insert_observations`, what CreateObservations and
-   MQTT call), alternately with the indicators' rollups subscribed (the app's event hub) and without (a bare
-   hub), side by side in the same run: readings/s of each and their ratio (target ≥ 80 %);
+   MQTT call), alternately with the indicators' rollups subscribed (the app's event hub: each write notes what
+   it touched) and without (a bare hub), side by side in the same run: readings/s of each and their ratio
+   (target ≥ 80 %). After each batch with rollups, the fold (`indicators.fold`, what the app's timer runs every
+   few seconds) is run and timed apart: its rate, the lag it leaves (the app's fold interval plus a fold's
+   time), and the ratio with the fold's time counted in the ingest's (the rollups keep up if that one too is
+   ≥ 80 %; a fold per batch is the dearest way: the app's timer folds several writes at once);
 3. `--days` of hourly history for every Datastream loaded in bulk (no events), then **`rebuild`** timed (what
    `citoyen indicators rebuild` runs; target < 60 s for 8.8 M readings on PostgreSQL);
 4. **reading**: the indicators page's view (`views.city_page`: every indicator's figure, trend, sparkline and
@@ -47,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tables import print_aligned
 
 from citoyen.app import build_event_hub
+from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
 from citoyen.demo.generator import QUARTIERS_FILE
 from citoyen.engines import make_app_engine
@@ -174,10 +179,12 @@ async def _ingest(
     start: datetime,
     batches: int,
     hours_per_batch: int,
-) -> dict[str, tuple[int, float]]:
-    """Alternate batches with and without rollups; {mode: (readings, seconds)}."""
+) -> tuple[dict[str, tuple[int, float]], list[float]]:
+    """Alternate batches with and without rollups; {mode: (readings, seconds)}, and the seconds of each fold that
+    followed a batch with rollups."""
     rng = random.Random(14)
     done = {mode: (0, 0.0) for mode in makers}
+    folds: list[float] = []
     for number in range(batches):
         mode = list(makers)[number % 2]
         first = start + number * hours_per_batch * HOUR
@@ -201,7 +208,14 @@ async def _ingest(
             await session.commit()
         readings, seconds = done[mode]
         done[mode] = (readings + len(rows), seconds + time.perf_counter() - began)
-    return done
+        if mode == "with rollups":
+            began = time.perf_counter()
+            async with maker() as session:
+                folded = await indicators.fold(session)
+                await session.commit()
+            assert folded is not None and folded.datastreams == len(streams)
+            folds.append(time.perf_counter() - began)
+    return done, folds
 
 
 async def _history(session: AsyncSession, streams: list[tuple[int, int]], end: datetime, days: int) -> int:
@@ -244,6 +258,7 @@ async def measure(
     repeats: int = 30,
 ) -> list[Row]:
     """Every figure of the module's docstring, as rows of the printed table."""
+    fold_interval = Settings.model_fields["indicators_fold_interval_seconds"].default
     url = await _fresh_database(backend)
     engine = make_app_engine(url)
     try:
@@ -255,7 +270,7 @@ async def measure(
             await session.commit()
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         # Ingest first, into hours after the history: the tables are small, as after a rebuild they are not.
-        ingested = await _ingest(
+        ingested, folds = await _ingest(
             {"with rollups": (with_rollups, hub), "without": (bare, bare_hub)}, streams, now, batches, hours_per_batch
         )
         async with bare() as session:
@@ -287,6 +302,10 @@ async def measure(
         await _drop(backend)
     rate = {mode: readings / seconds for mode, (readings, seconds) in ingested.items()}
     ratio = rate["with rollups"] / rate["without"]
+    folded_readings, noting_seconds = ingested["with rollups"]
+    fold_seconds = sum(folds)
+    with_fold = folded_readings / (noting_seconds + fold_seconds)
+    fold_ratio = with_fold / rate["without"]
     total = loaded + sum(readings for readings, _ in ingested.values())
     return [
         Row(
@@ -297,6 +316,24 @@ async def measure(
         ),
         Row("ingest without", f"{rate['without']:,.0f} readings/s", "", "same batches, alternating"),
         Row("ingest ratio", f"{ratio:.0%}", "≥ 80 %", "PASS" if ratio >= 0.8 else "MISS"),
+        Row(
+            "fold",
+            f"{folded_readings / fold_seconds:,.0f} readings/s",
+            "",
+            f"{len(folds)} folds, p95 {_p95(folds) * 1000:.0f} ms each",
+        ),
+        Row(
+            "ingest with rollups, fold counted",
+            f"{with_fold:,.0f} readings/s",
+            "",
+            f"{fold_ratio:.0%} of without: {'PASS' if fold_ratio >= 0.8 else 'MISS'} (≥ 80 %)",
+        ),
+        Row(
+            "rollups' lag",
+            f"≤ {fold_interval:g} s + {max(folds):.2f} s",
+            "",
+            "the app's fold interval + the longest fold",
+        ),
         Row(
             "rebuild",
             f"{rebuild_seconds:.1f} s",

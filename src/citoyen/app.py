@@ -41,6 +41,7 @@ from citoyen.indicators import api as indicators_api
 from citoyen.indicators import building_pages as indicators_building_pages
 from citoyen.indicators import pages as indicators_pages
 from citoyen.indicators import service as indicators_service
+from citoyen.indicators import tasks as indicators_tasks
 from citoyen.migrations import upgrade_engine
 from citoyen.mobility import api as mobility_api
 from citoyen.mobility import flows as mobility_flows
@@ -265,6 +266,13 @@ def create_app(
             else None
         )
         opinion_maps = asyncio.create_task(opinions_tasks.recompute_loop(app.state)) if owns_engine else None
+        folds = (
+            asyncio.create_task(
+                indicators_tasks.fold_loop(app.state.sessionmaker, settings.indicators_fold_interval_seconds)
+            )
+            if owns_engine and settings.indicators_fold_interval_seconds > 0
+            else None
+        )
         mail_sender = (
             asyncio.create_task(people_tasks.mail_loop(app.state.sessionmaker, settings))
             if owns_engine and not settings.mail_to_outbox
@@ -278,7 +286,7 @@ def create_app(
                 await beside.enter_async_context(companion(app.state))
             yield
         await app.state.events.stop_transport()
-        for task in (digests, upkeep, mail_sender, opinion_maps):
+        for task in (digests, upkeep, mail_sender, opinion_maps, folds):
             if task is not None:
                 task.cancel()
         if owns_engine:

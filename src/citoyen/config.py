@@ -189,6 +189,9 @@ class Settings(BaseSettings):
     # Housekeeping (expired sessions and links, spent rate counters, observation partitions ahead): every served
     # process runs a round this often; 0 leaves it to `citoyen housekeeping` run by a scheduler.
     housekeeping_interval_seconds: float = Field(default=600.0, ge=0)
+    # The indicators' rollups fold in the readings stored since the last fold this often (the pages lag ingest by
+    # about this much); 0: only on the housekeeping round and `citoyen indicators rebuild`.
+    indicators_fold_interval_seconds: float = Field(default=5.0, ge=0)
 
     # Early warning: the department whose staff are told of a sensor's alerts and may mark them, by the kind of its
     # Thing (air, water, energy, mobility, other), as a JSON object of department codes; a Thing's or Datastream's

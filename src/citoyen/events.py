@@ -171,17 +171,16 @@ class ObservationsStored(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class ReadingsStored(DomainEvent):
-    """Every Observation one write stored (all its Datastreams), column by column: announced to in-transaction
-    subscribers (the indicators' rollups add a whole batch up at once), for this process only.
-
-    `phenomenon_times` are timezone-aware datetimes (the start of an interval); `results` the numeric results
-    (None for the others)."""
+class ReadingsChanged(DomainEvent):
+    """Readings of these Datastreams were stored, changed or deleted between these phenomenon times (the same
+    index in each tuple is one Datastream's span, ends included): announced in the transaction of the change, so
+    that a subscriber (the indicators' rollups) notes what to recompute with the change itself, or not at all.
+    One per write, whatever its size: a span per Datastream, never a row per reading. For this process only."""
 
     crosses_workers: ClassVar[bool] = False
     datastream_ids: tuple[int, ...]
-    phenomenon_times: tuple[datetime, ...]
-    results: tuple[float | None, ...]
+    starts: tuple[datetime, ...]
+    ends: tuple[datetime, ...]
 
 
 def encode(event: DomainEvent) -> dict[str, Any]:

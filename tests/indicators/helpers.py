@@ -94,13 +94,15 @@ async def create_city(session: AsyncSession, client: httpx.AsyncClient, token: s
     )
 
 
-async def send(client: httpx.AsyncClient, token: str, datastream_id: int, readings: list[list[Any]]) -> None:
+async def send(client: httpx.AsyncClient, token: str, datastream_id: int, readings: list[list[Any]]) -> list[int]:
+    """Readings sent as a sensor gateway does (CreateObservations); the new Observations' ids."""
     body = [
         {"Datastream": {"@iot.id": datastream_id}, "components": ["phenomenonTime", "result"], "dataArray": readings}
     ]
     response = await client.post(f"{STA}/CreateObservations", json=body, headers=bearer(token))
     assert response.status_code == 201, response.text
     assert not any(link.startswith("error") for link in response.json()), response.text
+    return [int(link.rsplit("(", 1)[1].rstrip(")")) for link in response.json()]
 
 
 async def rollups(

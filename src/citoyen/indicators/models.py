@@ -1,5 +1,5 @@
-"""The indicators' rollups: hourly and daily aggregates of numeric sensor readings, kept up to date as readings
-arrive (citoyen.indicators.rollups) so that a chart over a year reads a few thousand rows, never the raw
+"""The indicators' rollups: hourly and daily aggregates of numeric sensor readings, kept up to date a few seconds
+behind the readings (citoyen.indicators.rollups) so that a chart over a year reads a few thousand rows, never the raw
 Observations.
 
 - `DatastreamRollup`: per Datastream, step ("hour" or "day") and bucket (its UTC start): count, sum, minimum and
@@ -7,6 +7,9 @@ Observations.
   up: a personal Thing's readings never enter an aggregate, so these tables hold no personal data.
 - `AreaRollup`: the same per neighbourhood and quantity (what is observed: "no2", "bicycles", ...; see
   `definitions.quantity_of`), summed over the neighbourhood's Datastreams.
+
+- `indicator_pending_spans` (`PENDING_SPANS`): what ingest noted for the fold, which keeps both tables up to date a
+  few seconds behind the writes (see citoyen.indicators.rollups).
 
 Rows point to their Datastream and neighbourhood by id without a foreign key to sensing's tables (a domain
 never depends on another's tables): `citoyen indicators rebuild` recomputes everything, dropping what a deleted
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime
@@ -47,3 +50,17 @@ class AreaRollup(Base):
     total: Mapped[float] = mapped_column(Float)
     minimum: Mapped[float] = mapped_column(Float)
     maximum: Mapped[float] = mapped_column(Float)
+
+
+# What the rollups still have to fold in: one row per Datastream and write that stored, changed or deleted readings
+# (the span of phenomenon times it touched, and when). Written by every ingest transaction and emptied by the fold
+# (citoyen.indicators.rollups.fold), so it has no key and no index on purpose: an append costs a heap insert and
+# nothing else, and two writers never wait for each other on it. A Core table, as an ORM class needs a primary key.
+PENDING_SPANS = Table(
+    "indicator_pending_spans",
+    Base.metadata,
+    Column("datastream_id", BigInteger, nullable=False),
+    Column("first_time", UTCDateTime, nullable=False),
+    Column("last_time", UTCDateTime, nullable=False),
+    Column("noted_at", UTCDateTime, nullable=False),
+)

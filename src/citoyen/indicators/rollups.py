@@ -1,37 +1,56 @@
-"""Rollups maintained as data arrives, and rebuilt from the raw data on demand.
+"""Rollups kept up a few seconds behind the readings, and rebuilt from the raw data on demand.
 
-As readings arrive: `Rollups.on_readings_stored` hears `ReadingsStored` *in the transaction* that stores the
-readings (citoyen.app.build_event_hub), so the rollups commit or roll back with them and are added to once,
-whichever worker stored them. One event carries a whole write (a CreateObservations request's transaction, an
-MQTT batch): its readings are summed by Datastream and UTC hour in one pass in Python (integer arithmetic on the
-timestamps), days from the hours, then added to the buckets with ONE statement per table (PostgreSQL: INSERT ...
-SELECT FROM unnest(one array per column) ... ON CONFLICT DO UPDATE; SQLite, in process: one executemany of the
-same upsert). Where a Datastream is (its Thing's Location's neighbourhood, which sensing assigned through
-territory) and what it observes is asked of sensing once per batch for the Datastreams not known yet, and kept a
-few minutes per hub.
+As readings arrive: ingest announces one `ReadingsChanged` per write (a span of phenomenon times per Datastream,
+whatever the number of readings), and `note_changes` hears it *in the write's transaction* and appends those spans
+to `indicator_pending_spans`, a table without key or index: the write commits or rolls back with its note, costs
+one heap insert of a few rows, and never waits for another writer (adding to the rollups in the transaction made
+two writers of the same hour wait on each other's commit, and cost ingest more than half its rate on PostgreSQL).
+Updates and deletions of Observations (and of the Datastreams, Things... that take theirs along) announce theirs.
+
+`fold` then brings the rollups up to date: it takes every pending span (DELETE ... RETURNING: what it sees is
+what it folds; a note committed meanwhile waits for the next fold), recomputes the hourly buckets those spans
+touch from the raw readings (one index range per span), the days from the hours, and the neighbourhoods' buckets
+of the quantities concerned from their Datastreams'. It recomputes rather than adds, so a fold is idempotent, a
+changed or deleted reading is reflected like a new one, and incremental equals rebuilt. The running app folds
+every `indicators_fold_interval_seconds` (citoyen.indicators.tasks; one process at a time, by an advisory lock on
+PostgreSQL), `citoyen housekeeping` and `citoyen indicators rebuild` fold too, and tests fold when they read.
+The pages are as fresh as the last fold: `pending_since` says from when readings may still be missing.
 
 On demand: `rebuild` recomputes everything from the raw Observations with set-based statements (GROUP BY bucket,
 INSERT ... SELECT) a few Datastreams at a time, then the neighbourhoods' rollups from the Datastreams' ones, then
-the civic counts (`refresh_civic`). What changes readings after they are stored (a PATCH of a result, a
-deletion) is caught up by a rebuild.
+the civic counts (`refresh_civic`). A Thing moved to another quartier is summed there from the next fold of its
+readings on; `rebuild` moves its past.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, literal, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.events import ReadingsStored
+from citoyen.db import UTCDateTime
+from citoyen.events import ReadingsChanged
 from citoyen.indicators.definitions import PROPOSALS, REPORTS, SUPPORTS, quantity_of
-from citoyen.indicators.models import AreaRollup, DatastreamRollup
+from citoyen.indicators.models import PENDING_SPANS, AreaRollup, DatastreamRollup
 from citoyen.participation import service as participation
 from citoyen.reports import service as reports
 from citoyen.sensing import service as sensing
@@ -39,9 +58,13 @@ from citoyen.sensing import service as sensing
 STREAMS = cast(Table, DatastreamRollup.__table__)
 AREAS = cast(Table, AreaRollup.__table__)
 STEPS: tuple[sensing.Step, ...] = ("hour", "day")
-PLACE_SECONDS = 300.0
 REBUILD_CHUNK = 25
+# PostgreSQL advisory lock of the fold and the rebuild: one at a time, whichever process ("CITROLL").
+FOLD_LOCK_KEY = 0x43_49_54_52_4F_4C_4C
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 Progress = Callable[[int, int], None]
+Range = tuple[int, datetime, datetime]  # a Datastream (or group) id, from, to (excluded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +75,6 @@ class Placement:
     quantity: str
 
 
-Cell = list[float]  # count, total, minimum, maximum
-HOUR_SECONDS = 3600
-
-
 def bucket_start(moment: datetime, step: str) -> datetime:
     """The UTC start of the hour or day `moment` falls in."""
     moment = moment.astimezone(UTC)
@@ -64,181 +83,313 @@ def bucket_start(moment: datetime, step: str) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _add(cells: dict[Any, Cell], key: Any, cell: Cell) -> None:
-    known = cells.get(key)
-    if known is None:
-        cells[key] = list(cell)
-    else:
-        known[0] += cell[0]
-        known[1] += cell[1]
-        if cell[2] < known[2]:
-            known[2] = cell[2]
-        if cell[3] > known[3]:
-            known[3] = cell[3]
-
-
-def batch_cells(
-    datastream_ids: Iterable[int], times: Iterable[datetime], results: Iterable[float | None]
-) -> dict[tuple[int, str, datetime], Cell]:
-    """A batch's readings summed per (Datastream, step, bucket): count, sum, minimum, maximum. Readings go to
-    their UTC hour by integer arithmetic on the timestamp (the hot loop: one pass, no datetime built per reading),
-    days are summed from the hours; readings that are not numbers (None) are left out."""
-    hours: dict[tuple[int, int], Cell] = {}
-    for datastream_id, moment, value in zip(datastream_ids, times, results, strict=True):
-        if value is None:
-            continue
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        key = (datastream_id, int(moment.timestamp() // HOUR_SECONDS))
-        cell = hours.get(key)
-        if cell is None:
-            hours[key] = [1, value, value, value]
-        else:
-            cell[0] += 1
-            cell[1] += value
-            if value < cell[2]:
-                cell[2] = value
-            if value > cell[3]:
-                cell[3] = value
-    cells: dict[tuple[int, str, datetime], Cell] = {}
-    days: dict[tuple[int, int], Cell] = {}
-    for (datastream_id, hour), cell in hours.items():
-        cells[(datastream_id, "hour", datetime.fromtimestamp(hour * HOUR_SECONDS, UTC))] = cell
-        _add(days, (datastream_id, hour // 24), cell)
-    for (datastream_id, day), cell in days.items():
-        cells[(datastream_id, "day", datetime.fromtimestamp(day * 24 * HOUR_SECONDS, UTC))] = cell
-    return cells
-
-
-def _upsert(dialect: str, table: Table, keys: Sequence[str]) -> Any:
-    """A statement that adds each row's measures to its bucket (or makes the bucket), run with a list of rows
-    (executemany): built once per table and dialect, so it is compiled once."""
-    postgres = dialect == "postgresql"
-    statement = (pg_insert if postgres else sqlite_insert)(table)
-    smaller, larger = (func.least, func.greatest) if postgres else (func.min, func.max)
-    new = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={
-            "count": table.c["count"] + new["count"],
-            "total": table.c.total + new.total,
-            "minimum": smaller(table.c.minimum, new.minimum),
-            "maximum": larger(table.c.maximum, new.maximum),
-        },
-    )
-
-
-STREAM_KEYS = ("datastream_id", "step", "bucket")
-AREA_KEYS = ("neighbourhood_id", "quantity", "step", "bucket")
-UPSERTS = {
-    (dialect, name): _upsert(dialect, table, keys)
-    for dialect in ("sqlite", "postgresql")
-    for name, table, keys in (("streams", STREAMS, STREAM_KEYS), ("areas", AREAS, AREA_KEYS))
-}
-MEASURES = ("count", "total", "minimum", "maximum")
-# PostgreSQL: the whole batch in one statement, its rows passed as one array per column.
-_ADD = (
-    "INSERT INTO {table} ({keys}, count, total, minimum, maximum) "
-    "SELECT * FROM unnest({arrays}, CAST(:count AS bigint[]), CAST(:total AS float8[]), "
-    "CAST(:minimum AS float8[]), CAST(:maximum AS float8[])) "
-    "ON CONFLICT ({keys}) DO UPDATE SET count = {table}.count + excluded.count, "
-    "total = {table}.total + excluded.total, minimum = least({table}.minimum, excluded.minimum), "
-    "maximum = greatest({table}.maximum, excluded.maximum)"
-)
-PG_ADD = {
-    "streams": text(
-        _ADD.format(
-            table=STREAMS.name,
-            keys=", ".join(STREAM_KEYS),
-            arrays="CAST(:datastream_id AS bigint[]), CAST(:step AS varchar[]), CAST(:bucket AS timestamptz[])",
-        )
-    ),
-    "areas": text(
-        _ADD.format(
-            table=AREAS.name,
-            keys=", ".join(AREA_KEYS),
-            arrays="CAST(:neighbourhood_id AS integer[]), CAST(:quantity AS varchar[]), CAST(:step AS varchar[]), "
-            "CAST(:bucket AS timestamptz[])",
-        )
-    ),
-}
-
-
-async def _add_rows(session: AsyncSession, name: str, keys: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Adds rows (keys..., count, total, minimum, maximum) to their buckets with one statement: on PostgreSQL an
-    INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT DO UPDATE, on SQLite (in process) one executemany."""
-    if not rows:
-        return
-    columns = (*keys, *MEASURES)
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            PG_ADD[name],
-            {column: list(values) for column, values in zip(columns, zip(*rows, strict=True), strict=True)},
-        )
-    else:
-        await session.execute(UPSERTS[("sqlite", name)], [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-async def add_cells(
-    session: AsyncSession, cells: dict[tuple[int, str, datetime], Cell], placements: dict[int, Placement | None]
-) -> None:
-    """Adds summed readings to their Datastreams' buckets and to their neighbourhoods' (each table in key order,
-    so that two transactions adding to the same buckets wait for each other rather than deadlock). Datastreams
-    without a placement (a personal Thing's) are left out."""
-    stream_rows = []
-    areas: dict[tuple[int, str, str, datetime], Cell] = {}
-    for key, cell in sorted(cells.items()):
-        placement = placements.get(key[0])
-        if placement is None:
-            continue
-        stream_rows.append((*key, int(cell[0]), cell[1], cell[2], cell[3]))
-        if placement.neighbourhood_id is not None:
-            _add(areas, (placement.neighbourhood_id, placement.quantity, key[1], key[2]), cell)
-    await _add_rows(session, "streams", STREAM_KEYS, stream_rows)
-    area_rows = [(*key, int(cell[0]), cell[1], cell[2], cell[3]) for key, cell in sorted(areas.items())]
-    await _add_rows(session, "areas", AREA_KEYS, area_rows)
-
-
 def placement_of(stream: sensing.SummedStream) -> Placement:
     return Placement(stream.neighbourhood_id, quantity_of(stream.observed_property))
 
 
-class Rollups:
-    """The subscriber of one event hub: it keeps where each Datastream is for a few minutes (a Thing moved to
-    another quartier is summed there from then on; `rebuild` moves its past)."""
+# --- Noting what changed (in the writer's transaction) -----------------------------------------------------------
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._places: dict[int, tuple[float, Placement | None]] = {}
-        self._clock = clock
+_PG_NOTE = text(
+    "INSERT INTO indicator_pending_spans (datastream_id, first_time, last_time, noted_at) "
+    "SELECT ids, firsts, lasts, CAST(:noted_at AS timestamptz) FROM unnest(CAST(:ids AS bigint[]), "
+    "CAST(:firsts AS timestamptz[]), CAST(:lasts AS timestamptz[])) AS spans (ids, firsts, lasts)"
+)
 
-    async def placements(self, session: AsyncSession, datastream_ids: Iterable[int]) -> dict[int, Placement | None]:
-        """Where each Datastream's readings go (None for those never summed: a personal Thing's), asking sensing
-        once for all those not known or known for too long."""
-        now = self._clock()
-        found: dict[int, Placement | None] = {}
-        missing = []
-        for datastream_id in datastream_ids:
-            known = self._places.get(datastream_id)
-            if known is not None and now - known[0] < PLACE_SECONDS:
-                found[datastream_id] = known[1]
-            else:
-                missing.append(datastream_id)
-        if missing:
-            streams = {stream.datastream_id: stream for stream in await sensing.summed_streams(session, missing)}
-            for datastream_id in missing:
-                stream = streams.get(datastream_id)
-                placement = placement_of(stream) if stream is not None else None
-                self._places[datastream_id] = (now, placement)
-                found[datastream_id] = placement
-        return found
 
-    async def on_readings_stored(self, session: AsyncSession, event: ReadingsStored) -> None:
-        """Sums the write's readings in one pass and adds them with one statement per table."""
-        cells = batch_cells(event.datastream_ids, event.phenomenon_times, event.results)
-        if not cells:
-            return
-        placements = await self.placements(session, sorted({key[0] for key in cells}))
-        await add_cells(session, cells, placements)
+async def note_changes(session: AsyncSession, event: ReadingsChanged) -> None:
+    """Appends a write's spans for the fold: one statement, a row per Datastream (PostgreSQL: arrays unnested)."""
+    if not event.datastream_ids:
+        return
+    noted_at = datetime.now(UTC)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _PG_NOTE,
+            {
+                "ids": list(event.datastream_ids),
+                "firsts": list(event.starts),
+                "lasts": list(event.ends),
+                "noted_at": noted_at,
+            },
+        )
+    else:
+        await session.execute(
+            insert(PENDING_SPANS),
+            [
+                {"datastream_id": ident, "first_time": first, "last_time": last, "noted_at": noted_at}
+                for ident, first, last in zip(event.datastream_ids, event.starts, event.ends, strict=True)
+            ],
+        )
+
+
+async def pending_since(session: AsyncSession) -> datetime | None:
+    """When the oldest change not folded in yet was noted (None: the rollups hold every reading stored)."""
+    return cast(datetime | None, (await session.execute(select(func.min(PENDING_SPANS.c.noted_at)))).scalar_one())
+
+
+# --- Folding the noted changes into the rollups -------------------------------------------------------------------
+
+
+@dataclass
+class Folded:
+    """What one fold did: the noted spans it took, the Datastreams and neighbourhood groups it recomputed, and
+    when the oldest of its changes was noted (its lag is the fold's end minus that)."""
+
+    spans: int = 0
+    datastreams: int = 0
+    groups: int = 0
+    oldest: datetime | None = None
+
+
+def _merged(ranges: Iterable[Range]) -> list[Range]:
+    """Ranges of the same id that overlap or touch, made one (sorted by id and start)."""
+    merged: list[Range] = []
+    for ident, start, end in sorted(ranges):
+        if merged and merged[-1][0] == ident and start <= merged[-1][2]:
+            if end > merged[-1][2]:
+                merged[-1] = (ident, merged[-1][1], end)
+        else:
+            merged.append((ident, start, end))
+    return merged
+
+
+def _ranges(dialect: str, ranges: Sequence[Range]) -> tuple[tuple[Any, Any, Any], Any]:
+    """The (Datastream, from, to) ranges as the fold's statements take them: on PostgreSQL the columns of one
+    derived table of arrays unnested, and the arrays (each statement runs once); on SQLite three bound parameters
+    and a row of them per range (each statement runs as an executemany, in process)."""
+    if dialect == "postgresql":
+        moments = ARRAY(DateTime(timezone=True))
+        table = (
+            func.unnest(
+                bindparam("datastream_ids", type_=ARRAY(BigInteger)),
+                bindparam("firsts", type_=moments),
+                bindparam("afters", type_=moments),
+            )
+            .table_valued("datastream_id", "first", "after")
+            .render_derived(name="span")
+        )
+        ident, first, after = (list(column) for column in zip(*ranges, strict=True))
+        return (table.c.datastream_id, table.c.first, table.c.after), {
+            "datastream_ids": ident,
+            "firsts": first,
+            "afters": after,
+        }
+    columns = (
+        bindparam("datastream_id", type_=BigInteger),
+        bindparam("first", type_=UTCDateTime),
+        bindparam("after", type_=UTCDateTime),
+    )
+    return columns, [{"datastream_id": ident, "first": first, "after": after} for ident, first, after in ranges]
+
+
+def _periods(column: Any, ranges: Iterable[tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    return or_(*(and_(column >= start, column < end) for start, end in ranges))
+
+
+def _day_of(dialect: str, bucket: Any) -> Any:
+    """The UTC day an hourly bucket falls in, in the form the database stores UTC datetimes."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%d 00:00:00.000000", bucket)
+    return func.timezone("UTC", func.date_trunc("day", func.timezone("UTC", bucket)))
+
+
+def _is_civic(quantity: Any) -> ColumnElement[bool]:
+    return or_(quantity.in_([PROPOSALS, SUPPORTS, REPORTS]), quantity.startswith(f"{REPORTS}:"))
+
+
+async def _take_lock(session: AsyncSession, wait: bool) -> bool:
+    """The fold's turn on PostgreSQL (held to the end of the transaction); SQLite has one writer anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
+        return True
+    taken = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
+    return bool(taken.scalar_one())
+
+
+async def fold(session: AsyncSession, *, wait: bool = True) -> Folded | None:
+    """Brings the rollups up to date with every change noted so far, in the session's transaction (see the
+    module's docstring). `wait=False`: None at once if another process is folding (the app's timer)."""
+    # Nothing noted: no write lock taken (SQLite) for an idle timer's round.
+    if (await session.execute(select(literal(1)).select_from(PENDING_SPANS).limit(1))).first() is None:
+        return Folded()
+    if not await _take_lock(session, wait):
+        return None
+    taken = (
+        await session.execute(
+            delete(PENDING_SPANS).returning(
+                PENDING_SPANS.c.datastream_id,
+                PENDING_SPANS.c.first_time,
+                PENDING_SPANS.c.last_time,
+                PENDING_SPANS.c.noted_at,
+            )
+        )
+    ).all()
+    if not taken:
+        return Folded()
+    hours = _merged(
+        (ident, bucket_start(first, "hour"), bucket_start(last, "hour") + HOUR) for ident, first, last, _ in taken
+    )
+    days = _merged(
+        (ident, bucket_start(start, "day"), bucket_start(end - HOUR, "day") + DAY) for ident, start, end in hours
+    )
+    placements = {stream.datastream_id: placement_of(stream) for stream in await sensing.summed_streams(session)}
+    dialect = session.get_bind().dialect.name
+    columns = ["datastream_id", "step", "bucket", "count", "total", "minimum", "maximum"]
+    (ident, first, after), bound = _ranges(dialect, hours)
+    in_range = (STREAMS.c.datastream_id == ident, STREAMS.c.bucket >= first, STREAMS.c.bucket < after)
+    await session.execute(delete(STREAMS).where(STREAMS.c.step == "hour", *in_range), bound)
+    placed = [span for span in hours if span[0] in placements]
+    if placed:
+        (ident, first, after), bound = _ranges(dialect, placed)
+        hourly = sensing.range_statistics(dialect, "hour", ident, first, after)
+        await session.execute(insert(STREAMS).from_select(columns, hourly), bound)
+    (ident, first, after), bound = _ranges(dialect, days)
+    in_range = (STREAMS.c.datastream_id == ident, STREAMS.c.bucket >= first, STREAMS.c.bucket < after)
+    await session.execute(delete(STREAMS).where(STREAMS.c.step == "day", *in_range), bound)
+    placed = [span for span in days if span[0] in placements]
+    if placed:
+        (ident, first, after), bound = _ranges(dialect, placed)
+        day = _day_of(dialect, STREAMS.c.bucket)
+        daily = (
+            select(
+                STREAMS.c.datastream_id,
+                literal("day"),
+                day,
+                func.sum(STREAMS.c["count"]),
+                func.sum(STREAMS.c.total),
+                func.min(STREAMS.c.minimum),
+                func.max(STREAMS.c.maximum),
+            )
+            .where(
+                STREAMS.c.step == "hour",
+                STREAMS.c.datastream_id == ident,
+                STREAMS.c.bucket >= first,
+                STREAMS.c.bucket < after,
+            )
+            .group_by(STREAMS.c.datastream_id, day)
+        )
+        await session.execute(insert(STREAMS).from_select(columns, daily), bound)
+    groups = await _fold_areas(session, days, placements)
+    return Folded(
+        spans=len(taken),
+        datastreams=len({row[0] for row in taken}),
+        groups=groups,
+        oldest=min(row[3] for row in taken),
+    )
+
+
+async def _fold_areas(session: AsyncSession, days: Sequence[Range], placements: dict[int, Placement]) -> int:
+    """Recomputes the neighbourhoods' buckets of the days folded, for the quantities concerned, from their
+    Datastreams' rollups. A Datastream no longer summed (deleted, or its Thing made personal) may have counted in
+    any of them: the sensor quantities of its days are recomputed everywhere."""
+    members: dict[tuple[int, str], list[int]] = {}
+    for datastream_id, placement in placements.items():
+        if placement.neighbourhood_id is not None:
+            members.setdefault((placement.neighbourhood_id, placement.quantity), []).append(datastream_id)
+    touched: dict[tuple[int, str], list[tuple[datetime, datetime]]] = {}
+    everywhere: list[tuple[datetime, datetime]] = []
+    for datastream_id, start, end in days:
+        where = placements.get(datastream_id)
+        if where is None:
+            everywhere.append((start, end))
+        elif where.neighbourhood_id is not None:
+            touched.setdefault((where.neighbourhood_id, where.quantity), []).append((start, end))
+    if everywhere:
+        periods = [(start, end) for _, start, end in _merged((0, start, end) for start, end in everywhere)]
+        await session.execute(delete(AREAS).where(~_is_civic(AREAS.c.quantity), _periods(AREAS.c.bucket, periods)))
+        for group in members:
+            touched.setdefault(group, []).extend(periods)
+    by_group = {
+        group: [(start, end) for _, start, end in _merged((0, start, end) for start, end in spans)]
+        for group, spans in sorted(touched.items())
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        await _pg_fold_areas(session, by_group, members)
+    else:
+        await _fold_areas_by_group(session, by_group, members)
+    return len(touched)
+
+
+# PostgreSQL: every group's periods and members as arrays, one DELETE and one INSERT ... SELECT for them all (a
+# statement per group cost a fold of a few hundred Datastreams more than the rest of it).
+_PG_AREAS_DELETE = text(
+    "DELETE FROM indicator_area_rollups AS area USING "
+    "unnest(CAST(:neighbourhood_ids AS integer[]), CAST(:quantities AS varchar[]), CAST(:starts AS timestamptz[]), "
+    "CAST(:ends AS timestamptz[])) AS period (neighbourhood_id, quantity, first, after) "
+    "WHERE area.neighbourhood_id = period.neighbourhood_id AND area.quantity = period.quantity "
+    "AND area.bucket >= period.first AND area.bucket < period.after"
+)
+_PG_AREAS_INSERT = text(
+    "INSERT INTO indicator_area_rollups (neighbourhood_id, quantity, step, bucket, count, total, minimum, maximum) "
+    "SELECT period.neighbourhood_id, period.quantity, stream.step, stream.bucket, sum(stream.count), "
+    "sum(stream.total), min(stream.minimum), max(stream.maximum) "
+    "FROM "
+    "unnest(CAST(:neighbourhood_ids AS integer[]), CAST(:quantities AS varchar[]), CAST(:starts AS timestamptz[]), "
+    "CAST(:ends AS timestamptz[])) AS period (neighbourhood_id, quantity, first, after) "
+    "JOIN unnest(CAST(:member_ids AS bigint[]), CAST(:member_neighbourhoods AS integer[]), "
+    "CAST(:member_quantities AS varchar[])) AS member (datastream_id, neighbourhood_id, quantity) "
+    "ON member.neighbourhood_id = period.neighbourhood_id AND member.quantity = period.quantity "
+    "JOIN indicator_datastream_rollups AS stream ON stream.datastream_id = member.datastream_id "
+    "AND stream.bucket >= period.first AND stream.bucket < period.after "
+    "GROUP BY period.neighbourhood_id, period.quantity, stream.step, stream.bucket"
+)
+
+
+async def _pg_fold_areas(
+    session: AsyncSession,
+    periods: dict[tuple[int, str], list[tuple[datetime, datetime]]],
+    members: dict[tuple[int, str], list[int]],
+) -> None:
+    rows = [(*group, start, end) for group, spans in periods.items() for start, end in spans]
+    if not rows:
+        return
+    arrays = dict(
+        zip(("neighbourhood_ids", "quantities", "starts", "ends"), map(list, zip(*rows, strict=True)), strict=True)
+    )
+    await session.execute(_PG_AREAS_DELETE, arrays)
+    joined = [(ident, *group) for group in periods for ident in members.get(group, [])]
+    if joined:
+        ids, neighbourhoods, quantities = map(list, zip(*joined, strict=True))
+        await session.execute(
+            _PG_AREAS_INSERT,
+            {**arrays, "member_ids": ids, "member_neighbourhoods": neighbourhoods, "member_quantities": quantities},
+        )
+
+
+async def _fold_areas_by_group(
+    session: AsyncSession,
+    periods: dict[tuple[int, str], list[tuple[datetime, datetime]]],
+    members: dict[tuple[int, str], list[int]],
+) -> None:
+    """SQLite: two statements per group (in process, each costs little)."""
+    area_columns = ["neighbourhood_id", "quantity", "step", "bucket", "count", "total", "minimum", "maximum"]
+    for (neighbourhood_id, quantity), spans in periods.items():
+        await session.execute(
+            delete(AREAS).where(
+                AREAS.c.neighbourhood_id == neighbourhood_id,
+                AREAS.c.quantity == quantity,
+                _periods(AREAS.c.bucket, spans),
+            )
+        )
+        ids = members.get((neighbourhood_id, quantity))
+        if not ids:
+            continue
+        summed = (
+            select(
+                literal(neighbourhood_id),
+                literal(quantity),
+                STREAMS.c.step,
+                STREAMS.c.bucket,
+                func.sum(STREAMS.c["count"]),
+                func.sum(STREAMS.c.total),
+                func.min(STREAMS.c.minimum),
+                func.max(STREAMS.c.maximum),
+            )
+            .where(STREAMS.c.datastream_id.in_(ids), _periods(STREAMS.c.bucket, spans))
+            .group_by(STREAMS.c.step, STREAMS.c.bucket)
+        )
+        await session.execute(insert(AREAS).from_select(area_columns, summed))
 
 
 # --- Rebuilding -------------------------------------------------------------------------------------------------
@@ -261,6 +412,9 @@ async def rebuild(session: AsyncSession, progress: Progress | None = None) -> Re
     the database, `REBUILD_CHUNK` Datastreams a statement, then the neighbourhoods' from them, then the civic
     counts. `progress(done, total)` is called after each chunk of Datastreams."""
     dialect = session.get_bind().dialect.name
+    await _take_lock(session, wait=True)
+    # Everything is recomputed: what was noted until now is in it (a write committed later is noted anew).
+    await session.execute(delete(PENDING_SPANS))
     await session.execute(delete(STREAMS))
     await session.execute(delete(AREAS))
     streams = await sensing.summed_streams(session)

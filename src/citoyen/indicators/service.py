@@ -1,7 +1,8 @@
 """Indicators: the domain's public front (pages, the API, the CLI, the app and tests import from here).
 
 - `definitions.py`: the indicators as code (names, definitions, units, sources, aggregation, frequency);
-- `rollups.py`: hourly and daily rollups kept as readings arrive (`register_subscribers`), rebuilt on demand;
+- `rollups.py`: hourly and daily rollups, noted as readings arrive (`register_subscribers`) and folded in a few
+  seconds later (`fold`, `tasks.py`), rebuilt on demand;
 - `series.py`: an indicator's values over a period, per quartier or for the city, and per quartier on a window;
 - `views.py`: the pages' typed views (latest value, trend, sparkline, choropleth, quartier beside city).
 
@@ -15,11 +16,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind
-from citoyen.events import EventHub, ReadingsStored
+from citoyen.events import EventHub, ReadingsChanged
 from citoyen.housekeeping import Housekeeping
 from citoyen.i18n import N_
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
-from citoyen.indicators.rollups import Rebuilt, Rollups, batch_cells, rebuild, refresh_civic
+from citoyen.indicators.rollups import Folded, Rebuilt, fold, note_changes, pending_since, rebuild, refresh_civic
 from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
 from citoyen.indicators.streams import Bucket, stream_buckets
 from citoyen.territory import service as territory
@@ -30,16 +31,17 @@ __all__ = [
     "INDICATORS",
     "STEPS",
     "Bucket",
+    "Folded",
     "Indicator",
     "IndicatorError",
     "Point",
     "Rebuilt",
-    "Rollups",
-    "batch_cells",
     "check_period",
+    "fold",
     "get_indicator",
     "get_neighbourhood",
     "latest_day",
+    "pending_since",
     "quantity_of",
     "read_series",
     "rebuild",
@@ -53,17 +55,25 @@ __all__ = [
 
 
 def register_subscribers(hub: EventHub) -> None:
-    """Rollups grow with the readings, in the transaction that stores them (citoyen.app.build_event_hub)."""
-    hub.subscribe_in_transaction(ReadingsStored, Rollups().on_readings_stored)
+    """What each write changed is noted in its transaction (citoyen.app.build_event_hub), for the fold."""
+    hub.subscribe_in_transaction(ReadingsChanged, note_changes)
 
 
 async def _civic_job(session: AsyncSession, now: datetime) -> int:
     return await refresh_civic(session, now)
 
 
+async def _fold_job(session: AsyncSession, now: datetime) -> int:
+    folded = await fold(session, wait=False)
+    return folded.spans if folded is not None else 0
+
+
 def register_housekeeping(housekeeping: Housekeeping) -> None:
-    """The reports' and proposals' daily counts are recomputed on the housekeeping round."""
+    """The reports' and proposals' daily counts are recomputed on the housekeeping round, and the readings noted
+    since the last fold are folded in (the served app also folds every few seconds: citoyen.indicators.tasks;
+    `citoyen housekeeping` run by a scheduler folds on its round)."""
     housekeeping.add("indicators: reports and proposals per quartier and day", _civic_job)
+    housekeeping.add("indicators: readings folded into the rollups", _fold_job)
 
 
 def get_indicator(indicator_id: str) -> Indicator:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing import multi
 from citoyen.sensing.entities import API_PATH, format_interval, result_value
-from citoyen.sensing.events import SensingEvent, SensingEventBus, announce_readings, queue_events
+from citoyen.sensing.events import SensingEvent, announce_spans, queue_events
 from citoyen.sensing.models import ResultType
 from citoyen.sensing.multi import MultiRow
 from citoyen.sensing.repository import lock_observation_parents
@@ -178,22 +178,14 @@ async def _store(session: AsyncSession, ctx: Context, prepared: list[tuple[Any, 
             f"INSERT INTO sta_observations ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
             records,
         )
-    await _extend_datastreams(session, prepared)
+    spans = await _extend_datastreams(session, prepared)
     if ctx.bus is not None:
-        await _announce_readings(session, ctx.bus, prepared)
+        # The spans the Datastreams' times were extended by are what the rollups recompute: no pass over the rows.
+        await announce_spans(
+            session, ctx.bus, {key: (span.phenomenon_start, span.phenomenon_end) for key, span in spans.items()}
+        )
     await _queue_observation_events(session, ctx, ids, prepared)
     return ids
-
-
-async def _announce_readings(session: AsyncSession, bus: SensingEventBus, prepared: list[tuple[Any, ...]]) -> None:
-    """The whole write's readings as one ReadingsStored, straight from the rows (numbers where the result is one)."""
-    await announce_readings(
-        session,
-        bus,
-        [values[0] for values in prepared],
-        [values[1] for values in prepared],
-        [values[5] if values[4] in NUMERIC else None for values in prepared],
-    )
 
 
 async def _check_parents(session: AsyncSession, prepared: Sequence[tuple[Any, ...]]) -> None:
@@ -224,7 +216,8 @@ async def _features_of(session: AsyncSession, prepared: Sequence[tuple[Any, ...]
     return {datastream_id: feature_id for datastream_id, feature_id in features.items() if feature_id is not None}
 
 
-async def _extend_datastreams(session: AsyncSession, prepared: list[tuple[Any, ...]]) -> None:
+async def _extend_datastreams(session: AsyncSession, prepared: list[tuple[Any, ...]]) -> dict[int, Span]:
+    """Each Datastream's times and observed area grown to cover the rows; returns what each was extended by."""
     spans: dict[int, Span] = {}
     for values in prepared:
         datastream_id, start, end, result_time, feature_id = values[0], values[1], values[2], values[3], values[13]
@@ -235,6 +228,7 @@ async def _extend_datastreams(session: AsyncSession, prepared: list[tuple[Any, .
         else:
             span.add(start, end, result_time, feature_id)
     await extend_datastreams(session, spans)
+    return spans
 
 
 async def _queue_observation_events(

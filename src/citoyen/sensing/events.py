@@ -6,8 +6,10 @@ Writers queue events on their session (`await queue_events(...)`). Two kinds go 
   announces them (`add_listener`), once, from the process that stored them;
 - `ObservationsStored` (ids and plain values), which crosses workers: the live pages of every process
   subscribe to it, so a chart sees readings stored through another worker.
-And one is announced in the transaction: `ReadingsStored`, every reading of one write at once, which the
-indicators' rollups add up with the readings (bulk ingest announces it from its rows without building any JSON).
+And one is announced in the transaction: `ReadingsChanged`, the span of phenomenon times each Datastream's
+readings were stored, changed or deleted in by one write (one span per Datastream, never a row per reading), which
+the indicators' rollups note with the change and fold in later (bulk ingest announces it from its rows without
+building any JSON).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -23,7 +25,7 @@ from typing import Any, ClassVar, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen import events
-from citoyen.events import DomainEvent, EventHub, ObservationsStored, ReadingsStored
+from citoyen.events import DomainEvent, EventHub, ObservationsStored, ReadingsChanged
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +100,14 @@ class SensingEventBus:
         return (
             self.has_listeners
             or self.hub.has_transaction_subscribers(ObservationsStored)
-            or self.hub.has_transaction_subscribers(ReadingsStored)
+            or self.hub.has_transaction_subscribers(ReadingsChanged)
         )
+
+    @property
+    def hears_changed_readings(self) -> bool:
+        """Whether a write's changed readings are heard in its transaction (the indicators' rollups note them):
+        updates and deletions read which readings they touch only then."""
+        return self.hub.has_transaction_subscribers(ReadingsChanged)
 
     @property
     def has_listeners(self) -> bool:
@@ -175,25 +183,60 @@ def session_hub(session: AsyncSession, bus: SensingEventBus) -> EventHub:
     return hub
 
 
+Spans = Mapping[int, tuple[datetime, datetime]]  # Datastream id -> first and last phenomenon time touched
+
+
+def spans_of(
+    datastream_ids: Iterable[int], phenomenon_times: Iterable[datetime]
+) -> dict[int, tuple[datetime, datetime]]:
+    """Each Datastream's first and last phenomenon time among readings given column by column."""
+    spans: dict[int, tuple[datetime, datetime]] = {}
+    for datastream_id, moment in zip(datastream_ids, phenomenon_times, strict=True):
+        known = spans.get(datastream_id)
+        if known is None:
+            spans[datastream_id] = (moment, moment)
+        elif moment < known[0]:
+            spans[datastream_id] = (moment, known[1])
+        elif moment > known[1]:
+            spans[datastream_id] = (known[0], moment)
+    return spans
+
+
+async def announce_spans(session: AsyncSession, bus: SensingEventBus, spans: Spans) -> None:
+    """Announce one write's changed readings, a span per Datastream, as one ReadingsChanged to its
+    in-transaction subscribers (the indicators' rollups), if any: they note it in the write's transaction."""
+    hub = session_hub(session, bus)
+    if spans and hub.has_transaction_subscribers(ReadingsChanged):
+        ordered = sorted(spans.items())
+        await events.announce(
+            session,
+            ReadingsChanged(
+                tuple(datastream_id for datastream_id, _ in ordered),
+                tuple(span[0] for _, span in ordered),
+                tuple(span[1] for _, span in ordered),
+            ),
+        )
+
+
 async def announce_readings(
     session: AsyncSession,
     bus: SensingEventBus,
     datastream_ids: Sequence[int],
     phenomenon_times: Sequence[datetime],
-    results: Sequence[float | None],
+    results: Sequence[float | None] | None = None,
 ) -> None:
-    """Announce one write's readings as one ReadingsStored to its in-transaction subscribers (the indicators'
-    rollups), if any: they write with the readings, in their transaction."""
+    """`announce_spans` for readings given column by column (`results` is not needed: kept for the callers that
+    pass it)."""
     hub = session_hub(session, bus)
-    if datastream_ids and hub.has_transaction_subscribers(ReadingsStored):
-        await events.announce(session, ReadingsStored(tuple(datastream_ids), tuple(phenomenon_times), tuple(results)))
+    if datastream_ids and hub.has_transaction_subscribers(ReadingsChanged):
+        await announce_spans(session, bus, spans_of(datastream_ids, phenomenon_times))
 
 
 async def queue_events(
     session: AsyncSession, bus: SensingEventBus, items: list[SensingEvent], readings_announced: bool = False
 ) -> None:
     """Publish `items` after `session` commits (forgotten if it rolls back). The created Observations among them
-    are also announced as one ReadingsStored, unless the writer did so itself (`readings_announced`)."""
+    are also announced as one ReadingsChanged, unless the writer did so itself (`readings_announced`)."""
     if not items:
         return
     hub = session_hub(session, bus)

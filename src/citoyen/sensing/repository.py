@@ -309,3 +309,39 @@ def _shape(text: str | None) -> Any:
         return shape(document.get("geometry") if document.get("type") == "Feature" else document)
     except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException):
         return None
+
+
+async def readings_spans(
+    session: AsyncSession, entity_set: str, entity_id: int
+) -> dict[int, tuple[datetime, datetime]]:
+    """The phenomenon times each Datastream's readings span among the Observations that an update or deletion of
+    this entity touches (itself, or those its deletion takes along), for the indicators' rollups to recompute:
+    {datastream id: (first, last)}. A Datastream's own times (kept covering its Observations) stand for its
+    readings, so a Thing's deletion reads no Observation. A MultiDatastream's Observations are not rolled up."""
+    start, end = OBSERVATIONS.c.phenomenon_time_start, OBSERVATIONS.c.phenomenon_time_end
+    if entity_set == "Observations":
+        query = select(OBSERVATIONS.c.datastream_id, start, func.coalesce(end, start)).where(
+            OBSERVATIONS.c.id == entity_id, OBSERVATIONS.c.datastream_id.is_not(None)
+        )
+    elif entity_set == "FeaturesOfInterest":
+        query = (
+            select(OBSERVATIONS.c.datastream_id, func.min(start), func.max(func.coalesce(end, start)))
+            .where(OBSERVATIONS.c.feature_of_interest_id == entity_id, OBSERVATIONS.c.datastream_id.is_not(None))
+            .group_by(OBSERVATIONS.c.datastream_id)
+        )
+    else:
+        key = {
+            "Datastreams": "id",
+            "Things": "thing_id",
+            "Sensors": "sensor_id",
+            "ObservedProperties": "observed_property_id",
+        }
+        if entity_set not in key:
+            return {}
+        query = select(DATASTREAMS.c.id, DATASTREAMS.c.phenomenon_time_start, DATASTREAMS.c.phenomenon_time_end).where(
+            DATASTREAMS.c[key[entity_set]] == entity_id, DATASTREAMS.c.phenomenon_time_start.is_not(None)
+        )
+    return {
+        datastream_id: (first, last if last is not None else first)
+        for datastream_id, first, last in (await session.execute(query)).all()
+    }

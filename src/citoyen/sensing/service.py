@@ -65,7 +65,7 @@ from citoyen.sensing.repository import (
     features_for_thing_locations,
     thing_access_of_datastream,
 )
-from citoyen.sensing.statistics import Step, SummedStream, bucket_statistics, summed_streams
+from citoyen.sensing.statistics import Step, SummedStream, bucket_statistics, range_statistics, summed_streams
 from citoyen.sensing.update import delete_entity, update_entity
 from citoyen.sensing.values import column_values, parse_time, parse_time_or_interval, typed_result
 
@@ -118,6 +118,7 @@ __all__ = [
     "public_observations_of",
     "published_datastreams",
     "published_things",
+    "range_statistics",
     "read",
     "register_personal_data",
     "resolve_path",

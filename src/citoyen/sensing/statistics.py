@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing.models import (
@@ -96,6 +96,19 @@ def bucket_statistics(dialect: str, step: Step, datastream_ids: Sequence[int]) -
     """A statement giving, per Datastream among `datastream_ids` and UTC hour or day of phenomenon time:
     (datastream_id, step, bucket, count, sum, min, max) of the numeric readings. Meant to be inserted from
     (`INSERT ... SELECT`), so the rows never leave the database."""
+    return _statistics(dialect, step, Observation.datastream_id.in_(list(datastream_ids)))
+
+
+def range_statistics(dialect: str, step: Step, datastream_id: Any, first: Any, after: Any) -> Select[Any]:
+    """`bucket_statistics` of the readings of one Datastream from `first` to `after` (excluded) only: what the
+    rollups' fold recomputes (one range of the (datastream, phenomenon time) index). The three are expressions
+    of the caller's: bound parameters (the statement then runs once per range, executemany) or the columns of a
+    derived table of ranges (PostgreSQL: arrays unnested; the ranges must not overlap)."""
+    moment = Observation.phenomenon_time_start
+    return _statistics(dialect, step, and_(Observation.datastream_id == datastream_id, moment >= first, moment < after))
+
+
+def _statistics(dialect: str, step: Step, which: Any) -> Select[Any]:
     bucket = _bucket(dialect, step)
     number = Observation.result_number
     return (
@@ -109,8 +122,9 @@ def bucket_statistics(dialect: str, step: Step, datastream_ids: Sequence[int]) -
             func.max(number),
         )
         .where(
-            Observation.datastream_id.in_(list(datastream_ids)),
-            Observation.result_type.in_(NUMBERS),
+            which,
+            # Not IN (...): an expanding parameter cannot run as an executemany (the fold's ranges on SQLite).
+            or_(*(Observation.result_type == number for number in NUMBERS)),
             number.is_not(None),
         )
         .group_by(Observation.datastream_id, bucket)

@@ -25,8 +25,15 @@ from citoyen.sensing.entities import (
     MULTI_OBSERVED_PROPERTIES,
     THING_LOCATIONS,
 )
+from citoyen.sensing.events import announce_spans
 from citoyen.sensing.read import current_document
-from citoyen.sensing.repository import HISTORICAL_LOCATIONS, OBSERVATIONS, extend_datastream, lock_observation_parents
+from citoyen.sensing.repository import (
+    HISTORICAL_LOCATIONS,
+    OBSERVATIONS,
+    extend_datastream,
+    lock_observation_parents,
+    readings_spans,
+)
 from citoyen.sensing.values import check_keys, column_values, merge_patch
 
 
@@ -59,6 +66,7 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
         stored = await session.scalar(select(entity_set.table.c.properties).where(entity_set.table.c.id == entity_id))
         body = {**body, "properties": merge_patch(stored, body["properties"])}
     columns = await column_values(session, ctx, entity_set, body, creating=mode == "replace")
+    before = await _readings_touched(session, ctx, entity_set.name, entity_id)
     for nav in entity_set.navigations:
         value = body.get(nav.name)
         if value is None:
@@ -107,6 +115,12 @@ async def update_entity(session: AsyncSession, ctx: Context, path: str, body: An
             if problem is not None:
                 raise StaError(400, problem)
             await multi.extend(session, multi_datastream_id, *span)
+        if before is not None and ctx.bus is not None:  # the reading as it was and as it is now
+            after = await readings_spans(session, entity_set.name, entity_id)
+            for key, (first, last) in after.items():
+                known = before.get(key)
+                before[key] = (first, last) if known is None else (min(known[0], first), max(known[1], last))
+            await announce_spans(session, ctx.bus, before)
     if entity_set.name == "MultiDatastreams":
         await multi.check_multi_datastream(session, entity_id)
     await queue_change(
@@ -147,6 +161,16 @@ async def _relink_observation(session: AsyncSession, columns: dict[str, Any]) ->
 _MISSING = object()
 
 
+async def _readings_touched(
+    session: AsyncSession, ctx: Context, entity_set: str, entity_id: int
+) -> dict[int, tuple[Any, Any]] | None:
+    """The readings an update or deletion of this entity changes, when someone hears of it (the indicators'
+    rollups): None otherwise, and nothing is read."""
+    if ctx.bus is None or not ctx.bus.hears_changed_readings:
+        return None
+    return await readings_spans(session, entity_set, entity_id)
+
+
 def _update_link(navigation: str, value: Any) -> int:
     """An update links related entities by id only (18-088, 10.3): new ones are created by a POST first."""
     linked = link_id(value)
@@ -182,6 +206,9 @@ async def delete_entity(session: AsyncSession, ctx: Context, path: str) -> None:
     entity_set, entity_id = target.entity_set, target.entity_id
     assert entity_id is not None
     event = await change_event(session, ctx, entity_set, entity_id, "delete")
+    gone = await _readings_touched(session, ctx, entity_set.name, entity_id)
+    if gone and ctx.bus is not None:
+        await announce_spans(session, ctx.bus, gone)
     if entity_set.name == "Locations":
         await session.execute(
             delete(HISTORICAL_LOCATIONS).where(
