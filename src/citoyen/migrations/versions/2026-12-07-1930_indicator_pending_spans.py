@@ -6,8 +6,8 @@ what it touched, one row per Datastream, to this table without key or index, and
 recomputes those buckets (citoyen.indicators.rollups.fold).
 
 Revision ID: 5e7a2c9d4b18
-Revises: 3c7a1d9e5b20
-Create Date: 2026-12-07 19:00:00
+Revises: 4c7e1d9a2b58
+Create Date: 2026-12-07 19:30:00
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import citoyen.db
 
 revision: str = "5e7a2c9d4b18"
-down_revision: str | None = "3c7a1d9e5b20"
+down_revision: str | None = "4c7e1d9a2b58"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
