@@ -139,6 +139,19 @@ def test_import_population_names_a_bad_line_and_keeps_what_was_there(cli_env: di
     assert "nothing was imported" in refused.output
 
 
+def test_buildings_import_is_all_or_nothing_and_names_a_bad_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    header = "name;use;floor_area_m2;year_built;lon;lat;dwellings\n"
+    bad = write(tmp_path / "bad.csv", header + "A;housing;2400;1962;2.305;48.855;36\nB;housing;-3;1962;2.3;48.8;4\n")
+    refused = runner.invoke(app, ["buildings", "import", str(bad)], env=cli_env)
+    assert refused.exit_code == 2
+    assert "line 3: The floor area must be a positive number" in refused.output
+    assert "nothing was imported" in refused.output
+    good = write(tmp_path / "good.csv", header + "A;housing;2400;1962;2.305;48.855;36\n")
+    imported = runner.invoke(app, ["buildings", "import", str(good)], env=cli_env)
+    assert imported.exit_code == 0, imported.output
+    assert "1 buildings imported from good.csv" in imported.output
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

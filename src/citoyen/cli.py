@@ -1,5 +1,5 @@
 """The `citoyen` command: serve, demo, migrate, housekeeping, import-territory, territory import-addresses and
-import-population, create-admin, token, send-digests, opendata."""
+import-population, buildings import, create-admin, token, send-digests, opendata."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ territory_app = typer.Typer(help="The city's territory: its addresses and its po
 app.add_typer(territory_app, name="territory")
 indicators_app = typer.Typer(help="The indicators and their rollups.", no_args_is_help=True)
 app.add_typer(indicators_app, name="indicators")
+buildings_app = typer.Typer(help="Buildings with meters (eco-feedback).", no_args_is_help=True)
+app.add_typer(buildings_app, name="buildings")
 projects_app = typer.Typer(help="The city's urban projects on the map.", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")
 app.add_typer(foresight_app, name="foresight")
@@ -376,6 +378,43 @@ def import_population(
         typer.echo(f"{found.outside} lines about places outside the city passed over")
     if found.missing:
         typer.echo(f"no population for {len(found.missing)} neighbourhoods: {', '.join(found.missing[:10])}")
+
+
+@buildings_app.command("import")
+def import_buildings(
+    file: Annotated[Path, typer.Argument(help="CSV: name, use, floor_area_m2, year_built, lon, lat, dwellings...")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create the buildings of FILE with their meters (SensorThings Things), all or nothing: a bad line stops the
+    import with its number, and nothing is created."""
+    from citoyen.addresses import base_url
+    from citoyen.buildings import service as buildings
+    from citoyen.sensing import service as sensing
+    from citoyen.territory import service as territory
+
+    settings = load_settings(data_dir)
+    try:
+        specs = buildings.parse_buildings(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text; nothing was imported")
+    except buildings.BuildingImportError as exc:
+        fail(f"{file}: {exc}; nothing was imported")
+
+    async def create(session: AsyncSession) -> int:
+        ctx = sensing.Context(
+            access=sensing.Access(is_staff=True),
+            base_url=base_url(settings),
+            territory=territory.TerritoryIndexCache(3600.0),
+        )
+        return len(await buildings.import_buildings(session, ctx, specs))
+
+    try:
+        count = run(settings, create)
+    except buildings.BuildingImportError as exc:
+        fail(f"{file}: {exc}; nothing was imported")
+    typer.echo(f"{count} buildings imported from {file.name}")
 
 
 @app.command("create-admin")

@@ -3,6 +3,7 @@ from here).
 
 - `registry.py`: a building created as a SensorThings Thing with its meters (through sensing's service) and
   its attributes (use, floor area, year of construction, dwellings, energy class); similar buildings;
+- `importing.py`: buildings created by staff, one from a page or many from a CSV file (all or nothing);
 - `links.py`: a resident's link to their building (asked, confirmed by staff), with its personal-data provider.
 
 Buildings use sensing, people and territory through their services; indicators read buildings (the
@@ -11,6 +12,7 @@ eco-feedback page, the per-dwelling indicators), never the other way.
 
 from __future__ import annotations
 
+from citoyen.buildings.importing import BuildingImportError, create_checked, import_buildings, parse_buildings
 from citoyen.buildings.links import (
     BUILDINGS_DEPARTMENT,
     PendingLink,
@@ -56,6 +58,7 @@ __all__ = [
     "METER_PROPERTIES",
     "Building",
     "BuildingError",
+    "BuildingImportError",
     "BuildingLink",
     "BuildingSpec",
     "BuildingUse",
@@ -68,16 +71,19 @@ __all__ = [
     "check_spec",
     "confirm_link",
     "create_building",
+    "create_checked",
     "decline_link",
     "erase_personal_data",
     "export_personal_data",
     "get_building",
+    "import_buildings",
     "is_resident",
     "link_of",
     "list_buildings",
     "may_decide",
     "meter_stream",
     "metered_dwellings",
+    "parse_buildings",
     "pending_links",
     "register_personal_data",
     "remove_link",
