@@ -2,7 +2,7 @@
 
 1. a fresh migrated SQLite database with the demo city's reports, sensors and indicators (`--citizens` residents;
    the reports and the sensors' history are the demo's own sizes: 3,000 reports over a year, 60 days of hourly
-   readings), built without the alerts part;
+   readings, 400 for the bicycle counters), built without the alerts part;
 2. **demo part**: the planted cluster and a run without forecasts (what `build_demo` does), timed, and whether
    the scan found the planted cluster (its reports inside a significant cluster);
 3. **full run**: `run_foresight(force=True)` with the forecasts (what `citoyen foresight run` does), timed, with
