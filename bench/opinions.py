@@ -6,12 +6,15 @@ runs (target ≥ 1,000/s on PostgreSQL), and the map page's p95 (target < 100 ms
     uv run python bench/opinions.py --participants 2000 --statements 200 --votes 100000   # a quicker look
 
 Votes are simulated (three opinion groups), inserted in bulk; the timed votes go through `opinions.vote`, one
-transaction each, from `--voters` concurrent tasks."""
+transaction each, from `--voters` concurrent tasks. Turn by turn (`--slice-seconds`), the same voters vote the way
+session 11's service did (`previous_vote`: the statement, the participant, then the upsert), so that the "before"
+column is measured in the same run, under the same load (`--no-previous` leaves it out)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import os
 import pstats
@@ -27,6 +30,9 @@ import httpx
 import numpy as np
 from databases import chosen_backends, fresh_database
 from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from tables import print_aligned
 
 from citoyen.app import build_event_hub, create_app
@@ -50,6 +56,31 @@ BEFORE = {
         "page": "1,200 ms",
     },
 }
+
+
+async def previous_vote(
+    session: AsyncSession, conversation: Any, voter: opinions.Voter, statement_id: int, value: int
+) -> None:
+    """A vote as session 11's service wrote it, for the comparison in the same run: the statement, then the
+    participant, then the upsert (three statements where the service now sends one)."""
+    statement = await opinions.visible_statement(session, conversation, statement_id)
+    participant = await opinions.find_participant(session, conversation, voter)
+    assert participant is not None  # each voter's first vote went the service's way
+    dialect = session.get_bind().dialect.name
+    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    upsert = insert_for(OpinionVote).values(
+        participant_id=participant.id,
+        statement_id=statement.id,
+        conversation_id=statement.conversation_id,
+        value=value,
+        modified_at=now,
+    )
+    await session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["participant_id", "statement_id"], set_={"value": value, "modified_at": now}
+        )
+    )
 
 
 def simulated(participants: int, statements: int, votes: int, seed: int = 18) -> list[tuple[int, int, int]]:
@@ -120,38 +151,57 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
             await session.commit()
             conversation_id = conversation.id
 
-        # Votes through the service: alone first (the reference), then while a full recomputation runs.
-        counted = 0
+        # Votes through the service: alone first (the reference), then while a full recomputation runs. Each
+        # period alternates, slice by slice, session 11's statements (reproduced in `previous_vote`) and the
+        # service's: both are measured under the same load, in the same run.
+        counted = {"previous": 0, "current": 0}
+        spent = {"previous": 0.0, "current": 0.0}
+        mode = "current"
         stop = False
         state = SimpleNamespace()  # the SQLite writers' turns, as the app's state keeps them
 
+        async def cast(token: str, position: int, way: str) -> None:
+            async with sessions() as session, sqlite_write_turn(state, session):
+                found = await opinions.get_conversation(session, conversation_id)
+                statement_id = statement_ids[position % len(statement_ids)]
+                if way == "previous":
+                    await previous_vote(session, found, opinions.Voter(anonymous_token=token), statement_id, 1)
+                else:
+                    await opinions.vote(session, found, opinions.Voter(anonymous_token=token), statement_id, 1)
+                await session.commit()
+
         async def voter(number: int, prefix: str) -> None:
-            nonlocal counted
-            token = f"bench-{prefix}-{number}"
-            position = number
+            position = number + args.voters
             while not stop:
-                async with sessions() as session, sqlite_write_turn(state, session):
-                    found = await opinions.get_conversation(session, conversation_id)
-                    await opinions.vote(
-                        session,
-                        found,
-                        opinions.Voter(anonymous_token=token),
-                        statement_ids[position % len(statement_ids)],
-                        1,
-                    )
-                    await session.commit()
-                counted += 1
+                way = mode
+                await cast(f"bench-{prefix}-{number}", position, way)
+                counted[way] += 1
                 position += args.voters
 
-        async def votes_per_second(prefix: str, during: Awaitable[Any]) -> tuple[float, Any]:
-            nonlocal counted, stop
-            counted, stop = 0, False
+        async def alternate(until: asyncio.Future[Any]) -> None:
+            nonlocal mode
+            while not until.done():
+                began = time.perf_counter()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(until), args.slice_seconds)
+                spent[mode] += time.perf_counter() - began
+                if args.previous:
+                    mode = "current" if mode == "previous" else "previous"
+
+        async def votes_per_second(prefix: str, during: Awaitable[Any]) -> tuple[dict[str, float], Any]:
+            nonlocal stop, mode
+            for way in counted:
+                counted[way], spent[way] = 0, 0.0
+            stop, mode = False, "current"
+            # Every voter's first vote makes its participant (the longer way): not part of the rate.
+            await asyncio.gather(*(cast(f"bench-{prefix}-{n}", n, "current") for n in range(args.voters)))
             voters = [asyncio.create_task(voter(n, prefix)) for n in range(args.voters)]
-            began = time.perf_counter()
-            outcome = await during
+            task = asyncio.ensure_future(during)
+            await alternate(task)
             stop = True
             await asyncio.gather(*voters)
-            return counted / (time.perf_counter() - began), outcome
+            rates = {way: counted[way] / spent[way] for way in counted if spent[way] > 0}
+            return rates, task.result()
 
         voting_profile = cProfile.Profile() if args.profile else None
         if voting_profile is not None:
@@ -187,10 +237,12 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
         rows.append([backend, "    its processor time", f"{cpu_seconds:.1f} s", "", ""])
         rows.append([backend, "  storing the map and points", f"{store:.1f} s", "", ""])
         rows.append([backend, "  web process CPU meanwhile", f"{web_cpu:.1f} s", "", ""])
-        rows.append([backend, "votes/s, no recomputation", f"{alone:.0f}", "", ""])
         target = "≥ 1,000 (PostgreSQL)"
-        rows.append([backend, "votes/s during the recomputation", f"{rate:.0f}", before.get("votes", ""), target])
-        rows.append([backend, "  ratio to votes/s alone", f"{rate / alone:.2f}", "", ""])
+        previous = f"{rate['previous']:.0f} (session 11's statements)" if "previous" in rate else ""
+        previous_alone = f"{alone['previous']:.0f} (session 11's statements)" if "previous" in alone else ""
+        rows.append([backend, "votes/s, no recomputation", f"{alone['current']:.0f}", previous_alone, ""])
+        rows.append([backend, "votes/s during the recomputation", f"{rate['current']:.0f}", previous, target])
+        rows.append([backend, "  ratio to votes/s alone", f"{rate['current'] / alone['current']:.2f}", "", ""])
 
         app = create_app(
             Settings(data_dir=Path(data_dir), database_url=url, secret_key="bench-" + "x" * 40), engine=engine
@@ -229,7 +281,14 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=8)
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--profile", action="store_true", help="print where the map pages' time goes (stderr)")
-    parser.add_argument("--reference-seconds", type=float, default=5.0, help="votes alone, for the ratio")
+    parser.add_argument("--reference-seconds", type=float, default=10.0, help="votes alone, for the ratio")
+    parser.add_argument("--slice-seconds", type=float, default=1.0, help="how long each way votes in its turn")
+    parser.add_argument(
+        "--no-previous",
+        dest="previous",
+        action="store_false",
+        help="the service's votes only (no turns of session 11's statements beside them)",
+    )
     args = parser.parse_args()
     rows: list[list[str]] = []
     for backend in chosen_backends(args.backend):

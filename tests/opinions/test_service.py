@@ -42,6 +42,13 @@ async def test_votes_one_statement_at_a_time_and_changes_a_vote(session: AsyncSe
     await opinions.vote(session, conversation, other, seen[0], 1)
     found = await opinions.find_participant(session, conversation, other)
     assert found is not None and found.pid == 1
+    # The next statement is always one not voted on yet, until every one is voted.
+    while (statement := await opinions.next_statement(session, conversation, voter)) is not None:
+        assert statement.id not in seen
+        seen.append(statement.id)
+        await opinions.vote(session, conversation, voter, statement.id, "pass")
+    assert len(seen) == len(SEEDS)
+    assert await opinions.progress(session, conversation, voter) == opinions.Progress(len(SEEDS), len(SEEDS))
 
 
 async def test_bad_votes_and_statements_are_refused_and_store_nothing(session: AsyncSession) -> None:

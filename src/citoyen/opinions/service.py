@@ -22,6 +22,7 @@ from citoyen.opinions.personal_data import register_personal_data
 from citoyen.opinions.polis import PolisExport, PolisFormatError, export_polis, import_polis, read_polis_export
 from citoyen.opinions.voting import (
     Progress,
+    Standing,
     Voter,
     find_participant,
     moderate,
@@ -29,6 +30,7 @@ from citoyen.opinions.voting import (
     next_statement,
     parse_vote,
     progress,
+    standing,
     visible_statement,
     vote,
     votes_of,
@@ -46,6 +48,7 @@ __all__ = [
     "PolisFormatError",
     "Progress",
     "Recomputed",
+    "Standing",
     "StatementStatus",
     "Vote",
     "Voter",
@@ -69,6 +72,7 @@ __all__ = [
     "register_personal_data",
     "set_closed",
     "stale_conversations",
+    "standing",
     "statements_of",
     "stored_map",
     "visible_statement",

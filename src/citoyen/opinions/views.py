@@ -92,16 +92,19 @@ def colour(group_id: int) -> str:
 
 
 async def vote_view(session: AsyncSession, conversation: Conversation, voter: voting.Voter) -> VoteView:
+    """The voting page: the process, whether it is open, the voter's progress and next statement (two
+    statements for these last: `voting.standing`, then `voting.next_for` by the indexes)."""
     process = await participation.get_process(session, conversation.process_id, include_unpublished=True)
     is_open = await conversations.is_open(session, conversation)
     person = voter.person
     may = is_open and (person is not None or conversation.anonymous_allowed)
+    found = await voting.standing(session, conversation, voter)
     return VoteView(
         conversation=conversation,
         process=process,
         open=is_open,
-        statement=await voting.next_statement(session, conversation, voter) if is_open else None,
-        progress=await voting.progress(session, conversation, voter),
+        statement=await voting.next_for(session, conversation, found) if is_open else None,
+        progress=found.progress,
         may_take_part=may,
         writes=may and conversation.participants_write,
     )

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, SmallInteger, String, Table, bindparam, exists, func, null, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from citoyen.db import utcnow
+from citoyen.db import UTCDateTime, utcnow
 from citoyen.i18n import N_
 from citoyen.opinions.conversations import check_statement_text, is_open, next_tid
 from citoyen.opinions.errors import OpinionError
@@ -24,6 +26,7 @@ from citoyen.participation.moderation import service as moderation
 from citoyen.people.service import Person
 from citoyen.verification import service as verification
 
+VOTES = cast(Table, OpinionVote.__table__)
 VOTE_VALUES = {vote.value for vote in Vote}
 JOIN_ATTEMPTS = 50
 VOTE_NAMES = {"agree": Vote.AGREE, "disagree": Vote.DISAGREE, "pass": Vote.PASS}
@@ -68,14 +71,20 @@ def parse_vote(value: str | int) -> int:
     return int(value)
 
 
-async def find_participant(session: AsyncSession, conversation: Conversation, voter: Voter) -> Participant | None:
+def _participant_key(conversation: Conversation, voter: Voter) -> ColumnElement[bool] | None:
+    """How the voter's participant row is found (by account, or by the anonymous cookie where allowed)."""
     if voter.person is not None:
-        where = Participant.person_id == voter.person.id
-    elif voter.anonymous_key is not None and conversation.anonymous_allowed:
-        where = Participant.anonymous_key == voter.anonymous_key
-    else:
+        return Participant.person_id == voter.person.id
+    if voter.anonymous_key is not None and conversation.anonymous_allowed:
+        return Participant.anonymous_key == voter.anonymous_key
+    return None
+
+
+async def find_participant(session: AsyncSession, conversation: Conversation, voter: Voter) -> Participant | None:
+    key = _participant_key(conversation, voter)
+    if key is None:
         return None
-    query = select(Participant).where(Participant.conversation_id == conversation.id, where)
+    query = select(Participant).where(Participant.conversation_id == conversation.id, key)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -90,10 +99,13 @@ async def _may_take_part(session: AsyncSession, conversation: Conversation, vote
         raise OpinionError(N_("Only verified residents take part in this conversation."), "not_verified")
 
 
-async def participant_for(session: AsyncSession, conversation: Conversation, voter: Voter) -> Participant:
+async def participant_for(
+    session: AsyncSession, conversation: Conversation, voter: Voter, checked: bool = False
+) -> Participant:
     """The voter's participant in the conversation, made on their first vote or statement (next pseudonymous
-    number); refused when they may not take part."""
-    await _may_take_part(session, conversation, voter)
+    number); refused when they may not take part (unless the caller `checked` already)."""
+    if not checked:
+        await _may_take_part(session, conversation, voter)
     found = await find_participant(session, conversation, voter)
     if found is not None:
         return found
@@ -152,15 +164,89 @@ async def _write_vote(session: AsyncSession, participant: Participant, statement
     )
 
 
+def _known_vote_upsert(dialect: str, by_person: bool) -> Any:
+    """The usual vote as one statement: the voter's existing participant row and the published statement are
+    found by the upsert itself (`INSERT … SELECT … ON CONFLICT DO UPDATE … RETURNING`). Built once per dialect
+    and kind of voter, with bound parameters, so that a vote neither builds nor hashes an expression."""
+    key = (
+        Participant.person_id == bindparam("person_id")
+        if by_person
+        else Participant.anonymous_key == bindparam("anonymous_key", type_=String)
+    )
+    chosen = (
+        select(
+            Participant.id,
+            Statement.id,
+            Statement.conversation_id,
+            bindparam("value", type_=SmallInteger),
+            bindparam("now", type_=UTCDateTime),
+        )
+        # Joined on the statement's key (not on the shared conversation, which leads PostgreSQL's planner to walk
+        # the conversation's statements rather than take the one by its primary key).
+        .join(Statement, Statement.id == bindparam("statement_id"))
+        .where(
+            Participant.conversation_id == bindparam("conversation_id"),
+            key,
+            Statement.conversation_id == bindparam("conversation_id"),
+            Statement.status == StatementStatus.ACCEPTED.value,
+        )
+    )
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(VOTES).from_select(
+        ["participant_id", "statement_id", "conversation_id", "value", "modified_at"], chosen
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["participant_id", "statement_id"],
+        set_={"value": insert.excluded.value, "modified_at": insert.excluded.modified_at},
+    ).returning(VOTES.c.participant_id)
+
+
+KNOWN_VOTE = {
+    (dialect, by_person): _known_vote_upsert(dialect, by_person)
+    for dialect in ("postgresql", "sqlite")
+    for by_person in (True, False)
+}
+
+
+async def _write_known_vote(
+    session: AsyncSession, conversation: Conversation, voter: Voter, statement_id: int, value: int
+) -> int | None:
+    """A returning participant's vote on a published statement, in one statement (`KNOWN_VOTE`). Returns the
+    participant's id, or None when nothing was written (a first vote, or a statement not published here)."""
+    key: dict[str, object]
+    if voter.person is not None:
+        by_person, key = True, {"person_id": voter.person.id}
+    elif voter.anonymous_key is not None and conversation.anonymous_allowed:
+        by_person, key = False, {"anonymous_key": voter.anonymous_key}
+    else:
+        return None
+    bind = session.bind
+    dialect = "postgresql" if bind is not None and bind.dialect.name == "postgresql" else "sqlite"
+    parameters = {
+        "conversation_id": conversation.id,
+        "statement_id": statement_id,
+        "value": value,
+        "now": utcnow(),
+        **key,
+    }
+    found = await session.execute(KNOWN_VOTE[(dialect, by_person)], parameters)
+    return cast(int | None, found.scalar_one_or_none())
+
+
 async def vote(
     session: AsyncSession, conversation: Conversation, voter: Voter, statement_id: int, value: str | int
-) -> Participant:
-    """Agree, disagree or pass on a published statement; a second vote replaces the first."""
+) -> int:
+    """Agree, disagree or pass on a published statement; a second vote replaces the first. Returns the
+    participant's id. A returning participant's vote is one statement; the first vote (which makes the
+    participant) and a refused one take the longer way, which says why."""
     parsed = parse_vote(value)
+    await _may_take_part(session, conversation, voter)
+    written = await _write_known_vote(session, conversation, voter, statement_id, parsed)
+    if written is not None:
+        return written
     statement = await visible_statement(session, conversation, statement_id)
-    participant = await participant_for(session, conversation, voter)
+    participant = await participant_for(session, conversation, voter, checked=True)
     await _write_vote(session, participant, statement, parsed)
-    return participant
+    return participant.id
 
 
 async def write_statement(session: AsyncSession, conversation: Conversation, voter: Voter, body: str) -> Statement:
@@ -199,47 +285,83 @@ async def write_statement(session: AsyncSession, conversation: Conversation, vot
     return statement
 
 
-def _order(pid: int, tid: int) -> int:
-    """A fixed shuffle per participant, so that statements are not all voted in the same order."""
-    return hashlib.blake2b(f"{pid}:{tid}".encode(), digest_size=8).digest()[0] * 100_000 + tid
+@dataclass(frozen=True)
+class Standing:
+    """Where a voter is in a conversation: their participant (None before their first vote), their progress,
+    and the highest number among the published statements (where their own order of statements starts)."""
+
+    participant_id: int | None
+    progress: Progress
+    last_tid: int | None
+
+    @property
+    def first_tid(self) -> int:
+        """A fixed starting point per participant, so that statements are not all voted in the same order."""
+        if self.participant_id is None or self.last_tid is None:
+            return 0
+        digest = hashlib.blake2b(str(self.participant_id).encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % (self.last_tid + 1)
+
+
+def _published(statement: Any, conversation: Conversation) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return statement.conversation_id == conversation.id, statement.status == StatementStatus.ACCEPTED.value
+
+
+async def standing(session: AsyncSession, conversation: Conversation, voter: Voter) -> Standing:
+    """The voter's participant, progress and the last published number, in one statement."""
+    key = _participant_key(conversation, voter)
+    participant: Any = (
+        null()
+        if key is None
+        else select(Participant.id).where(Participant.conversation_id == conversation.id, key).scalar_subquery()
+    )
+    published = _published(Statement, conversation)
+    total = select(func.count()).select_from(Statement).where(*published).scalar_subquery()
+    last = select(func.max(Statement.tid)).where(*published).scalar_subquery()
+    voted = (
+        select(func.count())
+        .select_from(OpinionVote)
+        .join(Statement, Statement.id == OpinionVote.statement_id)
+        .where(OpinionVote.participant_id == participant, *published)
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(participant, total, voted, last))).one()
+    participant_id, total_count, voted_count, last_tid = row
+    return Standing(
+        None if participant_id is None else int(participant_id),
+        Progress(int(voted_count or 0), int(total_count or 0)),
+        None if last_tid is None else int(last_tid),
+    )
+
+
+async def next_for(session: AsyncSession, conversation: Conversation, found: Standing) -> Statement | None:
+    """The participant's next published statement not voted on yet: the first from their starting number on,
+    else the first before it. Two index walks (the statements' (conversation, number) and the votes' primary
+    key), each stopping at the first statement found: no scan of every statement, no Python loop over them."""
+    candidate = aliased(Statement)
+    unvoted: ColumnElement[bool] = true()
+    if found.participant_id is not None:
+        unvoted = ~exists().where(
+            OpinionVote.participant_id == found.participant_id, OpinionVote.statement_id == candidate.id
+        )
+
+    def first(*where: ColumnElement[bool]) -> Any:
+        query = select(candidate.id).where(*_published(candidate, conversation), unvoted, *where)
+        return query.order_by(candidate.tid).limit(1).scalar_subquery()
+
+    start = found.first_tid
+    chosen = func.coalesce(first(candidate.tid >= start), first(candidate.tid < start))
+    return (await session.execute(select(Statement).where(Statement.id == chosen))).scalar_one_or_none()
 
 
 async def next_statement(session: AsyncSession, conversation: Conversation, voter: Voter) -> Statement | None:
     """A published statement the voter has not voted on yet (None when they voted on all)."""
-    participant = await find_participant(session, conversation, voter)
-    query = select(Statement).where(
-        Statement.conversation_id == conversation.id, Statement.status == StatementStatus.ACCEPTED.value
-    )
-    if participant is not None:
-        voted = select(OpinionVote.statement_id).where(OpinionVote.participant_id == participant.id)
-        query = query.where(Statement.id.not_in(voted))
-    candidates = list((await session.execute(query)).scalars())
-    if not candidates:
-        return None
-    pid = participant.pid if participant is not None else -1
-    return min(candidates, key=lambda statement: _order(pid, statement.tid))
+    return await next_for(session, conversation, await standing(session, conversation, voter))
 
 
 async def progress(session: AsyncSession, conversation: Conversation, voter: Voter) -> Progress:
     """How many published statements the voter has voted on, out of how many."""
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Statement)
-        .where(Statement.conversation_id == conversation.id, Statement.status == StatementStatus.ACCEPTED.value)
-    )
-    participant = await find_participant(session, conversation, voter)
-    voted = 0
-    if participant is not None:
-        voted = int(
-            await session.scalar(
-                select(func.count())
-                .select_from(OpinionVote)
-                .join(Statement, Statement.id == OpinionVote.statement_id)
-                .where(OpinionVote.participant_id == participant.id, Statement.status == StatementStatus.ACCEPTED.value)
-            )
-            or 0
-        )
-    return Progress(voted, int(total or 0))
+    return (await standing(session, conversation, voter)).progress
 
 
 async def votes_of(session: AsyncSession, participant: Participant) -> dict[int, int]:
