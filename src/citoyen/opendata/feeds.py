@@ -26,7 +26,14 @@ import frictionless
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.opendata import aggregates, mobility_feeds, reference_feeds, sensor_feeds, statistics_feeds
+from citoyen.opendata import (
+    aggregates,
+    mobility_feeds,
+    opinion_feeds,
+    reference_feeds,
+    sensor_feeds,
+    statistics_feeds,
+)
 from citoyen.opendata.feed_kit import (
     ID,
     LAT,
@@ -533,6 +540,7 @@ async def platform_feeds(session: AsyncSession, now: datetime | None = None) -> 
         *await sensor_feeds.kind_feeds(session, now or utcnow()),
         statistics_feeds.sensor_summaries_feed(),
         mobility_feeds.carpool_flows_feed(),
+        *await opinion_feeds.conversation_feeds(session),
         neighbourhoods_feed(),
         departments_feed(),
         *reference_feeds.reference_feeds(),

@@ -190,13 +190,36 @@ async def import_polis(session: AsyncSession, process_id: int, export: PolisExpo
     return conversation
 
 
-def _polis_time(moment: datetime) -> tuple[str, str]:
-    return str(int(moment.timestamp())), moment.astimezone(UTC).strftime("%a %b %d %Y %H:%M:%S GMT+0000 (UTC)")
+PARTICIPANT_COLUMNS = ("participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree")
 
 
-async def export_polis(session: AsyncSession, conversation_id: int) -> dict[str, str]:
-    """The texts of comments.csv, votes.csv and participants-votes.csv (with each participant's group), by file
-    name."""
+def _polis_time(moment: datetime) -> tuple[int, str]:
+    return int(moment.timestamp()), moment.astimezone(UTC).strftime("%a %b %d %Y %H:%M:%S GMT+0000 (UTC)")
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class PolisTables:
+    """The three files of a Pol.is export as rows of values in their columns' order (`participants-votes.csv`'s
+    header is PARTICIPANT_COLUMNS then one column per comment id, `comment_ids`). A missing value is None."""
+
+    comments: list[list[object]]
+    votes: list[list[object]]
+    participants: list[list[object]]
+    comment_ids: list[int]
+
+    @property
+    def participant_header(self) -> list[str]:
+        return [*PARTICIPANT_COLUMNS, *(str(tid) for tid in self.comment_ids)]
+
+
+async def polis_tables(session: AsyncSession, conversation_id: int, public: bool = False) -> PolisTables:
+    """A conversation's Pol.is export, with each participant's group. `public` (the open-data release) keeps
+    only the published statements and the votes on them, and gives every time to the day only (midnight UTC):
+    a vote's moment could single out who was seen voting then."""
     conversation = await get_conversation(session, conversation_id, include_unpublished=True)
     participants = {
         row.id: row.pid
@@ -204,21 +227,20 @@ async def export_polis(session: AsyncSession, conversation_id: int) -> dict[str,
             select(Participant.id, Participant.pid).where(Participant.conversation_id == conversation.id)
         )
     }
-    statements = list(
-        (
-            await session.execute(
-                select(Statement).where(Statement.conversation_id == conversation.id).order_by(Statement.tid)
-            )
-        ).scalars()
-    )
+    query = select(Statement).where(Statement.conversation_id == conversation.id)
+    if public:
+        query = query.where(Statement.status == StatementStatus.ACCEPTED.value)
+    statements = list((await session.execute(query.order_by(Statement.tid))).scalars())
     tids = {statement.id: statement.tid for statement in statements}
+    when = _day if public else (lambda moment: moment)
     votes = [
-        (participants[row.participant_id], tids[row.statement_id], int(row.value), row.modified_at)
+        (participants[row.participant_id], tids[row.statement_id], int(row.value), when(row.modified_at))
         for row in await session.execute(
             select(
                 OpinionVote.participant_id, OpinionVote.statement_id, OpinionVote.value, OpinionVote.modified_at
             ).where(OpinionVote.conversation_id == conversation.id)
         )
+        if row.statement_id in tids
     ]
     votes.sort(key=lambda vote: (vote[1], vote[0]))
     counts: dict[int, list[int]] = {statement.tid: [0, 0] for statement in statements}
@@ -229,48 +251,58 @@ async def export_polis(session: AsyncSession, conversation_id: int) -> dict[str,
         elif value == -1:
             counts[tid][1] += 1
         by_participant[pid][tid] = value
-    files = {name: io.StringIO() for name in ("comments.csv", "votes.csv", "participants-votes.csv")}
-    writer = csv.writer(files["comments.csv"], lineterminator="\n")
-    writer.writerow(COMMENT_COLUMNS)
-    for statement in statements:
-        writer.writerow(
-            [
-                *_polis_time(statement.created_at),
-                statement.tid,
-                participants.get(statement.author_id, "") if statement.author_id is not None else "",
-                counts[statement.tid][0],
-                counts[statement.tid][1],
-                MODERATED[statement.status],
-                statement.body,
-            ]
-        )
-    writer = csv.writer(files["votes.csv"], lineterminator="\n")
-    writer.writerow(VOTE_COLUMNS)
-    for pid, tid, value, at in votes:
-        writer.writerow([*_polis_time(at), tid, pid, value])
+    comments: list[list[object]] = [
+        [
+            *_polis_time(when(statement.created_at)),
+            statement.tid,
+            participants.get(statement.author_id) if statement.author_id is not None else None,
+            counts[statement.tid][0],
+            counts[statement.tid][1],
+            MODERATED[statement.status],
+            statement.body,
+        ]
+        for statement in statements
+    ]
+    vote_rows: list[list[object]] = [[*_polis_time(at), tid, pid, value] for pid, tid, value, at in votes]
     groups = await groups_by_pid(session, conversation.id)
     authored: dict[int, int] = {}
     for statement in statements:
         if statement.author_id is not None and statement.author_id in participants:
             pid = participants[statement.author_id]
             authored[pid] = authored.get(pid, 0) + 1
-    writer = csv.writer(files["participants-votes.csv"], lineterminator="\n")
-    writer.writerow(
-        ["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree"]
-        + [str(statement.tid) for statement in statements]
-    )
+    participant_rows: list[list[object]] = []
     for pid in sorted(by_participant):
         own = by_participant[pid]
+        if public and not own and pid not in authored:
+            continue  # nothing of theirs is published
         group = groups.get(pid, -1)
-        writer.writerow(
+        participant_rows.append(
             [
                 pid,
-                group if group >= 0 else "",
+                group if group >= 0 else None,
                 authored.get(pid, 0),
                 len(own),
                 sum(1 for value in own.values() if value == 1),
                 sum(1 for value in own.values() if value == -1),
+                *(own.get(statement.tid) for statement in statements),
             ]
-            + [own.get(statement.tid, "") for statement in statements]
         )
-    return {name: text.getvalue() for name, text in files.items()}
+    return PolisTables(comments, vote_rows, participant_rows, [statement.tid for statement in statements])
+
+
+async def export_polis(session: AsyncSession, conversation_id: int) -> dict[str, str]:
+    """The texts of comments.csv, votes.csv and participants-votes.csv (with each participant's group), by file
+    name."""
+    tables = await polis_tables(session, conversation_id)
+    files = {}
+    for name, header, rows in (
+        ("comments.csv", list(COMMENT_COLUMNS), tables.comments),
+        ("votes.csv", list(VOTE_COLUMNS), tables.votes),
+        ("participants-votes.csv", tables.participant_header, tables.participants),
+    ):
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(["" if value is None else value for value in row] for row in rows)
+        files[name] = text.getvalue()
+    return files

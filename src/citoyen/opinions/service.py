@@ -1,7 +1,8 @@
 """The opinion map's public front: pages, the CLI, the demo, the app and the tests import from here. The rules
 live by subject: `conversations` (adding and finding them), `voting` (taking part, and moderating participants'
 statements), `groups` (the mathematics), `maps` (the stored map and its recomputation), `polis` (Pol.is's export
-format, in and out), `personal_data`; `tasks` recomputes in the background."""
+format, in and out), `open_data` (that export as the catalogue publishes it), `personal_data`; `tasks`
+recomputes in the background."""
 
 from citoyen.opinions.conversations import (
     QUESTION_MAX,
@@ -18,8 +19,18 @@ from citoyen.opinions.errors import OpinionError
 from citoyen.opinions.groups import MIN_VOTES, MapResult, compute_map
 from citoyen.opinions.maps import Recomputed, is_stale, recompute, stale_conversations, stored_map
 from citoyen.opinions.models import STATEMENT_MAX, StatementStatus, Vote
+from citoyen.opinions.open_data import MIN_PARTICIPANTS, PublicConversation, public_conversations, public_tables
 from citoyen.opinions.personal_data import register_personal_data
-from citoyen.opinions.polis import PolisExport, PolisFormatError, export_polis, import_polis, read_polis_export
+from citoyen.opinions.polis import (
+    COMMENT_COLUMNS,
+    VOTE_COLUMNS,
+    PolisExport,
+    PolisFormatError,
+    PolisTables,
+    export_polis,
+    import_polis,
+    read_polis_export,
+)
 from citoyen.opinions.voting import (
     Progress,
     Standing,
@@ -38,15 +49,20 @@ from citoyen.opinions.voting import (
 )
 
 __all__ = [
+    "COMMENT_COLUMNS",
+    "MIN_PARTICIPANTS",
     "MIN_VOTES",
     "QUESTION_MAX",
     "STATEMENT_MAX",
+    "VOTE_COLUMNS",
     "ConversationInput",
     "MapResult",
     "OpinionError",
     "PolisExport",
     "PolisFormatError",
+    "PolisTables",
     "Progress",
+    "PublicConversation",
     "Recomputed",
     "Standing",
     "StatementStatus",
@@ -67,6 +83,8 @@ __all__ = [
     "next_statement",
     "parse_vote",
     "progress",
+    "public_conversations",
+    "public_tables",
     "read_polis_export",
     "recompute",
     "register_personal_data",
