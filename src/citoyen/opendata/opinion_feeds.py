@@ -42,7 +42,7 @@ COMMENT_COLUMNS = (
     ),
     col("agrees", "integer", "D’accord", "Agrees"),
     col("disagrees", "integer", "Pas d’accord", "Disagrees"),
-    col("moderated", "integer", "Modération", "Moderation", "1\u00a0: publiée", "1: published"),
+    col("moderated", "integer", "État de modération", "Moderation status", "1\u00a0: publiée", "1: published"),
     col("comment-body", "string", "Affirmation", "Statement", required=True),
 )
 PARTICIPANT = (
