@@ -8,7 +8,9 @@ One run, on PostgreSQL (default) or SQLite (`--backend sqlite`):
    any server must at least do;
 2. the same N observations through the real server: `POST /sta/v1.1/CreateObservations` in batches of
    `--batch` rows, `--concurrency` clients at once, into the partitioned `sta_observations` with its
-   indexes and foreign keys.
+   indexes, each write noting what it touched for the indicators' rollups; then the rollups' lag: the seconds
+   from the last reply until the server's fold (every `CITOYEN_INDICATORS_FOLD_INTERVAL_SECONDS`, 5 s by
+   default) has folded everything in, and the readings the hourly rollups then hold.
 3. `--mqtt-messages` Observations published one per MQTT message at QoS 1 (`mqtt_ingest.py`: a private
    Mosquitto, `mosquitto_pub` devices, the app's bridge; target ≥ 5,000 msg/s with none lost).
 Prints rows/s and the ratio to the baseline. The database `citoyen_bench_sensing` is dropped at the end.
@@ -166,6 +168,23 @@ async def previous_design_copy(url: str, rows: list[tuple[int, datetime, float]]
     return elapsed
 
 
+async def rollups_lag(url: str, limit_seconds: float = 120.0) -> tuple[float, int]:
+    """Seconds from now (the last CreateObservations answered) until the server's fold has taken every noted
+    change into the indicators' rollups (citoyen.indicators.rollups), and the readings the hourly rollups then
+    hold: the rollups' lag behind ingest, at its worst (just after a burst)."""
+    started = time.perf_counter()
+    async with asyncpg_connection(url) as driver:
+        while await driver.fetchval("SELECT count(*) FROM indicator_pending_spans"):
+            if time.perf_counter() - started > limit_seconds:
+                break
+            await asyncio.sleep(0.05)
+        lag = time.perf_counter() - started
+        folded = await driver.fetchval(
+            "SELECT coalesce(sum(count), 0) FROM indicator_datastream_rollups WHERE step = 'hour'"
+        )
+    return lag, int(folded)
+
+
 async def http_ingest(
     base: str, token: str, rows: list[tuple[int, datetime, float]], batch: int, concurrency: int
 ) -> tuple[float, int]:
@@ -273,10 +292,20 @@ def main() -> None:
             )
         with running_server(url, workers) as base:
             elapsed, refused = asyncio.run(http_ingest(base, token, rows, args.batch, args.concurrency))
+            lag, folded = asyncio.run(rollups_lag(url))
         rate = (args.rows - refused) / elapsed
         ratio = f"{100 * rate / baseline:.0f} %" if baseline else "n/a"
         label = f"HTTP CreateObservations ({args.batch:,}/request, {args.concurrency} clients, {workers} workers)"
         table.append([label, f"{args.rows - refused:,}", f"{elapsed:.2f}", f"{rate:,.0f}", ratio])
+        table.append(
+            [
+                f"indicators' rollups folded in by the server ({folded:,} readings in the hourly rollups)",
+                f"{folded:,}",
+                f"lag {lag:.2f}",
+                "",
+                "after the last reply",
+            ]
+        )
         if args.mqtt_messages:
             # Its own database and private broker (mqtt_ingest.py): devices publish one message per Observation.
             mqtt = asyncio.run(

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.sensing import multi
-from citoyen.sensing.entities import API_PATH, format_interval, result_value
-from citoyen.sensing.events import SensingEvent, announce_spans, queue_events
+from citoyen.sensing.entities import API_PATH, format_interval, format_time, result_value
+from citoyen.sensing.events import SensingEvent, announce_spans, queue_events, queue_stored_readings
 from citoyen.sensing.models import ResultType
 from citoyen.sensing.multi import MultiRow
 from citoyen.sensing.repository import lock_observation_parents
@@ -236,6 +236,15 @@ async def _queue_observation_events(
 ) -> None:
     bus = ctx.bus
     if bus is None or not bus.has_listeners:
+        return
+    if not bus.has_local_listeners:
+        # Only live pages (maybe another worker's) may hear: ids, times and numbers, without building the JSON of
+        # each Observation (only this process's subscriptions and the MQTT bridge read it).
+        readings: dict[int, list[tuple[int, str, float | None]]] = {}
+        for new_id, values in zip(ids, prepared, strict=True):
+            number = values[5] if values[4] in NUMERIC else None
+            readings.setdefault(values[0], []).append((new_id, format_time(values[1]) or "", number))
+        await queue_stored_readings(session, bus, readings)
         return
     datastream_ids = {values[0] for values in prepared}
     owners = {

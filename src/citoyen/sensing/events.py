@@ -104,6 +104,11 @@ class SensingEventBus:
         )
 
     @property
+    def has_local_listeners(self) -> bool:
+        """Whether this process hears each change with its JSON (its live subscriptions, the MQTT bridge)."""
+        return bool(self._subscriptions or self._listeners)
+
+    @property
     def hears_changed_readings(self) -> bool:
         """Whether a write's changed readings are heard in its transaction (the indicators' rollups note them):
         updates and deletions read which readings they touch only then."""
@@ -270,6 +275,25 @@ def observations_stored(items: list[SensingEvent]) -> list[ObservationsStored]:
         number = None if isinstance(result, bool) or not isinstance(result, int | float) else result
         time = str(item.payload.get("phenomenonTime", "")).split("/")[0]
         readings.setdefault(item.datastream_id, []).append((item.entity_id, time, number))
+    return _in_chunks(readings)
+
+
+async def queue_stored_readings(
+    session: AsyncSession, bus: SensingEventBus, readings: dict[int, list[tuple[int, str, float | None]]]
+) -> None:
+    """Created Observations as ObservationsStored only ({Datastream: [(id, ISO time, number or None)]}), for the
+    live pages of other workers when nobody in this process hears the changes' JSON: bulk ingest then builds no
+    JSON at all."""
+    hub = session_hub(session, bus)
+    in_transaction = hub.has_transaction_subscribers(ObservationsStored)
+    for event in _in_chunks(readings):
+        if in_transaction:
+            await events.announce(session, event)
+        else:
+            events.publish(session, event)
+
+
+def _in_chunks(readings: dict[int, list[tuple[int, str, float | None]]]) -> list[ObservationsStored]:
     stored = []
     for datastream_id, rows in readings.items():
         for start in range(0, len(rows), READINGS_PER_EVENT):
