@@ -175,7 +175,8 @@ async def run_search(args: argparse.Namespace) -> list[Figure]:
     rows: list[dict[str, Any]] = []
     for backend in chosen_backends(args.backend):
         prefix = "citoyen-bench-opendata-search-"
-        async with fresh_database(backend, opendata_search.DEFAULT_PG_URL, prefix) as (url, _data_dir):
+        # A database of its own beside --pg-url's (dropped and made again, then dropped).
+        async with fresh_database(backend, args.pg_url + "_search", prefix) as (url, _data_dir):
             rows += await opendata_search.measure(url, args.datasets, args.calls)
     opendata_search.print_table(rows, "package_search")
     figures = []

@@ -4,7 +4,7 @@ ckanapi would call it: GET /api/3/action/package_search). Target: p95 < 50 ms on
 
 The catalogue is made by bulk inserts that fill the columns the catalogue service fills (search_title and
 search_body in `indexed_text` form; on SQLite the migration's triggers fill the FTS5 table, on PostgreSQL the
-generated tsvector column): titles and descriptions in French and English drawn (Zipf) from a vocabulary of
+trigger fills opendata_dataset_words): titles and descriptions in French and English drawn (Zipf) from a vocabulary of
 about 3,000 words, 1-8 tags out of 500, 1-4 resources with formats, 20 publishers, the 13 EU themes as groups,
 3 licences, a few drafts and deleted datasets.
 

@@ -17,16 +17,21 @@ MIGRATIONS_DIR = Path(__file__).parent
 
 # Tables in the database that no model describes, on purpose: PostGIS's catalogue, the monthly
 # partitions of sta_observations (PostgreSQL), which are the model's table split by time, and the full-text
-# indexes on SQLite of datasets, proposals and reports (an FTS5 table each, and its shadow tables), and the
-# open-data DataStore's tables, one per loaded file version, made at run time like CKAN's (citoyen.opendata.datastore).
+# indexes on SQLite of datasets, proposals and reports (an FTS5 table each, and its shadow tables) and on
+# PostgreSQL of datasets (opendata_dataset_words, kept by a trigger), and the open-data DataStore's tables, one
+# per loaded file version, made at run time like CKAN's (citoyen.opendata.datastore).
 UNMODELLED_TABLE = re.compile(
     r"spatial_ref_sys|sta_observations_(y\d{4}m\d{2}|default)"
     r"|(opendata_datasets|participation_proposals|reports)_fts(_data|_idx|_docsize|_config)?"
+    r"|opendata_dataset_words"
     r"|datastore_[0-9a-f]{32}_v\d+t?"
 )
-# PostgreSQL-only full-text indexes (GIN over search_vector), made by the migrations alone; and the BRIN index on
-# the observations' ids, which stands in for their primary key there (migration "observation_store").
-UNMODELLED_INDEX = re.compile(r"ix_(opendata_datasets|participation_proposals|reports)_fts|ix_sta_observations_id_brin")
+# PostgreSQL-only full-text indexes (GIN over search_vector, and over the datasets' words), made by the migrations
+# alone; and the BRIN index on the observations' ids, which stands in for their primary key there (migration
+# "observation_store").
+UNMODELLED_INDEX = re.compile(
+    r"ix_(opendata_datasets|opendata_dataset_words|participation_proposals|reports)_fts|ix_sta_observations_id_brin"
+)
 # The observations' foreign keys, which SQLite keeps and PostgreSQL checks once per batch instead (the store locks
 # the batch's parents; statement triggers cascade deletes): models declare them, PostgreSQL has none.
 STORE_CHECKED_KEY = re.compile(r"fk_sta_observations_(datastream_id|multi_datastream_id|feature_of_interest_id)_.*")

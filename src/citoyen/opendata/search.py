@@ -1,43 +1,41 @@
 """Searching the catalogue as CKAN's package_search does: full text (French and English, see `textsearch`),
-filters in CKAN's `fq` syntax, facets with counts, sort and pagination. The words are matched once (one
-statement reads the matching datasets' ids, publishers, licences and, when the order needs them, scores and
-times); the count, the publisher and licence facets and a page by relevance or time come from those rows, the
-themes, tags and formats from the process's facet index (every dataset's values, read again only when the
-catalogue's version moves); only the page's datasets are loaded whole (three queries)."""
+filters in CKAN's `fq` syntax, facets with counts, sort and pagination.
+
+The database is asked only which datasets hold the words, and how well they match (one statement over the words'
+index: FTS5 on SQLite, `opendata_dataset_words` on PostgreSQL, both holding nothing but the words); visibility,
+filters, the count, the facets and a page in order of relevance or time are worked out over the process's
+catalogue index (`search_index`, read again only when the catalogue's version moves); only the page's datasets
+are loaded (three statements). docs/search.md says where the time goes."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
-    String,
-    cast,
-    column,
+    Float,
+    Integer,
+    bindparam,
     desc,
     func,
-    literal,
     literal_column,
-    null,
     select,
-    table,
-    type_coerce,
-    union_all,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import one_of
-from citoyen.opendata import vocabularies
-from citoyen.opendata.catalog import DatasetView, load_views, visible
+from citoyen.opendata import search_index, vocabularies
+from citoyen.opendata.catalog import DatasetView, load_views
 from citoyen.opendata.errors import invalid
 from citoyen.opendata.models import (
-    CatalogueVersion,
     Dataset,
     DatasetGroup,
     DatasetTag,
@@ -46,7 +44,7 @@ from citoyen.opendata.models import (
     Resource,
     Tag,
 )
-from citoyen.opendata.textsearch import POSTGRES_VECTOR
+from citoyen.opendata.search_index import CatalogueIndex, Mask
 from citoyen.textsearch import postgres_query, sqlite_match
 
 FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id")
@@ -55,7 +53,6 @@ DEFAULT_SORT = "score desc, metadata_modified desc"
 SORT_FIELDS = ("score", "metadata_modified", "metadata_created", "name", "title_string")
 FQ_FIELDS = ("organization", "owner_org", "tags", "groups", "res_format", "license_id", "name", "id", "source")
 _CLAUSE = re.compile(r'\s*(?:(?:AND|&&)\s+)?([+-]?)([A-Za-z_]+):("(?:[^"\\]|\\.)*"|[^\s"()]+)\s*')
-_fts = table("opendata_datasets_fts", column("rowid"))
 
 
 @dataclass(frozen=True)
@@ -177,210 +174,224 @@ def _filter_condition(item: Filter) -> ColumnElement[bool]:
     return ~condition if item.negated else condition
 
 
-@dataclass(frozen=True)
-class _FacetIndex:
-    """Every dataset's themes, tags and formats as (facet, value) pairs, and the names of every publisher, theme
-    and tag, as the catalogue stood at one version: the facets of any set of matching datasets are counted from
-    it in the process, without sending their ids back to the database."""
-
-    values: dict[int, tuple[tuple[str, Any], ...]]
-    names: dict[str, dict[Any, tuple[str, str]]]
-
-
 class WholeCatalogueCache:
-    """One process's caches of the catalogue, kept while its version (`CatalogueVersion`, changed by every write
-    to the catalogue in the writing transaction) is the same: the facet index (every dataset's themes, tags and
-    formats, and the names of publishers, themes and tags) and the whole catalogue's count and facets (a search
-    without words or filters: the catalogue's first page, harvesters paging through it). One look-up by key
-    tells whether they hold, in every process."""
-
-    MAX_ENTRIES = 64
+    """One process's index of the catalogue (`search_index.CatalogueIndex`), kept while the catalogue's version
+    is the same: one look-up by key tells whether it holds, in every process. The CKAN API and the catalogue's
+    pages share it (`catalogue_cache`)."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[int, int, dict[str, list[FacetItem]]]] = {}
-        self._index: tuple[int, _FacetIndex] | None = None
+        self._index: tuple[int, CatalogueIndex] | None = None
+        # The whole catalogue's facets (a search without words or filters: the first page of /data, harvesters
+        # paging through the catalogue), by the facets' options, at the index's version.
+        self._whole: dict[tuple[Any, ...], dict[str, list[FacetItem]]] = {}
 
-    @staticmethod
-    async def version(session: AsyncSession, index_only: bool = False) -> int:
-        """The catalogue's version as this transaction sees it; with `index_only` (PostgreSQL), the same statement
-        turns sequential scans off for the transaction, as `_execute` does (one round trip instead of two)."""
-        statement = select(CatalogueVersion.version).where(CatalogueVersion.id == 1)
-        if index_only:
-            statement = statement.add_columns(func.set_config("enable_seqscan", "off", True))
-        return int((await session.execute(statement)).one()[0])
-
-    def get(self, key: tuple[Any, ...], version: int) -> tuple[int, dict[str, list[FacetItem]]] | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] != version:
-            return None
-        return entry[1], entry[2]
-
-    def put(self, key: tuple[Any, ...], version: int, count: int, facets: dict[str, list[FacetItem]]) -> None:
-        if len(self._entries) >= self.MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[key] = (version, count, facets)
-
-    async def facet_index(self, session: AsyncSession, version: int) -> _FacetIndex:
-        """The facet index at `version`, read again (two statements over the whole catalogue) when it moved."""
+    async def index(self, session: AsyncSession, version: int) -> CatalogueIndex:
+        """The index at `version`, read again when it moved."""
         if self._index is not None and self._index[0] == version:
             return self._index[1]
-        pairs: dict[tuple[str, Any], tuple[str, Any]] = {}  # one tuple per pair, shared by the datasets
-        values: dict[int, list[tuple[str, Any]]] = defaultdict(list)
-        facet_values = union_all(
-            select(literal("groups"), DatasetGroup.dataset_id, cast(DatasetGroup.group_id, String)),
-            select(literal("tags"), DatasetTag.dataset_id, cast(DatasetTag.tag_id, String)),
-            select(literal("res_format"), Resource.dataset_id, Resource.format)
-            .where(Resource.format != "")
-            .group_by(Resource.dataset_id, Resource.format),
-        )
-        for facet, dataset_id, value in (await session.execute(facet_values)).all():
-            pair = (facet, value if facet == "res_format" else int(value))
-            values[dataset_id].append(pairs.setdefault(pair, pair))
-        names: dict[str, dict[Any, tuple[str, str]]] = {"organization": {}, "groups": {}, "tags": {}}
-        named = union_all(
-            select(literal("organization"), Organization.id, Organization.name, Organization.title),
-            select(literal("groups"), Group.id, Group.name, Group.title),
-            select(literal("tags"), Tag.id, Tag.name, Tag.name),
-        )
-        for facet, identifier, label, display in (await session.execute(named)).all():
-            names[facet][identifier] = (label, display)
-        index = _FacetIndex({key: tuple(items) for key, items in values.items()}, names)
+        index = await search_index.read_index(session)
         self._index = (version, index)
+        self._whole = {}
         return index
 
-
-# Sort keys the page can be put in order by in Python, from what the matching statement reads anyway: numbers
-# and times compare the same there as in the database (names and titles follow the database's collation).
-_PYTHON_SORTABLE = ("score", "metadata_modified", "metadata_created")
-
-
-@dataclass(frozen=True)
-class _Matches:
-    """The matching datasets, read once: their ids with what the count, the publisher and licence facets and a
-    page sorted by score or time need. Rows are (id, organization_id, license_id, score, modified, created)."""
-
-    rows: list[Any]
-
-    @property
-    def ids(self) -> list[int]:
-        return [row[0] for row in self.rows]
+    def whole_facets(
+        self, index: CatalogueIndex, query: SearchQuery, count: Callable[[], dict[str, list[FacetItem]]]
+    ) -> dict[str, list[FacetItem]]:
+        """The facets of the whole catalogue (as `query` asks for them), counted once per version."""
+        key = (query.include_private, query.facet_fields, query.facet_limit, query.facet_mincount)
+        if self._index is None or self._index[1] is not index:
+            return count()
+        facets = self._whole.get(key)
+        if facets is None:
+            facets = self._whole[key] = count()
+        return facets
 
 
 def catalogue_cache(state: Any) -> WholeCatalogueCache:
-    """The process's cache of the whole catalogue's count and facets, kept on the app's state: the CKAN API and
-    the catalogue's pages share it."""
+    """The process's index of the catalogue, kept on the app's state: the CKAN API and the catalogue's pages
+    share it."""
     cache: WholeCatalogueCache | None = getattr(state, "opendata_catalogue_cache", None)
     if cache is None:
         cache = state.opendata_catalogue_cache = WholeCatalogueCache()
     return cache
 
 
+# Sort keys a page is put in order by over the index (names and titles follow the database's collation).
+_INDEX_SORTABLE = ("score", "metadata_modified", "metadata_created")
+_TSQUERY = "websearch_to_tsquery('french'::regconfig, {words}) || websearch_to_tsquery('english'::regconfig, {words})"
+
+
+async def _match(session: AsyncSession, text: str, ranked: bool) -> tuple[list[int], list[float] | None]:
+    """The ids of the datasets holding every word of `text` (as itself or its stem), with how well each matches
+    when `ranked` (higher better: PostgreSQL's ts_rank, titles weighted A and descriptions B; SQLite's bm25 with
+    titles weighted 10), in one row: two arrays rather than thousands of rows."""
+    if session.get_bind().dialect.name == "postgresql":
+        score = "ts_rank(vector, words.query)" if ranked else "NULL::real"
+        statement = sql_text(
+            f"SELECT array_agg(dataset_id), array_agg({score}) FROM opendata_dataset_words, "  # noqa: S608
+            f"(SELECT {_TSQUERY.format(words=':words')} AS query) AS words WHERE vector @@ words.query"
+        ).bindparams(
+            # Sent as a literal: with a parameter, a prepared statement's generic plan cannot tell a rare word
+            # from a common one. The words are only word characters (postgres_query).
+            bindparam("words", postgres_query(text), literal_execute=True)
+        )
+        ids, scores = (await session.execute(statement)).one()
+        return list(ids or []), (list(scores or []) if ranked else None)
+    fts = "opendata_datasets_fts"
+    score = f"-bm25({fts}, 10.0, 1.0)" if ranked else "NULL"
+    # FTS5's auxiliary functions are not allowed inside an aggregate: the subquery (kept whole by LIMIT -1) ranks.
+    statement = sql_text(
+        "SELECT json_group_array(id), json_group_array(score) FROM "  # noqa: S608 (the code's own names)
+        f"(SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :match LIMIT -1)"
+    )
+    ids, scores = (await session.execute(statement, {"match": sqlite_match(text)})).one()
+    return json.loads(ids), (json.loads(scores) if ranked else None)
+
+
 async def search(session: AsyncSession, query: SearchQuery, cache: WholeCatalogueCache | None = None) -> SearchResult:
     """One page of the datasets matching the query, their count and the facets.
 
-    The words are matched once: one statement reads the matching datasets' ids (with score, publisher, licence
-    and times); the count and the publisher and licence facets are counted from them, the themes, tags and
-    formats from `cache`'s facet index, and a page sorted by relevance or time is cut from them in Python, so
-    only the page's datasets are loaded. Without words or filters the count and facets come from `cache` while
-    the catalogue's version holds. Without a `cache` (tests, one-off calls) a fresh one is read."""
+    The words are matched once (`_match`: ids and scores); visibility, the filters, the count and the facets are
+    worked out over `cache`'s catalogue index, and a page sorted by relevance or time is cut there too, so that
+    only the page's datasets are loaded. Without a `cache` (tests, one-off calls) a fresh one is read."""
     cache = cache if cache is not None else WholeCatalogueCache()
-    conditions: list[Any] = [*visible(query.include_private), *(_filter_condition(item) for item in query.fq)]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    score: Any = None  # without words to match, every dataset scores the same
-    matched_score: Any = None
-    index_only = False
-    page = select(Dataset)
     text = query.q.strip()
     if text in ("*:*", "*"):
         text = ""
-    matched = select(Dataset.id, Dataset.organization_id, Dataset.license_id)
-    if text and postgres:
-        words = postgres_query(text)
-        if not words:
-            return SearchResult(0, [], {name: [] for name in query.facet_fields})
-        tsquery = func.websearch_to_tsquery(literal_column("'french'::regconfig"), words).op("||")(
-            func.websearch_to_tsquery(literal_column("'english'::regconfig"), words)
-        )
-        vector: Any = literal_column(POSTGRES_VECTOR)
-        # The matches' columns are read from the rows the full-text index finds, ranked only when the order needs
-        # the rank; a page in an order Python cannot give joins the words matched alone, once (a materialised CTE).
-        rank: Any = func.ts_rank(vector, tsquery) if any(name == "score" for name, _ in query.sort) else null()
-        matched = matched.where(vector.op("@@")(tsquery))
-        matched_score = rank
-        ranked: Any = (
-            select(Dataset.id.label("id"), rank.label("score"))
-            .where(vector.op("@@")(tsquery))
-            .cte("matching_words")
-            .prefix_with("MATERIALIZED")
-        )
-        page = page.join(ranked, ranked.c.id == Dataset.id)
-        score = ranked.c.score
-        index_only = True
-    elif text:
-        match = sqlite_match(text)
-        if not match:
-            return SearchResult(0, [], {name: [] for name in query.facet_fields})
-        fts: Any = literal_column("opendata_datasets_fts")
-        # The words are matched in a subquery that LIMIT -1 keeps whole (SQLite does not flatten it into the
-        # join): the full-text table is read once, instead of probed with the match for every visible dataset.
-        ranked = (
-            select(_fts.c.rowid.label("id"), (-func.bm25(fts, 10.0, 1.0)).label("score"))
-            .where(fts.op("MATCH")(match))
-            .limit(-1)
-            .subquery("matching_words")
-        )
-        page = page.join(ranked, ranked.c.id == Dataset.id)
-        matched = matched.join(ranked, ranked.c.id == Dataset.id)
-        score = matched_score = ranked.c.score
-    sort = tuple((name, descending) for name, descending in query.sort if name != "score" or score is not None)
-    in_python = all(name in _PYTHON_SORTABLE for name, _descending in sort)
-    whole = not text and not query.fq
-    key = (query.include_private, query.facet_fields, query.facet_limit, query.facet_mincount)
-    version = await cache.version(session, index_only)
-    cached = cache.get(key, version) if whole else None
-    matches: _Matches | None = None
-    if cached is not None:
-        count, facets = cached
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if text and not (postgres_query(text) if postgres else sqlite_match(text)):
+        return SearchResult(0, [], {name: [] for name in query.facet_fields})
+    sort = tuple((name, descending) for name, descending in query.sort if name != "score" or text)
+    version = await search_index.version(session)
+    scores: list[float] | None = None
+    matched: list[int] = []
+    if text:
+        matched, scores = await _match(session, text, any(name == "score" for name, _ in sort))
+    index = await cache.index(session, version)
+    mask = index.visible(query.include_private)
+    rows, held = index.rows(matched)
+    if text:
+        mask = mask & index.mask(rows)
+    for item in query.fq:
+        mask = mask & await _filter_mask(session, index, item)
+    if text or query.fq:
+        facets = _facets(index, mask, query)
     else:
-        wanted = {name for name, _descending in sort} if in_python else set()
-        # Times as the database stores them (ISO text on SQLite, a timestamp on PostgreSQL): they sort as in
-        # the database, without making thousands of datetimes of which the page keeps ten.
-        matched = matched.add_columns(
-            matched_score if "score" in wanted else literal_column("NULL"),
-            type_coerce(Dataset.modified_at, String) if "metadata_modified" in wanted else literal_column("NULL"),
-            type_coerce(Dataset.created_at, String) if "metadata_created" in wanted else literal_column("NULL"),
-        )
-        matches = _Matches(list((await session.execute(matched.where(*conditions))).all()))
-        if index_only:  # sequential scans were turned off with the version
-            await session.execute(sql_text("RESET enable_seqscan"))
-        count = len(matches.rows)
-        index = await cache.facet_index(session, version) if query.facet_fields else _FacetIndex({}, {})
-        facets = _facets(index, matches, query)
-        if whole:
-            cache.put(key, version, count, facets)
+        facets = cache.whole_facets(index, query, lambda: _facets(index, mask, query))
     datasets: list[Dataset] = []
-    if query.rows and matches is not None and in_python:
-        datasets = await _page_of(session, matches, sort, query)
-    elif query.rows and matches is not None and all(name != "score" for name, _ in sort):
-        # The page by name or title among the matches' ids, without matching the words again.
-        among = select(Dataset).where(_among(session, Dataset.id, matches.ids))
-        datasets = list((await session.execute(_ordered(among, sort, score, query))).scalars())
+    if query.rows and all(name in _INDEX_SORTABLE for name, _ in sort):
+        score = np.zeros(len(index.ids))
+        if scores is not None:
+            # The scores of the matches the index holds, in the order of `rows` (matches it lacks are dropped).
+            score[rows] = np.asarray(scores, dtype=np.float64)[held]
+        datasets = await _load(session, _page_ids(index, mask, score, sort, query))
     elif query.rows:
-        ordered = _ordered(page.where(*conditions), sort, score, query)
-        datasets = list((await _execute(session, ordered, index_only)).scalars())
-    return SearchResult(count, await load_views(session, datasets), facets)
+        datasets = await _page_in_database(session, index, mask, matched, scores, sort, query)
+    return SearchResult(int(mask.sum()), await load_views(session, datasets), facets)
 
 
-async def _execute(session: AsyncSession, statement: Any, index_only: bool) -> Any:
-    """Run a statement; with `index_only`, on PostgreSQL, through the full-text index. The planner prices a
-    sequential scan's match below the GIN index's, not counting that it must decompress every dataset's tsvector
-    to test it (10,000 datasets, a common word: 141 ms against 20 ms through the index, EXPLAIN ANALYZE)."""
-    if not index_only:
-        return await session.execute(statement)
-    await session.execute(sql_text("SET LOCAL enable_seqscan = off"))
-    result = await session.execute(statement)  # (a failure ends the transaction, and the setting with it)
-    await session.execute(sql_text("RESET enable_seqscan"))
-    return result
+async def _filter_mask(session: AsyncSession, index: CatalogueIndex, item: Filter) -> Mask:
+    """The datasets an `fq` clause keeps, from the index; names, ids and sources from the database."""
+    value = item.value
+    if item.field in ("organization", "owner_org"):
+        wanted = (
+            index.named("organization", value) if item.field == "organization" else index.organization_uuids.get(value)
+        )
+        mask = index.organization == (-2 if wanted is None else wanted)
+    elif item.field in ("tags", "groups"):
+        mask = index.having(item.field, index.named(item.field, value))
+    elif item.field == "res_format":
+        mask = index.having("res_format", value.upper())
+    elif item.field == "license_id":
+        code = index.licences.index(value) if value in index.licences else -2
+        mask = index.licence == code
+    else:
+        ids = (await session.execute(select(Dataset.id).where(_filter_condition(Filter(item.field, value))))).scalars()
+        mask = index.mask(index.rows(list(ids))[0])
+    kept: Mask = ~mask if item.negated else mask
+    return kept
+
+
+def _page_ids(
+    index: CatalogueIndex,
+    mask: Mask,
+    score: npt.NDArray[np.float64],
+    sort: tuple[tuple[str, bool], ...],
+    query: SearchQuery,
+) -> list[int]:
+    """The page's dataset ids in the order the database would give (`_ordered`): ties by id the way of the
+    query's last key."""
+    candidates = np.flatnonzero(mask)
+    keys: dict[str, Any] = {"score": score, "metadata_modified": index.modified, "metadata_created": index.created}
+    wanted = query.start + query.rows
+    if sort and 0 < wanted < len(candidates):
+        # Only the candidates whose first key is within the page's reach (ties included) need ordering.
+        first = keys[sort[0][0]][candidates]
+        first = -first if sort[0][1] else first
+        candidates = candidates[first <= np.partition(first, wanted - 1)[wanted - 1]]
+    last_descending = bool(query.sort and query.sort[-1][1])
+    ordering = [-index.ids[candidates] if last_descending else index.ids[candidates]]
+    for name, descending in reversed(sort):
+        values = keys[name][candidates]
+        ordering.append(-values if descending else values)
+    order = np.lexsort(ordering)  # the last key sorts first
+    return [int(i) for i in index.ids[candidates[order[query.start : query.start + query.rows]]]]
+
+
+async def _load(session: AsyncSession, ids: list[int]) -> list[Dataset]:
+    if not ids:
+        return []
+    loaded = {
+        item.id: item
+        for item in (await session.execute(select(Dataset).where(one_of(session, Dataset.id, ids)))).scalars()
+    }
+    return [loaded[identifier] for identifier in ids if identifier in loaded]
+
+
+async def _page_in_database(
+    session: AsyncSession,
+    index: CatalogueIndex,
+    mask: Mask,
+    matched: list[int],
+    scores: list[float] | None,
+    sort: tuple[tuple[str, bool], ...],
+    query: SearchQuery,
+) -> list[Dataset]:
+    """A page by name or title (the database's collation), among the datasets of `mask`; with words and a score
+    among the keys, the scores go with the ids."""
+    ids = [int(i) for i in index.ids[mask]]
+    if not ids:
+        return []
+    score: Any = None
+    statement = select(Dataset)
+    if scores is not None:
+        by_id = dict(zip(matched, scores, strict=True))
+        pairs = [(identifier, by_id[identifier]) for identifier in ids]
+        scored = _scored(session, pairs)
+        statement = statement.join(scored, scored.c.id == Dataset.id)
+        score = scored.c.score
+    else:
+        statement = statement.where(_among(session, Dataset.id, ids))
+    return list((await session.execute(_ordered(statement, sort, score, query))).scalars())
+
+
+def _scored(session: AsyncSession, pairs: list[tuple[int, float]]) -> Any:
+    """(id, score) rows from the process: two arrays on PostgreSQL, one JSON text on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        unnested = func.unnest(
+            bindparam("scored_ids", [pair[0] for pair in pairs], type_=ARRAY(Integer)),
+            bindparam("scored_scores", [pair[1] for pair in pairs], type_=ARRAY(Float)),
+        )
+        return unnested.table_valued("id", "score").render_derived(name="scored")
+    rows = func.json_each(json.dumps(pairs)).table_valued("value").alias("scored_rows")
+    return (
+        select(
+            func.json_extract(rows.c.value, "$[0]").label("id"),
+            func.json_extract(rows.c.value, "$[1]").label("score"),
+        )
+        .select_from(rows)
+        .subquery("scored")
+    )
 
 
 def _ordered(page: Any, sort: tuple[tuple[str, bool], ...], score: Any, query: SearchQuery) -> Any:
@@ -399,25 +410,6 @@ def _ordered(page: Any, sort: tuple[tuple[str, bool], ...], score: Any, query: S
     return page.order_by(*order).limit(query.rows).offset(query.start)
 
 
-async def _page_of(
-    session: AsyncSession, matches: _Matches, sort: tuple[tuple[str, bool], ...], query: SearchQuery
-) -> list[Dataset]:
-    """The page cut from the matches in the order the database would give (`_ordered`): stable sorts from the
-    last key to the first, ties by id the way of the query's last key."""
-    rows = list(matches.rows)
-    rows.sort(key=lambda row: row[0], reverse=bool(query.sort and query.sort[-1][1]))
-    position = {"score": 3, "metadata_modified": 4, "metadata_created": 5}
-    for name, descending in reversed(sort):
-        index = position[name]
-        rows.sort(key=lambda row: row[index], reverse=descending)
-    ids = [row[0] for row in rows[query.start : query.start + query.rows]]
-    if not ids:
-        return []
-    statement = select(Dataset).where(one_of(session, Dataset.id, ids))
-    loaded = {item.id: item for item in (await session.execute(statement)).scalars()}
-    return [loaded[identifier] for identifier in ids]
-
-
 def _among(session: AsyncSession, column: Any, ids: list[int]) -> ColumnElement[bool]:
     """`column IN ids` for thousands of ids: one array on PostgreSQL, one JSON text on SQLite (a list of
     thousands of parameters would be rendered and parsed on every search)."""
@@ -428,30 +420,20 @@ def _among(session: AsyncSession, column: Any, ids: list[int]) -> ColumnElement[
     return among
 
 
-def _facets(index: _FacetIndex, matches: _Matches, query: SearchQuery) -> dict[str, list[FacetItem]]:
-    """Every facet asked for over the matches: publishers and licences counted from the matches' rows, themes,
-    tags and formats from the facet index; then the top ones named."""
-    counts: dict[str, dict[Any, int]] = {name: {} for name in query.facet_fields}
-    if "organization" in counts:
-        counts["organization"] = dict(Counter(row[1] for row in matches.rows if row[1] is not None))
-    if "license_id" in counts:
-        counts["license_id"] = dict(Counter(row[2] for row in matches.rows if row[2]))
-    if {"groups", "tags", "res_format"} & counts.keys():
-        values = index.values
-        for (facet, value), number in Counter(chain.from_iterable(values.get(i, ()) for i in matches.ids)).items():
-            if facet in counts:
-                counts[facet][value] = number
-    names = index.names | {"license_id": _licence_names(counts.get("license_id", {}))}
-    return {
-        name: _named(
-            names.get(name, {}),
-            sorted(
-                ((value, number) for value, number in counts[name].items() if number >= query.facet_mincount),
-                key=lambda item: (-item[1], item[0]),
-            )[: query.facet_limit],
-        )
-        for name in query.facet_fields
-    }
+def _facets(index: CatalogueIndex, mask: Mask, query: SearchQuery) -> dict[str, list[FacetItem]]:
+    """Every facet asked for over the datasets of `mask`, counted over the index; then the top ones named."""
+    names = dict(index.names)
+    result = {}
+    for name in query.facet_fields:
+        counts = index.counts(name, mask)
+        if name == "license_id":
+            names[name] = _licence_names(counts)
+        top = sorted(
+            ((value, number) for value, number in counts.items() if number >= query.facet_mincount),
+            key=lambda item: (-item[1], item[0]),
+        )[: query.facet_limit]
+        result[name] = _named(names.get(name, {}), top)
+    return result
 
 
 def _licence_names(licences: dict[str, int]) -> dict[Any, tuple[str, str]]:
