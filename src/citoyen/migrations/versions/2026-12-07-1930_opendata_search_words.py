@@ -11,8 +11,8 @@ dataset's deletion cascades. The generated column `search_vector` and its GIN in
 SQLite keeps its FTS5 table, which already holds only the words.
 
 Revision ID: 3c9e5d71b4a8
-Revises: 8b3d6f0e2a91
-Create Date: 2026-12-07 19:00:00
+Revises: 4c7e1d9a2b58
+Create Date: 2026-12-07 19:30:00
 """
 
 # ruff: noqa: S608 (the statements name this file's own tables and columns)
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "3c9e5d71b4a8"
-down_revision: str | None = "8b3d6f0e2a91"
+down_revision: str | None = "4c7e1d9a2b58"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
