@@ -11,7 +11,7 @@ dataset's deletion cascades. The generated column `search_vector` and its GIN in
 SQLite keeps its FTS5 table, which already holds only the words.
 
 Revision ID: 3c9e5d71b4a8
-Revises: 4c7e1d9a2b58
+Revises: 5e7a2c9d4b18
 Create Date: 2026-12-07 19:30:00
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "3c9e5d71b4a8"
-down_revision: str | None = "4c7e1d9a2b58"
+down_revision: str | None = "5e7a2c9d4b18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
