@@ -14,6 +14,7 @@ from citoyen.people.models import Role
 from tests.buildings.helpers import add_building, weather
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
+from tests.territory.helpers import create_territory
 
 
 async def _street(session: AsyncSession, peers: int) -> buildings.Building:
@@ -102,3 +103,41 @@ async def test_the_buildings_department_confirms_a_request_from_its_list(
     assert confirmed.status_code == 303
     assert "Nadia-du-11e" not in (await client.get("/staff/buildings/links")).text
     assert await buildings.is_resident(session, building_id, resident_id)
+
+
+async def test_the_buildings_department_creates_a_building_from_its_page(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await create_territory(session)
+    department = await people.create_department(session, buildings.BUILDINGS_DEPARTMENT, "Énergie et bâtiments")
+    staff = await create_person(session, role=Role.STAFF)
+    staff.department_id = department.id
+    other = await create_person(session, role=Role.STAFF)
+    staff_email, other_email = staff.email, other.email
+    await session.commit()
+    await log_in(client, other_email)
+    assert (await client.get("/staff/buildings")).status_code == 403  # another department's staff
+    await log_in(client, staff_email)
+    token = await csrf_token(client, "/staff/buildings")
+    form = {
+        "csrf_token": token,
+        "name": "Résidence Ouest",
+        "use": "housing",
+        "floor_area_m2": "2400",
+        "year_built": "1962",
+        "dwellings": "36",
+        "energy_class": "F",
+        "lon": "2.305",
+        "lat": "48.855",
+        "meters": ["heating", "water"],
+    }
+    refused = await client.post(
+        "/staff/buildings", data={**form, "floor_area_m2": "0"}, headers={"Accept-Language": "en"}
+    )
+    assert refused.status_code == 400 and "floor area" in refused.text
+    created = await client.post("/staff/buildings", data=form)
+    assert created.status_code == 303
+    building = await buildings.get_building(session, int(created.headers["location"].rsplit("/", 1)[1]))
+    assert building.name == "Résidence Ouest" and building.neighbourhood_id is not None
+    assert buildings.meter_stream(building, "electricity") is None
+    assert buildings.meter_stream(building, "water") is not None

@@ -1,5 +1,6 @@
 """The buildings' pages: the list of buildings (to find one's own), a resident's request to be linked to their
-building (and withdrawing it), and the buildings department's list of requests to confirm or decline. A
+building (and withdrawing it), the buildings department's list of requests to confirm or decline, and its form
+to create a building with its meters (`/staff/buildings`). A
 building's own page is the eco-feedback page (`citoyen.indicators.building_pages`)."""
 
 from __future__ import annotations
@@ -7,13 +8,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from citoyen.addresses import base_url
 from citoyen.buildings import service as buildings
 from citoyen.db import DbSession
+from citoyen.errors import Kind
+from citoyen.i18n import N_
+from citoyen.sensing import service as sensing
 from citoyen.territory import service as territory
-from citoyen.web.forms import see_other
+from citoyen.web.forms import AppSettings, see_other
 from citoyen.web.params import PathBigId, PathId
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson, StaffPerson
-from citoyen.web.templating import render
+from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,3 +59,28 @@ async def confirm_link(session: DbSession, person: StaffPerson, link_id: PathId,
 async def decline_link(session: DbSession, person: StaffPerson, link_id: PathId, form: Form) -> Response:
     await buildings.decline_link(session, link_id, person)
     return see_other("/staff/buildings/links")
+
+
+@router.get("/staff/buildings")
+async def staff_buildings(request: Request, session: DbSession, person: StaffPerson) -> Response:
+    if not await buildings.may_decide(session, person):
+        raise buildings.BuildingError(
+            N_("Only the buildings department's staff create buildings."), Kind.FORBIDDEN, "building"
+        )
+    return render(request, "buildings/staff.html", {"meters": buildings.METERS})
+
+
+@router.post("/staff/buildings")
+async def create_building(
+    request: Request, session: DbSession, person: StaffPerson, form: Form, settings: AppSettings
+) -> Response:
+    ctx = sensing.Context(
+        access=sensing.Access(is_staff=True),
+        base_url=base_url(settings, request),
+        territory=request.app.state.territory_index,
+    )
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    meters = [meter for meter in form.getlist("meters") if isinstance(meter, str)]
+    building = await buildings.create_by_staff(session, ctx, person, fields, meters)
+    flash(request, N_("The building was created with its meters."))
+    return see_other(f"/buildings/{building.thing_id}")

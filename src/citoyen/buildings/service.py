@@ -12,7 +12,13 @@ eco-feedback page, the per-dwelling indicators), never the other way.
 
 from __future__ import annotations
 
-from citoyen.buildings.importing import BuildingImportError, create_checked, import_buildings, parse_buildings
+from citoyen.buildings.importing import (
+    BuildingImportError,
+    create_by_staff,
+    create_checked,
+    import_buildings,
+    parse_buildings,
+)
 from citoyen.buildings.links import (
     BUILDINGS_DEPARTMENT,
     PendingLink,
@@ -71,6 +77,7 @@ __all__ = [
     "check_spec",
     "confirm_link",
     "create_building",
+    "create_by_staff",
     "create_checked",
     "decline_link",
     "erase_personal_data",
