@@ -337,7 +337,8 @@ async def standing(session: AsyncSession, conversation: Conversation, voter: Vot
 async def next_for(session: AsyncSession, conversation: Conversation, found: Standing) -> Statement | None:
     """The participant's next published statement not voted on yet: the first from their starting number on,
     else the first before it. Two index walks (the statements' (conversation, number), with an anti-join on
-    the votes' indexes), each stopping at the first statement found: no scan of every statement, no Python loop over them."""
+    the votes' indexes), each stopping at the first statement found: no scan of every statement, no Python loop
+    over them."""
     candidate = aliased(Statement)
     unvoted: ColumnElement[bool] = true()
     if found.participant_id is not None:
