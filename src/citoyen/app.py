@@ -45,6 +45,7 @@ from citoyen.indicators import tasks as indicators_tasks
 from citoyen.migrations import upgrade_engine
 from citoyen.mobility import api as mobility_api
 from citoyen.mobility import flows as mobility_flows
+from citoyen.mobility import indicator as mobility_indicator
 from citoyen.mobility import pages as mobility_pages
 from citoyen.mobility import service as mobility_service
 from citoyen.notifications import pages as notifications_pages
@@ -163,6 +164,7 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     opendata_tasks.register_housekeeping(housekeeping, settings)
     opendata_upkeep.register_housekeeping(housekeeping, settings)
     mobility_service.register_housekeeping(housekeeping)
+    mobility_indicator.register_housekeeping(housekeeping)
     return housekeeping
 
 

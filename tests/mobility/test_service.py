@@ -3,7 +3,7 @@ is refused with nothing stored, who may write to whom, expiry deleting the cells
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from citoyen.db import utcnow
 from citoyen.errors import Kind
 from citoyen.housekeeping import Housekeeping
+from citoyen.indicators import service as indicators
+from citoyen.mobility import indicator as mobility_indicator
 from citoyen.mobility import service as mobility
 from citoyen.mobility.models import CarpoolMessage, CarpoolRequest, CarpoolTrip
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 from citoyen.people.registry import PersonalDataRegistry
+from citoyen.territory import service as territory
 from tests.factories import create_person
 from tests.mobility.helpers import HOME, WORK, post
 from tests.territory.helpers import create_territory
@@ -218,3 +221,28 @@ async def test_each_step_of_a_request_is_told_to_the_other_person_in_their_langu
         ("A neighbour withdrew their request to share your trip", link),
     ]
     assert await told(rider) == [("Votre demande de covoiturage a été acceptée", link)]
+
+
+async def test_the_quartier_indicator_counts_trips_per_week_and_leaves_out_weeks_under_ten(
+    session: AsyncSession,
+) -> None:
+    rider, driver = await _two(session)
+    now = utcnow()
+    for _ in range(10):
+        await post(session, rider, now=now)  # from Ouest
+    for _ in range(9):
+        await post(session, driver, "offer", WORK, HOME, now=now)  # from Est: too few to be shown
+    withdrawn = await post(session, rider, now=now)
+    await mobility.withdraw_trip(session, rider, withdrawn.id)
+    housekeeping = Housekeeping()
+    mobility_indicator.register_housekeeping(housekeeping)
+    (job,) = housekeeping.jobs.values()
+    assert await job(session, now) == 1
+    names = {name: id_ for id_, name in (await territory.neighbourhood_names(session)).items()}
+    carpool = indicators.BY_ID["mobility-carpool"]
+    local = now.astimezone(mobility.CITY_TIMEZONE).date()
+    monday = datetime.combine(local - timedelta(days=local.weekday()), time(0), tzinfo=UTC)
+    week = (monday - timedelta(days=7), monday + timedelta(days=7))
+    assert await indicators.values(session, carpool, "day", *week, names["Ouest"]) == {monday: 10.0}
+    assert await indicators.values(session, carpool, "day", *week, names["Est"]) == {}
+    assert await indicators.values(session, carpool, "week", *week) == {monday: 10.0}

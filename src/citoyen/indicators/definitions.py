@@ -21,6 +21,8 @@ Aggregation = Literal["mean", "sum", "atmo"]
 REPORTS = "reports"
 PROPOSALS = "proposals"
 SUPPORTS = "supports"
+# Written by mobility through `area_counts.replace_area_counts` (trips per start quartier and week).
+CARPOOL = "carpool"
 # Quantities of the quartiers' network meters and of the outdoor temperature (degree-days).
 WATER = "water-distributed"
 ENERGY = "energy-distributed"
@@ -225,6 +227,31 @@ INDICATORS: tuple[Indicator, ...] = (
         frequency="horaire, agrégé par jour",
         frequency_en="hourly, aggregated by day",
         quantities=("pedestrians",),
+    ),
+    Indicator(
+        id="mobility-carpool",
+        theme="mobility",
+        name="Trajets de covoiturage publiés par semaine",
+        name_en="Carpool trips posted per week",
+        definition=(
+            "Nombre de trajets publiés sur le tableau de covoiturage dans la semaine (du lundi au dimanche, heure "
+            "de Paris) qui partent du quartier, trajets retirés exclus ; daté du lundi de la semaine. Une semaine "
+            "de moins de 10 trajets dans un quartier n’est pas montrée (règle des 10, comme les données ouvertes "
+            "du covoiturage) ; la ville : la somme des quartiers montrés."
+        ),
+        definition_en=(
+            "Carpool trips posted on the board during the week (Monday to Sunday, Paris time) that start in the "
+            "quartier, withdrawn trips left out; dated on the week's Monday. A quartier's week with fewer than 10 "
+            "trips is not shown (the rule of 10, as the carpool open data); the city: the sum of the quartiers shown."
+        ),
+        unit="trajets",
+        source="Tableau de covoiturage de la plateforme (/carpool)",
+        source_en="The platform's carpool board (/carpool)",
+        aggregation="sum",
+        frequency="hebdomadaire",
+        frequency_en="weekly",
+        quantities=(CARPOOL,),
+        from_sensors=False,
     ),
     Indicator(
         id="water-per-resident",

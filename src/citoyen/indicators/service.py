@@ -4,6 +4,7 @@
 - `rollups.py`: hourly and daily rollups, noted as readings arrive (`register_subscribers`) and folded in a few
   seconds later (`fold`, `tasks.py`), rebuilt on demand;
 - `series.py`: an indicator's values over a period, per quartier or for the city, and per quartier on a window;
+- `area_counts.py`: daily counts per quartier that a domain above indicators pushes (mobility's carpool trips);
 - `views.py`: the pages' typed views (latest value, trend, sparkline, choropleth, quartier beside city).
 
 Indicators read sensing, reports and participation only through their services; no other domain imports them.
@@ -19,6 +20,7 @@ from citoyen.errors import Kind
 from citoyen.events import EventHub, ReadingsChanged
 from citoyen.housekeeping import Housekeeping
 from citoyen.i18n import N_
+from citoyen.indicators.area_counts import replace_area_counts
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
 from citoyen.indicators.rollups import Folded, Rebuilt, fold, note_changes, pending_since, rebuild, refresh_civic
 from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
@@ -48,6 +50,7 @@ __all__ = [
     "refresh_civic",
     "register_housekeeping",
     "register_subscribers",
+    "replace_area_counts",
     "series",
     "stream_buckets",
     "values",
