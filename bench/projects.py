@@ -1,7 +1,11 @@
 """The project map's figure (issue 19): GET /api/projects?bbox=... over 5,000 line and polygon projects, p95 per
 request (target < 100 ms), for a quartier-sized view (about 2 x 1.5 km, the map at zoom 15), an arrondissement
-view (about 5 x 3 km) and the whole city (every project in one answer). Timed through the app (route, query,
-GeoJSON encoding), on SQLite, PostgreSQL or both.
+view (about 5 x 3 km, zoom 14) and the whole city (zoom 12: every project in one answer). Timed through the app
+(route, query, GeoJSON encoding), on SQLite, PostgreSQL or both.
+
+Each view is asked as the map asks it (with its zoom) and as a GIS client does (the box alone: every geometry
+whole, the answer the map got before session 12), each twice: just after a project changed (the first request of a
+new version: the projects are read and encoded) and again while nothing changed (the answer kept by the process).
 
     uv run python bench/projects.py
     uv run python bench/projects.py --backend both --pg-url postgresql+asyncpg://postgres@127.0.0.1/bench_projects
@@ -22,6 +26,7 @@ from typing import Any
 
 import httpx
 from databases import chosen_backends, fresh_database
+from shapely.geometry import shape
 from sqlalchemy import insert, text
 from tables import print_aligned
 
@@ -30,6 +35,8 @@ from citoyen.config import Settings
 from citoyen.db import make_sessionmaker, utcnow
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
+from citoyen.projects.geometry import simplified
+from citoyen.projects.mapcache import bump_map_version
 from citoyen.projects.models import Project
 
 WEST, EAST, SOUTH, NORTH = 2.25, 2.42, 48.815, 48.90
@@ -67,6 +74,7 @@ def _row(rng: random.Random, index: int, now: Any) -> dict[str, Any]:
         "phase": rng.choice(PHASES),
         "theme": rng.choice(THEMES),
         "geometry": geometry,
+        "geometry_simple": simplified(shape(geometry)),
         "min_lon": min(lons),
         "min_lat": min(lats),
         "max_lon": max(lons),
@@ -110,32 +118,49 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
         app = create_app(settings, engine=engine)
         app.state.sessionmaker = sessions
         views = (
-            ("quartier view (2 x 1.5 km)", 2_000, 1_500),
-            ("arrondissement view (5 x 3 km)", 5_000, 3_000),
-            ("whole city", 0, 0),
+            ("quartier view (2 x 1.5 km)", 2_000, 1_500, 15),
+            ("arrondissement view (5 x 3 km)", 5_000, 3_000, 14),
+            ("whole city", 0, 0, 12),
         )
+
+        async def changed() -> None:
+            async with sessions() as session:
+                await bump_map_version(session)
+                await session.commit()
+
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
             for _ in range(3):  # FastAPI prepares a route on its first request
                 await client.get("/api/projects", params={"bbox": _box(rng, 2_000, 1_500)})
-            for name, width, height in views:
-                timings, counts = [], []
-                requests = args.requests if width else max(args.requests // 10, 20)
-                for _ in range(requests):
-                    bbox = _box(rng, width, height) if width else f"{WEST},{SOUTH},{EAST},{NORTH}"
-                    started = time.perf_counter()
-                    response = await client.get("/api/projects", params={"bbox": bbox})
-                    timings.append(time.perf_counter() - started)
-                    assert response.status_code == 200, response.text
-                    counts.append(len(response.json()["features"]))
-                rows.append(
-                    [
-                        backend,
-                        f"GET /api/projects, {name}, p95",
-                        f"{p95_ms(timings):.1f} ms",
-                        "< 100 ms",
-                        f"{statistics.mean(counts):.0f} projects per answer",
-                    ]
-                )
+
+            async def timed(params: dict[str, str]) -> tuple[float, int]:
+                started = time.perf_counter()
+                response = await client.get("/api/projects", params=params)
+                elapsed = time.perf_counter() - started
+                assert response.status_code == 200, response.text
+                return elapsed, len(response.json()["features"])
+
+            for name, width, height, zoom in views:
+                for asked, with_zoom in ((f"the map (zoom {zoom})", True), ("a GIS client (no zoom)", False)):
+                    cold, warm, counts = [], [], []
+                    requests = args.requests if width else max(args.requests // 10, 20)
+                    for _ in range(requests):
+                        bbox = _box(rng, width, height) if width else f"{WEST},{SOUTH},{EAST},{NORTH}"
+                        params = {"bbox": bbox, **({"zoom": str(zoom)} if with_zoom else {})}
+                        await changed()
+                        elapsed, count = await timed(params)
+                        cold.append(elapsed)
+                        counts.append(count)
+                        warm.append((await timed(params))[0])
+                    for when, timings in (("after a change", cold), ("unchanged", warm)):
+                        rows.append(
+                            [
+                                backend,
+                                f"{name}, {asked}, {when}, p95",
+                                f"{p95_ms(timings):.1f} ms",
+                                "< 100 ms",
+                                f"{statistics.mean(counts):.0f} projects per answer",
+                            ]
+                        )
         await engine.dispose()
     return rows
 

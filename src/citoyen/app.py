@@ -315,6 +315,7 @@ def create_app(
     app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
     app.state.budget_results = budgets_service.ResultsCache()
     app.state.counter_profiles = mobility_flows.ProfileCache()
+    app.state.project_map = projects_service.MapCache()
     app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
     app.state.events = build_event_hub()
     app.state.sensing_events = SensingEventBus(app.state.events)

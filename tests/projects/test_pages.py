@@ -52,6 +52,12 @@ async def test_the_api_gives_geojson_in_the_box(client: httpx.AsyncClient, sessi
     assert body["features"][0]["properties"]["demo"] is True
     assert body["features"][0]["geometry"]["type"] == "LineString"
     assert (await client.get("/api/projects", params={"bbox": "2.40,48.90,2.41,48.91"})).json()["features"] == []
+    # The map's view at its zoom: the same projects, and a browser that has them already is told so in a line.
+    view = {"bbox": "2.30,48.85,2.32,48.86", "zoom": "12.6"}
+    at_zoom = await client.get("/api/projects", params=view, headers=EN)
+    assert [f["id"] for f in at_zoom.json()["features"]] == [street.id]
+    again = await client.get("/api/projects", params=view, headers={**EN, "If-None-Match": at_zoom.headers["etag"]})
+    assert again.status_code == 304 and not again.content
     assert (await client.get("/api/projects", params={"bbox": "2.40,48.90"})).status_code == 400
 
 

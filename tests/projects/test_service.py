@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import orjson
 import pytest
 from PIL import Image
 from sqlalchemy import select
@@ -106,6 +107,34 @@ def _jpeg_with_exif() -> bytes:
     output = io.BytesIO()
     image.save(output, format="JPEG", exif=exif.tobytes())
     return output.getvalue()
+
+
+async def test_the_map_answer_is_kept_until_a_project_changes_and_low_zooms_get_simplified_lines(
+    session: AsyncSession,
+) -> None:
+    world = await create_world(session)
+    # A street drawn with a point every few metres: the city-wide map needs only its two ends.
+    wiggly = {
+        "type": "LineString",
+        "coordinates": [[2.302 + i * 0.0005, 48.855 + (i % 2) * 0.00001] for i in range(31)],
+    }
+    street = await create_project(session, world, wiggly)
+    cache = projects.MapCache()
+    box, nothing = (2.30, 48.85, 2.32, 48.86), projects.ProjectFilters()
+    whole = await projects.map_answer(session, cache, box, None, nothing, "fr")
+    assert len(orjson.loads(whole.body)["features"][0]["geometry"]["coordinates"]) == 31
+    city = await projects.map_answer(session, cache, box, 12, nothing, "fr")
+    assert orjson.loads(city.body)["features"][0]["geometry"]["coordinates"] == [[2.302, 48.855], [2.317, 48.855]]
+    assert await projects.map_answer(session, cache, box, 12, nothing, "fr") is city  # kept: no query, no encoding
+    # A view a few pixels away shares the answer; once a project is written, nothing kept is served.
+    assert await projects.map_answer(session, cache, (2.3001, 48.8501, 2.3201, 48.8601), 12, nothing, "fr") is city
+    data = projects.ProjectInput(title="Rue apaisée", theme="mobility", phase="works", geometry=wiggly)
+    await projects.edit_project(session, world.index, world.staff, street.id, data)
+    renamed = await projects.map_answer(session, cache, box, 12, nothing, "fr")
+    assert orjson.loads(renamed.body)["features"][0]["properties"]["title"] == "Rue apaisée"
+    assert renamed.etag != city.etag
+    await create_project(session, world, WEST_AREA, title="Square")
+    assert len(orjson.loads((await projects.map_answer(session, cache, box, 12, nothing, "fr")).body)["features"]) == 2
 
 
 async def test_documents_a_pdf_must_be_one_and_images_lose_their_metadata(session: AsyncSession) -> None:

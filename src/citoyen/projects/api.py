@@ -1,15 +1,16 @@
 """Projects JSON API: the city's projects as a GeoJSON FeatureCollection (RFC 7946), for the map and for any GIS;
-`bbox` keeps those whose extent meets the view."""
+`bbox` keeps those whose extent meets the view, `zoom` (the map's) answers for the view at that zoom. Answers are
+kept as bytes until a project changes (`mapcache`), with an ETag (`If-None-Match` gets a 304)."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from citoyen.db import DbSession
-from citoyen.fastjson import dumps
 from citoyen.projects import service as projects
 from citoyen.projects.pages import filters_of
 from citoyen.web.maps import MapBox
@@ -35,10 +36,29 @@ async def project_collection(
     neighbourhood: QueryId = None,
     start: Annotated[str, Query(max_length=10, description="Projects still running on or after YYYY-MM-DD")] = "",
     end: Annotated[str, Query(max_length=10, description="Projects begun on or before YYYY-MM-DD")] = "",
+    zoom: Annotated[
+        float | None,
+        Query(
+            ge=0,
+            le=24,
+            description="The map's zoom (rounded down): the box is widened to a quarter of a tile at that zoom, "
+            f"and below {projects.SIMPLE_BELOW_ZOOM} the geometries are simplified for the screen (within about "
+            "15 m). Without it, every geometry is whole.",
+        ),
+    ] = None,
 ) -> Response:
     """The projects (at most 5,000) whose geometry's box meets `bbox`, with their title in the request's language,
     phase, theme, dates, whether it is a demo project, and the URL of their page."""
     filters = filters_of(phase, theme, str(neighbourhood or ""), start, end)
-    features = await projects.map_features(session, bbox, filters, locale_of(request))
-    body = dumps({"type": "FeatureCollection", "features": features})
-    return Response(body, media_type=GEOJSON, headers={"Cache-Control": "public, max-age=60"})
+    answer = await projects.map_answer(
+        session,
+        request.app.state.project_map,
+        bbox,
+        None if zoom is None else math.floor(zoom),
+        filters,
+        locale_of(request),
+    )
+    headers = {"Cache-Control": "public, max-age=60", "ETag": answer.etag, "Vary": "Accept-Language, Cookie"}
+    if answer.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type=GEOJSON, headers=headers)

@@ -21,6 +21,11 @@ from citoyen.projects.errors import ProjectError
 ALLOWED_TYPES = ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon")
 MAX_GEOMETRY_CHARS = 1_000_000
 MAX_VERTICES = 20_000
+# The map's low-zoom geometry (the city or an arrondissement on screen, zoom 13 and below): simplified within
+# 0.0002 degrees (about 15 m, under a pixel at zoom 13) with shapely's topology-preserving simplification (a
+# polygon stays valid, a line keeps its ends), coordinates at 5 decimals (about 1 m). Computed on write.
+SIMPLE_TOLERANCE = 0.0002
+SIMPLE_DECIMALS = 5
 
 NOT_A_GEOMETRY = N_("This place is not a GeoJSON or WKT geometry.")
 WRONG_TYPE = N_("A project's place is a point, a line or a polygon (or several of one kind).")
@@ -40,6 +45,8 @@ class Place:
     bounds: tuple[float, float, float, float]
     lon: float
     lat: float
+    # What the map draws at low zoom (`simplified`).
+    simple: dict[str, Any]
 
 
 def read_geometry(value: str | dict[str, Any]) -> BaseGeometry:
@@ -94,17 +101,25 @@ def check_geometry(geom: BaseGeometry) -> Place:
         raise ProjectError(INVALID_GEOMETRY, field="geometry", reason=explain_validity(geom))
     point = geom.representative_point()
     min_lon, min_lat, max_lon, max_lat = geom.bounds
-    return Place(geom, _rounded(mapping(geom)), (min_lon, min_lat, max_lon, max_lat), point.x, point.y)
+    bounds = (min_lon, min_lat, max_lon, max_lat)
+    return Place(geom, _rounded(mapping(geom)), bounds, point.x, point.y, simplified(geom))
 
 
-def _rounded(geojson: Any) -> Any:
+def simplified(geom: BaseGeometry) -> dict[str, Any]:
+    """The geometry the map draws at low zoom, as GeoJSON: fewer points, fewer decimals, the same shape on
+    screen."""
+    simple: dict[str, Any] = _rounded(mapping(geom.simplify(SIMPLE_TOLERANCE, preserve_topology=True)), SIMPLE_DECIMALS)
+    return simple
+
+
+def _rounded(geojson: Any, decimals: int = 7) -> Any:
     """Coordinates at 7 decimals (about 1 cm): what GeoJSON needs, and lists rather than tuples, for JSON."""
     if isinstance(geojson, dict):
-        return {key: _rounded(value) for key, value in geojson.items()}
+        return {key: _rounded(value, decimals) for key, value in geojson.items()}
     if isinstance(geojson, list | tuple):
-        return [_rounded(value) for value in geojson]
+        return [_rounded(value, decimals) for value in geojson]
     if isinstance(geojson, float):
-        return round(geojson, 7)
+        return round(geojson, decimals)
     return geojson
 
 

@@ -79,6 +79,9 @@ class Project(Base):
     phase: Mapped[str] = mapped_column(String(20), default=Phase.STUDY.value)
     theme: Mapped[str] = mapped_column(String(20))
     geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the map draws at low zoom (`geometry.simplified`, computed on write); None on rows written before it
+    # existed, which the map then draws whole.
+    geometry_simple: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     min_lon: Mapped[float] = mapped_column(Float)
     min_lat: Mapped[float] = mapped_column(Float)
     max_lon: Mapped[float] = mapped_column(Float)
@@ -104,6 +107,18 @@ class Project(Base):
 
     def text(self, locale: str) -> str:
         return localized(locale, self.description, self.description_en)
+
+
+class ProjectMapVersion(Base):
+    """One row: the version of the projects as the map shows them, drawn anew at random by every write of a
+    project, in the writing transaction. The map's answers are kept per version (`mapcache`): a worker reads this
+    one row to know whether what it keeps is still true. Random rather than counted, so that a rolled-back write's
+    version is never seen again with other rows."""
+
+    __tablename__ = "project_map_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProjectNeighbourhood(Base):

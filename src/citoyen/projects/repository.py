@@ -62,10 +62,16 @@ async def list_projects(
 
 
 async def map_features(
-    session: AsyncSession, box: tuple[float, float, float, float] | None, filters: ProjectFilters, locale: str
+    session: AsyncSession,
+    box: tuple[float, float, float, float] | None,
+    filters: ProjectFilters,
+    locale: str,
+    simple: bool = False,
 ) -> list[dict[str, Any]]:
     """GeoJSON features of the projects whose box meets the view's box (the map and the API); each geometry is
-    the stored JSON text as an `orjson.Fragment`, for `citoyen.fastjson.dumps`."""
+    the stored JSON text as an `orjson.Fragment`, for `citoyen.fastjson.dumps`. `simple`: the geometries
+    simplified for a low zoom (`geometry.simplified`), where a row has them."""
+    geometry = func.coalesce(Project.geometry_simple, Project.geometry) if simple else Project.geometry
     columns = [
         Project.id,
         Project.title,
@@ -74,7 +80,7 @@ async def map_features(
         Project.theme,
         # The stored GeoJSON as text, passed into the answer as it is (orjson.Fragment): decoding and encoding
         # it again was most of the time of a big view.
-        cast(Project.geometry, Text).label("geometry"),
+        cast(geometry, Text).label("geometry"),
         Project.starts_on,
         Project.ends_on,
         Project.demo,

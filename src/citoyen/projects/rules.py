@@ -24,6 +24,7 @@ from citoyen.people import service as people
 from citoyen.people.service import Person, Role
 from citoyen.projects.errors import ProjectError
 from citoyen.projects.geometry import Place, place_of
+from citoyen.projects.mapcache import bump_map_version
 from citoyen.projects.models import (
     FeedbackKind,
     Phase,
@@ -173,6 +174,7 @@ def _fill(project: Project, checked: Checked) -> None:
     project.description, project.description_en = data.description, data.description_en
     project.theme, project.phase = data.theme, data.phase
     project.geometry = place.geojson
+    project.geometry_simple = place.simple
     project.min_lon, project.min_lat, project.max_lon, project.max_lat = place.bounds
     project.lon, project.lat = place.lon, place.lat
     project.budget_cents = data.budget_cents
@@ -206,6 +208,7 @@ async def store_checked(session: AsyncSession, checked: Checked, project: Projec
     for neighbourhood_id in checked.neighbourhood_ids:
         session.add(ProjectNeighbourhood(project_id=project.id, neighbourhood_id=neighbourhood_id))
     await session.flush()
+    await bump_map_version(session)
     return project
 
 

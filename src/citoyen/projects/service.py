@@ -8,6 +8,7 @@ from __future__ import annotations
 from citoyen.projects.errors import ProjectError
 from citoyen.projects.geometry import Place, place_of
 from citoyen.projects.importing import ProjectImportError, import_projects, parse_phases
+from citoyen.projects.mapcache import SIMPLE_BELOW_ZOOM, MapAnswer, MapCache, map_answer, map_version
 from citoyen.projects.models import FeedbackKind, Phase, Project, ProjectFeedback, ProjectQuestion, Theme
 from citoyen.projects.personal_data import register_personal_data
 from citoyen.projects.repository import ProjectFilters, list_projects, map_features, month_of, works_near
@@ -54,9 +55,12 @@ __all__ = [
     "FEEDBACK_LABELS",
     "MAX_DOCUMENT_BYTES",
     "PHASE_LABELS",
+    "SIMPLE_BELOW_ZOOM",
     "THEME_LABELS",
     "DocumentInfo",
     "FeedbackKind",
+    "MapAnswer",
+    "MapCache",
     "Phase",
     "PhaseInput",
     "Place",
@@ -89,7 +93,9 @@ __all__ = [
     "is_moderator",
     "is_staff",
     "list_projects",
+    "map_answer",
     "map_features",
+    "map_version",
     "month_of",
     "neighbourhood_ids_of",
     "parse_phases",

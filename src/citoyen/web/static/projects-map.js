@@ -34,7 +34,10 @@
     function load() {
       var b = base.map.getBounds();
       var box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); });
-      var url = "/api/projects?bbox=" + box.join(",") + (query ? "&" + query : "");
+      // The zoom lets the server answer with the geometries simplified for the screen, and share one answer
+      // between views a few pixels apart.
+      var url = "/api/projects?bbox=" + box.join(",") + "&zoom=" + Math.floor(base.map.getZoom()) +
+        (query ? "&" + query : "");
       pending += 1;
       var mine = pending;
       element.dataset.loaded = "false";
