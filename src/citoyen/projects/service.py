@@ -11,6 +11,7 @@ from citoyen.projects.importing import ProjectImportError, import_projects, pars
 from citoyen.projects.mapcache import SIMPLE_BELOW_ZOOM, MapAnswer, MapCache, map_answer, map_version
 from citoyen.projects.models import FeedbackKind, Phase, Project, ProjectFeedback, ProjectQuestion, Theme
 from citoyen.projects.personal_data import register_personal_data
+from citoyen.projects.published import PublishedPhase, PublishedProject, published_projects
 from citoyen.projects.repository import ProjectFilters, list_projects, map_features, month_of, works_near
 from citoyen.projects.rules import (
     FEEDBACK_LABELS,
@@ -71,6 +72,8 @@ __all__ = [
     "ProjectImportError",
     "ProjectInput",
     "ProjectQuestion",
+    "PublishedPhase",
+    "PublishedProject",
     "Theme",
     "add_document",
     "answer_question",
@@ -103,6 +106,7 @@ __all__ = [
     "place_of",
     "post_update",
     "prepare_document",
+    "published_projects",
     "questions_of",
     "register_personal_data",
     "register_subscribers",
