@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +12,7 @@ from tests.conftest import csrf_token
 from tests.factories import log_in
 from tests.projects.helpers import WEST_AREA, create_project, create_world
 
+ATOM = "{http://www.w3.org/2005/Atom}"
 EN = {"Accept-Language": "en"}
 FR = {"Accept-Language": "fr"}
 
@@ -100,6 +103,22 @@ async def test_a_citizen_follows_asks_and_staff_answer(client: httpx.AsyncClient
     assert await projects.documents_of(session, street.id) == []
     page = await client.get(f"/projects/{street.id}", headers=FR)
     assert "En mars." in page.text and "Les travaux commencent le 3 mars." in page.text
+    assert f'<link rel="alternate" type="application/atom+xml" href="/projects/{street.id}.atom"' in page.text
+
+    # The project's own Atom feed, read without an account: the news and the answer, never who asked.
+    await client.post("/logout", data={"csrf_token": token})
+    atom = await client.get(f"/projects/{street.id}.atom", headers=FR)
+    assert atom.status_code == 200 and atom.headers["content-type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(atom.content)  # noqa: S314 (our own answer, not untrusted input)
+    assert feed.findtext(f"{ATOM}id", "").endswith(f"/projects/{street.id}.atom")
+    entries = feed.findall(f"{ATOM}entry")
+    assert [entry.findtext(f"{ATOM}title") for entry in entries] == [
+        "Les travaux commencent le 3 mars.",
+        "Réponse\u00a0: Quand ?",
+    ]
+    assert entries[1].findtext(f"{ATOM}id", "").endswith(f"/projects/{street.id}#question-{question.id}")
+    assert "En mars." in entries[1].findtext(f"{ATOM}summary", "") and "Camille" not in atom.text
+    assert (await client.get("/projects/999999.atom")).status_code == 404
     bad = {"csrf_token": token, "title": "Croisé", "theme": "public_space", "phase": "study"}
     bad["geometry"] = (
         '{"type": "LineString", "coordinates": [[2.302, 48.852], [2.306, 48.856], [2.306, 48.852], [2.302, 48.856]]}'

@@ -5,59 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from xml.etree import ElementTree
 
 from citoyen.feed.models import FeedItem, Post
 from citoyen.i18n import localized
-
-ATOM = "http://www.w3.org/2005/Atom"
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+from citoyen.web import atom
 
 
 def atom_feed(
     base: str, neighbourhood_id: int, title: str, items: Sequence[FeedItem], locale: str, updated: datetime
 ) -> bytes:
     """A quartier's newest items as an Atom 1.0 document (ids are the items' permanent addresses)."""
-    ElementTree.register_namespace("", ATOM)
-
-    def sub(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
-        element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
-        if text is not None:
-            element.text = text
-        return element
-
     page = f"{base}/quartiers/{neighbourhood_id}"
-    feed = ElementTree.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": locale})
-    sub(feed, "id", f"{page}.atom")
-    sub(feed, "title", title)
-    sub(feed, "updated", _rfc3339(items[0].occurred_at if items else updated))
-    sub(feed, "link", rel="self", type="application/atom+xml", href=f"{page}.atom")
-    sub(feed, "link", rel="alternate", type="text/html", href=page)
-    author = sub(feed, "author")
-    sub(author, "name", "Citoyen")
-    sub(feed, "generator", "Citoyen")
-    for item in items:
-        entry = sub(feed, "entry")
-        sub(entry, "id", f"{page}#item-{item.id}")
-        sub(entry, "title", localized(locale, item.title, item.title_en))
-        sub(entry, "updated", _rfc3339(item.occurred_at))
-        sub(entry, "published", _rfc3339(item.occurred_at))
-        sub(
-            entry,
-            "link",
-            rel="alternate",
-            type="text/html",
-            href=f"{base}{item.link or f'/quartiers/{neighbourhood_id}'}",
+    entries = [
+        atom.Entry(
+            id=f"{page}#item-{item.id}",
+            title=localized(locale, item.title, item.title_en),
+            moment=item.occurred_at,
+            link=f"{base}{item.link or f'/quartiers/{neighbourhood_id}'}",
+            summary=localized(locale, item.summary, item.summary_en),
+            category=item.kind,
         )
-        sub(entry, "category", term=item.kind)
-        summary = localized(locale, item.summary, item.summary_en)
-        if summary:
-            sub(entry, "summary", summary, type="text")
-    body: bytes = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
-    return body
+        for item in items
+    ]
+    return atom.document(page, title, entries, locale, updated)
 
 
 def _ics_text(value: str) -> str:

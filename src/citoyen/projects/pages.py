@@ -11,12 +11,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from citoyen.addresses import base_url
 from citoyen.db import DbSession, utcnow
 from citoyen.errors import Refusal
 from citoyen.i18n import N_
 from citoyen.projects import service as projects
+from citoyen.projects.views import project_atom as project_atom_document
 from citoyen.projects.views import project_view, projects_page
-from citoyen.web.forms import field, or_404, see_other
+from citoyen.web import atom
+from citoyen.web.forms import AppSettings, field, or_404, see_other
 from citoyen.web.params import PageNumber, PathId, parse_id
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson
 from citoyen.web.templating import flash, gettext_for, locale_of, render
@@ -135,6 +138,19 @@ async def _show(
     view = await or_404(project_view(session, project_id, person, locale_of(request)), "Unknown project.")
     context = {"view": view, "project": view.project, "errors": errors, **labels()}
     return render(request, "projects/show.html", context, status)
+
+
+# Before `/projects/{project_id}`, which would take "12.atom" for an id and refuse it.
+@router.get("/projects/{project_id:int}.atom")
+async def project_atom(request: Request, session: DbSession, settings: AppSettings, project_id: PathId) -> Response:
+    """The project's news and answers as Atom 1.0, for feed readers (no account)."""
+    body = await or_404(
+        project_atom_document(
+            session, project_id, base_url(settings, request), locale_of(request), gettext_for(request), utcnow()
+        ),
+        "Unknown project.",
+    )
+    return Response(body, media_type=atom.MEDIA_TYPE)
 
 
 @router.get("/projects/{project_id}")

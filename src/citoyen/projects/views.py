@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +14,7 @@ from citoyen.people.service import Person
 from citoyen.projects import service as projects
 from citoyen.projects.models import Project, ProjectFeedback, ProjectPhase, ProjectQuestion, ProjectUpdate
 from citoyen.territory import service as territory
+from citoyen.web import atom
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,48 @@ async def project_view(session: AsyncSession, project_id: int, person: Person | 
         staff=projects.is_staff(person),
         moderator=projects.is_moderator(person),
     )
+
+
+ATOM_ENTRIES = 50
+
+
+def _headline(text: str, limit: int = 90) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+async def project_atom(
+    session: AsyncSession, project_id: int, base: str, locale: str, gettext: Callable[[str], str], now: datetime
+) -> bytes:
+    """A project's news and answered questions, newest first, as Atom 1.0 (no account needed). Neither who
+    asked nor who answered is in it: the department signs, as on the page."""
+    project = await projects.get_project(session, project_id)
+    page = f"{base}/projects/{project.id}"
+    entries = [
+        atom.Entry(
+            id=f"{page}#update-{update.id}",
+            title=_headline(update.text(locale)),
+            moment=update.created_at,
+            link=f"{page}#update-{update.id}",
+            summary=update.text(locale),
+            category="update",
+        )
+        for update in await projects.updates_of(session, project.id)
+    ]
+    for question in await projects.questions_of(session, project.id):
+        if question.answered_at is None:
+            continue
+        entries.append(
+            atom.Entry(
+                id=f"{page}#question-{question.id}",
+                title=gettext("Answer: %(question)s") % {"question": _headline(question.body, 80)},
+                moment=question.answered_at,
+                link=f"{page}#question-{question.id}",
+                summary=gettext("Question: %(question)s") % {"question": question.body}
+                + "\n\n"
+                + gettext("Answer of the department: %(answer)s") % {"answer": question.answer},
+                category="answer",
+            )
+        )
+    entries.sort(key=lambda entry: entry.moment, reverse=True)
+    return atom.document(page, project.label(locale), entries[:ATOM_ENTRIES], locale, now)
