@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("fr", "en")
@@ -64,6 +65,23 @@ class Settings(BaseSettings):
         "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
     )
     map_tile_attribution: str = "© IGN – Plan IGN, Licence Ouverte"
+    # The city's time zone (IANA name): the neighbourhood feed's events are typed and shown in it; times are
+    # stored in UTC.
+    time_zone: str = "Europe/Paris"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Paris)") from error
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
     # Geocoding: a BAN-compatible search API (e.g. https://api-adresse.data.gouv.fr/search/) asked first when set,
     # for at most geocoder_timeout_seconds; the addresses imported with `citoyen territory import-addresses` answer
     # otherwise, and whenever it fails.

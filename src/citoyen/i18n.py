@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
@@ -67,13 +67,13 @@ def format_day(value: date, locale: str, form: str = "medium") -> str:
     return format_date(value, form, locale=locale)
 
 
-def format_moment(value: datetime, locale: str) -> str:
-    """A moment, in UTC, in the reader's language ("7 déc. 2026, 14:05", "Dec 7, 2026, 2:05 PM")."""
+def format_moment(value: datetime, locale: str, zone: tzinfo = UTC) -> str:
+    """A moment, in UTC (or in `zone`, the city's time), in the reader's language ("7 déc. 2026, 14:05",
+    "Dec 7, 2026, 2:05 PM")."""
     moment = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
     pattern = str(get_datetime_format("medium", locale=locale))
-    return pattern.replace("{1}", format_day(moment, locale)).replace(
-        "{0}", format_time(moment, "short", tzinfo=UTC, locale=locale)
-    )
+    day = format_date(moment.astimezone(zone), "medium", locale=locale)
+    return pattern.replace("{1}", day).replace("{0}", format_time(moment, "short", tzinfo=zone, locale=locale))
 
 
 def N_(message: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +44,11 @@ async def test_a_resident_follows_a_quartier_posts_there_and_reads_it_in_their_f
     assert created.status_code == 303 and created.headers["location"].startswith("/quartiers/posts/")
     page = await client.get(created.headers["location"], headers=FR)
     assert "Pique-nique" in page.text and "Camille du 11e" in page.text and "Ajouter à mon agenda" in page.text
+    # Typed and shown in the city's time (Europe/Paris), stored and given to calendars in UTC.
+    assert "18:00 (heure locale)" in page.text
+    local = datetime.fromisoformat(starts).replace(tzinfo=ZoneInfo("Europe/Paris"))
+    ics = await client.get(f"{created.headers['location']}.ics")
+    assert f"DTSTART:{local.astimezone(UTC):%Y%m%dT%H%M%SZ}" in ics.text
     mine = await client.get("/feed", headers=EN)
     assert mine.status_code == 200 and "Pique-nique" in mine.text and "From the quartiers you follow" in mine.text
     french = await client.get(path, headers=FR)

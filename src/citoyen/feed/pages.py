@@ -3,7 +3,7 @@ what one follows (`/feed`), a post with its replies, and the moderators' queue o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -34,15 +34,15 @@ ModeratorPerson = Annotated[Person, Depends(require_moderator)]
 Before = Annotated[QueryText, Query(max_length=40)]
 
 
-def _moment(text: str, name: str) -> datetime | None:
-    """A `datetime-local` field, read as UTC (the platform's times are UTC, as the form says)."""
+def _moment(text: str, name: str, zone: tzinfo) -> datetime | None:
+    """A `datetime-local` field, read in the city's time (`zone`, as the form says), stored in UTC."""
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise feed.FeedError(N_("This date is not valid."), Kind.INVALID, name) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).astimezone(UTC)
 
 
 def _problem(request: Request, error: feed.FeedError) -> dict[str, object]:
@@ -120,7 +120,12 @@ async def neighbourhood(
 
 @router.post("/quartiers/{neighbourhood_id:int}/posts")
 async def create_post(
-    request: Request, session: DbSession, person: SignedInPerson, form: Form, neighbourhood_id: PathId
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    person: SignedInPerson,
+    form: Form,
+    neighbourhood_id: PathId,
 ) -> Response:
     given = {name: field(form, name) for name in ("kind", "title", "body", "starts_at", "ends_at", "place")}
     given["body"] = field(form, "body", strip=False)
@@ -129,8 +134,8 @@ async def create_post(
             kind=given["kind"],
             title=given["title"],
             body=given["body"],
-            starts_at=_moment(given["starts_at"], "starts_at"),
-            ends_at=_moment(given["ends_at"], "ends_at"),
+            starts_at=_moment(given["starts_at"], "starts_at", settings.zone),
+            ends_at=_moment(given["ends_at"], "ends_at", settings.zone),
             place=given["place"],
         )
         post = await feed.create_post(session, person, neighbourhood_id, new)

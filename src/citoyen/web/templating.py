@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -60,12 +61,14 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals["in_french"] = in_french_on_page
     # Numbers, money and dates as the page's language writes them (citoyen.i18n's format_* functions):
     # `{{ 3.8|number(1) }}`, `{{ budget.total_cents|money }}`, `{{ share|percent }}`, `{{ at|date }}`,
-    # `{{ at|datetime }}` (UTC). Never `"%.1f"|format`, `|round` or `strftime` for what a person reads.
+    # `{{ at|datetime }}` (UTC), `{{ at|local_datetime }}` (the city's time, `Settings.time_zone`). Never
+    # `"%.1f"|format`, `|round` or `strftime` for what a person reads.
     templates.env.filters["number"] = _number
     templates.env.filters["money"] = _money
     templates.env.filters["percent"] = _percent
     templates.env.filters["date"] = _date
     templates.env.filters["datetime"] = _datetime
+    templates.env.filters["local_datetime"] = _local_datetime
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
     templates.env.globals["access_detail_labels"] = people_service.ACCESS_DETAIL_LABELS
@@ -114,6 +117,13 @@ def _date(context: Context, value: date, form: str = "medium") -> str:
 @pass_context
 def _datetime(context: Context, value: datetime) -> str:
     return format_moment(value, _locale(context))
+
+
+@pass_context
+def _local_datetime(context: Context, value: datetime) -> str:
+    settings = context.get("settings")
+    zone = settings.zone if settings is not None else ZoneInfo("Europe/Paris")
+    return format_moment(value, _locale(context), zone)
 
 
 def _with_numbers(text: str, values: dict[str, Any], locale: str) -> str:
