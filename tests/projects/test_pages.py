@@ -105,6 +105,14 @@ async def test_a_citizen_follows_asks_and_staff_answer(client: httpx.AsyncClient
     assert "En mars." in page.text and "Les travaux commencent le 3 mars." in page.text
     assert f'<link rel="alternate" type="application/atom+xml" href="/projects/{street.id}.atom"' in page.text
 
+    bad = {"csrf_token": token, "title": "Croisé", "theme": "public_space", "phase": "study"}
+    bad["geometry"] = (
+        '{"type": "LineString", "coordinates": [[2.302, 48.852], [2.306, 48.856], [2.306, 48.852], [2.302, 48.856]]}'
+    )
+    form = await client.post("/staff/projects/new", data=bad, headers=EN)
+    assert form.status_code == 400 and "This line crosses itself" in form.text
+    assert (await projects.list_projects(session, projects.ProjectFilters()))[1] == 1
+
     # The project's own Atom feed, read without an account: the news and the answer, never who asked.
     await client.post("/logout", data={"csrf_token": token})
     atom = await client.get(f"/projects/{street.id}.atom", headers=FR)
@@ -119,10 +127,3 @@ async def test_a_citizen_follows_asks_and_staff_answer(client: httpx.AsyncClient
     assert entries[1].findtext(f"{ATOM}id", "").endswith(f"/projects/{street.id}#question-{question.id}")
     assert "En mars." in entries[1].findtext(f"{ATOM}summary", "") and "Camille" not in atom.text
     assert (await client.get("/projects/999999.atom")).status_code == 404
-    bad = {"csrf_token": token, "title": "Croisé", "theme": "public_space", "phase": "study"}
-    bad["geometry"] = (
-        '{"type": "LineString", "coordinates": [[2.302, 48.852], [2.306, 48.856], [2.306, 48.852], [2.302, 48.856]]}'
-    )
-    form = await client.post("/staff/projects/new", data=bad, headers=EN)
-    assert form.status_code == 400 and "This line crosses itself" in form.text
-    assert (await projects.list_projects(session, projects.ProjectFilters()))[1] == 1
