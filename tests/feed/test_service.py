@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.app import build_personal_data_registry
@@ -63,6 +63,19 @@ async def test_a_report_and_its_public_answer_enter_the_quartiers_feed_without_t
     assert answered.kind == ItemKind.REPORT_UPDATED and answered.summary == "Une équipe passe jeudi."
     assert "riveraine" not in answered.summary
 
+    # A report stored in bulk, without its events (the demo's): the history writes what filing and answering would
+    # have, once.
+    address = filed.summary
+    await session.execute(delete(FeedItem))
+    assert await feed.write_history(session, per_quartier=5, simulated=True) == 2
+    history = await items_of(session, ouest)
+    assert [(item.kind, item.title_en, item.summary) for item in history] == [
+        (ItemKind.REPORT_UPDATED, f"Report {report.id}: in progress", "Une équipe passe jeudi."),
+        (ItemKind.REPORT_FILED, "New report: Street light out", address),
+    ]
+    assert all(item.simulated for item in history) and "Durand" not in str([i.summary for i in history])
+    assert await feed.write_history(session, per_quartier=5, simulated=True) == 0
+
 
 async def test_a_proposal_and_its_answer_enter_the_feed_of_its_quartier_only(session: AsyncSession) -> None:
     ids = await quartiers(session)
@@ -74,6 +87,9 @@ async def test_a_proposal_and_its_answer_enter_the_feed_of_its_quartier_only(ses
     kinds = [item.kind for item in await items_of(session, ids["Ouest"])]
     assert kinds == [ItemKind.PROPOSAL_ANSWERED, ItemKind.PROPOSAL_PUBLISHED]
     assert await items_of(session, ids["Est"]) == []
+    await session.execute(delete(FeedItem))
+    assert await feed.write_history(session, per_quartier=5, simulated=True) == 2
+    assert [item.kind for item in await items_of(session, ids["Ouest"])] == kinds
     flagger = await create_person(session)
     await participation_moderation.flag(session, flagger, "proposal", proposal.id, "spam")
     [case] = await participation_moderation.queue(session)

@@ -1,6 +1,6 @@
 """The demo's neighbourhood feeds: residents' posts (bilingual seeded text, labelled simulated) with replies in a
-few quartiers, their authors living there, and the latest reports of those quartiers when the demo has reports.
-A few dozen rows: it builds in milliseconds."""
+few quartiers, their authors living there, and in every quartier the latest reports and proposals with their
+answers, when the demo has them (a few thousand rows, written in one statement)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from citoyen.demo.common import DEMO_DOMAIN
 from citoyen.feed import service as feed
 from citoyen.feed.models import Home, Post, PostKind, Reply
 from citoyen.people.models import Person
-from citoyen.reports.models import Report
 from citoyen.territory import service as territory
 
 # (kind, French title, English title, French text, English text, days from now for an event, place)
@@ -98,7 +97,7 @@ REPLIES = (
     ("Je peux aider le samedi, je vous écris.", "I can help on Saturdays, I'll write to you."),
 )
 QUARTIERS = 3
-REPORTS_PER_QUARTIER = 12
+HISTORY_PER_QUARTIER = 12
 
 
 async def build_demo_feed(session: AsyncSession, now: datetime, rng: random.Random) -> None:
@@ -144,17 +143,9 @@ async def build_demo_feed(session: AsyncSession, now: datetime, rng: random.Rand
             replier = residents[(number + 7) % len(residents)]
             homes.setdefault(replier, post.neighbourhood_id)
             session.add(Reply(post_id=post.id, author_id=replier, body=french, created_at=created + timedelta(hours=2)))
-    # The demo's reports went in without events: the latest of each of these quartiers enter its feed, as filing
-    # them would have done.
-    for neighbourhood in neighbourhoods:
-        latest = await session.execute(
-            select(Report.id)
-            .where(Report.neighbourhood_id == neighbourhood.id)
-            .order_by(Report.requested_at.desc())
-            .limit(REPORTS_PER_QUARTIER)
-        )
-        for report_id in latest.scalars():
-            await feed.add_report_item(session, report_id, simulated=True)
+    # The demo's reports and proposals went in without events: the latest of every quartier enter its feed, with
+    # their answers, as filing, proposing and answering would have done.
+    await feed.write_history(session, HISTORY_PER_QUARTIER, simulated=True)
     await session.execute(
         insert(Home),
         [{"person_id": person, "neighbourhood_id": place, "declared_at": now} for person, place in homes.items()],

@@ -5,6 +5,7 @@
 - `posts.py`: residents' posts and replies, who may post where, the home quartier, events;
 - `moderation.py`: flags, the queue, hiding with a public reason;
 - `formats.py`: Atom 1.0 and iCalendar;
+- `history.py`: a quartier's history written at once for sources stored in bulk (the demo's reports and proposals);
 - `views.py`: the pages' typed views;
 - `personal_data.py`: export and erasure of posts, replies, flags and the home quartier.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from citoyen.feed.errors import FeedError
 from citoyen.feed.formats import atom_feed, calendar
+from citoyen.feed.history import write_history
 from citoyen.feed.items import KIND_LABELS as ITEM_KIND_LABELS
 from citoyen.feed.items import PAGE_SIZE, Cursor, FeedPage, add_item, page, remove_items, texts
 from citoyen.feed.moderation import REASON_LABELS, Flagged, flag, hide, is_moderator, keep, queue
@@ -31,7 +33,7 @@ from citoyen.feed.posts import (
     reply_to,
     upcoming_events,
 )
-from citoyen.feed.subscribers import add_report_item, register_subscribers
+from citoyen.feed.subscribers import register_subscribers
 from citoyen.feed.views import agenda, followed_feed, neighbourhood_feed, post_page
 
 __all__ = [
@@ -46,7 +48,6 @@ __all__ = [
     "NewPost",
     "add_item",
     "add_post_item",
-    "add_report_item",
     "agenda",
     "atom_feed",
     "calendar",
@@ -72,4 +73,5 @@ __all__ = [
     "reply_to",
     "texts",
     "upcoming_events",
+    "write_history",
 ]

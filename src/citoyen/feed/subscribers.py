@@ -34,7 +34,7 @@ def _both(label: str) -> tuple[str, str]:
     return get_translations("fr").gettext(label), get_translations("en").gettext(label)
 
 
-async def on_report_filed(session: AsyncSession, event: ReportFiled, simulated: bool = False) -> None:
+async def on_report_filed(session: AsyncSession, event: ReportFiled) -> None:
     """A new report: its category and its address (public on its page), never its reporter or description."""
     report = await reports.get_report(session, event.report_id)
     if report.neighbourhood_id is None:
@@ -53,14 +53,7 @@ async def on_report_filed(session: AsyncSession, event: ReportFiled, simulated: 
         (report.address, report.address),
         f"/reports/{report.id}",
         occurred_at=report.requested_at,
-        simulated=simulated,
     )
-
-
-async def add_report_item(session: AsyncSession, report_id: int, simulated: bool = False) -> None:
-    """A report's line in its quartier's feed, as its filing would have written it (the demo's reports are
-    inserted in bulk, without events)."""
-    await on_report_filed(session, ReportFiled(report_id=report_id), simulated)
 
 
 async def on_report_updated(session: AsyncSession, event: ReportUpdated) -> None:
