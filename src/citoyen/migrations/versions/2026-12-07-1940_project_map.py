@@ -6,8 +6,8 @@ degrees, coordinates at 5 decimals). `project_map_version` is one row, a version
 write of a project.
 
 Revision ID: 4c7e2a9d1b58
-Revises: 3c7a1d9e5b20
-Create Date: 2026-12-07 19:30:00
+Revises: 5e7a2c9d4b18
+Create Date: 2026-12-07 19:40:00
 """
 
 import json
@@ -19,7 +19,7 @@ from alembic import op
 from shapely.geometry import mapping, shape
 
 revision: str = "4c7e2a9d1b58"
-down_revision: str | None = "3c7a1d9e5b20"
+down_revision: str | None = "5e7a2c9d4b18"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
