@@ -6,7 +6,7 @@ degrees, coordinates at 5 decimals). `project_map_version` is one row, a version
 write of a project.
 
 Revision ID: 4c7e2a9d1b58
-Revises: 5e7a2c9d4b18
+Revises: 3c9e5d71b4a8
 Create Date: 2026-12-07 19:40:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from shapely.geometry import mapping, shape
 
 revision: str = "4c7e2a9d1b58"
-down_revision: str | None = "5e7a2c9d4b18"
+down_revision: str | None = "3c9e5d71b4a8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
