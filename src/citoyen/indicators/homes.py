@@ -6,9 +6,9 @@ blocks of flats (`citoyen.buildings`) and their daily rollups, over the 28 days 
 - heating: kWh per dwelling per heating degree-day (base 18 °C, the building's outdoor temperature).
 
 Per dwelling, not per resident: the meters cover some blocks of flats, not a quartier's residents (the
-per-resident indicators read the quartiers' network meters and population). A building counts for a meter with readings on at least 90 % of the days
-(scaled to the period, as eco-feedback does); a quartier's figure is shown only over at least 10 buildings, so
-that it never tells one building's consumption.
+per-resident indicators read the quartiers' network meters and population). A building counts for a meter with
+readings on at least 90 % of the days (scaled to the period, as eco-feedback does); a quartier's figure is shown
+only over at least 10 buildings, so that it never tells one building's consumption.
 """
 
 from __future__ import annotations
