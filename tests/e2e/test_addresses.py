@@ -26,11 +26,15 @@ def test_a_typed_address_places_the_pin_and_a_pin_names_its_address(new_page: Ne
     expect(page.locator("#report-map")).to_have_attribute("data-loaded", "true")
 
     address = page.locator("#address")
+    # A postcode typed moves the pin as one types, without leaving the field.
+    address.press_sequentially("75019")
+    expect(page.locator("#location-status")).to_contain_text("The pin is placed at the address")
+    expect(page.locator("#lon")).not_to_have_value("")
     address.fill("10 rue de riv")
     expect(page.locator('#address-suggestions option[value="10 Rue de Rivoli, 75004 Paris"]')).to_have_count(1)
 
     address.fill("10 r. de rivoli")
-    address.press("Tab")  # leaving the field (or choosing a suggestion) places the pin
+    address.press("Tab")  # leaving the field (or choosing a suggestion) places the pin at once
     expect(page.locator("#lon")).to_have_value(TEN[0])
     expect(page.locator("#lat")).to_have_value(TEN[1])
     expect(page.locator("#location-status")).to_contain_text("The pin is placed at the address: 10 Rue de Rivoli")

@@ -223,6 +223,25 @@ async def test_the_address_api_answers_geojson_and_refuses_bad_input(
     assert refused.status_code == 400 and refused.json()["error"]["problems"][0]["location"] == "query.limit"
 
 
+async def test_the_address_api_answers_a_postcode_or_a_quartier_as_the_form_places_it(
+    session: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    """The report form's pin follows what is typed through this API: a postcode or a quartier's name alone
+    is found as it is when the form is sent."""
+    await import_paris(session)
+    await import_sample(session)
+    await session.commit()
+    gazetteer = service.Gazetteer()
+    for typed, kind in (("75011", "postcode"), ("Belleville", "neighbourhood")):
+        answer = await client.get("/api/territory/addresses", params={"q": typed, "limit": 1, "autocomplete": "true"})
+        (feature,) = answer.json()["features"]
+        placed = await gazetteer.place(session, typed)
+        assert placed is not None and feature["properties"]["type"] == kind == placed.kind
+        assert feature["geometry"]["coordinates"] == [placed.lon, placed.lat]
+    nothing = await client.get("/api/territory/addresses", params={"q": "zzzz", "limit": 1})
+    assert nothing.json()["features"] == []
+
+
 async def test_the_form_suggests_addresses_and_says_which_one_is_near_the_pin(
     session: AsyncSession, client: httpx.AsyncClient
 ) -> None:

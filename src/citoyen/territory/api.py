@@ -53,8 +53,10 @@ async def search_addresses(
 ) -> dict[str, Any]:
     """Addresses matching a typed text, best first, as GeoJSON points with the BAN search API's properties
     (`label`, `type`: housenumber when that very number was found, street for a nearby number or the street's
-    middle). Empty when nothing matches or the text has fewer than 3 letters or digits."""
-    places = await request.app.state.gazetteer.search(session, q, limit=limit, autocomplete=autocomplete)
+    middle). Without a matching address, the neighbourhood or Paris postcode the text names (`type`
+    neighbourhood or postcode, at its centre). Empty when nothing matches or the text has fewer than 3 letters
+    or digits."""
+    places = await request.app.state.gazetteer.lookup(session, q, limit=limit, autocomplete=autocomplete)
     return _collection(places)
 
 

@@ -473,6 +473,18 @@ class Gazetteer:
         found = await self.search(session, text, limit=1)
         return found[0] if found else named
 
+    async def lookup(
+        self, session: AsyncSession, text: str, *, limit: int = 5, autocomplete: bool = False
+    ) -> list[Place]:
+        """Addresses matching the text (`search`); when none does, the neighbourhood or the postcode it names,
+        as `place` would take it: what the address API answers, so that the report form's pin follows a
+        postcode or a quartier's name as it is typed."""
+        named = await gazetteer_place(session, text)
+        if named is not None and named.kind == "neighbourhood" and fold(named.label) == fold(text):
+            return [named]
+        found = await self.search(session, text, limit=limit, autocomplete=autocomplete)
+        return found or ([named] if named is not None else [])
+
     async def reverse(self, session: AsyncSession, lon: float, lat: float) -> Place | None:
         """The address nearest to a pin (within ~150 m), or None."""
         remote = await self._remote("reverse", {"lon": f"{lon:.6f}", "lat": f"{lat:.6f}", "limit": "1"})

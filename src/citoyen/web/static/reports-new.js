@@ -1,7 +1,7 @@
 // "Report a problem": a tap or click on the map (or Enter on the focused map, at its centre) places the
 // pin and fills the longitude/latitude fields, which can also be typed; "Use my location" asks the
 // browser. With a category and a pin, the reports of the same kind nearby are loaded with htmx. A typed address
-// places the pin (the address API), the address nearest to the pin is shown under the field.
+// places the pin as it is typed (the address API), the address nearest to the pin is shown under the field.
 // Forms without a category (a proposal's optional place) use the same place picker.
 (function () {
   "use strict";
@@ -72,16 +72,23 @@
     showNearAddress(latlng.lng, latlng.lat);
   }
 
-  // An address typed (or chosen among the suggestions) places the pin there.
-  function placeAddress() {
+  // An address typed (or chosen among the suggestions) places the pin there: as one types (a postcode, a
+  // quartier's name, the start of an address: the best match so far, after a pause), and again when the field
+  // is left. Only leaving the field says that nothing was found; while typing, a text not found yet is normal.
+  var typing = null;
+  var asked = 0;  // the latest lookup's number: an earlier answer arriving late is dropped
+  function placeAddress(whileTyping) {
     var text = addressInput.value.trim();
     if (text.length < 3 || text === autoAddress) return;
     var query = new URLSearchParams({ q: text, limit: "1" });
+    if (whileTyping) query.set("autocomplete", "true");
+    var number = ++asked;
     fetch("/api/territory/addresses?" + query.toString(), { headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : { features: [] }; })
       .then(function (body) {
+        if (number !== asked) return;
         var feature = body.features && body.features[0];
-        if (!feature) { say(addressInput.dataset.notFoundText); return; }
+        if (!feature) { if (!whileTyping) say(addressInput.dataset.notFoundText); return; }
         var latlng = L.latLng(feature.geometry.coordinates[1], feature.geometry.coordinates[0]);
         showPin(latlng);
         map.setView(latlng, viewSet ? Math.max(map.getZoom(), 17) : 17);
@@ -91,9 +98,15 @@
         element.dataset.address = feature.properties.label;
         checkDuplicates();
       })
-      .catch(function () { say(addressInput.dataset.notFoundText); });
+      .catch(function () { if (!whileTyping && number === asked) say(addressInput.dataset.notFoundText); });
   }
-  if (addressInput) addressInput.addEventListener("change", placeAddress);
+  if (addressInput) {
+    addressInput.addEventListener("input", function () {
+      clearTimeout(typing);
+      typing = setTimeout(function () { placeAddress(true); }, 400);
+    });
+    addressInput.addEventListener("change", function () { clearTimeout(typing); placeAddress(false); });
+  }
 
   function typedPlace() {
     var lon = number(lonInput), lat = number(latInput);
