@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.people import service as people
 from citoyen.people.models import Role
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
@@ -34,11 +35,14 @@ def id_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 async def test_ids_beyond_any_column_are_not_found_on_every_route(app: FastAPI, session: AsyncSession) -> None:
     admin = await create_person(session, role=Role.ADMIN)
+    _token, secret = await people.create_api_token(session, "every scope", list(people.API_SCOPES), admin)
     await session.commit()
     failures = []
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a crash is a 500 to list, not to raise
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        await log_in(client, admin.email)  # past every guard, so the id itself is what is answered
+        # Past every guard (a session and a token of every scope), so the id itself is what is answered.
+        await log_in(client, admin.email)
+        client.headers["Authorization"] = f"Bearer {secret}"
         token = await csrf_token(client, "/account")
         routes = id_routes(app)
         assert len(routes) > 40
