@@ -127,6 +127,7 @@ RULES: dict[tuple[str, str], str] = {
     # (the department is checked by the service).
     ("POST", "/buildings/{building_id}/link"): "signed_in",
     ("POST", "/buildings/{building_id}/unlink"): "signed_in",
+    ("POST", "/staff/buildings"): "staff",  # the buildings department's (checked by the service)
     ("POST", "/staff/buildings/links/{link_id}/confirm"): "staff",
     ("POST", "/staff/buildings/links/{link_id}/decline"): "staff",
     ("POST", "/staff/reports/{report_id:int}"): "staff",

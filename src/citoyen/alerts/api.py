@@ -14,7 +14,7 @@ from citoyen.alerts import service, views
 from citoyen.db import DbSession, utcnow
 from citoyen.indicators import service as indicators
 from citoyen.sensing import service as sensing
-from citoyen.web.params import PathBigId
+from citoyen.web.params import PathBigId, QueryText
 from citoyen.web.templating import locale_of
 
 router = APIRouter(tags=["forecasts and alerts"])
@@ -40,7 +40,7 @@ async def datastream_forecast(request: Request, session: DbSession, datastream_i
 
 
 @router.get("/api/alerts/clusters", response_class=Response)
-async def recent_clusters(request: Request, session: DbSession, category: str = "") -> Response:
+async def recent_clusters(request: Request, session: DbSession, category: QueryText = "") -> Response:
     """The clusters of reports found by the space-time scan that ended in the last 28 days and were not called
     false alarms (of one category code when `category` is given), as a GeoJSON FeatureCollection of their centres:
     `radius_m`, the period (`start`, `end` exclusive), `observed` and `expected` reports, `p_value`, `status`,
