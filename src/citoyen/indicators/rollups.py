@@ -33,6 +33,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     DateTime,
+    Select,
     Table,
     and_,
     bindparam,
@@ -363,7 +364,6 @@ async def _fold_areas_by_group(
     members: dict[tuple[int, str], list[int]],
 ) -> None:
     """SQLite: two statements per group (in process, each costs little)."""
-    area_columns = ["neighbourhood_id", "quantity", "step", "bucket", "count", "total", "minimum", "maximum"]
     for (neighbourhood_id, quantity), spans in periods.items():
         await session.execute(
             delete(AREAS).where(
@@ -375,21 +375,30 @@ async def _fold_areas_by_group(
         ids = members.get((neighbourhood_id, quantity))
         if not ids:
             continue
-        summed = (
-            select(
-                literal(neighbourhood_id),
-                literal(quantity),
-                STREAMS.c.step,
-                STREAMS.c.bucket,
-                func.sum(STREAMS.c["count"]),
-                func.sum(STREAMS.c.total),
-                func.min(STREAMS.c.minimum),
-                func.max(STREAMS.c.maximum),
-            )
-            .where(STREAMS.c.datastream_id.in_(ids), _periods(STREAMS.c.bucket, spans))
-            .group_by(STREAMS.c.step, STREAMS.c.bucket)
+        summed = _area_sums(neighbourhood_id, quantity, ids).where(_periods(STREAMS.c.bucket, spans))
+        await session.execute(insert(AREAS).from_select(AREA_COLUMNS, summed))
+
+
+AREA_COLUMNS = ["neighbourhood_id", "quantity", "step", "bucket", "count", "total", "minimum", "maximum"]
+
+
+def _area_sums(neighbourhood_id: int, quantity: str, datastream_ids: list[int]) -> Select[Any]:
+    """A neighbourhood's rollups of one quantity from its Datastreams' (rows in AREA_COLUMNS' order), per step
+    and bucket: what the fold (over its spans) and the rebuild (over everything) insert."""
+    return (
+        select(
+            literal(neighbourhood_id),
+            literal(quantity),
+            STREAMS.c.step,
+            STREAMS.c.bucket,
+            func.sum(STREAMS.c["count"]),
+            func.sum(STREAMS.c.total),
+            func.min(STREAMS.c.minimum),
+            func.max(STREAMS.c.maximum),
         )
-        await session.execute(insert(AREAS).from_select(area_columns, summed))
+        .where(STREAMS.c.datastream_id.in_(datastream_ids))
+        .group_by(STREAMS.c.step, STREAMS.c.bucket)
+    )
 
 
 # --- Rebuilding -------------------------------------------------------------------------------------------------
@@ -431,23 +440,8 @@ async def rebuild(session: AsyncSession, progress: Progress | None = None) -> Re
         placement = placement_of(stream)
         if placement.neighbourhood_id is not None:
             groups.setdefault((placement.neighbourhood_id, placement.quantity), []).append(stream.datastream_id)
-    area_columns = ["neighbourhood_id", "quantity", "step", "bucket", "count", "total", "minimum", "maximum"]
     for (neighbourhood_id, quantity), members in sorted(groups.items()):
-        summed = (
-            select(
-                literal(neighbourhood_id),
-                literal(quantity),
-                STREAMS.c.step,
-                STREAMS.c.bucket,
-                func.sum(STREAMS.c["count"]),
-                func.sum(STREAMS.c.total),
-                func.min(STREAMS.c.minimum),
-                func.max(STREAMS.c.maximum),
-            )
-            .where(STREAMS.c.datastream_id.in_(members))
-            .group_by(STREAMS.c.step, STREAMS.c.bucket)
-        )
-        await session.execute(insert(AREAS).from_select(area_columns, summed))
+        await session.execute(insert(AREAS).from_select(AREA_COLUMNS, _area_sums(neighbourhood_id, quantity, members)))
     civic = await refresh_civic(session)
     return Rebuilt(
         datastreams=len(ids),
