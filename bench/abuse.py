@@ -39,12 +39,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from databases import recreate_database
 from loadgen import Client, HttpError, serve
 from sensing_common import print_table
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-
-from citoyen.db import make_engine
 
 DATABASE = "citoyen_bench_abuse"
 WORK_DIR = Path(tempfile.gettempdir()) / "citoyen-bench-abuse"
@@ -234,15 +232,6 @@ def _build_demo(database_url: str, data_dir: Path, code: dict[str, str]) -> None
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-async def _admin(server_url: str, statement: str) -> None:
-    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def _measure(
     name: str, database_url: str, data_dir: Path, clients: int, duration: float, workers: int, code: dict[str, str]
 ) -> list[list[str]]:
@@ -283,16 +272,16 @@ def _measure(
     return rows
 
 
-def _drop(server_url: str, name: str) -> None:
+def _drop(url: str) -> None:
     """Drop a benchmark database, retrying while the stopped server's backends end (a cancelled query may take a
     moment); a database left behind is said, not raised, so that the figures are still printed."""
     for attempt in range(10):
         try:
-            asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(recreate_database(url, drop_only=True))
             return
         except Exception as error:  # any failure: try again, then say so
             if attempt == 9:
-                print(f"  could not drop the database {name}: {error}", flush=True)
+                print(f"  could not drop the database {make_url(url).database}: {error}", flush=True)
             time.sleep(2)
 
 
@@ -348,20 +337,18 @@ def main() -> None:
         measure_all("SQLite", urls, dirs)
     if args.postgres:
         base_name = _database_name(args.postgres)
-        server_url = make_url(args.postgres).set(database="postgres").render_as_string(hide_password=False)
         names = [base_name if not code else f"{base_name}_before" for _, code in codes]
         urls = [make_url(args.postgres).set(database=name).render_as_string(hide_password=False) for name in names]
         dirs = [WORK_DIR / f"postgresql-{index}" for index in range(len(codes))]
         try:
-            for (label, code), name, url, data_dir in zip(codes, names, urls, dirs, strict=True):
-                _drop(server_url, name)
-                asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+            for (label, code), url, data_dir in zip(codes, urls, dirs, strict=True):
+                asyncio.run(recreate_database(url))
                 print(f"PostgreSQL {label}: building the demo city", flush=True)
                 _build_demo(url, data_dir, code)  # the demo build migrates its database first
             measure_all("PostgreSQL", urls, dirs)
         finally:
-            for name in names:
-                _drop(server_url, name)
+            for url in urls:
+                _drop(url)
 
     print(f"\n{args.clients} clients, {args.duration:g} s per API; healthz probed every 0.1 s")
     print(f"load average at end: {' '.join(f'{value:.1f}' for value in os.getloadavg())}\n")

@@ -23,16 +23,16 @@ import time
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from databases import recreate_database
 from tables import print_aligned
 
 from citoyen.app import build_event_hub
 from citoyen.buildings import service as buildings
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import make_sessionmaker
 from citoyen.demo.common import DEMO_ACCOUNTS
 from citoyen.demo.generator import build_demo
 from citoyen.engines import make_app_engine
@@ -46,12 +46,7 @@ PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/citoyen_bench_buildings"
 
 async def _fresh_database(backend: str) -> str:
     if backend == "postgresql":
-        admin = make_engine(PG_URL.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-        name = make_url(PG_URL).database
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        await admin.dispose()
+        await recreate_database(PG_URL)
         url = PG_URL
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)

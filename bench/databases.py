@@ -18,8 +18,14 @@ from citoyen.db import make_engine
 PROTECTED = ("postgres", "test", "template0", "template1")
 
 
+# Written on every database a benchmark creates: a benchmark drops only databases that carry it, so a mistyped
+# --pg-url can never drop somebody's test or working database.
+BENCH_MARK = "made by a Citoyen benchmark, dropped when it ends"
+
+
 async def recreate_database(url: str, drop_only: bool = False) -> None:
-    """Drop the benchmark's PostgreSQL database and (unless `drop_only`) create it empty again."""
+    """Drop the benchmark's PostgreSQL database and (unless `drop_only`) create it empty again, marked as the
+    benchmark's. An existing database that a benchmark did not make is never dropped: the run stops with a message."""
     database = make_url(url).database
     if not database or database in PROTECTED:
         sys.exit(f"error: refusing to drop the database {database!r}; give the benchmark its own (--pg-url)")
@@ -29,9 +35,21 @@ async def recreate_database(url: str, drop_only: bool = False) -> None:
     engine = make_engine(maintenance, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
+            existing = (
+                await connection.execute(
+                    text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = :name"),
+                    {"name": database},
+                )
+            ).first()
+            if existing is not None and existing[0] != BENCH_MARK:
+                sys.exit(
+                    f"error: the database {database!r} exists and no benchmark made it, so it is not dropped; give "
+                    "the benchmark the name of a database that does not exist (it is created, then dropped at the end)"
+                )
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             if not drop_only:
                 await connection.execute(text(f'CREATE DATABASE "{database}"'))
+                await connection.execute(text(f"COMMENT ON DATABASE \"{database}\" IS '{BENCH_MARK}'"))
     finally:
         await engine.dispose()
 

@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from databases import recreate_database
 from tables import print_aligned
 
 from citoyen.app import build_event_hub
@@ -108,8 +109,7 @@ async def _admin(statement: str) -> None:
 async def _fresh_database(backend: str) -> str:
     url = _url(backend)
     if backend == "postgresql":
-        await _admin(f'DROP DATABASE IF EXISTS "{make_url(PG_URL).database}" WITH (FORCE)')
-        await _admin(f'CREATE DATABASE "{make_url(PG_URL).database}"')
+        await recreate_database(PG_URL)
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)
         SQLITE_DIR.mkdir(parents=True)
@@ -119,7 +119,7 @@ async def _fresh_database(backend: str) -> str:
 
 async def _drop(backend: str) -> None:
     if backend == "postgresql":
-        await _admin(f'DROP DATABASE IF EXISTS "{make_url(PG_URL).database}" WITH (FORCE)')
+        await recreate_database(PG_URL, drop_only=True)
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)
 

@@ -30,12 +30,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from databases import recreate_database
+from sqlalchemy import func, select
 
 from citoyen.app import build_event_hub
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import make_sessionmaker
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.sensing.events import SensingEventBus
@@ -87,13 +87,7 @@ def _free_port() -> int:
 async def _prepare_database(url: str) -> None:
     if not url.startswith("postgresql"):
         return
-    parsed = make_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    async with admin.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}"'))
-        await connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    await admin.dispose()
+    await recreate_database(url)
 
 
 async def _sensors(session: Any, count: int) -> list[int]:

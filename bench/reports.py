@@ -36,6 +36,7 @@ import h3
 import numpy as np
 import numpy.typing as npt
 import shapely
+from databases import recreate_database
 from loadgen import Client, HttpError, Measurement, serve
 from shapely.geometry import shape
 from sqlalchemy import func, select, text
@@ -222,17 +223,7 @@ def check_loopback(url: str) -> None:
 
 
 async def recreate_pg_database(url: str) -> None:
-    database = make_url(url).database
-    if not database or database in ("postgres", "test", "template0", "template1"):
-        sys.exit(f"error: refusing to drop the database {database!r}; give the benchmark its own (--pg-url)")
-    maintenance = make_url(url).set(database="postgres")
-    engine = make_engine(maintenance.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{database}"'))
-    finally:
-        await engine.dispose()
+    await recreate_database(url)
 
 
 async def pg_database_exists(url: str) -> bool:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from databases import recreate_database
 from loadgen import serve
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -51,10 +52,7 @@ async def create_database(backend: str) -> str:
     """A new, migrated bench database (the previous one is dropped); returns its URL."""
     url = database_url(backend)
     if backend == "postgresql":
-        name = make_url(url).database
-        assert name and name not in PROTECTED
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await _admin(f'CREATE DATABASE "{name}"')
+        await recreate_database(url)
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)
         SQLITE_DIR.mkdir(parents=True)
@@ -64,7 +62,7 @@ async def create_database(backend: str) -> str:
 
 async def drop_database(backend: str) -> None:
     if backend == "postgresql":
-        await _admin(f'DROP DATABASE IF EXISTS "{make_url(BENCH_PG_URL).database}" WITH (FORCE)')
+        await recreate_database(BENCH_PG_URL, drop_only=True)
     else:
         shutil.rmtree(SQLITE_DIR, ignore_errors=True)
 
