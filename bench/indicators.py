@@ -43,7 +43,6 @@ from typing import Any, cast
 
 from shapely.geometry import shape
 from sqlalchemy import Table, insert, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,7 +52,7 @@ from tables import print_aligned
 
 from citoyen.app import build_event_hub
 from citoyen.config import Settings
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import make_sessionmaker
 from citoyen.demo.generator import QUARTIERS_FILE
 from citoyen.engines import make_app_engine
 from citoyen.events import EventHub
@@ -93,17 +92,6 @@ class Row:
 
 def _url(backend: str) -> str:
     return PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{SQLITE_DIR / 'bench.sqlite3'}"
-
-
-async def _admin(statement: str) -> None:
-    engine = make_engine(
-        make_url(PG_URL).set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def _fresh_database(backend: str) -> str:

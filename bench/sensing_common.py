@@ -15,10 +15,9 @@ from typing import Any
 from databases import recreate_database
 from loadgen import serve
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from citoyen.app import build_event_hub
-from citoyen.db import make_engine, make_sessionmaker
+from citoyen.db import make_sessionmaker
 from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_database_async
 from citoyen.people import service as people
@@ -36,16 +35,6 @@ def database_url(backend: str) -> str:
     if backend == "postgresql":
         return BENCH_PG_URL
     return f"sqlite+aiosqlite:///{SQLITE_DIR / 'bench.sqlite3'}"
-
-
-async def _admin(statement: str) -> None:
-    admin = make_url(BENCH_PG_URL).set(database="postgres").render_as_string(hide_password=False)
-    engine = make_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def create_database(backend: str) -> str:
