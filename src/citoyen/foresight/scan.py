@@ -4,12 +4,15 @@ likelihood ratio as the statistic, and its p-value by Monte Carlo: the events' t
 margins stay), and each observed cluster is compared with the largest ratio of every shuffled data set.
 
 The computation is on a grid of zones (cells grown until at most `max_zones` hold events) and time bins (days,
-or several days when the study period is long), so one replicate is a few array operations: 100,000 events and
-999 replicates run in under a minute.
+or several days when the study period is long), so one replicate is a few array operations. Since shuffling
+keeps both margins, every cylinder's expected count is the same in every replicate: the ratio's logarithms are
+computed once, and after a few pilot replicates the others only look at the cylinders whose count could reach
+a ratio that matters for a p-value below alpha (the p-values are exactly those of the full computation).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,6 +23,7 @@ from citoyen.foresight.series_io import Events
 
 EARTH_RADIUS_M = 6_371_008.8
 DAY = 86_400.0
+PILOT = 19  # shuffles computed in full before the others look only at cylinders that can matter
 
 
 @dataclass(frozen=True)
@@ -93,36 +97,138 @@ def _window_lengths(bins: int, longest: int) -> list[int]:
     return lengths
 
 
-def _ratios(
-    counts: npt.NDArray[np.float64],
-    grid: _Grid,
-    lengths: list[int],
-    circle_share: npt.NDArray[np.float64],
-    time_cumulative: npt.NDArray[np.float64],
-    total: float,
-    keep: bool,
-) -> tuple[float, list[npt.NDArray[np.float64]]]:
-    """The log-likelihood ratio of every cylinder: its largest value and, when `keep`, one (zones, k, windows)
-    array per window length (zero where the count is not above expectation). `circle_share` is each circle's
-    share of all events, 1e30 for circles larger than allowed."""
-    inside = np.cumsum(counts[grid.neighbours], axis=1)  # (zones, k, bins): counts per circle and bin
-    running = np.zeros((*inside.shape[:2], inside.shape[2] + 1))
-    np.cumsum(inside, axis=2, out=running[:, :, 1:])
-    best = 0.0
-    kept = []
+@dataclass(frozen=True)
+class _Cylinders:
+    """What a cylinder's log-likelihood ratio needs besides its count, computed once: the permutation keeps both
+    margins, so every cylinder's expected count e is the same in every shuffle. With o its count and N all
+    events, LLR = o log(o / e) + (N - o) log((N - o) / (N - e)) = g(o) + o D - C, where g(o) = o log o +
+    (N - o) log(N - o) is a table over the integers 0..N, D = log(N - e) - log e and C = N log(N - e): no
+    logarithm per cylinder and shuffle. Arrays are per window length, (zones, k, windows)."""
+
+    lengths: list[int]
+    floor: list[npt.NDArray[np.float64]]  # a cylinder counts when o > max(e, 1); inf for circles too large
+    slope: list[npt.NDArray[np.float64]]  # D
+    offset: list[npt.NDArray[np.float64]]  # C
+    g: npt.NDArray[np.float64]
+
+    def llr(self, index: int, observed: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        """Every cylinder's ratio for these counts (zero where the count is not above expectation)."""
+        value = self.g[observed] + observed * self.slope[index] - self.offset[index]
+        return np.where(observed > self.floor[index], value, 0.0)
+
+    def needed(self, index: int, level: float) -> npt.NDArray[np.int32]:
+        """Per cylinder, the smallest count whose ratio reaches `level` (N + 1 when none does): the ratio grows
+        with the count above expectation, so a bisection over the integers."""
+        total = len(self.g) - 1
+        floor = np.minimum(self.floor[index], total)
+        low = np.floor(floor).astype(np.int64) + 1  # the first count above expectation
+        # The ratio is at least the Poisson one, o log(o / e) - (o - e) >= d^2 / (2 (e + d)) with d = o - e, so
+        # d >= level + sqrt(level^2 + 2 level e) reaches the level: the bisection starts from that bracket.
+        reach = np.ceil(floor + level + np.sqrt(level * level + 2 * level * floor)).astype(np.int64)
+        high = np.minimum(np.maximum(reach, low), total + 1)
+        slope, offset = self.slope[index], self.offset[index]
+        while True:
+            open_ = low < high
+            if not open_.any():
+                return low.astype(np.int32)
+            middle = (low + high) // 2
+            reaches = np.zeros(low.shape, dtype=bool)
+            probe = np.minimum(middle, total)
+            reaches[open_] = (self.g[probe] + probe * slope - offset)[open_] >= level
+            high = np.where(open_ & reaches, middle, high)
+            low = np.where(open_ & ~reaches, middle + 1, low)
+
+
+def _cylinders(
+    lengths: list[int], circle_share: npt.NDArray[np.float64], time_cumulative: npt.NDArray[np.float64], total: float
+) -> _Cylinders:
+    """`circle_share` (zones, k): each circle's share of all events, inf for circles larger than allowed."""
+    floor, slope, offset = [], [], []
+    allowed = np.isfinite(circle_share)[:, :, None]
+    share = np.where(allowed, circle_share[:, :, None], 0.0)
     for length in lengths:
+        windows = (time_cumulative[length:] - time_cumulative[:-length])[None, None, :]
+        expected = share * windows
+        # A cylinder holding every event (e = N) can never exceed its expectation: its constants are unused.
+        usable = allowed & (expected > 0) & (expected < total)
+        safe = np.where(usable, expected, 1.0)
+        floor.append(np.where(usable, np.maximum(expected, 1.0), np.inf))
+        slope.append(np.where(usable, np.log(total - safe) - np.log(safe), 0.0))
+        offset.append(np.where(usable, total * np.log(total - safe), 0.0))
+    o = np.arange(int(total) + 1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.nan_to_num(o * np.log(o)) + np.nan_to_num((total - o) * np.log(total - o))
+    return _Cylinders(lengths, floor, slope, offset, g)
+
+
+def _running(counts: npt.NDArray[np.int64], grid: _Grid) -> npt.NDArray[np.int32]:
+    """(zones, k, bins + 1): each circle's events before each bin, so a window's count is a difference."""
+    before = np.zeros((counts.shape[0], counts.shape[1] + 1), dtype=np.int32)
+    np.cumsum(counts, axis=1, out=before[:, 1:])  # (zones, bins + 1): each zone's events before each bin
+    return np.cumsum(before[grid.neighbours], axis=1, dtype=np.int32)
+
+
+def _ratios(counts: npt.NDArray[np.int64], grid: _Grid, cylinders: _Cylinders) -> list[npt.NDArray[np.float64]]:
+    """The log-likelihood ratio of every cylinder, one (zones, k, windows) array per window length (zero where
+    the count is not above expectation)."""
+    running = _running(counts, grid)
+    return [
+        cylinders.llr(index, running[:, :, length:] - running[:, :, :-length])
+        for index, length in enumerate(cylinders.lengths)
+    ]
+
+
+def _largest_above(
+    counts: npt.NDArray[np.int64], grid: _Grid, cylinders: _Cylinders, needed: list[npt.NDArray[np.int32]]
+) -> float:
+    """The largest ratio of a shuffle if it reaches the level `needed` was computed for, else -inf: one integer
+    comparison per cylinder, the ratio computed only where the count reaches its cylinder's `needed`."""
+    running = _running(counts, grid)
+    best = -np.inf
+    for index, length in enumerate(cylinders.lengths):
         observed = running[:, :, length:] - running[:, :, :-length]
-        expected = circle_share * (time_cumulative[length:] - time_cumulative[:-length])[None, None, :]
-        above = observed > np.maximum(expected, 1.0)
-        o, e = observed[above], expected[above]
-        llr = o * np.log(o / e) + (total - o) * np.log((total - o) / (total - e))
-        if len(llr):
-            best = max(best, float(llr.max()))
-        if keep:
-            full = np.zeros(observed.shape)
-            full[above] = llr
-            kept.append(full)
-    return best, kept
+        reach = np.flatnonzero(observed >= needed[index])
+        if len(reach):
+            o = observed.ravel()[reach]
+            value = cylinders.g[o] + o * cylinders.slope[index].ravel()[reach] - cylinders.offset[index].ravel()[reach]
+            best = max(best, float(value.max()))
+    return best
+
+
+def _maxima(
+    time_bin: npt.NDArray[np.int64],
+    table: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]],
+    grid: _Grid,
+    cylinders: _Cylinders,
+    replicates: int,
+    alpha: float,
+    seed: int,
+) -> npt.NDArray[np.float64]:
+    """The largest ratio of each of `replicates` shuffles of the events' times, sorted; -inf stands for "below
+    the level" when a level was used. A cluster's p-value only needs the exact maxima above the smallest ratio
+    that can still be significant: the first PILOT shuffles are computed in full, the level is the lower quartile
+    of their maxima, and the other shuffles only look at the cylinders whose count reaches it. At the end, the
+    shuffles at or above the level must be enough that any ratio below it has p >= alpha (then its p-value is
+    not needed); when they are not (e.g. alpha near 1) every shuffle is recomputed in full, with the same seed."""
+    pilot = min(replicates, PILOT)
+    rng = np.random.default_rng(seed)
+    maxima = np.empty(replicates)
+    for r in range(replicates):
+        if r == pilot:
+            level = float(np.quantile(maxima[:pilot], 0.25))
+            needed = [cylinders.needed(index, level) for index in range(len(cylinders.lengths))]
+        shuffled = table(rng.permutation(time_bin))
+        if r < pilot:
+            maxima[r] = max([0.0, *(float(llr.max()) for llr in _ratios(shuffled, grid, cylinders))])
+        else:
+            maxima[r] = _largest_above(shuffled, grid, cylinders, needed)
+    if pilot < replicates and (1 + int(np.sum(maxima >= level))) / (replicates + 1) < alpha:
+        rng = np.random.default_rng(seed)
+        for r in range(replicates):
+            llrs = _ratios(table(rng.permutation(time_bin)), grid, cylinders)
+            maxima[r] = max([0.0, *(float(llr.max()) for llr in llrs)])
+    maxima.sort()
+    return maxima
 
 
 def scan(
@@ -143,22 +249,18 @@ def scan(
     total = float(len(grid.zone))
     cells = grid.zone * grid.bins
 
-    def table(time_bin: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return np.bincount(cells + time_bin, minlength=zones * grid.bins).reshape(zones, grid.bins).astype(float)
+    def table(time_bin: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.bincount(cells + time_bin, minlength=zones * grid.bins).reshape(zones, grid.bins)
 
     observed_table = table(grid.time_bin)
     zone_totals = observed_table.sum(axis=1)
     time_cumulative = np.concatenate([[0.0], np.cumsum(observed_table.sum(axis=0))])
     lengths = _window_lengths(grid.bins, max(1, longest_days // grid.bin_days))
     allowed = np.arange(grid.neighbours.shape[1])[None, :] < grid.sizes[:, None]
-    circle_share = np.where(allowed, np.cumsum(zone_totals[grid.neighbours], axis=1) / total, 1e30)[:, :, None]
-    _, ratios = _ratios(observed_table, grid, lengths, circle_share, time_cumulative, total, keep=True)
-    rng = np.random.default_rng(seed)
-    maxima = np.empty(replicates)
-    for r in range(replicates):
-        shuffled = table(rng.permutation(grid.time_bin))
-        maxima[r], _ = _ratios(shuffled, grid, lengths, circle_share, time_cumulative, total, keep=False)
-    maxima.sort()
+    circle_share = np.where(allowed, np.cumsum(zone_totals[grid.neighbours], axis=1) / total, np.inf)
+    cylinders = _cylinders(lengths, circle_share, time_cumulative, total)
+    ratios = _ratios(observed_table, grid, cylinders)
+    maxima = _maxima(grid.time_bin, table, grid, cylinders, replicates, alpha, seed)
 
     candidates = []
     for index, (length, llr) in enumerate(zip(lengths, ratios, strict=True)):
