@@ -231,6 +231,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     proposals = read_csv(tmp_path / "propositions-citoyennes" / "propositions.csv")
     assert [int(row["id"]) for row in proposals] == city.public_proposal_ids  # the hidden one is not published
     assert proposals[0]["supports"] == "2" and proposals[0]["status"] == "in_progress"  # a milestone moved it
+    assert proposals[0]["language"] == "fr"  # the language the author wrote in
     answers = read_csv(tmp_path / "propositions-citoyennes" / "reponses.csv")
     assert [(row["proposal_id"], row["answer"]) for row in answers] == [
         (str(city.public_proposal_ids[0]), "Nous l’installons.")

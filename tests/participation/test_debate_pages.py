@@ -62,6 +62,10 @@ async def test_posting_without_javascript_redirects_to_the_comment(
     assert response.status_code == 303
     comment = (await session.execute(select(Comment))).scalar_one()
     assert response.headers["location"] == f"/participation/comments/{comment.id}"
+    assert comment.locale == "en"  # written from the English interface: a French page says so
+    french = await client.get(f"/participation/proposals/{world.proposal.id}", headers={"Accept-Language": "fr"})
+    assert '<div class="comment-body" lang="en">' in french.text and "(en anglais)" in french.text
+    assert "(in English)" not in (await client.get(f"/participation/proposals/{world.proposal.id}", headers=EN)).text
     link = await client.get(response.headers["location"])
     assert link.status_code == 303
     assert link.headers["location"] == f"/participation/proposals/{world.proposal.id}#comment-{comment.id}"

@@ -348,6 +348,7 @@ async def test_a_posted_request_is_stored_and_read_back_with_every_field(
         address_id="ADR-75011-12",
         description=DESCRIPTION,
         media_url="https://photos.example.org/trou.jpg",
+        locale="en-GB",
         **{
             "attribute[size]": "large",  # attribute[code]=value
             "attribute[hazards]": ["bikes", "cars"],  # repeated, as FixMyStreet sends a multivaluelist
@@ -367,6 +368,7 @@ async def test_a_posted_request_is_stored_and_read_back_with_every_field(
 
     report = await reports.get_report(session, report_id)
     assert report.source == "open311"
+    assert report.locale == "en"  # the language the description is written in, as the client said
     assert report.attributes == {"size": "large", "hazards": ["bikes", "cars"], "depth_cm": 12}
     assert report.department_id == world.roads.id
     contact = (await session.execute(select(ReportContact).where(ReportContact.report_id == report_id))).scalar_one()
@@ -502,6 +504,7 @@ async def test_the_post_answer_in_xml(
     report = await reports.get_report(session, int(request.findtext("service_request_id") or "0"))
     assert fields(request) == {"service_request_id": str(report.id), "service_notice": "", "account_id": ""}
     assert report.attributes == {"size": "small"}
+    assert report.locale == "fr"  # no locale, no Accept-Language: the city's language
 
 
 async def test_a_post_with_an_address_string_only_is_placed_by_the_gazetteer(
@@ -742,6 +745,7 @@ async def test_at_most_max_requests_newest_first(
         ({"description": "x" * 4001}, 400, "4000"),
         ({"email": "not an address"}, 400, "e-mail"),
         ({"media_url": "javascript:alert(1)"}, 400, "media_url"),
+        ({"locale": "de"}, 400, "locale must be one of en, fr"),
     ],
 )
 async def test_a_refused_post_answers_the_spec_error_and_stores_nothing(

@@ -117,9 +117,12 @@ async def test_a_visitor_files_a_report_with_a_photo(
     assert "Size of the hole" in page.text and "Large" in page.text and "Vélos, Voitures" in page.text
     assert f'src="/reports/{new_id}/photos/1"' in page.text
     assert "riveraine" not in page.text.lower()
+    assert "(in French)" not in page.text and "(in English)" not in page.text
     french = await client.get(f"/reports/{new_id}", headers={"Accept-Language": "fr"})
     assert french.status_code == 200 and '<html lang="fr">' in french.text
     assert f"Signalement n°\u00a0{new_id}" in french.text
+    # Written from the English interface: a French page marks the description as English.
+    assert '<p class="multiline report-description" lang="en">' in french.text and "(en anglais)" in french.text
 
     photo = await client.get(f"/reports/{new_id}/photos/1")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
@@ -131,6 +134,7 @@ async def test_a_visitor_files_a_report_with_a_photo(
 
     report = await stored(session, new_id)
     assert report.attributes == {"size": "large", "hazards": ["bikes", "cars"]}
+    assert report.locale == "en"
     contact = (await session.execute(select(ReportContact).where(ReportContact.report_id == new_id))).scalar_one()
     assert contact.email == "riveraine@example.org" and contact.person_id is None
     follower = (await session.execute(select(ReportFollower).where(ReportFollower.report_id == new_id))).scalar_one()

@@ -183,6 +183,7 @@ async def build_demo_debate(session: AsyncSession, settings: Settings, now: date
                     "proposal_id": proposal.id,
                     "author_id": author_id,
                     "body": _text(rng.choice(COMMENTS), locale),
+                    "locale": locale,
                     "alignment": rng.choice((1, 1, 1, -1, 0)) if proposal.process_id in aligned else None,
                     "depth": 0,
                     "created_at": proposal.created_at + timedelta(seconds=rng.uniform(60, span)),
@@ -197,6 +198,7 @@ async def build_demo_debate(session: AsyncSession, settings: Settings, now: date
                     "proposal_id": None,
                     "author_id": author_id,
                     "body": _text(pair, locale),
+                    "locale": locale,
                     "alignment": None,
                     "depth": 0,
                     "created_at": process.starts_at + timedelta(days=rng.uniform(1, 10)),
@@ -219,6 +221,7 @@ async def build_demo_debate(session: AsyncSession, settings: Settings, now: date
         )
     for row in roots:
         row.update(up_votes=0, down_votes=0, score=0, reply_count=0, hidden_reason="")
+        row.setdefault("locale", "fr")  # the flagged ones are French
     root_ids = await _insert_level(session, roots)
 
     everything = list(zip(root_ids, roots, strict=True))
@@ -240,6 +243,7 @@ async def build_demo_debate(session: AsyncSession, settings: Settings, now: date
                         "depth": depth,
                         "author_id": author_id,
                         "body": _text(rng.choice(REPLIES), locale),
+                        "locale": locale,
                         "alignment": None,
                         "created_at": min(now, parent["created_at"] + timedelta(hours=rng.uniform(1, 72))),
                         "up_votes": 0,

@@ -828,6 +828,7 @@ async def _write(
                 "status": plan.status,
                 "close_reason": plan.close_reason,
                 "description": plan.description,
+                "locale": plan.lang,
                 "lon": plan.lon,
                 "lat": plan.lat,
                 "address": plan.address,

@@ -63,6 +63,7 @@ async def public_proposals(
                 "category": categories.get(proposal.category_id) if proposal.category_id is not None else None,
                 "title": proposal.title,
                 "body": proposal.body,
+                "language": proposal.locale,
                 "neighbourhood_id": proposal.neighbourhood_id,
                 "lon": proposal.lon,
                 "lat": proposal.lat,

@@ -63,6 +63,8 @@ class NewReport:
     media_url: str = ""
     follow: bool = True
     source: str = "web"
+    # The language the description is written in ("fr", "en"): the reporter's interface language.
+    locale: str = "fr"
     photos: list[PreparedPhoto] = field(default_factory=list)
 
 
@@ -127,6 +129,7 @@ async def create_report(
         category_id=category.id,
         status=ReportStatus.OPEN,
         description=description,
+        locale=new.locale if new.locale in ("fr", "en") else "fr",
         lon=lon,
         lat=lat,
         address=address,

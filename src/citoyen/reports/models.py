@@ -147,6 +147,9 @@ class Report(Base):
     status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.OPEN)
     close_reason: Mapped[CloseReason | None] = mapped_column(_enum(CloseReason), default=None)
     description: Mapped[str] = mapped_column(Text, default="")
+    # The language the description was written in ("fr", "en"): the reporter's interface language, so pages
+    # in the other language can say so.
+    locale: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr")
     # The words of the description and the address as the full-text index reads them (citoyen.textsearch),
     # filled on insert (neither changes afterwards); the index (PostgreSQL's search_vector, SQLite's
     # reports_fts) is the migration's.

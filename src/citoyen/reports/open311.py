@@ -124,6 +124,17 @@ def _locale(request: Request, locale: str | None) -> str:
     return chosen
 
 
+def _written_in(request: Request, locale: str) -> str:
+    """The language a POSTed description is written in: its `locale` field ("fr", "en", "fr-FR"...), else the
+    request's (Accept-Language, else the city's); a language the platform does not speak is refused."""
+    if not locale:
+        return _locale(request, None)
+    language = locale.lower().replace("_", "-").split("-")[0]
+    if language not in SUPPORTED_LOCALES:
+        raise Open311Error(400, f"locale must be one of {', '.join(sorted(SUPPORTED_LOCALES))}, not {locale!r}.")
+    return language
+
+
 def _moment(name: str, value: str | None) -> datetime | None:
     text = (value or "").strip()
     if not text:
@@ -404,6 +415,8 @@ POST_FIELDS = {
     "last_name": "Kept private.",
     "phone": "Kept private.",
     "description": "At most 4000 characters.",
+    "locale": "The language the description is written in, `fr` or `en` (as for GET services); by default the "
+    "request's Accept-Language, else the city's language. Pages in the other language say so.",
     "media_url": "An http(s) URL of a photo or other media.",
     "attribute[code]": "An answer to the service's question `code`; repeat it, or use attribute[code][], "
     "for several values of a multivaluelist. Codes the service does not ask are ignored.",
@@ -481,6 +494,7 @@ async def create_request(request: Request, session: DbSession, fmt: Format) -> R
             _check_jurisdiction(settings, field("jurisdiction_id"))
             catalog = await _catalog(request, session)
             new = _new_report(catalog, field, answers)
+            new.locale = _written_in(request, field("locale"))
             new.photos = await run_in_threadpool(prepare_photos, await _media_files(uploads))
             index = request.app.state.territory_index
             gazetteer = request.app.state.gazetteer

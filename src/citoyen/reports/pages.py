@@ -193,6 +193,7 @@ async def file_report(
             email="" if person else values["email"],
             photos=photos,
             source="web",
+            locale=locale_of(request),
         )
         catalog = await request.app.state.report_catalog.get(session)
         index, gazetteer = request.app.state.territory_index, request.app.state.gazetteer

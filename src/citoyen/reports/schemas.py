@@ -143,6 +143,7 @@ class ReportOut(BaseModel):
     status: StatusValue
     close_reason: str | None
     description: str
+    locale: Literal["fr", "en"] = Field(description="The language the description is written in.")
     lon: float
     lat: float
     address: str
@@ -167,6 +168,7 @@ class ReportOut(BaseModel):
             status=report.status.value,
             close_reason=report.close_reason.value if report.close_reason else None,
             description=report.description,
+            locale="en" if report.locale == "en" else "fr",
             lon=report.lon,
             lat=report.lat,
             address=report.address,

@@ -35,6 +35,7 @@ class CommentOut(BaseModel):
     depth: int = Field(description="0 for top-level comments, at most 2.")
     author: str | None = Field(description="Public pseudonym; null once the author erased their account.")
     body: str = Field(description="The text, or 'Hidden by moderation: <reason>' when hidden.")
+    locale: Literal["fr", "en"] = Field(description="The language the author wrote in.")
     hidden: bool
     alignment: Literal["for", "against", "neutral"] | None
     up_votes: int
@@ -63,6 +64,7 @@ def _out(listing: DebatePage, comment: Comment) -> CommentOut:
         depth=comment.depth,
         author=listing.author_names.get(comment.author_id) if comment.author_id is not None else None,
         body=f"Hidden by moderation: {comment.hidden_reason}" if comment.is_hidden else comment.body,
+        locale="en" if comment.locale == "en" else "fr",
         hidden=comment.is_hidden,
         alignment=ALIGNMENT_NAMES.get(comment.alignment)
         if comment.alignment is not None and not comment.is_hidden

@@ -54,6 +54,8 @@ class Comment(Base):
         ForeignKey("people.id", ondelete="SET NULL"), default=None, index=True
     )
     body: Mapped[str] = mapped_column(Text)
+    # The language the author wrote in ("fr", "en"), so pages in the other language can say so.
+    locale: Mapped[str] = mapped_column(String(5), default="fr", server_default="fr")
     alignment: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     up_votes: Mapped[int] = mapped_column(Integer, default=0)
     down_votes: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,7 +18,7 @@ from citoyen.participation.service import ProcessFrame, ProcessFrames, load_fram
 from citoyen.web.forms import field, safe_next
 from citoyen.web.params import FORBIDDEN_TEXT, PageNumber, PathId, clean_text, form_has_forbidden_characters, parse_id
 from citoyen.web.security import CurrentPerson, Form, SignedInPerson, TypedForm
-from citoyen.web.templating import flash, render
+from citoyen.web.templating import flash, locale_of, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,6 +94,7 @@ async def post_comment(
             field(form, "body", strip=False),
             parent_id,
             field(form, "alignment"),
+            locale_of(request),
         )
     except DebateError as error:
         # The rules are checked before anything is written: nothing was stored. The form comes back

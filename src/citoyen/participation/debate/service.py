@@ -171,9 +171,11 @@ async def add_comment(
     body: str,
     parent_id: int | None = None,
     alignment: str = "",
+    locale: str = "fr",
 ) -> Comment:
     """Post a comment or a reply; keeps the proposal's comment count and the thread's reply count, and
-    tells the parent's author and the proposal's followers."""
+    tells the parent's author and the proposal's followers. `locale`: the language it is written in (the
+    author's interface language), "fr" or "en"."""
     text = clean_body(body)
     stance = parse_alignment(alignment) if await alignment_enabled(session, target.process.id) else None
     closed = why_closed(target, await commenting_phase(session, target.process.id))
@@ -202,6 +204,7 @@ async def add_comment(
         author_id=author.id,
         body=text,
         alignment=stance,
+        locale=locale if locale in ("fr", "en") else "fr",
     )
     session.add(comment)
     await session.flush()
