@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-import frictionless
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
@@ -132,6 +131,8 @@ async def write_feed(ctx: PublishContext, feed: Feed, directory: Path) -> Writte
 
 
 def _problems(package: Path) -> list[str]:
+    import frictionless  # here, not with the module: only publication runs validate
+
     report = frictionless.validate(str(package))
     problems = []
     for task in report.tasks:

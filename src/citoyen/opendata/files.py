@@ -14,11 +14,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from frictionless import Detector, Schema
-from frictionless import Resource as TableResource
-from frictionless import settings as frictionless_settings
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +24,12 @@ from citoyen.opendata import datastore, vocabularies
 from citoyen.opendata.catalog import ResourceView, find_dataset, load_view, new_uuid, text_field, touch
 from citoyen.opendata.errors import OpendataError, invalid, not_found
 from citoyen.opendata.models import Dataset, DatasetState, Resource, ResourceVersion
+
+if TYPE_CHECKING:
+    from frictionless import Resource as TableResource
+
+# frictionless is imported where a file is checked, not with this module: it is tens of megabytes resident in
+# every app process, and only uploads and publication runs need it.
 
 # The formats an upload may have, and what its bytes must look like.
 UPLOAD_FORMATS = ("CSV", "TSV", "GEOJSON", "JSON", "XLSX", "PARQUET", "ZIP", "PDF")
@@ -157,8 +160,18 @@ def check_content(path: Path, code: str, schema: dict[str, Any] | None) -> tuple
 # A column's type is the first of frictionless' candidates that nearly all its sampled cells fit, text ("string")
 # when none does: a date column with one mistyped date stays a date column, and the mistake is reported on its row
 # (with "string" among the candidates, one such cell made the whole column text).
-_TYPE_CANDIDATES = [item for item in frictionless_settings.DEFAULT_FIELD_CANDIDATES if item["type"] != "string"]
-_SAMPLE_ROWS = frictionless_settings.DEFAULT_SAMPLE_SIZE
+def _type_candidates() -> list[dict[str, Any]]:
+    from frictionless import settings
+
+    return [item for item in settings.DEFAULT_FIELD_CANDIDATES if item["type"] != "string"]
+
+
+def _sample_rows() -> int:
+    from frictionless import settings
+
+    return int(settings.DEFAULT_SAMPLE_SIZE)
+
+
 MAX_PROBLEMS = 100
 
 
@@ -193,6 +206,10 @@ class TableProblems(OpendataError):
 
 
 def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    from frictionless import Resource as TableResource
+    from frictionless import Schema
+
+    sample_rows = _sample_rows()
     widths: list[RowProblem] = []
     sample: list[list[str]] = []
     try:
@@ -200,7 +217,7 @@ def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[
             rows = csv.reader(file, delimiter="\t" if code == "TSV" else ",")
             header = next(rows, None)
             for number, row in enumerate(rows, start=2):
-                if len(sample) < _SAMPLE_ROWS and row:
+                if len(sample) < sample_rows and row:
                     sample.append(row)
                 if row and header and len(row) != len(header) and len(widths) < MAX_PROBLEMS:
                     note = f"{len(row)} cells where the header has {len(header)}"
@@ -227,6 +244,9 @@ def _check_table(path: Path, code: str, schema: dict[str, Any] | None) -> tuple[
 def _check_workbook(path: Path, schema: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
     """An XLSX workbook's first sheet checked as a table: its cells keep their own types (a date is a date), so
     frictionless' own inference finds each column's type, and a cell that does not fit is reported on its row."""
+    from frictionless import Resource as TableResource
+    from frictionless import Schema
+
     options: dict[str, Any] = {"format": "xlsx"}
     if schema is not None:
         try:
@@ -264,7 +284,9 @@ def _raise_problems(table: TableResource, report: Any) -> None:
 def _inferred_schema(header: list[str], sample: list[list[str]]) -> dict[str, Any]:
     """The Table Schema of a table given without one, from its first rows: each column's type is the first of
     frictionless' candidates nearly all its cells fit, text when none does."""
-    detected = Detector().detect_schema(sample, labels=header, field_candidates=_TYPE_CANDIDATES)
+    from frictionless import Detector
+
+    detected = Detector().detect_schema(sample, labels=header, field_candidates=_type_candidates())
     descriptor = detected.to_descriptor()
     for item in descriptor.get("fields", []):
         if item.get("type") == "any":

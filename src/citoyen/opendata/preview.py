@@ -18,8 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-
 from citoyen.opendata.models import Resource, ResourceVersion
 
 PREVIEW_ROWS = 100
@@ -134,6 +132,8 @@ def _rows(path: Path, delimiter: str) -> Iterator[list[str]]:
 
 def _sheet_rows(path: Path) -> Iterator[list[str]]:
     """The rows of a workbook's first sheet as text (dates in ISO 8601), read as a stream."""
+    import openpyxl  # here, not with the module: only a workbook's preview needs it
+
     with path.open("rb") as file:  # a stream: openpyxl would refuse a path without the .xlsx extension
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
         try:
