@@ -1,14 +1,19 @@
 """The opinion map's figures (issue 18): a full recomputation of a conversation of 10,000 participants × 1,000
-statements with 1,000,000 votes (target < 10 s), votes per second through the service while that recomputation
+statements with 1,000,000 votes (target < 10 s), votes per second through the real server while that recomputation
 runs (target ≥ 1,000/s on PostgreSQL), and the map page's p95 (target < 100 ms).
 
     uv run python bench/opinions.py --backend postgresql --pg-url postgresql+asyncpg://postgres@127.0.0.1/bench_opinions
     uv run python bench/opinions.py --participants 2000 --statements 200 --votes 100000   # a quicker look
+    uv run python bench/opinions.py --backend postgresql --baseline 7d352a0   # that commit's server beside this one
 
-Votes are simulated (three opinion groups), inserted in bulk; the timed votes go through `opinions.vote`, one
-transaction each, from `--voters` concurrent tasks. Turn by turn (`--slice-seconds`), the same voters vote the way
-session 11's service did (`previous_vote`: the statement, the participant, then the upsert), so that the "before"
-column is measured in the same run, under the same load (`--no-previous` leaves it out)."""
+Votes are simulated (three opinion groups), inserted in bulk, and the map computed once. Then the real app under
+uvicorn (`--workers`, 2 on PostgreSQL as the other HTTP benches, 1 on SQLite) takes votes from `--clients` (16)
+closed-loop anonymous clients, each voting through the form (`POST …/votes`, answered 303) as a browser without
+JavaScript does: for `--reference-seconds` alone, then while the bench recomputes the map in its worker process
+(at most `--during-seconds` of it). The servers' own background loops are kept from recomputing meanwhile (the
+map's last vote is set ahead), so that the one recomputation is the bench's. With `--baseline REF`, the server of
+that commit's `src/` takes the same turns beside this one's (alone: one then the other; during: a recomputation
+each), so that before and after are measured in the same run, under the same load."""
 
 from __future__ import annotations
 
@@ -16,9 +21,12 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import math
 import os
 import pstats
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable
@@ -29,10 +37,8 @@ from typing import Any
 import httpx
 import numpy as np
 from databases import chosen_backends, fresh_database
-from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from loadgen import Client, HttpError, serve
+from sqlalchemy import insert, update
 from tables import print_aligned
 
 from citoyen.app import build_event_hub, create_app
@@ -42,7 +48,7 @@ from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.opinions import maps, tasks
 from citoyen.opinions import service as opinions
-from citoyen.opinions.models import OpinionVote, Participant
+from citoyen.opinions.models import OpinionMap, OpinionVote, Participant
 from citoyen.participation import service as participation
 
 # Session 10's figures (the computation in a thread of the web process, red-dwarf's pandas pipeline, the page
@@ -58,29 +64,17 @@ BEFORE = {
 }
 
 
-async def previous_vote(
-    session: AsyncSession, conversation: Any, voter: opinions.Voter, statement_id: int, value: int
-) -> None:
-    """A vote as session 11's service wrote it, for the comparison in the same run: the statement, then the
-    participant, then the upsert (three statements where the service now sends one)."""
-    statement = await opinions.visible_statement(session, conversation, statement_id)
-    participant = await opinions.find_participant(session, conversation, voter)
-    assert participant is not None  # each voter's first vote went the service's way
-    dialect = session.get_bind().dialect.name
-    insert_for = pg_insert if dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    upsert = insert_for(OpinionVote).values(
-        participant_id=participant.id,
-        statement_id=statement.id,
-        conversation_id=statement.conversation_id,
-        value=value,
-        modified_at=now,
-    )
-    await session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["participant_id", "statement_id"], set_={"value": value, "modified_at": now}
-        )
-    )
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def baseline_code(ref: str, directory: Path) -> dict[str, str]:
+    """The `src/` of commit `ref`, put first on its server's PYTHONPATH (ahead of the editable install)."""
+    root = directory / "baseline"
+    root.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", ref, "src"], cwd=repo, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return {"PYTHONPATH": str(root / "src")}
 
 
 def simulated(participants: int, statements: int, votes: int, seed: int = 18) -> list[tuple[int, int, int]]:
@@ -151,98 +145,145 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
             await session.commit()
             conversation_id = conversation.id
 
-        # Votes through the service: alone first (the reference), then while a full recomputation runs. Each
-        # period alternates, slice by slice, session 11's statements (reproduced in `previous_vote`) and the
-        # service's: both are measured under the same load, in the same run.
-        counted = {"previous": 0, "current": 0}
-        spent = {"previous": 0.0, "current": 0.0}
-        mode = "current"
-        stop = False
-        state = SimpleNamespace()  # the SQLite writers' turns, as the app's state keeps them
-
-        async def cast(token: str, position: int, way: str) -> None:
+        async def recomputation() -> list[float]:
+            began = time.perf_counter()
+            async with sessions() as session:
+                data = await maps.read_input(session, conversation_id)
+            read = time.perf_counter()
+            computed = await asyncio.get_running_loop().run_in_executor(executor, maps.compute, data)
+            done = time.perf_counter()
             async with sessions() as session, sqlite_write_turn(state, session):
-                found = await opinions.get_conversation(session, conversation_id)
-                statement_id = statement_ids[position % len(statement_ids)]
-                if way == "previous":
-                    await previous_vote(session, found, opinions.Voter(anonymous_token=token), statement_id, 1)
-                else:
-                    await opinions.vote(session, found, opinions.Voter(anonymous_token=token), statement_id, 1)
+                await maps.store(session, conversation_id, data, computed)
+                await session.commit()
+            stored = time.perf_counter()
+            return [stored - began, read - began, done - read, stored - done, computed.cpu_seconds]
+
+        async def hold_map() -> None:
+            """The servers' background loops recompute a map whose votes are newer than it: its last vote set
+            ahead, they leave it to the bench."""
+            async with sessions() as session, sqlite_write_turn(state, session):
+                await session.execute(
+                    update(OpinionMap)
+                    .where(OpinionMap.conversation_id == conversation_id)
+                    .values(last_vote_at=now.replace(year=now.year + 50))
+                )
                 await session.commit()
 
-        async def voter(number: int, prefix: str) -> None:
-            position = number + args.voters
-            while not stop:
-                way = mode
-                await cast(f"bench-{prefix}-{number}", position, way)
-                counted[way] += 1
-                position += args.voters
+        async def http_votes(base_url: str, prefix: str, during: Awaitable[Any], cap: float) -> tuple[float, Any]:
+            """Votes per second from `args.clients` closed-loop clients while `during` runs (at most `cap`
+            seconds of it); then `during`'s result, once it is done."""
+            ready = asyncio.Event()
+            joined: list[int] = []
+            window = {"from": math.inf, "end": math.inf}
+            counted = [0]
+            failures: list[str] = []
 
-        async def alternate(until: asyncio.Future[Any]) -> None:
-            nonlocal mode
-            while not until.done():
-                began = time.perf_counter()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(until), args.slice_seconds)
-                spent[mode] += time.perf_counter() - began
-                if args.previous:
-                    mode = "current" if mode == "previous" else "previous"
+            async def one(index: int) -> None:
+                client = Client(base_url)
+                try:
+                    page = await client.get(f"/participation/conversations/{conversation_id}")
+                    token = CSRF.search(page.text)
+                    assert token, f"no CSRF token on the voting page ({page.status})"
+                    form = {"csrf_token": token.group(1), "vote": "agree"}
+                    # The first vote makes the participant (the longer way): not part of the rate.
+                    first = await client.post(
+                        f"/participation/conversations/{conversation_id}/votes",
+                        form | {"statement_id": str(statement_ids[index % len(statement_ids)])},
+                    )
+                    assert first.status == 303, f"first vote: {first.status} {first.text[:300]}"
+                    # Reconnect, staggered, so that the measured connections spread over the workers.
+                    await client.close()
+                    joined.append(index)
+                    if len(joined) == args.clients:
+                        ready.set()
+                    await ready.wait()
+                    await asyncio.sleep(index * 0.01)
+                    position = index + args.clients
+                    while (moment := time.perf_counter()) < window["end"]:
+                        statement_id = statement_ids[position % len(statement_ids)]
+                        position += args.clients
+                        try:
+                            answer = await client.post(
+                                f"/participation/conversations/{conversation_id}/votes",
+                                form | {"statement_id": str(statement_id)},
+                            )
+                            problem = "" if answer.status == 303 else f"HTTP {answer.status}"
+                        except HttpError as error:
+                            problem = str(error)[:200]
+                        if problem:
+                            failures.append(problem)
+                        elif moment >= window["from"] and time.perf_counter() < window["end"]:
+                            counted[0] += 1
+                finally:
+                    await client.close()
 
-        async def votes_per_second(prefix: str, during: Awaitable[Any]) -> tuple[dict[str, float], Any]:
-            nonlocal stop, mode
-            for way in counted:
-                counted[way], spent[way] = 0, 0.0
-            stop, mode = False, "current"
-            # Every voter's first vote makes its participant (the longer way): not part of the rate.
-            await asyncio.gather(*(cast(f"bench-{prefix}-{n}", n, "current") for n in range(args.voters)))
-            voters = [asyncio.create_task(voter(n, prefix)) for n in range(args.voters)]
+            clients = [asyncio.create_task(one(index)) for index in range(args.clients)]
+            await ready.wait()
+            await asyncio.sleep(1.0)  # every client's connection open again
+            window["from"] = began = time.perf_counter()
             task = asyncio.ensure_future(during)
-            await alternate(task)
-            stop = True
-            await asyncio.gather(*voters)
-            rates = {way: counted[way] / spent[way] for way in counted if spent[way] > 0}
-            return rates, task.result()
+            window["end"] = began + cap
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), cap)
+            window["end"] = ended = min(time.perf_counter(), window["end"])
+            await asyncio.gather(*clients)
+            if failures:
+                print(f"  {prefix}: {len(failures)} votes refused or failed, first: {failures[0]}", file=sys.stderr)
+            return counted[0] / (ended - began), await task
 
-        voting_profile = cProfile.Profile() if args.profile else None
-        if voting_profile is not None:
-            voting_profile.enable()
-        alone, _ = await votes_per_second("alone", asyncio.sleep(args.reference_seconds))
-        if voting_profile is not None:
-            voting_profile.disable()
-            pstats.Stats(voting_profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+        state = SimpleNamespace()  # the SQLite writers' turns, as the app's state keeps them
+        workers = args.workers or (2 if backend == "postgresql" else 1)
+        codes: list[tuple[str, dict[str, str]]] = []
+        if args.baseline:
+            codes.append((f"before ({args.baseline})", baseline_code(args.baseline, Path(data_dir))))
+        codes.append(("this code" if args.baseline else "", {}))
         async with tasks.worker_process() as executor:
             # The worker starts and imports its libraries once, with the app: not part of a recomputation.
             await asyncio.get_running_loop().run_in_executor(executor, tasks.warm_up)
-            cpu = time.process_time()
-
-            async def recomputation() -> list[float]:
-                began = time.perf_counter()
-                async with sessions() as session:
-                    data = await maps.read_input(session, conversation_id)
-                read = time.perf_counter()
-                computed = await asyncio.get_running_loop().run_in_executor(executor, maps.compute, data)
-                done = time.perf_counter()
-                async with sessions() as session, sqlite_write_turn(state, session):
-                    await maps.store(session, conversation_id, data, computed)
-                    await session.commit()
-                stored = time.perf_counter()
-                return [stored - began, read - began, done - read, stored - done, computed.cpu_seconds]
-
-            rate, (seconds, read, compute, store, cpu_seconds) = await votes_per_second("during", recomputation())
-            web_cpu = time.process_time() - cpu
+            first = await recomputation()
+            await hold_map()
+            alone: dict[str, float] = {}
+            during: dict[str, float] = {}
+            measured: list[float] = first
+            with contextlib.ExitStack() as servers:
+                served = [
+                    (label, servers.enter_context(serve(url, Path(data_dir) / f"server-{n}", workers, env)))
+                    for n, (label, env) in enumerate(codes)
+                ]
+                for label, server in served:
+                    await hold_map()
+                    alone[label], _ = await http_votes(
+                        server.base_url, f"{label} alone", asyncio.sleep(args.reference_seconds), math.inf
+                    )
+                for label, server in served:
+                    await hold_map()
+                    cpu = time.process_time()
+                    during[label], measured = await http_votes(
+                        server.base_url, f"{label} during", recomputation(), args.during_seconds
+                    )
+                    web_cpu = time.process_time() - cpu
+        seconds, read, compute, store, cpu_seconds = measured
         before = BEFORE.get(backend, {})
-        rows.append([backend, "full recomputation", f"{seconds:.1f} s", before.get("full", ""), "< 10 s"])
+        rows.append([backend, "first recomputation (nothing else)", f"{first[0]:.1f} s", "", "< 10 s"])
+        rows.append([backend, "full recomputation during votes", f"{seconds:.1f} s", before.get("full", ""), "< 10 s"])
         rows.append([backend, "  reading the votes", f"{read:.1f} s", before.get("read", ""), ""])
         rows.append([backend, "  computing (worker process)", f"{compute:.1f} s", before.get("compute", ""), ""])
         rows.append([backend, "    its processor time", f"{cpu_seconds:.1f} s", "", ""])
         rows.append([backend, "  storing the map and points", f"{store:.1f} s", "", ""])
-        rows.append([backend, "  web process CPU meanwhile", f"{web_cpu:.1f} s", "", ""])
-        target = "≥ 1,000 (PostgreSQL)"
-        previous = f"{rate['previous']:.0f} (session 11's statements)" if "previous" in rate else ""
-        previous_alone = f"{alone['previous']:.0f} (session 11's statements)" if "previous" in alone else ""
-        rows.append([backend, "votes/s, no recomputation", f"{alone['current']:.0f}", previous_alone, ""])
-        rows.append([backend, "votes/s during the recomputation", f"{rate['current']:.0f}", previous, target])
-        rows.append([backend, "  ratio to votes/s alone", f"{rate['current'] / alone['current']:.2f}", "", ""])
+        rows.append([backend, "  bench process CPU meanwhile", f"{web_cpu:.1f} s", "", ""])
+        shown = f"{args.clients} clients, {workers} workers"
+        for label, _env in codes:
+            name = f" — {label}" if label else ""
+            rows.append([backend, f"votes/s alone ({shown}){name}", f"{alone[label]:.0f}", "", ""])
+            target = "≥ 1,000 (PostgreSQL)"
+            rows.append([backend, f"votes/s during the recomputation{name}", f"{during[label]:.0f}", "", target])
+            rows.append([backend, f"  ratio to votes/s alone{name}", f"{during[label] / alone[label]:.2f}", "", ""])
+        if args.baseline:
+            label = codes[0][0]
+            ratio_alone = alone["this code"] / alone[label]
+            rows.append([backend, "votes/s alone, this code ÷ before", f"{ratio_alone:.2f}", "", ""])
+            ratio_during = during["this code"] / during[label]
+            rows.append([backend, "votes/s during, this code ÷ before", f"{ratio_during:.2f}", "", ""])
 
         app = create_app(
             Settings(data_dir=Path(data_dir), database_url=url, secret_key="bench-" + "x" * 40), engine=engine
@@ -278,17 +319,15 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=10_000)
     parser.add_argument("--statements", type=int, default=1_000)
     parser.add_argument("--votes", type=int, default=1_000_000)
-    parser.add_argument("--voters", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=16, help="closed-loop voting clients")
+    parser.add_argument("--workers", type=int, default=0, help="uvicorn workers (default 2 PostgreSQL, 1 SQLite)")
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--profile", action="store_true", help="print where the map pages' time goes (stderr)")
     parser.add_argument("--reference-seconds", type=float, default=10.0, help="votes alone, for the ratio")
-    parser.add_argument("--slice-seconds", type=float, default=1.0, help="how long each way votes in its turn")
     parser.add_argument(
-        "--no-previous",
-        dest="previous",
-        action="store_false",
-        help="the service's votes only (no turns of session 11's statements beside them)",
+        "--during-seconds", type=float, default=20.0, help="votes counted during at most this much of the recomputation"
     )
+    parser.add_argument("--baseline", default="", help="a commit whose server votes too, beside this code's")
     args = parser.parse_args()
     rows: list[list[str]] = []
     for backend in chosen_backends(args.backend):

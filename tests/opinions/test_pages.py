@@ -54,6 +54,15 @@ async def test_a_citizen_votes_without_javascript_then_with_htmx(
     written = await client.post(f"{url}/statements", data={"csrf_token": token, "body": "Une fontaine à boire."})
     assert written.status_code == 303
     assert "Une fontaine à boire." in [s.body for s in await opinions.statements_of(session, conversation.id)]
+    # Closed: a vote is refused at once, even where the app keeps the conversation's frame between requests (the
+    # vote's one statement checks it); the earlier vote stays as it was.
+    await opinions.set_closed(session, conversation, True)
+    await session.commit()
+    late = await client.post(f"{url}/votes", data={"csrf_token": token, "statement_id": first[1], "vote": "disagree"})
+    assert late.status_code == 409
+    participant = await opinions.find_participant(session, conversation, opinions.Voter(person))
+    assert participant is not None
+    assert (await opinions.votes_of(session, participant))[int(first[1])] == opinions.Vote.AGREE.value
 
 
 async def test_signed_out_visitors_vote_anonymously_where_allowed(

@@ -3,13 +3,15 @@ one takes votes now (not closed, and its phase, if it has one, running)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.db import utcnow
+from citoyen.db import detached_copy, utcnow
 from citoyen.i18n import N_
 from citoyen.opinions.errors import OpinionError
 from citoyen.opinions.models import STATEMENT_MAX, Conversation, Statement, StatementStatus
@@ -104,6 +106,74 @@ async def is_open(session: AsyncSession, conversation: Conversation, now: dateti
     now = now or utcnow()
     phases = (await participation.phases_of(session, [conversation.process_id]))[conversation.process_id]
     return any(phase.id == conversation.phase_id and phase.starts_at <= now < phase.ends_at for phase in phases)
+
+
+@dataclass(frozen=True)
+class ConversationFrame:
+    """What the voting page and a vote need of a conversation besides the votes: detached copies of the
+    conversation and its process (safe to keep between requests) and its phase's window (None: no phase, or a
+    phase the process no longer has, which `phased` tells apart)."""
+
+    conversation: Conversation
+    process: Any
+    phased: bool
+    window: tuple[datetime, datetime] | None
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """As `is_open`, from what the frame holds (no query)."""
+        if self.conversation.closed:
+            return False
+        if not self.phased:
+            return True
+        if self.window is None:
+            return False
+        now = now or utcnow()
+        return self.window[0] <= now < self.window[1]
+
+
+async def load_frame(session: AsyncSession, conversation_id: int) -> ConversationFrame:
+    """A conversation of a published process with its process and phase window, or refused as unknown."""
+    conversation = await get_conversation(session, conversation_id)
+    process = await participation.get_process(session, conversation.process_id)
+    window: tuple[datetime, datetime] | None = None
+    if conversation.phase_id is not None:
+        phases = (await participation.phases_of(session, [conversation.process_id]))[conversation.process_id]
+        window = next(((p.starts_at, p.ends_at) for p in phases if p.id == conversation.phase_id), None)
+    return ConversationFrame(
+        detached_copy(conversation), detached_copy(process), conversation.phase_id is not None, window
+    )
+
+
+class ConversationFrames:
+    """This app process's conversation frames, each trusted for `revalidate_seconds` after it was loaded (the
+    settings' `reference_cache_seconds`, as participation's process frames): a vote then reads nothing before
+    its one statement. What a vote may not miss is checked again by that statement (the conversation not
+    closed, the statement published, the participant's own row); an administrator's change to the process or
+    its phases applies within that delay. With 0, every call loads afresh."""
+
+    MAX_ENTRIES = 1_000
+
+    def __init__(self, revalidate_seconds: float = 0.0) -> None:
+        self.revalidate_seconds = revalidate_seconds
+        self._frames: dict[int, tuple[ConversationFrame, float]] = {}
+
+    async def get(self, session: AsyncSession, conversation_id: int) -> ConversationFrame:
+        found = self._frames.get(conversation_id)
+        if found is not None and time.monotonic() - found[1] < self.revalidate_seconds:
+            return found[0]
+        frame = await load_frame(session, conversation_id)
+        if self.revalidate_seconds > 0:
+            if len(self._frames) >= self.MAX_ENTRIES:
+                self._frames.clear()
+            self._frames[conversation_id] = (frame, time.monotonic())
+        return frame
+
+    def forget(self, conversation_id: int | None = None) -> None:
+        """Load again on next use (this process just changed the conversation, or every one)."""
+        if conversation_id is None:
+            self._frames.clear()
+        else:
+            self._frames.pop(conversation_id, None)
 
 
 async def set_closed(session: AsyncSession, conversation: Conversation, closed: bool) -> None:

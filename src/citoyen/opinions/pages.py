@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.db import DbSession
+from citoyen.db import DbSession, single_statement_writes
 from citoyen.i18n import N_
 from citoyen.opinions import service as opinions
+from citoyen.opinions.conversations import ConversationFrame, ConversationFrames
 from citoyen.opinions.models import Conversation
 from citoyen.opinions.views import map_view, vote_view
 from citoyen.participation import service as participation
@@ -47,6 +48,20 @@ async def _conversation(session: AsyncSession, conversation_id: int) -> Conversa
     return await or_404(opinions.get_conversation(session, conversation_id), "Unknown conversation.")
 
 
+def conversation_frames(request: Request) -> ConversationFrames:
+    """This app process's conversation frames (made on first use), trusted for the settings'
+    `reference_cache_seconds` as participation's process frames are."""
+    frames: ConversationFrames | None = getattr(request.app.state, "opinion_frames", None)
+    if frames is None:
+        frames = ConversationFrames(request.app.state.settings.reference_cache_seconds)
+        request.app.state.opinion_frames = frames
+    return frames
+
+
+async def _frame(request: Request, session: AsyncSession, conversation_id: int) -> ConversationFrame:
+    return await or_404(conversation_frames(request).get(session, conversation_id), "Unknown conversation.")
+
+
 async def _vote_page(
     request: Request,
     session: AsyncSession,
@@ -55,8 +70,9 @@ async def _vote_page(
     errors: list[dict[str, Any]] | None = None,
     status_code: int = 200,
     body: str = "",
+    frame: ConversationFrame | None = None,
 ) -> Response:
-    context = {"view": await vote_view(session, conversation, voter), "errors": errors or [], "body": body}
+    context = {"view": await vote_view(session, conversation, voter, frame), "errors": errors or [], "body": body}
     template = "opinions/_vote.html" if is_htmx(request) else "opinions/conversation.html"
     return render(request, template, context, status_code)
 
@@ -65,29 +81,35 @@ async def _vote_page(
 async def show_conversation(
     request: Request, session: DbSession, person: CurrentPerson, conversation_id: PathId
 ) -> Response:
-    conversation = await _conversation(session, conversation_id)
-    return await _vote_page(request, session, conversation, _voter(request, person))
+    frame = await _frame(request, session, conversation_id)
+    return await _vote_page(request, session, frame.conversation, _voter(request, person), frame=frame)
 
 
 @router.post("/participation/conversations/{conversation_id:int}/votes")
+@single_statement_writes
 async def post_vote(
     request: Request, session: DbSession, person: CurrentPerson, conversation_id: PathId, form: TypedForm
 ) -> Response:
-    """Agree, disagree or pass on one statement; the next one comes (the section alone for htmx)."""
-    conversation = await _conversation(session, conversation_id)
+    """Agree, disagree or pass on one statement; the next one comes (the section alone for htmx). The
+    conversation comes from this process's frames: a returning participant's vote is then one statement (in
+    autocommit on PostgreSQL), which checks again what a vote may not miss."""
+    frame = await _frame(request, session, conversation_id)
+    conversation = frame.conversation
     voter = _voter(request, person, create=conversation.anonymous_allowed)
     try:
         statement_id = parse_id(field(form, "statement_id"))
         if statement_id is None:
             raise opinions.OpinionError(N_("This statement does not exist or was moderated out."), "not_found")
-        await opinions.vote(session, conversation, voter, statement_id, field(form, "vote"))
+        if not frame.is_open():  # the frame may be behind: the conversation as it is now says why
+            conversation = await _conversation(session, conversation_id)
+        await opinions.vote(session, conversation, voter, statement_id, field(form, "vote"), known_open=frame.is_open())
     except opinions.OpinionError as error:
         # Checked before anything is written: nothing was stored.
         return await _vote_page(
             request, session, conversation, voter, [error.problem(str(request.state.locale))], error.status_code
         )
     if is_htmx(request):
-        return await _vote_page(request, session, conversation, voter)
+        return await _vote_page(request, session, conversation, voter, frame=frame)
     return see_other(f"/participation/conversations/{conversation.id}")
 
 

@@ -91,11 +91,20 @@ def colour(group_id: int) -> str:
     return GROUP_COLOURS[group_id % len(GROUP_COLOURS)] if group_id >= 0 else "#999999"
 
 
-async def vote_view(session: AsyncSession, conversation: Conversation, voter: voting.Voter) -> VoteView:
-    """The voting page: the process, whether it is open, the voter's progress and next statement (two
-    statements for these last: `voting.standing`, then `voting.next_for` by the indexes)."""
-    process = await participation.get_process(session, conversation.process_id, include_unpublished=True)
-    is_open = await conversations.is_open(session, conversation)
+async def vote_view(
+    session: AsyncSession,
+    conversation: Conversation,
+    voter: voting.Voter,
+    frame: conversations.ConversationFrame | None = None,
+) -> VoteView:
+    """The voting page: the process, whether it is open (from the `frame` kept between requests when given),
+    the voter's progress and next statement (two statements for these last: `voting.standing`, then
+    `voting.next_for` by the indexes)."""
+    if frame is not None:
+        process, is_open = frame.process, frame.is_open()
+    else:
+        process = await participation.get_process(session, conversation.process_id, include_unpublished=True)
+        is_open = await conversations.is_open(session, conversation)
     person = voter.person
     may = is_open and (person is not None or conversation.anonymous_allowed)
     found = await voting.standing(session, conversation, voter)

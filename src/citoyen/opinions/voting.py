@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, SmallInteger, String, Table, bindparam, exists, func, null, select, true
+from sqlalchemy import ColumnElement, SmallInteger, String, Table, bindparam, exists, false, func, null, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -88,8 +88,12 @@ async def find_participant(session: AsyncSession, conversation: Conversation, vo
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def _may_take_part(session: AsyncSession, conversation: Conversation, voter: Voter) -> None:
-    if not await is_open(session, conversation):
+async def _may_take_part(
+    session: AsyncSession, conversation: Conversation, voter: Voter, known_open: bool = False
+) -> None:
+    """Refused unless the conversation is open (`known_open`: the caller's frame says so, not read again) and
+    the voter may take part (signed in, or anonymous where allowed; verified where required)."""
+    if not known_open and not await is_open(session, conversation):
         raise OpinionError(N_("This conversation is closed."), "closed")
     if voter.person is None:
         if not conversation.anonymous_allowed or voter.anonymous_token is None:
@@ -109,26 +113,29 @@ async def participant_for(
     found = await find_participant(session, conversation, voter)
     if found is not None:
         return found
-    # Several first votes at once may want the same number: each loser reads the new top and takes the next.
+    # One statement each try, atomic by itself (no savepoint: a vote may run in autocommit): the next number, or
+    # nothing when another request made this voter's row or took that number at the same moment; then the row.
     for _attempt in range(JOIN_ATTEMPTS):
-        top = await session.scalar(
-            select(func.max(Participant.pid)).where(Participant.conversation_id == conversation.id)
+        top = (
+            select(func.coalesce(func.max(Participant.pid) + 1, 0))
+            .where(Participant.conversation_id == conversation.id)
+            .scalar_subquery()
         )
-        participant = Participant(
-            conversation_id=conversation.id,
-            pid=0 if top is None else int(top) + 1,
-            person_id=voter.person.id if voter.person else None,
-            anonymous_key=None if voter.person else voter.anonymous_key,
+        made = (
+            _insert_for(session)(Participant)
+            .values(
+                conversation_id=conversation.id,
+                pid=top,
+                person_id=voter.person.id if voter.person else None,
+                anonymous_key=None if voter.person else voter.anonymous_key,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
         )
-        try:
-            async with session.begin_nested():
-                session.add(participant)
-                await session.flush()
-            return participant
-        except IntegrityError:
-            found = await find_participant(session, conversation, voter)
-            if found is not None:
-                return found
+        await session.execute(made)
+        found = await find_participant(session, conversation, voter)
+        if found is not None:
+            return found
     raise OpinionError(N_("Too many people are joining at once: try again."), "throttled")
 
 
@@ -184,7 +191,10 @@ def _known_vote_upsert(dialect: str, by_person: bool) -> Any:
         # Joined on the statement's key (not on the shared conversation, which leads PostgreSQL's planner to walk
         # the conversation's statements rather than take the one by its primary key).
         .join(Statement, Statement.id == bindparam("statement_id"))
+        # The conversation not closed, checked here too: a vote may come with a cached frame (`ConversationFrames`).
+        .join(Conversation, Conversation.id == bindparam("conversation_id"))
         .where(
+            Conversation.closed == false(),
             Participant.conversation_id == bindparam("conversation_id"),
             key,
             Statement.conversation_id == bindparam("conversation_id"),
@@ -233,16 +243,29 @@ async def _write_known_vote(
 
 
 async def vote(
-    session: AsyncSession, conversation: Conversation, voter: Voter, statement_id: int, value: str | int
+    session: AsyncSession,
+    conversation: Conversation,
+    voter: Voter,
+    statement_id: int,
+    value: str | int,
+    known_open: bool = False,
 ) -> int:
     """Agree, disagree or pass on a published statement; a second vote replaces the first. Returns the
     participant's id. A returning participant's vote is one statement; the first vote (which makes the
-    participant) and a refused one take the longer way, which says why."""
+    participant) and a refused one take the longer way, which says why. With `known_open` (the conversation
+    comes from a frame kept between requests, which says it is open) nothing is read before that statement;
+    the longer way then reads the conversation again."""
     parsed = parse_vote(value)
-    await _may_take_part(session, conversation, voter)
+    await _may_take_part(session, conversation, voter, known_open)
     written = await _write_known_vote(session, conversation, voter, statement_id, parsed)
     if written is not None:
         return written
+    if known_open:
+        fresh = await session.get(Conversation, conversation.id, populate_existing=True)
+        if fresh is None:
+            raise OpinionError(N_("Unknown conversation."), "not_found")
+        conversation = fresh
+        await _may_take_part(session, conversation, voter)
     statement = await visible_statement(session, conversation, statement_id)
     participant = await participant_for(session, conversation, voter, checked=True)
     await _write_vote(session, participant, statement, parsed)
