@@ -8,7 +8,6 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, func
-from zxcvbn import zxcvbn
 
 from citoyen.i18n import N_
 
@@ -39,7 +38,10 @@ def password_problems(password: str, email: str = "") -> list[str]:
     local_part = email.split("@")[0].lower()
     if len(local_part) >= 4 and local_part in password.lower():
         return [N_("The password must not contain your e-mail address.")]
-    # zxcvbn knows common and breached passwords, keyboard patterns, repeats, dates and l33t.
+    # zxcvbn knows common and breached passwords, keyboard patterns, repeats, dates and l33t. Imported here: its
+    # word lists are about 10 MB resident, which a served process needs only once someone sets a password.
+    from zxcvbn import zxcvbn
+
     if zxcvbn(password[:100], user_inputs=[email, local_part])["score"] < 3:
         return [N_("This password is too easy to guess (a common word, pattern or known breached password).")]
     return []

@@ -23,15 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pabutools.election import (
-    ApprovalMultiProfile,
-    Cost_Sat,
-    FrozenApprovalBallot,
-    Instance,
-    Project,
-)
-from pabutools.rules import greedy_utilitarian_welfare
-
 from citoyen.i18n import N_
 from citoyen.participation.budgets.equal_shares import method_of_equal_shares
 
@@ -174,6 +165,10 @@ def _greedy(total_cents: int, costs: dict[int, int], votes: dict[int, int], alre
     """pabutools' greedy rule with cost satisfaction, completing `already`. With cost satisfaction a
     project's score is its number of votes, so the profile is reduced to one single-project ballot per
     project weighted by its votes: the same scores, and the same outcome, in microseconds."""
+    # Imported here: pabutools brings PuLP and its solvers' modules, about 10 MB resident in every served process.
+    from pabutools.election import ApprovalMultiProfile, Cost_Sat, FrozenApprovalBallot, Instance, Project
+    from pabutools.rules import greedy_utilitarian_welfare
+
     # pabutools would also fund projects nobody voted for while money is left; a city does not.
     voted = {project_id: cost for project_id, cost in costs.items() if votes.get(project_id) or project_id in already}
     projects = {project_id: Project(_name(project_id), cost) for project_id, cost in sorted(voted.items())}
