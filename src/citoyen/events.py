@@ -507,10 +507,15 @@ class PostgresTransport:
                 log.error("domain event too large to cross workers (%d bytes): %r", len(payload), type(item))
                 continue
             payloads.append(payload)
+        if not payloads:
+            return
         try:
             async with self._lock:  # one asyncpg connection runs one statement at a time
-                for payload in payloads:
-                    await self._connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                # One statement (one round trip, one commit) for a transaction's events, in their order: a bulk
+                # ingest's hundreds of ObservationsStored one by one cost it a third of its time.
+                await self._connection.execute(
+                    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", CHANNEL, payloads
+                )
         except Exception:
             log.exception("domain events: %d events not sent to the other workers", len(payloads))
 

@@ -28,14 +28,25 @@ async def test_create_observations_answers_self_links_and_per_row_errors(client:
             "components": ["phenomenonTime", "result", "resultTime", "parameters"],
             "dataArray": [["2026-11-25T10:00:00Z/2026-11-25T11:00:00Z", 8.25, "2026-11-25T11:00:05Z", {"avg": 60}]],
         },
+        {  # the same Datastream again, its columns the other way round: plain measurements, integers among them
+            "Datastream": {"@iot.id": no2},
+            "components": ["result", "phenomenonTime"],
+            "dataArray": [[7, "2026-11-25T12:00:00Z"], [7.5, "2026-11-25T12:30:00+01:00"]],
+        },
     ]
     response = await client.post(f"{STA}/CreateObservations", json=body, headers=bearer(token))
     assert response.status_code == 201, response.text
     links = response.json()
-    assert len(links) == 4
+    assert len(links) == 6
     assert links[1].startswith("error")
     assert "not a time" in links[1]
     assert all(link.startswith("http://testserver/sta/v1.1/Observations(") for link in links[0:1] + links[2:])
+    served = [(await client.get(link)).json() for link in links[4:]]
+    assert [(each["phenomenonTime"], each["result"]) for each in served] == [
+        ("2026-11-25T12:00:00Z", 7),
+        ("2026-11-25T11:30:00Z", 7.5),
+    ]
+    assert [type(each["result"]) for each in served] == [int, float]
 
     first = (await client.get(links[0])).json()
     assert first["phenomenonTime"] == "2026-11-25T10:00:00Z"
@@ -48,7 +59,7 @@ async def test_create_observations_answers_self_links_and_per_row_errors(client:
     assert interval["resultTime"] == "2026-11-25T11:00:05Z"
     assert interval["parameters"] == {"avg": 60}
     datastream = (await client.get(f"{STA}/Datastreams({no2})")).json()
-    assert datastream["phenomenonTime"] == "2026-11-25T10:00:00Z/2026-11-25T10:00:00Z"
+    assert datastream["phenomenonTime"] == "2026-11-25T10:00:00Z/2026-11-25T12:00:00Z"
 
 
 async def test_create_observations_refuses_an_unknown_datastream_and_stores_nothing(
