@@ -76,6 +76,8 @@ async def check_multi_datastream(session: AsyncSession, multi_datastream_id: int
 
 async def result_sizes(session: AsyncSession, multi_datastream_ids: set[int]) -> dict[int, int]:
     """How many values each MultiDatastream's results hold (its data types'); unknown ids are left out."""
+    if not multi_datastream_ids:
+        return {}
     rows = await session.execute(
         select(MULTI_DATASTREAMS.c.id, MULTI_DATASTREAMS.c.multi_observation_data_types).where(
             MULTI_DATASTREAMS.c.id.in_(multi_datastream_ids)
@@ -95,6 +97,8 @@ def result_problem(result_type: int, result: Any, size: int) -> str | None:
 
 async def features_of(session: AsyncSession, multi_datastream_ids: set[int]) -> dict[int, int | None]:
     """For each MultiDatastream, the FeatureOfInterest made from its Thing's (first) Location; None without one."""
+    if not multi_datastream_ids:
+        return {}
     first_location = (
         select(
             MULTI_DATASTREAMS.c.id.label("multi_datastream_id"),
