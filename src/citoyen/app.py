@@ -377,11 +377,12 @@ def create_app(
         opendata_dcat.router,
         opendata_downloads.router,
         opendata_ckan_api.router,
+        # A live conversation's votes are the busiest citizen form (one per statement, dozens per participant).
+        opinions_pages.router,
         participation_pages.router,
         debate_pages.router,
         budgets_pages.router,
         surveys_pages.router,
-        opinions_pages.router,
         mobility_pages.router,
         reports_pages.router,
         projects_pages.router,
