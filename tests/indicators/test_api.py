@@ -75,6 +75,18 @@ async def test_a_series_for_the_city_and_for_a_quartier(client: httpx.AsyncClien
         ("07:00", 120.0),
         ("08:00", None),
     ]
+    # Bucket starts in UTC with a Z, across a day's end, and weeks from Monday, months from the 1st.
+    night = await client.get(
+        "/api/indicators/air-no2/series",
+        params={"from": "2026-11-25T23:00:00Z", "to": "2026-11-26T10:00:00Z", "step": "hour"},
+    )
+    points = night.json()["points"]
+    assert [p["start"] for p in points[:2]] == ["2026-11-25T23:00:00Z", "2026-11-26T00:00:00Z"]
+    assert (points[-1]["start"], points[-1]["value"]) == ("2026-11-26T09:00:00Z", 130.0)
+    for step, first in (("week", "2026-11-23T00:00:00Z"), ("month", "2026-11-01T00:00:00Z")):
+        longer = {"from": "2026-11-24T00:00:00Z", "to": "2026-11-30T00:00:00Z", "step": step}
+        found = (await client.get("/api/indicators/air-no2/series", params=longer)).json()["points"]
+        assert [(p["start"], p["value"]) for p in found] == [(first, 60.0)]  # (40 + 50 + 20 + 130) / 4
     # ATMO, on NO2's highest reading of the day: 50 µg/m³ on the 25th is class 2 (41-90), 130 on the 26th class 4
     # (121-230); the east alone reads 20 on the 25th: class 1 (up to 40).
     atmo = (await client.get("/api/indicators/air-atmo/series", params=period)).json()

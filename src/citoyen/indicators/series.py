@@ -260,6 +260,74 @@ async def values(
     return _plain(indicator, rows, step)
 
 
+# The width of a fixed step: a chart's bucket number is its offset from the first one (months vary: counted out).
+WIDTH = {"hour": timedelta(hours=1), "day": DAY, "week": timedelta(days=7)}
+
+
+_HOURS = tuple(f"T{hour:02d}:00:00Z" for hour in range(24))
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """An indicator's series as a column: the value of every `step` bucket from `first` on, in order (None where
+    there is no data: a chart shows a gap). A column, not a point object per bucket: a year of hours is 8,760
+    buckets, and a chart's request should not allocate tens of thousands of small objects (their garbage
+    collections set its tail latency); the bucket starts follow from `first` and the step."""
+
+    step: str
+    first: datetime
+    values: list[float | None]
+
+    @property
+    def starts(self) -> list[datetime]:
+        width = WIDTH.get(self.step)
+        if width is not None:
+            return [self.first + width * number for number in range(len(self.values))]
+        starts = [self.first]
+        while len(starts) < len(self.values):
+            starts.append(advance(starts[-1], self.step))
+        return starts
+
+    @property
+    def points(self) -> list[Point]:
+        return [Point(start, value) for start, value in zip(self.starts, self.values, strict=True)]
+
+    def start_texts(self) -> list[str]:
+        """The bucket starts in ISO 8601, UTC written Z (2026-01-01T00:00:00Z); hours are written from their day's
+        date, formatted once a day."""
+        if self.step != "hour":
+            return [moment.isoformat()[:-6] + "Z" for moment in self.starts]
+        texts: list[str] = []
+        count = len(self.values)
+        day, hour = self.first.date(), self.first.hour
+        while len(texts) < count:
+            date = day.isoformat()
+            texts.extend(date + _HOURS[number] for number in range(hour, min(24, hour + count - len(texts))))
+            day, hour = day + DAY, 0
+        return texts
+
+
+def timeline(found: dict[datetime, float], step: str, start: datetime, end: datetime) -> Timeline:
+    """Every `step` bucket of [start, end), with the values `found` per bucket start."""
+    first = truncate(start, step)
+    width = WIDTH.get(step)
+    if width is None:  # months: at most a few hundred, counted out
+        starts = []
+        moment = first
+        while moment < end:
+            starts.append(moment)
+            moment = advance(moment, step)
+        return Timeline(step, first, [found.get(moment) for moment in starts])
+    count = -(-(end - first) // width)
+    numbers: list[float | None] = [None] * count
+    seconds = width.total_seconds()
+    for moment, value in found.items():
+        number = int((moment - first).total_seconds() // seconds)
+        if 0 <= number < count:
+            numbers[number] = value
+    return Timeline(step, first, numbers)
+
+
 async def series(
     session: AsyncSession,
     indicator: Indicator,
@@ -267,15 +335,9 @@ async def series(
     start: datetime,
     end: datetime,
     neighbourhood_id: int | None = None,
-) -> list[Point]:
+) -> Timeline:
     """Every `step` bucket of [start, end) in order, None where there is no data (a chart shows a gap)."""
-    found = await values(session, indicator, step, start, end, neighbourhood_id)
-    points = []
-    moment = truncate(start, step)
-    while moment < end:
-        points.append(Point(moment, found.get(moment)))
-        moment = advance(moment, step)
-    return points
+    return timeline(await values(session, indicator, step, start, end, neighbourhood_id), step, start, end)
 
 
 async def latest_day(

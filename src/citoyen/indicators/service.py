@@ -23,7 +23,16 @@ from citoyen.i18n import N_
 from citoyen.indicators.area_counts import replace_area_counts
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
 from citoyen.indicators.rollups import Folded, Rebuilt, fold, note_changes, pending_since, rebuild, refresh_civic
-from citoyen.indicators.series import STEPS, IndicatorError, Point, check_period, latest_day, series, values
+from citoyen.indicators.series import (
+    STEPS,
+    IndicatorError,
+    Point,
+    Timeline,
+    check_period,
+    latest_day,
+    series,
+    values,
+)
 from citoyen.indicators.streams import Bucket, stream_buckets
 from citoyen.territory import service as territory
 from citoyen.territory.models import Neighbourhood
@@ -38,6 +47,7 @@ __all__ = [
     "IndicatorError",
     "Point",
     "Rebuilt",
+    "Timeline",
     "check_period",
     "fold",
     "get_indicator",
@@ -102,7 +112,7 @@ async def read_series(
     start: datetime | None,
     end: datetime | None,
     neighbourhood_id: int | None = None,
-) -> tuple[Indicator, datetime, datetime, list[Point]]:
+) -> tuple[Indicator, datetime, datetime, Timeline]:
     """An indicator's series as a chart or the API asks for it: 404 for an unknown indicator or quartier, 400 for
     a step it has not or a period out of range; without bounds, the step's default span up to the latest data."""
     indicator = get_indicator(indicator_id)
