@@ -275,6 +275,15 @@ def create_app(
             if owns_engine and settings.indicators_fold_interval_seconds > 0
             else None
         )
+        project_maps = (
+            asyncio.create_task(
+                projects_service.keep_map_answers(
+                    app.state.sessionmaker, app.state.project_map, app.state, settings.projects_map_interval_seconds
+                )
+            )
+            if owns_engine and settings.projects_map_interval_seconds > 0
+            else None
+        )
         mail_sender = (
             asyncio.create_task(people_tasks.mail_loop(app.state.sessionmaker, settings))
             if owns_engine and not settings.mail_to_outbox
@@ -288,7 +297,7 @@ def create_app(
                 await beside.enter_async_context(companion(app.state))
             yield
         await app.state.events.stop_transport()
-        for task in (digests, upkeep, mail_sender, opinion_maps, folds):
+        for task in (digests, upkeep, mail_sender, opinion_maps, folds, project_maps):
             if task is not None:
                 task.cancel()
         if owns_engine:

@@ -210,6 +210,10 @@ class Settings(BaseSettings):
     # The indicators' rollups fold in the readings stored since the last fold this often (the pages lag ingest by
     # about this much); 0: only on the housekeeping round and `citoyen indicators rebuild`.
     indicators_fold_interval_seconds: float = Field(default=5.0, ge=0)
+    # The projects' map: each served process checks this often whether a project changed, and then rebuilds the
+    # stored city-wide answers in the background (a visitor is served the previous one meanwhile); 0: never (each
+    # out-of-date answer is rebuilt by the request that finds it).
+    projects_map_interval_seconds: float = Field(default=1.0, ge=0)
 
     # Early warning: the department whose staff are told of a sensor's alerts and may mark them, by the kind of its
     # Thing (air, water, energy, mobility, other), as a JSON object of department codes; a Thing's or Datastream's

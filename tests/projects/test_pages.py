@@ -61,6 +61,7 @@ async def test_the_api_gives_geojson_in_the_box(client: httpx.AsyncClient, sessi
     assert [f["id"] for f in at_zoom.json()["features"]] == [street.id]
     again = await client.get("/api/projects", params=view, headers={**EN, "If-None-Match": at_zoom.headers["etag"]})
     assert again.status_code == 304 and not again.content
+    assert at_zoom.headers["x-projects-map-current"] == "true"
     assert (await client.get("/api/projects", params={"bbox": "2.40,48.90"})).status_code == 400
 
 

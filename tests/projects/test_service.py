@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from types import SimpleNamespace
 
 import orjson
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen.db import utcnow
 from citoyen.notifications.models import Notification
@@ -110,7 +111,7 @@ def _jpeg_with_exif() -> bytes:
 
 
 async def test_the_map_answer_is_kept_until_a_project_changes_and_low_zooms_get_simplified_lines(
-    session: AsyncSession,
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     world = await create_world(session)
     # A street drawn with a point every few metres: the city-wide map needs only its two ends.
@@ -135,6 +136,20 @@ async def test_the_map_answer_is_kept_until_a_project_changes_and_low_zooms_get_
     assert renamed.etag != city.etag
     await create_project(session, world, WEST_AREA, title="Square")
     assert len(orjson.loads((await projects.map_answer(session, cache, box, 12, nothing, "fr")).body)["features"]) == 2
+    # In the served app a background task keeps the city-wide answer stored for every worker: once a project
+    # changes, a worker is served the previous answer, marked so, until the task has rebuilt it; no request builds.
+    await session.commit()
+    keeper, other_worker = projects.MapCache(background=True), projects.MapCache(background=True)
+    assert await projects.keep_once(sessionmaker, keeper, SimpleNamespace()) == 2  # French and English
+    stored = await projects.map_answer(session, other_worker, (2.0, 48.0, 2.1, 48.1), 11, nothing, "fr")
+    assert stored.current and len(orjson.loads(stored.body)["features"]) == 2
+    await create_project(session, world, WEST_AREA, title="Kiosque")
+    await session.commit()
+    previous = await projects.map_answer(session, other_worker, box, 12, nothing, "fr")
+    assert not previous.current and previous.etag == stored.etag
+    assert await projects.keep_once(sessionmaker, other_worker, SimpleNamespace()) == 2
+    rebuilt = await projects.map_answer(session, keeper, box, 12, nothing, "fr")
+    assert rebuilt.current and len(orjson.loads(rebuilt.body)["features"]) == 3
 
 
 async def test_documents_a_pdf_must_be_one_and_images_lose_their_metadata(session: AsyncSession) -> None:

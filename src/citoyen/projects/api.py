@@ -1,6 +1,8 @@
 """Projects JSON API: the city's projects as a GeoJSON FeatureCollection (RFC 7946), for the map and for any GIS;
-`bbox` keeps those whose extent meets the view, `zoom` (the map's) answers for the view at that zoom. Answers are
-kept as bytes until a project changes (`mapcache`), with an ETag (`If-None-Match` gets a 304)."""
+`bbox` keeps those whose extent meets the view, `zoom` (the map's) answers for the view at that zoom (at the city's
+zoom, every project). Answers are kept as bytes until a project changes (`mapcache`), with an ETag (`If-None-Match`
+gets a 304); a city-wide answer out of date is served while it is rebuilt, marked `X-Projects-Map-Current: false`
+with the version it is of (`X-Projects-Map-Version`)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ async def project_collection(
             le=24,
             description="The map's zoom (rounded down): the box is widened to a quarter of a tile at that zoom, "
             f"and below {projects.SIMPLE_BELOW_ZOOM} the geometries are simplified for the screen (within about "
-            "15 m). Without it, every geometry is whole.",
+            f"15 m); at {projects.CITY_ZOOM} and below, every project of the city is sent, whatever the box. "
+            "Without it, every geometry is whole.",
         ),
     ] = None,
 ) -> Response:
@@ -58,7 +61,14 @@ async def project_collection(
         filters,
         locale_of(request),
     )
-    headers = {"Cache-Control": "public, max-age=60", "ETag": answer.etag, "Vary": "Accept-Language, Cookie"}
+    headers = {
+        # An answer out of date (served while it is rebuilt in the background) is not kept by the browser.
+        "Cache-Control": "public, max-age=60" if answer.current else "no-cache",
+        "ETag": answer.etag,
+        "Vary": "Accept-Language, Cookie",
+        "X-Projects-Map-Version": f"{answer.version:x}",
+        "X-Projects-Map-Current": "true" if answer.current else "false",
+    }
     if answer.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(answer.body, media_type=GEOJSON, headers=headers)

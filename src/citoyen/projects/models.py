@@ -121,6 +121,27 @@ class ProjectMapVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ProjectMapAnswer(Base):
+    """A map answer that is costly to build (a city-wide view: thousands of projects), stored as the bytes sent
+    with the version of the projects it was built from, so that every worker serves it and none of its visitors
+    waits for a rebuild: after a change a background task of one worker rebuilds it (`claim_version`,
+    `claimed_at` say which version it is building) while the previous answer is served, marked with its version.
+    `params` is what it answers (box, simplified or not, filters, language), `digest` a hash of them."""
+
+    __tablename__ = "project_map_answers"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Last asked (written at most once an hour): answers nobody asked for a day are no longer rebuilt.
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claim_version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class ProjectNeighbourhood(Base):
     """A neighbourhood the project's geometry touches (derived, never typed)."""
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 from citoyen.projects.errors import ProjectError
 from citoyen.projects.geometry import Place, place_of
 from citoyen.projects.importing import ProjectImportError, import_projects, parse_phases
-from citoyen.projects.mapcache import SIMPLE_BELOW_ZOOM, MapAnswer, MapCache, map_answer, map_version
+from citoyen.projects.mapcache import (
+    CITY_ZOOM,
+    SIMPLE_BELOW_ZOOM,
+    MapAnswer,
+    MapCache,
+    keep_map_answers,
+    keep_once,
+    map_answer,
+    map_version,
+)
 from citoyen.projects.models import FeedbackKind, Phase, Project, ProjectFeedback, ProjectQuestion, Theme
 from citoyen.projects.personal_data import register_personal_data
 from citoyen.projects.published import PublishedPhase, PublishedProject, published_projects
@@ -53,6 +62,7 @@ from citoyen.projects.rules import (
 )
 
 __all__ = [
+    "CITY_ZOOM",
     "FEEDBACK_LABELS",
     "MAX_DOCUMENT_BYTES",
     "PHASE_LABELS",
@@ -95,6 +105,8 @@ __all__ = [
     "is_following",
     "is_moderator",
     "is_staff",
+    "keep_map_answers",
+    "keep_once",
     "list_projects",
     "map_answer",
     "map_features",

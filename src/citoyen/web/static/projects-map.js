@@ -31,6 +31,7 @@
     }).addTo(base.map);
     var query = element.dataset.apiQuery;
     var pending = 0;
+    var retries = 0;
     function load() {
       var b = base.map.getBounds();
       var box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); });
@@ -41,10 +42,19 @@
       pending += 1;
       var mine = pending;
       element.dataset.loaded = "false";
+      var current = true;
       return fetch(url, { headers: { Accept: "application/geo+json" } })
-        .then(function (response) { return response.json(); })
+        .then(function (response) {
+          current = response.headers.get("X-Projects-Map-Current") !== "false";
+          return response.json();
+        })
         .then(function (collection) {
           if (mine !== pending) return;
+          // An answer of a previous version, served while the server rebuilds it: ask again in a moment.
+          if (!current && retries < 10) {
+            retries += 1;
+            window.setTimeout(function () { if (mine === pending) load(); }, 3000);
+          }
           layer.clearLayers();
           layer.addData(collection);
           element.dataset.features = String(collection.features.length);
