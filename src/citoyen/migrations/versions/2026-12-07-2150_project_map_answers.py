@@ -5,8 +5,8 @@ with the version of the projects they were built from; a worker claims a rebuild
 while the previous answer is served.
 
 Revision ID: 5d8f3b0a2c69
-Revises: 4c7e2a9d1b58
-Create Date: 2026-12-07 21:40:00
+Revises: 8d2f4a6c1e37
+Create Date: 2026-12-07 21:50:00
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import citoyen.db
 
 revision: str = "5d8f3b0a2c69"
-down_revision: str | None = "4c7e2a9d1b58"
+down_revision: str | None = "8d2f4a6c1e37"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
