@@ -8,8 +8,8 @@ over 7 minutes per weekly one on this machine, too slow to refit along a backtes
 
 Ours (`auto`): at each origin, the candidate (seasonal naive, ETS, SARIMA, or the mean of ETS and SARIMA) with
 the smallest mean absolute error over the recent rolling-origin backtest (targets already observed at that
-origin); its 80/90/95 % intervals are the empirical quantiles of that candidate's own past errors at the same
-horizon, which keeps their coverage honest where a model's own intervals are too narrow.
+origin); its 80/90/95 % intervals are the empirical quantiles of ours' own past errors (the choice included) at
+the same horizon, which keeps their coverage honest where a model's own intervals are too narrow.
 """
 
 from __future__ import annotations
