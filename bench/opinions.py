@@ -38,7 +38,8 @@ import httpx
 import numpy as np
 from databases import chosen_backends, fresh_database
 from loadgen import Client, HttpError, serve
-from sqlalchemy import insert, update
+from sklearn.metrics import adjusted_rand_score
+from sqlalchemy import insert, select, update
 from tables import print_aligned
 
 from citoyen.app import build_event_hub, create_app
@@ -48,7 +49,7 @@ from citoyen.engines import make_app_engine
 from citoyen.migrations import upgrade_engine
 from citoyen.opinions import maps, tasks
 from citoyen.opinions import service as opinions
-from citoyen.opinions.models import OpinionMap, OpinionVote, Participant
+from citoyen.opinions.models import MapPoint, OpinionMap, OpinionVote, Participant
 from citoyen.participation import service as participation
 
 # Session 10's figures (the computation in a thread of the web process, red-dwarf's pandas pipeline, the page
@@ -75,6 +76,11 @@ def baseline_code(ref: str, directory: Path) -> dict[str, str]:
     archive = subprocess.run(["git", "archive", ref, "src"], cwd=repo, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
     return {"PYTHONPATH": str(root / "src")}
+
+
+def planted_groups(participants: int, seed: int = 18) -> np.ndarray:
+    """The opinion group `simulated` draws each participant from (its first draw, with the same seed)."""
+    return np.random.default_rng(seed).integers(0, 3, participants)
 
 
 def simulated(participants: int, statements: int, votes: int, seed: int = 18) -> list[tuple[int, int, int]]:
@@ -241,6 +247,20 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
             # The worker starts and imports its libraries once, with the app: not part of a recomputation.
             await asyncio.get_running_loop().run_in_executor(executor, tasks.warm_up)
             first = await recomputation()
+            # How faithfully the map finds the three groups the votes were drawn from: the adjusted Rand index of
+            # its groups against the planted ones, over the participants it put in a group.
+            async with sessions() as session:
+                rows_found = (
+                    await session.execute(
+                        select(MapPoint.pid, MapPoint.group_id).where(
+                            MapPoint.conversation_id == conversation_id, MapPoint.group_id >= 0
+                        )
+                    )
+                ).all()
+            found_pids = np.array([row[0] for row in rows_found], dtype=np.int64)
+            found_groups = np.array([row[1] for row in rows_found], dtype=np.int64)
+            planted = planted_groups(args.participants)[found_pids]
+            agreement = adjusted_rand_score(planted, found_groups) if len(found_pids) else float("nan")
             await hold_map()
             alone: dict[str, float] = {}
             during: dict[str, float] = {}
@@ -265,6 +285,10 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
         seconds, read, compute, store, cpu_seconds = measured
         before = BEFORE.get(backend, {})
         rows.append([backend, "first recomputation (nothing else)", f"{first[0]:.1f} s", "", "< 10 s"])
+        clustered = (
+            f"{len(found_pids):,} of {args.participants:,} participants in {len(set(found_groups.tolist()))} groups"
+        )
+        rows.append([backend, f"  groups vs the 3 planted (ARI; {clustered})", f"{agreement:.3f}", "", ""])
         rows.append([backend, "full recomputation during votes", f"{seconds:.1f} s", before.get("full", ""), "< 10 s"])
         rows.append([backend, "  reading the votes", f"{read:.1f} s", before.get("read", ""), ""])
         rows.append([backend, "  computing (worker process)", f"{compute:.1f} s", before.get("compute", ""), ""])
@@ -277,13 +301,20 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
             rows.append([backend, f"votes/s alone ({shown}){name}", f"{alone[label]:.0f}", "", ""])
             target = "≥ 1,000 (PostgreSQL)"
             rows.append([backend, f"votes/s during the recomputation{name}", f"{during[label]:.0f}", "", target])
-            rows.append([backend, f"  ratio to votes/s alone{name}", f"{during[label] / alone[label]:.2f}", "", ""])
+            rows.append(
+                [
+                    backend,
+                    f"  ratio to votes/s alone{name}",
+                    f"{during[label] / alone[label]:.2f}" if alone[label] else "n/a",
+                    "",
+                    "",
+                ]
+            )
         if args.baseline:
             label = codes[0][0]
-            ratio_alone = alone["this code"] / alone[label]
-            rows.append([backend, "votes/s alone, this code ÷ before", f"{ratio_alone:.2f}", "", ""])
-            ratio_during = during["this code"] / during[label]
-            rows.append([backend, "votes/s during, this code ÷ before", f"{ratio_during:.2f}", "", ""])
+            for name, rates in (("alone", alone), ("during", during)):
+                ratio = f"{rates['this code'] / rates[label]:.2f}" if rates[label] else "n/a"
+                rows.append([backend, f"votes/s {name}, this code ÷ before", ratio, "", ""])
 
         app = create_app(
             Settings(data_dir=Path(data_dir), database_url=url, secret_key="bench-" + "x" * 40), engine=engine
