@@ -324,6 +324,7 @@ def create_app(
     app.state.open311_rate_gate = throttle.RateGate(settings.reference_cache_seconds)
     app.state.budget_results = budgets_service.ResultsCache()
     app.state.counter_profiles = mobility_flows.ProfileCache()
+    mobility_service.use_time_zone(settings.zone)
     app.state.project_map = projects_service.MapCache()
     app.state.api_tokens = people_service.ApiTokenCache(settings.reference_cache_seconds)
     app.state.events = build_event_hub()

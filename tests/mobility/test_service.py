@@ -240,7 +240,7 @@ async def test_the_quartier_indicator_counts_trips_per_week_and_leaves_out_weeks
     assert await job(session, now) == 1
     names = {name: id_ for id_, name in (await territory.neighbourhood_names(session)).items()}
     carpool = indicators.BY_ID["mobility-carpool"]
-    local = now.astimezone(mobility.CITY_TIMEZONE).date()
+    local = now.astimezone(mobility.city_zone()).date()
     monday = datetime.combine(local - timedelta(days=local.weekday()), time(0), tzinfo=UTC)
     week = (monday - timedelta(days=7), monday + timedelta(days=7))
     assert await indicators.values(session, carpool, "day", *week, names["Ouest"]) == {monday: 10.0}

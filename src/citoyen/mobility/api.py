@@ -180,7 +180,7 @@ async def search(
     names = await _names(request, session)
     base = base_url(request.app.state.settings, request)
     found = await mobility.search_trips(session, query)
-    body = {"timeZone": str(mobility.CITY_TIMEZONE), "trips": [trip_out(f.trip, names, base, f) for f in found]}
+    body = {"timeZone": str(mobility.city_zone()), "trips": [trip_out(f.trip, names, base, f) for f in found]}
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=30"})
 
 
@@ -222,7 +222,7 @@ async def mine(request: Request, session: DbSession, person: Resident) -> JSONRe
     names = await _names(request, session)
     base = base_url(request.app.state.settings, request)
     trips = [trip_out(trip, names, base) for trip in await mobility.trips_of(session, person.id)]
-    return JSONResponse({"timeZone": str(mobility.CITY_TIMEZONE), "trips": trips})
+    return JSONResponse({"timeZone": str(mobility.city_zone()), "trips": trips})
 
 
 @router.post("/trips", status_code=201, response_model=TripOut, responses=ERRORS)

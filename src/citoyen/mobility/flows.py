@@ -18,7 +18,7 @@ from citoyen.i18n import N_
 from citoyen.indicators import service as indicators
 from citoyen.mobility.aggregates import MIN_COUNT, flows
 from citoyen.mobility.errors import CarpoolError
-from citoyen.mobility.trips import CITY_TIMEZONE
+from citoyen.mobility.trips import city_zone
 from citoyen.sensing import service as sensing
 from citoyen.territory import service as territory
 
@@ -62,7 +62,7 @@ class Profile:
 
 
 def _local_midnight(now: datetime) -> datetime:
-    local = now.astimezone(CITY_TIMEZONE)
+    local = now.astimezone(city_zone())
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
@@ -99,7 +99,7 @@ def _daily_totals(buckets: list[indicators.Bucket]) -> dict[str, float]:
     """Hourly buckets summed per local day (a UTC day is not a Parisian day)."""
     days: dict[str, float] = defaultdict(float)
     for bucket in buckets:
-        days[bucket.start.astimezone(CITY_TIMEZONE).date().isoformat()] += bucket.total
+        days[bucket.start.astimezone(city_zone()).date().isoformat()] += bucket.total
     return days
 
 
@@ -120,9 +120,8 @@ async def profile(session: AsyncSession, datastream_id: int, now: datetime | Non
         day = bucket.start.replace(hour=0)
         offset = offsets.get(day)
         if offset is None:
-            offset = offsets[day] = CITY_TIMEZONE.utcoffset(
-                day.replace(tzinfo=None) + timedelta(hours=12)
-            ) or timedelta(0)
+            noon = day.replace(tzinfo=None) + timedelta(hours=12)
+            offset = offsets[day] = city_zone().utcoffset(noon) or timedelta(0)
         local = bucket.start + offset
         weekend = local.weekday() >= 5
         sums[weekend][local.hour] += bucket.total
@@ -160,7 +159,7 @@ class ProfileCache:
 
     async def get(self, session: AsyncSession, datastream_id: int, now: datetime | None = None) -> Profile:
         now = now or utcnow()
-        day = now.astimezone(CITY_TIMEZONE).date().isoformat()
+        day = now.astimezone(city_zone()).date().isoformat()
         cached = self._profiles.get((datastream_id, day))
         if cached is None:
             cached = await profile(session, datastream_id, now)
@@ -184,7 +183,7 @@ async def comparison(session: AsyncSession, now: datetime | None = None, days: i
     by_stream: dict[int, list[indicators.Bucket]] = defaultdict(list)
     for bucket in hours:
         by_stream[bucket.datastream_id].append(bucket)
-    dates = [(start + timedelta(days=offset)).astimezone(CITY_TIMEZONE).date().isoformat() for offset in range(days)]
+    dates = [(start + timedelta(days=offset)).astimezone(city_zone()).date().isoformat() for offset in range(days)]
     chart: dict[str, list[object]] = {"days": list(dates)}
     for item in found:
         daily = _daily_totals(by_stream[item.datastream_id])

@@ -15,7 +15,7 @@ from citoyen.housekeeping import Housekeeping
 from citoyen.indicators import service as indicators
 from citoyen.mobility.aggregates import MIN_COUNT
 from citoyen.mobility.models import CarpoolTrip, TripStatus
-from citoyen.mobility.trips import CITY_TIMEZONE
+from citoyen.mobility.trips import city_zone
 
 QUANTITY = "carpool"  # indicators.definitions.CARPOOL: the indicator "mobility-carpool" reads it
 
@@ -30,7 +30,7 @@ async def weekly_counts(session: AsyncSession, min_count: int = MIN_COUNT) -> di
     for neighbourhood_id, created_at in (await session.execute(query)).all():
         if neighbourhood_id is None:
             continue
-        local = created_at.astimezone(CITY_TIMEZONE).date()
+        local = created_at.astimezone(city_zone()).date()
         monday = local - timedelta(days=local.weekday())
         counts[(int(neighbourhood_id), datetime.combine(monday, time(0), tzinfo=UTC))] += 1
     return {key: float(count) for key, count in counts.items() if count >= min_count}

@@ -47,7 +47,9 @@ class TripOut(BaseModel):
     arrivalQuartier: QuartierOut | None = Field(description="None when the trip ends outside the city.")
     departureWeekdays: list[Weekday] = Field(description="A regular trip's days; empty for a one-off trip.")
     departureDate: date | None = Field(description="A one-off trip's date (local).")
-    departureWindowStart: str = Field(description="Local time (Europe/Paris) the departure window opens, HH:MM:SS.")
+    departureWindowStart: str = Field(
+        description="Local time (the city's time zone, `timeZone`) the departure window opens, HH:MM:SS."
+    )
     departureWindowEnd: str
     availableSeats: int | None = Field(description="Seats an offer has (None for a seeker).")
     requestedSeats: int | None = Field(description="Seats a seeker wants (None for an offer).")

@@ -36,23 +36,23 @@ from citoyen.mobility.requests import (
 )
 from citoyen.mobility.search import SEARCH_LIMIT, FoundTrip, TripSearch, cell_of_place, search_trips
 from citoyen.mobility.trips import (
-    CITY_TIMEZONE,
     MAX_SEATS,
     MIN_SEATS,
     PlaceInput,
     TripInput,
+    city_zone,
     expire_trips,
     get_trip,
     is_open,
     local_today,
     post_trip,
     trips_of,
+    use_time_zone,
     weekdays_of,
     withdraw_trip,
 )
 
 __all__ = [
-    "CITY_TIMEZONE",
     "MAX_SEATS",
     "MIN_COUNT",
     "MIN_SEATS",
@@ -70,6 +70,7 @@ __all__ = [
     "ask",
     "board_summary",
     "cell_of_place",
+    "city_zone",
     "days_overlap",
     "exchange",
     "expire_trips",
@@ -86,6 +87,7 @@ __all__ = [
     "requests_sent",
     "search_trips",
     "trips_of",
+    "use_time_zone",
     "weekdays_of",
     "withdraw",
     "withdraw_trip",

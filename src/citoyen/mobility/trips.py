@@ -1,7 +1,8 @@
 """Posting, reading, withdrawing and expiring carpool trips.
 
 A trip's places are turned into H3 cells and neighbourhoods as it is posted (`cells.py`); the points typed or
-chosen never reach the database. Departure windows are in the city's local time (`CITY_TIMEZONE`)."""
+chosen never reach the database. Departure windows are in the city's local time (`city_zone()`, the setting
+`time_zone`)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,20 @@ from citoyen.mobility.models import CarpoolRequest, CarpoolTrip, RequestStatus, 
 from citoyen.people.service import Person
 from citoyen.territory import service as territory
 
-# The platform serves one French city; departure windows are read and written in its time.
-CITY_TIMEZONE = ZoneInfo("Europe/Paris")
+# The city's time zone (`Settings.time_zone`, given when the app is built: `use_time_zone`): departure windows are
+# read and written in it, and the flows' days and hours are its.
+_CITY_ZONE = [ZoneInfo("Europe/Paris")]
+
+
+def city_zone() -> ZoneInfo:
+    return _CITY_ZONE[0]
+
+
+def use_time_zone(zone: ZoneInfo) -> None:
+    """The city's time zone, from the settings (the app calls it when it is built)."""
+    _CITY_ZONE[0] = zone
+
+
 MIN_SEATS = 1
 MAX_SEATS = 8
 # A regular trip stays on the board this long; its owner posts it again to keep it.
@@ -67,12 +80,12 @@ def weekdays_of(mask: int) -> list[int]:
 
 def local_moment(day: date, minutes: int) -> datetime:
     """A local day and minute of that day, as an aware UTC datetime."""
-    moment = datetime.combine(day, time(0), tzinfo=CITY_TIMEZONE) + timedelta(minutes=minutes)
+    moment = datetime.combine(day, time(0), tzinfo=city_zone()) + timedelta(minutes=minutes)
     return moment.astimezone(ZoneInfo("UTC"))
 
 
 def local_today(now: datetime) -> date:
-    return now.astimezone(CITY_TIMEZONE).date()
+    return now.astimezone(city_zone()).date()
 
 
 async def place_of(
