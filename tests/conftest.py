@@ -58,45 +58,14 @@ def cheap_password_hashes() -> Iterator[None]:
     patch.undo()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+def _worker_database_name() -> str:
+    """This worker's database on the test database's server (the given one itself without xdist)."""
+    name = POSTGRES_URL.rsplit("/", 1)[1]
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None:
-        return POSTGRES_URL
-    # Parallel workers (pytest-xdist) each wipe and migrate a database of their own, next to the given one.
-    name = f"{POSTGRES_URL.rsplit('/', 1)[1]}_{worker}"
-    run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    run_on_postgres_server(f'CREATE DATABASE "{name}"')
-    return postgres_database(name)
+    return name if worker is None else f"{name}_{worker}"
 
 
-@pytest.fixture(scope="session")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """A freshly migrated database (on PostgreSQL the test database's public schema is wiped first)."""
-    engine = make_app_engine(database_url)
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    await upgrade_engine(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def migrated_template(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A database migrated once per backend and worker, which `own_database_url` copies: running the migrations
-    for every test that needs a database of its own cost CI minutes."""
-    if not database_url.startswith("postgresql"):
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
-    else:
-        name = f"{database_url.rsplit('/', 1)[1]}_template"
-        run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        run_on_postgres_server(f'CREATE DATABASE "{name}"')
-        url = postgres_database(name)
-
+def _migrate(url: str) -> None:
     async def migrate() -> None:
         engine = make_app_engine(url)
         await upgrade_engine(engine)
@@ -104,22 +73,84 @@ def migrated_template(database_url: str, tmp_path_factory: pytest.TempPathFactor
         await engine.dispose()
 
     asyncio.run(migrate())
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> str:
+    """A PostgreSQL database migrated once per worker, which the session's database and the tests' own databases
+    copy (CREATE DATABASE … TEMPLATE): migrating anew for each of them cost CI minutes."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL is not configured: set CITOYEN_TEST_DATABASE_URL")
+    name = f"{_worker_database_name()}_template"
+    run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_on_postgres_server(f'CREATE DATABASE "{name}"')
+    url = postgres_database(name)
+    _migrate(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database migrated once per worker, which the session's database and the tests' own copy."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+    _migrate(url)
+    return url
+
+
+def copy_of_template(template: str, name: str, directory: Path | None = None) -> str:
+    """A new database copied from a migrated template: the file `directory/name.sqlite3`, or the PostgreSQL
+    database `name` (which the caller drops)."""
+    if not template.startswith("postgresql"):
+        assert directory is not None, "a SQLite copy needs a directory"
+        copy = directory / f"{name}.sqlite3"
+        shutil.copyfile(template.removeprefix("sqlite+aiosqlite:///"), copy)
+        return f"sqlite+aiosqlite:///{copy}"
+    run_on_postgres_server(f'CREATE DATABASE "{name}" TEMPLATE "{template.rsplit("/", 1)[1]}"')
+    return postgres_database(name)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_template(request: pytest.FixtureRequest) -> str:
+    """The worker's migrated template on the session's backend."""
+    return str(request.getfixturevalue("sqlite_template" if request.param == "sqlite" else "postgres_template"))
+
+
+@pytest.fixture(scope="session")
+def database_url(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's migrated database: a copy of the template. Without xdist, PostgreSQL's is the given database
+    itself, which `engine` wipes and migrates."""
+    if not migrated_template.startswith("postgresql"):
+        return copy_of_template(migrated_template, "test", tmp_path_factory.mktemp("db"))
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return POSTGRES_URL
+    # Parallel workers (pytest-xdist) each have a database of their own, next to the given one.
+    name = _worker_database_name()
+    run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return copy_of_template(migrated_template, name)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The session's migrated database (the given PostgreSQL database, without xdist: its public schema is wiped
+    and migrated)."""
+    engine = make_app_engine(database_url)
+    if database_url == POSTGRES_URL:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await upgrade_engine(engine)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture
 def own_database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     """A migrated database of the test's own, on the test's backend, where commits are real: for what only
     shows outside the rolled-back transaction of the other tests (PostgreSQL's autocommit routes)."""
-    if not migrated_template.startswith("postgresql"):
-        own = tmp_path / "own.sqlite3"
-        shutil.copyfile(migrated_template.removeprefix("sqlite+aiosqlite:///"), own)
-        yield f"sqlite+aiosqlite:///{own}"
-        return
-    name = f"citoyen_own_{uuid.uuid4().hex[:10]}"
-    run_on_postgres_server(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template.rsplit("/", 1)[1]}"')
-    yield postgres_database(name)
-    run_on_postgres_server(f'DROP DATABASE "{name}" WITH (FORCE)')
+    url = copy_of_template(migrated_template, f"citoyen_own_{uuid.uuid4().hex[:10]}", tmp_path)
+    yield url
+    if url.startswith("postgresql"):
+        run_on_postgres_server(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 @pytest.fixture

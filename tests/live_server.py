@@ -1,6 +1,6 @@
 """A real Citoyen server for the tests that drive it with real clients (ckanapi, frost-sta-client): uvicorn in a
-thread on a free port, with a database of its own that its migrations build and a `prepare` coroutine fills
-(a fresh SQLite file, or on PostgreSQL a database made beside the test database and dropped afterwards).
+thread on a free port, with a database of its own copied from the run's migrated template, which a `prepare`
+coroutine fills (a SQLite file, or on PostgreSQL a database made beside the template and dropped afterwards).
 
 The server commits for real, which the rolled-back transaction of the other tests cannot show to a client
 in another thread; so it never shares their database."""
@@ -8,6 +8,7 @@ in another thread; so it never shares their database."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import threading
 import time
@@ -25,7 +26,6 @@ from sqlalchemy import make_url, text
 from citoyen.app import create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine
-from citoyen.migrations import upgrade_database_async
 
 T = TypeVar("T")
 
@@ -74,30 +74,27 @@ async def _admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-async def _migrate_and_prepare(server_url: str, prepare: Callable[[str], Awaitable[T]]) -> T:
-    await upgrade_database_async(server_url)
-    return await prepare(server_url)
-
-
 @contextmanager
 def live_server(
-    database_url: str, data_dir: Path, suffix: str, prepare: Callable[[str], Awaitable[T]]
+    template: str, data_dir: Path, suffix: str, prepare: Callable[[str], Awaitable[T]]
 ) -> Iterator[Served[T]]:
-    """Serve the app on the test's backend until the block ends; `suffix` names its PostgreSQL database
-    (`<test database>_<suffix>`), so two live servers of one run never share one."""
+    """Serve the app on a copy of `template` (the run's migrated template of the test's backend) until the block
+    ends; `suffix` names its PostgreSQL database (`<template>_<suffix>`), so two live servers of one run never
+    share one."""
     dropped: str | None = None
     admin = ""
-    if database_url.startswith("sqlite"):
+    if template.startswith("sqlite"):
         server_url = f"sqlite+aiosqlite:///{data_dir / 'live.sqlite3'}"
+        shutil.copyfile(template.removeprefix("sqlite+aiosqlite:///"), data_dir / "live.sqlite3")
     else:
-        parsed = make_url(database_url)
+        parsed = make_url(template)
         dropped = f"{parsed.database}_{suffix}"
         admin = parsed.set(database="postgres").render_as_string(hide_password=False)
         run_in_thread(_admin(admin, f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)'))
-        run_in_thread(_admin(admin, f'CREATE DATABASE "{dropped}"'))
+        run_in_thread(_admin(admin, f'CREATE DATABASE "{dropped}" TEMPLATE "{parsed.database}"'))
         server_url = parsed.set(database=dropped).render_as_string(hide_password=False)
     try:
-        prepared = run_in_thread(_migrate_and_prepare(server_url, prepare))
+        prepared = run_in_thread(prepare(server_url))
         # No housekeeping beside the clients: its first run publishes the platform's datasets, which would
         # change the catalogue under a client comparing two listings.
         settings = Settings(

@@ -21,19 +21,17 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.python.asgi import shutdown_lifespans
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from citoyen.app import build_event_hub, create_app
 from citoyen.config import Settings
 from citoyen.db import make_engine, make_sessionmaker
-from citoyen.migrations import upgrade_engine
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.service import Target
 from citoyen.people import service as people
 from citoyen.people.models import Role
 from citoyen.territory.service import TerritoryIndexCache
-from tests.conftest import postgres_database, run_on_postgres_server
+from tests.conftest import copy_of_template, run_on_postgres_server
 from tests.factories import create_person
 from tests.participation.debate_world import create_debate_world
 from tests.participation.helpers import create_process, submit
@@ -51,12 +49,7 @@ def run_apart(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
 
 
 async def seed(engine: AsyncEngine, settings: Settings) -> str:
-    """A bit of every kind of data the API reads; returns an Open311 api_key."""
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    await upgrade_engine(engine)
+    """A bit of every kind of data the API reads, in a migrated database; returns an Open311 api_key."""
     async with make_sessionmaker(engine, build_event_hub())() as session:
         world = await create_reports_world(session)
         await file_report(session, world, description="Lampadaire éteint rue des Lilas")
@@ -77,14 +70,12 @@ async def seed(engine: AsyncEngine, settings: Settings) -> str:
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
-    if database_url.startswith("postgresql"):
-        name = database_url.rsplit("/", 1)[1] + FUZZ_DATABASE_SUFFIX
+def fuzz_app(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
+    # A copy of the run's migrated template.
+    name = migrated_template.rsplit("/", 1)[1].removesuffix(".sqlite3") + FUZZ_DATABASE_SUFFIX
+    if migrated_template.startswith("postgresql"):
         run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        run_on_postgres_server(f'CREATE DATABASE "{name}"')
-        url = postgres_database(name)
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.sqlite3'}"
+    url = copy_of_template(migrated_template, name, tmp_path_factory.mktemp("fuzz"))
     data_dir: Path = tmp_path_factory.mktemp("fuzz-data")
     settings = Settings(
         data_dir=data_dir,

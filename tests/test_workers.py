@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from citoyen.app import build_event_hub
 from citoyen.cli import app
 from citoyen.db import make_engine, make_sessionmaker
-from tests.conftest import POSTGRES_URL, postgres_database, run_on_postgres_server
+from tests.conftest import POSTGRES_URL, copy_of_template, run_on_postgres_server
 from tests.sensing.live_helpers import SensorWorld, create_sensor
 
 runner = CliRunner()
@@ -47,15 +47,16 @@ def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def postgres_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A database of the test's own (the workers commit for real), and the settings the server runs with."""
+def postgres_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A migrated database of the test's own (the workers commit for real; a copy of the run's template), and the
+    settings the server runs with."""
     if not POSTGRES_URL:
         pytest.skip("several workers need PostgreSQL: set CITOYEN_TEST_DATABASE_URL")
     name = f"citoyen_workers_{uuid.uuid4().hex[:10]}"
-    run_on_postgres_server(f'CREATE DATABASE "{name}"')
+    database = copy_of_template(request.getfixturevalue("postgres_template"), name)
     env = {
         "CITOYEN_DATA_DIR": str(tmp_path),
-        "CITOYEN_DATABASE_URL": postgres_database(name),
+        "CITOYEN_DATABASE_URL": database,
         "CITOYEN_SECRET_KEY": "workers-test-" + "x" * 32,
         # The test's own client on the loopback is then no trusted proxy: links follow the served address.
         "CITOYEN_TRUSTED_PROXIES": "192.0.2.1",

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from citoyen.app import build_event_hub
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import make_sessionmaker, utcnow
 from citoyen.demo.common import DEMO_ACCOUNTS
 from citoyen.demo.generator import build_demo
 from citoyen.notifications import service as notifications
@@ -25,21 +27,42 @@ from citoyen.reports.models import (
     ReportStatus,
 )
 from citoyen.territory.service import TerritoryIndexCache
+from tests.demo.conftest import demo_engine, rolled_back_connection
+
+
+@pytest.fixture(scope="module")
+async def reports_city(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    """The city these tests read, built once (80 residents, 400 reports); the same-seed test builds its own."""
+    data_dir = tmp_path_factory.mktemp("demo-reports")
+    async with demo_engine(
+        module_database_url, data_dir, frozenset({"reports"}), demo_citizens=80, demo_reports=400
+    ) as engine:
+        yield engine
 
 
 @pytest.fixture
-def demo_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"demo_citizens": 80, "demo_reports": 400})
+async def connection(reports_city: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The tests' `session` is on the module's city, in a transaction rolled back after each test."""
+    async for connection in rolled_back_connection(reports_city):
+        yield connection
+
+
+@pytest.fixture
+async def empty_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session on the run's database, without the module's city (what `session` is elsewhere)."""
+    async for connection in rolled_back_connection(engine):
+        sessions = make_sessionmaker(connection, build_event_hub(), join_transaction_mode="create_savepoint")
+        async with sessions() as session:
+            yield session
 
 
 async def _all_reports(session: AsyncSession) -> list[Report]:
     return list((await session.execute(select(Report).order_by(Report.id))).scalars())
 
 
-async def test_categories_have_questions_and_three_departments_get_reports(
-    session: AsyncSession, demo_settings: Settings
-) -> None:
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+async def test_categories_have_questions_and_three_departments_get_reports(session: AsyncSession) -> None:
     categories = {category.code: category for category in await reports.list_categories(session)}
     assert set(categories) >= {
         "nid-de-poule",
@@ -68,8 +91,7 @@ async def test_categories_have_questions_and_three_departments_get_reports(
     assert general[categories["eclairage-panne"].id] == "eclairage"
 
 
-async def test_reports_are_placed_routed_and_answered(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+async def test_reports_are_placed_routed_and_answered(session: AsyncSession) -> None:
     found = await _all_reports(session)
     assert len(found) == 400
     index = await TerritoryIndexCache().get(session)
@@ -93,8 +115,7 @@ async def test_reports_are_placed_routed_and_answered(session: AsyncSession, dem
     assert max(counts.values()) > 2 * min(counts.values())
 
 
-async def test_descriptions_read_like_residents_wrote_them(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+async def test_descriptions_read_like_residents_wrote_them(session: AsyncSession) -> None:
     descriptions = [report.description for report in await _all_reports(session)]
     written = [text for text in descriptions if text]
     assert len(written) > 0.85 * len(descriptions)
@@ -104,8 +125,7 @@ async def test_descriptions_read_like_residents_wrote_them(session: AsyncSession
     assert not any("lorem" in text.lower() for text in written)
 
 
-async def test_statuses_follow_age_with_a_consistent_history(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+async def test_statuses_follow_age_with_a_consistent_history(session: AsyncSession) -> None:
     found = await _all_reports(session)
     now = utcnow()
     old = [r for r in found if now - r.requested_at > timedelta(days=90)]
@@ -146,10 +166,7 @@ async def test_statuses_follow_age_with_a_consistent_history(session: AsyncSessi
     ]
 
 
-async def test_residents_file_and_follow_reports_without_flooding_the_outbox(
-    session: AsyncSession, demo_settings: Settings
-) -> None:
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+async def test_residents_file_and_follow_reports_without_flooding_the_outbox(session: AsyncSession) -> None:
     filed = list((await session.execute(select(ReportContact).where(ReportContact.person_id.is_not(None)))).scalars())
     assert 0.2 * 400 < len(filed) < 0.6 * 400
     followed = {
@@ -174,13 +191,13 @@ async def _snapshot(session: AsyncSession) -> list[tuple[Any, ...]]:
     ]
 
 
-async def test_the_same_seed_files_the_same_reports(session: AsyncSession, settings: Settings) -> None:
+async def test_the_same_seed_files_the_same_reports(empty_session: AsyncSession, settings: Settings) -> None:
     demo_settings = settings.model_copy(update={"demo_citizens": 40, "demo_reports": 120})
-    first_build = await session.begin_nested()
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
-    first = await _snapshot(session)
+    first_build = await empty_session.begin_nested()
+    await build_demo(empty_session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+    first = await _snapshot(empty_session)
     await first_build.rollback()
-    session.expunge_all()
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
-    assert await _snapshot(session) == first
+    empty_session.expunge_all()
+    await build_demo(empty_session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
+    assert await _snapshot(empty_session) == first
     assert len(first) == 120

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from citoyen.config import Settings
 from citoyen.demo import sensing as demo
 from citoyen.demo.common import DEMO_ACCOUNTS
-from citoyen.demo.generator import build_demo
 from citoyen.events import HUB_KEY
 from citoyen.people import service as people
 from citoyen.sensing.events import SensingEventBus
 from citoyen.sensing.models import Datastream, Observation, Thing, ThingAccess, ThingKind
+from tests.demo.conftest import demo_engine, rolled_back_connection
 
 NOW = datetime(2026, 11, 25, 14, 37, tzinfo=UTC)  # a Wednesday afternoon
 
@@ -99,9 +101,26 @@ def test_synthetic_meters_have_daily_and_weekly_cycles_and_noise() -> None:
     assert water.value_at(monday + timedelta(hours=6.5)) > 3 * water.value_at(monday + timedelta(hours=2))
 
 
-async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: AsyncSession, settings: Settings) -> None:
-    demo_settings = settings.model_copy(update={"demo_citizens": 20, "demo_reports": 20})
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"sensors"}))
+@pytest.fixture(scope="module")
+async def sensing_city(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    """The sensors and their indicators, built once for the module's tests (each of which once built its own)."""
+    data_dir = tmp_path_factory.mktemp("demo-sensing")
+    async with demo_engine(
+        module_database_url, data_dir, frozenset({"sensors", "indicators"}), demo_citizens=20, demo_reports=20
+    ) as engine:
+        yield engine
+
+
+@pytest.fixture
+async def connection(sensing_city: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The tests' `session` and `sessionmaker` are on the module's city, in a transaction rolled back after each."""
+    async for connection in rolled_back_connection(sensing_city):
+        yield connection
+
+
+async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: AsyncSession) -> None:
     things = list((await session.execute(select(Thing).order_by(Thing.id))).scalars())
     assert {thing.kind for thing in things} == {ThingKind.AIR, ThingKind.MOBILITY, ThingKind.ENERGY, ThingKind.WATER}
     citizen = await people.find_person_by_email(session, DEMO_ACCOUNTS[0].email)
@@ -133,13 +152,7 @@ async def test_the_demo_builds_its_sensors_with_history_up_to_now(session: Async
     assert len(await demo.demo_datastreams(session)) == streams
 
 
-async def test_the_feed_catches_up_after_a_pause(session: AsyncSession, settings: Settings) -> None:
-    await build_demo(
-        session,
-        settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}),
-        with_open_data=False,
-        only=frozenset({"sensors", "indicators"}),
-    )
+async def test_the_feed_catches_up_after_a_pause(session: AsyncSession) -> None:
     before = (await session.execute(select(func.count()).select_from(Observation))).scalar_one()
     later = datetime.now(UTC) + timedelta(hours=5)
     filled = await demo.catch_up(session, later)
@@ -153,13 +166,6 @@ async def test_the_feed_catches_up_after_a_pause(session: AsyncSession, settings
 async def test_the_live_feed_adds_one_reading_per_sensor_through_the_service(
     session: AsyncSession, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    await build_demo(
-        session,
-        settings.model_copy(update={"demo_citizens": 5, "demo_reports": 5}),
-        with_open_data=False,
-        only=frozenset({"sensors", "indicators"}),
-    )
-    await session.commit()
     bus = SensingEventBus()
     # As in the app, the feed's sessions deliver their events through the hub the sensing bus listens on.
     sessionmaker.configure(info={HUB_KEY: bus.hub})

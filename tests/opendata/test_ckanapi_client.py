@@ -48,8 +48,8 @@ async def _prepare(server_url: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCatalogue]:
-    with live_server(database_url, tmp_path_factory.mktemp("ckan-live"), "ckan", _prepare) as served:
+def live(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCatalogue]:
+    with live_server(migrated_template, tmp_path_factory.mktemp("ckan-live"), "ckan", _prepare) as served:
         token, sensing = served.prepared
         yield LiveCatalogue(served.url, token, sensing)
 

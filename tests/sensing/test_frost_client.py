@@ -40,8 +40,8 @@ async def _prepare(server_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(database_url, tmp_path_factory.mktemp("frost-live"), "frost", _prepare) as served:
+def live(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(migrated_template, tmp_path_factory.mktemp("frost-live"), "frost", _prepare) as served:
         yield LiveServer(f"{served.url}/sta/v1.1", served.prepared)
 
 
