@@ -65,9 +65,15 @@ def _worker_database_name() -> str:
     return name if worker is None else f"{name}_{worker}"
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str, wipe: bool = False) -> None:
+    """Migrate the database at `url` (on PostgreSQL, with `wipe`, after emptying its public schema)."""
+
     async def migrate() -> None:
         engine = make_app_engine(url)
+        if wipe:
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
         await upgrade_engine(engine)
         # PostgreSQL copies a template only when nobody is connected to it.
         await engine.dispose()
@@ -116,29 +122,39 @@ def migrated_template(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The session's migrated database: a copy of the template. Without xdist, PostgreSQL's is the given database
-    itself, which `engine` wipes and migrates."""
+def session_databases() -> dict[str, str]:
+    """The session's database of each backend, by template: made once per worker. pytest sets a parametrized
+    session fixture up again each time the tests switch backend (dozens of times a run, as files come to a worker),
+    and making the database anew at each switch cost CI minutes."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    migrated_template: str, session_databases: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The session's migrated database: a copy of the template (without xdist, PostgreSQL's is the given database
+    itself, wiped and migrated)."""
+    if migrated_template in session_databases:
+        return session_databases[migrated_template]
     if not migrated_template.startswith("postgresql"):
-        return copy_of_template(migrated_template, "test", tmp_path_factory.mktemp("db"))
-    if os.environ.get("PYTEST_XDIST_WORKER") is None:
-        return POSTGRES_URL
-    # Parallel workers (pytest-xdist) each have a database of their own, next to the given one.
-    name = _worker_database_name()
-    run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return copy_of_template(migrated_template, name)
+        url = copy_of_template(migrated_template, "test", tmp_path_factory.mktemp("db"))
+    elif os.environ.get("PYTEST_XDIST_WORKER") is None:
+        url = POSTGRES_URL
+        _migrate(url, wipe=True)
+    else:
+        # Parallel workers (pytest-xdist) each have a database of their own, next to the given one.
+        name = _worker_database_name()
+        run_on_postgres_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        url = copy_of_template(migrated_template, name)
+    session_databases[migrated_template] = url
+    return url
 
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """The session's migrated database (the given PostgreSQL database, without xdist: its public schema is wiped
-    and migrated)."""
+    """The session's migrated database."""
     engine = make_app_engine(database_url)
-    if database_url == POSTGRES_URL:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await upgrade_engine(engine)
     yield engine
     await engine.dispose()
 
