@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.events import EventHub, ObservationsStored
+from citoyen.people import service as people
 from citoyen.sensing.events import SensingEvent, get_bus, queue_events
 from citoyen.sensing.models import ThingAccess
 from tests.sensing.live_helpers import create_sensor
@@ -120,6 +121,56 @@ async def test_new_readings_of_the_datastream_arrive_as_events(
             break
         await asyncio.sleep(0.05)
     assert not app.state.events.listeners(ObservationsStored)
+
+
+async def test_a_create_observations_batch_reaches_the_stream_of_its_datastream(
+    server: str, app: FastAPI, session: AsyncSession
+) -> None:
+    world = await create_sensor(session)
+    other = await create_sensor(session)
+    _token, secret = await people.create_api_token(session, "live batch", ["sensing:write"])
+    await session.commit()
+    measurements = ["phenomenonTime", "result"]
+    body = [
+        {
+            "Datastream": {"@iot.id": world.datastream_id},
+            "components": measurements,
+            "dataArray": [["2026-11-26T01:00:00Z", 40.5]],
+        },
+        {
+            "Datastream": {"@iot.id": other.datastream_id},
+            "components": measurements,
+            "dataArray": [["2026-11-26T01:00:00Z", 9.0]],
+        },
+        {
+            "Datastream": {"@iot.id": world.datastream_id},
+            "components": measurements,
+            "dataArray": [["2026-11-26T02:00:00.250+01:00", 41], ["2026-11-26T01:00:01Z", "text"]],
+        },
+    ]
+    async with (
+        httpx.AsyncClient(base_url=server, timeout=10) as client,
+        client.stream("GET", f"/api/sensing/datastreams/{world.datastream_id}/live") as response,
+    ):
+
+        async def post() -> list[str]:
+            await wait_for_listener(app)
+            answer = await client.post(
+                "/sta/v1.1/CreateObservations", json=body, headers={"Authorization": f"Bearer {secret}"}
+            )
+            assert answer.status_code == 201, answer.text
+            links: list[str] = answer.json()
+            return links
+
+        writer = asyncio.create_task(post())
+        events, _ = await asyncio.wait_for(read_events(response, 2), timeout=10)
+        links = await writer
+    ids = [int(link.rsplit("(", 1)[1].rstrip(")")) for link in links]
+    # Another Datastream's reading is not sent, nor a text (the chart draws numbers); times in UTC, as the API says.
+    assert events == [
+        {"id": ids[0], "time": "2026-11-26T01:00:00Z", "result": 40.5},
+        {"id": ids[2], "time": "2026-11-26T01:00:00.250Z", "result": 41},
+    ]
 
 
 async def test_readings_of_a_rolled_back_transaction_never_reach_the_chart(

@@ -14,8 +14,8 @@ import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -86,13 +86,15 @@ class ObservationRow:
     feature_of_interest_id: int | None = None
 
 
-def _instant(value: datetime) -> str:
-    """`format_time` for a moment of UTC (as parsed from a "Z" time), without converting it again."""
-    if value.utcoffset() or value.tzinfo is None:
-        return format_time(value) or ""
-    microsecond = value.microsecond
-    timespec = "seconds" if not microsecond else "milliseconds" if microsecond % 1000 == 0 else "microseconds"
-    return value.isoformat(timespec=timespec)[:-6] + "Z"
+def _instants(moments: list[datetime]) -> list[str]:
+    """`format_time` of many moments: in a few passes in C when they are whole seconds in UTC (the usual readings),
+    one by one otherwise."""
+    if set(map(attrgetter("microsecond"), moments)) == {0} and set(map(methodcaller("utcoffset"), moments)) == {
+        timedelta(0)
+    }:
+        # "+00:00" can only be the offset at the end of each ("Z" in SensorThings' answers).
+        return "\n".join(map(methodcaller("isoformat", timespec="seconds"), moments)).replace("+00:00", "Z").split("\n")
+    return [format_time(moment) or "" for moment in moments]
 
 
 def _dump(value: Any) -> str | None:
@@ -276,7 +278,7 @@ async def _queue_observation_events(
             readings.setdefault(datastream_id, []).extend(
                 zip(
                     run_ids,
-                    [_instant(values[1]) for values in rows],
+                    _instants([values[1] for values in rows]),
                     [values[5] if values[4] in NUMERIC else None for values in rows],
                     strict=True,
                 )
