@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
@@ -25,6 +26,17 @@ def remember_locale(response: Response, locale: str) -> None:
     """Keep the chosen language for a year in the browser (a choice, not tracking)."""
     if locale in SUPPORTED_LOCALES:
         response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+
+
+# Whitespace but the no-break spaces French typography writes (U+00A0 before ":", U+202F before ";" "?" "!" and
+# inside numbers).
+_BREAKING_SPACE = re.compile(r"[^\S\u00a0\u202f]+")
+
+
+def squeeze_spaces(text: str) -> str:
+    """A text on one line: runs of spaces, tabs and line breaks as one space, ends trimmed, the no-break spaces
+    kept (`" ".join(text.split())` would turn "Nouvelle proposition\u00a0: ..." into a plain space)."""
+    return _BREAKING_SPACE.sub(" ", text).strip()
 
 
 def localized(locale: str, french: str | None, english: str | None) -> str:

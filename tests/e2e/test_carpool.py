@@ -86,6 +86,8 @@ def test_the_flows_page_draws_the_counters_and_a_counters_year(new_page: NewPage
     expect(page.locator("#comparison-chart")).to_have_attribute("data-ready", "1")
     counter = page.locator("#counters tbody a").first
     expect(counter).to_be_visible()
+    expect(counter).to_contain_text("Bicycle counter")  # the counters' names in the page's language
+    expect(page.locator("#counters tbody")).not_to_contain_text("Compteur vélo")
     counter.click()
     expect(page.locator("#profile-chart")).to_have_attribute("data-ready", "1")
     expect(page.locator("#days-chart")).to_have_attribute("data-ready", "1")

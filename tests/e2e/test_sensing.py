@@ -91,6 +91,16 @@ def test_sensor_pages_have_no_serious_accessibility_violations(new_page: NewPage
     )
     page.goto(href)
     expect(page.locator("#sensor-chart canvas").first).to_be_visible()
+    # The chart's legend reads the value and the time under the cursor as the page's language writes them.
+    page.locator("#sensor-chart .u-over").hover()
+    legend = page.locator("#sensor-chart .u-legend .u-series .u-value")
+    if browser_locale == "fr-FR":
+        # "7 déc. 2026, 10:18" (Intl may write its spaces as no-break ones); "3,8" or "1 234,5".
+        expect(legend.nth(0)).to_have_text(re.compile(r"^\d{1,2}\s\w+\.?\s\d{4}(\sà|,)\s\d\d:\d\d$"))
+        expect(legend.nth(1)).to_have_text(re.compile(r"^-?\d{1,3}(\s\d{3})*(,\d+)?$"))
+    else:
+        expect(legend.nth(0)).to_have_text(re.compile(r"^\w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M$"))
+        expect(legend.nth(1)).to_have_text(re.compile(r"^-?[\d,]+(\.\d+)?$"))
     page.locator("#chart-table-wrapper summary").click()
     problems += axe_problems(page, href)
     log_in_as_admin(page)

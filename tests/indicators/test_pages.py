@@ -30,12 +30,16 @@ async def test_the_city_and_a_quartier_in_french_and_english(
     assert "NO2 (daily mean)" in english.text
     assert "50.5" in english.text
     assert "against the previous week" in english.text
+    # Units that are words are written in the page's language.
+    assert "<dd>bicycles</dd>" in english.text and "<dd>vélos</dd>" not in english.text
+    assert "<dd>vélos</dd>" in french.text
 
     quartier = await client.get(f"/indicators/quartiers/{city.west}", headers={"Accept-Language": "en"})
     assert quartier.status_code == 200
     assert "Ouest: indicators" in quartier.text
     assert "Bicycles: daily profile" in quartier.text
     assert 'id="indicator-chart-app"' in quartier.text
+    assert 'data-unit="bicycles"' in quartier.text
     french_quartier = await client.get(f"/indicators/quartiers/{city.east}", headers={"Accept-Language": "fr"})
     assert "Aucune donnée dans ce quartier." in french_quartier.text
 

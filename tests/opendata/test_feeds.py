@@ -14,6 +14,7 @@ from pathlib import Path
 import frictionless
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.app import build_personal_data_registry
@@ -30,6 +31,7 @@ from citoyen.people import service as people
 from citoyen.people.models import Person, Role
 from citoyen.reports import service as reports
 from citoyen.reports.models import CloseReason, ReportStatus
+from citoyen.sensing.models import ObservedProperty, Thing
 from tests.factories import claim_of, create_person
 from tests.participation.budget_helpers import create_budget, verified_residents, voting_phase
 from tests.participation.helpers import EAST, WEST, create_process, neighbourhood_ids, setup_territory, submit
@@ -182,6 +184,10 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     session: AsyncSession, settings: Settings, client: httpx.AsyncClient, token: str, tmp_path: Path
 ) -> None:
     city = await build_city(session, settings, client, token)
+    # Names the platform seeds are bilingual (the SensorThings API gives the French name; staff and the demo the
+    # English one): the files carry both.
+    await session.execute(update(Thing).where(Thing.name == "Station Bastille").values(name_en="Bastille station"))
+    await session.execute(update(ObservedProperty).values(name_en="Nitrogen dioxide"))
     ctx, written = await publish_all(session, tmp_path)
     assert set(written) == {
         "signalements",
@@ -266,7 +272,8 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     sensors = written["capteurs"]
     assert [r.resource.name for r in sensors.resources] == ["capteurs", "capteurs-carte", "flux"]
     things = read_csv(tmp_path / "capteurs" / "capteurs.csv")
-    assert [row["name"] for row in things] == ["Station Bastille"]
+    assert [(row["name"], row["name_en"]) for row in things] == [("Station Bastille", "Bastille station")]
+    assert {row["observed_property_en"] for row in read_csv(tmp_path / "capteurs" / "flux.csv")} == {"Nitrogen dioxide"}
     air = written["capteurs-qualite-de-l-air"]  # the station's kind: its dataset, with the readings by day
     names = [r.resource.name for r in air.resources]
     assert names[:3] == ["capteurs", "capteurs-carte", "flux"] and 1 <= len(names[3:]) <= 2
@@ -284,6 +291,7 @@ async def test_every_platform_feed_is_a_valid_data_package_with_the_public_rows(
     assert sum(int(row["readings"]) for row in of_first) == 7  # one or two days (midnight may fall in between)
     assert min(float(row["minimum"]) for row in of_first) == 10.5 and max(float(r["maximum"]) for r in of_first) == 16.5
     assert {row["datastream_id"] for row in summaries} <= {str(d) for d in city.public_datastreams}
+    assert {row["observed_property_en"] for row in summaries} == {"Nitrogen dioxide"}
 
     handling = read_csv(tmp_path / "signalements-delais-de-traitement" / "delais.csv")
     assert sum(int(row["reports"]) for row in handling) == len(city.report_ids)

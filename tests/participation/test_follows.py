@@ -191,6 +191,8 @@ async def test_follow_pages(client: httpx.AsyncClient, session: AsyncSession, wo
     assert followed.status_code == 303
     page = await client.get("/account/follows", headers={"Accept-Language": "en"})
     assert "Stop following" in page.text and west.name in page.text
+    french = await client.get("/account/follows", headers={"Accept-Language": "fr"})
+    assert "Quartier\u00a0:" in french.text  # French puts a no-break space before the colon
     await client.post(
         "/follows", data={"kind": "neighbourhood", "target_id": str(west.id), "action": "unfollow", "csrf_token": token}
     )

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.i18n import format_day, format_moment, format_money, format_number, format_ratio
+from citoyen.i18n import format_day, format_moment, format_money, format_number, format_ratio, squeeze_spaces
 from citoyen.people import service as people
 from citoyen.people.models import Role
+from citoyen.reports.models import EventKind, ReportEvent, ReportStatus
 from citoyen.sensing.models import Datastream, ObservedProperty, Thing
 from citoyen.web.templating import make_templates
 from tests.factories import create_person, log_in
@@ -68,6 +69,10 @@ async def test_key_pages_read_in_french_and_in_english(
     roads = await people.create_department(session, "roads", FRENCH_NAMES[2], name_en=ENGLISH_NAMES[2])
     report = await file_report(session, world, description="Le trou s’agrandit de jour en jour.")
     report.department_id = roads.id
+    # The history keeps an expected date as ISO text: pages write it as a date.
+    session.add(
+        ReportEvent(report_id=report.id, kind=EventKind.EXPECTED, status=ReportStatus.OPEN, text="2026-12-19T00:00:00")
+    )
     process = await create_process(session)
     author = await create_person(session)
     proposal = await submit(session, process, author)
@@ -124,6 +129,7 @@ async def test_key_pages_read_in_french_and_in_english(
     assert "Air station · Belleville" in sensor_en and "Carbon monoxide (CO)" in sensor_en
     assert "3\u202f255\u202f000\u00a0€" in french[pages[4]] and "€3,255,000" in english[pages[4]]
     assert FRENCH_MONTH.search(french[pages[2]]) and FRENCH_MONTH.search(french[pages[1]])
+    assert "Prévu pour le 19 déc. 2026." in french[pages[2]]
     # The access log names what staff did in the reader's words, never a raw label such as "sensing_read".
     assert "a consulté les mesures de votre capteur personnel" in french["/account"]
     assert f"signalement n°\u00a0{report.id}" in french["/account"]
@@ -134,6 +140,13 @@ async def test_key_pages_read_in_french_and_in_english(
     staff_fr = visible_text((await client.get(f"/staff/reports/{report.id}", headers=FR)).text)
     assert "Department: Roads and travel" in staff_en and "Voirie et déplacements" not in staff_en
     assert "Service\u00a0: Voirie et déplacements" in staff_fr
+
+
+def test_text_put_on_one_line_keeps_french_no_break_spaces() -> None:
+    # Feed items, proposal titles and posts are squeezed onto one line: the spaces French puts before : ; ? !
+    # stay no-break spaces ("Nouvelle proposition : ..." on a feed used to lose them).
+    squeezed = squeeze_spaces(" Nouvelle proposition\u00a0:  Des\tbancs\u202f?\n")
+    assert squeezed == "Nouvelle proposition\u00a0: Des bancs\u202f?"
 
 
 def test_a_name_shown_in_french_on_an_english_page_says_so() -> None:

@@ -22,7 +22,7 @@ from citoyen.db import UTCDateTime, utcnow
 from citoyen.errors import Kind
 from citoyen.feed.errors import FeedError
 from citoyen.feed.models import FeedItem, ItemKind
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_, get_translations, squeeze_spaces
 
 KIND_LABELS = {
     ItemKind.REPORT_FILED.value: N_("Report"),
@@ -79,7 +79,7 @@ def texts(message: str, **values: str) -> tuple[str, str]:
 
 
 def clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = squeeze_spaces(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -18,7 +18,7 @@ from citoyen.feed.errors import FeedError
 from citoyen.feed.items import remove_items
 from citoyen.feed.models import Flag, ItemKind, Post, Reply
 from citoyen.feed.posts import get_post, get_reply
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_, get_translations, squeeze_spaces
 from citoyen.notifications import service as notifications
 from citoyen.participation.moderation import service as participation_moderation
 from citoyen.people import service as people
@@ -46,7 +46,7 @@ async def flag(
     item = await _target(session, kind, target_id)
     if reason not in REASON_LABELS:
         raise FeedError(N_("Choose why you flag this."), Kind.INVALID, "reason")
-    details = " ".join(details.split())
+    details = squeeze_spaces(details)
     if reason == "other" and not details:
         raise FeedError(N_("Say in a few words what the problem is."), Kind.INVALID, "details")
     if len(details) > participation_moderation.MAX_DETAILS_LENGTH:
@@ -131,7 +131,7 @@ def _check_moderator(person: Person) -> None:
 async def hide(session: AsyncSession, moderator: Person, kind: str, target_id: int, reason: str) -> None:
     """Hide a post or a reply behind a public reason: a post leaves every feed; its author is told."""
     _check_moderator(moderator)
-    reason = " ".join(reason.split())
+    reason = squeeze_spaces(reason)
     if not reason:
         raise FeedError(N_("Give the public reason shown in place of the hidden content."), Kind.INVALID, "reason")
     if len(reason) > participation_moderation.MAX_REASON_LENGTH:

@@ -16,7 +16,7 @@ from citoyen.errors import Kind
 from citoyen.feed.errors import FeedError
 from citoyen.feed.items import add_item
 from citoyen.feed.models import Home, ItemKind, Post, PostKind, Reply
-from citoyen.i18n import N_
+from citoyen.i18n import N_, squeeze_spaces
 from citoyen.participation.follows import service as follows
 from citoyen.people import service as people
 from citoyen.people.service import Person
@@ -94,7 +94,7 @@ async def _check_may_post(session: AsyncSession, person: Person, neighbourhood_i
 def _checked(new: NewPost, now: datetime) -> NewPost:
     if new.kind not in KIND_LABELS:
         raise FeedError(N_("Choose what kind of post this is."), Kind.INVALID, "kind")
-    title = " ".join(new.title.split())
+    title = squeeze_spaces(new.title)
     if len(title) < MIN_TITLE:
         raise FeedError(
             N_("Give your post a title of at least %(min)d characters."), Kind.INVALID, "title", min=MIN_TITLE
@@ -116,7 +116,7 @@ def _checked(new: NewPost, now: datetime) -> NewPost:
             length=len(body),
             max=MAX_BODY,
         )
-    place = " ".join(new.place.split())
+    place = squeeze_spaces(new.place)
     if new.kind != PostKind.EVENT.value:
         return NewPost(new.kind, title, body)
     if new.starts_at is None:

@@ -81,6 +81,7 @@ async def indicator_series(
         "from": _iso(first),
         "to": _iso(last),
         "unit": indicator.unit,
+        "unit_en": indicator.unit_en,
     }
     points = ",".join(
         f'{{"start":"{moment}","value":{_number(value)}}}'

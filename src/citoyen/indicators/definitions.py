@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from citoyen.i18n import localized
+
 Aggregation = Literal["mean", "sum", "atmo"]
 
 # Quantities the civic refresh writes (not sensor readings).
@@ -95,6 +97,13 @@ class Indicator:
     per_degree_day: bool = False
     # A count also shown per 1,000 residents where the quartiers' population is known.
     per_thousand: bool = False
+    # The unit in English when it is a word ("vélos": "bicycles"); empty when the symbol reads the same in both
+    # languages ("µg/m³"). Read with `unit_in(locale)`.
+    unit_en: str = ""
+
+    def unit_in(self, locale: str) -> str:
+        """The unit as the page's language writes it."""
+        return localized(locale, self.unit, self.unit_en)
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -206,6 +215,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "quartier's page also shows the mean hourly profile and the weekday and weekend means."
         ),
         unit="vélos",
+        unit_en="bicycles",
         source="Compteurs vélo (flux SensorThings « vélos »)",
         source_en="Bicycle counters (SensorThings Datastreams counting bicycles)",
         aggregation="sum",
@@ -221,6 +231,7 @@ INDICATORS: tuple[Indicator, ...] = (
         definition="Nombre de piétons comptés dans le quartier, additionné sur la journée UTC.",
         definition_en="Pedestrians counted in the quartier, summed over the UTC day.",
         unit="piétons",
+        unit_en="pedestrians",
         source="Compteurs de piétons (flux SensorThings « piétons »)",
         source_en="Pedestrian counters (SensorThings Datastreams counting pedestrians)",
         aggregation="sum",
@@ -245,6 +256,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "trips is not shown (the rule of 10, as the carpool open data); the city: the sum of the quartiers shown."
         ),
         unit="trajets",
+        unit_en="trips",
         source="Tableau de covoiturage de la plateforme (/carpool)",
         source_en="The platform's carpool board (/carpool)",
         aggregation="sum",
@@ -269,6 +281,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "the mean of the days. Needs the quartiers' population."
         ),
         unit="m³/hab./j",
+        unit_en="m³/resident/day",
         source="Compteurs de sectorisation du réseau d’eau (flux SensorThings « eau distribuée ») et population",
         source_en="The water network's district meters (SensorThings Datastreams 'water supplied') and population",
         aggregation="mean",
@@ -294,6 +307,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "population."
         ),
         unit="kWh/hab./j",
+        unit_en="kWh/resident/day",
         source="Compteurs des postes de distribution (flux SensorThings « énergie livrée ») et population",
         source_en="Distribution substations' meters (SensorThings Datastreams 'energy delivered') and population",
         aggregation="mean",
@@ -320,6 +334,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "less than one degree-day are left out; per week or month: the mean of the days."
         ),
         unit="kWh/hab./DJU",
+        unit_en="kWh/resident/HDD",
         source=(
             "Compteurs des postes de distribution, population, et capteurs de température extérieure (flux "
             "SensorThings)"
@@ -347,6 +362,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "quartier's page breaks them down by category." + _PER_RESIDENT_EN
         ),
         unit="signalements",
+        unit_en="reports",
         source="Signalements publiés (Open311)",
         source_en="Published reports (Open311)",
         aggregation="sum",
@@ -370,6 +386,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "Citizens' proposals published and placed in the quartier, per day published." + _PER_RESIDENT_EN
         ),
         unit="propositions",
+        unit_en="proposals",
         source="Propositions publiées (participation)",
         source_en="Published proposals (participation)",
         aggregation="sum",
@@ -393,6 +410,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "published." + _PER_RESIDENT_EN
         ),
         unit="soutiens",
+        unit_en="supports",
         source="Propositions publiées et leurs soutiens (participation)",
         source_en="Published proposals and their supports (participation)",
         aggregation="sum",

@@ -17,6 +17,7 @@ class IndicatorOut(BaseModel):
     definition: str
     definition_en: str
     unit: str
+    unit_en: str = Field(description="The unit in English; empty when it reads the same as `unit`.")
     source: str
     source_en: str
     aggregation: str = Field(description="mean, sum or atmo (the worst ATMO sub-index of the day)")
@@ -35,6 +36,7 @@ class IndicatorOut(BaseModel):
             definition=indicator.definition,
             definition_en=indicator.definition_en,
             unit=indicator.unit,
+            unit_en=indicator.unit_en,
             source=indicator.source,
             source_en=indicator.source_en,
             aggregation=indicator.aggregation,
@@ -61,6 +63,7 @@ class Series(BaseModel):
     from_: datetime = Field(alias="from", serialization_alias="from")
     to: datetime
     unit: str
+    unit_en: str = Field(description="The unit in English; empty when it reads the same as `unit`.")
     points: list[SeriesPoint]
 
     model_config = {"populate_by_name": True}

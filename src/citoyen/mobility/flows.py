@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.errors import Kind
-from citoyen.i18n import N_
+from citoyen.i18n import N_, localized
 from citoyen.indicators import service as indicators
 from citoyen.mobility.aggregates import MIN_COUNT, flows
 from citoyen.mobility.errors import CarpoolError
@@ -35,6 +35,15 @@ class Counter:
     lon: float | None
     lat: float | None
     today: float  # the total since local midnight
+    # The names in English (empty: as in French), read with `label(locale)` and `measure(locale)`.
+    name_en: str = ""
+    what_en: str = ""
+
+    def label(self, locale: str) -> str:
+        return localized(locale, self.name, self.name_en)
+
+    def measure(self, locale: str) -> str:
+        return localized(locale, self.what, self.what_en)
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ async def counters(
             stream.lon,
             stream.lat,
             today[stream.datastream_id],
+            str(listed[stream.datastream_id].get("name_en") or ""),
+            str(listed[stream.datastream_id].get("observed_property_en") or ""),
         )
         for stream in streams
     ]
@@ -173,8 +184,11 @@ class ProfileCache:
         return replace(cached, counter=replace(cached.counter, today=sum(bucket.total for bucket in hours)))
 
 
-async def comparison(session: AsyncSession, now: datetime | None = None, days: int = 90) -> dict[str, list[object]]:
-    """Every counter's daily totals over the last `days` local days, for one chart: {"days": [...], "<name>": [...]}."""
+async def comparison(
+    session: AsyncSession, now: datetime | None = None, days: int = 90, locale: str = "fr"
+) -> dict[str, list[object]]:
+    """Every counter's daily totals over the last `days` local days, for one chart: {"days": [...], "<name>": [...]}
+    (the names in `locale`)."""
     now = now or utcnow()
     found = await counters(session, now)
     end = _local_midnight(now)
@@ -187,7 +201,7 @@ async def comparison(session: AsyncSession, now: datetime | None = None, days: i
     chart: dict[str, list[object]] = {"days": list(dates)}
     for item in found:
         daily = _daily_totals(by_stream[item.datastream_id])
-        chart[item.name] = [daily.get(day) for day in dates]
+        chart[item.label(locale)] = [daily.get(day) for day in dates]
     return chart
 
 

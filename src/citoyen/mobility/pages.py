@@ -317,7 +317,7 @@ async def flows_page(request: Request, session: DbSession) -> Response:
         "counters": counters,
         "arcs": arcs,
         "counters_json": [
-            {"id": c.datastream_id, "name": c.name, "lon": c.lon, "lat": c.lat, "today": c.today}
+            {"id": c.datastream_id, "name": c.label(locale_of(request)), "lon": c.lon, "lat": c.lat, "today": c.today}
             for c in counters
             if c.lon is not None and c.lat is not None
         ],
@@ -325,7 +325,7 @@ async def flows_page(request: Request, session: DbSession) -> Response:
             {"from": a.from_point, "to": a.to_point, "trips": a.trips, "label": f"{a.from_name} → {a.to_name}"}
             for a in arcs
         ],
-        "comparison": await flows.comparison(session),
+        "comparison": await flows.comparison(session, locale=locale_of(request)),
         "min_count": mobility.MIN_COUNT,
     }
     return render(request, "mobility/flows.html", context)

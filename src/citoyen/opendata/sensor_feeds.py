@@ -35,10 +35,25 @@ from citoyen.opendata.feed_kit import (
 )
 from citoyen.sensing import service as sensing
 
+# Names and descriptions in French, then in English (empty: the same as the French one), as the platform keeps
+# them (docs/languages.md).
+NAME_EN = col(
+    "name_en", "string", "Nom en anglais", "Name in English", "vide\u00a0: le nom français", "empty: the French name"
+)
+DESCRIPTION_EN = col(
+    "description_en",
+    "string",
+    "Description en anglais",
+    "Description in English",
+    "vide\u00a0: la description française",
+    "empty: the French description",
+)
 THING_COLUMNS = (
     ID,
     col("name", "string", "Nom", "Name", required=True),
     col("description", "string", "Description", "Description"),
+    NAME_EN,
+    DESCRIPTION_EN,
     col("kind", "string", "Type", "Kind", "air, eau, énergie, mobilité, autre", "air, water, energy, mobility, other"),
     col("access", "string", "Accès", "Access", "public : mesures publiées", "public: readings published"),
     NEIGHBOURHOOD_ID,
@@ -51,9 +66,19 @@ DATASTREAM_COLUMNS = (
     col("thing_id", "integer", "Capteur", "Sensor (Thing)", required=True),
     col("name", "string", "Nom", "Name", required=True),
     col("description", "string", "Description", "Description"),
+    NAME_EN,
+    DESCRIPTION_EN,
     col("kind", "string", "Type", "Kind"),
     col("observed_property", "string", "Grandeur mesurée", "Observed property"),
-    col("unit", "string", "Unité", "Unit"),
+    col("observed_property_en", "string", "Grandeur mesurée (anglais)", "Observed property (English)"),
+    col(
+        "unit",
+        "string",
+        "Unité",
+        "Unit",
+        "nom de l’unité tel que le capteur le déclare (SensorThings)",
+        "the unit's name as the sensor declares it (SensorThings)",
+    ),
     col("unit_symbol", "string", "Symbole de l’unité", "Unit symbol"),
     col("observation_type", "string", "Type d’observation", "Observation type"),
     col("raw_published", "boolean", "Mesures publiées", "Readings published"),

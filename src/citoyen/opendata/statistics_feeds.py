@@ -100,8 +100,10 @@ def report_handling_feed() -> Feed:
 SUMMARY_COLUMNS = (
     col("datastream_id", "integer", "Flux", "Datastream", required=True),
     col("datastream", "string", "Nom du flux", "Datastream name"),
+    col("datastream_en", "string", "Nom du flux (anglais)", "Datastream name (English)"),
     col("kind", "string", "Type de capteur", "Kind of sensor"),
     col("observed_property", "string", "Grandeur mesurée", "Observed property"),
+    col("observed_property_en", "string", "Grandeur mesurée (anglais)", "Observed property (English)"),
     col("unit_symbol", "string", "Unité", "Unit"),
     col("day", "date", "Jour", "Day", "UTC", "UTC", required=True),
     col("readings", "integer", "Mesures", "Readings", "mesures numériques du jour", "numeric readings of the day"),
@@ -118,8 +120,10 @@ async def _summary_rows(ctx: PublishContext) -> list[dict[str, Any]]:
         stream = streams[row["datastream_id"]]
         row |= {
             "datastream": stream["name"],
+            "datastream_en": stream["name_en"],
             "kind": stream["kind"],
             "observed_property": stream["observed_property"],
+            "observed_property_en": stream["observed_property_en"],
             "unit_symbol": stream["unit_symbol"] or stream["unit"],
             "mean": round(row["mean"], 4) if row["mean"] is not None else None,
         }

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from citoyen import events
 from citoyen.db import utcnow
 from citoyen.events import ProposalPublished
-from citoyen.i18n import N_
+from citoyen.i18n import N_, squeeze_spaces
 from citoyen.images import PreparedPhoto
 from citoyen.participation.errors import ParticipationError
 from citoyen.participation.models import (
@@ -66,7 +66,7 @@ async def _place(
 
 
 async def _check_proposal(session: AsyncSession, process: Process, data: ProposalInput) -> None:
-    data.title = " ".join(data.title.split())
+    data.title = squeeze_spaces(data.title)
     data.body = data.body.strip()
     if not TITLE_MIN <= len(data.title) <= TITLE_MAX:
         raise ParticipationError(

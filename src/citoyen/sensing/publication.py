@@ -32,8 +32,11 @@ LISTED = (ThingAccess.PUBLIC, ThingAccess.RESTRICTED)
 
 
 async def published_things(session: AsyncSession) -> list[dict[str, Any]]:
-    """Public and restricted Things, with the representative point of their first Location."""
-    query = select(Thing.id, Thing.name, Thing.description, Thing.kind, Thing.access).where(Thing.access.in_(LISTED))
+    """Public and restricted Things (their names in French and in English), with the representative point of their
+    first Location."""
+    query = select(
+        Thing.id, Thing.name, Thing.description, Thing.kind, Thing.access, Thing.name_en, Thing.description_en
+    ).where(Thing.access.in_(LISTED))
     things = (await session.execute(query.order_by(Thing.id))).all()
     places: dict[int, tuple[float | None, float | None, int | None]] = {}
     located = (
@@ -49,6 +52,8 @@ async def published_things(session: AsyncSession) -> list[dict[str, Any]]:
             "id": row[0],
             "name": row[1],
             "description": row[2],
+            "name_en": row[5],
+            "description_en": row[6],
             "kind": row[3].value,
             "access": row[4].value,
             "lon": places.get(row[0], (None, None, None))[0],
@@ -60,18 +65,19 @@ async def published_things(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def published_datastreams(session: AsyncSession) -> list[dict[str, Any]]:
-    """The Datastreams of public and restricted Things, with what they measure and in which unit;
+    """The Datastreams of public and restricted Things (names in French and in English), with what they measure
+    and in which unit;
     `raw_published` says whether their Observations are published (public Things only); `department` is the
     department code set in the Datastream's or its Thing's properties, if any."""
     query = (
-        select(Datastream, Thing.kind, Thing.access, ObservedProperty.name, Thing.properties)
+        select(Datastream, Thing.kind, Thing.access, ObservedProperty.name, Thing.properties, ObservedProperty.name_en)
         .join(Thing, Thing.id == Datastream.thing_id)
         .join(ObservedProperty, ObservedProperty.id == Datastream.observed_property_id)
         .where(Thing.access.in_(LISTED))
         .order_by(Datastream.id)
     )
     rows = []
-    for datastream, kind, access, observed, thing_properties in (await session.execute(query)).all():
+    for datastream, kind, access, observed, thing_properties, observed_en in (await session.execute(query)).all():
         unit = datastream.unit_of_measurement or {}
         # Who looks after it: a "department" code in the Datastream's properties, else in its Thing's.
         department = (datastream.properties or {}).get("department") or (thing_properties or {}).get("department")
@@ -81,8 +87,11 @@ async def published_datastreams(session: AsyncSession) -> list[dict[str, Any]]:
                 "thing_id": datastream.thing_id,
                 "name": datastream.name,
                 "description": datastream.description,
+                "name_en": datastream.name_en,
+                "description_en": datastream.description_en,
                 "kind": kind.value,
                 "observed_property": observed,
+                "observed_property_en": observed_en,
                 "unit": str(unit.get("name") or ""),
                 "unit_symbol": str(unit.get("symbol") or ""),
                 "observation_type": datastream.observation_type,

@@ -110,7 +110,14 @@ def _percent(context: Context, ratio: float, digits: int = 0) -> str:
 
 
 @pass_context
-def _date(context: Context, value: date, form: str = "medium") -> str:
+def _date(context: Context, value: date | str, form: str = "medium") -> str:
+    """A date, or an ISO date kept as text (a report's history keeps its expected date so): "7 déc. 2026"."""
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+        return format_day(day, _locale(context), form)
     return format_day(value, _locale(context), form)
 
 

@@ -119,7 +119,9 @@
           second.points.forEach(function (p) { byTime[seconds(p.start) + shift] = p.value; });
           shown.other = shown.times.map(function (t) { return t in byTime ? byTime[t] : null; });
         }
-        draw(main.unit);
+        // The unit as the page's language writes it (the option's), the API's French one otherwise.
+        var chosen = indicatorChoice.options[indicatorChoice.selectedIndex];
+        draw((chosen && chosen.dataset.unit) || main.unit);
         describe();
         app.dataset.ready = indicator + ":" + step + ":" + (compare || "none");
       });
