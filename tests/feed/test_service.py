@@ -43,7 +43,7 @@ async def test_a_report_and_its_public_answer_enter_the_quartiers_feed_without_t
     [filed] = await items_of(session, ouest)
     assert filed.kind == ItemKind.REPORT_FILED
     assert (filed.title, filed.title_en) == (
-        "Nouveau signalement : Lampadaire en panne",
+        "Nouveau signalement\u00a0: Lampadaire en panne",  # the no-break space French puts before ":"
         "New report: Street light out",
     )
     assert "Durand" not in filed.title + filed.summary and filed.link == f"/reports/{report.id}"
