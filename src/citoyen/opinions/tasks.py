@@ -13,6 +13,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -32,11 +33,31 @@ LOCK_KEY = 0x4F_50_49_4E_49_4F_4E  # "OPINION"
 WORKER_NICENESS = 10
 
 
+PARENT_CHECK_SECONDS = 0.5
+
+
+def exit_with_parent() -> None:
+    """End this worker process as soon as the process that started it is gone. A web process killed outright (a
+    process manager's SIGKILL, a crash) never runs its shutdown, and a worker in the middle of a long computation
+    does not read the pipe that would tell it: without this it would go on computing for nobody, holding a core and
+    its memory, once per restart."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def warm_up() -> None:
-    """The worker lowers its priority (the map can wait a moment, a vote or a page should not: on a busy machine
-    the web processes and the database get the cores first) and imports the mathematics (numpy, scikit-learn,
-    red-dwarf) once, when it starts."""
+    """The worker ends with its web process, lowers its priority (the map can wait a moment, a vote or a page
+    should not: on a busy machine the web processes and the database get the cores first) and imports the
+    mathematics (numpy, scikit-learn, red-dwarf) once, when it starts."""
     from citoyen.opinions import groups
+
+    exit_with_parent()
 
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
