@@ -190,3 +190,42 @@ def test_weekly_report_counts_judge_each_ended_week_with_the_weeks_before_it_onl
     quiet = compute.DailySeries(item.key, past | {d: 2.0 for d in burst}, counts=True, weekly_key=item.weekly_key)
     assert compute.judge([quiet], through, None, weekly=True).findings == []
     assert compute.judge([compute.DailySeries("x", item.values, counts=True)], through, None, weekly=True).checked == 0
+
+
+async def test_a_run_stores_its_alerts_on_sqlite_although_the_city_wrote_while_it_computed(
+    own_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite cannot make a writer of a transaction that read before another connection wrote: a run that kept its
+    reading transaction through the maths failed at its first INSERT ("database is locked") whenever a report, a
+    reading or a login was written meanwhile, as in the demo's first scheduled run."""
+    if not own_database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's snapshots can write after others wrote: nothing of SQLite's locking to check")
+    from citoyen.alerts import run as alerts_run
+    from citoyen.app import build_event_hub
+    from citoyen.db import make_engine, make_sessionmaker
+
+    engine = make_engine(own_database_url)
+    sessions = make_sessionmaker(engine, build_event_hub())
+    computing = alerts_run._compute
+    database_file = own_database_url.split(":///", 1)[1]
+
+    def compute_while_the_city_writes(*args: object) -> object:
+        import sqlite3
+
+        with sqlite3.connect(database_file) as other:  # another connection commits while the maths runs
+            other.execute(
+                "UPDATE people SET display_name = display_name || '.' WHERE id = (SELECT min(id) FROM people)"
+            )
+        return computing(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(alerts_run, "_compute", compute_while_the_city_writes)
+    try:
+        async with sessions() as session:
+            world = await create_alerts_world(session)
+            await session.commit()
+        async with sessions() as session:
+            run = await service.run_foresight(session, "schedule", now=world.now, force=True)
+            await session.commit()
+        assert run is not None and run.alerts_raised >= 1
+    finally:
+        await engine.dispose()

@@ -359,7 +359,12 @@ async def run_foresight(
     ):
         return None
     # The maths runs in a worker thread, before anything is written (on SQLite no write lock is held meanwhile):
-    # the web server keeps answering.
+    # the web server keeps answering. On SQLite the reading transaction ends first: SQLite cannot turn a reader
+    # into a writer once another connection has written since it began ("database is locked" at the first
+    # INSERT, as the demo's first scheduled run met), and the city writes all the time. On PostgreSQL the
+    # transaction stays (it holds the housekeeping's lock, and its snapshot can write).
+    if session.get_bind().dialect.name == "sqlite":
+        await session.commit()
     outputs = await asyncio.to_thread(_compute, inputs, progress)
     run = AlertRun(trigger=trigger, started_at=now, data_through=through, reports_seen=seen, last_report_id=last_id)
     session.add(run)
