@@ -60,3 +60,44 @@ async def test_ended_and_expired_sessions_and_old_mail_go_live_sessions_stay(
     await housekeeping.run(sessionmaker, utcnow() + timedelta(days=15))  # past the session's and the mail's life
     assert await _count(session, LoginSession) == 0
     assert await _count(session, OutboxMessage) == 0
+
+
+async def test_on_sqlite_a_job_writes_in_the_app_s_turn_although_it_read_first(own_database_url: str) -> None:
+    """A job reads, then writes. Outside the app's write turn, a request writing in between made the job's write
+    fail ("database is locked": SQLite cannot make a writer of a transaction that read before another write), as the
+    demo's first rounds met. In its turn the job holds the write lock from its first read: the other writer waits."""
+    if not own_database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's snapshots can write after others wrote: nothing of SQLite's locking to check")
+    import sqlite3
+    from types import SimpleNamespace
+
+    from sqlalchemy import text
+
+    from citoyen.db import make_engine, make_sessionmaker
+    from citoyen.housekeeping import Housekeeping
+
+    database_file = own_database_url.split(":///", 1)[1]
+    others_blocked: list[bool] = []
+
+    async def reads_then_writes(session: AsyncSession, _now: object) -> int:
+        await session.execute(text("SELECT count(*) FROM people"))
+        try:
+            with sqlite3.connect(database_file, timeout=0.1) as other:  # a request's write, meanwhile
+                other.execute("CREATE TABLE IF NOT EXISTS written_meanwhile (x INTEGER)")
+                other.execute("INSERT INTO written_meanwhile VALUES (1)")
+            others_blocked.append(False)
+        except sqlite3.OperationalError:
+            others_blocked.append(True)
+        await session.execute(text("CREATE TABLE IF NOT EXISTS written_by_the_job (x INTEGER)"))
+        await session.execute(text("INSERT INTO written_by_the_job VALUES (1)"))
+        return 1
+
+    housekeeping = Housekeeping()
+    housekeeping.add("reads then writes", reads_then_writes)
+    engine = make_engine(own_database_url)
+    try:
+        done = await housekeeping.run(make_sessionmaker(engine), state=SimpleNamespace())
+    finally:
+        await engine.dispose()
+    assert done == {"reads then writes": 1}
+    assert others_blocked == [True]

@@ -262,7 +262,12 @@ def create_app(
         )
         upkeep = (
             asyncio.create_task(
-                run_periodically(app.state.housekeeping, app.state.sessionmaker, settings.housekeeping_interval_seconds)
+                run_periodically(
+                    app.state.housekeeping,
+                    app.state.sessionmaker,
+                    settings.housekeeping_interval_seconds,
+                    app.state,
+                )
             )
             if owns_engine and settings.housekeeping_interval_seconds > 0
             else None

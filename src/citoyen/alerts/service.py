@@ -174,7 +174,9 @@ def register_housekeeping(housekeeping: Housekeeping, settings: Settings) -> Non
         run = await run_foresight(session, "schedule", now=now, departments=settings.alert_departments)
         return 0 if run is None else run.alerts_raised + run.forecasts_made
 
-    housekeeping.add("alerts: detectors, forecasts and the report scan", scheduled)
+    # Its maths runs for seconds between reading and writing: it ends its reading transaction before (run.py), so it
+    # does not hold the app's SQLite write turn meanwhile.
+    housekeeping.add("alerts: detectors, forecasts and the report scan", scheduled, own_write_turn=True)
 
 
 async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[str, Any]]]:
