@@ -224,7 +224,7 @@ async def test_a_run_stores_its_alerts_on_sqlite_although_the_city_wrote_while_i
             world = await create_alerts_world(session)
             await session.commit()
         async with sessions() as session:
-            run = await service.run_foresight(session, "schedule", now=world.now, force=True)
+            run = await service.run_foresight(session, "schedule", now=world.now, force=True, end_reading=True)
             await session.commit()
         assert run is not None and run.alerts_raised >= 1
     finally:

@@ -333,6 +333,7 @@ async def run_foresight(
     force: bool = False,
     progress: Progress = _no_progress,
     departments: Mapping[str, str] = DEFAULT_ALERT_DEPARTMENTS,
+    end_reading: bool = False,
 ) -> AlertRun | None:
     """One run up to the last complete UTC day before `now`. The schedule (`force=False`) skips a run when the
     previous one is recent and no day and no report came since; `citoyen foresight run` forces it (forecasts are
@@ -359,11 +360,12 @@ async def run_foresight(
     ):
         return None
     # The maths runs in a worker thread, before anything is written (on SQLite no write lock is held meanwhile):
-    # the web server keeps answering. On SQLite the reading transaction ends first: SQLite cannot turn a reader
-    # into a writer once another connection has written since it began ("database is locked" at the first
-    # INSERT, as the demo's first scheduled run met), and the city writes all the time. On PostgreSQL the
-    # transaction stays (it holds the housekeeping's lock, and its snapshot can write).
-    if session.get_bind().dialect.name == "sqlite":
+    # the web server keeps answering. `end_reading` (the served app's scheduled run) ends the reading transaction
+    # first on SQLite: SQLite cannot turn a reader into a writer once another connection has written since it
+    # began ("database is locked" at the first INSERT, as the demo's first scheduled run met), and a served city
+    # writes all the time. On PostgreSQL the transaction stays (it holds the housekeeping's lock, and its snapshot
+    # can write); the demo's build and the command line keep their one transaction.
+    if end_reading and session.get_bind().dialect.name == "sqlite":
         await session.commit()
     outputs = await asyncio.to_thread(_compute, inputs, progress)
     run = AlertRun(trigger=trigger, started_at=now, data_through=through, reports_seen=seen, last_report_id=last_id)

@@ -171,7 +171,9 @@ def register_housekeeping(housekeeping: Housekeeping, settings: Settings) -> Non
     (at most once an hour); its maths runs in a worker thread."""
 
     async def scheduled(session: AsyncSession, now: datetime) -> int:
-        run = await run_foresight(session, "schedule", now=now, departments=settings.alert_departments)
+        run = await run_foresight(
+            session, "schedule", now=now, departments=settings.alert_departments, end_reading=True
+        )
         return 0 if run is None else run.alerts_raised + run.forecasts_made
 
     # Its maths runs for seconds between reading and writing: it ends its reading transaction before (run.py), so it
