@@ -40,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from databases import recreate_database
-from loadgen import Client, HttpError, serve
+from loadgen import Client, HttpError, baseline_code, serve
 from sensing_common import print_table
 from sqlalchemy.engine import make_url
 
@@ -285,16 +285,6 @@ def _drop(url: str) -> None:
             time.sleep(2)
 
 
-def _baseline_code(ref: str) -> dict[str, str]:
-    """The `src/` of commit `ref`, put first on the server's PYTHONPATH (ahead of the editable install)."""
-    root = WORK_DIR / "baseline"
-    root.mkdir(parents=True, exist_ok=True)
-    repo = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "archive", ref, "src"], cwd=repo, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    return {"PYTHONPATH": str(root / "src")}
-
-
 def _database_name(url: str) -> str:
     name = make_url(url).database or DATABASE
     if name in ("test", "postgres"):
@@ -317,7 +307,7 @@ def main() -> None:
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     codes: list[tuple[str, dict[str, str]]] = []
     if args.baseline:
-        codes.append((f"before ({args.baseline})", _baseline_code(args.baseline)))
+        codes.append((f"before ({args.baseline})", baseline_code(args.baseline, WORK_DIR)))
     codes.append(("after" if args.baseline else "", {}))
     print(f"load average at start: {' '.join(f'{value:.1f}' for value in os.getloadavg())}", flush=True)
     rows: list[list[str]] = []

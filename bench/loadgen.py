@@ -180,6 +180,17 @@ class Server:
     log: Path
 
 
+def baseline_code(ref: str, directory: Path) -> dict[str, str]:
+    """The `src/` of commit `ref`, extracted under `directory`, as the environment that puts it first on a server's
+    PYTHONPATH (ahead of the editable install): a benchmark runs an earlier commit's server beside this one's."""
+    root = directory / "baseline"
+    root.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "archive", ref, "src"], cwd=repo, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    return {"PYTHONPATH": str(root / "src")}
+
+
 @contextmanager
 def serve(database_url: str, data_dir: Path, workers: int, settings: Mapping[str, str] = {}) -> Iterator[Server]:
     """The real app under uvicorn (the app factory reads CITOYEN_* from the environment), with every worker

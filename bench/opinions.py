@@ -26,7 +26,6 @@ import os
 import pstats
 import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable
@@ -37,7 +36,7 @@ from typing import Any
 import httpx
 import numpy as np
 from databases import chosen_backends, fresh_database
-from loadgen import Client, HttpError, serve
+from loadgen import Client, HttpError, baseline_code, serve
 from sklearn.metrics import adjusted_rand_score
 from sqlalchemy import insert, select, update
 from tables import print_aligned
@@ -66,16 +65,6 @@ BEFORE = {
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def baseline_code(ref: str, directory: Path) -> dict[str, str]:
-    """The `src/` of commit `ref`, put first on its server's PYTHONPATH (ahead of the editable install)."""
-    root = directory / "baseline"
-    root.mkdir(parents=True, exist_ok=True)
-    repo = Path(__file__).resolve().parent.parent
-    archive = subprocess.run(["git", "archive", ref, "src"], cwd=repo, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    return {"PYTHONPATH": str(root / "src")}
 
 
 def planted_groups(participants: int, seed: int = 18) -> np.ndarray:
