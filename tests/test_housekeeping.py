@@ -3,16 +3,19 @@ the observation partitions of the coming months exist before their observations 
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen import throttle
 from citoyen.app import build_housekeeping
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import make_engine, make_sessionmaker, utcnow
+from citoyen.housekeeping import Housekeeping
 from citoyen.people import service as people
 from citoyen.people.mail import send_mail
 from citoyen.people.models import LoginSession, OutboxMessage
@@ -68,14 +71,6 @@ async def test_on_sqlite_a_job_writes_in_the_app_s_turn_although_it_read_first(o
     demo's first rounds met. In its turn the job holds the write lock from its first read: the other writer waits."""
     if not own_database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's snapshots can write after others wrote: nothing of SQLite's locking to check")
-    import sqlite3
-    from types import SimpleNamespace
-
-    from sqlalchemy import text
-
-    from citoyen.db import make_engine, make_sessionmaker
-    from citoyen.housekeeping import Housekeeping
-
     database_file = own_database_url.split(":///", 1)[1]
     others_blocked: list[bool] = []
 

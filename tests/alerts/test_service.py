@@ -5,6 +5,7 @@ on the same data changes nothing. And a forecast that does not beat seasonal nai
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -13,6 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.alerts import compute, service, views
+from citoyen.alerts import run as alerts_run
+from citoyen.app import build_event_hub
+from citoyen.db import make_engine, make_sessionmaker
 from citoyen.errors import Kind
 from citoyen.events import AlertRaised
 from citoyen.foresight import forecasts
@@ -200,18 +204,12 @@ async def test_a_run_stores_its_alerts_on_sqlite_although_the_city_wrote_while_i
     reading or a login was written meanwhile, as in the demo's first scheduled run."""
     if not own_database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's snapshots can write after others wrote: nothing of SQLite's locking to check")
-    from citoyen.alerts import run as alerts_run
-    from citoyen.app import build_event_hub
-    from citoyen.db import make_engine, make_sessionmaker
-
     engine = make_engine(own_database_url)
     sessions = make_sessionmaker(engine, build_event_hub())
     computing = alerts_run._compute
     database_file = own_database_url.split(":///", 1)[1]
 
     def compute_while_the_city_writes(*args: object) -> object:
-        import sqlite3
-
         with sqlite3.connect(database_file) as other:  # another connection commits while the maths runs
             other.execute(
                 "UPDATE people SET display_name = display_name || '.' WHERE id = (SELECT min(id) FROM people)"
