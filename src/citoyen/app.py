@@ -275,7 +275,7 @@ def create_app(
         opinion_maps = asyncio.create_task(opinions_tasks.recompute_loop(app.state)) if owns_engine else None
         folds = (
             asyncio.create_task(
-                indicators_tasks.fold_loop(app.state.sessionmaker, settings.indicators_fold_interval_seconds)
+                indicators_tasks.fold_loop(app.state.sessionmaker, settings.indicators_fold_interval_seconds, app.state)
             )
             if owns_engine and settings.indicators_fold_interval_seconds > 0
             else None

@@ -162,6 +162,8 @@ async def _gather(
         stored = {f.series_key: f.origin for f in (await session.execute(select(Forecast))).scalars()}
         candidates = []
         for indicator in indicators.INDICATORS:
+            if indicator.weekly:
+                continue  # one value a week (on its Monday): not a daily series to forecast
             values = await indicators.values(
                 session,
                 indicator,

@@ -11,6 +11,7 @@ from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.indicators.models import AreaRollup
+from citoyen.indicators.versions import bump
 
 AREAS = cast(Table, AreaRollup.__table__)
 
@@ -34,4 +35,5 @@ async def replace_area_counts(session: AsyncSession, quantity: str, counts: dict
     ]
     for start in range(0, len(rows), 2000):
         await session.execute(insert(AREAS), rows[start : start + 2000])
+    await bump(session)
     return len(rows)

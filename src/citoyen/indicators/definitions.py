@@ -23,6 +23,14 @@ Aggregation = Literal["mean", "sum", "atmo"]
 REPORTS = "reports"
 PROPOSALS = "proposals"
 SUPPORTS = "supports"
+# Weekly figures the civic refresh writes, one per quartier and complete UTC week (on its Monday), the city's apart
+# under neighbourhood CITY_APART: a median or a number of different people is not the sum of the quartiers'.
+CLOSING_DAYS = "reports-closing-days"
+PARTICIPANTS = "participants"
+WEEKLY_QUANTITIES = frozenset({CLOSING_DAYS, PARTICIPANTS})
+CITY_APART = 0
+# A week's participants are published only from this many people on (in a quartier and in the city).
+LEAST_PARTICIPANTS = 10
 # Written by mobility through `area_counts.replace_area_counts` (trips per start quartier and week).
 CARPOOL = "carpool"
 # Quantities of the quartiers' network meters and of the outdoor temperature (degree-days).
@@ -100,6 +108,8 @@ class Indicator:
     # The unit in English when it is a word ("vélos": "bicycles"); empty when the symbol reads the same in both
     # languages ("µg/m³"). Read with `unit_in(locale)`.
     unit_en: str = ""
+    # One value per complete UTC week, stored on its Monday, the city's apart (not a sum of the quartiers').
+    weekly: bool = False
 
     def unit_in(self, locale: str) -> str:
         """The unit as the page's language writes it."""
@@ -108,6 +118,8 @@ class Indicator:
     @property
     def steps(self) -> tuple[str, ...]:
         """The chart steps it can be read at: the ATMO index and the per-resident figures are daily."""
+        if self.weekly:
+            return ("week",)
         daily = self.aggregation == "atmo" or self.per_resident
         return ("day", "week", "month") if daily else ("hour", "day", "week", "month")
 
@@ -374,6 +386,34 @@ INDICATORS: tuple[Indicator, ...] = (
         per_thousand=True,
     ),
     Indicator(
+        id="reports-closing-time",
+        theme="reports",
+        name="Délai médian de clôture des signalements",
+        name_en="Median time to close a report",
+        definition=(
+            "Pour les signalements clos pendant la semaine (du lundi au dimanche, UTC), le délai médian entre "
+            "leur dépôt et leur clôture, en jours : la moitié ont été clos plus vite, la moitié plus lentement. "
+            "Les signalements clos comme doublons ne comptent pas. La ville : la médiane de tous ses "
+            "signalements clos (pas une moyenne des quartiers)."
+        ),
+        definition_en=(
+            "For the reports closed during the week (Monday to Sunday, UTC), the median time from filing to "
+            "closing, in days: half were closed faster, half slower. Reports closed as duplicates do not count. "
+            "The city: the median of all its closed reports (not a mean of the quartiers')."
+        ),
+        unit="jours",
+        unit_en="days",
+        source="Signalements clos (Open311)",
+        source_en="Closed reports (Open311)",
+        aggregation="mean",
+        frequency="recalculé toutes les quelques minutes, par semaine complète",
+        frequency_en="recomputed every few minutes, per complete week",
+        quantities=(CLOSING_DAYS,),
+        from_sensors=False,
+        higher_is_worse=True,
+        weekly=True,
+    ),
+    Indicator(
         id="participation-proposals",
         theme="participation",
         name="Propositions publiées",
@@ -419,6 +459,36 @@ INDICATORS: tuple[Indicator, ...] = (
         quantities=(SUPPORTS,),
         from_sensors=False,
         per_thousand=True,
+    ),
+    Indicator(
+        id="participation-participants",
+        theme="participation",
+        name="Participants",
+        name_en="Participants",
+        definition=(
+            "Nombre de personnes différentes qui ont, pendant la semaine (du lundi au dimanche, UTC), publié une "
+            "proposition, soutenu une proposition, commenté ou voté sur un commentaire : dans le quartier, sur ses "
+            "propositions ; dans la ville, sur toutes (chaque personne une fois, même active dans plusieurs "
+            "quartiers). Seuls des nombres sont publiés, et seulement à partir de 10 personnes : une semaine qui "
+            "en compte moins n’est pas montrée." + _PER_RESIDENT_FR
+        ),
+        definition_en=(
+            "How many different people, during the week (Monday to Sunday, UTC), published a proposal, supported "
+            "one, commented or voted on a comment: in the quartier, on its proposals; in the city, on all of them "
+            "(each person once, even when active in several quartiers). Only numbers are published, and only from "
+            "10 people on: a week with fewer is not shown." + _PER_RESIDENT_EN
+        ),
+        unit="participants",
+        unit_en="participants",
+        source="Propositions, soutiens, commentaires et votes (participation), sans nom ni identifiant",
+        source_en="Proposals, supports, comments and votes (participation), without names or identifiers",
+        aggregation="sum",
+        frequency="recalculé toutes les quelques minutes, par semaine complète",
+        frequency_en="recomputed every few minutes, per complete week",
+        quantities=(PARTICIPANTS,),
+        from_sensors=False,
+        per_thousand=True,
+        weekly=True,
     ),
 )
 

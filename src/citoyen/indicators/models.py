@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime
@@ -64,3 +64,29 @@ PENDING_SPANS = Table(
     Column("last_time", UTCDateTime, nullable=False),
     Column("noted_at", UTCDateTime, nullable=False),
 )
+
+
+class RollupVersion(Base):
+    """One row: a number every change of the neighbourhoods' rollups adds one to (a fold that folded something,
+    the civic refresh, the counts a domain pushes, a rebuild). A page snapshot says which version it was computed
+    from (citoyen.indicators.snapshots)."""
+
+    __tablename__ = "indicator_rollup_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
+class PageSnapshot(Base):
+    """The figures a quartier's page shows (and the city's, under neighbourhood 0), computed for every quartier at
+    once by citoyen.indicators.snapshots.refresh after the rollups change: a page reads one row or two instead of
+    computing a hundred figures. Public aggregates only, as JSON."""
+
+    __tablename__ = "indicator_page_snapshots"
+
+    neighbourhood_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    # What the per-resident figures divided by (a digest of the quartiers' population): an import makes it stale.
+    population_stamp: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from citoyen.db import DbSession
-from citoyen.indicators import views
+from citoyen.indicators import snapshots
 from citoyen.indicators.definitions import ATMO_LABELS
 from citoyen.web.params import PathId
 from citoyen.web.templating import locale_of, render
@@ -50,11 +50,11 @@ def _helpers(request: Request) -> dict[str, Any]:
 
 @router.get("/indicators")
 async def indicators_page(request: Request, session: DbSession) -> Response:
-    page = await views.city_page(session)
+    page = await snapshots.city_page(session)
     return render(request, "indicators/index.html", {"page": page, **_helpers(request)})
 
 
 @router.get("/indicators/quartiers/{neighbourhood_id}")
 async def quartier_page(request: Request, session: DbSession, neighbourhood_id: PathId) -> Response:
-    page = await views.quartier_page(session, neighbourhood_id)
+    page = await snapshots.quartier_page(session, neighbourhood_id)
     return render(request, "indicators/quartier.html", {"page": page, **_helpers(request)})

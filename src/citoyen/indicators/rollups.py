@@ -24,6 +24,7 @@ readings on; `rebuild` moves its past.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,8 +51,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import UTCDateTime
 from citoyen.events import ReadingsChanged
-from citoyen.indicators.definitions import PROPOSALS, REPORTS, SUPPORTS, quantity_of
+from citoyen.indicators.definitions import (
+    CITY_APART,
+    CLOSING_DAYS,
+    LEAST_PARTICIPANTS,
+    PARTICIPANTS,
+    PROPOSALS,
+    REPORTS,
+    SUPPORTS,
+    quantity_of,
+)
 from citoyen.indicators.models import PENDING_SPANS, AreaRollup, DatastreamRollup
+from citoyen.indicators.versions import bump
 from citoyen.participation import service as participation
 from citoyen.reports import service as reports
 from citoyen.sensing import service as sensing
@@ -193,8 +204,11 @@ def _day_of(dialect: str, bucket: Any) -> Any:
     return func.timezone("UTC", func.date_trunc("day", func.timezone("UTC", bucket)))
 
 
+CIVIC = (PROPOSALS, SUPPORTS, REPORTS, CLOSING_DAYS, PARTICIPANTS)
+
+
 def _is_civic(quantity: Any) -> ColumnElement[bool]:
-    return or_(quantity.in_([PROPOSALS, SUPPORTS, REPORTS]), quantity.startswith(f"{REPORTS}:"))
+    return or_(quantity.in_(CIVIC), quantity.startswith(f"{REPORTS}:"))
 
 
 async def _take_lock(session: AsyncSession, wait: bool) -> bool:
@@ -272,6 +286,7 @@ async def fold(session: AsyncSession, *, wait: bool = True) -> Folded | None:
         )
         await session.execute(insert(STREAMS).from_select(columns, daily), bound)
     groups = await _fold_areas(session, days, placements)
+    await bump(session)
     return Folded(
         spans=len(taken),
         datastreams=len({row[0] for row in taken}),
@@ -458,10 +473,45 @@ def _day(moment: datetime) -> datetime:
     return bucket_start(moment, "day")
 
 
+# The weekly figures (median time to close, participants) are recomputed over this many complete weeks: two
+# years, so that a week can be compared with the same week of the year before.
+CIVIC_WEEKS = 106
+WEEK = timedelta(days=7)
+
+
+def _monday(moment: datetime) -> datetime:
+    day = _day(moment)
+    return day - timedelta(days=day.weekday())
+
+
+async def _weekly_figures(session: AsyncSession, now: datetime) -> dict[tuple[int, str, datetime], float]:
+    """The median days to close a report per quartier and complete UTC week (the city's apart, under CITY_APART),
+    from reports' closing times, and the different participants per quartier and week from participation's
+    counts, those under LEAST_PARTICIPANTS left out (so that no small group is told)."""
+    figures: dict[tuple[int, str, datetime], float] = {}
+    end = _monday(now)
+    start = end - CIVIC_WEEKS * WEEK
+    week = start
+    while week < end:
+        taken: dict[int, list[float]] = {}
+        for neighbourhood_id, _code, _name, _name_en, hours in await reports.closing_times(session, week, week + WEEK):
+            taken.setdefault(CITY_APART, []).append(hours)
+            if neighbourhood_id is not None:
+                taken.setdefault(neighbourhood_id, []).append(hours)
+        for place, durations in taken.items():
+            figures[(place, CLOSING_DAYS, week)] = statistics.median(durations) / 24
+        week += WEEK
+    for (quartier, monday), people in (await participation.participants_per_week(session, start, end)).items():
+        if people >= LEAST_PARTICIPANTS:
+            figures[(CITY_APART if quartier is None else quartier, PARTICIPANTS, monday)] = people
+    return figures
+
+
 async def refresh_civic(session: AsyncSession, now: datetime | None = None) -> int:
     """Recomputes the daily counts of reports filed (in all, and per category as "reports:<code>"), proposals
-    published and their supports, per neighbourhood, from what reports and participation publish; returns the
-    buckets written. Run by `rebuild` and by housekeeping every few minutes."""
+    published and their supports, per neighbourhood, from what reports and participation publish, and the weekly
+    figures (median time to close, participants); returns the buckets written. Run by `rebuild` and by
+    housekeeping every few minutes."""
     counts: dict[tuple[int, str, datetime], float] = {}
 
     def add(neighbourhood_id: int | None, quantity: str, moment: datetime, amount: float = 1) -> None:
@@ -477,11 +527,8 @@ async def refresh_civic(session: AsyncSession, now: datetime | None = None) -> i
         for row in batch:
             add(row["neighbourhood_id"], PROPOSALS, row["created_at"])
             add(row["neighbourhood_id"], SUPPORTS, row["created_at"], row["supports"])
-    await session.execute(
-        delete(AREAS).where(
-            (AREAS.c.quantity.in_([PROPOSALS, SUPPORTS, REPORTS])) | AREAS.c.quantity.startswith(f"{REPORTS}:")
-        )
-    )
+    counts.update(await _weekly_figures(session, now or datetime.now(UTC)))
+    await session.execute(delete(AREAS).where(_is_civic(AREAS.c.quantity)))
     rows = [
         {
             "neighbourhood_id": neighbourhood_id,
@@ -497,4 +544,5 @@ async def refresh_civic(session: AsyncSession, now: datetime | None = None) -> i
     ]
     for start in range(0, len(rows), 2000):
         await session.execute(insert(AREAS), rows[start : start + 2000])
+    await bump(session)
     return len(rows)

@@ -13,13 +13,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Table, func, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.errors import Kind, Refusal
 from citoyen.i18n import N_
-from citoyen.indicators.definitions import ATMO_ON_MAXIMUM, OUTDOOR_TEMPERATURE, Indicator, atmo_sub_index
+from citoyen.indicators.definitions import (
+    ATMO_ON_MAXIMUM,
+    CITY_APART,
+    OUTDOOR_TEMPERATURE,
+    WEEKLY_QUANTITIES,
+    Indicator,
+    atmo_sub_index,
+)
 from citoyen.indicators.models import AreaRollup
 from citoyen.territory import service as territory
 
@@ -120,13 +127,19 @@ async def _rows(
     by_neighbourhood: bool = False,
 ) -> list[Any]:
     """(neighbourhood, quantity, bucket, count, total, maximum) rows of [start, end): one quartier's, every
-    quartier's (`by_neighbourhood`), or the city's, added up by the database (neighbourhood None)."""
-    where = (
+    quartier's (`by_neighbourhood`), or the city's, added up by the database (neighbourhood None). A weekly
+    figure's city is its own row (CITY_APART), not the quartiers' sum; it is no quartier's."""
+    where: tuple[ColumnElement[bool], ...] = (
         AREAS.c.quantity.in_(list(quantities)),
         AREAS.c.step == step,
         AREAS.c.bucket >= start,
         AREAS.c.bucket < end,
     )
+    apart = not WEEKLY_QUANTITIES.isdisjoint(quantities)
+    if apart and neighbourhood_id is None and not by_neighbourhood:
+        neighbourhood_id = CITY_APART
+    elif apart and by_neighbourhood:
+        where = (*where, AREAS.c.neighbourhood_id != CITY_APART)
     if neighbourhood_id is not None or by_neighbourhood:
         query = select(
             AREAS.c.neighbourhood_id,
@@ -417,3 +430,33 @@ async def totals_by_prefix(
         .order_by(total.desc(), AREAS.c.quantity)
     )
     return [(str(quantity), float(value)) for quantity, value in (await session.execute(query)).all()]
+
+
+async def daily_by_neighbourhood(
+    session: AsyncSession, indicator: Indicator, start: datetime, end: datetime
+) -> dict[int, dict[datetime, float]]:
+    """The indicator's daily values over [start, end) of every quartier with data, in a few queries: each day's
+    value is what `values(..., "day", ...)` gives for that quartier (a day's figure depends on that day alone)."""
+    if indicator.per_resident:
+        by_quartier = await resident_days(session, indicator, start, end, None)
+        return {ident: daily for ident, daily in by_quartier.items() if ident is not None}
+    if indicator.aggregation == "atmo":
+        start, end = truncate(start, "day"), truncate(end - timedelta(microseconds=1), "day") + DAY
+    grouped: dict[int, list[Any]] = {}
+    for row in await _rows(session, indicator.quantities, "day", start, end, None, by_neighbourhood=True):
+        grouped.setdefault(row[0], []).append(row)
+    if indicator.aggregation == "atmo":
+        return {ident: _atmo(rows, "day") for ident, rows in grouped.items()}
+    return {ident: _plain(indicator, rows, "day") for ident, rows in grouped.items()}
+
+
+async def latest_days(session: AsyncSession, indicator: Indicator, now: datetime | None = None) -> dict[int, datetime]:
+    """`latest_day` of every quartier with data, in one query (a weekly figure's city row left out)."""
+    today = truncate(now or datetime.now(UTC), "day")
+    query = (
+        select(AREAS.c.neighbourhood_id, func.max(AREAS.c.bucket))
+        .where(AREAS.c.quantity.in_(indicator.quantities), AREAS.c.step == "day", AREAS.c.bucket < today)
+        .group_by(AREAS.c.neighbourhood_id)
+    )
+    rows = (await session.execute(query)).all()
+    return {int(ident): moment for ident, moment in rows if not (indicator.weekly and ident == CITY_APART)}

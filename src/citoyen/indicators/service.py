@@ -20,9 +20,10 @@ from citoyen.errors import Kind
 from citoyen.events import EventHub, ReadingsChanged
 from citoyen.housekeeping import Housekeeping
 from citoyen.i18n import N_
+from citoyen.indicators import rollups
 from citoyen.indicators.area_counts import replace_area_counts
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
-from citoyen.indicators.rollups import Folded, Rebuilt, fold, note_changes, pending_since, rebuild, refresh_civic
+from citoyen.indicators.rollups import Folded, Progress, Rebuilt, fold, note_changes, pending_since, refresh_civic
 from citoyen.indicators.series import (
     STEPS,
     IndicatorError,
@@ -81,12 +82,30 @@ async def _fold_job(session: AsyncSession, now: datetime) -> int:
     return folded.spans if folded is not None else 0
 
 
+async def _pages_job(session: AsyncSession, now: datetime) -> int:
+    from citoyen.indicators import snapshots  # snapshots reads the views, which read this module
+
+    return await snapshots.refresh(session) if await snapshots.is_stale(session) else 0
+
+
 def register_housekeeping(housekeeping: Housekeeping) -> None:
-    """The reports' and proposals' daily counts are recomputed on the housekeeping round, and the readings noted
-    since the last fold are folded in (the served app also folds every few seconds: citoyen.indicators.tasks;
-    `citoyen housekeeping` run by a scheduler folds on its round)."""
+    """The reports' and proposals' daily counts and weekly figures are recomputed on the housekeeping round, the
+    readings noted since the last fold are folded in (the served app also folds every few seconds:
+    citoyen.indicators.tasks; `citoyen housekeeping` run by a scheduler folds on its round), and the pages'
+    figures are computed again if the rollups changed (citoyen.indicators.snapshots)."""
     housekeeping.add("indicators: reports and proposals per quartier and day", _civic_job)
     housekeeping.add("indicators: readings folded into the rollups", _fold_job)
+    housekeeping.add("indicators: the pages' figures", _pages_job)
+
+
+async def rebuild(session: AsyncSession, progress: Progress | None = None) -> Rebuilt:
+    """Every rollup recomputed from the raw data (`rollups.rebuild`), then the pages' figures from them, in the
+    session's transaction."""
+    from citoyen.indicators import snapshots  # snapshots reads the views, which read this module
+
+    done = await rollups.rebuild(session, progress)
+    await snapshots.refresh(session)
+    return done
 
 
 def get_indicator(indicator_id: str) -> Indicator:

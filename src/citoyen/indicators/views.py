@@ -14,8 +14,10 @@ from citoyen.indicators.definitions import BY_ID, INDICATORS, REPORTS, Indicator
 from citoyen.indicators.homes import HomesTable, homes_table
 from citoyen.indicators.series import (
     DAY,
+    daily_by_neighbourhood,
     first_day,
     latest_day,
+    latest_days,
     per_neighbourhood,
     totals_by_prefix,
     truncate,
@@ -133,6 +135,46 @@ def _per_thousand(
     return week / residents * 1000 if residents else None
 
 
+def _figure_of(
+    indicator: Indicator,
+    latest: datetime,
+    daily: dict[datetime, float],
+    past_weeks: list[float | None],
+    population: territory.Populations | None,
+    neighbourhood_id: int | None,
+) -> Figure | None:
+    """The figure from what was read: the latest day with data, the daily values of the SPARK_DAYS up to it, and
+    the values of the same week of earlier years (one per year back, None where there was no data)."""
+    end = latest + DAY
+    if latest not in daily:
+        # A per-resident figure: none without the quartier's population, and a per-degree-day one skips the
+        # days without heating.
+        if not daily:
+            return None
+        latest = max(daily)
+    spark = tuple(daily.get(end - (SPARK_DAYS - number) * DAY) for number in range(SPARK_DAYS))
+    current = _week_value(indicator, {day: value for day, value in daily.items() if day >= end - WEEK})
+    trend = None
+    if current is not None:
+        past = [value for value in past_weeks if value is not None]
+        if past:
+            trend = Trend("years", current, sum(past) / len(past), len(past))
+        else:
+            before = _week_value(indicator, {day: v for day, v in daily.items() if end - 2 * WEEK <= day < end - WEEK})
+            if before is not None:
+                trend = Trend("week", current, before, 0)
+    per_thousand = _per_thousand(indicator, current, population, neighbourhood_id)
+    return Figure(indicator, latest, daily[latest], trend, spark, per_thousand)
+
+
+def _years_back(earliest: datetime | None, end: datetime) -> int:
+    """How many earlier years have the same week within the data (at most YEARS_BACK)."""
+    years = 0
+    while years < YEARS_BACK and earliest is not None and earliest <= end - WEEK - (years + 1) * YEAR:
+        years += 1
+    return years
+
+
 async def figure(
     session: AsyncSession,
     indicator: Indicator,
@@ -146,41 +188,53 @@ async def figure(
         return None
     end = latest + DAY
     daily = await values(session, indicator, "day", end - SPARK_DAYS * DAY, end, neighbourhood_id)
-    if latest not in daily:
-        # A per-resident figure: none without the quartier's population, and a per-degree-day one skips the
-        # days without heating.
-        if not daily:
-            return None
-        latest = max(daily)
-    spark = tuple(daily.get(end - (SPARK_DAYS - number) * DAY) for number in range(SPARK_DAYS))
-    current = _week_value(indicator, {day: value for day, value in daily.items() if day >= end - WEEK})
-    trend = None
-    if current is not None:
-        earliest = await first_day(session, indicator)
-        past = []
-        for years in range(1, YEARS_BACK + 1):
-            if earliest is None or earliest > end - WEEK - years * YEAR:
-                break
-            value = await _week(session, indicator, end - years * YEAR, neighbourhood_id)
-            if value is not None:
-                past.append(value)
-        if past:
-            trend = Trend("years", current, sum(past) / len(past), len(past))
-        else:
-            before = _week_value(indicator, {day: v for day, v in daily.items() if end - 2 * WEEK <= day < end - WEEK})
-            if before is not None:
-                trend = Trend("week", current, before, 0)
-    per_thousand = _per_thousand(indicator, current, population, neighbourhood_id)
-    return Figure(indicator, latest, daily[latest], trend, spark, per_thousand)
+    past: list[float | None] = []
+    if daily:
+        for years in range(1, _years_back(await first_day(session, indicator), end) + 1):
+            past.append(await _week(session, indicator, end - years * YEAR, neighbourhood_id))
+    return _figure_of(indicator, latest, daily, past, population, neighbourhood_id)
 
 
-async def city_page(session: AsyncSession) -> CityPage:
-    """Every indicator with data: its figure and its value per quartier over its latest week."""
+async def quartier_figures(
+    session: AsyncSession, indicator: Indicator, population: territory.Populations | None
+) -> dict[int, Figure]:
+    """`figure` of every quartier with data at once: the same values, read in a few queries for all of them (the
+    latest days, the daily values over the span of their sparklines, the weeks of each earlier year)."""
+    latests = await latest_days(session, indicator)
+    if not latests:
+        return {}
+    ends = {ident: latest + DAY for ident, latest in latests.items()}
+    low, high = min(ends.values()), max(ends.values())
+    daily = await daily_by_neighbourhood(session, indicator, low - SPARK_DAYS * DAY, high)
+    earliest = await first_day(session, indicator)
+    years = max(_years_back(earliest, end) for end in ends.values())
+    earlier = [
+        await daily_by_neighbourhood(session, indicator, low - number * YEAR - WEEK, high - number * YEAR)
+        for number in range(1, years + 1)
+    ]
+    figures = {}
+    for ident, end in ends.items():
+        own = {day: value for day, value in daily.get(ident, {}).items() if end - SPARK_DAYS * DAY <= day < end}
+        past: list[float | None] = []
+        if own:
+            for number in range(1, _years_back(earliest, end) + 1):
+                then = end - number * YEAR
+                week = {d: v for d, v in earlier[number - 1].get(ident, {}).items() if then - WEEK <= d < then}
+                past.append(_week_value(indicator, week))
+        found = _figure_of(indicator, latests[ident], own, past, population, ident)
+        if found is not None:
+            figures[ident] = found
+    return figures
+
+
+async def city_page(session: AsyncSession, city: dict[str, Figure] | None = None) -> CityPage:
+    """Every indicator with data: its figure (computed here unless given: citoyen.indicators.snapshots) and its
+    value per quartier over its latest week."""
     figures = []
     choropleth: dict[str, dict[int, float]] = {}
     population = await territory.populations(session)
     for indicator in INDICATORS:
-        found = await figure(session, indicator, None, population)
+        found = city.get(indicator.id) if city is not None else await figure(session, indicator, None, population)
         if found is None:
             continue
         figures.append(found)
@@ -198,17 +252,28 @@ async def city_page(session: AsyncSession) -> CityPage:
     return CityPage(tuple(figures), choropleth, names, await homes_table(session), population)
 
 
-async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> QuartierPage:
-    """A quartier's indicators beside the city's (those the city has data for); 404 for an unknown quartier."""
+async def quartier_page(
+    session: AsyncSession,
+    neighbourhood_id: int,
+    city: dict[str, Figure] | None = None,
+    quartier: dict[str, Figure] | None = None,
+    closing: tuple[ClosingTime, ...] | None = None,
+) -> QuartierPage:
+    """A quartier's indicators beside the city's (those the city has data for); 404 for an unknown quartier. The
+    city's and the quartier's figures and the closing times are computed here unless given (precomputed:
+    citoyen.indicators.snapshots)."""
     neighbourhood = await get_neighbourhood(session, neighbourhood_id)
     figures = []
-    population = await territory.populations(session)
+    population = await territory.populations(session) if city is None or quartier is None else None
     for indicator in INDICATORS:
-        city = await figure(session, indicator, None, population)
-        if city is None:
+        city_figure = city.get(indicator.id) if city is not None else await figure(session, indicator, None, population)
+        if city_figure is None:
             continue
-        quartier = await figure(session, indicator, neighbourhood_id, population)
-        figures.append(QuartierFigure(indicator, quartier, city))
+        if quartier is not None:
+            own = quartier.get(indicator.id)
+        else:
+            own = await figure(session, indicator, neighbourhood_id, population)
+        figures.append(QuartierFigure(indicator, own, city_figure))
     profile, weekday, weekend = await _bicycles(session, neighbourhood_id)
     return QuartierPage(
         neighbourhood_id=neighbourhood.id,
@@ -218,7 +283,7 @@ async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> Quartie
         weekday_mean=weekday,
         weekend_mean=weekend,
         report_categories=await _report_categories(session, neighbourhood_id),
-        closing=await closing_times(session, neighbourhood_id),
+        closing=closing if closing is not None else await closing_times(session, neighbourhood_id),
     )
 
 
@@ -227,25 +292,33 @@ async def closing_times(
 ) -> tuple[ClosingTime, ...]:
     """The median time to close the quartier's reports, all categories and per category (most closed first), over
     the CLOSE_DAYS complete days before today, beside the city's; duplicates are not counted."""
+    return (await all_closing_times(session, now)).get(neighbourhood_id, ())
+
+
+async def all_closing_times(session: AsyncSession, now: datetime | None = None) -> dict[int, tuple[ClosingTime, ...]]:
+    """`closing_times` of every quartier with reports closed in the period, from one reading of them."""
     end = truncate(now or datetime.now(UTC), "day")
     rows = await reports.closing_times(session, end - CLOSE_DAYS * DAY, end)
     city: dict[str | None, list[float]] = {}
-    here: dict[str | None, list[float]] = {}
+    quartiers: dict[int, dict[str | None, list[float]]] = {}
     names: dict[str, tuple[str, str]] = {}
     for quartier, code, label, label_en, taken in rows:
         names[code] = (label, label_en)
         for key in (code, None):
             city.setdefault(key, []).append(taken)
-            if quartier == neighbourhood_id:
-                here.setdefault(key, []).append(taken)
-    result = []
-    for key, hours in sorted(here.items(), key=lambda item: (item[0] is not None, -len(item[1]), item[0] or "")):
-        name, name_en = names[key] if key is not None else (None, None)
-        others = city.get(key, [])
-        result.append(
-            ClosingTime(name, name_en, len(hours), statistics.median(hours), len(others), statistics.median(others))
-        )
-    return tuple(result)
+            if quartier is not None:
+                quartiers.setdefault(quartier, {}).setdefault(key, []).append(taken)
+    result = {}
+    for quartier, here in quartiers.items():
+        found = []
+        for key, hours in sorted(here.items(), key=lambda item: (item[0] is not None, -len(item[1]), item[0] or "")):
+            name, name_en = names[key] if key is not None else (None, None)
+            others = city.get(key, [])
+            found.append(
+                ClosingTime(name, name_en, len(hours), statistics.median(hours), len(others), statistics.median(others))
+            )
+        result[quartier] = tuple(found)
+    return result
 
 
 async def _bicycles(

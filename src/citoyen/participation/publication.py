@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import keyset_batches
 from citoyen.participation.budgets import service as budgets
+from citoyen.participation.debate.models import Comment, CommentVote
 from citoyen.participation.models import (
     Milestone,
     Phase,
@@ -257,6 +258,63 @@ async def participant_counts(
             continue
         places.add(place)
         counts[(place,)] = counts.get((place,), 0) + 1
+    return counts
+
+
+def _monday(moment: datetime) -> datetime:
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+async def participants_per_week(
+    session: AsyncSession, start: datetime, end: datetime
+) -> dict[tuple[int | None, datetime], int]:
+    """How many different people took part in [start, end), per UTC week (its Monday) and neighbourhood of the
+    proposal they took part on, and for the whole city (neighbourhood None): who published a proposal, supported
+    one, commented (on a proposal, or on a process: the city only) or voted on a comment. A person counts once per
+    week in each neighbourhood they took part in, and once per week in the city. Only counts leave: what the
+    indicators publish as participants per 1,000 residents (they withhold the small ones). Public proposals only
+    (see `_visible`); hidden comments count (the person took part), budget ballots do not (they are tied to a
+    register entry, not to an account)."""
+    visible = (Proposal.hidden_at.is_(None), Proposal.withdrawn_at.is_(None))
+    published = Process.published.is_(True)
+    authored = (
+        select(Proposal.author_id, Proposal.neighbourhood_id, Proposal.created_at)
+        .join(Process, Process.id == Proposal.process_id)
+        .where(Proposal.author_id.is_not(None), Proposal.created_at >= start, Proposal.created_at < end, published)
+        .where(*visible)
+    )
+    supported = (
+        select(Support.person_id, Proposal.neighbourhood_id, Support.created_at)
+        .join(Proposal, Proposal.id == Support.proposal_id)
+        .join(Process, Process.id == Proposal.process_id)
+        .where(Support.created_at >= start, Support.created_at < end, published, *visible)
+    )
+    commented = (
+        select(Comment.author_id, Proposal.neighbourhood_id, Comment.created_at)
+        .join(Process, Process.id == Comment.process_id)
+        .outerjoin(Proposal, Proposal.id == Comment.proposal_id)
+        .where(Comment.author_id.is_not(None), Comment.created_at >= start, Comment.created_at < end, published)
+    )
+    voted = (
+        select(CommentVote.person_id, Proposal.neighbourhood_id, CommentVote.created_at)
+        .join(Comment, Comment.id == CommentVote.comment_id)
+        .join(Process, Process.id == Comment.process_id)
+        .outerjoin(Proposal, Proposal.id == Comment.proposal_id)
+        .where(CommentVote.created_at >= start, CommentVote.created_at < end, published)
+    )
+    seen: set[tuple[int | None, datetime, int]] = set()
+    result: Any = await session.stream(
+        union_all(authored, supported, commented, voted).execution_options(yield_per=PUBLICATION_BATCH)
+    )
+    async for person, place, moment in result:
+        week = _monday(moment)
+        seen.add((None, week, person))
+        if place is not None:
+            seen.add((place, week, person))
+    counts: dict[tuple[int | None, datetime], int] = {}
+    for place, week, _person in seen:
+        counts[(place, week)] = counts.get((place, week), 0) + 1
     return counts
 
 
