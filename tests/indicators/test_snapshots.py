@@ -14,8 +14,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import make_engine, make_sessionmaker
+from citoyen.indicators import rollups, snapshots, tasks, views
 from citoyen.indicators import service as indicators
-from citoyen.indicators import snapshots, tasks, views
 from citoyen.indicators.models import PENDING_SPANS
 from citoyen.territory import service as territory
 from tests.indicators.helpers import create_city, send
@@ -68,7 +68,7 @@ async def test_on_sqlite_the_app_s_fold_writes_in_the_app_s_turn(
         pytest.skip("PostgreSQL's folds take turns by an advisory lock: nothing of SQLite's locking to check")
     database_file = own_database_url.split(":///", 1)[1]
     others_blocked: list[bool] = []
-    real_fold = tasks.fold
+    real_fold = rollups.fold
 
     async def fold_with_a_writer_meanwhile(session: AsyncSession, *, wait: bool = True) -> object:
         await session.execute(text("SELECT count(*) FROM indicator_pending_spans"))

@@ -11,8 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.indicators import series, views
 from citoyen.indicators import service as indicators
-from citoyen.indicators import views
 from citoyen.participation.debate.models import Comment, CommentVote
 from citoyen.participation.models import Proposal, Support
 from citoyen.reports.models import CloseReason, ReportStatus
@@ -70,7 +70,7 @@ async def test_participants_are_different_people_per_week_and_small_weeks_are_wi
     city_figure = await views.figure(session, indicator, None, population)
     assert city_figure is not None and city_figure.per_thousand == pytest.approx(16 / 2500 * 1000)
     # The choropleth's values are the quartiers' (the city's own row is no quartier).
-    assert await views.per_neighbourhood(session, indicator, week - timedelta(days=6), week + timedelta(days=1)) == {
+    assert await series.per_neighbourhood(session, indicator, week - timedelta(days=6), week + timedelta(days=1)) == {
         ids["Ouest"]: 13
     }
 
