@@ -291,7 +291,7 @@ async def measure(
                 await session.commit()
                 refreshes.append(time.perf_counter() - began)
         quartier = await _first_quartier(with_rollups)
-        page, chart, page_view, chart_series, quartier_page, quartier_view = await _read(
+        page, chart, page_view, chart_series, quartier_page, quartier_view, snapshot_view = await _read(
             url, engine, with_rollups, quartier, now, repeats
         )
     finally:
@@ -345,6 +345,7 @@ async def measure(
             "< 100 ms",
             f"GET /indicators/quartiers/{{id}}, {repeats} times, from the snapshots",
         ),
+        Row("  its view alone p95", f"{_p95(snapshot_view) * 1000:.1f} ms", "", "snapshots.quartier_page"),
         Row(
             "  computed on the request p95",
             f"{_p95(quartier_view) * 1000:.1f} ms",
@@ -375,7 +376,7 @@ async def _read(
     quartier: int,
     now: datetime,
     repeats: int,
-) -> tuple[list[float], list[float], list[float], list[float], list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float], list[float], list[float], list[float], list[float]]:
     """Seconds of each reading: the page, the chart and a quartier's page as requests, then the view, the series
     and the quartier's page computed alone."""
     settings = Settings(
@@ -400,6 +401,7 @@ async def _read(
     chart_series: list[float] = []
     quartier_page: list[float] = []
     quartier_view: list[float] = []
+    snapshot_view: list[float] = []
     quartier_path = f"/indicators/quartiers/{quartier}"
     async with app.router.lifespan_context(app):
         # What the served app does once started (citoyen.app): what lives as long as the process is frozen.
@@ -436,9 +438,12 @@ async def _read(
                     began = time.perf_counter()
                     await views.quartier_page(session, quartier)
                     quartier_view.append(time.perf_counter() - began)
+                    began = time.perf_counter()
+                    await snapshots.quartier_page(session, quartier)
+                    snapshot_view.append(time.perf_counter() - began)
         finally:
             gc.unfreeze()
-    return page, chart, page_view, chart_series, quartier_page, quartier_view
+    return page, chart, page_view, chart_series, quartier_page, quartier_view, snapshot_view
 
 
 async def _first_quartier(maker: async_sessionmaker[AsyncSession]) -> int:

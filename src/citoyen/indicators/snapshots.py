@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.indicators import views
+from citoyen.indicators import series, views
 from citoyen.indicators.definitions import BY_ID, INDICATORS
-from citoyen.indicators.models import PageSnapshot
+from citoyen.indicators.models import PageSnapshot, RollupVersion
 from citoyen.indicators.versions import current_version
 from citoyen.territory import service as territory
 
@@ -101,10 +101,24 @@ async def compute(session: AsyncSession) -> Computed:
         for ident, found in (await views.quartier_figures(session, indicator, population)).items():
             figures.setdefault(ident, {})[indicator.id] = _figure_json(found)
     closing = await views.all_closing_times(session)
+    # The bicycles' profile and the reports per category, of the quartiers that have either (the others' are empty).
+    measured = set(await series.latest_days(session, BY_ID["mobility-bicycles"]))
+    measured |= set(await series.latest_days(session, BY_ID["reports-filed"]))
+    names = await views.category_names(session) if measured else {}
     payloads = {CITY: json.dumps({"figures": figures.get(CITY, {})})}
     for ident in await territory.neighbourhood_names(session):
+        extras = await views.quartier_extras(session, ident, names) if ident in measured else views.QuartierExtras()
         payloads[ident] = json.dumps(
-            {"figures": figures.get(ident, {}), "closing": _closing_json(closing.get(ident, ()))}
+            {
+                "figures": figures.get(ident, {}),
+                "closing": _closing_json(closing.get(ident, ())),
+                "extras": [
+                    list(extras.bicycle_profile),
+                    extras.weekday_mean,
+                    extras.weekend_mean,
+                    [list(row) for row in extras.report_categories],
+                ],
+            }
         )
     return Computed(version, population_stamp(population), payloads)
 
@@ -144,14 +158,15 @@ async def is_stale(session: AsyncSession) -> bool:
 
 async def _read(session: AsyncSession, neighbourhood_ids: list[int]) -> dict[int, dict[str, Any]] | None:
     """The snapshots of these quartiers (0: the city) when they are all stored and still good; else None."""
-    rows = list(
-        (await session.execute(select(PageSnapshot).where(PageSnapshot.neighbourhood_id.in_(neighbourhood_ids))))
-        .scalars()
-        .all()
+    version_now = select(RollupVersion.version).where(RollupVersion.id == 1).scalar_subquery()
+    found = await session.execute(
+        select(PageSnapshot, version_now).where(PageSnapshot.neighbourhood_id.in_(neighbourhood_ids))
     )
-    if len(rows) != len(set(neighbourhood_ids)):
+    pairs = found.all()
+    if len(pairs) != len(set(neighbourhood_ids)):
         return None
-    version = await current_version(session)
+    rows = [row for row, _ in pairs]
+    version = int(pairs[0][1] or 0)
     stamp = population_stamp(await territory.populations(session))
     fresh_after = datetime.now(UTC) - timedelta(seconds=FRESH_SECONDS)
     for row in rows:
@@ -174,10 +189,11 @@ async def quartier_page(session: AsyncSession, neighbourhood_id: int) -> views.Q
     stored = await _read(session, [CITY, neighbourhood_id])
     if stored is None:
         return await views.quartier_page(session, neighbourhood_id)
-    closing = tuple(views.ClosingTime(*row) for row in stored[neighbourhood_id].get("closing", []))
-    return await views.quartier_page(
-        session, neighbourhood_id, _figures(stored[CITY]), _figures(stored[neighbourhood_id]), closing
-    )
+    own = stored[neighbourhood_id]
+    closing = tuple(views.ClosingTime(*row) for row in own["closing"])
+    profile, weekday, weekend, categories = own["extras"]
+    extras = views.QuartierExtras(tuple(profile), weekday, weekend, tuple(tuple(row) for row in categories))
+    return await views.quartier_page(session, neighbourhood_id, _figures(stored[CITY]), _figures(own), closing, extras)
 
 
 async def city_page(session: AsyncSession) -> views.CityPage:

@@ -258,6 +258,7 @@ async def quartier_page(
     city: dict[str, Figure] | None = None,
     quartier: dict[str, Figure] | None = None,
     closing: tuple[ClosingTime, ...] | None = None,
+    extras: QuartierExtras | None = None,
 ) -> QuartierPage:
     """A quartier's indicators beside the city's (those the city has data for); 404 for an unknown quartier. The
     city's and the quartier's figures and the closing times are computed here unless given (precomputed:
@@ -274,17 +275,42 @@ async def quartier_page(
         else:
             own = await figure(session, indicator, neighbourhood_id, population)
         figures.append(QuartierFigure(indicator, own, city_figure))
-    profile, weekday, weekend = await _bicycles(session, neighbourhood_id)
+    if extras is None:
+        extras = await quartier_extras(session, neighbourhood_id)
     return QuartierPage(
         neighbourhood_id=neighbourhood.id,
         name=neighbourhood.name,
         figures=tuple(figures),
-        bicycle_profile=profile,
-        weekday_mean=weekday,
-        weekend_mean=weekend,
-        report_categories=await _report_categories(session, neighbourhood_id),
+        bicycle_profile=extras.bicycle_profile,
+        weekday_mean=extras.weekday_mean,
+        weekend_mean=extras.weekend_mean,
+        report_categories=extras.report_categories,
         closing=closing if closing is not None else await closing_times(session, neighbourhood_id),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QuartierExtras:
+    """What a quartier's page shows below its figures: the bicycles' daily profile and the reports per category."""
+
+    bicycle_profile: tuple[float | None, ...] = ()
+    weekday_mean: float | None = None
+    weekend_mean: float | None = None
+    report_categories: tuple[tuple[str, str, int], ...] = ()
+
+
+async def quartier_extras(
+    session: AsyncSession, neighbourhood_id: int, category_names: dict[str, tuple[str, str | None]] | None = None
+) -> QuartierExtras:
+    profile, weekday, weekend = await _bicycles(session, neighbourhood_id)
+    categories = await _report_categories(session, neighbourhood_id, category_names)
+    return QuartierExtras(profile, weekday, weekend, categories)
+
+
+async def category_names(session: AsyncSession) -> dict[str, tuple[str, str | None]]:
+    return {
+        category.code: (category.name, category.name_en) for category in await reports.list_categories(session, True)
+    }
 
 
 async def closing_times(
@@ -345,15 +371,16 @@ async def _bicycles(
     )
 
 
-async def _report_categories(session: AsyncSession, neighbourhood_id: int) -> tuple[tuple[str, str, int], ...]:
+async def _report_categories(
+    session: AsyncSession, neighbourhood_id: int, names: dict[str, tuple[str, str | None]] | None = None
+) -> tuple[tuple[str, str, int], ...]:
     latest = await latest_day(session, BY_ID["reports-filed"], neighbourhood_id)
     if latest is None:
         return ()
     end = latest + DAY
     found = await totals_by_prefix(session, neighbourhood_id, f"{REPORTS}:", end - 90 * DAY, end)
-    names = {
-        category.code: (category.name, category.name_en) for category in await reports.list_categories(session, True)
-    }
+    if names is None:
+        names = await category_names(session)
     rows = []
     for quantity, total in found:
         code = quantity.split(":", 1)[1]
