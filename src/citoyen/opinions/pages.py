@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import DbSession, single_statement_writes
+from citoyen.errors import Kind
 from citoyen.i18n import N_
 from citoyen.opinions import service as opinions
 from citoyen.opinions.conversations import ConversationFrame, ConversationFrames
@@ -21,7 +22,16 @@ from citoyen.participation.moderation import service as moderation
 from citoyen.people.service import Person
 from citoyen.web.forms import field, or_404, see_other
 from citoyen.web.params import FORBIDDEN_TEXT, PathId, form_has_forbidden_characters, parse_id
-from citoyen.web.security import AdminPerson, CurrentPerson, Form, SignedInPerson, TypedForm
+from citoyen.web.security import (
+    AdminPerson,
+    CurrentPerson,
+    Form,
+    SignedInPerson,
+    TypedForm,
+    current_person,
+    session_claim,
+    signed_out,
+)
 from citoyen.web.templating import flash, render
 
 router = APIRouter(include_in_schema=False)
@@ -87,15 +97,19 @@ async def show_conversation(
 
 @router.post("/participation/conversations/{conversation_id:int}/votes")
 @single_statement_writes
-async def post_vote(
-    request: Request, session: DbSession, person: CurrentPerson, conversation_id: PathId, form: TypedForm
-) -> Response:
+async def post_vote(request: Request, session: DbSession, conversation_id: PathId, form: TypedForm) -> Response:
     """Agree, disagree or pass on one statement; the next one comes (the section alone for htmx). The
-    conversation comes from this process's frames: a returning participant's vote is then one statement (in
-    autocommit on PostgreSQL), which checks again what a vote may not miss."""
+    conversation comes from this process's frames and a signed-in voter is known by their signed session's claim
+    (no account read): a returning participant's vote is then one statement (in autocommit on PostgreSQL), which
+    checks again what a vote may not miss, the claim included; the htmx answer adds one read."""
     frame = await _frame(request, session, conversation_id)
     conversation = frame.conversation
-    voter = _voter(request, person, create=conversation.anonymous_allowed)
+    claim = session_claim(request)
+    voter = (
+        opinions.Voter(claim=claim)
+        if claim is not None
+        else _voter(request, None, create=conversation.anonymous_allowed)
+    )
     try:
         statement_id = parse_id(field(form, "statement_id"))
         if statement_id is None:
@@ -104,9 +118,17 @@ async def post_vote(
             conversation = await _conversation(session, conversation_id)
         await opinions.vote(session, conversation, voter, statement_id, field(form, "vote"), known_open=frame.is_open())
     except opinions.OpinionError as error:
-        # Checked before anything is written: nothing was stored.
+        # Checked before anything is written: nothing was stored. A claim that no longer holds is forgotten.
+        if error.kind == Kind.SIGNED_OUT and claim is not None:
+            signed_out(request)
+        person = await current_person(request, session)  # the page's header, as other pages have it
         return await _vote_page(
-            request, session, conversation, voter, [error.problem(str(request.state.locale))], error.status_code
+            request,
+            session,
+            conversation,
+            _voter(request, person),
+            [error.problem(str(request.state.locale))],
+            error.status_code,
         )
     if is_htmx(request):
         return await _vote_page(request, session, conversation, voter, frame=frame)

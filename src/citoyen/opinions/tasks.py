@@ -3,8 +3,9 @@ after the other), each read in one short transaction, computed in a worker proce
 computation holds its own interpreter's lock, never the web process's, so votes and pages stay fast) and stored
 in another transaction. A conversation is recomputed again at the earliest after as long as its last
 recomputation took (at least INTERVAL_SECONDS): under a stream of votes, the map follows without the worker
-computing all the time. Several web workers may each run it (on PostgreSQL an advisory lock lets one at a time
-store)."""
+computing all the time. Several web workers each run it: on PostgreSQL a worker takes the conversation's lease (a
+session advisory lock) before reading its votes and keeps it until the map is stored, and the others skip that
+conversation meanwhile, so that a map is computed once, not once per worker."""
 
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from citoyen.db import sqlite_write_turn
 from citoyen.opinions import maps
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 3.0
-LOCK_KEY = 0x4F_50_49_4E_49_4F_4E  # "OPINION"
+LEASE_KEY = 0x4F_50_49_4E  # "OPIN": with the conversation's id, the two keys of its lease (PostgreSQL's int4 pair)
 WORKER_NICENESS = 10
 
 
@@ -76,12 +77,34 @@ async def worker_process() -> AsyncIterator[Executor]:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-async def _take_turn(session: AsyncSession) -> bool:
-    bind = session.bind
-    if bind is None or bind.dialect.name != "postgresql":
-        return True
-    taken = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    return bool(taken.scalar_one())
+@asynccontextmanager
+async def lease(sessionmaker: async_sessionmaker[AsyncSession], conversation_id: int) -> AsyncIterator[bool]:
+    """Whether this process may recompute the conversation's map now: on PostgreSQL, whether it took the
+    conversation's lease (a session advisory lock, on a connection of its own in autocommit, so that no transaction
+    stays open through the computation), held until the block ends; False when another worker holds it. A process
+    that dies lets it go with its connection. SQLite has one web process: always True there."""
+    async with sessionmaker() as holder:
+        bind = holder.bind
+        if bind is None or bind.dialect.name != "postgresql":
+            yield True
+            return
+        if isinstance(bind, AsyncEngine):  # not joined to a caller's transaction (the tests')
+            await holder.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        keys = {"key": LEASE_KEY, "conversation": conversation_id}
+        if not await holder.scalar(text("SELECT pg_try_advisory_lock(:key, :conversation)"), keys):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            try:
+                await holder.execute(text("SELECT pg_advisory_unlock(:key, :conversation)"), keys)
+                # Nothing in autocommit; joined to a caller's transaction, keeps what was stored within the lease.
+                await holder.commit()
+            except BaseException:
+                # The lock must not stay with a pooled connection: this one is closed, which lets it go.
+                await holder.invalidate()
+                raise
 
 
 async def recompute_one(
@@ -89,18 +112,26 @@ async def recompute_one(
     conversation_id: int,
     state: Any = None,
     executor: Executor | None = None,
+    only_if_stale: bool = False,
 ) -> maps.Recomputed | None:
-    """Read the votes in one short transaction, compute outside any (in `executor`, the worker process, or else a
-    thread), store in another (on SQLite in its turn among the app's writers, `state` being the app's); None when
-    another worker is storing at the same moment."""
-    async with sessionmaker() as session:
-        data = await maps.read_input(session, conversation_id)
-    computed = await asyncio.get_running_loop().run_in_executor(executor, maps.compute, data)
-    async with sessionmaker() as session, sqlite_write_turn(state if state is not None else SimpleNamespace(), session):
-        if not await _take_turn(session):
+    """Under the conversation's lease (`lease`), read the votes in one short transaction, compute outside any (in
+    `executor`, the worker process, or else a thread), store in another (on SQLite in its turn among the app's
+    writers, `state` being the app's); None when another worker holds the lease, or (`only_if_stale`) when the map
+    is no longer behind its votes (another worker just stored it)."""
+    async with lease(sessionmaker, conversation_id) as leased:
+        if not leased:
             return None
-        done = await maps.store(session, conversation_id, data, computed)
-        await session.commit()
+        async with sessionmaker() as session:
+            if only_if_stale and not await maps.is_stale(session, conversation_id):
+                return None
+            data = await maps.read_input(session, conversation_id)
+        computed = await asyncio.get_running_loop().run_in_executor(executor, maps.compute, data)
+        async with (
+            sessionmaker() as session,
+            sqlite_write_turn(state if state is not None else SimpleNamespace(), session),
+        ):
+            done = await maps.store(session, conversation_id, data, computed)
+            await session.commit()
     return done
 
 
@@ -119,7 +150,7 @@ async def recompute_stale(
         began = time.monotonic()
         if not_before is not None and began < not_before.get(conversation_id, 0.0):
             continue
-        recomputed = await recompute_one(sessionmaker, conversation_id, state, executor)
+        recomputed = await recompute_one(sessionmaker, conversation_id, state, executor, only_if_stale=True)
         if not_before is not None:
             finished = time.monotonic()
             not_before[conversation_id] = finished + max(INTERVAL_SECONDS, finished - began)

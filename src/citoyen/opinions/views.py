@@ -98,21 +98,22 @@ async def vote_view(
     frame: conversations.ConversationFrame | None = None,
 ) -> VoteView:
     """The voting page: the process, whether it is open (from the `frame` kept between requests when given),
-    the voter's progress and next statement (two statements for these last: `voting.standing`, then
-    `voting.next_for` by the indexes)."""
+    the voter's progress and next statement (one statement for these: `voting.standing_and_next`)."""
     if frame is not None:
         process, is_open = frame.process, frame.is_open()
     else:
         process = await participation.get_process(session, conversation.process_id, include_unpublished=True)
         is_open = await conversations.is_open(session, conversation)
-    person = voter.person
-    may = is_open and (person is not None or conversation.anonymous_allowed)
-    found = await voting.standing(session, conversation, voter)
+    may = is_open and (voter.signed_in or conversation.anonymous_allowed)
+    if is_open:
+        found, statement = await voting.standing_and_next(session, conversation, voter)
+    else:
+        found, statement = await voting.standing(session, conversation, voter), None
     return VoteView(
         conversation=conversation,
         process=process,
         open=is_open,
-        statement=await voting.next_for(session, conversation, found) if is_open else None,
+        statement=statement,
         progress=found.progress,
         may_take_part=may,
         writes=may and conversation.participants_write,

@@ -9,7 +9,22 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, SmallInteger, String, Table, bindparam, exists, false, func, null, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -23,21 +38,34 @@ from citoyen.opinions.errors import OpinionError
 from citoyen.opinions.maps import mark_stale
 from citoyen.opinions.models import Conversation, OpinionVote, Participant, Statement, StatementStatus, Vote
 from citoyen.participation.moderation import service as moderation
-from citoyen.people.service import Person
+from citoyen.people.service import Claim, Person, claim_holds_in_postgresql, claim_holds_now
 from citoyen.verification import service as verification
 
 VOTES = cast(Table, OpinionVote.__table__)
 VOTE_VALUES = {vote.value for vote in Vote}
 JOIN_ATTEMPTS = 50
 VOTE_NAMES = {"agree": Vote.AGREE, "disagree": Vote.DISAGREE, "pass": Vote.PASS}
+SIGNED_OUT = N_("Log in to take part in this conversation.")
 
 
 @dataclass(frozen=True)
 class Voter:
-    """Who is asking: a signed-in person, or the token of an anonymous participation cookie (or neither)."""
+    """Who is asking: a signed-in person (their account, or only the signed session's `claim`, which the vote's
+    statement checks as it writes), or the token of an anonymous participation cookie (or neither)."""
 
     person: Person | None = None
     anonymous_token: str | None = None
+    claim: Claim | None = None
+
+    @property
+    def person_id(self) -> int | None:
+        if self.person is not None:
+            return self.person.id
+        return self.claim.person_id if self.claim is not None else None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.person_id is not None
 
     @property
     def anonymous_key(self) -> str | None:
@@ -73,8 +101,8 @@ def parse_vote(value: str | int) -> int:
 
 def _participant_key(conversation: Conversation, voter: Voter) -> ColumnElement[bool] | None:
     """How the voter's participant row is found (by account, or by the anonymous cookie where allowed)."""
-    if voter.person is not None:
-        return Participant.person_id == voter.person.id
+    if voter.person_id is not None:
+        return Participant.person_id == voter.person_id
     if voter.anonymous_key is not None and conversation.anonymous_allowed:
         return Participant.anonymous_key == voter.anonymous_key
     return None
@@ -95,11 +123,13 @@ async def _may_take_part(
     the voter may take part (signed in, or anonymous where allowed; verified where required)."""
     if not known_open and not await is_open(session, conversation):
         raise OpinionError(N_("This conversation is closed."), "closed")
-    if voter.person is None:
+    person_id = voter.person_id
+    if person_id is None:
         if not conversation.anonymous_allowed or voter.anonymous_token is None:
-            raise OpinionError(N_("Log in to take part in this conversation."), "signed_out")
+            raise OpinionError(SIGNED_OUT, "signed_out")
         return
-    if conversation.verified_only and not await verification.is_verified(session, voter.person.id):
+    # With a claim alone, whose account the vote's statement checks as it writes.
+    if conversation.verified_only and not await verification.is_verified(session, person_id):
         raise OpinionError(N_("Only verified residents take part in this conversation."), "not_verified")
 
 
@@ -126,8 +156,8 @@ async def participant_for(
             .values(
                 conversation_id=conversation.id,
                 pid=top,
-                person_id=voter.person.id if voter.person else None,
-                anonymous_key=None if voter.person else voter.anonymous_key,
+                person_id=voter.person_id,
+                anonymous_key=None if voter.signed_in else voter.anonymous_key,
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing()
@@ -171,15 +201,27 @@ async def _write_vote(session: AsyncSession, participant: Participant, statement
     )
 
 
-def _known_vote_upsert(dialect: str, by_person: bool) -> Any:
+def _known_vote_upsert(dialect: str, by: str) -> Any:
     """The usual vote as one statement: the voter's existing participant row and the published statement are
-    found by the upsert itself (`INSERT … SELECT … ON CONFLICT DO UPDATE … RETURNING`). Built once per dialect
-    and kind of voter, with bound parameters, so that a vote neither builds nor hashes an expression."""
+    found by the upsert itself (`INSERT … SELECT … ON CONFLICT DO UPDATE … RETURNING`); `by` "claim" (PostgreSQL)
+    checks there too that the signed session's claim holds (the live session and the account, each by its primary
+    key), as a support does, so that a signed-in vote reads no account first. Built once per dialect and kind of
+    voter ("person", "claim", "anonymous"), with bound parameters: a vote neither builds nor hashes an
+    expression."""
     key = (
         Participant.person_id == bindparam("person_id")
-        if by_person
+        if by != "anonymous"
         else Participant.anonymous_key == bindparam("anonymous_key", type_=String)
     )
+    claimed: tuple[ColumnElement[bool], ...] = ()
+    if by == "claim":
+        claimed = (
+            claim_holds_in_postgresql(
+                bindparam("person_id", type_=Integer),
+                bindparam("stamp", type_=String),
+                bindparam("session", type_=String),
+            ),
+        )
     chosen = (
         select(
             Participant.id,
@@ -199,6 +241,7 @@ def _known_vote_upsert(dialect: str, by_person: bool) -> Any:
             key,
             Statement.conversation_id == bindparam("conversation_id"),
             Statement.status == StatementStatus.ACCEPTED.value,
+            *claimed,
         )
     )
     insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(VOTES).from_select(
@@ -210,10 +253,8 @@ def _known_vote_upsert(dialect: str, by_person: bool) -> Any:
     ).returning(VOTES.c.participant_id)
 
 
-KNOWN_VOTE = {
-    (dialect, by_person): _known_vote_upsert(dialect, by_person)
-    for dialect in ("postgresql", "sqlite")
-    for by_person in (True, False)
+KNOWN_VOTE = {("postgresql", by): _known_vote_upsert("postgresql", by) for by in ("person", "claim", "anonymous")} | {
+    ("sqlite", by): _known_vote_upsert("sqlite", by) for by in ("person", "anonymous")
 }
 
 
@@ -221,16 +262,25 @@ async def _write_known_vote(
     session: AsyncSession, conversation: Conversation, voter: Voter, statement_id: int, value: int
 ) -> int | None:
     """A returning participant's vote on a published statement, in one statement (`KNOWN_VOTE`). Returns the
-    participant's id, or None when nothing was written (a first vote, or a statement not published here)."""
-    key: dict[str, object]
-    if voter.person is not None:
-        by_person, key = True, {"person_id": voter.person.id}
-    elif voter.anonymous_key is not None and conversation.anonymous_allowed:
-        by_person, key = False, {"anonymous_key": voter.anonymous_key}
-    else:
-        return None
+    participant's id, or None when nothing was written (a first vote, a statement not published here, or on
+    PostgreSQL a claim that no longer holds). On SQLite a claim is checked first, by a read."""
     bind = session.bind
     dialect = "postgresql" if bind is not None and bind.dialect.name == "postgresql" else "sqlite"
+    key: dict[str, object]
+    if voter.person is not None:
+        by, key = "person", {"person_id": voter.person.id}
+    elif voter.claim is not None:
+        claim = voter.claim
+        if dialect == "postgresql":
+            by, key = "claim", {"person_id": claim.person_id, "stamp": claim.stamp, "session": claim.session}
+        elif await claim_holds_now(session, claim):
+            by, key = "person", {"person_id": claim.person_id}
+        else:
+            raise OpinionError(SIGNED_OUT, "signed_out")
+    elif voter.anonymous_key is not None and conversation.anonymous_allowed:
+        by, key = "anonymous", {"anonymous_key": voter.anonymous_key}
+    else:
+        return None
     parameters = {
         "conversation_id": conversation.id,
         "statement_id": statement_id,
@@ -238,7 +288,7 @@ async def _write_known_vote(
         "now": utcnow(),
         **key,
     }
-    found = await session.execute(KNOWN_VOTE[(dialect, by_person)], parameters)
+    found = await session.execute(KNOWN_VOTE[(dialect, by)], parameters)
     return cast(int | None, found.scalar_one_or_none())
 
 
@@ -254,12 +304,15 @@ async def vote(
     participant's id. A returning participant's vote is one statement; the first vote (which makes the
     participant) and a refused one take the longer way, which says why. With `known_open` (the conversation
     comes from a frame kept between requests, which says it is open) nothing is read before that statement;
-    the longer way then reads the conversation again."""
+    the longer way then reads the conversation again. A voter known by their session's claim alone is refused
+    as signed out ("signed_out") when the claim no longer holds."""
     parsed = parse_vote(value)
     await _may_take_part(session, conversation, voter, known_open)
     written = await _write_known_vote(session, conversation, voter, statement_id, parsed)
     if written is not None:
         return written
+    if voter.person is None and voter.claim is not None and not await claim_holds_now(session, voter.claim):
+        raise OpinionError(SIGNED_OUT, "signed_out")
     if known_open:
         fresh = await session.get(Conversation, conversation.id, populate_existing=True)
         if fresh is None:
@@ -308,6 +361,12 @@ async def write_statement(session: AsyncSession, conversation: Conversation, vot
     return statement
 
 
+# Where a participant's own order of statements starts: Knuth's multiplicative hash of their participant id,
+# modulo the highest published number + 1, computed alike in Python and in SQL (statements are then not all
+# voted in the same order).
+START_MULTIPLIER = 2_654_435_761
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a voter is in a conversation: their participant (None before their first vote), their progress,
@@ -319,28 +378,47 @@ class Standing:
 
     @property
     def first_tid(self) -> int:
-        """A fixed starting point per participant, so that statements are not all voted in the same order."""
+        """A fixed starting point per participant (`START_MULTIPLIER`), as the standing's statement computes it."""
         if self.participant_id is None or self.last_tid is None:
             return 0
-        digest = hashlib.blake2b(str(self.participant_id).encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big") % (self.last_tid + 1)
+        return (self.participant_id * START_MULTIPLIER) % (self.last_tid + 1)
 
 
 def _published(statement: Any, conversation: Conversation) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return statement.conversation_id == conversation.id, statement.status == StatementStatus.ACCEPTED.value
 
 
-async def standing(session: AsyncSession, conversation: Conversation, voter: Voter) -> Standing:
-    """The voter's participant, progress and the last published number, in one statement."""
+def _participant_of(conversation: Conversation, voter: Voter) -> Any:
     key = _participant_key(conversation, voter)
-    participant: Any = (
-        null()
-        if key is None
-        else select(Participant.id).where(Participant.conversation_id == conversation.id, key).scalar_subquery()
-    )
+    if key is None:
+        return null()
+    return select(Participant.id).where(Participant.conversation_id == conversation.id, key).scalar_subquery()
+
+
+def _last_tid(conversation: Conversation) -> Any:
+    return select(func.max(Statement.tid)).where(*_published(Statement, conversation)).scalar_subquery()
+
+
+def _next_id(conversation: Conversation, participant: Any, start: Any) -> Any:
+    """The participant's next published statement not voted on yet: the first from `start` on, else the first
+    before it. Two index walks (the statements' (conversation, number), with an anti-join on the votes'
+    indexes), each stopping at the first statement found: no scan of every statement."""
+    candidate = aliased(Statement)
+    unvoted: ColumnElement[bool] = true()
+    if participant is not None:
+        unvoted = ~exists().where(OpinionVote.participant_id == participant, OpinionVote.statement_id == candidate.id)
+
+    def first(*where: ColumnElement[bool]) -> Any:
+        query = select(candidate.id).where(*_published(candidate, conversation), unvoted, *where)
+        return query.order_by(candidate.tid).limit(1).scalar_subquery()
+
+    return func.coalesce(first(candidate.tid >= start), first(candidate.tid < start))
+
+
+def _standing_columns(conversation: Conversation, voter: Voter) -> tuple[Any, Any, Any, Any]:
+    participant = _participant_of(conversation, voter)
     published = _published(Statement, conversation)
     total = select(func.count()).select_from(Statement).where(*published).scalar_subquery()
-    last = select(func.max(Statement.tid)).where(*published).scalar_subquery()
     voted = (
         select(func.count())
         .select_from(OpinionVote)
@@ -348,39 +426,54 @@ async def standing(session: AsyncSession, conversation: Conversation, voter: Vot
         .where(OpinionVote.participant_id == participant, *published)
         .scalar_subquery()
     )
-    row = (await session.execute(select(participant, total, voted, last))).one()
-    participant_id, total_count, voted_count, last_tid = row
+    return participant, total, voted, _last_tid(conversation)
+
+
+def _standing_of(participant_id: Any, total: Any, voted: Any, last_tid: Any) -> Standing:
     return Standing(
         None if participant_id is None else int(participant_id),
-        Progress(int(voted_count or 0), int(total_count or 0)),
+        Progress(int(voted or 0), int(total or 0)),
         None if last_tid is None else int(last_tid),
     )
 
 
+async def standing(session: AsyncSession, conversation: Conversation, voter: Voter) -> Standing:
+    """The voter's participant, progress and the last published number, in one statement."""
+    row = (await session.execute(select(*_standing_columns(conversation, voter)))).one()
+    return _standing_of(*row)
+
+
+async def standing_and_next(
+    session: AsyncSession, conversation: Conversation, voter: Voter
+) -> tuple[Standing, Statement | None]:
+    """The voter's standing and their next statement (None when they voted on every one), in one statement: the
+    voting page's and a vote's htmx answer's one read."""
+    participant, total, voted, last = _standing_columns(conversation, voter)
+    key = _participant_key(conversation, voter)
+    start = func.coalesce((participant * literal(START_MULTIPLIER, BigInteger)) % (last + 1), 0)
+    numbers = select(
+        participant.label("participant_id"),
+        total.label("total"),
+        voted.label("voted"),
+        last.label("last_tid"),
+        _next_id(conversation, participant if key is not None else None, start).label("next_id"),
+    ).subquery()
+    query = select(numbers.c.participant_id, numbers.c.total, numbers.c.voted, numbers.c.last_tid, Statement)
+    query = query.select_from(numbers).outerjoin(Statement, Statement.id == numbers.c.next_id)
+    participant_id, total_count, voted_count, last_tid, statement = (await session.execute(query)).one()
+    return _standing_of(participant_id, total_count, voted_count, last_tid), statement
+
+
 async def next_for(session: AsyncSession, conversation: Conversation, found: Standing) -> Statement | None:
-    """The participant's next published statement not voted on yet: the first from their starting number on,
-    else the first before it. Two index walks (the statements' (conversation, number), with an anti-join on
-    the votes' indexes), each stopping at the first statement found: no scan of every statement, no Python loop
-    over them."""
-    candidate = aliased(Statement)
-    unvoted: ColumnElement[bool] = true()
-    if found.participant_id is not None:
-        unvoted = ~exists().where(
-            OpinionVote.participant_id == found.participant_id, OpinionVote.statement_id == candidate.id
-        )
-
-    def first(*where: ColumnElement[bool]) -> Any:
-        query = select(candidate.id).where(*_published(candidate, conversation), unvoted, *where)
-        return query.order_by(candidate.tid).limit(1).scalar_subquery()
-
-    start = found.first_tid
-    chosen = func.coalesce(first(candidate.tid >= start), first(candidate.tid < start))
+    """The participant's next published statement not voted on yet, from their standing (`_next_id`)."""
+    participant = None if found.participant_id is None else literal(found.participant_id, Integer)
+    chosen = _next_id(conversation, participant, found.first_tid)
     return (await session.execute(select(Statement).where(Statement.id == chosen))).scalar_one_or_none()
 
 
 async def next_statement(session: AsyncSession, conversation: Conversation, voter: Voter) -> Statement | None:
     """A published statement the voter has not voted on yet (None when they voted on all)."""
-    return await next_for(session, conversation, await standing(session, conversation, voter))
+    return (await standing_and_next(session, conversation, voter))[1]
 
 
 async def progress(session: AsyncSession, conversation: Conversation, voter: Voter) -> Progress:
