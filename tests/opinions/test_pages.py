@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from citoyen.opinions import service as opinions
+from citoyen.people import service as people
 from citoyen.people.service import Role
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
@@ -154,3 +156,51 @@ async def test_a_process_page_leads_to_its_conversations(client: httpx.AsyncClie
     nothing = await client.get(f"/participation/processes/{empty.slug}/conversations/section")
     assert nothing.status_code == 200 and nothing.text.strip() == ""
     assert (await client.get("/participation/processes/inconnu/conversations/section")).status_code == 404
+
+
+async def test_a_signed_in_vote_is_one_statement_that_checks_the_session(
+    client: httpx.AsyncClient, session: AsyncSession, connection: AsyncConnection
+) -> None:
+    """A returning participant's vote sends one statement to PostgreSQL (it checks the signed session's claim as
+    it writes: no account read; SQLite reads the claim first), and the htmx answer one more (the standing and the
+    next statement together). A session ended elsewhere votes nothing: 401, and the cookie forgets it."""
+    conversation = await create_conversation(session)
+    person = await create_person(session)
+    await session.commit()
+    await log_in(client, person.email)
+    url = f"/participation/conversations/{conversation.id}"
+    token = await csrf_token(client, url)
+    statements = await opinions.statements_of(session, conversation.id)
+    first = await client.post(
+        f"{url}/votes", data={"csrf_token": token, "statement_id": statements[0].id, "vote": "agree"}
+    )
+    assert first.status_code == 303
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            sent.append(statement)
+
+    expected = 1 if connection.dialect.name == "postgresql" else 2
+    event.listen(connection.sync_connection, "before_cursor_execute", count)
+    try:
+        plain = {"csrf_token": token, "statement_id": statements[1].id, "vote": "disagree"}
+        assert (await client.post(f"{url}/votes", data=plain)).status_code == 303
+        assert len(sent) == expected, sent
+        sent.clear()
+        htmx = {"csrf_token": token, "statement_id": statements[2].id, "vote": "pass"}
+        answer = await client.post(f"{url}/votes", data=htmx, headers={"HX-Request": "true"})
+        assert answer.status_code == 200 and 'data-voted="3"' in answer.text
+        assert len(sent) == expected + 1, sent
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", count)
+    await people.end_all_sessions(session, person.id)
+    await session.commit()
+    ended = {"csrf_token": token, "statement_id": statements[0].id, "vote": "disagree"}
+    refused = await client.post(f"{url}/votes", data=ended)
+    assert refused.status_code == 401
+    participant = await opinions.find_participant(session, conversation, opinions.Voter(person))
+    assert participant is not None
+    assert (await opinions.votes_of(session, participant))[statements[0].id] == opinions.Vote.AGREE.value
+    page = await client.get(url)
+    assert 'href="/login?next=' in page.text  # signed out: the cookie forgot the session

@@ -6,9 +6,10 @@ import time
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from citoyen.app import build_personal_data_registry
+from citoyen.app import build_event_hub, build_personal_data_registry
+from citoyen.db import make_sessionmaker
 from citoyen.opinions import maps, tasks
 from citoyen.opinions import service as opinions
 from citoyen.opinions.models import OpinionVote, Statement
@@ -166,3 +167,31 @@ async def test_map_is_recomputed_when_votes_change_and_after_an_erasure(
     assert kept is not None and kept.author_id is None
     assert await opinions.is_stale(session, conversation.id)
     assert (await opinions.recompute(session, conversation.id)).participant_count == 11
+
+
+async def test_a_map_another_web_worker_is_computing_is_skipped(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """Each web worker runs the recomputation rounds: the conversation's lease, taken before its votes are read
+    and held until its map is stored, lets one compute while the others skip it (another worker: a session of
+    its own connection)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is served by one web process: no lease to share")
+    conversation = await create_conversation(session, anonymous_allowed=True)
+    statements = await opinions.statements_of(session, conversation.id)
+    for number in range(4):
+        voter = opinions.Voter(anonymous_token=f"token-{number}")
+        for statement in statements[:3]:
+            await opinions.vote(session, conversation, voter, statement.id, 1 if number % 2 else -1)
+    await session.commit()
+    other_worker = make_sessionmaker(engine, build_event_hub())
+    async with tasks.lease(other_worker, conversation.id) as taken:
+        assert taken
+        async with tasks.lease(sessionmaker, conversation.id) as also:
+            assert not also
+        assert await tasks.recompute_stale(sessionmaker) == []  # computing elsewhere: skipped
+        assert await opinions.is_stale(session, conversation.id)
+    # Let go: the next round computes it, once.
+    [done] = await tasks.recompute_stale(sessionmaker)
+    assert (done.conversation_id, done.vote_count) == (conversation.id, 12)
+    assert await tasks.recompute_stale(sessionmaker) == []
