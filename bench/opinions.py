@@ -8,12 +8,13 @@ runs (target ≥ 1,000/s on PostgreSQL), and the map page's p95 (target < 100 ms
 
 Votes are simulated (three opinion groups), inserted in bulk, and the map computed once. Then the real app under
 uvicorn (`--workers`, 2 on PostgreSQL as the other HTTP benches, 1 on SQLite) takes votes from `--clients` (16)
-closed-loop anonymous clients, each voting through the form (`POST …/votes`, answered 303) as a browser without
-JavaScript does: for `--reference-seconds` alone, then while the bench recomputes the map in its worker process
-(at most `--during-seconds` of it). The servers' own background loops are kept from recomputing meanwhile (the
-map's last vote is set ahead), so that the one recomputation is the bench's. With `--baseline REF`, the server of
-that commit's `src/` takes the same turns beside this one's (alone: one then the other; during: a recomputation
-each), so that before and after are measured in the same run, under the same load."""
+closed-loop anonymous clients (`--signed-in`: each logged in to an account of its own), each voting through the
+form (`POST …/votes`, answered 303) as a browser without JavaScript does: for `--reference-seconds` alone, then
+while the bench recomputes the map in its worker process (at most `--during-seconds` of it). The servers' own
+background loops are kept from recomputing meanwhile (the map's last vote is set ahead), so that the one
+recomputation is the bench's. With `--baseline REF`, the server of that commit's `src/` takes the same turns beside
+this one's (alone: one then the other; during: a recomputation each), so that before and after are measured in the
+same run, under the same load."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ from citoyen.opinions import maps, tasks
 from citoyen.opinions import service as opinions
 from citoyen.opinions.models import MapPoint, OpinionMap, OpinionVote, Participant
 from citoyen.participation import service as participation
+from citoyen.people import service as people
 
 # Session 10's figures (the computation in a thread of the web process, red-dwarf's pandas pipeline, the page
 # reading every point), measured under a load average of about 11, at 10,000 × 1,000 with 1,000,000 votes.
@@ -65,6 +67,11 @@ BEFORE = {
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+BENCH_PASSWORD = "banc-d-essai-avis-citoyens"
+
+
+def voter_email(index: int) -> str:
+    return f"votant{index}@bench.example.org"
 
 
 def planted_groups(participants: int, seed: int = 18) -> np.ndarray:
@@ -102,6 +109,8 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
                     ends_at=now.replace(year=now.year + 1),
                 ),
             )
+            for index in range(args.clients if args.signed_in else 0):
+                await people.create_person(session, voter_email(index), BENCH_PASSWORD, f"Votant {index}")
             conversation = await opinions.create_conversation(
                 session,
                 opinions.ConversationInput(
@@ -176,6 +185,13 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
             async def one(index: int) -> None:
                 client = Client(base_url)
                 try:
+                    if args.signed_in:
+                        page = await client.get("/login")
+                        token = CSRF.search(page.text)
+                        assert token, f"no CSRF token on /login ({page.status})"
+                        login = {"email": voter_email(index), "password": BENCH_PASSWORD, "csrf_token": token.group(1)}
+                        answer = await client.post("/login", login)
+                        assert answer.status == 303, f"login: {answer.status} {answer.text[:300]}"
                     page = await client.get(f"/participation/conversations/{conversation_id}")
                     token = CSRF.search(page.text)
                     assert token, f"no CSRF token on the voting page ({page.status})"
@@ -284,7 +300,7 @@ async def run(backend: str, pg_url: str, args: argparse.Namespace) -> list[list[
         rows.append([backend, "    its processor time", f"{cpu_seconds:.1f} s", "", ""])
         rows.append([backend, "  storing the map and points", f"{store:.1f} s", "", ""])
         rows.append([backend, "  bench process CPU meanwhile", f"{web_cpu:.1f} s", "", ""])
-        shown = f"{args.clients} clients, {workers} workers"
+        shown = f"{args.clients} {'signed-in' if args.signed_in else 'anonymous'} clients, {workers} workers"
         for label, _env in codes:
             name = f" — {label}" if label else ""
             rows.append([backend, f"votes/s alone ({shown}){name}", f"{alone[label]:.0f}", "", ""])
@@ -340,6 +356,7 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=1_000)
     parser.add_argument("--votes", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=16, help="closed-loop voting clients")
+    parser.add_argument("--signed-in", action="store_true", help="voting clients logged in (not anonymous)")
     parser.add_argument("--workers", type=int, default=0, help="uvicorn workers (default 2 PostgreSQL, 1 SQLite)")
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--profile", action="store_true", help="print where the map pages' time goes (stderr)")
