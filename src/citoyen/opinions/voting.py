@@ -384,22 +384,36 @@ class Standing:
         return (self.participant_id * START_MULTIPLIER) % (self.last_tid + 1)
 
 
-def _published(statement: Any, conversation: Conversation) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    return statement.conversation_id == conversation.id, statement.status == StatementStatus.ACCEPTED.value
+def _published(statement: Any, conversation_id: Any) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return statement.conversation_id == conversation_id, statement.status == StatementStatus.ACCEPTED.value
 
 
-def _participant_of(conversation: Conversation, voter: Voter) -> Any:
-    key = _participant_key(conversation, voter)
-    if key is None:
+def _voter_key(conversation: Conversation, voter: Voter) -> tuple[str | None, dict[str, object]]:
+    """How the voter's participant row is found (`_participant_key`), as a kind and its parameters."""
+    if voter.person_id is not None:
+        return "person", {"person_id": voter.person_id}
+    if voter.anonymous_key is not None and conversation.anonymous_allowed:
+        return "anonymous", {"anonymous_key": voter.anonymous_key}
+    return None, {}
+
+
+def _participant_of(by: str | None) -> Any:
+    if by is None:
         return null()
-    return select(Participant.id).where(Participant.conversation_id == conversation.id, key).scalar_subquery()
+    key = (
+        Participant.person_id == bindparam("person_id", type_=Integer)
+        if by == "person"
+        else Participant.anonymous_key == bindparam("anonymous_key", type_=String)
+    )
+    conversation_id = bindparam("conversation_id", type_=Integer)
+    return select(Participant.id).where(Participant.conversation_id == conversation_id, key).scalar_subquery()
 
 
-def _last_tid(conversation: Conversation) -> Any:
-    return select(func.max(Statement.tid)).where(*_published(Statement, conversation)).scalar_subquery()
+def _last_tid(conversation_id: Any) -> Any:
+    return select(func.max(Statement.tid)).where(*_published(Statement, conversation_id)).scalar_subquery()
 
 
-def _next_id(conversation: Conversation, participant: Any, start: Any) -> Any:
+def _next_id(conversation_id: Any, participant: Any, start: Any) -> Any:
     """The participant's next published statement not voted on yet: the first from `start` on, else the first
     before it. Two index walks (the statements' (conversation, number), with an anti-join on the votes'
     indexes), each stopping at the first statement found: no scan of every statement."""
@@ -409,15 +423,16 @@ def _next_id(conversation: Conversation, participant: Any, start: Any) -> Any:
         unvoted = ~exists().where(OpinionVote.participant_id == participant, OpinionVote.statement_id == candidate.id)
 
     def first(*where: ColumnElement[bool]) -> Any:
-        query = select(candidate.id).where(*_published(candidate, conversation), unvoted, *where)
+        query = select(candidate.id).where(*_published(candidate, conversation_id), unvoted, *where)
         return query.order_by(candidate.tid).limit(1).scalar_subquery()
 
     return func.coalesce(first(candidate.tid >= start), first(candidate.tid < start))
 
 
-def _standing_columns(conversation: Conversation, voter: Voter) -> tuple[Any, Any, Any, Any]:
-    participant = _participant_of(conversation, voter)
-    published = _published(Statement, conversation)
+def _standing_columns(by: str | None) -> tuple[Any, Any, Any, Any]:
+    conversation_id = bindparam("conversation_id", type_=Integer)
+    participant = _participant_of(by)
+    published = _published(Statement, conversation_id)
     total = select(func.count()).select_from(Statement).where(*published).scalar_subquery()
     voted = (
         select(func.count())
@@ -426,7 +441,28 @@ def _standing_columns(conversation: Conversation, voter: Voter) -> tuple[Any, An
         .where(OpinionVote.participant_id == participant, *published)
         .scalar_subquery()
     )
-    return participant, total, voted, _last_tid(conversation)
+    return participant, total, voted, _last_tid(conversation_id)
+
+
+def _standing_and_next_query(by: str | None) -> Any:
+    participant, total, voted, last = _standing_columns(by)
+    start = func.coalesce((participant * literal(START_MULTIPLIER, BigInteger)) % (last + 1), 0)
+    conversation_id = bindparam("conversation_id", type_=Integer)
+    numbers = select(
+        participant.label("participant_id"),
+        total.label("total"),
+        voted.label("voted"),
+        last.label("last_tid"),
+        _next_id(conversation_id, participant if by is not None else None, start).label("next_id"),
+    ).subquery()
+    query = select(numbers.c.participant_id, numbers.c.total, numbers.c.voted, numbers.c.last_tid, Statement)
+    return query.select_from(numbers).outerjoin(Statement, Statement.id == numbers.c.next_id)
+
+
+# Built once per kind of voter, with bound parameters: the voting page and every htmx vote read them, and building
+# and hashing them cost more than running them (a profile of htmx votes).
+STANDING = {by: select(*_standing_columns(by)) for by in ("person", "anonymous", None)}
+STANDING_AND_NEXT = {by: _standing_and_next_query(by) for by in ("person", "anonymous", None)}
 
 
 def _standing_of(participant_id: Any, total: Any, voted: Any, last_tid: Any) -> Standing:
@@ -439,7 +475,8 @@ def _standing_of(participant_id: Any, total: Any, voted: Any, last_tid: Any) -> 
 
 async def standing(session: AsyncSession, conversation: Conversation, voter: Voter) -> Standing:
     """The voter's participant, progress and the last published number, in one statement."""
-    row = (await session.execute(select(*_standing_columns(conversation, voter)))).one()
+    by, key = _voter_key(conversation, voter)
+    row = (await session.execute(STANDING[by], {"conversation_id": conversation.id, **key})).one()
     return _standing_of(*row)
 
 
@@ -448,26 +485,16 @@ async def standing_and_next(
 ) -> tuple[Standing, Statement | None]:
     """The voter's standing and their next statement (None when they voted on every one), in one statement: the
     voting page's and a vote's htmx answer's one read."""
-    participant, total, voted, last = _standing_columns(conversation, voter)
-    key = _participant_key(conversation, voter)
-    start = func.coalesce((participant * literal(START_MULTIPLIER, BigInteger)) % (last + 1), 0)
-    numbers = select(
-        participant.label("participant_id"),
-        total.label("total"),
-        voted.label("voted"),
-        last.label("last_tid"),
-        _next_id(conversation, participant if key is not None else None, start).label("next_id"),
-    ).subquery()
-    query = select(numbers.c.participant_id, numbers.c.total, numbers.c.voted, numbers.c.last_tid, Statement)
-    query = query.select_from(numbers).outerjoin(Statement, Statement.id == numbers.c.next_id)
-    participant_id, total_count, voted_count, last_tid, statement = (await session.execute(query)).one()
+    by, key = _voter_key(conversation, voter)
+    found = await session.execute(STANDING_AND_NEXT[by], {"conversation_id": conversation.id, **key})
+    participant_id, total_count, voted_count, last_tid, statement = found.one()
     return _standing_of(participant_id, total_count, voted_count, last_tid), statement
 
 
 async def next_for(session: AsyncSession, conversation: Conversation, found: Standing) -> Statement | None:
     """The participant's next published statement not voted on yet, from their standing (`_next_id`)."""
     participant = None if found.participant_id is None else literal(found.participant_id, Integer)
-    chosen = _next_id(conversation, participant, found.first_tid)
+    chosen = _next_id(conversation.id, participant, found.first_tid)
     return (await session.execute(select(Statement).where(Statement.id == chosen))).scalar_one_or_none()
 
 
