@@ -31,6 +31,10 @@ async def test_a_quartier_s_page_from_its_snapshot_equals_the_page_computed_then
     await send(client, token, city.east_no2, east)
     await send(client, token, city.bicycles, [["2026-11-25T07:00:00Z", 120], ["2026-11-25T18:00:00Z", 300]])
     await indicators.fold(session)
+    day = datetime(2026, 11, 25, tzinfo=UTC)
+    await indicators.replace_area_counts(session, "reports", {(city.west, day): 3, (city.east, day): 1})
+    await indicators.replace_area_counts(session, "reports:streetlight", {(city.west, day): 2, (city.east, day): 1})
+    await indicators.replace_area_counts(session, "reports:pothole", {(city.west, day): 1})
     await territory.store_populations(session, {city.west: 1000, city.east: 3000}, 2021, "test")
     await snapshots.refresh(session)
     await session.commit()
@@ -42,6 +46,8 @@ async def test_a_quartier_s_page_from_its_snapshot_equals_the_page_computed_then
     page = await snapshots.quartier_page(session, city.west)
     no2 = next(row for row in page.figures if row.indicator.id == "air-no2")
     assert no2.quartier is not None and no2.quartier.trend is not None and no2.quartier.trend.basis == "years"
+    assert page.report_categories == (("streetlight", "streetlight", 2), ("pothole", "pothole", 1))
+    assert page.bicycle_profile[7] == 120
     assert not await snapshots.is_stale(session)
 
     # A reading folded in later: the snapshot is behind the rollups, and once older than FRESH_SECONDS it is not

@@ -433,10 +433,16 @@ async def totals_by_prefix(
 
 
 async def daily_by_neighbourhood(
-    session: AsyncSession, indicator: Indicator, start: datetime, end: datetime
+    session: AsyncSession, indicator: Indicator, start: datetime, end: datetime, step: str = "day"
 ) -> dict[int, dict[datetime, float]]:
     """The indicator's daily values over [start, end) of every quartier with data, in a few queries: each day's
-    value is what `values(..., "day", ...)` gives for that quartier (a day's figure depends on that day alone)."""
+    value is what `values(..., "day", ...)` gives for that quartier (a day's figure depends on that day alone).
+    `step` "hour": the hourly values of a plain indicator (a sum or a mean), as `values(..., "hour", ...)`."""
+    if step == "hour":
+        hours: dict[int, list[Any]] = {}
+        for row in await _rows(session, indicator.quantities, "hour", start, end, None, by_neighbourhood=True):
+            hours.setdefault(row[0], []).append(row)
+        return {ident: _plain(indicator, rows, "hour") for ident, rows in hours.items()}
     if indicator.per_resident:
         by_quartier = await resident_days(session, indicator, start, end, None)
         return {ident: daily for ident, daily in by_quartier.items() if ident is not None}
@@ -460,3 +466,20 @@ async def latest_days(session: AsyncSession, indicator: Indicator, now: datetime
     )
     rows = (await session.execute(query)).all()
     return {int(ident): moment for ident, moment in rows if not (indicator.weekly and ident == CITY_APART)}
+
+
+async def totals_by_prefix_everywhere(
+    session: AsyncSession, prefix: str, start: datetime, end: datetime
+) -> list[tuple[int, str, datetime, float]]:
+    """Every quartier's daily rows of [start, end) of the quantities named `prefix...`: (quartier, quantity, day,
+    total), for `totals_by_prefix` of all quartiers at once."""
+    query = select(AREAS.c.neighbourhood_id, AREAS.c.quantity, AREAS.c.bucket, AREAS.c.total).where(
+        AREAS.c.quantity.startswith(prefix),
+        AREAS.c.step == "day",
+        AREAS.c.bucket >= start,
+        AREAS.c.bucket < end,
+    )
+    return [
+        (int(ident), str(quantity), bucket, float(total))
+        for ident, quantity, bucket, total in await session.execute(query)
+    ]

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.indicators import series, views
+from citoyen.indicators import views
 from citoyen.indicators.definitions import BY_ID, INDICATORS
 from citoyen.indicators.models import PageSnapshot, RollupVersion
 from citoyen.indicators.versions import current_version
@@ -102,12 +102,10 @@ async def compute(session: AsyncSession) -> Computed:
             figures.setdefault(ident, {})[indicator.id] = _figure_json(found)
     closing = await views.all_closing_times(session)
     # The bicycles' profile and the reports per category, of the quartiers that have either (the others' are empty).
-    measured = set(await series.latest_days(session, BY_ID["mobility-bicycles"]))
-    measured |= set(await series.latest_days(session, BY_ID["reports-filed"]))
-    names = await views.category_names(session) if measured else {}
+    every_extras = await views.all_extras(session)
     payloads = {CITY: json.dumps({"figures": figures.get(CITY, {})})}
     for ident in await territory.neighbourhood_names(session):
-        extras = await views.quartier_extras(session, ident, names) if ident in measured else views.QuartierExtras()
+        extras = every_extras.get(ident, views.QuartierExtras())
         payloads[ident] = json.dumps(
             {
                 "figures": figures.get(ident, {}),

@@ -20,6 +20,7 @@ from citoyen.indicators.series import (
     latest_days,
     per_neighbourhood,
     totals_by_prefix,
+    totals_by_prefix_everywhere,
     truncate,
     values,
 )
@@ -347,6 +348,22 @@ async def all_closing_times(session: AsyncSession, now: datetime | None = None) 
     return result
 
 
+def _profile(
+    hourly: dict[datetime, float], daily: dict[datetime, float]
+) -> tuple[tuple[float | None, ...], float | None, float | None]:
+    by_hour: dict[int, list[float]] = {}
+    for moment, value in hourly.items():
+        by_hour.setdefault(moment.hour, []).append(value)
+    profile = tuple(sum(v) / len(v) if (v := by_hour.get(hour)) else None for hour in range(24))
+    weekdays = [value for day, value in daily.items() if day.weekday() < 5]
+    weekends = [value for day, value in daily.items() if day.weekday() >= 5]
+    return (
+        profile,
+        sum(weekdays) / len(weekdays) if weekdays else None,
+        sum(weekends) / len(weekends) if weekends else None,
+    )
+
+
 async def _bicycles(
     session: AsyncSession, neighbourhood_id: int
 ) -> tuple[tuple[float | None, ...], float | None, float | None]:
@@ -357,18 +374,57 @@ async def _bicycles(
     end = latest + DAY
     start = end - 4 * WEEK
     hourly = await values(session, indicator, "hour", start, end, neighbourhood_id)
-    by_hour: dict[int, list[float]] = {}
-    for moment, value in hourly.items():
-        by_hour.setdefault(moment.hour, []).append(value)
-    profile = tuple(sum(v) / len(v) if (v := by_hour.get(hour)) else None for hour in range(24))
     daily = await values(session, indicator, "day", start, end, neighbourhood_id)
-    weekdays = [value for day, value in daily.items() if day.weekday() < 5]
-    weekends = [value for day, value in daily.items() if day.weekday() >= 5]
-    return (
-        profile,
-        sum(weekdays) / len(weekdays) if weekdays else None,
-        sum(weekends) / len(weekends) if weekends else None,
-    )
+    return _profile(hourly, daily)
+
+
+async def all_extras(
+    session: AsyncSession, names: dict[str, tuple[str, str | None]] | None = None
+) -> dict[int, QuartierExtras]:
+    """`quartier_extras` of every quartier that has bicycles or reports, in a few queries for all of them (a
+    quartier left out has none of either)."""
+    bicycles = BY_ID["mobility-bicycles"]
+    profiles: dict[int, tuple[tuple[float | None, ...], float | None, float | None]] = {}
+    ends = {ident: latest + DAY for ident, latest in (await latest_days(session, bicycles)).items()}
+    if ends:
+        low, high = min(ends.values()) - 4 * WEEK, max(ends.values())
+        hourly = await daily_by_neighbourhood(session, bicycles, low, high, step="hour")
+        daily = await daily_by_neighbourhood(session, bicycles, low, high)
+        for ident, end in ends.items():
+            start = end - 4 * WEEK
+            profiles[ident] = _profile(
+                {moment: value for moment, value in hourly.get(ident, {}).items() if start <= moment < end},
+                {day: value for day, value in daily.get(ident, {}).items() if start <= day < end},
+            )
+    categories: dict[int, tuple[tuple[str, str, int], ...]] = {}
+    ends = {ident: latest + DAY for ident, latest in (await latest_days(session, BY_ID["reports-filed"])).items()}
+    if ends:
+        if names is None:
+            names = await category_names(session)
+        totals: dict[int, dict[str, float]] = {}
+        low, high = min(ends.values()) - 90 * DAY, max(ends.values())
+        for ident, quantity, bucket, amount in await totals_by_prefix_everywhere(session, f"{REPORTS}:", low, high):
+            last = ends.get(ident)
+            if last is not None and last - 90 * DAY <= bucket < last:
+                totals.setdefault(ident, {})[quantity] = totals.get(ident, {}).get(quantity, 0.0) + amount
+        for ident in ends:
+            found = sorted(totals.get(ident, {}).items(), key=lambda item: (-item[1], item[0]))
+            categories[ident] = _category_rows(found, names)
+    return {
+        ident: QuartierExtras(*profiles.get(ident, ((), None, None)), categories.get(ident, ()))
+        for ident in profiles.keys() | categories.keys()
+    }
+
+
+def _category_rows(
+    found: list[tuple[str, float]], names: dict[str, tuple[str, str | None]]
+) -> tuple[tuple[str, str, int], ...]:
+    rows = []
+    for quantity, total in found:
+        code = quantity.split(":", 1)[1]
+        name, name_en = names.get(code, (code, code))
+        rows.append((name, name_en or name, int(total)))
+    return tuple(rows)
 
 
 async def _report_categories(
@@ -381,9 +437,4 @@ async def _report_categories(
     found = await totals_by_prefix(session, neighbourhood_id, f"{REPORTS}:", end - 90 * DAY, end)
     if names is None:
         names = await category_names(session)
-    rows = []
-    for quantity, total in found:
-        code = quantity.split(":", 1)[1]
-        name, name_en = names.get(code, (code, code))
-        rows.append((name, name_en or name, int(total)))
-    return tuple(rows)
+    return _category_rows(found, names)
