@@ -159,7 +159,7 @@ def build_housekeeping(settings: Settings) -> Housekeeping:
     housekeeping.add("throttle: spent rate counters", throttle.prune)
     people_tasks.register_housekeeping(housekeeping, settings)
     sensing_tasks.register_housekeeping(housekeeping)
-    indicators_service.register_housekeeping(housekeeping)
+    indicators_service.register_housekeeping(housekeeping, simulated=settings.demo_mode)
     alerts_service.register_housekeeping(housekeeping, settings)
     opendata_tasks.register_housekeeping(housekeeping, settings)
     opendata_upkeep.register_housekeeping(housekeeping, settings)

@@ -156,6 +156,16 @@ class AlertRaised(DomainEvent):
 
 @event_type
 @dataclass(frozen=True, slots=True)
+class IndicatorChanged(DomainEvent):
+    """A quartier's weekly figure for an indicator left its usual range (citoyen.indicators.changes, judged on the
+    housekeeping round once a week is over). Announced: the quartier's feed records it in the transaction."""
+
+    change_id: int
+    neighbourhood_id: int
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
 class ObservationsStored(DomainEvent):
     """New Observations of one Datastream, column by column (the same index in each tuple is one reading).
     Live charts in every worker await them.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -14,6 +14,7 @@ from citoyen.db import utcnow
 from citoyen.errors import Kind
 from citoyen.feed import service as feed
 from citoyen.feed.models import FeedItem, Flag, Home, ItemKind, Post, Reply
+from citoyen.indicators import service as indicators
 from citoyen.notifications.models import Notification
 from citoyen.participation import service as participation
 from citoyen.participation.models import ProposalStatus
@@ -232,3 +233,51 @@ async def test_a_project_update_reaches_the_feeds_and_followers_of_its_quartiers
     assert list(told) == [
         "Du nouveau sur le projet «\u00a0Piste cyclable rue de l'Ouest\u00a0» dans un quartier que vous suivez"
     ]
+
+
+async def test_an_indicator_leaving_its_usual_range_enters_the_feed_once_and_tells_followers(
+    session: AsyncSession,
+) -> None:
+    ids = await quartiers(session)
+    ouest, est = ids["Ouest"], ids["Est"]
+    neighbour, reader = await resident(session, ouest), await resident(session, ouest)
+    reader.locale = "en"
+    now = datetime(2026, 12, 8, 12, tzinfo=UTC)  # a Tuesday: the week judged is that of Monday 30 November
+    week = indicators.judged_week(now)
+    assert week == datetime(2026, 11, 30, tzinfo=UTC)
+    counts: dict[tuple[int, datetime], float] = {}
+    # Eight ordinary weeks of 6 to 8 reports in each quartier (one day a week without any: it counts 0)...
+    for number, weekly in enumerate((6, 7, 8, 7, 6, 8, 7, 7), start=1):
+        for quartier in (ouest, est):
+            monday = week - timedelta(days=7 * number)
+            counts[(quartier, monday)] = weekly - 3
+            counts[(quartier, monday + timedelta(days=2))] = 3
+    # ...then 14 in the west (twice the usual), 8 in the east (within the range).
+    counts[(ouest, week + timedelta(days=1))] = 14
+    counts[(est, week + timedelta(days=3))] = 8
+    await indicators.replace_area_counts(session, "reports", counts)
+
+    assert await indicators.detect_changes(session, now) == 1
+    assert await items_of(session, est) == []
+    [item] = await items_of(session, ouest)
+    assert (item.kind, item.link) == (
+        ItemKind.INDICATOR_CHANGE,
+        f"/indicators/quartiers/{ouest}#indicator-reports-filed",
+    )
+    assert (item.title, item.title_en) == (
+        "Signalements déposés\u00a0: +100\u00a0% la semaine du 30 novembre 2026",
+        "Reports filed: +100% in the week of 30 November 2026",
+    )
+    assert item.summary_en == "14 reports that week, against 7 on average (from 6 to 8) over the 8 weeks before."
+    assert item.summary == (
+        "14 signalements cette semaine-là, contre 7 en moyenne (de 6 à 8) sur les 8 semaines précédentes."
+    )
+    told = select(Notification.person_id, Notification.title, Notification.link).order_by(Notification.person_id)
+    assert [tuple(row) for row in await session.execute(told)] == [
+        (neighbour.id, "Un indicateur a bougé dans un quartier que vous suivez\u00a0: Signalements déposés", item.link),
+        (reader.id, "An indicator moved in a quartier you follow: Reports filed", item.link),
+    ]
+
+    # The week is judged once: a later round, or the same counts again, adds nothing.
+    assert await indicators.detect_changes(session, now + timedelta(hours=3)) == 0
+    assert len(await items_of(session, ouest)) == 1

@@ -32,6 +32,7 @@ KIND_LABELS = {
     ItemKind.MILESTONE.value: N_("Progress of a proposal"),
     ItemKind.PROJECT_UPDATE.value: N_("Urban project"),
     ItemKind.ALERT.value: N_("Early warning"),
+    ItemKind.INDICATOR_CHANGE.value: N_("Indicator"),
     ItemKind.POST.value: N_("Residents' post"),
 }
 PAGE_SIZE = 20

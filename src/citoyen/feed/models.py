@@ -1,9 +1,9 @@
 """The neighbourhood feed's tables.
 
 - `feed_items`: one line per public happening in a quartier (a report filed or answered, a proposal published or
-  answered, a project update, a resident's post), denormalised so that a quartier's page is one index range scan on
-  (neighbourhood_id, occurred_at, id). Written by the feed's subscribers to the other domains' events; only public
-  information is copied (never who reported or posted).
+  answered, a project update, an alert, an indicator's weekly change, a resident's post), denormalised so that a
+  quartier's page is one index range scan on (neighbourhood_id, occurred_at, id). Written by the feed's
+  subscribers to the other domains' events; only public information is copied (never who reported or posted).
 - `feed_posts` and `feed_replies`: residents' posts and their replies. `author_id` is personal data (shown as the
   author's public pseudonym; export/erase in personal_data.py), the text is public once posted.
 - `feed_flags`: who flagged a post or a reply (personal data), and why.
@@ -29,6 +29,7 @@ class ItemKind(enum.StrEnum):
     MILESTONE = "milestone"
     PROJECT_UPDATE = "project_update"
     ALERT = "alert"
+    INDICATOR_CHANGE = "indicator_change"
     POST = "post"
 
 

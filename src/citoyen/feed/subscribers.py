@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.alerts import service as alerts
 from citoyen.events import (
     AlertRaised,
     EventHub,
+    IndicatorChanged,
     MilestoneRecorded,
     ProjectUpdatePosted,
     ProposalAnswered,
@@ -21,7 +24,8 @@ from citoyen.events import (
 )
 from citoyen.feed.items import SUMMARY_LENGTH, TITLE_LENGTH, add_item, clip, latest_item, remove_items, texts
 from citoyen.feed.models import ItemKind
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_, get_translations, localized
+from citoyen.indicators import service as indicators
 from citoyen.participation import service as participation
 from citoyen.participation.follows import service as follows
 from citoyen.projects import service as projects
@@ -209,6 +213,70 @@ async def on_alert_raised(session: AsyncSession, event: AlertRaised) -> None:
     )
 
 
+def _figure(value: float, locale: str) -> str:
+    """A figure as the indicators' pages write it (decimal comma in French, small figures' significant digits)."""
+    pattern = "#,##0.###" if abs(value) < 1 else "#,##0.##" if abs(value) < 10 else "#,##0.#"
+    return format_decimal(value, format=pattern, locale=locale)
+
+
+def change_texts(change: indicators.Change, locale: str) -> tuple[str, str, str]:
+    """An indicator change's title, summary and indicator name in `locale` ("Reports filed: +35% in the week of
+    30 November 2026"; French typography: a no-break space before the colon and the percent sign)."""
+    translate = get_translations(locale).gettext
+    indicator, judged = change.indicator, change.judged
+    name = localized(locale, indicator.name, indicator.name_en)
+    percent = round(judged.ratio * 100)
+    move = f"{percent:+d}\u00a0%" if locale == "fr" else f"{percent:+d}%"
+    week = format_date(change.week, "d MMMM y", locale=locale)
+    title = translate(N_("%(indicator)s: %(change)s in the week of %(week)s")) % {
+        "indicator": name,
+        "change": move,
+        "week": week,
+    }
+    summary = translate(
+        N_(
+            "%(value)s %(unit)s that week, against %(mean)s on average (from %(low)s to %(high)s) over the "
+            "%(weeks)s weeks before."
+        )
+    ) % {
+        "value": _figure(judged.value, locale),
+        "unit": indicator.unit_in(locale),
+        "mean": _figure(judged.mean, locale),
+        "low": _figure(judged.low, locale),
+        "high": _figure(judged.high, locale),
+        "weeks": str(judged.weeks),
+    }
+    return title, summary, name
+
+
+async def on_indicator_changed(session: AsyncSession, event: IndicatorChanged) -> None:
+    """A quartier's weekly figure left its usual range (indicators judge it once a week): an item in its feed,
+    linking the quartier's indicators, and its followers are told as of an alert."""
+    change = await indicators.get_change(session, event.change_id)
+    title_fr, summary_fr, name_fr = change_texts(change, "fr")
+    title_en, summary_en, name_en = change_texts(change, "en")
+    link = f"/indicators/quartiers/{change.neighbourhood_id}#indicator-{change.indicator.id}"
+    await add_item(
+        session,
+        change.neighbourhood_id,
+        ItemKind.INDICATOR_CHANGE,
+        change.id,
+        (title_fr, title_en),
+        (summary_fr, summary_en),
+        link,
+        occurred_at=change.judged_at,
+        simulated=change.simulated,
+    )
+    names = {"fr": clip(name_fr, 80), "en": clip(name_en, 80)}
+    wording = N_("An indicator moved in a quartier you follow: %(name)s")
+
+    def told_as(translate: Callable[[str], str]) -> str:
+        # As for a project's news: a French reader's gettext translates the wording, an English reader's doesn't.
+        return translate(wording) % {"name": names["en"] if translate(wording) == wording else names["fr"]}
+
+    await follows.tell(session, await follows.neighbourhood_followers(session, change.neighbourhood_id), told_as, link)
+
+
 def register_subscribers(hub: EventHub) -> None:
     """The feed's items grow with the changes they tell of, in the same transaction."""
     hub.subscribe_in_transaction(ReportFiled, on_report_filed)
@@ -219,3 +287,4 @@ def register_subscribers(hub: EventHub) -> None:
     hub.subscribe_in_transaction(ProposalHidden, on_proposal_hidden)
     hub.subscribe_in_transaction(ProjectUpdatePosted, on_project_update_posted)
     hub.subscribe_in_transaction(AlertRaised, on_alert_raised)
+    hub.subscribe_in_transaction(IndicatorChanged, on_indicator_changed)

@@ -8,6 +8,9 @@ Observations.
 - `AreaRollup`: the same per neighbourhood and quantity (what is observed: "no2", "bicycles", ...; see
   `definitions.quantity_of`), summed over the neighbourhood's Datastreams.
 
+- `IndicatorChange`: a quartier's weekly figure for an indicator that left its usual range (citoyen.indicators.changes),
+  one at most per indicator, quartier and week; `IndicatorWeekJudged`: the weeks already judged, so that each is
+  judged once. Aggregates about places only: no personal data.
 - `indicator_pending_spans` (`PENDING_SPANS`): what ingest noted for the fold, which keeps both tables up to date a
   few seconds behind the writes (see citoyen.indicators.rollups).
 
@@ -20,10 +23,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citoyen.db import Base, UTCDateTime
+from citoyen.db import Base, UTCDateTime, utcnow
 
 
 class DatastreamRollup(Base):
@@ -50,6 +53,38 @@ class AreaRollup(Base):
     total: Mapped[float] = mapped_column(Float)
     minimum: Mapped[float] = mapped_column(Float)
     maximum: Mapped[float] = mapped_column(Float)
+
+
+class IndicatorChange(Base):
+    """A quartier's figure for a week that left the range of the weeks before it (see `changes.judge`)."""
+
+    __tablename__ = "indicator_changes"
+    __table_args__ = (UniqueConstraint("indicator_id", "neighbourhood_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(60))
+    neighbourhood_id: Mapped[int] = mapped_column(Integer)
+    # The week's Monday (00:00 UTC).
+    week: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[float] = mapped_column(Float)
+    # The weeks before it: how many had a figure, their mean, lowest and highest.
+    weeks: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    judged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Judged on the demonstration city's simulated data.
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IndicatorWeekJudged(Base):
+    """A week whose figures were judged (once: a later round leaves it)."""
+
+    __tablename__ = "indicator_weeks_judged"
+
+    week: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    judged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # What the rollups still have to fold in: one row per Datastream and write that stored, changed or deleted readings

@@ -4,6 +4,8 @@
 - `rollups.py`: hourly and daily rollups, noted as readings arrive (`register_subscribers`) and folded in a few
   seconds later (`fold`, `tasks.py`), rebuilt on demand;
 - `series.py`: an indicator's values over a period, per quartier or for the city, and per quartier on a window;
+- `changes.py`: a quartier's weekly figure that left its usual range, judged once a week on the housekeeping round
+  and announced (`IndicatorChanged`, which the quartier's feed records);
 - `area_counts.py`: daily counts per quartier that a domain above indicators pushes (mobility's carpool trips);
 - `views.py`: the pages' typed views (latest value, trend, sparkline, choropleth, quartier beside city).
 
@@ -22,6 +24,7 @@ from citoyen.housekeeping import Housekeeping
 from citoyen.i18n import N_
 from citoyen.indicators import rollups
 from citoyen.indicators.area_counts import replace_area_counts
+from citoyen.indicators.changes import Change, Judged, detect_changes, get_change, judged_week
 from citoyen.indicators.definitions import BY_ID, INDICATORS, Indicator, quantity_of
 from citoyen.indicators.rollups import Folded, Progress, Rebuilt, fold, note_changes, pending_since, refresh_civic
 from citoyen.indicators.series import (
@@ -43,16 +46,21 @@ __all__ = [
     "INDICATORS",
     "STEPS",
     "Bucket",
+    "Change",
     "Folded",
     "Indicator",
     "IndicatorError",
+    "Judged",
     "Point",
     "Rebuilt",
     "Timeline",
     "check_period",
+    "detect_changes",
     "fold",
+    "get_change",
     "get_indicator",
     "get_neighbourhood",
+    "judged_week",
     "latest_day",
     "pending_since",
     "quantity_of",
@@ -88,14 +96,20 @@ async def _pages_job(session: AsyncSession, now: datetime) -> int:
     return await snapshots.refresh(session) if await snapshots.is_stale(session) else 0
 
 
-def register_housekeeping(housekeeping: Housekeeping) -> None:
+def register_housekeeping(housekeeping: Housekeeping, simulated: bool = False) -> None:
     """The reports' and proposals' daily counts and weekly figures are recomputed on the housekeeping round, the
     readings noted since the last fold are folded in (the served app also folds every few seconds:
     citoyen.indicators.tasks; `citoyen housekeeping` run by a scheduler folds on its round), and the pages'
-    figures are computed again if the rollups changed (citoyen.indicators.snapshots)."""
+    figures are computed again if the rollups changed (citoyen.indicators.snapshots); then, once a week is over,
+    its figures are judged (`changes.detect_changes`; `simulated`: the demonstration city's data)."""
     housekeeping.add("indicators: reports and proposals per quartier and day", _civic_job)
     housekeeping.add("indicators: readings folded into the rollups", _fold_job)
     housekeeping.add("indicators: the pages' figures", _pages_job)
+
+    async def changes_job(session: AsyncSession, now: datetime) -> int:
+        return await detect_changes(session, now, simulated=simulated)
+
+    housekeeping.add("indicators: the week's changes per quartier", changes_job)
 
 
 async def rebuild(session: AsyncSession, progress: Progress | None = None) -> Rebuilt:
