@@ -14,8 +14,10 @@ USUAL = (20.0, 22.0, 19.0, 21.0, 20.0, 23.0, 18.0, 21.0)  # mean 20.5, from 18 t
 
 
 def weeks(value: float | None, before: tuple[float | None, ...] = USUAL) -> dict[datetime, float]:
-    figures = {WEEK - timedelta(days=7 * number): figure for number, figure in enumerate(before, start=1)}
-    figures[WEEK] = value  # type: ignore[assignment]
+    figures: dict[datetime, float | None] = {
+        WEEK - timedelta(days=7 * number): figure for number, figure in enumerate(before, start=1)
+    }
+    figures[WEEK] = value
     return {moment: figure for moment, figure in figures.items() if figure is not None}
 
 

@@ -226,7 +226,7 @@ def change_texts(change: indicators.Change, locale: str) -> tuple[str, str, str]
     indicator, judged = change.indicator, change.judged
     name = localized(locale, indicator.name, indicator.name_en)
     percent = round(judged.ratio * 100)
-    move = f"{percent:+d}\u00a0%" if locale == "fr" else f"{percent:+d}%"
+    move = f"{percent:+d}".replace("-", "\u2212") + ("\u00a0%" if locale == "fr" else "%")  # a true minus sign
     week = format_date(change.week, "d MMMM y", locale=locale)
     title = translate(N_("%(indicator)s: %(change)s in the week of %(week)s")) % {
         "indicator": name,

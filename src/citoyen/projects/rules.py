@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.events import EventHub, ProjectQuestionAnswered, ProjectUpdatePosted, announce
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_, get_translations, localized
 from citoyen.images import PhotoError, prepare_photo
 from citoyen.notifications import service as notifications
 from citoyen.participation import service as participation
@@ -513,12 +513,12 @@ async def _tell(
     person_ids: set[int],
     wording: Callable[[Callable[[str], str], str], str],
     link: str,
-    body: str,
+    body: Callable[[str], str],
 ) -> None:
-    """Each active person told in the app, in their language (`wording(gettext, locale)`)."""
+    """Each active person told in the app, in their language (`wording(gettext, locale)`, `body(locale)`)."""
     for recipient in await people.active_recipients(session, sorted(person_ids)):
         title = wording(get_translations(recipient.locale).gettext, recipient.locale)
-        await notifications.notify(session, recipient.id, title, body, link)
+        await notifications.notify(session, recipient.id, title, body(recipient.locale), link)
 
 
 async def _on_update_posted(session: AsyncSession, event: ProjectUpdatePosted) -> None:
@@ -532,7 +532,11 @@ async def _on_update_posted(session: AsyncSession, event: ProjectUpdatePosted) -
     def wording(_: Callable[[str], str], locale: str) -> str:
         return _("News of the project “%(title)s”") % {"title": _quoted(project.label(locale))}
 
-    await _tell(session, told, wording, f"/projects/{project.id}#updates", _quoted(item.body, 300))
+    def body(locale: str) -> str:
+        # The update in the reader's language when staff wrote it in English too.
+        return _quoted(localized(locale, item.body, item.body_en), 300)
+
+    await _tell(session, told, wording, f"/projects/{project.id}#updates", body)
 
 
 async def _on_question_answered(session: AsyncSession, event: ProjectQuestionAnswered) -> None:
@@ -548,7 +552,8 @@ async def _on_question_answered(session: AsyncSession, event: ProjectQuestionAns
     def wording(_: Callable[[str], str], locale: str) -> str:
         return _("A question on the project “%(title)s” was answered") % {"title": _quoted(project.label(locale))}
 
-    await _tell(session, told, wording, f"/projects/{project.id}#question-{question.id}", _quoted(question.answer, 300))
+    link = f"/projects/{project.id}#question-{question.id}"
+    await _tell(session, told, wording, link, lambda _locale: _quoted(question.answer, 300))
 
 
 def register_subscribers(hub: EventHub) -> None:
