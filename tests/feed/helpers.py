@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.feed import service as feed
 from citoyen.feed.models import Post
+from citoyen.indicators import service as indicators
 from citoyen.participation.follows import service as follows
 from citoyen.people.models import Person
 from tests.factories import create_person
@@ -52,3 +53,22 @@ async def erasable_feed_data(session: AsyncSession, person: Person) -> None:
     await feed.reply_to(session, person, own.id, "Retrouvé, merci")
     other = await post(session, await resident(session, where), where, "Fête des voisins")
     await feed.flag(session, person, "post", other.id, "off_topic")
+
+
+# A Tuesday: the week the indicators judge then is that of Monday 30 November 2026.
+JUDGED_AT = datetime(2026, 12, 8, 12, tzinfo=UTC)
+
+
+async def unusual_week_of_reports(session: AsyncSession, unusual: int, usual: int) -> None:
+    """Eight ordinary weeks of 6 to 8 reports in both quartiers (with days without any, which count 0), then 14 in
+    the week judged at JUDGED_AT in `unusual` (twice the usual) and 8 in `usual` (within its range)."""
+    week = indicators.judged_week(JUDGED_AT)
+    counts: dict[tuple[int, datetime], float] = {}
+    for number, weekly in enumerate((6, 7, 8, 7, 6, 8, 7, 7), start=1):
+        for quartier in (unusual, usual):
+            monday = week - timedelta(days=7 * number)
+            counts[(quartier, monday)] = weekly - 3
+            counts[(quartier, monday + timedelta(days=2))] = 3
+    counts[(unusual, week + timedelta(days=1))] = 14
+    counts[(usual, week + timedelta(days=3))] = 8
+    await indicators.replace_area_counts(session, "reports", counts)

@@ -10,9 +10,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
+from citoyen.indicators import service as indicators
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
-from tests.feed.helpers import post, quartiers, resident
+from tests.feed.helpers import JUDGED_AT, post, quartiers, resident, unusual_week_of_reports
 
 EN = {"Accept-Language": "en"}
 FR = {"Accept-Language": "fr"}
@@ -78,6 +79,26 @@ async def test_the_atom_feed_is_valid_atom_and_needs_no_account(
     assert entry.findtext(f"{ATOM}summary") == "Roux, <b>doux</b>"  # text, escaped in the XML
     for required in ("id", "updated", "link"):
         assert entry.find(f"{ATOM}{required}") is not None
+
+
+async def test_an_indicator_change_is_in_the_atom_feed_labelled_simulated_in_the_demo(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ids = await quartiers(session)
+    await unusual_week_of_reports(session, ids["Est"], ids["Ouest"])
+    assert await indicators.detect_changes(session, JUDGED_AT, simulated=True) == 1
+    await session.commit()
+    answer = await client.get(f"/quartiers/{ids['Est']}.atom", headers=EN)
+    [entry] = ElementTree.fromstring(answer.content).findall(f"{ATOM}entry")  # noqa: S314 (our own answer)
+    assert entry.findtext(f"{ATOM}title") == "Reports filed: +100% in the week of 30 November 2026 (simulated)"
+    assert entry.find(f"{ATOM}category[@term='indicator_change']") is not None
+    link = entry.find(f"{ATOM}link")
+    assert link is not None and link.get("href", "").endswith(
+        f"/indicators/quartiers/{ids['Est']}#indicator-reports-filed"
+    )
+    page = await client.get(f"/quartiers/{ids['Est']}")
+    assert "Signalements déposés\u00a0: +100\u00a0% la semaine du 30 novembre 2026" in page.text
+    assert "Indicateur" in page.text and "simulé" in page.text
 
 
 def _unfolded(calendar: str) -> list[str]:

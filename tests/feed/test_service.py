@@ -25,7 +25,7 @@ from citoyen.projects import service as projects
 from citoyen.reports import service as reports
 from citoyen.reports.models import ReportStatus
 from tests.factories import create_person
-from tests.feed.helpers import post, quartiers, resident
+from tests.feed.helpers import JUDGED_AT, post, quartiers, resident, unusual_week_of_reports
 from tests.participation.helpers import create_process, neighbourhood_ids, submit
 from tests.projects.helpers import create_project, create_world
 from tests.reports.helpers import WEST, create_reports_world, file_report
@@ -242,20 +242,9 @@ async def test_an_indicator_leaving_its_usual_range_enters_the_feed_once_and_tel
     ouest, est = ids["Ouest"], ids["Est"]
     neighbour, reader = await resident(session, ouest), await resident(session, ouest)
     reader.locale = "en"
-    now = datetime(2026, 12, 8, 12, tzinfo=UTC)  # a Tuesday: the week judged is that of Monday 30 November
-    week = indicators.judged_week(now)
-    assert week == datetime(2026, 11, 30, tzinfo=UTC)
-    counts: dict[tuple[int, datetime], float] = {}
-    # Eight ordinary weeks of 6 to 8 reports in each quartier (one day a week without any: it counts 0)...
-    for number, weekly in enumerate((6, 7, 8, 7, 6, 8, 7, 7), start=1):
-        for quartier in (ouest, est):
-            monday = week - timedelta(days=7 * number)
-            counts[(quartier, monday)] = weekly - 3
-            counts[(quartier, monday + timedelta(days=2))] = 3
-    # ...then 14 in the west (twice the usual), 8 in the east (within the range).
-    counts[(ouest, week + timedelta(days=1))] = 14
-    counts[(est, week + timedelta(days=3))] = 8
-    await indicators.replace_area_counts(session, "reports", counts)
+    now = JUDGED_AT
+    assert indicators.judged_week(now) == datetime(2026, 11, 30, tzinfo=UTC)
+    await unusual_week_of_reports(session, ouest, est)
 
     assert await indicators.detect_changes(session, now) == 1
     assert await items_of(session, est) == []

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from citoyen.feed.models import FeedItem, Post
-from citoyen.i18n import localized
+from citoyen.i18n import N_, get_translations, localized
 from citoyen.web import atom
 
 
@@ -16,10 +16,12 @@ def atom_feed(
 ) -> bytes:
     """A quartier's newest items as an Atom 1.0 document (ids are the items' permanent addresses)."""
     page = f"{base}/quartiers/{neighbourhood_id}"
+    # The demo's items say they are simulated in a feed reader as on the page.
+    simulated = " (" + get_translations(locale).gettext(N_("simulated")) + ")"
     entries = [
         atom.Entry(
             id=f"{page}#item-{item.id}",
-            title=localized(locale, item.title, item.title_en),
+            title=localized(locale, item.title, item.title_en) + (simulated if item.simulated else ""),
             moment=item.occurred_at,
             link=f"{base}{item.link or f'/quartiers/{neighbourhood_id}'}",
             summary=localized(locale, item.summary, item.summary_en),
