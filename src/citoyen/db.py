@@ -266,10 +266,22 @@ def reads_when(predicate: Callable[[Request], bool]) -> Callable[[Endpoint], End
 _READS_WHEN = "citoyen_reads_when"
 
 
+def writes_on_get(endpoint: Endpoint) -> Endpoint:
+    """Marks a page that writes although it is read with GET (the notifications page marks them read once shown):
+    on SQLite it takes the write turn from the start like a form's POST, where its write after its reads would meet
+    "database is locked" as soon as another writer (the demo's sensor feed, a fold) wrote in between."""
+    setattr(endpoint, _WRITES_ON_GET, True)
+    return endpoint
+
+
+_WRITES_ON_GET = "citoyen_writes_on_get"
+
+
 def may_write(request: Request) -> bool:
-    """Whether a request may write: not by its method (GET, HEAD, OPTIONS), nor when its route says it reads."""
+    """Whether a request may write: not by its method (GET, HEAD, OPTIONS) unless its route says it writes, nor
+    when its route says it reads."""
     if request.method in READ_ONLY_METHODS:
-        return False
+        return bool(getattr(request.scope.get("endpoint"), _WRITES_ON_GET, False))
     predicate = getattr(request.scope.get("endpoint"), _READS_WHEN, None)
     return predicate is None or not predicate(request)
 

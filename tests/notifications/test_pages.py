@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
 
+from citoyen.db import may_write
 from citoyen.notifications import service as notifications
+from citoyen.notifications.pages import notifications_page
 from tests.conftest import csrf_token
 from tests.factories import create_person, log_in
 
@@ -84,3 +87,14 @@ async def test_anonymous_visitors_are_sent_to_log_in(client: httpx.AsyncClient) 
     assert posted.status_code == 303 and posted.headers["location"].startswith("/login")
     home = await client.get("/login")
     assert 'href="/notifications"' not in home.text
+
+
+def test_the_page_takes_sqlite_s_write_turn_as_it_marks_them_read() -> None:
+    # Without its turn, its write after its reads met "database is locked" whenever another writer (the demo's
+    # sensor feed) wrote in between: a follower opening their notifications got an error page.
+    def request(method: str, endpoint: object) -> Request:
+        return Request({"type": "http", "method": method, "endpoint": endpoint, "headers": []})
+
+    assert may_write(request("GET", notifications_page))
+    assert not may_write(request("GET", lambda: None))  # any other page read with GET
+    assert may_write(request("POST", lambda: None))

@@ -7,7 +7,7 @@ import dataclasses
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from citoyen.db import DbSession
+from citoyen.db import DbSession, writes_on_get
 from citoyen.i18n import N_
 from citoyen.notifications import service as notifications
 from citoyen.web.forms import see_other
@@ -18,6 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/notifications")
+@writes_on_get  # it marks them read
 async def notifications_page(request: Request, session: DbSession, person: SignedInPerson) -> Response:
     items = await notifications.list_notifications(session, person)
     # Which were new is decided before marking them read, so the page can point them out.
