@@ -1,5 +1,7 @@
 """The demo's participation: a neighbourhood process open for proposals and a budget in its voting phase,
-proposals placed in the process's quartiers, supports that match the counts, answers with milestones."""
+proposals placed in the process's quartiers, supports that match the counts, answers with milestones. Built with the
+processes and proposals alone (`only={"proposals"}`): the debate, the budget's ballots and the opinion map, which
+these tests do not read, were most of the build."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def demo_settings(settings: Settings) -> Settings:
 
 
 async def test_demo_processes_proposals_and_supports(session: AsyncSession, demo_settings: Settings) -> None:
-    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"participation"}))
+    await build_demo(session, demo_settings, with_open_data=False, only=frozenset({"proposals"}))
     views = {
         v.process.slug: v for v in await participation.overview(session, await participation.list_processes(session))
     }

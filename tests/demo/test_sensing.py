@@ -8,6 +8,7 @@ import statistics
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -17,7 +18,9 @@ from citoyen.config import Settings
 from citoyen.demo import sensing as demo
 from citoyen.demo.common import DEMO_ACCOUNTS
 from citoyen.events import HUB_KEY
+from citoyen.indicators import service as indicators
 from citoyen.people import service as people
+from citoyen.sensing import service as sensing_service
 from citoyen.sensing.events import SensingEventBus
 from citoyen.sensing.models import Datastream, Observation, Thing, ThingAccess, ThingKind
 from tests.demo.conftest import demo_engine, rolled_back_connection
@@ -190,3 +193,42 @@ async def test_the_live_feed_adds_one_reading_per_sensor_through_the_service(
     ).one()
     decimals = int((datastream.properties or {})["decimals"])
     assert latest == (round(value, decimals), tick)
+
+
+async def test_on_sqlite_the_feed_and_its_catch_up_write_in_the_app_s_write_turn(
+    session: AsyncSession,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The feed queues with the app's other writers (requests, the MQTT ingest) on the app's write turn, rather than
+    in SQLite's busy handler, which gives up after busy_timeout: each of its transactions writes in the turn."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the write turn is SQLite's: PostgreSQL has writers side by side")
+    turn = asyncio.Lock()
+    state = SimpleNamespace(settings=settings, sessionmaker=sessionmaker, sensing_events=SensingEventBus())
+    state.sqlite_write_lock = turn
+    held: dict[str, list[bool]] = {"reading": [], "catch-up": [], "rollups": []}
+    real_create, real_catch_up = sensing_service.create_at, demo.catch_up
+
+    async def create_at(*args: Any, **kwargs: Any) -> Any:
+        held["reading"].append(turn.locked())
+        return await real_create(*args, **kwargs)
+
+    async def catch_up(*args: Any, **kwargs: Any) -> int:
+        held["catch-up"].append(turn.locked())
+        return await real_catch_up(*args, **kwargs)
+
+    async def rebuild(*_args: Any, **_kwargs: Any) -> None:
+        held["rollups"].append(turn.locked())  # what it rebuilds is another test's
+
+    monkeypatch.setattr(sensing_service, "create_at", create_at)
+    monkeypatch.setattr(demo, "catch_up", catch_up)
+    monkeypatch.setattr(indicators, "rebuild", rebuild)
+    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
+    assert await demo.feed_once(state, later) > 0
+    assert await demo.catch_up_in_steps(state, later + timedelta(hours=3)) > 0
+    streams = len(await demo.demo_datastreams(session))
+    assert held["catch-up"] == [True] * streams and held["rollups"] == [True]
+    assert held["reading"] and all(held["reading"])
+    assert not turn.locked()

@@ -3,16 +3,18 @@ database that is busy for a moment is waited for, not a reason to drop readings.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from citoyen.sensing import mqtt
+from citoyen.sensing import bulk, mqtt
 from citoyen.sensing.mqtt import ObservationCreate, store_observations
 from citoyen.sensing.retrying import is_transient, with_retries
 from tests.sensing.live_helpers import create_sensor
@@ -97,3 +99,30 @@ async def test_mqtt_ingest_waits_for_a_busy_database_instead_of_dropping_the_bat
     )
     assert await store_observations(app.state, [create]) == [None]
     assert await stored_results(session, world.datastream_id) == [7.0]
+
+
+async def test_on_sqlite_the_mqtt_ingest_writes_in_the_app_s_write_turn(
+    app: FastAPI, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ingest queues with the app's other writers (requests, each transaction of a large CreateObservations) on
+    the app's write turn, rather than in SQLite's busy handler, which gives up after busy_timeout."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the write turn is SQLite's: PostgreSQL has writers side by side")
+    world = await create_sensor(session)
+    await session.commit()
+    turn = app.state.sqlite_write_lock = asyncio.Lock()
+    held_while_storing: list[bool] = []
+    real_insert = bulk.insert_observations
+
+    async def insert_observations(*args: Any, **kwargs: Any) -> Any:
+        held_while_storing.append(turn.locked())
+        return await real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "insert_observations", insert_observations)
+    create = ObservationCreate(
+        f"v1.1/Datastreams({world.datastream_id})/Observations", world.datastream_id, None, {"result": 8}
+    )
+    assert await store_observations(app.state, [create]) == [None]
+    assert held_while_storing == [True]
+    assert not turn.locked()  # and given back
+    assert await stored_results(session, world.datastream_id) == [8.0]

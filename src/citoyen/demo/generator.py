@@ -128,10 +128,31 @@ PSEUDONYM_STYLES = (
 )
 
 
-# What `build_demo(..., only=...)` may choose; participation brings its debate, budget, survey and opinion map.
+# What `build_demo(..., only=...)` may choose. "participation" is its four pieces: the processes and proposals, and on
+# them the debate, the participatory budget (residents' list, ballots, survey) and the opinion map; a test of one piece
+# names it alone (the budget's few hundred ballots were most of a participation build).
+PARTICIPATION_PARTS = frozenset({"proposals", "debate", "budget", "opinions"})
 DEMO_PARTS = frozenset(
     {"reports", "sensors", "participation", "indicators", "projects", "buildings", "feed", "mobility", "alerts"}
+    | PARTICIPATION_PARTS
 )
+# Parts built on another's rows: asking for one builds those too.
+PART_NEEDS: dict[str, frozenset[str]] = {part: frozenset({"proposals"}) for part in PARTICIPATION_PARTS - {"proposals"}}
+
+
+def demo_parts(only: frozenset[str] | None) -> frozenset[str]:
+    """The parts `build_demo(..., only=only)` builds: `only`'s, "participation" spelt out, with what they need."""
+    if only is None:
+        return DEMO_PARTS
+    unknown = only - DEMO_PARTS
+    if unknown:
+        raise ValueError(f"unknown demo parts: {sorted(unknown)}")
+    parts = set(only)
+    if "participation" in parts:
+        parts |= PARTICIPATION_PARTS
+    for part in list(parts):
+        parts |= PART_NEEDS.get(part, frozenset())
+    return frozenset(parts)
 
 
 def _no_progress(step: str, done: int, total: int) -> None:
@@ -154,13 +175,11 @@ async def build_demo(
     """Fill an empty database with the demo city (the caller commits). `with_open_data=False` leaves the catalogue
     empty: the tests of the other parts build the city dozens of times and publishing is a quarter of a build.
     `only` (a subset of DEMO_PARTS) builds the territory, departments, accounts and residents and those parts
-    alone, for the tests of one part."""
-    unknown = (only or frozenset()) - DEMO_PARTS
-    if unknown:
-        raise ValueError(f"unknown demo parts: {sorted(unknown)}")
+    alone (with the parts they are built on, `demo_parts`), for the tests of one part."""
+    parts = demo_parts(only)
 
     def wanted(part: str) -> bool:
-        return only is None or part in only
+        return part in parts
 
     rng = random.Random(settings.demo_seed)
     now = utcnow()
@@ -236,19 +255,22 @@ async def build_demo(
     if wanted("sensors"):
         await build_demo_sensors(session, settings, now, progress)
 
-    if wanted("participation"):
+    if wanted("proposals"):
         progress("participation", 0, 1)
         await build_demo_participation(session, settings, now)
         progress("participation", 1, 1)
 
+    if wanted("debate"):
         progress("debate", 0, 1)
         await build_demo_debate(session, settings, now)
         progress("debate", 1, 1)
 
+    if wanted("budget"):
         progress("participatory budget", 0, 1)
         await build_demo_budgets(session, settings, now)
         progress("participatory budget", 1, 1)
 
+    if wanted("opinions"):
         progress("opinion map", 0, 1)
         await build_demo_opinions(session, now)
         progress("opinion map", 1, 1)

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.addresses import base_url
 from citoyen.config import Settings
-from citoyen.db import SQLITE_IMMEDIATE
+from citoyen.db import sqlite_write_turn
 from citoyen.demo.common import DEMO_ACCOUNTS, ProgressCallback
 from citoyen.indicators import service as indicators
 from citoyen.people import service as people
@@ -703,13 +703,13 @@ async def _feature_of(session: AsyncSession, datastream_id: int) -> int | None:
 async def feed_once(state: Any, now: datetime) -> int:
     """One reading per demo Datastream at `now`, created through the SensorThings service (so the live pages
     and MQTT subscribers hear of them), in one transaction, tried again while the database is busy (a large
-    CreateObservations holding SQLite's write lock once cost a reading)."""
+    CreateObservations holding SQLite's write lock once cost a reading). On SQLite it writes in its turn among the
+    app's writers (citoyen.db.sqlite_write_turn), as the MQTT ingest does."""
 
     async def transaction() -> int:
         context = _feed_context(state)
         created = 0
-        async with state.sessionmaker() as session:
-            await _write_transaction(session)
+        async with state.sessionmaker() as session, sqlite_write_turn(state, session):
             for datastream, spec in await demo_datastreams(session):
                 value = spec.value_at(now)
                 if value is None:
@@ -725,25 +725,18 @@ async def feed_once(state: Any, now: datetime) -> int:
     return await with_retries(transaction, "demo sensors")
 
 
-async def _write_transaction(session: AsyncSession) -> None:
-    """On SQLite, take the write lock at BEGIN: a transaction that reads first and then writes fails at once
-    when another connection wrote meanwhile, where waiting for the lock succeeds."""
-    if session.get_bind().dialect.name == "sqlite":
-        await session.connection(execution_options={SQLITE_IMMEDIATE: True})
-
-
 async def catch_up_in_steps(state: Any, now: datetime) -> int:
     """`catch_up`, one Datastream per transaction: after a long stop the gap is weeks of readings, and one
     transaction for all of them held SQLite's write lock against every other writer. Each step is whole
-    (readings and the Datastream's new end together), so stopping between steps loses nothing."""
+    (readings and the Datastream's new end together), so stopping between steps loses nothing; each takes its
+    turn among the app's writers, so requests write in between."""
     async with state.sessionmaker() as session:
         ids = [datastream.id for datastream, _spec in await demo_datastreams(session)]
     stored = 0
     for datastream_id in ids:
 
         async def step(datastream_id: int = datastream_id) -> int:
-            async with state.sessionmaker() as session:
-                await _write_transaction(session)
+            async with state.sessionmaker() as session, sqlite_write_turn(state, session):
                 filled = await catch_up(session, now, only=datastream_id)
                 await session.commit()
             return filled
@@ -752,8 +745,7 @@ async def catch_up_in_steps(state: Any, now: datetime) -> int:
     if stored:
         # The gap was filled in bulk, without events: the indicators' rollups are made again from the readings.
         async def rollups() -> int:
-            async with state.sessionmaker() as session:
-                await _write_transaction(session)
+            async with state.sessionmaker() as session, sqlite_write_turn(state, session):
                 await indicators.rebuild(session)
                 await session.commit()
             return 0
