@@ -23,7 +23,7 @@ from citoyen.foresight.series_io import Events
 
 EARTH_RADIUS_M = 6_371_008.8
 DAY = 86_400.0
-PILOT = 19  # shuffles computed in full before the others look only at cylinders that can matter
+PILOT = 1  # shuffles computed in full before the others look only at cylinders that can matter
 
 
 @dataclass(frozen=True)
@@ -161,11 +161,20 @@ def _cylinders(
     return _Cylinders(lengths, floor, slope, offset, g)
 
 
-def _running(counts: npt.NDArray[np.int64], grid: _Grid) -> npt.NDArray[np.int32]:
-    """(zones, k, bins + 1): each circle's events before each bin, so a window's count is a difference."""
-    before = np.zeros((counts.shape[0], counts.shape[1] + 1), dtype=np.int32)
-    np.cumsum(counts, axis=1, out=before[:, 1:])  # (zones, bins + 1): each zone's events before each bin
-    return np.cumsum(before[grid.neighbours], axis=1, dtype=np.int32)
+def _running(counts: npt.NDArray[np.int64], grid: _Grid, dtype: type = np.int32) -> npt.NDArray[np.signedinteger]:
+    """(zones, k, bins + 1): each circle's events before each bin, so a window's count is a difference. In
+    int16 (`dtype`) the running sums wrap around, but a difference is still exact when the true window count
+    fits in int16 (two's complement arithmetic is modular): `_Shuffles` checks that every window's does."""
+    before = np.zeros((counts.shape[0], counts.shape[1] + 1), dtype=dtype)
+    np.cumsum(counts, axis=1, out=before[:, 1:], dtype=dtype)  # (zones, bins + 1): each zone's events before each bin
+    # Circle k is circle k - 1 plus its k-th nearest zone: one addition per k (7 times faster than a cumsum
+    # along the middle axis of the gathered array).
+    neighbours = grid.neighbours
+    running = np.empty((neighbours.shape[0], neighbours.shape[1], before.shape[1]), dtype=dtype)
+    running[:, 0] = before[neighbours[:, 0]]
+    for k in range(1, neighbours.shape[1]):
+        np.add(running[:, k - 1], before[neighbours[:, k]], out=running[:, k])
+    return running
 
 
 def _ratios(counts: npt.NDArray[np.int64], grid: _Grid, cylinders: _Cylinders) -> list[npt.NDArray[np.float64]]:
@@ -178,21 +187,37 @@ def _ratios(counts: npt.NDArray[np.int64], grid: _Grid, cylinders: _Cylinders) -
     ]
 
 
-def _largest_above(
-    counts: npt.NDArray[np.int64], grid: _Grid, cylinders: _Cylinders, needed: list[npt.NDArray[np.int32]]
-) -> float:
-    """The largest ratio of a shuffle if it reaches the level `needed` was computed for, else -inf: one integer
-    comparison per cylinder, the ratio computed only where the count reaches its cylinder's `needed`."""
-    running = _running(counts, grid)
-    best = -np.inf
-    for index, length in enumerate(cylinders.lengths):
-        observed = running[:, :, length:] - running[:, :, :-length]
-        reach = np.flatnonzero(observed >= needed[index])
-        if len(reach):
-            o = observed.ravel()[reach]
-            value = cylinders.g[o] + o * cylinders.slope[index].ravel()[reach] - cylinders.offset[index].ravel()[reach]
+class _Shuffles:
+    """The largest ratio of a shuffle, if it reaches a level, with one integer comparison per cylinder: the ratio is
+    computed only where a cylinder's count reaches `needed`, its smallest count whose ratio reaches the level.
+    The window counts are computed in int16 when no window of the longest length holds more than 32,766 events
+    (any circle's count in a window is at most that), else int32, into buffers allocated once: half the memory
+    traffic of int32, and no allocation per shuffle."""
+
+    def __init__(self, grid: _Grid, cylinders: _Cylinders, needed: list[npt.NDArray[np.int32]], most: int) -> None:
+        self.grid, self.cylinders = grid, cylinders
+        self.dtype: type = np.int16 if most < np.iinfo(np.int16).max else np.int32
+        cap = min(most + 1, int(np.iinfo(self.dtype).max))  # never reached by a window's count
+        self.needed = [np.minimum(n, cap).astype(self.dtype) for n in needed]
+        self.counts = [np.empty(n.shape, dtype=self.dtype) for n in needed]
+        self.reach = [np.empty(n.shape, dtype=bool) for n in needed]
+
+    def largest_above(self, counts: npt.NDArray[np.int64]) -> float:
+        """The largest ratio of this shuffle's table if it reaches the level, else -inf."""
+        running = _running(counts, self.grid, self.dtype)
+        cylinders = self.cylinders
+        best = -np.inf
+        for index, length in enumerate(cylinders.lengths):
+            observed, reach = self.counts[index], self.reach[index]
+            np.subtract(running[:, :, length:], running[:, :, :-length], out=observed)
+            np.greater_equal(observed, self.needed[index], out=reach)
+            if not reach.any():
+                continue
+            where = np.flatnonzero(reach)
+            o = observed.ravel()[where].astype(np.int64)
+            value = cylinders.g[o] + o * cylinders.slope[index].ravel()[where] - cylinders.offset[index].ravel()[where]
             best = max(best, float(value.max()))
-    return best
+        return best
 
 
 def _maxima(
@@ -203,25 +228,28 @@ def _maxima(
     replicates: int,
     alpha: float,
     seed: int,
+    most: int,
 ) -> npt.NDArray[np.float64]:
     """The largest ratio of each of `replicates` shuffles of the events' times, sorted; -inf stands for "below
-    the level" when a level was used. A cluster's p-value only needs the exact maxima above the smallest ratio
-    that can still be significant: the first PILOT shuffles are computed in full, the level is the lower quartile
-    of their maxima, and the other shuffles only look at the cylinders whose count reaches it. At the end, the
-    shuffles at or above the level must be enough that any ratio below it has p >= alpha (then its p-value is
-    not needed); when they are not (e.g. alpha near 1) every shuffle is recomputed in full, with the same seed."""
+    the level". A cluster's p-value only needs the exact maxima above the smallest ratio that can still be
+    significant: the first PILOT shuffles are computed in full, the level is half the smallest of their maxima,
+    and the others only look at the cylinders whose count reaches it. At the end, the shuffles at or above the
+    level must be enough that any ratio below it has p >= alpha (then its p-value is not needed); when they are
+    not (e.g. alpha near 1) every shuffle is recomputed in full, with the same seed."""
     pilot = min(replicates, PILOT)
     rng = np.random.default_rng(seed)
     maxima = np.empty(replicates)
+    level = -np.inf
     for r in range(replicates):
         if r == pilot:
-            level = float(np.quantile(maxima[:pilot], 0.25))
+            level = float(np.min(maxima[:pilot])) / 2
             needed = [cylinders.needed(index, level) for index in range(len(cylinders.lengths))]
+            shuffles = _Shuffles(grid, cylinders, needed, most)
         shuffled = table(rng.permutation(time_bin))
         if r < pilot:
             maxima[r] = max([0.0, *(float(llr.max()) for llr in _ratios(shuffled, grid, cylinders))])
         else:
-            maxima[r] = _largest_above(shuffled, grid, cylinders, needed)
+            maxima[r] = shuffles.largest_above(shuffled)
     if pilot < replicates and (1 + int(np.sum(maxima >= level))) / (replicates + 1) < alpha:
         rng = np.random.default_rng(seed)
         for r in range(replicates):
@@ -260,7 +288,9 @@ def scan(
     circle_share = np.where(allowed, np.cumsum(zone_totals[grid.neighbours], axis=1) / total, np.inf)
     cylinders = _cylinders(lengths, circle_share, time_cumulative, total)
     ratios = _ratios(observed_table, grid, cylinders)
-    maxima = _maxima(grid.time_bin, table, grid, cylinders, replicates, alpha, seed)
+    longest = lengths[-1]
+    most = int(np.max(time_cumulative[longest:] - time_cumulative[:-longest]))  # the most events in a window
+    maxima = _maxima(grid.time_bin, table, grid, cylinders, replicates, alpha, seed, most)
 
     candidates = []
     for index, (length, llr) in enumerate(zip(lengths, ratios, strict=True)):
