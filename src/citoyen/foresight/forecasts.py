@@ -258,19 +258,26 @@ def auto_paths(series: Series, origins: npt.NDArray[np.int64], horizon: int) -> 
     own_rows = rows >= span  # rows with a full backtest window before them: ours is defined there
     own_yhat[own_rows] = np.stack([candidates[name].yhat for name in CANDIDATES])[best, rows][own_rows]
     own_errors = actual - own_yhat
-    yhat = np.zeros((len(origins), horizon))
-    lo = {level: np.zeros((len(origins), horizon)) for level in LEVELS}
-    hi = {level: np.zeros((len(origins), horizon)) for level in LEVELS}
-    chosen: list[str] = []
-    ratio = np.zeros(len(origins))
-    levels = np.array(LEVELS)
-    naive = CANDIDATES.index("seasonal-naive")
-    for i, origin in enumerate(origins):
-        row = int(origin) - first
+    # Intervals at every row from the first with a full backtest window before it, so that the adaptive
+    # miscoverage below has learned from the rows before the first origin.
+    begin = span
+    lo_rows = np.zeros((len(LEVELS), len(history), horizon))
+    hi_rows = np.zeros((len(LEVELS), len(history), horizon))
+    nominal = 1 - np.array(LEVELS)[:, None]  # (levels, 1)
+    miss = np.repeat(nominal, horizon, axis=1)  # (levels, horizon): the miscoverage each interval is built for
+    step = 1.0 / span  # a whole backtest window of intervals that held doubles the miscoverage allowed
+    for row in range(begin, len(history)):
+        origin = int(history[row])
+        # Adaptive conformal inference (Gibbs and Candès 2021), per level and horizon: each interval whose target
+        # has just been observed moves its miscoverage by step x (nominal - missed), so that over time the
+        # intervals hold as often as they say even when the recent errors are not like the next ones.
+        for k in range(horizon):
+            made = row - k - 1
+            if made >= begin and np.isfinite(actual[made, k]):
+                value = actual[made, k]
+                missed = (value < lo_rows[:, made, k]) | (value > hi_rows[:, made, k])
+                miss[:, k] += step * (nominal[:, 0] - missed)
         pick = int(best[row])
-        chosen.append(CANDIDATES[pick])
-        ratio[i] = scores[pick, row] / scores[naive, row] if scores[naive, row] > 0 else 1.0
-        yhat[i] = own_yhat[row]
         # Per horizon, the empirical quantiles of the known past errors, all horizons at once: unknown errors are
         # NaN, which sorting puts last; with n known errors at a horizon, a finite-sample correction (split
         # conformal) takes the quantile at (n + 1) / n the level, interpolated as np.quantile.
@@ -279,10 +286,19 @@ def auto_paths(series: Series, origins: npt.NDArray[np.int64], horizon: int) -> 
         past = np.where(targets[recent] <= origin, past, np.nan)
         ordered = np.sort(past, axis=0)
         known = np.isfinite(past).sum(axis=0)
-        uppers = np.minimum(1.0, (1 + levels[:, None]) / 2 * (known + 1) / known)  # (levels, horizon)
-        for j, level in enumerate(LEVELS):
-            lo[level][i] = np.maximum(0.0, yhat[i] + _sorted_quantile(ordered, known, 1 - uppers[j]))
-            hi[level][i] = yhat[i] + _sorted_quantile(ordered, known, uppers[j])
+        uppers = np.clip((1 - np.clip(miss, 0.0, 1.0) / 2) * (known + 1) / known, 0.5, 1.0)  # (levels, horizon)
+        for j in range(len(LEVELS)):
+            lo_rows[j, row] = own_yhat[row] + _sorted_quantile(ordered, known, 1 - uppers[j])
+            hi_rows[j, row] = own_yhat[row] + _sorted_quantile(ordered, known, uppers[j])
+    rows_at = (origins - first).astype(np.int64)
+    yhat = own_yhat[rows_at]
+    lo = {level: np.maximum(0.0, lo_rows[j, rows_at]) for j, level in enumerate(LEVELS)}
+    hi = {level: hi_rows[j, rows_at] for j, level in enumerate(LEVELS)}
+    naive = CANDIDATES.index("seasonal-naive")
+    chosen = [CANDIDATES[int(best[row])] for row in rows_at]
+    picked = scores[best[rows_at], rows_at]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(scores[naive, rows_at] > 0, picked / scores[naive, rows_at], 1.0)
     return Paths(origins, yhat, lo, hi, chosen), ratio
 
 
