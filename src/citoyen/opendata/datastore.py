@@ -36,6 +36,7 @@ import csv
 import json
 import math
 import re
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -601,15 +602,11 @@ async def _total(
     if query.distinct:
         exact = await session.scalar(select(func.count()).select_from(counted.subquery()))
         return int(exact or 0), False
-    # SQLite: count the first threshold+1 matches in _id order; past the threshold, extrapolate from where the
-    # last of them lies among all the rows.
-    probe = select(base.c["_id"]).select_from(base)
-    if where is not None:
-        probe = probe.where(where)
-    inner = probe.order_by(base.c["_id"]).limit(bindparam("cap")).subquery()
-    probing = select(func.count(), func.max(inner.c["_id"]))
+    # SQLite: find the (threshold+1)-th match in _id order (OFFSET steps over index entries in the engine, about
+    # three times quicker than counting them through a subquery); past the threshold, extrapolate from where it
+    # lies among all the rows; else count the matches (fewer than the threshold) directly.
     highest = int(await session.scalar(select(func.max(base.c["_id"]))) or 0)
-    row = None if many else await _sqlite_within(session, probing, {"cap": threshold + 1}, COUNT_BUDGET_MS)
+    row = None if many else await _sqlite_count_capped(session, base, where, threshold)
     if row is None:  # two filters no index covers: estimated from the first rows
         # NOT INDEXED: the first rows by _id (a short range of the table), not an index's way to the matches.
         condition = "1" if where is None else where.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
@@ -622,14 +619,42 @@ async def _total(
     return round(int(found) * (highest or int(last)) / int(last)), True
 
 
+def _nth_match(base: Any, where: ColumnElement[bool] | None) -> Select[Any]:
+    """SQLite: the `_id` of the match after the first :skip ones in _id order (NULL when there are not that many),
+    found by OFFSET along the filter's index: no subquery row is made for the matches stepped over."""
+    probe = select(base.c["_id"]).select_from(base)
+    if where is not None:
+        probe = probe.where(where)
+    return select(probe.order_by(base.c["_id"]).limit(1).offset(bindparam("skip")).scalar_subquery())
+
+
+async def _sqlite_count_capped(
+    session: AsyncSession, base: Any, where: ColumnElement[bool] | None, threshold: int
+) -> tuple[int, int] | None:
+    """SQLite: (threshold + 1, the _id of that match) when more than `threshold` rows match, else (the exact
+    count, 0); None when that does not fit in COUNT_BUDGET_MS (both steps together)."""
+    started = time.perf_counter()
+    beyond = await _sqlite_within(session, _nth_match(base, where), {"skip": threshold}, COUNT_BUDGET_MS)
+    if beyond is None:
+        return None
+    if beyond[0] is not None:
+        return threshold + 1, int(beyond[0])
+    left = COUNT_BUDGET_MS - (time.perf_counter() - started) * 1000
+    counting = select(func.count()).select_from(base)  # a count the index alone answers, no subquery
+    if where is not None:
+        counting = counting.where(where)
+    counted = await _sqlite_within(session, counting, {}, max(1, round(left)))
+    return None if counted is None else (int(counted[0]), 0)
+
+
 async def _each_matches_many(session: AsyncSession, base: Any, indexed_filters: list[ColumnElement[bool]]) -> bool:
     """SQLite: whether several filters are given, at least one on an indexed column, and every such filter
-    alone matches at least SQLITE_LOOKUPS_IN_BUDGET rows (each counted from its index alone, stopping there)."""
+    alone matches at least SQLITE_LOOKUPS_IN_BUDGET rows (each looked up in its index alone, stopping there)."""
     if _is_postgres(session) or not indexed_filters:
         return False
     for condition in indexed_filters:
-        capped = select(literal(1)).select_from(base).where(condition).limit(SQLITE_LOOKUPS_IN_BUDGET).subquery()
-        if int(await session.scalar(select(func.count()).select_from(capped)) or 0) < SQLITE_LOOKUPS_IN_BUDGET:
+        nth = await session.scalar(_nth_match(base, condition), {"skip": SQLITE_LOOKUPS_IN_BUDGET - 1})
+        if nth is None:
             return False
     return True
 
