@@ -274,14 +274,14 @@ def _arrow_value(value: str, kind: str) -> Any:
 class ParquetStream:
     """A Parquet file written batch by batch (each batch a row group) and handed out as it grows."""
 
-    def __init__(self, schema: pa.Schema, dictionary: bool = True) -> None:
+    def __init__(self, schema: pa.Schema, dictionary: bool = True, memory_pool: Any = None) -> None:
         """`dictionary` false writes plain pages: for columns of numbers and times, which dictionaries do not
         shrink, it spares the writer a dictionary per column and row group (tens of MB on a long stream)."""
         self._pa = pyarrow_module()
         self._drain = _Drain()
         self._schema = schema
         self._writer = self._pa.parquet.ParquetWriter(
-            self._drain, schema, compression="zstd", use_dictionary=dictionary
+            self._drain, schema, compression="zstd", use_dictionary=dictionary, memory_pool=memory_pool
         )
 
     def write(self, columns: list[list[Any]]) -> bytes:

@@ -31,7 +31,8 @@ from citoyen.db import STATEMENT_TIMEOUT
 from citoyen.sensing.models import Datastream, Location, ResultType, Thing, ThingAccess, ThingKind, ThingLocation
 
 EXPORT_BATCH = 10_000
-# Chunks of COPY output waiting for the client: with PostgreSQL's chunks of about 64 kB, at most a few MB.
+# Chunks of COPY output waiting for the client: asyncpg hands what it read at once, up to about 240 kB (mean 170 kB
+# at 10 million rows), so at most about 8 MB.
 _QUEUED_CHUNKS = 32
 EXPORT_COLUMNS = (
     "id",
@@ -247,12 +248,14 @@ def _csv_number(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-async def observation_csv(session: AsyncSession, streams: Sequence[ExportedStream]) -> AsyncIterator[bytes]:
-    """The export as CSV (UTF-8, a header, `\\n` line ends): PostgreSQL's COPY passed on as it comes, or, on
-    SQLite, rows written batch by batch."""
+async def observation_csv(
+    session: AsyncSession, streams: Sequence[ExportedStream], queued: int = _QUEUED_CHUNKS
+) -> AsyncIterator[bytes]:
+    """The export as CSV (UTF-8, a header, `\\n` line ends): PostgreSQL's COPY passed on as it comes (at most
+    `queued` chunks waiting for a slow reader), or, on SQLite, rows written batch by batch."""
     if session.get_bind().dialect.name == "postgresql":
         statement = observations_sql([stream.id for stream in streams])
-        async for chunk in _copy(session, statement, format="csv", header=True):
+        async for chunk in _copy(session, statement, queued, format="csv", header=True):
             yield chunk
         return
     buffer = io.StringIO()
@@ -330,14 +333,16 @@ def _feature_chunk(rows: Sequence[ObservationRow], places: dict[int, Any], first
     return b"".join(out)
 
 
-async def _copy(session: AsyncSession, statement: str, **options: Any) -> AsyncIterator[bytes]:
+async def _copy(
+    session: AsyncSession, statement: str, queued: int = _QUEUED_CHUNKS, **options: Any
+) -> AsyncIterator[bytes]:
     """`COPY (statement) TO STDOUT` (with asyncpg's copy `options`), chunk by chunk through a bounded queue; the
     copy stops (and its transaction rolls back with the session) when the reader goes away."""
     await _lift_timeout(session)
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     assert raw is not None, "a live connection"
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUED_CHUNKS)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(queued)
 
     async def output(chunk: bytes) -> None:
         await queue.put(bytes(chunk))  # asyncpg may hand a bytearray it reuses
