@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
-import functools
 import io
 import queue
 import threading
@@ -145,10 +143,9 @@ def _csv_to_parquet(pipe: _Pipe, emit: Callable[[Any], None]) -> None:
         release_free_memory()
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[], object] | None:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+def _malloc_trim() -> Callable[[int], object] | None:
+    try:  # the symbols the process has loaded (the C library's among them): a look-up, nothing is loaded
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # not the GNU C library
         return None
 
