@@ -32,8 +32,8 @@ from citoyen.indicators.versions import current_version
 from citoyen.territory import service as territory
 
 CITY = 0
-FRESH_SECONDS = 30.0
-REFRESH_SECONDS = 10.0
+FRESH_SECONDS = 120.0
+REFRESH_SECONDS = 60.0
 
 
 def population_stamp(population: territory.Populations | None) -> str:
