@@ -220,3 +220,47 @@ async def test_an_event_committed_in_one_process_reaches_a_subscriber_of_another
         assert heard_at_home == [second, NoticedAtHome(thing_id=2)]  # once: its own message is not delivered again
         await asyncio.sleep(0.2)
         assert hearing.queue.empty() and not_crossing.queue.empty()
+
+
+async def test_readings_cross_workers_only_while_another_process_hears_them(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    """A bulk ingest builds no live readings while no process hears them; once a live page listens in another
+    process, that process says so and the readings reach it."""
+    if not own_database_url.startswith("postgresql"):
+        pytest.skip("several processes share a PostgreSQL database; SQLite serves one process")
+
+    def settings(name: str) -> Settings:
+        return Settings(
+            data_dir=tmp_path / name,
+            database_url=own_database_url,
+            secret_key="test-secret-key-" + "x" * 32,
+            housekeeping_interval_seconds=0,
+            digest_task_enabled=False,
+        )
+
+    await upgrade_database_async(own_database_url)
+    async with served(settings("one")) as one, served(settings("two")) as two:
+        await asyncio.sleep(0.2)  # each has heard the other's start
+        assert not one.state.events.wants(ObservationsStored)  # nobody anywhere: nothing built, nothing sent
+        hearing = two.state.events.listen(ObservationsStored)
+        for _ in range(100):  # two's word crosses the database
+            if one.state.events.wants(ObservationsStored):
+                break
+            await asyncio.sleep(0.05)
+        assert one.state.events.wants(ObservationsStored)
+        stored = ObservationsStored(4, (1,), ("2026-11-26T01:02:03Z",), (1.5,))
+        async with one.state.sessionmaker() as session:
+            events.attach(session, one.state.events)
+            events.publish(session, stored)
+            await session.commit()
+        assert await asyncio.wait_for(hearing.get(), timeout=10) == stored
+
+        # A process that starts later asks what the others hear, and is told at once.
+        async with served(settings("three")) as three:
+            for _ in range(100):
+                if three.state.events.wants(ObservationsStored):
+                    break
+                await asyncio.sleep(0.05)
+            assert three.state.events.wants(ObservationsStored)
+        hearing.close()

@@ -10,7 +10,12 @@ to remember to. A subscriber that fails is logged; the change it heard of stays 
 
 Across workers: on PostgreSQL each served process keeps one connection that LISTENs on a channel, and
 sends every committed event there (`pg_notify`) after delivering it at home; the other processes deliver it
-to their own subscribers. On SQLite (one process) delivery stays in-process.
+to their own subscribers. On SQLite (one process) delivery stays in-process. An event that crosses workers is
+only built when some process hears its type: each process says on the channel which crossing types it hears
+(at once when it starts hearing one, then every few seconds while it does, and when a starting process asks),
+and the others trust that for `INTEREST_SECONDS`; so a bulk ingest with no live page open anywhere sends no
+readings at all. A reader that has just started hearing may miss what another process committed in the few
+milliseconds its word takes to arrive.
 
 What a crash can lose: the events of a transaction that committed just before its process died, and events
 sent while a process's listening connection was down. Live charts only show what is new, so a lost event is a
@@ -355,7 +360,10 @@ class EventHub:
 
     def subscribe(self, event_class: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
         """Calls `handler(event)` for each committed `event_class` event (a coroutine runs in a task)."""
+        first = not self._listening.get(event_class) and not self._handlers.get(event_class)
         self._handlers.setdefault(event_class, []).append(handler)
+        if first and self.transport is not None and event_class.crosses_workers:
+            self._in_task(self.transport.declare())
 
     def subscribe_in_transaction(
         self, event_class: type[E], handler: Callable[[AsyncSession, E], Awaitable[None]]
@@ -377,8 +385,20 @@ class EventHub:
 
     def listen(self, event_class: type[E], maxsize: int = 1000) -> Listening[E]:
         listening = Listening(self, event_class, maxsize)
+        first = not self._listening.get(event_class) and not self._handlers.get(event_class)
         self._listening.setdefault(event_class, []).append(listening)
+        if first and self.transport is not None and event_class.crosses_workers:
+            self._in_task(self.transport.declare())  # the other processes start sending this type now
         return listening
+
+    def hears(self) -> list[str]:
+        """The names of the event types that cross workers and that this process hears (its subscribers and its
+        listeners of the moment): what it asks the other processes to send."""
+        return sorted(
+            cls.__name__
+            for cls in {*self._handlers, *self._listening}
+            if cls.crosses_workers and (self._handlers.get(cls) or self._listening.get(cls))
+        )
 
     def _unlisten(self, listening: Listening[Any]) -> None:
         with contextlib.suppress(ValueError):
@@ -392,7 +412,9 @@ class EventHub:
         publisher skip building events nobody reads."""
         if self._handlers.get(event_class) or self._listening.get(event_class):
             return True
-        return self.transport is not None and event_class.crosses_workers
+        return (
+            self.transport is not None and event_class.crosses_workers and self.transport.heard_elsewhere(event_class)
+        )
 
     def deliver(self, events: list[DomainEvent]) -> None:
         """Hands committed events to this process's subscribers, then to the other processes."""
@@ -466,11 +488,17 @@ CHANNEL = "citoyen_events"
 # PostgreSQL refuses a NOTIFY payload of 8000 bytes or more.
 MAX_PAYLOAD = 7900
 _RECONNECT_SECONDS = 2.0
+# A process that hears a crossing event type says so every DECLARE_SECONDS; the others send it that type for
+# INTEREST_SECONDS after each word (a process that stopped or died stops receiving within that time).
+DECLARE_SECONDS = 10.0
+INTEREST_SECONDS = 30.0
 
 
 class PostgresTransport:
     """One asyncpg connection per process that listens on `CHANNEL` and sends this process's events there;
-    each message names its process, which ignores its own (delivered at home already)."""
+    each message names its process, which ignores its own (delivered at home already). Besides events, two
+    words travel on the channel: `{"hears": [type names]}` (this process hears these crossing types) and
+    `{"asks": true}` (a process that starts asks the others what they hear)."""
 
     def __init__(self, hub: EventHub, database_url: str) -> None:
         self.hub = hub
@@ -479,6 +507,12 @@ class PostgresTransport:
         self._connection: Any = None
         self._lock = asyncio.Lock()
         self._watch: asyncio.Task[None] | None = None
+        # Event type name -> the loop's time until which another process is known to hear it.
+        self._heard: dict[str, float] = {}
+
+    def heard_elsewhere(self, event_class: type[DomainEvent]) -> bool:
+        """Whether another process said lately that it hears this event type."""
+        return self._heard.get(event_class.__name__, 0.0) > asyncio.get_running_loop().time()
 
     async def start(self) -> None:
         await self._connect()
@@ -488,9 +522,29 @@ class PostgresTransport:
         connection = await asyncpg.connect(self.dsn)
         await connection.add_listener(CHANNEL, self._on_message)
         self._connection = connection
+        # What the others hear (they answer at once), and what this one does.
+        await self._say({"asks": True, "hears": self.hub.hears()})
+
+    async def _say(self, word: dict[str, Any]) -> None:
+        payload = json.dumps({"origin": self.origin, **word}, separators=(",", ":"))
+        await self._connection.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+
+    async def declare(self) -> None:
+        """Says which crossing event types this process hears (nothing when it hears none)."""
+        hears = self.hub.hears()
+        if not hears or self._connection is None or self._connection.is_closed():
+            return
+        try:
+            async with self._lock:
+                await self._say({"hears": hears})
+        except Exception:
+            log.exception("domain events: could not say on %s which events this process hears", CHANNEL)
 
     async def _keep_connected(self) -> None:
-        # A dropped connection (database restart, network) stops hearing other workers: reconnect.
+        # A dropped connection (database restart, network) stops hearing other workers: reconnect. While this
+        # process hears crossing events, it says so every DECLARE_SECONDS.
+        loop = asyncio.get_running_loop()
+        declared = loop.time()
         while True:
             await asyncio.sleep(_RECONNECT_SECONDS)
             if self._connection is None or self._connection.is_closed():
@@ -500,6 +554,9 @@ class PostgresTransport:
                     log.info("domain events: listening again on %s", CHANNEL)
                 except Exception as error:  # the database is still away: try again later
                     log.warning("domain events: cannot listen on %s yet: %s", CHANNEL, error)
+            elif loop.time() - declared >= DECLARE_SECONDS:
+                declared = loop.time()
+                await self.declare()
 
     async def stop(self) -> None:
         if self._watch is not None:
@@ -534,8 +591,18 @@ class PostgresTransport:
             message = json.loads(payload)
             if message.get("origin") == self.origin:
                 return
+            if "type" not in message:
+                self._heard_word(message)
+                return
             item = decode(message)
         except (ValueError, KeyError, TypeError):
             log.exception("domain events: unreadable message %.200s", payload)
             return
         self.hub.received([item])
+
+    def _heard_word(self, message: dict[str, Any]) -> None:
+        until = asyncio.get_running_loop().time() + INTEREST_SECONDS
+        for name in message.get("hears", []):
+            self._heard[str(name)] = until
+        if message.get("asks"):
+            self.hub._in_task(self.declare())

@@ -212,14 +212,15 @@ async def service_root(request: Request) -> JSONResponse:
 
 @router.post("/CreateObservations", summary="Data Array extension: many Observations in one request")
 async def create_observations(request: Request) -> Response:
-    """Stored in transactions of `sta_observations_per_transaction` Observations, each committed before the next
+    """Stored in transactions of `sta_observations_per_transaction` Observations (5,000 on SQLite, the whole request on
+    PostgreSQL unless set), each committed before the next
     starts, so that a large batch does not keep other writers out of SQLite for its whole length.
 
     With an `Idempotency-Key`, each transaction keeps its part of the answer: a retry after a failure or crash
     halfway resumes after the stored parts and answers every row once. Without one, a failure halfway is
     answered with the links of what was stored and an error for each row that was not."""
     settings = _settings(request)
-    size = settings.sta_observations_per_transaction
+    size = settings.observations_per_transaction
     lifetime = timedelta(hours=settings.sta_idempotency_hours)
     answered: list[str] = []
     async with _write_transaction(request) as session:

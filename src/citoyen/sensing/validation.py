@@ -28,7 +28,10 @@ MAX_ID = 2**63 - 1
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Integers of 19 digits or more, which orjson reads as floats past 64 bits (the standard library keeps them whole).
 _LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+# Bytes with every digit made "0" and anything else " ": a run of 19 digits is then a plain substring search, in a
+# tenth of the regular expression's time over a CreateObservations body.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_NINETEEN_DIGITS = b"0" * 19
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def load_json(raw: bytes | str) -> Any:
         fast, escaped = _LONG_DIGITS.search(raw) is None, "\\u" in raw
     else:
         raw = bytes(raw)
-        fast, escaped = _LONG_DIGITS_BYTES.search(raw) is None, b"\\u" in raw
+        fast, escaped = _NINETEEN_DIGITS not in raw.translate(_DIGITS_AS_ZEROS), b"\\u" in raw
     if fast:
         try:
             document = orjson.loads(raw)
