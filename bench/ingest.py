@@ -27,6 +27,7 @@ import contextlib
 import json
 import random
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import loadgen
 import mqtt_ingest
 from sensing_common import (
     create_database,
@@ -227,6 +229,13 @@ async def http_ingest(
     return time.perf_counter() - started, refused
 
 
+async def forget_observations(url: str) -> None:
+    """Empties what an ingest stored (Observations, the rollups' notes and rollups), so that the next starts alike."""
+    async with asyncpg_connection(url) as driver:
+        for table in ("sta_observations", "indicator_pending_spans", "indicator_datastream_rollups"):
+            await driver.execute(f"TRUNCATE {table}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
@@ -236,6 +245,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="uvicorn workers (2 on PostgreSQL, 1 on SQLite)")
     parser.add_argument(
         "--mqtt-messages", type=int, default=50_000, help="Observations published over MQTT (0: no MQTT row)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="first send the same rows through the server of commit REF (same database and run): HTTP's before",
     )
     args = parser.parse_args()
     workers = args.workers or (2 if args.backend == "postgresql" else 1)
@@ -295,6 +309,24 @@ def main() -> None:
                     f"{args.rows / lean:.2f}",
                     f"{lean:,.0f}",
                     f"{100 * lean / baseline:.0f} %",
+                ]
+            )
+        if args.baseline:
+            # The server of an earlier commit first, on the same rows and database; then everything it stored goes.
+            data_dir = Path(tempfile.gettempdir()) / "citoyen-bench-ingest-baseline"
+            with loadgen.serve(url, data_dir, workers, loadgen.baseline_code(args.baseline, data_dir)) as server:
+                before, before_refused = asyncio.run(
+                    http_ingest(server.base_url, token, rows, args.batch, args.concurrency)
+                )
+            asyncio.run(forget_observations(url))
+            before_rate = (args.rows - before_refused) / before
+            table.append(
+                [
+                    f"before: HTTP CreateObservations, the server of {args.baseline}",
+                    f"{args.rows - before_refused:,}",
+                    f"{before:.2f}",
+                    f"{before_rate:,.0f}",
+                    f"{100 * before_rate / baseline:.0f} %" if baseline else "n/a",
                 ]
             )
         with running_server(url, workers) as base:
