@@ -384,11 +384,20 @@ class EventHub:
             self._handlers.get(event_class, []).remove(handler)
 
     def listen(self, event_class: type[E], maxsize: int = 1000) -> Listening[E]:
-        listening = Listening(self, event_class, maxsize)
         first = not self._listening.get(event_class) and not self._handlers.get(event_class)
+        listening = Listening(self, event_class, maxsize)
         self._listening.setdefault(event_class, []).append(listening)
         if first and self.transport is not None and event_class.crosses_workers:
             self._in_task(self.transport.declare())  # the other processes start sending this type now
+        return listening
+
+    async def listen_everywhere(self, event_class: type[E], maxsize: int = 1000) -> Listening[E]:
+        """`listen`, returning once the other processes have been told that this one hears `event_class` (its
+        NOTIFY committed): a live stream says it is connected only then, so that a reading stored through another
+        worker after that is sent here."""
+        listening = self.listen(event_class, maxsize)
+        if self.transport is not None and event_class.crosses_workers:
+            await self.transport.declare()
         return listening
 
     def hears(self) -> list[str]:

@@ -97,7 +97,7 @@ async def datastream_live(
 async def _observation_events(request: Request, datastream_id: int, heartbeat: float) -> AsyncIterator[str]:
     # Readings stored by any worker reach every worker's hub (citoyen.events): this one's stream hears them.
     hub: EventHub = request.app.state.events
-    listening = hub.listen(ObservationsStored, maxsize=1000)
+    listening = await hub.listen_everywhere(ObservationsStored, maxsize=1000)
     try:
         # Tells the browser how long to wait before reconnecting, and that the stream is open.
         yield "retry: 5000\n: connected\n\n"
