@@ -71,4 +71,7 @@ async def unusual_week_of_reports(session: AsyncSession, unusual: int, usual: in
             counts[(quartier, monday + timedelta(days=2))] = 3
     counts[(unusual, week + timedelta(days=1))] = 14
     counts[(usual, week + timedelta(days=3))] = 8
+    # The city's own weekly figures sit under neighbourhood 0 (CITY_APART): no quartier, no feed.
+    for number in range(9):
+        counts[(0, week - timedelta(days=7 * number))] = 30 if number else 90
     await indicators.replace_area_counts(session, "reports", counts)

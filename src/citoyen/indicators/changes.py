@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen.errors import Kind
 from citoyen.events import IndicatorChanged, announce
 from citoyen.i18n import N_
-from citoyen.indicators.definitions import BY_ID, INDICATORS, PROPOSALS, REPORTS, Indicator
+from citoyen.indicators.definitions import BY_ID, CITY_APART, INDICATORS, PROPOSALS, REPORTS, Indicator
 from citoyen.indicators.models import IndicatorChange, IndicatorWeekJudged
 from citoyen.indicators.series import (
     IndicatorError,
@@ -126,12 +126,15 @@ async def weekly_by_neighbourhood(
     if indicator.per_resident:
         by_quartier = await resident_days(session, indicator, start, end, None)
         return {
-            ident: _mean_per_step(daily, "week") for ident, daily in by_quartier.items() if ident is not None and daily
+            ident: _mean_per_step(daily, "week")
+            for ident, daily in by_quartier.items()
+            if ident is not None and ident != CITY_APART and daily
         }
     rows = await _rows(session, indicator.quantities, "day", start, end, None, by_neighbourhood=True)
     grouped: dict[int, list[Any]] = {}
     for row in rows:
-        grouped.setdefault(row[0], []).append(row)
+        if row[0] != CITY_APART:  # the city's own weekly figure (a median, people counted once) is no quartier
+            grouped.setdefault(row[0], []).append(row)
     whole_days = indicator.from_sensors and indicator.aggregation == "sum"
     result: dict[int, dict[datetime, float]] = {}
     for neighbourhood_id, members in grouped.items():
