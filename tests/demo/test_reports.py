@@ -28,6 +28,7 @@ from citoyen.reports.models import (
 )
 from citoyen.territory.service import TerritoryIndexCache
 from tests.demo.conftest import demo_engine, rolled_back_connection
+from tests.demo.test_typography import plain_spaces
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +202,14 @@ async def test_the_same_seed_files_the_same_reports(empty_session: AsyncSession,
     await build_demo(empty_session, demo_settings, with_open_data=False, only=frozenset({"reports"}))
     assert await _snapshot(empty_session) == first
     assert len(first) == 120
+
+
+async def test_seeded_french_texts_keep_a_no_break_space_before_punctuation(session: AsyncSession) -> None:
+    categories = await reports.list_categories(session)
+    questions = await reports.attributes_of(session, [category.id for category in categories])
+    french = [category.name for category in categories] + [category.description for category in categories]
+    french += [question.description for each in questions.values() for question in each]
+    french += [str(value.get("name", "")) for each in questions.values() for q in each for value in q.values or []]
+    french += [report.description for report in await _all_reports(session) if report.locale == "fr"]
+    assert len(french) > 300
+    assert [place for text in french for place in plain_spaces(text)] == []

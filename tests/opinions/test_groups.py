@@ -5,6 +5,8 @@ them as the web process would."""
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
 
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -111,3 +113,17 @@ def test_what_crosses_to_the_worker_process_arrives_whole() -> None:
     picture = remote.picture
     assert picture["clustered"] == sum(group["size"] for group in remote.result.groups)
     assert picture["clustered"] + picture["unclustered"] == 60 and len(picture["layers"]) == 3  # 2 groups, none
+
+
+def test_computing_a_map_prints_no_warning_from_red_dwarfs_models() -> None:
+    """red-dwarf's models raised pydantic's UnsupportedFieldAttributeWarning at import, printed at every start; a
+    fresh interpreter (this one has imported red-dwarf already) computes a map with that warning made an error."""
+    code = (
+        "from citoyen.opinions.groups import compute_map\n"
+        "votes = [(p, t, (p * 7 + t * 3) % 3 - 1) for p in range(30) for t in range(8)]\n"
+        "print(len(compute_map(votes).points))\n"
+    )
+    warning = "error::pydantic.warnings.UnsupportedFieldAttributeWarning"
+    done = subprocess.run([sys.executable, "-W", warning, "-c", code], capture_output=True, text=True, timeout=120)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "30" and "Warning" not in done.stderr

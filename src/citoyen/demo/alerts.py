@@ -22,7 +22,7 @@ PLANTED_CATEGORY = "fuite-eau"
 # Around the place de la République (Paris, 3rd/10th/11th arrondissements): within about 120 m.
 PLANTED_CENTRE = (2.3637, 48.8673)
 PLANTED_NOTE = (
-    "Fuite d'eau sur la chaussée. (Signalement planté par la démonstration : un foyer de fuites que la veille "
+    "Fuite d'eau sur la chaussée. (Signalement planté par la démonstration\u00a0: un foyer de fuites que la veille "
     "doit trouver.) — Planted by the demonstration: a cluster of leaks for the early warning to find."
 )
 

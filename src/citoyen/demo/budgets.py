@@ -219,7 +219,7 @@ async def _survey(
             questions=[
                 surveys.QuestionInput(
                     QuestionKind.SINGLE,
-                    "Comment avez-vous connu le budget participatif ?",
+                    "Comment avez-vous connu le budget participatif\u202f?",
                     "How did you hear about the participatory budget?",
                     options=[
                         ("Affiches", "Posters"),
@@ -230,7 +230,7 @@ async def _survey(
                 ),
                 surveys.QuestionInput(
                     QuestionKind.MULTIPLE,
-                    "Quels thèmes vous intéressent ?",
+                    "Quels thèmes vous intéressent\u202f?",
                     "Which themes interest you?",
                     required=False,
                     options=options,
@@ -293,13 +293,13 @@ async def _closed_survey(
             questions=[
                 surveys.QuestionInput(
                     QuestionKind.SINGLE,
-                    "Avez-vous voté l'an dernier ?",
+                    "Avez-vous voté l'an dernier\u202f?",
                     "Did you vote last year?",
                     options=[("Oui", "Yes"), ("Non", "No")],
                 ),
                 surveys.QuestionInput(
                     QuestionKind.SINGLE,
-                    "Les projets lauréats ont-ils été réalisés près de chez vous ?",
+                    "Les projets lauréats ont-ils été réalisés près de chez vous\u202f?",
                     "Were the winning projects carried out near you?",
                     options=[("Oui", "Yes"), ("Pas encore", "Not yet"), ("Je ne sais pas", "I don't know")],
                 ),

@@ -110,7 +110,7 @@ REPLIES = [
 ]
 PROCESS_COMMENTS = [
     (
-        "Merci d'organiser cette consultation. Y aura-t-il une réunion publique pour présenter les projets retenus ?",
+        "Merci d'organiser cette consultation. Y aura-t-il une réunion publique pour présenter les projets retenus\u202f?",
         "Thank you for running this consultation. Will there be a public meeting to present the chosen projects?",
     ),
     (
@@ -119,14 +119,14 @@ PROCESS_COMMENTS = [
         "Could the deadline for proposals be extended by a week? Many neighbours found out late.",
     ),
     (
-        "Les réponses officielles arrivent-elles aussi pour les propositions peu soutenues ?",
+        "Les réponses officielles arrivent-elles aussi pour les propositions peu soutenues\u202f?",
         "Do less supported proposals also get an official answer?",
     ),
 ]
 # Comments that a moderator should look at: (French text, [(flag reason, details)...]).
 FLAGGED = [
     (
-        "Promo -50 % sur les trottinettes électriques, commandez vite sur notre site !!!",
+        "Promo -50\u00a0% sur les trottinettes électriques, commandez vite sur notre site\u202f!!!",
         [("spam", ""), ("spam", "Publicité"), ("spam", ""), ("other", "Lien commercial")],
     ),
     (

@@ -29,9 +29,9 @@ POSTS: tuple[tuple[PostKind, str, str, str, str, int | None, str], ...] = (
     ),
     (
         PostKind.QUESTION,
-        "Un bon cordonnier dans le coin ?",
+        "Un bon cordonnier dans le coin\u202f?",
         "A good cobbler nearby?",
-        "Mes bottines ont besoin d'un ressemelage, des adresses à conseiller ?",
+        "Mes bottines ont besoin d'un ressemelage, des adresses à conseiller\u202f?",
         "My boots need resoling: any address to recommend?",
         None,
         "",
@@ -58,7 +58,7 @@ POSTS: tuple[tuple[PostKind, str, str, str, str, int | None, str], ...] = (
         PostKind.ANNOUNCEMENT,
         "Fermeture de la piscine pour travaux",
         "Swimming pool closed for works",
-        "Affiché à l'entrée : la piscine ferme trois semaines pour la vidange annuelle.",
+        "Affiché à l'entrée\u00a0: la piscine ferme trois semaines pour la vidange annuelle.",
         "Posted at the entrance: the pool closes for three weeks for its yearly draining.",
         None,
         "",
@@ -83,17 +83,17 @@ POSTS: tuple[tuple[PostKind, str, str, str, str, int | None, str], ...] = (
     ),
     (
         PostKind.QUESTION,
-        "Qui connaît les horaires de la déchetterie mobile ?",
+        "Qui connaît les horaires de la déchetterie mobile\u202f?",
         "Who knows when the mobile recycling centre comes?",
-        "Je voudrais déposer un vieux four, quelqu'un sait quand elle passe ?",
+        "Je voudrais déposer un vieux four, quelqu'un sait quand elle passe\u202f?",
         "I would like to drop off an old oven: does anyone know when it comes by?",
         None,
         "",
     ),
 )
 REPLIES = (
-    ("Rue Oberkampf, au 12 : travail soigné.", "Rue Oberkampf, number 12: careful work."),
-    ("Merci pour l'info !", "Thanks for letting us know!"),
+    ("Rue Oberkampf, au 12\u00a0: travail soigné.", "Rue Oberkampf, number 12: careful work."),
+    ("Merci pour l'info\u202f!", "Thanks for letting us know!"),
     ("Je peux aider le samedi, je vous écris.", "I can help on Saturdays, I'll write to you."),
 )
 QUARTIERS = 3

@@ -34,7 +34,7 @@ PARIS_2021 = 2_133_111
 # INSEE's 2021 legal population of the arrondissements we could check (see the module's docstring).
 ARRONDISSEMENTS_2021 = {1: 15_919, 15: 227_746, 18: 188_446, 20: 189_805}
 POPULATION_SOURCE = (
-    "estimation : populations légales 2021 de l'Insee (Paris et quatre arrondissements), réparties par surface / "
+    "estimation\u00a0: populations légales 2021 de l'Insee (Paris et quatre arrondissements), réparties par surface / "
     "estimate: INSEE 2021 legal populations (Paris and four arrondissements), split by area"
 )
 DAY = timedelta(days=1)

@@ -52,7 +52,7 @@ async def build_demo_opinions(session: AsyncSession, now: datetime) -> None:
         session,
         opinions.ConversationInput(
             process_id=process.id,
-            question="Quel avenir pour la place de la République ?",
+            question="Quel avenir pour la place de la République\u202f?",
             question_en="What future for the Place de la République?",
             seeds=[text for text, _ in STATEMENTS],
             anonymous_allowed=True,

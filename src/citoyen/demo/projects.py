@@ -157,7 +157,7 @@ PROJECTS = [
         2_300_000,
     ),
     DemoProject(
-        "Rue Mouffetard : zone piétonne étendue",
+        "Rue Mouffetard\u00a0: zone piétonne étendue",
         "Rue Mouffetard: a longer pedestrian zone",
         "La piétonnisation s'étend jusqu'à l'église Saint-Médard, livraisons le matin seulement.",
         "The pedestrian zone reaches the Saint-Médard church; deliveries in the morning only.",
@@ -190,7 +190,7 @@ PROJECTS = [
         1_800_000,
     ),
     DemoProject(
-        "Square Louise-Michel : reprise des allées",
+        "Square Louise-Michel\u00a0: reprise des allées",
         "Square Louise-Michel: paths repaired",
         "Allées reprises en matériaux drainants, nouveaux bancs et fontaine à boire.",
         "Paths rebuilt with draining materials, new benches and a drinking fountain.",
@@ -402,22 +402,22 @@ PROJECTS = [
 
 UPDATES = [
     (
-        "Les travaux commencent lundi : circulation alternée entre 7 h et 17 h.",
+        "Les travaux commencent lundi\u00a0: circulation alternée entre 7\u00a0h et 17\u00a0h.",
         "Works start on Monday: alternating traffic between 7 am and 5 pm.",
     ),
     (
-        "Fin de la première tranche de travaux ; la rue rouvre ce week-end.",
+        "Fin de la première tranche de travaux\u202f; la rue rouvre ce week-end.",
         "The first phase of works is over; the street reopens this weekend.",
     ),
 ]
 QUESTIONS = [
     (
-        "Les livraisons des commerces seront-elles possibles pendant les travaux ?",
+        "Les livraisons des commerces seront-elles possibles pendant les travaux\u202f?",
         "Oui, des créneaux de livraison sont maintenus chaque matin de 7 h à 10 h.",
     ),
-    ("Combien d'arbres seront plantés exactement ?", ""),
+    ("Combien d'arbres seront plantés exactement\u202f?", ""),
     (
-        "Le stationnement des personnes handicapées sera-t-il conservé ?",
+        "Le stationnement des personnes handicapées sera-t-il conservé\u202f?",
         "Oui, les places réservées sont déplacées de quelques mètres et restent dans la rue.",
     ),
 ]

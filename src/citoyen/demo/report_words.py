@@ -114,12 +114,12 @@ WHEN_EN = [
     "since last night",
 ]
 CLOSERS_FR = [
-    "Merci !",
+    "Merci\u202f!",
     "Merci d'avance.",
     "Merci de faire le nécessaire.",
     "Cordialement.",
     "Merci pour votre intervention.",
-    "C'est urgent !",
+    "C'est urgent\u202f!",
     "Merci de passer vite.",
 ]
 CLOSERS_EN = ["Thanks!", "Thank you.", "Please sort it out.", "Many thanks.", "It's urgent!"]
@@ -674,7 +674,7 @@ def describe(rng: random.Random, lang: str, problem: Problem, place: str) -> str
     if style < 0.08:  # typed in a hurry on a phone
         text = text.lower().rstrip(".!")
     elif style < 0.11:
-        text = text.rstrip(".! ") + (" !!" if lang == "fr" else "!!")
+        text = text.rstrip(".! ") + ("\u202f!!" if lang == "fr" else "!!")
     return text
 
 

@@ -107,7 +107,7 @@ CATEGORIES = [
             _question(
                 "size",
                 SINGLE,
-                "Quelle est la taille du trou ?",
+                "Quelle est la taille du trou\u202f?",
                 "How big is the hole?",
                 _values(
                     ("small", "Petit (moins de 20 cm)", "Small (under 20 cm)"),
@@ -119,7 +119,7 @@ CATEGORIES = [
             _question(
                 "hazards",
                 MULTI,
-                "Qui est mis en danger ?",
+                "Qui est mis en danger\u202f?",
                 "Who is at risk?",
                 _values(
                     ("bikes", "Cyclistes", "Cyclists"),
@@ -142,7 +142,7 @@ CATEGORIES = [
             _question(
                 "lights_out",
                 NUMBER,
-                "Combien de lampadaires sont concernés ?",
+                "Combien de lampadaires sont concernés\u202f?",
                 "How many lights are affected?",
                 required=True,
                 hint="un nombre, 1 s'il n'y en a qu'un",
@@ -150,7 +150,7 @@ CATEGORIES = [
             _question(
                 "state",
                 SINGLE,
-                "Que se passe-t-il ?",
+                "Que se passe-t-il\u202f?",
                 "What is happening?",
                 _values(
                     ("off", "Il reste éteint", "It stays off"),
@@ -172,7 +172,7 @@ CATEGORIES = [
             _question(
                 "volume",
                 SINGLE,
-                "Quel volume environ ?",
+                "Quel volume environ\u202f?",
                 "Roughly how much?",
                 _values(
                     ("bags", "Quelques sacs", "A few bags"),
@@ -185,7 +185,7 @@ CATEGORIES = [
             _question(
                 "waste_types",
                 MULTI,
-                "Quels types de déchets ?",
+                "Quels types de déchets\u202f?",
                 "What kind of waste?",
                 _values(
                     ("furniture", "Meubles, matelas", "Furniture, mattresses"),
@@ -211,7 +211,7 @@ CATEGORIES = [
             _question(
                 "surface",
                 SINGLE,
-                "Sur quoi ?",
+                "Sur quoi\u202f?",
                 "On what?",
                 _values(
                     ("facade", "Façade d'immeuble", "Building front"),
@@ -223,7 +223,7 @@ CATEGORIES = [
             _question(
                 "offensive",
                 SINGLE,
-                "Le contenu est-il injurieux ou discriminatoire ?",
+                "Le contenu est-il injurieux ou discriminatoire\u202f?",
                 "Is the content offensive or discriminatory?",
                 _values(("yes", "Oui", "Yes"), ("no", "Non", "No")),
             ),
@@ -241,7 +241,7 @@ CATEGORIES = [
             _question(
                 "where",
                 SINGLE,
-                "La fuite est-elle sur la chaussée ou sur le trottoir ?",
+                "La fuite est-elle sur la chaussée ou sur le trottoir\u202f?",
                 "Is the leak on the road or on the pavement?",
                 _values(
                     ("road", "Sur la chaussée", "On the road"),
@@ -264,7 +264,7 @@ CATEGORIES = [
             _question(
                 "item",
                 SINGLE,
-                "Quel équipement ?",
+                "Quel équipement\u202f?",
                 "Which item?",
                 _values(
                     ("bench", "Banc", "Bench"),
@@ -290,7 +290,7 @@ CATEGORIES = [
             _question(
                 "problem",
                 SINGLE,
-                "Quel est le problème ?",
+                "Quel est le problème\u202f?",
                 "What is the problem?",
                 _values(
                     ("branch", "Branche cassée ou menaçante", "Broken or hanging branch"),
@@ -314,7 +314,7 @@ CATEGORIES = [
             _question(
                 "where",
                 SINGLE,
-                "Où le véhicule est-il garé ?",
+                "Où le véhicule est-il garé\u202f?",
                 "Where is the vehicle parked?",
                 _values(
                     ("pavement", "Sur le trottoir", "On the pavement"),
@@ -329,7 +329,7 @@ CATEGORIES = [
             _question(
                 "vehicle",
                 SINGLE,
-                "Quel véhicule ?",
+                "Quel véhicule\u202f?",
                 "What vehicle?",
                 _values(
                     ("car", "Voiture", "Car"),

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from citoyen.opinions.repness import across_groups, group_statistics, representative
+from citoyen.opinions.repness import across_groups, group_statistics, import_reddwarf, representative
 
 # Pol.is clusters participants who voted on at least 7 statements (or on all of them when there are fewer).
 MIN_VOTES = 7
@@ -118,6 +118,7 @@ def _best_kmeans(points: np.ndarray, max_groups: int, init: list[list[float]] | 
     """k from 2 to `max_groups`, the best silhouette wins (the smallest k on a tie), as red-dwarf's grid search
     picks it; the silhouette is scored on an even sample above `SILHOUETTE_SAMPLE` points (its cost grows with
     the square of their number)."""
+    import_reddwarf()
     from reddwarf.sklearn.cluster import PolisKMeans
     from sklearn.metrics import silhouette_score
 
@@ -146,6 +147,7 @@ def compute_map(
 
     red-dwarf's steps for Pol.is's pipeline (its reducer: mean imputation, PCA, sparsity-aware scaling; its
     k-means with Pol.is's initialisation; its comment statistics), on numpy arrays rather than pandas' pivot."""
+    import_reddwarf()
     from reddwarf.utils.reducer.base import run_reducer
     from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 

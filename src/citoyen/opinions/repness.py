@@ -6,6 +6,7 @@ same order: tests/opinions/test_groups.py compares the two), the consensus and t
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +37,23 @@ class GroupStatistics:
     rdt: np.ndarray
 
 
+def import_reddwarf() -> None:
+    """Import red-dwarf's models before any of its modules, without the one warning they print: red-dwarf 0.4.0
+    declares `Optional[Annotated[str, Field(exclude=True)]]` (`reddwarf/models.py`), which pydantic 2.12 reports
+    as an `UnsupportedFieldAttributeWarning` at import (every start of the opinion map printed it). We use none
+    of those models; any other warning still shows."""
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The 'exclude' attribute", UnsupportedFieldAttributeWarning)
+        import reddwarf.models  # noqa: F401
+
+
 def group_statistics(matrix: np.ndarray, labels: np.ndarray, group_count: int) -> GroupStatistics:
     """The statistics of the raw votes (NaN where not voted) of the participants labelled 0..k-1: the counts by
     one matrix product per vote kind (red-dwarf counts them group by group on copies of the matrix), then
     red-dwarf's own formulas (Laplace-smoothed probabilities, Pol.is's one- and two-proportion tests)."""
+    import_reddwarf()
     from reddwarf.utils.stats import one_prop_test, probability, two_prop_test
 
     # participants × groups, 1 where the participant is in the group
