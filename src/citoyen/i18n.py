@@ -71,17 +71,17 @@ def format_ratio(ratio: float, locale: str, digits: int = 0) -> str:
     return format_percent(ratio, pattern, locale=locale)
 
 
-def format_day(value: date, locale: str, form: str = "medium") -> str:
+def format_day(value: date, locale: str, form: str = "medium", zone: tzinfo = UTC) -> str:
     """A date in the reader's language ("7 déc. 2026", "Dec 7, 2026"; form "long": "7 décembre 2026");
-    a moment's date is its date in UTC, as the platform's times."""
+    a moment's date is its date in `zone` (pages give the city's time zone)."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        value = value.astimezone(UTC)
+        value = value.astimezone(zone)
     return format_date(value, form, locale=locale)
 
 
 def format_moment(value: datetime, locale: str, zone: tzinfo = UTC) -> str:
-    """A moment, in UTC (or in `zone`, the city's time), in the reader's language ("7 déc. 2026, 14:05",
-    "Dec 7, 2026, 2:05 PM")."""
+    """A moment in `zone` (pages give the city's time zone, `Settings.zone`; UTC by default), in the reader's
+    language ("7 déc. 2026, 14:05", "Dec 7, 2026, 2:05 PM")."""
     moment = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
     pattern = str(get_datetime_format("medium", locale=locale))
     day = format_date(moment.astimezone(zone), "medium", locale=locale)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
+from citoyen.i18n import format_moment
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.budgets.models import Ballot, Budget
 from citoyen.people.models import Role
@@ -94,7 +95,7 @@ async def test_results_are_public_only_once_voting_has_closed(
     phase = await voting_phase(session, await budgets.process_of(session, budget))
     early = await client.get(f"/participation/budgets/{budget.id}/results", headers=EN)
     assert early.status_code == 403 and "Access denied" not in early.text
-    closing = f"{phase.ends_at:%B} {phase.ends_at.day}, {phase.ends_at.year}, {phase.ends_at:%H:%M} UTC"
+    closing = format_moment(phase.ends_at, "en", settings.zone)  # in the city's time, as every time shown
     assert f"The results will be published when voting closes, on {closing}." in early.text
     french = await client.get(f"/participation/budgets/{budget.id}/results", headers={"Accept-Language": "fr"})
     assert "Les résultats seront publiés à la clôture du vote, le " in french.text

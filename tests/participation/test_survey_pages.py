@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,6 +111,10 @@ async def test_an_admin_builds_a_survey(client: httpx.AsyncClient, session: Asyn
         "label_en": "Monceau park",
     }
     assert survey.public_results
+    # Typed in the city's time (Europe/Paris, an hour ahead of UTC in winter), kept in UTC, shown back as typed.
+    assert survey.opens_at == datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
+    edit = await client.get(f"/admin/participation/surveys/{survey.id}")
+    assert 'name="opens_at" required value="2026-01-01T00:00"' in edit.text
 
 
 async def test_a_binding_consultation_is_answered_by_verified_residents_only(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.alerts.models import Alert, AlertKind
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_, get_translations, localized
 from citoyen.notifications import service as notifications
 from citoyen.people import service as people
 
@@ -43,9 +43,11 @@ async def notify_staff(session: AsyncSession, alert: Alert) -> int:
     told = 0
     for person in await concerned_staff(session, alert):
         gettext = get_translations(person.locale).gettext
-        name = alert.subject_name_en if person.locale == "en" and alert.subject_name_en else alert.subject_name
-        await notifications.notify(
-            session, person.id, gettext(TITLES[alert.kind]) % {"name": name}, gettext(BODY), f"/alerts/{alert.id}"
+        french, english = notifications.in_both_languages(
+            lambda translate, locale: (
+                translate(TITLES[alert.kind]) % {"name": localized(locale, alert.subject_name, alert.subject_name_en)}
+            )
         )
+        await notifications.notify(session, person.id, french, gettext(BODY), f"/alerts/{alert.id}", title_en=english)
         told += 1
     return told

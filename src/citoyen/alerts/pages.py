@@ -45,7 +45,7 @@ def _helpers(request: Request) -> dict[str, Any]:
     return {
         "number": lambda value: format_decimal(value, format="#,##0.##", locale=locale),
         "day": lambda value: format_day(value, locale),
-        "moment": lambda value: format_moment(value, locale),
+        "moment": lambda value: format_moment(value, locale, request.app.state.settings.zone),
         "percent": lambda value: format_ratio(value, locale),
         "kind_labels": KIND_LABELS,
         "status_labels": STATUS_LABELS,

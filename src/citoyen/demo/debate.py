@@ -99,7 +99,7 @@ REPLIES = [
         "There is a local association that could take care of it.",
     ),
     (
-        "Le coût est indiqué dans la fiche du budget participatif, environ 30 000 €.",
+        "Le coût est indiqué dans la fiche du budget participatif, environ 30\u202f000\u00a0€.",
         "The cost is in the participatory budget sheet, about €30,000.",
     ),
     ("Justement, c'est le moment de relancer le sujet.", "Exactly, now is the time to bring it up again."),
@@ -110,7 +110,8 @@ REPLIES = [
 ]
 PROCESS_COMMENTS = [
     (
-        "Merci d'organiser cette consultation. Y aura-t-il une réunion publique pour présenter les projets retenus\u202f?",
+        "Merci d'organiser cette consultation. "
+        "Y aura-t-il une réunion publique pour présenter les projets retenus\u202f?",
         "Thank you for running this consultation. Will there be a public meeting to present the chosen projects?",
     ),
     (

@@ -262,6 +262,8 @@ class Measure:
     unit_symbol: str
     series: str | None = None  # for replays
     decimals: int = 1
+    # The symbol in English where the French one is a word ("vélos/h"); empty: the same in both languages.
+    unit_symbol_en: str = ""
 
 
 AIR_MEASURES = (
@@ -324,10 +326,11 @@ BIKE_MEASURE = Measure(
     "Passages de vélos",
     "Bicycles passing",
     "https://w3id.org/citoyen/def/bicycle-count",
-    "bicycles per hour",
-    "bicycles/h",
+    "vélos par heure",
+    "vélos/h",
     "bikes",
     0,
+    unit_symbol_en="bicycles/h",
 )
 ELECTRICITY_MEASURE = Measure(
     "Puissance électrique",
@@ -576,13 +579,14 @@ async def build_demo_sensors(
                 name=f"{demo_thing.name} · {measure.name}",
                 name_en=f"{demo_thing.name_en} · {measure.name_en}",
                 description=f"{measure.name} ({measure.unit_symbol})",
-                description_en=f"{measure.name_en} ({measure.unit_symbol})",
+                description_en=f"{measure.name_en} ({measure.unit_symbol_en or measure.unit_symbol})",
                 observation_type=MEASUREMENT,
                 unit_of_measurement={
                     "name": measure.unit_name,
                     "symbol": measure.unit_symbol,
                     "definition": measure.definition,
                 },
+                unit_symbol_en=measure.unit_symbol_en,
                 thing_id=thing.id,
                 sensor_id=sensor.id,
                 observed_property_id=await observed_property(measure),

@@ -18,7 +18,7 @@ from citoyen.feed.errors import FeedError
 from citoyen.feed.items import remove_items
 from citoyen.feed.models import Flag, ItemKind, Post, Reply
 from citoyen.feed.posts import get_post, get_reply
-from citoyen.i18n import N_, get_translations, squeeze_spaces
+from citoyen.i18n import N_, squeeze_spaces
 from citoyen.notifications import service as notifications
 from citoyen.participation.moderation import service as participation_moderation
 from citoyen.people import service as people
@@ -158,8 +158,8 @@ async def hide(session: AsyncSession, moderator: Person, kind: str, target_id: i
     if item.author_id is not None:
         author = await people.get_person(session, item.author_id)
         if author is not None:
-            translate = get_translations(author.locale).gettext
-            await notifications.notify(session, author.id, translate(what) % {"reason": reason}, link=link)
+            french, english = notifications.in_both_languages(lambda gettext, _: gettext(what) % {"reason": reason})
+            await notifications.notify(session, author.id, french, link=link, title_en=english)
 
 
 async def keep(session: AsyncSession, moderator: Person, kind: str, target_id: int) -> None:

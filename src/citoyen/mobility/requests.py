@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.errors import Kind
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_
 from citoyen.mobility.errors import CarpoolError
 from citoyen.mobility.models import (
     MESSAGE_MAX,
@@ -47,9 +47,11 @@ class Exchange:
 async def _tell(session: AsyncSession, person_id: int, msgid: str, request_id: int) -> None:
     """Tell the other person of a request, in the app and in their language, that it moved: without it a driver
     would learn of a neighbour's request only by coming back to the board."""
+    french, english = notifications.in_both_languages(lambda gettext, _locale: gettext(msgid))
     for recipient in await people.active_recipients(session, [person_id]):
-        title = get_translations(recipient.locale).gettext(msgid)
-        await notifications.notify(session, recipient.id, title, link=f"/carpool/requests/{request_id}")
+        await notifications.notify(
+            session, recipient.id, french, link=f"/carpool/requests/{request_id}", title_en=english
+        )
 
 
 async def accepted_count(session: AsyncSession, trip_id: int) -> int:

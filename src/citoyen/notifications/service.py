@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.i18n import N_
+from citoyen.i18n import N_, get_translations
 from citoyen.notifications.models import Notification
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
 from citoyen.people.service import Person
 
+# A notification's title as one language writes it: `wording(gettext, locale)`.
+Wording = Callable[[Callable[[str], str], str], str]
 
-async def notify(session: AsyncSession, person_id: int, title: str, body: str = "", link: str = "") -> None:
-    """Add a notification; `title` and `body` are already in the person's language."""
-    session.add(Notification(person_id=person_id, title=title[:300], body=body, link=link[:500]))
+
+def in_both_languages(wording: Wording) -> tuple[str, str]:
+    """A title in French and in English, for `notify(..., title, title_en=...)`: the notification page shows the
+    one of its own language, whatever the account's language was when it was written."""
+    return wording(get_translations("fr").gettext, "fr"), wording(get_translations("en").gettext, "en")
+
+
+async def notify(
+    session: AsyncSession, person_id: int, title: str, body: str = "", link: str = "", title_en: str = ""
+) -> None:
+    """Add a notification: `title` in French and `title_en` in English (`in_both_languages`), or a title alone in
+    the person's language; `body` is in the person's language (often what staff wrote)."""
+    session.add(
+        Notification(person_id=person_id, title=title[:300], title_en=title_en[:300], body=body, link=link[:500])
+    )
     await session.flush()
 
 
@@ -49,6 +64,7 @@ async def _export(session: AsyncSession, person: Person) -> dict[str, list[dict[
             {
                 "created_at": n.created_at.isoformat(),
                 "title": n.title,
+                "title_en": n.title_en,
                 "body": n.body,
                 "link": n.link,
                 "read_at": n.read_at.isoformat() if n.read_at else None,

@@ -59,6 +59,7 @@ class SensorReading:
     observed_property: str
     observed_property_en: str
     unit_symbol: str
+    unit_symbol_en: str
     value: float | None
     time: datetime | None
     is_hourly_mean: bool
@@ -146,6 +147,7 @@ async def _sensors(session: AsyncSession, neighbourhood_id: int) -> list[SensorH
                     reading.observed_property,
                     reading.observed_property_en,
                     reading.unit_symbol,
+                    reading.unit_symbol_en,
                     reading.latest.value if reading.latest else None,
                     reading.latest.time if reading.latest else None,
                     reading.latest.is_hourly_mean if reading.latest else False,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
 from citoyen.events import EventHub, ProjectQuestionAnswered, ProjectUpdatePosted, announce
-from citoyen.i18n import N_, get_translations, localized
+from citoyen.i18n import N_, localized
 from citoyen.images import PhotoError, prepare_photo
 from citoyen.notifications import service as notifications
 from citoyen.participation import service as participation
@@ -515,10 +515,11 @@ async def _tell(
     link: str,
     body: Callable[[str], str],
 ) -> None:
-    """Each active person told in the app, in their language (`wording(gettext, locale)`, `body(locale)`)."""
+    """Each active person told in the app, in French and English (`wording(gettext, locale)`): the notification
+    page shows the title in its own language; `body(locale)` in the person's language."""
+    french, english = notifications.in_both_languages(wording)
     for recipient in await people.active_recipients(session, sorted(person_ids)):
-        title = wording(get_translations(recipient.locale).gettext, recipient.locale)
-        await notifications.notify(session, recipient.id, title, body(recipient.locale), link)
+        await notifications.notify(session, recipient.id, french, body(recipient.locale), link, title_en=english)
 
 
 async def _on_update_posted(session: AsyncSession, event: ProjectUpdatePosted) -> None:

@@ -183,7 +183,13 @@ async def notify_followers(session: AsyncSession, settings: Settings, report: Re
         title = _("Report #%(id)s is now: %(status)s") % {"id": report.id, "status": _(STATUS_LABELS[report.status])}
         body = report.status_notes
         if account is not None:
-            await notifications.notify(session, account.id, title, body, link)
+            french, english = notifications.in_both_languages(
+                lambda gettext, _locale: (
+                    gettext("Report #%(id)s is now: %(status)s")
+                    % {"id": report.id, "status": gettext(STATUS_LABELS[report.status])}
+                )
+            )
+            await notifications.notify(session, account.id, french, body, link, title_en=english)
         recipient = addresses.get(account.id) if account else follower.email
         if recipient:
             text = "\n\n".join(part for part in (title, body, base_url(settings) + link) if part)

@@ -178,6 +178,9 @@ class Datastream(Base):
     description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     observation_type: Mapped[str] = mapped_column(String(200))
     unit_of_measurement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The unit's symbol in English where it is a word ("bicycles/h" beside "vélos/h"); empty: the symbol as given,
+    # the same in both languages ("µg/m³"). Pages only: the SensorThings API answers the unit as stored.
+    unit_symbol_en: Mapped[str] = mapped_column(String(100), default="", server_default="")
     # GeoJSON of the area the Observations' features cover, kept up to date on insert.
     observed_area: Mapped[str | None] = mapped_column(Text, default=None)
     phenomenon_time_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -147,6 +147,7 @@ class DatastreamSummary:
     observed_property: str  # in French, as stored; in English too when it was given (empty otherwise)
     observed_property_en: str
     unit_symbol: str
+    unit_symbol_en: str  # empty: the symbol reads the same in English
     unit_name: str
     latest: LatestValue | None
 
@@ -204,6 +205,7 @@ async def thing_page(session: AsyncSession, thing_id: int, person: Person | None
                 observed_property=property_name,
                 observed_property_en=property_name_en,
                 unit_symbol=str(unit.get("symbol") or ""),
+                unit_symbol_en=datastream.unit_symbol_en,
                 unit_name=str(unit.get("name") or ""),
                 latest=latest,
             )
@@ -249,6 +251,7 @@ class PlacedReading:
     observed_property: str
     observed_property_en: str  # empty when no English name was given
     unit_symbol: str
+    unit_symbol_en: str  # empty: the symbol reads the same in English
     latest: LatestValue | None
 
 
@@ -285,6 +288,7 @@ async def sensors_in(session: AsyncSession, neighbourhood_id: int, limit: int = 
                 Datastream.id,
                 Datastream.thing_id,
                 Datastream.unit_of_measurement,
+                Datastream.unit_symbol_en,
                 ObservedProperty.name,
                 ObservedProperty.name_en,
             )
@@ -295,10 +299,12 @@ async def sensors_in(session: AsyncSession, neighbourhood_id: int, limit: int = 
     ).all()
     readings: dict[int, list[PlacedReading]] = {thing.id: [] for thing in things}
     raw = {thing.id: thing.access == ThingAccess.PUBLIC for thing in things}
-    for datastream_id, thing_id, unit, property_name, property_name_en in streams:
+    for datastream_id, thing_id, unit, symbol_en, property_name, property_name_en in streams:
         latest = await _latest(session, datastream_id, raw[thing_id])
         symbol = str((unit or {}).get("symbol") or "")
-        readings[thing_id].append(PlacedReading(datastream_id, property_name, property_name_en, symbol, latest))
+        readings[thing_id].append(
+            PlacedReading(datastream_id, property_name, property_name_en, symbol, symbol_en, latest)
+        )
     return [PlacedSensor(thing, readings[thing.id]) for thing in things]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,14 +61,14 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals["in_french"] = in_french_on_page
     # Numbers, money and dates as the page's language writes them (citoyen.i18n's format_* functions):
     # `{{ 3.8|number(1) }}`, `{{ budget.total_cents|money }}`, `{{ share|percent }}`, `{{ at|date }}`,
-    # `{{ at|datetime }}` (UTC), `{{ at|local_datetime }}` (the city's time, `Settings.time_zone`). Never
-    # `"%.1f"|format`, `|round` or `strftime` for what a person reads.
+    # `{{ at|datetime }}`. Every moment a person reads is in the city's time (`Settings.time_zone`, shown by
+    # `|datetime` and `|date`), never in UTC. Never `"%.1f"|format`, `|round` or `strftime` for what a person
+    # reads.
     templates.env.filters["number"] = _number
     templates.env.filters["money"] = _money
     templates.env.filters["percent"] = _percent
     templates.env.filters["date"] = _date
     templates.env.filters["datetime"] = _datetime
-    templates.env.filters["local_datetime"] = _local_datetime
     templates.env.globals["role_labels"] = people_service.ROLE_LABELS
     templates.env.globals["access_action_labels"] = people_service.ACCESS_ACTION_LABELS
     templates.env.globals["access_detail_labels"] = people_service.ACCESS_DETAIL_LABELS
@@ -109,28 +109,29 @@ def _percent(context: Context, ratio: float, digits: int = 0) -> str:
     return format_ratio(ratio, _locale(context), digits)
 
 
+def city_zone(context: Context) -> tzinfo:
+    """The city's time zone (`Settings.time_zone`), in which pages show every moment."""
+    settings = context.get("settings")
+    return settings.zone if settings is not None else ZoneInfo("Europe/Paris")
+
+
 @pass_context
 def _date(context: Context, value: date | str, form: str = "medium") -> str:
-    """A date, or an ISO date kept as text (a report's history keeps its expected date so): "7 déc. 2026"."""
+    """A date, or an ISO date kept as text (a report's history keeps its expected date so): "7 déc. 2026". A
+    moment's date is its date in the city's time."""
     if isinstance(value, str):
         try:
             day = date.fromisoformat(value[:10])
         except ValueError:
             return value
         return format_day(day, _locale(context), form)
-    return format_day(value, _locale(context), form)
+    return format_day(value, _locale(context), form, city_zone(context))
 
 
 @pass_context
 def _datetime(context: Context, value: datetime) -> str:
-    return format_moment(value, _locale(context))
-
-
-@pass_context
-def _local_datetime(context: Context, value: datetime) -> str:
-    settings = context.get("settings")
-    zone = settings.zone if settings is not None else ZoneInfo("Europe/Paris")
-    return format_moment(value, _locale(context), zone)
+    """A moment in the city's time, as the page's language writes it: "7 déc. 2026, 15:05"."""
+    return format_moment(value, _locale(context), city_zone(context))
 
 
 def _with_numbers(text: str, values: dict[str, Any], locale: str) -> str:

@@ -3,17 +3,16 @@ results of both counting methods with a CSV export, and the administrators' page
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.dates import format_date
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import DbSession
-from citoyen.i18n import N_
+from citoyen.i18n import N_, format_moment
 from citoyen.participation.budgets import service as budgets
 from citoyen.participation.budgets.models import Budget
 from citoyen.participation.budgets.rules import BallotRule, ResultMethod
@@ -160,9 +159,9 @@ async def _results_visible(session: AsyncSession, budget: Budget, person: Person
         raise HTTPException(403, "The results are published when voting closes.")
 
 
-def _closing(moment: datetime, locale: str) -> str:
-    """When voting closes, as the page's language writes a date (UTC, as the platform's other times)."""
-    return f"{format_date(moment, 'long', locale=locale)}, {moment.astimezone(UTC):%H:%M} UTC"
+def _closing(moment: datetime, locale: str, zone: tzinfo) -> str:
+    """When voting closes, in the city's time, as the page's language writes a moment."""
+    return format_moment(moment, locale, zone)
 
 
 @router.get("/participation/budgets/{budget_id:int}/results")
@@ -175,7 +174,7 @@ async def show_results(request: Request, session: DbSession, person: CurrentPers
         context = {
             "budget": budget,
             "process": await budgets.process_of(session, budget),
-            "closing": _closing(phase.ends_at, locale_of(request)),
+            "closing": _closing(phase.ends_at, locale_of(request), request.app.state.settings.zone),
         }
         return render(request, "budgets/results_pending.html", context, status_code=403)
     return await _render_results(request, session, budget)

@@ -180,9 +180,10 @@ async def tell(
         return 0
     recipients = await people.active_recipients(session, ids)
     consenting = await people.consenting(session, [recipient.id for recipient in recipients], EMAIL_PURPOSE)
+    french, english = notifications.in_both_languages(lambda gettext, _locale: wording(gettext))
     for recipient in recipients:
         title = wording(get_translations(recipient.locale).gettext)
-        await notifications.notify(session, recipient.id, title, body, link)
+        await notifications.notify(session, recipient.id, french, body, link, title_en=english)
         if recipient.id in consenting:
             session.add(DigestEntry(person_id=recipient.id, title=title[:300], link=link[:500]))
     await session.flush()

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen import events
 from citoyen.db import utcnow
 from citoyen.events import ProposalHidden
-from citoyen.i18n import N_, get_translations
+from citoyen.i18n import N_
 from citoyen.notifications import service as notifications
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.models import Comment
@@ -242,8 +242,8 @@ async def hide(session: AsyncSession, moderator: Person, case_id: int, reason: s
     if item.author_id is not None:
         author = await people.get_person(session, item.author_id)
         if author is not None:
-            translate = get_translations(author.locale).gettext
-            await notifications.notify(session, author.id, translate(what) % {"reason": reason}, link=link)
+            french, english = notifications.in_both_languages(lambda gettext, _: gettext(what) % {"reason": reason})
+            await notifications.notify(session, author.id, french, link=link, title_en=english)
     return case
 
 

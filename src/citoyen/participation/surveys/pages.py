@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -111,15 +111,15 @@ async def survey_results(request: Request, session: DbSession, person: CurrentPe
 # --- administration ---------------------------------------------------------------------------
 
 
-def _moment(text: str) -> datetime | None:
-    """A date and time typed in a form (UTC)."""
+def _moment(text: str, zone: tzinfo) -> datetime | None:
+    """A date and time typed in a form, in the city's time (`zone`), as a moment in UTC."""
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+        return datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC) if text else None
     except ValueError:
         return None
 
 
-def _survey_input(form: FormData) -> surveys.SurveyInput:
+def _survey_input(form: FormData, zone: tzinfo) -> surveys.SurveyInput:
     questions = []
     for index in range(parse_count(field(form, "question_blocks"), MAX_QUESTION_BLOCKS) or 0):
         prefix = f"question_{index}_"
@@ -143,8 +143,8 @@ def _survey_input(form: FormData) -> surveys.SurveyInput:
                 options=options,
             )
         )
-    opens_at = _moment(field(form, "opens_at"))
-    closes_at = _moment(field(form, "closes_at"))
+    opens_at = _moment(field(form, "opens_at"), zone)
+    closes_at = _moment(field(form, "closes_at"), zone)
     if opens_at is None or closes_at is None:
         raise surveys.SurveyError(N_("Give the opening and closing dates."))
     process_id = parse_id(field(form, "process_id")) or 0
@@ -191,7 +191,7 @@ async def admin_surveys(request: Request, session: DbSession, admin: AdminPerson
 @router.post("/admin/participation/surveys")
 async def admin_create_survey(request: Request, session: DbSession, admin: AdminPerson, form: Form) -> Response:
     try:
-        survey = await surveys.save_survey(session, _survey_input(form))
+        survey = await surveys.save_survey(session, _survey_input(form, request.app.state.settings.zone))
     except surveys.SurveyError as error:
         return await _render_admin(request, session, None, [error.problem()], 400)
     request.app.state.process_frames.forget()  # a process's page lists its surveys
@@ -210,7 +210,7 @@ async def admin_update_survey(
 ) -> Response:
     survey = await _survey_or_404(session, survey_id)
     try:
-        await surveys.save_survey(session, _survey_input(form), survey)
+        await surveys.save_survey(session, _survey_input(form, request.app.state.settings.zone), survey)
     except surveys.SurveyError as error:
         await session.refresh(survey)
         return await _render_admin(request, session, survey, [error.problem()], error.status_code)

@@ -2,8 +2,9 @@
 // (Babel): "3,8" and "7 déc. 2026, 14:05" on a French page, "3.8" and "Dec 7, 2026, 2:05 PM" on an English one.
 // uPlot itself writes times in English (month names, month/day order, am/pm) and numbers in the browser's
 // language. Loaded right after uPlot, this wraps its constructor: a chart's legend (the values under the cursor)
-// and its axes get the page's formats unless the chart gives its own. Charts whose times are UTC (they pass a
-// `tzDate`) are written in UTC, the others in the browser's time zone, as uPlot draws them.
+// and its axes get the page's formats unless the chart gives its own. A chart that gives `timeZone` (the city's,
+// with a `tzDate` in it) is written in that zone; other charts with a `tzDate` (days in UTC) in UTC, the others in
+// the browser's time zone, as uPlot draws them.
 (function () {
   "use strict";
   if (typeof window.uPlot === "undefined" || window.uPlot.citoyenLanguage) return;
@@ -64,7 +65,8 @@
     var mode = options.mode || 1;
     var xScale = (options.scales || {}).x || {};
     var time = mode === 1 && xScale.time !== false;
-    var dates = formats(options.tzDate ? "UTC" : undefined);
+    var dates = formats(options.timeZone || (options.tzDate ? "UTC" : undefined));
+    delete options.timeZone;
     var series = options.series || [];
     series.forEach(function (one, index) {
       if (!one || one.value !== undefined || one.values !== undefined) return;

@@ -26,10 +26,12 @@
     return option ? option.dataset.unit || "" : "";
   }
 
-  // Times and values as the page's language writes them, as the server wrote them (Babel): "7 déc. 2026, 14:05"
-  // and "3,80" on a French page, "7 Dec 2026, 14:05" and "3.80" on an English one.
+  // Times and values as the page's language writes them, in the city's time, as the server wrote them (Babel):
+  // "7 déc. 2026, 14:05" and "3,80" on a French page, "7 Dec 2026, 14:05" and "3.80" on an English one.
   var pageLanguage = document.documentElement.lang || "fr";
-  var timeFormat = new Intl.DateTimeFormat(pageLanguage, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+  var zoneMeta = document.querySelector("meta[name=time-zone]");
+  var cityZone = zoneMeta ? zoneMeta.content : "Europe/Paris";
+  var timeFormat = new Intl.DateTimeFormat(pageLanguage, { dateStyle: "medium", timeStyle: "short", timeZone: cityZone });
   var valueFormat = new Intl.NumberFormat(pageLanguage, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
   function formatTime(seconds) { return timeFormat.format(new Date(seconds * 1000)); }
@@ -68,7 +70,8 @@
     plot = new uPlot({
       width: width,
       height: 280,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), cityZone); },
+      timeZone: cityZone,
       scales: { x: { time: true } },
       series: [
         { label: labels.labelTime },
@@ -105,7 +108,7 @@
     var latest = document.querySelector("[data-datastream='" + select.value + "'] [data-latest-value]");
     if (latest) latest.textContent = formatValue(reading.result);
     var latestTime = document.querySelector("[data-datastream='" + select.value + "'] [data-latest-time]");
-    if (latestTime) latestTime.textContent = formatTime(seconds) + " UTC";
+    if (latestTime) latestTime.textContent = formatTime(seconds);
     if (bucketSeconds) {
       // Means per bucket: fold the reading into its bucket's mean (counted from the live readings only).
       var start = Math.floor(seconds / bucketSeconds) * bucketSeconds;
