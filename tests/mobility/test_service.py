@@ -212,7 +212,10 @@ async def test_each_step_of_a_request_is_told_to_the_other_person_in_their_langu
     await mobility.withdraw(session, rider, asked.id)
 
     async def told(person: Any) -> list[tuple[str, str]]:
-        return [(n.title, n.link) for n in reversed(await notifications.list_notifications(session, person))]
+        return [
+            (n.title_in(person.locale), n.link)
+            for n in reversed(await notifications.list_notifications(session, person))
+        ]
 
     link = f"/carpool/requests/{asked.id}"
     assert await told(driver) == [

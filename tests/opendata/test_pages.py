@@ -193,7 +193,7 @@ async def test_a_dataset_page_shows_its_metadata_in_french_and_english(
     assert 'rel="license"' in french
     assert "Environnement" in french and "Environment" in english  # the theme
     assert 'href="/data?tags=pollution"' in french
-    assert "du 2026-11-01 au 2026-11-06" in french and "from 2026-11-01 to 2026-11-06" in english
+    assert "du 1 nov. 2026 au 6 nov. 2026" in french and "from Nov 1, 2026 to Nov 6, 2026" in english
     assert "quotidien" in french and "daily" in english
     extent = re.search(r'id="dataset-extent"[^>]*data-extent="([^"]+)"', french)
     assert extent and json.loads(html.unescape(extent.group(1)))["type"] == "Polygon"

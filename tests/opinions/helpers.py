@@ -28,7 +28,7 @@ async def create_conversation(session: AsyncSession, slug: str = "place-mairie",
         session,
         opinions.ConversationInput(
             process_id=process.id,
-            question="Que faire de la place de la Mairie ?",
+            question=" Que faire de la place\nde la Mairie\u202f? ",
             question_en="What should we do with the town hall square?",
             seeds=SEEDS,
             **flags,

@@ -25,6 +25,8 @@ async def _vote_count(session: AsyncSession) -> int:
 
 async def test_votes_one_statement_at_a_time_and_changes_a_vote(session: AsyncSession) -> None:
     conversation = await create_conversation(session)
+    # The question on one line, its French no-break space kept.
+    assert conversation.question == "Que faire de la place de la Mairie\u202f?"
     voter = opinions.Voter(await create_person(session))
     assert await opinions.progress(session, conversation, voter) == opinions.Progress(0, len(SEEDS))
     seen = []

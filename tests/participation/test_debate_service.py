@@ -192,7 +192,7 @@ async def test_replies_and_new_comments_notify_the_right_people(
     world.author.locale = "en"  # each is told in their own language
     await session.flush()
     first = await debate.add_comment(session, settings, world.alice, on_proposal(world), "Question ?")
-    assert [n.title for n in await notifications.list_notifications(session, world.author)] == [
+    assert [n.title_in("en") for n in await notifications.list_notifications(session, world.author)] == [
         f"New comment by {world.alice.display_name} on “Des bancs au square”"
     ]
     await debate.add_comment(session, settings, world.bruno, on_proposal(world), "Réponse", first.id)

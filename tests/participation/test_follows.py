@@ -67,7 +67,7 @@ async def test_a_new_proposal_tells_followers_of_its_process_and_neighbourhood(
     await follows.proposal_published(session, proposal)
     for person in (world.alice, world.bruno):
         news = await notifications.list_notifications(session, person)
-        assert [n.title for n in news] == ["New proposal: “Un jardin partagé”"]
+        assert [n.title_in("en") for n in news] == ["New proposal: “Un jardin partagé”"]
         assert news[0].link == f"/participation/proposals/{proposal.id}"
     assert await notifications.list_notifications(session, world.author) == []  # not told of one's own
 
@@ -146,7 +146,7 @@ async def test_an_answer_and_a_milestone_tell_the_author_and_followers(
     await participation.answer_proposal(session, staff, world.proposal, ProposalStatus.ACCEPTED, "Bonne idée.")
     await participation.add_milestone(session, staff, world.proposal, "Bancs commandés", 40)
     news = await notifications.list_notifications(session, world.alice)
-    assert sorted(n.title for n in news) == sorted(
+    assert sorted(n.title_in("en") for n in news) == sorted(
         [
             f"Your followed proposal “{world.proposal.title}” is now: accepted",
             f"Your followed proposal “{world.proposal.title}” is now: in progress",

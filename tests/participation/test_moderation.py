@@ -99,7 +99,7 @@ async def test_hiding_a_comment_replaces_it_and_tells_its_author(
     assert comment.hidden_at is not None and comment.hidden_reason == "publicité"
     assert await moderation.queue(session) == []
     told = await notifications.list_notifications(session, world.bruno)
-    assert told[0].title == "Your comment was hidden by moderation: publicité"
+    assert told[0].title_in(world.bruno.locale) == "Your comment was hidden by moderation: publicité"
     with pytest.raises(DebateError, match="already decided"):
         await moderation.dismiss(session, world.moderator, case.id)
     with pytest.raises(DebateError, match="already hidden"):

@@ -196,8 +196,8 @@ async def test_reaching_the_threshold_requires_an_answer(session: AsyncSession, 
 
 
 async def notifications_of(session: AsyncSession, person: Person) -> list[str]:
-    query = select(Notification.title).where(Notification.person_id == person.id).order_by(Notification.id)
-    return list((await session.execute(query)).scalars())
+    query = select(Notification).where(Notification.person_id == person.id).order_by(Notification.id)
+    return [n.title_in(person.locale) for n in (await session.execute(query)).scalars()]
 
 
 async def test_answers_and_milestones_update_the_proposal_and_tell_the_author(

@@ -183,7 +183,7 @@ async def test_followers_are_told_of_updates_and_answers_in_their_language(sessi
     await projects.follow(session, english, project.id)  # twice is once
     await projects.post_update(session, world.staff, project.id, "Les travaux commencent le 3 mars.")
     told = await _notifications(session, english.id)
-    assert [n.title for n in told] == ["News of the project “Bike lane on West street”"]
+    assert [n.title_in("en") for n in told] == ["News of the project “Bike lane on West street”"]
     assert told[0].link == f"/projects/{project.id}#updates" and "3 mars" in told[0].body
     question = await projects.ask_question(session, world.citizen, project.id, "La rue sera-t-elle fermée ?")
     assert await projects.is_following(session, world.citizen.id, project.id)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import base64
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import shapely
@@ -42,7 +43,7 @@ from citoyen.demo.report_words import (
     street_place,
     weighted,
 )
-from citoyen.i18n import get_translations
+from citoyen.notifications import service as notifications
 from citoyen.notifications.models import Notification
 from citoyen.people import service as people
 from citoyen.people.models import Department, Person
@@ -941,12 +942,19 @@ async def _write(
     await session.flush()
 
 
+def _status_title(report_id: int, status: ReportStatus, gettext: Callable[[str], str], _locale: str) -> str:
+    """A report's change of status as its follower is told of it, in one language."""
+    return gettext("Report #%(id)s is now: %(status)s") % {
+        "id": report_id,
+        "status": gettext(reports.STATUS_LABELS[status]),
+    }
+
+
 async def _notify_citizen(
     session: AsyncSession, citizen: Person, plans: list[Plan], ids: list[int], duplicate_ids: list[int | None]
 ) -> None:
     """The demo citizen's notifications about her reports (the two latest unread), as the workflow
     would have sent them; in the app only, so nothing lands in the mail outbox."""
-    gettext = get_translations(citizen.locale).gettext
     rows: list[dict[str, Any]] = []
     for plan, report_id, original in zip(plans, ids, duplicate_ids, strict=True):
         if plan.person_id != citizen.id:
@@ -955,14 +963,12 @@ async def _notify_citizen(
             if event.kind != EventKind.STATUS:
                 continue
             answer = next((e.text for e in plan.events if e.kind == EventKind.ANSWER and e.at == event.at), "")
-            title = gettext("Report #%(id)s is now: %(status)s") % {
-                "id": report_id,
-                "status": gettext(reports.STATUS_LABELS[event.status]),
-            }
+            title, title_en = notifications.in_both_languages(partial(_status_title, report_id, event.status))
             rows.append(
                 {
                     "person_id": citizen.id,
                     "title": title,
+                    "title_en": title_en,
                     "body": answer.format(original=original),
                     "link": f"/reports/{report_id}",
                     "created_at": event.at,

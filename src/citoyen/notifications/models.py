@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citoyen.db import Base, UTCDateTime, utcnow
+from citoyen.i18n import localized
 
 
 class Notification(Base):
@@ -24,3 +25,7 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    def title_in(self, locale: str) -> str:
+        """The title in `locale`'s language (`localized(n.title, n.title_en)` in templates)."""
+        return localized(locale, self.title, self.title_en)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import detached_copy, utcnow
-from citoyen.i18n import N_
+from citoyen.i18n import N_, squeeze_spaces
 from citoyen.opinions.errors import OpinionError
 from citoyen.opinions.models import STATEMENT_MAX, Conversation, Statement, StatementStatus
 from citoyen.participation import service as participation
@@ -36,7 +36,7 @@ class ConversationInput:
 
 def check_statement_text(text: str) -> str:
     """A statement's text, trimmed: 1 to 280 characters, or refused."""
-    text = " ".join(text.split())
+    text = squeeze_spaces(text)
     if not text:
         raise OpinionError(N_("Write a statement of 1 to %(max)d characters."), field="body", max=STATEMENT_MAX)
     if len(text) > STATEMENT_MAX:
@@ -52,7 +52,7 @@ def check_statement_text(text: str) -> str:
 async def create_conversation(session: AsyncSession, data: ConversationInput) -> Conversation:
     """Add a conversation to a process, with its seed statements (published at once, numbered from 0)."""
     process = await participation.get_process(session, data.process_id, include_unpublished=True)
-    question = " ".join(data.question.split())
+    question = squeeze_spaces(data.question)
     if not question:
         raise OpinionError(N_("A conversation needs a question."), field="question")
     if len(question) > QUESTION_MAX or len(data.question_en.strip()) > QUESTION_MAX:
@@ -66,7 +66,7 @@ async def create_conversation(session: AsyncSession, data: ConversationInput) ->
         process_id=process.id,
         phase_id=data.phase_id,
         question=question,
-        question_en=" ".join(data.question_en.split()),
+        question_en=squeeze_spaces(data.question_en),
         participants_write=data.participants_write,
         moderate_before=data.moderate_before,
         verified_only=data.verified_only,

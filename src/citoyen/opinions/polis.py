@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.i18n import squeeze_spaces
 from citoyen.opinions.conversations import ConversationInput, create_conversation, get_conversation
 from citoyen.opinions.maps import groups_by_pid
 from citoyen.opinions.models import STATEMENT_MAX, Conversation, OpinionVote, Participant, Statement, StatementStatus
@@ -117,7 +118,7 @@ def read_polis_export(directory: Path) -> PolisExport:
         if tid in seen:
             raise PolisFormatError("comments.csv", line, f"comment-id {tid} already on line {seen[tid]}")
         seen[tid] = line
-        body = " ".join(row["comment-body"].split())
+        body = squeeze_spaces(row["comment-body"])
         if not body or len(body) > STATEMENT_MAX:
             raise PolisFormatError("comments.csv", line, f"a statement has 1 to {STATEMENT_MAX} characters")
         moderated = _integer("comments.csv", line, "moderated", row["moderated"] or "0")

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from citoyen.db import UTCDateTime, utcnow
-from citoyen.i18n import N_
+from citoyen.i18n import N_, squeeze_spaces
 from citoyen.opinions.conversations import check_statement_text, is_open, next_tid
 from citoyen.opinions.errors import OpinionError
 from citoyen.opinions.maps import mark_stale
@@ -539,7 +539,7 @@ async def moderate(
     statement = await session.get(Statement, statement_id)
     if statement is None:
         raise OpinionError(N_("This statement does not exist or was moderated out."), "not_found")
-    reason = " ".join(reason.split())
+    reason = squeeze_spaces(reason)
     if not accept and not reason:
         raise OpinionError(N_("Give the reason for moderating this statement out."), field="reason")
     if len(reason) > moderation.MAX_REASON_LENGTH:

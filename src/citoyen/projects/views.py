@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from citoyen.i18n import squeeze_spaces
 from citoyen.participation import service as participation
 from citoyen.people import service as people
 from citoyen.people.service import Person
@@ -123,7 +124,7 @@ ATOM_ENTRIES = 50
 
 
 def _headline(text: str, limit: int = 90) -> str:
-    line = " ".join(text.split())
+    line = squeeze_spaces(text)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

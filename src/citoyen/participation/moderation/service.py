@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from citoyen import events
 from citoyen.db import utcnow
 from citoyen.events import ProposalHidden
-from citoyen.i18n import N_
+from citoyen.i18n import N_, squeeze_spaces
 from citoyen.notifications import service as notifications
 from citoyen.participation.debate import service as debate
 from citoyen.participation.debate.models import Comment
@@ -213,7 +213,7 @@ async def _pending_case(session: AsyncSession, case_id: int) -> ModerationCase:
 
 async def hide(session: AsyncSession, moderator: Person, case_id: int, reason: str) -> ModerationCase:
     """Hide the item everywhere, behind the public reason, and tell its author."""
-    reason = " ".join(reason.split())
+    reason = squeeze_spaces(reason)
     if not reason:
         raise DebateError(N_("Give the public reason shown in place of the hidden content."))
     if len(reason) > MAX_REASON_LENGTH:
