@@ -6,8 +6,8 @@ on notifications (the notification page shows the title in the page's language; 
 as written then, in the account's language). The SensorThings API answers with the unit as stored.
 
 Revision ID: 7c1d9e4f2a60
-Revises: 8b1f4d2e6a37
-Create Date: 2026-12-08 01:00:00
+Revises: cbe35a045637
+Create Date: 2026-12-08 02:00:00
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c1d9e4f2a60"
-down_revision: str | None = "8b1f4d2e6a37"
+down_revision: str | None = "cbe35a045637"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
