@@ -6,8 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import pytest
+
+from citoyen.opinions import tasks
 
 # A stand-in for the web process: it starts the worker as the app does (spawn, the same initializer's watchdog),
 # gives it a computation that would run for ten minutes, says the worker's pid, then waits to be killed.
@@ -56,3 +61,13 @@ def test_a_worker_ends_when_its_web_process_is_killed(tmp_path: Path) -> None:
             parent.kill()
         if worker and _alive(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+def test_a_worker_whose_web_process_died_before_it_started_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web process's pid is given to the worker: one orphaned before its watchdog started does not wait for a
+    parent that is already gone (it took its new parent, init, for its own). Here the pid given is not this
+    process's parent: the watchdog ends it at its first look (`os._exit`, replaced to be seen)."""
+    ended = threading.Event()
+    monkeypatch.setattr(os, "_exit", lambda _code: ended.set())
+    tasks.exit_with_parent(os.getpid())  # a process is never its own parent
+    assert ended.wait(30)

@@ -37,12 +37,15 @@ WORKER_NICENESS = 10
 PARENT_CHECK_SECONDS = 0.5
 
 
-def exit_with_parent() -> None:
-    """End this worker process as soon as the process that started it is gone. A web process killed outright (a
-    process manager's SIGKILL, a crash) never runs its shutdown, and a worker in the middle of a long computation
-    does not read the pipe that would tell it: without this it would go on computing for nobody, holding a core and
-    its memory, once per restart."""
-    parent = os.getppid()
+def exit_with_parent(parent: int | None = None) -> None:
+    """End this worker process as soon as the process that started it (`parent`, the pid the web process gave: by
+    then this one may already be an orphan) is gone. A web process killed outright (a process manager's SIGKILL, a
+    crash) never runs its shutdown, and a worker in the middle of a long computation does not read the pipe that
+    would tell it: without this it would go on computing for nobody, holding a core and its memory, once per
+    restart. Its parent is the pid given, not the one found when the watchdog starts: on a loaded machine a worker's
+    start (the imports before its initializer) took long enough for its web process to be killed meanwhile, and the
+    orphan then watched init, waiting on its call queue for ever (two found after session 14's benches)."""
+    parent = parent or os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -52,13 +55,13 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def warm_up() -> None:
+def warm_up(parent: int | None = None) -> None:
     """The worker ends with its web process, lowers its priority (the map can wait a moment, a vote or a page
     should not: on a busy machine the web processes and the database get the cores first) and imports the
     mathematics (numpy, scikit-learn, red-dwarf) once, when it starts."""
     from citoyen.opinions import groups
 
-    exit_with_parent()
+    exit_with_parent(parent)
 
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
@@ -70,7 +73,8 @@ def warm_up() -> None:
 async def worker_process() -> AsyncIterator[Executor]:
     """One worker process for the computations, started fresh (spawn: nothing of the web process's threads and
     connections is inherited), stopped with the app."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up)
+    spawn = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn, initializer=warm_up, initargs=(os.getpid(),))
     try:
         yield pool
     finally:
