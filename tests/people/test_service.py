@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.config import Settings
-from citoyen.db import utcnow
+from citoyen.db import make_engine, make_sessionmaker, utcnow
 from citoyen.people import security
 from citoyen.people import service as people
 from citoyen.people.mail import send_mail
@@ -204,6 +204,36 @@ async def test_ended_sessions_stop_holding_their_claim_at_once(session: AsyncSes
     assert not await people.claim_holds_now(session, before_suspension)
     assert await people.claim_holds_now(session, await claim())
     assert [s.ended_at for s in await people.live_sessions(session, person.id)] == [None]
+
+
+async def test_a_single_statement_route_notes_a_session_seen_without_a_savepoint(
+    own_database_url: str, settings: Settings
+) -> None:
+    """On PostgreSQL a single-statement route (a vote) runs in autocommit, where a SAVEPOINT is an error: a
+    signed-in page there that noted its session seen answered 500 once the session had gone unseen for
+    `session_touch_minutes`. The claim holds and the session is noted seen, with commits that are real."""
+    if not own_database_url.startswith("postgresql"):
+        pytest.skip("SQLite routes never run in autocommit")
+    engine = make_engine(own_database_url)
+    try:
+        async with make_sessionmaker(engine)() as setup:
+            person = await create_person(setup)
+            session_hash = hash_token(await people.open_session(setup, person, ""))
+            long_ago = utcnow() - timedelta(minutes=settings.session_touch_minutes + 1)
+            await setup.execute(
+                update(LoginSession).where(LoginSession.id_hash == session_hash).values(last_seen_at=long_ago)
+            )
+            await setup.commit()
+        claim = people.Claim(person.id, credential_stamp(person.password_hash), session_hash)
+        async with make_sessionmaker(engine)() as voting:
+            await voting.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            signed_in = await people.signed_in_person(voting, settings, claim)
+            assert signed_in is not None and signed_in.id == person.id
+        async with make_sessionmaker(engine)() as check:
+            seen = await check.scalar(select(LoginSession.last_seen_at).where(LoginSession.id_hash == session_hash))
+            assert seen is not None and seen > long_ago
+    finally:
+        await engine.dispose()
 
 
 async def test_password_reset_mails_a_one_time_link_that_sets_a_new_password(

@@ -80,9 +80,18 @@ async def signed_in_person(session: AsyncSession, settings: Settings, claim: Cla
     person, last_seen = row
     now = utcnow()
     if now - last_seen >= timedelta(minutes=settings.session_touch_minutes):
+        seen = update(LoginSession).where(LoginSession.id_hash == claim.session).values(last_seen_at=now)
+        connection = await session.connection()
+        if (
+            connection.sync_connection is not None
+            and connection.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        ):
+            # A single-statement route (db.single_statement_writes) on PostgreSQL: every statement is its own
+            # transaction, where a SAVEPOINT is an error, and there is nothing to keep apart from.
+            await session.execute(seen)
+            return person
         try:
             async with session.begin_nested():
-                seen = update(LoginSession).where(LoginSession.id_hash == claim.session).values(last_seen_at=now)
                 await session.execute(seen)
         except OperationalError:
             pass  # SQLite busy with another writer: the next page notes it
