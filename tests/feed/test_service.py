@@ -261,10 +261,15 @@ async def test_an_indicator_leaving_its_usual_range_enters_the_feed_once_and_tel
     assert item.summary == (
         "14 signalements cette semaine-là, contre 7 en moyenne (de 6 à 8) sur les 8 semaines précédentes."
     )
-    told = select(Notification.person_id, Notification.title, Notification.link).order_by(Notification.person_id)
-    assert [tuple(row) for row in await session.execute(told)] == [
-        (neighbour.id, "Un indicateur a bougé dans un quartier que vous suivez\u00a0: Signalements déposés", item.link),
-        (reader.id, "An indicator moved in a quartier you follow: Reports filed", item.link),
+    # Each follower's notification keeps both languages; the page shows the reader's (the English reader's too).
+    told = select(Notification.person_id, Notification.title, Notification.title_en, Notification.link)
+    wording = (
+        "Un indicateur a bougé dans un quartier que vous suivez\u00a0: Signalements déposés",
+        "An indicator moved in a quartier you follow: Reports filed",
+    )
+    assert [tuple(row) for row in await session.execute(told.order_by(Notification.person_id))] == [
+        (neighbour.id, *wording, item.link),
+        (reader.id, *wording, item.link),
     ]
 
     # The week is judged once: a later round, or the same counts again, adds nothing.
