@@ -140,6 +140,19 @@ class ProjectUpdatePosted(DomainEvent):
 
 @event_type
 @dataclass(frozen=True, slots=True)
+class FollowedNewsTold(DomainEvent):
+    """A domain told these people in the app of news of something they follow (an urban project's update or
+    answer), `title_fr` and `title_en` its notice in each language; following puts it in the daily e-mail of
+    those who consented, as the news of what is followed in participation."""
+
+    person_ids: tuple[int, ...]
+    title_fr: str
+    title_en: str
+    link: str
+
+
+@event_type
+@dataclass(frozen=True, slots=True)
 class ProjectQuestionAnswered(DomainEvent):
     """A department answered, publicly, a citizen's question on an urban project."""
 

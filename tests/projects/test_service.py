@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from citoyen.db import utcnow
 from citoyen.notifications.models import Notification
+from citoyen.participation.follows.models import DigestEntry
+from citoyen.people import service as people
 from citoyen.people.registry import PersonalDataRegistry
 from citoyen.projects import service as projects
 from citoyen.projects.models import ProjectFeedback, ProjectFollow, ProjectQuestion
@@ -179,12 +181,18 @@ async def test_followers_are_told_of_updates_and_answers_in_their_language(sessi
     project = await create_project(session, world)
     english = await create_person(session)
     english.locale = "en"
+    await people.record_consent(session, english, "email_notifications", True)
     await projects.follow(session, english, project.id)
     await projects.follow(session, english, project.id)  # twice is once
     await projects.post_update(session, world.staff, project.id, "Les travaux commencent le 3 mars.")
     told = await _notifications(session, english.id)
     assert [n.title_in("en") for n in told] == ["News of the project “Bike lane on West street”"]
     assert told[0].link == f"/projects/{project.id}#updates" and "3 mars" in told[0].body
+    # The daily e-mail carries it too, for the follower who consented (in their language), never for the others.
+    digest = select(DigestEntry.person_id, DigestEntry.title, DigestEntry.link)
+    assert [tuple(row) for row in await session.execute(digest)] == [
+        (english.id, "News of the project “Bike lane on West street”", f"/projects/{project.id}#updates")
+    ]
     question = await projects.ask_question(session, world.citizen, project.id, "La rue sera-t-elle fermée ?")
     assert await projects.is_following(session, world.citizen.id, project.id)
     await projects.answer_question(session, world.staff, question.id, "Oui, du 3 au 20 mars.")

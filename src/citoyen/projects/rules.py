@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from citoyen.db import utcnow
-from citoyen.events import EventHub, ProjectQuestionAnswered, ProjectUpdatePosted, announce
+from citoyen.events import EventHub, FollowedNewsTold, ProjectQuestionAnswered, ProjectUpdatePosted, announce
 from citoyen.i18n import N_, localized
 from citoyen.images import PhotoError, prepare_photo
 from citoyen.notifications import service as notifications
@@ -516,10 +516,14 @@ async def _tell(
     body: Callable[[str], str],
 ) -> None:
     """Each active person told in the app, in French and English (`wording(gettext, locale)`): the notification
-    page shows the title in its own language; `body(locale)` in the person's language."""
+    page shows the title in its own language; `body(locale)` in the person's language. Those who consented
+    also find it in their daily e-mail."""
     french, english = notifications.in_both_languages(wording)
-    for recipient in await people.active_recipients(session, sorted(person_ids)):
+    recipients = await people.active_recipients(session, sorted(person_ids))
+    for recipient in recipients:
         await notifications.notify(session, recipient.id, french, body(recipient.locale), link, title_en=english)
+    # Following puts it in the daily e-mail of those who consented, as every followed thing's news.
+    await announce(session, FollowedNewsTold(tuple(recipient.id for recipient in recipients), french, english, link))
 
 
 async def _on_update_posted(session: AsyncSession, event: ProjectUpdatePosted) -> None:

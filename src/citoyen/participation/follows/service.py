@@ -21,8 +21,15 @@ from citoyen.addresses import base_url
 from citoyen.config import Settings
 from citoyen.db import utcnow
 from citoyen.errors import Refusal
-from citoyen.events import CommentPosted, EventHub, MilestoneRecorded, ProposalAnswered, ProposalPublished
-from citoyen.i18n import N_, get_translations
+from citoyen.events import (
+    CommentPosted,
+    EventHub,
+    FollowedNewsTold,
+    MilestoneRecorded,
+    ProposalAnswered,
+    ProposalPublished,
+)
+from citoyen.i18n import N_, get_translations, localized
 from citoyen.notifications import service as notifications
 from citoyen.participation.answers import STATUS_LABELS
 from citoyen.participation.debate.models import Comment
@@ -302,6 +309,19 @@ def register_subscribers(hub: EventHub) -> None:
     hub.subscribe_in_transaction(ProposalAnswered, _on_proposal_answered)
     hub.subscribe_in_transaction(MilestoneRecorded, _on_milestone_recorded)
     hub.subscribe_in_transaction(CommentPosted, _on_comment_posted)
+    hub.subscribe_in_transaction(FollowedNewsTold, _on_followed_news_told)
+
+
+async def _on_followed_news_told(session: AsyncSession, event: FollowedNewsTold) -> None:
+    """News another domain told its followers in the app (an urban project's) goes in the daily e-mail too, in
+    each person's language, for those who consented."""
+    recipients = await people.active_recipients(session, event.person_ids)
+    consenting = await people.consenting(session, [recipient.id for recipient in recipients], EMAIL_PURPOSE)
+    for recipient in recipients:
+        if recipient.id in consenting:
+            title = localized(recipient.locale, event.title_fr, event.title_en)
+            session.add(DigestEntry(person_id=recipient.id, title=title[:300], link=event.link[:500]))
+    await session.flush()
 
 
 # --- the daily digest ------------------------------------------------------------------------
