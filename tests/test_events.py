@@ -182,24 +182,29 @@ class NoticedAtHome(events.DomainEvent):
     thing_id: int
 
 
+def _worker(tmp_path: Path, database_url: str, name: str) -> Settings:
+    """The settings of one app process among several on one PostgreSQL database, without background rounds."""
+    return Settings(
+        data_dir=tmp_path / name,
+        database_url=database_url,
+        secret_key="test-secret-key-" + "x" * 32,
+        housekeeping_interval_seconds=0,
+        digest_task_enabled=False,
+    )
+
+
 async def test_an_event_committed_in_one_process_reaches_a_subscriber_of_another(
     own_database_url: str, tmp_path: Path
 ) -> None:
     if not own_database_url.startswith("postgresql"):
         pytest.skip("several processes share a PostgreSQL database; SQLite serves one process")
 
-    def settings(name: str) -> Settings:
-        return Settings(
-            data_dir=tmp_path / name,
-            database_url=own_database_url,
-            secret_key="test-secret-key-" + "x" * 32,
-            housekeeping_interval_seconds=0,
-            digest_task_enabled=False,
-        )
-
     # The schema: readings are heard in their transaction by the indicators' rollups, which read the Datastreams.
     await upgrade_database_async(own_database_url)
-    async with served(settings("one")) as one, served(settings("two")) as two:
+    async with (
+        served(_worker(tmp_path, own_database_url, "one")) as one,
+        served(_worker(tmp_path, own_database_url, "two")) as two,
+    ):
         hearing = two.state.events.listen(ObservationsStored)
         not_crossing = two.state.events.listen(NoticedAtHome)
         heard_at_home: list[events.DomainEvent] = []
@@ -230,17 +235,11 @@ async def test_readings_cross_workers_only_while_another_process_hears_them(
     if not own_database_url.startswith("postgresql"):
         pytest.skip("several processes share a PostgreSQL database; SQLite serves one process")
 
-    def settings(name: str) -> Settings:
-        return Settings(
-            data_dir=tmp_path / name,
-            database_url=own_database_url,
-            secret_key="test-secret-key-" + "x" * 32,
-            housekeeping_interval_seconds=0,
-            digest_task_enabled=False,
-        )
-
     await upgrade_database_async(own_database_url)
-    async with served(settings("one")) as one, served(settings("two")) as two:
+    async with (
+        served(_worker(tmp_path, own_database_url, "one")) as one,
+        served(_worker(tmp_path, own_database_url, "two")) as two,
+    ):
         await asyncio.sleep(0.2)  # each has heard the other's start
         assert not one.state.events.wants(ObservationsStored)  # nobody anywhere: nothing built, nothing sent
         hearing = two.state.events.listen(ObservationsStored)
@@ -257,7 +256,7 @@ async def test_readings_cross_workers_only_while_another_process_hears_them(
         assert await asyncio.wait_for(hearing.get(), timeout=10) == stored
 
         # A process that starts later asks what the others hear, and is told at once.
-        async with served(settings("three")) as three:
+        async with served(_worker(tmp_path, own_database_url, "three")) as three:
             for _ in range(100):
                 if three.state.events.wants(ObservationsStored):
                     break
