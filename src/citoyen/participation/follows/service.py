@@ -38,7 +38,7 @@ from citoyen.participation.models import Milestone, Process, Proposal, ProposalF
 from citoyen.people import service as people
 from citoyen.people.mail import send_mail
 from citoyen.people.registry import PersonalDataProvider, PersonalDataRegistry
-from citoyen.people.service import Person
+from citoyen.people.service import Person, Recipient
 from citoyen.territory import service as territory
 
 log = logging.getLogger(__name__)
@@ -186,15 +186,23 @@ async def tell(
     if not ids:
         return 0
     recipients = await people.active_recipients(session, ids)
-    consenting = await people.consenting(session, [recipient.id for recipient in recipients], EMAIL_PURPOSE)
     french, english = notifications.in_both_languages(lambda gettext, _locale: wording(gettext))
     for recipient in recipients:
-        title = wording(get_translations(recipient.locale).gettext)
         await notifications.notify(session, recipient.id, french, body, link, title_en=english)
+    await _queue_digest(session, recipients, french, english, link)
+    return len(recipients)
+
+
+async def _queue_digest(
+    session: AsyncSession, recipients: list[Recipient], french: str, english: str, link: str
+) -> None:
+    """The daily e-mail's line, in each person's language, for those of `recipients` who consented to it."""
+    consenting = await people.consenting(session, [recipient.id for recipient in recipients], EMAIL_PURPOSE)
+    for recipient in recipients:
         if recipient.id in consenting:
+            title = localized(recipient.locale, french, english)
             session.add(DigestEntry(person_id=recipient.id, title=title[:300], link=link[:500]))
     await session.flush()
-    return len(recipients)
 
 
 def _quoted(text: str, limit: int = 80) -> str:
@@ -316,12 +324,7 @@ async def _on_followed_news_told(session: AsyncSession, event: FollowedNewsTold)
     """News another domain told its followers in the app (an urban project's) goes in the daily e-mail too, in
     each person's language, for those who consented."""
     recipients = await people.active_recipients(session, event.person_ids)
-    consenting = await people.consenting(session, [recipient.id for recipient in recipients], EMAIL_PURPOSE)
-    for recipient in recipients:
-        if recipient.id in consenting:
-            title = localized(recipient.locale, event.title_fr, event.title_en)
-            session.add(DigestEntry(person_id=recipient.id, title=title[:300], link=event.link[:500]))
-    await session.flush()
+    await _queue_digest(session, recipients, event.title_fr, event.title_en, event.link)
 
 
 # --- the daily digest ------------------------------------------------------------------------
