@@ -373,10 +373,10 @@ class EventHub:
 
     def subscribe(self, event_class: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
         """Calls `handler(event)` for each committed `event_class` event (a coroutine runs in a task)."""
-        first = not self._listening.get(event_class) and not self._handlers.get(event_class)
+        first = not self._heard_here(event_class)
         self._handlers.setdefault(event_class, []).append(handler)
-        if first and self.transport is not None and event_class.crosses_workers:
-            self._in_task(self.transport.declare())
+        if first:
+            self._declare_soon(event_class)
 
     def subscribe_in_transaction(
         self, event_class: type[E], handler: Callable[[AsyncSession, E], Awaitable[None]]
@@ -397,12 +397,22 @@ class EventHub:
             self._handlers.get(event_class, []).remove(handler)
 
     def listen(self, event_class: type[E], maxsize: int = 1000) -> Listening[E]:
-        first = not self._listening.get(event_class) and not self._handlers.get(event_class)
+        first = not self._heard_here(event_class)
         listening = Listening(self, event_class, maxsize)
         self._listening.setdefault(event_class, []).append(listening)
-        if first and self.transport is not None and event_class.crosses_workers:
-            self._in_task(self.transport.declare())  # the other processes start sending this type now
+        if first:
+            self._declare_soon(event_class)
         return listening
+
+    def _heard_here(self, event_class: type[DomainEvent]) -> bool:
+        """Whether a subscriber or a listener of this process hears `event_class` now."""
+        return bool(self._handlers.get(event_class) or self._listening.get(event_class))
+
+    def _declare_soon(self, event_class: type[DomainEvent]) -> None:
+        """This process has just started hearing `event_class`: if it crosses workers, the other processes are told
+        to start sending it."""
+        if self.transport is not None and event_class.crosses_workers:
+            self._in_task(self.transport.declare())
 
     async def listen_everywhere(self, event_class: type[E], maxsize: int = 1000) -> Listening[E]:
         """`listen`, returning once the other processes have been told that this one hears `event_class` (its
@@ -417,9 +427,7 @@ class EventHub:
         """The names of the event types that cross workers and that this process hears (its subscribers and its
         listeners of the moment): what it asks the other processes to send."""
         return sorted(
-            cls.__name__
-            for cls in {*self._handlers, *self._listening}
-            if cls.crosses_workers and (self._handlers.get(cls) or self._listening.get(cls))
+            cls.__name__ for cls in {*self._handlers, *self._listening} if cls.crosses_workers and self._heard_here(cls)
         )
 
     def _unlisten(self, listening: Listening[Any]) -> None:
@@ -432,7 +440,7 @@ class EventHub:
     def wants(self, event_class: type[DomainEvent]) -> bool:
         """Whether an event of this class would reach anyone (here, or another process): False lets a
         publisher skip building events nobody reads."""
-        if self._handlers.get(event_class) or self._listening.get(event_class):
+        if self._heard_here(event_class):
             return True
         return (
             self.transport is not None and event_class.crosses_workers and self.transport.heard_elsewhere(event_class)
