@@ -172,15 +172,21 @@ async def on_project_update_posted(session: AsyncSession, event: ProjectUpdatePo
         told |= await follows.neighbourhood_followers(session, neighbourhood_id)
     told -= await projects.followers(session, project.id)  # they hear it from projects
     told.discard(update.author_id or 0)
-    titles = {"fr": clip(title_fr, 80), "en": clip(title_en, 80)}
     wording = N_("News of the project “%(title)s” in a quartier you follow")
+    await follows.tell(session, told, _told_as(wording, "title", title_fr, title_en), link)
+
+
+def _told_as(wording: str, key: str, french: str, english: str) -> Callable[[Callable[[str], str]], str]:
+    """A followers' notice for `follows.tell`, which gives each reader's gettext: `wording` in the reader's language,
+    its `key` filled with the name in that language (cut to 80 characters). A French reader's gettext translates the
+    wording, an English reader's leaves it as it is."""
+    names = {"fr": clip(french, 80), "en": clip(english, 80)}
 
     def told_as(translate: Callable[[str], str]) -> str:
-        # `tell` gives each reader's gettext: a French reader's translates the wording, an English reader's doesn't.
-        title = titles["en"] if translate(wording) == wording else titles["fr"]
-        return translate(wording) % {"title": title}
+        translated = translate(wording)
+        return translated % {key: names["en"] if translated == wording else names["fr"]}
 
-    await follows.tell(session, told, told_as, link)
+    return told_as
 
 
 async def on_alert_raised(session: AsyncSession, event: AlertRaised) -> None:
@@ -189,13 +195,8 @@ async def on_alert_raised(session: AsyncSession, event: AlertRaised) -> None:
     if event.neighbourhood_id is None:
         return
     alert = await alerts.get_alert(session, event.alert_id)
-    names = {"fr": clip(alert.subject_name, 80), "en": clip(alert.subject_name_en or alert.subject_name, 80)}
     wording = N_("Something unusual in a quartier you follow: %(name)s")
-
-    def told_as(translate: Callable[[str], str]) -> str:
-        # As for a project's news: a French reader's gettext translates the wording, an English reader's doesn't.
-        return translate(wording) % {"name": names["en"] if translate(wording) == wording else names["fr"]}
-
+    told_as = _told_as(wording, "name", alert.subject_name, alert.subject_name_en or alert.subject_name)
     await follows.tell(
         session, await follows.neighbourhood_followers(session, event.neighbourhood_id), told_as, f"/alerts/{alert.id}"
     )
@@ -267,13 +268,8 @@ async def on_indicator_changed(session: AsyncSession, event: IndicatorChanged) -
         occurred_at=change.judged_at,
         simulated=change.simulated,
     )
-    names = {"fr": clip(name_fr, 80), "en": clip(name_en, 80)}
     wording = N_("An indicator moved in a quartier you follow: %(name)s")
-
-    def told_as(translate: Callable[[str], str]) -> str:
-        # As for a project's news: a French reader's gettext translates the wording, an English reader's doesn't.
-        return translate(wording) % {"name": names["en"] if translate(wording) == wording else names["fr"]}
-
+    told_as = _told_as(wording, "name", name_fr, name_en)
     await follows.tell(session, await follows.neighbourhood_followers(session, change.neighbourhood_id), told_as, link)
 
 
