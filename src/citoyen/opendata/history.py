@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import io
 import queue
 import threading
@@ -143,6 +144,7 @@ def _csv_to_parquet(pipe: _Pipe, emit: Callable[[Any], None]) -> None:
         release_free_memory()
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[int], object] | None:
     try:  # the symbols the process has loaded (the C library's among them): a look-up, nothing is loaded
         return ctypes.CDLL(None).malloc_trim
